@@ -1,0 +1,62 @@
+/**
+ * The one error type of weft. Every failure that crosses a module boundary is a WeftError with a stable
+ * `code`, so callers `switch (err.code)` instead of matching messages; `status` is the HTTP status the
+ * API or proxy answers with where one applies. Misuse by a caller (a bug) stays a TypeError.
+ */
+export type WeftErrorCode =
+  // config: hostile or mistaken user input
+  | 'CONFIG_INVALID'
+  | 'CONFIG_UNKNOWN_KIND'
+  | 'CONFIG_PARSE'
+  | 'CONFIG_READ'
+  // identity
+  | 'SPIFFE_ID_INVALID'
+  | 'CSR_INVALID'
+  | 'CSR_IDENTITY_MISMATCH'
+  | 'TOKEN_INVALID'
+  | 'TOKEN_EXPIRED'
+  | 'TOKEN_REPLAYED'
+  | 'TOKEN_IDENTITY_MISMATCH'
+  | 'CA_INVALID'
+  | 'CERT_INVALID'
+  // control plane
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'BAD_REQUEST'
+  | 'STORE'
+  | 'MESH_NOT_RUNNING'
+  // proxy
+  | 'PROXY_CONFIG_REJECTED'
+  | 'UPSTREAM_UNREACHABLE'
+  | 'UPSTREAM_TIMEOUT'
+  | 'UPSTREAM_RESET'
+  | 'NO_ROUTE'
+  | 'NO_HEALTHY_UPSTREAM'
+  | 'PEER_IDENTITY_MISMATCH';
+
+export interface WeftErrorOptions {
+  status?: number;
+  cause?: unknown;
+  /** Structured detail for machines (file, line, field path, ...). */
+  detail?: Record<string, unknown>;
+}
+
+export class WeftError extends Error {
+  override readonly name = 'WeftError';
+  readonly code: WeftErrorCode;
+  readonly status: number | undefined;
+  readonly detail: Record<string, unknown> | undefined;
+
+  constructor(code: WeftErrorCode, message: string, options: WeftErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = options.status;
+    this.detail = options.detail;
+  }
+}
+
+export function isWeftError(err: unknown, code?: WeftErrorCode): err is WeftError {
+  return err instanceof WeftError && (code === undefined || err.code === code);
+}
