@@ -8,13 +8,12 @@ import { createPublicKey, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { WeftError } from '../errors.js';
 import { DerError, TAG, children, contents, decodeOid, expectTlv, whole } from './der.js';
+import { uriSansOf } from './san.js';
 import type { Tlv } from './der.js';
 import { decodePemBlocks } from './pem.js';
 
 const MIN_RSA_BITS = 2048;
 const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
-const OID_SAN = '2.5.29.17';
-const GENERAL_NAME_URI = 0x86;
 const CONTEXT_0_CONSTRUCTED = 0xa0;
 
 /** CSR signature algorithms accepted, by OID; RSA-PSS and SHA-1 are not. */
@@ -45,27 +44,14 @@ function csrInvalid(reason: string, cause?: unknown): WeftError {
   return new WeftError('CSR_INVALID', `CSR rejected: ${reason}`, { status: 400, cause });
 }
 
-function uriSansOf(der: Uint8Array, attributes: Tlv | undefined): string[] {
+function requestedUriSans(der: Uint8Array, attributes: Tlv | undefined): string[] {
   if (attributes === undefined) return [];
   const uris: string[] = [];
   for (const attribute of children(der, attributes)) {
     const [type, values] = children(der, attribute);
-    if (type === undefined || values === undefined) throw new DerError('attribute without type or values');
+    if (type?.tag !== TAG.OID || values?.tag !== TAG.SET) throw new DerError('malformed attribute');
     if (decodeOid(contents(der, type)) !== OID_EXTENSION_REQUEST) continue;
-    for (const extensions of children(der, values)) {
-      for (const extension of children(der, extensions)) {
-        const parts = children(der, extension);
-        const id = parts[0];
-        const value = parts[parts.length - 1];
-        if (id === undefined || value === undefined || value.tag !== TAG.OCTET_STRING) throw new DerError('bad extension');
-        // Every SAN extension counts: a second one must not smuggle in a second identity.
-        if (decodeOid(contents(der, id)) !== OID_SAN) continue;
-        const names = expectTlv(der, value.start, TAG.SEQUENCE, value.end);
-        for (const name of children(der, names)) {
-          if (name.tag === GENERAL_NAME_URI) uris.push(Buffer.from(contents(der, name)).toString('latin1'));
-        }
-      }
-    }
+    for (const extensions of children(der, values)) uris.push(...uriSansOf(der, extensions));
   }
   return uris;
 }
@@ -89,7 +75,7 @@ function parseCsrDer(der: Uint8Array): ParsedCsr {
     spki: whole(der, spki),
     signatureOid: decodeOid(contents(der, algorithmOid)),
     signature: der.subarray(signature.start + 1, signature.end),
-    uriSans: uriSansOf(der, attributes),
+    uriSans: requestedUriSans(der, attributes),
   };
 }
 
