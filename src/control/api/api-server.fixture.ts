@@ -1,0 +1,112 @@
+/**
+ * Test fixture: the API handler on a real `http2.createSecureServer({ allowHTTP1: true })` at 127.0.0.1:0, over
+ * a fresh SQLite store, with a throwaway self-signed certificate for 127.0.0.1 and localhost.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createSecureServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Resource } from '../../config/resource.js';
+import { WeftError } from '../../errors.js';
+import { openSqliteStore } from '../store/sqlite-store.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
+import { createCredential, createCredentialVerifier } from './credentials.js';
+import { createApiHandler } from './handler.js';
+import type { ApiDeps, TokenSubject } from './handler.js';
+
+export interface ApiFixture {
+  dir: string;
+  /** `https://127.0.0.1:<port>` */
+  origin: string;
+  address: string;
+  caPem: string;
+  adminSecret: string;
+  viewerSecret: string;
+  store: SqliteStore;
+  workloadStatuses: Resource[];
+  issued: { subject: TokenSubject; ttlMs: number }[];
+  close(): Promise<void>;
+}
+
+/** Enough of validation to exercise the API: every problem of one document in one CONFIG_INVALID. */
+export function fixtureValidate(doc: unknown, origin: string): Resource {
+  const d = doc as Partial<Resource> | null;
+  const issues: { file: string; field: string; message: string }[] = [];
+  if (typeof d?.apiVersion !== 'string') issues.push({ file: origin, field: 'apiVersion', message: 'apiVersion is required' });
+  if (typeof d?.kind !== 'string') issues.push({ file: origin, field: 'kind', message: 'kind is required' });
+  if (typeof d?.metadata?.name !== 'string') issues.push({ file: origin, field: 'metadata.name', message: 'name is required' });
+  if (issues.length > 0 || d === null) {
+    throw new WeftError('CONFIG_INVALID', issues.map((i) => `${i.file}: ${i.field}: ${i.message}`).join('\n'), {
+      status: 400,
+      detail: { issues },
+    });
+  }
+  const meta = d.metadata as Resource['metadata'];
+  return {
+    apiVersion: d.apiVersion as string,
+    kind: d.kind as string,
+    metadata: { name: meta.name, namespace: meta.namespace ?? 'default', labels: meta.labels ?? {}, annotations: meta.annotations ?? {} },
+    spec: d.spec ?? {},
+  };
+}
+
+export async function startApiFixture(overrides: Partial<ApiDeps> = {}): Promise<ApiFixture> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'weft-api-'));
+  const keyFile = path.join(dir, 'key.pem');
+  const certFile = path.join(dir, 'cert.pem');
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile,
+      '-out', certFile, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+    { stdio: 'ignore', timeout: 20_000 },
+  );
+  const [key, caPem] = await Promise.all([readFile(keyFile, 'utf8'), readFile(certFile, 'utf8')]);
+  const store = openSqliteStore(path.join(dir, 'store.db'));
+  const adminSecret = createCredential(store, { name: 'admin', role: 'admin' });
+  const viewerSecret = createCredential(store, { name: 'dashboard', role: 'viewer' });
+  const workloadStatuses: Resource[] = [];
+  const issued: { subject: TokenSubject; ttlMs: number }[] = [];
+  const handler = createApiHandler({
+    store,
+    credentials: createCredentialVerifier(store),
+    tokens: {
+      issue: (subject, ttlMs) => {
+        issued.push({ subject, ttlMs });
+        return `token-for-${subject.namespace}-${subject.serviceAccount}-${subject.workload}`;
+      },
+    },
+    validate: fixtureValidate,
+    proxyStatus: () => [{ name: 'reviews-v1', version: '7', acked: true }],
+    onWorkloadStatus: (w) => workloadStatuses.push(w),
+    ...overrides,
+  });
+  const server = createSecureServer({ key, cert: caPem, allowHTTP1: true }, (req, res) => {
+    void handler(req, res).then((handled) => {
+      if (!handled) {
+        res.writeHead(418);
+        res.end('not the API');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const address = `127.0.0.1:${port}`;
+  return {
+    dir,
+    origin: `https://${address}`,
+    address,
+    caPem,
+    adminSecret,
+    viewerSecret,
+    store,
+    workloadStatuses,
+    issued,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,200 @@
+/**
+ * What each API route does, given an authenticated principal and a parsed request. Transport (auth, body
+ * limits, status mapping) lives in handler.ts; these functions only speak store and resources.
+ */
+import type { Resource, ResourceKey } from '../../config/resource.js';
+import { KINDS } from '../../config/kinds/index.js';
+import { WeftError, isWeftError } from '../../errors.js';
+import type { ApplyResult, ResourceStore, StoredResource } from '../store/types.js';
+import type { ApiPrincipal, CredentialVerifier } from './credentials.js';
+import { notFoundMessage } from './resource-names.js';
+
+/** The identity a bootstrap token lets one workload claim. */
+export interface TokenSubject {
+  namespace: string;
+  serviceAccount: string;
+  workload: string;
+}
+
+export interface ApiDeps {
+  store: ResourceStore;
+  credentials: CredentialVerifier;
+  tokens: { issue(subject: TokenSubject, ttlMs: number): string };
+  /** The config module's document validation; `origin` names the document in error messages. */
+  validate: (doc: unknown, origin: string) => Resource;
+  proxyStatus: () => unknown[];
+  /** Told after a Workload's status is stored, so the runtime's view follows without waiting for a watch. */
+  onWorkloadStatus?: (workload: StoredResource) => void;
+  /** Lifetime of tokens issued through the API; default ten minutes. */
+  tokenTtlMs?: number;
+  /** Where unexpected (uncoded) failures are reported; the client only sees "internal error". */
+  onInternalError?: (err: unknown) => void;
+}
+
+export interface RouteRequest {
+  principal: ApiPrincipal;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: unknown;
+}
+
+export interface AppliedItem {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  result: ApplyResult;
+}
+
+function badRequest(message: string, detail?: Record<string, unknown>): WeftError {
+  return new WeftError('BAD_REQUEST', message, detail === undefined ? { status: 400 } : { status: 400, detail });
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function arrayField(body: unknown, field: string): unknown[] {
+  if (!isRecord(body) || !Array.isArray(body[field])) throw badRequest(`request body must be an object with a "${field}" array`);
+  return body[field];
+}
+
+function stringField(body: Record<string, unknown>, field: string, where: string): string {
+  const v = body[field];
+  if (typeof v !== 'string' || v === '') throw badRequest(`${where}${field} must be a non-empty string`);
+  return v;
+}
+
+function keyFromParams(params: Record<string, string>): ResourceKey {
+  return { kind: params['kind'] ?? '', namespace: params['namespace'] ?? '', name: params['name'] ?? '' };
+}
+
+const apiVersionOf = (kind: string): string | undefined => KINDS.find((k) => k.kind === kind)?.apiVersion;
+
+export async function listResources(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
+  const filter: { kind?: string; namespace?: string } = {};
+  const kind = req.query.get('kind');
+  const namespace = req.query.get('namespace');
+  if (kind !== null && kind !== '') filter.kind = kind;
+  if (namespace !== null && namespace !== '') filter.namespace = namespace;
+  const [items, revision] = await Promise.all([deps.store.list(filter), deps.store.revision()]);
+  return { revision, items };
+}
+
+export async function getResource(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
+  const key = keyFromParams(req.params);
+  const found = await deps.store.get(key);
+  if (found === undefined) {
+    throw new WeftError('NOT_FOUND', notFoundMessage(key.kind, key.name, apiVersionOf(key.kind)), {
+      status: 404,
+      detail: { key },
+    });
+  }
+  return found;
+}
+
+/** Validates every document first and reports every problem, so a bad batch stores nothing. */
+export async function applyResources(deps: ApiDeps, req: RouteRequest): Promise<{ results: AppliedItem[] }> {
+  const docs = arrayField(req.body, 'resources');
+  const resources: Resource[] = [];
+  const messages: string[] = [];
+  const issues: unknown[] = [];
+  docs.forEach((doc, index) => {
+    try {
+      resources.push(deps.validate(doc, `resources[${index}]`));
+    } catch (err) {
+      if (!isWeftError(err)) throw err;
+      messages.push(err.message);
+      const listed = err.detail?.['issues'];
+      if (Array.isArray(listed)) issues.push(...(listed as unknown[]));
+      else issues.push({ document: index, code: err.code, message: err.message });
+    }
+  });
+  if (messages.length > 0) {
+    throw new WeftError('CONFIG_INVALID', messages.join('\n'), { status: 400, detail: { issues } });
+  }
+  const outcomes = await deps.store.apply(resources, req.principal.name);
+  return {
+    results: outcomes.map((o) => ({
+      apiVersion: o.resource.apiVersion,
+      kind: o.key.kind,
+      namespace: o.key.namespace,
+      name: o.key.name,
+      result: o.result,
+    })),
+  };
+}
+
+export async function deleteResources(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
+  const keys = arrayField(req.body, 'keys').map((k, i): ResourceKey => {
+    if (!isRecord(k)) throw badRequest(`keys[${i}] must be an object with kind, namespace and name`);
+    const namespace = k['namespace'];
+    if (typeof namespace !== 'string') throw badRequest(`keys[${i}].namespace must be a string`);
+    return { kind: stringField(k, 'kind', `keys[${i}].`), namespace, name: stringField(k, 'name', `keys[${i}].`) };
+  });
+  try {
+    const deleted = await deps.store.delete(keys, req.principal.name);
+    return {
+      deleted: deleted.map((r) => ({
+        apiVersion: r.apiVersion,
+        kind: r.kind,
+        namespace: r.metadata.namespace,
+        name: r.metadata.name,
+      })),
+    };
+  } catch (err) {
+    const missing = isWeftError(err, 'NOT_FOUND') ? (err.detail?.['missing'] as ResourceKey[] | undefined) : undefined;
+    const first = missing?.[0];
+    if (first === undefined || missing === undefined) throw err;
+    throw new WeftError('NOT_FOUND', notFoundMessage(first.kind, first.name, apiVersionOf(first.kind)), {
+      status: 404,
+      detail: { missing },
+    });
+  }
+}
+
+export async function readAudit(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
+  const number = (name: string): number | undefined => {
+    const raw = req.query.get(name);
+    if (raw === null || raw === '') return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) throw badRequest(`query parameter ${name} must be a non-negative integer`);
+    return n;
+  };
+  const filter: { since?: number; limit?: number } = {};
+  const since = number('since');
+  const limit = number('limit');
+  if (since !== undefined) filter.since = since;
+  if (limit !== undefined) filter.limit = limit;
+  return { records: await deps.store.audit(filter) };
+}
+
+export async function putStatus(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
+  if (!isRecord(req.body) || !('status' in req.body)) throw badRequest('request body must be an object with "status"');
+  const key = keyFromParams(req.params);
+  try {
+    const stored = await deps.store.setStatus(key, req.body['status'], req.principal.name);
+    if (stored.kind === 'Workload') deps.onWorkloadStatus?.(stored);
+    return stored;
+  } catch (err) {
+    if (!isWeftError(err, 'NOT_FOUND')) throw err;
+    throw new WeftError('NOT_FOUND', notFoundMessage(key.kind, key.name, apiVersionOf(key.kind)), {
+      status: 404,
+      detail: { key },
+    });
+  }
+}
+
+export async function issueToken(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
+  if (!isRecord(req.body)) throw badRequest('request body must be an object with namespace, serviceAccount and workload');
+  const subject: TokenSubject = {
+    namespace: stringField(req.body, 'namespace', ''),
+    serviceAccount: stringField(req.body, 'serviceAccount', ''),
+    workload: stringField(req.body, 'workload', ''),
+  };
+  return { token: deps.tokens.issue(subject, deps.tokenTtlMs ?? 10 * 60_000) };
+}
+
+export async function listProxies(deps: ApiDeps): Promise<unknown> {
+  return { proxies: deps.proxyStatus() };
+}
