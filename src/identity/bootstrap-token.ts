@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { WeftError } from '../errors.js';
-import { validateSpiffePath } from './spiffe-id.js';
+import { validatePathSegment } from './spiffe-id.js';
 
 export interface TokenBinding {
   readonly namespace: string;
@@ -84,7 +84,8 @@ export class BootstrapTokens {
   issue(binding: TokenBinding, ttlMs: number): string {
     if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError(`ttlMs must be a positive number, got ${ttlMs}`);
     // Namespace and service account become SPIFFE path segments, so they must be valid ones.
-    validateSpiffePath(`/ns/${binding.namespace}/sa/${binding.serviceAccount}`);
+    validatePathSegment(binding.namespace);
+    validatePathSegment(binding.serviceAccount);
     if (typeof binding.workload !== 'string' || binding.workload.length === 0) {
       throw new TypeError('workload must be a non-empty string');
     }

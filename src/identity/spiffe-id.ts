@@ -60,16 +60,19 @@ export function validateSpiffePath(path: string, input: string = path): void {
   if (path === '') return;
   if (!path.startsWith('/')) throw invalid(input, 'path must start with "/"');
   if (path.endsWith('/')) throw invalid(input, 'trailing "/" is not allowed');
-  for (const segment of path.slice(1).split('/')) {
-    if (segment === '') throw invalid(input, 'empty path segment ("//") is not allowed');
-    if (segment === '.' || segment === '..') {
-      throw invalid(input, `relative path segment "${segment}" is not allowed`);
-    }
-    if (!PATH_SEGMENT.test(segment)) {
-      if (segment.includes('%')) throw invalid(input, 'percent-encoding is not allowed');
-      const bad = [...segment].find((c) => !PATH_SEGMENT.test(c)) ?? '';
-      throw invalid(input, `path segment contains ${JSON.stringify(bad)}; only a-z A-Z 0-9 . - _ are allowed`);
-    }
+  for (const segment of path.slice(1).split('/')) validatePathSegment(segment, input);
+}
+
+/** Throws SPIFFE_ID_INVALID unless `segment` is one valid path segment (no "/"). */
+export function validatePathSegment(segment: string, input: string = segment): void {
+  if (segment === '') throw invalid(input, 'empty path segment ("//") is not allowed');
+  if (segment === '.' || segment === '..') {
+    throw invalid(input, `relative path segment "${segment}" is not allowed`);
+  }
+  if (!PATH_SEGMENT.test(segment)) {
+    if (segment.includes('%')) throw invalid(input, 'percent-encoding is not allowed');
+    const bad = [...segment].find((c) => !PATH_SEGMENT.test(c)) ?? '';
+    throw invalid(input, `path segment contains ${JSON.stringify(bad)}; only a-z A-Z 0-9 . - _ are allowed`);
   }
 }
 
@@ -117,7 +120,8 @@ export function formatSpiffeId(trustDomain: string, ...segments: string[]): stri
   const path = segments.map((s) => `/${s}`).join('');
   const id = `${SCHEME_PREFIX}${trustDomain}${path}`;
   validateTrustDomain(trustDomain, id);
-  validateSpiffePath(path, id);
+  // Each argument is one segment: a "/" inside one is refused rather than silently making two.
+  for (const segment of segments) validatePathSegment(segment, id);
   if (byteLength(id) > MAX_SPIFFE_ID_BYTES) throw invalid(id, `longer than ${MAX_SPIFFE_ID_BYTES} bytes`);
   return id;
 }
