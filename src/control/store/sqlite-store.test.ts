@@ -5,6 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { isWeftError } from '../../errors.js';
+import { BootstrapTokens } from '../../identity/bootstrap-token.js';
 import { SCHEMA_VERSION } from './sqlite-schema.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { runStoreConformance } from './store.conformance.js';
@@ -86,16 +87,35 @@ test('bootstrap tokens survive a reopen and are single-use', async () => {
   const dir = await tempDir();
   try {
     const file = path.join(dir, 'store.db');
+    const record = { namespace: 'default', serviceAccount: 'reviews', workload: 'reviews-v1', secretSha256: 'ab', issuedAt: 1, expiresAt: 5 };
     const first = openSqliteStore(file);
-    first.tokens.put('t1', { namespace: 'default', serviceAccount: 'reviews', expiresAt: 5 });
+    first.tokens.put('t1', record);
     await first.close();
     const store = openSqliteStore(file);
-    assert.deepEqual(store.tokens.get('t1'), { namespace: 'default', serviceAccount: 'reviews', expiresAt: 5 });
+    assert.deepEqual(store.tokens.get('t1'), record);
     assert.equal(store.tokens.get('nope'), undefined);
     assert.equal(store.tokens.markUsed('nope', 1), false);
     assert.equal(store.tokens.markUsed('t1', 10), true);
     assert.equal(store.tokens.markUsed('t1', 11), false);
     assert.equal(store.tokens.usedAt('t1'), 10);
+    await store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a bootstrap token issued before a restart is honoured once after it', async () => {
+  const dir = await tempDir();
+  try {
+    const file = path.join(dir, 'store.db');
+    const binding = { namespace: 'default', serviceAccount: 'bookinfo-reviews', workload: 'reviews-v1' };
+    const first = openSqliteStore(file);
+    const token = new BootstrapTokens(first.tokens, () => 1000).issue(binding, 60_000);
+    await first.close();
+    const store = openSqliteStore(file);
+    const tokens = new BootstrapTokens(store.tokens, () => 2000);
+    assert.deepEqual({ ...tokens.consume(token, binding) }, binding);
+    assert.throws(() => tokens.consume(token, binding), (err) => isWeftError(err, 'TOKEN_REPLAYED'));
     await store.close();
   } finally {
     await rm(dir, { recursive: true, force: true });

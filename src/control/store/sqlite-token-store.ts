@@ -4,8 +4,9 @@
  * exactly one wins, which is what makes a token single-use.
  */
 import type Database from 'better-sqlite3';
+import type { TokenRecord, TokenStore } from '../../identity/bootstrap-token.js';
 
-export class SqliteTokenStore<TokenRecord = unknown> {
+export class SqliteTokenStore implements TokenStore {
   readonly #db: Database.Database;
 
   constructor(db: Database.Database) {
