@@ -1,0 +1,58 @@
+/** Istio's networking.istio.io/v1 Sidecar spec: narrows what a sidecar listens on and which hosts it can reach. */
+import { z } from 'zod';
+import { LabelsSelectorSchema, PortNumberSchema } from './scalars.js';
+import { IstioProtocolSchema, ServerTlsSettingsSchema } from './gateway.js';
+import { ConnectionPoolSettingsSchema } from './traffic-policy.js';
+import { DestinationSchema } from './virtual-service.js';
+import type { SpecIssue } from './spec-issue.js';
+
+const CaptureModeSchema = z.enum(['DEFAULT', 'IPTABLES', 'NONE']);
+
+const SidecarPortSchema = z.strictObject({
+  number: PortNumberSchema.optional(),
+  protocol: IstioProtocolSchema.optional(),
+  name: z.string().optional(),
+  targetPort: PortNumberSchema.optional(),
+});
+
+export const IngressListenerSchema = z.strictObject({
+  port: SidecarPortSchema,
+  bind: z.string().optional(),
+  captureMode: CaptureModeSchema.optional(),
+  defaultEndpoint: z.string().optional(),
+  tls: ServerTlsSettingsSchema.optional(),
+  connectionPool: ConnectionPoolSettingsSchema.optional(),
+});
+
+export const EgressListenerSchema = z.strictObject({
+  port: SidecarPortSchema.optional(),
+  bind: z.string().optional(),
+  captureMode: CaptureModeSchema.optional(),
+  hosts: z.array(z.string().min(1)).min(1, 'an egress listener needs at least one host'),
+});
+
+export const SidecarSpecSchema = z.strictObject({
+  workloadSelector: LabelsSelectorSchema.optional(),
+  ingress: z.array(IngressListenerSchema).optional(),
+  egress: z.array(EgressListenerSchema).optional(),
+  inboundConnectionPool: ConnectionPoolSettingsSchema.optional(),
+  outboundTrafficPolicy: z
+    .strictObject({ mode: z.enum(['REGISTRY_ONLY', 'ALLOW_ANY']).optional(), egressProxy: DestinationSchema.optional() })
+    .optional(),
+});
+
+export type SidecarSpec = z.infer<typeof SidecarSpecSchema>;
+
+export function checkSidecar(spec: SidecarSpec): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  (spec.egress ?? []).forEach((e, i) => {
+    e.hosts.forEach((h, j) => {
+      // Sidecar egress hosts are always namespace/dnsName ("*/", "./", "~/" or a namespace).
+      if (!/^[^/]+\/[^/]+$/.test(h)) issues.push({ path: ['egress', i, 'hosts', j], message: 'host must be namespace/dnsName, e.g. "./*" or "istio-system/*"' });
+    });
+  });
+  (spec.ingress ?? []).forEach((l, i) => {
+    if (l.port.number === undefined) issues.push({ path: ['ingress', i, 'port', 'number'], message: 'ingress port number is required' });
+  });
+  return issues;
+}
