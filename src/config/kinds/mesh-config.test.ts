@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { meshConfigWithDefaults } from './mesh-config.js';
+import { isWeftError } from '../../errors.js';
+
+test('no MeshConfig at all gives Istio-like defaults', () => {
+  assert.deepEqual(meshConfigWithDefaults(undefined), {
+    trustDomain: 'cluster.local',
+    rootNamespace: 'weft-system',
+    certificateTtlMs: 86_400_000,
+    outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
+    pathNormalization: { normalization: 'BASE' },
+    extensionProviders: [],
+  });
+});
+
+const ttls: [string, number][] = [
+  ['24h', 86_400_000],
+  ['30m', 1_800_000],
+  ['90s', 90_000],
+  ['1.5h', 5_400_000],
+  ['1s', 1000],
+];
+for (const [ttl, ms] of ttls) {
+  test(`certificateTTL ${ttl} is ${ms}ms`, () => {
+    assert.equal(meshConfigWithDefaults({ certificateTTL: ttl }).certificateTtlMs, ms);
+  });
+}
+
+test('partial nested settings are filled in', () => {
+  const s = meshConfigWithDefaults({
+    trustDomain: 'example.org',
+    extensionProviders: [{ name: 'authz', envoyExtAuthzHttp: { service: 'authz.foo.svc.cluster.local', port: 8000, timeout: '250ms' } }],
+  });
+  assert.equal(s.trustDomain, 'example.org');
+  assert.deepEqual(s.extensionProviders[0]?.envoyExtAuthzHttp, {
+    service: 'authz.foo.svc.cluster.local',
+    port: 8000,
+    timeoutMs: 250,
+    pathPrefix: '',
+    failOpen: false,
+    clearRouteCache: false,
+    statusOnError: 403,
+    includeRequestHeadersInCheck: [],
+    includeAdditionalHeadersInCheck: {},
+    includeRequestBodyInCheck: undefined,
+    headersToUpstreamOnAllow: [],
+    headersToDownstreamOnDeny: [],
+    headersToDownstreamOnAllow: [],
+  });
+});
+
+const invalid: [string, Record<string, unknown>][] = [
+  ['TTL under a second', { certificateTTL: '999ms' }],
+  ['TTL not a duration', { certificateTTL: '1 day' }],
+  ['trust domain with a slash', { trustDomain: 'a/b' }],
+  ['unknown outbound mode', { outboundTrafficPolicy: { mode: 'ALLOW_ALL' } }],
+  ['unknown field', { trustdomain: 'x' }],
+];
+for (const [name, spec] of invalid) {
+  test(`invalid: ${name}`, () => {
+    assert.throws(() => meshConfigWithDefaults(spec as never), (err) => isWeftError(err, 'CONFIG_INVALID'));
+  });
+}
