@@ -1,0 +1,42 @@
+/**
+ * `weft apply -f PATH [-f PATH...]`: load every file, directory and `-` (stdin), refuse the whole set if any
+ * document is invalid, then apply it in one transaction and print kubectl's result lines.
+ */
+import type { Command } from 'commander';
+import { loadResources } from '../config/load.js';
+import type { AppliedItem } from '../control/api/handler.js';
+import { typeName } from '../control/api/resource-names.js';
+import { WeftError } from '../errors.js';
+import { ControlClient, runVerb } from './client.js';
+
+/** `virtualservice.networking.istio.io/bookinfo created`, `service/details unchanged`. */
+export function formatApplied(item: AppliedItem): string {
+  return `${typeName(item.kind, item.apiVersion)}/${item.name} ${item.result}`;
+}
+
+export function collectPaths(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function registerApplyCommand(program: Command): void {
+  program
+    .command('apply')
+    .description('create or update resources from files, directories or stdin (all or nothing)')
+    .option('-f, --filename <path>', 'file, directory or - for stdin; repeatable', collectPaths, [])
+    .action(async (opts: { filename: string[] }, cmd: Command) =>
+      runVerb(async () => {
+        if (opts.filename.length === 0) {
+          throw new WeftError('BAD_REQUEST', 'must specify one of -f and -k (only -f is supported)');
+        }
+        const loaded = await loadResources(opts.filename, { stdin: process.stdin });
+        if (loaded.length === 0) throw new WeftError('BAD_REQUEST', 'no objects passed to apply');
+        const client = await ControlClient.fromStateDir(String(cmd.optsWithGlobals()['stateDir'] ?? '.weft'));
+        try {
+          const results = await client.apply(loaded.map((l) => l.resource));
+          process.stdout.write(results.map((r) => `${formatApplied(r)}\n`).join(''));
+        } finally {
+          await client.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,222 @@
+/**
+ * How every CLI verb reaches the control plane: find the running mesh from the state directory (address,
+ * admin credential, the CA to trust), then speak the JSON API over HTTPS. Also the one place that turns a
+ * failure into the line a person reads on stderr, in kubectl's wording where kubectl has one.
+ */
+import { readFile } from 'node:fs/promises';
+import { Agent, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { Resource, ResourceKey } from '../config/resource.js';
+import type { AppliedItem, TokenSubject } from '../control/api/handler.js';
+import type { AuditFilter, AuditRecord, StoredResource } from '../control/store/types.js';
+import type { WeftErrorCode } from '../errors.js';
+import { WeftError, isWeftError } from '../errors.js';
+import type { MeshFile } from '../mesh/mesh-file.js';
+import { stateDirLayout } from '../mesh/state-dir.js';
+
+export interface ControlClientOptions {
+  /** host:port of the control plane's API. */
+  address: string;
+  credential: string;
+  /** PEM of the CA that issued the API's certificate. */
+  caPem: string;
+  timeoutMs?: number;
+}
+
+export interface DeletedItem {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+function notRunning(dir: string, why: string): WeftError {
+  return new WeftError('MESH_NOT_RUNNING', `no mesh is running in ${dir} (start one with: weft up PATH)`, {
+    detail: { reason: why },
+  });
+}
+
+/** True if a process with this pid exists (EPERM: it exists but is not ours). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class ControlClient {
+  readonly #origin: string;
+  readonly #credential: string;
+  readonly #agent: Agent;
+
+  constructor(options: ControlClientOptions) {
+    this.#origin = `https://${options.address}`;
+    this.#credential = options.credential;
+    const timeout = options.timeoutMs ?? 30_000;
+    this.#agent = new Agent({ connect: { ca: options.caPem, timeout }, headersTimeout: timeout, bodyTimeout: timeout });
+  }
+
+  /** The client for the mesh `weft up` runs from `stateDir`; MESH_NOT_RUNNING if there is none or it died. */
+  static async fromStateDir(stateDir: string): Promise<ControlClient> {
+    const layout = stateDirLayout(stateDir);
+    let mesh: MeshFile;
+    try {
+      mesh = JSON.parse(await readFile(layout.meshFile, 'utf8')) as MeshFile;
+    } catch (err) {
+      throw notRunning(layout.root, `cannot read ${layout.meshFile}: ${(err as Error).message}`);
+    }
+    if (typeof mesh.control?.address !== 'string' || mesh.control.address === '') {
+      throw notRunning(layout.root, 'the mesh file names no control plane address');
+    }
+    // A mesh file left behind by a killed `weft up` must not send us to whatever now holds that port.
+    if (typeof mesh.pid === 'number' && !processAlive(mesh.pid)) {
+      throw notRunning(layout.root, `weft up (pid ${mesh.pid}) is no longer running`);
+    }
+    let credential: string;
+    let caPem: string;
+    try {
+      [credential, caPem] = await Promise.all([
+        readFile(layout.adminCredentialFile, 'utf8'),
+        readFile(layout.trustBundleFile, 'utf8'),
+      ]);
+    } catch (err) {
+      throw notRunning(layout.root, (err as Error).message);
+    }
+    return new ControlClient({ address: mesh.control.address, credential: credential.trim(), caPem });
+  }
+
+  async list(filter: { kind?: string; namespace?: string } = {}): Promise<StoredResource[]> {
+    const query = new URLSearchParams();
+    if (filter.kind !== undefined) query.set('kind', filter.kind);
+    if (filter.namespace !== undefined) query.set('namespace', filter.namespace);
+    const q = query.toString();
+    return (await this.#call<{ items: StoredResource[] }>('GET', `/api/v1/resources${q === '' ? '' : `?${q}`}`)).items;
+  }
+
+  async get(key: ResourceKey): Promise<StoredResource> {
+    return this.#call<StoredResource>('GET', `/api/v1/resources/${keyPath(key)}`);
+  }
+
+  async apply(resources: Resource[]): Promise<AppliedItem[]> {
+    return (await this.#call<{ results: AppliedItem[] }>('POST', '/api/v1/apply', { resources })).results;
+  }
+
+  async delete(keys: ResourceKey[]): Promise<DeletedItem[]> {
+    return (await this.#call<{ deleted: DeletedItem[] }>('POST', '/api/v1/delete', { keys })).deleted;
+  }
+
+  async setStatus(key: ResourceKey, status: unknown): Promise<StoredResource> {
+    return this.#call<StoredResource>('PUT', `/api/v1/status/${keyPath(key)}`, { status });
+  }
+
+  async audit(filter: AuditFilter = {}): Promise<AuditRecord[]> {
+    const query = new URLSearchParams();
+    if (filter.since !== undefined) query.set('since', String(filter.since));
+    if (filter.limit !== undefined) query.set('limit', String(filter.limit));
+    return (await this.#call<{ records: AuditRecord[] }>('GET', `/api/v1/audit?${query.toString()}`)).records;
+  }
+
+  async issueToken(subject: TokenSubject): Promise<string> {
+    return (await this.#call<{ token: string }>('POST', '/api/v1/tokens', subject)).token;
+  }
+
+  async proxies(): Promise<unknown[]> {
+    return (await this.#call<{ proxies: unknown[] }>('GET', '/api/v1/proxies')).proxies;
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+
+  async #call<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<T> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(`${this.#origin}${path}`, {
+        method,
+        dispatcher: this.#agent,
+        headers: {
+          authorization: `Bearer ${this.#credential}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? null : JSON.stringify(body),
+      });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ECONNREFUSED' || code === 'ECONNRESET') {
+        throw new WeftError('MESH_NOT_RUNNING', `the control plane at ${this.#origin} is not answering (${code})`, {
+          cause: err,
+        });
+      }
+      throw new WeftError('UPSTREAM_UNREACHABLE', `cannot reach the control plane at ${this.#origin}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    const text = await res.body.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new WeftError('BAD_REQUEST', `the control plane answered ${res.statusCode} with a body that is not JSON`, {
+        status: res.statusCode,
+      });
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) return parsed as T;
+    throw apiError(res.statusCode, parsed);
+  }
+}
+
+function keyPath(key: ResourceKey): string {
+  return [key.kind, key.namespace, key.name].map(encodeURIComponent).join('/');
+}
+
+/** Errors the control plane answered with, as opposed to those found on this side (e.g. a bad local file). */
+const fromServer = new WeakSet<WeftError>();
+
+/** The API's `{ error: { code, message, detail } }` as the WeftError the server raised. */
+function apiError(status: number, body: unknown): WeftError {
+  const e = (body as { error?: { code?: unknown; message?: unknown; detail?: unknown } } | null)?.error;
+  const message = typeof e?.message === 'string' ? e.message : `the control plane answered ${status}`;
+  const known = typeof e?.code === 'string' && e.code !== 'INTERNAL';
+  const code = (known ? e.code : 'STORE') as WeftErrorCode;
+  const detail = typeof e?.detail === 'object' && e.detail !== null ? (e.detail as Record<string, unknown>) : undefined;
+  const err = new WeftError(code, message, detail === undefined ? { status } : { status, detail });
+  fromServer.add(err);
+  return err;
+}
+
+/** kubectl's reason words for the server's answers. */
+const SERVER_REASON: Partial<Record<WeftErrorCode, string>> = {
+  NOT_FOUND: 'NotFound',
+  FORBIDDEN: 'Forbidden',
+  UNAUTHENTICATED: 'Unauthorized',
+  CONFLICT: 'Conflict',
+  BAD_REQUEST: 'BadRequest',
+  CONFIG_INVALID: 'Invalid',
+  CONFIG_UNKNOWN_KIND: 'Invalid',
+};
+
+/**
+ * The stderr text for a failed verb: `Error from server (Reason): ...` for the API's refusals (they carry an
+ * HTTP status), `error: ...` for everything found locally. Never a stack trace for a coded error.
+ */
+export function describeCliFailure(err: unknown): string {
+  if (!isWeftError(err)) return `error: ${err instanceof Error ? err.message : String(err)}`;
+  const reason = fromServer.has(err) ? (SERVER_REASON[err.code] ?? 'InternalError') : undefined;
+  return reason === undefined ? `error: ${err.message}` : `Error from server (${reason}): ${err.message}`;
+}
+
+/** Runs a verb's body: failures go to stderr as one message and set exit code 1. */
+export async function runVerb(body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    process.stderr.write(`${describeCliFailure(err)}\n`);
+    if (!isWeftError(err) && err instanceof Error && err.stack !== undefined && process.env['WEFT_DEBUG']) {
+      process.stderr.write(`${err.stack}\n`);
+    }
+    process.exitCode = 1;
+  }
+}
