@@ -1,0 +1,60 @@
+/**
+ * Everything compile needs, derived once per store revision and shared by every proxy's compile: the registry,
+ * the mesh settings and the policy lists by kind.
+ */
+import type { Resource } from '../../config/resource.js';
+import { meshConfigWithDefaults } from '../../config/kinds/mesh-config.js';
+import type { MeshConfigSpec, MeshSettings } from '../../config/kinds/mesh-config.js';
+import type { PeerAuthenticationSpec } from '../../config/kinds/peer-authentication.js';
+import type { GatewaySpec } from '../../config/kinds/gateway.js';
+import type { VirtualServiceSpec } from '../../config/kinds/virtual-service.js';
+import { buildRegistry } from '../registry/index.js';
+import type { Registry } from '../registry/index.js';
+import type { PeerAuthnPolicy } from './peer-authentication.js';
+
+export interface Named<Spec> {
+  namespace: string;
+  name: string;
+  creationTimestamp: string;
+  spec: Spec;
+}
+
+export interface MeshSnapshot {
+  revision: number;
+  mesh: MeshSettings;
+  registry: Registry;
+  peerAuthentications: PeerAuthnPolicy[];
+  gateways: Named<GatewaySpec>[];
+  virtualServices: Named<VirtualServiceSpec>[];
+}
+
+function named<Spec>(resources: readonly Resource[], kind: string): Named<Spec>[] {
+  return resources
+    .filter((r) => r.kind === kind)
+    .map((r) => ({
+      namespace: r.metadata.namespace,
+      name: r.metadata.name,
+      creationTimestamp: (r.metadata as { creationTimestamp?: string }).creationTimestamp ?? '',
+      spec: r.spec as Spec,
+    }));
+}
+
+/**
+ * MeshConfig is one object: the oldest wins if several exist, the way Istio resolves conflicting singletons.
+ * The bootstrap settings (trust domain, root namespace) are fixed at start; a MeshConfig that disagrees with them
+ * takes effect on the next start.
+ */
+export function buildSnapshot(resources: readonly Resource[], revision: number, bootstrap: MeshSettings): MeshSnapshot {
+  const meshConfigs = named<MeshConfigSpec>(resources, 'MeshConfig').sort((a, b) => a.creationTimestamp.localeCompare(b.creationTimestamp));
+  const mesh = meshConfigs[0]
+    ? { ...meshConfigWithDefaults(meshConfigs[0].spec), trustDomain: bootstrap.trustDomain, rootNamespace: bootstrap.rootNamespace }
+    : bootstrap;
+  return {
+    revision,
+    mesh,
+    registry: buildRegistry(resources),
+    peerAuthentications: named<PeerAuthenticationSpec>(resources, 'PeerAuthentication'),
+    gateways: named<GatewaySpec>(resources, 'Gateway'),
+    virtualServices: named<VirtualServiceSpec>(resources, 'VirtualService'),
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * `weft control`: the control plane process. One HTTP/2 TLS listener serves both the push protocol (mTLS, proxies)
+ * and the API (bearer credentials, CLI and dashboard); each route checks its own kind of credential. Store changes
+ * are debounced into one snapshot and pushed to every connected proxy.
+ */
+import fs from 'node:fs';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { WeftError } from '../errors.js';
+import { CertificateAuthority } from '../identity/ca.js';
+import { BootstrapTokens } from '../identity/bootstrap-token.js';
+import { createCsr, generateWorkloadKey } from '../identity/workload-key.js';
+import { validateDocument } from '../config/validate.js';
+import type { MeshSettings } from '../config/kinds/mesh-config.js';
+import { openSqliteStore } from './store/sqlite-store.js';
+import { createCredential, createCredentialVerifier } from './api/credentials.js';
+import { createApiHandler } from './api/handler.js';
+import { PushServer } from './push-server.js';
+import { buildSnapshot } from './compile/snapshot.js';
+import type { MeshSnapshot } from './compile/snapshot.js';
+import { controlLog } from './control-log.js';
+import { CONTROL_PLANE_SERVICE_ACCOUNT } from '../push/protocol.js';
+import { stateDirLayout } from '../mesh/state-dir.js';
+
+export interface ControlPlaneOptions {
+  stateDir: string;
+  /** host:port to listen on; port 0 picks one. */
+  listen: string;
+  bootstrap: MeshSettings;
+  /** An operator's CA to run as (usually an intermediate), instead of a self-made root. */
+  caFiles?: { certFile: string; keyFile: string; chainFile?: string };
+}
+
+export interface RunningControlPlane {
+  address: string;
+  stop(): Promise<void>;
+}
+
+const SERVING_CERT_TTL_MS = 24 * 3600_000;
+const PUSH_DEBOUNCE_MS = 20;
+
+export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningControlPlane> {
+  const log = controlLog();
+  const layout = stateDirLayout(o.stateDir);
+  fs.mkdirSync(layout.root, { recursive: true, mode: 0o700 });
+  const ca = o.caFiles
+    ? await CertificateAuthority.fromFiles(o.caFiles)
+    : await CertificateAuthority.loadOrCreate(layout.caDir, { trustDomain: o.bootstrap.trustDomain });
+  fs.mkdirSync(layout.caDir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(layout.trustBundleFile, ca.trustBundlePem(), { mode: 0o644 });
+
+  const store = openSqliteStore(layout.storeFile, { onListenerError: (err) => log.warn('watch listener failed', { error: String(err) }) });
+  const tokens = new BootstrapTokens(store.tokens);
+  const credentials = createCredentialVerifier(store);
+  await ensureAdminCredential(store, credentials, layout.adminCredentialFile);
+
+  let snapshot: MeshSnapshot = buildSnapshot(await store.list(), await store.revision(), o.bootstrap);
+  const push = new PushServer({
+    ca,
+    tokens,
+    snapshot: () => snapshot,
+    certificateTtlMs: () => snapshot.mesh.certificateTtlMs,
+    log,
+  });
+  const api = createApiHandler({
+    store,
+    credentials,
+    tokens: { issue: (subject, ttlMs) => tokens.issue(subject, ttlMs) },
+    validate: (doc, origin) => validateDocument(doc, origin),
+    proxyStatus: () => push.proxies(),
+    onInternalError: (err) => log.warn('internal error in API', { error: String((err as Error)?.stack ?? err) }),
+  });
+
+  let pending: NodeJS.Timeout | undefined;
+  const unwatch = store.watch(() => {
+    if (pending) return;
+    pending = setTimeout(() => {
+      pending = undefined;
+      void refresh();
+    }, PUSH_DEBOUNCE_MS);
+  });
+  const refresh = async (): Promise<void> => {
+    snapshot = buildSnapshot(await store.list(), await store.revision(), o.bootstrap);
+    push.pushAll();
+  };
+
+  const serving = await servingCertificate(ca, o.bootstrap);
+  const server = http2.createSecureServer({
+    key: serving.key,
+    cert: serving.cert,
+    ca: ca.trustBundlePem(),
+    requestCert: true,
+    rejectUnauthorized: false,
+    allowHTTP1: true,
+    minVersion: 'TLSv1.2',
+  });
+  server.on('request', (req, res) => {
+    if (push.handle(req, res)) return;
+    api(req, res).then(
+      (handled) => {
+        if (!handled && !res.headersSent) {
+          res.writeHead(404, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }));
+        }
+      },
+      (err: unknown) => {
+        log.warn('request failed', { error: String(err) });
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      },
+    );
+  });
+  server.on('sessionError', () => undefined);
+  // Keep the serving certificate fresh; new handshakes pick up the new one.
+  const renew = setInterval(() => {
+    servingCertificate(ca, o.bootstrap).then(
+      (next) => server.setSecureContext({ key: next.key, cert: next.cert, ca: ca.trustBundlePem() }),
+      (err: unknown) => log.warn('serving certificate renewal failed', { error: String(err) }),
+    );
+  }, SERVING_CERT_TTL_MS / 2);
+  renew.unref();
+
+  const [host, portText] = splitHostPort(o.listen);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(portText), host, () => resolve());
+  });
+  const a = server.address() as AddressInfo;
+  const address = `${a.address}:${a.port}`;
+  log.info('control plane ready', { address, revision: snapshot.revision, trustDomain: o.bootstrap.trustDomain });
+
+  return {
+    address,
+    async stop() {
+      clearInterval(renew);
+      clearTimeout(pending);
+      unwatch();
+      push.closeAll();
+      await new Promise((r) => server.close(r));
+      await store.close();
+    },
+  };
+}
+
+/** The control plane's own SVID, with IP and DNS SANs so the CLI can also check it by address. */
+async function servingCertificate(ca: CertificateAuthority, mesh: MeshSettings): Promise<{ key: string; cert: string }> {
+  const key = await generateWorkloadKey();
+  const spiffeId = `spiffe://${mesh.trustDomain}/ns/${mesh.rootNamespace}/sa/${CONTROL_PLANE_SERVICE_ACCOUNT}`;
+  const csr = await createCsr(key, spiffeId);
+  const issued = await ca.signCsr(csr, { spiffeId, ttlMs: SERVING_CERT_TTL_MS });
+  return { key: key.privateKeyPem, cert: issued.chainPem };
+}
+
+/** The admin credential in the state directory, made on first start and again if the store no longer knows it. */
+async function ensureAdminCredential(
+  store: Parameters<typeof createCredential>[0],
+  verifier: ReturnType<typeof createCredentialVerifier>,
+  file: string,
+): Promise<void> {
+  if (fs.existsSync(file)) {
+    const secret = fs.readFileSync(file, 'utf8').trim();
+    if (await verifier.verify(secret)) return;
+  }
+  const secret = createCredential(store, { name: 'admin', role: 'admin' });
+  fs.writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+}
+
+export function splitHostPort(hostPort: string): [string, string] {
+  const i = hostPort.lastIndexOf(':');
+  if (i < 0) throw new WeftError('BAD_REQUEST', `address ${hostPort} must be host:port`);
+  const host = hostPort.slice(0, i).replace(/^\[|\]$/g, '');
+  return [host, hostPort.slice(i + 1)];
+}

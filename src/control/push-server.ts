@@ -1,0 +1,267 @@
+/**
+ * The control plane's side of the push stream: signs certificates (first with a bootstrap token, then renewals
+ * authorised by the caller's own SVID) and keeps one stream per connected proxy, sending a new ProxyConfig
+ * whenever the compiled result for that proxy changes, and recording its ACK or NACK.
+ */
+import type http2 from 'node:http2';
+import type { TLSSocket } from 'node:tls';
+import { WeftError, isWeftError } from '../errors.js';
+import type { CertificateAuthority } from '../identity/ca.js';
+import type { BootstrapTokens } from '../identity/bootstrap-token.js';
+import { splitPemCertificates } from '../identity/pem.js';
+import { parseWorkloadIdentity } from '../identity/spiffe-id.js';
+import { LineDecoder, PUSH_PATHS } from '../push/protocol.js';
+import type { ControlMessage, NodeInfo, ProxyMessage, SignRequest, SignResponse } from '../push/protocol.js';
+import { spiffeIdOfPeer } from '../proxy/tls/peer-identity.js';
+import { compileProxyConfig } from './compile/index.js';
+import type { MeshSnapshot } from './compile/snapshot.js';
+import type { ControlLog } from './control-log.js';
+
+export interface ProxyStatus {
+  id: string;
+  role: 'sidecar' | 'gateway';
+  namespace: string;
+  name: string;
+  spiffeId: string;
+  podIP: string;
+  connected: boolean;
+  connectedAt: string;
+  sentVersion: string | null;
+  ackedVersion: string | null;
+  lastNack: { version: string; reason: string; at: string } | null;
+  certNotAfter: string | null;
+  compileError: string | null;
+}
+
+interface Connection {
+  status: ProxyStatus;
+  serviceAccount: string;
+  node: NodeInfo;
+  stream: http2.ServerHttp2Stream;
+}
+
+export interface PushServerDeps {
+  ca: CertificateAuthority;
+  tokens: BootstrapTokens;
+  snapshot: () => MeshSnapshot;
+  certificateTtlMs: () => number;
+  log: ControlLog;
+}
+
+const MAX_SIGN_BODY = 64 * 1024;
+
+export class PushServer {
+  #connections = new Set<Connection>();
+  /** Status of proxies seen, kept after disconnect so `weft status` can say a proxy is gone. */
+  #seen = new Map<string, ProxyStatus>();
+
+  constructor(private readonly deps: PushServerDeps) {}
+
+  /** Handles a push-protocol request; false if the path is not ours. */
+  handle(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): boolean {
+    switch (req.url) {
+      case PUSH_PATHS.sign:
+        void this.#sign(req, res, false);
+        return true;
+      case PUSH_PATHS.renew:
+        void this.#sign(req, res, true);
+        return true;
+      case PUSH_PATHS.stream:
+        this.#stream(req, res);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  proxies(): ProxyStatus[] {
+    return [...this.#seen.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** Recompile for every connected proxy and send what changed. */
+  pushAll(): void {
+    const snap = this.deps.snapshot();
+    for (const c of this.#connections) this.#push(c, snap);
+  }
+
+  closeAll(): void {
+    for (const c of this.#connections) c.stream.close();
+    this.#connections.clear();
+  }
+
+  #peerSpiffeId(req: http2.Http2ServerRequest): string | undefined {
+    const socket = req.socket as TLSSocket;
+    if (!socket.authorized) return undefined;
+    return spiffeIdOfPeer(socket.getPeerCertificate());
+  }
+
+  async #sign(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, renew: boolean): Promise<void> {
+    try {
+      if (req.method !== 'POST') throw new WeftError('BAD_REQUEST', 'use POST', { status: 405 });
+      const body = JSON.parse(await readBody(req, MAX_SIGN_BODY)) as Partial<SignRequest>;
+      if (typeof body.csr !== 'string') throw new WeftError('BAD_REQUEST', 'csr is required', { status: 400 });
+      let spiffeId: string;
+      if (renew) {
+        const peer = this.#peerSpiffeId(req);
+        if (!peer) throw new WeftError('UNAUTHENTICATED', 'renewal needs a valid client certificate', { status: 401 });
+        spiffeId = peer;
+      } else {
+        const auth = req.headers.authorization ?? '';
+        if (!auth.startsWith('Bearer ')) throw new WeftError('TOKEN_INVALID', 'a bootstrap token is required', { status: 401 });
+        const claimed = { namespace: String(body.namespace ?? ''), serviceAccount: String(body.serviceAccount ?? ''), workload: String(body.workload ?? '') };
+        const bound = this.deps.tokens.consume(auth.slice(7), claimed);
+        spiffeId = `spiffe://${this.deps.snapshot().mesh.trustDomain}/ns/${bound.namespace}/sa/${bound.serviceAccount}`;
+      }
+      const issued = await this.deps.ca.signCsr(body.csr, { spiffeId, ttlMs: this.deps.certificateTtlMs() });
+      const answer: SignResponse = {
+        certChain: splitPemCertificates(issued.chainPem),
+        trustBundle: splitPemCertificates(this.deps.ca.trustBundlePem()),
+      };
+      this.deps.log.info(renew ? 'certificate renewed' : 'certificate issued', { spiffeId, notAfter: issued.notAfter.toISOString() });
+      sendJson(res, 200, answer);
+    } catch (err) {
+      const status = isWeftError(err) ? (err.status ?? statusOf(err.code)) : err instanceof SyntaxError ? 400 : 500;
+      const code = isWeftError(err) ? err.code : 'BAD_REQUEST';
+      this.deps.log.warn('certificate request refused', { code, reason: (err as Error).message });
+      sendJson(res, status, { error: { code, message: (err as Error).message } });
+    }
+  }
+
+  #stream(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
+    const peer = this.#peerSpiffeId(req);
+    if (!peer) {
+      sendJson(res, 401, { error: { code: 'UNAUTHENTICATED', message: 'the push stream needs mTLS with a mesh certificate' } });
+      return;
+    }
+    const stream = res.stream;
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    let conn: Connection | undefined;
+    const decoder = new LineDecoder((line) => {
+      const msg = JSON.parse(line) as ProxyMessage;
+      if (msg.type === 'hello') conn = this.#hello(peer, msg.node, msg.certNotAfter, stream);
+      else if (conn) this.#onProxyMessage(conn, msg);
+    });
+    req.on('data', (chunk: Buffer) => {
+      try {
+        decoder.push(chunk);
+      } catch (err) {
+        this.deps.log.warn('push stream message refused', { peer, reason: (err as Error).message });
+        stream.close();
+      }
+    });
+    const gone = (): void => {
+      if (!conn) return;
+      this.#connections.delete(conn);
+      conn.status.connected = false;
+      this.deps.log.info('proxy disconnected', { proxy: conn.status.id });
+      conn = undefined;
+    };
+    stream.on('close', gone);
+    stream.on('error', gone);
+  }
+
+  #hello(peer: string, node: NodeInfo, certNotAfter: string, stream: http2.ServerHttp2Stream): Connection | undefined {
+    let identity: ReturnType<typeof parseWorkloadIdentity>;
+    try {
+      identity = parseWorkloadIdentity(peer);
+    } catch {
+      send(stream, { type: 'error', message: `${peer} is not a workload identity` });
+      stream.close();
+      return undefined;
+    }
+    if (identity.namespace !== node.namespace) {
+      send(stream, { type: 'error', message: `certificate is for namespace ${identity.namespace}, not ${node.namespace}` });
+      stream.close();
+      return undefined;
+    }
+    const id = `${node.role}/${node.namespace}/${node.name}`;
+    const status: ProxyStatus = {
+      id,
+      role: node.role,
+      namespace: node.namespace,
+      name: node.name,
+      spiffeId: peer,
+      podIP: node.podIP,
+      connected: true,
+      connectedAt: new Date().toISOString(),
+      sentVersion: null,
+      ackedVersion: this.#seen.get(id)?.ackedVersion ?? null,
+      lastNack: null,
+      certNotAfter,
+      compileError: null,
+    };
+    this.#seen.set(id, status);
+    const conn: Connection = { status, serviceAccount: identity.serviceAccount, node, stream };
+    this.#connections.add(conn);
+    this.deps.log.info('proxy connected', { proxy: id, spiffeId: peer });
+    this.#push(conn, this.deps.snapshot());
+    return conn;
+  }
+
+  #push(c: Connection, snap: MeshSnapshot): void {
+    let config;
+    try {
+      config = compileProxyConfig(snap, { ...c.node, serviceAccount: c.serviceAccount });
+      c.status.compileError = null;
+    } catch (err) {
+      c.status.compileError = (err as Error).message;
+      this.deps.log.warn('cannot compile config for proxy', { proxy: c.status.id, reason: c.status.compileError });
+      return;
+    }
+    if (config.version === c.status.sentVersion) return;
+    c.status.sentVersion = config.version;
+    send(c.stream, { type: 'config', config });
+  }
+
+  #onProxyMessage(c: Connection, msg: ProxyMessage): void {
+    switch (msg.type) {
+      case 'ack':
+        c.status.ackedVersion = msg.version;
+        break;
+      case 'nack':
+        c.status.lastNack = { version: msg.version, reason: msg.reason, at: new Date().toISOString() };
+        this.deps.log.warn('proxy rejected config', { proxy: c.status.id, version: msg.version, reason: msg.reason });
+        break;
+      case 'cert':
+        c.status.certNotAfter = msg.notAfter;
+        break;
+      case 'hello':
+        break;
+    }
+  }
+}
+
+function send(stream: http2.ServerHttp2Stream, msg: ControlMessage): void {
+  if (!stream.closed && !stream.destroyed) stream.write(`${JSON.stringify(msg)}\n`);
+}
+
+function sendJson(res: http2.Http2ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function statusOf(code: string): number {
+  if (code.startsWith('TOKEN_') || code === 'UNAUTHENTICATED') return 401;
+  if (code === 'CSR_IDENTITY_MISMATCH' || code === 'FORBIDDEN') return 403;
+  if (code === 'CSR_INVALID' || code === 'BAD_REQUEST') return 400;
+  return 500;
+}
+
+function readBody(req: http2.Http2ServerRequest, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new WeftError('BAD_REQUEST', 'request body too large', { status: 413 }));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,102 @@
+/**
+ * The service registry: services (v1 Service) and the workloads behind them (Workload + the status the runtime
+ * reports), as plain data built from the store's resources. Pure: the same resources give the same registry.
+ */
+import type { Resource } from '../../config/resource.js';
+import type { ServiceSpec } from '../../config/kinds/service.js';
+import type { WorkloadSpec, WorkloadStatus } from '../../config/kinds/workload.js';
+import type { PortProtocol } from '../../proxyconfig/types.js';
+import { portProtocol } from './port-protocol.js';
+
+export interface RegistryServicePort {
+  name: string;
+  port: number;
+  /** A number, a named workload port, or absent (= port). */
+  targetPort: number | string | undefined;
+  protocol: PortProtocol;
+}
+
+export interface RegistryService {
+  namespace: string;
+  name: string;
+  /** name.namespace.svc.<domain> */
+  host: string;
+  selector: Record<string, string> | undefined;
+  ports: RegistryServicePort[];
+}
+
+export interface RegistryWorkload {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  serviceAccount: string;
+  ports: { name: string; containerPort: number; protocol: PortProtocol }[];
+  podIP: string | undefined;
+  ready: boolean;
+}
+
+export interface Registry {
+  services: RegistryService[];
+  workloads: RegistryWorkload[];
+}
+
+/** Kubernetes' cluster domain; Istio's FQDNs end in it regardless of the trust domain. */
+export const CLUSTER_DOMAIN = 'cluster.local';
+
+export function buildRegistry(resources: readonly Resource[]): Registry {
+  const services: RegistryService[] = [];
+  const workloads: RegistryWorkload[] = [];
+  for (const r of resources) {
+    if (r.kind === 'Service') {
+      const spec = r.spec as ServiceSpec;
+      services.push({
+        namespace: r.metadata.namespace,
+        name: r.metadata.name,
+        host: `${r.metadata.name}.${r.metadata.namespace}.svc.${CLUSTER_DOMAIN}`,
+        selector: spec.selector,
+        ports: (spec.ports ?? []).map((p) => ({
+          name: p.name ?? '',
+          port: p.port,
+          targetPort: p.targetPort,
+          protocol: portProtocol(p.name, p.appProtocol),
+        })),
+      });
+    } else if (r.kind === 'Workload') {
+      const spec = r.spec as WorkloadSpec;
+      const status = r.status as WorkloadStatus | undefined;
+      workloads.push({
+        namespace: r.metadata.namespace,
+        name: r.metadata.name,
+        labels: r.metadata.labels,
+        serviceAccount: spec.serviceAccount,
+        ports: spec.ports.map((p) => ({ name: p.name ?? '', containerPort: p.containerPort, protocol: portProtocol(p.name, p.appProtocol) })),
+        podIP: status?.podIP,
+        ready: status?.phase === 'Running' && status.podIP !== undefined,
+      });
+    }
+  }
+  return { services, workloads };
+}
+
+/** Kubernetes selector semantics: every selector label present with that value; no selector selects nothing. */
+export function selects(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
+  if (!selector) return false;
+  const keys = Object.keys(selector);
+  if (keys.length === 0) return false;
+  return keys.every((k) => labels[k] === selector[k]);
+}
+
+export function servicesOf(reg: Registry, w: RegistryWorkload): RegistryService[] {
+  return reg.services.filter((s) => s.namespace === w.namespace && selects(s.selector, w.labels));
+}
+
+export function workloadsOf(reg: Registry, s: RegistryService): RegistryWorkload[] {
+  return reg.workloads.filter((w) => w.namespace === s.namespace && selects(s.selector, w.labels));
+}
+
+/** The app port behind a service port on one workload, or undefined when a named target port is missing. */
+export function targetPortOn(w: RegistryWorkload, p: RegistryServicePort): number | undefined {
+  if (p.targetPort === undefined) return p.port;
+  if (typeof p.targetPort === 'number') return p.targetPort;
+  return w.ports.find((wp) => wp.name === p.targetPort)?.containerPort;
+}

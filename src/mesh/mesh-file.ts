@@ -1,0 +1,32 @@
+/** `<state-dir>/mesh.json`: what `weft up` tells every other command (and tests) about the running mesh. */
+export interface MeshFile {
+  /** The process of `weft up` itself. */
+  pid: number;
+  startedAt: string;
+  isolation: 'none' | 'netns';
+  control: { address: string; pid: number | null };
+  gateway: MeshProxyEntry | null;
+  workloads: MeshWorkloadEntry[];
+}
+
+export interface MeshProxyEntry {
+  name: string;
+  namespace: string;
+  spiffeId: string;
+  podIP: string;
+  /** Sidecar inbound (mTLS) listener, host:port. */
+  inbound: string;
+  /** Sidecar outbound (HTTP proxy) listener, host:port. */
+  outbound: string;
+  /** Gateway only: published listeners, server port → host:port. */
+  listeners?: Record<string, string>;
+  proxyPid: number | null;
+  state: string;
+}
+
+export interface MeshWorkloadEntry extends MeshProxyEntry {
+  /** host:port of each app port. */
+  app: string[];
+  appPid: number | null;
+  restarts: number;
+}

@@ -1,0 +1,38 @@
+import path from 'node:path';
+
+/**
+ * The layout of a mesh's state directory (`--state-dir`, default `.weft/`). Everything that must survive a restart
+ * lives here: the CA, the store, the admin credential, and what `weft up` tells other commands about the mesh.
+ */
+export interface StateDirLayout {
+  root: string;
+  /** CA root (or given intermediate) material; key files mode 0600. */
+  caDir: string;
+  /** SQLite store of resources, audit records, bootstrap tokens. */
+  storeFile: string;
+  /** The admin API credential written by `weft up`, mode 0600. */
+  adminCredentialFile: string;
+  /** Facts about the running mesh: control plane address, every sidecar, the gateway. */
+  meshFile: string;
+  /** Stable choices of the first start (control plane port, pod address block). */
+  runtimeFile: string;
+  /** Trust bundle (PEM) for clients of the control plane's API. */
+  trustBundleFile: string;
+  logDir: string;
+}
+
+export const DEFAULT_STATE_DIR = '.weft';
+
+export function stateDirLayout(root: string = DEFAULT_STATE_DIR): StateDirLayout {
+  const abs = path.resolve(root);
+  return {
+    root: abs,
+    caDir: path.join(abs, 'ca'),
+    storeFile: path.join(abs, 'store.db'),
+    adminCredentialFile: path.join(abs, 'admin.credential'),
+    meshFile: path.join(abs, 'mesh.json'),
+    runtimeFile: path.join(abs, 'runtime.json'),
+    trustBundleFile: path.join(abs, 'ca', 'trust-bundle.pem'),
+    logDir: path.join(abs, 'logs'),
+  };
+}

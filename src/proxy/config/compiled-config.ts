@@ -1,0 +1,143 @@
+/**
+ * A received ProxyConfig turned into lookup structures once, so the per-request path is a few Map lookups.
+ * Instances are immutable after construction and swapped in whole: a request sees one config from start to end.
+ */
+import { WeftError } from '../../errors.js';
+import { ProxyConfigSchema } from '../../proxyconfig/types.js';
+import type { Endpoint, PeerAuthnMode, ProxyConfig, VirtualHost } from '../../proxyconfig/types.js';
+import { compileRoutes, hostMatches } from '../../route/http-route-match.js';
+import type { CompiledRoute } from '../../route/http-route-match.js';
+
+export class BalancedPort {
+  #next = 0;
+  /** Istio's SNI for mTLS to this port: outbound_.<port>_._.<fqdn> */
+  readonly sni: string;
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly endpoints: readonly Endpoint[],
+  ) {
+    this.sni = `outbound_.${port}_._.${host}`;
+  }
+
+  /** Round robin; the counter is the only mutable state and only orders picks. */
+  pick(): Endpoint | undefined {
+    const n = this.endpoints.length;
+    if (n === 0) return undefined;
+    const ep = this.endpoints[this.#next % n];
+    this.#next = (this.#next + 1) % n;
+    return ep;
+  }
+}
+
+export interface CompiledService {
+  host: string;
+  ports: Map<number, BalancedPort>;
+}
+
+export interface CompiledVirtualHost {
+  gateway: string;
+  domains: string[];
+  routes: CompiledRoute[];
+}
+
+export interface CompiledInbound {
+  defaultMode: PeerAuthnMode;
+  /** App port → mode. */
+  modes: Map<number, PeerAuthnMode>;
+  /** `host:port` of a service port → app port. */
+  targetPorts: Map<string, number>;
+  /** Service port alone → app port, when unambiguous (plaintext requests carry only a short Host). */
+  targetByServicePort: Map<number, number>;
+  appPorts: number[];
+  /** True when no port accepts plaintext: a non-TLS connection is refused on its first byte. */
+  strictEverywhere: boolean;
+}
+
+export class CompiledProxyConfig {
+  readonly version: string;
+  readonly raw: ProxyConfig;
+  readonly byAlias = new Map<string, CompiledService>();
+  readonly byHost = new Map<string, CompiledService>();
+  readonly inbound: CompiledInbound | null;
+  /** Gateway listeners: server port → virtual hosts in config order. */
+  readonly gatewayServers = new Map<number, CompiledVirtualHost[]>();
+
+  constructor(config: ProxyConfig) {
+    this.version = config.version;
+    this.raw = config;
+    for (const svc of config.outbound.services) {
+      const compiled: CompiledService = { host: svc.host, ports: new Map() };
+      for (const p of svc.ports) compiled.ports.set(p.port, new BalancedPort(svc.host, p.port, p.endpoints));
+      this.byHost.set(svc.host, compiled);
+      for (const alias of svc.aliases) this.byAlias.set(alias, compiled);
+    }
+    this.inbound = config.inbound ? compileInbound(config.inbound) : null;
+    for (const server of config.gateway?.servers ?? []) {
+      this.gatewayServers.set(server.port, server.virtualHosts.map(compileVirtualHost));
+    }
+  }
+
+  /** Resolve an authority's host part (lower case, no port) to a service. */
+  service(host: string): CompiledService | undefined {
+    return this.byAlias.get(host);
+  }
+
+  /** The first virtual host of a gateway port whose domains match, in Istio's order (exact before wildcard). */
+  virtualHost(port: number, host: string): CompiledVirtualHost | undefined {
+    const hosts = this.gatewayServers.get(port);
+    if (!hosts) return undefined;
+    let wildcard: CompiledVirtualHost | undefined;
+    for (const vh of hosts) {
+      for (const d of vh.domains) {
+        if (d === host) return vh;
+        if (!wildcard && hostMatches(d, host)) wildcard = vh;
+      }
+    }
+    return wildcard;
+  }
+}
+
+function compileInbound(inbound: NonNullable<ProxyConfig['inbound']>): CompiledInbound {
+  const modes = new Map<number, PeerAuthnMode>();
+  for (const p of inbound.ports) modes.set(p.port, p.mode);
+  const targetPorts = new Map<string, number>();
+  const byPort = new Map<number, Set<number>>();
+  for (const sp of inbound.servicePorts) {
+    targetPorts.set(`${sp.host}:${sp.port}`, sp.targetPort);
+    const set = byPort.get(sp.port) ?? new Set<number>();
+    set.add(sp.targetPort);
+    byPort.set(sp.port, set);
+  }
+  const targetByServicePort = new Map<number, number>();
+  for (const [port, targets] of byPort) if (targets.size === 1) targetByServicePort.set(port, [...targets][0]!);
+  const allModes = [...modes.values(), inbound.defaultMode];
+  return {
+    defaultMode: inbound.defaultMode,
+    modes,
+    targetPorts,
+    targetByServicePort,
+    appPorts: inbound.ports.map((p) => p.port),
+    strictEverywhere: allModes.every((m) => m === 'STRICT'),
+  };
+}
+
+function compileVirtualHost(vh: VirtualHost): CompiledVirtualHost {
+  return { gateway: vh.gateway, domains: vh.domains, routes: compileRoutes(vh.routes) };
+}
+
+/** Check and compile a config received from the control plane; any failure becomes the NACK's reason. */
+export function acceptProxyConfig(input: unknown): CompiledProxyConfig {
+  const parsed = ProxyConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const where = first ? first.path.join('.') : '';
+    throw new WeftError('PROXY_CONFIG_REJECTED', `invalid config at ${where || '(root)'}: ${first?.message ?? 'unknown'}`);
+  }
+  try {
+    return new CompiledProxyConfig(parsed.data);
+  } catch (err) {
+    throw new WeftError('PROXY_CONFIG_REJECTED', `cannot compile config: ${(err as Error).message}`, { cause: err });
+  }
+}

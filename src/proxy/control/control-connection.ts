@@ -1,0 +1,196 @@
+/**
+ * The proxy's side of the push stream: obtain certificates, receive configs, answer ACK or NACK, and keep trying
+ * with backoff while the control plane is away (the data plane keeps serving on its last good config meanwhile).
+ */
+import http2 from 'node:http2';
+import type { Clock } from '../../clock.js';
+import { WeftError } from '../../errors.js';
+import { LineDecoder, PUSH_PATHS } from '../../push/protocol.js';
+import type { ControlMessage, NodeInfo, ProxyMessage, SignRequest, SignResponse } from '../../push/protocol.js';
+import type { SignedSvid, WorkloadCertificate } from '../tls/workload-certificate.js';
+import type { ProxyLog } from '../proxy-runtime.js';
+import { spiffeIdOfPeer } from '../tls/peer-identity.js';
+
+export interface ControlConnectionOptions {
+  /** https://host:port of the control plane. */
+  url: string;
+  /** Roots that the control plane's certificate must chain to (before this proxy has its own bundle). */
+  bootstrapCaPem: string;
+  /** SPIFFE ID the control plane must present. */
+  controlSpiffeId: string;
+  cert: WorkloadCertificate;
+  node: NodeInfo;
+  clock: Clock;
+  log: ProxyLog;
+  /** Apply a config; reject with the reason to NACK it. */
+  onConfig: (config: unknown) => Promise<string>;
+}
+
+const PING_INTERVAL_MS = 10_000;
+const MAX_BACKOFF_MS = 5_000;
+
+export class ControlConnection {
+  #session: http2.ClientHttp2Session | undefined;
+  #stream: http2.ClientHttp2Stream | undefined;
+  #backoff = 200;
+  #stopped = false;
+  #pinger: NodeJS.Timeout | undefined;
+  #connected = false;
+
+  constructor(private readonly o: ControlConnectionOptions) {}
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** The first certificate, authorised by the bootstrap token. */
+  signWithToken(csr: string, token: string, identity: Omit<SignRequest, 'csr'>): Promise<SignedSvid> {
+    const session = http2.connect(this.o.url, {
+      ca: this.o.bootstrapCaPem,
+      checkServerIdentity: (_h, cert) => this.#checkControl(cert),
+    });
+    return this.#sign(session, PUSH_PATHS.sign, { csr, ...identity }, { authorization: `Bearer ${token}` }).finally(() =>
+      session.close(),
+    );
+  }
+
+  /** Renewal over mTLS with the certificate being replaced. */
+  renew(csr: string): Promise<SignedSvid> {
+    const session = this.#mtlsSession();
+    return this.#sign(session, PUSH_PATHS.renew, { csr }, {}).finally(() => session.close());
+  }
+
+  start(): void {
+    this.#connect();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#pinger);
+    this.#session?.destroy();
+  }
+
+  reportCertificate(notAfter: number): void {
+    this.#send({ type: 'cert', notAfter: new Date(notAfter).toISOString() });
+  }
+
+  #checkControl(cert: Parameters<NonNullable<http2.SecureClientSessionOptions['checkServerIdentity']>>[1]): Error | undefined {
+    const id = spiffeIdOfPeer(cert);
+    return id === this.o.controlSpiffeId
+      ? undefined
+      : new WeftError('PEER_IDENTITY_MISMATCH', `control plane presented ${id ?? 'no SPIFFE ID'}, expected ${this.o.controlSpiffeId}`);
+  }
+
+  #mtlsSession(): http2.ClientHttp2Session {
+    return http2.connect(this.o.url, {
+      secureContext: this.o.cert.current.clientContext,
+      checkServerIdentity: (_h, cert) => this.#checkControl(cert),
+    });
+  }
+
+  #sign(session: http2.ClientHttp2Session, path: string, body: unknown, headers: http2.OutgoingHttpHeaders): Promise<SignedSvid> {
+    return new Promise((resolve, reject) => {
+      session.on('error', reject);
+      const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/json', ...headers });
+      let status = 0;
+      let text = '';
+      req.setEncoding('utf8');
+      req.on('response', (h) => (status = Number(h[':status'])));
+      req.on('data', (c: string) => (text += c));
+      req.on('error', reject);
+      req.on('end', () => {
+        if (status !== 200) {
+          reject(new WeftError('CERT_INVALID', `certificate request refused (${status}): ${errorMessage(text)}`));
+          return;
+        }
+        const r = JSON.parse(text) as SignResponse;
+        resolve({ certChainPem: r.certChain, trustBundlePem: r.trustBundle });
+      });
+      req.setTimeout(10_000, () => req.close(http2.constants.NGHTTP2_CANCEL));
+      req.end(JSON.stringify(body));
+    });
+  }
+
+  #connect(): void {
+    if (this.#stopped) return;
+    const session = this.#mtlsSession();
+    this.#session = session;
+    const retry = (why: string): void => {
+      if (this.#session !== session) return;
+      this.#session = undefined;
+      this.#stream = undefined;
+      if (this.#connected) this.o.log.warn('control plane stream lost; serving on the last good config', { reason: why });
+      this.#connected = false;
+      clearInterval(this.#pinger);
+      session.destroy();
+      if (this.#stopped) return;
+      const delay = this.#backoff * (0.8 + Math.random() * 0.4);
+      this.#backoff = Math.min(this.#backoff * 2, MAX_BACKOFF_MS);
+      this.o.clock.setTimeout(() => this.#connect(), delay);
+    };
+    session.on('error', (err) => retry(err.message));
+    session.on('close', () => retry('closed'));
+    session.on('goaway', () => retry('goaway'));
+
+    const stream = session.request({ ':method': 'POST', ':path': PUSH_PATHS.stream, 'content-type': 'application/x-ndjson' });
+    this.#stream = stream;
+    stream.on('error', (err) => retry(err.message));
+    stream.on('close', () => retry('stream closed'));
+    stream.on('response', (h) => {
+      if (Number(h[':status']) !== 200) {
+        retry(`status ${String(h[':status'])}`);
+        return;
+      }
+      this.#connected = true;
+      this.#backoff = 200;
+      this.o.log.info('control plane stream connected', { url: this.o.url });
+    });
+    const decoder = new LineDecoder((line) => this.#onMessage(JSON.parse(line) as ControlMessage));
+    stream.on('data', (chunk: Buffer) => {
+      try {
+        decoder.push(chunk);
+      } catch (err) {
+        retry((err as Error).message);
+      }
+    });
+    this.#send({ type: 'hello', node: this.o.node, certNotAfter: new Date(this.o.cert.current.notAfter).toISOString() });
+
+    clearInterval(this.#pinger);
+    this.#pinger = setInterval(() => {
+      session.ping((err) => {
+        if (err) retry(`keepalive: ${err.message}`);
+      });
+    }, PING_INTERVAL_MS);
+    this.#pinger.unref();
+  }
+
+  #onMessage(msg: ControlMessage): void {
+    if (msg.type === 'error') {
+      this.o.log.warn('control plane refused this proxy', { message: msg.message });
+      return;
+    }
+    const version = (msg.config as { version?: unknown } | null)?.version;
+    const v = typeof version === 'string' ? version : '';
+    this.o.onConfig(msg.config).then(
+      (applied) => this.#send({ type: 'ack', version: applied }),
+      (err: unknown) => {
+        const reason = err instanceof Error ? err.message : String(err);
+        this.o.log.warn('config rejected; keeping the last good one', { version: v, reason });
+        this.#send({ type: 'nack', version: v, reason });
+      },
+    );
+  }
+
+  #send(msg: ProxyMessage): void {
+    this.#stream?.write(`${JSON.stringify(msg)}\n`);
+  }
+}
+
+function errorMessage(text: string): string {
+  try {
+    const body = JSON.parse(text) as { error?: { message?: string } };
+    return body.error?.message ?? text;
+  } catch {
+    return text;
+  }
+}

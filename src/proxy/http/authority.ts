@@ -1,0 +1,52 @@
+/** Split an HTTP authority (`host`, `host:port`, `[v6]:port`) into a lower-case host and a port. */
+export interface Authority {
+  host: string;
+  port: number | undefined;
+}
+
+export function parseAuthority(authority: string): Authority | undefined {
+  let host: string;
+  let portText: string | undefined;
+  if (authority.startsWith('[')) {
+    const end = authority.indexOf(']');
+    if (end < 0) return undefined;
+    host = authority.slice(1, end);
+    const rest = authority.slice(end + 1);
+    if (rest !== '' && !rest.startsWith(':')) return undefined;
+    portText = rest === '' ? undefined : rest.slice(1);
+  } else {
+    const colon = authority.lastIndexOf(':');
+    host = colon < 0 ? authority : authority.slice(0, colon);
+    portText = colon < 0 ? undefined : authority.slice(colon + 1);
+  }
+  if (host === '' || /[\s/?#@]/.test(host)) return undefined;
+  let port: number | undefined;
+  if (portText !== undefined) {
+    if (!/^\d{1,5}$/.test(portText)) return undefined;
+    port = Number(portText);
+    if (port < 1 || port > 65535) return undefined;
+  }
+  host = host.toLowerCase();
+  if (host.endsWith('.')) host = host.slice(0, -1);
+  return { host, port };
+}
+
+/** The authority and origin-form path of a request, whether it came as a proxy request (absolute-form) or not. */
+export function requestTarget(url: string, hostHeader: string | undefined): { authority: string; path: string } | undefined {
+  if (url.startsWith('/')) return hostHeader ? { authority: hostHeader, path: url } : undefined;
+  const lower = url.slice(0, 8).toLowerCase();
+  const start = lower.startsWith('http://') ? 7 : lower.startsWith('https://') ? 8 : -1;
+  if (start < 0) return undefined;
+  let end = url.length;
+  for (let i = start; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 47 /* / */ || c === 63 /* ? */ || c === 35 /* # */) {
+      end = i;
+      break;
+    }
+  }
+  const authority = url.slice(start, end);
+  if (authority === '') return undefined;
+  const rest = url.slice(end);
+  return { authority, path: rest.startsWith('/') ? rest : `/${rest}` };
+}

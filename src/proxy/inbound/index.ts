@@ -1,0 +1,163 @@
+/**
+ * Inbound: what arrives for the app, top to bottom.
+ *   first byte: TLS or plaintext → peer authentication by the port's PeerAuthentication mode
+ *   (mTLS: chain to the trust bundle + exactly one SPIFFE ID) → target app port (from Istio's SNI, or the Host)
+ *   → x-forwarded-client-cert set from the verified peer, any incoming one dropped → the app on the pod address
+ */
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import type tls from 'node:tls';
+import type { ProxyRuntime } from '../proxy-runtime.js';
+import type { CompiledInbound } from '../config/compiled-config.js';
+import type { PeerAuthnMode } from '../../proxyconfig/types.js';
+import { peerIdentityOf, xfccValue } from '../tls/peer-identity.js';
+import type { PeerIdentity } from '../tls/peer-identity.js';
+import { forward, upstreamHeaders } from '../http/forward.js';
+import { sendProxyError } from '../http/proxy-error.js';
+import { parseAuthority, requestTarget } from '../http/authority.js';
+import { hardenServer } from '../http/harden-server.js';
+import { replaySocket } from './replay-socket.js';
+
+interface InboundConnection {
+  peer: PeerIdentity | undefined;
+  /** App port named by the caller's SNI, when it sent one. */
+  sniPort: number | undefined;
+}
+
+const TLS_HANDSHAKE = 0x16;
+
+export interface InboundListener {
+  server: net.Server;
+  /** Install a rotated certificate for new handshakes. */
+  rotate(): void;
+}
+
+export function createInboundListener(rt: ProxyRuntime): InboundListener {
+  const connections = new WeakMap<net.Socket, InboundConnection>();
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void =>
+    handleInbound(rt, connections.get(req.socket), req, res);
+
+  const current = rt.cert.current;
+  const mtls = https.createServer(
+    {
+      key: current.keyPem,
+      cert: current.certChainPem.join('\n'),
+      ca: current.trustBundlePem,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
+      ALPNProtocols: ['http/1.1'],
+      handshakeTimeout: 10_000,
+    },
+    handler,
+  );
+  const plain = http.createServer(handler);
+  hardenServer(mtls);
+  hardenServer(plain);
+
+  mtls.on('secureConnection', (socket: tls.TLSSocket) => {
+    const peer = peerIdentityOf(socket);
+    if (!peer) {
+      rt.log.warn('inbound mTLS refused: peer certificate has no single SPIFFE ID');
+      socket.destroy();
+      return;
+    }
+    connections.set(socket, { peer, sniPort: sniAppPort(rt.config?.inbound ?? undefined, socket.servername) });
+  });
+  mtls.on('tlsClientError', (err) => rt.log.warn('inbound TLS handshake failed', { error: err.message }));
+
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    socket.on('error', () => socket.destroy());
+    if (rt.config?.inbound?.strictEverywhere !== false) {
+      // STRICT (the default): hand the socket straight to TLS; a plaintext caller fails the handshake.
+      mtls.emit('connection', socket);
+      return;
+    }
+    socket.setTimeout(30_000, () => socket.destroy());
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause();
+      socket.setTimeout(0);
+      if (chunk[0] === TLS_HANDSHAKE) {
+        mtls.emit('connection', replaySocket(socket, chunk));
+        return;
+      }
+      socket.unshift(chunk);
+      connections.set(socket, { peer: undefined, sniPort: undefined });
+      plain.emit('connection', socket);
+      socket.resume();
+    });
+  });
+
+  return {
+    server,
+    rotate() {
+      const s = rt.cert.current;
+      mtls.setSecureContext({ key: s.keyPem, cert: s.certChainPem.join('\n'), ca: s.trustBundlePem });
+    },
+  };
+}
+
+/** Istio's SNI for mTLS between sidecars, `outbound_.<port>_._.<host>`, names the service port; map it to the app. */
+function sniAppPort(inbound: CompiledInbound | undefined, sni: string | false | null | undefined): number | undefined {
+  if (!inbound || !sni || !sni.startsWith('outbound_.')) return undefined;
+  const rest = sni.slice('outbound_.'.length);
+  const sep = rest.indexOf('_._.');
+  if (sep < 0) return undefined;
+  return inbound.targetPorts.get(`${rest.slice(sep + 4)}:${rest.slice(0, sep)}`);
+}
+
+/** Plaintext callers name only a Host: a service port maps to its app port, else the port must be an app port. */
+function hostAppPort(inbound: CompiledInbound, hostHeader: string | undefined): number | undefined {
+  const a = hostHeader ? parseAuthority(hostHeader) : undefined;
+  if (a?.port !== undefined) {
+    return inbound.targetByServicePort.get(a.port) ?? (inbound.modes.has(a.port) ? a.port : undefined);
+  }
+  return inbound.appPorts.length === 1 ? inbound.appPorts[0] : inbound.targetByServicePort.get(80);
+}
+
+function handleInbound(
+  rt: ProxyRuntime,
+  conn: InboundConnection | undefined,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): void {
+  const started = performance.now();
+  const inbound = rt.config?.inbound;
+  const target = requestTarget(req.url ?? '', req.headers.host);
+  const authority = target?.authority ?? '';
+  const path = target?.path ?? req.url ?? '';
+  const finish = (status: number, reason?: string): void => {
+    if (rt.accessLog.enabled) {
+      rt.accessLog.write({ direction: 'inbound', method: req.method ?? '', authority, path, status, durationMs: performance.now() - started, peer: conn?.peer?.spiffeId, reason });
+    }
+  };
+  if (!inbound || !conn) {
+    sendProxyError(res, 503, 'proxy has no inbound configuration yet');
+    finish(503);
+    return;
+  }
+  if (!target) {
+    sendProxyError(res, 400, 'bad request: no request target or Host');
+    finish(400);
+    return;
+  }
+  const appPort = conn.sniPort ?? hostAppPort(inbound, req.headers.host);
+  if (appPort === undefined) {
+    sendProxyError(res, 404, `no app port for "${authority}"`);
+    finish(404);
+    return;
+  }
+  const mode: PeerAuthnMode = inbound.modes.get(appPort) ?? inbound.defaultMode;
+  if ((conn.peer === undefined && mode === 'STRICT') || (conn.peer !== undefined && mode === 'DISABLE')) {
+    // Istio refuses at the transport: a plaintext caller of a STRICT port sees its connection reset.
+    rt.log.warn('inbound refused by PeerAuthentication', { port: appPort, mode, mtls: conn.peer !== undefined });
+    finish(0, `peer authentication ${mode}`);
+    req.socket.destroy();
+    return;
+  }
+  const extra = conn.peer ? ['x-forwarded-client-cert', xfccValue(rt.cert.spiffeId, conn.peer)] : [];
+  const pool = rt.pools.get({ address: rt.podIP, port: appPort });
+  forward(req, res, pool, path, upstreamHeaders(req, authority, extra), (d) => finish(d.status, d.error));
+}

@@ -1,0 +1,108 @@
+/**
+ * `weft proxy`: one process per pod (sidecar) or per gateway. Start-up order matters: a certificate first (the
+ * listeners need it), then listeners, then the push stream that brings config; until config arrives requests get
+ * a 503 with a reason. SIGTERM drains: listeners stop accepting, requests in flight finish.
+ */
+import fs from 'node:fs';
+import type net from 'node:net';
+import { systemClock } from '../clock.js';
+import type { ProxySettings } from './settings.js';
+import { WorkloadCertificate } from './tls/workload-certificate.js';
+import { EndpointPools, targetOf } from './upstream/endpoint-pools.js';
+import type { UpstreamTarget } from './upstream/endpoint-pools.js';
+import { ControlConnection } from './control/control-connection.js';
+import { acceptProxyConfig } from './config/compiled-config.js';
+import type { CompiledProxyConfig } from './config/compiled-config.js';
+import type { ProxyRuntime } from './proxy-runtime.js';
+import { jsonLog } from './proxy-runtime.js';
+import { stdoutAccessLog } from './telemetry/access-log.js';
+import { createInboundListener } from './inbound/index.js';
+import { createOutboundServer } from './outbound/index.js';
+import { createGatewayListeners } from './gateway/index.js';
+import { CONTROL_PLANE_SERVICE_ACCOUNT } from '../push/protocol.js';
+
+export interface RunningProxy {
+  stop(): Promise<void>;
+}
+
+export async function runProxy(s: ProxySettings): Promise<RunningProxy> {
+  const log = jsonLog(`proxy/${s.namespace}/${s.name}`);
+  const spiffeId = `spiffe://${s.trustDomain}/ns/${s.namespace}/sa/${s.serviceAccount}`;
+  const cert = new WorkloadCertificate(spiffeId, systemClock, (m, f) => log.info(m, f));
+  const rt: ProxyRuntime = {
+    config: undefined,
+    cert,
+    pools: new EndpointPools(cert),
+    accessLog: stdoutAccessLog(s.accessLog),
+    log,
+    podIP: s.podIP,
+  };
+  const gateway = s.role === 'gateway' ? createGatewayListeners(rt, s.podIP, s.publish) : undefined;
+
+  const applyConfig = async (input: unknown): Promise<string> => {
+    const next = acceptProxyConfig(input);
+    if (rt.config?.version === next.version) return next.version;
+    await gateway?.reconcile(next);
+    const previous = rt.config;
+    rt.config = next;
+    rt.pools.retain(liveTargets(next));
+    log.info('config applied', { version: next.version, previous: previous?.version ?? null, listeners: gateway?.addresses() });
+    return next.version;
+  };
+
+  const control = new ControlConnection({
+    url: s.controlUrl,
+    bootstrapCaPem: fs.readFileSync(s.caBundleFile, 'utf8'),
+    controlSpiffeId: `spiffe://${s.trustDomain}/ns/${s.controlNamespace}/sa/${CONTROL_PLANE_SERVICE_ACCOUNT}`,
+    cert,
+    node: { role: s.role, namespace: s.namespace, name: s.name, podIP: s.podIP, labels: s.role === 'gateway' ? s.labels : undefined },
+    clock: systemClock,
+    log,
+    onConfig: applyConfig,
+  });
+
+  const identity = { namespace: s.namespace, serviceAccount: s.serviceAccount, workload: s.name };
+  await cert.issue((csr) => control.signWithToken(csr, s.bootstrapToken, identity));
+  cert.scheduleRenewal((csr) => control.renew(csr));
+
+  const servers: net.Server[] = [];
+  if (s.role === 'sidecar') {
+    const inbound = createInboundListener(rt);
+    cert.onRotate(() => {
+      inbound.rotate();
+      control.reportCertificate(cert.current.notAfter);
+    });
+    servers.push(await listen(inbound.server, s.inboundPort, s.podIP));
+    servers.push(await listen(createOutboundServer(rt), s.outboundPort, s.podIP));
+  } else {
+    cert.onRotate(() => control.reportCertificate(cert.current.notAfter));
+  }
+  control.start();
+  log.info('ready', { spiffeId, role: s.role, inbound: s.role === 'sidecar' ? `${s.podIP}:${s.inboundPort}` : null });
+
+  return {
+    async stop() {
+      control.stop();
+      cert.stop();
+      await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
+      await gateway?.close();
+      await rt.pools.close();
+    },
+  };
+}
+
+function listen(server: net.Server, port: number, host: string): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.removeListener('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+function* liveTargets(cfg: CompiledProxyConfig): Iterable<UpstreamTarget> {
+  for (const svc of cfg.byHost.values()) {
+    for (const bp of svc.ports.values()) for (const ep of bp.endpoints) yield targetOf(ep, bp.sni);
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The handles every listener of a proxy shares (linkerd's style: config is data, the runtime is passed as handles).
+ * `config` is swapped whole by the control stream; listeners read it once per request.
+ */
+import type { CompiledProxyConfig } from './config/compiled-config.js';
+import type { EndpointPools } from './upstream/endpoint-pools.js';
+import type { WorkloadCertificate } from './tls/workload-certificate.js';
+import type { AccessLog } from './telemetry/access-log.js';
+
+export interface ProxyLog {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface ProxyRuntime {
+  config: CompiledProxyConfig | undefined;
+  readonly cert: WorkloadCertificate;
+  readonly pools: EndpointPools;
+  readonly accessLog: AccessLog;
+  readonly log: ProxyLog;
+  /** The pod's address: where the app listens in loopback mode. */
+  readonly podIP: string;
+}
+
+export function jsonLog(component: string): ProxyLog {
+  const line = (level: string, msg: string, fields?: Record<string, unknown>): void => {
+    process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, component, msg, ...fields })}\n`);
+  };
+  return { info: (m, f) => line('info', m, f), warn: (m, f) => line('warn', m, f) };
+}

@@ -1,0 +1,81 @@
+/**
+ * A proxy's bootstrap settings: where the control plane is, who this proxy is, where to listen. Read through a
+ * `get(key)` interface so tests pass a Map instead of the real environment. Everything else comes from the
+ * control plane as ProxyConfig.
+ */
+import { WeftError } from '../errors.js';
+
+export interface ProxySettings {
+  role: 'sidecar' | 'gateway';
+  namespace: string;
+  name: string;
+  serviceAccount: string;
+  trustDomain: string;
+  /** Namespace of the control plane's identity (the mesh's root namespace). */
+  controlNamespace: string;
+  podIP: string;
+  controlUrl: string;
+  /** PEM of the roots the control plane's certificate chains to. */
+  caBundleFile: string;
+  bootstrapToken: string;
+  inboundPort: number;
+  outboundPort: number;
+  /** Gateways: Gateway server port → port really bound on `podIP`. */
+  publish: Map<number, number>;
+  /** Gateways: labels for Gateway selectors. */
+  labels: Record<string, string>;
+  accessLog: boolean;
+}
+
+export function parseProxySettings(get: (key: string) => string | undefined): ProxySettings {
+  const need = (key: string): string => {
+    const v = get(key);
+    if (v === undefined || v === '') throw new WeftError('BAD_REQUEST', `proxy setting ${key} is required`);
+    return v;
+  };
+  const role = get('WEFT_ROLE') ?? 'sidecar';
+  if (role !== 'sidecar' && role !== 'gateway') throw new WeftError('BAD_REQUEST', `WEFT_ROLE must be sidecar or gateway, not ${role}`);
+  return {
+    role,
+    namespace: need('WEFT_NAMESPACE'),
+    name: need('WEFT_NAME'),
+    serviceAccount: need('WEFT_SERVICE_ACCOUNT'),
+    trustDomain: get('WEFT_TRUST_DOMAIN') ?? 'cluster.local',
+    controlNamespace: get('WEFT_CONTROL_NAMESPACE') ?? 'weft-system',
+    podIP: need('WEFT_POD_IP'),
+    controlUrl: need('WEFT_CONTROL_URL'),
+    caBundleFile: need('WEFT_CA_BUNDLE'),
+    bootstrapToken: need('WEFT_BOOTSTRAP_TOKEN'),
+    inboundPort: port(get('WEFT_INBOUND_PORT') ?? '15006', 'WEFT_INBOUND_PORT'),
+    outboundPort: port(get('WEFT_OUTBOUND_PORT') ?? '15001', 'WEFT_OUTBOUND_PORT'),
+    publish: parsePublish(get('WEFT_PUBLISH') ?? ''),
+    labels: parseLabels(get('WEFT_LABELS') ?? ''),
+    accessLog: (get('WEFT_ACCESS_LOG') ?? 'on') !== 'off',
+  };
+}
+
+function port(v: string, key: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new WeftError('BAD_REQUEST', `${key} must be a port number, not ${v}`);
+  return n;
+}
+
+/** `8080=18080,8443=18443` */
+function parsePublish(v: string): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const pair of v.split(',').filter(Boolean)) {
+    const [from, to] = pair.split('=');
+    m.set(port(from ?? '', 'WEFT_PUBLISH'), port(to ?? '', 'WEFT_PUBLISH'));
+  }
+  return m;
+}
+
+/** `istio=ingressgateway,app=gw` */
+function parseLabels(v: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of v.split(',').filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq > 0) out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}

@@ -1,0 +1,31 @@
+/**
+ * Access log: one JSON line per request on stdout, Envoy-style fields. A tap: it never changes the request.
+ * Lines are written through the stream's own buffering; nothing is formatted unless logging is on.
+ */
+export interface AccessLogEntry {
+  direction: 'inbound' | 'outbound' | 'gateway';
+  method: string;
+  authority: string;
+  path: string;
+  status: number;
+  durationMs: number;
+  upstream?: string;
+  peer?: string;
+  reason?: string;
+  requestId?: string;
+}
+
+export interface AccessLog {
+  readonly enabled: boolean;
+  write(entry: AccessLogEntry): void;
+}
+
+export function stdoutAccessLog(enabled: boolean): AccessLog {
+  return {
+    enabled,
+    write(entry) {
+      if (!enabled) return;
+      process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), msg: 'access', ...entry })}\n`);
+    },
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Keep-alive connection pools to upstream endpoints (undici Pools, one per endpoint and TLS identity). mTLS
+ * connections are made by our own connector so that every handshake uses the certificate current at that moment
+ * (rotation needs no pool rebuild) and verifies the peer's SPIFFE ID, not a DNS name.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { Pool } from 'undici';
+import type { buildConnector } from 'undici';
+import { WeftError } from '../../errors.js';
+import type { Endpoint } from '../../proxyconfig/types.js';
+import type { WorkloadCertificate } from '../tls/workload-certificate.js';
+import { spiffeIdOfPeer } from '../tls/peer-identity.js';
+
+export interface UpstreamTarget {
+  address: string;
+  port: number;
+  /** Undefined for plaintext. */
+  tls?: { sni: string; spiffeId: string };
+}
+
+export function targetOf(ep: Endpoint, sni: string): UpstreamTarget {
+  return ep.mtls
+    ? { address: ep.address, port: ep.inboundPort, tls: { sni, spiffeId: ep.spiffeId } }
+    : { address: ep.address, port: ep.inboundPort };
+}
+
+function keyOf(t: UpstreamTarget): string {
+  return t.tls ? `${t.address}:${t.port}|${t.tls.sni}|${t.tls.spiffeId}` : `${t.address}:${t.port}`;
+}
+
+const POOL_OPTIONS = {
+  keepAliveTimeout: 30_000,
+  keepAliveMaxTimeout: 300_000,
+  headersTimeout: 300_000,
+  bodyTimeout: 300_000,
+  connectTimeout: 5_000,
+};
+
+export class EndpointPools {
+  #pools = new Map<string, Pool>();
+
+  constructor(private readonly cert: WorkloadCertificate | undefined) {}
+
+  get(target: UpstreamTarget): Pool {
+    const key = keyOf(target);
+    let pool = this.#pools.get(key);
+    if (!pool) {
+      pool = new Pool(`http://${net.isIPv6(target.address) ? `[${target.address}]` : target.address}:${target.port}`, {
+        ...POOL_OPTIONS,
+        connect: target.tls ? this.#mtlsConnector(target, target.tls) : { timeout: POOL_OPTIONS.connectTimeout },
+      });
+      this.#pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** Close pools whose endpoints left the config; requests in flight on them finish first. */
+  retain(targets: Iterable<UpstreamTarget>): void {
+    const live = new Set<string>();
+    for (const t of targets) live.add(keyOf(t));
+    for (const [key, pool] of this.#pools) {
+      if (!live.has(key)) {
+        this.#pools.delete(key);
+        void pool.close().catch(() => undefined);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
+  }
+
+  #mtlsConnector(target: UpstreamTarget, peer: { sni: string; spiffeId: string }): buildConnector.connector {
+    const cert = this.cert;
+    return (_opts, callback) => {
+      if (!cert?.ready) {
+        callback(new WeftError('UPSTREAM_UNREACHABLE', 'no workload certificate yet'), null);
+        return;
+      }
+      let done = false;
+      const socket = tls.connect({
+        host: target.address,
+        port: target.port,
+        servername: peer.sni,
+        secureContext: cert.current.clientContext,
+        ALPNProtocols: ['http/1.1'],
+        checkServerIdentity: (_host, presented) => {
+          const id = spiffeIdOfPeer(presented);
+          if (id === peer.spiffeId) return undefined;
+          return new WeftError('PEER_IDENTITY_MISMATCH', `peer presented ${id ?? 'no SPIFFE ID'}, expected ${peer.spiffeId}`);
+        },
+      });
+      socket.setNoDelay(true);
+      const timer = setTimeout(() => fail(new WeftError('UPSTREAM_UNREACHABLE', 'connect timeout')), POOL_OPTIONS.connectTimeout);
+      const fail = (err: Error): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        socket.destroy();
+        callback(err, null);
+      };
+      socket.once('secureConnect', () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        socket.removeListener('error', fail);
+        callback(null, socket);
+      });
+      socket.once('error', fail);
+    };
+  }
+}

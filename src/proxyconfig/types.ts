@@ -1,0 +1,132 @@
+/**
+ * ProxyConfig: everything one proxy needs, compiled by the control plane. The proxy never reads user YAML and
+ * never asks the registry; it checks a received config against this schema, turns it into immutable matchers once
+ * and swaps them in atomically. The schema is the single source of the types, so the two cannot drift.
+ * Bump PROXY_CONFIG_SCHEMA when a change is not backward compatible: a proxy NACKs a schema it does not know.
+ */
+import { z } from 'zod';
+
+export const PROXY_CONFIG_SCHEMA = 1;
+
+const port = z.number().int().min(1).max(65535);
+const peerAuthnMode = z.enum(['STRICT', 'PERMISSIVE', 'DISABLE']);
+const portProtocol = z.enum(['http', 'http2', 'grpc', 'tcp', 'tls']);
+
+const stringMatch = z.union([
+  z.strictObject({ exact: z.string() }),
+  z.strictObject({ prefix: z.string() }),
+  z.strictObject({ regex: z.string() }),
+]);
+
+const endpoint = z.strictObject({
+  /** Pod address. */
+  address: z.string(),
+  /** Where the destination's sidecar accepts traffic for this endpoint (its inbound listener). */
+  inboundPort: port,
+  /** The app port behind the service port. */
+  targetPort: port,
+  /** The identity the peer must present. */
+  spiffeId: z.string(),
+  /** Auto mTLS: false only when the destination port's PeerAuthentication is DISABLE. */
+  mtls: z.boolean(),
+  /** namespace/name of the workload, for telemetry and logs. */
+  workload: z.string(),
+});
+
+const outboundPort = z.strictObject({
+  port,
+  name: z.string(),
+  protocol: portProtocol,
+  endpoints: z.array(endpoint),
+});
+
+const outboundService = z.strictObject({
+  /** reviews.default.svc.cluster.local */
+  host: z.string(),
+  namespace: z.string(),
+  /** Lower-case names without port that resolve to this service from the proxy's namespace. */
+  aliases: z.array(z.string()),
+  ports: z.array(outboundPort),
+});
+
+const httpMatch = z.strictObject({
+  uri: stringMatch.optional(),
+  method: stringMatch.optional(),
+  authority: stringMatch.optional(),
+  scheme: stringMatch.optional(),
+  headers: z.record(z.string(), stringMatch).optional(),
+  withoutHeaders: z.record(z.string(), stringMatch).optional(),
+  queryParams: z.record(z.string(), stringMatch).optional(),
+  port: port.optional(),
+  ignoreUriCase: z.boolean().optional(),
+});
+
+const httpRoute = z.strictObject({
+  /** `namespace/name#index` of the VirtualService http[] entry it came from. */
+  source: z.string(),
+  name: z.string(),
+  /** Any one matching is enough; an empty list matches everything. */
+  match: z.array(httpMatch),
+  destinations: z.array(z.strictObject({ host: z.string(), port, weight: z.number().int().min(0) })).min(1),
+  rewrite: z.strictObject({ uri: z.string().optional(), authority: z.string().optional() }).optional(),
+  /** Milliseconds; 0 means none. */
+  timeoutMs: z.number().int().min(0),
+});
+
+const virtualHost = z.strictObject({
+  /** `namespace/name` of the Gateway that binds these routes. */
+  gateway: z.string(),
+  /** Host patterns, lower case: exact names, `*.suffix`, or `*`. */
+  domains: z.array(z.string()).min(1),
+  routes: z.array(httpRoute),
+});
+
+const gatewayServer = z.strictObject({
+  port,
+  name: z.string(),
+  protocol: z.literal('HTTP'),
+  virtualHosts: z.array(virtualHost),
+});
+
+export const ProxyConfigSchema = z.strictObject({
+  schema: z.literal(PROXY_CONFIG_SCHEMA),
+  /** Content hash of everything else: equal versions mean equal configs. */
+  version: z.string().min(1),
+  proxy: z.strictObject({
+    role: z.enum(['sidecar', 'gateway']),
+    namespace: z.string(),
+    name: z.string(),
+    spiffeId: z.string(),
+    labels: z.record(z.string(), z.string()),
+  }),
+  trustDomain: z.string(),
+  /** The sidecar's side of the pod: what arrives for its app. Null for gateways. */
+  inbound: z
+    .strictObject({
+      /** Mode for ports without a port-level rule, already resolved by Istio's precedence. */
+      defaultMode: peerAuthnMode,
+      ports: z.array(z.strictObject({ port, name: z.string(), protocol: portProtocol, mode: peerAuthnMode })),
+      /** Service port → app port, so a request for `reviews:9080` finds the app port behind it. */
+      servicePorts: z.array(z.strictObject({ host: z.string(), port, targetPort: port })),
+    })
+    .nullable(),
+  outbound: z.strictObject({ services: z.array(outboundService) }),
+  gateway: z.strictObject({ servers: z.array(gatewayServer) }).nullable(),
+});
+
+export type ProxyConfig = z.infer<typeof ProxyConfigSchema>;
+export type PeerAuthnMode = z.infer<typeof peerAuthnMode>;
+export type PortProtocol = z.infer<typeof portProtocol>;
+export type InboundConfig = NonNullable<ProxyConfig['inbound']>;
+export type OutboundService = z.infer<typeof outboundService>;
+export type OutboundPort = z.infer<typeof outboundPort>;
+export type Endpoint = z.infer<typeof endpoint>;
+export type GatewayServer = z.infer<typeof gatewayServer>;
+export type VirtualHost = z.infer<typeof virtualHost>;
+export type HttpRoute = z.infer<typeof httpRoute>;
+export type HttpMatch = z.infer<typeof httpMatch>;
+export type StringMatch = z.infer<typeof stringMatch>;
+
+/** Ports every sidecar uses inside its pod, as Istio's 15001/15006. */
+export const SIDECAR_OUTBOUND_PORT = 15001;
+export const SIDECAR_INBOUND_PORT = 15006;
