@@ -63,6 +63,11 @@ const invalid: { name: string; text: string; expect: string[] }[] = [
     ],
   },
   {
+    name: 'Service port name that is not a DNS label',
+    text: `${head('v1', 'Service')}spec:\n  ports:\n  - { name: HTTP_Web, port: 80 }\n  - { name: "8080", port: 8080 }\n`,
+    expect: ['x.yaml:7:13: spec.ports[0].name: port name must be a DNS-1123 label: lowercase letters, digits and "-"'],
+  },
+  {
     name: 'Workload without command',
     text: `${head('weft.dev/v1alpha1', 'Workload')}spec:\n  env: { A: "1" }\n`,
     expect: ['x.yaml:5:1: spec.command: required field is missing'],

@@ -66,6 +66,8 @@ export const MeshConfigSpecSchema = z.strictObject({
 });
 
 export type MeshConfigSpec = z.infer<typeof MeshConfigSpecSchema>;
+/** What a user may write: every defaulted field optional. */
+export type MeshConfigSpecInput = z.input<typeof MeshConfigSpecSchema>;
 export type ExtensionProvider = z.infer<typeof ExtensionProviderSchema>;
 
 export interface EnvoyExtAuthzHttpSettings {
@@ -95,7 +97,7 @@ export interface MeshSettings {
 }
 
 /** Fills defaults; accepts an already validated spec, a raw (unvalidated) object, or nothing at all. */
-export function meshConfigWithDefaults(spec: Partial<MeshConfigSpec> | undefined): MeshSettings {
+export function meshConfigWithDefaults(spec: MeshConfigSpecInput | MeshConfigSpec | undefined): MeshSettings {
   const parsed = MeshConfigSpecSchema.safeParse(spec ?? {});
   if (!parsed.success) {
     const first = parsed.error.issues[0];

@@ -8,6 +8,7 @@ import type { SpecIssue } from './spec-issue.js';
 
 // IANA_SVC_NAME, the rule Kubernetes applies to named ports: <=15 chars, lowercase alnum and '-', one letter.
 const IANA_SVC_NAME = /^(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const namedPort = z
   .string()
   .max(15, 'port name must be at most 15 characters')
@@ -61,8 +62,9 @@ export function checkService(spec: ServiceSpec): SpecIssue[] {
     if (p.name === undefined) {
       if (ports.length > 1) issues.push({ path: ['ports', i, 'name'], message: 'name is required when a Service has more than one port' });
     } else {
-      if (p.name !== '' && !IANA_SVC_NAME.test(p.name)) {
-        issues.push({ path: ['ports', i, 'name'], message: 'port name must be lowercase letters, digits and "-"' });
+      // Service port names are DNS-1123 labels (stricter IANA_SVC_NAME applies only to named target ports).
+      if (p.name !== '' && !(p.name.length <= 63 && DNS1123_LABEL.test(p.name))) {
+        issues.push({ path: ['ports', i, 'name'], message: 'port name must be a DNS-1123 label: lowercase letters, digits and "-"' });
       }
       const first = names.get(p.name);
       if (first !== undefined) issues.push({ path: ['ports', i, 'name'], message: `duplicate port name "${p.name}" (also ports[${first}])` });
