@@ -7,7 +7,8 @@ import { loadResources } from '../config/load.js';
 import type { AppliedItem } from '../control/api/handler.js';
 import { typeName } from '../control/api/resource-names.js';
 import { WeftError } from '../errors.js';
-import { ControlClient, runVerb } from './client.js';
+import { ControlClient, processOutput, runVerb } from './client.js';
+import type { CliOutput } from './client.js';
 
 /** `virtualservice.networking.istio.io/bookinfo created`, `service/details unchanged`. */
 export function formatApplied(item: AppliedItem): string {
@@ -18,13 +19,13 @@ export function collectPaths(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-export function registerApplyCommand(program: Command): void {
+export function registerApplyCommand(program: Command, io: CliOutput = processOutput): void {
   program
     .command('apply')
     .description('create or update resources from files, directories or stdin (all or nothing)')
     .option('-f, --filename <path>', 'file, directory or - for stdin; repeatable', collectPaths, [])
     .action(async (opts: { filename: string[] }, cmd: Command) =>
-      runVerb(async () => {
+      runVerb(io, async () => {
         if (opts.filename.length === 0) {
           throw new WeftError('BAD_REQUEST', 'must specify one of -f and -k (only -f is supported)');
         }
@@ -33,7 +34,7 @@ export function registerApplyCommand(program: Command): void {
         const client = await ControlClient.fromStateDir(String(cmd.optsWithGlobals()['stateDir'] ?? '.weft'));
         try {
           const results = await client.apply(loaded.map((l) => l.resource));
-          process.stdout.write(results.map((r) => `${formatApplied(r)}\n`).join(''));
+          io.out(results.map((r) => `${formatApplied(r)}\n`).join(''));
         } finally {
           await client.close();
         }

@@ -3,6 +3,9 @@
  * admin credential, the CA to trust), then speak the JSON API over HTTPS. Also the one place that turns a
  * failure into the line a person reads on stderr, in kubectl's wording where kubectl has one.
  */
+import type { PeerCertificate } from 'node:tls';
+import { spiffeIdOfPeer } from '../identity/tls-peer.js';
+import { CONTROL_PLANE_SERVICE_ACCOUNT } from '../push/protocol.js';
 import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
@@ -46,6 +49,12 @@ function processAlive(pid: number): boolean {
   }
 }
 
+function checkControlPlaneIdentity(_host: string, cert: PeerCertificate): Error | undefined {
+  const id = spiffeIdOfPeer(cert);
+  if (id?.endsWith(`/sa/${CONTROL_PLANE_SERVICE_ACCOUNT}`)) return undefined;
+  return new WeftError('PEER_IDENTITY_MISMATCH', `control plane presented ${id ?? 'no SPIFFE ID'}`);
+}
+
 export class ControlClient {
   readonly #origin: string;
   readonly #credential: string;
@@ -55,7 +64,12 @@ export class ControlClient {
     this.#origin = `https://${options.address}`;
     this.#credential = options.credential;
     const timeout = options.timeoutMs ?? 30_000;
-    this.#agent = new Agent({ connect: { ca: options.caPem, timeout }, headersTimeout: timeout, bodyTimeout: timeout });
+    this.#agent = new Agent({
+      // The API presents the control plane's SVID: check its SPIFFE ID, not a host name.
+      connect: { ca: options.caPem, timeout, checkServerIdentity: checkControlPlaneIdentity },
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    });
   }
 
   /** The client for the mesh `weft up` runs from `stateDir`; MESH_NOT_RUNNING if there is none or it died. */
@@ -208,15 +222,23 @@ export function describeCliFailure(err: unknown): string {
   return reason === undefined ? `error: ${err.message}` : `Error from server (${reason}): ${err.message}`;
 }
 
-/** Runs a verb's body: failures go to stderr as one message and set exit code 1. */
-export async function runVerb(body: () => Promise<void>): Promise<void> {
+/** Where a verb prints: the process's streams, or a test's buffers. */
+export interface CliOutput {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const processOutput: CliOutput = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+};
+
+/** Runs a verb's body: a failure goes to stderr as one message and sets exit code 1. */
+export async function runVerb(io: CliOutput, body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (err) {
-    process.stderr.write(`${describeCliFailure(err)}\n`);
-    if (!isWeftError(err) && err instanceof Error && err.stack !== undefined && process.env['WEFT_DEBUG']) {
-      process.stderr.write(`${err.stack}\n`);
-    }
+    io.err(`${describeCliFailure(err)}\n`);
     process.exitCode = 1;
   }
 }

@@ -8,8 +8,8 @@ import type { ResourceKey } from '../config/resource.js';
 import { typeName } from '../control/api/resource-names.js';
 import { WeftError } from '../errors.js';
 import { collectPaths } from './apply.js';
-import type { DeletedItem } from './client.js';
-import { ControlClient, runVerb } from './client.js';
+import type { CliOutput, DeletedItem } from './client.js';
+import { ControlClient, processOutput, runVerb } from './client.js';
 import { resolveKind } from './get.js';
 
 /** `virtualservice.networking.istio.io "bookinfo" deleted` */
@@ -31,7 +31,7 @@ interface DeleteOptions {
   namespace: string;
 }
 
-export function registerDeleteCommand(program: Command): void {
+export function registerDeleteCommand(program: Command, io: CliOutput = processOutput): void {
   program
     .command('delete')
     .description('delete resources named by files or by kind and name (all or nothing)')
@@ -40,7 +40,7 @@ export function registerDeleteCommand(program: Command): void {
     .option('-f, --filename <path>', 'file, directory or - for stdin; repeatable', collectPaths, [])
     .option('-n, --namespace <namespace>', 'namespace', 'default')
     .action(async (kindName: string | undefined, names: string[], opts: DeleteOptions, cmd: Command) =>
-      runVerb(async () => {
+      runVerb(io, async () => {
         let keys: ResourceKey[];
         if (opts.filename.length > 0) {
           if (kindName !== undefined) {
@@ -57,7 +57,7 @@ export function registerDeleteCommand(program: Command): void {
         const client = await ControlClient.fromStateDir(String(cmd.optsWithGlobals()['stateDir'] ?? '.weft'));
         try {
           const deleted = await client.delete(keys);
-          process.stdout.write(deleted.map((d) => `${formatDeleted(d)}\n`).join(''));
+          io.out(deleted.map((d) => `${formatDeleted(d)}\n`).join(''));
         } finally {
           await client.close();
         }

@@ -8,7 +8,8 @@ import { kindByName } from '../config/kinds/index.js';
 import type { KindInfo } from '../config/kinds/index.js';
 import type { StoredResource } from '../control/store/types.js';
 import { WeftError } from '../errors.js';
-import { ControlClient, runVerb } from './client.js';
+import { ControlClient, processOutput, runVerb } from './client.js';
+import type { CliOutput } from './client.js';
 
 export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml';
 
@@ -164,7 +165,7 @@ interface GetOptions {
   output?: string;
 }
 
-export function registerGetCommand(program: Command): void {
+export function registerGetCommand(program: Command, io: CliOutput = processOutput): void {
   program
     .command('get')
     .description('show resources stored by the control plane')
@@ -174,7 +175,7 @@ export function registerGetCommand(program: Command): void {
     .option('-A, --all-namespaces', 'list across all namespaces')
     .option('-o, --output <format>', 'json, yaml or wide')
     .action(async (kindName: string, name: string | undefined, opts: GetOptions, cmd: Command) =>
-      runVerb(async () => {
+      runVerb(io, async () => {
         const format = parseOutputFormat(opts.output);
         const info = resolveKind(kindName);
         if (name !== undefined && opts.allNamespaces === true) {
@@ -188,12 +189,12 @@ export function registerGetCommand(program: Command): void {
               ? await client.list({ kind: info.kind, ...(namespace === undefined ? {} : { namespace }) })
               : [await client.get({ kind: info.kind, namespace: namespace ?? '', name })];
           if (format === 'json' || format === 'yaml') {
-            process.stdout.write(formatResourceDocument(name === undefined ? found : (found[0] as StoredResource), format));
+            io.out(formatResourceDocument(name === undefined ? found : (found[0] as StoredResource), format));
           } else if (found.length === 0) {
-            process.stderr.write(`${noResourcesMessage(namespace)}\n`);
+            io.err(`${noResourcesMessage(namespace)}\n`);
           } else {
             const table = { kind: info.kind, allNamespaces: opts.allNamespaces === true, wide: format === 'wide', now: Date.now() };
-            process.stdout.write(formatResourceTable(found, table));
+            io.out(formatResourceTable(found, table));
           }
         } finally {
           await client.close();

@@ -1,6 +1,6 @@
 /**
  * Test fixture: the API handler on a real `http2.createSecureServer({ allowHTTP1: true })` at 127.0.0.1:0, over
- * a fresh SQLite store, with a throwaway self-signed certificate for 127.0.0.1 and localhost.
+ * a fresh SQLite store, with a throwaway self-signed certificate carrying the control plane's SPIFFE ID.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -52,14 +52,22 @@ export function fixtureValidate(doc: unknown, origin: string): Resource {
   };
 }
 
-export async function startApiFixture(overrides: Partial<ApiDeps> = {}): Promise<ApiFixture> {
+export const FIXTURE_CONTROL_PLANE_ID = 'spiffe://cluster.local/ns/weft-system/sa/weft-control';
+
+/** `serverSpiffeId: null` serves a certificate with no SPIFFE ID, as an impostor on the port would. */
+export async function startApiFixture(
+  overrides: Partial<ApiDeps> = {},
+  options: { serverSpiffeId?: string | null } = {},
+): Promise<ApiFixture> {
   const dir = await mkdtemp(path.join(tmpdir(), 'weft-api-'));
   const keyFile = path.join(dir, 'key.pem');
   const certFile = path.join(dir, 'cert.pem');
+  const spiffeId = options.serverSpiffeId === undefined ? FIXTURE_CONTROL_PLANE_ID : options.serverSpiffeId;
+  const san = `subjectAltName=IP:127.0.0.1,DNS:localhost${spiffeId === null ? '' : `,URI:${spiffeId}`}`;
   execFileSync(
     'openssl',
     ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile,
-      '-out', certFile, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+      '-out', certFile, '-days', '1', '-subj', '/CN=localhost', '-addext', san],
     { stdio: 'ignore', timeout: 20_000 },
   );
   const [key, caPem] = await Promise.all([readFile(keyFile, 'utf8'), readFile(certFile, 'utf8')]);
