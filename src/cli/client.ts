@@ -56,11 +56,13 @@ function checkControlPlaneIdentity(_host: string, cert: PeerCertificate): Error 
 }
 
 export class ControlClient {
+  readonly address: string;
   readonly #origin: string;
   readonly #credential: string;
   readonly #agent: Agent;
 
   constructor(options: ControlClientOptions) {
+    this.address = options.address;
     this.#origin = `https://${options.address}`;
     this.#credential = options.credential;
     const timeout = options.timeoutMs ?? 30_000;

@@ -12,7 +12,7 @@ import { splitPemCertificates } from '../identity/pem.js';
 import { parseWorkloadIdentity } from '../identity/spiffe-id.js';
 import { LineDecoder, PUSH_PATHS } from '../push/protocol.js';
 import type { ControlMessage, NodeInfo, ProxyMessage, SignRequest, SignResponse } from '../push/protocol.js';
-import { spiffeIdOfPeer } from '../proxy/tls/peer-identity.js';
+import { spiffeIdOfPeer } from '../identity/tls-peer.js';
 import { compileProxyConfig } from './compile/index.js';
 import type { MeshSnapshot } from './compile/snapshot.js';
 import type { ControlLog } from './control-log.js';
@@ -31,6 +31,8 @@ export interface ProxyStatus {
   lastNack: { version: string; reason: string; at: string } | null;
   certNotAfter: string | null;
   compileError: string | null;
+  /** The sidecar's default inbound mTLS mode, from its last compiled config. */
+  mtlsMode: string | null;
 }
 
 interface Connection {
@@ -189,6 +191,7 @@ export class PushServer {
       lastNack: null,
       certNotAfter,
       compileError: null,
+      mtlsMode: null,
     };
     this.#seen.set(id, status);
     const conn: Connection = { status, serviceAccount: identity.serviceAccount, node, stream };
@@ -208,6 +211,7 @@ export class PushServer {
       this.deps.log.warn('cannot compile config for proxy', { proxy: c.status.id, reason: c.status.compileError });
       return;
     }
+    c.status.mtlsMode = config.inbound?.defaultMode ?? null;
     if (config.version === c.status.sentVersion) return;
     c.status.sentVersion = config.version;
     send(c.stream, { type: 'config', config });

@@ -1,0 +1,37 @@
+/** `weft control`: run the control plane in the foreground (normally started by `weft up`). */
+import type { Command } from 'commander';
+import { runControlPlane } from '../control/control-plane.js';
+import { meshConfigWithDefaults } from '../config/kinds/mesh-config.js';
+import { processOutput, runVerb } from './client.js';
+
+interface ControlOptions {
+  listen: string;
+  trustDomain: string;
+  rootNamespace: string;
+  caCert?: string;
+  caKey?: string;
+  caChain?: string;
+}
+
+export function registerControlCommand(program: Command): void {
+  program
+    .command('control')
+    .description('run the control plane: store, registry, CA, push stream and API')
+    .option('--listen <host:port>', 'address of the push stream and API', '127.0.0.1:15012')
+    .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
+    .option('--root-namespace <ns>', 'namespace whose policies apply mesh-wide', 'weft-system')
+    .option('--ca-cert <file>', 'run the CA as this (intermediate) certificate')
+    .option('--ca-key <file>', 'private key of --ca-cert')
+    .option('--ca-chain <file>', 'certificates from --ca-cert up to the root')
+    .action(async (opts: ControlOptions, cmd: Command) =>
+      runVerb(processOutput, async () => {
+        const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
+        const bootstrap = meshConfigWithDefaults({ trustDomain: opts.trustDomain, rootNamespace: opts.rootNamespace });
+        const caFiles = opts.caCert && opts.caKey ? { certFile: opts.caCert, keyFile: opts.caKey, chainFile: opts.caChain } : undefined;
+        const cp = await runControlPlane({ stateDir, listen: opts.listen, bootstrap, caFiles });
+        const stop = (): void => void cp.stop().then(() => process.exit(0));
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      }),
+    );
+}

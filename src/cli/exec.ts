@@ -1,0 +1,43 @@
+/** `weft exec WORKLOAD -- COMMAND...`: run a command as that workload, its HTTP going through its sidecar. */
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { WeftError } from '../errors.js';
+import type { MeshFile } from '../mesh/mesh-file.js';
+import { stateDirLayout } from '../mesh/state-dir.js';
+import { processOutput, runVerb } from './client.js';
+
+export function registerExecCommand(program: Command): void {
+  program
+    .command('exec')
+    .description("run a command as a workload: http_proxy points at the workload's sidecar")
+    .argument('<workload>', 'workload name, or namespace/name')
+    .argument('<command...>', 'the command and its arguments (after --)')
+    .option('-n, --namespace <ns>', 'namespace of the workload')
+    .action(async (workload: string, command: string[], opts: { namespace?: string }, cmd: Command) =>
+      runVerb(processOutput, async () => {
+        const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
+        const layout = stateDirLayout(stateDir);
+        const mesh = JSON.parse(await readFile(layout.meshFile, 'utf8').catch(() => {
+          throw new WeftError('MESH_NOT_RUNNING', `no mesh is running in ${layout.root} (start one with: weft up PATH)`);
+        })) as MeshFile;
+        const [ns, name] = workload.includes('/') ? (workload.split('/', 2) as [string, string]) : [opts.namespace, workload];
+        const w = mesh.workloads.find((x) => x.name === name && (ns === undefined || x.namespace === ns));
+        if (!w) throw new WeftError('NOT_FOUND', `workload "${workload}" is not running in this mesh`);
+        const proxy = `http://${w.outbound}`;
+        const [program_, ...args] = command as [string, ...string[]];
+        const child = spawn(program_, args, {
+          stdio: 'inherit',
+          env: { ...process.env, http_proxy: proxy, HTTP_PROXY: proxy, no_proxy: '', NO_PROXY: '', POD_IP: w.podIP },
+        });
+        const code = await new Promise<number>((resolve) => {
+          child.once('error', (err) => {
+            process.stderr.write(`error: cannot run ${program_}: ${err.message}\n`);
+            resolve(127);
+          });
+          child.once('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
+        });
+        process.exitCode = code;
+      }),
+    );
+}

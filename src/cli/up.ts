@@ -1,0 +1,57 @@
+/**
+ * `weft up PATH...`: validate the files, start the mesh, print what runs where, stay in the foreground until
+ * Ctrl-C or SIGTERM, then stop everything it started.
+ */
+import type { Command } from 'commander';
+import { loadResources } from '../config/load.js';
+import { LocalMesh } from '../mesh/local-mesh.js';
+import { formatMeshTable } from '../mesh/mesh-table.js';
+import { processOutput, runVerb } from './client.js';
+
+interface UpOptions {
+  ingressPort: string;
+  caCert?: string;
+  caKey?: string;
+  caChain?: string;
+}
+
+export function registerUpCommand(program: Command): void {
+  program
+    .command('up')
+    .description('run a whole mesh on this machine: control plane, every Workload with its sidecar, the ingress gateway')
+    .argument('<path...>', 'YAML files or directories')
+    .option('--ingress-port <port>', 'host port for the ingress gateway', '8080')
+    .option('--ca-cert <file>', 'run the CA as this (intermediate) certificate')
+    .option('--ca-key <file>', 'private key of --ca-cert')
+    .option('--ca-chain <file>', 'certificates from --ca-cert up to the root')
+    .action(async (paths: string[], opts: UpOptions, cmd: Command) =>
+      runVerb(processOutput, async () => {
+        const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
+        const resources = await loadResources(paths, { stdin: process.stdin });
+        const caFiles = opts.caCert && opts.caKey ? { certFile: opts.caCert, keyFile: opts.caKey, chainFile: opts.caChain } : undefined;
+        const mesh = new LocalMesh({
+          stateDir,
+          resources,
+          ingressPort: Number(opts.ingressPort),
+          caFiles,
+          log: (line) => process.stdout.write(`${line}\n`),
+        });
+        let stopping: Promise<void> | undefined;
+        const stop = (): void => {
+          stopping ??= mesh.stop().then(() => process.exit(0));
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+        try {
+          const started = Date.now();
+          await mesh.start();
+          process.stdout.write(`${formatMeshTable(mesh.meshFile())}\n`);
+          process.stdout.write(`mesh is up in ${((Date.now() - started) / 1000).toFixed(1)} s; state in ${mesh.layout.root}; Ctrl-C stops it\n`);
+        } catch (err) {
+          await mesh.stop();
+          throw err;
+        }
+        await new Promise(() => undefined);
+      }),
+    );
+}

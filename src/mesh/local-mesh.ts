@@ -1,0 +1,305 @@
+/**
+ * `weft up`: the whole mesh on one machine. Order: validate every file (nothing starts on a bad one), start the
+ * control plane, apply the resources, then each Workload as a pod (sidecar first, so the app's first outbound
+ * call finds its proxy), then the ingress gateway. Everything started is supervised and stopped on SIGINT/SIGTERM.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LoadedResource } from '../config/load.js';
+import type { Resource } from '../config/resource.js';
+import type { WorkloadSpec } from '../config/kinds/workload.js';
+import { meshConfigWithDefaults } from '../config/kinds/mesh-config.js';
+import type { MeshConfigSpec, MeshSettings } from '../config/kinds/mesh-config.js';
+import { ControlClient } from '../cli/client.js';
+import { SIDECAR_INBOUND_PORT, SIDECAR_OUTBOUND_PORT } from '../proxyconfig/types.js';
+import { stateDirLayout } from './state-dir.js';
+import type { StateDirLayout } from './state-dir.js';
+import type { MeshFile, MeshProxyEntry, MeshWorkloadEntry } from './mesh-file.js';
+import { SupervisedProcess } from './process-supervisor.js';
+import { loadOrChooseRuntime, podAddress } from './pod-addresses.js';
+import { freePort, waitForPort } from './wait-for-port.js';
+
+export interface LocalMeshOptions {
+  stateDir: string;
+  resources: LoadedResource[];
+  /** Host port the gateway's first HTTP server is published on (Istio's 8080 → here). */
+  ingressPort: number;
+  caFiles?: { certFile: string; keyFile: string; chainFile?: string };
+  log: (line: string) => void;
+}
+
+export const GATEWAY_NAME = 'weft-ingressgateway';
+export const GATEWAY_LABELS = { istio: 'ingressgateway', app: GATEWAY_NAME };
+const START_TIMEOUT_MS = 30_000;
+
+const WEFT_BIN = fileURLToPath(new URL('../../../bin/weft.js', import.meta.url));
+
+interface Pod {
+  resource: Resource<WorkloadSpec>;
+  podIP: string;
+  sidecar: SupervisedProcess;
+  app: SupervisedProcess;
+}
+
+export class LocalMesh {
+  readonly layout: StateDirLayout;
+  readonly mesh: MeshSettings;
+  #control: SupervisedProcess | undefined;
+  #controlAddress = '';
+  #client: ControlClient | undefined;
+  #pods: Pod[] = [];
+  #gateway: SupervisedProcess | undefined;
+  #gatewayEntry: MeshProxyEntry | null = null;
+  #stopping = false;
+
+  constructor(private readonly o: LocalMeshOptions) {
+    this.layout = stateDirLayout(o.stateDir);
+    const meshConfig = o.resources.find((r) => r.resource.kind === 'MeshConfig')?.resource.spec as MeshConfigSpec | undefined;
+    this.mesh = meshConfigWithDefaults(meshConfig);
+  }
+
+  get controlAddress(): string {
+    return this.#controlAddress;
+  }
+
+  async start(): Promise<void> {
+    fs.mkdirSync(this.layout.logDir, { recursive: true, mode: 0o700 });
+    const runtime = await loadOrChooseRuntime(this.layout.runtimeFile, freePort);
+    this.#controlAddress = `127.0.0.1:${runtime.controlPort}`;
+    await this.#startControlPlane();
+    const client = this.#client!;
+    const resources = this.o.resources.map((r) => r.resource);
+    const applied = await client.apply(resources);
+    for (const a of applied) this.o.log(`${a.kind.toLowerCase()}/${a.name} ${a.result}`);
+
+    const workloads = resources
+      .filter((r): r is Resource<WorkloadSpec> => r.kind === 'Workload')
+      .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
+    this.#pods = workloads.map((w, i) => this.#pod(w, podAddress(runtime.podBlock, i)));
+    await Promise.all(this.#pods.map((p) => this.#startPod(p)));
+    if (resources.some((r) => r.kind === 'Gateway')) await this.#startGateway();
+    this.writeMeshFile();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    await this.#gateway?.stop();
+    await Promise.all(this.#pods.map(async (p) => {
+      await p.app.stop();
+      await p.sidecar.stop();
+    }));
+    await this.#control?.stop();
+    await this.#client?.close();
+    fs.rmSync(this.layout.meshFile, { force: true });
+  }
+
+  /** The facts other commands and tests read: addresses, pids, states. */
+  meshFile(): MeshFile {
+    return {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      isolation: 'none',
+      control: { address: this.#controlAddress, pid: this.#control?.pid ?? null },
+      gateway: this.#gatewayEntry && { ...this.#gatewayEntry, proxyPid: this.#gateway?.pid ?? null, state: this.#gateway?.state ?? 'stopped' },
+      workloads: this.#pods.map((p) => this.#entry(p)),
+    };
+  }
+
+  writeMeshFile(): void {
+    if (this.#stopping) return;
+    const tmp = `${this.layout.meshFile}.tmp`;
+    fs.writeFileSync(tmp, `${JSON.stringify(this.meshFile(), null, 2)}\n`);
+    fs.renameSync(tmp, this.layout.meshFile);
+  }
+
+  #entry(p: Pod): MeshWorkloadEntry {
+    const { namespace, name } = p.resource.metadata;
+    return {
+      name,
+      namespace,
+      spiffeId: this.#spiffeId(namespace, p.resource.spec.serviceAccount),
+      podIP: p.podIP,
+      inbound: `${p.podIP}:${SIDECAR_INBOUND_PORT}`,
+      outbound: `${p.podIP}:${SIDECAR_OUTBOUND_PORT}`,
+      app: p.resource.spec.ports.map((port) => `${p.podIP}:${port.containerPort}`),
+      proxyPid: p.sidecar.pid,
+      appPid: p.app.pid,
+      restarts: p.app.restarts,
+      state: p.app.state === 'running' && p.sidecar.state === 'running' ? 'Running' : p.app.state === 'restarting' ? 'Restarting' : 'Pending',
+    };
+  }
+
+  #spiffeId(namespace: string, serviceAccount: string): string {
+    return `spiffe://${this.mesh.trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+  }
+
+  async #startControlPlane(): Promise<void> {
+    const args = [
+      WEFT_BIN,
+      'control',
+      '--state-dir',
+      this.layout.root,
+      '--listen',
+      this.#controlAddress,
+      '--trust-domain',
+      this.mesh.trustDomain,
+      '--root-namespace',
+      this.mesh.rootNamespace,
+    ];
+    if (this.o.caFiles) {
+      args.push('--ca-cert', this.o.caFiles.certFile, '--ca-key', this.o.caFiles.keyFile);
+      if (this.o.caFiles.chainFile) args.push('--ca-chain', this.o.caFiles.chainFile);
+    }
+    const control = new SupervisedProcess(
+      { name: 'control', command: process.execPath, args, env: process.env, logFile: path.join(this.layout.logDir, 'control.log') },
+      {
+        onExit: (code, signal) => {
+          if (!this.#stopping) this.o.log(`control plane exited (${signal ?? code}); restarting`);
+          this.writeMeshFile();
+        },
+        onStart: () => this.writeMeshFile(),
+      },
+    );
+    this.#control = control;
+    await control.start();
+    const [host, port] = this.#controlAddress.split(':') as [string, string];
+    await waitForPort(host, Number(port), START_TIMEOUT_MS, () => control.child !== undefined);
+    this.#client = new ControlClient({
+      address: this.#controlAddress,
+      credential: fs.readFileSync(this.layout.adminCredentialFile, 'utf8').trim(),
+      caPem: fs.readFileSync(this.layout.trustBundleFile, 'utf8'),
+    });
+  }
+
+  #proxyEnv(identity: { namespace: string; name: string; serviceAccount: string }, podIP: string, token: string): NodeJS.ProcessEnv {
+    return {
+      PATH: process.env['PATH'],
+      WEFT_NAMESPACE: identity.namespace,
+      WEFT_NAME: identity.name,
+      WEFT_SERVICE_ACCOUNT: identity.serviceAccount,
+      WEFT_TRUST_DOMAIN: this.mesh.trustDomain,
+      WEFT_CONTROL_NAMESPACE: this.mesh.rootNamespace,
+      WEFT_POD_IP: podIP,
+      WEFT_CONTROL_URL: `https://${this.#controlAddress}`,
+      WEFT_CA_BUNDLE: this.layout.trustBundleFile,
+      WEFT_BOOTSTRAP_TOKEN: token,
+    };
+  }
+
+  #pod(resource: Resource<WorkloadSpec>, podIP: string): Pod {
+    const { namespace, name } = resource.metadata;
+    const spec = resource.spec;
+    const identity = { namespace, name, serviceAccount: spec.serviceAccount };
+    const logDir = this.layout.logDir;
+    const sidecar = new SupervisedProcess(
+      { name: `${name}.sidecar`, command: process.execPath, args: [WEFT_BIN, 'proxy'], env: {}, logFile: path.join(logDir, `${namespace}.${name}.sidecar.log`) },
+      {
+        // Bootstrap tokens are single-use: every (re)start of a sidecar gets a fresh one.
+        prepare: async (s) => ({ ...s, env: this.#proxyEnv(identity, podIP, await this.#client!.issueToken({ namespace, serviceAccount: spec.serviceAccount, workload: name })) }),
+        onExit: (code, signal) => {
+          if (!this.#stopping) this.o.log(`sidecar of ${namespace}/${name} exited (${signal ?? code}); restarting`);
+          this.writeMeshFile();
+        },
+      },
+    );
+    const [command, ...args] = spec.command as [string, ...string[]];
+    const app = new SupervisedProcess(
+      {
+        name,
+        command,
+        args,
+        cwd: spec.workingDir ?? process.cwd(),
+        env: {
+          ...process.env,
+          ...spec.env,
+          POD_IP: podIP,
+          POD_NAME: name,
+          POD_NAMESPACE: namespace,
+          SERVICE_ACCOUNT: spec.serviceAccount,
+          http_proxy: `http://${podIP}:${SIDECAR_OUTBOUND_PORT}`,
+          HTTP_PROXY: `http://${podIP}:${SIDECAR_OUTBOUND_PORT}`,
+          no_proxy: '',
+          NO_PROXY: '',
+        },
+        logFile: path.join(logDir, `${namespace}.${name}.log`),
+      },
+      {
+        onExit: (code, signal, restarts) => {
+          if (this.#stopping) return;
+          this.o.log(`workload ${namespace}/${name} exited (${signal ?? code}); restart ${restarts + 1} with backoff`);
+          void this.#setPhase(resource, podIP, 'Restarting', restarts + 1);
+          this.writeMeshFile();
+        },
+        onStart: (_child, restarts) => {
+          if (restarts > 0) void this.#whenListening(resource, podIP).then(() => this.#setPhase(resource, podIP, 'Running', restarts));
+        },
+      },
+    );
+    return { resource, podIP, sidecar, app };
+  }
+
+  async #startPod(p: Pod): Promise<void> {
+    await p.sidecar.start();
+    await waitForPort(p.podIP, SIDECAR_INBOUND_PORT, START_TIMEOUT_MS, () => p.sidecar.child !== undefined);
+    await p.app.start();
+    await this.#whenListening(p.resource, p.podIP);
+    await this.#setPhase(p.resource, p.podIP, 'Running', p.app.restarts);
+  }
+
+  async #whenListening(resource: Resource<WorkloadSpec>, podIP: string): Promise<void> {
+    for (const port of resource.spec.ports) await waitForPort(podIP, port.containerPort, START_TIMEOUT_MS);
+  }
+
+  async #setPhase(resource: Resource<WorkloadSpec>, podIP: string, phase: 'Running' | 'Restarting', restarts: number): Promise<void> {
+    const key = { kind: 'Workload', namespace: resource.metadata.namespace, name: resource.metadata.name };
+    try {
+      await this.#client!.setStatus(key, { phase, podIP, restarts });
+    } catch (err) {
+      this.o.log(`cannot record status of ${key.namespace}/${key.name}: ${(err as Error).message}`);
+    }
+  }
+
+  async #startGateway(): Promise<void> {
+    const namespace = this.mesh.rootNamespace;
+    const identity = { namespace, name: GATEWAY_NAME, serviceAccount: GATEWAY_NAME };
+    const gatewayPorts = this.o.resources
+      .filter((r) => r.resource.kind === 'Gateway')
+      .flatMap((r) => ((r.resource.spec as { servers?: { port: { number: number } }[] }).servers ?? []).map((s) => s.port.number));
+    const published = gatewayPorts[0];
+    const publish = published === undefined ? '' : `${published}=${this.o.ingressPort}`;
+    const gateway = new SupervisedProcess(
+      { name: GATEWAY_NAME, command: process.execPath, args: [WEFT_BIN, 'proxy'], env: {}, logFile: path.join(this.layout.logDir, `${namespace}.${GATEWAY_NAME}.log`) },
+      {
+        prepare: async (s) => ({
+          ...s,
+          env: {
+            ...this.#proxyEnv(identity, '127.0.0.1', await this.#client!.issueToken({ namespace, serviceAccount: GATEWAY_NAME, workload: GATEWAY_NAME })),
+            WEFT_ROLE: 'gateway',
+            WEFT_PUBLISH: publish,
+            WEFT_LABELS: Object.entries(GATEWAY_LABELS).map(([k, v]) => `${k}=${v}`).join(','),
+          },
+        }),
+        onExit: (code, signal) => {
+          if (!this.#stopping) this.o.log(`ingress gateway exited (${signal ?? code}); restarting`);
+          this.writeMeshFile();
+        },
+      },
+    );
+    this.#gateway = gateway;
+    this.#gatewayEntry = {
+      name: GATEWAY_NAME,
+      namespace,
+      spiffeId: this.#spiffeId(namespace, GATEWAY_NAME),
+      podIP: '127.0.0.1',
+      inbound: '',
+      outbound: '',
+      listeners: published === undefined ? {} : { [String(published)]: `127.0.0.1:${this.o.ingressPort}` },
+      proxyPid: null,
+      state: 'starting',
+    };
+    await gateway.start();
+    if (published !== undefined) await waitForPort('127.0.0.1', this.o.ingressPort, START_TIMEOUT_MS, () => gateway.child !== undefined);
+  }
+}
