@@ -9,7 +9,7 @@ import { LineDecoder, PUSH_PATHS } from '../../push/protocol.js';
 import type { ControlMessage, NodeInfo, ProxyMessage, SignRequest, SignResponse } from '../../push/protocol.js';
 import type { SignedSvid, WorkloadCertificate } from '../tls/workload-certificate.js';
 import type { ProxyLog } from '../proxy-runtime.js';
-import { spiffeIdOfPeer } from '../tls/peer-identity.js';
+import { spiffeIdOfPeer } from '../../identity/tls-peer.js';
 
 export interface ControlConnectionOptions {
   /** https://host:port of the control plane. */

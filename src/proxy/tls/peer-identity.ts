@@ -1,4 +1,5 @@
-import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+import { spiffeIdOfPeer } from '../../identity/tls-peer.js';
 
 /** Who is on the other end of an mTLS connection, as read once at handshake. */
 export interface PeerIdentity {
@@ -8,23 +9,6 @@ export interface PeerIdentity {
   principal: string;
   /** Lower-case hex SHA-256 of the peer certificate's DER, as in XFCC `Hash=`. */
   certHash: string;
-}
-
-/**
- * The SPIFFE ID of a verified peer certificate: exactly one URI SAN with the spiffe scheme (X509-SVID rule).
- * Node renders SANs as `URI:a, DNS:b`; SPIFFE IDs cannot contain commas or spaces, so splitting is safe for them,
- * and anything unusual simply fails the single-spiffe-URI check.
- */
-export function spiffeIdOfPeer(cert: PeerCertificate | undefined): string | undefined {
-  const san = cert?.subjectaltname;
-  if (!san) return undefined;
-  let found: string | undefined;
-  for (const entry of san.split(', ')) {
-    if (!entry.startsWith('URI:')) continue;
-    if (found !== undefined) return undefined;
-    found = entry.slice(4);
-  }
-  return found !== undefined && found.startsWith('spiffe://') ? found : undefined;
 }
 
 export function peerIdentityOf(socket: TLSSocket): PeerIdentity | undefined {

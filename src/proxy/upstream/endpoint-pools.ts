@@ -10,7 +10,7 @@ import type { buildConnector } from 'undici';
 import { WeftError } from '../../errors.js';
 import type { Endpoint } from '../../proxyconfig/types.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
-import { spiffeIdOfPeer } from '../tls/peer-identity.js';
+import { spiffeIdOfPeer } from '../../identity/tls-peer.js';
 
 export interface UpstreamTarget {
   address: string;
