@@ -79,7 +79,25 @@ export class LocalMesh {
     this.#pods = workloads.map((w, i) => this.#pod(w, podAddress(runtime.podBlock, i)));
     await Promise.all(this.#pods.map((p) => this.#startPod(p)));
     if (resources.some((r) => r.kind === 'Gateway')) await this.#startGateway();
+    await this.#converged();
     this.writeMeshFile();
+  }
+
+  /**
+   * "Up" means every proxy holds the config for the current state: connected, and the last version sent is the
+   * one it acknowledged, twice in a row (a status change may still be on its way to the compile loop).
+   */
+  async #converged(): Promise<void> {
+    const expected = this.#pods.length + (this.#gateway ? 1 : 0);
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    let streak = 0;
+    while (streak < 2) {
+      if (Date.now() > deadline) throw new Error('proxies did not all acknowledge their configuration in time (see weft status)');
+      await new Promise((r) => setTimeout(r, 100));
+      const proxies = (await this.#client!.proxies()) as { connected: boolean; sentVersion: string | null; ackedVersion: string | null }[];
+      const synced = proxies.filter((p) => p.connected && p.sentVersion !== null && p.sentVersion === p.ackedVersion).length;
+      streak = synced >= expected ? streak + 1 : 0;
+    }
   }
 
   async stop(): Promise<void> {

@@ -20,6 +20,8 @@ export interface SvidState {
   trustBundlePem: string[];
   notBefore: number;
   notAfter: number;
+  /** When this proxy received it: renewal is timed from here, as notBefore is backdated for clock skew. */
+  issuedAt: number;
   serverContext: tls.SecureContext;
   clientContext: tls.SecureContext;
 }
@@ -59,7 +61,7 @@ export class WorkloadCertificate {
     const key = await generateWorkloadKey();
     const csr = await createCsr(key, this.spiffeId);
     const signed = await sign(csr);
-    const state = buildState(this.spiffeId, key.privateKeyPem, signed);
+    const state = buildState(this.spiffeId, key.privateKeyPem, signed, this.clock.now());
     this.#state = state;
     for (const l of this.#listeners) l(state);
     this.log('certificate issued', { spiffeId: this.spiffeId, notAfter: new Date(state.notAfter).toISOString() });
@@ -69,8 +71,8 @@ export class WorkloadCertificate {
   /** Renew at half-life, retrying with backoff until the old certificate is about to expire. */
   scheduleRenewal(sign: CsrSigner): void {
     if (this.#stopped || !this.#state) return;
-    const { notBefore, notAfter } = this.#state;
-    const at = notBefore + (notAfter - notBefore) / 2;
+    const { issuedAt, notAfter } = this.#state;
+    const at = issuedAt + (notAfter - issuedAt) / 2;
     this.#arm(Math.max(0, at - this.clock.now()), sign, 1000);
   }
 
@@ -93,7 +95,7 @@ export class WorkloadCertificate {
   }
 }
 
-function buildState(spiffeId: string, keyPem: string, signed: SignedSvid): SvidState {
+function buildState(spiffeId: string, keyPem: string, signed: SignedSvid, issuedAt: number): SvidState {
   const leaf = new X509Certificate(signed.certChainPem[0] ?? '');
   const cert = signed.certChainPem.join('\n');
   const ca = signed.trustBundlePem;
@@ -104,6 +106,7 @@ function buildState(spiffeId: string, keyPem: string, signed: SignedSvid): SvidS
     trustBundlePem: signed.trustBundlePem,
     notBefore: Date.parse(leaf.validFrom),
     notAfter: Date.parse(leaf.validTo),
+    issuedAt,
     serverContext: tls.createSecureContext({ key: keyPem, cert, ca, minVersion: 'TLSv1.2' }),
     clientContext: tls.createSecureContext({ key: keyPem, cert, ca, minVersion: 'TLSv1.2' }),
   };

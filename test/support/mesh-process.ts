@@ -1,0 +1,147 @@
+/**
+ * Test support: run `weft up` for real (a child process with its own state directory and ingress port), read
+ * what it reports in mesh.json, send traffic the way a workload's app would (through its sidecar's outbound
+ * address), and stop it, checking that nothing it started is left running.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { MeshFile, MeshWorkloadEntry } from '../../src/mesh/mesh-file.js';
+import { freePort } from '../../src/mesh/wait-for-port.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const WEFT_BIN = path.join(REPO_ROOT, 'bin', 'weft.js');
+
+export interface MeshRun {
+  stateDir: string;
+  ingressPort: number;
+  child: ChildProcess;
+  output(): string;
+  mesh(): MeshFile;
+  workload(name: string): MeshWorkloadEntry;
+  /** Run the weft CLI against this mesh. */
+  weft(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function startMesh(paths: string[], opts: { stateDir?: string; extraArgs?: string[] } = {}): Promise<MeshRun> {
+  const stateDir = opts.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'weft-test-'));
+  const ingressPort = await freePort();
+  let out = '';
+  const child = spawn(process.execPath, [WEFT_BIN, '--state-dir', stateDir, 'up', ...paths, '--ingress-port', String(ingressPort), ...(opts.extraArgs ?? [])], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const up = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 60_000);
+    const check = (): void => {
+      if (out.includes('mesh is up')) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    };
+    child.stdout.on('data', check);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  const run: MeshRun = {
+    stateDir,
+    ingressPort,
+    child,
+    output: () => out,
+    mesh: () => JSON.parse(fs.readFileSync(path.join(stateDir, 'mesh.json'), 'utf8')) as MeshFile,
+    workload(name) {
+      const w = run.mesh().workloads.find((x) => x.name === name);
+      if (!w) throw new Error(`no workload ${name} in mesh.json`);
+      return w;
+    },
+    weft: (args, input) => runWeft(['--state-dir', stateDir, ...args], input),
+    stop: (signal = 'SIGTERM') => stopMesh(run, signal),
+  };
+  if (!up) {
+    await stopMesh(run, 'SIGKILL');
+    throw new Error(`weft up did not come up:\n${out}`);
+  }
+  return run;
+}
+
+async function stopMesh(run: MeshRun, signal: NodeJS.Signals): Promise<void> {
+  if (run.child.exitCode !== null || run.child.signalCode !== null) return;
+  const exited = new Promise((r) => run.child.once('exit', r));
+  run.child.kill(signal);
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export function runWeft(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [WEFT_BIN, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+const appAgent = new Agent({ keepAliveTimeout: 1000 });
+
+/** A request as the app of `from` would make it: absolute-form to its sidecar's outbound listener. */
+export async function callAs(
+  from: MeshWorkloadEntry,
+  url: string,
+  init: { method?: Dispatcher.HttpMethod; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  const res = await appAgent.request({
+    origin: `http://${from.outbound}`,
+    method: init.method ?? 'GET',
+    path: url,
+    headers: { host: new URL(url).host, ...init.headers },
+    body: init.body,
+    headersTimeout: 15_000,
+    bodyTimeout: 15_000,
+  });
+  return { status: res.statusCode, body: await res.body.text(), headers: res.headers };
+}
+
+/** True if a process with this pid is alive. */
+export function alive(pid: number | null | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function pidsOf(m: MeshFile): number[] {
+  const pids = [m.control.pid, m.gateway?.proxyPid, ...m.workloads.flatMap((w) => [w.proxyPid, w.appPid])];
+  return pids.filter((p): p is number => typeof p === 'number');
+}
+
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
