@@ -22,7 +22,7 @@ export function compileGateway(snap: MeshSnapshot, labels: Record<string, string
       const entry = servers.get(port) ?? { port, name: server.port.name, protocol: 'HTTP' as const, virtualHosts: [] };
       servers.set(port, entry);
       for (const vs of boundVirtualServices(snap.virtualServices, gw)) {
-        const domains = intersectHosts(serverHosts(server.hosts, vs.namespace), vs.spec.hosts ?? []);
+        const domains = intersectHosts(serverHosts(server.hosts, vs.namespace, gw.namespace), vs.spec.hosts ?? []);
         if (domains.length === 0) continue;
         const routes = compileHttpRoutes(vs, `${gw.namespace}/${gw.name}`, port, snap.registry);
         if (routes.length > 0) entry.virtualHosts.push({ gateway: `${gw.namespace}/${gw.name}`, domains, routes });
@@ -41,13 +41,16 @@ function boundVirtualServices(all: readonly Named<VirtualServiceSpec>[], gw: Nam
     .sort((a, b) => a.creationTimestamp.localeCompare(b.creationTimestamp) || a.name.localeCompare(b.name));
 }
 
-/** Server hosts are `[ns/]host`; `*` or `.` as namespace; only hosts visible to the VirtualService's namespace count. */
-function serverHosts(hosts: readonly string[], vsNamespace: string): string[] {
+/**
+ * Server hosts are `[ns/]host`: `*` is any namespace, `.` the Gateway's own; only hosts visible to the
+ * VirtualService's namespace count.
+ */
+function serverHosts(hosts: readonly string[], vsNamespace: string, gwNamespace: string): string[] {
   return hosts.flatMap((h) => {
     const slash = h.indexOf('/');
     if (slash < 0) return [h.toLowerCase()];
     const ns = h.slice(0, slash);
-    return ns === '*' || ns === vsNamespace ? [h.slice(slash + 1).toLowerCase()] : [];
+    return ns === '*' || ns === vsNamespace || (ns === '.' && vsNamespace === gwNamespace) ? [h.slice(slash + 1).toLowerCase()] : [];
   });
 }
 
