@@ -41,7 +41,10 @@ export function isDryRun(annotations: Record<string, string> | undefined): boole
  * Reach of the policy over this workload, or null when it does not apply. A policy with targetRef(s)
  * binds a gateway or service rather than a sidecar workload, so it never applies here.
  */
-export function policyReach(p: AuthzPolicyInput, scope: WorkloadScope): PolicyReach | null {
+export function policyReach(
+  p: { namespace: string; spec: Pick<AuthorizationPolicySpec, 'selector' | 'targetRef' | 'targetRefs'> },
+  scope: WorkloadScope,
+): PolicyReach | null {
   if (p.spec.targetRef !== undefined || (p.spec.targetRefs?.length ?? 0) > 0) return null;
   const inRoot = p.namespace === scope.rootNamespace;
   if (!inRoot && p.namespace !== scope.workloadNamespace) return null;

@@ -19,6 +19,10 @@ import { PushServer } from './push-server.js';
 import { buildSnapshot } from './compile/snapshot.js';
 import type { MeshSnapshot } from './compile/snapshot.js';
 import { controlLog } from './control-log.js';
+import { JwksCache } from './jwks-cache.js';
+import { jwksFetcher } from './jwks-fetcher.js';
+import { jwksUris } from './compile/security.js';
+import { systemClock } from '../clock.js';
 import { CONTROL_PLANE_SERVICE_ACCOUNT } from '../push/protocol.js';
 import { stateDirLayout } from '../mesh/state-dir.js';
 
@@ -54,8 +58,19 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
   const credentials = createCredentialVerifier(store);
   await ensureAdminCredential(store, credentials, layout.adminCredentialFile);
 
+  let serving = await servingCertificate(ca, o.bootstrap);
   let snapshot: MeshSnapshot = buildSnapshot(await store.list(), await store.revision(), o.bootstrap);
+  const jwks = new JwksCache({
+    fetch: jwksFetcher(
+      () => snapshot,
+      () => ({ key: serving.key, cert: serving.cert, ca: ca.trustBundlePem() }),
+    ),
+    onChange: () => scheduleRefresh(),
+    clock: systemClock,
+    log,
+  });
   const push = new PushServer({
+    onJwksRefresh: (uris) => jwks.refresh(uris),
     ca,
     tokens,
     snapshot: () => snapshot,
@@ -72,19 +87,20 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
   });
 
   let pending: NodeJS.Timeout | undefined;
-  const unwatch = store.watch(() => {
+  const scheduleRefresh = (): void => {
     if (pending) return;
     pending = setTimeout(() => {
       pending = undefined;
       void refresh();
     }, PUSH_DEBOUNCE_MS);
-  });
+  };
+  const unwatch = store.watch(scheduleRefresh);
   const refresh = async (): Promise<void> => {
-    snapshot = buildSnapshot(await store.list(), await store.revision(), o.bootstrap);
+    snapshot = buildSnapshot(await store.list(), await store.revision(), o.bootstrap, jwks.documents());
+    jwks.track(jwksUris(snapshot));
     push.pushAll();
   };
-
-  const serving = await servingCertificate(ca, o.bootstrap);
+  jwks.track(jwksUris(snapshot));
   const server = http2.createSecureServer({
     key: serving.key,
     cert: serving.cert,
@@ -114,7 +130,10 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
   // Keep the serving certificate fresh; new handshakes pick up the new one.
   const renew = setInterval(() => {
     servingCertificate(ca, o.bootstrap).then(
-      (next) => server.setSecureContext({ key: next.key, cert: next.cert, ca: ca.trustBundlePem() }),
+      (next) => {
+        serving = next;
+        server.setSecureContext({ key: next.key, cert: next.cert, ca: ca.trustBundlePem() });
+      },
       (err: unknown) => log.warn('serving certificate renewal failed', { error: String(err) }),
     );
   }, SERVING_CERT_TTL_MS / 2);
@@ -135,6 +154,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
       clearInterval(renew);
       clearTimeout(pending);
       unwatch();
+      jwks.stop();
       push.closeAll();
       await new Promise((r) => server.close(r));
       await store.close();

@@ -48,6 +48,8 @@ export interface PushServerDeps {
   snapshot: () => MeshSnapshot;
   certificateTtlMs: () => number;
   log: ControlLog;
+  /** A proxy met a JWT key it does not know. */
+  onJwksRefresh: (uris: string[]) => void;
 }
 
 const MAX_SIGN_BODY = 64 * 1024;
@@ -228,6 +230,9 @@ export class PushServer {
         break;
       case 'cert':
         c.status.certNotAfter = msg.notAfter;
+        break;
+      case 'jwks-refresh':
+        if (Array.isArray(msg.uris)) this.deps.onJwksRefresh(msg.uris.filter((u): u is string => typeof u === 'string').slice(0, 64));
         break;
       case 'hello':
         break;

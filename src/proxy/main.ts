@@ -21,6 +21,8 @@ import { createOutboundServer } from './outbound/index.js';
 import { createGatewayListeners } from './gateway/index.js';
 import { CONTROL_PLANE_SERVICE_ACCOUNT } from '../push/protocol.js';
 
+const JWKS_REFRESH_INTERVAL_MS = 5_000;
+
 export interface RunningProxy {
   stop(): Promise<void>;
 }
@@ -29,6 +31,7 @@ export async function runProxy(s: ProxySettings): Promise<RunningProxy> {
   const log = jsonLog(`proxy/${s.namespace}/${s.name}`);
   const spiffeId = `spiffe://${s.trustDomain}/ns/${s.namespace}/sa/${s.serviceAccount}`;
   const cert = new WorkloadCertificate(spiffeId, systemClock, (m, f) => log.info(m, f));
+  let lastJwksRefresh = 0;
   const rt: ProxyRuntime = {
     config: undefined,
     cert,
@@ -36,6 +39,13 @@ export async function runProxy(s: ProxySettings): Promise<RunningProxy> {
     accessLog: stdoutAccessLog(s.accessLog),
     log,
     podIP: s.podIP,
+    requestJwksRefresh: (uris) => {
+      // One request per few seconds is plenty: the control plane refetches and pushes a new config.
+      const now = Date.now();
+      if (now - lastJwksRefresh < JWKS_REFRESH_INTERVAL_MS) return;
+      lastJwksRefresh = now;
+      control.requestJwksRefresh(uris);
+    },
   };
   const gateway = s.role === 'gateway' ? createGatewayListeners(rt, s.podIP, s.publish) : undefined;
 

@@ -20,6 +20,8 @@ export interface ProxyRuntime {
   readonly log: ProxyLog;
   /** The pod's address: where the app listens in loopback mode. */
   readonly podIP: string;
+  /** Ask the control plane to refetch JWKS documents (a token named a key we do not have). */
+  requestJwksRefresh(uris: string[]): void;
 }
 
 export function jsonLog(component: string): ProxyLog {

@@ -5,6 +5,8 @@
  * Bump PROXY_CONFIG_SCHEMA when a change is not backward compatible: a proxy NACKs a schema it does not know.
  */
 import { z } from 'zod';
+import { AuthorizationPolicySpecSchema } from '../config/kinds/authorization-policy.js';
+import { JwtRuleSchema } from '../config/kinds/request-authentication.js';
 
 export const PROXY_CONFIG_SCHEMA = 1;
 
@@ -88,6 +90,39 @@ const gatewayServer = z.strictObject({
   virtualHosts: z.array(virtualHost),
 });
 
+const extAuthzProvider = z.strictObject({
+  name: z.string(),
+  /** FQDN of the authorizer's service, reached over the mesh like any outbound call. */
+  service: z.string(),
+  port,
+  pathPrefix: z.string(),
+  timeoutMs: z.number().int().min(1),
+  failOpen: z.boolean(),
+  statusOnError: z.number().int(),
+  includeRequestHeadersInCheck: z.array(z.string()),
+  includeAdditionalHeadersInCheck: z.record(z.string(), z.string()),
+  headersToUpstreamOnAllow: z.array(z.string()),
+  headersToDownstreamOnDeny: z.array(z.string()),
+  headersToDownstreamOnAllow: z.array(z.string()),
+});
+
+/** Who may call this proxy: the policies that apply to it, already chosen by scope, and how to judge them. */
+const securityConfig = z.strictObject({
+  rootNamespace: z.string(),
+  pathNormalization: z.enum(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']),
+  authorizationPolicies: z.array(
+    z.strictObject({
+      namespace: z.string(),
+      name: z.string(),
+      annotations: z.record(z.string(), z.string()),
+      spec: AuthorizationPolicySpecSchema,
+    }),
+  ),
+  /** Every jwtRule of every RequestAuthentication that applies, with fetched JWKS documents inline in `jwks`. */
+  jwtRules: z.array(JwtRuleSchema),
+  extensionProviders: z.array(extAuthzProvider),
+});
+
 export const ProxyConfigSchema = z.strictObject({
   schema: z.literal(PROXY_CONFIG_SCHEMA),
   /** Content hash of everything else: equal versions mean equal configs. */
@@ -112,6 +147,7 @@ export const ProxyConfigSchema = z.strictObject({
     .nullable(),
   outbound: z.strictObject({ services: z.array(outboundService) }),
   gateway: z.strictObject({ servers: z.array(gatewayServer) }).nullable(),
+  security: securityConfig,
 });
 
 export type ProxyConfig = z.infer<typeof ProxyConfigSchema>;
@@ -126,6 +162,8 @@ export type VirtualHost = z.infer<typeof virtualHost>;
 export type HttpRoute = z.infer<typeof httpRoute>;
 export type HttpMatch = z.infer<typeof httpMatch>;
 export type StringMatch = z.infer<typeof stringMatch>;
+export type SecurityConfig = z.infer<typeof securityConfig>;
+export type ExtAuthzProvider = z.infer<typeof extAuthzProvider>;
 
 /** Ports every sidecar uses inside its pod, as Istio's 15001/15006. */
 export const SIDECAR_OUTBOUND_PORT = 15001;

@@ -39,7 +39,9 @@ export type ProxyMessage =
   | { type: 'hello'; node: NodeInfo; certNotAfter: string }
   | { type: 'ack'; version: string }
   | { type: 'nack'; version: string; reason: string }
-  | { type: 'cert'; notAfter: string };
+  | { type: 'cert'; notAfter: string }
+  /** A token named a key the proxy does not have: refetch these JWKS documents now. */
+  | { type: 'jwks-refresh'; uris: string[] };
 
 export type ControlMessage = { type: 'config'; config: unknown } | { type: 'error'; message: string };
 

@@ -10,6 +10,7 @@ import type { MeshSnapshot } from './snapshot.js';
 import { compileOutbound } from './outbound.js';
 import { compileInbound } from './inbound.js';
 import { compileGateway } from './gateway.js';
+import { compileSecurity } from './security.js';
 
 export interface ProxyNode {
   role: 'sidecar' | 'gateway';
@@ -36,6 +37,7 @@ export function compileProxyConfig(snap: MeshSnapshot, node: ProxyNode): ProxyCo
       inbound: compileInbound(snap, w),
       outbound: { services: compileOutbound(snap, node.namespace) },
       gateway: null,
+      security: compileSecurity(snap, w),
     };
   } else {
     const labels = node.labels ?? {};
@@ -46,6 +48,7 @@ export function compileProxyConfig(snap: MeshSnapshot, node: ProxyNode): ProxyCo
       inbound: null,
       outbound: { services: compileOutbound(snap, node.namespace) },
       gateway: { servers: compileGateway(snap, labels) },
+      security: compileSecurity(snap, { namespace: node.namespace, labels }),
     };
   }
   const version = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);

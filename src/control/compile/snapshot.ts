@@ -8,6 +8,8 @@ import type { MeshConfigSpec, MeshSettings } from '../../config/kinds/mesh-confi
 import type { PeerAuthenticationSpec } from '../../config/kinds/peer-authentication.js';
 import type { GatewaySpec } from '../../config/kinds/gateway.js';
 import type { VirtualServiceSpec } from '../../config/kinds/virtual-service.js';
+import type { AuthorizationPolicySpec } from '../../config/kinds/authorization-policy.js';
+import type { RequestAuthenticationSpec } from '../../config/kinds/request-authentication.js';
 import { buildRegistry } from '../registry/index.js';
 import type { Registry } from '../registry/index.js';
 import type { PeerAuthnPolicy } from './peer-authentication.js';
@@ -16,6 +18,7 @@ export interface Named<Spec> {
   namespace: string;
   name: string;
   creationTimestamp: string;
+  annotations: Record<string, string>;
   spec: Spec;
 }
 
@@ -26,6 +29,10 @@ export interface MeshSnapshot {
   peerAuthentications: PeerAuthnPolicy[];
   gateways: Named<GatewaySpec>[];
   virtualServices: Named<VirtualServiceSpec>[];
+  authorizationPolicies: Named<AuthorizationPolicySpec>[];
+  requestAuthentications: Named<RequestAuthenticationSpec>[];
+  /** JWKS documents fetched for jwksUri, by URI. */
+  jwks: ReadonlyMap<string, string>;
 }
 
 function named<Spec>(resources: readonly Resource[], kind: string): Named<Spec>[] {
@@ -35,6 +42,7 @@ function named<Spec>(resources: readonly Resource[], kind: string): Named<Spec>[
       namespace: r.metadata.namespace,
       name: r.metadata.name,
       creationTimestamp: (r.metadata as { creationTimestamp?: string }).creationTimestamp ?? '',
+      annotations: r.metadata.annotations,
       spec: r.spec as Spec,
     }));
 }
@@ -44,7 +52,12 @@ function named<Spec>(resources: readonly Resource[], kind: string): Named<Spec>[
  * The bootstrap settings (trust domain, root namespace) are fixed at start; a MeshConfig that disagrees with them
  * takes effect on the next start.
  */
-export function buildSnapshot(resources: readonly Resource[], revision: number, bootstrap: MeshSettings): MeshSnapshot {
+export function buildSnapshot(
+  resources: readonly Resource[],
+  revision: number,
+  bootstrap: MeshSettings,
+  jwks: ReadonlyMap<string, string> = new Map(),
+): MeshSnapshot {
   const meshConfigs = named<MeshConfigSpec>(resources, 'MeshConfig').sort((a, b) => a.creationTimestamp.localeCompare(b.creationTimestamp));
   const mesh = meshConfigs[0]
     ? { ...meshConfigWithDefaults(meshConfigs[0].spec), trustDomain: bootstrap.trustDomain, rootNamespace: bootstrap.rootNamespace }
@@ -56,5 +69,8 @@ export function buildSnapshot(resources: readonly Resource[], revision: number, 
     peerAuthentications: named<PeerAuthenticationSpec>(resources, 'PeerAuthentication'),
     gateways: named<GatewaySpec>(resources, 'Gateway'),
     virtualServices: named<VirtualServiceSpec>(resources, 'VirtualService'),
+    authorizationPolicies: named<AuthorizationPolicySpec>(resources, 'AuthorizationPolicy'),
+    requestAuthentications: named<RequestAuthenticationSpec>(resources, 'RequestAuthentication'),
+    jwks,
   };
 }

@@ -7,6 +7,8 @@ import { ProxyConfigSchema } from '../../proxyconfig/types.js';
 import type { Endpoint, PeerAuthnMode, ProxyConfig, VirtualHost } from '../../proxyconfig/types.js';
 import { compileRoutes, hostMatches } from '../../route/http-route-match.js';
 import type { CompiledRoute } from '../../route/http-route-match.js';
+import { compileSecurity } from '../security/compiled-security.js';
+import type { CompiledSecurity } from '../security/compiled-security.js';
 
 export class BalancedPort {
   #next = 0;
@@ -63,6 +65,7 @@ export class CompiledProxyConfig {
   readonly inbound: CompiledInbound | null;
   /** Gateway listeners: server port → virtual hosts in config order. */
   readonly gatewayServers = new Map<number, CompiledVirtualHost[]>();
+  readonly security: CompiledSecurity;
 
   constructor(config: ProxyConfig) {
     this.version = config.version;
@@ -74,6 +77,7 @@ export class CompiledProxyConfig {
       for (const alias of svc.aliases) this.byAlias.set(alias, compiled);
     }
     this.inbound = config.inbound ? compileInbound(config.inbound) : null;
+    this.security = compileSecurity(config);
     for (const server of config.gateway?.servers ?? []) {
       this.gatewayServers.set(server.port, server.virtualHosts.map(compileVirtualHost));
     }

@@ -70,6 +70,10 @@ export class ControlConnection {
     this.#session?.destroy();
   }
 
+  requestJwksRefresh(uris: string[]): void {
+    this.#send({ type: 'jwks-refresh', uris });
+  }
+
   reportCertificate(notAfter: number): void {
     this.#send({ type: 'cert', notAfter: new Date(notAfter).toISOString() });
   }

@@ -1,6 +1,6 @@
 /**
  * Ingress gateway: the same proxy, listening where Gateway servers say, top to bottom.
- *   listener port → virtual host by Host (Gateway hosts ∩ VirtualService hosts) → first matching route
+ *   listener port → path normalisation, JWT, AuthorizationPolicy (as on every inbound side) → virtual host by Host (Gateway hosts ∩ VirtualService hosts) → first matching route
  *   → weighted destination → service port → round-robin endpoint → mTLS with the gateway's own identity
  */
 import http from 'node:http';
@@ -15,7 +15,10 @@ import { targetOf } from '../upstream/endpoint-pools.js';
 import { selectRoute } from '../../route/http-route-match.js';
 import type { RouteDestination } from './weighted-pick.js';
 import { pickWeighted } from './weighted-pick.js';
-import { normalizeRequestPath } from '../http/request-path.js';
+import { admitRequest } from '../security/admit-request.js';
+import type { Admitted } from '../security/admit-request.js';
+import { authzLogFields } from '../security/authz-log.js';
+import type { AuthzDecision } from '../../authz/index.js';
 
 export interface GatewayListeners {
   /** Open listeners the new config needs and close those it dropped; rejects (and changes nothing) if one cannot bind. */
@@ -79,24 +82,59 @@ function handleGateway(rt: ProxyRuntime, port: number, req: http.IncomingMessage
   const started = performance.now();
   const authority = req.headers.host ?? '';
   const url = req.url ?? '';
-  const finish = (status: number, upstream?: string, reason?: string): void => {
+  const finish = (status: number, upstream?: string, reason?: string, decision?: AuthzDecision): void => {
     if (rt.accessLog.enabled) {
-      rt.accessLog.write({ direction: 'gateway', method: req.method ?? '', authority, path: url, status, durationMs: performance.now() - started, upstream, reason });
+      rt.accessLog.write({ direction: 'gateway', method: req.method ?? '', authority, path: url, status, durationMs: performance.now() - started, upstream, reason, ...authzLogFields(decision) });
     }
   };
   const cfg = rt.config;
   const host = parseAuthority(authority);
-  const target = normalizeRequestPath(url);
-  if (!host || !target) {
-    sendProxyError(res, 400, 'bad request: invalid Host or path');
-    finish(400);
+  if (!cfg || !host || !url.startsWith('/')) {
+    sendProxyError(res, cfg ? 400 : 503, cfg ? 'bad request: invalid Host or path' : 'proxy has no configuration yet');
+    finish(cfg ? 400 : 503);
     return;
   }
-  const vh = cfg?.virtualHost(port, host.host);
-  const route = vh
+  const ctx = {
+    cfg,
+    pools: rt.pools,
+    peer: undefined,
+    sni: undefined,
+    destinationIp: req.socket.localAddress ?? '',
+    destinationPort: port,
+    onUnknownKey: (uris: string[]) => rt.requestJwksRefresh(uris),
+  };
+  admitRequest(ctx, req, res, url).then(
+    (admitted) => {
+      if ('status' in admitted) finish(admitted.status, undefined, admitted.reason, admitted.decision);
+      else route(rt, cfg, port, host.host, req, res, admitted, finish);
+    },
+    (err: unknown) => {
+      rt.log.warn('gateway request failed in the proxy', { error: String(err) });
+      sendProxyError(res, 500, 'internal proxy error');
+      finish(500, undefined, String(err));
+    },
+  );
+}
+
+function route(
+  rt: ProxyRuntime,
+  cfg: CompiledProxyConfig,
+  port: number,
+  host: string,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  admitted: Admitted,
+  finish: (status: number, upstream?: string, reason?: string, decision?: AuthzDecision) => void,
+): void {
+  const authority = req.headers.host ?? '';
+  const q = admitted.path.indexOf('?');
+  const path = q < 0 ? admitted.path : admitted.path.slice(0, q);
+  const rawQuery = q < 0 ? '' : admitted.path.slice(q);
+  const vh = cfg.virtualHost(port, host);
+  const selected = vh
     ? selectRoute(vh.routes, {
-        path: target.path,
-        query: target.query,
+        path,
+        query: rawQuery ? new URLSearchParams(rawQuery.slice(1)) : undefined,
         method: req.method ?? 'GET',
         authority,
         scheme: 'http',
@@ -104,26 +142,28 @@ function handleGateway(rt: ProxyRuntime, port: number, req: http.IncomingMessage
         headers: req.headers,
       })
     : undefined;
-  if (!cfg || !route) {
-    sendProxyError(res, 404, `no route for ${authority}${target.path}`);
-    finish(404, undefined, 'no route');
+  if (!selected) {
+    sendProxyError(res, 404, `no route for ${authority}${path}`);
+    finish(404, undefined, 'no route', admitted.decision);
     return;
   }
-  const dest: RouteDestination | undefined = pickWeighted(route.route.destinations);
+  const dest: RouteDestination | undefined = pickWeighted(selected.route.destinations);
   const balanced = dest ? cfg.byHost.get(dest.host)?.ports.get(dest.port) : undefined;
   const ep = balanced?.pick();
   if (!dest || !balanced || !ep) {
     sendProxyError(res, 503, 'no healthy upstream');
-    finish(503, dest?.host, 'no healthy upstream');
+    finish(503, dest?.host, 'no healthy upstream', admitted.decision);
     return;
   }
-  const rewrite = route.route.rewrite;
+  const rewrite = selected.route.rewrite;
   const upstreamAuthority = rewrite?.authority ?? authority;
-  const path = rewrite?.uri !== undefined ? rewriteUri(target.path, route, rewrite.uri) + target.rawQuery : target.path + target.rawQuery;
-  const extra: string[] = ['x-forwarded-proto', 'http', 'x-forwarded-for', forwardedFor(req)];
+  const upstreamPath = (rewrite?.uri !== undefined ? rewriteUri(path, selected, rewrite.uri) : path) + rawQuery;
+  const extra: string[] = ['x-forwarded-proto', 'http', 'x-forwarded-for', forwardedFor(req), ...admitted.addHeaders];
   if (req.headers['x-request-id'] === undefined) extra.push('x-request-id', randomUUID());
   const pool = rt.pools.get(targetOf(ep, balanced.sni));
-  forward(req, res, pool, path, upstreamHeaders(req, upstreamAuthority, extra), (d) => finish(d.status, ep.workload, d.error));
+  forward(req, res, pool, upstreamPath, upstreamHeaders(req, upstreamAuthority, extra, admitted.removeHeaders), (d) =>
+    finish(d.status, ep.workload, d.error, admitted.decision),
+  );
 }
 
 function forwardedFor(req: http.IncomingMessage): string {

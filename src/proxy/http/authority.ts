@@ -1,3 +1,5 @@
+import { isIPv6 } from 'node:net';
+
 /** Split an HTTP authority (`host`, `host:port`, `[v6]:port`) into a lower-case host and a port. */
 export interface Authority {
   host: string;
@@ -11,6 +13,8 @@ export function parseAuthority(authority: string): Authority | undefined {
     const end = authority.indexOf(']');
     if (end < 0) return undefined;
     host = authority.slice(1, end);
+    // Brackets hold an IPv6 literal and nothing else (RFC 3986 §3.2.2).
+    if (!isIPv6(host)) return undefined;
     const rest = authority.slice(end + 1);
     if (rest !== '' && !rest.startsWith(':')) return undefined;
     portText = rest === '' ? undefined : rest.slice(1);
@@ -18,6 +22,8 @@ export function parseAuthority(authority: string): Authority | undefined {
     const colon = authority.lastIndexOf(':');
     host = colon < 0 ? authority : authority.slice(0, colon);
     portText = colon < 0 ? undefined : authority.slice(colon + 1);
+    // An IPv6 literal without brackets (`::1`) would otherwise split into a host of colons and a port.
+    if (host.includes(':')) return undefined;
   }
   if (host === '' || /[\s/?#@]/.test(host)) return undefined;
   let port: number | undefined;

@@ -21,14 +21,19 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** The request headers to send upstream, as a flat [name, value, ...] list (undici's cheapest form). */
-export function upstreamHeaders(req: IncomingMessage, authority: string, extra: readonly string[]): string[] {
+export function upstreamHeaders(
+  req: IncomingMessage,
+  authority: string,
+  extra: readonly string[],
+  remove?: ReadonlySet<string>,
+): string[] {
   const raw = req.rawHeaders;
   const out: string[] = [];
   const connectionTokens = connectionListed(req.headers.connection);
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || lower === 'host' || (connectionTokens !== undefined && connectionTokens.has(lower))) continue;
+    if (HOP_BY_HOP.has(lower) || lower === 'host' || connectionTokens?.has(lower) === true || remove?.has(lower) === true) continue;
     out.push(name, raw[i + 1]!);
   }
   out.push('host', authority);

@@ -2,6 +2,7 @@
  * Inbound: what arrives for the app, top to bottom.
  *   first byte: TLS or plaintext → peer authentication by the port's PeerAuthentication mode
  *   (mTLS: chain to the trust bundle + exactly one SPIFFE ID) → target app port (from Istio's SNI, or the Host)
+ *   → path normalisation → RequestAuthentication (JWT) → AuthorizationPolicy (CUSTOM, DENY, ALLOW)
  *   → x-forwarded-client-cert set from the verified peer, any incoming one dropped → the app on the pod address
  */
 import http from 'node:http';
@@ -18,9 +19,14 @@ import { sendProxyError } from '../http/proxy-error.js';
 import { parseAuthority, requestTarget } from '../http/authority.js';
 import { hardenServer } from '../http/harden-server.js';
 import { replaySocket } from './replay-socket.js';
+import { admitRequest } from '../security/admit-request.js';
+import { authzLogFields } from '../security/authz-log.js';
+import type { AuthzDecision } from '../../authz/index.js';
 
 interface InboundConnection {
   peer: PeerIdentity | undefined;
+  /** The server name the caller asked for (AuthorizationPolicy `connection.sni`). */
+  sni: string | undefined;
   /** App port named by the caller's SNI, when it sent one. */
   sniPort: number | undefined;
 }
@@ -63,7 +69,8 @@ export function createInboundListener(rt: ProxyRuntime): InboundListener {
       socket.destroy();
       return;
     }
-    connections.set(socket, { peer, sniPort: sniAppPort(rt.config?.inbound ?? undefined, socket.servername) });
+    const sni = typeof socket.servername === 'string' ? socket.servername : undefined;
+    connections.set(socket, { peer, sni, sniPort: sniAppPort(rt.config?.inbound ?? undefined, sni) });
   });
   mtls.on('tlsClientError', (err) => rt.log.warn('inbound TLS handshake failed', { error: err.message }));
 
@@ -84,7 +91,7 @@ export function createInboundListener(rt: ProxyRuntime): InboundListener {
         return;
       }
       socket.unshift(chunk);
-      connections.set(socket, { peer: undefined, sniPort: undefined });
+      connections.set(socket, { peer: undefined, sni: undefined, sniPort: undefined });
       plain.emit('connection', socket);
       socket.resume();
     });
@@ -100,7 +107,7 @@ export function createInboundListener(rt: ProxyRuntime): InboundListener {
 }
 
 /** Istio's SNI for mTLS between sidecars, `outbound_.<port>_._.<host>`, names the service port; map it to the app. */
-function sniAppPort(inbound: CompiledInbound | undefined, sni: string | false | null | undefined): number | undefined {
+function sniAppPort(inbound: CompiledInbound | undefined, sni: string | undefined): number | undefined {
   if (!inbound || !sni || !sni.startsWith('outbound_.')) return undefined;
   const rest = sni.slice('outbound_.'.length);
   const sep = rest.indexOf('_._.');
@@ -124,16 +131,27 @@ function handleInbound(
   res: http.ServerResponse,
 ): void {
   const started = performance.now();
-  const inbound = rt.config?.inbound;
+  const cfg = rt.config;
+  const inbound = cfg?.inbound;
   const target = requestTarget(req.url ?? '', req.headers.host);
   const authority = target?.authority ?? '';
-  const path = target?.path ?? req.url ?? '';
-  const finish = (status: number, reason?: string): void => {
+  const rawPath = target?.path ?? req.url ?? '';
+  const finish = (status: number, reason?: string, decision?: AuthzDecision): void => {
     if (rt.accessLog.enabled) {
-      rt.accessLog.write({ direction: 'inbound', method: req.method ?? '', authority, path, status, durationMs: performance.now() - started, peer: conn?.peer?.spiffeId, reason });
+      rt.accessLog.write({
+        direction: 'inbound',
+        method: req.method ?? '',
+        authority,
+        path: rawPath,
+        status,
+        durationMs: performance.now() - started,
+        peer: conn?.peer?.spiffeId,
+        reason,
+        ...authzLogFields(decision),
+      });
     }
   };
-  if (!inbound || !conn) {
+  if (!cfg || !inbound || !conn) {
     sendProxyError(res, 503, 'proxy has no inbound configuration yet');
     finish(503);
     return;
@@ -157,7 +175,31 @@ function handleInbound(
     req.socket.destroy();
     return;
   }
-  const extra = conn.peer ? ['x-forwarded-client-cert', xfccValue(rt.cert.spiffeId, conn.peer)] : [];
-  const pool = rt.pools.get({ address: rt.podIP, port: appPort });
-  forward(req, res, pool, path, upstreamHeaders(req, authority, extra), (d) => finish(d.status, d.error));
+  const ctx = {
+    cfg,
+    pools: rt.pools,
+    peer: conn.peer,
+    sni: conn.sni,
+    destinationIp: rt.podIP,
+    destinationPort: appPort,
+    onUnknownKey: (uris: string[]) => rt.requestJwksRefresh(uris),
+  };
+  admitRequest(ctx, req, res, rawPath).then(
+    (admitted) => {
+      if ('status' in admitted) {
+        finish(admitted.status, admitted.reason, admitted.decision);
+        return;
+      }
+      const extra = conn.peer ? ['x-forwarded-client-cert', xfccValue(rt.cert.spiffeId, conn.peer), ...admitted.addHeaders] : admitted.addHeaders;
+      const pool = rt.pools.get({ address: rt.podIP, port: appPort });
+      forward(req, res, pool, admitted.path, upstreamHeaders(req, authority, extra, admitted.removeHeaders), (d) =>
+        finish(d.status, d.error, admitted.decision),
+      );
+    },
+    (err: unknown) => {
+      rt.log.warn('inbound request failed in the proxy', { error: String(err) });
+      sendProxyError(res, 500, 'internal proxy error');
+      finish(500, String(err));
+    },
+  );
 }

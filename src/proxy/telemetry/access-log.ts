@@ -13,6 +13,10 @@ export interface AccessLogEntry {
   peer?: string;
   reason?: string;
   requestId?: string;
+  /** The authorization verdict, naming the deciding policy (`namespace/name`) and rule. */
+  authz?: { decision: string; policy: string | null; rule: number | null };
+  /** What dry-run policies would have done. */
+  dryRun?: Array<{ policy: string; rule: number | null; action: string; wouldDeny: boolean }>;
 }
 
 export interface AccessLog {

@@ -1,0 +1,10 @@
+import type { AuthzDecision } from '../../authz/index.js';
+import type { AccessLogEntry } from '../telemetry/access-log.js';
+
+/** The access-log fields of an authorization verdict; the caller never sees these, the operator always does. */
+export function authzLogFields(d: AuthzDecision | undefined): Pick<AccessLogEntry, 'authz' | 'dryRun'> {
+  if (!d) return {};
+  const out: Pick<AccessLogEntry, 'authz' | 'dryRun'> = { authz: { decision: d.decision, policy: d.policy, rule: d.rule } };
+  if (d.dryRun.length > 0) out.dryRun = d.dryRun.map((r) => ({ policy: r.policy, rule: r.rule, action: r.action, wouldDeny: r.wouldDeny }));
+  return out;
+}
