@@ -88,15 +88,23 @@ export class CompiledProxyConfig {
     return this.byAlias.get(host);
   }
 
-  /** The first virtual host of a gateway port whose domains match, in Istio's order (exact before wildcard). */
+  /**
+   * The virtual host of a gateway port for a host, in Envoy's domain search order: an exact name, then the longest
+   * matching `*.suffix`, then `*`; a tie goes to the earlier virtual host.
+   */
   virtualHost(port: number, host: string): CompiledVirtualHost | undefined {
     const hosts = this.gatewayServers.get(port);
     if (!hosts) return undefined;
     let wildcard: CompiledVirtualHost | undefined;
+    let wildcardLength = -1;
     for (const vh of hosts) {
       for (const d of vh.domains) {
         if (d === host) return vh;
-        if (!wildcard && hostMatches(d, host)) wildcard = vh;
+        const length = d === '*' ? 0 : d.length;
+        if (length > wildcardLength && hostMatches(d, host)) {
+          wildcard = vh;
+          wildcardLength = length;
+        }
       }
     }
     return wildcard;

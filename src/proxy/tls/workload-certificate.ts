@@ -79,6 +79,8 @@ export class WorkloadCertificate {
   #arm(delayMs: number, sign: CsrSigner, retryMs: number): void {
     clearTimeout(this.#timer);
     this.#timer = this.clock.setTimeout(() => {
+      // The clock may not honour clearTimeout (an injected one need not), so a stopped certificate checks itself.
+      if (this.#stopped) return;
       this.issue(sign).then(
         () => this.scheduleRenewal(sign),
         (err: unknown) => {
