@@ -8,6 +8,7 @@ import { registerGetCommand } from './get.js';
 import { registerDeleteCommand } from './delete.js';
 import { registerExecCommand } from './exec.js';
 import { registerStatusCommand } from './status.js';
+import { registerAuthzCommand } from './authz.js';
 import { DEFAULT_STATE_DIR } from '../mesh/state-dir.js';
 
 const program = new Command('weft')
@@ -21,6 +22,7 @@ registerGetCommand(program);
 registerDeleteCommand(program);
 registerExecCommand(program);
 registerStatusCommand(program);
+registerAuthzCommand(program);
 registerControlCommand(program);
 registerProxyCommand(program);
 

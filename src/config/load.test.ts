@@ -128,9 +128,11 @@ describe('loadResources', () => {
     assert.deepEqual(loaded.map((l) => [l.resource.metadata.name, l.source.file]), [['one', join(dir, 'one.yaml')]]);
   });
 
-  test('a directory, recursively, *.yaml/*.yml/*.json only, in sorted order', async () => {
+  test('a directory: its own *.yaml/*.yml/*.json only, in sorted order, not subdirectories (as kubectl -f)', async () => {
     const loaded = await loadResources([join(dir, 'tree')]);
-    assert.deepEqual(loaded.map((l) => l.resource.metadata.name), ['a1', 'a2', 'b', 'c']);
+    assert.deepEqual(loaded.map((l) => l.resource.metadata.name), ['a1', 'a2', 'c']);
+    const sub = await loadResources([join(dir, 'tree', 'b-sub')]);
+    assert.deepEqual(sub.map((l) => l.resource.metadata.name), ['b']);
   });
 
   test('several paths and stdin', async () => {

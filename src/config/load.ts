@@ -147,9 +147,12 @@ async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The config files under a directory, recursively, in a stable (sorted) order. */
+/**
+ * The config files directly in a directory, in a stable (sorted) order. Not recursive, as `kubectl apply -f DIR`
+ * is not: an example can keep optional extras (policies, requests for `weft authz check`) in subdirectories.
+ */
 async function configFilesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true });
+  const entries = await readdir(dir);
   const candidates = entries.filter((e) => CONFIG_EXTENSIONS.has(extname(e).toLowerCase())).sort();
   const files: string[] = [];
   for (const rel of candidates) {
@@ -173,7 +176,7 @@ function reason(err: unknown): string {
 }
 
 /**
- * Loads every resource named by `paths`: files, directories (recursively: *.yaml, *.yml, *.json, sorted) and
+ * Loads every resource named by `paths`: files, directories (their own *.yaml, *.yml, *.json files, sorted; not subdirectories) and
  * `-` for stdin. Multi-document YAML is split; empty documents are skipped. All-or-nothing.
  */
 export async function loadResources(paths: string[], opts: LoadOptions = {}): Promise<LoadedResource[]> {
