@@ -251,7 +251,12 @@ export class LocalMesh {
           this.writeMeshFile();
         },
         onStart: (_child, restarts) => {
-          if (restarts > 0) void this.#whenListening(resource, podIP).then(() => this.#setPhase(resource, podIP, 'Running', restarts));
+          if (restarts === 0) return;
+          this.writeMeshFile();
+          void this.#whenListening(resource, podIP).then(
+            () => this.#setPhase(resource, podIP, 'Running', restarts),
+            (err: unknown) => this.o.log(`workload ${namespace}/${name} did not start listening: ${(err as Error).message}`),
+          );
         },
       },
     );
