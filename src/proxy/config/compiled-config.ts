@@ -4,7 +4,7 @@
  */
 import { WeftError } from '../../errors.js';
 import { ProxyConfigSchema } from '../../proxyconfig/types.js';
-import type { Endpoint, PeerAuthnMode, ProxyConfig, VirtualHost } from '../../proxyconfig/types.js';
+import type { Endpoint, PeerAuthnMode, PortProtocol, ProxyConfig, VirtualHost } from '../../proxyconfig/types.js';
 import { compileRoutes, hostMatches } from '../../route/http-route-match.js';
 import type { CompiledRoute } from '../../route/http-route-match.js';
 import { compileSecurity } from '../security/compiled-security.js';
@@ -48,6 +48,8 @@ export interface CompiledInbound {
   defaultMode: PeerAuthnMode;
   /** App port → mode. */
   modes: Map<number, PeerAuthnMode>;
+  /** App port → protocol: opaque TCP ports are piped, not parsed. */
+  protocols: Map<number, PortProtocol>;
   /** `host:port` of a service port → app port. */
   targetPorts: Map<string, number>;
   /** Service port alone → app port, when unambiguous (plaintext requests carry only a short Host). */
@@ -113,7 +115,11 @@ export class CompiledProxyConfig {
 
 function compileInbound(inbound: NonNullable<ProxyConfig['inbound']>): CompiledInbound {
   const modes = new Map<number, PeerAuthnMode>();
-  for (const p of inbound.ports) modes.set(p.port, p.mode);
+  const protocols = new Map<number, PortProtocol>();
+  for (const p of inbound.ports) {
+    modes.set(p.port, p.mode);
+    protocols.set(p.port, p.protocol);
+  }
   const targetPorts = new Map<string, number>();
   const byPort = new Map<number, Set<number>>();
   for (const sp of inbound.servicePorts) {
@@ -128,6 +134,7 @@ function compileInbound(inbound: NonNullable<ProxyConfig['inbound']>): CompiledI
   return {
     defaultMode: inbound.defaultMode,
     modes,
+    protocols,
     targetPorts,
     targetByServicePort,
     appPorts: inbound.ports.map((p) => p.port),

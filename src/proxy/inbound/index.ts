@@ -4,11 +4,11 @@
  *   (mTLS: chain to the trust bundle + exactly one SPIFFE ID) → target app port (from Istio's SNI, or the Host)
  *   → path normalisation → RequestAuthentication (JWT) → AuthorizationPolicy (CUSTOM, DENY, ALLOW)
  *   → x-forwarded-client-cert set from the verified peer, any incoming one dropped → the app on the pod address
+ * Opaque TCP ports skip HTTP: after mTLS, AuthorizationPolicy as TCP, then bytes piped to the app (tcp.ts).
  */
 import http from 'node:http';
-import https from 'node:https';
 import net from 'node:net';
-import type tls from 'node:tls';
+import tls from 'node:tls';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { CompiledInbound } from '../config/compiled-config.js';
 import type { PeerAuthnMode } from '../../proxyconfig/types.js';
@@ -19,6 +19,7 @@ import { sendProxyError } from '../http/proxy-error.js';
 import { parseAuthority, requestTarget } from '../http/authority.js';
 import { hardenServer } from '../http/harden-server.js';
 import { replaySocket } from './replay-socket.js';
+import { handleInboundTcp } from './tcp.js';
 import { admitRequest } from '../security/admit-request.js';
 import { authzLogFields } from '../security/authz-log.js';
 import type { AuthzDecision } from '../../authz/index.js';
@@ -45,22 +46,19 @@ export function createInboundListener(rt: ProxyRuntime): InboundListener {
     handleInbound(rt, connections.get(req.socket), req, res);
 
   const current = rt.cert.current;
-  const mtls = https.createServer(
-    {
-      key: current.keyPem,
-      cert: current.certChainPem.join('\n'),
-      ca: current.trustBundlePem,
-      requestCert: true,
-      rejectUnauthorized: true,
-      minVersion: 'TLSv1.2',
-      ALPNProtocols: ['http/1.1'],
-      handshakeTimeout: 10_000,
-    },
-    handler,
-  );
-  const plain = http.createServer(handler);
-  hardenServer(mtls);
-  hardenServer(plain);
+  const mtls = tls.createServer({
+    key: current.keyPem,
+    cert: current.certChainPem.join('\n'),
+    ca: current.trustBundlePem,
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
+    ALPNProtocols: ['http/1.1'],
+    handshakeTimeout: 10_000,
+  });
+  // One HTTP server parses both verified mTLS sockets and (PERMISSIVE) plaintext ones.
+  const http1 = http.createServer(handler);
+  hardenServer(http1);
 
   mtls.on('secureConnection', (socket: tls.TLSSocket) => {
     const peer = peerIdentityOf(socket);
@@ -69,8 +67,15 @@ export function createInboundListener(rt: ProxyRuntime): InboundListener {
       socket.destroy();
       return;
     }
+    const inbound = rt.config?.inbound ?? undefined;
     const sni = typeof socket.servername === 'string' ? socket.servername : undefined;
-    connections.set(socket, { peer, sni, sniPort: sniAppPort(rt.config?.inbound ?? undefined, sni) });
+    const sniPort = sniAppPort(inbound, sni);
+    if (sniPort !== undefined && inbound?.protocols.get(sniPort) === 'tcp') {
+      handleInboundTcp(rt, socket, peer, sni, sniPort);
+      return;
+    }
+    connections.set(socket, { peer, sni, sniPort });
+    http1.emit('connection', socket);
   });
   mtls.on('tlsClientError', (err) => rt.log.warn('inbound TLS handshake failed', { error: err.message }));
 
@@ -92,7 +97,7 @@ export function createInboundListener(rt: ProxyRuntime): InboundListener {
       }
       socket.unshift(chunk);
       connections.set(socket, { peer: undefined, sni: undefined, sniPort: undefined });
-      plain.emit('connection', socket);
+      http1.emit('connection', socket);
       socket.resume();
     });
   });

@@ -3,8 +3,10 @@
  * requests arrive in absolute-form; a plain Host header works too.
  *   request target → service by name (registry-compiled aliases) → service port → round-robin endpoint
  *   → keep-alive mTLS pool that checks the peer's SPIFFE ID → stream the answer back
+ * CONNECT host:port tunnels opaque TCP the same way (connect-tunnel.ts).
  */
 import http from 'node:http';
+import type net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import { parseAuthority, requestTarget } from '../http/authority.js';
@@ -12,9 +14,11 @@ import { forward, upstreamHeaders } from '../http/forward.js';
 import { sendProxyError } from '../http/proxy-error.js';
 import { targetOf } from '../upstream/endpoint-pools.js';
 import { hardenServer } from '../http/harden-server.js';
+import { handleConnect } from './connect-tunnel.js';
 
 export function createOutboundServer(rt: ProxyRuntime): http.Server {
   const server = http.createServer((req, res) => handleOutbound(rt, req, res));
+  server.on('connect', (req: http.IncomingMessage, socket, head: Buffer) => handleConnect(rt, req, socket as net.Socket, head));
   hardenServer(server);
   return server;
 }

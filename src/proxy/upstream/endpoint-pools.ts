@@ -4,13 +4,12 @@
  * (rotation needs no pool rebuild) and verifies the peer's SPIFFE ID, not a DNS name.
  */
 import net from 'node:net';
-import tls from 'node:tls';
 import { Pool } from 'undici';
 import type { buildConnector } from 'undici';
 import { WeftError } from '../../errors.js';
 import type { Endpoint } from '../../proxyconfig/types.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
-import { spiffeIdOfPeer } from '../../identity/tls-peer.js';
+import { connectMtls } from './mtls-connect.js';
 
 export interface UpstreamTarget {
   address: string;
@@ -76,40 +75,14 @@ export class EndpointPools {
   #mtlsConnector(target: UpstreamTarget, peer: { sni: string; spiffeId: string }): buildConnector.connector {
     const cert = this.cert;
     return (_opts, callback) => {
-      if (!cert?.ready) {
-        callback(new WeftError('UPSTREAM_UNREACHABLE', 'no workload certificate yet'), null);
+      if (!cert) {
+        callback(new WeftError('UPSTREAM_UNREACHABLE', 'no workload certificate'), null);
         return;
       }
-      let done = false;
-      const socket = tls.connect({
-        host: target.address,
-        port: target.port,
-        servername: peer.sni,
-        secureContext: cert.current.clientContext,
-        ALPNProtocols: ['http/1.1'],
-        checkServerIdentity: (_host, presented) => {
-          const id = spiffeIdOfPeer(presented);
-          if (id === peer.spiffeId) return undefined;
-          return new WeftError('PEER_IDENTITY_MISMATCH', `peer presented ${id ?? 'no SPIFFE ID'}, expected ${peer.spiffeId}`);
-        },
+      connectMtls(cert, { address: target.address, port: target.port, ...peer }, POOL_OPTIONS.connectTimeout, (err, socket) => {
+        if (err || !socket) callback(err ?? new WeftError('UPSTREAM_UNREACHABLE', 'no socket'), null);
+        else callback(null, socket);
       });
-      socket.setNoDelay(true);
-      const timer = setTimeout(() => fail(new WeftError('UPSTREAM_UNREACHABLE', 'connect timeout')), POOL_OPTIONS.connectTimeout);
-      const fail = (err: Error): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        socket.destroy();
-        callback(err, null);
-      };
-      socket.once('secureConnect', () => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        socket.removeListener('error', fail);
-        callback(null, socket);
-      });
-      socket.once('error', fail);
     };
   }
 }
