@@ -133,6 +133,12 @@ spec:
     assert.deepEqual(deniedLine?.['authz'], { decision: 'DENY', policy: 'default/deny-status', rule: 1 });
     const dryLine = lines.find((l) => String(l['path']) === '/anything/x');
     assert.deepEqual(dryLine?.['dryRun'], [{ policy: 'default/deny-anything-dry', rule: 0, action: 'DENY', wouldDeny: true }]);
+    // The same verdicts are counted on the sidecar's Prometheus endpoint (Istio's admin port 15020).
+    const stats = await request(`http://${mesh.workload('httpbin').podIP}:15020/stats/prometheus`);
+    const text = await stats.body.text();
+    assert.match(text, /weft_authz_decisions_total\{policy="default\/deny-anything-dry",decision="DENY",mode="dry_run",workload="default\/httpbin"\} [1-9]/);
+    assert.match(text, /weft_authz_decisions_total\{policy="default\/deny-status",decision="DENY",mode="enforced",workload="default\/httpbin"\} [1-9]/);
+    assert.match(text, /istio_requests_total\{reporter="destination",source_principal="spiffe:\/\/cluster\.local\/ns\/default\/sa\/sleep",[^}]*response_code="403"/);
   });
 
   test('path normalisation: a DENY on /status/* also catches /get/../status/200 and %-encoded forms', async () => {

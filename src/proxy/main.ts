@@ -15,7 +15,9 @@ import { acceptProxyConfig } from './config/compiled-config.js';
 import type { CompiledProxyConfig } from './config/compiled-config.js';
 import type { ProxyRuntime } from './proxy-runtime.js';
 import { jsonLog } from './proxy-runtime.js';
-import { stdoutAccessLog } from './telemetry/access-log.js';
+import { proxyTelemetry } from './telemetry/access-log.js';
+import { ProxyMetrics } from './telemetry/proxy-metrics.js';
+import { createAdminServer } from './admin/admin-server.js';
 import { createInboundListener } from './inbound/index.js';
 import { createOutboundServer } from './outbound/index.js';
 import { createGatewayListeners } from './gateway/index.js';
@@ -32,11 +34,12 @@ export async function runProxy(s: ProxySettings): Promise<RunningProxy> {
   const spiffeId = `spiffe://${s.trustDomain}/ns/${s.namespace}/sa/${s.serviceAccount}`;
   const cert = new WorkloadCertificate(spiffeId, systemClock, (m, f) => log.info(m, f));
   let lastJwksRefresh = 0;
+  const metrics = new ProxyMetrics(`${s.namespace}/${s.name}`);
   const rt: ProxyRuntime = {
     config: undefined,
     cert,
     pools: new EndpointPools(cert),
-    accessLog: stdoutAccessLog(s.accessLog),
+    telemetry: proxyTelemetry(s.accessLog, metrics),
     log,
     podIP: s.podIP,
     requestJwksRefresh: (uris) => {
@@ -87,8 +90,10 @@ export async function runProxy(s: ProxySettings): Promise<RunningProxy> {
   } else {
     cert.onRotate(() => control.reportCertificate(cert.current.notAfter));
   }
+  const admin = await listen(createAdminServer(rt, metrics), s.adminPort, s.podIP);
+  servers.push(admin);
   control.start();
-  log.info('ready', { spiffeId, role: s.role, inbound: s.role === 'sidecar' ? `${s.podIP}:${s.inboundPort}` : null });
+  log.info('ready', { spiffeId, role: s.role, inbound: s.role === 'sidecar' ? `${s.podIP}:${s.inboundPort}` : null, admin: admin.address() });
 
   return {
     async stop() {

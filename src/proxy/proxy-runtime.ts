@@ -5,7 +5,7 @@
 import type { CompiledProxyConfig } from './config/compiled-config.js';
 import type { EndpointPools } from './upstream/endpoint-pools.js';
 import type { WorkloadCertificate } from './tls/workload-certificate.js';
-import type { AccessLog } from './telemetry/access-log.js';
+import type { Telemetry } from './telemetry/access-log.js';
 
 export interface ProxyLog {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -16,7 +16,7 @@ export interface ProxyRuntime {
   config: CompiledProxyConfig | undefined;
   readonly cert: WorkloadCertificate;
   readonly pools: EndpointPools;
-  readonly accessLog: AccessLog;
+  readonly telemetry: Telemetry;
   readonly log: ProxyLog;
   /** The pod's address: where the app listens in loopback mode. */
   readonly podIP: string;

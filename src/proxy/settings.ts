@@ -20,6 +20,8 @@ export interface ProxySettings {
   bootstrapToken: string;
   inboundPort: number;
   outboundPort: number;
+  /** Metrics and readiness (Istio's 15020); 0 picks a free port. */
+  adminPort: number;
   /** Gateways: Gateway server port → port really bound on `podIP`. */
   publish: Map<number, number>;
   /** Gateways: labels for Gateway selectors. */
@@ -48,6 +50,8 @@ export function parseProxySettings(get: (key: string) => string | undefined): Pr
     bootstrapToken: need('WEFT_BOOTSTRAP_TOKEN'),
     inboundPort: port(get('WEFT_INBOUND_PORT') ?? '15006', 'WEFT_INBOUND_PORT'),
     outboundPort: port(get('WEFT_OUTBOUND_PORT') ?? '15001', 'WEFT_OUTBOUND_PORT'),
+    // A gateway shares its host's address with other processes: its admin port is the OS's choice unless set.
+    adminPort: port(get('WEFT_ADMIN_PORT') ?? (role === 'gateway' ? '0' : '15020'), 'WEFT_ADMIN_PORT'),
     publish: parsePublish(get('WEFT_PUBLISH') ?? ''),
     labels: parseLabels(get('WEFT_LABELS') ?? ''),
     accessLog: (get('WEFT_ACCESS_LOG') ?? 'on') !== 'off',

@@ -83,9 +83,7 @@ function handleGateway(rt: ProxyRuntime, port: number, req: http.IncomingMessage
   const authority = req.headers.host ?? '';
   const url = req.url ?? '';
   const finish = (status: number, upstream?: string, reason?: string, decision?: AuthzDecision): void => {
-    if (rt.accessLog.enabled) {
-      rt.accessLog.write({ direction: 'gateway', method: req.method ?? '', authority, path: url, status, durationMs: performance.now() - started, upstream, reason, ...authzLogFields(decision) });
-    }
+    rt.telemetry.record({ direction: 'gateway', method: req.method ?? '', authority, path: url, status, durationMs: performance.now() - started, upstream, reason, ...authzLogFields(decision) });
   };
   const cfg = rt.config;
   const host = parseAuthority(authority);

@@ -142,8 +142,7 @@ function handleInbound(
   const authority = target?.authority ?? '';
   const rawPath = target?.path ?? req.url ?? '';
   const finish = (status: number, reason?: string, decision?: AuthzDecision): void => {
-    if (rt.accessLog.enabled) {
-      rt.accessLog.write({
+    rt.telemetry.record({
         direction: 'inbound',
         method: req.method ?? '',
         authority,
@@ -154,7 +153,6 @@ function handleInbound(
         reason,
         ...authzLogFields(decision),
       });
-    }
   };
   if (!cfg || !inbound || !conn) {
     sendProxyError(res, 503, 'proxy has no inbound configuration yet');

@@ -19,9 +19,7 @@ export function handleInboundTcp(
   const started = performance.now();
   const cfg = rt.config;
   const log = (status: number, reason?: string, decision?: Parameters<typeof authzLogFields>[0]): void => {
-    if (rt.accessLog.enabled) {
-      rt.accessLog.write({ direction: 'inbound', method: 'TCP', authority: `${rt.podIP}:${appPort}`, path: '', status, durationMs: performance.now() - started, peer: peer.spiffeId, reason, ...authzLogFields(decision) });
-    }
+    rt.telemetry.record({ direction: 'inbound', method: 'TCP', authority: `${rt.podIP}:${appPort}`, path: '', status, durationMs: performance.now() - started, peer: peer.spiffeId, reason, ...authzLogFields(decision) });
   };
   const authz = cfg?.security.authz;
   const decision = authz?.evaluate({

@@ -15,9 +15,7 @@ export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, clien
   const started = performance.now();
   const authority = req.url ?? '';
   const refuse = (status: number, reason: string): void => {
-    if (rt.accessLog.enabled) {
-      rt.accessLog.write({ direction: 'outbound', method: 'CONNECT', authority, path: '', status, durationMs: performance.now() - started, reason });
-    }
+    rt.telemetry.record({ direction: 'outbound', method: 'CONNECT', authority, path: '', status, durationMs: performance.now() - started, reason });
     client.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 400 ? 'Bad Request' : 'Service Unavailable'}\r\ncontent-length: ${Buffer.byteLength(reason) + 1}\r\nconnection: close\r\n\r\n${reason}\n`);
   };
   client.on('error', () => client.destroy());
@@ -46,9 +44,7 @@ export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, clien
     upstream.once('close', () => client.end());
     client.once('close', () => {
       upstream.end();
-      if (rt.accessLog.enabled) {
-        rt.accessLog.write({ direction: 'outbound', method: 'CONNECT', authority, path: '', status: 200, durationMs: performance.now() - started, upstream: ep.workload });
-      }
+      rt.telemetry.record({ direction: 'outbound', method: 'CONNECT', authority, path: '', status: 200, durationMs: performance.now() - started, upstream: ep.workload });
     });
   }, []);
 }

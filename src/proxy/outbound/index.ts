@@ -27,9 +27,7 @@ function handleOutbound(rt: ProxyRuntime, req: http.IncomingMessage, res: http.S
   const started = performance.now();
   const cfg = rt.config;
   const finish = (status: number, authority: string, path: string, upstream?: string, reason?: string): void => {
-    if (rt.accessLog.enabled) {
-      rt.accessLog.write({ direction: 'outbound', method: req.method ?? '', authority, path, status, durationMs: performance.now() - started, upstream, reason });
-    }
+    rt.telemetry.record({ direction: 'outbound', method: req.method ?? '', authority, path, status, durationMs: performance.now() - started, upstream, reason });
   };
   const target = requestTarget(req.url ?? '', req.headers.host);
   if (!target) {

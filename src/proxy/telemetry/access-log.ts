@@ -1,6 +1,7 @@
 /**
- * Access log: one JSON line per request on stdout, Envoy-style fields. A tap: it never changes the request.
- * Lines are written through the stream's own buffering; nothing is formatted unless logging is on.
+ * Telemetry taps: one JSON access-log line per request on stdout (Envoy-style fields) and the metrics. A tap
+ * never changes the request. Lines are written through the stream's own buffering; nothing is formatted unless
+ * logging is on.
  */
 export interface AccessLogEntry {
   direction: 'inbound' | 'outbound' | 'gateway';
@@ -19,17 +20,16 @@ export interface AccessLogEntry {
   dryRun?: Array<{ policy: string; rule: number | null; action: string; wouldDeny: boolean }>;
 }
 
-export interface AccessLog {
-  readonly enabled: boolean;
-  write(entry: AccessLogEntry): void;
+/** Where every finished request or connection is reported: the access log and the metrics. */
+export interface Telemetry {
+  record(entry: AccessLogEntry): void;
 }
 
-export function stdoutAccessLog(enabled: boolean): AccessLog {
+export function proxyTelemetry(accessLog: boolean, metrics: { record(e: AccessLogEntry): void }): Telemetry {
   return {
-    enabled,
-    write(entry) {
-      if (!enabled) return;
-      process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), msg: 'access', ...entry })}\n`);
+    record(entry) {
+      metrics.record(entry);
+      if (accessLog) process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), msg: 'access', ...entry })}\n`);
     },
   };
 }

@@ -1,0 +1,58 @@
+/**
+ * The proxy's Prometheus metrics, with Istio's standard names so existing dashboards and alerts work:
+ * istio_requests_total, istio_request_duration_milliseconds, istio_tcp_connections_opened_total; and weft's own
+ * weft_authz_decisions_total, which counts enforced and dry-run (shadow) verdicts per deciding policy.
+ */
+import { Counter, Histogram, Registry } from 'prom-client';
+import type { AccessLogEntry } from './access-log.js';
+
+const REQUEST_LABELS = ['reporter', 'source_principal', 'destination_service', 'request_protocol', 'response_code'] as const;
+
+export class ProxyMetrics {
+  readonly registry = new Registry();
+  readonly #requests = new Counter({ name: 'istio_requests_total', help: 'Requests handled by this proxy', labelNames: REQUEST_LABELS, registers: [this.registry] });
+  readonly #duration = new Histogram({
+    name: 'istio_request_duration_milliseconds',
+    help: 'Request duration as seen by this proxy',
+    labelNames: ['reporter', 'response_code'],
+    buckets: [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+    registers: [this.registry],
+  });
+  readonly #tcpOpened = new Counter({
+    name: 'istio_tcp_connections_opened_total',
+    help: 'Opaque TCP connections opened through this proxy',
+    labelNames: ['reporter', 'source_principal'],
+    registers: [this.registry],
+  });
+  readonly #authz = new Counter({
+    name: 'weft_authz_decisions_total',
+    help: 'Authorization verdicts: mode "enforced" decided the request, mode "dry_run" only records what a dry-run policy would have done',
+    labelNames: ['policy', 'decision', 'mode'],
+    registers: [this.registry],
+  });
+
+  constructor(readonly workload: string) {
+    this.registry.setDefaultLabels({ workload });
+  }
+
+  record(e: AccessLogEntry): void {
+    const reporter = e.direction === 'outbound' ? 'source' : 'destination';
+    const code = String(e.status);
+    if (e.method === 'TCP' || e.method === 'CONNECT') {
+      this.#tcpOpened.inc({ reporter, source_principal: e.peer ?? 'unknown' });
+    } else {
+      this.#requests.inc({
+        reporter,
+        source_principal: e.peer ?? 'unknown',
+        destination_service: e.upstream ?? e.authority,
+        request_protocol: 'http',
+        response_code: code,
+      });
+      this.#duration.observe({ reporter, response_code: code }, e.durationMs);
+    }
+    if (e.authz && (e.authz.decision !== 'ALLOW' || e.authz.policy !== null)) {
+      this.#authz.inc({ policy: e.authz.policy ?? 'none', decision: e.authz.decision, mode: 'enforced' });
+    }
+    for (const d of e.dryRun ?? []) this.#authz.inc({ policy: d.policy, decision: d.wouldDeny ? 'DENY' : 'ALLOW', mode: 'dry_run' });
+  }
+}
