@@ -1,0 +1,286 @@
+/**
+ * Control-plane scenarios: CA signing rate, `weft up examples/bookinfo` to the first 200 from the product page,
+ * and a scale run (services and workloads applied through the API, simulated proxies on real mTLS push streams,
+ * time from an apply to each proxy's ACK, control plane RSS).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import 'reflect-metadata';
+import { request } from 'undici';
+import { CertificateAuthority } from '../src/identity/ca.js';
+import { createCsr, generateWorkloadKey } from '../src/identity/workload-key.js';
+import { ControlClient } from '../src/cli/client.js';
+import type { Resource } from '../src/config/resource.js';
+import { stateDirLayout } from '../src/mesh/state-dir.js';
+import { freePort, waitForPort } from '../src/mesh/wait-for-port.js';
+import { REPO_ROOT, WEFT_BIN, weftUp } from './weft-mesh.js';
+import { percentile } from './open-loop.js';
+import { rssMiB, RssPeak } from './proc-stats.js';
+import type { SimulatedProxiesInput } from './simulated-proxies-main.js';
+import { profileWhile, topSelfTime } from './cpu-profile.js';
+import type { SelfTimeRow } from './cpu-profile.js';
+
+export interface CsrRate {
+  csrs: number;
+  seconds: number;
+  perSecond: number;
+}
+
+/** P-256 CSRs signed per second by the CA itself, one thread; the CSRs are made beforehand. */
+export async function csrSigningRate(dir: string, count: number): Promise<CsrRate> {
+  const ca = await CertificateAuthority.loadOrCreate(dir);
+  const spiffeId = 'spiffe://cluster.local/ns/default/sa/bench';
+  const key = await generateWorkloadKey();
+  // One key, many CSRs: each CSR is still parsed and its signature verified, which is the CA's work.
+  const csrs = await Promise.all(Array.from({ length: count }, () => createCsr(key, spiffeId)));
+  for (const csr of csrs.slice(0, 20)) await ca.signCsr(csr, { spiffeId, ttlMs: 3600_000 });
+  const started = performance.now();
+  for (const csr of csrs) await ca.signCsr(csr, { spiffeId, ttlMs: 3600_000 });
+  const seconds = (performance.now() - started) / 1000;
+  return { csrs: count, seconds, perSecond: count / seconds };
+}
+
+export interface BookinfoUp {
+  /** From spawning `weft up` to its "mesh is up". */
+  meshUpMs: number;
+  /** From spawning `weft up` to the first 200 from /productpage through the ingress gateway. */
+  firstProductPageMs: number;
+}
+
+export async function bookinfoUp(stateDir: string): Promise<BookinfoUp> {
+  const started = performance.now();
+  const ingressPort = await freePort();
+  let first = NaN;
+  let polling = true;
+  const poll = (async () => {
+    while (polling) {
+      try {
+        const res = await request(`http://127.0.0.1:${ingressPort}/productpage`, { headersTimeout: 5000, bodyTimeout: 5000 });
+        await res.body.dump();
+        if (res.statusCode === 200) {
+          first = performance.now() - started;
+          return;
+        }
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  const mesh = await weftUp([path.join('examples', 'bookinfo')], stateDir, 120_000, ingressPort).catch((err: unknown) => {
+    polling = false;
+    throw err;
+  });
+  try {
+    const deadline = Date.now() + 60_000;
+    while (Number.isNaN(first) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    polling = false;
+    await poll;
+    return { meshUpMs: mesh.upMs, firstProductPageMs: first };
+  } finally {
+    await mesh.stop();
+  }
+}
+
+export interface ScaleOptions {
+  stateDir: string;
+  services: number;
+  workloads: number;
+  proxies: number;
+  /** Simulated proxies per process. */
+  perProcess: number;
+  /** Give up waiting for connections or ACKs after this long. */
+  timeoutMs: number;
+  /** Profile the control plane for this long while the proxies connect; 0 skips. */
+  profileMs: number;
+  log: (line: string) => void;
+}
+
+export interface ScaleResult {
+  services: number;
+  workloads: number;
+  proxies: number;
+  applySeconds: number;
+  connectSeconds: number;
+  connected: number;
+  /** Proxies whose ACK of the changed config was seen; ms from the apply call to the first poll that saw it. */
+  acked: number;
+  ackMs: { p50: number; p99: number; max: number } | undefined;
+  pollIntervalMs: number;
+  controlRssIdleMiB: number;
+  controlRssPeakMiB: number;
+  /** Where it broke, if it did. */
+  failure: string | undefined;
+  /** Top self time of the control plane while the proxies connected. */
+  profile: SelfTimeRow[];
+}
+
+function scaleResources(services: number, workloads: number, changed: boolean): Resource[] {
+  const out: Resource[] = [];
+  for (let s = 0; s < services; s++) {
+    out.push({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: `svc-${s}`, namespace: 'scale' },
+      // The change under test adds a port to svc-0: every proxy's config lists every service, so all must update.
+      spec: { ports: [{ name: 'http', port: 8080, targetPort: 8080 }, ...(s === 0 && changed ? [{ name: 'http-alt', port: 9090, targetPort: 8080 }] : [])], selector: { app: `svc-${s}` } },
+    } as unknown as Resource);
+  }
+  for (let w = 0; w < workloads; w++) {
+    out.push({
+      apiVersion: 'weft.dev/v1alpha1',
+      kind: 'Workload',
+      metadata: { name: `wl-${w}`, namespace: 'scale', labels: { app: `svc-${w % services}` } },
+      spec: { serviceAccount: `sa-${w % services}`, command: ['true'], ports: [{ name: 'http', containerPort: 8080 }] },
+    } as unknown as Resource);
+  }
+  return out;
+}
+
+function podIPOf(i: number): string {
+  return `127.200.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+interface ProxyRow {
+  namespace: string;
+  name: string;
+  connected: boolean;
+  sentVersion: string | null;
+  ackedVersion: string | null;
+}
+
+export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
+  const layout = stateDirLayout(o.stateDir);
+  fs.mkdirSync(layout.root, { recursive: true });
+  const port = await freePort();
+  const control = spawn(process.execPath, [WEFT_BIN, '--state-dir', layout.root, 'control', '--listen', `127.0.0.1:${port}`], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let controlErr = '';
+  control.stderr?.on('data', (c: Buffer) => (controlErr = (controlErr + c.toString()).slice(-4000)));
+  const sims: ChildProcess[] = [];
+  const inputs: string[] = [];
+  let client: ControlClient | undefined;
+  const result: ScaleResult = {
+    services: o.services,
+    workloads: o.workloads,
+    proxies: o.proxies,
+    applySeconds: NaN,
+    connectSeconds: NaN,
+    connected: 0,
+    acked: 0,
+    ackMs: undefined,
+    pollIntervalMs: 100,
+    controlRssIdleMiB: NaN,
+    controlRssPeakMiB: NaN,
+    failure: undefined,
+    profile: [],
+  };
+  const peak = new RssPeak([control.pid ?? 0], 200);
+  try {
+    await waitForPort('127.0.0.1', port, 30_000, () => control.exitCode === null);
+    client = new ControlClient({
+      address: `127.0.0.1:${port}`,
+      credential: fs.readFileSync(layout.adminCredentialFile, 'utf8').trim(),
+      caPem: fs.readFileSync(layout.trustBundleFile, 'utf8'),
+      timeoutMs: o.timeoutMs,
+    });
+    o.log(`scale: applying ${o.services} services and ${o.workloads} workloads`);
+    const applyStart = performance.now();
+    const resources = scaleResources(o.services, o.workloads, false);
+    for (let i = 0; i < resources.length; i += 500) await client.apply(resources.slice(i, i + 500));
+    for (let w = 0; w < o.workloads; w++) {
+      await client.setStatus({ kind: 'Workload', namespace: 'scale', name: `wl-${w}` }, { phase: 'Running', podIP: podIPOf(w), restarts: 0 });
+    }
+    result.applySeconds = (performance.now() - applyStart) / 1000;
+    result.controlRssIdleMiB = rssMiB(control.pid ?? 0);
+
+    o.log(`scale: connecting ${o.proxies} simulated proxies`);
+    const connectStart = performance.now();
+    const specs = [];
+    for (let i = 0; i < o.proxies; i++) {
+      const w = i % o.workloads;
+      const spec = { namespace: 'scale', name: `wl-${w}`, serviceAccount: `sa-${w % o.services}`, podIP: podIPOf(w) };
+      specs.push({ ...spec, token: await client.issueToken({ namespace: spec.namespace, serviceAccount: spec.serviceAccount, workload: spec.name }) });
+    }
+    for (let i = 0; i < specs.length; i += o.perProcess) {
+      const input: SimulatedProxiesInput = {
+        controlUrl: `https://127.0.0.1:${port}`,
+        caBundleFile: layout.trustBundleFile,
+        trustDomain: 'cluster.local',
+        controlNamespace: 'weft-system',
+        proxies: specs.slice(i, i + o.perProcess),
+        concurrency: 16,
+      };
+      const file = path.join(layout.root, `simulated-${i}.json`);
+      fs.writeFileSync(file, JSON.stringify(input), { mode: 0o600 });
+      inputs.push(file);
+      const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'simulated-proxies-main.js'), file], { stdio: ['ignore', 'ignore', 'inherit'] });
+      sims.push(child);
+    }
+    if (o.profileMs > 0 && control.pid !== undefined) {
+      const profile = await profileWhile(control.pid, () => new Promise((r) => setTimeout(r, o.profileMs)), 1000);
+      result.profile = topSelfTime(profile, 15);
+    }
+    const synced = (rows: ProxyRow[]): number => rows.filter((p) => p.connected && p.sentVersion !== null && p.sentVersion === p.ackedVersion).length;
+    const deadline = Date.now() + o.timeoutMs;
+    let rows = (await client.proxies()) as ProxyRow[];
+    while (synced(rows) < o.proxies && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      rows = (await client.proxies()) as ProxyRow[];
+    }
+    result.connected = synced(rows);
+    result.connectSeconds = (performance.now() - connectStart) / 1000;
+    if (result.connected < o.proxies) {
+      result.failure = `only ${result.connected} of ${o.proxies} proxies connected and in sync after ${o.timeoutMs / 1000} s; the change below is timed on those`;
+    }
+    const expected = result.connected;
+
+    o.log('scale: applying one changed Service and waiting for every ACK');
+    const before = new Map(rows.map((p) => [`${p.namespace}/${p.name}`, p.ackedVersion]));
+    const ackAt = new Map<string, number>();
+    const changeStart = performance.now();
+    await client.apply(scaleResources(1, 0, true));
+    const ackDeadline = Date.now() + o.timeoutMs;
+    while (ackAt.size < expected && Date.now() < ackDeadline) {
+      rows = (await client.proxies()) as ProxyRow[];
+      const now = performance.now() - changeStart;
+      for (const p of rows) {
+        const key = `${p.namespace}/${p.name}`;
+        if (!ackAt.has(key) && p.ackedVersion !== null && p.ackedVersion !== before.get(key) && p.ackedVersion === p.sentVersion) ackAt.set(key, now);
+      }
+      if (ackAt.size < expected) await new Promise((r) => setTimeout(r, result.pollIntervalMs));
+    }
+    result.acked = ackAt.size;
+    const sorted = [...ackAt.values()].sort((a, b) => a - b);
+    if (sorted.length > 0) result.ackMs = { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };
+    if (result.acked < expected) {
+      result.failure = `${result.failure === undefined ? '' : `${result.failure}; `}only ${result.acked} of ${expected} proxies acknowledged the change within ${o.timeoutMs / 1000} s`;
+    }
+    return result;
+  } catch (err) {
+    result.failure = `${(err as Error).message}${controlErr === '' ? '' : `; control plane said: ${controlErr.trim().split('\n').slice(-3).join(' | ')}`}`;
+    return result;
+  } finally {
+    result.controlRssPeakMiB = peak.stop().get(control.pid ?? 0) ?? NaN;
+    await Promise.all(sims.map(stopChild));
+    await client?.close();
+    await stopChild(control);
+    for (const f of inputs) fs.rmSync(f, { force: true });
+  }
+}

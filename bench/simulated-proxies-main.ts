@@ -1,0 +1,77 @@
+/**
+ * Many simulated proxies in one process, each a real `ControlConnection` over its own mTLS HTTP/2 push stream with
+ * its own SVID (signed through a bootstrap token, as a sidecar's first certificate is). A config is acknowledged
+ * with its version without being compiled into matchers: this measures the control plane, not proxy start-up.
+ * Prints `connected <n>` lines as streams come up, then waits to be killed.
+ */
+import fs from 'node:fs';
+import 'reflect-metadata';
+import { ControlConnection } from '../src/proxy/control/control-connection.js';
+import { WorkloadCertificate } from '../src/proxy/tls/workload-certificate.js';
+import type { ProxyLog } from '../src/proxy/proxy-runtime.js';
+import { systemClock } from '../src/clock.js';
+import { CONTROL_PLANE_SERVICE_ACCOUNT } from '../src/push/protocol.js';
+
+export interface SimulatedProxySpec {
+  namespace: string;
+  name: string;
+  serviceAccount: string;
+  podIP: string;
+  token: string;
+}
+
+export interface SimulatedProxiesInput {
+  controlUrl: string;
+  caBundleFile: string;
+  trustDomain: string;
+  controlNamespace: string;
+  proxies: SimulatedProxySpec[];
+  /** How many certificates to request at once. */
+  concurrency: number;
+}
+
+const input = JSON.parse(fs.readFileSync(process.argv[2] ?? '', 'utf8')) as SimulatedProxiesInput;
+const bootstrapCaPem = fs.readFileSync(input.caBundleFile, 'utf8');
+const quiet: ProxyLog = { info: () => undefined, warn: () => undefined };
+const controlSpiffeId = `spiffe://${input.trustDomain}/ns/${input.controlNamespace}/sa/${CONTROL_PLANE_SERVICE_ACCOUNT}`;
+const connections: ControlConnection[] = [];
+let failures = 0;
+
+async function startOne(p: SimulatedProxySpec): Promise<void> {
+  const cert = new WorkloadCertificate(`spiffe://${input.trustDomain}/ns/${p.namespace}/sa/${p.serviceAccount}`, systemClock, () => undefined);
+  const control = new ControlConnection({
+    url: input.controlUrl,
+    bootstrapCaPem,
+    controlSpiffeId,
+    cert,
+    node: { role: 'sidecar', namespace: p.namespace, name: p.name, podIP: p.podIP },
+    clock: systemClock,
+    log: quiet,
+    onConfig: (config: unknown) => Promise.resolve(String((config as { version?: unknown }).version ?? '')),
+  });
+  await cert.issue((csr) => control.signWithToken(csr, p.token, { namespace: p.namespace, serviceAccount: p.serviceAccount, workload: p.name }));
+  // Nothing renews: a bench run is far shorter than a certificate's life.
+  connections.push(control);
+  control.start();
+}
+
+const queue = [...input.proxies];
+await Promise.all(
+  Array.from({ length: Math.max(1, input.concurrency) }, async () => {
+    for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
+      await startOne(p).catch((err: unknown) => {
+        failures++;
+        process.stderr.write(`${p?.name}: ${(err as Error).message}\n`);
+      });
+    }
+  }),
+);
+process.stdout.write(`started ${connections.length} failed ${failures}\n`);
+const report = setInterval(() => process.stdout.write(`connected ${connections.filter((c) => c.connected).length}\n`), 500);
+const stop = (): void => {
+  clearInterval(report);
+  for (const c of connections) c.stop();
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,74 @@
+/** A `weft up` of some manifests in its own state directory, as a user would run it, and its clean stop. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { MeshFile } from '../src/mesh/mesh-file.js';
+import { freePort } from '../src/mesh/wait-for-port.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const WEFT_BIN = path.join(REPO_ROOT, 'bin', 'weft.js');
+
+export interface WeftUp {
+  stateDir: string;
+  ingressPort: number;
+  child: ChildProcess;
+  /** Milliseconds from spawning `weft up` to its "mesh is up". */
+  upMs: number;
+  mesh(): MeshFile;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export async function weftUp(paths: string[], stateDir: string, timeoutMs = 90_000, ingress?: number): Promise<WeftUp> {
+  fs.mkdirSync(stateDir, { recursive: true });
+  const ingressPort = ingress ?? (await freePort());
+  const started = performance.now();
+  const child = spawn(process.execPath, [WEFT_BIN, '--state-dir', stateDir, 'up', ...paths, '--ingress-port', String(ingressPort)], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const stop = (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  };
+  const up = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    const check = (): void => {
+      if (out.includes('mesh is up')) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    };
+    child.stdout.on('data', check);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  const upMs = performance.now() - started;
+  if (!up) {
+    await stop();
+    throw new Error(`weft up did not come up:\n${out}`);
+  }
+  return {
+    stateDir,
+    ingressPort,
+    child,
+    upMs,
+    mesh: () => JSON.parse(fs.readFileSync(path.join(stateDir, 'mesh.json'), 'utf8')) as MeshFile,
+    output: () => out,
+    stop,
+  };
+}
