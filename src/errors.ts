@@ -27,6 +27,11 @@ export type WeftErrorCode =
   | 'BAD_REQUEST'
   | 'STORE'
   | 'MESH_NOT_RUNNING'
+  // local mesh: pods in network namespaces
+  | 'NETNS_UNAVAILABLE'
+  | 'NETNS_COMMAND_FAILED'
+  | 'NETNS_CONFLICT'
+  | 'NETNS_NO_POD_SUBNET'
   // proxy
   | 'PROXY_CONFIG_REJECTED'
   | 'UPSTREAM_UNREACHABLE'

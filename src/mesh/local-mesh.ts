@@ -19,6 +19,8 @@ import type { MeshFile, MeshProxyEntry, MeshWorkloadEntry } from './mesh-file.js
 import { SupervisedProcess } from './process-supervisor.js';
 import { loadOrChooseRuntime, podAddress } from './pod-addresses.js';
 import { freePort, waitForPort } from './wait-for-port.js';
+import { openPodNetwork } from './netns/index.js';
+import type { Isolation, PodNetwork } from './netns/index.js';
 
 export interface LocalMeshOptions {
   stateDir: string;
@@ -27,6 +29,10 @@ export interface LocalMeshOptions {
   ingressPort: number;
   caFiles?: { certFile: string; keyFile: string; chainFile?: string };
   log: (line: string) => void;
+  /** netns: each Workload and its sidecar in a network namespace of its own; none: all on loopback. */
+  isolation?: Isolation;
+  /** netns only: the CIDR the pods' subnet is taken from. */
+  podRange?: string;
 }
 
 export const GATEWAY_NAME = 'weft-ingressgateway';
@@ -38,6 +44,7 @@ const WEFT_BIN = fileURLToPath(new URL('../../../bin/weft.js', import.meta.url))
 interface Pod {
   resource: Resource<WorkloadSpec>;
   podIP: string;
+  netns: string | undefined;
   sidecar: SupervisedProcess;
   app: SupervisedProcess;
 }
@@ -52,6 +59,7 @@ export class LocalMesh {
   #gateway: SupervisedProcess | undefined;
   #gatewayEntry: MeshProxyEntry | null = null;
   #stopping = false;
+  #network: PodNetwork | undefined;
 
   constructor(private readonly o: LocalMeshOptions) {
     this.layout = stateDirLayout(o.stateDir);
@@ -66,7 +74,9 @@ export class LocalMesh {
   async start(): Promise<void> {
     fs.mkdirSync(this.layout.logDir, { recursive: true, mode: 0o700 });
     const runtime = await loadOrChooseRuntime(this.layout.runtimeFile, freePort);
-    this.#controlAddress = `127.0.0.1:${runtime.controlPort}`;
+    if (this.o.isolation === 'netns') this.#network = await openPodNetwork({ stateDir: this.layout.root, podRange: this.o.podRange, log: this.o.log });
+    // Pods reach the control plane at the bridge's address: it is a host address, so local clients reach it too.
+    this.#controlAddress = `${this.#network?.subnet.bridgeAddress ?? '127.0.0.1'}:${runtime.controlPort}`;
     await this.#startControlPlane();
     const client = this.#client!;
     const resources = this.o.resources.map((r) => r.resource);
@@ -76,7 +86,10 @@ export class LocalMesh {
     const workloads = resources
       .filter((r): r is Resource<WorkloadSpec> => r.kind === 'Workload')
       .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
-    this.#pods = workloads.map((w, i) => this.#pod(w, podAddress(runtime.podBlock, i)));
+    for (const [i, w] of workloads.entries()) {
+      const inNetns = await this.#network?.addPod(i, w.metadata.namespace, w.metadata.name);
+      this.#pods.push(this.#pod(w, inNetns?.podIP ?? podAddress(runtime.podBlock, i), inNetns?.netns));
+    }
     await Promise.all(this.#pods.map((p) => this.#startPod(p)));
     if (resources.some((r) => r.kind === 'Gateway')) await this.#startGateway();
     await this.#converged();
@@ -110,6 +123,7 @@ export class LocalMesh {
     }));
     await this.#control?.stop();
     await this.#client?.close();
+    await this.#network?.teardown();
     fs.rmSync(this.layout.meshFile, { force: true });
   }
 
@@ -118,7 +132,7 @@ export class LocalMesh {
     return {
       pid: process.pid,
       startedAt: new Date().toISOString(),
-      isolation: 'none',
+      isolation: this.#network ? 'netns' : 'none',
       control: { address: this.#controlAddress, pid: this.#control?.pid ?? null },
       gateway: this.#gatewayEntry && { ...this.#gatewayEntry, proxyPid: this.#gateway?.pid ?? null, state: this.#gateway?.state ?? 'stopped' },
       workloads: this.#pods.map((p) => this.#entry(p)),
@@ -139,6 +153,7 @@ export class LocalMesh {
       namespace,
       spiffeId: this.#spiffeId(namespace, p.resource.spec.serviceAccount),
       podIP: p.podIP,
+      ...(p.netns === undefined ? {} : { netns: p.netns }),
       inbound: `${p.podIP}:${SIDECAR_INBOUND_PORT}`,
       outbound: `${p.podIP}:${SIDECAR_OUTBOUND_PORT}`,
       app: p.resource.spec.ports.map((port) => `${p.podIP}:${port.containerPort}`),
@@ -206,13 +221,18 @@ export class LocalMesh {
     };
   }
 
-  #pod(resource: Resource<WorkloadSpec>, podIP: string): Pod {
+  /** The command as run in the pod: inside its network namespace when it has one. */
+  #inPod(netns: string | undefined, command: string, args: string[]): { command: string; args: string[] } {
+    return this.#network && netns !== undefined ? this.#network.inPod({ netns }, command, args) : { command, args };
+  }
+
+  #pod(resource: Resource<WorkloadSpec>, podIP: string, netns: string | undefined): Pod {
     const { namespace, name } = resource.metadata;
     const spec = resource.spec;
     const identity = { namespace, name, serviceAccount: spec.serviceAccount };
     const logDir = this.layout.logDir;
     const sidecar = new SupervisedProcess(
-      { name: `${name}.sidecar`, command: process.execPath, args: [WEFT_BIN, 'proxy'], env: {}, logFile: path.join(logDir, `${namespace}.${name}.sidecar.log`) },
+      { name: `${name}.sidecar`, ...this.#inPod(netns, process.execPath, [WEFT_BIN, 'proxy']), env: {}, logFile: path.join(logDir, `${namespace}.${name}.sidecar.log`) },
       {
         // Bootstrap tokens are single-use: every (re)start of a sidecar gets a fresh one.
         prepare: async (s) => ({ ...s, env: this.#proxyEnv(identity, podIP, await this.#client!.issueToken({ namespace, serviceAccount: spec.serviceAccount, workload: name })) }),
@@ -226,8 +246,7 @@ export class LocalMesh {
     const app = new SupervisedProcess(
       {
         name,
-        command,
-        args,
+        ...this.#inPod(netns, command, args),
         cwd: spec.workingDir ?? process.cwd(),
         env: {
           ...process.env,
@@ -260,7 +279,7 @@ export class LocalMesh {
         },
       },
     );
-    return { resource, podIP, sidecar, app };
+    return { resource, podIP, netns, sidecar, app };
   }
 
   async #startPod(p: Pod): Promise<void> {

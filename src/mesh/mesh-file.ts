@@ -14,6 +14,8 @@ export interface MeshProxyEntry {
   namespace: string;
   spiffeId: string;
   podIP: string;
+  /** isolation netns: the pod's network namespace (`ip netns exec NAME ...`). */
+  netns?: string;
   /** Sidecar inbound (mTLS) listener, host:port. */
   inbound: string;
   /** Sidecar outbound (HTTP proxy) listener, host:port. */

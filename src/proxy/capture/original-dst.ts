@@ -49,8 +49,9 @@ export function socketFd(socket: net.Socket): number | undefined {
 }
 
 /**
- * Where this accepted connection was headed before it was redirected. Undefined when the addon is unavailable,
- * the socket has no descriptor (closed, or not a TCP socket), or the connection was not redirected by netfilter.
+ * Where this accepted connection was headed before it was redirected. For a connection that was not redirected
+ * it is the socket's own local address (conntrack's original destination). Undefined when the addon is
+ * unavailable, the socket has no descriptor (closed, or not a TCP socket), or conntrack has no record of it.
  */
 export function originalDst(socket: net.Socket): OriginalDst | undefined {
   const l = load();
@@ -60,7 +61,7 @@ export function originalDst(socket: net.Socket): OriginalDst | undefined {
   try {
     return l.addon.originalDst(fd);
   } catch {
-    // ENOENT: no conntrack entry (not redirected); ENOPROTOOPT: not an IP socket.
+    // ENOENT: no conntrack entry; ENOPROTOOPT: not an IP socket.
     return undefined;
   }
 }

@@ -1,0 +1,182 @@
+/**
+ * The pods' network: one bridge per mesh, and per Workload a network namespace joined to it by a veth pair, with
+ * an address from the pod subnet, loopback up and a default route via the bridge. Every object is written to the
+ * ResourceLedger before it is created, and `open` first removes whatever the ledger says a previous run left.
+ */
+import { WeftError } from '../../errors.js';
+import type { CommandRunner } from './ip-command.js';
+import { execCommand } from './ip-command.js';
+import { isMeshName, podNames } from './pod-names.js';
+import type { PodNames } from './pod-names.js';
+import { choosePodSubnet, DEFAULT_POD_RANGE, hostAddressesFromIpJson } from './pod-subnet.js';
+import type { PodSubnet } from './pod-subnet.js';
+import { ResourceLedger } from './resource-ledger.js';
+import type { NetnsResource } from './resource-ledger.js';
+
+export interface PodNetworkOptions {
+  stateDir: string;
+  /** `ip` to run (absolute path). */
+  ip: string;
+  podRange?: string;
+  run?: CommandRunner;
+  /** Kills a process left inside one of this mesh's namespaces. */
+  kill?: (pid: number) => void;
+  log?: (line: string) => void;
+}
+
+export interface Pod {
+  netns: string;
+  podIP: string;
+  hostVeth: string;
+}
+
+/** The veth end inside each pod, as a container runtime names it. */
+const POD_INTERFACE = 'eth0';
+
+export class PodNetwork {
+  readonly subnet: PodSubnet;
+  readonly bridge: string;
+  readonly #o: Required<Omit<PodNetworkOptions, 'podRange'>>;
+  readonly #ledger: ResourceLedger;
+  readonly #names: PodNames;
+
+  private constructor(o: Required<Omit<PodNetworkOptions, 'podRange'>>, ledger: ResourceLedger, names: PodNames, subnet: PodSubnet) {
+    this.#o = o;
+    this.#ledger = ledger;
+    this.#names = names;
+    this.subnet = subnet;
+    this.bridge = names.bridge;
+  }
+
+  /** Removes a previous run's leftovers, chooses the subnet, creates the bridge. */
+  static async open(options: PodNetworkOptions): Promise<PodNetwork> {
+    const o = {
+      stateDir: options.stateDir,
+      ip: options.ip,
+      run: options.run ?? execCommand,
+      kill: options.kill ?? killProcess,
+      log: options.log ?? (() => undefined),
+    };
+    const ledger = new ResourceLedger(o.stateDir);
+    const names = podNames(o.stateDir);
+    const removed = await removeRecorded(ledger, names, o);
+    if (removed > 0) o.log(`removed ${removed} network object(s) left by a previous run of this mesh`);
+    const addresses = hostAddressesFromIpJson((await o.run(o.ip, ['-j', 'addr', 'show'])).stdout);
+    const subnet = choosePodSubnet(options.podRange ?? DEFAULT_POD_RANGE, addresses, parseInt(names.mesh, 16));
+    const network = new PodNetwork(o, ledger, names, subnet);
+    await network.#create({ kind: 'link', name: names.bridge }, [
+      ['link', 'add', 'name', names.bridge, 'type', 'bridge'],
+      ['addr', 'add', `${subnet.bridgeAddress}/${subnet.prefix}`, 'dev', names.bridge],
+      ['link', 'set', names.bridge, 'up'],
+    ]);
+    return network;
+  }
+
+  /** Creates pod `index` (its place in the mesh's sorted workloads) for the Workload namespace/name. */
+  async addPod(index: number, namespace: string, name: string): Promise<Pod> {
+    const netns = this.#names.netns(namespace, name);
+    const hostVeth = this.#names.hostVeth(index);
+    const podIP = this.subnet.podAddress(index);
+    await this.#create({ kind: 'netns', name: netns }, [['netns', 'add', netns]]);
+    await this.#create({ kind: 'link', name: hostVeth }, [
+      ['link', 'add', hostVeth, 'type', 'veth', 'peer', 'name', POD_INTERFACE, 'netns', netns],
+      ['link', 'set', hostVeth, 'master', this.bridge],
+      ['link', 'set', hostVeth, 'up'],
+    ]);
+    for (const args of [
+      ['link', 'set', 'lo', 'up'],
+      ['addr', 'add', `${podIP}/${this.subnet.prefix}`, 'dev', POD_INTERFACE],
+      ['link', 'set', POD_INTERFACE, 'up'],
+      ['route', 'add', 'default', 'via', this.subnet.bridgeAddress],
+    ]) {
+      await this.#o.run(this.#o.ip, ['-n', netns, ...args]);
+    }
+    return { netns, podIP, hostVeth };
+  }
+
+  /** `command args` run inside the pod's namespace (`ip netns exec` execs in place: the pid stays the same). */
+  inPod(pod: Pick<Pod, 'netns'>, command: string, args: readonly string[]): { command: string; args: string[] } {
+    return { command: this.#o.ip, args: ['netns', 'exec', pod.netns, command, ...args] };
+  }
+
+  /** Removes everything this mesh created; safe to call twice. */
+  async teardown(): Promise<void> {
+    await removeRecorded(this.#ledger, this.#names, this.#o);
+  }
+
+  async #create(r: NetnsResource, steps: string[][]): Promise<void> {
+    if (!this.#ledger.has(r) && (await exists(r, this.#o))) {
+      throw new WeftError('NETNS_CONFLICT', `${r.kind === 'netns' ? 'network namespace' : 'link'} ${r.name} exists but this mesh did not create it; remove it or use another state directory`);
+    }
+    this.#ledger.record(r);
+    for (const args of steps) await this.#o.run(this.#o.ip, args);
+  }
+}
+
+interface Tools {
+  ip: string;
+  run: CommandRunner;
+  kill: (pid: number) => void;
+  log: (line: string) => void;
+}
+
+/** Newest first, so veths go before their namespaces and the bridge goes last. Returns how many existed. */
+async function removeRecorded(ledger: ResourceLedger, names: PodNames, t: Tools): Promise<number> {
+  let removed = 0;
+  for (const r of [...ledger.resources].reverse()) {
+    if (!isMeshName(names, r.name)) {
+      t.log(`not removing ${r.kind} ${r.name}: the ledger lists it but it is not named as this mesh's`);
+      ledger.forget(r);
+      continue;
+    }
+    if (await exists(r, t)) {
+      if (r.kind === 'netns') {
+        for (const pid of await netnsPids(r.name, t)) t.kill(pid);
+        await t.run(t.ip, ['netns', 'delete', r.name]);
+      } else {
+        await t.run(t.ip, ['link', 'delete', r.name]).catch(async (err: unknown) => {
+          // Deleting a namespace takes its veth peers with it, sometimes a moment later.
+          if (await exists(r, t)) throw err;
+        });
+      }
+      removed++;
+    }
+    ledger.forget(r);
+  }
+  return removed;
+}
+
+async function exists(r: NetnsResource, t: Pick<Tools, 'ip' | 'run'>): Promise<boolean> {
+  if (r.kind === 'netns') return (await listNetns(t)).includes(r.name);
+  try {
+    await t.run(t.ip, ['link', 'show', 'dev', r.name]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `ip netns list` prints "name" or "name (id: N)" per line. */
+export async function listNetns(t: Pick<Tools, 'ip' | 'run'>): Promise<string[]> {
+  const { stdout } = await t.run(t.ip, ['netns', 'list']);
+  return stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/)[0] ?? '')
+    .filter(Boolean);
+}
+
+async function netnsPids(netns: string, t: Pick<Tools, 'ip' | 'run'>): Promise<number[]> {
+  const { stdout } = await t.run(t.ip, ['netns', 'pids', netns]);
+  return stdout
+    .split('\n')
+    .map((s) => Number(s.trim()))
+    .filter((n) => Number.isInteger(n) && n > 1);
+}
+
+function killProcess(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
