@@ -5,12 +5,13 @@ import type { Command } from 'commander';
 import { WeftError } from '../errors.js';
 import type { MeshFile } from '../mesh/mesh-file.js';
 import { stateDirLayout } from '../mesh/state-dir.js';
+import { findIpCommand } from '../mesh/netns/ip-command.js';
 import { processOutput, runVerb } from './client.js';
 
 export function registerExecCommand(program: Command): void {
   program
     .command('exec')
-    .description("run a command as a workload: http_proxy points at the workload's sidecar")
+    .description("run a command as a workload (in its pod's network namespace when isolated): http_proxy points at the workload's sidecar")
     .argument('<workload>', 'workload name, or namespace/name')
     .argument('<command...>', 'the command and its arguments (after --)')
     .option('-n, --namespace <ns>', 'namespace of the workload')
@@ -26,7 +27,9 @@ export function registerExecCommand(program: Command): void {
         if (!w) throw new WeftError('NOT_FOUND', `workload "${workload}" is not running in this mesh`);
         const proxy = `http://${w.outbound}`;
         const [program_, ...args] = command as [string, ...string[]];
-        const child = spawn(program_, args, {
+        // In a pod with its own network namespace the command runs there too, so it sees what the app sees.
+        const argv = w.netns === undefined ? [program_, ...args] : [findIpCommand() ?? 'ip', 'netns', 'exec', w.netns, program_, ...args];
+        const child = spawn(argv[0]!, argv.slice(1), {
           stdio: 'inherit',
           env: { ...process.env, http_proxy: proxy, HTTP_PROXY: proxy, no_proxy: '', NO_PROXY: '', POD_IP: w.podIP },
         });

@@ -3,8 +3,10 @@
  * Ctrl-C or SIGTERM, then stop everything it started.
  */
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import { loadResources } from '../config/load.js';
 import { LocalMesh } from '../mesh/local-mesh.js';
+import { DEFAULT_POD_RANGE } from '../mesh/netns/index.js';
 import { formatMeshTable } from '../mesh/mesh-table.js';
 import { processOutput, runVerb } from './client.js';
 
@@ -13,6 +15,8 @@ interface UpOptions {
   caCert?: string;
   caKey?: string;
   caChain?: string;
+  isolation: 'none' | 'netns';
+  podRange?: string;
 }
 
 export function registerUpCommand(program: Command): void {
@@ -24,6 +28,15 @@ export function registerUpCommand(program: Command): void {
     .option('--ca-cert <file>', 'run the CA as this (intermediate) certificate')
     .option('--ca-key <file>', 'private key of --ca-cert')
     .option('--ca-chain <file>', 'certificates from --ca-cert up to the root')
+    .addOption(
+      new Option(
+        '--isolation <mode>',
+        'netns: each Workload and its sidecar in a network namespace of its own (needs root; pods are isolated, but transparent capture by the sidecar comes later); none: every workload on loopback, not isolated',
+      )
+        .choices(['none', 'netns'])
+        .default('none'),
+    )
+    .option('--pod-range <cidr>', 'netns: the range the pods\' /24 is taken from', DEFAULT_POD_RANGE)
     .action(async (paths: string[], opts: UpOptions, cmd: Command) =>
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
@@ -34,6 +47,8 @@ export function registerUpCommand(program: Command): void {
           resources,
           ingressPort: Number(opts.ingressPort),
           caFiles,
+          isolation: opts.isolation,
+          podRange: opts.podRange,
           log: (line) => process.stdout.write(`${line}\n`),
         });
         let stopping: Promise<void> | undefined;
