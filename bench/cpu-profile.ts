@@ -121,6 +121,7 @@ export function topSelfTime(profile: CpuProfile, limit = 20): SelfTimeRow[] {
   const totalHits = profile.nodes.reduce((a, n) => a + (n.hitCount ?? 0), 0);
   const durationMs = (profile.endTime - profile.startTime) / 1000;
   const msPerHit = totalHits === 0 ? 0 : durationMs / totalHits;
+  let busyMs = 0;
   const byKey = new Map<string, SelfTimeRow>();
   for (const n of profile.nodes) {
     const hits = n.hitCount ?? 0;
@@ -132,9 +133,11 @@ export function topSelfTime(profile: CpuProfile, limit = 20): SelfTimeRow[] {
     const key = `${name} ${where}`;
     const row = byKey.get(key) ?? { function: name, where, selfMs: 0, percent: 0 };
     row.selfMs += hits * msPerHit;
+    busyMs += hits * msPerHit;
     byKey.set(key, row);
   }
   const rows = [...byKey.values()].sort((a, b) => b.selfMs - a.selfMs).slice(0, limit);
-  for (const r of rows) r.percent = durationMs === 0 ? 0 : (100 * r.selfMs) / durationMs;
+  // Share of the time the process was running JavaScript, the VM or native code (idle samples left out).
+  for (const r of rows) r.percent = busyMs === 0 ? 0 : (100 * r.selfMs) / busyMs;
   return rows;
 }

@@ -8,6 +8,7 @@ export interface BenchResults {
   mode: 'full' | 'smoke';
   command: string;
   loadAverage: number[];
+  loadAverageEnd: number[];
   settings: Record<string, number | string>;
   dataPlane: DataPlaneResults | { error: string };
   csr: CsrRate | { error: string };
@@ -153,9 +154,9 @@ export function renderResults(r: BenchResults, notes: string): string {
   const head = [
     '# weft benchmark results',
     '',
-    `Run: ${m.date} (${r.mode}), \`${r.command}\`.`,
+    `Run: ${m.date} (${r.mode}), \`${r.command}\`, at revision ${m.revision ?? 'unknown'}.`,
     '',
-    `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB memory, Linux ${m.kernel}, Node ${m.node}; ${m.tools['wrk']}; ${m.tools['h2load']}; ${m.tools['nginx']}. Load average at start: ${r.loadAverage.map((x) => x.toFixed(2)).join(' ')}.`,
+    `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB memory, Linux ${m.kernel}, Node ${m.node}; ${m.tools['wrk']}; ${m.tools['h2load']}; ${m.tools['nginx']}. Load average (1/5/15 min) at start ${r.loadAverage.map((x) => x.toFixed(2)).join(' ')}, at end ${r.loadAverageEnd.map((x) => x.toFixed(2)).join(' ')}.`,
     '',
     `Settings: ${Object.entries(r.settings).map(([k, v]) => `${k}=${v}`).join(', ')}.`,
     '',

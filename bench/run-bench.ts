@@ -102,5 +102,5 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     );
   }
   const { proxies, ...numbers } = s;
-  return { machine, mode: o.mode, command: o.command, loadAverage, settings: { ...numbers, proxies: proxies.join('/') }, dataPlane, csr, bookinfo, scale };
+  return { machine, mode: o.mode, command: o.command, loadAverage, loadAverageEnd: os.loadavg(), settings: { ...numbers, proxies: proxies.join('/') }, dataPlane, csr, bookinfo, scale };
 }
