@@ -234,8 +234,11 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
       sims.push(child);
     }
     if (o.profileMs > 0 && control.pid !== undefined) {
-      const profile = await profileWhile(control.pid, () => new Promise((r) => setTimeout(r, o.profileMs)), 1000);
-      result.profile = topSelfTime(profile, 15);
+      const profile = await profileWhile(control.pid, () => new Promise((r) => setTimeout(r, o.profileMs)), 1000).catch((err: unknown) => {
+        o.log(`no control plane profile: ${(err as Error).message}`);
+        return undefined;
+      });
+      if (profile) result.profile = topSelfTime(profile, 15);
     }
     const synced = (rows: ProxyRow[]): number => rows.filter((p) => p.connected && p.sentVersion !== null && p.sentVersion === p.ackedVersion).length;
     const deadline = Date.now() + o.timeoutMs;

@@ -100,7 +100,12 @@ class InspectorSession {
 export async function profileWhile(pid: number, during: () => Promise<void>, samplingIntervalUs = 200): Promise<CpuProfile> {
   process.kill(pid, 'SIGUSR1');
   const session = await InspectorSession.open(await debuggerUrl(Date.now() + 10_000));
+  let ours = false;
   try {
+    // Another process (a second bench, a developer's debugger) may already hold 9229: profile only `pid`.
+    const who = await session.call<{ result: { value?: unknown } }>('Runtime.evaluate', { expression: 'process.pid', returnByValue: true });
+    if (who.result.value !== pid) throw new Error(`the inspector on 127.0.0.1:9229 belongs to pid ${String(who.result.value)}, not ${pid}`);
+    ours = true;
     await session.call('Profiler.enable');
     await session.call('Profiler.setSamplingInterval', { interval: samplingIntervalUs });
     await session.call('Profiler.start');
@@ -108,10 +113,12 @@ export async function profileWhile(pid: number, during: () => Promise<void>, sam
     const { profile } = await session.call<{ profile: CpuProfile }>('Profiler.stop');
     return profile;
   } finally {
-    // Give 9229 back so the next proxy can be profiled; the process keeps running. Closing the inspector from
-    // inside drops this connection before any reply, so wait for the port to be free rather than for an answer.
-    session.call('Runtime.evaluate', { expression: 'process._debugEnd()' }).catch(() => undefined);
-    await inspectorClosed(Date.now() + 5000);
+    if (ours) {
+      // Give 9229 back so the next proxy can be profiled; the process keeps running. Closing the inspector from
+      // inside drops this connection before any reply, so wait for the port to be free rather than for an answer.
+      session.call('Runtime.evaluate', { expression: 'process._debugEnd()' }).catch(() => undefined);
+      await inspectorClosed(Date.now() + 5000);
+    }
     session.close();
   }
 }

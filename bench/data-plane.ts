@@ -61,6 +61,8 @@ export interface DataPlaneResults {
   upstream: string;
   paths: PathFigures[];
   profiles: { role: 'client' | 'server'; seconds: number; rps: number; top: SelfTimeRow[] }[];
+  /** Why a profile could not be taken (the figures above stand without it). */
+  profileError?: string;
 }
 
 interface PathSetup {
@@ -207,6 +209,7 @@ export async function runDataPlane(o: DataPlaneOptions): Promise<DataPlaneResult
     }
 
     const profiles: DataPlaneResults['profiles'] = [];
+    let profileError: string | undefined;
     if (o.profileSeconds > 0) {
       const weft = paths.find((p) => p.name === 'weft');
       for (const s of weft?.sidecars ?? []) {
@@ -214,7 +217,11 @@ export async function runDataPlane(o: DataPlaneOptions): Promise<DataPlaneResult
         let rps = 0;
         const profile = await profileWhile(s.pid, async () => {
           rps = (await wrk({ url: weft!.url, host: weft!.host }, { seconds: o.profileSeconds, connections: o.connections, cpu: loadCpu })).rps;
+        }).catch((err: unknown) => {
+          profileError = (err as Error).message;
+          return undefined;
         });
+        if (!profile) break;
         fs.writeFileSync(path.join(o.workDir, `weft-${s.role}-sidecar.cpuprofile`), JSON.stringify(profile));
         profiles.push({ role: s.role, seconds: o.profileSeconds, rps, top: topSelfTime(profile, 20) });
       }
@@ -224,6 +231,7 @@ export async function runDataPlane(o: DataPlaneOptions): Promise<DataPlaneResult
       upstream: 'nginx (one process, `return 200` with a 1024-byte text/plain body, access log off), run as the `upstream` Workload of bench/bench-mesh.yaml; every path reaches this same process.',
       paths: figures,
       profiles,
+      ...(profileError === undefined ? {} : { profileError }),
     };
   } finally {
     await pair?.stop();

@@ -107,6 +107,7 @@ function dataPlaneSection(d: DataPlaneResults): string {
     if (!('unsupported' in p.http2)) out.push(p.http2.command);
   }
   out.push('```');
+  if (d.profileError !== undefined) out.push('', `No CPU profile: ${d.profileError}.`);
   if (d.profiles.length > 0) {
     out.push('', '### CPU profile of the weft sidecars under max load (top self time)', '');
     for (const pr of d.profiles) {

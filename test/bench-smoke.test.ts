@@ -47,7 +47,9 @@ test('bench smoke run: every scenario produces figures', { skip: missing, timeou
         assert.ok(Number.isFinite(s.cpuPer1000AtRate) && s.cpuPer1000AtRate >= 0);
       }
     }
-    assert.deepEqual(r.dataPlane.profiles.map((p) => p.role), ['client', 'server']);
+    // A profile needs 127.0.0.1:9229, which a concurrent run may hold; that is the only reason to go without one.
+    if (r.dataPlane.profileError === undefined) assert.deepEqual(r.dataPlane.profiles.map((p) => p.role), ['client', 'server']);
+    else assert.match(r.dataPlane.profileError, /9229/);
     for (const p of r.dataPlane.profiles) assert.ok(p.top.length > 0, `${p.role} profile has samples`);
 
     assert.ok(!('error' in r.csr), 'CSR signing ran');
