@@ -33,6 +33,13 @@ function issuedCount(file: string): number {
   return fs.readFileSync(path.join(mesh.stateDir, 'logs', file), 'utf8').split('\n').filter((l) => l.includes('"certificate issued"')).length;
 }
 
+/** notAfter of the last certificate a sidecar logged as issued. */
+function lastNotAfter(file: string): number {
+  const issued = fs.readFileSync(path.join(mesh.stateDir, 'logs', file), 'utf8').split('\n').filter((l) => l.includes('"certificate issued"'));
+  const last = issued.at(-1);
+  return last ? Date.parse((JSON.parse(last) as { notAfter: string }).notAfter) : 0;
+}
+
 test('certificates rotated every 2 s under steady load lose no request', async () => {
   const before = issuedCount('default.httpbin.sidecar.log');
   const load = steadyLoad(mesh.workload('sleep'), 'http://httpbin:8000/get');
@@ -46,6 +53,15 @@ test('certificates rotated every 2 s under steady load lose no request', async (
 });
 
 test('the control plane killed and restarted under load loses no request', async () => {
+  // Certificates that outlive the outage: a 4 s certificate would expire while the control plane is away.
+  fs.writeFileSync(
+    path.join(extra, 'mesh.yaml'),
+    'apiVersion: weft.dev/v1alpha1\nkind: MeshConfig\nmetadata: { name: mesh, namespace: weft-system }\nspec: { certificateTTL: 1h }\n',
+  );
+  assert.equal((await mesh.weft(['apply', '-f', extra])).code, 0);
+  await eventually('both sidecars renewed with the long TTL', () =>
+    ['default.httpbin.sidecar.log', 'default.sleep.sidecar.log'].every((f) => lastNotAfter(f) > Date.now() + 600_000) ? true : undefined,
+  );
   const killed = mesh.mesh().control.pid;
   assert.ok(alive(killed));
   const load = steadyLoad(mesh.workload('sleep'), 'http://httpbin:8000/get');

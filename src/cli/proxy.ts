@@ -13,7 +13,10 @@ export function registerProxyCommand(program: Command): void {
         const settings = parseProxySettings((k) => process.env[k]);
         // The token is spent on first use; keep it out of anything this process spawns or prints.
         delete process.env['WEFT_BOOTSTRAP_TOKEN'];
-        const proxy = await runProxy(settings);
+        const proxy = await runProxy(settings, (reason) => {
+          process.stderr.write(`weft proxy: ${reason}; exiting to be started again\n`);
+          process.exit(75);
+        });
         const stop = (): void => void proxy.stop().then(() => process.exit(0));
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);

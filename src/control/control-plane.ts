@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { WeftError } from '../errors.js';
 import { CertificateAuthority } from '../identity/ca.js';
 import { BootstrapTokens } from '../identity/bootstrap-token.js';
@@ -127,6 +127,12 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     );
   });
   server.on('sessionError', () => undefined);
+  // Proxies and CLI clients hold connections open; stopping must not wait for them to leave.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   // Keep the serving certificate fresh; new handshakes pick up the new one.
   const renew = setInterval(() => {
     servingCertificate(ca, o.bootstrap).then(
@@ -156,7 +162,9 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
       unwatch();
       jwks.stop();
       push.closeAll();
-      await new Promise((r) => server.close(r));
+      const closed = new Promise((r) => server.close(r));
+      for (const socket of sockets) socket.destroy();
+      await closed;
       await store.close();
     },
   };

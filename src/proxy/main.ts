@@ -29,10 +29,16 @@ export interface RunningProxy {
   stop(): Promise<void>;
 }
 
-export async function runProxy(s: ProxySettings): Promise<RunningProxy> {
+/**
+ * `onFatal` is told when the proxy cannot go on (its certificate expired unrenewed); the CLI exits so that its
+ * supervisor starts it again with a fresh bootstrap token.
+ */
+export async function runProxy(s: ProxySettings, onFatal: (reason: string) => void): Promise<RunningProxy> {
   const log = jsonLog(`proxy/${s.namespace}/${s.name}`);
   const spiffeId = `spiffe://${s.trustDomain}/ns/${s.namespace}/sa/${s.serviceAccount}`;
-  const cert = new WorkloadCertificate(spiffeId, systemClock, (m, f) => log.info(m, f));
+  const cert = new WorkloadCertificate(spiffeId, systemClock, (m, f) => log.info(m, f), () =>
+    onFatal('workload certificate expired and the control plane could not renew it'),
+  );
   let lastJwksRefresh = 0;
   const metrics = new ProxyMetrics(`${s.namespace}/${s.name}`);
   const rt: ProxyRuntime = {

@@ -41,6 +41,8 @@ export class WorkloadCertificate {
     readonly spiffeId: string,
     private readonly clock: Clock,
     private readonly log: (msg: string, fields?: Record<string, unknown>) => void,
+    /** Called once the certificate has expired without a renewal (the control plane was away too long). */
+    private readonly onExpired?: () => void,
   ) {}
 
   get current(): SvidState {
@@ -84,6 +86,12 @@ export class WorkloadCertificate {
       this.issue(sign).then(
         () => this.scheduleRenewal(sign),
         (err: unknown) => {
+          if (this.#state && this.clock.now() >= this.#state.notAfter && this.onExpired) {
+            // Renewal is authorised by the certificate itself: once it has expired, only a new bootstrap can help.
+            this.log('certificate expired and could not be renewed', { error: String(err) });
+            this.onExpired();
+            return;
+          }
           this.log('certificate renewal failed; retrying', { error: String(err), retryMs });
           this.#arm(retryMs, sign, Math.min(retryMs * 2, 30_000));
         },
