@@ -57,7 +57,7 @@ describe('bookinfo under deny-all-then-allow', () => {
       sawStars ||= /data-color="(black|red)"/.test(body);
     }
     assert.ok(sawStars, 'reviews v2/v3 reached ratings');
-    const denied = accessLines(mesh, 'default.details-v1.sidecar.log').find((l) => l['status'] === 403);
+    const denied = await eventually('the denial logged', () => accessLines(mesh, 'default.details-v1.sidecar.log').find((l) => l['status'] === 403));
     assert.ok(denied, 'the denied call is in details\' access log');
     assert.deepEqual(denied['authz'], { decision: 'DENY', policy: null, rule: null });
     assert.match(String(denied['peer']), /sa\/sleep$/);
@@ -128,7 +128,11 @@ spec:
     assert.doesNotMatch(denied.body, /deny-status/, 'the caller never sees policy names');
     const dry = await callAs(sleep(), 'http://httpbin:8000/anything/x');
     assert.equal(dry.status, 200, 'a dry-run DENY changes nothing');
-    const lines = accessLines(mesh, 'default.httpbin.sidecar.log');
+    // Access log lines are buffered for a few tens of milliseconds.
+    const lines = await eventually('both lines logged', () => {
+      const all = accessLines(mesh, 'default.httpbin.sidecar.log');
+      return all.some((l) => String(l['path']) === '/anything/x') && all.some((l) => l['status'] === 403) ? all : undefined;
+    });
     const deniedLine = lines.find((l) => l['status'] === 403 && String(l['path']).startsWith('/status/'));
     assert.deepEqual(deniedLine?.['authz'], { decision: 'DENY', policy: 'default/deny-status', rule: 1 });
     const dryLine = lines.find((l) => String(l['path']) === '/anything/x');

@@ -74,8 +74,10 @@ test('a DENY policy on a TCP port closes the connection', async () => {
   await policy(`${header('deny-sleep', 'DENY')}  rules:\n  - from: [{ source: { principals: ["cluster.local/ns/default/sa/sleep"] } }]\n`);
   const r = await echoThroughMesh('world');
   assert.equal(r.reply, '', 'nothing echoed: the connection was closed');
-  const log = fs.readFileSync(`${mesh.stateDir}/logs/default.tcp-echo.sidecar.log`, 'utf8');
-  assert.match(log, /"method":"TCP".*"authz":\{"decision":"DENY","policy":"default\/deny-sleep","rule":0\}/);
+  await eventually('the denial logged with its policy', () => {
+    const log = fs.readFileSync(`${mesh.stateDir}/logs/default.tcp-echo.sidecar.log`, 'utf8');
+    return /"method":"TCP".*"authz":\{"decision":"DENY","policy":"default\/deny-sleep","rule":0\}/.test(log) || undefined;
+  });
   await clear('deny-sleep');
   assert.equal((await echoThroughMesh('again')).reply, 'hello again\n');
 });

@@ -58,6 +58,69 @@ export interface ForwardDone {
   error?: string;
 }
 
+/**
+ * Streams one upstream response into the downstream response with undici's dispatch handler API: no
+ * intermediate Readable per request, backpressure by pausing the upstream while the client is slow, and an
+ * upstream abort when the client goes away.
+ */
+class ResponseForwarder implements Dispatcher.DispatchHandler {
+  #controller: Dispatcher.DispatchController | undefined;
+  #status = 0;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly onDone: (d: ForwardDone) => void,
+  ) {
+    res.once('close', this.#onClientClose);
+  }
+
+  #onClientClose = (): void => {
+    if (!this.res.writableFinished) this.#controller?.abort(new Error('downstream closed'));
+  };
+
+  #onDrain = (): void => this.#controller?.resume();
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (statusCode < 200) return;
+    this.#status = statusCode;
+    const out: string[] = [];
+    for (const name in headers) {
+      if (HOP_BY_HOP.has(name) && name !== 'x-forwarded-client-cert') continue;
+      const v = headers[name];
+      if (Array.isArray(v)) for (const one of v) out.push(name, one);
+      else if (v !== undefined) out.push(name, v);
+    }
+    this.res.writeHead(statusCode, out);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', this.#onDrain);
+    }
+  }
+
+  onResponseEnd(): void {
+    this.res.end();
+    this.onDone({ status: this.#status });
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    if (this.res.headersSent) {
+      this.res.destroy();
+      this.onDone({ status: this.#status, error: `upstream reset mid-response: ${err.message}` });
+      return;
+    }
+    const f = upstreamFailure(err);
+    sendProxyError(this.res, f.status, f.reason);
+    this.onDone({ status: f.status, error: f.reason });
+  }
+}
+
 export function forward(
   req: IncomingMessage,
   res: ServerResponse,
@@ -66,30 +129,8 @@ export function forward(
   headers: string[],
   onDone: (d: ForwardDone) => void,
 ): void {
-  upstream.request(
+  upstream.dispatch(
     { path, method: req.method as Dispatcher.HttpMethod, headers, body: hasBody(req) ? req : null },
-    (err, data) => {
-      if (err) {
-        const f = upstreamFailure(err);
-        sendProxyError(res, f.status, f.reason);
-        onDone({ status: f.status, error: f.reason });
-        return;
-      }
-      const out: string[] = [];
-      const raw = data.headers;
-      for (const name in raw) {
-        if (HOP_BY_HOP.has(name) && name !== 'x-forwarded-client-cert') continue;
-        const v = raw[name];
-        if (Array.isArray(v)) for (const one of v) out.push(name, one);
-        else if (v !== undefined) out.push(name, v);
-      }
-      res.writeHead(data.statusCode, out);
-      data.body.pipe(res);
-      data.body.once('error', () => res.destroy());
-      res.once('close', () => {
-        if (!res.writableFinished) data.body.destroy();
-      });
-      onDone({ status: data.statusCode });
-    },
+    new ResponseForwarder(res, onDone),
   );
 }

@@ -1,8 +1,10 @@
 /**
  * Telemetry taps: one JSON access-log line per request on stdout (Envoy-style fields) and the metrics. A tap
- * never changes the request. Lines are written through the stream's own buffering; nothing is formatted unless
+ * never changes the request. Lines are buffered and written off the request path; nothing is formatted unless
  * logging is on.
  */
+import { LineWriter } from './line-writer.js';
+
 export interface AccessLogEntry {
   direction: 'inbound' | 'outbound' | 'gateway';
   method: string;
@@ -26,10 +28,20 @@ export interface Telemetry {
 }
 
 export function proxyTelemetry(accessLog: boolean, metrics: { record(e: AccessLogEntry): void }): Telemetry {
+  const out = accessLog ? new LineWriter(1) : undefined;
+  let lastMs = 0;
+  let lastIso = '';
   return {
     record(entry) {
       metrics.record(entry);
-      if (accessLog) process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), msg: 'access', ...entry })}\n`);
+      if (!out) return;
+      // Many requests share a millisecond under load: format the timestamp once per millisecond.
+      const now = Date.now();
+      if (now !== lastMs) {
+        lastMs = now;
+        lastIso = new Date(now).toISOString();
+      }
+      out.write(`{"time":"${lastIso}","msg":"access",${JSON.stringify(entry).slice(1)}\n`);
     },
   };
 }
