@@ -11,6 +11,13 @@ import { hostMatches } from '../../route/http-route-match.js';
 import { CLUSTER_DOMAIN, selects } from '../registry/index.js';
 import type { Registry } from '../registry/index.js';
 import type { MeshSnapshot, Named } from './snapshot.js';
+import { labelSetKey, perSnapshot, sharedSection } from './snapshot-memo.js';
+import type { SharedSection } from './snapshot-memo.js';
+
+/** The gateway section for one label set: the same object for every gateway replica that carries it. */
+export function gatewaySection(snap: MeshSnapshot, labels: Record<string, string>): SharedSection<{ servers: GatewayServer[] }> {
+  return perSnapshot(snap, `gateway:${labelSetKey(labels)}`, () => sharedSection({ servers: compileGateway(snap, labels) }));
+}
 
 export function compileGateway(snap: MeshSnapshot, labels: Record<string, string>): GatewayServer[] {
   const servers = new Map<number, GatewayServer>();

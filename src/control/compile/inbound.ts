@@ -2,11 +2,11 @@
 import type { InboundConfig } from '../../proxyconfig/types.js';
 import type { RegistryWorkload } from '../registry/index.js';
 import { servicesOf, targetPortOn } from '../registry/index.js';
-import { effectivePeerAuthn, modeForPort } from './peer-authentication.js';
+import { modeForPort, peerAuthnOf } from './peer-authentication.js';
 import type { MeshSnapshot } from './snapshot.js';
 
 export function compileInbound(snap: MeshSnapshot, w: RegistryWorkload): InboundConfig {
-  const authn = effectivePeerAuthn(snap.peerAuthentications, snap.mesh.rootNamespace, w);
+  const authn = peerAuthnOf(snap, w);
   const servicePorts = servicesOf(snap.registry, w).flatMap((svc) =>
     svc.ports.flatMap((p) => {
       const targetPort = targetPortOn(w, p);

@@ -6,7 +6,7 @@ import { isWeftError } from '../../errors.js';
 import { SIDECAR_INBOUND_PORT } from '../../proxyconfig/types.js';
 import type { OutboundService, ProxyConfig } from '../../proxyconfig/types.js';
 import { buildSnapshot } from './snapshot.js';
-import { compileProxyConfig } from './index.js';
+import { compileProxyConfig, compileProxyConfigParts } from './index.js';
 import type { ProxyNode } from './index.js';
 
 const BOOT = { ...meshConfigWithDefaults({ trustDomain: 'example.org' }), rootNamespace: 'weft-system' };
@@ -170,6 +170,8 @@ describe('compileProxyConfig: identity and versions', () => {
     { name: 'a service port is added', mesh: [...MESH, service('default', 'details', { app: 'details' }, [{ port: 9080 }])] },
     { name: 'a PeerAuthentication disables mTLS', mesh: [...MESH, peerAuthn('default', 'default', { mtls: { mode: 'DISABLE' } })] },
     { name: 'a service is removed', mesh: MESH.filter((r) => !(r.kind === 'Service' && r.metadata.name === 'ratings')) },
+    { name: 'an AuthorizationPolicy reaches it', mesh: [...MESH, resource('AuthorizationPolicy', 'default', 'deny-all', { action: 'DENY', rules: [{}] })] },
+    { name: 'its own labels change', mesh: MESH.map((r) => (r.metadata.name === 'productpage' && r.kind === 'Workload' ? { ...r, metadata: { ...r.metadata, labels: { app: 'productpage', v: '2' } } } : r)) },
   ];
   const base = compile(MESH, { namespace: 'default', name: 'productpage' }).version;
   for (const c of changes) {
@@ -180,5 +182,56 @@ describe('compileProxyConfig: identity and versions', () => {
 
   test('the version is a 16-hex-digit content hash', () => {
     assert.match(base, /^[0-9a-f]{16}$/);
+  });
+});
+
+describe('shared sections: compiled once per snapshot, same bytes for every proxy that shares them', () => {
+  const mesh = [
+    ...MESH,
+    workload('default', 'productpage-2', { app: 'productpage' }, [{ name: 'http', containerPort: 9080 }], { phase: 'Running', podIP: '10.0.0.9' }, 'productpage'),
+    resource('Gateway', 'other', 'gw', { selector: { istio: 'ingress', zone: 'a' }, servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['*'] }] }),
+  ];
+  const snap = buildSnapshot(mesh, 1, BOOT);
+  const sidecar = (namespace: string, name: string, serviceAccount = name) => compileProxyConfigParts(snap, { role: 'sidecar', namespace, name, serviceAccount });
+  const gateway = (name: string, labels: Record<string, string>) => compileProxyConfigParts(snap, { role: 'gateway', namespace: 'other', name, serviceAccount: 'gw', labels });
+  const joined = (parts: ReturnType<typeof sidecar>['jsonParts']): string => parts.map((p) => (typeof p === 'string' ? p : p.json)).join('');
+
+  test('the parts join to exactly the JSON of the config, for a sidecar and a gateway', () => {
+    for (const c of [sidecar('default', 'reviews-v1', 'reviews'), gateway('gw-1', { istio: 'ingress', zone: 'a' })]) {
+      assert.equal(joined(c.jsonParts), JSON.stringify(c.config));
+      assert.deepEqual(JSON.parse(joined(c.jsonParts)), c.config);
+    }
+  });
+
+  test('one outbound section per namespace, shared by object', () => {
+    const a = sidecar('default', 'productpage');
+    const b = sidecar('default', 'reviews-v1', 'reviews');
+    const c = sidecar('other', 'ratings');
+    assert.equal(a.config.outbound, b.config.outbound);
+    assert.notEqual(a.config.outbound, c.config.outbound);
+    assert.notDeepEqual(a.config.outbound, c.config.outbound);
+    // The ports with their endpoints do not depend on the caller's namespace either.
+    assert.equal(a.config.outbound.services[1]?.ports, c.config.outbound.services[1]?.ports);
+  });
+
+  test('replicas with the same labels share the security section and differ only in their own parts', () => {
+    const a = sidecar('default', 'productpage');
+    const b = sidecar('default', 'productpage-2', 'productpage');
+    assert.equal(a.config.security, b.config.security);
+    assert.notEqual(a.config.version, b.config.version);
+  });
+
+  test('gateways with the same labels, in any order, share one gateway section', () => {
+    const a = gateway('gw-1', { istio: 'ingress', zone: 'a' });
+    const b = gateway('gw-2', { zone: 'a', istio: 'ingress' });
+    assert.equal(a.config.gateway, b.config.gateway);
+    assert.equal(a.config.gateway?.servers[0]?.port, 80);
+    assert.deepEqual(gateway('gw-3', { istio: 'ingress' }).config.gateway, { servers: [] });
+  });
+
+  test('the version does not depend on which snapshot object compiled it, nor on sharing', () => {
+    const again = compileProxyConfigParts(buildSnapshot(structuredClone(mesh), 2, BOOT), { role: 'sidecar', namespace: 'default', name: 'productpage', serviceAccount: 'productpage' });
+    assert.equal(again.config.version, sidecar('default', 'productpage').config.version);
+    assert.equal(joined(again.jsonParts), joined(sidecar('default', 'productpage').jsonParts));
   });
 });

@@ -1,16 +1,23 @@
 /**
  * compile: (mesh snapshot, proxy identity) → ProxyConfig. Pure and deterministic, so equal inputs give equal
  * versions and the push loop sends nothing when nothing changed for a proxy.
+ *
+ * Most of a config is shared: the outbound section by every proxy of a namespace, the gateway section by every
+ * gateway with the same labels, the security section by every proxy with the same namespace and labels. Those are
+ * compiled, serialised and hashed once per snapshot; a proxy's own compile is its identity and inbound side, and
+ * its version hashes its own parts with the shared sections' hashes.
  */
 import { createHash } from 'node:crypto';
 import { PROXY_CONFIG_SCHEMA } from '../../proxyconfig/types.js';
 import type { ProxyConfig } from '../../proxyconfig/types.js';
 import { WeftError } from '../../errors.js';
+import { workloadNamed } from '../registry/index.js';
 import type { MeshSnapshot } from './snapshot.js';
-import { compileOutbound } from './outbound.js';
+import type { SharedSection } from './snapshot-memo.js';
+import { outboundSection } from './outbound.js';
 import { compileInbound } from './inbound.js';
-import { compileGateway } from './gateway.js';
-import { compileSecurity } from './security.js';
+import { gatewaySection } from './gateway.js';
+import { securitySection } from './security.js';
 
 export interface ProxyNode {
   role: 'sidecar' | 'gateway';
@@ -21,36 +28,59 @@ export interface ProxyNode {
   labels?: Record<string, string>;
 }
 
+/** One piece of a config's JSON: the proxy's own text, or a section shared with other proxies. */
+export type ConfigJsonPart = string | SharedSection<unknown>;
+
+export interface CompiledProxyConfig {
+  config: ProxyConfig;
+  /** Concatenated (a shared section by its `json`), exactly `JSON.stringify(config)`. */
+  jsonParts: readonly ConfigJsonPart[];
+}
+
 export function compileProxyConfig(snap: MeshSnapshot, node: ProxyNode): ProxyConfig {
+  return compileProxyConfigParts(snap, node).config;
+}
+
+export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): CompiledProxyConfig {
   const spiffeId = `spiffe://${snap.mesh.trustDomain}/ns/${node.namespace}/sa/${node.serviceAccount}`;
+  const outbound = outboundSection(snap, node.namespace);
+  const head = (proxy: ProxyConfig['proxy'], inbound: ProxyConfig['inbound']): string =>
+    `{"schema":${JSON.stringify(PROXY_CONFIG_SCHEMA)},"proxy":${JSON.stringify(proxy)},"trustDomain":${JSON.stringify(snap.mesh.trustDomain)},"inbound":${JSON.stringify(inbound)},"outbound":`;
   let body: Omit<ProxyConfig, 'version'>;
+  let parts: ConfigJsonPart[];
   if (node.role === 'sidecar') {
-    const w = snap.registry.workloads.find((x) => x.namespace === node.namespace && x.name === node.name);
+    const w = workloadNamed(snap.registry, node.namespace, node.name);
     if (!w) throw new WeftError('NOT_FOUND', `no Workload ${node.namespace}/${node.name}`);
     if (w.serviceAccount !== node.serviceAccount) {
       throw new WeftError('FORBIDDEN', `Workload ${node.namespace}/${node.name} runs as ${w.serviceAccount}, not ${node.serviceAccount}`);
     }
-    body = {
-      schema: PROXY_CONFIG_SCHEMA,
-      proxy: { role: 'sidecar', namespace: node.namespace, name: node.name, spiffeId, labels: w.labels },
-      trustDomain: snap.mesh.trustDomain,
-      inbound: compileInbound(snap, w),
-      outbound: { services: compileOutbound(snap, node.namespace) },
-      gateway: null,
-      security: compileSecurity(snap, w),
-    };
+    const proxy = { role: 'sidecar' as const, namespace: node.namespace, name: node.name, spiffeId, labels: w.labels };
+    const inbound = compileInbound(snap, w);
+    const security = securitySection(snap, w);
+    body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound, outbound: outbound.value, gateway: null, security: security.value };
+    parts = [head(proxy, inbound), outbound, ',"gateway":null,"security":', security];
   } else {
     const labels = node.labels ?? {};
-    body = {
-      schema: PROXY_CONFIG_SCHEMA,
-      proxy: { role: 'gateway', namespace: node.namespace, name: node.name, spiffeId, labels },
-      trustDomain: snap.mesh.trustDomain,
-      inbound: null,
-      outbound: { services: compileOutbound(snap, node.namespace) },
-      gateway: { servers: compileGateway(snap, labels) },
-      security: compileSecurity(snap, { namespace: node.namespace, labels }),
-    };
+    const proxy = { role: 'gateway' as const, namespace: node.namespace, name: node.name, spiffeId, labels };
+    const gateway = gatewaySection(snap, labels);
+    const security = securitySection(snap, { namespace: node.namespace, labels });
+    body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound: null, outbound: outbound.value, gateway: gateway.value, security: security.value };
+    parts = [head(proxy, null), outbound, ',"gateway":', gateway, ',"security":', security];
   }
-  const version = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
-  return { ...body, version } as ProxyConfig;
+  const version = versionOf(parts);
+  parts.push(`,"version":${JSON.stringify(version)}}`);
+  return { config: { ...body, version } as ProxyConfig, jsonParts: parts };
+}
+
+/**
+ * A content hash of the parts: the proxy's own text, and each shared section by its own content hash. Each part
+ * is framed by kind and length, so different configs cannot run together into the same input.
+ */
+function versionOf(parts: readonly ConfigJsonPart[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) {
+    if (typeof p === 'string') h.update(`s${p.length}:`).update(p);
+    else h.update(`h:${p.hash}`);
+  }
+  return h.digest('hex').slice(0, 16);
 }

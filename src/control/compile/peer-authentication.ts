@@ -7,6 +7,9 @@
 import type { PeerAuthenticationSpec } from '../../config/kinds/peer-authentication.js';
 import type { PeerAuthnMode } from '../../proxyconfig/types.js';
 import { selects } from '../registry/index.js';
+import type { RegistryWorkload } from '../registry/index.js';
+import { perSnapshot } from './snapshot-memo.js';
+import type { MeshSnapshot } from './snapshot.js';
 
 export interface PeerAuthnPolicy {
   namespace: string;
@@ -61,4 +64,15 @@ export function effectivePeerAuthn(
 
 export function modeForPort(e: EffectivePeerAuthn, port: number): PeerAuthnMode {
   return e.portModes.get(port) ?? e.defaultMode;
+}
+
+/** A workload's effective PeerAuthentication, resolved once per snapshot: both sides of every config ask for it. */
+export function peerAuthnOf(snap: MeshSnapshot, w: RegistryWorkload): EffectivePeerAuthn {
+  const memo = perSnapshot(snap, 'peer-authn', () => new Map<RegistryWorkload, EffectivePeerAuthn>());
+  let e = memo.get(w);
+  if (!e) {
+    e = effectivePeerAuthn(snap.peerAuthentications, snap.mesh.rootNamespace, w);
+    memo.set(w, e);
+  }
+  return e;
 }

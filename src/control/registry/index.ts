@@ -8,6 +8,8 @@ import type { WorkloadSpec, WorkloadStatus } from '../../config/kinds/workload.j
 import type { PortProtocol } from '../../proxyconfig/types.js';
 import { portProtocol } from './port-protocol.js';
 
+export { selects, servicesOf, workloadNamed, workloadsOf } from './selection.js';
+
 export interface RegistryServicePort {
   name: string;
   port: number;
@@ -76,22 +78,6 @@ export function buildRegistry(resources: readonly Resource[]): Registry {
     }
   }
   return { services, workloads };
-}
-
-/** Kubernetes selector semantics: every selector label present with that value; no selector selects nothing. */
-export function selects(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
-  if (!selector) return false;
-  const keys = Object.keys(selector);
-  if (keys.length === 0) return false;
-  return keys.every((k) => labels[k] === selector[k]);
-}
-
-export function servicesOf(reg: Registry, w: RegistryWorkload): RegistryService[] {
-  return reg.services.filter((s) => s.namespace === w.namespace && selects(s.selector, w.labels));
-}
-
-export function workloadsOf(reg: Registry, s: RegistryService): RegistryWorkload[] {
-  return reg.workloads.filter((w) => w.namespace === s.namespace && selects(s.selector, w.labels));
 }
 
 /** The app port behind a service port on one workload, or undefined when a named target port is missing. */

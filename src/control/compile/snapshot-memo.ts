@@ -1,0 +1,39 @@
+/**
+ * Compile results that many proxies share, computed once per snapshot: a snapshot is immutable, so a result keyed
+ * by it and by the inputs it depends on is the same for every proxy that asks. Results are shared objects: callers
+ * must not mutate them.
+ */
+import { createHash } from 'node:crypto';
+import type { MeshSnapshot } from './snapshot.js';
+
+const memos = new WeakMap<MeshSnapshot, Map<string, unknown>>();
+
+export function perSnapshot<T>(snap: MeshSnapshot, key: string, make: () => T): T {
+  let memo = memos.get(snap);
+  if (!memo) {
+    memo = new Map();
+    memos.set(snap, memo);
+  }
+  if (memo.has(key)) return memo.get(key) as T;
+  const value = make();
+  memo.set(key, value);
+  return value;
+}
+
+/** A config section shared by many proxies, serialised and hashed once. */
+export interface SharedSection<T> {
+  readonly value: T;
+  readonly json: string;
+  /** sha256 of `json`, hex. */
+  readonly hash: string;
+}
+
+export function sharedSection<T>(value: T): SharedSection<T> {
+  const json = JSON.stringify(value);
+  return { value, json, hash: createHash('sha256').update(json).digest('hex') };
+}
+
+/** A stable key for a label set, whatever the order its keys were written in. */
+export function labelSetKey(labels: Record<string, string>): string {
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
