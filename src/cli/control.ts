@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { runControlPlane } from '../control/control-plane.js';
 import { meshConfigWithDefaults } from '../config/kinds/mesh-config.js';
 import { processOutput, runVerb } from './client.js';
+import { exitWhenOrphaned } from '../parent-watch.js';
 
 interface ControlOptions {
   listen: string;
@@ -32,6 +33,7 @@ export function registerControlCommand(program: Command): void {
         const stop = (): void => void cp.stop().then(() => process.exit(0));
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
+        exitWhenOrphaned((k) => process.env[k], stop);
       }),
     );
 }

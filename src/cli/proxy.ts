@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { parseProxySettings } from '../proxy/settings.js';
 import { runProxy } from '../proxy/main.js';
 import { processOutput, runVerb } from './client.js';
+import { exitWhenOrphaned } from '../parent-watch.js';
 
 export function registerProxyCommand(program: Command): void {
   program
@@ -20,6 +21,7 @@ export function registerProxyCommand(program: Command): void {
         const stop = (): void => void proxy.stop().then(() => process.exit(0));
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
+        exitWhenOrphaned((k) => process.env[k], stop);
         // Nothing a request does may bring the proxy down; log and keep serving.
         process.on('uncaughtException', (err) => process.stderr.write(`uncaught: ${err.stack ?? String(err)}\n`));
       }),

@@ -19,6 +19,8 @@ import type { MeshFile, MeshProxyEntry, MeshWorkloadEntry } from './mesh-file.js
 import { SupervisedProcess } from './process-supervisor.js';
 import { loadOrChooseRuntime, podAddress } from './pod-addresses.js';
 import { freePort, waitForPort } from './wait-for-port.js';
+import { MESH_MARKER, removeLeftoverProcesses } from './leftover-processes.js';
+import { WeftError } from '../errors.js';
 import { openPodNetwork } from './netns/index.js';
 import type { Isolation, PodNetwork } from './netns/index.js';
 
@@ -59,6 +61,8 @@ export class LocalMesh {
   #gateway: SupervisedProcess | undefined;
   #gatewayEntry: MeshProxyEntry | null = null;
   #stopping = false;
+  /** True once this process owns the state directory: only then is mesh.json ours to write and remove. */
+  #claimed = false;
   #network: PodNetwork | undefined;
 
   constructor(private readonly o: LocalMeshOptions) {
@@ -73,6 +77,7 @@ export class LocalMesh {
 
   async start(): Promise<void> {
     fs.mkdirSync(this.layout.logDir, { recursive: true, mode: 0o700 });
+    this.#claimStateDir();
     const runtime = await loadOrChooseRuntime(this.layout.runtimeFile, freePort);
     if (this.o.isolation === 'netns') this.#network = await openPodNetwork({ stateDir: this.layout.root, podRange: this.o.podRange, log: this.o.log });
     // Pods reach the control plane at the bridge's address: it is a host address, so local clients reach it too.
@@ -113,6 +118,21 @@ export class LocalMesh {
     }
   }
 
+  /** One `weft up` per state directory; what a killed predecessor left running is stopped first. */
+  #claimStateDir(): void {
+    try {
+      const previous = JSON.parse(fs.readFileSync(this.layout.meshFile, 'utf8')) as { pid?: number };
+      if (typeof previous.pid === 'number' && previous.pid !== process.pid && processAlive(previous.pid)) {
+        throw new WeftError('CONFLICT', `a mesh is already running from ${this.layout.root} (weft up, pid ${previous.pid})`);
+      }
+    } catch (err) {
+      if (err instanceof WeftError) throw err;
+    }
+    this.#claimed = true;
+    const stopped = removeLeftoverProcesses(this.layout.root);
+    if (stopped > 0) this.o.log(`stopped ${stopped} processes left running by a previous weft up of ${this.layout.root}`);
+  }
+
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
@@ -124,7 +144,7 @@ export class LocalMesh {
     await this.#control?.stop();
     await this.#client?.close();
     await this.#network?.teardown();
-    fs.rmSync(this.layout.meshFile, { force: true });
+    if (this.#claimed) fs.rmSync(this.layout.meshFile, { force: true });
   }
 
   /** The facts other commands and tests read: addresses, pids, states. */
@@ -140,7 +160,7 @@ export class LocalMesh {
   }
 
   writeMeshFile(): void {
-    if (this.#stopping) return;
+    if (this.#stopping || !this.#claimed) return;
     const tmp = `${this.layout.meshFile}.tmp`;
     fs.writeFileSync(tmp, `${JSON.stringify(this.meshFile(), null, 2)}\n`);
     fs.renameSync(tmp, this.layout.meshFile);
@@ -186,7 +206,7 @@ export class LocalMesh {
       if (this.o.caFiles.chainFile) args.push('--ca-chain', this.o.caFiles.chainFile);
     }
     const control = new SupervisedProcess(
-      { name: 'control', command: process.execPath, args, env: process.env, logFile: path.join(this.layout.logDir, 'control.log') },
+      { name: 'control', command: process.execPath, args, env: this.#marked(process.env), logFile: path.join(this.layout.logDir, 'control.log') },
       {
         onExit: (code, signal) => {
           if (!this.#stopping) this.o.log(`control plane exited (${signal ?? code}); restarting`);
@@ -207,7 +227,7 @@ export class LocalMesh {
   }
 
   #proxyEnv(identity: { namespace: string; name: string; serviceAccount: string }, podIP: string, token: string): NodeJS.ProcessEnv {
-    return {
+    return this.#marked({
       PATH: process.env['PATH'],
       WEFT_NAMESPACE: identity.namespace,
       WEFT_NAME: identity.name,
@@ -218,7 +238,12 @@ export class LocalMesh {
       WEFT_CONTROL_URL: `https://${this.#controlAddress}`,
       WEFT_CA_BUNDLE: this.layout.trustBundleFile,
       WEFT_BOOTSTRAP_TOKEN: token,
-    };
+    });
+  }
+
+  /** Every process of this mesh carries the marker, so a later start can find what a crash left behind. */
+  #marked(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+    return { ...env, [MESH_MARKER]: this.layout.root, WEFT_PARENT_PID: String(process.pid) };
   }
 
   /** The command as run in the pod: inside its network namespace when it has one. */
@@ -248,7 +273,7 @@ export class LocalMesh {
         name,
         ...this.#inPod(netns, command, args),
         cwd: spec.workingDir ?? process.cwd(),
-        env: {
+        env: this.#marked({
           ...process.env,
           ...spec.env,
           POD_IP: podIP,
@@ -259,7 +284,7 @@ export class LocalMesh {
           HTTP_PROXY: `http://${podIP}:${SIDECAR_OUTBOUND_PORT}`,
           no_proxy: '',
           NO_PROXY: '',
-        },
+        }),
         logFile: path.join(logDir, `${namespace}.${name}.log`),
       },
       {
@@ -343,5 +368,14 @@ export class LocalMesh {
     };
     await gateway.start();
     if (published !== undefined) await waitForPort('127.0.0.1', this.o.ingressPort, START_TIMEOUT_MS, () => gateway.child !== undefined);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
