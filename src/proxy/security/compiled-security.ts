@@ -4,8 +4,9 @@
  */
 import { compileAuthorizationPolicies } from '../../authz/index.js';
 import type { AuthzEngine } from '../../authz/index.js';
-import { compileJwtRules } from '../../authn/jwt-rules.js';
 import type { JwtVerifier } from '../../authn/jwt-rules.js';
+import type { JwtRuleSpec } from '../../config/kinds/request-authentication.js';
+import { WeftError } from '../../errors.js';
 import type { PathNormalization } from '../../http/normalize-path.js';
 import type { ExtAuthzProvider, ProxyConfig } from '../../proxyconfig/types.js';
 
@@ -34,8 +35,30 @@ export function compileSecurity(cfg: ProxyConfig): CompiledSecurity {
   return {
     pathNormalization: s.pathNormalization,
     authz,
-    jwt: s.jwtRules.length === 0 ? undefined : compileJwtRules(s.jwtRules),
+    jwt: s.jwtRules.length === 0 ? undefined : lazyJwtVerifier(s.jwtRules),
     jwksUris: s.jwtRules.flatMap((r) => (r.jwksUri ? [r.jwksUri] : [])),
     providers: new Map(s.extensionProviders.map((p) => [p.name, p])),
+  };
+}
+
+/**
+ * The JWT verifier, with jose loaded on the first token rather than in every proxy at start (most workloads
+ * never see a RequestAuthentication). Inline JWKS are parsed now, so a broken one still NACKs the config.
+ */
+function lazyJwtVerifier(rules: JwtRuleSpec[]): JwtVerifier {
+  rules.forEach((r, i) => {
+    if (r.jwks === undefined) return;
+    try {
+      JSON.parse(r.jwks);
+    } catch {
+      throw new WeftError('PROXY_CONFIG_REJECTED', `security.jwtRules[${i}].jwks is not valid JSON`);
+    }
+  });
+  let verifier: Promise<JwtVerifier> | undefined;
+  return {
+    authenticate(headers, query) {
+      verifier ??= import('../../authn/jwt-rules.js').then((m) => m.compileJwtRules(rules));
+      return verifier.then((v) => v.authenticate(headers, query));
+    },
   };
 }
