@@ -14,6 +14,7 @@ import type { AuthzPolicyInput } from '../authz/index.js';
 import { WeftError } from '../errors.js';
 import { ControlClient, processOutput, runVerb } from './client.js';
 import { collectPaths } from './apply.js';
+import { formatTable } from './text-table.js';
 
 interface PolicySource {
   policies: AuthzPolicyInput[];
@@ -97,10 +98,8 @@ export function registerAuthzCommand(program: Command): void {
           processOutput.out(`No AuthorizationPolicy applies to ${ns}/${name}: every request not denied is allowed.\n`);
           return;
         }
-        const rows = [['#', 'ACTION', 'POLICY', 'REACH', 'RULES', 'DRY-RUN', 'PROVIDER']];
-        applicable.forEach((p, i) => rows.push([String(i + 1), p.action, p.policy, p.reach, String(p.rules), p.dryRun ? 'yes' : 'no', p.provider ?? '-']));
-        const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-        processOutput.out(`${rows.map((r) => r.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n')}\n`);
+        const rows = applicable.map((p, i) => [String(i + 1), p.action, p.policy, p.reach, String(p.rules), p.dryRun ? 'yes' : 'no', p.provider ?? '-']);
+        processOutput.out(formatTable(['#', 'ACTION', 'POLICY', 'REACH', 'RULES', 'DRY-RUN', 'PROVIDER'], rows));
       }),
     );
 }

@@ -1,3 +1,4 @@
+import { formatTable } from './text-table.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
@@ -6,7 +7,6 @@ import { isWeftError } from '../errors.js';
 import {
   formatResourceDocument,
   formatResourceTable,
-  formatTable,
   humanAge,
   noResourcesMessage,
   parseOutputFormat,

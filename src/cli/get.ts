@@ -2,6 +2,7 @@
  * `weft get KIND [NAME] [-n NS | -A] [-o yaml|json|wide]`: what the control plane stores, printed the way
  * `kubectl get` prints it (same table layout, same AGE wording, same messages), so Istio users read it at once.
  */
+import { formatTable } from './text-table.js';
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { kindByName } from '../config/kinds/index.js';
@@ -39,15 +40,6 @@ export function humanAge(ms: number): string {
 }
 
 /** kubectl's tabwriter: cells padded by 3, at least 6 wide, the last column unpadded. */
-export function formatTable(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(6, h.length + 3, ...rows.map((r) => (r[i] ?? '').length + 3)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('')
-      .trimEnd();
-  return [headers, ...rows].map(line).join('\n') + '\n';
-}
 
 function field(r: StoredResource, ...path: string[]): unknown {
   let v: unknown = { spec: r.spec, status: r.status };

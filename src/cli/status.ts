@@ -2,9 +2,10 @@
 import type { Command } from 'commander';
 import type { ProxyStatus } from '../control/push-server.js';
 import { ControlClient, processOutput, runVerb } from './client.js';
+import { formatTable } from './text-table.js';
 
 export function formatStatus(address: string, proxies: ProxyStatus[], now = Date.now()): string {
-  const rows: string[][] = [['PROXY', 'CONNECTED', 'CONFIG', 'VERSION', 'CERT EXPIRES', 'MTLS', 'LAST NACK']];
+  const rows: string[][] = [];
   for (const p of proxies) {
     const synced = p.sentVersion !== null && p.sentVersion === p.ackedVersion;
     const expires = p.certNotAfter ? `${Math.round((Date.parse(p.certNotAfter) - now) / 60_000)}m` : '-';
@@ -18,9 +19,7 @@ export function formatStatus(address: string, proxies: ProxyStatus[], now = Date
       p.lastNack ? `${p.lastNack.version}: ${p.lastNack.reason}` : '-',
     ]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const table = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
-  return `control plane: ${address} (reachable)\n${table}`;
+  return `control plane: ${address} (reachable)\n${formatTable(['PROXY', 'CONNECTED', 'CONFIG', 'VERSION', 'CERT EXPIRES', 'MTLS', 'LAST NACK'], rows)}`;
 }
 
 export function registerStatusCommand(program: Command): void {
@@ -35,7 +34,7 @@ export function registerStatusCommand(program: Command): void {
         try {
           const proxies = (await client.proxies()) as ProxyStatus[];
           if (opts.output === 'json') process.stdout.write(`${JSON.stringify({ control: client.address, proxies }, null, 2)}\n`);
-          else process.stdout.write(`${formatStatus(client.address, proxies)}\n`);
+          else process.stdout.write(formatStatus(client.address, proxies));
         } finally {
           await client.close();
         }

@@ -7,7 +7,7 @@ import { Option } from 'commander';
 import { loadResources } from '../config/load.js';
 import { LocalMesh } from '../mesh/local-mesh.js';
 import { DEFAULT_POD_RANGE } from '../mesh/netns/index.js';
-import { formatMeshTable } from '../mesh/mesh-table.js';
+import { formatMeshTable } from './mesh-table.js';
 import { processOutput, runVerb } from './client.js';
 
 interface UpOptions {
@@ -60,7 +60,7 @@ export function registerUpCommand(program: Command): void {
         try {
           const started = Date.now();
           await mesh.start();
-          process.stdout.write(`${formatMeshTable(mesh.meshFile())}\n`);
+          process.stdout.write(formatMeshTable(mesh.meshFile()));
           process.stdout.write(`mesh is up in ${((Date.now() - started) / 1000).toFixed(1)} s; state in ${mesh.layout.root}; Ctrl-C stops it\n`);
         } catch (err) {
           await mesh.stop();
