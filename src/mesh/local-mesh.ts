@@ -288,9 +288,10 @@ export class LocalMesh {
         logFile: path.join(logDir, `${namespace}.${name}.log`),
       },
       {
-        onExit: (code, signal, restarts) => {
+        onExit: (code, signal, restarts, error) => {
           if (this.#stopping) return;
-          this.o.log(`workload ${namespace}/${name} exited (${signal ?? code}); restart ${restarts + 1} with backoff`);
+          const why = error ? `could not be started: ${error.message}` : `exited (${signal ?? code})`;
+          this.o.log(`workload ${namespace}/${name} ${why}; restart ${restarts + 1} with backoff`);
           void this.#setPhase(resource, podIP, 'Restarting', restarts + 1);
           this.writeMeshFile();
         },
@@ -311,12 +312,19 @@ export class LocalMesh {
     await p.sidecar.start();
     await waitForPort(p.podIP, SIDECAR_INBOUND_PORT, START_TIMEOUT_MS, () => p.sidecar.child !== undefined);
     await p.app.start();
-    await this.#whenListening(p.resource, p.podIP);
+    try {
+      await this.#whenListening(p.resource, p.podIP, () => p.app.state === 'running');
+    } catch (err) {
+      // One broken workload does not stop the mesh: it is reported and its supervisor keeps restarting it.
+      const { namespace, name } = p.resource.metadata;
+      this.o.log(`workload ${namespace}/${name} did not start listening: ${(err as Error).message}`);
+      return;
+    }
     await this.#setPhase(p.resource, p.podIP, 'Running', p.app.restarts);
   }
 
-  async #whenListening(resource: Resource<WorkloadSpec>, podIP: string): Promise<void> {
-    for (const port of resource.spec.ports) await waitForPort(podIP, port.containerPort, START_TIMEOUT_MS);
+  async #whenListening(resource: Resource<WorkloadSpec>, podIP: string, isAlive?: () => boolean): Promise<void> {
+    for (const port of resource.spec.ports) await waitForPort(podIP, port.containerPort, START_TIMEOUT_MS, isAlive);
   }
 
   async #setPhase(resource: Resource<WorkloadSpec>, podIP: string, phase: 'Running' | 'Restarting', restarts: number): Promise<void> {

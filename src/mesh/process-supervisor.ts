@@ -22,7 +22,8 @@ export interface SupervisorEvents {
   /** Called before each (re)start; may refresh the spec (a sidecar needs a fresh bootstrap token each time). */
   prepare?: (spec: ProcessSpec) => Promise<ProcessSpec>;
   onStart?: (child: ChildProcess, restarts: number) => void;
-  onExit?: (code: number | null, signal: NodeJS.Signals | null, restarts: number) => void;
+  /** `error` is set when the program could not be started at all. */
+  onExit?: (code: number | null, signal: NodeJS.Signals | null, restarts: number, error?: Error) => void;
 }
 
 const HEALTHY_RUN_MS = 10_000;
@@ -61,16 +62,19 @@ export class SupervisedProcess {
     fs.closeSync(out);
     this.child = child;
     this.#startedAt = Date.now();
-    child.once('error', () => undefined);
+    // A program that cannot be started at all (ENOENT, EACCES) never emits 'exit': treat it as one.
+    child.once('error', (err) => {
+      if (child.pid === undefined) this.#exited(child, null, null, err);
+    });
     child.once('exit', (code, signal) => this.#exited(child, code, signal));
     this.state = 'running';
     this.events.onStart?.(child, this.restarts);
   }
 
-  #exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+  #exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, error?: Error): void {
     if (this.child !== child) return;
     this.child = undefined;
-    this.events.onExit?.(code, signal, this.restarts);
+    this.events.onExit?.(code, signal, this.restarts, error);
     if (this.#stopping) {
       this.state = 'stopped';
       return;
