@@ -63,6 +63,31 @@ describe('bookinfo under deny-all-then-allow', () => {
     assert.match(String(denied['peer']), /sa\/sleep$/);
   });
 
+  test('the ingress gateway enforces policies that select it, from the root namespace', async () => {
+    await apply(
+      mesh,
+      `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: ingress-no-api, namespace: weft-system }
+spec:
+  selector: { matchLabels: { istio: ingressgateway } }
+  action: DENY
+  rules:
+  - to: [{ operation: { paths: ["/api/*"] } }]
+`,
+    );
+    const api = await eventually('the gateway to deny /api', async () => {
+      const r = await request(`http://127.0.0.1:${mesh.ingressPort}/api/v1/products`);
+      const body = await r.body.text();
+      return r.statusCode === 403 ? body : undefined;
+    });
+    assert.equal(api.trim(), 'RBAC: access denied');
+    const page = await request(`http://127.0.0.1:${mesh.ingressPort}/productpage`);
+    assert.equal(page.statusCode, 200);
+    await page.body.dump();
+    assert.equal((await mesh.weft(['delete', 'authorizationpolicy', 'ingress-no-api', '-n', 'weft-system'])).code, 0);
+  });
+
   test('weft authz check and list use the running mesh\'s policies', async () => {
     const check = await mesh.weft(['authz', 'check', '--request', 'examples/bookinfo/authz-requests/gateway-to-productpage.yaml', '-o', 'json']);
     assert.equal(check.code, 0, check.stderr);
