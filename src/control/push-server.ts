@@ -13,7 +13,9 @@ import { parseWorkloadIdentity } from '../identity/spiffe-id.js';
 import { LineDecoder, PUSH_PATHS } from '../push/protocol.js';
 import type { ControlMessage, NodeInfo, ProxyMessage, SignRequest, SignResponse } from '../push/protocol.js';
 import { spiffeIdOfPeer } from '../identity/tls-peer.js';
-import { compileProxyConfig } from './compile/index.js';
+import { compileProxyConfigParts } from './compile/index.js';
+import type { CompiledProxyConfig, ConfigJsonPart } from './compile/index.js';
+import type { SharedSection } from './compile/snapshot-memo.js';
 import type { MeshSnapshot } from './compile/snapshot.js';
 import type { ControlLog } from './control-log.js';
 
@@ -40,6 +42,10 @@ interface Connection {
   serviceAccount: string;
   node: NodeInfo;
   stream: http2.ServerHttp2Stream;
+  /** The stream's buffer is full: the next config waits for 'drain'. */
+  blocked: boolean;
+  /** The newest config compiled while blocked; an older one still waiting is dropped, never sent. */
+  pending: CompiledProxyConfig | undefined;
 }
 
 export interface PushServerDeps {
@@ -196,7 +202,7 @@ export class PushServer {
       mtlsMode: null,
     };
     this.#seen.set(id, status);
-    const conn: Connection = { status, serviceAccount: identity.serviceAccount, node, stream };
+    const conn: Connection = { status, serviceAccount: identity.serviceAccount, node, stream, blocked: false, pending: undefined };
     this.#connections.add(conn);
     this.deps.log.info('proxy connected', { proxy: id, spiffeId: peer });
     this.#push(conn, this.deps.snapshot());
@@ -204,19 +210,42 @@ export class PushServer {
   }
 
   #push(c: Connection, snap: MeshSnapshot): void {
-    let config;
+    let compiled: CompiledProxyConfig;
     try {
-      config = compileProxyConfig(snap, { ...c.node, serviceAccount: c.serviceAccount });
+      compiled = compileProxyConfigParts(snap, { ...c.node, serviceAccount: c.serviceAccount });
       c.status.compileError = null;
     } catch (err) {
       c.status.compileError = (err as Error).message;
       this.deps.log.warn('cannot compile config for proxy', { proxy: c.status.id, reason: c.status.compileError });
       return;
     }
-    c.status.mtlsMode = config.inbound?.defaultMode ?? null;
-    if (config.version === c.status.sentVersion) return;
-    c.status.sentVersion = config.version;
-    send(c.stream, { type: 'config', config });
+    const { version } = compiled.config;
+    c.status.mtlsMode = compiled.config.inbound?.defaultMode ?? null;
+    if (c.blocked) {
+      c.pending = version === c.status.sentVersion ? undefined : compiled;
+      return;
+    }
+    if (version === c.status.sentVersion) return;
+    this.#write(c, compiled);
+  }
+
+  /**
+   * One config line on the stream. A full buffer (the proxy reads slowly, or HTTP/2 flow control holds the
+   * stream) blocks the connection until 'drain'; meanwhile only the newest config is kept, so a slow proxy costs
+   * one pending config, not one per change.
+   */
+  #write(c: Connection, compiled: CompiledProxyConfig): void {
+    const { stream } = c;
+    if (stream.closed || stream.destroyed) return;
+    c.status.sentVersion = compiled.config.version;
+    if (writeConfigLine(stream, compiled.jsonParts)) return;
+    c.blocked = true;
+    stream.once('drain', () => {
+      c.blocked = false;
+      const next = c.pending;
+      c.pending = undefined;
+      if (next && next.config.version !== c.status.sentVersion) this.#write(c, next);
+    });
   }
 
   #onProxyMessage(c: Connection, msg: ProxyMessage): void {
@@ -238,6 +267,28 @@ export class PushServer {
         break;
     }
   }
+}
+
+/** Shared sections as bytes, encoded once and written to every stream that shares them without a copy each. */
+const sectionBytes = new WeakMap<SharedSection<unknown>, Buffer>();
+
+function bytesOf(section: SharedSection<unknown>): Buffer {
+  let b = sectionBytes.get(section);
+  if (!b) {
+    b = Buffer.from(section.json, 'utf8');
+    sectionBytes.set(section, b);
+  }
+  return b;
+}
+
+/** `{"type":"config","config":…}` and a newline, the config written from its parts; false when the buffer is full. */
+function writeConfigLine(stream: http2.ServerHttp2Stream, parts: readonly ConfigJsonPart[]): boolean {
+  stream.cork();
+  let ok = stream.write('{"type":"config","config":');
+  for (const p of parts) ok = stream.write(typeof p === 'string' ? p : bytesOf(p));
+  ok = stream.write('}\n');
+  stream.uncork();
+  return ok;
 }
 
 function send(stream: http2.ServerHttp2Stream, msg: ControlMessage): void {

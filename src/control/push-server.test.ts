@@ -1,0 +1,129 @@
+/**
+ * The push loop against a proxy that reads slowly: a fake stream whose buffer fills after one write and drains only
+ * when the test says so. A blocked stream holds at most the newest config; the line on the wire is the config's JSON.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
+import type http2 from 'node:http2';
+import type { Resource } from '../config/resource.js';
+import { meshConfigWithDefaults } from '../config/kinds/mesh-config.js';
+import { PUSH_PATHS } from '../push/protocol.js';
+import { buildSnapshot } from './compile/snapshot.js';
+import type { MeshSnapshot } from './compile/snapshot.js';
+import { compileProxyConfig } from './compile/index.js';
+import { PushServer } from './push-server.js';
+import type { PushServerDeps } from './push-server.js';
+
+const BOOT = { ...meshConfigWithDefaults({ trustDomain: 'example.org' }), rootNamespace: 'weft-system' };
+const meta = (name: string, labels: Record<string, string> = {}): Resource['metadata'] => ({ namespace: 'default', name, labels, annotations: {} }) as Resource['metadata'];
+const workload: Resource = {
+  apiVersion: 'weft.dev/v1alpha1',
+  kind: 'Workload',
+  metadata: meta('web', { app: 'web' }),
+  spec: { serviceAccount: 'web', command: ['app'], env: {}, ports: [{ containerPort: 8080, protocol: 'TCP' }] },
+  status: { phase: 'Running', podIP: '10.0.0.1' },
+};
+const serviceWithPorts = (ports: number[]): Resource => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: meta('web'),
+  spec: { selector: { app: 'web' }, ports: ports.map((port) => ({ port, targetPort: 8080, protocol: 'TCP' })) },
+});
+const snapshotWith = (ports: number[], revision: number): MeshSnapshot => buildSnapshot([workload, serviceWithPorts(ports)], revision, BOOT);
+
+/** A response stream whose buffer is full after one write, until `release()`. */
+class SlowStream extends Writable {
+  lines = '';
+  #held: Array<() => void> = [];
+  constructor() {
+    super({ highWaterMark: 1, decodeStrings: true });
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.lines += chunk.toString('utf8');
+    this.#held.push(done);
+  }
+  /** The push server corks a config line, so it arrives here as one group. */
+  override _writev(chunks: Array<{ chunk: Buffer }>, done: () => void): void {
+    for (const c of chunks) this.lines += c.chunk.toString('utf8');
+    this.#held.push(done);
+  }
+  release(): void {
+    const held = this.#held;
+    this.#held = [];
+    for (const done of held) done();
+  }
+  close(): void {
+    this.destroy();
+  }
+  configs(): Array<{ version: string; outbound: { services: Array<{ ports: unknown[] }> } }> {
+    return this.lines
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { type: string; config: never })
+      .filter((m) => m.type === 'config')
+      .map((m) => m.config);
+  }
+}
+
+function connect(server: PushServer, stream: SlowStream): void {
+  const req = Object.assign(new EventEmitter(), {
+    url: PUSH_PATHS.stream,
+    socket: { authorized: true, getPeerCertificate: () => ({ subjectaltname: 'URI:spiffe://example.org/ns/default/sa/web' }) },
+  });
+  const res = { stream, writeHead: () => undefined };
+  assert.equal(server.handle(req as unknown as http2.Http2ServerRequest, res as unknown as http2.Http2ServerResponse), true);
+  const hello = { type: 'hello', node: { role: 'sidecar', namespace: 'default', name: 'web', podIP: '10.0.0.1' }, certNotAfter: '2030-01-01T00:00:00Z' };
+  req.emit('data', Buffer.from(`${JSON.stringify(hello)}\n`));
+}
+
+function pushServer(snapshot: () => MeshSnapshot): PushServer {
+  const log = { info: () => undefined, warn: () => undefined } as unknown as PushServerDeps['log'];
+  return new PushServer({ ca: {} as PushServerDeps['ca'], tokens: {} as PushServerDeps['tokens'], snapshot, certificateTtlMs: () => 0, log, onJwksRefresh: () => undefined });
+}
+
+describe('push stream backpressure', () => {
+  test('the line on the wire is the compiled config, as JSON', () => {
+    const snap = snapshotWith([80], 1);
+    const stream = new SlowStream();
+    connect(pushServer(() => snap), stream);
+    const want = compileProxyConfig(snap, { role: 'sidecar', namespace: 'default', name: 'web', serviceAccount: 'web' });
+    assert.deepEqual(stream.configs(), [want]);
+    assert.ok(stream.lines.endsWith('}\n'));
+  });
+
+  test('while the stream is full, only the newest config waits, and it is sent on drain', async () => {
+    let snap = snapshotWith([80], 1);
+    const server = pushServer(() => snap);
+    const stream = new SlowStream();
+    connect(server, stream);
+    assert.equal(stream.configs().length, 1);
+    for (const [i, ports] of [[80, 81], [80, 82], [80, 83]].entries()) {
+      snap = snapshotWith(ports, i + 2);
+      server.pushAll();
+    }
+    assert.equal(stream.configs().length, 1, 'nothing more is written while the stream is full');
+    assert.equal(server.proxies()[0]?.sentVersion, stream.configs()[0]?.version);
+    stream.release();
+    await new Promise((r) => setImmediate(r));
+    const sent = stream.configs();
+    assert.equal(sent.length, 2, 'the two configs in between were never sent');
+    assert.deepEqual(sent[1]?.outbound.services[0]?.ports.map((p) => (p as { port: number }).port), [80, 83]);
+    assert.equal(server.proxies()[0]?.sentVersion, sent[1]?.version);
+  });
+
+  test('a change undone while blocked sends nothing more', async () => {
+    let snap = snapshotWith([80], 1);
+    const server = pushServer(() => snap);
+    const stream = new SlowStream();
+    connect(server, stream);
+    snap = snapshotWith([80, 81], 2);
+    server.pushAll();
+    snap = snapshotWith([80], 3);
+    server.pushAll();
+    stream.release();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(stream.configs().length, 1);
+  });
+});
