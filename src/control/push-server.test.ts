@@ -78,9 +78,10 @@ function connect(server: PushServer, stream: SlowStream): void {
   req.emit('data', Buffer.from(`${JSON.stringify(hello)}\n`));
 }
 
-function pushServer(snapshot: () => MeshSnapshot): PushServer {
+function pushServer(snapshot: () => MeshSnapshot, maxConfigsInFlight?: number): PushServer {
   const log = { info: () => undefined, warn: () => undefined } as unknown as PushServerDeps['log'];
-  return new PushServer({ ca: {} as PushServerDeps['ca'], tokens: {} as PushServerDeps['tokens'], snapshot, certificateTtlMs: () => 0, log, onJwksRefresh: () => undefined });
+  const deps: PushServerDeps = { ca: {} as PushServerDeps['ca'], tokens: {} as PushServerDeps['tokens'], snapshot, certificateTtlMs: () => 0, log, onJwksRefresh: () => undefined };
+  return new PushServer(maxConfigsInFlight === undefined ? deps : { ...deps, maxConfigsInFlight });
 }
 
 describe('push stream backpressure', () => {
@@ -125,5 +126,21 @@ describe('push stream backpressure', () => {
     stream.release();
     await new Promise((r) => setImmediate(r));
     assert.equal(stream.configs().length, 1);
+  });
+
+  test('streams still sending hold the send slots; the next proxy waits its turn, and a closed stream frees its slot', async () => {
+    const snap = snapshotWith([80], 1);
+    const server = pushServer(() => snap, 1);
+    const [a, b, c] = [new SlowStream(), new SlowStream(), new SlowStream()];
+    connect(server, a);
+    connect(server, b);
+    connect(server, c);
+    assert.deepEqual([a, b, c].map((s) => s.configs().length), [1, 0, 0]);
+    a.release();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual([a, b, c].map((s) => s.configs().length), [1, 1, 0]);
+    b.destroy();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual([a, b, c].map((s) => s.configs().length), [1, 1, 1]);
   });
 });

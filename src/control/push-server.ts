@@ -44,7 +44,7 @@ interface Connection {
   stream: http2.ServerHttp2Stream;
   /** The stream's buffer is full: the next config waits for 'drain'. */
   blocked: boolean;
-  /** The newest config compiled while blocked; an older one still waiting is dropped, never sent. */
+  /** The newest config not yet written (blocked, or waiting for a send slot); an older one is dropped, never sent. */
   pending: CompiledProxyConfig | undefined;
 }
 
@@ -56,12 +56,17 @@ export interface PushServerDeps {
   log: ControlLog;
   /** A proxy met a JWT key it does not know. */
   onJwksRefresh: (uris: string[]) => void;
+  /** Streams that may be sending a config at once (default 64): what is in flight is buffered per stream. */
+  maxConfigsInFlight?: number;
 }
 
 const MAX_SIGN_BODY = 64 * 1024;
 
 export class PushServer {
   #connections = new Set<Connection>();
+  /** Connections whose last config is still being sent (blocked), and those waiting for one of their slots. */
+  #inFlight = 0;
+  #waiting = new Set<Connection>();
   /** Status of proxies seen, kept after disconnect so `weft status` can say a proxy is gone. */
   #seen = new Map<string, ProxyStatus>();
 
@@ -97,6 +102,8 @@ export class PushServer {
   closeAll(): void {
     for (const c of this.#connections) c.stream.close();
     this.#connections.clear();
+    this.#waiting.clear();
+    this.#inFlight = 0;
   }
 
   #peerSpiffeId(req: http2.Http2ServerRequest): string | undefined {
@@ -162,6 +169,7 @@ export class PushServer {
     const gone = (): void => {
       if (!conn) return;
       this.#connections.delete(conn);
+      this.#forget(conn);
       conn.status.connected = false;
       this.deps.log.info('proxy disconnected', { proxy: conn.status.id });
       conn = undefined;
@@ -221,31 +229,59 @@ export class PushServer {
     }
     const { version } = compiled.config;
     c.status.mtlsMode = compiled.config.inbound?.defaultMode ?? null;
-    if (c.blocked) {
+    if (c.blocked || this.#waiting.has(c)) {
       c.pending = version === c.status.sentVersion ? undefined : compiled;
+      if (!c.pending) this.#waiting.delete(c);
       return;
     }
     if (version === c.status.sentVersion) return;
-    this.#write(c, compiled);
+    c.pending = compiled;
+    this.#waiting.add(c);
+    this.#sendWaiting();
   }
 
   /**
    * One config line on the stream. A full buffer (the proxy reads slowly, or HTTP/2 flow control holds the
    * stream) blocks the connection until 'drain'; meanwhile only the newest config is kept, so a slow proxy costs
-   * one pending config, not one per change.
+   * one pending config, not one per change. A blocked stream holds a send slot: with thousands of proxies, the
+   * bytes buffered for them at once stay bounded, and the rest wait their turn in arrival order.
    */
+  #sendWaiting(): void {
+    const max = this.deps.maxConfigsInFlight ?? 64;
+    for (const c of this.#waiting) {
+      if (this.#inFlight >= max) return;
+      this.#waiting.delete(c);
+      const next = c.pending;
+      c.pending = undefined;
+      if (next && next.config.version !== c.status.sentVersion) this.#write(c, next);
+    }
+  }
+
   #write(c: Connection, compiled: CompiledProxyConfig): void {
     const { stream } = c;
     if (stream.closed || stream.destroyed) return;
     c.status.sentVersion = compiled.config.version;
     if (writeConfigLine(stream, compiled.jsonParts)) return;
     c.blocked = true;
+    this.#inFlight++;
     stream.once('drain', () => {
+      if (!c.blocked) return;
       c.blocked = false;
-      const next = c.pending;
-      c.pending = undefined;
-      if (next && next.config.version !== c.status.sentVersion) this.#write(c, next);
+      this.#inFlight--;
+      if (c.pending) this.#waiting.add(c);
+      this.#sendWaiting();
     });
+  }
+
+  /** A closed stream never drains: give back its slot. */
+  #forget(c: Connection): void {
+    if (c.blocked) {
+      c.blocked = false;
+      this.#inFlight--;
+    }
+    c.pending = undefined;
+    this.#waiting.delete(c);
+    this.#sendWaiting();
   }
 
   #onProxyMessage(c: Connection, msg: ProxyMessage): void {
