@@ -23,6 +23,10 @@ import { MESH_MARKER, removeLeftoverProcesses } from './leftover-processes.js';
 import { WeftError } from '../errors.js';
 import { openPodNetwork } from './netns/index.js';
 import type { Isolation, PodNetwork } from './netns/index.js';
+import { CAPTURE_OUTBOUND_PORT, SIDECAR_ADMIN_PORT, SIDECAR_UID } from './netns/capture-rules.js';
+import { allocateServiceVips, formatServiceVips, podHostsFile } from './netns/service-hosts.js';
+import type { ServiceVip } from './netns/service-hosts.js';
+import { CLUSTER_DOMAIN } from '../control/registry/index.js';
 
 export interface LocalMeshOptions {
   stateDir: string;
@@ -64,6 +68,8 @@ export class LocalMesh {
   /** True once this process owns the state directory: only then is mesh.json ours to write and remove. */
   #claimed = false;
   #network: PodNetwork | undefined;
+  /** netns only: each Service's virtual address, which the pods' hosts files name and their sidecars capture. */
+  #serviceVips: ServiceVip[] = [];
 
   constructor(private readonly o: LocalMeshOptions) {
     this.layout = stateDirLayout(o.stateDir);
@@ -91,8 +97,13 @@ export class LocalMesh {
     const workloads = resources
       .filter((r): r is Resource<WorkloadSpec> => r.kind === 'Workload')
       .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
+    if (this.#network) {
+      const services = resources.filter((r) => r.kind === 'Service').map((r) => ({ namespace: r.metadata.namespace, name: r.metadata.name }));
+      this.#serviceVips = allocateServiceVips(services, this.#network.serviceSubnet.cidr, CLUSTER_DOMAIN);
+    }
     for (const [i, w] of workloads.entries()) {
       const inNetns = await this.#network?.addPod(i, w.metadata.namespace, w.metadata.name);
+      if (this.#network && inNetns) await this.#capturePod(this.#network, inNetns, w);
       this.#pods.push(this.#pod(w, inNetns?.podIP ?? podAddress(runtime.podBlock, i), inNetns?.netns));
     }
     await Promise.all(this.#pods.map((p) => this.#startPod(p)));
@@ -116,6 +127,29 @@ export class LocalMesh {
       const synced = proxies.filter((p) => p.connected && p.sentVersion !== null && p.sentVersion === p.ackedVersion).length;
       streak = synced >= expected ? streak + 1 : 0;
     }
+  }
+
+  /**
+   * Transparent capture for a pod: its hosts file names every service at its VIP (written now, so services
+   * applied later are not in it until the next start), and iptables sends its TCP through the sidecar.
+   */
+  async #capturePod(network: PodNetwork, pod: { netns: string; podIP: string }, w: Resource<WorkloadSpec>): Promise<void> {
+    network.writeHosts(pod, podHostsFile(this.#serviceVips, w.metadata.namespace, w.metadata.name, pod.podIP));
+    await network.capture(pod, {
+      sidecarUid: SIDECAR_UID,
+      outboundCapturePort: CAPTURE_OUTBOUND_PORT,
+      inboundPort: SIDECAR_INBOUND_PORT,
+      sidecarPorts: [SIDECAR_INBOUND_PORT, SIDECAR_ADMIN_PORT],
+    });
+  }
+
+  /** netns pods: what a sidecar under its own uid needs to capture (it cannot read the state directory). */
+  #captureEnv(): NodeJS.ProcessEnv {
+    return {
+      WEFT_CAPTURE_OUTBOUND_PORT: String(CAPTURE_OUTBOUND_PORT),
+      WEFT_SERVICE_VIPS: formatServiceVips(this.#serviceVips),
+      WEFT_CA_BUNDLE_PEM: fs.readFileSync(this.layout.trustBundleFile, 'utf8'),
+    };
   }
 
   /** One `weft up` per state directory; what a killed predecessor left running is stopped first. */
@@ -246,6 +280,13 @@ export class LocalMesh {
     return { ...env, [MESH_MARKER]: this.layout.root, WEFT_PARENT_PID: String(process.pid) };
   }
 
+  /** A netns pod's sidecar runs under its own uid, which its pod's capture rules leave uncaptured. */
+  #sidecarCommand(netns: string | undefined): { command: string; args: string[] } {
+    if (netns === undefined) return this.#inPod(netns, process.execPath, [WEFT_BIN, 'proxy']);
+    const drop = [`--reuid=${SIDECAR_UID}`, `--regid=${SIDECAR_UID}`, '--clear-groups'];
+    return this.#inPod(netns, 'setpriv', [...drop, process.execPath, WEFT_BIN, 'proxy']);
+  }
+
   /** The command as run in the pod: inside its network namespace when it has one. */
   #inPod(netns: string | undefined, command: string, args: string[]): { command: string; args: string[] } {
     return this.#network && netns !== undefined ? this.#network.inPod({ netns }, command, args) : { command, args };
@@ -257,10 +298,13 @@ export class LocalMesh {
     const identity = { namespace, name, serviceAccount: spec.serviceAccount };
     const logDir = this.layout.logDir;
     const sidecar = new SupervisedProcess(
-      { name: `${name}.sidecar`, ...this.#inPod(netns, process.execPath, [WEFT_BIN, 'proxy']), env: {}, logFile: path.join(logDir, `${namespace}.${name}.sidecar.log`) },
+      { name: `${name}.sidecar`, ...this.#sidecarCommand(netns), env: {}, logFile: path.join(logDir, `${namespace}.${name}.sidecar.log`) },
       {
         // Bootstrap tokens are single-use: every (re)start of a sidecar gets a fresh one.
-        prepare: async (s) => ({ ...s, env: this.#proxyEnv(identity, podIP, await this.#client!.issueToken({ namespace, serviceAccount: spec.serviceAccount, workload: name })) }),
+        prepare: async (s) => {
+          const env = this.#proxyEnv(identity, podIP, await this.#client!.issueToken({ namespace, serviceAccount: spec.serviceAccount, workload: name }));
+          return { ...s, env: netns === undefined ? env : { ...env, ...this.#captureEnv() } };
+        },
         onExit: (code, signal) => {
           if (!this.#stopping) this.o.log(`sidecar of ${namespace}/${name} exited (${signal ?? code}); restarting`);
           this.writeMeshFile();
@@ -298,7 +342,7 @@ export class LocalMesh {
         onStart: (_child, restarts) => {
           if (restarts === 0) return;
           this.writeMeshFile();
-          void this.#whenListening(resource, podIP).then(
+          void this.#whenListening(resource, podIP, netns).then(
             () => this.#setPhase(resource, podIP, 'Running', restarts),
             (err: unknown) => this.o.log(`workload ${namespace}/${name} did not start listening: ${(err as Error).message}`),
           );
@@ -313,7 +357,7 @@ export class LocalMesh {
     await waitForPort(p.podIP, SIDECAR_INBOUND_PORT, START_TIMEOUT_MS, () => p.sidecar.child !== undefined);
     await p.app.start();
     try {
-      await this.#whenListening(p.resource, p.podIP, () => p.app.state === 'running');
+      await this.#whenListening(p.resource, p.podIP, p.netns, () => p.app.state === 'running');
     } catch (err) {
       // One broken workload does not stop the mesh: it is reported and its supervisor keeps restarting it.
       const { namespace, name } = p.resource.metadata;
@@ -323,8 +367,12 @@ export class LocalMesh {
     await this.#setPhase(p.resource, p.podIP, 'Running', p.app.restarts);
   }
 
-  async #whenListening(resource: Resource<WorkloadSpec>, podIP: string, isAlive?: () => boolean): Promise<void> {
-    for (const port of resource.spec.ports) await waitForPort(podIP, port.containerPort, START_TIMEOUT_MS, isAlive);
+  async #whenListening(resource: Resource<WorkloadSpec>, podIP: string, netns: string | undefined, isAlive?: () => boolean): Promise<void> {
+    for (const port of resource.spec.ports) {
+      // A captured pod's ports all answer from outside (its sidecar's inbound): ask inside the pod instead.
+      if (this.#network && netns !== undefined) await this.#network.waitListening({ netns }, port.containerPort, START_TIMEOUT_MS, isAlive);
+      else await waitForPort(podIP, port.containerPort, START_TIMEOUT_MS, isAlive);
+    }
   }
 
   async #setPhase(resource: Resource<WorkloadSpec>, podIP: string, phase: 'Running' | 'Restarting', restarts: number): Promise<void> {

@@ -21,6 +21,8 @@ import { createAdminServer } from './admin/admin-server.js';
 import { createInboundListener } from './inbound/index.js';
 import { createOutboundServer } from './outbound/index.js';
 import { createGatewayListeners } from './gateway/index.js';
+import { createCaptureListener } from './capture/capture-listener.js';
+import { redirectedPort } from './capture/redirected-port.js';
 import { CONTROL_PLANE_SERVICE_ACCOUNT } from '../push/protocol.js';
 
 const JWKS_REFRESH_INTERVAL_MS = 5_000;
@@ -71,7 +73,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
 
   const control = new ControlConnection({
     url: s.controlUrl,
-    bootstrapCaPem: fs.readFileSync(s.caBundleFile, 'utf8'),
+    bootstrapCaPem: s.caBundlePem ?? fs.readFileSync(s.caBundleFile, 'utf8'),
     controlSpiffeId: `spiffe://${s.trustDomain}/ns/${s.controlNamespace}/sa/${CONTROL_PLANE_SERVICE_ACCOUNT}`,
     cert,
     node: { role: s.role, namespace: s.namespace, name: s.name, podIP: s.podIP, labels: s.role === 'gateway' ? s.labels : undefined },
@@ -86,13 +88,15 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
 
   const servers: net.Server[] = [];
   if (s.role === 'sidecar') {
-    const inbound = createInboundListener(rt);
+    const capture = s.captureOutboundPort;
+    const inbound = createInboundListener(rt, capture === undefined ? undefined : redirectedPort);
     cert.onRotate(() => {
       inbound.rotate();
       control.reportCertificate(cert.current.notAfter);
     });
     servers.push(await listen(inbound.server, s.inboundPort, s.podIP));
     servers.push(await listen(createOutboundServer(rt), s.outboundPort, s.podIP));
+    if (capture !== undefined) servers.push(await listen(createCaptureListener(rt, s.serviceVips), capture, '127.0.0.1'));
   } else {
     cert.onRotate(() => control.reportCertificate(cert.current.notAfter));
   }

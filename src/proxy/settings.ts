@@ -4,6 +4,7 @@
  * control plane as ProxyConfig.
  */
 import { WeftError } from '../errors.js';
+import { parseServiceVips } from './capture/captured-authority.js';
 
 export interface ProxySettings {
   role: 'sidecar' | 'gateway';
@@ -17,6 +18,8 @@ export interface ProxySettings {
   controlUrl: string;
   /** PEM of the roots the control plane's certificate chains to. */
   caBundleFile: string;
+  /** The same PEM given inline (WEFT_CA_BUNDLE_PEM): a sidecar under its own uid may not read the state directory. */
+  caBundlePem: string | undefined;
   bootstrapToken: string;
   inboundPort: number;
   outboundPort: number;
@@ -27,6 +30,13 @@ export interface ProxySettings {
   /** Gateways: labels for Gateway selectors. */
   labels: Record<string, string>;
   accessLog: boolean;
+  /**
+   * Transparent capture (netns pods): the app's redirected connections arrive on 127.0.0.1 at this port, and the
+   * inbound listener reads each redirected connection's original destination. Undefined: no capture.
+   */
+  captureOutboundPort: number | undefined;
+  /** Capture: service VIP → service host, `vip=host,...` (WEFT_SERVICE_VIPS). */
+  serviceVips: Map<string, string>;
 }
 
 export function parseProxySettings(get: (key: string) => string | undefined): ProxySettings {
@@ -46,7 +56,8 @@ export function parseProxySettings(get: (key: string) => string | undefined): Pr
     controlNamespace: get('WEFT_CONTROL_NAMESPACE') ?? 'weft-system',
     podIP: need('WEFT_POD_IP'),
     controlUrl: need('WEFT_CONTROL_URL'),
-    caBundleFile: need('WEFT_CA_BUNDLE'),
+    caBundleFile: get('WEFT_CA_BUNDLE_PEM') ? (get('WEFT_CA_BUNDLE') ?? '') : need('WEFT_CA_BUNDLE'),
+    caBundlePem: get('WEFT_CA_BUNDLE_PEM') || undefined,
     bootstrapToken: need('WEFT_BOOTSTRAP_TOKEN'),
     inboundPort: port(get('WEFT_INBOUND_PORT') ?? '15006', 'WEFT_INBOUND_PORT'),
     outboundPort: port(get('WEFT_OUTBOUND_PORT') ?? '15001', 'WEFT_OUTBOUND_PORT'),
@@ -55,6 +66,8 @@ export function parseProxySettings(get: (key: string) => string | undefined): Pr
     publish: parsePublish(get('WEFT_PUBLISH') ?? ''),
     labels: parseLabels(get('WEFT_LABELS') ?? ''),
     accessLog: (get('WEFT_ACCESS_LOG') ?? 'on') !== 'off',
+    captureOutboundPort: get('WEFT_CAPTURE_OUTBOUND_PORT') ? port(get('WEFT_CAPTURE_OUTBOUND_PORT')!, 'WEFT_CAPTURE_OUTBOUND_PORT') : undefined,
+    serviceVips: parseServiceVips(get('WEFT_SERVICE_VIPS') ?? ''),
   };
 }
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { isWeftError, WeftError } from '../../errors.js';
 import type { CommandRunner } from './ip-command.js';
 import { podNames } from './pod-names.js';
-import { PodNetwork } from './pod-network.js';
+import { listeningPorts, PodNetwork } from './pod-network.js';
 import { LEDGER_FILE } from './resource-ledger.js';
 
 /** Just enough of the kernel, as `ip` shows it, to check what PodNetwork creates and removes. */
@@ -148,5 +148,43 @@ describe('PodNetwork', () => {
     const net = await open('10.70.0.0/23');
     assert.equal(net.subnet.cidr, '10.70.1.0/24');
     await net.teardown();
+  });
+});
+
+describe('PodNetwork capture', () => {
+  test('a pod’s hosts file and capture rules are recorded, and teardown removes the hosts directory', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-podnet-'));
+    const etc = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-etc-netns-'));
+    const kernel = new FakeKernel(dir);
+    const inPod: string[] = [];
+    const run: CommandRunner = async (file, args) => {
+      if (args[0] === 'netns' && args[1] === 'exec') {
+        inPod.push(args.slice(2).join(' '));
+        return { stdout: '', stderr: '' };
+      }
+      return kernel.run(file, args);
+    };
+    const net = await PodNetwork.open({ stateDir: dir, ip: '/sbin/ip', podRange: '10.70.0.0/24', run, kill: () => undefined, etcNetnsDir: etc });
+    assert.notEqual(net.serviceSubnet.cidr, net.subnet.cidr, 'service VIPs never share the pods’ subnet');
+    const pod = await net.addPod(0, 'default', 'sleep');
+    net.writeHosts(pod, '198.19.0.1\thttpbin\n');
+    await net.capture(pod, { sidecarUid: 1337, outboundCapturePort: 15002, inboundPort: 15006, sidecarPorts: [15020] });
+    assert.equal(fs.readFileSync(path.join(etc, pod.netns, 'hosts'), 'utf8'), '198.19.0.1\thttpbin\n');
+    assert.ok(inPod.length > 0 && inPod.every((c) => c.startsWith(`${pod.netns} iptables -t nat`)), inPod.join('\n'));
+    const ledger = fs.readFileSync(path.join(dir, LEDGER_FILE), 'utf8');
+    assert.match(ledger, /"kind": "hosts"/);
+    assert.match(ledger, /"kind": "capture"/);
+    await net.teardown();
+    assert.deepEqual(fs.readdirSync(etc), []);
+    assert.equal(fs.existsSync(path.join(dir, LEDGER_FILE)), false);
+    assert.equal(kernel.netns.has(pod.netns), false);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(etc, { recursive: true, force: true });
+  });
+
+  test('listening ports are read from ss output', () => {
+    const ss = ['LISTEN 0      511    198.18.3.10:8080      0.0.0.0:*', 'LISTEN 0 511 127.0.0.1:15002 0.0.0.0:*', 'LISTEN 0 128 [::]:22 [::]:*', ''].join('\n');
+    assert.deepEqual([...listeningPorts(ss)].sort((a, b) => a - b), [22, 8080, 15002]);
+    assert.deepEqual([...listeningPorts('')], []);
   });
 });

@@ -3,13 +3,17 @@
  * an address from the pod subnet, loopback up and a default route via the bridge. Every object is written to the
  * ResourceLedger before it is created, and `open` first removes whatever the ledger says a previous run left.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { WeftError } from '../../errors.js';
+import { installCaptureRules } from './capture-rules.js';
+import type { CaptureOptions } from './capture-rules.js';
 import type { CommandRunner } from './ip-command.js';
 import { execCommand } from './ip-command.js';
 import { isMeshName, podNames } from './pod-names.js';
 import type { PodNames } from './pod-names.js';
 import { choosePodSubnet, DEFAULT_POD_RANGE, hostAddressesFromIpJson } from './pod-subnet.js';
-import type { PodSubnet } from './pod-subnet.js';
+import type { HostAddress, PodSubnet } from './pod-subnet.js';
 import { ResourceLedger } from './resource-ledger.js';
 import type { NetnsResource } from './resource-ledger.js';
 
@@ -22,6 +26,8 @@ export interface PodNetworkOptions {
   /** Kills a process left inside one of this mesh's namespaces. */
   kill?: (pid: number) => void;
   log?: (line: string) => void;
+  /** Where `ip netns exec` finds a namespace's own files (its hosts file). */
+  etcNetnsDir?: string;
 }
 
 export interface Pod {
@@ -32,19 +38,24 @@ export interface Pod {
 
 /** The veth end inside each pod, as a container runtime names it. */
 const POD_INTERFACE = 'eth0';
+const ETC_NETNS = '/etc/netns';
+const LISTEN_POLL_MS = 100;
 
 export class PodNetwork {
   readonly subnet: PodSubnet;
   readonly bridge: string;
+  /** Where services' virtual addresses come from: a block of the pod range that neither the host nor the pods use. */
+  readonly serviceSubnet: PodSubnet;
   readonly #o: Required<Omit<PodNetworkOptions, 'podRange'>>;
   readonly #ledger: ResourceLedger;
   readonly #names: PodNames;
 
-  private constructor(o: Required<Omit<PodNetworkOptions, 'podRange'>>, ledger: ResourceLedger, names: PodNames, subnet: PodSubnet) {
+  private constructor(o: Required<Omit<PodNetworkOptions, 'podRange'>>, ledger: ResourceLedger, names: PodNames, subnet: PodSubnet, serviceSubnet: PodSubnet) {
     this.#o = o;
     this.#ledger = ledger;
     this.#names = names;
     this.subnet = subnet;
+    this.serviceSubnet = serviceSubnet;
     this.bridge = names.bridge;
   }
 
@@ -56,14 +67,17 @@ export class PodNetwork {
       run: options.run ?? execCommand,
       kill: options.kill ?? killProcess,
       log: options.log ?? (() => undefined),
+      etcNetnsDir: options.etcNetnsDir ?? ETC_NETNS,
     };
     const ledger = new ResourceLedger(o.stateDir);
     const names = podNames(o.stateDir);
     const removed = await removeRecorded(ledger, names, o);
     if (removed > 0) o.log(`removed ${removed} network object(s) left by a previous run of this mesh`);
     const addresses = hostAddressesFromIpJson((await o.run(o.ip, ['-j', 'addr', 'show'])).stdout);
-    const subnet = choosePodSubnet(options.podRange ?? DEFAULT_POD_RANGE, addresses, parseInt(names.mesh, 16));
-    const network = new PodNetwork(o, ledger, names, subnet);
+    const range = options.podRange ?? DEFAULT_POD_RANGE;
+    const subnet = choosePodSubnet(range, addresses, parseInt(names.mesh, 16));
+    const serviceSubnet = chooseServiceSubnet(range, [...addresses, { address: subnet.bridgeAddress, prefix: subnet.prefix }], parseInt(names.mesh, 16) + 1);
+    const network = new PodNetwork(o, ledger, names, subnet, serviceSubnet);
     await network.#create({ kind: 'link', name: names.bridge }, [
       ['link', 'add', 'name', names.bridge, 'type', 'bridge'],
       ['addr', 'add', `${subnet.bridgeAddress}/${subnet.prefix}`, 'dev', names.bridge],
@@ -94,6 +108,35 @@ export class PodNetwork {
     return { netns, podIP, hostVeth };
   }
 
+  /** Writes the pod's own /etc/hosts, which `ip netns exec` mounts over the machine's for everything run in the pod. */
+  writeHosts(pod: Pick<Pod, 'netns'>, content: string): void {
+    const dir = path.join(this.#o.etcNetnsDir, pod.netns);
+    this.#ledger.record({ kind: 'hosts', name: pod.netns });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    fs.writeFileSync(path.join(dir, 'hosts'), content, { mode: 0o644 });
+  }
+
+  /** Redirects the pod's TCP through its sidecar (capture-rules.ts). */
+  async capture(pod: Pick<Pod, 'netns'>, o: CaptureOptions): Promise<void> {
+    this.#ledger.record({ kind: 'capture', name: pod.netns });
+    await installCaptureRules(this.#o.run, this.#o.ip, pod.netns, o);
+  }
+
+  /**
+   * Waits until something listens on `port` inside the pod. Probing from the host would not do: with capture on,
+   * a connection from outside reaches the sidecar's inbound listener, whether or not the app is up.
+   */
+  async waitListening(pod: Pick<Pod, 'netns'>, port: number, timeoutMs: number, isAlive: () => boolean = () => true): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { stdout } = await this.#o.run(this.#o.ip, ['netns', 'exec', pod.netns, 'ss', '-H', '-l', '-t', '-n']);
+      if (listeningPorts(stdout).has(port)) return;
+      if (!isAlive()) throw new Error(`the process exited before listening on port ${port}`);
+      if (Date.now() > deadline) throw new Error(`nothing listens on port ${port} in ${pod.netns} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, LISTEN_POLL_MS));
+    }
+  }
+
   /** `command args` run inside the pod's namespace (`ip netns exec` execs in place: the pid stays the same). */
   inPod(pod: Pick<Pod, 'netns'>, command: string, args: readonly string[]): { command: string; args: string[] } {
     return { command: this.#o.ip, args: ['netns', 'exec', pod.netns, command, ...args] };
@@ -113,11 +156,36 @@ export class PodNetwork {
   }
 }
 
+/**
+ * VIPs never leave a pod (its sidecar captures them), but they must not shadow a real address: another block of the
+ * pod range, or of the default range when a narrow pod range has no other block.
+ */
+function chooseServiceSubnet(range: string, taken: HostAddress[], preferred: number): PodSubnet {
+  try {
+    return choosePodSubnet(range, taken, preferred);
+  } catch (err) {
+    if (range === DEFAULT_POD_RANGE) throw err;
+    return choosePodSubnet(DEFAULT_POD_RANGE, taken, preferred);
+  }
+}
+
 interface Tools {
   ip: string;
   run: CommandRunner;
   kill: (pid: number) => void;
   log: (line: string) => void;
+  etcNetnsDir: string;
+}
+
+/** Local ports in `ss -H -l -t -n` output (State Recv-Q Send-Q Local:Port Peer:Port). */
+export function listeningPorts(ssOutput: string): Set<number> {
+  const ports = new Set<number>();
+  for (const line of ssOutput.split('\n')) {
+    const local = line.trim().split(/\s+/)[3];
+    const port = Number(local?.slice(local.lastIndexOf(':') + 1));
+    if (local && Number.isInteger(port) && port > 0) ports.add(port);
+  }
+  return ports;
 }
 
 /** Newest first, so veths go before their namespaces and the bridge goes last. Returns how many existed. */
@@ -130,7 +198,11 @@ async function removeRecorded(ledger: ResourceLedger, names: PodNames, t: Tools)
       continue;
     }
     if (await exists(r, t)) {
-      if (r.kind === 'netns') {
+      if (r.kind === 'hosts') {
+        fs.rmSync(path.join(t.etcNetnsDir, r.name), { recursive: true, force: true });
+      } else if (r.kind === 'capture') {
+        // Rules live in the pod's namespace, removed with it (it is older, so it comes next).
+      } else if (r.kind === 'netns') {
         for (const pid of await netnsPids(r.name, t)) t.kill(pid);
         await t.run(t.ip, ['netns', 'delete', r.name]);
       } else {
@@ -146,8 +218,9 @@ async function removeRecorded(ledger: ResourceLedger, names: PodNames, t: Tools)
   return removed;
 }
 
-async function exists(r: NetnsResource, t: Pick<Tools, 'ip' | 'run'>): Promise<boolean> {
-  if (r.kind === 'netns') return (await listNetns(t)).includes(r.name);
+async function exists(r: NetnsResource, t: Pick<Tools, 'ip' | 'run' | 'etcNetnsDir'>): Promise<boolean> {
+  if (r.kind === 'hosts') return fs.existsSync(path.join(t.etcNetnsDir, r.name));
+  if (r.kind === 'netns' || r.kind === 'capture') return (await listNetns(t)).includes(r.name);
   try {
     await t.run(t.ip, ['link', 'show', 'dev', r.name]);
     return true;

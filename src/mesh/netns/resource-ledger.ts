@@ -6,7 +6,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-export type NetnsResourceKind = 'netns' | 'link';
+/**
+ * netns and link: kernel objects; hosts: the pod's `/etc/netns/<name>` directory; capture: the pod's iptables
+ * rules (name: its namespace), which go with the namespace.
+ */
+export type NetnsResourceKind = 'netns' | 'link' | 'hosts' | 'capture';
+const KINDS: readonly string[] = ['netns', 'link', 'hosts', 'capture'];
 
 export interface NetnsResource {
   kind: NetnsResourceKind;
@@ -86,6 +91,6 @@ function readLedger(file: string): NetnsResource[] {
   if (!Array.isArray(resources)) return [];
   return resources.filter(
     (r): r is NetnsResource =>
-      typeof r === 'object' && r !== null && (r.kind === 'netns' || r.kind === 'link') && typeof r.name === 'string' && r.name.length > 0,
+      typeof r === 'object' && r !== null && KINDS.includes(r.kind) && typeof r.name === 'string' && r.name.length > 0,
   );
 }

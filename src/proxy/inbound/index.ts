@@ -30,6 +30,8 @@ interface InboundConnection {
   sni: string | undefined;
   /** App port named by the caller's SNI, when it sent one. */
   sniPort: number | undefined;
+  /** Captured connections: the port the caller dialled at the pod, i.e. the app port. */
+  capturedPort?: number | undefined;
 }
 
 const TLS_HANDSHAKE = 0x16;
@@ -40,7 +42,8 @@ export interface InboundListener {
   rotate(): void;
 }
 
-export function createInboundListener(rt: ProxyRuntime): InboundListener {
+/** `redirectedPort` (transparent capture): the port a redirected connection was dialled to, else undefined. */
+export function createInboundListener(rt: ProxyRuntime, redirectedPort?: (socket: net.Socket) => number | undefined): InboundListener {
   const connections = new WeakMap<net.Socket, InboundConnection>();
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void =>
     handleInbound(rt, connections.get(req.socket), req, res);
@@ -82,6 +85,7 @@ export function createInboundListener(rt: ProxyRuntime): InboundListener {
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
     socket.on('error', () => socket.destroy());
+    const capturedPort = redirectedPort?.(socket);
     if (rt.config?.inbound?.strictEverywhere !== false) {
       // STRICT (the default): hand the socket straight to TLS; a plaintext caller fails the handshake.
       mtls.emit('connection', socket);
@@ -96,7 +100,7 @@ export function createInboundListener(rt: ProxyRuntime): InboundListener {
         return;
       }
       socket.unshift(chunk);
-      connections.set(socket, { peer: undefined, sni: undefined, sniPort: undefined });
+      connections.set(socket, { peer: undefined, sni: undefined, sniPort: undefined, capturedPort });
       http1.emit('connection', socket);
       socket.resume();
     });
@@ -127,6 +131,11 @@ function hostAppPort(inbound: CompiledInbound, hostHeader: string | undefined): 
     return inbound.targetByServicePort.get(a.port) ?? (inbound.modes.has(a.port) ? a.port : undefined);
   }
   return inbound.appPorts.length === 1 ? inbound.appPorts[0] : inbound.targetByServicePort.get(80);
+}
+
+/** A captured caller dialled the app port itself; any other port of the pod has nothing behind it. */
+function capturedAppPort(inbound: CompiledInbound, port: number): number | undefined {
+  return inbound.appPorts.includes(port) || inbound.modes.has(port) ? port : undefined;
 }
 
 function handleInbound(
@@ -164,7 +173,7 @@ function handleInbound(
     finish(400);
     return;
   }
-  const appPort = conn.sniPort ?? hostAppPort(inbound, req.headers.host);
+  const appPort = conn.sniPort ?? (conn.capturedPort === undefined ? hostAppPort(inbound, req.headers.host) : capturedAppPort(inbound, conn.capturedPort));
   if (appPort === undefined) {
     sendProxyError(res, 404, `no app port for "${authority}"`);
     finish(404);

@@ -16,20 +16,24 @@ import { targetOf } from '../upstream/endpoint-pools.js';
 import { hardenServer } from '../http/harden-server.js';
 import { handleConnect } from './connect-tunnel.js';
 
-export function createOutboundServer(rt: ProxyRuntime): http.Server {
-  const server = http.createServer((req, res) => handleOutbound(rt, req, res));
+/**
+ * `authorityOf` names where a request is headed when its Host alone does not (captured connections: the port
+ * the app dialled); by default the Host header.
+ */
+export function createOutboundServer(rt: ProxyRuntime, authorityOf: (req: http.IncomingMessage) => string | undefined = (req) => req.headers.host): http.Server {
+  const server = http.createServer((req, res) => handleOutbound(rt, req, res, authorityOf));
   server.on('connect', (req: http.IncomingMessage, socket, head: Buffer) => handleConnect(rt, req, socket as net.Socket, head));
   hardenServer(server);
   return server;
 }
 
-function handleOutbound(rt: ProxyRuntime, req: http.IncomingMessage, res: http.ServerResponse): void {
+function handleOutbound(rt: ProxyRuntime, req: http.IncomingMessage, res: http.ServerResponse, authorityOf: (req: http.IncomingMessage) => string | undefined): void {
   const started = performance.now();
   const cfg = rt.config;
   const finish = (status: number, authority: string, path: string, upstream?: string, reason?: string): void => {
     rt.telemetry.record({ direction: 'outbound', method: req.method ?? '', authority, path, status, durationMs: performance.now() - started, upstream, reason });
   };
-  const target = requestTarget(req.url ?? '', req.headers.host);
+  const target = requestTarget(req.url ?? '', authorityOf(req));
   if (!target) {
     sendProxyError(res, 400, 'bad request: no request target or Host');
     finish(400, '', req.url ?? '');

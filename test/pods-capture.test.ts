@@ -1,0 +1,111 @@
+/**
+ * Transparent capture in `weft up --isolation=netns`: an app that knows nothing of the mesh (no http_proxy) calls
+ * a service by name through the standard resolver and its sidecar carries the call over mTLS with its identity;
+ * a plaintext caller that bypasses its own sidecar is refused at a STRICT pod; a stop leaves nothing behind.
+ * Root and `ip netns` are required; without them the test is skipped.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { meshDigest } from '../src/mesh/netns/pod-names.js';
+import { SIDECAR_UID } from '../src/mesh/netns/capture-rules.js';
+import { startMesh } from './support/mesh-process.js';
+import type { MeshRun } from './support/mesh-process.js';
+
+const run = promisify(execFile);
+
+async function skipReason(): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return 'needs root to create network namespaces and iptables rules in them';
+  const ip = await run('ip', ['netns', 'list']).catch((err: Error) => err);
+  if (ip instanceof Error) return `ip netns is unavailable: ${ip.message}`;
+  for (const tool of ['iptables', 'setpriv', 'curl', 'getent']) {
+    const found = await run('sh', ['-c', `command -v ${tool}`]).catch(() => undefined);
+    if (!found) return `${tool} is not installed`;
+  }
+  return undefined;
+}
+
+const skip = await skipReason();
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-capture-'));
+const digest = meshDigest(stateDir);
+let mesh: MeshRun | undefined;
+
+/** Without http_proxy: the app's own connection, as an app unaware of the mesh makes it. */
+const direct = ['env', '-u', 'http_proxy', '-u', 'HTTP_PROXY', '-u', 'https_proxy', '-u', 'HTTPS_PROXY'];
+const asSidecarUid = ['setpriv', `--reuid=${SIDECAR_UID}`, `--regid=${SIDECAR_UID}`, '--clear-groups'];
+
+/** This mesh's namespaces, links and per-namespace /etc/netns directories. */
+async function meshTraces(): Promise<string[]> {
+  const traces: string[] = [];
+  const netns = (await run('ip', ['netns', 'list'])).stdout;
+  traces.push(...netns.split('\n').filter((l) => l.includes(digest)).map((l) => `netns ${l}`));
+  const links = (await run('ip', ['-o', 'link'])).stdout;
+  traces.push(...links.split('\n').filter((l) => l.includes(digest)).map((l) => `link ${l}`));
+  const etc = fs.existsSync('/etc/netns') ? fs.readdirSync('/etc/netns') : [];
+  traces.push(...etc.filter((d) => d.includes(digest)).map((d) => `/etc/netns/${d}`));
+  return traces;
+}
+
+after(async () => {
+  await mesh?.stop('SIGTERM');
+  if (skip) return;
+  // Whatever a failed assertion left: remove this mesh's objects only.
+  const { stdout } = await run('ip', ['netns', 'list']);
+  for (const line of stdout.split('\n')) {
+    const name = line.split(' ')[0];
+    if (name?.includes(digest)) await run('ip', ['netns', 'delete', name]).catch(() => undefined);
+  }
+  await run('ip', ['link', 'delete', `weft0-${digest}`]).catch(() => undefined);
+  if (fs.existsSync('/etc/netns')) {
+    for (const d of fs.readdirSync('/etc/netns')) if (d.includes(digest)) fs.rmSync(path.join('/etc/netns', d), { recursive: true, force: true });
+  }
+  fs.rmSync(stateDir, { recursive: true, force: true });
+});
+
+test('transparent capture in network namespaces', { skip, timeout: 120_000 }, async (t) => {
+  mesh = await startMesh(['examples/httpbin'], { stateDir, extraArgs: ['--isolation=netns'] });
+  const m = mesh;
+
+  await t.test('service names resolve with the standard resolver inside a pod', async () => {
+    const r = await m.weft(['exec', 'sleep', '--', 'getent', 'hosts', 'httpbin']);
+    assert.equal(r.code, 0, r.stderr);
+    const [address, ...names] = r.stdout.trim().split(/\s+/);
+    assert.match(address ?? '', /^\d+\.\d+\.\d+\.\d+$/);
+    assert.ok(names.includes('httpbin.default.svc.cluster.local'), r.stdout);
+    const fq = await m.weft(['exec', 'sleep', '--', 'getent', 'hosts', 'httpbin.default.svc.cluster.local']);
+    assert.equal(fq.stdout.trim().split(/\s+/)[0], address);
+  });
+
+  await t.test('an app without http_proxy reaches httpbin through its sidecar, with its identity', async () => {
+    const r = await m.weft(['exec', 'sleep', '--', ...direct, 'curl', '-sS', '-m', '10', 'http://httpbin:8000/headers']);
+    assert.equal(r.code, 0, r.stderr);
+    const headers = (JSON.parse(r.stdout) as { headers: Record<string, string> }).headers;
+    assert.match(headers['X-Forwarded-Client-Cert'] ?? '', /URI=spiffe:\/\/cluster\.local\/ns\/default\/sa\/sleep/);
+  });
+
+  await t.test('the captured call is routed by Host, the port taken from where the app dialled', async () => {
+    const httpbinVip = (await m.weft(['exec', 'sleep', '--', 'getent', 'hosts', 'httpbin'])).stdout.trim().split(/\s+/)[0]!;
+    const r = await m.weft(['exec', 'sleep', '--', ...direct, 'curl', '-sS', '-m', '10', '-H', 'Host: httpbin.default', `http://${httpbinVip}:8000/headers`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /"X-Forwarded-Client-Cert"/);
+  });
+
+  await t.test('plaintext straight to the app port, bypassing the caller’s sidecar, is refused under STRICT', async () => {
+    const httpbin = m.workload('httpbin');
+    // As the sidecar's uid the call leaves sleep's pod uncaptured; httpbin's pod must still send it to its sidecar.
+    const r = await m.weft(['exec', 'sleep', '--', ...direct, ...asSidecarUid, 'curl', '-sS', '-m', '10', `http://${httpbin.podIP}:8080/headers`]);
+    assert.notEqual(r.code, 0, `plaintext reached the app: ${r.stdout}`);
+    assert.doesNotMatch(r.stdout, /"headers"/);
+  });
+
+  await t.test('a stop leaves no namespace, link or /etc/netns directory', async () => {
+    const before = await meshTraces();
+    assert.ok(before.some((x) => x.startsWith('/etc/netns/')), `hosts directories exist while running: ${before.join(', ')}`);
+    await m.stop('SIGTERM');
+    assert.deepEqual(await meshTraces(), []);
+  });
+});
