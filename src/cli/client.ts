@@ -3,6 +3,7 @@
  * admin credential, the CA to trust), then speak the JSON API over HTTPS. Also the one place that turns a
  * failure into the line a person reads on stderr, in kubectl's wording where kubectl has one.
  */
+import { processAlive } from '../mesh/process-alive.js';
 import type { PeerCertificate } from 'node:tls';
 import { spiffeIdOfPeer } from '../identity/tls-peer.js';
 import { CONTROL_PLANE_SERVICE_ACCOUNT } from '../push/protocol.js';
@@ -39,15 +40,6 @@ function notRunning(dir: string, why: string): WeftError {
   });
 }
 
-/** True if a process with this pid exists (EPERM: it exists but is not ours). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function checkControlPlaneIdentity(_host: string, cert: PeerCertificate): Error | undefined {
   const id = spiffeIdOfPeer(cert);

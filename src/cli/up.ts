@@ -31,7 +31,7 @@ export function registerUpCommand(program: Command): void {
     .addOption(
       new Option(
         '--isolation <mode>',
-        'netns: each Workload and its sidecar in a network namespace of its own (needs root; pods are isolated, but transparent capture by the sidecar comes later); none: every workload on loopback, not isolated',
+        'netns: each Workload and its sidecar in a network namespace of its own, the app\'s TCP captured by its sidecar and service names in the pod\'s /etc/hosts (needs root); none: every workload on loopback, not isolated',
       )
         .choices(['none', 'netns'])
         .default('none'),

@@ -3,6 +3,7 @@
  * control plane, apply the resources, then each Workload as a pod (sidecar first, so the app's first outbound
  * call finds its proxy), then the ingress gateway. Everything started is supervised and stopped on SIGINT/SIGTERM.
  */
+import { processAlive } from './process-alive.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -427,11 +428,3 @@ export class LocalMesh {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
