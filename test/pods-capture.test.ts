@@ -6,17 +6,15 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { meshDigest } from '../src/mesh/netns/pod-names.js';
 import { SIDECAR_UID } from '../src/mesh/netns/capture-rules.js';
 import { startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
+import { meshTraces, removeMeshObjects, run } from './support/netns-traces.js';
 
-const run = promisify(execFile);
 
 async function skipReason(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'needs root to create network namespaces and iptables rules in them';
@@ -38,31 +36,11 @@ let mesh: MeshRun | undefined;
 const direct = ['env', '-u', 'http_proxy', '-u', 'HTTP_PROXY', '-u', 'https_proxy', '-u', 'HTTPS_PROXY'];
 const asSidecarUid = ['setpriv', `--reuid=${SIDECAR_UID}`, `--regid=${SIDECAR_UID}`, '--clear-groups'];
 
-/** This mesh's namespaces, links and per-namespace /etc/netns directories. */
-async function meshTraces(): Promise<string[]> {
-  const traces: string[] = [];
-  const netns = (await run('ip', ['netns', 'list'])).stdout;
-  traces.push(...netns.split('\n').filter((l) => l.includes(digest)).map((l) => `netns ${l}`));
-  const links = (await run('ip', ['-o', 'link'])).stdout;
-  traces.push(...links.split('\n').filter((l) => l.includes(digest)).map((l) => `link ${l}`));
-  const etc = fs.existsSync('/etc/netns') ? fs.readdirSync('/etc/netns') : [];
-  traces.push(...etc.filter((d) => d.includes(digest)).map((d) => `/etc/netns/${d}`));
-  return traces;
-}
 
 after(async () => {
   await mesh?.stop('SIGTERM');
   if (skip) return;
-  // Whatever a failed assertion left: remove this mesh's objects only.
-  const { stdout } = await run('ip', ['netns', 'list']);
-  for (const line of stdout.split('\n')) {
-    const name = line.split(' ')[0];
-    if (name?.includes(digest)) await run('ip', ['netns', 'delete', name]).catch(() => undefined);
-  }
-  await run('ip', ['link', 'delete', `weft0-${digest}`]).catch(() => undefined);
-  if (fs.existsSync('/etc/netns')) {
-    for (const d of fs.readdirSync('/etc/netns')) if (d.includes(digest)) fs.rmSync(path.join('/etc/netns', d), { recursive: true, force: true });
-  }
+  await removeMeshObjects(digest);
   fs.rmSync(stateDir, { recursive: true, force: true });
 });
 
@@ -103,9 +81,9 @@ test('transparent capture in network namespaces', { skip, timeout: 120_000 }, as
   });
 
   await t.test('a stop leaves no namespace, link or /etc/netns directory', async () => {
-    const before = await meshTraces();
+    const before = await meshTraces(digest);
     assert.ok(before.some((x) => x.startsWith('/etc/netns/')), `hosts directories exist while running: ${before.join(', ')}`);
     await m.stop('SIGTERM');
-    assert.deepEqual(await meshTraces(), []);
+    assert.deepEqual(await meshTraces(digest), []);
   });
 });

@@ -6,17 +6,15 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { meshDigest } from '../src/mesh/netns/pod-names.js';
 import { LEDGER_FILE } from '../src/mesh/netns/index.js';
 import { alive, eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
+import { meshTraces, removeMeshObjects, run } from './support/netns-traces.js';
 
-const run = promisify(execFile);
 
 async function skipReason(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'needs root to create network namespaces';
@@ -36,33 +34,11 @@ async function up(): Promise<MeshRun> {
   return r;
 }
 
-/** Everything of this mesh the kernel shows: namespaces, links, and any weft rule in iptables/nftables. */
-async function meshTraces(): Promise<string[]> {
-  const traces: string[] = [];
-  const netns = (await run('ip', ['netns', 'list'])).stdout;
-  traces.push(...netns.split('\n').filter((l) => l.includes(digest)).map((l) => `netns ${l}`));
-  const links = (await run('ip', ['-o', 'link'])).stdout;
-  traces.push(...links.split('\n').filter((l) => l.includes(digest)).map((l) => `link ${l}`));
-  for (const [cmd, args] of [
-    ['iptables-save', []],
-    ['nft', ['list', 'ruleset']],
-  ] as const) {
-    const out = await run(cmd, [...args]).catch(() => ({ stdout: '' }));
-    traces.push(...out.stdout.split('\n').filter((l) => /weft/i.test(l)).map((l) => `${cmd} ${l}`));
-  }
-  return traces;
-}
 
 after(async () => {
   for (const r of runs) await r.stop('SIGTERM');
   if (skip) return;
-  // Whatever a failed assertion left: remove this mesh's objects only.
-  const { stdout } = await run('ip', ['netns', 'list']);
-  for (const line of stdout.split('\n')) {
-    const name = line.split(' ')[0];
-    if (name?.includes(digest)) await run('ip', ['netns', 'delete', name]).catch(() => undefined);
-  }
-  await run('ip', ['link', 'delete', `weft0-${digest}`]).catch(() => undefined);
+  await removeMeshObjects(digest);
   fs.rmSync(stateDir, { recursive: true, force: true });
 });
 
@@ -109,7 +85,7 @@ test('pods in network namespaces: isolation, traffic through sidecars, clean sto
 
   await t.test('a clean stop removes every namespace, link and ledger entry', async () => {
     await mesh.stop('SIGTERM');
-    assert.deepEqual(await meshTraces(), []);
+    assert.deepEqual(await meshTraces(digest), []);
     assert.equal(fs.existsSync(path.join(stateDir, LEDGER_FILE)), false);
   });
 
@@ -117,7 +93,7 @@ test('pods in network namespaces: isolation, traffic through sidecars, clean sto
     mesh = await up();
     const crashed = mesh.mesh();
     await mesh.stop('SIGKILL');
-    assert.notDeepEqual(await meshTraces(), [], 'a crash leaves namespaces and links behind');
+    assert.notDeepEqual(await meshTraces(digest), [], 'a crash leaves namespaces and links behind');
     // The control plane runs in the root namespace, outside what the pod network cleans up.
     if (crashed.control.pid) process.kill(crashed.control.pid, 'SIGKILL');
     const podPids = crashed.workloads.flatMap((w) => [w.appPid, w.proxyPid]).filter((p): p is number => typeof p === 'number');
@@ -128,6 +104,6 @@ test('pods in network namespaces: isolation, traffic through sidecars, clean sto
     const r = await mesh.weft(['exec', 'sleep', '--', 'curl', '-s', '-m', '10', '-o', '/dev/null', '-w', '%{http_code}', 'http://httpbin:8000/status/200']);
     assert.equal(r.stdout, '200', r.stderr);
     await mesh.stop('SIGTERM');
-    assert.deepEqual(await meshTraces(), []);
+    assert.deepEqual(await meshTraces(digest), []);
   });
 });

@@ -4,6 +4,9 @@
  * environment, so the next start can find exactly those, and nothing else, and stop them.
  */
 import fs from 'node:fs';
+import { WeftError } from '../errors.js';
+import { processAlive } from './process-alive.js';
+import type { StateDirLayout } from './state-dir.js';
 
 export const MESH_MARKER = 'WEFT_MESH_STATE';
 
@@ -41,4 +44,17 @@ export function removeLeftoverProcesses(stateRoot: string): number {
     }
   }
   return pids.length;
+}
+
+/** One `weft up` per state directory: refuse one whose mesh.json names a `weft up` that is still alive. */
+export function claimStateDir(layout: Pick<StateDirLayout, 'root' | 'meshFile'>): void {
+  let previous: { pid?: number };
+  try {
+    previous = JSON.parse(fs.readFileSync(layout.meshFile, 'utf8')) as { pid?: number };
+  } catch {
+    return;
+  }
+  if (typeof previous.pid === 'number' && previous.pid !== process.pid && processAlive(previous.pid)) {
+    throw new WeftError('CONFLICT', `a mesh is already running from ${layout.root} (weft up, pid ${previous.pid})`);
+  }
 }

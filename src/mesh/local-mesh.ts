@@ -3,7 +3,7 @@
  * control plane, apply the resources, then each Workload as a pod (sidecar first, so the app's first outbound
  * call finds its proxy), then the ingress gateway. Everything started is supervised and stopped on SIGINT/SIGTERM.
  */
-import { processAlive } from './process-alive.js';
+import { GATEWAY_NAME, ingressGateway } from './ingress-gateway.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,8 +20,8 @@ import type { MeshFile, MeshProxyEntry, MeshWorkloadEntry } from './mesh-file.js
 import { SupervisedProcess } from './process-supervisor.js';
 import { loadOrChooseRuntime, podAddress } from './pod-addresses.js';
 import { freePort, waitForPort } from './wait-for-port.js';
-import { MESH_MARKER, removeLeftoverProcesses } from './leftover-processes.js';
-import { WeftError } from '../errors.js';
+import { MESH_MARKER, claimStateDir, removeLeftoverProcesses } from './leftover-processes.js';
+import { waitForConvergence } from './convergence.js';
 import { openPodNetwork } from './netns/index.js';
 import type { Isolation, PodNetwork } from './netns/index.js';
 import { CAPTURE_OUTBOUND_PORT, SIDECAR_ADMIN_PORT, SIDECAR_UID } from './netns/capture-rules.js';
@@ -42,8 +42,6 @@ export interface LocalMeshOptions {
   podRange?: string;
 }
 
-export const GATEWAY_NAME = 'weft-ingressgateway';
-export const GATEWAY_LABELS = { istio: 'ingressgateway', app: GATEWAY_NAME };
 const START_TIMEOUT_MS = 30_000;
 
 const WEFT_BIN = fileURLToPath(new URL('../../../bin/weft.js', import.meta.url));
@@ -84,7 +82,10 @@ export class LocalMesh {
 
   async start(): Promise<void> {
     fs.mkdirSync(this.layout.logDir, { recursive: true, mode: 0o700 });
-    this.#claimStateDir();
+    claimStateDir(this.layout);
+    this.#claimed = true;
+    const stopped = removeLeftoverProcesses(this.layout.root);
+    if (stopped > 0) this.o.log(`stopped ${stopped} processes left running by a previous weft up of ${this.layout.root}`);
     const runtime = await loadOrChooseRuntime(this.layout.runtimeFile, freePort);
     if (this.o.isolation === 'netns') this.#network = await openPodNetwork({ stateDir: this.layout.root, podRange: this.o.podRange, log: this.o.log });
     // Pods reach the control plane at the bridge's address: it is a host address, so local clients reach it too.
@@ -109,26 +110,11 @@ export class LocalMesh {
     }
     await Promise.all(this.#pods.map((p) => this.#startPod(p)));
     if (resources.some((r) => r.kind === 'Gateway')) await this.#startGateway();
-    await this.#converged();
+    await waitForConvergence(this.#client!, this.#pods.length + (this.#gateway ? 1 : 0), START_TIMEOUT_MS);
     this.writeMeshFile();
   }
 
-  /**
-   * "Up" means every proxy holds the config for the current state: connected, and the last version sent is the
-   * one it acknowledged, twice in a row (a status change may still be on its way to the compile loop).
-   */
-  async #converged(): Promise<void> {
-    const expected = this.#pods.length + (this.#gateway ? 1 : 0);
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    let streak = 0;
-    while (streak < 2) {
-      if (Date.now() > deadline) throw new Error('proxies did not all acknowledge their configuration in time (see weft status)');
-      await new Promise((r) => setTimeout(r, 100));
-      const proxies = (await this.#client!.proxies()) as { connected: boolean; sentVersion: string | null; ackedVersion: string | null }[];
-      const synced = proxies.filter((p) => p.connected && p.sentVersion !== null && p.sentVersion === p.ackedVersion).length;
-      streak = synced >= expected ? streak + 1 : 0;
-    }
-  }
+
 
   /**
    * Transparent capture for a pod: its hosts file names every service at its VIP (written now, so services
@@ -153,20 +139,7 @@ export class LocalMesh {
     };
   }
 
-  /** One `weft up` per state directory; what a killed predecessor left running is stopped first. */
-  #claimStateDir(): void {
-    try {
-      const previous = JSON.parse(fs.readFileSync(this.layout.meshFile, 'utf8')) as { pid?: number };
-      if (typeof previous.pid === 'number' && previous.pid !== process.pid && processAlive(previous.pid)) {
-        throw new WeftError('CONFLICT', `a mesh is already running from ${this.layout.root} (weft up, pid ${previous.pid})`);
-      }
-    } catch (err) {
-      if (err instanceof WeftError) throw err;
-    }
-    this.#claimed = true;
-    const stopped = removeLeftoverProcesses(this.layout.root);
-    if (stopped > 0) this.o.log(`stopped ${stopped} processes left running by a previous weft up of ${this.layout.root}`);
-  }
+
 
   async stop(): Promise<void> {
     if (this.#stopping) return;
@@ -387,44 +360,26 @@ export class LocalMesh {
 
   async #startGateway(): Promise<void> {
     const namespace = this.mesh.rootNamespace;
-    const identity = { namespace, name: GATEWAY_NAME, serviceAccount: GATEWAY_NAME };
-    const gatewayPorts = this.o.resources
-      .filter((r) => r.resource.kind === 'Gateway')
-      .flatMap((r) => ((r.resource.spec as { servers?: { port: { number: number } }[] }).servers ?? []).map((s) => s.port.number));
-    const published = gatewayPorts[0];
-    const publish = published === undefined ? '' : `${published}=${this.o.ingressPort}`;
-    const gateway = new SupervisedProcess(
-      { name: GATEWAY_NAME, command: process.execPath, args: [WEFT_BIN, 'proxy'], env: {}, logFile: path.join(this.layout.logDir, `${namespace}.${GATEWAY_NAME}.log`) },
-      {
-        prepare: async (s) => ({
-          ...s,
-          env: {
-            ...this.#proxyEnv(identity, '127.0.0.1', await this.#client!.issueToken({ namespace, serviceAccount: GATEWAY_NAME, workload: GATEWAY_NAME })),
-            WEFT_ROLE: 'gateway',
-            WEFT_PUBLISH: publish,
-            WEFT_LABELS: Object.entries(GATEWAY_LABELS).map(([k, v]) => `${k}=${v}`).join(','),
-          },
-        }),
-        onExit: (code, signal) => {
-          if (!this.#stopping) this.o.log(`ingress gateway exited (${signal ?? code}); restarting`);
-          this.writeMeshFile();
-        },
-      },
-    );
-    this.#gateway = gateway;
-    this.#gatewayEntry = {
-      name: GATEWAY_NAME,
+    const gw = ingressGateway({
+      resources: this.o.resources,
       namespace,
-      spiffeId: this.#spiffeId(namespace, GATEWAY_NAME),
-      podIP: '127.0.0.1',
-      inbound: '',
-      outbound: '',
-      listeners: published === undefined ? {} : { [String(published)]: `127.0.0.1:${this.o.ingressPort}` },
-      proxyPid: null,
-      state: 'starting',
-    };
-    await gateway.start();
-    if (published !== undefined) await waitForPort('127.0.0.1', this.o.ingressPort, START_TIMEOUT_MS, () => gateway.child !== undefined);
+      trustDomain: this.mesh.trustDomain,
+      ingressPort: this.o.ingressPort,
+      command: { command: process.execPath, args: [WEFT_BIN, 'proxy'] },
+      logFile: path.join(this.layout.logDir, `${namespace}.${GATEWAY_NAME}.log`),
+      proxyEnv: async (id) =>
+        this.#proxyEnv(id, '127.0.0.1', await this.#client!.issueToken({ namespace, serviceAccount: id.serviceAccount, workload: id.name })),
+      onExit: (code, signal) => {
+        if (!this.#stopping) this.o.log(`ingress gateway exited (${signal ?? code}); restarting`);
+        this.writeMeshFile();
+      },
+    });
+    this.#gateway = gw.process;
+    this.#gatewayEntry = gw.entry;
+    await gw.process.start();
+    if (gw.published !== undefined) {
+      await waitForPort('127.0.0.1', this.o.ingressPort, START_TIMEOUT_MS, () => gw.process.child !== undefined);
+    }
   }
 }
 

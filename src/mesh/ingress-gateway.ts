@@ -1,0 +1,64 @@
+/**
+ * The ingress gateway of a local mesh: the same proxy as every sidecar, run with the gateway role and identity in
+ * the root namespace, its first Gateway server port published on the host's ingress port.
+ */
+import type { LoadedResource } from '../config/load.js';
+import type { MeshProxyEntry } from './mesh-file.js';
+import { SupervisedProcess } from './process-supervisor.js';
+import type { SupervisorEvents } from './process-supervisor.js';
+
+export const GATEWAY_NAME = 'weft-ingressgateway';
+export const GATEWAY_LABELS = { istio: 'ingressgateway', app: GATEWAY_NAME };
+
+export interface IngressGatewayOptions {
+  resources: readonly LoadedResource[];
+  namespace: string;
+  trustDomain: string;
+  ingressPort: number;
+  command: { command: string; args: string[] };
+  logFile: string;
+  /** The proxy environment for an identity, with a fresh bootstrap token (tokens are single-use). */
+  proxyEnv: (identity: { namespace: string; name: string; serviceAccount: string }) => Promise<NodeJS.ProcessEnv>;
+  onExit: NonNullable<SupervisorEvents['onExit']>;
+}
+
+export interface IngressGateway {
+  process: SupervisedProcess;
+  entry: MeshProxyEntry;
+  /** The Gateway server port published on the host, if any Gateway names one. */
+  published: number | undefined;
+}
+
+export function ingressGateway(o: IngressGatewayOptions): IngressGateway {
+  const identity = { namespace: o.namespace, name: GATEWAY_NAME, serviceAccount: GATEWAY_NAME };
+  const published = o.resources
+    .filter((r) => r.resource.kind === 'Gateway')
+    .flatMap((r) => ((r.resource.spec as { servers?: { port: { number: number } }[] }).servers ?? []).map((s) => s.port.number))[0];
+  const process = new SupervisedProcess(
+    { name: GATEWAY_NAME, ...o.command, env: {}, logFile: o.logFile },
+    {
+      prepare: async (s) => ({
+        ...s,
+        env: {
+          ...(await o.proxyEnv(identity)),
+          WEFT_ROLE: 'gateway',
+          WEFT_PUBLISH: published === undefined ? '' : `${published}=${o.ingressPort}`,
+          WEFT_LABELS: Object.entries(GATEWAY_LABELS).map(([k, v]) => `${k}=${v}`).join(','),
+        },
+      }),
+      onExit: o.onExit,
+    },
+  );
+  const entry: MeshProxyEntry = {
+    name: GATEWAY_NAME,
+    namespace: o.namespace,
+    spiffeId: `spiffe://${o.trustDomain}/ns/${o.namespace}/sa/${GATEWAY_NAME}`,
+    podIP: '127.0.0.1',
+    inbound: '',
+    outbound: '',
+    listeners: published === undefined ? {} : { [String(published)]: `127.0.0.1:${o.ingressPort}` },
+    proxyPid: null,
+    state: 'starting',
+  };
+  return { process, entry, published };
+}

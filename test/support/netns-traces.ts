@@ -1,0 +1,42 @@
+/**
+ * Test support for pod tests: what the kernel and /etc show of one mesh (its objects carry the state directory's
+ * digest in their names), and a last-resort removal of exactly those objects after a failed test.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+export const run = promisify(execFile);
+
+/** Namespaces, links and /etc/netns directories of this mesh, and any weft rule in the host's iptables/nftables. */
+export async function meshTraces(digest: string): Promise<string[]> {
+  const traces: string[] = [];
+  const netns = (await run('ip', ['netns', 'list'])).stdout;
+  traces.push(...netns.split('\n').filter((l) => l.includes(digest)).map((l) => `netns ${l}`));
+  const links = (await run('ip', ['-o', 'link'])).stdout;
+  traces.push(...links.split('\n').filter((l) => l.includes(digest)).map((l) => `link ${l}`));
+  const etc = fs.existsSync('/etc/netns') ? fs.readdirSync('/etc/netns') : [];
+  traces.push(...etc.filter((d) => d.includes(digest)).map((d) => `/etc/netns/${d}`));
+  for (const [cmd, args] of [
+    ['iptables-save', []],
+    ['nft', ['list', 'ruleset']],
+  ] as const) {
+    const out = await run(cmd, [...args]).catch(() => ({ stdout: '' }));
+    traces.push(...out.stdout.split('\n').filter((l) => /weft/i.test(l)).map((l) => `${cmd} ${l}`));
+  }
+  return traces;
+}
+
+/** Whatever a failed assertion left: remove this mesh's objects only. */
+export async function removeMeshObjects(digest: string): Promise<void> {
+  const { stdout } = await run('ip', ['netns', 'list']);
+  for (const line of stdout.split('\n')) {
+    const name = line.split(' ')[0];
+    if (name?.includes(digest)) await run('ip', ['netns', 'delete', name]).catch(() => undefined);
+  }
+  await run('ip', ['link', 'delete', `weft0-${digest}`]).catch(() => undefined);
+  if (fs.existsSync('/etc/netns')) {
+    for (const d of fs.readdirSync('/etc/netns')) if (d.includes(digest)) fs.rmSync(path.join('/etc/netns', d), { recursive: true, force: true });
+  }
+}
