@@ -18,21 +18,28 @@ export interface WeftUp {
   upMs: number;
   mesh(): MeshFile;
   output(): string;
-  stop(): Promise<void>;
+  /** Stop with `signal` (default SIGTERM, as Ctrl-C would), SIGKILL after 20 s. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function weftUp(paths: string[], stateDir: string, timeoutMs = 90_000, ingress?: number): Promise<WeftUp> {
+export async function weftUp(
+  paths: string[],
+  stateDir: string,
+  timeoutMs = 90_000,
+  ingress?: number,
+  extraArgs: readonly string[] = [],
+): Promise<WeftUp> {
   fs.mkdirSync(stateDir, { recursive: true });
   const ingressPort = ingress ?? (await freePort());
   const started = performance.now();
-  const child = spawn(process.execPath, [WEFT_BIN, '--state-dir', stateDir, 'up', ...paths, '--ingress-port', String(ingressPort)], {
+  const child = spawn(process.execPath, [WEFT_BIN, '--state-dir', stateDir, 'up', ...paths, '--ingress-port', String(ingressPort), ...extraArgs], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const stop = (): Promise<void> => {
+  const stop = (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
@@ -40,7 +47,7 @@ export async function weftUp(paths: string[], stateDir: string, timeoutMs = 90_0
         clearTimeout(timer);
         resolve();
       });
-      child.kill('SIGTERM');
+      child.kill(signal);
     });
   };
   const up = await new Promise<boolean>((resolve) => {
@@ -59,7 +66,7 @@ export async function weftUp(paths: string[], stateDir: string, timeoutMs = 90_0
   });
   const upMs = performance.now() - started;
   if (!up) {
-    await stop();
+    await stop('SIGKILL');
     throw new Error(`weft up did not come up:\n${out}`);
   }
   return {

@@ -4,83 +4,36 @@
  * address), and stop it, checking that nothing it started is left running.
  */
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { MeshFile, MeshWorkloadEntry } from '../../src/mesh/mesh-file.js';
-import { freePort } from '../../src/mesh/wait-for-port.js';
+import { REPO_ROOT, WEFT_BIN, weftUp } from '../../bench/weft-mesh.js';
+import type { WeftUp } from '../../bench/weft-mesh.js';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const WEFT_BIN = path.join(REPO_ROOT, 'bin', 'weft.js');
+export { REPO_ROOT, WEFT_BIN };
 
-export interface MeshRun {
-  stateDir: string;
-  ingressPort: number;
-  child: ChildProcess;
-  output(): string;
-  mesh(): MeshFile;
+/** The same `weft up` the bench runs, with what tests add: workloads by name and the CLI against this mesh. */
+export interface MeshRun extends WeftUp {
   workload(name: string): MeshWorkloadEntry;
-  /** Run the weft CLI against this mesh. */
   weft(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
-  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export async function startMesh(paths: string[], opts: { stateDir?: string; extraArgs?: string[] } = {}): Promise<MeshRun> {
   const stateDir = opts.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'weft-test-'));
-  const ingressPort = await freePort();
-  let out = '';
-  const child = spawn(process.execPath, [WEFT_BIN, '--state-dir', stateDir, 'up', ...paths, '--ingress-port', String(ingressPort), ...(opts.extraArgs ?? [])], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const up = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), 60_000);
-    const check = (): void => {
-      if (out.includes('mesh is up')) {
-        clearTimeout(timer);
-        resolve(true);
-      }
-    };
-    child.stdout.on('data', check);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-  });
+  const up = await weftUp(paths, stateDir, 60_000, undefined, opts.extraArgs);
   const run: MeshRun = {
-    stateDir,
-    ingressPort,
-    child,
-    output: () => out,
-    mesh: () => JSON.parse(fs.readFileSync(path.join(stateDir, 'mesh.json'), 'utf8')) as MeshFile,
+    ...up,
     workload(name) {
       const w = run.mesh().workloads.find((x) => x.name === name);
       if (!w) throw new Error(`no workload ${name} in mesh.json`);
       return w;
     },
     weft: (args, input) => runWeft(['--state-dir', stateDir, ...args], input),
-    stop: (signal = 'SIGTERM') => stopMesh(run, signal),
   };
-  if (!up) {
-    await stopMesh(run, 'SIGKILL');
-    throw new Error(`weft up did not come up:\n${out}`);
-  }
   return run;
-}
-
-async function stopMesh(run: MeshRun, signal: NodeJS.Signals): Promise<void> {
-  if (run.child.exitCode !== null || run.child.signalCode !== null) return;
-  const exited = new Promise((r) => run.child.once('exit', r));
-  run.child.kill(signal);
-  const timer = setTimeout(() => run.child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 export function runWeft(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
