@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { AuthorizationPolicySpecSchema } from '../config/kinds/authorization-policy.js';
 import { JwtRuleSchema } from '../config/kinds/request-authentication.js';
 
-export const PROXY_CONFIG_SCHEMA = 1;
+export const PROXY_CONFIG_SCHEMA = 2;
 
 const port = z.number().int().min(1).max(65535);
 const peerAuthnMode = z.enum(['STRICT', 'PERMISSIVE', 'DISABLE']);
@@ -49,6 +49,51 @@ const outboundService = z.strictObject({
   /** Lower-case names without port that resolve to this service from the proxy's namespace. */
   aliases: z.array(z.string()),
   ports: z.array(outboundPort),
+  /**
+   * The service's virtual addresses: what the pod's DNS proxy answers for `host` and `aliases`, and what a
+   * captured connection dialled to reach this service. Empty when the mesh has no service range (loopback pods).
+   */
+  addresses: z.array(z.string()),
+});
+
+/** A ServiceEntry port; HTTPS is carried as `tls` (passed through by SNI, never terminated). */
+const externalPort = z.strictObject({
+  port,
+  name: z.string(),
+  protocol: portProtocol,
+  /** Where connections go on the endpoints (the entry's targetPort, else `port`). */
+  targetPort: port,
+});
+
+const externalEndpoint = z.strictObject({
+  /** An IP address, or with DNS resolution a name to resolve. */
+  address: z.string(),
+  /** Port name → port on this endpoint, overriding the entry port's targetPort. */
+  ports: z.record(z.string(), port),
+});
+
+/**
+ * A ServiceEntry visible to this proxy (exportTo and Sidecar egress applied). HTTP is matched by Host, TLS by SNI,
+ * TCP by the address dialled and the port.
+ */
+const externalService = z.strictObject({
+  /** namespace/name of the ServiceEntry, for logs. */
+  source: z.string(),
+  namespace: z.string(),
+  /** Lower case; `*.example.com` matches subdomains only, never example.com itself. */
+  hosts: z.array(z.string()).min(1),
+  /** The entry's addresses (IPs or CIDRs): TCP ports match a connection dialled to one of them. */
+  addresses: z.array(z.string()),
+  /**
+   * What the pod's DNS proxy answers for each non-wildcard host: the entry's first IP address, else (STATIC or
+   * DNS resolution) a virtual address from the service range. Hosts without an answer are left to upstream DNS.
+   */
+  dns: z.array(z.strictObject({ host: z.string(), address: z.string() })),
+  ports: z.array(externalPort),
+  location: z.enum(['MESH_EXTERNAL', 'MESH_INTERNAL']),
+  /** NONE: on to the address the app dialled; STATIC: to `endpoints`; DNS: to `endpoints` resolved, or the host itself. */
+  resolution: z.enum(['NONE', 'STATIC', 'DNS']),
+  endpoints: z.array(externalEndpoint),
 });
 
 const httpMatch = z.strictObject({
@@ -145,7 +190,16 @@ export const ProxyConfigSchema = z.strictObject({
       servicePorts: z.array(z.strictObject({ host: z.string(), port, targetPort: port })),
     })
     .nullable(),
-  outbound: z.strictObject({ services: z.array(outboundService) }),
+  outbound: z.strictObject({
+    /** Mesh services this proxy can reach (exportTo and Sidecar egress hosts applied). */
+    services: z.array(outboundService),
+    externals: z.array(externalService),
+    /**
+     * A destination that is neither (an unknown Host, address or SNI): REGISTRY_ONLY answers 502 or closes the
+     * connection; ALLOW_ANY passes it through to where the app dialled. The workload's Sidecar decides, else MeshConfig.
+     */
+    trafficPolicy: z.enum(['REGISTRY_ONLY', 'ALLOW_ANY']),
+  }),
   gateway: z.strictObject({ servers: z.array(gatewayServer) }).nullable(),
   security: securityConfig,
 });
@@ -156,6 +210,9 @@ export type PortProtocol = z.infer<typeof portProtocol>;
 export type InboundConfig = NonNullable<ProxyConfig['inbound']>;
 export type OutboundService = z.infer<typeof outboundService>;
 export type OutboundPort = z.infer<typeof outboundPort>;
+export type ExternalService = z.infer<typeof externalService>;
+export type ExternalPort = z.infer<typeof externalPort>;
+export type OutboundTrafficPolicyMode = ProxyConfig['outbound']['trafficPolicy'];
 export type Endpoint = z.infer<typeof endpoint>;
 export type GatewayServer = z.infer<typeof gatewayServer>;
 export type VirtualHost = z.infer<typeof virtualHost>;
@@ -168,3 +225,5 @@ export type ExtAuthzProvider = z.infer<typeof extAuthzProvider>;
 /** Ports every sidecar uses inside its pod, as Istio's 15001/15006. */
 export const SIDECAR_OUTBOUND_PORT = 15001;
 export const SIDECAR_INBOUND_PORT = 15006;
+/** Where a pod's sidecar answers the DNS queries its capture rules redirect (Istio's 15053). */
+export const SIDECAR_DNS_PORT = 15053;

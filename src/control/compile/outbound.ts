@@ -3,7 +3,7 @@
  * result depends only on that namespace, so it is compiled once per namespace per snapshot and shared; a service's
  * ports and endpoints do not depend on the caller at all and are built once per snapshot.
  */
-import type { OutboundService } from '../../proxyconfig/types.js';
+import type { OutboundService, ProxyConfig } from '../../proxyconfig/types.js';
 import { SIDECAR_INBOUND_PORT } from '../../proxyconfig/types.js';
 import type { RegistryService } from '../registry/index.js';
 import { targetPortOn, workloadsOf } from '../registry/index.js';
@@ -56,7 +56,7 @@ function servicePorts(snap: MeshSnapshot): ReadonlyMap<RegistryService, Outbound
 }
 
 /** The outbound section as seen from one namespace: the same object for every proxy in it. */
-export function outboundSection(snap: MeshSnapshot, fromNamespace: string): SharedSection<{ services: OutboundService[] }> {
+export function outboundSection(snap: MeshSnapshot, fromNamespace: string): SharedSection<ProxyConfig['outbound']> {
   return perSnapshot(snap, `outbound:${fromNamespace}`, () => {
     const ports = servicePorts(snap);
     const services = snap.registry.services.map((svc) => ({
@@ -64,8 +64,9 @@ export function outboundSection(snap: MeshSnapshot, fromNamespace: string): Shar
       namespace: svc.namespace,
       aliases: serviceAliases(svc, fromNamespace),
       ports: ports.get(svc) ?? [],
+      addresses: [],
     }));
-    return sharedSection({ services });
+    return sharedSection({ services, externals: [], trafficPolicy: snap.mesh.outboundTrafficPolicy.mode });
   });
 }
 

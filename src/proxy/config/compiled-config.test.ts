@@ -13,7 +13,7 @@ const vh = (gateway: string, domains: string[], routes: HttpRoute[] = [ROUTE]): 
 
 function config(over: Partial<ProxyConfig> = {}): Record<string, unknown> {
   return {
-    schema: 1,
+    schema: 2,
     version: 'v1',
     proxy: { role: 'sidecar', namespace: 'default', name: 'reviews-v1', spiffeId: 'spiffe://example.org/ns/default/sa/reviews', labels: {} },
     trustDomain: 'example.org',
@@ -25,8 +25,11 @@ function config(over: Partial<ProxyConfig> = {}): Record<string, unknown> {
           namespace: 'default',
           aliases: ['reviews', 'reviews.default', 'reviews.default.svc', 'reviews.default.svc.cluster.local'],
           ports: [{ port: 9080, name: 'http', protocol: 'http', endpoints: [endpoint('10.0.0.1'), endpoint('10.0.0.2'), endpoint('10.0.0.3')] }],
+          addresses: [],
         },
       ],
+      externals: [],
+      trafficPolicy: 'REGISTRY_ONLY',
     },
     gateway: null,
     security: { rootNamespace: 'weft-system', pathNormalization: 'BASE', authorizationPolicies: [], jwtRules: [], extensionProviders: [] },
@@ -154,7 +157,7 @@ describe('acceptProxyConfig', () => {
     assert.throws(() => acceptProxyConfig(input), (e: unknown) => isWeftError(e, 'PROXY_CONFIG_REJECTED') && reason.test(e.message));
 
   test('not an object', rejected('nope', /invalid config at \(root\)/));
-  test('an unknown schema version', rejected(config({ schema: 2 as 1 }), /invalid config at schema/));
+  test('an unknown schema version', rejected(config({ schema: 3 as 2 }), /invalid config at schema/));
   test('an unknown field', rejected({ ...config(), extra: true }, /invalid config/));
   test('a bad port', () => {
     const bad = config();
