@@ -4,11 +4,12 @@
  */
 import { WeftError } from '../../errors.js';
 import { ProxyConfigSchema } from '../../proxyconfig/types.js';
-import type { Endpoint, PeerAuthnMode, PortProtocol, ProxyConfig, VirtualHost } from '../../proxyconfig/types.js';
+import type { Endpoint, OutboundTrafficPolicyMode, PeerAuthnMode, PortProtocol, ProxyConfig, VirtualHost } from '../../proxyconfig/types.js';
 import { compileRoutes, hostMatches } from '../../route/http-route-match.js';
 import type { CompiledRoute } from '../../route/http-route-match.js';
 import { compileSecurity } from '../security/compiled-security.js';
 import type { CompiledSecurity } from '../security/compiled-security.js';
+import { CompiledExternals } from './compiled-externals.js';
 
 export class BalancedPort {
   #next = 0;
@@ -19,6 +20,8 @@ export class BalancedPort {
     readonly host: string,
     readonly port: number,
     readonly endpoints: readonly Endpoint[],
+    /** Decides how a captured connection to the service's address is carried: parsed as HTTP, or piped opaque. */
+    readonly protocol: PortProtocol = 'http',
   ) {
     this.sni = `outbound_.${port}_._.${host}`;
   }
@@ -68,16 +71,24 @@ export class CompiledProxyConfig {
   /** Gateway listeners: server port → virtual hosts in config order. */
   readonly gatewayServers = new Map<number, CompiledVirtualHost[]>();
   readonly security: CompiledSecurity;
+  /** Service virtual address → service: what a captured connection dialled. */
+  readonly byAddress = new Map<string, CompiledService>();
+  readonly externals: CompiledExternals;
+  /** For destinations that are neither a mesh service nor a ServiceEntry. */
+  readonly trafficPolicy: OutboundTrafficPolicyMode;
 
   constructor(config: ProxyConfig) {
     this.version = config.version;
     this.raw = config;
     for (const svc of config.outbound.services) {
       const compiled: CompiledService = { host: svc.host, ports: new Map() };
-      for (const p of svc.ports) compiled.ports.set(p.port, new BalancedPort(svc.host, p.port, p.endpoints));
+      for (const p of svc.ports) compiled.ports.set(p.port, new BalancedPort(svc.host, p.port, p.endpoints, p.protocol));
       this.byHost.set(svc.host, compiled);
       for (const alias of svc.aliases) this.byAlias.set(alias, compiled);
+      for (const address of svc.addresses) if (!this.byAddress.has(address)) this.byAddress.set(address, compiled);
     }
+    this.externals = new CompiledExternals(config.outbound.externals);
+    this.trafficPolicy = config.outbound.trafficPolicy;
     this.inbound = config.inbound ? compileInbound(config.inbound) : null;
     this.security = compileSecurity(config);
     for (const server of config.gateway?.servers ?? []) {
@@ -88,6 +99,11 @@ export class CompiledProxyConfig {
   /** Resolve an authority's host part (lower case, no port) to a service. */
   service(host: string): CompiledService | undefined {
     return this.byAlias.get(host);
+  }
+
+  /** The mesh service whose virtual address a captured connection dialled. */
+  serviceAt(address: string): CompiledService | undefined {
+    return this.byAddress.get(address);
   }
 
   /**
