@@ -22,17 +22,24 @@ export interface WeftUp {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/**
+ * `isolation` is passed as --isolation unless `extraArgs` names one; `default` passes none, leaving the choice to
+ * weft (netns when it can). The bench measures loopback unless asked, so its numbers compare across machines.
+ */
 export async function weftUp(
   paths: string[],
   stateDir: string,
   timeoutMs = 90_000,
   ingress?: number,
   extraArgs: readonly string[] = [],
+  isolation: 'none' | 'netns' | 'default' = 'none',
 ): Promise<WeftUp> {
   fs.mkdirSync(stateDir, { recursive: true });
   const ingressPort = ingress ?? (await freePort());
   const started = performance.now();
-  const child = spawn(process.execPath, [WEFT_BIN, '--state-dir', stateDir, 'up', ...paths, '--ingress-port', String(ingressPort), ...extraArgs], {
+  const isolationArgs = isolation === 'default' || extraArgs.some((a) => a.startsWith('--isolation')) ? [] : [`--isolation=${isolation}`];
+  const args = [WEFT_BIN, '--state-dir', stateDir, 'up', ...paths, '--ingress-port', String(ingressPort), ...isolationArgs, ...extraArgs];
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

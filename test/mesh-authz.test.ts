@@ -28,7 +28,7 @@ async function apply(mesh: MeshRun, yaml: string): Promise<void> {
 describe('bookinfo under deny-all-then-allow', () => {
   let mesh: MeshRun;
   before(async () => {
-    mesh = await startMesh(['examples/bookinfo', 'examples/httpbin/sleep.yaml']);
+    mesh = await startMesh(['examples/bookinfo', 'examples/httpbin/sleep.yaml'], { isolation: 'none' });
   });
   after(async () => {
     await mesh?.stop();
@@ -104,7 +104,7 @@ describe('httpbin: DENY, dry-run, normalisation, JWT, ext-authz', () => {
   let extra: string;
   before(async () => {
     extra = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-authz-'));
-    mesh = await startMesh(['examples/httpbin', 'examples/jwt', 'examples/ext-authz']);
+    mesh = await startMesh(['examples/httpbin', 'examples/jwt', 'examples/ext-authz'], { isolation: 'none' });
   });
   after(async () => {
     await mesh?.stop();

@@ -19,7 +19,7 @@ async function productPage(mesh: MeshRun): Promise<{ status: number; body: strin
 }
 
 test('bookinfo through the ingress: all three reviews versions, NACK keeps the last good config, restart keeps CA and store, Ctrl-C leaves nothing', async () => {
-  let mesh = await startMesh(['examples/bookinfo']);
+  let mesh = await startMesh(['examples/bookinfo'], { isolation: 'none' });
   let stateDir = mesh.stateDir;
   try {
     const seen = new Map<string, string>();
@@ -74,7 +74,7 @@ spec:
     await eventually('every process gone', () => (pids.every((p) => !alive(p)) ? true : undefined), 10_000);
     assert.ok(!fs.existsSync(path.join(stateDir, 'mesh.json')), 'mesh.json removed on a clean stop');
 
-    mesh = await startMesh(['examples/bookinfo'], { stateDir });
+    mesh = await startMesh(['examples/bookinfo'], { stateDir, isolation: 'none' });
     stateDir = mesh.stateDir;
     assert.equal(fs.readFileSync(path.join(stateDir, 'ca', 'trust-bundle.pem'), 'utf8'), bundle, 'same CA root after restart');
     const got = await mesh.weft(['get', 'service', 'survivor']);

@@ -12,7 +12,7 @@ import { X509Certificate } from 'node:crypto';
 import { alive, callAs, eventually, startMesh } from './support/mesh-process.js';
 
 test('a workload that exits is restarted with backoff, reported, and served again', async () => {
-  const mesh = await startMesh(['examples/httpbin']);
+  const mesh = await startMesh(['examples/httpbin'], { isolation: 'none' });
   try {
     const before = mesh.workload('httpbin');
     assert.ok(alive(before.appPid));
@@ -49,6 +49,7 @@ test('the CA runs as an intermediate under a given root, and the bundle is that 
   openssl('x509', '-req', '-in', file('int.csr'), '-CA', file('root.pem'), '-CAkey', file('root.key'), '-CAcreateserial', '-days', '20',
     '-extfile', file('ext.cnf'), '-out', file('int.pem'));
   const mesh = await startMesh(['examples/httpbin'], {
+    isolation: 'none',
     extraArgs: ['--ca-cert', file('int.pem'), '--ca-key', file('int.key'), '--ca-chain', file('root.pem')],
   });
   try {
@@ -71,7 +72,7 @@ test('the CA runs as an intermediate under a given root, and the bundle is that 
 });
 
 test('after weft up is killed outright, its proxies and control plane exit, and the next start stops the rest', async () => {
-  const first = await startMesh(['examples/httpbin']);
+  const first = await startMesh(['examples/httpbin'], { isolation: 'none' });
   const stateDir = first.stateDir;
   try {
     const m = first.mesh();
@@ -81,12 +82,12 @@ test('after weft up is killed outright, its proxies and control plane exit, and 
     await eventually('proxies and control plane gone on their own', () => (proxies.every((p) => !alive(p)) ? true : undefined), 10_000);
     // Apps are the user's programs and know nothing of weft: they are still there, holding their ports.
     assert.ok(apps.some((p) => alive(p)), 'apps outlive a killed weft up');
-    const second = await startMesh(['examples/httpbin'], { stateDir });
+    const second = await startMesh(['examples/httpbin'], { stateDir, isolation: 'none' });
     try {
       assert.match(second.output(), /stopped \d+ processes left running by a previous weft up/);
       assert.ok(apps.every((p) => !alive(p)), 'the leftover apps were stopped');
       assert.equal((await callAs(second.workload('sleep'), 'http://httpbin:8000/get')).status, 200);
-      const refused = await startMesh(['examples/httpbin'], { stateDir }).then(
+      const refused = await startMesh(['examples/httpbin'], { stateDir, isolation: 'none' }).then(
         async (third) => {
           await third.stop();
           return false;

@@ -19,7 +19,7 @@ import { createCsr, generateWorkloadKey } from '../src/identity/workload-key.js'
 let mesh: MeshRun;
 
 before(async () => {
-  mesh = await startMesh(['examples/httpbin']);
+  mesh = await startMesh(['examples/httpbin'], { isolation: 'none' });
 });
 after(async () => {
   await mesh?.stop();

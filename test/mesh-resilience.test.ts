@@ -21,7 +21,7 @@ before(async () => {
     path.join(extra, 'mesh.yaml'),
     'apiVersion: weft.dev/v1alpha1\nkind: MeshConfig\nmetadata: { name: mesh, namespace: weft-system }\nspec: { certificateTTL: 4s }\n',
   );
-  mesh = await startMesh(['examples/httpbin', extra]);
+  mesh = await startMesh(['examples/httpbin', extra], { isolation: 'none' });
 });
 after(async () => {
   await mesh?.stop();

@@ -12,7 +12,7 @@ import type { MeshRun } from './support/mesh-process.js';
 
 let mesh: MeshRun;
 before(async () => {
-  mesh = await startMesh(['examples/httpbin', 'examples/tcp-echo']);
+  mesh = await startMesh(['examples/httpbin', 'examples/tcp-echo'], { isolation: 'none' });
 });
 after(async () => {
   await mesh?.stop();

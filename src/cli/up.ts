@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { loadResources } from '../config/load.js';
 import { LocalMesh } from '../mesh/local-mesh.js';
-import { DEFAULT_POD_RANGE } from '../mesh/netns/index.js';
+import { chooseIsolation, DEFAULT_POD_RANGE } from '../mesh/netns/index.js';
+import type { Isolation } from '../mesh/netns/index.js';
 import { formatMeshTable } from './mesh-table.js';
 import { processOutput, runVerb } from './client.js';
 
@@ -15,7 +16,7 @@ interface UpOptions {
   caCert?: string;
   caKey?: string;
   caChain?: string;
-  isolation: 'none' | 'netns';
+  isolation?: Isolation;
   podRange?: string;
 }
 
@@ -31,10 +32,8 @@ export function registerUpCommand(program: Command): void {
     .addOption(
       new Option(
         '--isolation <mode>',
-        'netns: each Workload and its sidecar in a network namespace of its own, the app\'s TCP captured by its sidecar and service names in the pod\'s /etc/hosts (needs root); none: every workload on loopback, not isolated',
-      )
-        .choices(['none', 'netns'])
-        .default('none'),
+        'netns: each Workload and its sidecar in a network namespace of its own, the app\'s TCP and DNS captured by its sidecar (needs root); none: every workload on loopback, not isolated (default: netns when this machine can run it, else none)',
+      ).choices(['none', 'netns']),
     )
     .option('--pod-range <cidr>', 'netns: the range the pods\' /24 is taken from', DEFAULT_POD_RANGE)
     .action(async (paths: string[], opts: UpOptions, cmd: Command) =>
@@ -42,12 +41,14 @@ export function registerUpCommand(program: Command): void {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
         const resources = await loadResources(paths, { stdin: process.stdin });
         const caFiles = opts.caCert && opts.caKey ? { certFile: opts.caCert, keyFile: opts.caKey, chainFile: opts.caChain } : undefined;
+        const { isolation, notice } = await chooseIsolation(opts.isolation);
+        if (notice !== undefined) process.stdout.write(`${notice}\n`);
         const mesh = new LocalMesh({
           stateDir,
           resources,
           ingressPort: Number(opts.ingressPort),
           caFiles,
-          isolation: opts.isolation,
+          isolation,
           podRange: opts.podRange,
           log: (line) => process.stdout.write(`${line}\n`),
         });
@@ -61,7 +62,8 @@ export function registerUpCommand(program: Command): void {
           const started = Date.now();
           await mesh.start();
           process.stdout.write(formatMeshTable(mesh.meshFile()));
-          process.stdout.write(`mesh is up in ${((Date.now() - started) / 1000).toFixed(1)} s; state in ${mesh.layout.root}; Ctrl-C stops it\n`);
+          const mode = isolation === 'netns' ? 'isolation netns (a network namespace per pod)' : 'isolation none (loopback, not isolated)';
+          process.stdout.write(`mesh is up in ${((Date.now() - started) / 1000).toFixed(1)} s; ${mode}; state in ${mesh.layout.root}; Ctrl-C stops it\n`);
         } catch (err) {
           await mesh.stop();
           throw err;

@@ -24,9 +24,8 @@ import { MESH_MARKER, claimStateDir, removeLeftoverProcesses } from './leftover-
 import { waitForConvergence } from './convergence.js';
 import { openPodNetwork } from './netns/index.js';
 import type { Isolation, PodNetwork } from './netns/index.js';
-import { CAPTURE_OUTBOUND_PORT, SIDECAR_ADMIN_PORT, SIDECAR_UID } from './netns/capture-rules.js';
-import { allocateServiceVips, formatServiceVips, podHostsFile } from './netns/service-hosts.js';
-import type { ServiceVip } from './netns/service-hosts.js';
+import { SIDECAR_UID } from './netns/capture-rules.js';
+import { capturePod, hostUpstreamNameservers, sidecarCaptureEnv } from './netns/pod-capture.js';
 import { CLUSTER_DOMAIN } from '../control/registry/index.js';
 
 export interface LocalMeshOptions {
@@ -67,8 +66,8 @@ export class LocalMesh {
   /** True once this process owns the state directory: only then is mesh.json ours to write and remove. */
   #claimed = false;
   #network: PodNetwork | undefined;
-  /** netns only: each Service's virtual address, which the pods' hosts files name and their sidecars capture. */
-  #serviceVips: ServiceVip[] = [];
+  /** netns only: the machine's resolvers, where sidecars forward names that are not the mesh's. */
+  #dnsUpstream: string[] = [];
 
   constructor(private readonly o: LocalMeshOptions) {
     this.layout = stateDirLayout(o.stateDir);
@@ -99,13 +98,10 @@ export class LocalMesh {
     const workloads = resources
       .filter((r): r is Resource<WorkloadSpec> => r.kind === 'Workload')
       .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
-    if (this.#network) {
-      const services = resources.filter((r) => r.kind === 'Service').map((r) => ({ namespace: r.metadata.namespace, name: r.metadata.name }));
-      this.#serviceVips = allocateServiceVips(services, this.#network.serviceSubnet.cidr, CLUSTER_DOMAIN);
-    }
+    if (this.#network) this.#dnsUpstream = hostUpstreamNameservers();
     for (const [i, w] of workloads.entries()) {
       const inNetns = await this.#network?.addPod(i, w.metadata.namespace, w.metadata.name);
-      if (this.#network && inNetns) await this.#capturePod(this.#network, inNetns, w);
+      if (this.#network && inNetns) await capturePod(this.#network, inNetns, w.metadata, CLUSTER_DOMAIN);
       this.#pods.push(this.#pod(w, inNetns?.podIP ?? podAddress(runtime.podBlock, i), inNetns?.netns));
     }
     await Promise.all(this.#pods.map((p) => this.#startPod(p)));
@@ -116,30 +112,10 @@ export class LocalMesh {
 
 
 
-  /**
-   * Transparent capture for a pod: its hosts file names every service at its VIP (written now, so services
-   * applied later are not in it until the next start), and iptables sends its TCP through the sidecar.
-   */
-  async #capturePod(network: PodNetwork, pod: { netns: string; podIP: string }, w: Resource<WorkloadSpec>): Promise<void> {
-    network.writeHosts(pod, podHostsFile(this.#serviceVips, w.metadata.namespace, w.metadata.name, pod.podIP));
-    await network.capture(pod, {
-      sidecarUid: SIDECAR_UID,
-      outboundCapturePort: CAPTURE_OUTBOUND_PORT,
-      inboundPort: SIDECAR_INBOUND_PORT,
-      sidecarPorts: [SIDECAR_INBOUND_PORT, SIDECAR_ADMIN_PORT],
-    });
-  }
-
-  /** netns pods: what a sidecar under its own uid needs to capture (it cannot read the state directory). */
+  /** netns pods: what a sidecar under its own uid needs to capture and answer DNS. */
   #captureEnv(): NodeJS.ProcessEnv {
-    return {
-      WEFT_CAPTURE_OUTBOUND_PORT: String(CAPTURE_OUTBOUND_PORT),
-      WEFT_SERVICE_VIPS: formatServiceVips(this.#serviceVips),
-      WEFT_CA_BUNDLE_PEM: fs.readFileSync(this.layout.trustBundleFile, 'utf8'),
-    };
+    return sidecarCaptureEnv({ trustBundlePem: fs.readFileSync(this.layout.trustBundleFile, 'utf8'), dnsUpstream: this.#dnsUpstream });
   }
-
-
 
   async stop(): Promise<void> {
     if (this.#stopping) return;
@@ -209,6 +185,8 @@ export class LocalMesh {
       '--root-namespace',
       this.mesh.rootNamespace,
     ];
+    // Services' virtual addresses (what pods' DNS answers) only exist where pods have a network to capture them in.
+    if (this.#network) args.push('--service-cidr', this.#network.serviceSubnet.cidr);
     if (this.o.caFiles) {
       args.push('--ca-cert', this.o.caFiles.certFile, '--ca-key', this.o.caFiles.keyFile);
       if (this.o.caFiles.chainFile) args.push('--ca-chain', this.o.caFiles.chainFile);

@@ -21,9 +21,16 @@ export interface MeshRun extends WeftUp {
   weft(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
-export async function startMesh(paths: string[], opts: { stateDir?: string; extraArgs?: string[] } = {}): Promise<MeshRun> {
+/**
+ * `isolation` unset: no --isolation flag, so weft chooses as a user's `weft up` would (netns as root). Tests that
+ * call a sidecar's outbound listener from the host (callAs) need `none`.
+ */
+export async function startMesh(
+  paths: string[],
+  opts: { stateDir?: string; extraArgs?: string[]; isolation?: 'none' | 'netns'; timeoutMs?: number } = {},
+): Promise<MeshRun> {
   const stateDir = opts.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'weft-test-'));
-  const up = await weftUp(paths, stateDir, 60_000, undefined, opts.extraArgs);
+  const up = await weftUp(paths, stateDir, opts.timeoutMs ?? 60_000, undefined, opts.extraArgs, opts.isolation ?? 'default');
   const run: MeshRun = {
     ...up,
     workload(name) {

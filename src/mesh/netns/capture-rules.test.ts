@@ -32,6 +32,23 @@ test('chains are created first and hooked last, all in the nat table, all named 
   for (const r of rules) if (r[2] === '-N') assert.match(r[3]!, /^WEFT_/);
 });
 
+test('with a DNS port, the app’s queries to any port 53 go to the sidecar, but not the sidecar’s own', () => {
+  const rules = captureRules({ ...options, dnsPort: 15053 });
+  const output = rules.filter((r) => r[2] === '-A' && r[3] === 'WEFT_OUTPUT').map((r) => r.slice(4).join(' '));
+  assert.deepEqual(output, [
+    '-m owner --uid-owner 1337 -j RETURN',
+    '-p udp --dport 53 -j REDIRECT --to-ports 15053',
+    '-p tcp --dport 53 -j REDIRECT --to-ports 15053',
+    '-o lo -j RETURN',
+    '-d 127.0.0.0/8 -j RETURN',
+    '-p tcp -j REDIRECT --to-ports 15002',
+  ]);
+  const hooks = rules.filter((r) => r[2] === '-A' && (r[3] === 'OUTPUT' || r[3] === 'PREROUTING')).map((r) => r.slice(3).join(' '));
+  assert.deepEqual(hooks, ['OUTPUT -p tcp -j WEFT_OUTPUT', 'OUTPUT -p udp --dport 53 -j WEFT_OUTPUT', 'PREROUTING -p tcp -j WEFT_PREROUTING']);
+  // Other UDP is not captured (as in Istio): no rule sends it anywhere.
+  assert.ok(!rules.some((r) => r.includes('udp') && !r.includes('53')));
+});
+
 test('rules are installed inside the pod’s namespace through ip netns exec, in order', async () => {
   const seen: string[][] = [];
   await installCaptureRules(async (file, args) => {

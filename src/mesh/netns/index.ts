@@ -10,8 +10,10 @@ export { netnsAvailability } from './netns-availability.js';
 export type { NetnsAvailability, NetnsProbe } from './netns-availability.js';
 export { DEFAULT_POD_RANGE } from './pod-subnet.js';
 export { LEDGER_FILE } from './resource-ledger.js';
+export { IP_FORWARD_SYSCTL } from './host-egress.js';
 
-export type Isolation = 'none' | 'netns';
+export { chooseIsolation } from './isolation-choice.js';
+export type { Isolation, IsolationChoice } from './isolation-choice.js';
 
 /** Opens the mesh's pod network, or refuses with NETNS_UNAVAILABLE saying why and what still works. */
 export async function openPodNetwork(o: { stateDir: string; podRange?: string; log: (line: string) => void; probe?: NetnsProbe }): Promise<PodNetwork> {
@@ -19,5 +21,5 @@ export async function openPodNetwork(o: { stateDir: string; podRange?: string; l
   if (!a.available) {
     throw new WeftError('NETNS_UNAVAILABLE', `--isolation=netns is unavailable: ${a.reason}. --isolation=none runs every workload on loopback, without isolation.`);
   }
-  return PodNetwork.open({ stateDir: o.stateDir, ip: a.ip, podRange: o.podRange, log: o.log });
+  return PodNetwork.open({ stateDir: o.stateDir, ip: a.ip, iptables: a.iptables, podRange: o.podRange, log: o.log });
 }

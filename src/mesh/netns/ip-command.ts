@@ -36,9 +36,14 @@ export const execCommand: CommandRunner = (file, args) =>
 
 /** Where `ip` lives: the PATH first, then the sbin directories a non-login root shell may lack. */
 export function findIpCommand(envPath: string | undefined = process.env['PATH']): string | undefined {
+  return findSystemCommand('ip', envPath);
+}
+
+/** Where a system tool (`ip`, `iptables`) lives, looked up as `findIpCommand` does. */
+export function findSystemCommand(name: string, envPath: string | undefined = process.env['PATH']): string | undefined {
   const dirs = [...(envPath ?? '').split(path.delimiter).filter(Boolean), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
   for (const dir of dirs) {
-    const candidate = path.join(dir, 'ip');
+    const candidate = path.join(dir, name);
     try {
       fs.accessSync(candidate, fs.constants.X_OK);
       return candidate;

@@ -8,6 +8,7 @@ const capable: NetnsProbe = {
   platform: 'linux',
   uid: 0,
   ip: '/usr/sbin/ip',
+  iptables: '/usr/sbin/iptables',
   run: async () => ({ stdout: '', stderr: '' }),
   addonUnavailable: () => undefined,
 };
@@ -18,6 +19,7 @@ test('netns mode needs Linux, root, ip netns and the capture addon; each lack is
     ['not linux', { platform: 'darwin' }, /need Linux/],
     ['not root', { uid: 1000 }, /needs root \(running as uid 1000\)/],
     ['no ip', { ip: undefined }, /iproute2/],
+    ['no iptables', { iptables: undefined }, /`iptables` is not installed/],
     [
       'ip netns broken',
       { run: async () => Promise.reject(new WeftError('NETNS_COMMAND_FAILED', 'mount --make-shared /run/netns failed')) },
@@ -27,7 +29,7 @@ test('netns mode needs Linux, root, ip netns and the capture addon; each lack is
   ];
   for (const [name, change, reason] of cases) {
     const got = await netnsAvailability({ ...capable, ...change });
-    if (reason === undefined) assert.deepEqual(got, { available: true, ip: '/usr/sbin/ip' }, name);
+    if (reason === undefined) assert.deepEqual(got, { available: true, ip: '/usr/sbin/ip', iptables: '/usr/sbin/iptables' }, name);
     else assert.ok(!got.available && reason.test(got.reason), `${name}: ${JSON.stringify(got)}`);
   }
 });

@@ -9,8 +9,15 @@ import { podNames } from './pod-names.js';
 import { listeningPorts, PodNetwork } from './pod-network.js';
 import { LEDGER_FILE } from './resource-ledger.js';
 
-/** Just enough of the kernel, as `ip` shows it, to check what PodNetwork creates and removes. */
+/** Just enough of the kernel, as `ip` and `iptables` show it, to check what PodNetwork creates and removes. */
 class FakeKernel {
+  /** table/chain → rules as iptables -S would print them after the chain name. */
+  chains = new Map<string, string[]>([
+    ['filter/FORWARD', ['-j DOCKER-USER']],
+    ['nat/POSTROUTING', []],
+    ['filter/DOCKER-USER', []],
+  ]);
+  readonly procSys: string;
   links = new Map<string, { peerNetns?: string }>([['eth0', {}], ['docker0', {}]]);
   netns = new Map<string, number[]>([['someone-elses', []]]);
   addresses: { address: string; prefix: number }[] = [{ address: '127.0.0.1', prefix: 8 }];
@@ -19,9 +26,65 @@ class FakeKernel {
   /** Ledger contents at each creating command: proves the record came first. */
   ledgerAtCreate: string[] = [];
 
-  constructor(private readonly stateDir: string) {}
+  constructor(private readonly stateDir: string) {
+    this.procSys = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-procsys-'));
+    fs.mkdirSync(path.join(this.procSys, 'net', 'ipv4'), { recursive: true });
+    this.forwarding = '0';
+  }
+
+  get forwarding(): string {
+    return fs.readFileSync(path.join(this.procSys, 'net', 'ipv4', 'ip_forward'), 'utf8').trim();
+  }
+
+  set forwarding(v: string) {
+    fs.writeFileSync(path.join(this.procSys, 'net', 'ipv4', 'ip_forward'), `${v}\n`);
+  }
+
+  #ledger(): string {
+    try {
+      return fs.readFileSync(path.join(this.stateDir, LEDGER_FILE), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  iptables(args: readonly string[]): { stdout: string; stderr: string } {
+    const line = args.join(' ');
+    this.log.push(`iptables ${line}`);
+    assert.deepEqual(args.slice(0, 2), ['-w', '-t'], line);
+    const [table, op, chain, ...rest] = args.slice(2) as [string, string, string, ...string[]];
+    const key = `${table}/${chain}`;
+    const fail = (why: string): never => {
+      throw new WeftError('NETNS_COMMAND_FAILED', `iptables ${line}: ${why}`);
+    };
+    const rules = (): string[] => this.chains.get(key) ?? fail('no chain');
+    const ok = { stdout: '', stderr: '' };
+    if (op === '-N') {
+      if (!this.#ledger().includes(`"${chain}"`)) this.ledgerAtCreate.push(`unrecorded ${chain}`);
+      if (this.chains.has(key)) fail('exists');
+      this.chains.set(key, []);
+    } else if (op === '-S') return { stdout: rules().map((r) => `-A ${chain} ${r}`).join('\n'), stderr: '' };
+    else if (op === '-A') rules().push(rest.join(' '));
+    else if (op === '-I') {
+      const [position, ...rule] = rest;
+      if (!this.chains.has(`${table}/${rule[1]}`)) fail('no target');
+      rules().splice(Number(position) - 1, 0, rule.join(' '));
+    } else if (op === '-C') {
+      if (!rules().includes(rest.join(' '))) fail('no such rule');
+    } else if (op === '-D') {
+      const i = rules().indexOf(rest.join(' '));
+      if (i < 0) fail('no such rule');
+      rules().splice(i, 1);
+    } else if (op === '-F') rules().splice(0);
+    else if (op === '-X') {
+      for (const [k, r] of this.chains) if (k.startsWith(`${table}/`) && r.some((x) => x.endsWith(`-j ${chain}`))) fail('chain in use');
+      if (!this.chains.delete(key)) fail('no chain');
+    } else fail('unexpected iptables command');
+    return ok;
+  }
 
   run: CommandRunner = async (file, args) => {
+    if (file === '/sbin/iptables') return this.iptables(args);
     assert.equal(file, '/sbin/ip');
     const line = args.join(' ');
     this.log.push(line);
@@ -29,13 +92,7 @@ class FakeKernel {
       throw new WeftError('NETNS_COMMAND_FAILED', `ip ${line}: ${why}`);
     };
     const ok = (stdout = ''): { stdout: string; stderr: string } => ({ stdout, stderr: '' });
-    const ledger = (): string => {
-      try {
-        return fs.readFileSync(path.join(this.stateDir, LEDGER_FILE), 'utf8');
-      } catch {
-        return '';
-      }
-    };
+    const ledger = (): string => this.#ledger();
     const [a0, a1, a2] = args;
     if (a0 === '-j') return ok(JSON.stringify([{ ifname: 'x', addr_info: this.addresses.map((x) => ({ family: 'inet', local: x.address, prefixlen: x.prefix })) }]));
     if (a0 === '-n') return this.netns.has(a1!) ? ok() : fail('no such netns');
@@ -77,7 +134,7 @@ function setup(): { dir: string; kernel: FakeKernel; open: (range?: string) => P
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-podnet-'));
   const kernel = new FakeKernel(dir);
   const open = (podRange?: string): Promise<PodNetwork> =>
-    PodNetwork.open({ stateDir: dir, ip: '/sbin/ip', podRange, run: kernel.run, kill: (pid) => kernel.killed.push(pid) });
+    PodNetwork.open({ stateDir: dir, ip: '/sbin/ip', iptables: '/sbin/iptables', procSys: kernel.procSys, podRange, run: kernel.run, kill: (pid) => kernel.killed.push(pid) });
   return { dir, kernel, open };
 }
 
@@ -152,7 +209,7 @@ describe('PodNetwork', () => {
 });
 
 describe('PodNetwork capture', () => {
-  test('a pod’s hosts file and capture rules are recorded, and teardown removes the hosts directory', async () => {
+  test('a pod’s resolver files and capture rules are recorded, and teardown removes the hosts directory', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-podnet-'));
     const etc = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-etc-netns-'));
     const kernel = new FakeKernel(dir);
@@ -164,12 +221,13 @@ describe('PodNetwork capture', () => {
       }
       return kernel.run(file, args);
     };
-    const net = await PodNetwork.open({ stateDir: dir, ip: '/sbin/ip', podRange: '10.70.0.0/24', run, kill: () => undefined, etcNetnsDir: etc });
+    const net = await PodNetwork.open({ stateDir: dir, ip: '/sbin/ip', iptables: '/sbin/iptables', procSys: kernel.procSys, podRange: '10.70.0.0/24', run, kill: () => undefined, etcNetnsDir: etc });
     assert.notEqual(net.serviceSubnet.cidr, net.subnet.cidr, 'service VIPs never share the pods’ subnet');
     const pod = await net.addPod(0, 'default', 'sleep');
-    net.writeHosts(pod, '198.19.0.1\thttpbin\n');
+    net.writeResolverFiles(pod, { hosts: '198.18.0.11\tsleep\n', resolvConf: 'nameserver 127.0.0.1\n' });
     await net.capture(pod, { sidecarUid: 1337, outboundCapturePort: 15002, inboundPort: 15006, sidecarPorts: [15020] });
-    assert.equal(fs.readFileSync(path.join(etc, pod.netns, 'hosts'), 'utf8'), '198.19.0.1\thttpbin\n');
+    assert.equal(fs.readFileSync(path.join(etc, pod.netns, 'hosts'), 'utf8'), '198.18.0.11\tsleep\n');
+    assert.equal(fs.readFileSync(path.join(etc, pod.netns, 'resolv.conf'), 'utf8'), 'nameserver 127.0.0.1\n');
     assert.ok(inPod.length > 0 && inPod.every((c) => c.startsWith(`${pod.netns} iptables -t nat`)), inPod.join('\n'));
     const ledger = fs.readFileSync(path.join(dir, LEDGER_FILE), 'utf8');
     assert.match(ledger, /"kind": "hosts"/);
@@ -186,5 +244,65 @@ describe('PodNetwork capture', () => {
     const ss = ['LISTEN 0      511    198.18.3.10:8080      0.0.0.0:*', 'LISTEN 0 511 127.0.0.1:15002 0.0.0.0:*', 'LISTEN 0 128 [::]:22 [::]:*', ''].join('\n');
     assert.deepEqual([...listeningPorts(ss)].sort((a, b) => a - b), [22, 8080, 15002]);
     assert.deepEqual([...listeningPorts('')], []);
+  });
+});
+
+describe('PodNetwork host egress', () => {
+  test('forwarding is turned on only if off, its old value restored at teardown', async () => {
+    for (const before of ['0', '1']) {
+      const { kernel, open } = setup();
+      kernel.forwarding = before;
+      const net = await open();
+      assert.equal(kernel.forwarding, '1', `was ${before}`);
+      assert.equal(fs.readFileSync(path.join(kernel['stateDir'], LEDGER_FILE), 'utf8').includes('"ip-forward"'), before === '0');
+      await net.teardown();
+      assert.equal(kernel.forwarding, before);
+    }
+  });
+
+  test('the mesh’s own FORWARD and POSTROUTING chains, recorded first, each hooked by one jump', async () => {
+    const { dir, kernel, open } = setup();
+    const mesh = podNames(dir).mesh;
+    const net = await open('10.70.0.0/24');
+    assert.deepEqual(kernel.ledgerAtCreate, []);
+    assert.deepEqual(kernel.chains.get('filter/FORWARD'), [`-j weft-${mesh}-forward`, '-j DOCKER-USER']);
+    assert.deepEqual(kernel.chains.get(`filter/weft-${mesh}-forward`), [
+      `-i ${net.bridge} -j ACCEPT`,
+      `-o ${net.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+    ]);
+    assert.deepEqual(kernel.chains.get('nat/POSTROUTING'), [`-j weft-${mesh}-masquerade`]);
+    assert.deepEqual(kernel.chains.get(`nat/weft-${mesh}-masquerade`), [`-s 10.70.0.0/24 ! -o ${net.bridge} -j MASQUERADE`]);
+    // Someone else adds a rule meanwhile: it must survive.
+    kernel.chains.get('nat/POSTROUTING')!.push('-s 172.17.0.0/16 -j MASQUERADE');
+    await net.teardown();
+    assert.deepEqual(
+      [...kernel.chains.entries()],
+      [
+        ['filter/FORWARD', ['-j DOCKER-USER']],
+        ['nat/POSTROUTING', ['-s 172.17.0.0/16 -j MASQUERADE']],
+        ['filter/DOCKER-USER', []],
+      ],
+    );
+  });
+
+  test('after a crash the next open removes the host chains and restores forwarding before making its own', async () => {
+    const { dir, kernel, open } = setup();
+    const mesh = podNames(dir).mesh;
+    await open();
+    // A crash: no teardown; forwarding still on.
+    kernel.log = [];
+    const second = await open();
+    assert.deepEqual(kernel.chains.get('filter/FORWARD'), [`-j weft-${mesh}-forward`, '-j DOCKER-USER']);
+    assert.ok(kernel.log.indexOf(`iptables -w -t filter -X weft-${mesh}-forward`) < kernel.log.indexOf(`iptables -w -t filter -N weft-${mesh}-forward`));
+    await second.teardown();
+    assert.equal(kernel.forwarding, '0', 'the value before the first run, not the crashed run’s');
+    assert.ok(![...kernel.chains.keys()].some((k) => k.includes(mesh)));
+  });
+
+  test('a chain with the mesh’s name that the ledger does not list is refused, not adopted', async () => {
+    const { dir, kernel, open } = setup();
+    kernel.chains.set(`nat/weft-${podNames(dir).mesh}-masquerade`, ['-j RETURN']);
+    await assert.rejects(open(), (e) => isWeftError(e, 'NETNS_CONFLICT') && /iptables chain/.test(e.message));
+    assert.deepEqual(kernel.chains.get(`nat/weft-${podNames(dir).mesh}-masquerade`), ['-j RETURN']);
   });
 });

@@ -1,13 +1,15 @@
 /**
- * The pods' network: one bridge per mesh, and per Workload a network namespace joined to it by a veth pair, with
- * an address from the pod subnet, loopback up and a default route via the bridge. Every object is written to the
- * ResourceLedger before it is created, and `open` first removes whatever the ledger says a previous run left.
+ * The pods' network: one bridge per mesh, the host's forwarding and masquerading for traffic leaving it
+ * (host-egress.ts), and per Workload a network namespace joined to the bridge by a veth pair, with an address from
+ * the pod subnet, loopback up and a default route via the bridge. Every object is written to the ResourceLedger
+ * before it is created, and `open` first removes whatever the ledger says a previous run left.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { WeftError } from '../../errors.js';
 import { installCaptureRules } from './capture-rules.js';
 import type { CaptureOptions } from './capture-rules.js';
+import { createHostChain, hostChains, hostEgressExists, IP_FORWARD_SYSCTL, isHostEgressKind, readSysctl, removeHostEgress, writeSysctl } from './host-egress.js';
 import type { CommandRunner } from './ip-command.js';
 import { execCommand } from './ip-command.js';
 import { isMeshName, podNames } from './pod-names.js';
@@ -21,13 +23,23 @@ export interface PodNetworkOptions {
   stateDir: string;
   /** `ip` to run (absolute path). */
   ip: string;
+  /** `iptables` to run on the host (absolute path). */
+  iptables: string;
   podRange?: string;
   run?: CommandRunner;
   /** Kills a process left inside one of this mesh's namespaces. */
   kill?: (pid: number) => void;
   log?: (line: string) => void;
-  /** Where `ip netns exec` finds a namespace's own files (its hosts file). */
+  /** Where `ip netns exec` finds a namespace's own files (its hosts file and resolv.conf). */
   etcNetnsDir?: string;
+  /** Root of the sysctl tree, where IPv4 forwarding is switched. */
+  procSys?: string;
+}
+
+/** A pod's own resolver files (pod-resolver-files.ts). */
+export interface PodResolverFiles {
+  hosts: string;
+  resolvConf: string;
 }
 
 export interface Pod {
@@ -39,12 +51,16 @@ export interface Pod {
 /** The veth end inside each pod, as a container runtime names it. */
 const POD_INTERFACE = 'eth0';
 const ETC_NETNS = '/etc/netns';
+const PROC_SYS = '/proc/sys';
 const LISTEN_POLL_MS = 100;
 
 export class PodNetwork {
   readonly subnet: PodSubnet;
   readonly bridge: string;
-  /** Where services' virtual addresses come from: a block of the pod range that neither the host nor the pods use. */
+  /**
+   * The range the control plane gives services' virtual addresses from (what pods' DNS answers and sidecars
+   * capture): a block of the pod range that neither the host nor the pods use. VIPs never leave a pod.
+   */
   readonly serviceSubnet: PodSubnet;
   readonly #o: Required<Omit<PodNetworkOptions, 'podRange'>>;
   readonly #ledger: ResourceLedger;
@@ -64,10 +80,12 @@ export class PodNetwork {
     const o = {
       stateDir: options.stateDir,
       ip: options.ip,
+      iptables: options.iptables,
       run: options.run ?? execCommand,
       kill: options.kill ?? killProcess,
       log: options.log ?? (() => undefined),
       etcNetnsDir: options.etcNetnsDir ?? ETC_NETNS,
+      procSys: options.procSys ?? PROC_SYS,
     };
     const ledger = new ResourceLedger(o.stateDir);
     const names = podNames(o.stateDir);
@@ -83,7 +101,21 @@ export class PodNetwork {
       ['addr', 'add', `${subnet.bridgeAddress}/${subnet.prefix}`, 'dev', names.bridge],
       ['link', 'set', names.bridge, 'up'],
     ]);
+    await network.#openEgress();
     return network;
+  }
+
+  /** Forwarding on (only if off), then the mesh's FORWARD and POSTROUTING chains, so sidecars reach the outside. */
+  async #openEgress(): Promise<void> {
+    const forwarding = readSysctl(this.#o.procSys, IP_FORWARD_SYSCTL);
+    if (forwarding !== '1') {
+      this.#ledger.record({ kind: 'ip-forward', name: IP_FORWARD_SYSCTL, restore: forwarding });
+      writeSysctl(this.#o.procSys, IP_FORWARD_SYSCTL, '1');
+    }
+    for (const chain of hostChains(`weft-${this.#names.mesh}`, this.bridge, this.subnet.cidr)) {
+      await this.#claim({ kind: chain.kind, name: chain.name });
+      await createHostChain(this.#o, chain);
+    }
   }
 
   /** Creates pod `index` (its place in the mesh's sorted workloads) for the Workload namespace/name. */
@@ -108,12 +140,13 @@ export class PodNetwork {
     return { netns, podIP, hostVeth };
   }
 
-  /** Writes the pod's own /etc/hosts, which `ip netns exec` mounts over the machine's for everything run in the pod. */
-  writeHosts(pod: Pick<Pod, 'netns'>, content: string): void {
+  /** Writes the pod's /etc/hosts and /etc/resolv.conf, which `ip netns exec` mounts over the machine's in the pod. */
+  writeResolverFiles(pod: Pick<Pod, 'netns'>, files: PodResolverFiles): void {
     const dir = path.join(this.#o.etcNetnsDir, pod.netns);
     this.#ledger.record({ kind: 'hosts', name: pod.netns });
     fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-    fs.writeFileSync(path.join(dir, 'hosts'), content, { mode: 0o644 });
+    fs.writeFileSync(path.join(dir, 'hosts'), files.hosts, { mode: 0o644 });
+    fs.writeFileSync(path.join(dir, 'resolv.conf'), files.resolvConf, { mode: 0o644 });
   }
 
   /** Redirects the pod's TCP through its sidecar (capture-rules.ts). */
@@ -148,11 +181,17 @@ export class PodNetwork {
   }
 
   async #create(r: NetnsResource, steps: string[][]): Promise<void> {
+    await this.#claim(r);
+    for (const args of steps) await this.#o.run(this.#o.ip, args);
+  }
+
+  /** Records `r` before it is created; an object with its name that the ledger does not list is someone else's. */
+  async #claim(r: NetnsResource): Promise<void> {
     if (!this.#ledger.has(r) && (await exists(r, this.#o))) {
-      throw new WeftError('NETNS_CONFLICT', `${r.kind === 'netns' ? 'network namespace' : 'link'} ${r.name} exists but this mesh did not create it; remove it or use another state directory`);
+      const what = r.kind === 'netns' ? 'network namespace' : r.kind === 'link' ? 'link' : 'iptables chain';
+      throw new WeftError('NETNS_CONFLICT', `${what} ${r.name} exists but this mesh did not create it; remove it or use another state directory`);
     }
     this.#ledger.record(r);
-    for (const args of steps) await this.#o.run(this.#o.ip, args);
   }
 }
 
@@ -171,10 +210,17 @@ function chooseServiceSubnet(range: string, taken: HostAddress[], preferred: num
 
 interface Tools {
   ip: string;
+  iptables: string;
   run: CommandRunner;
   kill: (pid: number) => void;
   log: (line: string) => void;
   etcNetnsDir: string;
+  procSys: string;
+}
+
+/** Only this mesh's names, and the one host setting weft may change, are ever acted on from the ledger. */
+function owned(names: PodNames, r: NetnsResource): boolean {
+  return r.kind === 'ip-forward' ? r.name === IP_FORWARD_SYSCTL : isMeshName(names, r.name);
 }
 
 /** Local ports in `ss -H -l -t -n` output (State Recv-Q Send-Q Local:Port Peer:Port). */
@@ -188,17 +234,22 @@ export function listeningPorts(ssOutput: string): Set<number> {
   return ports;
 }
 
-/** Newest first, so veths go before their namespaces and the bridge goes last. Returns how many existed. */
+/**
+ * Newest first, so veths go before their namespaces, the host's chains before the forwarding they rely on, and
+ * the bridge last. Returns how many existed.
+ */
 async function removeRecorded(ledger: ResourceLedger, names: PodNames, t: Tools): Promise<number> {
   let removed = 0;
   for (const r of [...ledger.resources].reverse()) {
-    if (!isMeshName(names, r.name)) {
+    if (!owned(names, r)) {
       t.log(`not removing ${r.kind} ${r.name}: the ledger lists it but it is not named as this mesh's`);
       ledger.forget(r);
       continue;
     }
     if (await exists(r, t)) {
-      if (r.kind === 'hosts') {
+      if (isHostEgressKind(r.kind)) {
+        await removeHostEgress(r, t);
+      } else if (r.kind === 'hosts') {
         fs.rmSync(path.join(t.etcNetnsDir, r.name), { recursive: true, force: true });
       } else if (r.kind === 'capture') {
         // Rules live in the pod's namespace, removed with it (it is older, so it comes next).
@@ -218,7 +269,8 @@ async function removeRecorded(ledger: ResourceLedger, names: PodNames, t: Tools)
   return removed;
 }
 
-async function exists(r: NetnsResource, t: Pick<Tools, 'ip' | 'run' | 'etcNetnsDir'>): Promise<boolean> {
+async function exists(r: NetnsResource, t: Pick<Tools, 'ip' | 'iptables' | 'run' | 'etcNetnsDir' | 'procSys'>): Promise<boolean> {
+  if (isHostEgressKind(r.kind)) return hostEgressExists(r, t);
   if (r.kind === 'hosts') return fs.existsSync(path.join(t.etcNetnsDir, r.name));
   if (r.kind === 'netns' || r.kind === 'capture') return (await listNetns(t)).includes(r.name);
   try {

@@ -24,6 +24,15 @@ test('records reach the file at once, in order, and survive a new reader', () =>
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('a value to restore is kept with its entry', () => {
+  const dir = stateDir();
+  new ResourceLedger(dir).record({ kind: 'ip-forward', name: 'net.ipv4.ip_forward', restore: '0' });
+  assert.deepEqual(new ResourceLedger(dir).resources, [{ kind: 'ip-forward', name: 'net.ipv4.ip_forward', restore: '0' }]);
+  fs.writeFileSync(path.join(dir, LEDGER_FILE), JSON.stringify({ version: 1, resources: [{ kind: 'ip-forward', name: 'net.ipv4.ip_forward', restore: 0 }] }));
+  assert.deepEqual(new ResourceLedger(dir).resources, [], 'a restore value that is not a string is not trusted');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('forgetting the last object removes the file', () => {
   const dir = stateDir();
   const ledger = new ResourceLedger(dir);

@@ -7,15 +7,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /**
- * netns and link: kernel objects; hosts: the pod's `/etc/netns/<name>` directory; capture: the pod's iptables
- * rules (name: its namespace), which go with the namespace.
+ * netns and link: kernel objects; hosts: the pod's `/etc/netns/<name>` directory (its hosts and resolv.conf);
+ * capture: the pod's iptables rules (name: its namespace), which go with the namespace; forward-chain and
+ * masquerade-chain: the host's chains (name: the chain) that let pods' traffic out, each with the one jump to it;
+ * ip-forward: the host's IPv4 forwarding switch, turned on by weft, with the value to restore.
  */
-export type NetnsResourceKind = 'netns' | 'link' | 'hosts' | 'capture';
-const KINDS: readonly string[] = ['netns', 'link', 'hosts', 'capture'];
+export type NetnsResourceKind = 'netns' | 'link' | 'hosts' | 'capture' | 'forward-chain' | 'masquerade-chain' | 'ip-forward';
+const KINDS: readonly string[] = ['netns', 'link', 'hosts', 'capture', 'forward-chain', 'masquerade-chain', 'ip-forward'];
 
 export interface NetnsResource {
   kind: NetnsResourceKind;
   name: string;
+  /** ip-forward: the value it had before weft changed it. */
+  restore?: string;
 }
 
 interface LedgerFile {
@@ -45,7 +49,7 @@ export class ResourceLedger {
 
   record(r: NetnsResource): void {
     if (this.has(r)) return;
-    this.#resources = [...this.#resources, { kind: r.kind, name: r.name }];
+    this.#resources = [...this.#resources, { kind: r.kind, name: r.name, ...(r.restore === undefined ? {} : { restore: r.restore }) }];
     this.#write();
   }
 
@@ -91,6 +95,11 @@ function readLedger(file: string): NetnsResource[] {
   if (!Array.isArray(resources)) return [];
   return resources.filter(
     (r): r is NetnsResource =>
-      typeof r === 'object' && r !== null && KINDS.includes(r.kind) && typeof r.name === 'string' && r.name.length > 0,
+      typeof r === 'object' &&
+      r !== null &&
+      KINDS.includes(r.kind) &&
+      typeof r.name === 'string' &&
+      r.name.length > 0 &&
+      (r.restore === undefined || typeof r.restore === 'string'),
   );
 }

@@ -1,0 +1,116 @@
+/**
+ * The host's side of pods' egress: a sidecar's own connections to destinations outside the mesh (ServiceEntry,
+ * ALLOW_ANY, upstream DNS) leave the pod by its default route to the bridge, and the host forwards and masquerades
+ * them like a container runtime does. weft owns two chains named for its mesh, one in filter (FORWARD) and one in
+ * nat (POSTROUTING), and exactly one jump to each; it never edits a rule it did not create. IPv4 forwarding is
+ * turned on only if it is off, and the old value is restored at stop.
+ * An app cannot use this path to skip its sidecar: its pod's capture rules redirect all its TCP and DNS; only
+ * other UDP is left uncaptured, as in Istio.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CommandRunner } from './ip-command.js';
+import type { NetnsResource } from './resource-ledger.js';
+
+export const IP_FORWARD_SYSCTL = 'net.ipv4.ip_forward';
+
+export type HostChainKind = 'forward-chain' | 'masquerade-chain';
+
+export interface HostChain {
+  kind: HostChainKind;
+  table: 'filter' | 'nat';
+  hook: 'FORWARD' | 'POSTROUTING';
+  name: string;
+  /** Appended to the chain, in order, after it is created and before the jump to it is inserted. */
+  rules: string[][];
+}
+
+export interface HostEgressTools {
+  iptables: string;
+  run: CommandRunner;
+  /** Root of the sysctl tree (/proc/sys). */
+  procSys: string;
+}
+
+const HOOKS: Record<HostChainKind, Pick<HostChain, 'table' | 'hook'>> = {
+  'forward-chain': { table: 'filter', hook: 'FORWARD' },
+  'masquerade-chain': { table: 'nat', hook: 'POSTROUTING' },
+};
+
+/** The mesh's two host chains; `meshPrefix` is `weft-<digest>`, so every name is recognisably this mesh's. */
+export function hostChains(meshPrefix: string, bridge: string, podCidr: string): HostChain[] {
+  return [
+    {
+      kind: 'forward-chain',
+      ...HOOKS['forward-chain'],
+      name: `${meshPrefix}-forward`,
+      rules: [
+        ['-i', bridge, '-j', 'ACCEPT'],
+        // Only replies come back in: nothing outside may open a connection to a pod through the host.
+        ['-o', bridge, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT'],
+      ],
+    },
+    {
+      kind: 'masquerade-chain',
+      ...HOOKS['masquerade-chain'],
+      name: `${meshPrefix}-masquerade`,
+      rules: [['-s', podCidr, '!', '-o', bridge, '-j', 'MASQUERADE']],
+    },
+  ];
+}
+
+/** The iptables argument lists that create `c` and hook it in: chain, its rules, then the one jump (first in its hook). */
+export function hostChainCommands(c: HostChain): string[][] {
+  return [
+    ['-w', '-t', c.table, '-N', c.name],
+    ...c.rules.map((r) => ['-w', '-t', c.table, '-A', c.name, ...r]),
+    ['-w', '-t', c.table, '-I', c.hook, '1', '-j', c.name],
+  ];
+}
+
+export async function createHostChain(t: HostEgressTools, c: HostChain): Promise<void> {
+  for (const args of hostChainCommands(c)) await t.run(t.iptables, args);
+}
+
+export function isHostEgressKind(kind: NetnsResource['kind']): boolean {
+  return kind === 'forward-chain' || kind === 'masquerade-chain' || kind === 'ip-forward';
+}
+
+export async function hostEgressExists(r: NetnsResource, t: HostEgressTools): Promise<boolean> {
+  if (r.kind === 'ip-forward') return r.restore !== undefined;
+  const { table } = HOOKS[r.kind as HostChainKind];
+  return succeeds(t.run(t.iptables, ['-w', '-t', table, '-S', r.name]));
+}
+
+/** Removes the jump to a chain (every copy of exactly that jump), then the chain; restores forwarding. */
+export async function removeHostEgress(r: NetnsResource, t: HostEgressTools): Promise<void> {
+  if (r.kind === 'ip-forward') {
+    if (r.restore !== undefined) writeSysctl(t.procSys, r.name, r.restore);
+    return;
+  }
+  const { table, hook } = HOOKS[r.kind as HostChainKind];
+  while (await succeeds(t.run(t.iptables, ['-w', '-t', table, '-C', hook, '-j', r.name]))) {
+    await t.run(t.iptables, ['-w', '-t', table, '-D', hook, '-j', r.name]);
+  }
+  await t.run(t.iptables, ['-w', '-t', table, '-F', r.name]);
+  await t.run(t.iptables, ['-w', '-t', table, '-X', r.name]);
+}
+
+export function readSysctl(procSys: string, name: string): string {
+  return fs.readFileSync(sysctlPath(procSys, name), 'utf8').trim();
+}
+
+export function writeSysctl(procSys: string, name: string, value: string): void {
+  fs.writeFileSync(sysctlPath(procSys, name), `${value}\n`);
+}
+
+function sysctlPath(procSys: string, name: string): string {
+  return path.join(procSys, ...name.split('.'));
+}
+
+async function succeeds(p: Promise<unknown>): Promise<boolean> {
+  return p.then(
+    () => true,
+    () => false,
+  );
+}
