@@ -12,6 +12,7 @@ interface ControlOptions {
   caCert?: string;
   caKey?: string;
   caChain?: string;
+  serviceCidr?: string;
 }
 
 export function registerControlCommand(program: Command): void {
@@ -24,12 +25,13 @@ export function registerControlCommand(program: Command): void {
     .option('--ca-cert <file>', 'run the CA as this (intermediate) certificate')
     .option('--ca-key <file>', 'private key of --ca-cert')
     .option('--ca-chain <file>', 'certificates from --ca-cert up to the root')
+    .option('--service-cidr <cidr>', 'IPv4 range to give each service a virtual address from (e.g. 198.19.200.0/24)')
     .action(async (opts: ControlOptions, cmd: Command) =>
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
         const bootstrap = meshConfigWithDefaults({ trustDomain: opts.trustDomain, rootNamespace: opts.rootNamespace });
         const caFiles = opts.caCert && opts.caKey ? { certFile: opts.caCert, keyFile: opts.caKey, chainFile: opts.caChain } : undefined;
-        const cp = await runControlPlane({ stateDir, listen: opts.listen, bootstrap, caFiles });
+        const cp = await runControlPlane({ stateDir, listen: opts.listen, bootstrap, caFiles, serviceCidr: opts.serviceCidr });
         const stop = (): void => void cp.stop().then(() => process.exit(0));
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);

@@ -17,6 +17,7 @@ import { createCredential, createCredentialVerifier } from './api/credentials.js
 import { createApiHandler } from './api/handler.js';
 import { PushServer } from './push-server.js';
 import { buildSnapshot } from './compile/snapshot.js';
+import { parseServiceCidr } from './compile/service-vips.js';
 import type { MeshSnapshot } from './compile/snapshot.js';
 import { controlLog } from './control-log.js';
 import { JwksCache } from './jwks-cache.js';
@@ -33,6 +34,8 @@ export interface ControlPlaneOptions {
   bootstrap: MeshSettings;
   /** An operator's CA to run as (usually an intermediate), instead of a self-made root. */
   caFiles?: { certFile: string; keyFile: string; chainFile?: string };
+  /** The range service VIPs are allocated from (e.g. the pods' service subnet); without one services have no VIPs. */
+  serviceCidr?: string;
 }
 
 export interface RunningControlPlane {
@@ -45,6 +48,9 @@ const PUSH_DEBOUNCE_MS = 20;
 
 export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningControlPlane> {
   const log = controlLog();
+  // A bad range is refused at start rather than failing every proxy's compile.
+  if (o.serviceCidr !== undefined) parseServiceCidr(o.serviceCidr);
+  const network = { serviceCidr: o.serviceCidr };
   const layout = stateDirLayout(o.stateDir);
   fs.mkdirSync(layout.root, { recursive: true, mode: 0o700 });
   const ca = o.caFiles
@@ -59,7 +65,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
   await ensureAdminCredential(store, credentials, layout.adminCredentialFile);
 
   let serving = await servingCertificate(ca, o.bootstrap);
-  let snapshot: MeshSnapshot = buildSnapshot(await store.list(), await store.revision(), o.bootstrap);
+  let snapshot: MeshSnapshot = buildSnapshot(await store.list(), await store.revision(), o.bootstrap, new Map(), network);
   const jwks = new JwksCache({
     fetch: jwksFetcher(
       () => snapshot,
@@ -96,7 +102,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
   };
   const unwatch = store.watch(scheduleRefresh);
   const refresh = async (): Promise<void> => {
-    snapshot = buildSnapshot(await store.list(), await store.revision(), o.bootstrap, jwks.documents());
+    snapshot = buildSnapshot(await store.list(), await store.revision(), o.bootstrap, jwks.documents(), network);
     jwks.track(jwksUris(snapshot));
     push.pushAll();
   };

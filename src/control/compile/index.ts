@@ -2,8 +2,9 @@
  * compile: (mesh snapshot, proxy identity) → ProxyConfig. Pure and deterministic, so equal inputs give equal
  * versions and the push loop sends nothing when nothing changed for a proxy.
  *
- * Most of a config is shared: the outbound section by every proxy of a namespace, the gateway section by every
- * gateway with the same labels, the security section by every proxy with the same namespace and labels. Those are
+ * Most of a config is shared: the outbound section by every proxy of a namespace under the same Sidecar (in a
+ * namespace without Sidecars, all of them), the gateway section by every gateway with the same labels, the
+ * security section by every proxy with the same namespace and labels. Those are
  * compiled, serialised and hashed once per snapshot; a proxy's own compile is its identity and inbound side, and
  * its version hashes its own parts with the shared sections' hashes.
  */
@@ -18,6 +19,7 @@ import { outboundSection } from './outbound.js';
 import { compileInbound } from './inbound.js';
 import { gatewaySection } from './gateway.js';
 import { securitySection } from './security.js';
+import { sidecarFor } from './sidecar-scope.js';
 
 export interface ProxyNode {
   role: 'sidecar' | 'gateway';
@@ -43,7 +45,6 @@ export function compileProxyConfig(snap: MeshSnapshot, node: ProxyNode): ProxyCo
 
 export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): CompiledProxyConfig {
   const spiffeId = `spiffe://${snap.mesh.trustDomain}/ns/${node.namespace}/sa/${node.serviceAccount}`;
-  const outbound = outboundSection(snap, node.namespace);
   const head = (proxy: ProxyConfig['proxy'], inbound: ProxyConfig['inbound']): string =>
     `{"schema":${JSON.stringify(PROXY_CONFIG_SCHEMA)},"proxy":${JSON.stringify(proxy)},"trustDomain":${JSON.stringify(snap.mesh.trustDomain)},"inbound":${JSON.stringify(inbound)},"outbound":`;
   let body: Omit<ProxyConfig, 'version'>;
@@ -56,6 +57,7 @@ export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): Co
     }
     const proxy = { role: 'sidecar' as const, namespace: node.namespace, name: node.name, spiffeId, labels: w.labels };
     const inbound = compileInbound(snap, w);
+    const outbound = outboundSection(snap, node.namespace, sidecarFor(snap, w));
     const security = securitySection(snap, w);
     body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound, outbound: outbound.value, gateway: null, security: security.value };
     parts = [head(proxy, inbound), outbound, ',"gateway":null,"security":', security];
@@ -63,6 +65,8 @@ export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): Co
     const labels = node.labels ?? {};
     const proxy = { role: 'gateway' as const, namespace: node.namespace, name: node.name, spiffeId, labels };
     const gateway = gatewaySection(snap, labels);
+    // A Sidecar never applies to a gateway; exportTo does, by the gateway's namespace.
+    const outbound = outboundSection(snap, node.namespace);
     const security = securitySection(snap, { namespace: node.namespace, labels });
     body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound: null, outbound: outbound.value, gateway: gateway.value, security: security.value };
     parts = [head(proxy, null), outbound, ',"gateway":', gateway, ',"security":', security];

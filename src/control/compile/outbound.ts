@@ -1,16 +1,21 @@
 /**
- * Outbound services for one proxy: every service with the names it answers to from the proxy's namespace. The
- * result depends only on that namespace, so it is compiled once per namespace per snapshot and shared; a service's
- * ports and endpoints do not depend on the caller at all and are built once per snapshot.
+ * The outbound section of one proxy: the mesh services and ServiceEntries it can reach (exported to its namespace,
+ * imported by its Sidecar), with the names and VIPs they answer to, and what happens to anything else. The result
+ * depends only on the proxy's namespace and the Sidecar applied to it, so it is compiled once per such pair per
+ * snapshot and shared; a service's ports and endpoints do not depend on the caller at all and are built once.
  */
 import type { OutboundService, ProxyConfig } from '../../proxyconfig/types.js';
 import { SIDECAR_INBOUND_PORT } from '../../proxyconfig/types.js';
 import type { RegistryService } from '../registry/index.js';
-import { targetPortOn, workloadsOf } from '../registry/index.js';
+import { isExportedTo, targetPortOn, workloadsOf } from '../registry/index.js';
 import { modeForPort, peerAuthnOf } from './peer-authentication.js';
 import { perSnapshot, sharedSection } from './snapshot-memo.js';
 import type { SharedSection } from './snapshot-memo.js';
 import type { MeshSnapshot } from './snapshot.js';
+import { egressScope, portsAllowed, trafficPolicyFor } from './sidecar-scope.js';
+import type { AppliedSidecar } from './sidecar-scope.js';
+import { compileExternals } from './external-services.js';
+import { snapshotVips } from './service-vips.js';
 
 /** Kubernetes DNS search order: a short name means the caller's namespace. */
 export function serviceAliases(svc: RegistryService, fromNamespace: string): string[] {
@@ -55,21 +60,29 @@ function servicePorts(snap: MeshSnapshot): ReadonlyMap<RegistryService, Outbound
   });
 }
 
-/** The outbound section as seen from one namespace: the same object for every proxy in it. */
-export function outboundSection(snap: MeshSnapshot, fromNamespace: string): SharedSection<ProxyConfig['outbound']> {
-  return perSnapshot(snap, `outbound:${fromNamespace}`, () => {
+/**
+ * The outbound section as seen from one namespace through one Sidecar (none for gateways and for sidecars no
+ * Sidecar applies to): the same object for every proxy that shares the pair.
+ */
+export function outboundSection(snap: MeshSnapshot, fromNamespace: string, sidecar?: AppliedSidecar): SharedSection<ProxyConfig['outbound']> {
+  const key = `outbound:${JSON.stringify([fromNamespace, sidecar === undefined ? null : `${sidecar.namespace}/${sidecar.name}`])}`;
+  return perSnapshot(snap, key, () => {
     const ports = servicePorts(snap);
-    const services = snap.registry.services.map((svc) => ({
-      host: svc.host,
-      namespace: svc.namespace,
-      aliases: serviceAliases(svc, fromNamespace),
-      ports: ports.get(svc) ?? [],
-      addresses: [],
-    }));
-    return sharedSection({ services, externals: [], trafficPolicy: snap.mesh.outboundTrafficPolicy.mode });
+    const vips = snapshotVips(snap);
+    const scope = egressScope(sidecar, fromNamespace);
+    const services = snap.registry.services.flatMap((svc) => {
+      if (!isExportedTo(svc.exportTo, svc.namespace, fromNamespace)) return [];
+      const filter = scope.visible(svc.namespace, svc.host);
+      const kept = filter === undefined ? undefined : portsAllowed(ports.get(svc) ?? [], filter);
+      if (kept === undefined) return [];
+      const vip = vips.get(svc.host);
+      return [{ host: svc.host, namespace: svc.namespace, aliases: serviceAliases(svc, fromNamespace), ports: kept, addresses: vip === undefined ? [] : [vip] }];
+    });
+    return sharedSection({ services, externals: compileExternals(snap, fromNamespace, scope), trafficPolicy: trafficPolicyFor(snap, sidecar) });
   });
 }
 
+/** The services a namespace sees without a Sidecar: what the control plane itself may call from the root namespace. */
 export function compileOutbound(snap: MeshSnapshot, fromNamespace: string): OutboundService[] {
   return outboundSection(snap, fromNamespace).value.services;
 }

@@ -10,6 +10,7 @@ import type { GatewaySpec } from '../../config/kinds/gateway.js';
 import type { VirtualServiceSpec } from '../../config/kinds/virtual-service.js';
 import type { AuthorizationPolicySpec } from '../../config/kinds/authorization-policy.js';
 import type { RequestAuthenticationSpec } from '../../config/kinds/request-authentication.js';
+import type { SidecarSpec } from '../../config/kinds/sidecar.js';
 import { buildRegistry } from '../registry/index.js';
 import type { Registry } from '../registry/index.js';
 import type { PeerAuthnPolicy } from './peer-authentication.js';
@@ -31,6 +32,9 @@ export interface MeshSnapshot {
   virtualServices: Named<VirtualServiceSpec>[];
   authorizationPolicies: Named<AuthorizationPolicySpec>[];
   requestAuthentications: Named<RequestAuthenticationSpec>[];
+  sidecars: Named<SidecarSpec>[];
+  /** The range service VIPs come from (e.g. 198.19.200.0/24); undefined when pods have none (loopback pods). */
+  serviceCidr: string | undefined;
   /** JWKS documents fetched for jwksUri, by URI. */
   jwks: ReadonlyMap<string, string>;
 }
@@ -52,11 +56,17 @@ function named<Spec>(resources: readonly Resource[], kind: string): Named<Spec>[
  * The bootstrap settings (trust domain, root namespace) are fixed at start; a MeshConfig that disagrees with them
  * takes effect on the next start.
  */
+export interface SnapshotNetwork {
+  /** Checked before it gets here (parseServiceCidr). */
+  serviceCidr?: string | undefined;
+}
+
 export function buildSnapshot(
   resources: readonly Resource[],
   revision: number,
   bootstrap: MeshSettings,
   jwks: ReadonlyMap<string, string> = new Map(),
+  network: SnapshotNetwork = {},
 ): MeshSnapshot {
   const meshConfigs = named<MeshConfigSpec>(resources, 'MeshConfig').sort((a, b) => a.creationTimestamp.localeCompare(b.creationTimestamp));
   const mesh = meshConfigs[0]
@@ -71,6 +81,8 @@ export function buildSnapshot(
     virtualServices: named<VirtualServiceSpec>(resources, 'VirtualService'),
     authorizationPolicies: named<AuthorizationPolicySpec>(resources, 'AuthorizationPolicy'),
     requestAuthentications: named<RequestAuthenticationSpec>(resources, 'RequestAuthentication'),
+    sidecars: named<SidecarSpec>(resources, 'Sidecar'),
+    serviceCidr: network.serviceCidr,
     jwks,
   };
 }

@@ -1,14 +1,22 @@
 /**
- * The service registry: services (v1 Service) and the workloads behind them (Workload + the status the runtime
- * reports), as plain data built from the store's resources. Pure: the same resources give the same registry.
+ * The service registry: services (v1 Service), the workloads behind them (Workload + the status the runtime
+ * reports) and ServiceEntries, as plain data built from the store's resources. Pure: the same resources give the
+ * same registry.
  */
 import type { Resource } from '../../config/resource.js';
 import type { ServiceSpec } from '../../config/kinds/service.js';
 import type { WorkloadSpec, WorkloadStatus } from '../../config/kinds/workload.js';
 import type { PortProtocol } from '../../proxyconfig/types.js';
 import { portProtocol } from './port-protocol.js';
+import { exportToAnnotation } from './export-to.js';
+import type { ExportTo } from './export-to.js';
+import { serviceEntryFrom } from './service-entries.js';
+import type { RegistryServiceEntry } from './service-entries.js';
 
 export { selects, servicesOf, workloadNamed, workloadsOf } from './selection.js';
+export { isExportedTo } from './export-to.js';
+export type { ExportTo } from './export-to.js';
+export type { RegistryServiceEntry } from './service-entries.js';
 
 export interface RegistryServicePort {
   name: string;
@@ -25,6 +33,10 @@ export interface RegistryService {
   host: string;
   selector: Record<string, string> | undefined;
   ports: RegistryServicePort[];
+  /** From the `networking.istio.io/exportTo` annotation. */
+  exportTo: ExportTo;
+  /** spec.clusterIP as written: an address to pin the service's VIP to, or `None` for a headless service. */
+  clusterIP: string | undefined;
 }
 
 export interface RegistryWorkload {
@@ -40,6 +52,7 @@ export interface RegistryWorkload {
 export interface Registry {
   services: RegistryService[];
   workloads: RegistryWorkload[];
+  serviceEntries: RegistryServiceEntry[];
 }
 
 /** Kubernetes' cluster domain; Istio's FQDNs end in it regardless of the trust domain. */
@@ -48,6 +61,7 @@ export const CLUSTER_DOMAIN = 'cluster.local';
 export function buildRegistry(resources: readonly Resource[]): Registry {
   const services: RegistryService[] = [];
   const workloads: RegistryWorkload[] = [];
+  const serviceEntries: RegistryServiceEntry[] = [];
   for (const r of resources) {
     if (r.kind === 'Service') {
       const spec = r.spec as ServiceSpec;
@@ -62,6 +76,8 @@ export function buildRegistry(resources: readonly Resource[]): Registry {
           targetPort: p.targetPort,
           protocol: portProtocol(p.name, p.appProtocol),
         })),
+        exportTo: exportToAnnotation(r.metadata.annotations),
+        clusterIP: spec.clusterIP,
       });
     } else if (r.kind === 'Workload') {
       const spec = r.spec as WorkloadSpec;
@@ -75,9 +91,11 @@ export function buildRegistry(resources: readonly Resource[]): Registry {
         podIP: status?.podIP,
         ready: status?.phase === 'Running' && status.podIP !== undefined,
       });
+    } else if (r.kind === 'ServiceEntry') {
+      serviceEntries.push(serviceEntryFrom(r));
     }
   }
-  return { services, workloads };
+  return { services, workloads, serviceEntries };
 }
 
 /** The app port behind a service port on one workload, or undefined when a named target port is missing. */

@@ -9,6 +9,8 @@ const service = (namespace: string, name: string, selector: Record<string, strin
   host: `${name}.${namespace}.svc.cluster.local`,
   selector,
   ports: [],
+  exportTo: undefined,
+  clusterIP: undefined,
 });
 const workload = (namespace: string, name: string, labels: Record<string, string>): RegistryWorkload => ({
   namespace,
@@ -39,6 +41,7 @@ const REG: Registry = {
     workload('default', 'bare', {}),
     workload('default', 'ratings', { app: 'ratings', version: 'v1' }),
   ],
+  serviceEntries: [],
 };
 
 const names = (xs: readonly { namespace: string; name: string }[]): string[] => xs.map((x) => `${x.namespace}/${x.name}`);

@@ -1,0 +1,74 @@
+/**
+ * ServiceEntries → `outbound.externals`: the entries exported to the proxy's namespace, narrowed to the hosts and
+ * ports its Sidecar imports, each with the DNS answers its pod's DNS proxy gives for them.
+ */
+import type { ExternalService } from '../../proxyconfig/types.js';
+import { isExportedTo } from '../registry/index.js';
+import type { RegistryServiceEntry } from '../registry/index.js';
+import { givenDnsAddress, isWildcardHost } from '../registry/service-entries.js';
+import type { MeshSnapshot } from './snapshot.js';
+import { portsAllowed } from './sidecar-scope.js';
+import type { EgressScope, PortFilter } from './sidecar-scope.js';
+import { snapshotVips } from './service-vips.js';
+
+function filterKey(f: PortFilter): string {
+  return f === 'all' ? '*' : [...f].sort((a, b) => a - b).join(',');
+}
+
+/**
+ * The DNS answers for an entry's exact hosts: the entry's own first IP, else (STATIC, DNS) the host's VIP. With
+ * NONE the app's own resolver must find the real address, so there is no answer (Istio allocates none either).
+ */
+function dnsAnswers(entry: RegistryServiceEntry, hosts: readonly string[], vips: ReadonlyMap<string, string>): ExternalService['dns'] {
+  const given = givenDnsAddress(entry);
+  return hosts.flatMap((host) => {
+    if (isWildcardHost(host)) return [];
+    const address = given ?? (entry.resolution === 'NONE' ? undefined : vips.get(host));
+    return address === undefined ? [] : [{ host, address }];
+  });
+}
+
+/**
+ * Istio turns each host of a ServiceEntry into a service of its own, so a Sidecar can import some hosts of an
+ * entry and not others, and on different ports. Hosts imported with the same ports stay one external; hosts
+ * imported on different ports become one external each group, so a port is never reachable on a host that did
+ * not import it.
+ */
+function visibleParts(entry: RegistryServiceEntry, scope: EgressScope): { hosts: string[]; filter: PortFilter }[] {
+  const groups = new Map<string, { hosts: string[]; filter: PortFilter }>();
+  for (const host of entry.hosts) {
+    const filter = scope.visible(entry.namespace, host);
+    if (filter === undefined) continue;
+    const key = filterKey(filter);
+    const group = groups.get(key);
+    if (group) group.hosts.push(host);
+    else groups.set(key, { hosts: [host], filter });
+  }
+  return [...groups.values()];
+}
+
+export function compileExternals(snap: MeshSnapshot, fromNamespace: string, scope: EgressScope): ExternalService[] {
+  const vips = snapshotVips(snap);
+  const entries = snap.registry.serviceEntries
+    .filter((e) => isExportedTo(e.exportTo, e.namespace, fromNamespace))
+    .sort((a, b) => (a.namespace === b.namespace ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.namespace < b.namespace ? -1 : 1));
+  return entries.flatMap((entry) =>
+    visibleParts(entry, scope).flatMap(({ hosts, filter }) => {
+      const ports = portsAllowed(entry.ports, filter);
+      if (ports === undefined) return [];
+      return [
+        {
+          source: `${entry.namespace}/${entry.name}`,
+          namespace: entry.namespace,
+          hosts,
+          addresses: entry.addresses,
+          dns: dnsAnswers(entry, hosts, vips),
+          ports,
+          location: entry.location,
+          resolution: entry.resolution,
+          endpoints: entry.endpoints,
+        },
+      ];
+    }),
+  );
+}
