@@ -1,7 +1,9 @@
 /**
  * `weft up --isolation=netns`: every Workload and its sidecar in a network namespace of its own, traffic between
- * pods through their sidecars, apps unreachable on the host's loopback, and nothing of the mesh left in the kernel
- * after a clean stop, or after a crash once the next `weft up` on the same state directory has started.
+ * pods through their sidecars, apps unreachable on the host's loopback, the host's forwarding and masquerading in
+ * the mesh's own chains, and nothing of the mesh left in the kernel (forwarding back as it was) after a clean stop,
+ * or after a crash once the next `weft up` on the same state directory has started. As root, bookinfo runs in
+ * network namespaces without being asked, names resolve through the sidecar's DNS, a Service applied later too.
  * Root and `ip netns` are required; without them the test is skipped.
  */
 import { after, test } from 'node:test';
@@ -9,6 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { request } from 'undici';
 import { meshDigest } from '../src/mesh/netns/pod-names.js';
 import { LEDGER_FILE } from '../src/mesh/netns/index.js';
 import { alive, eventually, startMesh } from './support/mesh-process.js';
@@ -26,7 +29,23 @@ async function skipReason(): Promise<string | undefined> {
 const skip = await skipReason();
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-netns-'));
 const digest = meshDigest(stateDir);
+const bookinfoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-netns-bookinfo-'));
 const runs: MeshRun[] = [];
+const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
+const forwardingBefore = skip ? '' : fs.readFileSync(IP_FORWARD, 'utf8').trim();
+
+/** Without http_proxy: the app's own connection, as an app unaware of the mesh makes it. */
+const direct = ['env', '-u', 'http_proxy', '-u', 'HTTP_PROXY'];
+
+/**
+ * Forwarding is back as it was, unless another mesh on this machine (its bridge is up) turned it on meanwhile:
+ * that one restores it when it stops.
+ */
+async function assertForwardingRestored(): Promise<void> {
+  const bridges = (await run('ip', ['-o', 'link', 'show', 'type', 'bridge'])).stdout;
+  if (/ weft0-[0-9a-f]{6}[:@]/.test(bridges)) return;
+  assert.equal(fs.readFileSync(IP_FORWARD, 'utf8').trim(), forwardingBefore, 'net.ipv4.ip_forward is back to its value before the mesh');
+}
 
 async function up(): Promise<MeshRun> {
   const r = await startMesh(['examples/httpbin'], { stateDir, extraArgs: ['--isolation=netns'] });
@@ -39,7 +58,9 @@ after(async () => {
   for (const r of runs) await r.stop('SIGTERM');
   if (skip) return;
   await removeMeshObjects(digest);
+  await removeMeshObjects(meshDigest(bookinfoDir));
   fs.rmSync(stateDir, { recursive: true, force: true });
+  fs.rmSync(bookinfoDir, { recursive: true, force: true });
 });
 
 test('pods in network namespaces: isolation, traffic through sidecars, clean stop, cleanup after a crash', { skip, timeout: 170_000 }, async (t) => {
@@ -68,6 +89,24 @@ test('pods in network namespaces: isolation, traffic through sidecars, clean sto
     assert.match(headers['X-Forwarded-Client-Cert'] ?? '', /URI=spiffe:\/\/cluster\.local\/ns\/default\/sa\/sleep/);
   });
 
+  await t.test('the host forwards and masquerades the pods’ traffic in this mesh’s own chains, one jump each', async () => {
+    assert.equal(fs.readFileSync(IP_FORWARD, 'utf8').trim(), '1');
+    const filter = (await run('iptables-save', ['-t', 'filter'])).stdout.split('\n');
+    const nat = (await run('iptables-save', ['-t', 'nat'])).stdout.split('\n');
+    assert.deepEqual(filter.filter((l) => l.startsWith('-A FORWARD') && l.includes(digest)), [`-A FORWARD -j weft-${digest}-forward`]);
+    assert.deepEqual(nat.filter((l) => l.startsWith('-A POSTROUTING') && l.includes(digest)), [`-A POSTROUTING -j weft-${digest}-masquerade`]);
+    const subnet = mesh.mesh().workloads[0]!.podIP.replace(/\.\d+$/, '.0/24');
+    assert.ok(nat.some((l) => l.startsWith(`-A weft-${digest}-masquerade -s ${subnet} ! -o weft0-${digest} -j MASQUERADE`)), nat.join('\n'));
+  });
+
+  await t.test('a pod asks its sidecar for names: its resolv.conf, and DNS to any server is captured', async () => {
+    const conf = await mesh.weft(['exec', 'sleep', '--', 'cat', '/etc/resolv.conf']);
+    assert.equal(conf.stdout, 'nameserver 127.0.0.1\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n');
+    const rules = (await run('ip', ['netns', 'exec', mesh.workload('sleep').netns!, 'iptables-save', '-t', 'nat'])).stdout;
+    assert.match(rules, /-A OUTPUT -p udp -m udp --dport 53 -j WEFT_OUTPUT/);
+    assert.match(rules, /-A WEFT_OUTPUT -p udp -m udp --dport 53 -j REDIRECT --to-ports 15053/);
+  });
+
   await t.test('weft exec runs inside the pod: it sees the pod address and not the host', async () => {
     const r = await mesh.weft(['exec', 'sleep', '--', 'ip', '-o', 'addr']);
     assert.equal(r.code, 0, r.stderr);
@@ -83,17 +122,20 @@ test('pods in network namespaces: isolation, traffic through sidecars, clean sto
     assert.ok(res === undefined || !res.includes('"headers"'), 'httpbin answered on the host loopback');
   });
 
-  await t.test('a clean stop removes every namespace, link and ledger entry', async () => {
+  await t.test('a clean stop removes every namespace, link, host chain and ledger entry, and restores forwarding', async () => {
     await mesh.stop('SIGTERM');
     assert.deepEqual(await meshTraces(digest), []);
     assert.equal(fs.existsSync(path.join(stateDir, LEDGER_FILE)), false);
+    await assertForwardingRestored();
   });
 
   await t.test('after SIGKILL of weft up, the next weft up removes the leftovers first', async () => {
     mesh = await up();
     const crashed = mesh.mesh();
     await mesh.stop('SIGKILL');
-    assert.notDeepEqual(await meshTraces(digest), [], 'a crash leaves namespaces and links behind');
+    const left = await meshTraces(digest);
+    assert.ok(left.some((l) => l.startsWith('netns ')), 'a crash leaves namespaces behind');
+    assert.ok(left.some((l) => l.startsWith(`iptables-save :weft-${digest}-forward`)), `a crash leaves the host chains behind: ${left.join('\n')}`);
     // The control plane runs in the root namespace, outside what the pod network cleans up.
     if (crashed.control.pid) process.kill(crashed.control.pid, 'SIGKILL');
     const podPids = crashed.workloads.flatMap((w) => [w.appPid, w.proxyPid]).filter((p): p is number => typeof p === 'number');
@@ -105,5 +147,51 @@ test('pods in network namespaces: isolation, traffic through sidecars, clean sto
     assert.equal(r.stdout, '200', r.stderr);
     await mesh.stop('SIGTERM');
     assert.deepEqual(await meshTraces(digest), []);
+    await assertForwardingRestored();
+  });
+});
+
+test('as root, bookinfo runs in network namespaces unasked; names resolve through the sidecar, later Services too', { skip, timeout: 170_000 }, async (t) => {
+  const mesh = await startMesh(['examples/bookinfo'], { stateDir: bookinfoDir, timeoutMs: 120_000 });
+  runs.push(mesh);
+
+  await t.test('netns is the default, and weft up says so', () => {
+    assert.equal(mesh.mesh().isolation, 'netns');
+    assert.match(mesh.output(), /isolation netns/);
+    assert.ok(mesh.mesh().workloads.every((w) => w.netns !== undefined));
+  });
+
+  await t.test('the product page answers through the ingress gateway', async () => {
+    const res = await request(`http://127.0.0.1:${mesh.ingressPort}/productpage`, { headersTimeout: 15_000 });
+    const body = await res.body.text();
+    assert.equal(res.statusCode, 200, body.slice(0, 300));
+    assert.match(body, /Reviews served by:<\/dt><dd>reviews-v\d</);
+  });
+
+  await t.test('a service name resolves in a pod with the standard resolver', async () => {
+    const r = await mesh.weft(['exec', 'productpage-v1', '--', 'getent', 'hosts', 'reviews']);
+    assert.equal(r.code, 0, `getent hosts reviews: ${r.stdout}${r.stderr}`);
+    const [address, ...names] = r.stdout.trim().split(/\s+/);
+    assert.match(address ?? '', /^\d+\.\d+\.\d+\.\d+$/);
+    assert.ok(names.includes('reviews.default.svc.cluster.local'), r.stdout);
+  });
+
+  await t.test('a Service applied after start resolves and answers through the captured connection', async () => {
+    const late = 'apiVersion: v1\nkind: Service\nmetadata: { name: ratings-late, namespace: default }\nspec:\n  selector: { app: ratings }\n  ports: [{ name: http, port: 9080 }]\n';
+    const applied = await mesh.weft(['apply', '-f', '-'], late);
+    assert.equal(applied.code, 0, applied.stderr);
+    await eventually('ratings-late to resolve in productpage’s pod', async () => {
+      const r = await mesh.weft(['exec', 'productpage-v1', '--', 'getent', 'hosts', 'ratings-late']);
+      return r.code === 0 || undefined;
+    }, 20_000);
+    const r = await mesh.weft(['exec', 'productpage-v1', '--', ...direct, 'curl', '-sS', '-m', '10', 'http://ratings-late:9080/ratings/0']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /"Reviewer1"/);
+  });
+
+  await t.test('Ctrl-C leaves nothing of the mesh in the kernel', async () => {
+    await mesh.stop('SIGINT');
+    assert.deepEqual(await meshTraces(meshDigest(bookinfoDir)), []);
+    await assertForwardingRestored();
   });
 });
