@@ -2,6 +2,8 @@
  * `weft proxy`: one process per pod (sidecar) or per gateway. Start-up order matters: a certificate first (the
  * listeners need it), then listeners, then the push stream that brings config; until config arrives requests get
  * a 503 with a reason. SIGTERM drains: listeners stop accepting, requests in flight finish.
+ * A sidecar with WEFT_DNS_PORT also runs the pod's DNS proxy on 127.0.0.1, its names rebuilt on every config;
+ * WEFT_DNS_UPSTREAM names the servers it forwards to and that egress destinations are resolved with.
  */
 import fs from 'node:fs';
 import type net from 'node:net';
@@ -24,6 +26,10 @@ import { createGatewayListeners } from './gateway/index.js';
 import { createCaptureListener } from './capture/capture-listener.js';
 import { redirectedPort } from './capture/redirected-port.js';
 import { CONTROL_PLANE_SERVICE_ACCOUNT } from '../push/protocol.js';
+import { upstreamResolver } from './upstream/external-resolver.js';
+import { DnsTable } from './dns/dns-table.js';
+import { startDnsProxy } from './dns/dns-proxy.js';
+import type { DnsProxy } from './dns/dns-proxy.js';
 
 const JWKS_REFRESH_INTERVAL_MS = 5_000;
 
@@ -50,6 +56,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
     telemetry: proxyTelemetry(s.accessLog, metrics),
     log,
     podIP: s.podIP,
+    resolver: upstreamResolver(s.dnsUpstream, systemClock),
     requestJwksRefresh: (uris) => {
       // One request per few seconds is plenty: the control plane refetches and pushes a new config.
       const now = Date.now();
@@ -59,6 +66,8 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
     },
   };
   const gateway = s.role === 'gateway' ? createGatewayListeners(rt, s.podIP, s.publish) : undefined;
+  const servesDns = s.role === 'sidecar' && s.dnsPort !== undefined;
+  let dnsTable: DnsTable | undefined;
 
   const applyConfig = async (input: unknown): Promise<string> => {
     const next = acceptProxyConfig(input);
@@ -66,6 +75,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
     await gateway?.reconcile(next);
     const previous = rt.config;
     rt.config = next;
+    if (servesDns) dnsTable = new DnsTable(next.raw.outbound);
     rt.pools.retain(liveTargets(next));
     log.info('config applied', { version: next.version, previous: previous?.version ?? null, listeners: gateway?.addresses() });
     return next.version;
@@ -87,6 +97,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
   cert.scheduleRenewal((csr) => control.renew(csr));
 
   const servers: net.Server[] = [];
+  let dns: DnsProxy | undefined;
   if (s.role === 'sidecar') {
     const capture = s.captureOutboundPort;
     const inbound = createInboundListener(rt, capture === undefined ? undefined : redirectedPort);
@@ -96,20 +107,22 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
     });
     servers.push(await listen(inbound.server, s.inboundPort, s.podIP));
     servers.push(await listen(createOutboundServer(rt), s.outboundPort, s.podIP));
-    if (capture !== undefined) servers.push(await listen(createCaptureListener(rt, s.serviceVips), capture, '127.0.0.1'));
+    if (capture !== undefined) servers.push(await listen(createCaptureListener(rt), capture, '127.0.0.1'));
+    if (servesDns) dns = await startDnsProxy({ port: s.dnsPort!, host: '127.0.0.1', upstream: s.dnsUpstream, table: () => dnsTable });
   } else {
     cert.onRotate(() => control.reportCertificate(cert.current.notAfter));
   }
   const admin = await listen(createAdminServer(rt, metrics), s.adminPort, s.podIP);
   servers.push(admin);
   control.start();
-  log.info('ready', { spiffeId, role: s.role, inbound: s.role === 'sidecar' ? `${s.podIP}:${s.inboundPort}` : null, admin: admin.address() });
+  log.info('ready', { spiffeId, role: s.role, inbound: s.role === 'sidecar' ? `${s.podIP}:${s.inboundPort}` : null, admin: admin.address(), dns: dns ? `127.0.0.1:${dns.port}` : null });
 
   return {
     async stop() {
       control.stop();
       cert.stop();
       await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
+      await dns?.close();
       await gateway?.close();
       await rt.pools.close();
     },

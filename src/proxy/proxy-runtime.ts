@@ -6,6 +6,7 @@ import type { CompiledProxyConfig } from './config/compiled-config.js';
 import type { EndpointPools } from './upstream/endpoint-pools.js';
 import type { WorkloadCertificate } from './tls/workload-certificate.js';
 import type { Telemetry } from './telemetry/access-log.js';
+import type { HostResolver } from './upstream/external-resolver.js';
 
 export interface ProxyLog {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -18,6 +19,8 @@ export interface ProxyRuntime {
   readonly pools: EndpointPools;
   readonly telemetry: Telemetry;
   readonly log: ProxyLog;
+  /** Names outside the mesh, resolved upstream (never through the pod's own DNS proxy). */
+  readonly resolver: HostResolver;
   /** The pod's address: where the app listens in loopback mode. */
   readonly podIP: string;
   /** Ask the control plane to refetch JWKS documents (a token named a key we do not have). */

@@ -4,7 +4,8 @@
  * control plane as ProxyConfig.
  */
 import { WeftError } from '../errors.js';
-import { parseServiceVips } from './capture/captured-authority.js';
+import { parseDnsUpstream } from './dns/dns-upstream.js';
+import type { DnsServer } from './dns/dns-upstream.js';
 
 export interface ProxySettings {
   role: 'sidecar' | 'gateway';
@@ -35,8 +36,16 @@ export interface ProxySettings {
    * inbound listener reads each redirected connection's original destination. Undefined: no capture.
    */
   captureOutboundPort: number | undefined;
-  /** Capture: service VIP → service host, `vip=host,...` (WEFT_SERVICE_VIPS). */
-  serviceVips: Map<string, string>;
+  /**
+   * The DNS proxy's port on 127.0.0.1 (WEFT_DNS_PORT, Istio's 15053): it answers service and ServiceEntry names
+   * from the config and forwards the rest. Undefined: no DNS proxy.
+   */
+  dnsPort: number | undefined;
+  /**
+   * Upstream DNS servers, `ip[:port]` comma separated (WEFT_DNS_UPSTREAM): where the DNS proxy forwards other
+   * names and where the sidecar resolves egress destinations. Empty: the system's resolvers.
+   */
+  dnsUpstream: DnsServer[];
 }
 
 export function parseProxySettings(get: (key: string) => string | undefined): ProxySettings {
@@ -67,7 +76,8 @@ export function parseProxySettings(get: (key: string) => string | undefined): Pr
     labels: parseLabels(get('WEFT_LABELS') ?? ''),
     accessLog: (get('WEFT_ACCESS_LOG') ?? 'on') !== 'off',
     captureOutboundPort: get('WEFT_CAPTURE_OUTBOUND_PORT') ? port(get('WEFT_CAPTURE_OUTBOUND_PORT')!, 'WEFT_CAPTURE_OUTBOUND_PORT') : undefined,
-    serviceVips: parseServiceVips(get('WEFT_SERVICE_VIPS') ?? ''),
+    dnsPort: get('WEFT_DNS_PORT') ? port(get('WEFT_DNS_PORT')!, 'WEFT_DNS_PORT') : undefined,
+    dnsUpstream: parseDnsUpstream(get('WEFT_DNS_UPSTREAM') ?? ''),
   };
 }
 

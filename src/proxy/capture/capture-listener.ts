@@ -1,23 +1,47 @@
 /**
- * The sidecar's listener for the app's captured outgoing connections (iptables REDIRECT to 127.0.0.1). Each
- * connection's original destination is read once, then the connection is served by the ordinary outbound HTTP
- * server with the request's authority completed from it (captured-authority.ts).
+ * The sidecar's listener for the app's captured outgoing connections (iptables REDIRECT to 127.0.0.1), Istio's
+ * outbound listener on 15001. Each connection is dispatched once, by its original destination:
+ *   a mesh service's virtual address → that port's protocol: http/http2/grpc to the outbound HTTP server with the
+ *     request's authority completed from the address (captured-authority.ts); tcp/tls through the mTLS tunnel
+ *   any other address → its first bytes (first-bytes.ts): HTTP to the outbound HTTP server (ServiceEntry by Host,
+ *     else the traffic policy), TLS by SNI and other TCP by address to a ServiceEntry, else the traffic policy
+ *     (captured-opaque.ts)
  */
 import net from 'node:net';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import { createOutboundServer } from '../outbound/index.js';
 import { capturedAuthority } from './captured-authority.js';
-import type { ServiceVips } from './captured-authority.js';
+import { FIRST_BYTES_WAIT_MS, readFirstBytes } from './first-bytes.js';
+import { handleCapturedOpaque, tunnelToMeshService } from './captured-opaque.js';
 import { originalDst } from './original-dst.js';
 import type { OriginalDst } from './original-dst.js';
 
-export function createCaptureListener(rt: ProxyRuntime, vips: ServiceVips, lookup: (socket: net.Socket) => OriginalDst | undefined = originalDst): net.Server {
+export interface CaptureOptions {
+  /** Where a connection was dialled; the kernel's SO_ORIGINAL_DST unless a test says otherwise. */
+  lookup?: (socket: net.Socket) => OriginalDst | undefined;
+  /** How long a silent client is waited for before it is taken as server-first TCP. */
+  firstBytesWaitMs?: number;
+}
+
+export function createCaptureListener(rt: ProxyRuntime, options: CaptureOptions = {}): net.Server {
+  const lookup = options.lookup ?? originalDst;
+  const waitMs = options.firstBytesWaitMs ?? FIRST_BYTES_WAIT_MS;
   const destinations = new WeakMap<net.Socket, OriginalDst>();
-  const http = createOutboundServer(rt, (req) => {
-    const dst = destinations.get(req.socket);
-    return dst === undefined ? req.headers.host : capturedAuthority(req.headers.host, dst, vips);
+  const serviceAt = (address: string): string | undefined => rt.config?.serviceAt(address)?.host;
+  const http = createOutboundServer(rt, {
+    authorityOf: (req) => {
+      const dst = destinations.get(req.socket);
+      return dst === undefined ? req.headers.host : capturedAuthority(req.headers.host, dst, serviceAt);
+    },
+    dialledOf: (req) => destinations.get(req.socket),
   });
+  const toHttp = (socket: net.Socket, head?: Buffer): void => {
+    if (head && head.length > 0) socket.unshift(head);
+    http.emit('connection', socket);
+    socket.resume();
+  };
   return net.createServer((socket) => {
+    socket.setNoDelay(true);
     socket.on('error', () => socket.destroy());
     const dst = lookup(socket);
     if (dst === undefined) {
@@ -27,6 +51,22 @@ export function createCaptureListener(rt: ProxyRuntime, vips: ServiceVips, looku
       return;
     }
     destinations.set(socket, dst);
-    http.emit('connection', socket);
+    const cfg = rt.config;
+    const balanced = cfg?.serviceAt(dst.address)?.ports.get(dst.port);
+    if (balanced) {
+      if (balanced.protocol === 'tcp' || balanced.protocol === 'tls') tunnelToMeshService(rt, socket, balanced);
+      else toHttp(socket);
+      return;
+    }
+    readFirstBytes(socket, waitMs, (head, first) => {
+      if (first.protocol === 'http') return toHttp(socket, head);
+      const now = rt.config;
+      if (!now) {
+        rt.log.warn('captured connection before any configuration; closed', { destination: `${dst.address}:${dst.port}` });
+        socket.destroy();
+        return;
+      }
+      handleCapturedOpaque(rt, now, socket, dst, head, first);
+    });
   });
 }

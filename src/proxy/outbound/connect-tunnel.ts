@@ -1,50 +1,64 @@
 /**
  * HTTP CONNECT on the outbound listener: how an app without capture sends opaque TCP through its sidecar
- * (`CONNECT redis:6379`). The target resolves through the registry like any request; the tunnel is mTLS to the
- * chosen endpoint's sidecar, which applies PeerAuthentication and AuthorizationPolicy to it as TCP.
+ * (`CONNECT redis:6379`). A mesh service is reached over an mTLS tunnel to one endpoint's sidecar (mesh-tunnel.ts).
+ * Any other host:port is a plain TCP tunnel when a ServiceEntry's tls/tcp port names it or the traffic policy is
+ * ALLOW_ANY; under REGISTRY_ONLY it is refused with 502, as Istio's BlackHoleCluster does.
  */
 import type http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import { parseAuthority } from '../http/authority.js';
-import { connectMtls } from '../upstream/mtls-connect.js';
+import { openMeshTunnel, splice } from '../upstream/mesh-tunnel.js';
+import { externalDestination } from '../upstream/external-destination.js';
+import type { EgressDecision } from '../telemetry/access-log.js';
+import { egressDeniedReason } from './egress-denied.js';
 
-const CONNECT_TIMEOUT_MS = 5_000;
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 502: 'Bad Gateway', 503: 'Service Unavailable' };
 
 export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, client: net.Socket, head: Buffer): void {
   const started = performance.now();
   const authority = req.url ?? '';
-  const refuse = (status: number, reason: string): void => {
-    rt.telemetry.record({ direction: 'outbound', method: 'CONNECT', authority, path: '', status, durationMs: performance.now() - started, reason });
-    client.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 400 ? 'Bad Request' : 'Service Unavailable'}\r\ncontent-length: ${Buffer.byteLength(reason) + 1}\r\nconnection: close\r\n\r\n${reason}\n`);
+  const record = (status: number, upstream?: string, reason?: string, egress?: EgressDecision): void => {
+    rt.telemetry.record({ direction: 'outbound', method: 'CONNECT', authority, path: '', status, durationMs: performance.now() - started, upstream, reason, egress });
+  };
+  const refuse = (status: number, reason: string, egress?: EgressDecision): void => {
+    record(status, egress?.decision === 'denied' ? 'BlackHoleCluster' : undefined, reason, egress);
+    client.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-length: ${Buffer.byteLength(reason) + 1}\r\nconnection: close\r\n\r\n${reason}\n`);
+  };
+  const established = (upstream: net.Socket, name: string, egress?: EgressDecision): void => {
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) upstream.write(head);
+    splice(client, upstream, () => record(200, name, undefined, egress));
   };
   client.on('error', () => client.destroy());
   const parsed = parseAuthority(authority);
   if (!parsed || parsed.port === undefined) return refuse(400, `CONNECT needs host:port, not "${authority}"`);
   const cfg = rt.config;
-  const service = cfg?.service(parsed.host);
-  if (!service) return refuse(404, `no service named "${parsed.host}" in the mesh`);
-  const balanced = service.ports.get(parsed.port);
-  if (!balanced) return refuse(404, `service ${service.host} has no port ${parsed.port}`);
-  const ep = balanced.pick();
-  if (!ep) return refuse(503, 'no healthy upstream');
-  if (!ep.mtls) return refuse(503, 'plaintext tunnels to DISABLE destinations are not supported');
-  connectMtls(rt.cert, { address: ep.address, port: ep.inboundPort, sni: balanced.sni, spiffeId: ep.spiffeId }, CONNECT_TIMEOUT_MS, (err, upstream) => {
-    if (err || !upstream) return refuse(503, `upstream connect error: ${err?.message ?? 'unknown'}`);
-    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    if (head.length > 0) upstream.write(head);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    const close = (): void => {
-      client.destroy();
-      upstream.destroy();
-    };
-    upstream.once('error', close);
-    client.once('error', close);
-    upstream.once('close', () => client.end());
-    client.once('close', () => {
-      upstream.end();
-      rt.telemetry.record({ direction: 'outbound', method: 'CONNECT', authority, path: '', status: 200, durationMs: performance.now() - started, upstream: ep.workload });
-    });
-  }, []);
+  if (!cfg) return refuse(503, 'proxy has no configuration yet');
+  const service = cfg.service(parsed.host);
+  if (service) {
+    const balanced = service.ports.get(parsed.port);
+    if (!balanced) return refuse(404, `service ${service.host} has no port ${parsed.port}`);
+    openMeshTunnel(rt, balanced, (r) => ('status' in r ? refuse(r.status, r.reason) : established(r.upstream, r.endpoint.workload)));
+    return;
+  }
+  const route = cfg.externals.opaqueByHost(parsed.host, parsed.port);
+  if (!route && cfg.trafficPolicy === 'REGISTRY_ONLY') {
+    return refuse(502, egressDeniedReason(cfg.trafficPolicy, authority), { decision: 'denied', protocol: 'tcp' });
+  }
+  const egress: EgressDecision = route ? { decision: 'external', protocol: 'tcp', serviceEntry: route.source } : { decision: 'passthrough', protocol: 'tcp' };
+  const to = route ? externalDestination(route, { address: parsed.host, port: parsed.port }, parsed.host, rt.resolver) : rt.resolver.resolve(parsed.host).then((address) => ({ address, port: parsed.port! }));
+  to.then(
+    (dst) => {
+      const upstream = net.connect({ host: dst.address, port: dst.port });
+      upstream.setNoDelay(true);
+      const fail = (err: Error): void => refuse(503, `upstream connect error: ${err.message}`, egress);
+      upstream.once('error', fail);
+      upstream.once('connect', () => {
+        upstream.removeListener('error', fail);
+        established(upstream, `${dst.address}:${dst.port}`, egress);
+      });
+    },
+    (err: unknown) => refuse(503, `upstream connect error: ${(err as Error).message}`, egress),
+  );
 }

@@ -1,9 +1,10 @@
 /**
  * Outbound: the app's requests, top to bottom. The app reaches this listener as its HTTP proxy (http_proxy), so
- * requests arrive in absolute-form; a plain Host header works too.
+ * requests arrive in absolute-form; a plain Host header works too; captured connections arrive here too.
  *   request target → service by name (registry-compiled aliases) → service port → round-robin endpoint
  *   → keep-alive mTLS pool that checks the peer's SPIFFE ID → stream the answer back
- * CONNECT host:port tunnels opaque TCP the same way (connect-tunnel.ts).
+ *   not a mesh service → egress (egress.ts): a ServiceEntry http port by Host, else the traffic policy
+ * CONNECT host:port tunnels opaque TCP (connect-tunnel.ts).
  */
 import http from 'node:http';
 import type net from 'node:net';
@@ -13,69 +14,82 @@ import { parseAuthority, requestTarget } from '../http/authority.js';
 import { forward, upstreamHeaders } from '../http/forward.js';
 import { sendProxyError } from '../http/proxy-error.js';
 import { targetOf } from '../upstream/endpoint-pools.js';
+import type { Destination } from '../upstream/external-destination.js';
 import { hardenServer } from '../http/harden-server.js';
+import type { EgressDecision } from '../telemetry/access-log.js';
 import { handleConnect } from './connect-tunnel.js';
+import { handleEgress } from './egress.js';
 
-/**
- * `authorityOf` names where a request is headed when its Host alone does not (captured connections: the port
- * the app dialled); by default the Host header.
- */
-export function createOutboundServer(rt: ProxyRuntime, authorityOf: (req: http.IncomingMessage) => string | undefined = (req) => req.headers.host): http.Server {
-  const server = http.createServer((req, res) => handleOutbound(rt, req, res, authorityOf));
+export interface OutboundOptions {
+  /** Where a request is headed when its Host alone does not say (captured connections: the port the app dialled). */
+  authorityOf?: (req: http.IncomingMessage) => string | undefined;
+  /** Captured connections: where the app dialled, the destination of an ALLOW_ANY passthrough. */
+  dialledOf?: (req: http.IncomingMessage) => Destination | undefined;
+}
+
+export type OutboundFinish = (status: number, upstream?: string, reason?: string, egress?: EgressDecision) => void;
+
+export function createOutboundServer(rt: ProxyRuntime, options: OutboundOptions = {}): http.Server {
+  const authorityOf = options.authorityOf ?? ((req: http.IncomingMessage) => req.headers.host);
+  const dialledOf = options.dialledOf ?? (() => undefined);
+  const server = http.createServer((req, res) => handleOutbound(rt, req, res, authorityOf, dialledOf));
   server.on('connect', (req: http.IncomingMessage, socket, head: Buffer) => handleConnect(rt, req, socket as net.Socket, head));
   hardenServer(server);
   return server;
 }
 
-function handleOutbound(rt: ProxyRuntime, req: http.IncomingMessage, res: http.ServerResponse, authorityOf: (req: http.IncomingMessage) => string | undefined): void {
+function handleOutbound(
+  rt: ProxyRuntime,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  authorityOf: (req: http.IncomingMessage) => string | undefined,
+  dialledOf: (req: http.IncomingMessage) => Destination | undefined,
+): void {
   const started = performance.now();
   const cfg = rt.config;
-  const finish = (status: number, authority: string, path: string, upstream?: string, reason?: string): void => {
-    rt.telemetry.record({ direction: 'outbound', method: req.method ?? '', authority, path, status, durationMs: performance.now() - started, upstream, reason });
-  };
   const target = requestTarget(req.url ?? '', authorityOf(req));
+  const authority = target?.authority ?? '';
+  const path = target?.path ?? req.url ?? '';
+  const finish: OutboundFinish = (status, upstream, reason, egress) => {
+    rt.telemetry.record({ direction: 'outbound', method: req.method ?? '', authority, path, status, durationMs: performance.now() - started, upstream, reason, egress });
+  };
   if (!target) {
     sendProxyError(res, 400, 'bad request: no request target or Host');
-    finish(400, '', req.url ?? '');
+    finish(400);
     return;
   }
-  const { authority, path } = target;
   const parsed = parseAuthority(authority);
   if (!parsed) {
     sendProxyError(res, 400, `bad request: invalid authority "${authority}"`);
-    finish(400, authority, path);
+    finish(400);
     return;
   }
   if (!cfg) {
     sendProxyError(res, 503, 'proxy has no configuration yet');
-    finish(503, authority, path);
+    finish(503);
     return;
   }
+  const requestId = req.headers['x-request-id'];
+  const extra = requestId === undefined ? ['x-request-id', randomUUID()] : [];
+  const port = parsed.port ?? 80;
   const service = cfg.service(parsed.host);
   if (!service) {
-    const reason = `no service named "${parsed.host}" in the mesh`;
-    sendProxyError(res, 404, reason);
-    finish(404, authority, path, undefined, reason);
+    handleEgress(rt, cfg, req, res, { authority, path, host: parsed.host, port, dialled: dialledOf(req), extra }, finish);
     return;
   }
-  const port = parsed.port ?? 80;
   const balanced = service.ports.get(port);
   if (!balanced) {
     const reason = `service ${service.host} has no port ${port}`;
     sendProxyError(res, 404, reason);
-    finish(404, authority, path, undefined, reason);
+    finish(404, undefined, reason);
     return;
   }
   const ep = balanced.pick();
   if (!ep) {
     sendProxyError(res, 503, 'no healthy upstream');
-    finish(503, authority, path, service.host, 'no healthy upstream');
+    finish(503, service.host, 'no healthy upstream');
     return;
   }
-  const requestId = req.headers['x-request-id'];
-  const extra = requestId === undefined ? ['x-request-id', randomUUID()] : [];
   const pool = rt.pools.get(targetOf(ep, balanced.sni));
-  forward(req, res, pool, path, upstreamHeaders(req, authority, extra), (d) =>
-    finish(d.status, authority, path, ep.workload, d.error),
-  );
+  forward(req, res, pool, path, upstreamHeaders(req, authority, extra), (d) => finish(d.status, ep.workload, d.error));
 }

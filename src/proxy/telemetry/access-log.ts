@@ -5,6 +5,16 @@
  */
 import { LineWriter } from './line-writer.js';
 
+/** How an outbound destination outside the mesh registry was decided (Istio's PassthroughCluster/BlackHoleCluster). */
+export interface EgressDecision {
+  decision: 'external' | 'passthrough' | 'denied';
+  protocol: 'http' | 'tls' | 'tcp';
+  /** `namespace/name` of the ServiceEntry that matched. */
+  serviceEntry?: string;
+  /** The server name of a TLS connection's ClientHello. */
+  sni?: string;
+}
+
 export interface AccessLogEntry {
   direction: 'inbound' | 'outbound' | 'gateway';
   method: string;
@@ -20,6 +30,7 @@ export interface AccessLogEntry {
   authz?: { decision: string; policy: string | null; rule: number | null };
   /** What dry-run policies would have done. */
   dryRun?: Array<{ policy: string; rule: number | null; action: string; wouldDeny: boolean }>;
+  egress?: EgressDecision;
 }
 
 /** Where every finished request or connection is reported: the access log and the metrics. */

@@ -1,7 +1,8 @@
 /**
  * The proxy's Prometheus metrics, with Istio's standard names so existing dashboards and alerts work:
  * istio_requests_total, istio_request_duration_milliseconds, istio_tcp_connections_opened_total; and weft's own
- * weft_authz_decisions_total, which counts enforced and dry-run (shadow) verdicts per deciding policy.
+ * weft_authz_decisions_total, which counts enforced and dry-run (shadow) verdicts per deciding policy; and
+ * weft_egress_denied_total, the connections and requests REGISTRY_ONLY refused for want of a ServiceEntry.
  */
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { AccessLogEntry } from './access-log.js';
@@ -31,6 +32,13 @@ export class ProxyMetrics {
     registers: [this.registry],
   });
 
+  readonly #egressDenied = new Counter({
+    name: 'weft_egress_denied_total',
+    help: 'Outbound requests and connections refused by the REGISTRY_ONLY traffic policy: no mesh service or ServiceEntry matched',
+    labelNames: ['protocol'],
+    registers: [this.registry],
+  });
+
   constructor(readonly workload: string) {
     this.registry.setDefaultLabels({ workload });
   }
@@ -38,6 +46,7 @@ export class ProxyMetrics {
   record(e: AccessLogEntry): void {
     const reporter = e.direction === 'outbound' ? 'source' : 'destination';
     const code = String(e.status);
+    if (e.egress?.decision === 'denied') this.#egressDenied.inc({ protocol: e.egress.protocol });
     if (e.method === 'TCP' || e.method === 'CONNECT') {
       this.#tcpOpened.inc({ reporter, source_principal: e.peer ?? 'unknown' });
     } else {

@@ -1,0 +1,89 @@
+/**
+ * Captured connections that are not parsed as HTTP. To a mesh service's tcp/tls port: the mTLS tunnel to one of
+ * its endpoints (mesh-tunnel.ts). Anywhere else: a TLS connection is matched to a ServiceEntry by its SNI, opaque
+ * TCP by the address dialled; a match goes to the entry's destination, no match follows the traffic policy
+ * (ALLOW_ANY: on to the original destination; REGISTRY_ONLY: closed). The bytes already read are sent first and
+ * nothing is terminated: TLS stays end to end between the app and its destination.
+ */
+import net from 'node:net';
+import type { BalancedPort, CompiledProxyConfig } from '../config/compiled-config.js';
+import type { ProxyRuntime } from '../proxy-runtime.js';
+import type { EgressDecision } from '../telemetry/access-log.js';
+import { openMeshTunnel, splice } from '../upstream/mesh-tunnel.js';
+import { externalDestination } from '../upstream/external-destination.js';
+import type { Destination } from '../upstream/external-destination.js';
+import { egressDeniedReason } from '../outbound/egress-denied.js';
+import type { FirstBytes } from './first-bytes.js';
+
+const CONNECT_TIMEOUT_MS = 5_000;
+
+export function tunnelToMeshService(rt: ProxyRuntime, socket: net.Socket, balanced: BalancedPort): void {
+  const started = performance.now();
+  const authority = `${balanced.host}:${balanced.port}`;
+  const record = (status: number, upstream?: string, reason?: string): void => {
+    rt.telemetry.record({ direction: 'outbound', method: 'TCP', authority, path: '', status, durationMs: performance.now() - started, upstream, reason });
+  };
+  openMeshTunnel(rt, balanced, (r) => {
+    if ('status' in r) {
+      record(r.status, undefined, r.reason);
+      socket.destroy();
+      return;
+    }
+    splice(socket, r.upstream, () => record(200, r.endpoint.workload));
+    socket.resume();
+  });
+}
+
+export function handleCapturedOpaque(
+  rt: ProxyRuntime,
+  cfg: CompiledProxyConfig,
+  socket: net.Socket,
+  dialled: Destination,
+  head: Buffer,
+  first: Exclude<FirstBytes, { protocol: 'http' }>,
+): void {
+  const started = performance.now();
+  const sni = first.protocol === 'tls' ? first.sni : undefined;
+  const address = `${dialled.address.includes(':') ? `[${dialled.address}]` : dialled.address}:${dialled.port}`;
+  const authority = sni === undefined ? address : `${sni}:${dialled.port}`;
+  const record = (status: number, egress: EgressDecision, upstream?: string, reason?: string): void => {
+    rt.telemetry.record({ direction: 'outbound', method: 'TCP', authority, path: '', status, durationMs: performance.now() - started, upstream, reason, egress });
+  };
+  const route = first.protocol === 'tls' ? cfg.externals.tls(sni, dialled.port) : cfg.externals.tcp(dialled.address, dialled.port);
+  if (!route && cfg.trafficPolicy === 'REGISTRY_ONLY') {
+    const what = first.protocol === 'tcp' ? address : sni === undefined ? `${address} (TLS without SNI)` : `SNI ${sni} on port ${dialled.port} (dialled ${address})`;
+    record(0, { decision: 'denied', protocol: first.protocol, sni }, 'BlackHoleCluster', egressDeniedReason(cfg.trafficPolicy, what));
+    socket.destroy();
+    return;
+  }
+  const egress: EgressDecision = route
+    ? { decision: 'external', protocol: first.protocol, serviceEntry: route.source, sni }
+    : { decision: 'passthrough', protocol: first.protocol, sni };
+  const to = route ? externalDestination(route, dialled, sni, rt.resolver) : Promise.resolve(dialled);
+  to.then(
+    (dst) => {
+      const upstreamName = `${dst.address}:${dst.port}`;
+      const upstream = net.connect({ host: dst.address, port: dst.port, timeout: CONNECT_TIMEOUT_MS });
+      upstream.setNoDelay(true);
+      const fail = (err: Error): void => {
+        record(503, egress, upstreamName, `upstream connect error: ${err.message}`);
+        upstream.destroy();
+        socket.destroy();
+      };
+      upstream.once('error', fail);
+      upstream.once('timeout', () => fail(new Error('connect timeout')));
+      upstream.once('connect', () => {
+        upstream.removeListener('error', fail);
+        upstream.removeAllListeners('timeout');
+        upstream.setTimeout(0);
+        if (head.length > 0) upstream.write(head);
+        splice(socket, upstream, () => record(200, egress, upstreamName));
+        socket.resume();
+      });
+    },
+    (err: unknown) => {
+      record(503, egress, undefined, `upstream connect error: ${(err as Error).message}`);
+      socket.destroy();
+    },
+  );
+}

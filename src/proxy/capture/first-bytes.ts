@@ -1,0 +1,65 @@
+/**
+ * What a captured connection to an address the mesh does not know speaks, judged from its first bytes as Envoy's
+ * tls_inspector and http_inspector do: a TLS ClientHello (and its SNI), an HTTP/1 request line, or anything else.
+ * A client that sends nothing (a server-first protocol such as SMTP or MySQL) is opaque TCP once the wait is over.
+ */
+import type net from 'node:net';
+import { MAX_CLIENT_HELLO_BYTES, looksLikeTls, parseClientHello } from './client-hello.js';
+
+export type FirstBytes = { protocol: 'http' } | { protocol: 'tls'; sni: string | undefined } | { protocol: 'tcp' };
+
+/** How long a silent client is waited for before its connection is taken as server-first TCP. */
+export const FIRST_BYTES_WAIT_MS = 1_000;
+
+const MAX_METHOD = 24;
+
+/** Undefined: more bytes are needed to tell. */
+export function classifyFirstBytes(buf: Buffer): FirstBytes | undefined {
+  if (buf.length === 0) return undefined;
+  if (looksLikeTls(buf)) {
+    const hello = parseClientHello(buf);
+    if (hello.kind === 'hello') return { protocol: 'tls', sni: hello.sni };
+    if (hello.kind === 'invalid') return { protocol: 'tls', sni: undefined };
+    if (hello.kind === 'incomplete') return undefined;
+  }
+  // An HTTP/1 request line starts with a method token (upper case in every method in use) and a space.
+  for (let i = 0; i < buf.length && i <= MAX_METHOD; i++) {
+    const c = buf[i]!;
+    if (c === 0x20) return i > 0 ? { protocol: 'http' } : { protocol: 'tcp' };
+    if (c < 0x41 || c > 0x5a) return { protocol: 'tcp' };
+  }
+  return buf.length > MAX_METHOD ? { protocol: 'tcp' } : undefined;
+}
+
+/** What to decide when no more bytes will come in time: a started TLS hello is TLS without a name, else TCP. */
+function settle(buf: Buffer): FirstBytes {
+  return looksLikeTls(buf) ? { protocol: 'tls', sni: undefined } : { protocol: 'tcp' };
+}
+
+/**
+ * Read until the protocol is known, the wait is over or the client half-closes; then `done` with the bytes read,
+ * the socket paused and no listeners of ours left on it.
+ */
+export function readFirstBytes(socket: net.Socket, waitMs: number, done: (head: Buffer, first: FirstBytes) => void): void {
+  let head: Buffer = Buffer.alloc(0);
+  let finished = false;
+  const finish = (first: FirstBytes): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    socket.pause();
+    socket.removeListener('data', onData);
+    socket.removeListener('end', onEnd);
+    done(head, first);
+  };
+  const onData = (chunk: Buffer): void => {
+    head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+    const first = classifyFirstBytes(head);
+    if (first) finish(first);
+    else if (head.length >= MAX_CLIENT_HELLO_BYTES) finish(settle(head));
+  };
+  const onEnd = (): void => finish(settle(head));
+  const timer = setTimeout(() => finish(settle(head)), waitMs);
+  socket.on('data', onData);
+  socket.once('end', onEnd);
+}

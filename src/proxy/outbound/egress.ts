@@ -1,0 +1,65 @@
+/**
+ * HTTP to a host that is not a mesh service: a ServiceEntry's http port matched by Host is forwarded in plaintext
+ * to the entry's destination (external-destination.ts); anything else follows the traffic policy. ALLOW_ANY passes
+ * it through to where the app was going (a captured connection: the address it dialled; http_proxy mode: the
+ * authority itself); REGISTRY_ONLY answers 502, as Istio's BlackHoleCluster does.
+ */
+import type http from 'node:http';
+import type { CompiledProxyConfig } from '../config/compiled-config.js';
+import type { ProxyRuntime } from '../proxy-runtime.js';
+import { forward, upstreamHeaders } from '../http/forward.js';
+import { sendProxyError } from '../http/proxy-error.js';
+import { upstreamFailure } from '../http/upstream-error.js';
+import { externalDestination } from '../upstream/external-destination.js';
+import type { Destination } from '../upstream/external-destination.js';
+import type { EgressDecision } from '../telemetry/access-log.js';
+import type { OutboundFinish } from './index.js';
+import { egressDeniedReason } from './egress-denied.js';
+
+export interface EgressRequest {
+  authority: string;
+  path: string;
+  /** The authority's host, lower case. */
+  host: string;
+  port: number;
+  /** Captured connections: where the app dialled. */
+  dialled: Destination | undefined;
+  /** Headers the proxy adds (x-request-id). */
+  extra: string[];
+}
+
+export function handleEgress(
+  rt: ProxyRuntime,
+  cfg: CompiledProxyConfig,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  r: EgressRequest,
+  finish: OutboundFinish,
+): void {
+  const route = cfg.externals.http(r.host, r.port);
+  let to: Promise<Destination>;
+  let egress: EgressDecision;
+  if (route) {
+    egress = { decision: 'external', protocol: 'http', serviceEntry: route.source };
+    to = externalDestination(route, r.dialled ?? { address: r.host, port: r.port }, r.host, rt.resolver);
+  } else if (cfg.trafficPolicy === 'ALLOW_ANY') {
+    egress = { decision: 'passthrough', protocol: 'http' };
+    to = r.dialled ? Promise.resolve(r.dialled) : rt.resolver.resolve(r.host).then((address) => ({ address, port: r.port }));
+  } else {
+    const reason = egressDeniedReason(cfg.trafficPolicy, `${r.host}:${r.port}`);
+    sendProxyError(res, 502, reason);
+    finish(502, 'BlackHoleCluster', reason, { decision: 'denied', protocol: 'http' });
+    return;
+  }
+  to.then(
+    (dst) => {
+      const upstream = `${dst.address}:${dst.port}`;
+      forward(req, res, rt.pools.get(dst), r.path, upstreamHeaders(req, r.authority, r.extra), (d) => finish(d.status, upstream, d.error, egress));
+    },
+    (err: unknown) => {
+      const f = upstreamFailure(err);
+      sendProxyError(res, f.status, f.reason);
+      finish(f.status, undefined, f.reason, egress);
+    },
+  );
+}
