@@ -1,0 +1,119 @@
+/**
+ * examples/redis in network namespaces: an unmodified redis-server behind the mesh, driven by Debian's redis-cli
+ * and redis-benchmark from a client pod. Their connections are captured by the client's sidecar and arrive at
+ * redis's sidecar over mTLS: its access log and metrics name the client's SPIFFE identity.
+ * Root, `ip netns`, iptables and the Redis tools are required; without them the test is skipped.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { meshDigest } from '../src/mesh/netns/pod-names.js';
+import { SIDECAR_ADMIN_PORT } from '../src/mesh/netns/capture-rules.js';
+import { eventually, startMesh } from './support/mesh-process.js';
+import type { MeshRun } from './support/mesh-process.js';
+import { meshTraces, removeMeshObjects, run } from './support/netns-traces.js';
+
+async function skipReason(): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return 'needs root to create network namespaces and iptables rules in them';
+  const ip = await run('ip', ['netns', 'list']).catch((err: Error) => err);
+  if (ip instanceof Error) return `ip netns is unavailable: ${ip.message}`;
+  for (const tool of ['iptables', 'setpriv', 'redis-server', 'redis-cli', 'redis-benchmark']) {
+    const found = await run('sh', ['-c', `command -v ${tool}`]).catch(() => undefined);
+    if (!found) return `${tool} is not installed (scripts/install-system-deps.sh installs it)`;
+  }
+  return undefined;
+}
+
+const skip = await skipReason();
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-redis-'));
+const digest = meshDigest(stateDir);
+let mesh: MeshRun | undefined;
+
+after(async () => {
+  await mesh?.stop('SIGTERM');
+  if (!skip) await removeMeshObjects(digest);
+  fs.rmSync(stateDir, { recursive: true, force: true });
+});
+
+const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/redis-client';
+
+interface AccessLine {
+  msg?: string;
+  direction?: string;
+  method?: string;
+  peer?: string;
+}
+
+function inboundTcpLines(logFile: string): AccessLine[] {
+  if (!fs.existsSync(logFile)) return [];
+  return fs
+    .readFileSync(logFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{"time"') && l.includes('"msg":"access"'))
+    .map((l) => JSON.parse(l) as AccessLine)
+    .filter((e) => e.msg === 'access' && e.direction === 'inbound' && e.method === 'TCP');
+}
+
+/** The value of istio_tcp_connections_opened_total for connections arriving from `principal`. */
+function tcpOpenedFrom(prometheusText: string, principal: string): number {
+  let total = 0;
+  for (const line of prometheusText.split('\n')) {
+    if (!line.startsWith('istio_tcp_connections_opened_total{')) continue;
+    if (!line.includes('reporter="destination"') || !line.includes(`source_principal="${principal}"`)) continue;
+    total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+test('redis in the mesh: redis-cli and redis-benchmark through captured mTLS', { skip, timeout: 180_000 }, async (t) => {
+  mesh = await startMesh(['examples/redis'], { stateDir, isolation: 'netns' });
+  const m = mesh;
+  const redisLog = path.join(stateDir, 'logs', 'default.redis.sidecar.log');
+
+  await t.test('redis-cli -h redis ping answers PONG', async () => {
+    const r = await m.weft(['exec', 'redis-client', '--', 'timeout', '20', 'redis-cli', '-h', 'redis', 'ping']);
+    assert.equal(r.code, 0, `${r.stdout} ${r.stderr}`);
+    assert.equal(r.stdout.trim(), 'PONG', r.stderr);
+  });
+
+  await t.test('redis-benchmark -q -n 2000 -t set,get completes', async () => {
+    const r = await m.weft(['exec', 'redis-client', '--', 'timeout', '90', 'redis-benchmark', '-h', 'redis', '-q', '-n', '2000', '-t', 'set,get']);
+    assert.equal(r.code, 0, `${r.stdout} ${r.stderr}`);
+    // -q rewrites a progress line with \r; the final line of each command ends with \n.
+    const lines = r.stdout.split(/[\r\n]+/);
+    for (const cmd of ['SET', 'GET']) {
+      const line = lines.find((l) => l.startsWith(`${cmd}: `) && l.includes('requests per second'));
+      assert.ok(line, `no "${cmd}: ... requests per second" line in: ${r.stdout}`);
+      const rps = Number(/^\w+: ([\d.]+) requests per second/.exec(line)?.[1]);
+      assert.ok(rps > 0, line);
+      t.diagnostic(line.trim());
+    }
+  });
+
+  await t.test("redis's sidecar logged the connections as TCP from the client's SPIFFE identity", async () => {
+    // Lines are written when a connection ends, off the request path: wait for them.
+    const lines = await eventually('inbound TCP access lines in the redis sidecar log', () => {
+      const found = inboundTcpLines(redisLog);
+      return found.length >= 2 ? found : undefined;
+    });
+    const peers = new Set(lines.map((l) => l.peer));
+    assert.deepEqual([...peers], [CLIENT_ID], `peers seen by redis's sidecar: ${[...peers].join(', ')}`);
+    t.diagnostic(`${lines.length} inbound TCP connections logged`);
+  });
+
+  await t.test("redis's sidecar metrics count TCP connections from the client's identity", async () => {
+    const redis = m.workload('redis');
+    const res = await fetch(`http://${redis.podIP}:${SIDECAR_ADMIN_PORT}/stats/prometheus`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    const opened = tcpOpenedFrom(text, CLIENT_ID);
+    assert.ok(opened >= 2, `istio_tcp_connections_opened_total from ${CLIENT_ID}: ${opened}\n${text.split('\n').filter((l) => l.startsWith('istio_tcp')).join('\n')}`);
+  });
+
+  await t.test('a stop leaves nothing of the mesh behind', async () => {
+    await m.stop('SIGTERM');
+    assert.deepEqual(await meshTraces(digest), []);
+  });
+});
