@@ -36,6 +36,14 @@ export async function removeMeshObjects(digest: string): Promise<void> {
     if (name?.includes(digest)) await run('ip', ['netns', 'delete', name]).catch(() => undefined);
   }
   await run('ip', ['link', 'delete', `weft0-${digest}`]).catch(() => undefined);
+  for (const [table, hook, chain] of [
+    ['filter', 'FORWARD', `weft-${digest}-forward`],
+    ['nat', 'POSTROUTING', `weft-${digest}-masquerade`],
+  ] as const) {
+    while (await run('iptables', ['-w', '-t', table, '-D', hook, '-j', chain]).then(() => true, () => false));
+    await run('iptables', ['-w', '-t', table, '-F', chain]).catch(() => undefined);
+    await run('iptables', ['-w', '-t', table, '-X', chain]).catch(() => undefined);
+  }
   if (fs.existsSync('/etc/netns')) {
     for (const d of fs.readdirSync('/etc/netns')) if (d.includes(digest)) fs.rmSync(path.join('/etc/netns', d), { recursive: true, force: true });
   }

@@ -3,7 +3,9 @@
  * ALLOW_ANY, upstream DNS) leave the pod by its default route to the bridge, and the host forwards and masquerades
  * them like a container runtime does. weft owns two chains named for its mesh, one in filter (FORWARD) and one in
  * nat (POSTROUTING), and exactly one jump to each; it never edits a rule it did not create. IPv4 forwarding is
- * turned on only if it is off, and the old value is restored at stop.
+ * turned on only if it is off. The value it had is kept host-wide (`/run/weft/`, gone at reboot with the setting
+ * itself) as well as in the ledger, because meshes share the switch: each mesh that relies on weft's forwarding
+ * records so, and the last one to stop (no other mesh bridge left) restores it.
  * An app cannot use this path to skip its sidecar: its pod's capture rules redirect all its TCP and DNS; only
  * other UDP is left uncaptured, as in Istio.
  */
@@ -26,11 +28,17 @@ export interface HostChain {
 }
 
 export interface HostEgressTools {
+  ip: string;
   iptables: string;
   run: CommandRunner;
   /** Root of the sysctl tree (/proc/sys). */
   procSys: string;
+  /** Host-wide runtime state shared by this machine's meshes (/run/weft). */
+  runDir: string;
 }
+
+/** In `runDir`: the forwarding value from before any mesh turned it on. */
+const FORWARDING_BEFORE_FILE = 'ip-forward-before-weft';
 
 const HOOKS: Record<HostChainKind, Pick<HostChain, 'table' | 'hook'>> = {
   'forward-chain': { table: 'filter', hook: 'FORWARD' },
@@ -72,22 +80,59 @@ export async function createHostChain(t: HostEgressTools, c: HostChain): Promise
   for (const args of hostChainCommands(c)) await t.run(t.iptables, args);
 }
 
+/**
+ * What to record before forwarding is switched on: with the value to restore when it is off now; without one when
+ * another mesh turned it on (this mesh shares it); undefined when it was on before any mesh, and is not weft's.
+ */
+export function forwardingClaim(t: HostEgressTools): NetnsResource | undefined {
+  const now = readSysctl(t.procSys, IP_FORWARD_SYSCTL);
+  if (now !== '1') return { kind: 'ip-forward', name: IP_FORWARD_SYSCTL, restore: now };
+  return readForwardingBefore(t) === undefined ? undefined : { kind: 'ip-forward', name: IP_FORWARD_SYSCTL };
+}
+
+/** Switches forwarding on for a claim that found it off, keeping the old value where every mesh can find it. */
+export function turnOnForwarding(t: HostEgressTools, claim: NetnsResource): void {
+  if (claim.restore === undefined) return;
+  fs.mkdirSync(t.runDir, { recursive: true, mode: 0o755 });
+  fs.writeFileSync(path.join(t.runDir, FORWARDING_BEFORE_FILE), `${claim.restore}\n`);
+  writeSysctl(t.procSys, IP_FORWARD_SYSCTL, '1');
+}
+
+/** Restores forwarding unless another mesh's bridge still relies on it (that mesh restores it when it stops). */
+async function releaseForwarding(r: NetnsResource, t: HostEgressTools, ownBridge: string): Promise<void> {
+  const { stdout } = await t.run(t.ip, ['-o', 'link', 'show', 'type', 'bridge']);
+  const others = stdout
+    .split('\n')
+    .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1])
+    .filter((n) => n !== undefined && /^weft0-[0-9a-f]{6}$/.test(n) && n !== ownBridge);
+  if (others.length > 0) return;
+  const before = readForwardingBefore(t) ?? r.restore;
+  if (before !== undefined) writeSysctl(t.procSys, IP_FORWARD_SYSCTL, before);
+  fs.rmSync(path.join(t.runDir, FORWARDING_BEFORE_FILE), { force: true });
+}
+
+function readForwardingBefore(t: HostEgressTools): string | undefined {
+  try {
+    const v = fs.readFileSync(path.join(t.runDir, FORWARDING_BEFORE_FILE), 'utf8').trim();
+    return /^[0-9]$/.test(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function isHostEgressKind(kind: NetnsResource['kind']): boolean {
   return kind === 'forward-chain' || kind === 'masquerade-chain' || kind === 'ip-forward';
 }
 
 export async function hostEgressExists(r: NetnsResource, t: HostEgressTools): Promise<boolean> {
-  if (r.kind === 'ip-forward') return r.restore !== undefined;
+  if (r.kind === 'ip-forward') return true;
   const { table } = HOOKS[r.kind as HostChainKind];
   return succeeds(t.run(t.iptables, ['-w', '-t', table, '-S', r.name]));
 }
 
-/** Removes the jump to a chain (every copy of exactly that jump), then the chain; restores forwarding. */
-export async function removeHostEgress(r: NetnsResource, t: HostEgressTools): Promise<void> {
-  if (r.kind === 'ip-forward') {
-    if (r.restore !== undefined) writeSysctl(t.procSys, r.name, r.restore);
-    return;
-  }
+/** Removes the jump to a chain (every copy of exactly that jump), then the chain; releases forwarding. */
+export async function removeHostEgress(r: NetnsResource, t: HostEgressTools, ownBridge: string): Promise<void> {
+  if (r.kind === 'ip-forward') return releaseForwarding(r, t, ownBridge);
   const { table, hook } = HOOKS[r.kind as HostChainKind];
   while (await succeeds(t.run(t.iptables, ['-w', '-t', table, '-C', hook, '-j', r.name]))) {
     await t.run(t.iptables, ['-w', '-t', table, '-D', hook, '-j', r.name]);

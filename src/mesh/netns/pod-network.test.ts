@@ -18,6 +18,8 @@ class FakeKernel {
     ['filter/DOCKER-USER', []],
   ]);
   readonly procSys: string;
+  /** The host-wide /run/weft. */
+  readonly runDir: string;
   links = new Map<string, { peerNetns?: string }>([['eth0', {}], ['docker0', {}]]);
   netns = new Map<string, number[]>([['someone-elses', []]]);
   addresses: { address: string; prefix: number }[] = [{ address: '127.0.0.1', prefix: 8 }];
@@ -28,6 +30,7 @@ class FakeKernel {
 
   constructor(private readonly stateDir: string) {
     this.procSys = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-procsys-'));
+    this.runDir = path.join(this.procSys, 'run-weft');
     fs.mkdirSync(path.join(this.procSys, 'net', 'ipv4'), { recursive: true });
     this.forwarding = '0';
   }
@@ -95,6 +98,10 @@ class FakeKernel {
     const ledger = (): string => this.#ledger();
     const [a0, a1, a2] = args;
     if (a0 === '-j') return ok(JSON.stringify([{ ifname: 'x', addr_info: this.addresses.map((x) => ({ family: 'inet', local: x.address, prefixlen: x.prefix })) }]));
+    if (a0 === '-o' && line === '-o link show type bridge') {
+      const bridges = [...this.links.keys()].filter((n) => n.startsWith('weft0-') || n === 'docker0');
+      return ok(bridges.map((n, i) => `${i + 3}: ${n}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP`).join('\n'));
+    }
     if (a0 === '-n') return this.netns.has(a1!) ? ok() : fail('no such netns');
     if (a0 === 'netns' && a1 === 'list') return ok([...this.netns.keys()].map((n, i) => `${n} (id: ${i})`).join('\n'));
     if (a0 === 'netns' && a1 === 'add') {
@@ -130,11 +137,20 @@ class FakeKernel {
   };
 }
 
-function setup(): { dir: string; kernel: FakeKernel; open: (range?: string) => Promise<PodNetwork> } {
+function setup(): { dir: string; kernel: FakeKernel; open: (range?: string, stateDir?: string) => Promise<PodNetwork> } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-podnet-'));
   const kernel = new FakeKernel(dir);
-  const open = (podRange?: string): Promise<PodNetwork> =>
-    PodNetwork.open({ stateDir: dir, ip: '/sbin/ip', iptables: '/sbin/iptables', procSys: kernel.procSys, podRange, run: kernel.run, kill: (pid) => kernel.killed.push(pid) });
+  const open = (podRange?: string, stateDir = dir): Promise<PodNetwork> =>
+    PodNetwork.open({
+      stateDir,
+      ip: '/sbin/ip',
+      iptables: '/sbin/iptables',
+      procSys: kernel.procSys,
+      runDir: kernel.runDir,
+      podRange,
+      run: kernel.run,
+      kill: (pid) => kernel.killed.push(pid),
+    });
   return { dir, kernel, open };
 }
 
@@ -221,7 +237,17 @@ describe('PodNetwork capture', () => {
       }
       return kernel.run(file, args);
     };
-    const net = await PodNetwork.open({ stateDir: dir, ip: '/sbin/ip', iptables: '/sbin/iptables', procSys: kernel.procSys, podRange: '10.70.0.0/24', run, kill: () => undefined, etcNetnsDir: etc });
+    const net = await PodNetwork.open({
+      stateDir: dir,
+      ip: '/sbin/ip',
+      iptables: '/sbin/iptables',
+      procSys: kernel.procSys,
+      runDir: kernel.runDir,
+      podRange: '10.70.0.0/24',
+      run,
+      kill: () => undefined,
+      etcNetnsDir: etc,
+    });
     assert.notEqual(net.serviceSubnet.cidr, net.subnet.cidr, 'service VIPs never share the pods’ subnet');
     const pod = await net.addPod(0, 'default', 'sleep');
     net.writeResolverFiles(pod, { hosts: '198.18.0.11\tsleep\n', resolvConf: 'nameserver 127.0.0.1\n' });
@@ -258,6 +284,28 @@ describe('PodNetwork host egress', () => {
       await net.teardown();
       assert.equal(kernel.forwarding, before);
     }
+  });
+
+  test('two meshes share forwarding: the first to stop leaves it on, the last restores the value from before both', async () => {
+    const { kernel, open } = setup();
+    const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-podnet-'));
+    const a = await open('10.70.0.0/24');
+    const b = await open('10.71.0.0/24', otherDir);
+    assert.equal(kernel.forwarding, '1');
+    await a.teardown();
+    assert.equal(kernel.forwarding, '1', 'the other mesh still relies on it');
+    await b.teardown();
+    assert.equal(kernel.forwarding, '0');
+    assert.deepEqual(fs.existsSync(kernel.runDir) ? fs.readdirSync(kernel.runDir) : [], []);
+  });
+
+  test('forwarding that was on before any mesh is never recorded or touched', async () => {
+    const { dir, kernel, open } = setup();
+    kernel.forwarding = '1';
+    const net = await open();
+    assert.doesNotMatch(fs.readFileSync(path.join(dir, LEDGER_FILE), 'utf8'), /ip-forward/);
+    await net.teardown();
+    assert.equal(kernel.forwarding, '1');
   });
 
   test('the mesh’s own FORWARD and POSTROUTING chains, recorded first, each hooked by one jump', async () => {

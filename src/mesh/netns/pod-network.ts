@@ -9,7 +9,7 @@ import path from 'node:path';
 import { WeftError } from '../../errors.js';
 import { installCaptureRules } from './capture-rules.js';
 import type { CaptureOptions } from './capture-rules.js';
-import { createHostChain, hostChains, hostEgressExists, IP_FORWARD_SYSCTL, isHostEgressKind, readSysctl, removeHostEgress, writeSysctl } from './host-egress.js';
+import { createHostChain, forwardingClaim, hostChains, hostEgressExists, IP_FORWARD_SYSCTL, isHostEgressKind, removeHostEgress, turnOnForwarding } from './host-egress.js';
 import type { CommandRunner } from './ip-command.js';
 import { execCommand } from './ip-command.js';
 import { isMeshName, podNames } from './pod-names.js';
@@ -34,6 +34,8 @@ export interface PodNetworkOptions {
   etcNetnsDir?: string;
   /** Root of the sysctl tree, where IPv4 forwarding is switched. */
   procSys?: string;
+  /** Host-wide state this machine's meshes share (the forwarding value from before any of them). */
+  runDir?: string;
 }
 
 /** A pod's own resolver files (pod-resolver-files.ts). */
@@ -52,6 +54,7 @@ export interface Pod {
 const POD_INTERFACE = 'eth0';
 const ETC_NETNS = '/etc/netns';
 const PROC_SYS = '/proc/sys';
+const RUN_DIR = '/run/weft';
 const LISTEN_POLL_MS = 100;
 
 export class PodNetwork {
@@ -86,6 +89,7 @@ export class PodNetwork {
       log: options.log ?? (() => undefined),
       etcNetnsDir: options.etcNetnsDir ?? ETC_NETNS,
       procSys: options.procSys ?? PROC_SYS,
+      runDir: options.runDir ?? RUN_DIR,
     };
     const ledger = new ResourceLedger(o.stateDir);
     const names = podNames(o.stateDir);
@@ -107,10 +111,10 @@ export class PodNetwork {
 
   /** Forwarding on (only if off), then the mesh's FORWARD and POSTROUTING chains, so sidecars reach the outside. */
   async #openEgress(): Promise<void> {
-    const forwarding = readSysctl(this.#o.procSys, IP_FORWARD_SYSCTL);
-    if (forwarding !== '1') {
-      this.#ledger.record({ kind: 'ip-forward', name: IP_FORWARD_SYSCTL, restore: forwarding });
-      writeSysctl(this.#o.procSys, IP_FORWARD_SYSCTL, '1');
+    const claim = forwardingClaim(this.#o);
+    if (claim) {
+      this.#ledger.record(claim);
+      turnOnForwarding(this.#o, claim);
     }
     for (const chain of hostChains(`weft-${this.#names.mesh}`, this.bridge, this.subnet.cidr)) {
       await this.#claim({ kind: chain.kind, name: chain.name });
@@ -216,6 +220,7 @@ interface Tools {
   log: (line: string) => void;
   etcNetnsDir: string;
   procSys: string;
+  runDir: string;
 }
 
 /** Only this mesh's names, and the one host setting weft may change, are ever acted on from the ledger. */
@@ -248,7 +253,7 @@ async function removeRecorded(ledger: ResourceLedger, names: PodNames, t: Tools)
     }
     if (await exists(r, t)) {
       if (isHostEgressKind(r.kind)) {
-        await removeHostEgress(r, t);
+        await removeHostEgress(r, t, names.bridge);
       } else if (r.kind === 'hosts') {
         fs.rmSync(path.join(t.etcNetnsDir, r.name), { recursive: true, force: true });
       } else if (r.kind === 'capture') {
@@ -269,7 +274,7 @@ async function removeRecorded(ledger: ResourceLedger, names: PodNames, t: Tools)
   return removed;
 }
 
-async function exists(r: NetnsResource, t: Pick<Tools, 'ip' | 'iptables' | 'run' | 'etcNetnsDir' | 'procSys'>): Promise<boolean> {
+async function exists(r: NetnsResource, t: Pick<Tools, 'ip' | 'iptables' | 'run' | 'etcNetnsDir' | 'procSys' | 'runDir'>): Promise<boolean> {
   if (isHostEgressKind(r.kind)) return hostEgressExists(r, t);
   if (r.kind === 'hosts') return fs.existsSync(path.join(t.etcNetnsDir, r.name));
   if (r.kind === 'netns' || r.kind === 'capture') return (await listNetns(t)).includes(r.name);
