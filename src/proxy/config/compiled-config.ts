@@ -98,7 +98,7 @@ export class CompiledProxyConfig {
 
   /** Resolve an authority's host part (lower case, no port) to a service. */
   service(host: string): CompiledService | undefined {
-    return this.byAlias.get(host);
+    return this.byAlias.get(host) ?? this.byHost.get(host);
   }
 
   /** The mesh service whose virtual address a captured connection dialled. */
