@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { LabelsSelectorSchema, PortNumberSchema, StringMapSchema, UInt32Schema } from './scalars.js';
 import { IstioProtocolSchema } from './gateway.js';
 import type { SpecIssue } from './spec-issue.js';
+import { dns1123LabelProblem } from '../metadata.js';
 
 export const ServiceEntryPortSchema = z.strictObject({
   number: PortNumberSchema,
@@ -37,8 +38,26 @@ export const ServiceEntrySpecSchema = z.strictObject({
 export type ServiceEntrySpec = z.infer<typeof ServiceEntrySpecSchema>;
 export type WorkloadEntry = z.infer<typeof WorkloadEntrySchema>;
 
-export function checkServiceEntry(spec: ServiceEntrySpec): SpecIssue[] {
+/** Istio's exportTo rules: `*`, `.`, `~` or a namespace name; `~` (export nowhere) only on its own. */
+export function checkExportTo(exportTo: readonly string[] | undefined): SpecIssue[] {
   const issues: SpecIssue[] = [];
+  const list = exportTo ?? [];
+  list.forEach((e, i) => {
+    if (e === '~' && list.length > 1) issues.push({ path: ['exportTo', i], message: '"~" (export to no namespace) cannot be combined with other entries' });
+    else if (e !== '*' && e !== '.' && e !== '~') {
+      const problem = dns1123LabelProblem(e);
+      if (problem !== undefined) issues.push({ path: ['exportTo', i], message: `"${e}" is not "*", ".", "~" or a namespace name: ${problem}` });
+    }
+  });
+  return issues;
+}
+
+export function checkServiceEntry(spec: ServiceEntrySpec): SpecIssue[] {
+  const issues: SpecIssue[] = [...checkExportTo(spec.exportTo)];
+  spec.hosts.forEach((h, i) => {
+    // As Istio: a ServiceEntry for every host there is would make REGISTRY_ONLY meaningless.
+    if (h === '*') issues.push({ path: ['hosts', i], message: 'host "*" is not allowed: name the hosts, or a domain as "*.example.com"' });
+  });
   const names = new Map<string, number>();
   const numbers = new Map<number, number>();
   (spec.ports ?? []).forEach((p, i) => {

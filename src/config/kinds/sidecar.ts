@@ -45,11 +45,21 @@ export type SidecarSpec = z.infer<typeof SidecarSpecSchema>;
 
 export function checkSidecar(spec: SidecarSpec): SpecIssue[] {
   const issues: SpecIssue[] = [];
-  (spec.egress ?? []).forEach((e, i) => {
+  const egress = spec.egress ?? [];
+  egress.forEach((e, i) => {
     e.hosts.forEach((h, j) => {
       // Sidecar egress hosts are always namespace/dnsName ("*/", "./", "~/" or a namespace).
       if (!/^[^/]+\/[^/]+$/.test(h)) issues.push({ path: ['egress', i, 'hosts', j], message: 'host must be namespace/dnsName, e.g. "./*" or "istio-system/*"' });
+      else if (!/^(\*|\*\.[^*]+|[^*]+)$/.test(h.slice(h.indexOf('/') + 1))) {
+        issues.push({ path: ['egress', i, 'hosts', j], message: 'dnsName must be "*", "*.suffix" or a name without "*"' });
+      }
     });
+    // Istio's rule: the listener without a port catches whatever the others do not, so there is one and it is last.
+    if (e.port?.number === undefined) {
+      const earlier = egress.findIndex((x) => x.port?.number === undefined);
+      if (earlier < i) issues.push({ path: ['egress', i, 'port'], message: `only one egress listener may omit the port (also egress[${earlier}])` });
+      else if (i !== egress.length - 1) issues.push({ path: ['egress', i, 'port'], message: 'the egress listener without a port must be the last one' });
+    }
   });
   (spec.ingress ?? []).forEach((l, i) => {
     if (l.port.number === undefined) issues.push({ path: ['ingress', i, 'port', 'number'], message: 'ingress port number is required' });
