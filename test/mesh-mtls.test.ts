@@ -198,10 +198,10 @@ describe('proxy errors', () => {
     assert.match(got, /^HTTP\/1\.1 400/);
   });
 
-  test('an unknown host gets 404 with a reason', async () => {
+  test('an unknown host gets 502 with a reason (REGISTRY_ONLY)', async () => {
     const res = await callAs(mesh.workload('sleep'), 'http://nosuch:8000/get');
-    assert.equal(res.status, 404);
-    assert.match(res.body, /no service named "nosuch"/);
+    assert.equal(res.status, 502);
+    assert.match(res.body, /egress denied: REGISTRY_ONLY, no ServiceEntry for nosuch:8000/);
   });
 
   test('a service without endpoints gets 503', async () => {
@@ -213,7 +213,7 @@ spec: { selector: { app: nobody }, ports: [{ name: http, port: 80 }] }
     assert.equal((await mesh.weft(['apply', '-f', '-'], svc)).code, 0);
     const res = await eventually('service known', async () => {
       const r = await callAs(mesh.workload('sleep'), 'http://empty/');
-      return r.status === 404 ? undefined : r;
+      return r.status === 502 ? undefined : r;
     });
     assert.equal(res.status, 503);
     assert.match(res.body, /no healthy upstream/);

@@ -170,3 +170,22 @@ describe('acceptProxyConfig', () => {
   ));
   test('a good config is accepted with its version', () => assert.equal(accept().version, 'v1'));
 });
+
+describe('CompiledProxyConfig: addresses and traffic policy', () => {
+  const base = config();
+  const outbound = base.outbound as ProxyConfig['outbound'];
+  const c = acceptProxyConfig({
+    ...base,
+    outbound: { ...outbound, services: [{ ...outbound.services[0]!, addresses: ['198.19.0.9', 'fd00::9'] }], trafficPolicy: 'ALLOW_ANY' },
+  });
+  test('every address of a service finds it', () => {
+    assert.equal(c.serviceAt('198.19.0.9')?.host, 'reviews.default.svc.cluster.local');
+    assert.equal(c.serviceAt('fd00::9')?.host, 'reviews.default.svc.cluster.local');
+    assert.equal(c.serviceAt('198.19.0.10'), undefined);
+  });
+  test('the port keeps its protocol', () => assert.equal(c.serviceAt('198.19.0.9')?.ports.get(9080)?.protocol, 'http'));
+  test('the traffic policy is carried', () => {
+    assert.equal(c.trafficPolicy, 'ALLOW_ANY');
+    assert.equal(accept().trafficPolicy, 'REGISTRY_ONLY');
+  });
+});
