@@ -1,59 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Resource } from '../../config/resource.js';
-import { meshConfigWithDefaults } from '../../config/kinds/mesh-config.js';
-import { ProxyConfigSchema } from '../../proxyconfig/types.js';
-import type { ExternalService, ProxyConfig } from '../../proxyconfig/types.js';
-import { buildSnapshot } from './snapshot.js';
+import type { ProxyConfig } from '../../proxyconfig/types.js';
 import type { MeshSnapshot } from './snapshot.js';
 import { compileProxyConfig, compileProxyConfigParts } from './index.js';
-
-const BOOT = { ...meshConfigWithDefaults({}), rootNamespace: 'istio-config' };
-const CIDR = '198.19.200.0/24';
-
-function resource(kind: string, namespace: string, name: string, spec: unknown, o: { labels?: Record<string, string>; annotations?: Record<string, string>; status?: unknown } = {}): Resource {
-  return {
-    apiVersion: kind === 'Service' ? 'v1' : kind === 'Workload' ? 'weft.dev/v1alpha1' : 'networking.istio.io/v1',
-    kind,
-    metadata: { namespace, name, labels: o.labels ?? {}, annotations: o.annotations ?? {}, creationTimestamp: '2024-01-01T00:00:00Z' } as Resource['metadata'],
-    spec,
-    ...(o.status === undefined ? {} : { status: o.status }),
-  };
-}
-const service = (ns: string, name: string, ports: number[], extra: { annotations?: Record<string, string>; clusterIP?: string } = {}): Resource =>
-  resource('Service', ns, name, { selector: { app: name }, ports: ports.map((port) => ({ name: `http-${port}`, port, protocol: 'TCP' })), clusterIP: extra.clusterIP }, { annotations: extra.annotations });
-let podIndex = 10;
-const workload = (ns: string, name: string, labels: Record<string, string> = { app: name }): Resource =>
-  resource('Workload', ns, name, { serviceAccount: name, command: ['app'], env: {}, ports: [] }, { labels, status: { phase: 'Running', podIP: `198.18.0.${podIndex++}` } });
-const serviceEntry = (ns: string, name: string, spec: unknown): Resource => resource('ServiceEntry', ns, name, spec);
-const sidecar = (ns: string, name: string, spec: unknown): Resource => resource('Sidecar', ns, name, spec);
-
-// The mesh of Istio's Sidecar reference: prod-us1 calls prod-apis and istio-system; ratings has its own Sidecar.
-const MESH: Resource[] = [
-  service('prod-us1', 'productpage', [9080]),
-  service('prod-us1', 'reviews', [9080, 9090]),
-  service('prod-us1', 'ratings', [9080]),
-  service('prod-apis', 'catalog', [80]),
-  service('istio-system', 'istiod', [15010, 15012]),
-  service('shop', 'cart', [8080]),
-  workload('prod-us1', 'productpage'),
-  workload('prod-us1', 'reviews'),
-  workload('prod-us1', 'ratings'),
-  workload('shop', 'cart'),
-  workload('prod-apis', 'catalog'),
-];
-
-/** null: a mesh without a service range. */
-const snapshot = (resources: Resource[], serviceCidr: string | null = CIDR): MeshSnapshot => buildSnapshot(resources, 1, BOOT, new Map(), { serviceCidr: serviceCidr ?? undefined });
-const sidecarConfig = (snap: MeshSnapshot, namespace: string, name: string): ProxyConfig => ProxyConfigSchema.parse(compileProxyConfig(snap, { role: 'sidecar', namespace, name, serviceAccount: name }));
-const gatewayConfig = (snap: MeshSnapshot, namespace: string): ProxyConfig =>
-  ProxyConfigSchema.parse(compileProxyConfig(snap, { role: 'gateway', namespace, name: 'ingressgateway', serviceAccount: 'ingressgateway', labels: { istio: 'ingressgateway' } }));
-const hosts = (c: ProxyConfig): string[] => c.outbound.services.map((s) => s.host).sort();
-const external = (c: ProxyConfig, source: string): ExternalService => {
-  const e = c.outbound.externals.find((x) => x.source === source);
-  assert.ok(e, `no external ${source}`);
-  return e;
-};
+import { MESH, external, gatewayConfig, hosts, service, serviceEntry, sidecar, sidecarConfig, snapshot, workload } from './outbound.fixture.js';
 
 describe('service VIPs', () => {
   test('with a service range every service has one VIP in it, the same for every proxy', () => {
@@ -193,103 +143,6 @@ describe('Sidecar egress', () => {
         [['b.example.com'], [80, 443]],
       ],
     );
-  });
-});
-
-describe('ServiceEntry → externals (Istio reference examples)', () => {
-  const entries = [
-    serviceEntry('egress', 'external-svc-https', { hosts: ['api.dropboxapi.com', 'www.googleapis.com'], location: 'MESH_EXTERNAL', ports: [{ number: 443, name: 'https', protocol: 'TLS' }], resolution: 'DNS' }),
-    serviceEntry('egress', 'external-svc-mongocluster', {
-      hosts: ['mymongodb.somedomain'],
-      addresses: ['192.192.192.192/24'],
-      ports: [{ number: 27018, name: 'mongodb', protocol: 'MONGO' }],
-      location: 'MESH_INTERNAL',
-      resolution: 'STATIC',
-      endpoints: [{ address: '2.2.2.2' }, { address: '3.3.3.3' }],
-    }),
-    serviceEntry('egress', 'external-svc-wildcard', { hosts: ['*.bar.com'], location: 'MESH_EXTERNAL', ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], resolution: 'NONE' }),
-    serviceEntry('egress', 'external-svc-dns', {
-      hosts: ['foo.bar.com'],
-      location: 'MESH_EXTERNAL',
-      ports: [{ number: 80, name: 'http', protocol: 'HTTP' }],
-      resolution: 'DNS',
-      endpoints: [{ address: 'us.foo.bar.com', ports: { http: 8080 } }, { address: 'uk.foo.bar.com', ports: { http: 9080 } }],
-    }),
-    serviceEntry('egress', 'with-address', { hosts: ['Legacy.Corp.Example', '*.corp.example'], addresses: ['10.20.0.0/16', '10.20.30.40'], ports: [{ number: 5432, name: 'tcp-pg' }], resolution: 'STATIC', endpoints: [{ address: '10.20.30.40' }] }),
-    serviceEntry('egress', 'none-exact', { hosts: ['plain.example.org'], ports: [{ number: 8443, name: 'tls-x', targetPort: 443 }] }),
-  ];
-  const snap = snapshot([...MESH, ...entries]);
-  const c = sidecarConfig(snap, 'shop', 'cart');
-  const serviceVips = new Set(c.outbound.services.flatMap((s) => s.addresses));
-
-  test('externals in namespace/name order', () => {
-    assert.deepEqual(c.outbound.externals.map((e) => e.source), [
-      'egress/external-svc-dns',
-      'egress/external-svc-https',
-      'egress/external-svc-mongocluster',
-      'egress/external-svc-wildcard',
-      'egress/none-exact',
-      'egress/with-address',
-    ]);
-  });
-
-  test('DNS resolution: a VIP per host from the service range, none shared with a service', () => {
-    const e = external(c, 'egress/external-svc-https');
-    assert.deepEqual(e.dns.map((d) => d.host), ['api.dropboxapi.com', 'www.googleapis.com']);
-    for (const d of e.dns) {
-      assert.match(d.address, /^198\.19\.200\.\d+$/);
-      assert.ok(!serviceVips.has(d.address), `${d.address} is also a service VIP`);
-    }
-    assert.notEqual(e.dns[0]?.address, e.dns[1]?.address);
-    assert.deepEqual([e.resolution, e.location, e.ports], ['DNS', 'MESH_EXTERNAL', [{ port: 443, name: 'https', protocol: 'tls', targetPort: 443 }]]);
-  });
-
-  test('STATIC with only a CIDR: a VIP; the CIDR, protocol, location and endpoints as given', () => {
-    const e = external(c, 'egress/external-svc-mongocluster');
-    assert.deepEqual(e.addresses, ['192.192.192.192/24']);
-    assert.equal(e.dns.length, 1);
-    assert.deepEqual([e.resolution, e.location, e.ports[0]?.protocol], ['STATIC', 'MESH_INTERNAL', 'tcp']);
-    assert.deepEqual(e.endpoints, [
-      { address: '2.2.2.2', ports: {} },
-      { address: '3.3.3.3', ports: {} },
-    ]);
-  });
-
-  test('wildcard with NONE: no DNS answer, the app resolves it', () => {
-    const e = external(c, 'egress/external-svc-wildcard');
-    assert.deepEqual([e.hosts, e.dns, e.resolution], [['*.bar.com'], [], 'NONE']);
-  });
-
-  test('DNS endpoints keep their per-port overrides', () => {
-    assert.deepEqual(external(c, 'egress/external-svc-dns').endpoints, [
-      { address: 'us.foo.bar.com', ports: { http: 8080 } },
-      { address: 'uk.foo.bar.com', ports: { http: 9080 } },
-    ]);
-  });
-
-  test('an entry with a plain address answers with it for exact hosts only; hosts lower-cased; protocol from the port name', () => {
-    const e = external(c, 'egress/with-address');
-    assert.deepEqual(e.hosts, ['legacy.corp.example', '*.corp.example']);
-    assert.deepEqual(e.dns, [{ host: 'legacy.corp.example', address: '10.20.30.40' }]);
-    assert.equal(e.ports[0]?.protocol, 'tcp');
-  });
-
-  test('NONE resolution with an exact host: no answer; targetPort as given', () => {
-    const e = external(c, 'egress/none-exact');
-    assert.deepEqual(e.dns, []);
-    assert.deepEqual(e.ports, [{ port: 8443, name: 'tls-x', protocol: 'tls', targetPort: 443 }]);
-  });
-
-  test('without a service range only given addresses answer', () => {
-    const plain = sidecarConfig(snapshot([...MESH, ...entries], null), 'shop', 'cart');
-    assert.deepEqual(plain.outbound.externals.flatMap((e) => e.dns), [{ host: 'legacy.corp.example', address: '10.20.30.40' }]);
-  });
-
-  test('a service VIP never falls inside a ServiceEntry address range', () => {
-    const s = snapshot([...MESH, serviceEntry('egress', 'squat', { hosts: ['squat.example'], addresses: ['198.19.200.0/25'], resolution: 'NONE' })]);
-    for (const svc of sidecarConfig(s, 'shop', 'cart').outbound.services) {
-      assert.ok(Number(svc.addresses[0]?.split('.')[3]) >= 128, `${svc.host} at ${svc.addresses[0]}`);
-    }
   });
 });
 
