@@ -32,15 +32,14 @@ const digest = meshDigest(stateDir);
 const bookinfoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-netns-bookinfo-'));
 const runs: MeshRun[] = [];
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
-const forwardingBefore = skip ? '' : fs.readFileSync(IP_FORWARD, 'utf8').trim();
+/** Forwarding as it was before any mesh on this machine (another may be running: it keeps that value in /run/weft). */
+const FORWARDING_BEFORE_WEFT = '/run/weft/ip-forward-before-weft';
+const forwardingBefore = skip ? '' : fs.readFileSync(fs.existsSync(FORWARDING_BEFORE_WEFT) ? FORWARDING_BEFORE_WEFT : IP_FORWARD, 'utf8').trim();
 
 /** Without http_proxy: the app's own connection, as an app unaware of the mesh makes it. */
 const direct = ['env', '-u', 'http_proxy', '-u', 'HTTP_PROXY'];
 
-/**
- * Forwarding is back as it was, unless another mesh on this machine (its bridge is up) turned it on meanwhile:
- * that one restores it when it stops.
- */
+/** Forwarding is back as it was before any mesh, unless another mesh's bridge is up: that one restores it at its stop. */
 async function assertForwardingRestored(): Promise<void> {
   const bridges = (await run('ip', ['-o', 'link', 'show', 'type', 'bridge'])).stdout;
   if (/ weft0-[0-9a-f]{6}[:@]/.test(bridges)) return;
@@ -101,6 +100,7 @@ test('pods in network namespaces: isolation, traffic through sidecars, clean sto
 
   await t.test('a pod asks its sidecar for names: its resolv.conf, and DNS to any server is captured', async () => {
     const conf = await mesh.weft(['exec', 'sleep', '--', 'cat', '/etc/resolv.conf']);
+    assert.equal(conf.code, 0, conf.stderr);
     assert.equal(conf.stdout, 'nameserver 127.0.0.1\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n');
     const rules = (await run('ip', ['netns', 'exec', mesh.workload('sleep').netns!, 'iptables-save', '-t', 'nat'])).stdout;
     assert.match(rules, /-A OUTPUT -p udp -m udp --dport 53 -j WEFT_OUTPUT/);

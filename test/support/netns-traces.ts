@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 
 export const run = promisify(execFile);
 
-/** Namespaces, links and /etc/netns directories of this mesh, and any weft rule in the host's iptables/nftables. */
+/** Namespaces, links and /etc/netns directories of this mesh, and its chains and rules in the host's iptables/nftables. */
 export async function meshTraces(digest: string): Promise<string[]> {
   const traces: string[] = [];
   const netns = (await run('ip', ['netns', 'list'])).stdout;
@@ -23,7 +23,8 @@ export async function meshTraces(digest: string): Promise<string[]> {
     ['nft', ['list', 'ruleset']],
   ] as const) {
     const out = await run(cmd, [...args]).catch(() => ({ stdout: '' }));
-    traces.push(...out.stdout.split('\n').filter((l) => /weft/i.test(l)).map((l) => `${cmd} ${l}`));
+    // Only this mesh's: other meshes on the machine have chains of their own, named with their digest.
+    traces.push(...out.stdout.split('\n').filter((l) => l.includes(digest)).map((l) => `${cmd} ${l}`));
   }
   return traces;
 }
