@@ -11,9 +11,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ProxyStatus } from '../src/control/push-server.js';
 import { meshDigest } from '../src/mesh/netns/pod-names.js';
-import { eventually, startMesh } from './support/mesh-process.js';
+import { applyAndSync as applyConfig } from './support/config-sync.js';
+import { startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
 import { meshTraces, removeMeshObjects, run } from './support/netns-traces.js';
 import { startOutsideNetwork } from './support/outside-netns.js';
@@ -120,31 +120,8 @@ function assertClosed(out: Outcome, what: string): void {
   assert.equal(out.reached, false, `${what} reached the outside: ${out.detail}`);
 }
 
-async function proxies(): Promise<ProxyStatus[]> {
-  const r = await m().weft(['status', '-o', 'json']);
-  assert.equal(r.code, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { proxies: ProxyStatus[] }).proxies;
-}
-
-/**
- * Applies `yaml` (or deletes it) and waits, bounded, until each of `changed` has acknowledged a config other than
- * the one it had, so what follows is judged against the new config and not a race with its push.
- */
-async function applyAndSync(verb: 'apply' | 'delete', source: { file: string } | { yaml: string }, changed: readonly Client[]): Promise<void> {
-  const before = new Map((await proxies()).map((p) => [p.name, p.ackedVersion]));
-  const r = 'file' in source ? await m().weft([verb, '-f', source.file]) : await m().weft([verb, '-f', '-'], source.yaml);
-  assert.equal(r.code, 0, `weft ${verb}: ${r.stderr}`);
-  await eventually(
-    `the new config to reach the sidecars of ${changed.join(', ')}`,
-    async () => {
-      const now = await proxies();
-      return changed.every((name) => {
-        const p = now.find((x) => x.name === name);
-        return p !== undefined && p.ackedVersion !== null && p.ackedVersion === p.sentVersion && p.ackedVersion !== before.get(name);
-      });
-    },
-    15_000,
-  );
+function applyAndSync(verb: 'apply' | 'delete', source: { file: string } | { yaml: string }, changed: readonly Client[]): Promise<void> {
+  return applyConfig(m(), verb, source, changed);
 }
 
 function serviceEntries(address: string): string {

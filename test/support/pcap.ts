@@ -23,13 +23,16 @@ export interface PacketCapture {
 
 /** Starts `tcpdump -i link tcp` writing `file`; resolves once it is capturing. */
 export function startCapture(link: string, file: string, timeoutMs = 10_000): Promise<PacketCapture> {
-  // -U writes each packet as it arrives, so nothing is lost in a buffer at stop; -s 0 keeps whole packets.
-  const child = spawn('tcpdump', ['-i', link, '-n', '-U', '-s', '0', '-w', file, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Immediate mode and -U hand each packet to the file as it arrives: packets still in the kernel's ring buffer
+  // when tcpdump is stopped are otherwise lost, and they are the last ones a test sent. -s 0 keeps whole packets.
+  const child = spawn('tcpdump', ['-i', link, '-n', '--immediate-mode', '-U', '-s', '0', '-w', file, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async (): Promise<TcpStream[]> => {
     if (child.exitCode === null && child.signalCode === null) {
+      // The last packets may still be on their way through the bridge.
+      await new Promise((r) => setTimeout(r, 500));
       child.kill('SIGINT');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
@@ -38,24 +41,26 @@ export function startCapture(link: string, file: string, timeoutMs = 10_000): Pr
     return tcpStreams(fs.readFileSync(file));
   };
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`tcpdump did not start capturing on ${link}: ${err}`));
-    }, timeoutMs);
-    child.once('error', (e) => {
+    const fail = (why: string): void => {
       clearTimeout(timer);
-      reject(e);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`tcpdump exited (${code}): ${err}`));
-    });
-    child.stderr.on('data', () => {
+      child.stderr.off('data', started);
+      reject(new Error(`tcpdump ${why}: ${err}`));
+    };
+    const exitedEarly = (code: number | null): void => fail(`exited (${code})`);
+    const started = (): void => {
       if (!err.includes('listening on')) return;
       clearTimeout(timer);
-      child.removeAllListeners('exit');
+      child.stderr.off('data', started);
+      child.off('exit', exitedEarly);
       resolve({ file, stop });
-    });
+    };
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(`did not start capturing on ${link}`);
+    }, timeoutMs);
+    child.once('error', (e) => fail(`cannot run: ${e.message}`));
+    child.once('exit', exitedEarly);
+    child.stderr.on('data', started);
   });
 }
 
