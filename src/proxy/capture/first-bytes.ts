@@ -38,19 +38,27 @@ function settle(buf: Buffer): FirstBytes {
 
 /**
  * Read until the protocol is known, the wait is over or the client half-closes; then `done` with the bytes read,
- * the socket paused and no listeners of ours left on it.
+ * the socket paused and no listeners of ours left on it. A client that closes first is never handed on.
  */
 export function readFirstBytes(socket: net.Socket, waitMs: number, done: (head: Buffer, first: FirstBytes) => void): void {
   let head: Buffer = Buffer.alloc(0);
   let finished = false;
-  const finish = (first: FirstBytes): void => {
-    if (finished) return;
+  const stop = (): void => {
     finished = true;
     clearTimeout(timer);
-    socket.pause();
     socket.removeListener('data', onData);
     socket.removeListener('end', onEnd);
+    socket.removeListener('close', onClose);
+  };
+  const finish = (first: FirstBytes): void => {
+    if (finished) return;
+    stop();
+    socket.pause();
     done(head, first);
+  };
+  // A client gone (reset) before anything was decided needs no destination.
+  const onClose = (): void => {
+    if (!finished) stop();
   };
   const onData = (chunk: Buffer): void => {
     head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
@@ -62,4 +70,5 @@ export function readFirstBytes(socket: net.Socket, waitMs: number, done: (head: 
   const timer = setTimeout(() => finish(settle(head)), waitMs);
   socket.on('data', onData);
   socket.once('end', onEnd);
+  socket.once('close', onClose);
 }

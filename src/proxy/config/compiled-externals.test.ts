@@ -33,6 +33,8 @@ const externals = new CompiledExternals([
   entry('db/one', ['one.internal'], [[5432, 'tcp']], { addresses: ['198.51.100.7'] }),
   entry('db/any', ['any.internal'], [[6379, 'tcp']]),
   entry('db/any-and-addressed', ['redis.internal'], [[6379, 'tcp']], { addresses: ['192.0.2.1'] }),
+  entry('db/auto-vip', ['mongo.internal'], [[27017, 'tcp']], { resolution: 'DNS', dns: [{ host: 'mongo.internal', address: '198.19.0.50' }] }),
+  entry('db/catch-all', ['other.internal'], [[27017, 'tcp']]),
 ]);
 
 describe('CompiledExternals.http: exact host, then the longest *.suffix, on the request port', () => {
@@ -77,6 +79,9 @@ describe('CompiledExternals.tcp: by address or CIDR; an entry without addresses 
     ['192.0.2.1', 6379, 'db/any-and-addressed'],
     ['not-an-ip', 6379, 'db/any'],
     ['10.9.9.9', 80, undefined],
+    // The address the DNS proxy gave the host names its entry, ahead of an entry taking the whole port.
+    ['198.19.0.50', 27017, 'db/auto-vip'],
+    ['10.1.1.1', 27017, 'db/auto-vip'],
   ];
   for (const [address, port, want] of rows) test(`${address}:${port} → ${String(want)}`, () => assert.equal(externals.tcp(address, port)?.source, want));
 });

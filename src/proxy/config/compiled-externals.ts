@@ -3,7 +3,8 @@
  * needs, as Envoy's listeners see them: HTTP ports by Host, TLS ports by SNI, TCP ports by the address dialled.
  * Host lookups are Istio's: an exact host first, then the longest matching `*.suffix` (which never matches the
  * bare suffix itself). A TCP port of an entry without addresses matches every address on that port, as Istio's
- * 0.0.0.0:<port> listener does; an entry with addresses is preferred to it.
+ * 0.0.0.0:<port> listener does; an entry whose addresses (or DNS-proxy addresses) hold the address dialled is
+ * preferred to it.
  */
 import net from 'node:net';
 import type { ExternalPort, ExternalService, PortProtocol } from '../../proxyconfig/types.js';
@@ -111,7 +112,9 @@ export class CompiledExternals {
 
   constructor(externals: readonly ExternalService[]) {
     for (const entry of externals) {
-      const block = entry.addresses.length > 0 ? blockListOf(entry.addresses) : undefined;
+      // The addresses the DNS proxy hands out for the entry's hosts are dialled like its own addresses.
+      const dialled = [...entry.addresses, ...entry.dns.map((d) => d.address)];
+      const block = dialled.length > 0 ? blockListOf(dialled) : undefined;
       for (const port of entry.ports) {
         const route = new ExternalRoute(entry, port);
         const cls = protocolClass(port.protocol);
@@ -126,9 +129,8 @@ export class CompiledExternals {
           const list = this.#tcpByAddress.get(port.port) ?? [];
           list.push({ block, route });
           this.#tcpByAddress.set(port.port, list);
-        } else if (!this.#tcpAnyAddress.has(port.port)) {
-          this.#tcpAnyAddress.set(port.port, route);
         }
+        if (entry.addresses.length === 0 && !this.#tcpAnyAddress.has(port.port)) this.#tcpAnyAddress.set(port.port, route);
       }
     }
     this.#http.seal();

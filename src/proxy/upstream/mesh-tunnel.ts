@@ -29,6 +29,12 @@ export function openMeshTunnel(rt: ProxyRuntime, balanced: BalancedPort, done: (
  * `onClose` runs once, when the client side is gone.
  */
 export function splice(client: net.Socket, upstream: net.Socket, onClose: () => void): void {
+  if (client.destroyed) {
+    // The client left while the upstream was being dialled.
+    upstream.destroy();
+    onClose();
+    return;
+  }
   client.pipe(upstream);
   upstream.pipe(client);
   const close = (): void => {
