@@ -18,6 +18,8 @@ import { egressDeniedReason } from './egress-denied.js';
 
 export interface EgressRequest {
   authority: string;
+  /** The Host sent upstream. */
+  upstreamAuthority: string;
   path: string;
   /** The authority's host, lower case. */
   host: string;
@@ -54,7 +56,7 @@ export function handleEgress(
   to.then(
     (dst) => {
       const upstream = `${dst.address}:${dst.port}`;
-      forward(req, res, rt.pools.get(dst), r.path, upstreamHeaders(req, r.authority, r.extra), (d) => finish(d.status, upstream, d.error, egress));
+      forward(req, res, rt.pools.get(dst), r.path, upstreamHeaders(req, r.upstreamAuthority, r.extra), (d) => finish(d.status, upstream, d.error, egress));
     },
     (err: unknown) => {
       const f = upstreamFailure(err);

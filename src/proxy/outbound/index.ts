@@ -74,7 +74,10 @@ function handleOutbound(
   const port = parsed.port ?? 80;
   const service = cfg.service(parsed.host);
   if (!service) {
-    handleEgress(rt, cfg, req, res, { authority, path, host: parsed.host, port, dialled: dialledOf(req), extra }, finish);
+    // Outside the mesh the Host goes on as the app wrote it (a captured request's authority gained the dialled port);
+    // a proxy request in absolute-form names its authority in the URL, which replaces Host (RFC 9112 §3.2.2).
+    const upstreamAuthority = req.url?.startsWith('/') && req.headers.host ? req.headers.host : authority;
+    handleEgress(rt, cfg, req, res, { authority, upstreamAuthority, path, host: parsed.host, port, dialled: dialledOf(req), extra }, finish);
     return;
   }
   const balanced = service.ports.get(port);
