@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { meshDigest } from '../src/mesh/netns/pod-names.js';
-import { applyAndSync as applyConfig } from './support/config-sync.js';
+import { applyAndSync as applyConfig, proxyStatuses } from './support/config-sync.js';
 import { startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
 import { meshTraces, removeMeshObjects, run } from './support/netns-traces.js';
@@ -226,6 +226,18 @@ test('egress from pods: REGISTRY_ONLY, ALLOW_ANY, ServiceEntry, Sidecar', { skip
     const sub = await httpCall('curl', 'a.wild.example.test');
     assert.ok(sub.reached && sub.status === 200, `curl → http://a.wild.example.test: ${sub.detail}`);
     assertHttpRefused(await httpCall('curl', 'wild.example.test'), 'curl → http://wild.example.test');
+  });
+
+  await t.test("the example's ServiceEntry (httpbin.org, DNS resolution) is accepted and its host resolves in the pod", async () => {
+    await applyAndSync('apply', { file: 'examples/egress/config/serviceentry.yaml' }, CLIENTS);
+    for (const p of await proxyStatuses(m())) {
+      assert.equal(p.compileError, null, `${p.name}: ${p.compileError ?? ''}`);
+      assert.equal(p.lastNack, null, `${p.name} NACKed: ${p.lastNack?.reason ?? ''}`);
+    }
+    // No network is needed: the pod's DNS proxy answers the entry's host with a virtual address.
+    const r = await m().weft(['exec', 'curl', '--', 'getent', 'hosts', 'httpbin.org']);
+    assert.equal(r.code, 0, `getent hosts httpbin.org: ${r.stdout} ${r.stderr}`);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+\.\d+\s+httpbin\.org/);
   });
 
   await t.test('a stop leaves nothing of the mesh, and closing the outside network removes it', async () => {
