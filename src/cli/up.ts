@@ -35,7 +35,7 @@ export function registerUpCommand(program: Command): void {
         'netns: each Workload and its sidecar in a network namespace of its own, the app\'s TCP and DNS captured by its sidecar (needs root); none: every workload on loopback, not isolated (default: netns when this machine can run it, else none)',
       ).choices(['none', 'netns']),
     )
-    .option('--pod-range <cidr>', 'netns: the range the pods\' /24 is taken from', DEFAULT_POD_RANGE)
+    .option('--pod-range <cidr>', `netns: the range the pods' /24 is taken from (default: MeshConfig podRange, else ${DEFAULT_POD_RANGE})`)
     .action(async (paths: string[], opts: UpOptions, cmd: Command) =>
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();

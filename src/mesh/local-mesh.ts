@@ -86,7 +86,7 @@ export class LocalMesh {
     const stopped = removeLeftoverProcesses(this.layout.root);
     if (stopped > 0) this.o.log(`stopped ${stopped} processes left running by a previous weft up of ${this.layout.root}`);
     const runtime = await loadOrChooseRuntime(this.layout.runtimeFile, freePort);
-    if (this.o.isolation === 'netns') this.#network = await openPodNetwork({ stateDir: this.layout.root, podRange: this.o.podRange, log: this.o.log });
+    if (this.o.isolation === 'netns') this.#network = await openPodNetwork({ stateDir: this.layout.root, podRange: this.o.podRange ?? this.mesh.podRange, log: this.o.log });
     // Pods reach the control plane at the bridge's address: it is a host address, so local clients reach it too.
     this.#controlAddress = `${this.#network?.subnet.bridgeAddress ?? '127.0.0.1'}:${runtime.controlPort}`;
     await this.#startControlPlane();
@@ -109,8 +109,6 @@ export class LocalMesh {
     await waitForConvergence(this.#client!, this.#pods.length + (this.#gateway ? 1 : 0), START_TIMEOUT_MS);
     this.writeMeshFile();
   }
-
-
 
   /** netns pods: what a sidecar under its own uid needs to capture and answer DNS. */
   #captureEnv(): NodeJS.ProcessEnv {

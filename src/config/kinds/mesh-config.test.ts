@@ -11,7 +11,12 @@ test('no MeshConfig at all gives Istio-like defaults', () => {
     outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
     pathNormalization: { normalization: 'BASE' },
     extensionProviders: [],
+    podRange: undefined,
   });
+});
+
+test('podRange is kept as written', () => {
+  assert.equal(meshConfigWithDefaults({ podRange: '198.19.0.0/16' }).podRange, '198.19.0.0/16');
 });
 
 const ttls: [string, number][] = [
@@ -56,6 +61,8 @@ const invalid: [string, Record<string, unknown>][] = [
   ['trust domain with a slash', { trustDomain: 'a/b' }],
   ['unknown outbound mode', { outboundTrafficPolicy: { mode: 'ALLOW_ALL' } }],
   ['unknown field', { trustdomain: 'x' }],
+  ['podRange not a CIDR', { podRange: '198.18.0.0' }],
+  ['podRange IPv6', { podRange: 'fd00::/64' }],
 ];
 for (const [name, spec] of invalid) {
   test(`invalid: ${name}`, () => {

@@ -63,6 +63,11 @@ export const MeshConfigSpecSchema = z.strictObject({
     })
     .default({ normalization: 'BASE' }),
   extensionProviders: z.array(ExtensionProviderSchema).default([]),
+  /** weft's own: where `weft up --isolation=netns` takes the pods' /24 and the service range from. */
+  podRange: z
+    .string()
+    .regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/, 'podRange must be an IPv4 CIDR, e.g. "198.18.0.0/15"')
+    .optional(),
 });
 
 export type MeshConfigSpec = z.infer<typeof MeshConfigSpecSchema>;
@@ -94,6 +99,7 @@ export interface MeshSettings {
   outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' | 'ALLOW_ANY' };
   pathNormalization: { normalization: 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES' };
   extensionProviders: { name: string; envoyExtAuthzHttp: EnvoyExtAuthzHttpSettings }[];
+  podRange: string | undefined;
 }
 
 /** Fills defaults; accepts an already validated spec, a raw (unvalidated) object, or nothing at all. */
@@ -112,6 +118,7 @@ export function meshConfigWithDefaults(spec: MeshConfigSpecInput | MeshConfigSpe
     outboundTrafficPolicy: { mode: s.outboundTrafficPolicy.mode },
     pathNormalization: { normalization: s.pathNormalization.normalization },
     extensionProviders: s.extensionProviders.map((p) => ({ name: p.name, envoyExtAuthzHttp: extAuthzSettings(p.envoyExtAuthzHttp) })),
+    podRange: s.podRange,
   };
 }
 
