@@ -25,6 +25,7 @@ import { waitForConvergence } from './convergence.js';
 import { openPodNetwork } from './netns/index.js';
 import type { Isolation, PodNetwork } from './netns/index.js';
 import { SIDECAR_UID } from './netns/capture-rules.js';
+import { explicitProxyEnv } from './explicit-proxy-env.js';
 import { capturePod, hostUpstreamNameservers, sidecarCaptureEnv } from './netns/pod-capture.js';
 import { CLUSTER_DOMAIN } from '../control/registry/index.js';
 
@@ -274,10 +275,8 @@ export class LocalMesh {
           POD_NAME: name,
           POD_NAMESPACE: namespace,
           SERVICE_ACCOUNT: spec.serviceAccount,
-          http_proxy: `http://${podIP}:${SIDECAR_OUTBOUND_PORT}`,
-          HTTP_PROXY: `http://${podIP}:${SIDECAR_OUTBOUND_PORT}`,
-          no_proxy: '',
-          NO_PROXY: '',
+          // A netns pod's traffic is captured; only on loopback does the app need to be told where its sidecar is.
+          ...(netns === undefined ? explicitProxyEnv(`http://${podIP}:${SIDECAR_OUTBOUND_PORT}`) : {}),
         }),
         logFile: path.join(logDir, `${namespace}.${name}.log`),
       },
