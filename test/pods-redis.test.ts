@@ -7,6 +7,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { meshDigest } from '../src/mesh/netns/pod-names.js';
@@ -14,6 +15,7 @@ import { SIDECAR_ADMIN_PORT } from '../src/mesh/netns/capture-rules.js';
 import { eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
 import { meshTraces, removeMeshObjects, run } from './support/netns-traces.js';
+import { applyAndSync } from './support/config-sync.js';
 
 async function skipReason(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'needs root to create network namespaces and iptables rules in them';
@@ -57,6 +59,29 @@ function inboundTcpLines(logFile: string): AccessLine[] {
     .map((l) => JSON.parse(l) as AccessLine)
     .filter((e) => e.msg === 'access' && e.direction === 'inbound' && e.method === 'TCP');
 }
+
+/** A plaintext `PING` straight to redis's pod address and app port, as a caller outside the mesh sends it. */
+function plaintextPing(address: string): Promise<string> {
+  return new Promise((resolve) => {
+    let got = '';
+    const socket = net.connect({ host: address, port: 6379 }, () => socket.write('PING\r\n'));
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      if (got.includes('\r\n')) socket.end();
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve(got));
+  });
+}
+
+const PERMISSIVE_REDIS = `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: redis-permissive, namespace: default }
+spec:
+  selector: { matchLabels: { app: redis } }
+  mtls: { mode: PERMISSIVE }
+`;
 
 /** The value of istio_tcp_connections_opened_total for connections arriving from `principal`. */
 function tcpOpenedFrom(prometheusText: string, principal: string): number {
@@ -113,6 +138,15 @@ test('redis in the mesh: redis-cli and redis-benchmark through captured mTLS', {
     const text = await res.text();
     const opened = tcpOpenedFrom(text, CLIENT_ID);
     assert.ok(opened >= BENCH_CLIENTS + 1, `istio_tcp_connections_opened_total from ${CLIENT_ID}: ${opened}\n${text.split('\n').filter((l) => l.startsWith('istio_tcp')).join('\n')}`);
+  });
+
+  await t.test('plaintext straight to the redis port is refused under STRICT, served as TCP under PERMISSIVE', async () => {
+    const redis = m.workload('redis');
+    assert.equal(await plaintextPing(redis.podIP), '', 'STRICT: the captured plaintext connection is closed');
+    await applyAndSync(m, 'apply', { yaml: PERMISSIVE_REDIS }, ['redis']);
+    assert.equal(await plaintextPing(redis.podIP), '+PONG\r\n', 'PERMISSIVE: piped to redis as opaque TCP, not parsed as HTTP');
+    const plaintext = await eventually('an inbound TCP line without a peer', () => inboundTcpLines(redisLog).find((l) => l.peer === undefined));
+    assert.equal(plaintext.method, 'TCP');
   });
 
   await t.test('a stop leaves nothing of the mesh behind', async () => {

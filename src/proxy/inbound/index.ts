@@ -100,6 +100,12 @@ export function createInboundListener(rt: ProxyRuntime, redirectedPort?: (socket
         return;
       }
       socket.unshift(chunk);
+      const inbound = rt.config?.inbound;
+      if (capturedPort !== undefined && inbound?.protocols.get(capturedPort) === 'tcp') {
+        // Plaintext dialled straight at an opaque TCP port: piped as bytes if its mode admits plaintext.
+        handlePlaintextTcp(rt, inbound, socket, capturedPort);
+        return;
+      }
       connections.set(socket, { peer: undefined, sni: undefined, sniPort: undefined, capturedPort });
       http1.emit('connection', socket);
       socket.resume();
@@ -113,6 +119,16 @@ export function createInboundListener(rt: ProxyRuntime, redirectedPort?: (socket
       mtls.setSecureContext({ key: s.keyPem, cert: s.certChainPem.join('\n'), ca: s.trustBundlePem });
     },
   };
+}
+
+function handlePlaintextTcp(rt: ProxyRuntime, inbound: CompiledInbound, socket: net.Socket, appPort: number): void {
+  const mode = inbound.modes.get(appPort) ?? inbound.defaultMode;
+  if (mode === 'STRICT') {
+    rt.log.warn('inbound refused by PeerAuthentication', { port: appPort, mode, mtls: false });
+    socket.destroy();
+    return;
+  }
+  handleInboundTcp(rt, socket, undefined, undefined, appPort);
 }
 
 /** Istio's SNI for mTLS between sidecars, `outbound_.<port>_._.<host>`, names the service port; map it to the app. */

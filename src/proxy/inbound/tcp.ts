@@ -1,29 +1,29 @@
 /**
- * Inbound opaque TCP, after mTLS: AuthorizationPolicy with Istio's TCP semantics (an ALLOW rule that needs HTTP
+ * Inbound opaque TCP, after mTLS (or in plaintext on a port whose mode admits it): AuthorizationPolicy with Istio's TCP semantics (an ALLOW rule that needs HTTP
  * fields never matches; a DENY rule ignores them and denies), then bytes piped to the app port. A denied
  * connection is closed, as Envoy's network RBAC filter does.
  */
 import net from 'node:net';
-import type tls from 'node:tls';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { PeerIdentity } from '../tls/peer-identity.js';
 import { authzLogFields } from '../security/authz-log.js';
 
 export function handleInboundTcp(
   rt: ProxyRuntime,
-  socket: tls.TLSSocket,
-  peer: PeerIdentity,
+  socket: net.Socket,
+  /** Undefined for a plaintext caller (a PERMISSIVE or DISABLE port). */
+  peer: PeerIdentity | undefined,
   sni: string | undefined,
   appPort: number,
 ): void {
   const started = performance.now();
   const cfg = rt.config;
   const log = (status: number, reason?: string, decision?: Parameters<typeof authzLogFields>[0]): void => {
-    rt.telemetry.record({ direction: 'inbound', method: 'TCP', authority: `${rt.podIP}:${appPort}`, path: '', status, durationMs: performance.now() - started, peer: peer.spiffeId, reason, ...authzLogFields(decision) });
+    rt.telemetry.record({ direction: 'inbound', method: 'TCP', authority: `${rt.podIP}:${appPort}`, path: '', status, durationMs: performance.now() - started, peer: peer?.spiffeId, reason, ...authzLogFields(decision) });
   };
   const authz = cfg?.security.authz;
   const decision = authz?.evaluate({
-    connection: { sourceIp: socket.remoteAddress ?? '', destinationIp: rt.podIP, destinationPort: appPort, sni, sourcePrincipal: peer.principal },
+    connection: { sourceIp: socket.remoteAddress ?? '', destinationIp: rt.podIP, destinationPort: appPort, sni, sourcePrincipal: peer?.principal },
   });
   // CUSTOM providers speak HTTP; for TCP Istio has no ext-authz call, so a matching CUSTOM rule denies.
   if (decision && decision.decision !== 'ALLOW') {
