@@ -149,6 +149,6 @@ cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
   echo "direct: no mesh (the app on loopback). loopback: \`--isolation=none\`, wrk → sleep's sidecar outbound"
   echo "listener with \`Host: httpbin:8000\`. netns-proxy: \`--isolation=netns\`, wrk in sleep's pod → the same explicit"
   echo "listener at the pod address. netns-capture: wrk in sleep's pod → \`http://httpbin:8000\` (the service VIP from"
-  echo "the pod's DNS), redirected by iptables to the capture listener. \`bash bench/run.sh\` rewrites this file: run"
-  echo "this script again after it to add the section back."
+  echo "the pod's DNS), redirected by iptables to the capture listener. \`bash bench/run.sh\` (as root) runs this"
+  echo "script after the other scenarios and appends this section."
 } | tee -a "$RESULTS"

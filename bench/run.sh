@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 bash bench/install-tools.sh
 npx tsc -p tsconfig.json >/dev/null || true   # emits even when unrelated files have type errors
 test -f dist/bench/main.js
-exec node dist/bench/main.js "$@"
+node dist/bench/main.js "$@"
+# main.js writes RESULTS.md afresh; the capture figure needs network namespaces (root) and is appended after it.
+if [ "$(id -u)" = 0 ] && [[ " $* " != *" --smoke "* ]]; then bash bench/capture-latency.sh; fi
