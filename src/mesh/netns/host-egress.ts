@@ -4,8 +4,9 @@
  * them like a container runtime does. weft owns two chains named for its mesh, one in filter (FORWARD) and one in
  * nat (POSTROUTING), and exactly one jump to each; it never edits a rule it did not create. IPv4 forwarding is
  * turned on only if it is off. The value it had is kept host-wide (`/run/weft/`, gone at reboot with the setting
- * itself) as well as in the ledger, because meshes share the switch: each mesh that relies on weft's forwarding
- * records so, and the last one to stop (no other mesh bridge left) restores it.
+ * itself), because meshes share the switch: each mesh that relies on weft's forwarding records so in its ledger,
+ * and the last one to stop (no other mesh bridge left) restores the host-wide value; without that file (a reboot
+ * since) there is nothing of weft's to restore.
  * An app cannot use this path to skip its sidecar: its pod's capture rules redirect all its TCP and DNS; only
  * other UDP is left uncaptured, as in Istio.
  */
@@ -54,8 +55,11 @@ export function hostChains(meshPrefix: string, bridge: string, podCidr: string):
       name: `${meshPrefix}-forward`,
       rules: [
         ['-i', bridge, '-j', 'ACCEPT'],
-        // Only replies come back in: nothing outside may open a connection to a pod through the host.
+        // Only replies come back in: nothing outside may open a connection to a pod through the host. The drop is
+        // needed for that: with FORWARD's policy ACCEPT (a host without Docker) the packet would be let through.
+        // It only ever matches packets bound for this mesh's own bridge.
         ['-o', bridge, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT'],
+        ['-o', bridge, '-j', 'DROP'],
       ],
     },
     {
@@ -106,8 +110,11 @@ async function releaseForwarding(r: NetnsResource, t: HostEgressTools, ownBridge
     .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1])
     .filter((n) => n !== undefined && /^weft0-[0-9a-f]{6}$/.test(n) && n !== ownBridge);
   if (others.length > 0) return;
-  const before = readForwardingBefore(t) ?? r.restore;
-  if (before !== undefined) writeSysctl(t.procSys, IP_FORWARD_SYSCTL, before);
+  // Only the host-wide file, which lives exactly as long as this boot's setting, says weft changed it. The ledger's
+  // value alone may be from before a reboot, and the forwarding someone (Docker) has turned on since is not weft's.
+  const before = readForwardingBefore(t);
+  if (before === undefined) return;
+  writeSysctl(t.procSys, IP_FORWARD_SYSCTL, before);
   fs.rmSync(path.join(t.runDir, FORWARDING_BEFORE_FILE), { force: true });
 }
 

@@ -47,3 +47,11 @@ test('only this mesh’s names are its own', () => {
   ];
   for (const [name, want] of cases) assert.equal(isMeshName(n, name), want, name);
 });
+
+test('a name that could leave its directory is never this mesh’s, whatever its prefix', () => {
+  const n = podNames('/srv/x');
+  for (const name of [`weft-${n.mesh}-/../../etc`, `weft-${n.mesh}-..`, `weft-${n.mesh}-a/b`, `weft-${n.mesh}-A`]) {
+    assert.equal(isMeshName(n, name), false, name);
+  }
+  assert.ok(isMeshName(n, n.netns('default', 'a..b')), 'a workload name with .. still gets an own-able namespace');
+});

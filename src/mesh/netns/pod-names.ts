@@ -38,7 +38,7 @@ export function podNames(stateDir: string): PodNames {
     },
     netns(namespace, name) {
       const full = `${NAME_PREFIX}-${mesh}-${namespace}-${name}`;
-      if (full.length <= MAX_NETNS_NAME && /^[a-z0-9.-]+$/.test(full)) return full;
+      if (full.length <= MAX_NETNS_NAME && /^[a-z0-9.-]+$/.test(full) && !full.includes('..')) return full;
       // Names are DNS-1123 already; this only guards the file name under /run/netns.
       const digest = createHash('sha256').update(`${namespace}/${name}`).digest('hex').slice(0, 12);
       return `${NAME_PREFIX}-${mesh}-${digest}`;
@@ -46,7 +46,12 @@ export function podNames(stateDir: string): PodNames {
   };
 }
 
-/** True for names this mesh (state directory) creates; cleanup never touches anything else. */
+/**
+ * True for names this mesh (state directory) creates; cleanup never touches anything else. Names are also file
+ * names (/etc/netns/<name>, /run/netns/<name>), so one with a `/` or other characters weft never uses is not ours,
+ * whatever its prefix: a ledger naming `weft-<mesh>-/../..` must not send a recursive delete up the tree.
+ */
 export function isMeshName(names: PodNames, name: string): boolean {
+  if (!/^[a-z0-9.-]+$/.test(name) || name.includes('..')) return false;
   return name === names.bridge || name.startsWith(`${NAME_PREFIX}-${names.mesh}-`);
 }

@@ -103,6 +103,7 @@ class FakeKernel {
       return ok(bridges.map((n, i) => `${i + 3}: ${n}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP`).join('\n'));
     }
     if (a0 === '-n') return this.netns.has(a1!) ? ok() : fail('no such netns');
+    if (a0 === 'netns' && a1 === 'exec' && args[3] === 'sysctl') return this.netns.has(a2!) ? ok() : fail('no such netns');
     if (a0 === 'netns' && a1 === 'list') return ok([...this.netns.keys()].map((n, i) => `${n} (id: ${i})`).join('\n'));
     if (a0 === 'netns' && a1 === 'add') {
       if (!ledger().includes(`"${a2}"`)) this.ledgerAtCreate.push(`unrecorded ${a2}`);
@@ -225,6 +226,31 @@ describe('PodNetwork', () => {
 });
 
 describe('PodNetwork capture', () => {
+  test('a pod’s IPv6 is off before its interface exists, so nothing reaches its app over link-local addresses', async () => {
+    const { kernel, open } = setup();
+    fs.mkdirSync(path.join(kernel.procSys, 'net', 'ipv6'), { recursive: true });
+    const net = await open('10.70.0.0/24');
+    const pod = await net.addPod(0, 'default', 'sleep');
+    const off = kernel.log.indexOf(`netns exec ${pod.netns} sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1`);
+    assert.ok(off > kernel.log.indexOf(`netns add ${pod.netns}`));
+    assert.ok(off < kernel.log.findIndex((l) => l.startsWith(`link add ${pod.hostVeth} `)), kernel.log.join('\n'));
+    await net.teardown();
+  });
+
+  test('a ledger entry whose name climbs out of /etc/netns is not followed', async () => {
+    const { dir, kernel } = setup();
+    const etc = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-etc-netns-'));
+    const victim = path.join(path.dirname(etc), `victim-${path.basename(etc)}`);
+    fs.mkdirSync(victim);
+    const name = `weft-${podNames(dir).mesh}-/../../${path.basename(victim)}`;
+    fs.writeFileSync(path.join(dir, LEDGER_FILE), JSON.stringify({ version: 1, resources: [{ kind: 'hosts', name }] }));
+    const net = await PodNetwork.open({ stateDir: dir, ip: '/sbin/ip', iptables: '/sbin/iptables', procSys: kernel.procSys, runDir: kernel.runDir, run: kernel.run, etcNetnsDir: etc });
+    assert.ok(fs.existsSync(victim));
+    await net.teardown();
+    fs.rmSync(victim, { recursive: true, force: true });
+    fs.rmSync(etc, { recursive: true, force: true });
+  });
+
   test('a pod’s resolver files and capture rules are recorded, and teardown removes the hosts directory', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-podnet-'));
     const etc = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-etc-netns-'));
@@ -317,6 +343,7 @@ describe('PodNetwork host egress', () => {
     assert.deepEqual(kernel.chains.get(`filter/weft-${mesh}-forward`), [
       `-i ${net.bridge} -j ACCEPT`,
       `-o ${net.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+      `-o ${net.bridge} -j DROP`,
     ]);
     assert.deepEqual(kernel.chains.get('nat/POSTROUTING'), [`-j weft-${mesh}-masquerade`]);
     assert.deepEqual(kernel.chains.get(`nat/weft-${mesh}-masquerade`), [`-s 10.70.0.0/24 ! -o ${net.bridge} -j MASQUERADE`]);
@@ -352,5 +379,25 @@ describe('PodNetwork host egress', () => {
     kernel.chains.set(`nat/weft-${podNames(dir).mesh}-masquerade`, ['-j RETURN']);
     await assert.rejects(open(), (e) => isWeftError(e, 'NETNS_CONFLICT') && /iptables chain/.test(e.message));
     assert.deepEqual(kernel.chains.get(`nat/weft-${podNames(dir).mesh}-masquerade`), ['-j RETURN']);
+    // What this failed open had made is gone at once: bridge, FORWARD chain and jump, forwarding.
+    assert.ok(!kernel.links.has(podNames(dir).bridge));
+    assert.deepEqual(kernel.chains.get('filter/FORWARD'), ['-j DOCKER-USER']);
+    assert.ok(!kernel.chains.has(`filter/weft-${podNames(dir).mesh}-forward`));
+    assert.equal(kernel.forwarding, '0');
+    assert.equal(fs.existsSync(path.join(dir, LEDGER_FILE)), false);
+  });
+
+  test('after a reboot a crashed run’s ledger never turns off forwarding someone else has turned on since', async () => {
+    const { dir, kernel, open } = setup();
+    await open();
+    // A crash, then a reboot: /run/weft and weft's links are gone, and Docker has turned forwarding on.
+    fs.rmSync(kernel.runDir, { recursive: true, force: true });
+    kernel.links.delete(podNames(dir).bridge);
+    kernel.chains = new Map([['filter/FORWARD', ['-j DOCKER-USER']], ['nat/POSTROUTING', []], ['filter/DOCKER-USER', []]]);
+    kernel.forwarding = '1';
+    const net = await open();
+    assert.equal(kernel.forwarding, '1');
+    await net.teardown();
+    assert.equal(kernel.forwarding, '1', 'Docker’s forwarding is not weft’s to restore');
   });
 });

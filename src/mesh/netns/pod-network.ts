@@ -100,12 +100,19 @@ export class PodNetwork {
     const subnet = choosePodSubnet(range, addresses, parseInt(names.mesh, 16));
     const serviceSubnet = chooseServiceSubnet(range, [...addresses, { address: subnet.bridgeAddress, prefix: subnet.prefix }], parseInt(names.mesh, 16) + 1);
     const network = new PodNetwork(o, ledger, names, subnet, serviceSubnet);
-    await network.#create({ kind: 'link', name: names.bridge }, [
-      ['link', 'add', 'name', names.bridge, 'type', 'bridge'],
-      ['addr', 'add', `${subnet.bridgeAddress}/${subnet.prefix}`, 'dev', names.bridge],
-      ['link', 'set', names.bridge, 'up'],
-    ]);
-    await network.#openEgress();
+    try {
+      await network.#create({ kind: 'link', name: names.bridge }, [
+        ['link', 'add', 'name', names.bridge, 'type', 'bridge'],
+        ['addr', 'add', `${subnet.bridgeAddress}/${subnet.prefix}`, 'dev', names.bridge],
+        ['link', 'set', names.bridge, 'up'],
+      ]);
+      await network.#openEgress();
+    } catch (err) {
+      // The caller never gets a network to tear down: what this open created (forwarding included) goes now,
+      // not at the next start of this state directory, which may never come.
+      await removeRecorded(ledger, names, o).catch((cleanup: unknown) => o.log(`cleanup after a failed start: ${(cleanup as Error).message}`));
+      throw err;
+    }
     return network;
   }
 
@@ -128,6 +135,7 @@ export class PodNetwork {
     const hostVeth = this.#names.hostVeth(index);
     const podIP = this.subnet.podAddress(index);
     await this.#create({ kind: 'netns', name: netns }, [['netns', 'add', netns]]);
+    await this.#disableIPv6(netns);
     await this.#create({ kind: 'link', name: hostVeth }, [
       ['link', 'add', hostVeth, 'type', 'veth', 'peer', 'name', POD_INTERFACE, 'netns', netns],
       ['link', 'set', hostVeth, 'master', this.bridge],
@@ -142,6 +150,17 @@ export class PodNetwork {
       await this.#o.run(this.#o.ip, ['-n', netns, ...args]);
     }
     return { netns, podIP, hostVeth };
+  }
+
+  /**
+   * Capture is IPv4 only (pods get no IPv6 address), but a namespace gives every interface an IPv6 link-local
+   * address by default: pods on one bridge would reach each other's apps over fe80:: (and the host's services on
+   * the bridge) with no rule in the way, around both sidecars. Off in the pod before its interface exists, so eth0
+   * never gets one. A kernel without IPv6 has nothing to turn off.
+   */
+  async #disableIPv6(netns: string): Promise<void> {
+    if (!fs.existsSync(path.join(this.#o.procSys, 'net', 'ipv6'))) return;
+    await this.#o.run(this.#o.ip, ['netns', 'exec', netns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
   }
 
   /** Writes the pod's /etc/hosts and /etc/resolv.conf, which `ip netns exec` mounts over the machine's in the pod. */

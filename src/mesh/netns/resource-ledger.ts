@@ -10,7 +10,8 @@ import path from 'node:path';
  * netns and link: kernel objects; hosts: the pod's `/etc/netns/<name>` directory (its hosts and resolv.conf);
  * capture: the pod's iptables rules (name: its namespace), which go with the namespace; forward-chain and
  * masquerade-chain: the host's chains (name: the chain) that let pods' traffic out, each with the one jump to it;
- * ip-forward: the host's IPv4 forwarding switch, turned on by weft, with the value to restore.
+ * ip-forward: the host's IPv4 forwarding switch, turned on by weft, with the value it had (the one restored is
+ * the host-wide record in /run/weft, which a reboot clears with the setting).
  */
 export type NetnsResourceKind = 'netns' | 'link' | 'hosts' | 'capture' | 'forward-chain' | 'masquerade-chain' | 'ip-forward';
 const KINDS: readonly string[] = ['netns', 'link', 'hosts', 'capture', 'forward-chain', 'masquerade-chain', 'ip-forward'];
