@@ -6,6 +6,24 @@ import type { VipRequest } from './service-vips.js';
 
 const hosts = (n: number, prefix = 'svc'): VipRequest[] => Array.from({ length: n }, (_, i) => ({ host: `${prefix}-${i}.default.svc.cluster.local` }));
 const toNumber = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+const toIp = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+
+/** `cidr` as the fewest CIDRs that cover it except the addresses in `holes`. */
+function splitAround(cidr: string, holes: readonly string[]): string[] {
+  const [base = '', bits = '32'] = cidr.split('/');
+  const out: string[] = [];
+  const walk = (low: number, prefix: number): void => {
+    const size = 2 ** (32 - prefix);
+    const inside = holes.map(toNumber).filter((h) => h >= low && h < low + size);
+    if (inside.length === 0) out.push(`${toIp(low)}/${prefix}`);
+    else if (prefix < 32) {
+      walk(low, prefix + 1);
+      walk(low + size / 2, prefix + 1);
+    }
+  };
+  walk(toNumber(base), Number(bits));
+  return out;
+}
 
 describe('parseServiceCidr', () => {
   const ok: Array<[string, string, string]> = [
@@ -93,6 +111,18 @@ describe('allocateVips', () => {
       assert.ok(toNumber(ip) >= toNumber('198.19.200.128'), `${ip} is in the reserved half`);
       assert.notEqual(ip, '198.19.200.200');
     }
+  });
+
+  test('reserved spans that cover a wide range stop the allocation at once instead of scanning it', { timeout: 10_000 }, () => {
+    const wide = parseServiceCidr('10.0.0.0/8');
+    const started = performance.now();
+    assert.equal(allocateVips(wide, hosts(500), ['0.0.0.0/0']).size, 0);
+    // Every slot but three reserved, by overlapping and adjacent CIDRs: three hosts get the three, the rest none.
+    const gap = ['10.128.0.1', '10.200.0.7', '10.255.255.254'];
+    const reserved = ['10.0.0.0/9', '10.128.0.0/32', '10.128.0.2/31', '10.128.0.4/30', '10.128.0.0/9', '10.0.0.0/10'];
+    const holes = allocateVips(wide, hosts(500), reserved.filter((r) => r !== '10.128.0.0/9').concat(splitAround('10.128.0.0/9', gap)));
+    assert.deepEqual([...holes.values()].sort(), [...gap].sort());
+    assert.ok(performance.now() - started < 2000, `took ${Math.round(performance.now() - started)} ms`);
   });
 
   test('a full range leaves the last hosts without an address rather than sharing one', () => {

@@ -74,15 +74,11 @@ function slotHash(host: string, attempt: number, size: number): number {
  */
 export function allocateVips(range: ServiceRange, requests: readonly VipRequest[], reserved: readonly string[] = []): Map<string, string> {
   const size = range.last - range.first + 1;
-  const spans = reserved
-    .map(addressSpan)
-    .filter((s): s is [number, number] => s !== undefined && s[1] >= range.first && s[0] <= range.last);
+  const spans = reservedSlots(range, reserved);
+  // A wide reservation (a ServiceEntry address 0.0.0.0/0) can leave few slots, or none: count them, never scan for them.
+  const capacity = size - spans.reduce((n, [lo, hi]) => n + hi - lo + 1, 0);
   const taken = new Set<number>();
-  const free = (slot: number): boolean => {
-    if (taken.has(slot)) return false;
-    const a = range.first + slot;
-    return !spans.some(([lo, hi]) => a >= lo && a <= hi);
-  };
+  const free = (slot: number): boolean => !taken.has(slot) && spanAt(spans, slot) === undefined;
   // One request per host; of duplicates (a Service and a ServiceEntry naming one host), a pinned one counts.
   const byHost = new Map<string, VipRequest>();
   for (const r of [...requests].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0))) {
@@ -96,20 +92,54 @@ export function allocateVips(range: ServiceRange, requests: readonly VipRequest[
     out.set(r.host, n - range.first);
   }
   for (const host of byHost.keys()) {
-    if (out.has(host) || taken.size >= size) continue;
+    if (taken.size >= capacity) break;
+    if (out.has(host)) continue;
     let slot = -1;
     for (let attempt = 0; attempt < MAX_REHASH && slot < 0; attempt++) {
       const s = slotHash(host, attempt, size);
       if (free(s)) slot = s;
     }
-    for (let i = 0, s = slotHash(host, MAX_REHASH - 1, size); slot < 0 && i < size; i++, s = (s + 1) % size) {
-      if (free(s)) slot = s;
+    // A free slot exists (taken < capacity); the scan steps over reserved spans whole, so it costs at most the taken run.
+    for (let s = slotHash(host, MAX_REHASH - 1, size); slot < 0; ) {
+      const span = spanAt(spans, s);
+      if (span !== undefined) s = (span[1] + 1) % size;
+      else if (taken.has(s)) s = (s + 1) % size;
+      else slot = s;
     }
-    if (slot < 0) break;
     taken.add(slot);
     out.set(host, slot);
   }
   return new Map([...out].map(([host, slot]) => [host, numberToIPv4(range.first + slot)]));
+}
+
+/** Reserved addresses as slots of the range: clipped to it, sorted, overlapping or touching spans merged. */
+function reservedSlots(range: ServiceRange, reserved: readonly string[]): [number, number][] {
+  const clipped = reserved
+    .map(addressSpan)
+    .filter((s): s is [number, number] => s !== undefined && s[1] >= range.first && s[0] <= range.last)
+    .map(([lo, hi]): [number, number] => [Math.max(lo, range.first) - range.first, Math.min(hi, range.last) - range.first])
+    .sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const [lo, hi] of clipped) {
+    const last = merged.at(-1);
+    if (last !== undefined && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
+    else merged.push([lo, hi]);
+  }
+  return merged;
+}
+
+/** The merged span holding `slot`, by binary search. */
+function spanAt(spans: readonly [number, number][], slot: number): [number, number] | undefined {
+  let lo = 0;
+  let hi = spans.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const span = spans[mid]!;
+    if (slot < span[0]) hi = mid - 1;
+    else if (slot > span[1]) lo = mid + 1;
+    else return span;
+  }
+  return undefined;
 }
 
 /**

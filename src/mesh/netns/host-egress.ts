@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CommandRunner } from './ip-command.js';
 import type { NetnsResource } from './resource-ledger.js';
+import { ANY_MESH_BRIDGE, BRIDGE_PREFIX } from './pod-names.js';
 
 export const IP_FORWARD_SYSCTL = 'net.ipv4.ip_forward';
 
@@ -46,20 +47,31 @@ const HOOKS: Record<HostChainKind, Pick<HostChain, 'table' | 'hook'>> = {
   'masquerade-chain': { table: 'nat', hook: 'POSTROUTING' },
 };
 
-/** The mesh's two host chains; `meshPrefix` is `weft-<digest>`, so every name is recognisably this mesh's. */
-export function hostChains(meshPrefix: string, bridge: string, podCidr: string): HostChain[] {
+/**
+ * The mesh's two host chains; `meshPrefix` is `weft-<digest>`, so every name is recognisably this mesh's.
+ * `forwardingIsWeft`: IPv4 forwarding was off before weft turned it on (this mesh or another still running), so
+ * the host forwards nothing but pods' traffic, as it forwarded nothing before.
+ */
+export function hostChains(meshPrefix: string, bridge: string, podCidr: string, o: { forwardingIsWeft: boolean }): HostChain[] {
   return [
     {
       kind: 'forward-chain',
       ...HOOKS['forward-chain'],
       name: `${meshPrefix}-forward`,
       rules: [
+        // Pod to pod across this mesh's bridge, when bridged frames meet iptables (br_netfilter, loaded by Docker).
+        ['-i', bridge, '-o', bridge, '-j', 'ACCEPT'],
+        // Out to the world, but never into another mesh's pods: this chain may come first in FORWARD, and its accept
+        // would end the walk before that mesh's own chain could refuse the connection.
+        ['-i', bridge, '-o', ANY_MESH_BRIDGE, '-j', 'DROP'],
         ['-i', bridge, '-j', 'ACCEPT'],
         // Only replies come back in: nothing outside may open a connection to a pod through the host. The drop is
         // needed for that: with FORWARD's policy ACCEPT (a host without Docker) the packet would be let through.
         // It only ever matches packets bound for this mesh's own bridge.
         ['-o', bridge, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT'],
         ['-o', bridge, '-j', 'DROP'],
+        // A host that forwarded nothing before must not start routing between its other interfaces now.
+        ...(o.forwardingIsWeft ? [['!', '-i', ANY_MESH_BRIDGE, '!', '-o', ANY_MESH_BRIDGE, '-j', 'DROP']] : []),
       ],
     },
     {
@@ -108,7 +120,7 @@ async function releaseForwarding(r: NetnsResource, t: HostEgressTools, ownBridge
   const others = stdout
     .split('\n')
     .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1])
-    .filter((n) => n !== undefined && /^weft0-[0-9a-f]{6}$/.test(n) && n !== ownBridge);
+    .filter((n) => n !== undefined && new RegExp(`^${BRIDGE_PREFIX}[0-9a-f]{6}$`).test(n) && n !== ownBridge);
   if (others.length > 0) return;
   // Only the host-wide file, which lives exactly as long as this boot's setting, says weft changed it. The ledger's
   // value alone may be from before a reboot, and the forwarding someone (Docker) has turned on since is not weft's.

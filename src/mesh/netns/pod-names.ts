@@ -10,6 +10,10 @@ export const NAME_PREFIX = 'weft';
 const MAX_IFNAME = 15;
 const MAX_NETNS_NAME = 200;
 export const MAX_PODS = 240;
+/** Every mesh's bridge is `weft0-<digest>`; nothing else weft makes starts so, which iptables' `weft0-+` relies on. */
+export const BRIDGE_PREFIX = `${NAME_PREFIX}0-`;
+/** iptables' interface wildcard for every mesh's bridge on this machine. */
+export const ANY_MESH_BRIDGE = `${BRIDGE_PREFIX}+`;
 
 export interface PodNames {
   /** Digest of the state directory, 6 hex digits. */
@@ -29,7 +33,7 @@ export function podNames(stateDir: string): PodNames {
   const mesh = meshDigest(stateDir);
   return {
     mesh,
-    bridge: `${NAME_PREFIX}0-${mesh}`,
+    bridge: `${BRIDGE_PREFIX}${mesh}`,
     hostVeth(index) {
       if (!Number.isInteger(index) || index < 0 || index >= MAX_PODS) throw new RangeError(`pod index ${index} out of range`);
       const name = `${NAME_PREFIX}-${mesh}-${index}`;

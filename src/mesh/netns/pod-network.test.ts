@@ -341,9 +341,12 @@ describe('PodNetwork host egress', () => {
     assert.deepEqual(kernel.ledgerAtCreate, []);
     assert.deepEqual(kernel.chains.get('filter/FORWARD'), [`-j weft-${mesh}-forward`, '-j DOCKER-USER']);
     assert.deepEqual(kernel.chains.get(`filter/weft-${mesh}-forward`), [
+      `-i ${net.bridge} -o ${net.bridge} -j ACCEPT`,
+      `-i ${net.bridge} -o weft0-+ -j DROP`,
       `-i ${net.bridge} -j ACCEPT`,
       `-o ${net.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
       `-o ${net.bridge} -j DROP`,
+      '! -i weft0-+ ! -o weft0-+ -j DROP',
     ]);
     assert.deepEqual(kernel.chains.get('nat/POSTROUTING'), [`-j weft-${mesh}-masquerade`]);
     assert.deepEqual(kernel.chains.get(`nat/weft-${mesh}-masquerade`), [`-s 10.70.0.0/24 ! -o ${net.bridge} -j MASQUERADE`]);
@@ -358,6 +361,29 @@ describe('PodNetwork host egress', () => {
         ['filter/DOCKER-USER', []],
       ],
     );
+  });
+
+  test('only pods’ traffic is forwarded where forwarding is weft’s: the final drop follows the forwarding claim', async () => {
+    const finalDrop = '! -i weft0-+ ! -o weft0-+ -j DROP';
+    const forwardRules = (k: FakeKernel, dir: string): string[] => k.chains.get(`filter/weft-${podNames(dir).mesh}-forward`) ?? [];
+    // On before any mesh: the host already routed between its interfaces; weft changes nothing of that.
+    const on = setup();
+    on.kernel.forwarding = '1';
+    const onNet = await on.open();
+    assert.ok(!forwardRules(on.kernel, on.dir).includes(finalDrop));
+    await onNet.teardown();
+    // Off before: this mesh turned it on, and a second mesh sharing it keeps the drop when the first one stops.
+    const off = setup();
+    const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-podnet-'));
+    const first = await off.open('10.70.0.0/24');
+    const second = await off.open('10.71.0.0/24', otherDir);
+    assert.equal(forwardRules(off.kernel, off.dir).at(-1), finalDrop);
+    assert.equal(forwardRules(off.kernel, otherDir).at(-1), finalDrop);
+    await first.teardown();
+    assert.equal(off.kernel.forwarding, '1');
+    assert.equal(forwardRules(off.kernel, otherDir).at(-1), finalDrop, 'the mesh still relying on weft’s forwarding keeps it closed');
+    await second.teardown();
+    assert.deepEqual(off.kernel.chains.get('filter/FORWARD'), ['-j DOCKER-USER']);
   });
 
   test('after a crash the next open removes the host chains and restores forwarding before making its own', async () => {

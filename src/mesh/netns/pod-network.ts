@@ -123,7 +123,8 @@ export class PodNetwork {
       this.#ledger.record(claim);
       turnOnForwarding(this.#o, claim);
     }
-    for (const chain of hostChains(`weft-${this.#names.mesh}`, this.bridge, this.subnet.cidr)) {
+    const chains = hostChains(`weft-${this.#names.mesh}`, this.bridge, this.subnet.cidr, { forwardingIsWeft: claim !== undefined });
+    for (const chain of chains) {
       await this.#claim({ kind: chain.kind, name: chain.name });
       await createHostChain(this.#o, chain);
     }
