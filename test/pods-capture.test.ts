@@ -1,7 +1,8 @@
 /**
  * Transparent capture in `weft up --isolation=netns`: an app that knows nothing of the mesh (no http_proxy) calls
  * a service by name through the standard resolver and its sidecar carries the call over mTLS with its identity;
- * a plaintext caller that bypasses its own sidecar is refused at a STRICT pod; a stop leaves nothing behind.
+ * a plaintext caller that bypasses its own sidecar is refused at a STRICT pod; the app runs under an identity of its
+ * own, without capabilities, and cannot undo its capture or read the mesh's secrets; a stop leaves nothing behind.
  * Root and `ip netns` are required; without them the test is skipped.
  */
 import { after, test } from 'node:test';
@@ -11,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { meshDigest } from '../src/mesh/netns/pod-names.js';
 import { SIDECAR_UID } from '../src/mesh/netns/capture-rules.js';
+import { APP_UID, appIdentity, asIdentity, probePrivilegeDrop } from '../src/mesh/netns/pod-identity.js';
 import { startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
 import { meshTraces, removeMeshObjects, run } from './support/netns-traces.js';
@@ -36,6 +38,21 @@ let mesh: MeshRun | undefined;
 const direct = ['env', '-u', 'http_proxy', '-u', 'HTTP_PROXY', '-u', 'https_proxy', '-u', 'HTTPS_PROXY'];
 const asSidecarUid = ['setpriv', `--reuid=${SIDECAR_UID}`, `--regid=${SIDECAR_UID}`, '--clear-groups'];
 
+
+/** Process facts from /proc/<pid>/status, as "Name: value". */
+function procStatus(pid: number): Map<string, string> {
+  const lines = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n');
+  return new Map(lines.map((l) => l.split(':\t') as [string, string]).filter((kv) => kv.length === 2).map(([k, v]) => [k, v.trim()]));
+}
+
+/** `argv` in the pod, wrapped exactly as the runtime wraps a Workload without a securityContext. */
+async function asApp(netns: string, argv: [string, ...string[]]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { command, args } = asIdentity(await probePrivilegeDrop(), appIdentity(undefined), argv[0], argv.slice(1));
+  return run('ip', ['netns', 'exec', netns, command, ...args]).then(
+    (r) => ({ code: 0, ...r }),
+    (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof err.code === 'number' ? err.code : 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
+  );
+}
 
 after(async () => {
   await mesh?.stop('SIGTERM');
@@ -78,6 +95,46 @@ test('transparent capture in network namespaces', { skip, timeout: 120_000 }, as
     const r = await m.weft(['exec', 'sleep', '--', ...direct, ...asSidecarUid, 'curl', '-sS', '-m', '10', `http://${httpbin.podIP}:8080/headers`]);
     assert.notEqual(r.code, 0, `plaintext reached the app: ${r.stdout}`);
     assert.doesNotMatch(r.stdout, /"headers"/);
+  });
+
+  await t.test('each app runs under its own identity: not root, not the sidecar, no capabilities, no way back', () => {
+    for (const w of m.mesh().workloads) {
+      assert.ok(w.appPid, `${w.name} has a pid`);
+      const status = procStatus(w.appPid);
+      const [uid] = (status.get('Uid') ?? '').split(/\s+/);
+      assert.equal(uid, String(APP_UID), `${w.name}: ${status.get('Uid')}`);
+      assert.notEqual(uid, '0');
+      assert.notEqual(uid, String(SIDECAR_UID));
+      assert.match(status.get('Uid') ?? '', new RegExp(`^${APP_UID}\\s+${APP_UID}\\s+${APP_UID}\\s+${APP_UID}$`), 'real, effective, saved and fs uid');
+      for (const caps of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) assert.equal(status.get(caps), '0000000000000000', `${w.name} ${caps}`);
+      assert.equal(status.get('NoNewPrivs'), '1', w.name);
+      assert.equal(status.get('Groups'), '', `${w.name} has no supplementary groups`);
+    }
+  });
+
+  await t.test('as the app, flushing the pod’s nat rules, becoming the sidecar or reading the state directory fails', async () => {
+    const netns = m.workload('sleep').netns!;
+    const rulesBefore = (await run('ip', ['netns', 'exec', netns, 'iptables-save', '-t', 'nat'])).stdout;
+    assert.match(rulesBefore, /-A OUTPUT -p tcp -j WEFT_OUTPUT/);
+    const whoami = await asApp(netns, ['id', '-u']);
+    assert.equal(whoami.stdout.trim(), String(APP_UID), whoami.stderr);
+    const flush = await asApp(netns, ['iptables', '-t', 'nat', '-F']);
+    assert.notEqual(flush.code, 0, 'the app flushed its capture rules');
+    const rulesAfter = (await run('ip', ['netns', 'exec', netns, 'iptables-save', '-t', 'nat'])).stdout;
+    assert.match(rulesAfter, /-A OUTPUT -p tcp -j WEFT_OUTPUT/, 'capture rules intact');
+    const sidecar = await asApp(netns, ['setpriv', `--reuid=${SIDECAR_UID}`, 'id', '-u']);
+    assert.notEqual(sidecar.code, 0, `the app became uid ${sidecar.stdout.trim()}`);
+    const secret = await asApp(netns, ['cat', path.join(stateDir, 'admin.credential')]);
+    assert.notEqual(secret.code, 0, 'the app read the admin credential');
+    // The sidecar's environment holds its bootstrap token.
+    const environ = await asApp(netns, ['cat', `/proc/${m.workload('sleep').proxyPid}/environ`]);
+    assert.notEqual(environ.code, 0, 'the app read its sidecar’s environment');
+  });
+
+  await t.test('the app’s own traffic is still captured after its attempts', async () => {
+    const r = await m.weft(['exec', 'sleep', '--', ...direct, 'curl', '-sS', '-m', '10', 'http://httpbin:8000/headers']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /"X-Forwarded-Client-Cert"/);
   });
 
   await t.test('a stop leaves no namespace, link or /etc/netns directory', async () => {

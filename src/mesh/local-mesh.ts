@@ -25,6 +25,8 @@ import { waitForConvergence } from './convergence.js';
 import { openPodNetwork } from './netns/index.js';
 import type { Isolation, PodNetwork } from './netns/index.js';
 import { SIDECAR_UID } from './netns/capture-rules.js';
+import { appIdentity, asIdentity, missingHardening, probePrivilegeDrop } from './netns/pod-identity.js';
+import type { PrivilegeDrop } from './netns/pod-identity.js';
 import { explicitProxyEnv } from './explicit-proxy-env.js';
 import { capturePod, hostUpstreamNameservers, sidecarCaptureEnv } from './netns/pod-capture.js';
 import { CLUSTER_DOMAIN } from '../control/registry/index.js';
@@ -69,6 +71,8 @@ export class LocalMesh {
   #network: PodNetwork | undefined;
   /** netns only: the machine's resolvers, where sidecars forward names that are not the mesh's. */
   #dnsUpstream: string[] = [];
+  /** netns only: how a pod's processes leave root behind. */
+  #drop: PrivilegeDrop | undefined;
 
   constructor(private readonly o: LocalMeshOptions) {
     this.layout = stateDirLayout(o.stateDir);
@@ -87,7 +91,7 @@ export class LocalMesh {
     const stopped = removeLeftoverProcesses(this.layout.root);
     if (stopped > 0) this.o.log(`stopped ${stopped} processes left running by a previous weft up of ${this.layout.root}`);
     const runtime = await loadOrChooseRuntime(this.layout.runtimeFile, freePort);
-    if (this.o.isolation === 'netns') this.#network = await openPodNetwork({ stateDir: this.layout.root, podRange: this.o.podRange ?? this.mesh.podRange, log: this.o.log });
+    if (this.o.isolation === 'netns') await this.#openNetwork();
     // Pods reach the control plane at the bridge's address: it is a host address, so local clients reach it too.
     this.#controlAddress = `${this.#network?.subnet.bridgeAddress ?? '127.0.0.1'}:${runtime.controlPort}`;
     await this.#startControlPlane();
@@ -109,6 +113,15 @@ export class LocalMesh {
     if (resources.some((r) => r.kind === 'Gateway')) await this.#startGateway();
     await waitForConvergence(this.#client!, this.#pods.length + (this.#gateway ? 1 : 0), START_TIMEOUT_MS);
     this.writeMeshFile();
+  }
+
+  async #openNetwork(): Promise<void> {
+    this.#drop = await probePrivilegeDrop();
+    const missing = missingHardening(this.#drop);
+    if (missing.length > 0) this.o.log(`this setpriv lacks ${missing.join(', ')}: pods' apps run without root but with less hardening`);
+    // Pods' processes are not root: the CA key, the store and the logs are kept from them whatever the umask was.
+    fs.chmodSync(this.layout.root, 0o700);
+    this.#network = await openPodNetwork({ stateDir: this.layout.root, podRange: this.o.podRange ?? this.mesh.podRange, log: this.o.log });
   }
 
   /** netns pods: what a sidecar under its own uid needs to capture and answer DNS. */
@@ -233,9 +246,24 @@ export class LocalMesh {
 
   /** A netns pod's sidecar runs under its own uid, which its pod's capture rules leave uncaptured. */
   #sidecarCommand(netns: string | undefined): { command: string; args: string[] } {
-    if (netns === undefined) return this.#inPod(netns, process.execPath, [WEFT_BIN, 'proxy']);
-    const drop = [`--reuid=${SIDECAR_UID}`, `--regid=${SIDECAR_UID}`, '--clear-groups'];
-    return this.#inPod(netns, 'setpriv', [...drop, process.execPath, WEFT_BIN, 'proxy']);
+    if (netns === undefined || !this.#drop) return this.#inPod(netns, process.execPath, [WEFT_BIN, 'proxy']);
+    const { command, args } = asIdentity(this.#drop, { uid: SIDECAR_UID, gid: SIDECAR_UID }, process.execPath, [WEFT_BIN, 'proxy']);
+    return this.#inPod(netns, command, args);
+  }
+
+  /** A netns pod's app runs under its own identity (pod-identity.ts); on loopback, as `weft up` itself. */
+  #appCommand(resource: Resource<WorkloadSpec>, netns: string | undefined): { command: string; args: string[] } {
+    const [command, ...args] = resource.spec.command as [string, ...string[]];
+    const { namespace, name } = resource.metadata;
+    const sc = resource.spec.securityContext;
+    if (netns === undefined || !this.#drop) {
+      if (sc !== undefined) this.o.log(`workload ${namespace}/${name}: securityContext applies to netns pods only; on loopback the app runs as weft up does`);
+      return this.#inPod(netns, command, args);
+    }
+    const id = appIdentity(sc);
+    if (id === 'root') this.o.log(`workload ${namespace}/${name} runs as root (securityContext.runAsUser: 0): its app can undo its own capture`);
+    const dropped = asIdentity(this.#drop, id, command, args);
+    return this.#inPod(netns, dropped.command, dropped.args);
   }
 
   /** The command as run in the pod: inside its network namespace when it has one. */
@@ -262,11 +290,10 @@ export class LocalMesh {
         },
       },
     );
-    const [command, ...args] = spec.command as [string, ...string[]];
     const app = new SupervisedProcess(
       {
         name,
-        ...this.#inPod(netns, command, args),
+        ...this.#appCommand(resource, netns),
         cwd: spec.workingDir ?? process.cwd(),
         env: this.#marked({
           ...process.env,

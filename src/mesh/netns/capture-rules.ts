@@ -6,6 +6,7 @@
  * deleting the namespace deletes them. UDP other than DNS is not captured, as in Istio.
  */
 import type { CommandRunner } from './ip-command.js';
+import { SIDECAR_UID } from '../../config/kinds/workload.js';
 
 export interface CaptureOptions {
   /** The uid the sidecar runs as (Istio's 1337). */
@@ -20,7 +21,7 @@ export interface CaptureOptions {
   dnsPort?: number;
 }
 
-export const SIDECAR_UID = 1337;
+export { SIDECAR_UID };
 export const CAPTURE_OUTBOUND_PORT = 15002;
 /** The sidecar's metrics and readiness port (Istio's 15020), scraped from outside the pod. */
 export const SIDECAR_ADMIN_PORT = 15020;

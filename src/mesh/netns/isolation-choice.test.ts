@@ -8,6 +8,7 @@ const capable: NetnsProbe = {
   uid: 0,
   ip: '/usr/sbin/ip',
   iptables: '/usr/sbin/iptables',
+  setpriv: '/usr/bin/setpriv',
   run: async () => ({ stdout: '', stderr: '' }),
   addonUnavailable: () => undefined,
 };

@@ -9,6 +9,7 @@ const capable: NetnsProbe = {
   uid: 0,
   ip: '/usr/sbin/ip',
   iptables: '/usr/sbin/iptables',
+  setpriv: '/usr/bin/setpriv',
   run: async () => ({ stdout: '', stderr: '' }),
   addonUnavailable: () => undefined,
 };
@@ -20,6 +21,7 @@ test('netns mode needs Linux, root, ip netns and the capture addon; each lack is
     ['not root', { uid: 1000 }, /needs root \(running as uid 1000\)/],
     ['no ip', { ip: undefined }, /iproute2/],
     ['no iptables', { iptables: undefined }, /`iptables` is not installed/],
+    ['no setpriv', { setpriv: undefined }, /`setpriv` \(util-linux\) is not installed/],
     [
       'ip netns broken',
       { run: async () => Promise.reject(new WeftError('NETNS_COMMAND_FAILED', 'mount --make-shared /run/netns failed')) },

@@ -1,7 +1,7 @@
 /**
  * Whether this machine can run pods in network namespaces: Linux, root (creating namespaces and links needs
- * CAP_NET_ADMIN and CAP_SYS_ADMIN), iproute2 with `ip netns`, iptables (capture in pods, egress on the host), and
- * the native addon that transparent capture uses.
+ * CAP_NET_ADMIN and CAP_SYS_ADMIN), iproute2 with `ip netns`, iptables (capture in pods, egress on the host), setpriv
+ * (a pod's processes never keep root: pod-identity.ts), and the native addon that transparent capture uses.
  * Answers why not, in words a person can act on.
  */
 import { originalDstUnavailableReason } from '../../proxy/capture/original-dst.js';
@@ -13,6 +13,7 @@ export interface NetnsProbe {
   uid: number | undefined;
   ip: string | undefined;
   iptables: string | undefined;
+  setpriv: string | undefined;
   run: CommandRunner;
   addonUnavailable: () => string | undefined;
 }
@@ -23,6 +24,7 @@ export function systemProbe(): NetnsProbe {
     uid: process.getuid?.(),
     ip: findIpCommand(),
     iptables: findSystemCommand('iptables'),
+    setpriv: findSystemCommand('setpriv'),
     run: execCommand,
     addonUnavailable: originalDstUnavailableReason,
   };
@@ -35,6 +37,7 @@ export async function netnsAvailability(probe: NetnsProbe = systemProbe()): Prom
   if (probe.uid !== 0) return { available: false, reason: `creating network namespaces needs root (running as uid ${probe.uid ?? 'unknown'})` };
   if (!probe.ip) return { available: false, reason: '`ip` (iproute2) is not installed' };
   if (!probe.iptables) return { available: false, reason: '`iptables` is not installed' };
+  if (!probe.setpriv) return { available: false, reason: "`setpriv` (util-linux) is not installed, and pods' processes must not run as root" };
   try {
     await probe.run(probe.ip, ['netns', 'list']);
   } catch (err) {
