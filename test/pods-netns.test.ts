@@ -1,7 +1,8 @@
 /**
  * `weft up --isolation=netns`: every Workload and its sidecar in a network namespace of its own, traffic between
  * pods through their sidecars, apps unreachable on the host's loopback, the host's forwarding and masquerading in
- * the mesh's own chains, and nothing of the mesh left in the kernel (forwarding back as it was) after a clean stop,
+ * the mesh's own chains (never into another mesh's bridge; nothing else forwarded where forwarding is weft's), and
+ * nothing of the mesh left in the kernel (forwarding back as it was) after a clean stop,
  * or after a crash once the next `weft up` on the same state directory has started. As root, bookinfo runs in
  * network namespaces without being asked, names resolve through the sidecar's DNS, a Service applied later too.
  * Root and `ip netns` are required; without them the test is skipped.
@@ -96,6 +97,49 @@ test('pods in network namespaces: isolation, traffic through sidecars, clean sto
     assert.deepEqual(nat.filter((l) => l.startsWith('-A POSTROUTING') && l.includes(digest)), [`-A POSTROUTING -j weft-${digest}-masquerade`]);
     const subnet = mesh.mesh().workloads[0]!.podIP.replace(/\.\d+$/, '.0/24');
     assert.ok(nat.some((l) => l.startsWith(`-A weft-${digest}-masquerade -s ${subnet} ! -o weft0-${digest} -j MASQUERADE`)), nat.join('\n'));
+    const chain = filter.filter((l) => l.startsWith(`-A weft-${digest}-forward `));
+    // Never into another mesh's pods, whatever order the meshes' jumps are in.
+    assert.ok(chain.includes(`-A weft-${digest}-forward -i weft0-${digest} -o weft0-+ -j DROP`), chain.join('\n'));
+    // Forwarding that was off before weft forwards nothing but pods' traffic; forwarding that was on is left alone.
+    const finalDrop = `-A weft-${digest}-forward ! -i weft0-+ ! -o weft0-+ -j DROP`;
+    if (forwardingBefore === '1') assert.ok(!chain.includes(finalDrop), chain.join('\n'));
+    else assert.equal(chain.at(-1), finalDrop, chain.join('\n'));
+  });
+
+  await t.test('where forwarding is weft’s, the host does not route between two of its other interfaces', async (st) => {
+    if (forwardingBefore === '1') return st.skip('forwarding was on before weft: the host routed before, and still does');
+    const hostAddrs = (await run('ip', ['-o', '-4', 'addr'])).stdout;
+    if (hostAddrs.includes(' 198.19.254.')) return st.skip('198.19.254.0/24 is in use on this machine');
+    const ns = [`wfx-${process.pid}-a`, `wfx-${process.pid}-b`] as const;
+    try {
+      // Two networks joined only through the host, like a second NIC and a VPN would be.
+      for (const [i, name] of ns.entries()) {
+        const host = `wfx${process.pid % 100000}${i}`;
+        await run('ip', ['netns', 'add', name]);
+        await run('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', name]);
+        await run('ip', ['addr', 'add', `198.19.254.${4 * i + 1}/30`, 'dev', host]);
+        await run('ip', ['link', 'set', host, 'up']);
+        await run('ip', ['-n', name, 'addr', 'add', `198.19.254.${4 * i + 2}/30`, 'dev', 'eth0']);
+        await run('ip', ['-n', name, 'link', 'set', 'eth0', 'up']);
+        await run('ip', ['-n', name, 'route', 'add', 'default', 'via', `198.19.254.${4 * i + 1}`]);
+      }
+      // Nothing listens at port 9: a reachable address answers with a reset (curl exit 7), a dropped packet times out (28).
+      const reachable = (to: string): Promise<boolean> =>
+        run('ip', ['netns', 'exec', ns[0], 'curl', '-sS', '-m', '2', `http://${to}:9/`]).then(
+          () => true,
+          (err: { code?: number }) => err.code === 7,
+        );
+      const drops = async (): Promise<number> => {
+        const out = (await run('iptables', ['-w', '-t', 'filter', '-L', `weft-${digest}-forward`, '-v', '-x', '-n'])).stdout.trim().split('\n');
+        return Number(out.at(-1)?.trim().split(/\s+/)[0]);
+      };
+      assert.ok(await reachable('198.19.254.1'), 'the first network reaches the host');
+      const before = await drops();
+      assert.equal(await reachable('198.19.254.6'), false, 'the host routed between two of its other interfaces');
+      assert.ok((await drops()) > before, 'the mesh’s final rule dropped it');
+    } finally {
+      for (const name of ns) await run('ip', ['netns', 'delete', name]).catch(() => undefined);
+    }
   });
 
   await t.test('a pod asks its sidecar for names: its resolv.conf, and DNS to any server is captured', async () => {
