@@ -24,8 +24,9 @@ import { MESH_MARKER, claimStateDir, removeLeftoverProcesses } from './leftover-
 import { waitForConvergence } from './convergence.js';
 import { openPodNetwork } from './netns/index.js';
 import type { Isolation, PodNetwork } from './netns/index.js';
-import { SIDECAR_UID } from './netns/capture-rules.js';
-import { appIdentity, asIdentity, missingHardening, probePrivilegeDrop } from './netns/pod-identity.js';
+import { missingHardening, probePrivilegeDrop } from './netns/pod-identity.js';
+import { appCommand, sidecarCommand } from './pod-commands.js';
+import type { NetnsPodContext } from './pod-commands.js';
 import type { PrivilegeDrop } from './netns/pod-identity.js';
 import { explicitProxyEnv } from './explicit-proxy-env.js';
 import { capturePod, hostUpstreamNameservers, sidecarCaptureEnv } from './netns/pod-capture.js';
@@ -244,31 +245,11 @@ export class LocalMesh {
     return { ...env, [MESH_MARKER]: this.layout.root, WEFT_PARENT_PID: String(process.pid) };
   }
 
-  /** A netns pod's sidecar runs under its own uid, which its pod's capture rules leave uncaptured. */
-  #sidecarCommand(netns: string | undefined): { command: string; args: string[] } {
-    if (netns === undefined || !this.#drop) return this.#inPod(netns, process.execPath, [WEFT_BIN, 'proxy']);
-    const { command, args } = asIdentity(this.#drop, { uid: SIDECAR_UID, gid: SIDECAR_UID }, process.execPath, [WEFT_BIN, 'proxy']);
-    return this.#inPod(netns, command, args);
-  }
-
-  /** A netns pod's app runs under its own identity (pod-identity.ts); on loopback, as `weft up` itself. */
-  #appCommand(resource: Resource<WorkloadSpec>, netns: string | undefined): { command: string; args: string[] } {
-    const [command, ...args] = resource.spec.command as [string, ...string[]];
-    const { namespace, name } = resource.metadata;
-    const sc = resource.spec.securityContext;
-    if (netns === undefined || !this.#drop) {
-      if (sc !== undefined) this.o.log(`workload ${namespace}/${name}: securityContext applies to netns pods only; on loopback the app runs as weft up does`);
-      return this.#inPod(netns, command, args);
-    }
-    const id = appIdentity(sc);
-    if (id === 'root') this.o.log(`workload ${namespace}/${name} runs as root (securityContext.runAsUser: 0): its app can undo its own capture`);
-    const dropped = asIdentity(this.#drop, id, command, args);
-    return this.#inPod(netns, dropped.command, dropped.args);
-  }
-
-  /** The command as run in the pod: inside its network namespace when it has one. */
-  #inPod(netns: string | undefined, command: string, args: string[]): { command: string; args: string[] } {
-    return this.#network && netns !== undefined ? this.#network.inPod({ netns }, command, args) : { command, args };
+  /** How this pod's processes enter its namespace and leave root behind; undefined on loopback. */
+  #netnsPod(netns: string | undefined): NetnsPodContext | undefined {
+    const network = this.#network;
+    if (!network || !this.#drop || netns === undefined) return undefined;
+    return { netns, drop: this.#drop, inPod: (pod, command, args) => network.inPod(pod, command, args) };
   }
 
   #pod(resource: Resource<WorkloadSpec>, podIP: string, netns: string | undefined): Pod {
@@ -277,7 +258,7 @@ export class LocalMesh {
     const identity = { namespace, name, serviceAccount: spec.serviceAccount };
     const logDir = this.layout.logDir;
     const sidecar = new SupervisedProcess(
-      { name: `${name}.sidecar`, ...this.#sidecarCommand(netns), env: {}, logFile: path.join(logDir, `${namespace}.${name}.sidecar.log`) },
+      { name: `${name}.sidecar`, ...sidecarCommand(this.#netnsPod(netns), { command: process.execPath, args: [WEFT_BIN, 'proxy'] }), env: {}, logFile: path.join(logDir, `${namespace}.${name}.sidecar.log`) },
       {
         // Bootstrap tokens are single-use: every (re)start of a sidecar gets a fresh one.
         prepare: async (s) => {
@@ -293,7 +274,7 @@ export class LocalMesh {
     const app = new SupervisedProcess(
       {
         name,
-        ...this.#appCommand(resource, netns),
+        ...appCommand(this.#netnsPod(netns), resource, this.o.log),
         cwd: spec.workingDir ?? process.cwd(),
         env: this.#marked({
           ...process.env,

@@ -1,0 +1,43 @@
+/**
+ * What a pod's two processes are started as. In a netns pod both run inside its network namespace and neither as
+ * root: the sidecar as uid 1337, which its capture rules let through, and the app as its own identity
+ * (netns/pod-identity.ts). On loopback both run as `weft up` itself, as before there were namespaces.
+ */
+import type { Resource } from '../config/resource.js';
+import type { WorkloadSpec } from '../config/kinds/workload.js';
+import { SIDECAR_UID } from './netns/capture-rules.js';
+import { appIdentity, asIdentity } from './netns/pod-identity.js';
+import type { PrivilegeDrop } from './netns/pod-identity.js';
+
+export interface ProcessCommand {
+  command: string;
+  args: string[];
+}
+
+/** A netns pod: its namespace, how to enter it, and how to leave root behind. */
+export interface NetnsPodContext {
+  netns: string;
+  inPod: (pod: { netns: string }, command: string, args: readonly string[]) => ProcessCommand;
+  drop: PrivilegeDrop;
+}
+
+export function sidecarCommand(pod: NetnsPodContext | undefined, proxy: ProcessCommand): ProcessCommand {
+  if (pod === undefined) return proxy;
+  const dropped = asIdentity(pod.drop, { uid: SIDECAR_UID, gid: SIDECAR_UID }, proxy.command, proxy.args);
+  return pod.inPod(pod, dropped.command, dropped.args);
+}
+
+/** The Workload's command as its pod runs it; `log` hears what a person starting the mesh should know. */
+export function appCommand(pod: NetnsPodContext | undefined, resource: Resource<WorkloadSpec>, log: (line: string) => void): ProcessCommand {
+  const [command, ...args] = resource.spec.command as [string, ...string[]];
+  const { namespace, name } = resource.metadata;
+  const sc = resource.spec.securityContext;
+  if (pod === undefined) {
+    if (sc !== undefined) log(`workload ${namespace}/${name}: securityContext applies to netns pods only; on loopback the app runs as weft up does`);
+    return { command, args };
+  }
+  const id = appIdentity(sc);
+  if (id === 'root') log(`workload ${namespace}/${name} runs as root (securityContext.runAsUser: 0): its app can undo its own capture`);
+  const dropped = asIdentity(pod.drop, id, command, args);
+  return pod.inPod(pod, dropped.command, dropped.args);
+}
