@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { meshDigest } from '../src/mesh/netns/pod-names.js';
 import { SIDECAR_UID } from '../src/mesh/netns/capture-rules.js';
-import { APP_UID, appIdentity, asIdentity, probePrivilegeDrop } from '../src/mesh/netns/pod-identity.js';
+import { appIdentity, asIdentity, podAppIdentity, probePrivilegeDrop } from '../src/mesh/netns/pod-identity.js';
 import { startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
 import { meshTraces, removeMeshObjects, run } from './support/netns-traces.js';
@@ -46,9 +46,9 @@ function procStatus(pid: number): Map<string, string> {
 }
 
 /** `argv` in the pod, wrapped exactly as the runtime wraps a Workload without a securityContext. */
-async function asApp(netns: string, argv: [string, ...string[]]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { command, args } = asIdentity(await probePrivilegeDrop(), appIdentity(undefined), argv[0], argv.slice(1));
-  return run('ip', ['netns', 'exec', netns, command, ...args]).then(
+async function asApp(pod: { netns?: string; podIP: string }, argv: [string, ...string[]]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { command, args } = asIdentity(await probePrivilegeDrop(), appIdentity(undefined, podAppIdentity(pod.podIP)), argv[0], argv.slice(1));
+  return run('ip', ['netns', 'exec', pod.netns!, command, ...args]).then(
     (r) => ({ code: 0, ...r }),
     (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof err.code === 'number' ? err.code : 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
   );
@@ -98,37 +98,45 @@ test('transparent capture in network namespaces', { skip, timeout: 120_000 }, as
   });
 
   await t.test('each app runs under its own identity: not root, not the sidecar, no capabilities, no way back', () => {
+    const uids = new Set<string>();
     for (const w of m.mesh().workloads) {
       assert.ok(w.appPid, `${w.name} has a pid`);
       const status = procStatus(w.appPid);
       const [uid] = (status.get('Uid') ?? '').split(/\s+/);
-      assert.equal(uid, String(APP_UID), `${w.name}: ${status.get('Uid')}`);
+      const appUid = podAppIdentity(w.podIP).uid;
+      uids.add(uid ?? '');
+      assert.equal(uid, String(appUid), `${w.name}: ${status.get('Uid')}`);
       assert.notEqual(uid, '0');
       assert.notEqual(uid, String(SIDECAR_UID));
-      assert.match(status.get('Uid') ?? '', new RegExp(`^${APP_UID}\\s+${APP_UID}\\s+${APP_UID}\\s+${APP_UID}$`), 'real, effective, saved and fs uid');
+      assert.match(status.get('Uid') ?? '', new RegExp(`^${appUid}\\s+${appUid}\\s+${appUid}\\s+${appUid}$`), 'real, effective, saved and fs uid');
       for (const caps of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) assert.equal(status.get(caps), '0000000000000000', `${w.name} ${caps}`);
       assert.equal(status.get('NoNewPrivs'), '1', w.name);
       assert.equal(status.get('Groups'), '', `${w.name} has no supplementary groups`);
     }
+    assert.equal(uids.size, m.mesh().workloads.length, 'no two pods share an app uid');
   });
 
   await t.test('as the app, flushing the pod’s nat rules, becoming the sidecar or reading the state directory fails', async () => {
-    const netns = m.workload('sleep').netns!;
+    const sleep = m.workload('sleep');
+    const netns = sleep.netns!;
     const rulesBefore = (await run('ip', ['netns', 'exec', netns, 'iptables-save', '-t', 'nat'])).stdout;
     assert.match(rulesBefore, /-A OUTPUT -p tcp -j WEFT_OUTPUT/);
-    const whoami = await asApp(netns, ['id', '-u']);
-    assert.equal(whoami.stdout.trim(), String(APP_UID), whoami.stderr);
-    const flush = await asApp(netns, ['iptables', '-t', 'nat', '-F']);
+    const whoami = await asApp(sleep, ['id', '-u']);
+    assert.equal(whoami.stdout.trim(), String(podAppIdentity(sleep.podIP).uid), whoami.stderr);
+    const flush = await asApp(sleep, ['iptables', '-t', 'nat', '-F']);
     assert.notEqual(flush.code, 0, 'the app flushed its capture rules');
     const rulesAfter = (await run('ip', ['netns', 'exec', netns, 'iptables-save', '-t', 'nat'])).stdout;
     assert.match(rulesAfter, /-A OUTPUT -p tcp -j WEFT_OUTPUT/, 'capture rules intact');
-    const sidecar = await asApp(netns, ['setpriv', `--reuid=${SIDECAR_UID}`, 'id', '-u']);
+    const sidecar = await asApp(sleep, ['setpriv', `--reuid=${SIDECAR_UID}`, 'id', '-u']);
     assert.notEqual(sidecar.code, 0, `the app became uid ${sidecar.stdout.trim()}`);
-    const secret = await asApp(netns, ['cat', path.join(stateDir, 'admin.credential')]);
+    const secret = await asApp(sleep, ['cat', path.join(stateDir, 'admin.credential')]);
     assert.notEqual(secret.code, 0, 'the app read the admin credential');
     // The sidecar's environment holds its bootstrap token.
-    const environ = await asApp(netns, ['cat', `/proc/${m.workload('sleep').proxyPid}/environ`]);
+    const environ = await asApp(sleep, ['cat', `/proc/${m.workload('sleep').proxyPid}/environ`]);
     assert.notEqual(environ.code, 0, 'the app read its sidecar’s environment');
+    // Another pod's app is another uid: its environment (and ptrace) is out of reach too.
+    const neighbour = await asApp(sleep, ['cat', `/proc/${m.workload('httpbin').appPid}/environ`]);
+    assert.notEqual(neighbour.code, 0, 'the app read another pod’s app environment');
   });
 
   await t.test('the app’s own traffic is still captured after its attempts', async () => {

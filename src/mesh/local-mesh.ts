@@ -246,10 +246,10 @@ export class LocalMesh {
   }
 
   /** How this pod's processes enter its namespace and leave root behind; undefined on loopback. */
-  #netnsPod(netns: string | undefined): NetnsPodContext | undefined {
+  #netnsPod(netns: string | undefined, podIP: string): NetnsPodContext | undefined {
     const network = this.#network;
     if (!network || !this.#drop || netns === undefined) return undefined;
-    return { netns, drop: this.#drop, inPod: (pod, command, args) => network.inPod(pod, command, args) };
+    return { netns, podIP, drop: this.#drop, inPod: (pod, command, args) => network.inPod(pod, command, args) };
   }
 
   #pod(resource: Resource<WorkloadSpec>, podIP: string, netns: string | undefined): Pod {
@@ -258,7 +258,7 @@ export class LocalMesh {
     const identity = { namespace, name, serviceAccount: spec.serviceAccount };
     const logDir = this.layout.logDir;
     const sidecar = new SupervisedProcess(
-      { name: `${name}.sidecar`, ...sidecarCommand(this.#netnsPod(netns), { command: process.execPath, args: [WEFT_BIN, 'proxy'] }), env: {}, logFile: path.join(logDir, `${namespace}.${name}.sidecar.log`) },
+      { name: `${name}.sidecar`, ...sidecarCommand(this.#netnsPod(netns, podIP), { command: process.execPath, args: [WEFT_BIN, 'proxy'] }), env: {}, logFile: path.join(logDir, `${namespace}.${name}.sidecar.log`) },
       {
         // Bootstrap tokens are single-use: every (re)start of a sidecar gets a fresh one.
         prepare: async (s) => {
@@ -274,7 +274,7 @@ export class LocalMesh {
     const app = new SupervisedProcess(
       {
         name,
-        ...appCommand(this.#netnsPod(netns), resource, this.o.log),
+        ...appCommand(this.#netnsPod(netns, podIP), resource, this.o.log),
         cwd: spec.workingDir ?? process.cwd(),
         env: this.#marked({
           ...process.env,

@@ -8,6 +8,7 @@ import { setprivFlags } from './netns/pod-identity.js';
 
 const pod: NetnsPodContext = {
   netns: 'weft-abc123-default-web',
+  podIP: '198.18.4.10',
   inPod: (p, command, args) => ({ command: '/sbin/ip', args: ['netns', 'exec', p.netns, command, ...args] }),
   drop: { setpriv: '/usr/bin/setpriv', flags: setprivFlags('--clear-groups --inh-caps --bounding-set --no-new-privs') },
 };
@@ -25,7 +26,7 @@ function web(securityContext?: WorkloadSecurityContext): Resource<WorkloadSpec> 
 
 test('a pod’s processes: in its namespace and never root, unless the Workload writes runAsUser: 0; loopback unchanged', () => {
   const cases: [string, NetnsPodContext | undefined, WorkloadSecurityContext | undefined, string[], RegExp | undefined][] = [
-    ['netns, default identity', pod, undefined, [...IN_POD, '--reuid=1338', '--regid=1338', ...HARDENING, 'node', 'web.js'], undefined],
+    ['netns, default identity', pod, undefined, [...IN_POD, '--reuid=201034', '--regid=201034', ...HARDENING, 'node', 'web.js'], undefined],
     ['netns, runAsUser and runAsGroup', pod, { runAsUser: 4000, runAsGroup: 4001 }, [...IN_POD, '--reuid=4000', '--regid=4001', ...HARDENING, 'node', 'web.js'], undefined],
     ['netns, root asked for', pod, { runAsUser: 0 }, ['netns', 'exec', 'weft-abc123-default-web', 'node', 'web.js'], /default\/web runs as root .*can undo its own capture/],
     ['loopback', undefined, undefined, ['web.js'], undefined],

@@ -1,12 +1,12 @@
 /**
  * What a pod's two processes are started as. In a netns pod both run inside its network namespace and neither as
- * root: the sidecar as uid 1337, which its capture rules let through, and the app as its own identity
+ * root: the sidecar as uid 1337, which its capture rules let through, and the app as an identity of its own pod's
  * (netns/pod-identity.ts). On loopback both run as `weft up` itself, as before there were namespaces.
  */
 import type { Resource } from '../config/resource.js';
 import type { WorkloadSpec } from '../config/kinds/workload.js';
 import { SIDECAR_UID } from './netns/capture-rules.js';
-import { appIdentity, asIdentity } from './netns/pod-identity.js';
+import { appIdentity, asIdentity, podAppIdentity } from './netns/pod-identity.js';
 import type { PrivilegeDrop } from './netns/pod-identity.js';
 
 export interface ProcessCommand {
@@ -17,6 +17,7 @@ export interface ProcessCommand {
 /** A netns pod: its namespace, how to enter it, and how to leave root behind. */
 export interface NetnsPodContext {
   netns: string;
+  podIP: string;
   inPod: (pod: { netns: string }, command: string, args: readonly string[]) => ProcessCommand;
   drop: PrivilegeDrop;
 }
@@ -36,7 +37,7 @@ export function appCommand(pod: NetnsPodContext | undefined, resource: Resource<
     if (sc !== undefined) log(`workload ${namespace}/${name}: securityContext applies to netns pods only; on loopback the app runs as weft up does`);
     return { command, args };
   }
-  const id = appIdentity(sc);
+  const id = appIdentity(sc, podAppIdentity(pod.podIP));
   if (id === 'root') log(`workload ${namespace}/${name} runs as root (securityContext.runAsUser: 0): its app can undo its own capture`);
   const dropped = asIdentity(pod.drop, id, command, args);
   return pod.inPod(pod, dropped.command, dropped.args);

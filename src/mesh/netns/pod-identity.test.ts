@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { isWeftError } from '../../errors.js';
 import type { WorkloadSecurityContext } from '../../config/kinds/workload.js';
 import { SIDECAR_UID } from './capture-rules.js';
-import { APP_GID, APP_UID, appIdentity, asIdentity, missingHardening, probePrivilegeDrop, setprivFlags } from './pod-identity.js';
+import { APP_UID_BASE, appIdentity, podAppIdentity, asIdentity, missingHardening, probePrivilegeDrop, setprivFlags } from './pod-identity.js';
 import type { AppIdentity, PrivilegeDrop } from './pod-identity.js';
 
 const HELP_2_38 = `Options:
@@ -24,18 +24,33 @@ const HELP_OLD = ` --nnp                       disallow granting new privileges
 
 describe('the app’s identity in a netns pod', () => {
   test('from its securityContext: never root or the sidecar unless root is written', () => {
-    assert.notEqual(APP_UID, SIDECAR_UID);
-    assert.notEqual(APP_UID, 0);
+    const pod = podAppIdentity('198.18.4.10');
     const cases: [string, WorkloadSecurityContext | undefined, AppIdentity][] = [
-      ['no securityContext', undefined, { uid: APP_UID, gid: APP_GID }],
-      ['empty', {}, { uid: APP_UID, gid: APP_GID }],
-      ['runAsNonRoot only', { runAsNonRoot: true }, { uid: APP_UID, gid: APP_GID }],
-      ['runAsUser', { runAsUser: 1000 }, { uid: 1000, gid: APP_GID }],
+      ['no securityContext', undefined, pod],
+      ['empty', {}, pod],
+      ['runAsNonRoot only', { runAsNonRoot: true }, pod],
+      ['runAsUser: its group follows it', { runAsUser: 1000 }, { uid: 1000, gid: 1000 }],
       ['runAsUser and runAsGroup', { runAsUser: 1000, runAsGroup: 2000 }, { uid: 1000, gid: 2000 }],
-      ['runAsGroup 0 keeps a non-root uid', { runAsGroup: 0 }, { uid: APP_UID, gid: 0 }],
+      ['runAsGroup 0 keeps a non-root uid', { runAsGroup: 0 }, { uid: pod.uid, gid: 0 }],
       ['runAsUser 0 written explicitly', { runAsUser: 0 }, 'root'],
     ];
-    for (const [name, sc, want] of cases) assert.deepEqual(appIdentity(sc), want, name);
+    for (const [name, sc, want] of cases) assert.deepEqual(appIdentity(sc, pod), want, name);
+  });
+
+  test("each pod's default identity is its own: distinct over the whole pod range, never root or the sidecar's", () => {
+    const cases: [string, number][] = [
+      ['198.18.0.10', APP_UID_BASE + 10],
+      ['198.18.4.10', APP_UID_BASE + 4 * 256 + 10],
+      ['198.19.4.10', APP_UID_BASE + 65_536 + 4 * 256 + 10],
+      ['198.19.255.254', APP_UID_BASE + 131_071 - 1],
+    ];
+    for (const [ip, uid] of cases) assert.deepEqual(podAppIdentity(ip), { uid, gid: uid }, ip);
+    const seen = new Set<number>();
+    for (let third = 0; third < 256; third += 17) for (let fourth = 10; fourth < 255; fourth += 31) seen.add(podAppIdentity(`198.19.${third}.${fourth}`).uid);
+    for (let third = 0; third < 256; third += 17) for (let fourth = 10; fourth < 255; fourth += 31) seen.add(podAppIdentity(`198.18.${third}.${fourth}`).uid);
+    assert.equal(seen.size, 2 * 16 * 8);
+    assert.ok([...seen].every((u) => u !== 0 && u !== SIDECAR_UID));
+    assert.throws(() => podAppIdentity('not-an-ip'), TypeError);
   });
 
   test('the wrapper drops to the identity with every hardening flag setpriv knows', () => {

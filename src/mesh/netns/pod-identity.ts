@@ -11,9 +11,12 @@ import type { WorkloadSecurityContext } from '../../config/kinds/workload.js';
 import type { CommandRunner } from './ip-command.js';
 import { execCommand, findSystemCommand } from './ip-command.js';
 
-/** The app's uid and gid when its Workload names none: not root, and not the sidecar's 1337. */
-export const APP_UID = 1338;
-export const APP_GID = 1338;
+/**
+ * Where the apps' default uids start. Each pod gets its own (base + the low 17 bits of its address, unique over
+ * 198.18.0.0/15 and so across the meshes of one machine): pods have no PID namespace, and two apps under one uid
+ * could signal, inspect or ptrace each other, and so act as each other's workload.
+ */
+export const APP_UID_BASE = 200_000;
 
 export interface ProcessIdentity {
   uid: number;
@@ -23,9 +26,17 @@ export interface ProcessIdentity {
 /** 'root': the Workload asked for uid 0 in so many words; the app keeps every privilege of `weft up`. */
 export type AppIdentity = ProcessIdentity | 'root';
 
-export function appIdentity(sc: WorkloadSecurityContext | undefined): AppIdentity {
+/** The identity of the app of the pod at `podIP` when its Workload names none: not root, not 1337, not another pod's. */
+export function podAppIdentity(podIP: string): ProcessIdentity {
+  const octets = podIP.split('.').map(Number);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) throw new TypeError(`not an IPv4 address: ${podIP}`);
+  const id = APP_UID_BASE + (((octets[1]! & 1) << 16) | (octets[2]! << 8) | octets[3]!);
+  return { uid: id, gid: id };
+}
+
+export function appIdentity(sc: WorkloadSecurityContext | undefined, pod: ProcessIdentity): AppIdentity {
   if (sc?.runAsUser === 0) return 'root';
-  return { uid: sc?.runAsUser ?? APP_UID, gid: sc?.runAsGroup ?? APP_GID };
+  return { uid: sc?.runAsUser ?? pod.uid, gid: sc?.runAsGroup ?? sc?.runAsUser ?? pod.gid };
 }
 
 /**
