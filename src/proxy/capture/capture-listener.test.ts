@@ -223,6 +223,16 @@ describe('capture under REGISTRY_ONLY', () => {
     assert.deepEqual(lastEntry(h)?.egress, { decision: 'external', protocol: 'http', serviceEntry: 'default/outside-http' });
   });
 
+  test("a Host (or absolute URL) naming a ServiceEntry's port does not open another port dialled (resolution NONE)", async () => {
+    h.dialled = { address: '127.0.0.1', port: ports.echo };
+    for (const path of ['/', `http://outside.example:${ports.web}/`]) {
+      const r = await httpGet(h, `outside.example:${ports.web}`, path);
+      assert.equal(r.status, 502);
+      assert.equal(r.body, `egress denied: REGISTRY_ONLY, no ServiceEntry for outside.example:${ports.echo}\n`);
+      assert.deepEqual(lastEntry(h)?.egress, { decision: 'denied', protocol: 'http' });
+    }
+  });
+
   test('TLS with a ServiceEntry SNI passes through untouched', async () => {
     h.dialled = { address: '127.0.0.1', port: ports.recorder };
     firstBytes.length = 0;
@@ -248,6 +258,15 @@ describe('capture under REGISTRY_ONLY', () => {
     const r = await exchange(h, 'ping', 300);
     assert.equal(r.got, 'ping');
     assert.equal((await logged(h, before + 1))?.upstream, `127.0.0.1:${ports.echo}`);
+  });
+
+  test('TLS to a TCP ServiceEntry address is carried by that entry, whatever its SNI', async () => {
+    h.dialled = { address: '203.0.113.77', port: 5432 };
+    const before = h.entries.length;
+    await tlsThrough(h, 'db.internal.example');
+    const e = await logged(h, before + 1);
+    assert.deepEqual(e?.egress, { decision: 'external', protocol: 'tls', serviceEntry: 'default/db', sni: 'db.internal.example' });
+    assert.equal(e?.upstream, `127.0.0.1:${ports.echo}`);
   });
 
   test("a mesh service's VIP on an http port goes to the service (the VIP as Host names it)", async () => {

@@ -49,7 +49,10 @@ export function handleCapturedOpaque(
   const record = (status: number, egress: EgressDecision, upstream?: string, reason?: string): void => {
     rt.telemetry.record({ direction: 'outbound', method: 'TCP', authority, path: '', status, durationMs: performance.now() - started, upstream, reason, egress });
   };
-  const route = first.protocol === 'tls' ? cfg.externals.tls(sni, dialled.port) : cfg.externals.tcp(dialled.address, dialled.port);
+  const bySni = first.protocol === 'tls' ? cfg.externals.tls(sni, dialled.port) : undefined;
+  // A TCP port of an entry carries whatever is sent to its address and port, TLS included, as Istio's TCP listener
+  // for it does (a database driver that starts with TLS to a `protocol: TCP` entry).
+  const route = bySni ?? cfg.externals.tcp(dialled.address, dialled.port);
   if (!route && cfg.trafficPolicy === 'REGISTRY_ONLY') {
     const what = first.protocol === 'tcp' ? address : sni === undefined ? `${address} (TLS without SNI)` : `SNI ${sni} on port ${dialled.port} (dialled ${address})`;
     record(0, { decision: 'denied', protocol: first.protocol, sni }, 'BlackHoleCluster', egressDeniedReason(cfg.trafficPolicy, what));
@@ -59,7 +62,8 @@ export function handleCapturedOpaque(
   const egress: EgressDecision = route
     ? { decision: 'external', protocol: first.protocol, serviceEntry: route.source, sni }
     : { decision: 'passthrough', protocol: first.protocol, sni };
-  const to = route ? externalDestination(route, dialled, sni, rt.resolver) : Promise.resolve(dialled);
+  // Only an entry chosen by the SNI may resolve the SNI; one chosen by address resolves its own host.
+  const to = route ? externalDestination(route, dialled, bySni ? sni : undefined, rt.resolver) : Promise.resolve(dialled);
   to.then(
     (dst) => {
       const upstreamName = `${dst.address}:${dst.port}`;

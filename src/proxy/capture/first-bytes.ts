@@ -12,6 +12,10 @@ export type FirstBytes = { protocol: 'http' } | { protocol: 'tls'; sni: string |
 export const FIRST_BYTES_WAIT_MS = 1_000;
 
 const MAX_METHOD = 24;
+/** Envoy's http_inspector looks no further for the end of the request line. */
+const MAX_REQUEST_LINE = 8192;
+/** `METHOD SP request-target SP HTTP/1.x`, the line without its LF (RFC 9112 §3). */
+const REQUEST_LINE = /^[A-Z]{1,24} [\x21-\x7e]+ HTTP\/1\.[01]\r?$/;
 
 /** Undefined: more bytes are needed to tell. */
 export function classifyFirstBytes(buf: Buffer): FirstBytes | undefined {
@@ -22,13 +26,20 @@ export function classifyFirstBytes(buf: Buffer): FirstBytes | undefined {
     if (hello.kind === 'invalid') return { protocol: 'tls', sni: undefined };
     if (hello.kind === 'incomplete') return undefined;
   }
-  // An HTTP/1 request line starts with a method token (upper case in every method in use) and a space.
-  for (let i = 0; i < buf.length && i <= MAX_METHOD; i++) {
+  // HTTP/1 is a whole request line, as Envoy's http_inspector requires: a method token (upper case in every method in
+  // use), a target and `HTTP/1.x`. A method and a space alone are not enough: client-first protocols whose first
+  // word is upper case (Redis inline `SET k v`, IRC `NICK n`) are TCP and must reach their TCP ServiceEntry.
+  let i = 0;
+  for (; i < buf.length && i <= MAX_METHOD; i++) {
     const c = buf[i]!;
-    if (c === 0x20) return i > 0 ? { protocol: 'http' } : { protocol: 'tcp' };
+    if (c === 0x20) break;
     if (c < 0x41 || c > 0x5a) return { protocol: 'tcp' };
   }
-  return buf.length > MAX_METHOD ? { protocol: 'tcp' } : undefined;
+  if (i === 0 || i > MAX_METHOD) return { protocol: 'tcp' };
+  if (i === buf.length) return undefined;
+  const lf = buf.indexOf(0x0a, i);
+  if (lf < 0 || lf > MAX_REQUEST_LINE) return lf < 0 && buf.length < MAX_REQUEST_LINE ? undefined : { protocol: 'tcp' };
+  return REQUEST_LINE.test(buf.toString('latin1', 0, lf)) ? { protocol: 'http' } : { protocol: 'tcp' };
 }
 
 /** What to decide when no more bytes will come in time: a started TLS hello is TLS without a name, else TCP. */

@@ -227,6 +227,25 @@ describe('DNS proxy on loopback', () => {
 
   test('an upstream that does not answer in time: SERVFAIL', async () => assert.equal((await ask(proxy.port, query('silent.example')))?.rcode, 'SERVFAIL'));
 
+  test('an upstream that cannot be dialled is skipped at once, without an exception', async () => {
+    const unreachable = await startDnsProxy({
+      port: 0,
+      host: '127.0.0.1',
+      // Connecting a UDP socket to the broadcast address fails (EACCES) before anything is sent.
+      upstream: [{ address: '255.255.255.255', port: 53 }, { address: '127.0.0.1', port: upstream.port }],
+      table: () => table,
+      upstreamTimeoutMs: 2000,
+    });
+    try {
+      const started = Date.now();
+      const r = await ask(unreachable.port, query('example.org'));
+      assert.deepEqual(r?.answers?.map((a) => (a as { data: unknown }).data), ['192.0.2.1']);
+      assert.ok(Date.now() - started < 1000, 'the unreachable server was waited for');
+    } finally {
+      await unreachable.close();
+    }
+  });
+
   test('no upstream at all: NXDOMAIN with the question echoed', async () => {
     const r = await ask(lonely.port, query('example.org'));
     assert.equal(r?.rcode, 'NXDOMAIN');

@@ -134,6 +134,10 @@ function askOne(query: Buffer, id: number, server: DnsServer, timeoutMs: number)
       // Only a response to this query's id counts; anything else on the socket is ignored.
       if (msg.length >= 12 && msg.readUInt16BE(0) === id && (msg.readUInt16BE(2) & 0x8000) !== 0) finish(msg);
     });
-    socket.connect(server.port, server.address, () => socket.send(query, () => undefined));
+    // A server that cannot be reached at all (no route, a broadcast address) fails here at once: on to the next.
+    socket.connect(server.port, server.address, (err?: Error) => {
+      if (err) finish(undefined);
+      else socket.send(query, () => undefined);
+    });
   });
 }

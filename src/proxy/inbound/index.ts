@@ -91,6 +91,12 @@ export function createInboundListener(rt: ProxyRuntime, redirectedPort?: (socket
       mtls.emit('connection', socket);
       return;
     }
+    const inbound = rt.config?.inbound;
+    if (capturedPort !== undefined && inbound?.protocols.get(capturedPort) === 'tcp' && (inbound.modes.get(capturedPort) ?? inbound.defaultMode) === 'DISABLE') {
+      // A DISABLE tcp port takes plaintext only, so no first byte is awaited: server-first apps (MySQL, SMTP) greet.
+      handleInboundTcp(rt, socket, undefined, undefined, capturedPort);
+      return;
+    }
     socket.setTimeout(30_000, () => socket.destroy());
     socket.once('data', (chunk: Buffer) => {
       socket.pause();

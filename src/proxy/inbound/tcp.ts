@@ -18,7 +18,11 @@ export function handleInboundTcp(
 ): void {
   const started = performance.now();
   const cfg = rt.config;
+  let logged = false;
   const log = (status: number, reason?: string, decision?: Parameters<typeof authzLogFields>[0]): void => {
+    // One line per connection: an unreachable app is its 503, not also the 200 of the close that follows.
+    if (logged) return;
+    logged = true;
     rt.telemetry.record({ direction: 'inbound', method: 'TCP', authority: `${rt.podIP}:${appPort}`, path: '', status, durationMs: performance.now() - started, peer: peer?.spiffeId, reason, ...authzLogFields(decision) });
   };
   const authz = cfg?.security.authz;

@@ -71,13 +71,17 @@ function handleOutbound(
   }
   const requestId = req.headers['x-request-id'];
   const extra = requestId === undefined ? ['x-request-id', randomUUID()] : [];
-  const port = parsed.port ?? 80;
+  const dialled = dialledOf(req);
+  // A captured request is routed on the port the app dialled, as Istio's per-port listeners route it: a Host or an
+  // absolute-form URL naming another port must not choose the ServiceEntry (or service) port, or a `resolution: NONE`
+  // entry for foo.com:80 would carry `Host: foo.com:80` to any address on any port the app dials.
+  const port = dialled?.port ?? parsed.port ?? 80;
   const service = cfg.service(parsed.host);
   if (!service) {
     // Outside the mesh the Host goes on as the app wrote it (a captured request's authority gained the dialled port);
     // a proxy request in absolute-form names its authority in the URL, which replaces Host (RFC 9112 §3.2.2).
     const upstreamAuthority = req.url?.startsWith('/') && req.headers.host ? req.headers.host : authority;
-    handleEgress(rt, cfg, req, res, { authority, upstreamAuthority, path, host: parsed.host, port, dialled: dialledOf(req), extra }, finish);
+    handleEgress(rt, cfg, req, res, { authority, upstreamAuthority, path, host: parsed.host, port, dialled, extra }, finish);
     return;
   }
   const balanced = service.ports.get(port);
