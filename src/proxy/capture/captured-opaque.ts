@@ -5,17 +5,17 @@
  * (ALLOW_ANY: on to the original destination; REGISTRY_ONLY: closed). The bytes already read are sent first and
  * nothing is terminated: TLS stays end to end between the app and its destination.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import type { BalancedPort, CompiledProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { EgressDecision } from '../telemetry/access-log.js';
 import { openMeshTunnel, splice } from '../upstream/mesh-tunnel.js';
 import { externalDestination } from '../upstream/external-destination.js';
+import { connectPlain } from '../upstream/plain-connect.js';
 import type { Destination } from '../upstream/external-destination.js';
 import { egressDeniedReason } from '../outbound/egress-denied.js';
 import type { FirstBytes } from './first-bytes.js';
 
-const CONNECT_TIMEOUT_MS = 5_000;
 
 export function tunnelToMeshService(rt: ProxyRuntime, socket: net.Socket, balanced: BalancedPort): void {
   const started = performance.now();
@@ -67,19 +67,12 @@ export function handleCapturedOpaque(
   to.then(
     (dst) => {
       const upstreamName = `${dst.address}:${dst.port}`;
-      const upstream = net.connect({ host: dst.address, port: dst.port, timeout: CONNECT_TIMEOUT_MS });
-      upstream.setNoDelay(true);
-      const fail = (err: Error): void => {
-        record(503, egress, upstreamName, `upstream connect error: ${err.message}`);
-        upstream.destroy();
-        socket.destroy();
-      };
-      upstream.once('error', fail);
-      upstream.once('timeout', () => fail(new Error('connect timeout')));
-      upstream.once('connect', () => {
-        upstream.removeListener('error', fail);
-        upstream.removeAllListeners('timeout');
-        upstream.setTimeout(0);
+      connectPlain(dst, (err, upstream) => {
+        if (err || !upstream) {
+          record(503, egress, upstreamName, `upstream connect error: ${err?.message ?? 'unknown'}`);
+          socket.destroy();
+          return;
+        }
         if (head.length > 0) upstream.write(head);
         splice(socket, upstream, () => record(200, egress, upstreamName));
         socket.resume();

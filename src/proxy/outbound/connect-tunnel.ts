@@ -5,12 +5,13 @@
  * ALLOW_ANY; under REGISTRY_ONLY it is refused with 502, as Istio's BlackHoleCluster does.
  */
 import type http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import { parseAuthority } from '../http/authority.js';
 import { openMeshTunnel, splice } from '../upstream/mesh-tunnel.js';
 import { externalDestination } from '../upstream/external-destination.js';
 import type { EgressDecision } from '../telemetry/access-log.js';
+import { connectPlain } from '../upstream/plain-connect.js';
 import { egressDeniedReason } from './egress-denied.js';
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 502: 'Bad Gateway', 503: 'Service Unavailable' };
@@ -50,14 +51,9 @@ export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, clien
   const to = route ? externalDestination(route, { address: parsed.host, port: parsed.port }, parsed.host, rt.resolver) : rt.resolver.resolve(parsed.host).then((address) => ({ address, port: parsed.port! }));
   to.then(
     (dst) => {
-      const upstream = net.connect({ host: dst.address, port: dst.port });
-      upstream.setNoDelay(true);
-      const fail = (err: Error): void => refuse(503, `upstream connect error: ${err.message}`, egress);
-      upstream.once('error', fail);
-      upstream.once('connect', () => {
-        upstream.removeListener('error', fail);
-        established(upstream, `${dst.address}:${dst.port}`, egress);
-      });
+      connectPlain(dst, (err, upstream) =>
+        err || !upstream ? refuse(503, `upstream connect error: ${err?.message ?? 'unknown'}`, egress) : established(upstream, `${dst.address}:${dst.port}`, egress),
+      );
     },
     (err: unknown) => refuse(503, `upstream connect error: ${(err as Error).message}`, egress),
   );
