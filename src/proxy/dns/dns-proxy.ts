@@ -101,7 +101,11 @@ function serveTcp(socket: net.Socket, handle: (query: Buffer, reply: (r: Buffer)
         if (socket.destroyed || r.length > 0xffff) return;
         const len2 = Buffer.alloc(2);
         len2.writeUInt16BE(r.length);
-        socket.write(Buffer.concat([len2, r]));
+        // A client that asks without reading stops being read, rather than growing the sidecar's memory.
+        if (!socket.write(Buffer.concat([len2, r]))) {
+          socket.pause();
+          socket.once('drain', () => socket.resume());
+        }
       });
     }
   });
