@@ -109,19 +109,20 @@ test('pods in network namespaces: isolation, traffic through sidecars, clean sto
   await t.test('where forwarding is weft’s, the host does not route between two of its other interfaces', async (st) => {
     if (forwardingBefore === '1') return st.skip('forwarding was on before weft: the host routed before, and still does');
     const hostAddrs = (await run('ip', ['-o', '-4', 'addr'])).stdout;
-    if (hostAddrs.includes(' 198.19.254.')) return st.skip('198.19.254.0/24 is in use on this machine');
+    if (hostAddrs.includes(' 198.19.253.')) return st.skip('198.19.253.0/24 is in use on this machine');
     const ns = [`wfx-${process.pid}-a`, `wfx-${process.pid}-b`] as const;
     try {
-      // Two networks joined only through the host, like a second NIC and a VPN would be.
+      // Two networks joined only through the host, like a second NIC and a VPN would be (not in 198.19.254.0/24,
+      // which the egress test's outside network uses, maybe at the same time).
       for (const [i, name] of ns.entries()) {
         const host = `wfx${process.pid % 100000}${i}`;
         await run('ip', ['netns', 'add', name]);
         await run('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', name]);
-        await run('ip', ['addr', 'add', `198.19.254.${4 * i + 1}/30`, 'dev', host]);
+        await run('ip', ['addr', 'add', `198.19.253.${4 * i + 1}/30`, 'dev', host]);
         await run('ip', ['link', 'set', host, 'up']);
-        await run('ip', ['-n', name, 'addr', 'add', `198.19.254.${4 * i + 2}/30`, 'dev', 'eth0']);
+        await run('ip', ['-n', name, 'addr', 'add', `198.19.253.${4 * i + 2}/30`, 'dev', 'eth0']);
         await run('ip', ['-n', name, 'link', 'set', 'eth0', 'up']);
-        await run('ip', ['-n', name, 'route', 'add', 'default', 'via', `198.19.254.${4 * i + 1}`]);
+        await run('ip', ['-n', name, 'route', 'add', 'default', 'via', `198.19.253.${4 * i + 1}`]);
       }
       // Nothing listens at port 9: a reachable address answers with a reset (curl exit 7), a dropped packet times out (28).
       const reachable = (to: string): Promise<boolean> =>
@@ -133,9 +134,9 @@ test('pods in network namespaces: isolation, traffic through sidecars, clean sto
         const out = (await run('iptables', ['-w', '-t', 'filter', '-L', `weft-${digest}-forward`, '-v', '-x', '-n'])).stdout.trim().split('\n');
         return Number(out.at(-1)?.trim().split(/\s+/)[0]);
       };
-      assert.ok(await reachable('198.19.254.1'), 'the first network reaches the host');
+      assert.ok(await reachable('198.19.253.1'), 'the first network reaches the host');
       const before = await drops();
-      assert.equal(await reachable('198.19.254.6'), false, 'the host routed between two of its other interfaces');
+      assert.equal(await reachable('198.19.253.6'), false, 'the host routed between two of its other interfaces');
       assert.ok((await drops()) > before, 'the mesh’s final rule dropped it');
     } finally {
       for (const name of ns) await run('ip', ['netns', 'delete', name]).catch(() => undefined);
