@@ -5,13 +5,16 @@
  *   → path normalisation → RequestAuthentication (JWT) → AuthorizationPolicy (CUSTOM, DENY, ALLOW)
  *   → x-forwarded-client-cert set from the verified peer, any incoming one dropped → the app on the pod address
  * Opaque TCP ports skip HTTP: after mTLS, AuthorizationPolicy as TCP, then bytes piped to the app (tcp.ts).
+ * http2/grpc ports take the same HTTP path per HTTP/2 stream (http2-inbound.ts), unless the caller negotiated
+ * http/1.1 (the mesh's HTTP/1.1 clients): captured callers' bytes arrive through a tunnel that offers no ALPN.
  */
 import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { CompiledInbound } from '../config/compiled-config.js';
-import type { PeerAuthnMode } from '../../proxyconfig/types.js';
+import type { PeerAuthnMode, PortProtocol } from '../../proxyconfig/types.js';
 import { peerIdentityOf, xfccValue } from '../tls/peer-identity.js';
 import type { PeerIdentity } from '../tls/peer-identity.js';
 import { forward, upstreamHeaders } from '../http/forward.js';
@@ -20,6 +23,8 @@ import { parseAuthority, requestTarget } from '../http/authority.js';
 import { hardenServer } from '../http/harden-server.js';
 import { replaySocket } from './replay-socket.js';
 import { handleInboundTcp } from './tcp.js';
+import { createInboundH2 } from './http2-inbound.js';
+import type { InboundH2 } from './http2-inbound.js';
 import { admitRequest } from '../security/admit-request.js';
 import { authzLogFields } from '../security/authz-log.js';
 import type { AuthzDecision } from '../../authz/index.js';
@@ -35,6 +40,17 @@ interface InboundConnection {
 }
 
 const TLS_HANDSHAKE = 0x16;
+/** HTTP/2's connection preface (RFC 9113 §3.4): a plaintext caller speaking h2c with prior knowledge. */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+function isH2Port(protocol: PortProtocol | undefined): boolean {
+  return protocol === 'http2' || protocol === 'grpc';
+}
+
+function startsH2Preface(chunk: Buffer): boolean {
+  const n = Math.min(chunk.length, H2_PREFACE.length);
+  return n > 0 && chunk.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+}
 
 export interface InboundListener {
   server: net.Server;
@@ -62,6 +78,7 @@ export function createInboundListener(rt: ProxyRuntime, redirectedPort?: (socket
   // One HTTP server parses both verified mTLS sockets and (PERMISSIVE) plaintext ones.
   const http1 = http.createServer(handler);
   hardenServer(http1);
+  const h2 = createInboundH2(rt);
 
   mtls.on('secureConnection', (socket: tls.TLSSocket) => {
     const peer = peerIdentityOf(socket);
@@ -75,6 +92,10 @@ export function createInboundListener(rt: ProxyRuntime, redirectedPort?: (socket
     const sniPort = sniAppPort(inbound, sni);
     if (sniPort !== undefined && inbound?.protocols.get(sniPort) === 'tcp') {
       handleInboundTcp(rt, socket, peer, sni, sniPort);
+      return;
+    }
+    if (sniPort !== undefined && isH2Port(inbound?.protocols.get(sniPort)) && socket.alpnProtocol !== 'http/1.1') {
+      h2.serve(socket, { peer, sni, appPort: sniPort });
       return;
     }
     connections.set(socket, { peer, sni, sniPort });
@@ -105,8 +126,12 @@ export function createInboundListener(rt: ProxyRuntime, redirectedPort?: (socket
         mtls.emit('connection', replaySocket(socket, chunk));
         return;
       }
-      socket.unshift(chunk);
       const inbound = rt.config?.inbound;
+      if (capturedPort !== undefined && inbound && isH2Port(inbound.protocols.get(capturedPort)) && startsH2Preface(chunk)) {
+        handlePlaintextH2(rt, inbound, h2, replaySocket(socket, chunk), capturedPort);
+        return;
+      }
+      socket.unshift(chunk);
       if (capturedPort !== undefined && inbound?.protocols.get(capturedPort) === 'tcp') {
         // Plaintext dialled straight at an opaque TCP port: piped as bytes if its mode admits plaintext.
         handlePlaintextTcp(rt, inbound, socket, capturedPort);
@@ -135,6 +160,17 @@ function handlePlaintextTcp(rt: ProxyRuntime, inbound: CompiledInbound, socket: 
     return;
   }
   handleInboundTcp(rt, socket, undefined, undefined, appPort);
+}
+
+/** Plaintext h2c dialled straight at an http2/grpc port: served without a peer if the port's mode admits plaintext. */
+function handlePlaintextH2(rt: ProxyRuntime, inbound: CompiledInbound, h2: InboundH2, socket: Duplex, appPort: number): void {
+  const mode = inbound.modes.get(appPort) ?? inbound.defaultMode;
+  if (mode === 'STRICT') {
+    rt.log.warn('inbound refused by PeerAuthentication', { port: appPort, mode, mtls: false });
+    socket.destroy();
+    return;
+  }
+  h2.serve(socket, { peer: undefined, sni: undefined, appPort });
 }
 
 /** Istio's SNI for mTLS between sidecars, `outbound_.<port>_._.<host>`, names the service port; map it to the app. */

@@ -4,12 +4,13 @@
  *   passes without a principal) → AuthorizationPolicy (CUSTOM, then DENY, then ALLOW; dry-run only recorded)
  * A refusal is answered here; on admission the caller gets the normalised path and the header changes to make.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { normalizePath, pathWithoutQuery } from '../../http/normalize-path.js';
 import type { AuthzAuth, AuthzDecision, AuthzRequest } from '../../authz/index.js';
 import type { CompiledProxyConfig } from '../config/compiled-config.js';
 import type { EndpointPools } from '../upstream/endpoint-pools.js';
 import { sendProxyError } from '../http/proxy-error.js';
+import type { LocalReply } from '../http/proxy-error.js';
 import type { PeerIdentity } from '../tls/peer-identity.js';
 import { checkExtAuthz } from './ext-authz-client.js';
 
@@ -22,6 +23,13 @@ export interface AdmissionContext {
   destinationPort: number;
   /** Told when a token names a key this proxy does not have, so the control plane refetches the JWKS. */
   onUnknownKey: (uris: string[]) => void;
+}
+
+/** What admission reads of a request: an HTTP/1.1 IncomingMessage, or an HTTP/2 stream's view (host = :authority). */
+export interface AdmissionRequest {
+  readonly method?: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+  readonly socket: { readonly remoteAddress?: string | undefined };
 }
 
 export interface Admitted {
@@ -42,13 +50,13 @@ export interface Refused {
 const NOTHING_REMOVED: ReadonlySet<string> = new Set();
 const UNKNOWN_KEY = /doesn't have key|Jwks is not available/;
 
-function lowerHeaders(req: IncomingMessage): Record<string, string> {
+function lowerHeaders(req: AdmissionRequest): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v;
   return out;
 }
 
-export async function admitRequest(ctx: AdmissionContext, req: IncomingMessage, res: ServerResponse, url: string): Promise<Admitted | Refused> {
+export async function admitRequest(ctx: AdmissionContext, req: AdmissionRequest, res: LocalReply, url: string): Promise<Admitted | Refused> {
   const sec = ctx.cfg.security;
   const normalized = normalizePath(url, sec.pathNormalization);
   if ('reject' in normalized) {

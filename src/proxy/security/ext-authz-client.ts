@@ -4,7 +4,7 @@
  * Content-Length and the headers the provider lists; a 200 allows (copying headersToUpstreamOnAllow), anything
  * else denies with the provider's own status and body; an unreachable provider fails open or answers statusOnError.
  */
-import type { IncomingMessage } from 'node:http';
+import type { AdmissionRequest } from './admit-request.js';
 import type { ExtAuthzProvider } from '../../proxyconfig/types.js';
 import type { CompiledProxyConfig } from '../config/compiled-config.js';
 import type { EndpointPools } from '../upstream/endpoint-pools.js';
@@ -18,7 +18,7 @@ export async function checkExtAuthz(
   pools: EndpointPools,
   cfg: CompiledProxyConfig,
   provider: ExtAuthzProvider,
-  req: IncomingMessage,
+  req: AdmissionRequest,
   pathWithQuery: string,
 ): Promise<ExtAuthzResult> {
   const failed = (reason: string): ExtAuthzResult =>
