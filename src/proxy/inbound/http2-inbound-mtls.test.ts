@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import net from 'node:net';
+import type net from 'node:net';
 import tls from 'node:tls';
 import type { ProxyConfig } from '../../proxyconfig/types.js';
 import { systemClock } from '../../clock.js';
