@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { MeshFile, MeshWorkloadEntry } from '../../src/mesh/mesh-file.js';
+import { processAlive } from '../../src/mesh/process-alive.js';
 import { REPO_ROOT, WEFT_BIN, weftUp } from '../../bench/weft-mesh.js';
 import type { WeftUp } from '../../bench/weft-mesh.js';
 
@@ -75,15 +76,9 @@ export async function callAs(
   return { status: res.statusCode, body: await res.body.text(), headers: res.headers };
 }
 
-/** True if a process with this pid is alive. */
+/** True if a process with this pid is alive (a zombie waiting for its reaper is not). */
 export function alive(pid: number | null | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return pid ? processAlive(pid) : false;
 }
 
 export function pidsOf(m: MeshFile): number[] {
