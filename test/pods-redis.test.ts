@@ -75,12 +75,12 @@ function plaintextPing(address: string): Promise<string> {
   });
 }
 
-const PERMISSIVE_REDIS = `apiVersion: security.istio.io/v1
+const redisPeerAuthn = (mode: 'PERMISSIVE' | 'DISABLE'): string => `apiVersion: security.istio.io/v1
 kind: PeerAuthentication
-metadata: { name: redis-permissive, namespace: default }
+metadata: { name: redis-mode, namespace: default }
 spec:
   selector: { matchLabels: { app: redis } }
-  mtls: { mode: PERMISSIVE }
+  mtls: { mode: ${mode} }
 `;
 
 /** The value of istio_tcp_connections_opened_total for connections arriving from `principal`. */
@@ -143,10 +143,18 @@ test('redis in the mesh: redis-cli and redis-benchmark through captured mTLS', {
   await t.test('plaintext straight to the redis port is refused under STRICT, served as TCP under PERMISSIVE', async () => {
     const redis = m.workload('redis');
     assert.equal(await plaintextPing(redis.podIP), '', 'STRICT: the captured plaintext connection is closed');
-    await applyAndSync(m, 'apply', { yaml: PERMISSIVE_REDIS }, ['redis']);
+    await applyAndSync(m, 'apply', { yaml: redisPeerAuthn('PERMISSIVE') }, ['redis']);
     assert.equal(await plaintextPing(redis.podIP), '+PONG\r\n', 'PERMISSIVE: piped to redis as opaque TCP, not parsed as HTTP');
     const plaintext = await eventually('an inbound TCP line without a peer', () => inboundTcpLines(redisLog).find((l) => l.peer === undefined));
     assert.equal(plaintext.method, 'TCP');
+  });
+
+  await t.test('under DISABLE the client sidecar carries the captured connection in plaintext', async () => {
+    const before = inboundTcpLines(redisLog).filter((l) => l.peer === undefined).length;
+    await applyAndSync(m, 'apply', { yaml: redisPeerAuthn('DISABLE') }, ['redis', 'redis-client']);
+    const r = await m.weft(['exec', 'redis-client', '--', 'timeout', '20', 'redis-cli', '-h', 'redis', 'ping']);
+    assert.equal(r.stdout.trim(), 'PONG', r.stderr);
+    await eventually('one more inbound TCP line without a peer', () => (inboundTcpLines(redisLog).filter((l) => l.peer === undefined).length > before ? true : undefined));
   });
 
   await t.test('a stop leaves nothing of the mesh behind', async () => {
