@@ -15,21 +15,10 @@ import { SIDECAR_UID } from '../src/mesh/netns/capture-rules.js';
 import { appIdentity, asIdentity, podAppIdentity, probePrivilegeDrop } from '../src/mesh/netns/pod-identity.js';
 import { startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
-import { meshTraces, removeMeshObjects, run } from './support/netns-traces.js';
+import { meshTraces, removeMeshObjects, run, podTestSkipReason } from './support/netns-traces.js';
 
 
-async function skipReason(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'needs root to create network namespaces and iptables rules in them';
-  const ip = await run('ip', ['netns', 'list']).catch((err: Error) => err);
-  if (ip instanceof Error) return `ip netns is unavailable: ${ip.message}`;
-  for (const tool of ['iptables', 'setpriv', 'curl', 'getent']) {
-    const found = await run('sh', ['-c', `command -v ${tool}`]).catch(() => undefined);
-    if (!found) return `${tool} is not installed`;
-  }
-  return undefined;
-}
-
-const skip = await skipReason();
+const skip = await podTestSkipReason(['iptables', 'setpriv', 'curl', 'getent']);
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-capture-'));
 const digest = meshDigest(stateDir);
 let mesh: MeshRun | undefined;

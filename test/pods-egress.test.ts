@@ -15,22 +15,11 @@ import { meshDigest } from '../src/mesh/netns/pod-names.js';
 import { applyAndSync as applyConfig, proxyStatuses } from './support/config-sync.js';
 import { startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
-import { meshTraces, removeMeshObjects, run } from './support/netns-traces.js';
+import { meshTraces, removeMeshObjects, run, podTestSkipReason } from './support/netns-traces.js';
 import { startOutsideNetwork } from './support/outside-netns.js';
 import type { OutsideNetwork } from './support/outside-netns.js';
 
-async function skipReason(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'needs root to create network namespaces, veth pairs and iptables rules';
-  const ip = await run('ip', ['netns', 'list']).catch((err: Error) => err);
-  if (ip instanceof Error) return `ip netns is unavailable: ${ip.message}`;
-  for (const tool of ['iptables', 'setpriv', 'curl', 'getent', 'openssl']) {
-    const found = await run('sh', ['-c', `command -v ${tool}`]).catch(() => undefined);
-    if (!found) return `${tool} is not installed`;
-  }
-  return undefined;
-}
-
-const skip = await skipReason();
+const skip = await podTestSkipReason(['iptables', 'setpriv', 'curl', 'getent', 'openssl']);
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-egress-'));
 const digest = meshDigest(stateDir);
 let mesh: MeshRun | undefined;

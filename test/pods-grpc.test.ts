@@ -13,21 +13,10 @@ import path from 'node:path';
 import { meshDigest } from '../src/mesh/netns/pod-names.js';
 import { eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
-import { meshTraces, removeMeshObjects, run } from './support/netns-traces.js';
+import { meshTraces, removeMeshObjects, podTestSkipReason } from './support/netns-traces.js';
 import { applyAndSync } from './support/config-sync.js';
 
-async function skipReason(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'needs root to create network namespaces and iptables rules in them';
-  const ip = await run('ip', ['netns', 'list']).catch((err: Error) => err);
-  if (ip instanceof Error) return `ip netns is unavailable: ${ip.message}`;
-  for (const tool of ['iptables', 'setpriv']) {
-    const found = await run('sh', ['-c', `command -v ${tool}`]).catch(() => undefined);
-    if (!found) return `${tool} is not installed (scripts/install-system-deps.sh installs it)`;
-  }
-  return undefined;
-}
-
-const skip = await skipReason();
+const skip = await podTestSkipReason(['iptables', 'setpriv']);
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-grpc-'));
 const digest = meshDigest(stateDir);
 let mesh: MeshRun | undefined;

@@ -17,17 +17,10 @@ import { meshDigest } from '../src/mesh/netns/pod-names.js';
 import { LEDGER_FILE } from '../src/mesh/netns/index.js';
 import { alive, eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
-import { meshTraces, removeMeshObjects, run } from './support/netns-traces.js';
+import { meshTraces, removeMeshObjects, run, podTestSkipReason } from './support/netns-traces.js';
 
 
-async function skipReason(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'needs root to create network namespaces';
-  const ip = await run('ip', ['netns', 'list']).catch((err: Error) => err);
-  if (ip instanceof Error) return `ip netns is unavailable: ${ip.message}`;
-  return undefined;
-}
-
-const skip = await skipReason();
+const skip = await podTestSkipReason([]);
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-netns-'));
 const digest = meshDigest(stateDir);
 const bookinfoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-netns-bookinfo-'));

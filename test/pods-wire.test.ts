@@ -19,22 +19,11 @@ import { SIDECAR_UID } from '../src/mesh/netns/capture-rules.js';
 import { applyAndSync } from './support/config-sync.js';
 import { startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
-import { meshTraces, removeMeshObjects, run } from './support/netns-traces.js';
+import { meshTraces, removeMeshObjects, podTestSkipReason } from './support/netns-traces.js';
 import { clientHelloStreams, describeStream, startCapture, streamsContaining } from './support/pcap.js';
 import type { PacketCapture, TcpStream } from './support/pcap.js';
 
-async function skipReason(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'needs root to create network namespaces and to capture packets';
-  const ip = await run('ip', ['netns', 'list']).catch((err: Error) => err);
-  if (ip instanceof Error) return `ip netns is unavailable: ${ip.message}`;
-  for (const tool of ['iptables', 'setpriv', 'curl', 'tcpdump', 'redis-server', 'redis-cli']) {
-    const found = await run('sh', ['-c', `command -v ${tool}`]).catch(() => undefined);
-    if (!found) return `${tool} is not installed (scripts/install-system-deps.sh installs it)`;
-  }
-  return undefined;
-}
-
-const skip = await skipReason();
+const skip = await podTestSkipReason(['iptables', 'setpriv', 'curl', 'tcpdump', 'redis-server', 'redis-cli']);
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-wire-'));
 const digest = meshDigest(stateDir);
 const pcapDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-wire-pcap-'));

@@ -9,6 +9,21 @@ import { promisify } from 'node:util';
 
 export const run = promisify(execFile);
 
+/**
+ * Why a pod test cannot run here, or undefined when it can: root, `ip netns`, and each of `tools` on the PATH
+ * (scripts/install-system-deps.sh installs them in CI).
+ */
+export async function podTestSkipReason(tools: readonly string[]): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return 'needs root to create network namespaces and iptables rules in them';
+  const ip = await run('ip', ['netns', 'list']).catch((err: Error) => err);
+  if (ip instanceof Error) return `ip netns is unavailable: ${ip.message}`;
+  for (const tool of tools) {
+    const found = await run('sh', ['-c', `command -v ${tool}`]).catch(() => undefined);
+    if (!found) return `${tool} is not installed (scripts/install-system-deps.sh installs it)`;
+  }
+  return undefined;
+}
+
 /** Namespaces, links and /etc/netns directories of this mesh, and its chains and rules in the host's iptables/nftables. */
 export async function meshTraces(digest: string): Promise<string[]> {
   const traces: string[] = [];

@@ -11,13 +11,12 @@ import type { IncomingHttpHeaders } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { PeerAuthnMode } from '../../proxyconfig/types.js';
-import type { AuthzDecision } from '../../authz/index.js';
 import type { PeerIdentity } from '../tls/peer-identity.js';
 import { xfccValue } from '../tls/peer-identity.js';
 import { sendProxyError } from '../http/proxy-error.js';
 import { admitRequest } from '../security/admit-request.js';
 import type { AdmissionRequest } from '../security/admit-request.js';
-import { authzLogFields } from '../security/authz-log.js';
+import { inboundFinish } from './inbound-record.js';
 import { H2LocalReply } from '../http2/h2-local-reply.js';
 import { forwardH2Stream, upstreamH2Headers } from '../http2/h2-forward.js';
 import { isGrpcRequest } from '../http2/grpc-status.js';
@@ -92,24 +91,11 @@ function appSession(rt: ProxyRuntime, state: CallerSession): http2.ClientHttp2Se
 }
 
 function handleStream(rt: ProxyRuntime, caller: CallerSession | undefined, stream: http2.ServerHttp2Stream, headers: IncomingHttpHeaders, requestEnded: boolean): void {
-  const started = performance.now();
   const method = headers[':method'] ?? '';
   const authority = headers[':authority'] ?? headers.host ?? '';
   const rawPath = headers[':path'] ?? '';
   const reply = new H2LocalReply(stream, isGrpcRequest(headers['content-type']));
-  const finish = (status: number, reason?: string, decision?: AuthzDecision): void => {
-    rt.telemetry.record({
-      direction: 'inbound',
-      method,
-      authority,
-      path: rawPath,
-      status,
-      durationMs: performance.now() - started,
-      peer: caller?.peer?.spiffeId,
-      reason,
-      ...authzLogFields(decision),
-    });
-  };
+  const finish = inboundFinish(rt, { method, authority, path: rawPath, peer: caller?.peer?.spiffeId });
   const cfg = rt.config;
   const inbound = cfg?.inbound;
   if (!cfg || !inbound || !caller) {

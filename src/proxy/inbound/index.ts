@@ -26,8 +26,7 @@ import { handleInboundTcp } from './tcp.js';
 import { createInboundH2 } from './http2-inbound.js';
 import type { InboundH2 } from './http2-inbound.js';
 import { admitRequest } from '../security/admit-request.js';
-import { authzLogFields } from '../security/authz-log.js';
-import type { AuthzDecision } from '../../authz/index.js';
+import { inboundFinish } from './inbound-record.js';
 
 interface InboundConnection {
   peer: PeerIdentity | undefined;
@@ -202,25 +201,12 @@ function handleInbound(
   req: http.IncomingMessage,
   res: http.ServerResponse,
 ): void {
-  const started = performance.now();
   const cfg = rt.config;
   const inbound = cfg?.inbound;
   const target = requestTarget(req.url ?? '', req.headers.host);
   const authority = target?.authority ?? '';
   const rawPath = target?.path ?? req.url ?? '';
-  const finish = (status: number, reason?: string, decision?: AuthzDecision): void => {
-    rt.telemetry.record({
-        direction: 'inbound',
-        method: req.method ?? '',
-        authority,
-        path: rawPath,
-        status,
-        durationMs: performance.now() - started,
-        peer: conn?.peer?.spiffeId,
-        reason,
-        ...authzLogFields(decision),
-      });
-  };
+  const finish = inboundFinish(rt, { method: req.method ?? '', authority, path: rawPath, peer: conn?.peer?.spiffeId });
   if (!cfg || !inbound || !conn) {
     sendProxyError(res, 503, 'proxy has no inbound configuration yet');
     finish(503);
