@@ -13,12 +13,9 @@ import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createCaptureListener } from './capture-listener.js';
 import { parseClientHello } from './client-hello.js';
 import type { OriginalDst } from './original-dst.js';
+import { listenOnLoopback } from '../loopback.fixture.js';
 
 /** A listener on loopback that echoes; with a banner it speaks first, as SMTP or MySQL do. */
-async function listen(server: net.Server): Promise<number> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return (server.address() as net.AddressInfo).port;
-}
 const echo = net.createServer((s) => {
   s.on('error', () => undefined);
   s.pipe(s);
@@ -102,7 +99,7 @@ async function harness(trafficPolicy: 'REGISTRY_ONLY' | 'ALLOW_ANY'): Promise<Ha
     requestJwksRefresh: () => undefined,
   };
   h.server = createCaptureListener(h.rt, { lookup: () => h.dialled, firstBytesWaitMs: 200 });
-  h.port = await listen(h.server);
+  h.port = await listenOnLoopback(h.server);
   return h;
 }
 
@@ -144,7 +141,7 @@ function tlsThrough(h: Harness, servername: string): Promise<void> {
 }
 
 before(async () => {
-  ports = { echo: await listen(echo), banner: await listen(banner), recorder: await listen(recorder), web: await listen(web) };
+  ports = { echo: await listenOnLoopback(echo), banner: await listenOnLoopback(banner), recorder: await listenOnLoopback(recorder), web: await listenOnLoopback(web) };
 });
 after(() => {
   for (const s of [echo, banner, recorder, web]) s.close();
@@ -278,7 +275,7 @@ describe('capture under REGISTRY_ONLY', () => {
 
   test('a connection without an original destination is closed', async () => {
     const server = createCaptureListener(h.rt, { lookup: () => undefined });
-    const port = await listen(server);
+    const port = await listenOnLoopback(server);
     try {
       const got = await new Promise<string>((resolve) => {
         const c = net.connect(port, '127.0.0.1');

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
 import { looksLikeTls, parseClientHello } from './client-hello.js';
+import { listenOnLoopback } from '../loopback.fixture.js';
 
 /** The first bytes Node's TLS client really sends, captured by a plain TCP server on loopback. */
 async function captureHello(options: tls.ConnectionOptions): Promise<Buffer> {
   const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
+  const port = await listenOnLoopback(server);
   try {
     const got = new Promise<Buffer>((resolve) => {
       server.once('connection', (s) => {

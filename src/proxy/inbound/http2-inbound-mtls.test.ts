@@ -18,6 +18,7 @@ import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { EndpointPools } from '../upstream/endpoint-pools.js';
 import { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createInboundListener } from './index.js';
+import { listenOnLoopback } from '../loopback.fixture.js';
 
 const ECHO_ID = 'spiffe://example.org/ns/default/sa/grpc-echo';
 const SLEEP_ID = 'spiffe://example.org/ns/default/sa/sleep';
@@ -68,8 +69,7 @@ before(async () => {
   };
   server = await issue(ECHO_ID);
   client = await issue(SLEEP_ID);
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-  appPort = (app.address() as net.AddressInfo).port;
+  appPort = await listenOnLoopback(app);
   rt = {
     config: acceptProxyConfig(config()),
     cert: server,
@@ -81,8 +81,7 @@ before(async () => {
     requestJwksRefresh: () => undefined,
   };
   listener = createInboundListener(rt).server;
-  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-  listenerPort = (listener.address() as net.AddressInfo).port;
+  listenerPort = await listenOnLoopback(listener);
 });
 after(async () => {
   listener.close();

@@ -9,6 +9,7 @@ import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { EndpointPools } from '../upstream/endpoint-pools.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createInboundListener } from './index.js';
+import { listenOnLoopback } from '../loopback.fixture.js';
 
 /**
  * The app: gRPC-shaped over h2c. /echo.Echo/Say echoes the body with grpc-status 0 in trailers and reports the
@@ -114,12 +115,10 @@ async function settled(): Promise<void> {
 }
 
 before(async () => {
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-  appPort = (app.address() as net.AddressInfo).port;
+  appPort = await listenOnLoopback(app);
   // Every connection claims to have been dialled at the app port, as iptables REDIRECT leaves it.
   listener = createInboundListener(rt, () => appPort).server;
-  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-  listenerPort = (listener.address() as net.AddressInfo).port;
+  listenerPort = await listenOnLoopback(listener);
 });
 after(async () => {
   listener.close();
@@ -247,8 +246,7 @@ describe('inbound HTTP/2 on a grpc port (plaintext h2c, PERMISSIVE)', () => {
 
   test('an app that is not listening: 503 for plain HTTP/2, and the proxy keeps serving', async () => {
     const closed = net.createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const deadPort = (closed.address() as net.AddressInfo).port;
+    const deadPort = await listenOnLoopback(closed);
     await new Promise<void>((r) => closed.close(() => r()));
     rt.config = acceptProxyConfig(config('PERMISSIVE', [], deadPort));
     const redirected = createInboundListener(rt, () => deadPort).server;

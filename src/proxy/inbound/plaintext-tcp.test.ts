@@ -8,6 +8,7 @@ import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { EndpointPools } from '../upstream/endpoint-pools.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createInboundListener } from './index.js';
+import { listenOnLoopback } from '../loopback.fixture.js';
 
 /** The app: a server-first protocol (SMTP, MySQL) that greets before the client says anything. */
 const app = net.createServer((s) => {
@@ -45,12 +46,10 @@ const rt: ProxyRuntime = {
 };
 
 before(async () => {
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-  appPort = (app.address() as net.AddressInfo).port;
+  appPort = await listenOnLoopback(app);
   // Every connection claims to have been dialled at the app port, as iptables REDIRECT leaves it.
   listener = createInboundListener(rt, () => appPort).server;
-  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-  listenerPort = (listener.address() as net.AddressInfo).port;
+  listenerPort = await listenOnLoopback(listener);
 });
 after(async () => {
   listener.close();

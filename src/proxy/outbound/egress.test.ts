@@ -10,11 +10,8 @@ import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { EndpointPools } from '../upstream/endpoint-pools.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createOutboundServer } from './index.js';
+import { listenOnLoopback } from '../loopback.fixture.js';
 
-async function listen(server: net.Server): Promise<number> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return (server.address() as net.AddressInfo).port;
-}
 const echo = net.createServer((s) => {
   s.on('error', () => undefined);
   s.pipe(s);
@@ -77,7 +74,7 @@ async function outbound(trafficPolicy: 'REGISTRY_ONLY' | 'ALLOW_ANY'): Promise<{
     requestJwksRefresh: () => undefined,
   };
   const server = createOutboundServer(rt);
-  return { rt, entries, server, port: await listen(server) };
+  return { rt, entries, server, port: await listenOnLoopback(server) };
 }
 
 function proxyGet(port: number, url: string): Promise<{ status: number; body: string }> {
@@ -114,8 +111,8 @@ function connectThrough(port: number, authority: string, data: string): Promise<
 }
 
 before(async () => {
-  echoPort = await listen(echo);
-  webPort = await listen(web);
+  echoPort = await listenOnLoopback(echo);
+  webPort = await listenOnLoopback(web);
 });
 after(() => {
   echo.close();
