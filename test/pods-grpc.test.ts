@@ -15,6 +15,7 @@ import { eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
 import { meshTraces, removeMeshObjects, podTestSkipReason } from './support/netns-traces.js';
 import { applyAndSync } from './support/config-sync.js';
+import { inboundAccessLines } from './support/access-log.js';
 
 const skip = await podTestSkipReason(['iptables', 'setpriv']);
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-grpc-'));
@@ -28,26 +29,6 @@ after(async () => {
 });
 
 const SLEEP_ID = 'spiffe://cluster.local/ns/default/sa/sleep';
-
-interface AccessLine {
-  msg?: string;
-  direction?: string;
-  method?: string;
-  path?: string;
-  status?: number;
-  peer?: string;
-  authz?: { decision: string; policy: string | null; rule: number | null };
-}
-
-function inboundLines(logFile: string): AccessLine[] {
-  if (!fs.existsSync(logFile)) return [];
-  return fs
-    .readFileSync(logFile, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('{"time"') && l.includes('"msg":"access"'))
-    .map((l) => JSON.parse(l) as AccessLine)
-    .filter((e) => e.msg === 'access' && e.direction === 'inbound');
-}
 
 function policy(name: string, action: 'ALLOW' | 'DENY', paths: string[], principals?: string[]): string {
   const from = principals ? `\n  - from: [{ source: { principals: ${JSON.stringify(principals)} } }]\n    to` : '\n  - to';
@@ -76,7 +57,7 @@ test('gRPC in the mesh: h2c through captured mTLS, AuthorizationPolicy per call'
   });
 
   await t.test("grpc-echo's sidecar logged POST /echo.Echo/Say from sleep's SPIFFE identity", async () => {
-    const line = await eventually('an inbound /echo.Echo/Say line', () => inboundLines(echoLog).find((l) => l.path === '/echo.Echo/Say'));
+    const line = await eventually('an inbound /echo.Echo/Say line', () => inboundAccessLines(echoLog).find((l) => l.path === '/echo.Echo/Say'));
     assert.equal(line.method, 'POST');
     assert.equal(line.status, 200);
     assert.equal(line.peer, SLEEP_ID);
@@ -84,12 +65,12 @@ test('gRPC in the mesh: h2c through captured mTLS, AuthorizationPolicy per call'
 
   await t.test('an ALLOW policy for another method denies the call: grpc-status 7, and the log says why', async () => {
     await applyAndSync(m, 'apply', { yaml: policy('echo-other-only', 'ALLOW', ['/echo.Echo/Other']) }, ['grpc-echo']);
-    const before = inboundLines(echoLog).length;
+    const before = inboundAccessLines(echoLog).length;
     const r = await grpcCall('denied');
     assert.equal(r.code, 1, `${r.stdout} ${r.stderr}`);
     assert.match(r.stdout, /^grpc-status: 7$/m);
     assert.doesNotMatch(r.stdout, /denied$/m, 'the app never answered');
-    const line = await eventually('the denied call in the log', () => inboundLines(echoLog).slice(before).find((l) => l.path === '/echo.Echo/Say'));
+    const line = await eventually('the denied call in the log', () => inboundAccessLines(echoLog).slice(before).find((l) => l.path === '/echo.Echo/Say'));
     assert.equal(line.status, 403);
     assert.equal(line.peer, SLEEP_ID);
     assert.equal(line.authz?.decision, 'DENY');
@@ -97,10 +78,10 @@ test('gRPC in the mesh: h2c through captured mTLS, AuthorizationPolicy per call'
 
   await t.test("a DENY policy is named in the log", async () => {
     await applyAndSync(m, 'apply', { yaml: policy('echo-deny-say', 'DENY', ['/echo.Echo/Say']) }, ['grpc-echo']);
-    const before = inboundLines(echoLog).length;
+    const before = inboundAccessLines(echoLog).length;
     const r = await grpcCall('denied again');
     assert.match(r.stdout, /^grpc-status: 7$/m, r.stderr);
-    const line = await eventually('the denied call in the log', () => inboundLines(echoLog).slice(before).find((l) => l.path === '/echo.Echo/Say'));
+    const line = await eventually('the denied call in the log', () => inboundAccessLines(echoLog).slice(before).find((l) => l.path === '/echo.Echo/Say'));
     assert.deepEqual(line.authz, { decision: 'DENY', policy: 'default/echo-deny-say', rule: 0 });
     await applyAndSync(m, 'delete', { yaml: policy('echo-deny-say', 'DENY', ['/echo.Echo/Say']) }, ['grpc-echo']);
   });
@@ -111,7 +92,7 @@ test('gRPC in the mesh: h2c through captured mTLS, AuthorizationPolicy per call'
     assert.equal(r.code, 0, `${r.stdout} ${r.stderr}`);
     assert.match(r.stdout, /^grpc-echo[\w-]*: welcome$/m);
     assert.match(r.stdout, /^grpc-status: 0$/m);
-    const line = await eventually('the allowed call in the log', () => inboundLines(echoLog).find((l) => l.authz?.policy === 'default/echo-other-only'));
+    const line = await eventually('the allowed call in the log', () => inboundAccessLines(echoLog).find((l) => l.authz?.policy === 'default/echo-other-only'));
     assert.equal(line.authz?.decision, 'ALLOW');
   });
 

@@ -16,6 +16,8 @@ import { eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
 import { meshTraces, removeMeshObjects, podTestSkipReason } from './support/netns-traces.js';
 import { applyAndSync } from './support/config-sync.js';
+import { inboundAccessLines } from './support/access-log.js';
+import type { AccessLine } from './support/access-log.js';
 
 const skip = await podTestSkipReason(['iptables', 'setpriv', 'redis-server', 'redis-cli', 'redis-benchmark']);
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-redis-'));
@@ -32,21 +34,9 @@ const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/redis-client';
 /** redis-benchmark's parallel connections; with the ping before, redis's sidecar sees at least one more. */
 const BENCH_CLIENTS = 50;
 
-interface AccessLine {
-  msg?: string;
-  direction?: string;
-  method?: string;
-  peer?: string;
-}
-
+/** Inbound lines of opaque TCP connections. */
 function inboundTcpLines(logFile: string): AccessLine[] {
-  if (!fs.existsSync(logFile)) return [];
-  return fs
-    .readFileSync(logFile, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('{"time"') && l.includes('"msg":"access"'))
-    .map((l) => JSON.parse(l) as AccessLine)
-    .filter((e) => e.msg === 'access' && e.direction === 'inbound' && e.method === 'TCP');
+  return inboundAccessLines(logFile).filter((e) => e.method === 'TCP');
 }
 
 /** A plaintext `PING` straight to redis's pod address and app port, as a caller outside the mesh sends it. */
