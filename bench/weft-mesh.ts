@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { MeshFile } from '../src/mesh/mesh-file.js';
 import { freePort } from '../src/mesh/wait-for-port.js';
+import { onTeardown } from './teardown.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const WEFT_BIN = path.join(REPO_ROOT, 'bin', 'weft.js');
@@ -39,9 +40,13 @@ export async function weftUp(
   const started = performance.now();
   const isolationArgs = isolation === 'default' || extraArgs.some((a) => a.startsWith('--isolation')) ? [] : [`--isolation=${isolation}`];
   const args = [WEFT_BIN, '--state-dir', stateDir, 'up', ...paths, '--ingress-port', String(ingressPort), ...isolationArgs, ...extraArgs];
+  // Its own process group, so a last-resort kill reaches whatever it started too; WEFT_PARENT_PID makes it stop
+  // its mesh by itself if this process dies without a chance to stop it (SIGKILL).
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env: { ...process.env, WEFT_PARENT_PID: String(process.pid) },
   });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -57,6 +62,15 @@ export async function weftUp(
       child.kill(signal);
     });
   };
+  const pgid = child.pid;
+  const unregister = onTeardown({
+    what: `weft up ${stateDir}`,
+    stop: () => stop('SIGTERM'),
+    kill: () => {
+      if (pgid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(-pgid, 'SIGKILL');
+    },
+  });
+  child.once('exit', unregister);
   const up = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), timeoutMs);
     const check = (): void => {

@@ -3,7 +3,7 @@
  * refuses plaintext, PERMISSIVE takes both, foreign certificates and wrong identities are refused, and the proxy
  * answers bad requests with the right status.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -15,13 +15,14 @@ import { callAs, eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
 import { CertificateAuthority } from '../src/identity/ca.js';
 import { createCsr, generateWorkloadKey } from '../src/identity/workload-key.js';
+import { cleanup } from './support/cleanup.js';
 
 let mesh: MeshRun;
 
 before(async () => {
   mesh = await startMesh(['examples/httpbin'], { isolation: 'none' });
 });
-after(async () => {
+cleanup('mesh-mtls', async () => {
   await mesh?.stop();
   if (mesh) fs.rmSync(mesh.stateDir, { recursive: true, force: true });
 });

@@ -2,7 +2,7 @@
  * Under steady load through real sidecars: certificates rotated every few seconds, and the control plane killed
  * and restarted, lose no request.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,6 +10,7 @@ import path from 'node:path';
 import { alive, eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
 import { steadyLoad } from './support/steady-load.js';
+import { cleanup } from './support/cleanup.js';
 
 let mesh: MeshRun;
 let extra: string;
@@ -23,7 +24,7 @@ before(async () => {
   );
   mesh = await startMesh(['examples/httpbin', extra], { isolation: 'none' });
 });
-after(async () => {
+cleanup('mesh-resilience', async () => {
   await mesh?.stop();
   if (mesh) fs.rmSync(mesh.stateDir, { recursive: true, force: true });
   fs.rmSync(extra, { recursive: true, force: true });

@@ -3,18 +3,19 @@
  * AuthorizationPolicy with Istio's TCP semantics: a DENY closes the connection, a DENY rule with only HTTP fields
  * still denies, an ALLOW rule with HTTP fields never matches.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import { eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
+import { cleanup } from './support/cleanup.js';
 
 let mesh: MeshRun;
 before(async () => {
   mesh = await startMesh(['examples/httpbin', 'examples/tcp-echo'], { isolation: 'none' });
 });
-after(async () => {
+cleanup('mesh-tcp', async () => {
   await mesh?.stop();
   if (mesh) fs.rmSync(mesh.stateDir, { recursive: true, force: true });
 });

@@ -9,9 +9,10 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import { originalDst, originalDstUnavailableReason } from '../src/proxy/capture/original-dst.js';
+import { addTestNetns } from './support/test-netns.js';
+import type { TestNetns } from './support/test-netns.js';
 
 const run = promisify(execFile);
-const NETNS = `weft-test-odst-${process.pid}`;
 const DIALLED = '198.18.251.7';
 const LISTEN_PORT = 15099;
 const ORIGINAL_DST_MODULE = new URL('../src/proxy/capture/original-dst.js', import.meta.url).href;
@@ -25,9 +26,13 @@ async function skipReason(): Promise<string | undefined> {
 
 const skip = await skipReason();
 
+let netns: TestNetns | undefined;
+let NETNS = '';
+
 before(async () => {
   if (skip) return;
-  await run('ip', ['netns', 'add', NETNS]);
+  netns = await addTestNetns(`odst-${process.pid}`);
+  NETNS = netns.name;
   for (const args of [
     ['link', 'set', 'lo', 'up'],
     // On loopback: no dummy-interface module needed, and the address exists only inside this namespace.
@@ -40,7 +45,7 @@ before(async () => {
 
 after(async () => {
   if (skip) return;
-  await run('ip', ['netns', 'delete', NETNS]).catch(() => undefined);
+  await netns?.remove();
   const { stdout } = await run('ip', ['netns', 'list']);
   assert.ok(!stdout.includes(NETNS), 'the test namespace is gone');
 });

@@ -5,7 +5,7 @@
  * own, without capabilities, and cannot undo its capture or read the mesh's secrets; a stop leaves nothing behind.
  * Root and `ip netns` are required; without them the test is skipped.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +16,7 @@ import { appIdentity, asIdentity, podAppIdentity, probePrivilegeDrop } from '../
 import { startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
 import { meshTraces, removeMeshObjects, run, podTestSkipReason } from './support/netns-traces.js';
+import { cleanup } from './support/cleanup.js';
 
 
 const skip = await podTestSkipReason(['iptables', 'setpriv', 'curl', 'getent']);
@@ -43,7 +44,7 @@ async function asApp(pod: { netns?: string; podIP: string }, argv: [string, ...s
   );
 }
 
-after(async () => {
+cleanup('pods-capture', async () => {
   await mesh?.stop('SIGTERM');
   if (skip) return;
   await removeMeshObjects(digest);

@@ -6,7 +6,7 @@
  * wildcard host matches subdomains only; a ServiceEntry host with addresses resolves inside the pod.
  * Root, `ip netns`, iptables, curl, getent and openssl are required; without them the test is skipped.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,6 +18,7 @@ import type { MeshRun } from './support/mesh-process.js';
 import { meshTraces, removeMeshObjects, run, podTestSkipReason } from './support/netns-traces.js';
 import { startOutsideNetwork } from './support/outside-netns.js';
 import type { OutsideNetwork } from './support/outside-netns.js';
+import { cleanup } from './support/cleanup.js';
 
 const skip = await podTestSkipReason(['iptables', 'setpriv', 'curl', 'getent', 'openssl']);
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-egress-'));
@@ -25,7 +26,7 @@ const digest = meshDigest(stateDir);
 let mesh: MeshRun | undefined;
 let outside: OutsideNetwork | undefined;
 
-after(async () => {
+cleanup('pods-egress', async () => {
   await mesh?.stop('SIGTERM');
   await outside?.close();
   if (!skip) await removeMeshObjects(digest);

@@ -5,7 +5,7 @@
  * and a denial answered in gRPC's terms (grpc-status 7).
  * Root, `ip netns`, iptables and setpriv are required; without them the test is skipped.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,13 +16,14 @@ import type { MeshRun } from './support/mesh-process.js';
 import { meshTraces, removeMeshObjects, podTestSkipReason } from './support/netns-traces.js';
 import { applyAndSync } from './support/config-sync.js';
 import { inboundAccessLines } from './support/access-log.js';
+import { cleanup } from './support/cleanup.js';
 
 const skip = await podTestSkipReason(['iptables', 'setpriv']);
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-grpc-'));
 const digest = meshDigest(stateDir);
 let mesh: MeshRun | undefined;
 
-after(async () => {
+cleanup('pods-grpc', async () => {
   await mesh?.stop('SIGTERM');
   if (!skip) await removeMeshObjects(digest);
   fs.rmSync(stateDir, { recursive: true, force: true });

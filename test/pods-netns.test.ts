@@ -7,7 +7,7 @@
  * network namespaces without being asked, names resolve through the sidecar's DNS, a Service applied later too.
  * Root and `ip netns` are required; without them the test is skipped.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,6 +18,9 @@ import { LEDGER_FILE } from '../src/mesh/netns/index.js';
 import { alive, eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
 import { meshTraces, removeMeshObjects, run, podTestSkipReason } from './support/netns-traces.js';
+import { addTestNetns, TEST_NETNS_PREFIX } from './support/test-netns.js';
+import type { TestNetns } from './support/test-netns.js';
+import { cleanup } from './support/cleanup.js';
 
 
 const skip = await podTestSkipReason([]);
@@ -47,7 +50,7 @@ async function up(): Promise<MeshRun> {
 }
 
 
-after(async () => {
+cleanup('pods-netns', async () => {
   for (const r of runs) await r.stop('SIGTERM');
   if (skip) return;
   await removeMeshObjects(digest);
@@ -103,13 +106,14 @@ test('pods in network namespaces: isolation, traffic through sidecars, clean sto
     if (forwardingBefore === '1') return st.skip('forwarding was on before weft: the host routed before, and still does');
     const hostAddrs = (await run('ip', ['-o', '-4', 'addr'])).stdout;
     if (hostAddrs.includes(' 198.19.253.')) return st.skip('198.19.253.0/24 is in use on this machine');
-    const ns = [`wfx-${process.pid}-a`, `wfx-${process.pid}-b`] as const;
+    const ns = [`fwd-${process.pid}-a`, `fwd-${process.pid}-b`].map((p) => `${TEST_NETNS_PREFIX}${p}`) as [string, string];
+    const made: TestNetns[] = [];
     try {
       // Two networks joined only through the host, like a second NIC and a VPN would be (not in 198.19.254.0/24,
       // which the egress test's outside network uses, maybe at the same time).
       for (const [i, name] of ns.entries()) {
         const host = `wfx${process.pid % 100000}${i}`;
-        await run('ip', ['netns', 'add', name]);
+        made.push(await addTestNetns(name.slice(TEST_NETNS_PREFIX.length)));
         await run('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', name]);
         await run('ip', ['addr', 'add', `198.19.253.${4 * i + 1}/30`, 'dev', host]);
         await run('ip', ['link', 'set', host, 'up']);
@@ -132,7 +136,7 @@ test('pods in network namespaces: isolation, traffic through sidecars, clean sto
       assert.equal(await reachable('198.19.253.6'), false, 'the host routed between two of its other interfaces');
       assert.ok((await drops()) > before, 'the mesh’s final rule dropped it');
     } finally {
-      for (const name of ns) await run('ip', ['netns', 'delete', name]).catch(() => undefined);
+      for (const n of made) await n.remove();
     }
   });
 

@@ -4,7 +4,7 @@
  * redis's sidecar over mTLS: its access log and metrics name the client's SPIFFE identity.
  * Root, `ip netns`, iptables and the Redis tools are required; without them the test is skipped.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -18,13 +18,14 @@ import { meshTraces, removeMeshObjects, podTestSkipReason } from './support/netn
 import { applyAndSync } from './support/config-sync.js';
 import { inboundAccessLines } from './support/access-log.js';
 import type { AccessLine } from './support/access-log.js';
+import { cleanup } from './support/cleanup.js';
 
 const skip = await podTestSkipReason(['iptables', 'setpriv', 'redis-server', 'redis-cli', 'redis-benchmark']);
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-redis-'));
 const digest = meshDigest(stateDir);
 let mesh: MeshRun | undefined;
 
-after(async () => {
+cleanup('pods-redis', async () => {
   await mesh?.stop('SIGTERM');
   if (!skip) await removeMeshObjects(digest);
   fs.rmSync(stateDir, { recursive: true, force: true });

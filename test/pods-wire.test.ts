@@ -8,7 +8,7 @@
  * pass for an encrypted wire.
  * Root, `ip netns`, iptables, tcpdump, curl and the Redis tools are required; without them the test is skipped.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -22,6 +22,7 @@ import type { MeshRun } from './support/mesh-process.js';
 import { meshTraces, removeMeshObjects, podTestSkipReason } from './support/netns-traces.js';
 import { clientHelloStreams, describeStream, startCapture, streamsContaining } from './support/pcap.js';
 import type { PacketCapture, TcpStream } from './support/pcap.js';
+import { cleanup } from './support/cleanup.js';
 
 const skip = await podTestSkipReason(['iptables', 'setpriv', 'curl', 'tcpdump', 'redis-server', 'redis-cli']);
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-wire-'));
@@ -30,7 +31,7 @@ const pcapDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-wire-pcap-'));
 let mesh: MeshRun | undefined;
 let capture: PacketCapture | undefined;
 
-after(async () => {
+cleanup('pods-wire', async () => {
   await capture?.stop().catch(() => undefined);
   await mesh?.stop('SIGTERM');
   if (!skip) await removeMeshObjects(digest);

@@ -8,6 +8,7 @@ import { loadResources } from '../config/load.js';
 import { LocalMesh } from '../mesh/local-mesh.js';
 import { chooseIsolation, DEFAULT_POD_RANGE } from '../mesh/netns/index.js';
 import type { Isolation } from '../mesh/netns/index.js';
+import { exitWhenOrphaned } from '../parent-watch.js';
 import { formatMeshTable } from './mesh-table.js';
 import { processOutput, runVerb } from './client.js';
 
@@ -58,6 +59,10 @@ export function registerUpCommand(program: Command): void {
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
+        process.on('SIGHUP', stop);
+        // Started by a program that names itself (a test, a bench, a supervisor): stop with it even if it was
+        // killed outright and could not stop this mesh.
+        exitWhenOrphaned((key) => process.env[key], stop);
         try {
           const started = Date.now();
           await mesh.start();

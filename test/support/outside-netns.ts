@@ -12,7 +12,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onTeardown } from '../../bench/teardown.js';
 import { run } from './netns-traces.js';
+import { TEST_NETNS_PREFIX } from './test-netns.js';
 
 export interface OutsideNetwork {
   /** `ip netns` name of the outside namespace. */
@@ -69,7 +71,7 @@ function waitForLine(child: ChildProcess, pattern: RegExp, output: () => string,
  */
 export async function startOutsideNetwork(tlsNames: readonly string[]): Promise<OutsideNetwork> {
   const id = randomBytes(3).toString('hex');
-  const netns = `outside-${id}`;
+  const netns = `${TEST_NETNS_PREFIX}outside-${id}`;
   const hostLink = `vout${id}h`;
   const outsideLink = `vout${id}o`;
   const certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-outside-'));
@@ -89,7 +91,10 @@ export async function startOutsideNetwork(tlsNames: readonly string[]): Promise<
     await run('ip', ['netns', 'delete', netns]).catch(() => undefined);
     await run('ip', ['link', 'delete', hostLink]).catch(() => undefined);
     fs.rmSync(certDir, { recursive: true, force: true });
+    unregister();
   };
+  // Registered before anything is made: a cancelled test file still removes the namespace and its servers.
+  const unregister = onTeardown({ what: `outside network ${netns}`, stop: close, kill: () => child?.kill('SIGKILL') });
 
   try {
     const { host, outside } = await freeSlash30();

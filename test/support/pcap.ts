@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { onTeardown } from '../../bench/teardown.js';
 
 export interface TcpStream {
   src: string;
@@ -26,6 +27,8 @@ export function startCapture(link: string, file: string, timeoutMs = 10_000): Pr
   // Immediate mode and -U hand each packet to the file as it arrives: packets still in the kernel's ring buffer
   // when tcpdump is stopped are otherwise lost, and they are the last ones a test sent. -s 0 keeps whole packets.
   const child = spawn('tcpdump', ['-i', link, '-n', '--immediate-mode', '-U', '-s', '0', '-w', file, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const unregister = onTeardown({ what: `tcpdump on ${link}`, stop: () => void child.kill('SIGKILL'), kill: () => child.kill('SIGKILL') });
+  child.once('exit', unregister);
   let err = '';
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
