@@ -38,17 +38,41 @@ function meshCa(): Promise<CertificateAuthority> {
   return CertificateAuthority.loadOrCreate(path.join(mesh.stateDir, 'ca'));
 }
 
+interface RawOutcome {
+  /** The TCP connection was accepted (not refused). */
+  connected: boolean;
+  /** Every byte the peer sent back. */
+  reply: string;
+  /** How the connection ended: the peer closed it (or reset it), or nothing happened for 5 s. */
+  ended: 'closed' | 'reset' | 'timeout' | 'refused';
+}
+
 /** Send raw bytes to host:port and collect what comes back until the peer closes. */
-function rawExchange(address: string, payload: string): Promise<string> {
+function rawConnection(address: string, payload: string): Promise<RawOutcome> {
   const [host, port] = address.split(':') as [string, string];
   return new Promise((resolve) => {
-    let got = '';
-    const s = net.connect({ host, port: Number(port) }, () => s.write(payload));
-    s.on('data', (c) => (got += c.toString()));
-    s.on('error', () => resolve(got));
-    s.on('close', () => resolve(got));
-    s.setTimeout(5000, () => s.destroy());
+    let reply = '';
+    let connected = false;
+    let ended: RawOutcome['ended'] = 'closed';
+    const s = net.connect({ host, port: Number(port) }, () => {
+      connected = true;
+      s.write(payload);
+    });
+    s.on('data', (c) => (reply += c.toString()));
+    s.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNREFUSED') ended = 'refused';
+      else if (err.code === 'ECONNRESET' || err.code === 'EPIPE') ended = 'reset';
+    });
+    s.on('close', () => resolve({ connected, reply, ended }));
+    s.setTimeout(5000, () => {
+      ended = 'timeout';
+      s.destroy();
+    });
   });
+}
+
+async function rawExchange(address: string, payload: string): Promise<string> {
+  return (await rawConnection(address, payload)).reply;
 }
 
 /** An mTLS handshake to a sidecar's inbound with the given client identity; resolves 'ok' or the error. */
@@ -84,8 +108,12 @@ describe('mTLS between sidecars', () => {
 
   test('every service name form resolves: short, namespaced, .svc, FQDN', async () => {
     for (const host of ['httpbin:8000', 'httpbin.default:8000', 'httpbin.default.svc:8000', 'httpbin.default.svc.cluster.local:8000']) {
-      const res = await callAs(mesh.workload('sleep'), `http://${host}/get`);
+      const res = await callAs(mesh.workload('sleep'), `http://${host}/get?form=${encodeURIComponent(host)}`);
       assert.equal(res.status, 200, host);
+      // httpbin itself answered, to this very request, and through sleep's sidecar (its identity in XFCC).
+      const echo = JSON.parse(res.body) as { args: Record<string, string>; headers: Record<string, string> };
+      assert.deepEqual(echo.args, { form: host }, host);
+      assert.match(echo.headers['X-Forwarded-Client-Cert'] ?? '', /URI=spiffe:\/\/cluster\.local\/ns\/default\/sa\/sleep$/, host);
     }
   });
 
@@ -104,8 +132,12 @@ describe('mTLS between sidecars', () => {
   });
 
   test('a plaintext connection to a STRICT inbound port is refused', async () => {
-    const got = await rawExchange(mesh.workload('httpbin').inbound, 'GET /get HTTP/1.1\r\nhost: httpbin:8000\r\n\r\n');
-    assert.doesNotMatch(got, /HTTP\/1\.1 200/);
+    // Accepted, then closed at once with nothing sent back: not refused at connect, not left hanging, no HTTP answer.
+    const got = await rawConnection(mesh.workload('httpbin').inbound, 'GET /get HTTP/1.1\r\nhost: httpbin:8000\r\n\r\n');
+    assert.equal(got.connected, true, 'the inbound listener accepts the connection');
+    assert.equal(got.reply, '', 'no byte of an answer');
+    assert.notEqual(got.ended, 'timeout', 'closed by the sidecar, not left open');
+    assert.notEqual(got.ended, 'refused');
   });
 
   test('a client certificate from another CA is refused', async () => {
