@@ -1,29 +1,44 @@
-/** The `weft` command: one file per verb, each registering itself here. */
+/**
+ * The `weft` command: one file per verb, each registering itself here. Only the verb being run is loaded (with
+ * everything it imports): `weft exec` and `weft status` are called in loops by scripts and tests, and loading every
+ * verb's dependencies (the control plane, the proxy, the local runtime) cost each call several times its own work.
+ * Help, or a word that is no verb, loads them all so commander can list and suggest.
+ */
 import { Command } from 'commander';
-import { registerUpCommand } from './up.js';
-import { registerControlCommand } from './control.js';
-import { registerProxyCommand } from './proxy.js';
-import { registerApplyCommand } from './apply.js';
-import { registerGetCommand } from './get.js';
-import { registerDeleteCommand } from './delete.js';
-import { registerExecCommand } from './exec.js';
-import { registerStatusCommand } from './status.js';
-import { registerAuthzCommand } from './authz.js';
 import { DEFAULT_STATE_DIR } from '../mesh/state-dir.js';
+
+type Register = (program: Command) => void;
+
+const VERBS: Record<string, () => Promise<Register>> = {
+  up: async () => (await import('./up.js')).registerUpCommand,
+  apply: async () => (await import('./apply.js')).registerApplyCommand,
+  get: async () => (await import('./get.js')).registerGetCommand,
+  delete: async () => (await import('./delete.js')).registerDeleteCommand,
+  exec: async () => (await import('./exec.js')).registerExecCommand,
+  status: async () => (await import('./status.js')).registerStatusCommand,
+  authz: async () => (await import('./authz.js')).registerAuthzCommand,
+  control: async () => (await import('./control.js')).registerControlCommand,
+  proxy: async () => (await import('./proxy.js')).registerProxyCommand,
+};
+
+/** The verb named on the command line: the first word that is not a global option or its value. */
+function verbOf(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--state-dir') i++;
+    else if (!a.startsWith('-')) return a;
+    else if (!a.startsWith('--state-dir=')) return undefined;
+  }
+  return undefined;
+}
 
 const program = new Command('weft')
   .description('weft: a zero-trust service mesh')
   .option('--state-dir <dir>', 'state directory of the mesh', DEFAULT_STATE_DIR)
   .showHelpAfterError();
 
-registerUpCommand(program);
-registerApplyCommand(program);
-registerGetCommand(program);
-registerDeleteCommand(program);
-registerExecCommand(program);
-registerStatusCommand(program);
-registerAuthzCommand(program);
-registerControlCommand(program);
-registerProxyCommand(program);
+const verb = verbOf(process.argv.slice(2));
+const wanted = verb !== undefined && verb in VERBS && !process.argv.includes('--help') && !process.argv.includes('-h') ? [verb] : Object.keys(VERBS);
+for (const register of await Promise.all(wanted.map((v) => VERBS[v]!()))) register(program);
 
 await program.parseAsync(process.argv);
