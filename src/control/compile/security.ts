@@ -49,6 +49,7 @@ export function compileSecurity(snap: MeshSnapshot, workload: { namespace: strin
     authorizationPolicies,
     jwtRules,
     extensionProviders,
+    trustDomainAliases: snap.mesh.trustDomainAliases,
   };
 }
 
