@@ -9,6 +9,7 @@ import type { Resource } from '../../config/resource.js';
 import { meshConfigWithDefaults } from '../../config/kinds/mesh-config.js';
 import { buildSnapshot } from './snapshot.js';
 import { annotatedNumTrustedProxies, gatewayNumTrustedProxies } from './gateway-topology.js';
+import { compileProxyConfig } from './index.js';
 
 const INGRESS = { istio: 'ingressgateway' };
 
@@ -54,4 +55,29 @@ describe('gatewayNumTrustedProxies', () => {
       ]),
       3,
     ));
+});
+
+describe('what reaches the gateway proxy', () => {
+  const meshConfig = (spec: unknown): Resource => ({
+    apiVersion: 'weft.dev/v1alpha1',
+    kind: 'MeshConfig',
+    metadata: { namespace: 'weft-system', name: 'mesh', labels: {}, annotations: {}, creationTimestamp: '2024-01-01T00:00:00Z' } as Resource['metadata'],
+    spec,
+  });
+  const compileGatewayProxy = (resources: Resource[]) =>
+    compileProxyConfig(buildSnapshot(resources, 1, meshConfigWithDefaults({ trustDomain: 'new-td' })), {
+      role: 'gateway',
+      namespace: 'weft-system',
+      name: 'weft-ingressgateway',
+      serviceAccount: 'weft-ingressgateway',
+      labels: INGRESS,
+    });
+  test('numTrustedProxies and trustDomainAliases from MeshConfig', () => {
+    const cfg = compileGatewayProxy([meshConfig({ trustDomainAliases: ['old-td'], defaultConfig: { gatewayTopology: { numTrustedProxies: 2 } } }), gateway('a', '2024-01-01T00:00:00Z', {})]);
+    assert.deepEqual([cfg.gateway?.numTrustedProxies, cfg.security.trustDomainAliases, cfg.trustDomain], [2, ['old-td'], 'new-td']);
+  });
+  test('neither set: both absent, the config as it was before they existed', () => {
+    const cfg = compileGatewayProxy([gateway('a', '2024-01-01T00:00:00Z', {})]);
+    assert.deepEqual(['numTrustedProxies' in (cfg.gateway ?? {}), 'trustDomainAliases' in cfg.security], [false, false]);
+  });
 });
