@@ -48,15 +48,15 @@ export const ExtensionProviderSchema = z.strictObject({
   envoyExtAuthzHttp: EnvoyExtAuthzHttpSchema,
 });
 
-const TrustDomainSchema = z.string().min(1).max(255).regex(TRUST_DOMAIN, 'a trust domain may contain only lowercase letters, digits, ".", "-" and "_"');
+const trustDomainSchema = (what: string) => z.string().max(255).regex(TRUST_DOMAIN, `${what} may contain only lowercase letters, digits, ".", "-" and "_"`);
 
 export const MeshConfigSpecSchema = z.strictObject({
-  trustDomain: TrustDomainSchema.default('cluster.local'),
+  trustDomain: trustDomainSchema('trustDomain').default('cluster.local'),
   /**
    * Istio's trust domain migration: peers of these domains are treated as the mesh's own in AuthorizationPolicy
    * (a principal naming any of them, or `cluster.local`, matches all of them).
    */
-  trustDomainAliases: z.array(TrustDomainSchema).default([]),
+  trustDomainAliases: z.array(trustDomainSchema('a trust domain alias')).default([]),
   rootNamespace: z.string().default('weft-system'),
   certificateTTL: z
     .string()
