@@ -8,6 +8,7 @@ import type { JSONWebKeySet, JWTPayload } from 'jose';
 import { createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import type { JwtRuleSpec } from '../config/kinds/request-authentication.js';
 import { WeftError } from '../errors.js';
+import { ALWAYS_SPACE_DELIMITED, splitSpaceDelimitedClaims } from './space-delimited-claims.js';
 import type { FoundToken, TokenLocation } from './token-location.js';
 import { DEFAULT_LOCATIONS, extractToken, sameLocation } from './token-location.js';
 
@@ -46,6 +47,7 @@ interface CompiledJwtRule {
   readonly forwardOriginalToken: boolean;
   readonly outputPayloadToHeader: string | undefined;
   readonly outputClaimToHeaders: ReadonlyArray<{ header: string; claim: string }>;
+  readonly spaceDelimitedClaims: readonly string[];
 }
 
 function compileRule(rule: JwtRuleSpec, index: number, options: JwtVerifierOptions): CompiledJwtRule {
@@ -73,6 +75,7 @@ function compileRule(rule: JwtRuleSpec, index: number, options: JwtVerifierOptio
     forwardOriginalToken: rule.forwardOriginalToken ?? false,
     outputPayloadToHeader: rule.outputPayloadToHeader || undefined,
     outputClaimToHeaders: rule.outputClaimToHeaders ?? [],
+    spaceDelimitedClaims: [...new Set([...ALWAYS_SPACE_DELIMITED, ...(rule.spaceDelimitedClaims ?? [])])],
   };
 }
 
@@ -144,7 +147,8 @@ export function compileJwtRules(rules: readonly JwtRuleSpec[], options: JwtVerif
     return {
       outcome: 'ok',
       principal: `${payload.iss ?? ''}/${payload.sub ?? ''}`,
-      claims: payload,
+      // Authorization sees the payload as Envoy publishes it; headers above carry the claims as signed.
+      claims: splitSpaceDelimitedClaims(payload, rule.spaceDelimitedClaims),
       audiences: typeof aud === 'string' ? [aud] : (aud ?? []),
       ...(typeof payload.azp === 'string' ? { presenter: payload.azp } : {}),
       headersToSet,

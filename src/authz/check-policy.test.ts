@@ -18,6 +18,10 @@ const VALID: Array<[string, unknown]> = [
   ['DENY with empty rule', { action: 'DENY', rules: [{}] }],
   ['serviceAccounts', { rules: [{ from: [{ source: { serviceAccounts: ['ns/sa', 'sa'] } }] }] }],
   ['AUDIT', { action: 'AUDIT', rules: [{ to: [{ operation: { paths: ['/audit'] } }] }] }],
+  // builder testdata trust-domains-in.yaml; security_test.go source.trustDomain values
+  ['trustDomains and notTrustDomains', { rules: [{ from: [{ source: { trustDomains: ['cluster.local', 'another.local'] } }, { source: { notTrustDomains: ['bad*', 'untrusted'] } }] }] }],
+  ['trustDomains with serviceAccounts', { rules: [{ from: [{ source: { trustDomains: ['*'], serviceAccounts: ['ns/sa'] } }] }] }],
+  ['source.trustDomain values', { rules: [{ when: [{ key: 'source.trustDomain', values: ['cluster.local', '*', 'foo*', '*bar'] }] }] }],
 ];
 
 const INVALID: Array<[string, unknown, RegExp]> = [
@@ -57,6 +61,14 @@ const INVALID: Array<[string, unknown, RegExp]> = [
   ['selector wildcard', { selector: { matchLabels: { app: '*' } } }, /wildcard is not supported/],
   ['selector and targetRefs', { selector: { matchLabels: { app: 'a' } }, targetRefs: [{ kind: 'Service', name: 'a' }] }, /only one of/],
   ['serviceAccounts with namespaces', { rules: [{ from: [{ source: { serviceAccounts: ['a'], namespaces: ['b'] } }] }] }, /cannot set serviceAccounts/],
+  // pkg/config/security CheckTrustDomainValues / CheckWildcardValues, validation.go CUSTOM restrictions
+  ['trustDomains: wildcard in the middle', { rules: [{ from: [{ source: { trustDomains: ['fo*-bar'] } }] }] }, /wildcard is only allowed at the start or end/],
+  ['trustDomains: two wildcards', { rules: [{ from: [{ source: { notTrustDomains: ['fo*bar*'] } }] }] }, /at most one wildcard/],
+  ['trustDomains: a path', { rules: [{ from: [{ source: { trustDomains: ['td/ns/a'] } }] }] }, /must not contain '\/'/],
+  ['trustDomains: empty value', { rules: [{ from: [{ source: { trustDomains: [''] } }] }] }, /empty value not allowed/],
+  ['source.trustDomain: wildcard in the middle', { rules: [{ when: [{ key: 'source.trustDomain', values: ['fo*-bar'] }] }] }, /wildcard is only allowed/],
+  ['CUSTOM with trustDomains', { action: 'CUSTOM', provider: { name: 'opa' }, rules: [{ from: [{ source: { trustDomains: ['td'] } }] }] }, /trustDomains is currently not supported with CUSTOM/],
+  ['CUSTOM with source.trustDomain', { action: 'CUSTOM', provider: { name: 'opa' }, rules: [{ when: [{ key: 'source.trustDomain', values: ['td'] }] }] }, /source.trustDomain is currently not supported/],
   ['serviceAccount with two slashes', { rules: [{ from: [{ source: { serviceAccounts: ['a/b/c'] } }] }] }, /expected format/],
 ];
 

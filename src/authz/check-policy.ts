@@ -75,6 +75,34 @@ function serviceAccountList(values: string[] | undefined, path: Path, out: SpecI
   });
 }
 
+/** Istio's CheckWildcardValues: at most one `*`, and only at the start or the end. */
+function wildcardProblem(v: string): string | null {
+  const stars = v.split('*').length - 1;
+  if (stars > 1) return `at most one wildcard is allowed, found "${v}"`;
+  if (stars === 1 && v !== '*' && !v.startsWith('*') && !v.endsWith('*')) return `wildcard is only allowed at the start or end, found "${v}"`;
+  return null;
+}
+
+function wildcardList(values: string[] | undefined, path: Path, out: SpecIssue[]): boolean {
+  let ok = true;
+  values?.forEach((v, i) => {
+    const problem = wildcardProblem(v);
+    if (problem === null) return;
+    out.push({ path: [...path, i], message: problem });
+    ok = false;
+  });
+  return ok;
+}
+
+/** Istio's CheckTrustDomainValues: wildcard values that are not empty and name no path. */
+function trustDomainList(values: string[] | undefined, path: Path, out: SpecIssue[]): void {
+  nonEmpty(values, path, out);
+  if (!wildcardList(values, path, out)) return;
+  values?.forEach((v, i) => {
+    if (v.includes('/')) out.push({ path: [...path, i], message: `trust domain must not contain '/', found "${v}"` });
+  });
+}
+
 function pathList(values: string[] | undefined, path: Path, out: SpecIssue[]): void {
   values?.forEach((v, i) => {
     const at = [...path, i];
@@ -103,7 +131,7 @@ export function checkAuthorizationPolicy(spec: AuthorizationPolicySpec): SpecIss
       rule.from?.forEach((from, j) => {
         const src = from.source;
         if (!src) return;
-        for (const field of ['namespaces', 'notNamespaces', 'serviceAccounts', 'notServiceAccounts', 'principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals'] as const) {
+        for (const field of ['namespaces', 'notNamespaces', 'serviceAccounts', 'notServiceAccounts', 'trustDomains', 'notTrustDomains', 'principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals'] as const) {
           if ((src[field]?.length ?? 0) > 0) {
             out.push({ path: ['rules', i, 'from', j, 'source', field], message: `${field} is currently not supported with CUSTOM action` });
           }
@@ -111,7 +139,7 @@ export function checkAuthorizationPolicy(spec: AuthorizationPolicySpec): SpecIss
       });
       rule.when?.forEach((cond, j) => {
         const k = cond.key;
-        if (k === 'source.namespace' || k === 'source.serviceAccount' || k === 'source.principal' || k.startsWith('request.auth.')) {
+        if (k === 'source.namespace' || k === 'source.serviceAccount' || k === 'source.trustDomain' || k === 'source.principal' || k.startsWith('request.auth.')) {
           out.push({ path: ['rules', i, 'when', j, 'key'], message: `${k} is currently not supported with CUSTOM action` });
         }
       });
@@ -143,6 +171,8 @@ export function checkAuthorizationPolicy(spec: AuthorizationPolicySpec): SpecIss
         nonEmpty(src[f], [...p, f], out);
       }
       for (const f of ['ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks'] as const) ipList(src[f], [...p, f], out);
+      trustDomainList(src.trustDomains, [...p, 'trustDomains'], out);
+      trustDomainList(src.notTrustDomains, [...p, 'notTrustDomains'], out);
       serviceAccountList(src.serviceAccounts, [...p, 'serviceAccounts'], out);
       serviceAccountList(src.notServiceAccounts, [...p, 'notServiceAccounts'], out);
     });
@@ -191,6 +221,9 @@ export function checkAuthorizationPolicy(spec: AuthorizationPolicySpec): SpecIss
             break;
           case 'sourceServiceAccount':
             serviceAccountList(values, at, out);
+            break;
+          case 'sourceTrustDomain':
+            wildcardList(values, at, out);
             break;
           default:
             break;

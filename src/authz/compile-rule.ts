@@ -12,12 +12,16 @@ import type { Matcher } from './matcher.js';
 import { compilePathTemplate, containsPathTemplate } from './path-template.js';
 import type { StringMatcher } from './string-match.js';
 import { assertNever, compileStringMatcher } from './string-match.js';
+import type { TrustDomainBundle } from './trust-domain-bundle.js';
+import { expandTrustDomainAliases, replaceTrustDomainAliases } from './trust-domain-bundle.js';
 
 export interface RuleContext {
   readonly forTcp: boolean;
   readonly action: AuthzAction;
   /** The policy's namespace: the default namespace of a bare service account name. */
   readonly namespace: string;
+  /** The mesh's trust domain and its aliases; null leaves principals and trust domains as written. */
+  readonly trustDomains: TrustDomainBundle | null;
 }
 
 const ANY: Matcher = { kind: 'any' };
@@ -36,6 +40,17 @@ function escapeRegExp(s: string): string {
 function namespacePattern(ns: string): RegExp {
   const body = ns.split('*').map(escapeRegExp).join('.*');
   return new RegExp(`^.*/ns/${body}/.*$`);
+}
+
+/**
+ * Istio's source.trustDomain matcher on the principal (`<td>/ns/...`): `*` any authenticated peer, `abc` exactly that
+ * domain, one `*` at the start or end any domain with that suffix or prefix (never across a `/`).
+ */
+function trustDomainPattern(value: string): RegExp {
+  if (value === '*') return /^/;
+  const star = value.indexOf('*');
+  if (star < 0) return new RegExp(`^${escapeRegExp(value)}/`);
+  return new RegExp(`^${escapeRegExp(value.slice(0, star))}[^/]*${escapeRegExp(value.slice(star + 1))}/`);
 }
 
 function serviceAccountPattern(defaultNs: string, value: string): RegExp {
@@ -85,6 +100,8 @@ function valueMatcher(key: ConditionKey, value: string, ctx: RuleContext): Match
       return { kind: 'sourcePrincipal', m: compileStringMatcher(value.startsWith('spiffe://') ? value.slice(9) : value) };
     case 'sourceNamespace':
       return { kind: 'principalPattern', re: namespacePattern(value) };
+    case 'sourceTrustDomain':
+      return { kind: 'principalPattern', re: trustDomainPattern(value) };
     case 'sourceServiceAccount':
       return { kind: 'principalPattern', re: serviceAccountPattern(ctx.namespace, value) };
     case 'requestPrincipal':
@@ -161,12 +178,23 @@ function field(
   if (ns.length > 0) into.push({ kind: 'not', of: orOf(ns) });
 }
 
+/** Istio's trust domain migration, applied to the values of principal and trust domain fields before matching. */
+function migrated(key: ConditionKey, values: readonly string[] | undefined, ctx: RuleContext): readonly string[] | undefined {
+  if (!values || values.length === 0 || ctx.trustDomains === null) return values;
+  if (key.kind === 'sourcePrincipal') return replaceTrustDomainAliases(ctx.trustDomains, values);
+  if (key.kind === 'sourceTrustDomain') return expandTrustDomainAliases(ctx.trustDomains, values);
+  return values;
+}
+
 function sourceMatcher(src: AuthzSourceSpec, ctx: RuleContext): Matcher {
   const parts: Matcher[] = [];
   const key = (k: ConditionKey) => (v: string) => valueMatcher(k, v, ctx);
-  field(parts, src.principals, src.notPrincipals, false, key({ kind: 'sourcePrincipal' }), ctx, 'principals');
+  const principal: ConditionKey = { kind: 'sourcePrincipal' };
+  const trustDomain: ConditionKey = { kind: 'sourceTrustDomain' };
+  field(parts, migrated(principal, src.principals, ctx), migrated(principal, src.notPrincipals, ctx), false, key(principal), ctx, 'principals');
   field(parts, src.requestPrincipals, src.notRequestPrincipals, true, key({ kind: 'requestPrincipal' }), ctx, 'requestPrincipals');
   field(parts, src.namespaces, src.notNamespaces, false, key({ kind: 'sourceNamespace' }), ctx, 'namespaces');
+  field(parts, migrated(trustDomain, src.trustDomains, ctx), migrated(trustDomain, src.notTrustDomains, ctx), false, key(trustDomain), ctx, 'trustDomains');
   field(parts, src.serviceAccounts, src.notServiceAccounts, false, key({ kind: 'sourceServiceAccount' }), ctx, 'serviceAccounts');
   field(parts, src.remoteIpBlocks, src.notRemoteIpBlocks, false, key({ kind: 'remoteIp' }), ctx, 'remoteIpBlocks');
   field(parts, src.ipBlocks, src.notIpBlocks, false, key({ kind: 'sourceIp' }), ctx, 'ipBlocks');
@@ -197,7 +225,7 @@ export function compileRule(rule: AuthzRuleSpec, ctx: RuleContext): CompiledRule
       const parsed = parseConditionKey(cond.key);
       if (!parsed.ok) throw new SkipRule(parsed.message);
       const k = parsed.key;
-      field(parts, cond.values, cond.notValues, isHttpOnlyKey(k), (v) => valueMatcher(k, v, ctx), ctx, cond.key);
+      field(parts, migrated(k, cond.values, ctx), migrated(k, cond.notValues, ctx), isHttpOnlyKey(k), (v) => valueMatcher(k, v, ctx), ctx, cond.key);
     }
     return { ok: true, matcher: andOf(parts) };
   } catch (err) {

@@ -9,6 +9,7 @@ export type ConditionKey =
   | { kind: 'sourceNamespace' }
   | { kind: 'sourceServiceAccount' }
   | { kind: 'sourcePrincipal' }
+  | { kind: 'sourceTrustDomain' }
   | { kind: 'requestPrincipal' }
   | { kind: 'requestAudiences' }
   | { kind: 'requestPresenter' }
@@ -26,6 +27,7 @@ const EXACT: Record<string, ConditionKey> = {
   'source.namespace': { kind: 'sourceNamespace' },
   'source.serviceAccount': { kind: 'sourceServiceAccount' },
   'source.principal': { kind: 'sourcePrincipal' },
+  'source.trustDomain': { kind: 'sourceTrustDomain' },
   'request.auth.principal': { kind: 'requestPrincipal' },
   'request.auth.audiences': { kind: 'requestAudiences' },
   'request.auth.presenter': { kind: 'requestPresenter' },

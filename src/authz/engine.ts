@@ -9,6 +9,7 @@ import { matches } from './matcher.js';
 import { compileRule } from './compile-rule.js';
 import type { AuthzPolicyInput, WorkloadScope } from './policy-scope.js';
 import { comparePolicies, isDryRun, policyReach } from './policy-scope.js';
+import type { TrustDomainBundle } from './trust-domain-bundle.js';
 import type { AuthzDecision, AuthzRequest, DryRunResult, LocalVerdict } from './types.js';
 
 export interface CompiledPolicy {
@@ -43,7 +44,12 @@ interface Side {
   readonly conflictingProviders: boolean;
 }
 
-function compileSide(policies: readonly AuthzPolicyInput[], forTcp: boolean, notes: CompileNote[] | null): { side: Side; all: CompiledPolicy[] } {
+function compileSide(
+  policies: readonly AuthzPolicyInput[],
+  forTcp: boolean,
+  trustDomains: TrustDomainBundle | null,
+  notes: CompileNote[] | null,
+): { side: Side; all: CompiledPolicy[] } {
   const all: CompiledPolicy[] = policies.map((p) => {
     const action = p.spec.action ?? 'ALLOW';
     const id = `${p.namespace}/${p.name}`;
@@ -52,7 +58,7 @@ function compileSide(policies: readonly AuthzPolicyInput[], forTcp: boolean, not
     const order = specRules.map((_, i) => i).sort((a, b) => (String(a) < String(b) ? -1 : 1));
     const rules: Array<readonly [number, Matcher]> = [];
     for (const i of order) {
-      const compiled = compileRule(specRules[i]!, { forTcp, action, namespace: p.namespace });
+      const compiled = compileRule(specRules[i]!, { forTcp, action, namespace: p.namespace, trustDomains });
       if (compiled.ok) rules.push([i, compiled.matcher] as const);
       else notes?.push({ policy: id, rule: i, message: `rule skipped${forTcp ? ' for TCP' : ''}: ${compiled.reason}` });
     }
@@ -170,8 +176,9 @@ export function compileAuthorizationPolicies(policies: readonly AuthzPolicyInput
     if (policyReach(p, scope) !== null) applicable.push(p);
   }
   applicable.sort((a, b) => comparePolicies(a, b, scope.rootNamespace));
-  const http = compileSide(applicable, false, notes);
-  const tcp = compileSide(applicable, true, notes);
+  const trustDomains = scope.trustDomain === undefined ? null : [scope.trustDomain, ...(scope.trustDomainAliases ?? [])];
+  const http = compileSide(applicable, false, trustDomains, notes);
+  const tcp = compileSide(applicable, true, trustDomains, notes);
   return {
     policies: http.all,
     notes,

@@ -14,8 +14,10 @@ export interface WorkloadScope {
   rootNamespace: string;
   workloadNamespace: string;
   workloadLabels: Record<string, string>;
-  /** Accepted for the future trust-domain alias support; principals are matched as written. */
+  /** The mesh's trust domain: principals naming it, `cluster.local` or an alias match all of them. Unset: as written. */
   trustDomain?: string;
+  /** MeshConfig `trustDomainAliases`. */
+  trustDomainAliases?: readonly string[];
 }
 
 export type PolicyReach = 'mesh' | 'namespace' | 'workload';

@@ -71,6 +71,7 @@ export function registerAuthzCommand(program: Command): void {
           workloadNamespace: parsed.workloadNamespace,
           workloadLabels: parsed.workloadLabels,
           trustDomain: source.mesh.trustDomain,
+          trustDomainAliases: source.mesh.trustDomainAliases,
         });
         processOutput.out(`${formatDecision(engine.evaluate(parsed.request), opts.output)}\n`);
       }),

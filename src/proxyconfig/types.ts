@@ -166,6 +166,8 @@ const securityConfig = z.strictObject({
   /** Every jwtRule of every RequestAuthentication that applies, with fetched JWKS documents inline in `jwks`. */
   jwtRules: z.array(JwtRuleSchema),
   extensionProviders: z.array(extAuthzProvider),
+  /** MeshConfig `trustDomainAliases`: with `trustDomain`, the domains a policy's principals stand for; absent is none. */
+  trustDomainAliases: z.array(z.string()).optional(),
 });
 
 export const ProxyConfigSchema = z.strictObject({
@@ -200,7 +202,13 @@ export const ProxyConfigSchema = z.strictObject({
      */
     trafficPolicy: z.enum(['REGISTRY_ONLY', 'ALLOW_ANY']),
   }),
-  gateway: z.strictObject({ servers: z.array(gatewayServer) }).nullable(),
+  gateway: z
+    .strictObject({
+      servers: z.array(gatewayServer),
+      /** Istio's gatewayTopology.numTrustedProxies: the client is the Nth X-Forwarded-For entry from the right; absent is 0. */
+      numTrustedProxies: z.number().int().min(0).optional(),
+    })
+    .nullable(),
   security: securityConfig,
 });
 

@@ -30,6 +30,8 @@ export const AuthzSourceSchema = z.strictObject({
   notIpBlocks: StringList.optional(),
   remoteIpBlocks: StringList.optional(),
   notRemoteIpBlocks: StringList.optional(),
+  trustDomains: StringList.optional(),
+  notTrustDomains: StringList.optional(),
 });
 
 export const AuthzOperationSchema = z.strictObject({

@@ -6,13 +6,20 @@ import { isWeftError } from '../../errors.js';
 test('no MeshConfig at all gives Istio-like defaults', () => {
   assert.deepEqual(meshConfigWithDefaults(undefined), {
     trustDomain: 'cluster.local',
+    trustDomainAliases: [],
     rootNamespace: 'weft-system',
     certificateTtlMs: 86_400_000,
     outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
     pathNormalization: { normalization: 'BASE' },
     extensionProviders: [],
+    gatewayTopology: { numTrustedProxies: 0 },
     podRange: undefined,
   });
+});
+
+test('trustDomainAliases and defaultConfig.gatewayTopology.numTrustedProxies (Istio MeshConfig / ProxyConfig names)', () => {
+  const s = meshConfigWithDefaults({ trustDomain: 'new-td', trustDomainAliases: ['old-td', 'cluster.local'], defaultConfig: { gatewayTopology: { numTrustedProxies: 2 } } });
+  assert.deepEqual([s.trustDomain, s.trustDomainAliases, s.gatewayTopology], ['new-td', ['old-td', 'cluster.local'], { numTrustedProxies: 2 }]);
 });
 
 test('podRange is kept as written', () => {
@@ -61,6 +68,11 @@ const invalid: [string, Record<string, unknown>][] = [
   ['trust domain with a slash', { trustDomain: 'a/b' }],
   ['unknown outbound mode', { outboundTrafficPolicy: { mode: 'ALLOW_ALL' } }],
   ['unknown field', { trustdomain: 'x' }],
+  ['trust domain alias with a slash', { trustDomainAliases: ['old/td'] }],
+  ['empty trust domain alias', { trustDomainAliases: [''] }],
+  ['negative numTrustedProxies', { defaultConfig: { gatewayTopology: { numTrustedProxies: -1 } } }],
+  ['fractional numTrustedProxies', { defaultConfig: { gatewayTopology: { numTrustedProxies: 1.5 } } }],
+  ['gatewayTopology field weft does not implement', { defaultConfig: { gatewayTopology: { forwardClientCertDetails: 'SANITIZE' } } }],
   ['podRange not a CIDR', { podRange: '198.18.0.0' }],
   ['podRange IPv6', { podRange: 'fd00::/64' }],
 ];

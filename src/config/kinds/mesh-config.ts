@@ -34,17 +34,29 @@ export const EnvoyExtAuthzHttpSchema = z.strictObject({
   headersToDownstreamOnAllow: z.array(z.string()).optional(),
 });
 
+/**
+ * Istio's ProxyConfig `gatewayTopology`, the part weft implements: how many proxies in front of the ingress gateway
+ * append to X-Forwarded-For, so the gateway can find the client's address. Also the shape read from a Gateway's
+ * `proxy.istio.io/config` annotation.
+ */
+export const GatewayTopologySchema = z.strictObject({
+  numTrustedProxies: UInt32Schema.optional(),
+});
+
 export const ExtensionProviderSchema = z.strictObject({
   name: z.string().min(1),
   envoyExtAuthzHttp: EnvoyExtAuthzHttpSchema,
 });
 
+const trustDomainSchema = (what: string) => z.string().max(255).regex(TRUST_DOMAIN, `${what} may contain only lowercase letters, digits, ".", "-" and "_"`);
+
 export const MeshConfigSpecSchema = z.strictObject({
-  trustDomain: z
-    .string()
-    .max(255)
-    .regex(TRUST_DOMAIN, 'trustDomain may contain only lowercase letters, digits, ".", "-" and "_"')
-    .default('cluster.local'),
+  trustDomain: trustDomainSchema('trustDomain').default('cluster.local'),
+  /**
+   * Istio's trust domain migration: peers of these domains are treated as the mesh's own in AuthorizationPolicy
+   * (a principal naming any of them, or `cluster.local`, matches all of them).
+   */
+  trustDomainAliases: z.array(trustDomainSchema('a trust domain alias')).default([]),
   rootNamespace: z.string().default('weft-system'),
   certificateTTL: z
     .string()
@@ -63,6 +75,8 @@ export const MeshConfigSpecSchema = z.strictObject({
     })
     .default({ normalization: 'BASE' }),
   extensionProviders: z.array(ExtensionProviderSchema).default([]),
+  /** Istio's `defaultConfig` (the proxies' mesh-wide ProxyConfig): weft reads its gatewayTopology. */
+  defaultConfig: z.strictObject({ gatewayTopology: GatewayTopologySchema.optional() }).optional(),
   /** weft's own: where `weft up --isolation=netns` takes the pods' /24 and the service range from. */
   podRange: z
     .string()
@@ -94,11 +108,14 @@ export interface EnvoyExtAuthzHttpSettings {
 /** The mesh settings with every default filled in and durations in milliseconds. */
 export interface MeshSettings {
   trustDomain: string;
+  trustDomainAliases: string[];
   rootNamespace: string;
   certificateTtlMs: number;
   outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' | 'ALLOW_ANY' };
   pathNormalization: { normalization: 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES' };
   extensionProviders: { name: string; envoyExtAuthzHttp: EnvoyExtAuthzHttpSettings }[];
+  /** `defaultConfig.gatewayTopology`, 0 when unset (Istio's default: the peer is the client). */
+  gatewayTopology: { numTrustedProxies: number };
   podRange: string | undefined;
 }
 
@@ -113,11 +130,13 @@ export function meshConfigWithDefaults(spec: MeshConfigSpecInput | MeshConfigSpe
   const s = parsed.data;
   return {
     trustDomain: s.trustDomain,
+    trustDomainAliases: [...s.trustDomainAliases],
     rootNamespace: s.rootNamespace,
     certificateTtlMs: tryParseDuration(s.certificateTTL) ?? 86_400_000,
     outboundTrafficPolicy: { mode: s.outboundTrafficPolicy.mode },
     pathNormalization: { normalization: s.pathNormalization.normalization },
     extensionProviders: s.extensionProviders.map((p) => ({ name: p.name, envoyExtAuthzHttp: extAuthzSettings(p.envoyExtAuthzHttp) })),
+    gatewayTopology: { numTrustedProxies: s.defaultConfig?.gatewayTopology?.numTrustedProxies ?? 0 },
     podRange: s.podRange,
   };
 }

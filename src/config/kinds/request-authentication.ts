@@ -27,6 +27,8 @@ export const JwtRuleSchema = z.strictObject({
   forwardOriginalToken: z.boolean().optional(),
   outputClaimToHeaders: z.array(ClaimToHeaderSchema).optional(),
   timeout: z.string().optional(),
+  /** Claims split on spaces before authorization matches them, beside `scope` and `permission` (always split). */
+  spaceDelimitedClaims: z.array(z.string().min(1)).max(64).optional(),
 });
 
 export const RequestAuthenticationSpecSchema = z.strictObject({

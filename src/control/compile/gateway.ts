@@ -13,10 +13,15 @@ import type { Registry } from '../registry/index.js';
 import type { MeshSnapshot, Named } from './snapshot.js';
 import { labelSetKey, perSnapshot, sharedSection } from './snapshot-memo.js';
 import type { SharedSection } from './snapshot-memo.js';
+import { gatewayNumTrustedProxies } from './gateway-topology.js';
 
 /** The gateway section for one label set: the same object for every gateway replica that carries it. */
-export function gatewaySection(snap: MeshSnapshot, labels: Record<string, string>): SharedSection<{ servers: GatewayServer[] }> {
-  return perSnapshot(snap, `gateway:${labelSetKey(labels)}`, () => sharedSection({ servers: compileGateway(snap, labels) }));
+export function gatewaySection(snap: MeshSnapshot, labels: Record<string, string>): SharedSection<{ servers: GatewayServer[]; numTrustedProxies?: number }> {
+  return perSnapshot(snap, `gateway:${labelSetKey(labels)}`, () => {
+    const numTrustedProxies = gatewayNumTrustedProxies(snap, labels);
+    // Absent means 0, so a mesh without trusted proxies compiles to the same bytes as before the setting existed.
+    return sharedSection({ servers: compileGateway(snap, labels), ...(numTrustedProxies > 0 ? { numTrustedProxies } : {}) });
+  });
 }
 
 export function compileGateway(snap: MeshSnapshot, labels: Record<string, string>): GatewayServer[] {

@@ -49,6 +49,8 @@ export function compileSecurity(snap: MeshSnapshot, workload: { namespace: strin
     authorizationPolicies,
     jwtRules,
     extensionProviders,
+    // Absent when there are none, so a mesh without aliases compiles to the same bytes as before they existed.
+    ...(snap.mesh.trustDomainAliases.length > 0 ? { trustDomainAliases: snap.mesh.trustDomainAliases } : {}),
   };
 }
 

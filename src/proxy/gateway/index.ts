@@ -15,6 +15,7 @@ import { targetOf } from '../upstream/endpoint-pools.js';
 import { selectRoute } from '../../route/http-route-match.js';
 import type { RouteDestination } from './weighted-pick.js';
 import { pickWeighted } from './weighted-pick.js';
+import { trustedClientAddress } from './client-address.js';
 import { admitRequest } from '../security/admit-request.js';
 import type { Admitted } from '../security/admit-request.js';
 import { authzLogFields } from '../security/authz-log.js';
@@ -99,12 +100,13 @@ function handleGateway(rt: ProxyRuntime, port: number, req: http.IncomingMessage
     sni: undefined,
     destinationIp: req.socket.localAddress ?? '',
     destinationPort: port,
+    remoteIp: trustedClientAddress(req.headers['x-forwarded-for'], req.socket.remoteAddress ?? '', cfg.raw.gateway?.numTrustedProxies ?? 0),
     onUnknownKey: (uris: string[]) => rt.requestJwksRefresh(uris),
   };
   admitRequest(ctx, req, res, url).then(
     (admitted) => {
       if ('status' in admitted) finish(admitted.status, undefined, admitted.reason, admitted.decision);
-      else route(rt, cfg, port, host.host, req, res, admitted, finish);
+      else route(rt, cfg, port, host.host, req, res, admitted, ctx.remoteIp, finish);
     },
     (err: unknown) => {
       rt.log.warn('gateway request failed in the proxy', { error: String(err) });
@@ -122,6 +124,7 @@ function route(
   req: http.IncomingMessage,
   res: http.ServerResponse,
   admitted: Admitted,
+  clientAddress: string,
   finish: (status: number, upstream?: string, reason?: string, decision?: AuthzDecision) => void,
 ): void {
   const authority = req.headers.host ?? '';
@@ -156,10 +159,13 @@ function route(
   const rewrite = selected.route.rewrite;
   const upstreamAuthority = rewrite?.authority ?? authority;
   const upstreamPath = (rewrite?.uri !== undefined ? rewriteUri(path, selected, rewrite.uri) : path) + rawQuery;
-  const extra: string[] = ['x-forwarded-proto', 'http', 'x-forwarded-for', forwardedFor(req), ...admitted.addHeaders];
+  // Envoy at the edge: XFF gets the peer appended (one header, not the client's beside ours), and
+  // x-envoy-external-address is always the trusted client address, whatever the client sent.
+  const extra: string[] = ['x-forwarded-proto', 'http', 'x-forwarded-for', forwardedFor(req), 'x-envoy-external-address', clientAddress, ...admitted.addHeaders];
   if (req.headers['x-request-id'] === undefined) extra.push('x-request-id', randomUUID());
+  const remove = new Set([...admitted.removeHeaders, 'x-forwarded-for', 'x-envoy-external-address']);
   const pool = rt.pools.get(targetOf(ep, balanced.sni));
-  forward(req, res, pool, upstreamPath, upstreamHeaders(req, upstreamAuthority, extra, admitted.removeHeaders), (d) =>
+  forward(req, res, pool, upstreamPath, upstreamHeaders(req, upstreamAuthority, extra, remove), (d) =>
     finish(d.status, ep.workload, d.error, admitted.decision),
   );
 }

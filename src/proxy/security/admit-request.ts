@@ -21,6 +21,8 @@ export interface AdmissionContext {
   sni: string | undefined;
   destinationIp: string;
   destinationPort: number;
+  /** The client's address as the gateway derives it (`remote.ip`); absent, the peer's: sidecars never trust XFF. */
+  remoteIp?: string | undefined;
   /** Told when a token names a key this proxy does not have, so the control plane refetches the JWKS. */
   onUnknownKey: (uris: string[]) => void;
 }
@@ -90,6 +92,7 @@ export async function admitRequest(ctx: AdmissionContext, req: AdmissionRequest,
   const request: AuthzRequest = {
     connection: {
       sourceIp: req.socket.remoteAddress ?? '',
+      remoteIp: ctx.remoteIp,
       destinationIp: ctx.destinationIp,
       destinationPort: ctx.destinationPort,
       sni: ctx.sni,

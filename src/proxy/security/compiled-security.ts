@@ -31,6 +31,7 @@ export function compileSecurity(cfg: ProxyConfig): CompiledSecurity {
           workloadNamespace: cfg.proxy.namespace,
           workloadLabels: cfg.proxy.labels,
           trustDomain: cfg.trustDomain,
+          trustDomainAliases: s.trustDomainAliases ?? [],
         });
   return {
     pathNormalization: s.pathNormalization,
