@@ -141,6 +141,7 @@ metadata:
 spec:
   hosts:
   - ratings.prod.svc.cluster.local
+  - login.bookinfo.com
   http:
   - name: "reviews-v2-routes"
     match:

@@ -46,7 +46,7 @@ describe('metadata follows Kubernetes rules', () => {
   }
 
   test('Istio kinds take DNS-1123 subdomain names', () => {
-    const vs = (name: string): unknown => ({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name }, spec: { hosts: ['a'] } });
+    const vs = (name: string): unknown => ({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name }, spec: { hosts: ['a'], http: [{ route: [{ destination: { host: 'a' } }] }] } });
     assert.deepEqual(rejected(vs('reviews.v1')), []);
     assert.equal(rejected(vs('-reviews')).length, 1);
   });
@@ -70,7 +70,7 @@ describe('the resource envelope', () => {
   });
 
   test('older apiVersions are normalised', () => {
-    const r = validateDocument({ apiVersion: 'networking.istio.io/v1alpha3', kind: 'VirtualService', metadata: { name: 'a' }, spec: { hosts: ['a'] } }, 'doc.yaml');
+    const r = validateDocument({ apiVersion: 'networking.istio.io/v1alpha3', kind: 'VirtualService', metadata: { name: 'a' }, spec: { hosts: ['a'], http: [{ route: [{ destination: { host: 'a' } }] }] } }, 'doc.yaml');
     assert.equal(r.apiVersion, 'networking.istio.io/v1');
   });
 

@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HttpMatch, HttpRoute } from '../proxyconfig/types.js';
-import { compileRoutes, compileStringMatch, hostMatches, selectRoute } from './http-route-match.js';
+import { compileRoutes, hostMatches, selectRoute } from './http-route-match.js';
+import { compileStringMatch } from './string-match.js';
 import type { RouteRequest } from './http-route-match.js';
 
 function request(over: Partial<RouteRequest> = {}): RouteRequest {
@@ -34,7 +35,13 @@ const rows: Array<{ name: string; match: HttpMatch; req: Partial<RouteRequest>; 
   { name: 'uri regex must match the whole path (suffix)', match: { uri: { regex: '/users/[0-9]+' } }, req: { path: '/users/42/edit' }, want: false },
   { name: 'uri regex must match the whole path (prefix)', match: { uri: { regex: '/users/[0-9]+' } }, req: { path: '/v1/users/42' }, want: false },
   { name: 'uri regex alternation stays anchored', match: { uri: { regex: '/a|/b' } }, req: { path: '/b/c' }, want: false },
-  { name: 'uri regex ignoreUriCase', match: { uri: { regex: '/Users/.*' }, ignoreUriCase: true }, req: { path: '/USERS/x' }, want: true },
+  // Envoy's case_sensitive: false applies to path and prefix only; a regex says (?i) itself.
+  { name: 'uri regex ignores ignoreUriCase', match: { uri: { regex: '/Users/.*' }, ignoreUriCase: true }, req: { path: '/USERS/x' }, want: false },
+  { name: 'uri regex (?i) flag', match: { uri: { regex: '(?i)/Users/.*' } }, req: { path: '/USERS/x' }, want: true },
+  { name: 'uri prefix ignoreUriCase needs the whole prefix', match: { uri: { prefix: '/API/v1' }, ignoreUriCase: true }, req: { path: '/api' }, want: false },
+  { name: 'uri any (present) matches every path', match: { uri: { present: true } }, req: { path: '/x' }, want: true },
+  { name: 'uri empty prefix matches every path', match: { uri: { prefix: '' } }, req: { path: '/x' }, want: true },
+  { name: 'uri regex with a dot does not cross a newline', match: { uri: { regex: '/a.*' } }, req: { path: '/a\nb' }, want: false },
   { name: 'method exact', match: { method: { exact: 'POST' } }, req: { method: 'POST' }, want: true },
   { name: 'method is case-sensitive', match: { method: { exact: 'post' } }, req: { method: 'POST' }, want: false },
   { name: 'method regex', match: { method: { regex: 'GET|HEAD' } }, req: { method: 'HEAD' }, want: true },
@@ -46,19 +53,35 @@ const rows: Array<{ name: string; match: HttpMatch; req: Partial<RouteRequest>; 
   { name: 'header value is case-sensitive', match: { headers: { 'end-user': { exact: 'jason' } } }, req: { headers: { 'end-user': 'Jason' } }, want: false },
   { name: 'header name from config is lower-cased', match: { headers: { 'End-User': { exact: 'jason' } } }, req: { headers: { 'end-user': 'jason' } }, want: true },
   { name: 'header missing', match: { headers: { 'end-user': { exact: 'jason' } } }, req: {}, want: false },
-  { name: 'header presence (empty prefix)', match: { headers: { 'x-canary': { prefix: '' } } }, req: { headers: { 'x-canary': '' } }, want: true },
-  { name: 'header presence absent', match: { headers: { 'x-canary': { prefix: '' } } }, req: {}, want: false },
+  { name: 'header presence', match: { headers: { 'x-canary': { present: true } } }, req: { headers: { 'x-canary': '' } }, want: true },
+  { name: 'header presence absent', match: { headers: { 'x-canary': { present: true } } }, req: {}, want: false },
+  { name: 'header regex on a missing header does not match even if it accepts ""', match: { headers: { 'x-v': { regex: '.*' } } }, req: {}, want: false },
+  { name: 'header value with CR LF is matched as data, anchored', match: { headers: { 'x-v': { exact: 'a' } } }, req: { headers: { 'x-v': 'a\r\nx-admin: 1' } }, want: false },
+  { name: 'header regex with . does not match CR/LF', match: { headers: { 'x-v': { regex: 'a.*' } } }, req: { headers: { 'x-v': 'a\r\nb' } }, want: false },
+  { name: 'header name from request is looked up lower-case only', match: { headers: { 'x-v': { exact: 'a' } } }, req: { headers: { 'X-V': 'a' } }, want: false },
   { name: 'header regex on a cookie (reference example)', match: { headers: { cookie: { regex: '^(.*?;)?(user=jason)(;.*)?$' } } }, req: { headers: { cookie: 'a=1;user=jason;b=2' } }, want: true },
   { name: 'repeated header values join with commas', match: { headers: { 'x-v': { exact: 'a,b' } } }, req: { headers: { 'x-v': ['a', 'b'] } }, want: true },
   { name: 'withoutHeaders: header absent matches', match: { withoutHeaders: { 'x-debug': { exact: '1' } } }, req: {}, want: true },
   { name: 'withoutHeaders: header with that value excludes', match: { withoutHeaders: { 'x-debug': { exact: '1' } } }, req: { headers: { 'x-debug': '1' } }, want: false },
   { name: 'withoutHeaders: other value matches', match: { withoutHeaders: { 'x-debug': { exact: '1' } } }, req: { headers: { 'x-debug': '0' } }, want: true },
-  { name: 'withoutHeaders presence: any value excludes', match: { withoutHeaders: { 'x-debug': { prefix: '' } } }, req: { headers: { 'x-debug': 'yes' } }, want: false },
+  { name: 'withoutHeaders present (Istio regex "*"): any value excludes', match: { withoutHeaders: { 'x-debug': { present: true } } }, req: { headers: { 'x-debug': 'yes' } }, want: false },
+  { name: 'withoutHeaders present: an empty value excludes too', match: { withoutHeaders: { 'x-debug': { present: true } } }, req: { headers: { 'x-debug': '' } }, want: false },
+  { name: 'withoutHeaders present: absent header matches', match: { withoutHeaders: { 'x-debug': { present: true } } }, req: {}, want: true },
+  // Istio sets treat_missing_header_as_empty: a missing header is "", and a regex accepting "" then excludes it.
+  { name: 'withoutHeaders regex accepting "" excludes a missing header', match: { withoutHeaders: { 'x-debug': { regex: '.*' } } }, req: {}, want: false },
+  { name: 'withoutHeaders regex', match: { withoutHeaders: { 'x-debug': { regex: '[0-9]+' } } }, req: { headers: { 'x-debug': 'on' } }, want: true },
   { name: 'queryParams exact', match: { queryParams: { v: { exact: '2' } } }, req: { query: new URLSearchParams('v=2&x=1') }, want: true },
   { name: 'queryParams exact miss', match: { queryParams: { v: { exact: '2' } } }, req: { query: new URLSearchParams('v=20') }, want: false },
   { name: 'queryParams regex full match', match: { queryParams: { id: { regex: '[0-9]+' } } }, req: { query: new URLSearchParams('id=12a') }, want: false },
   { name: 'queryParams missing parameter', match: { queryParams: { v: { exact: '2' } } }, req: { query: new URLSearchParams('w=2') }, want: false },
-  { name: 'queryParams with no query at all', match: { queryParams: { v: { prefix: '' } } }, req: { query: undefined }, want: false },
+  { name: 'queryParams with no query at all', match: { queryParams: { v: { present: true } } }, req: { query: undefined }, want: false },
+  { name: 'queryParams raw string: first occurrence wins', match: { queryParams: { v: { exact: '1' } } }, req: { query: 'v=1&v=2' }, want: true },
+  { name: 'queryParams raw string: later occurrence ignored', match: { queryParams: { v: { exact: '2' } } }, req: { query: 'v=1&v=2' }, want: false },
+  { name: 'queryParams raw string: values are not decoded', match: { queryParams: { q: { exact: 'a b' } } }, req: { query: 'q=a%20b' }, want: false },
+  { name: 'queryParams raw string: encoded value matches as written', match: { queryParams: { q: { exact: 'a%20b' } } }, req: { query: 'q=a%20b' }, want: true },
+  { name: 'queryParams raw string: a key without = has the value ""', match: { queryParams: { debug: { present: true } } }, req: { query: 'x=1&debug' }, want: true },
+  { name: 'queryParams raw string: a key is not a prefix of another', match: { queryParams: { v: { present: true } } }, req: { query: 'vv=1' }, want: false },
+  { name: 'queryParams raw string: exact "" on an empty value', match: { queryParams: { v: { exact: '' } } }, req: { query: 'v=' }, want: true },
   { name: 'query parameter names are case-sensitive', match: { queryParams: { V: { exact: '2' } } }, req: { query: new URLSearchParams('v=2') }, want: false },
   { name: 'all conditions of one entry must hold', match: { uri: { prefix: '/api' }, method: { exact: 'GET' } }, req: { path: '/api/x', method: 'POST' }, want: false },
   { name: 'empty match entry matches anything', match: {}, req: { path: '/anything', method: 'DELETE' }, want: true },
@@ -97,11 +120,18 @@ describe('selectRoute: order and OR across match entries', () => {
     assert.throws(() => compileRoutes([route('bad', [{ uri: { regex: '(' } }])]), SyntaxError);
   });
 
+  test('what RE2 refuses does not compile: backreferences, lookahead, lookbehind', () => {
+    for (const regex of ['(a)\\1', '(?=a)b', '(?<=a)b', '(?!a)']) {
+      assert.throws(() => compileRoutes([route('bad', [{ uri: { regex } }])]), SyntaxError, regex);
+    }
+  });
+
   test('compileStringMatch on its own', () => {
-    assert.equal(compileStringMatch({ exact: 'A' }, true)('a'), true);
-    assert.equal(compileStringMatch({ exact: 'A' })('a'), false);
-    assert.equal(compileStringMatch({ regex: 'a.c' })('abc'), true);
-    assert.equal(compileStringMatch({ regex: 'a.c' })('xabc'), false);
+    assert.equal(compileStringMatch({ exact: 'A' }, true).test('a'), true);
+    assert.equal(compileStringMatch({ exact: 'A' }).test('a'), false);
+    assert.equal(compileStringMatch({ regex: 'a.c' }).test('abc'), true);
+    assert.equal(compileStringMatch({ regex: 'a.c' }).test('xabc'), false);
+    assert.equal(compileStringMatch({ present: true }).test(''), true);
   });
 });
 

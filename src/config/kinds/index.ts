@@ -13,7 +13,8 @@ import { ServiceEntrySpecSchema, checkServiceEntry } from './service-entry.js';
 import { ServiceSpecSchema, checkService } from './service.js';
 import { SidecarSpecSchema, checkSidecar } from './sidecar.js';
 import type { SpecIssue } from './spec-issue.js';
-import { VirtualServiceSpecSchema, checkVirtualService } from './virtual-service.js';
+import { VirtualServiceSpecSchema } from './virtual-service.js';
+import { checkVirtualService } from './virtual-service-checks.js';
 import { WorkloadSpecSchema, checkWorkload } from './workload.js';
 
 export type { SpecIssue } from './spec-issue.js';

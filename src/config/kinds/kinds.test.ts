@@ -88,7 +88,7 @@ const invalid: { name: string; text: string; expect: string[] }[] = [
   {
     name: 'VirtualService StringMatch with two matchers',
     text: `${head('networking.istio.io/v1', 'VirtualService')}spec:\n  hosts: [a]\n  http:\n  - match:\n    - uri:\n        exact: /a\n        prefix: /b\n    route:\n    - destination: { host: a }\n`,
-    expect: ['x.yaml:9:7: spec.http[0].match[0].uri: exactly one of exact, prefix, regex must be set'],
+    expect: ['x.yaml:9:7: spec.http[0].match[0].uri: only one of exact, prefix, regex may be set (found exact, prefix)'],
   },
   {
     name: 'VirtualService bad duration (semantic checks wait for a valid shape)',
@@ -100,7 +100,7 @@ const invalid: { name: string; text: string; expect: string[] }[] = [
   {
     name: 'VirtualService route with no action',
     text: `${head('networking.istio.io/v1', 'VirtualService')}spec:\n  hosts: [a]\n  http:\n  - name: nothing\n`,
-    expect: ['x.yaml:8:5: spec.http[0]: an http route needs one of route, redirect, directResponse or delegate'],
+    expect: ['x.yaml:8:5: spec.http[0]: HTTP route, redirect or direct_response is required'],
   },
   {
     name: 'VirtualService destination without host',

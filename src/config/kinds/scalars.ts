@@ -1,5 +1,5 @@
 /**
- * Field shapes that many kinds share: Istio durations, port numbers, label maps, selectors, string matchers.
+ * Field shapes that many kinds share: Istio durations, port numbers, label maps, selectors.
  * Each is strict so that a misspelled key is an error, never a silently ignored setting.
  */
 import { z } from 'zod';
@@ -36,30 +36,6 @@ export const LabelsSelectorSchema = z.strictObject({ labels: StringMapSchema.opt
 
 /** istio.type.v1beta1.PortSelector. */
 export const PortSelectorSchema = z.strictObject({ number: PortNumberSchema.optional() });
-
-/** StringMatch is a proto oneof: exactly one of exact, prefix, regex. */
-export const StringMatchSchema = z
-  .strictObject({ exact: z.string().optional(), prefix: z.string().optional(), regex: z.string().optional() })
-  .superRefine((m, ctx) => {
-    const set = [m.exact, m.prefix, m.regex].filter((v) => v !== undefined).length;
-    if (set !== 1) {
-      ctx.addIssue({ code: 'custom', message: 'exactly one of exact, prefix, regex must be set' });
-    }
-    if (m.regex !== undefined && !compiles(m.regex)) {
-      ctx.addIssue({ code: 'custom', path: ['regex'], message: 'invalid regular expression' });
-    }
-  });
-
-export type StringMatch = z.infer<typeof StringMatchSchema>;
-
-function compiles(pattern: string): boolean {
-  try {
-    new RegExp(pattern);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Proto oneof rule for plain objects: at most one of the keys may be set. */
 export function atMostOneOf(obj: Record<string, unknown>, keys: readonly string[]): string | undefined {

@@ -1,60 +1,149 @@
-/** Istio's networking.istio.io/v1 VirtualService spec: how requests for a host are matched and routed. */
+/**
+ * Istio's networking.istio.io/v1 VirtualService spec: how requests for a host are matched and routed. Field rules
+ * follow Istio's validation webhook (pkg/config/validation): what it refuses is refused here at apply, with the
+ * field's path, so a config that applies is one every proxy can compile. Rules that span fields live in
+ * virtual-service-checks.ts.
+ */
 import { z } from 'zod';
-import {
-  DurationSchema,
-  PositiveDurationSchema,
-  Int32Schema,
-  PercentSchema,
-  PortNumberSchema,
-  PortSelectorSchema,
-  StringMapSchema,
-  StringMatchSchema,
-  UInt32Schema,
-  atMostOneOf,
-} from './scalars.js';
-import type { SpecIssue } from './spec-issue.js';
+import { tryParseDuration } from '../duration.js';
+import { re2Problem, regexRewriteProblem } from '../../route/re2.js';
+import { Int32Schema, PercentSchema, PortNumberSchema, PortSelectorSchema, StringMapSchema, UInt32Schema, atMostOneOf } from './scalars.js';
+
+/** An Istio duration on an HTTP route: at least 1ms and whole milliseconds (agent.ValidateDuration). */
+const RouteDurationSchema = z.string().superRefine((s, ctx) => {
+  const ms = tryParseDuration(s);
+  if (ms === undefined) ctx.addIssue({ code: 'custom', message: 'invalid duration: expected e.g. "10s", "1.5h", "1h30m", "100ms"' });
+  else if (ms < 1) ctx.addIssue({ code: 'custom', message: 'duration must be at least 1ms' });
+  else if (!Number.isInteger(ms)) ctx.addIssue({ code: 'custom', message: 'only durations to ms precision are supported' });
+});
+
+/** Istio's Percent for faults: 0, or 0.0001 to 100 (validatePercentage). */
+const FaultPercentSchema = z.strictObject({
+  value: z.number().refine((v) => v === 0 || (v >= 0.0001 && v <= 100), 'percentage must be 0 or in [0.0001, 100]'),
+});
+
+const RegexSchema = z.string().superRefine((s, ctx) => {
+  if (s === '') ctx.addIssue({ code: 'custom', message: 'regex string match should not be empty' });
+  const problem = s === '' ? undefined : re2Problem(s);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+function oneOfMatch(m: { exact?: string | undefined; prefix?: string | undefined; regex?: string | undefined }, ctx: z.RefinementCtx): void {
+  const msg = atMostOneOf(m, ['exact', 'prefix', 'regex']);
+  if (msg !== undefined) ctx.addIssue({ code: 'custom', message: msg });
+}
+
+/**
+ * StringMatch for the uri: a oneof where an empty prefix is allowed (Envoy's path prefix may be empty) and `{}`
+ * matches any path.
+ */
+const UriMatchSchema = z.strictObject({ exact: z.string().optional(), prefix: z.string().optional(), regex: RegexSchema.optional() }).superRefine(oneOfMatch);
+
+/**
+ * StringMatch for scheme, method, authority, headers and query parameters: an empty prefix is refused (Envoy's string
+ * matcher needs at least one character); `{}` means "present with any value".
+ */
+export const StringMatchSchema = z
+  .strictObject({ exact: z.string().optional(), prefix: z.string().min(1, 'prefix string match should not be empty').optional(), regex: RegexSchema.optional() })
+  .superRefine(oneOfMatch);
+
+/**
+ * withoutHeaders also accepts Istio's `regex: "*"`, which is not a regex but a presence test: the rule matches only
+ * when the header is absent.
+ */
+const WithoutHeaderMatchSchema = z
+  .strictObject({
+    exact: z.string().optional(),
+    prefix: z.string().min(1, 'prefix string match should not be empty').optional(),
+    regex: z.union([z.literal('*'), RegexSchema]).optional(),
+  })
+  .superRefine(oneOfMatch);
+
+// RFC 7230 tchar: what Istio accepts as a header name to match on (pseudo-headers aside).
+const TOKEN = /^[!#$%&'*+\-.^_`|~A-Za-z0-9]+$/;
+const PSEUDO_HEADERS = new Set([':method', ':scheme', ':authority', ':path', ':status']);
+const HeaderNameSchema = z.string().refine((n) => PSEUDO_HEADERS.has(n) || TOKEN.test(n), 'not a valid header name');
 
 export const DestinationSchema = z.strictObject({
-  host: z.string().min(1, 'destination host is required'),
-  subset: z.string().optional(),
+  host: z
+    .string()
+    .min(1, 'destination host is required')
+    .refine((h) => h !== '*', 'invalid destination host *'),
+  subset: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'subset name must be a DNS-1123 label')
+    .max(63)
+    .optional(),
   port: PortSelectorSchema.optional(),
 });
 
-const HeaderOperationsSchema = z.strictObject({
-  set: StringMapSchema.optional(),
-  add: StringMapSchema.optional(),
-  remove: z.array(z.string()).optional(),
+// Istio's header value rule: no control characters but tab (so no CR/LF injection), and Envoy's `%` syntax.
+// weft writes values literally: `%%` is an escaped `%`, and Envoy's %VARIABLE% substitutions are not supported.
+const HeaderValueSchema = z.string().superRefine((v, ctx) => {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) {
+      ctx.addIssue({ code: 'custom', message: 'header value must not contain control characters (CR, LF, NUL...)' });
+      return;
+    }
+  }
+  if (/%(?!%)/.test(v.replaceAll('%%', ''))) {
+    ctx.addIssue({ code: 'custom', message: 'a lone % is not allowed: write %% for a literal %; Envoy %VARIABLE% substitutions are not supported' });
+  }
 });
+
+const isInternal = (n: string): boolean => n.startsWith(':') || n.toLowerCase() === 'host';
+const isAuthority = (n: string): boolean => n.toLowerCase() === ':authority' || n.toLowerCase() === 'host';
+
+/** Request set/add may name the authority (`host` or `:authority`); nothing else may be internal. */
+const RequestSetSchema = z.record(
+  z.string().min(1, 'header name cannot be empty').refine((n) => !isInternal(n) || isAuthority(n), 'header cannot have ":" prefix'),
+  HeaderValueSchema,
+);
+/** Removals and response operations may name neither `host` nor a pseudo-header. */
+const PlainHeaderNameSchema = z
+  .string()
+  .min(1, 'header name cannot be empty')
+  .refine((n) => !isInternal(n), 'cannot remove or set Host or a ":" pseudo-header here');
 
 export const HeadersSchema = z.strictObject({
-  request: HeaderOperationsSchema.optional(),
-  response: HeaderOperationsSchema.optional(),
+  request: z.strictObject({ set: RequestSetSchema.optional(), add: RequestSetSchema.optional(), remove: z.array(PlainHeaderNameSchema).optional() }).optional(),
+  response: z
+    .strictObject({
+      set: z.record(PlainHeaderNameSchema, HeaderValueSchema).optional(),
+      add: z.record(PlainHeaderNameSchema, HeaderValueSchema).optional(),
+      remove: z.array(PlainHeaderNameSchema).optional(),
+    })
+    .optional(),
 });
 
-const StringMatchMapSchema = z.record(z.string(), StringMatchSchema);
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export const HttpMatchRequestSchema = z.strictObject({
   name: z.string().optional(),
-  uri: StringMatchSchema.optional(),
+  uri: UriMatchSchema.optional(),
   scheme: StringMatchSchema.optional(),
   method: StringMatchSchema.optional(),
   authority: StringMatchSchema.optional(),
-  headers: StringMatchMapSchema.optional(),
+  headers: z.record(HeaderNameSchema, StringMatchSchema).optional(),
   port: PortNumberSchema.optional(),
   sourceLabels: StringMapSchema.optional(),
-  gateways: z.array(z.string()).optional(),
-  queryParams: StringMatchMapSchema.optional(),
+  gateways: z.array(z.string().min(1)).optional(),
+  queryParams: z.record(z.string(), StringMatchSchema).optional(),
   ignoreUriCase: z.boolean().optional(),
-  withoutHeaders: StringMatchMapSchema.optional(),
-  sourceNamespace: z.string().optional(),
+  withoutHeaders: z.record(HeaderNameSchema, WithoutHeaderMatchSchema).optional(),
+  sourceNamespace: z.string().regex(DNS1123_LABEL, 'sourceNamespace must be a DNS-1123 label').optional(),
   statPrefix: z.string().optional(),
 });
 
 export const HttpRouteDestinationSchema = z.strictObject({
   destination: DestinationSchema,
-  weight: Int32Schema.optional(),
+  weight: Int32Schema.refine((w) => w >= 0, 'weight must not be negative').optional(),
   headers: HeadersSchema.optional(),
 });
+
+/** Envoy's redirect response codes; Istio drops a route with any other 3xx, so it is refused here. */
+const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
 
 const HttpRedirectSchema = z
   .strictObject({
@@ -62,19 +151,30 @@ const HttpRedirectSchema = z
     authority: z.string().optional(),
     port: PortNumberSchema.optional(),
     derivePort: z.enum(['FROM_PROTOCOL_DEFAULT', 'FROM_REQUEST_PORT']).optional(),
-    scheme: z.string().optional(),
-    redirectCode: z.int().min(300).max(399).optional(),
+    scheme: z.enum(['http', 'https']).optional(),
+    redirectCode: z
+      .int()
+      .refine((c) => c === 0 || REDIRECT_CODES.has(c), 'redirectCode must be one of 301, 302, 303, 307, 308')
+      .optional(),
     prefixRewrite: z.string().optional(),
   })
   .superRefine((r, ctx) => {
-    const msg = atMostOneOf(r, ['port', 'derivePort']) ?? atMostOneOf(r, ['uri', 'prefixRewrite']);
+    const msg = atMostOneOf(r, ['port', 'derivePort']) ?? (r.uri && r.prefixRewrite ? 'redirect may only specify one of uri or prefixRewrite' : undefined);
     if (msg !== undefined) ctx.addIssue({ code: 'custom', message: msg });
+    if (!r.uri && !r.prefixRewrite && !r.authority && r.port === undefined && r.derivePort === undefined && !r.scheme) {
+      ctx.addIssue({ code: 'custom', message: 'redirect must specify uri, authority, scheme, or port' });
+    }
   });
 
+const MAX_DIRECT_BODY = 1024 * 1024;
 const HttpDirectResponseSchema = z.strictObject({
-  status: z.int().min(200).max(599),
+  status: z.int().min(200, 'status must be 200-599').max(599, 'status must be 200-599'),
   body: z
-    .strictObject({ string: z.string().optional(), bytes: z.string().optional() })
+    .strictObject({
+      string: z.string().max(MAX_DIRECT_BODY, 'direct response bodies must be less than 1MB').optional(),
+      // proto bytes in YAML/JSON are base64.
+      bytes: z.base64('bytes must be base64').max(Math.ceil(MAX_DIRECT_BODY / 3) * 4, 'direct response bodies must be less than 1MB').optional(),
+    })
     .superRefine((b, ctx) => {
       const msg = atMostOneOf(b, ['string', 'bytes']);
       if (msg !== undefined) ctx.addIssue({ code: 'custom', message: msg });
@@ -82,59 +182,149 @@ const HttpDirectResponseSchema = z.strictObject({
     .optional(),
 });
 
-const HttpRewriteSchema = z.strictObject({
-  uri: z.string().optional(),
-  authority: z.string().optional(),
-  uriRegexRewrite: z.strictObject({ match: z.string().optional(), rewrite: z.string().optional() }).optional(),
-});
+const HttpRewriteSchema = z
+  .strictObject({
+    uri: z.string().optional(),
+    authority: z.string().optional(),
+    uriRegexRewrite: z
+      .strictObject({ match: z.string().min(1, 'match is required'), rewrite: z.string().min(1, 'rewrite is required') })
+      .superRefine((r, ctx) => {
+        const problem = regexRewriteProblem(r.match, r.rewrite);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.uri && r.uriRegexRewrite) ctx.addIssue({ code: 'custom', message: 'rewrite may only contain one of uri or uriRegexRewrite' });
+    if (!r.uri && !r.uriRegexRewrite && !r.authority) ctx.addIssue({ code: 'custom', message: 'rewrite must specify at least one of uri, uriRegexRewrite, or authority' });
+  });
 
-const HttpRetrySchema = z.strictObject({
-  attempts: Int32Schema.refine((n) => n >= 0, 'attempts must not be negative').optional(),
-  perTryTimeout: PositiveDurationSchema.optional(),
-  retryOn: z.string().optional(),
-  retryRemoteLocalities: z.boolean().optional(),
-  retryIgnorePreviousHosts: z.boolean().optional(),
-  backoff: DurationSchema.optional(),
-});
+/** Envoy's x-envoy-retry-on and x-envoy-retry-grpc-on conditions that Istio accepts. */
+export const RETRY_ON_CONDITIONS: ReadonlySet<string> = new Set([
+  '5xx',
+  'gateway-error',
+  'reset',
+  'reset-before-request',
+  'connect-failure',
+  'retriable-4xx',
+  'refused-stream',
+  'retriable-status-codes',
+  'retriable-headers',
+  'envoy-ratelimited',
+  'http3-post-connect-failure',
+  'cancelled',
+  'deadline-exceeded',
+  'internal',
+  'resource-exhausted',
+  'unavailable',
+]);
 
-const HttpFaultInjectionSchema = z.strictObject({
-  delay: z
-    .strictObject({
-      percent: z.int().min(0).max(100).optional(),
-      fixedDelay: DurationSchema.optional(),
-      exponentialDelay: DurationSchema.optional(),
-      percentage: PercentSchema.optional(),
-    })
-    .superRefine((d, ctx) => {
-      const msg = atMostOneOf(d, ['fixedDelay', 'exponentialDelay']);
-      if (msg !== undefined) ctx.addIssue({ code: 'custom', message: msg });
-      if (d.fixedDelay === undefined && d.exponentialDelay === undefined) ctx.addIssue({ code: 'custom', message: 'delay needs fixedDelay or exponentialDelay' });
-    })
-    .optional(),
-  abort: z
-    .strictObject({
-      httpStatus: z.int().min(200).max(599).optional(),
-      grpcStatus: z.string().optional(),
-      http2Error: z.string().optional(),
-      percentage: PercentSchema.optional(),
-    })
-    .superRefine((a, ctx) => {
-      const msg = atMostOneOf(a, ['httpStatus', 'grpcStatus', 'http2Error']);
-      if (msg !== undefined) ctx.addIssue({ code: 'custom', message: msg });
-      if (a.httpStatus === undefined && a.grpcStatus === undefined && a.http2Error === undefined) {
-        ctx.addIssue({ code: 'custom', message: 'abort needs httpStatus, grpcStatus or http2Error' });
-      }
-    })
-    .optional(),
-});
+/** Status codes Go's net/http names: Istio accepts these (and only these) as numbers in retryOn. */
+const KNOWN_STATUS = new Set([
+  100, 101, 102, 103, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 307, 308, 400, 401, 402, 403, 404, 405, 406,
+  407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 418, 421, 422, 423, 424, 425, 426, 428, 429, 431, 451, 500, 501, 502, 503, 504, 505, 506,
+  507, 508, 510, 511,
+]);
+
+/** True for a retryOn entry Istio accepts: a condition or a status code. */
+export function isRetryOnEntry(entry: string): boolean {
+  return RETRY_ON_CONDITIONS.has(entry) || (/^\d{3}$/.test(entry) && KNOWN_STATUS.has(Number(entry)));
+}
+
+const HttpRetrySchema = z
+  .strictObject({
+    attempts: Int32Schema.refine((n) => n >= 0, 'attempts cannot be negative').optional(),
+    perTryTimeout: RouteDurationSchema.optional(),
+    retryOn: z
+      .string()
+      .superRefine((s, ctx) => {
+        // Istio splits on commas without trimming: "5xx, reset" is refused, as the webhook does.
+        for (const entry of s.split(',')) if (!isRetryOnEntry(entry)) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(entry)} is not a valid retryOn policy` });
+      })
+      .optional(),
+    retryRemoteLocalities: z.boolean().optional(),
+    retryIgnorePreviousHosts: z.boolean().optional(),
+    backoff: RouteDurationSchema.optional(),
+  })
+  .superRefine((r, ctx) => {
+    if ((r.attempts ?? 0) === 0 && (r.perTryTimeout !== undefined || r.retryOn !== undefined || r.retryRemoteLocalities !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'http retry policy configured when attempts are set to 0 (disabled)' });
+    }
+  });
+
+/** gRPC status names Istio accepts for an abort, with their codes. */
+export const GRPC_STATUS: Readonly<Record<string, number>> = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+};
+
+const HttpFaultInjectionSchema = z
+  .strictObject({
+    delay: z
+      .strictObject({
+        percent: z.int().min(0).max(100).optional(),
+        fixedDelay: RouteDurationSchema.optional(),
+        exponentialDelay: RouteDurationSchema.optional(),
+        percentage: FaultPercentSchema.optional(),
+      })
+      .superRefine((d, ctx) => {
+        if (d.exponentialDelay !== undefined) ctx.addIssue({ code: 'custom', path: ['exponentialDelay'], message: 'exponentialDelay not supported yet (as in Istio)' });
+        else if (d.fixedDelay === undefined) ctx.addIssue({ code: 'custom', message: 'delay needs fixedDelay' });
+      })
+      .optional(),
+    abort: z
+      .strictObject({
+        httpStatus: z.int().min(200, 'HTTP status must be 200-599').max(599, 'HTTP status must be 200-599').optional(),
+        grpcStatus: z
+          .string()
+          .refine((s) => s in GRPC_STATUS, 'not a supported gRPC status name, e.g. UNAVAILABLE')
+          .optional(),
+        http2Error: z.string().optional(),
+        percentage: FaultPercentSchema.optional(),
+      })
+      .superRefine((a, ctx) => {
+        const msg = atMostOneOf(a, ['httpStatus', 'grpcStatus', 'http2Error']);
+        if (msg !== undefined) ctx.addIssue({ code: 'custom', message: msg });
+        if (a.http2Error !== undefined) ctx.addIssue({ code: 'custom', path: ['http2Error'], message: 'HTTP/2 abort fault injection not supported yet (as in Istio)' });
+        if (a.httpStatus === undefined && a.grpcStatus === undefined && a.http2Error === undefined) {
+          ctx.addIssue({ code: 'custom', message: 'abort needs httpStatus or grpcStatus' });
+        }
+      })
+      .optional(),
+  })
+  .superRefine((f, ctx) => {
+    if (f.delay === undefined && f.abort === undefined) ctx.addIssue({ code: 'custom', message: 'HTTP fault injection must have an abort and/or a delay' });
+  });
+
+const CORS_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', '*']);
+const CorsHeaderNameSchema = z.string().refine((n) => n === '*' || TOKEN.test(n), 'not a valid header name');
 
 const CorsPolicySchema = z.strictObject({
   allowOrigin: z.array(z.string()).optional(),
-  allowOrigins: z.array(StringMatchSchema).optional(),
-  allowMethods: z.array(z.string()).optional(),
-  allowHeaders: z.array(z.string()).optional(),
-  exposeHeaders: z.array(z.string()).optional(),
-  maxAge: DurationSchema.optional(),
+  allowOrigins: z
+    .array(
+      UriMatchSchema.refine((m) => (m.exact ?? m.prefix ?? m.regex ?? '') !== '', 'an origin match needs a non-empty exact, prefix or regex'),
+    )
+    .optional(),
+  allowMethods: z.array(z.string().refine((m) => CORS_METHODS.has(m), 'not a supported HTTP method')).optional(),
+  allowHeaders: z.array(CorsHeaderNameSchema).optional(),
+  exposeHeaders: z.array(CorsHeaderNameSchema).optional(),
+  maxAge: RouteDurationSchema.refine((s) => (tryParseDuration(s) ?? 0) % 1000 === 0, 'maxAge is accurate only to seconds precision').optional(),
   allowCredentials: z.boolean().optional(),
   unmatchedPreflights: z.enum(['UNSPECIFIED', 'FORWARD', 'IGNORE']).optional(),
 });
@@ -145,56 +335,59 @@ export const HttpRouteSchema = z.strictObject({
   route: z.array(HttpRouteDestinationSchema).optional(),
   redirect: HttpRedirectSchema.optional(),
   directResponse: HttpDirectResponseSchema.optional(),
-  delegate: z.strictObject({ name: z.string().min(1), namespace: z.string().optional() }).optional(),
+  delegate: z.strictObject({ name: z.string().min(1, 'delegate name is required'), namespace: z.string().optional() }).optional(),
   rewrite: HttpRewriteSchema.optional(),
-  timeout: DurationSchema.optional(),
+  timeout: RouteDurationSchema.optional(),
   retries: HttpRetrySchema.optional(),
   fault: HttpFaultInjectionSchema.optional(),
   mirror: DestinationSchema.optional(),
   mirrors: z.array(z.strictObject({ destination: DestinationSchema, percentage: PercentSchema.optional() })).optional(),
-  mirrorPercent: UInt32Schema.optional(),
+  mirrorPercent: UInt32Schema.max(100, 'mirrorPercent must have a max value of 100').optional(),
   mirrorPercentage: PercentSchema.optional(),
   corsPolicy: CorsPolicySchema.optional(),
   headers: HeadersSchema.optional(),
 });
 
-const RouteDestinationSchema = z.strictObject({ destination: DestinationSchema, weight: Int32Schema.optional() });
+const RouteDestinationSchema = z.strictObject({
+  destination: DestinationSchema,
+  weight: Int32Schema.refine((w) => w >= 0, 'weight must not be negative').optional(),
+});
 
 const L4MatchSchema = z.strictObject({
   destinationSubnets: z.array(z.string()).optional(),
   port: PortNumberSchema.optional(),
   sourceSubnet: z.string().optional(),
   sourceLabels: StringMapSchema.optional(),
-  gateways: z.array(z.string()).optional(),
+  gateways: z.array(z.string().min(1)).optional(),
   sourceNamespace: z.string().optional(),
 });
 
 const TlsMatchSchema = z.strictObject({
-  sniHosts: z.array(z.string()).min(1, 'sniHosts is required'),
+  sniHosts: z.array(z.string().min(1)).min(1, 'TLS match must have at least one SNI host'),
   destinationSubnets: z.array(z.string()).optional(),
   port: PortNumberSchema.optional(),
   sourceLabels: StringMapSchema.optional(),
-  gateways: z.array(z.string()).optional(),
+  gateways: z.array(z.string().min(1)).optional(),
   sourceNamespace: z.string().optional(),
 });
 
 export const TlsRouteSchema = z.strictObject({
-  match: z.array(TlsMatchSchema).min(1, 'a tls route needs at least one match'),
-  route: z.array(RouteDestinationSchema).optional(),
+  match: z.array(TlsMatchSchema).min(1, 'TLS route must have at least one match condition'),
+  route: z.array(RouteDestinationSchema).min(1, 'TLS route is required'),
 });
 
 export const TcpRouteSchema = z.strictObject({
   match: z.array(L4MatchSchema).optional(),
-  route: z.array(RouteDestinationSchema).optional(),
+  route: z.array(RouteDestinationSchema).min(1, 'TCP route is required'),
 });
 
 export const VirtualServiceSpecSchema = z.strictObject({
   hosts: z.array(z.string().min(1)).optional(),
-  gateways: z.array(z.string()).optional(),
+  gateways: z.array(z.string().min(1)).optional(),
   http: z.array(HttpRouteSchema).optional(),
   tls: z.array(TlsRouteSchema).optional(),
   tcp: z.array(TcpRouteSchema).optional(),
-  exportTo: z.array(z.string()).optional(),
+  exportTo: z.array(z.string().min(1)).optional(),
 });
 
 export type VirtualServiceSpec = z.infer<typeof VirtualServiceSpecSchema>;
@@ -202,33 +395,7 @@ export type HttpRoute = z.infer<typeof HttpRouteSchema>;
 export type HttpMatchRequest = z.infer<typeof HttpMatchRequestSchema>;
 export type HttpRouteDestination = z.infer<typeof HttpRouteDestinationSchema>;
 export type Destination = z.infer<typeof DestinationSchema>;
+export type Headers = z.infer<typeof HeadersSchema>;
 export type TlsRoute = z.infer<typeof TlsRouteSchema>;
 export type TcpRoute = z.infer<typeof TcpRouteSchema>;
-
-/** Istio's validation rules that cut across fields of one HTTP route. */
-export function checkVirtualService(spec: VirtualServiceSpec): SpecIssue[] {
-  const issues: SpecIssue[] = [];
-  (spec.http ?? []).forEach((r, i) => {
-    const at = (...rest: (string | number)[]): (string | number)[] => ['http', i, ...rest];
-    const actions = ['route', 'redirect', 'directResponse', 'delegate'].filter((k) => r[k as keyof HttpRoute] !== undefined);
-    if (actions.length === 0) issues.push({ path: at(), message: 'an http route needs one of route, redirect, directResponse or delegate' });
-    if (actions.length > 1) issues.push({ path: at(), message: `route, redirect, directResponse and delegate are exclusive (found ${actions.join(', ')})` });
-    if (r.redirect !== undefined && r.rewrite !== undefined) issues.push({ path: at('rewrite'), message: 'rewrite cannot be combined with redirect' });
-    if (r.rewrite?.uri !== undefined && r.rewrite.uriRegexRewrite !== undefined) issues.push({ path: at('rewrite'), message: 'only one of uri, uriRegexRewrite may be set' });
-    if (r.mirror !== undefined && r.mirrors !== undefined) issues.push({ path: at('mirrors'), message: 'only one of mirror, mirrors may be set' });
-    checkWeights(r.route ?? [], at('route'), issues);
-  });
-  (spec.tcp ?? []).forEach((r, i) => checkWeights(r.route ?? [], ['tcp', i, 'route'], issues));
-  (spec.tls ?? []).forEach((r, i) => checkWeights(r.route ?? [], ['tls', i, 'route'], issues));
-  return issues;
-}
-
-function checkWeights(routes: { weight?: number | undefined }[], path: (string | number)[], issues: SpecIssue[]): void {
-  routes.forEach((d, j) => {
-    if (d.weight !== undefined && d.weight < 0) issues.push({ path: [...path, j, 'weight'], message: 'weight must not be negative' });
-  });
-  // Istio normalises weights that do not add up to 100, but a split where every weight is zero sends nowhere.
-  if (routes.length > 1 && routes.every((d) => d.weight !== undefined) && routes.every((d) => d.weight === 0)) {
-    issues.push({ path, message: 'route weights are all zero' });
-  }
-}
+export type VsStringMatch = z.infer<typeof UriMatchSchema>;

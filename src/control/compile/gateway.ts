@@ -4,12 +4,12 @@
  * server's hosts and a VirtualService's hosts. Only plain HTTP servers are served so far.
  */
 import type { GatewaySpec } from '../../config/kinds/gateway.js';
-import type { HttpMatchRequest, HttpRoute as VsHttpRoute, VirtualServiceSpec } from '../../config/kinds/virtual-service.js';
-import { tryParseDuration } from '../../config/duration.js';
-import type { GatewayServer, HttpMatch, HttpRoute, StringMatch, VirtualHost } from '../../proxyconfig/types.js';
+import type { VirtualServiceSpec } from '../../config/kinds/virtual-service.js';
+import type { GatewayServer, HttpRoute, VirtualHost } from '../../proxyconfig/types.js';
 import { hostMatches } from '../../route/http-route-match.js';
+import { mergeDelegates } from '../../route/delegate.js';
+import { translateHttpRoutes } from '../../route/virtual-service-routes.js';
 import { CLUSTER_DOMAIN, selects } from '../registry/index.js';
-import type { Registry } from '../registry/index.js';
 import type { MeshSnapshot, Named } from './snapshot.js';
 import { labelSetKey, perSnapshot, sharedSection } from './snapshot-memo.js';
 import type { SharedSection } from './snapshot-memo.js';
@@ -36,7 +36,7 @@ export function compileGateway(snap: MeshSnapshot, labels: Record<string, string
       for (const vs of boundVirtualServices(snap.virtualServices, gw)) {
         const domains = intersectHosts(serverHosts(server.hosts, vs.namespace, gw.namespace), vs.spec.hosts ?? []);
         if (domains.length === 0) continue;
-        const routes = compileHttpRoutes(vs, `${gw.namespace}/${gw.name}`, port, snap.registry);
+        const routes = compileHttpRoutes(vs, `${gw.namespace}/${gw.name}`, port, snap, labels, gw.namespace);
         if (routes.length > 0) entry.virtualHosts.push({ gateway: `${gw.namespace}/${gw.name}`, domains, routes });
       }
     }
@@ -91,68 +91,25 @@ function mergeByDomain(hosts: VirtualHost[]): VirtualHost[] {
   return [...byKey.values()];
 }
 
-function compileHttpRoutes(vs: Named<VirtualServiceSpec>, gatewayRef: string, port: number, reg: Registry): HttpRoute[] {
-  const routes: HttpRoute[] = [];
-  (vs.spec.http ?? []).forEach((r, i) => {
-    const matches = (r.match ?? []).filter((m) => matchAppliesTo(m, gatewayRef, vs.namespace, port));
-    if ((r.match ?? []).length > 0 && matches.length === 0) return;
-    const destinations = (r.route ?? []).map((d) => ({
-      host: resolveHost(d.destination.host, vs.namespace),
-      port: d.destination.port?.number ?? onlyPort(reg, resolveHost(d.destination.host, vs.namespace)) ?? 80,
-      weight: d.weight ?? ((r.route ?? []).length === 1 ? 100 : 0),
-    }));
-    if (destinations.length === 0) return;
-    routes.push({
-      source: `${vs.namespace}/${vs.name}#${i}`,
-      name: r.name ?? '',
-      match: matches.map(toHttpMatch),
-      destinations,
-      rewrite: rewriteOf(r),
-      timeoutMs: r.timeout ? (tryParseDuration(r.timeout) ?? 0) : 0,
-    });
-  });
-  return routes;
-}
-
-function rewriteOf(r: VsHttpRoute): HttpRoute['rewrite'] {
-  if (!r.rewrite || (r.rewrite.uri === undefined && r.rewrite.authority === undefined)) return undefined;
-  return { uri: r.rewrite.uri, authority: r.rewrite.authority };
-}
-
-/** A match entry's `gateways` limits it to those gateways; `port` to that listener. */
-function matchAppliesTo(m: HttpMatchRequest, gatewayRef: string, vsNamespace: string, port: number): boolean {
-  if (m.port !== undefined && m.port !== port) return false;
-  if (!m.gateways || m.gateways.length === 0) return true;
-  return m.gateways.some((g) => g === gatewayRef || `${vsNamespace}/${g}` === gatewayRef);
-}
-
-function toStringMatch(m: { exact?: string; prefix?: string; regex?: string } | undefined): StringMatch | undefined {
-  if (!m) return undefined;
-  if (m.exact !== undefined) return { exact: m.exact };
-  if (m.prefix !== undefined) return { prefix: m.prefix };
-  if (m.regex !== undefined) return { regex: m.regex };
-  return undefined;
-}
-
-function toMatchMap(map: Record<string, { exact?: string; prefix?: string; regex?: string }> | undefined): Record<string, StringMatch> | undefined {
-  if (!map) return undefined;
-  const out: Record<string, StringMatch> = {};
-  // An empty match object means "present with any value": a prefix of '' says exactly that.
-  for (const [k, v] of Object.entries(map)) out[k] = toStringMatch(v) ?? { prefix: '' };
-  return out;
-}
-
-function toHttpMatch(m: HttpMatchRequest): HttpMatch {
-  return {
-    uri: toStringMatch(m.uri),
-    method: toStringMatch(m.method),
-    authority: toStringMatch(m.authority),
-    scheme: toStringMatch(m.scheme),
-    headers: toMatchMap(m.headers),
-    withoutHeaders: toMatchMap(m.withoutHeaders),
-    queryParams: toMatchMap(m.queryParams),
-    ignoreUriCase: m.ignoreUriCase,
-  };
+/**
+ * The shared route translation, delegates merged. The gateway forwards to destinations only so far: a rule that
+ * redirects or answers directly is left out rather than sent where it would be served as a forward.
+ */
+function compileHttpRoutes(vs: Named<VirtualServiceSpec>, gatewayRef: string, port: number, snap: MeshSnapshot, labels: Record<string, string>, namespace: string): HttpRoute[] {
+  const find = (ns: string, name: string): Named<VirtualServiceSpec> | undefined => snap.virtualServices.find((v) => v.namespace === ns && v.name === name);
+  const http = mergeDelegates(vs, find);
+  const routes = translateHttpRoutes(
+    { namespace: vs.namespace, name: vs.name, http },
+    {
+      gateways: new Set([gatewayRef]),
+      port,
+      labels,
+      namespace,
+      resolveHost,
+      servicePorts: (host) => snap.registry.services.find((s) => s.host === host)?.ports.map((p) => p.port),
+    },
+  );
+  return routes.filter((r) => r.destinations.length > 0);
 }
 
 /** Istio resolves a short destination host in the VirtualService's namespace. */
@@ -163,9 +120,4 @@ export function resolveHost(host: string, namespace: string): string {
   if (parts.length === 1) return `${h}.${namespace}.svc.${CLUSTER_DOMAIN}`;
   if (parts.length === 2) return `${h}.svc.${CLUSTER_DOMAIN}`;
   return h;
-}
-
-function onlyPort(reg: Registry, host: string): number | undefined {
-  const svc = reg.services.find((s) => s.host === host);
-  return svc && svc.ports.length === 1 ? svc.ports[0]!.port : undefined;
 }
