@@ -5,10 +5,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { fuzzRuns } from '../../test/support/fuzz.js';
 import { isWeftError } from '../errors.js';
 import { LineDecoder } from './protocol.js';
-
-const RUNS = { seed: 0x7765_6674, numRuns: 300 };
 
 /** Cuts `bytes` at the given fractions of its length. */
 function cut(bytes: Uint8Array, fractions: number[]): Uint8Array[] {
@@ -35,7 +34,7 @@ describe('LineDecoder (fuzz)', () => {
         for (const chunk of cut(Buffer.from(lines.map((l) => `${l}\n`).join('')), fractions)) decoder.push(chunk);
         assert.deepEqual(out, lines.filter((l) => l.trim() !== ''));
       }),
-      RUNS,
+      fuzzRuns(500),
     );
   });
 
@@ -50,7 +49,7 @@ describe('LineDecoder (fuzz)', () => {
           assert.ok(isWeftError(err, 'PUSH_FRAME_INVALID'), String(err));
         }
       }),
-      RUNS,
+      fuzzRuns(500),
     );
   });
 });
