@@ -78,7 +78,7 @@ const structure: fc.Arbitrary<string> = fc.letrec<{ node: string }>((tie) => ({
     tie('node').map((n) => `{k: ${n}}`),
     fc.tuple(tie('node'), tie('node')).map(([a, b]) => `[&a ${a}, ${b}, *a]`),
     fc.integer({ min: 1, max: 5000 }).map((d) => `${'['.repeat(d)}1${']'.repeat(d)}`),
-    fc.integer({ min: 1, max: 1500 }).map((d) => Array.from({ length: d }, (_, i) => `${' '.repeat(i)}k:`).join('\n') + ' 1'),
+    fc.integer({ min: 1, max: 1000 }).map((d) => Array.from({ length: d }, (_, i) => `${' '.repeat(i)}k:`).join('\n') + ' 1'),
   ),
 })).node;
 
@@ -88,7 +88,7 @@ describe('YAML loading (fuzz)', () => {
   });
 
   test('mutated manifests: resources that round-trip, or one coded error with located issues', { timeout: 60_000 }, () => {
-    fc.assert(fc.property(textMutationsOf(...MANIFESTS), (text) => roundTrips(loadOrRefuse(text))), fuzzRuns(600));
+    fc.assert(fc.property(textMutationsOf(...MANIFESTS), (text) => roundTrips(loadOrRefuse(text))), fuzzRuns(400));
   });
 
   test('deep, aliased and arbitrary structures: a coded error or resources, in bounded time', { timeout: 60_000 }, () => {
@@ -97,6 +97,6 @@ describe('YAML loading (fuzz)', () => {
       structure,
       fc.string({ unit: 'binary', maxLength: 200 }),
     );
-    fc.assert(fc.property(text, (t) => roundTrips(loadOrRefuse(t))), fuzzRuns(600));
+    fc.assert(fc.property(text, (t) => roundTrips(loadOrRefuse(t))), fuzzRuns(400));
   });
 });
