@@ -27,6 +27,8 @@ export type WeftErrorCode =
   | 'BAD_REQUEST'
   | 'STORE'
   | 'MESH_NOT_RUNNING'
+  // push stream: a peer sent a line the protocol refuses (oversize, not UTF-8)
+  | 'PUSH_FRAME_INVALID'
   // local mesh: pods in network namespaces
   | 'NETNS_UNAVAILABLE'
   | 'NETNS_COMMAND_FAILED'

@@ -151,4 +151,19 @@ describe('RequestAuthentication jwtRules (security/authentication/authn-policy t
     const v = compileJwtRules([{ issuer: ISS, jwksUri: 'https://issuer.example/jwks' }], { clock, resolveJwksUri: () => ({ keys: [rsa.jwk] }) });
     ok(await v.authenticate(bearer(await token(rsa, { iss: ISS, sub: 'a' })), ''));
   });
+  // Found by jwt-rules.fuzz.test.ts: a signed `aud: 0` was accepted and handed on as the audiences. Envoy's JWT
+  // parser (jwt_verify_lib) refuses registered claims of the wrong JSON type before verifying, with these reasons.
+  const wrongTypes: Array<[string, JWTPayload, string]> = [
+    ['aud a number', { aud: 0 as unknown as string }, 'Jwt payload [aud] field is not a string or string list'],
+    ['aud a list with a number', { aud: ['api', 1] as unknown as string[] }, 'Jwt payload [aud] field is not a string or string list'],
+    ['sub an object', { sub: {} as unknown as string }, 'Jwt payload [sub] field is not a string'],
+    ['jti a number', { jti: 7 as unknown as string }, 'Jwt payload [jti] field is not a string'],
+    ['exp a string', { exp: 'soon' as unknown as number }, 'Jwt payload [exp] field is not an integer'],
+  ];
+  for (const [what, claims, reason] of wrongTypes) {
+    test(`a signed token with ${what} is refused: ${reason}`, async () => {
+      const t = await token(ec, { iss: ISS2, sub: 'a', ...claims });
+      assert.equal(invalid(await compileJwtRules(rules, { clock }).authenticate(bearer(t), '')), reason);
+    });
+  }
 });

@@ -100,6 +100,24 @@ function reasonOf(err: unknown): string {
   return 'Jwt verification fails';
 }
 
+/**
+ * Envoy's JWT parser (jwt_verify_lib) refuses a payload whose registered claims have the wrong JSON type before
+ * any key is tried; the same here, with its reasons, so a claim read later always has the type its reader expects.
+ */
+function payloadTypeProblem(payload: JWTPayload): string | undefined {
+  for (const name of ['iss', 'sub', 'jti'] as const) {
+    if (payload[name] !== undefined && typeof payload[name] !== 'string') return `Jwt payload [${name}] field is not a string`;
+  }
+  for (const name of ['iat', 'nbf', 'exp'] as const) {
+    if (payload[name] !== undefined && typeof payload[name] !== 'number') return `Jwt payload [${name}] field is not an integer`;
+  }
+  const aud: unknown = payload.aud;
+  if (aud !== undefined && typeof aud !== 'string' && !(Array.isArray(aud) && aud.every((a) => typeof a === 'string'))) {
+    return 'Jwt payload [aud] field is not a string or string list';
+  }
+  return undefined;
+}
+
 function claimAt(payload: JWTPayload, dotted: string): unknown {
   let v: unknown = payload;
   for (const name of dotted.split('.')) {
@@ -123,6 +141,8 @@ export function compileJwtRules(rules: readonly JwtRuleSpec[], options: JwtVerif
     } catch (err) {
       return { outcome: 'invalid', reason: reasonOf(err) };
     }
+    const typeProblem = payloadTypeProblem(unverified);
+    if (typeProblem !== undefined) return { outcome: 'invalid', reason: typeProblem };
     const rule = compiled.find((r) => (r.issuer === undefined || r.issuer === unverified.iss) && r.locations.some((l) => sameLocation(l, found.location)));
     if (!rule) return { outcome: 'invalid', reason: 'Jwt issuer is not configured' };
     if (!rule.keys) return { outcome: 'invalid', reason: 'Jwks is not available for the issuer' };

@@ -5,13 +5,14 @@
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { LineCounter } from 'yaml';
 import type { WeftErrorCode } from '../errors.js';
 import { configError } from './issues.js';
 import type { ConfigIssue } from './issues.js';
 import type { Resource, SourcePosition } from './resource.js';
 import { resourceKeyString } from './resource.js';
-import { documentPosition, locateField, nestingDepth } from './source-map.js';
+import { ExpansionBudget, MAX_EXPANDED_VALUES, MAX_NESTING_DEPTH, parseBoundedYaml } from './bounded-yaml.js';
+import { documentPosition, locateField } from './source-map.js';
 import { checkDocument, positionProblems } from './validate.js';
 
 export interface LoadedResource {
@@ -24,8 +25,7 @@ export interface LoadOptions {
 }
 
 export const MAX_FILE_BYTES = 4 * 1024 * 1024;
-// Real manifests rarely exceed ~15 levels; a document far deeper is an attack on the parser, not config.
-export const MAX_NESTING_DEPTH = 64;
+export { MAX_EXPANDED_VALUES, MAX_NESTING_DEPTH };
 // Each alias may expand to a whole subtree; the yaml package bounds expansions relative to this count.
 export const MAX_ALIAS_COUNT = 100;
 export const STDIN_NAME = '<stdin>';
@@ -71,16 +71,14 @@ class LoadState {
 
 function parseInto(text: string, file: string, state: LoadState): void {
   const lines = new LineCounter();
-  let docs: ReturnType<typeof parseAllDocuments>;
-  try {
-    docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  } catch (err) {
-    // Only pathological input (nesting deep enough to exhaust the stack) makes the parser itself throw.
-    state.report('parse', [{ file, line: 1, column: 1, field: '', message: `cannot parse: ${(err as Error).message}` }]);
+  const parsed = parseBoundedYaml(text, lines, { prettyErrors: false, uniqueKeys: true });
+  if (!parsed.ok) {
+    const { line, col } = lines.linePos(parsed.offset);
+    state.report('parse', [{ file, line, column: col, field: '', message: `nesting deeper than ${MAX_NESTING_DEPTH} levels (the limit)` }]);
     return;
   }
-  if (!Array.isArray(docs)) return;
-  for (const doc of docs) {
+  const budget = new ExpansionBudget();
+  for (const doc of parsed.docs) {
     if (doc.errors.length > 0) {
       state.report('parse', doc.errors.map((e) => {
         const { line, col } = lines.linePos(e.pos[0]);
@@ -92,16 +90,20 @@ function parseInto(text: string, file: string, state: LoadState): void {
     if (doc.contents === null) continue;
     const start = documentPosition(doc, lines);
     const origin: SourcePosition = { file, line: start.line, column: start.column };
-    if (nestingDepth(doc.contents, MAX_NESTING_DEPTH) > MAX_NESTING_DEPTH) {
-      state.report('parse', [{ ...origin, field: '', message: `nesting deeper than ${MAX_NESTING_DEPTH} levels` }]);
-      continue;
-    }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (err) {
       state.report('parse', [{ ...origin, field: '', message: `cannot expand document: ${(err as Error).message}` }]);
       continue;
+    }
+    const exceeded = budget.take(value);
+    if (exceeded !== undefined) {
+      const message = exceeded === 'depth'
+        ? `nesting deeper than ${MAX_NESTING_DEPTH} levels (the limit) once aliases are expanded`
+        : `more than ${MAX_EXPANDED_VALUES} values in the file (the limit) once aliases are expanded`;
+      state.report('parse', [{ ...origin, field: '', message }]);
+      return;
     }
     if (value === null || value === undefined) continue;
     const locate = (path: readonly (string | number)[], atKey: boolean) => locateField(doc, lines, path, atKey);

@@ -63,17 +63,3 @@ export function locateField(doc: Document, lines: LineCounter, path: FieldPath, 
     documentPosition(doc, lines)
   );
 }
-
-/** Deepest nesting of a node tree, counted without recursion so hostile nesting cannot exhaust the stack. */
-export function nestingDepth(root: unknown, limit: number): number {
-  let deepest = 0;
-  const stack: [unknown, number][] = [[root, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop() as [unknown, number];
-    if (depth > deepest) deepest = depth;
-    if (deepest > limit) return deepest;
-    if (isMap(node)) for (const p of node.items) stack.push([p.value, depth + 1]);
-    else if (isSeq(node)) for (const item of node.items) stack.push([item, depth + 1]);
-  }
-  return deepest;
-}

@@ -10,7 +10,7 @@ import type { CertificateAuthority } from '../identity/ca.js';
 import type { BootstrapTokens } from '../identity/bootstrap-token.js';
 import { splitPemCertificates } from '../identity/pem.js';
 import { parseWorkloadIdentity } from '../identity/spiffe-id.js';
-import { LineDecoder, PUSH_PATHS } from '../push/protocol.js';
+import { LineDecoder, MAX_PROXY_MESSAGE_BYTES, PUSH_PATHS } from '../push/protocol.js';
 import type { ControlMessage, NodeInfo, ProxyMessage, SignRequest, SignResponse } from '../push/protocol.js';
 import { spiffeIdOfPeer } from '../identity/tls-peer.js';
 import { compileProxyConfigParts } from './compile/index.js';
@@ -157,7 +157,7 @@ export class PushServer {
       const msg = JSON.parse(line) as ProxyMessage;
       if (msg.type === 'hello') conn = this.#hello(peer, msg.node, msg.certNotAfter, stream);
       else if (conn) this.#onProxyMessage(conn, msg);
-    });
+    }, MAX_PROXY_MESSAGE_BYTES);
     req.on('data', (chunk: Buffer) => {
       try {
         decoder.push(chunk);

@@ -34,6 +34,19 @@ describe('DER', () => {
     assert.deepEqual(readTlv(der, 0), { tag: 0x04, begin: 0, start: 4, end: 304 });
   });
 
+  // Found by der.fuzz.test.ts: each of these read as some OID, so two encodings could name one OID.
+  const malformedOids: Array<[string, number[], RegExp]> = [
+    ['an empty OID', [], /empty/],
+    ['a non-minimal arc (leading 0x80)', [0x2a, 0x80, 0x01], /non-minimal/],
+    ['a last arc cut off', [0x2a, 0x86], /truncated/],
+    ['an arc too large to hold exactly', [0x2a, ...Array(8).fill(0xff), 0x7f], /too large/],
+  ];
+  for (const [what, bytes, message] of malformedOids) {
+    test(`decodeOid refuses ${what}`, () => {
+      assert.throws(() => decodeOid(Uint8Array.from(bytes)), (err) => err instanceof DerError && message.test(err.message));
+    });
+  }
+
   const malformed: Array<[string, number[]]> = [
     ['truncated header', [0x30]],
     ['content past the end', [0x30, 0x05, 0x01]],

@@ -78,18 +78,28 @@ export function whole(der: Uint8Array, tlv: Tlv): Uint8Array {
   return der.subarray(tlv.begin, tlv.end);
 }
 
-/** Dotted form of an OBJECT IDENTIFIER's contents. */
+/**
+ * Dotted form of an OBJECT IDENTIFIER's contents. Only the one DER encoding of an OID is read: an empty OID, an arc
+ * with a leading 0x80 octet (non-minimal), a last arc cut off mid-way, or an arc too large to hold exactly is a
+ * DerError, so no two byte strings ever read as the same OID.
+ */
 export function decodeOid(bytes: Uint8Array): string {
+  if (bytes.length === 0) throw new DerError('empty OBJECT IDENTIFIER');
   const arcs: number[] = [];
   let value = 0;
+  let arcStart = true;
   for (const b of bytes) {
+    if (arcStart && b === 0x80) throw new DerError('non-minimal OBJECT IDENTIFIER arc');
+    if (value > (Number.MAX_SAFE_INTEGER - 0x7f) / 128) throw new DerError('OBJECT IDENTIFIER arc too large');
     value = value * 128 + (b & 0x7f);
-    if ((b & 0x80) === 0) {
+    arcStart = (b & 0x80) === 0;
+    if (arcStart) {
       if (arcs.length === 0) arcs.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80);
       else arcs.push(value);
       value = 0;
     }
   }
+  if (!arcStart) throw new DerError('truncated OBJECT IDENTIFIER');
   return arcs.join('.');
 }
 

@@ -3,6 +3,8 @@
  * the proxy's messages and whose response body carries the control plane's, one JSON document a line.
  * Certificates are signed over plain HTTP/2 requests on the same connection.
  */
+import { WeftError } from '../errors.js';
+
 export const PUSH_PATHS = {
   /** First certificate: server-authenticated TLS, authorised by a single-use bootstrap token. */
   sign: '/v1/sign',
@@ -45,22 +47,63 @@ export type ProxyMessage =
 
 export type ControlMessage = { type: 'config'; config: unknown } | { type: 'error'; message: string };
 
-/** Lines longer than this are refused: a config for one proxy is far smaller, and memory is not for attackers. */
-export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+/** The longest line a proxy receives: a config for one proxy is far smaller, and memory is not for attackers. */
+export const MAX_CONTROL_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** The longest line the control plane receives: hello, ACK, NACK and the like are small. */
+export const MAX_PROXY_MESSAGE_BYTES = 1024 * 1024;
 
-/** Split a byte stream into JSON lines, refusing oversize lines. */
+const NEWLINE = 0x0a;
+// fatal: a line that is not UTF-8 is refused rather than read with replacement characters.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Splits a byte stream into JSON lines. Lines are cut on the newline byte and each whole line is decoded at once:
+ * 0x0a never occurs inside a multi-byte UTF-8 sequence, so a character split across chunks is never cut, and the
+ * size bound counts bytes. A line over `maxLineBytes` (counted before its end arrives) or not UTF-8 is a
+ * PUSH_FRAME_INVALID error; the stream that sent it is to be closed.
+ */
 export class LineDecoder {
-  #buf = '';
-  constructor(private readonly onLine: (line: string) => void) {}
+  #parts: Uint8Array[] = [];
+  #size = 0;
 
-  push(chunk: Buffer | string): void {
-    this.#buf += chunk.toString();
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly maxLineBytes: number,
+  ) {}
+
+  push(chunk: Uint8Array): void {
+    let start = 0;
     let nl: number;
-    while ((nl = this.#buf.indexOf('\n')) >= 0) {
-      const line = this.#buf.slice(0, nl);
-      this.#buf = this.#buf.slice(nl + 1);
+    while ((nl = chunk.indexOf(NEWLINE, start)) >= 0) {
+      this.#take(chunk.subarray(start, nl));
+      start = nl + 1;
+      const line = this.#decodeLine();
       if (line.trim() !== '') this.onLine(line);
     }
-    if (this.#buf.length > MAX_LINE_BYTES) throw new RangeError('push stream line too long');
+    this.#take(chunk.subarray(start));
+  }
+
+  #take(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.#size += bytes.length;
+    if (this.#size > this.maxLineBytes) {
+      this.#parts = [];
+      this.#size = 0;
+      throw new WeftError('PUSH_FRAME_INVALID', `push stream line longer than ${this.maxLineBytes} bytes`, {
+        detail: { limit: this.maxLineBytes },
+      });
+    }
+    this.#parts.push(bytes);
+  }
+
+  #decodeLine(): string {
+    const bytes = this.#parts.length === 1 ? (this.#parts[0] as Uint8Array) : Buffer.concat(this.#parts, this.#size);
+    this.#parts = [];
+    this.#size = 0;
+    try {
+      return utf8.decode(bytes);
+    } catch (err) {
+      throw new WeftError('PUSH_FRAME_INVALID', 'push stream line is not valid UTF-8', { cause: err });
+    }
   }
 }

@@ -5,7 +5,7 @@
 import http2 from 'node:http2';
 import type { Clock } from '../../clock.js';
 import { WeftError } from '../../errors.js';
-import { LineDecoder, PUSH_PATHS } from '../../push/protocol.js';
+import { LineDecoder, MAX_CONTROL_MESSAGE_BYTES, PUSH_PATHS } from '../../push/protocol.js';
 import type { ControlMessage, NodeInfo, ProxyMessage, SignRequest, SignResponse } from '../../push/protocol.js';
 import type { SignedSvid, WorkloadCertificate } from '../tls/workload-certificate.js';
 import type { ProxyLog } from '../proxy-runtime.js';
@@ -149,7 +149,7 @@ export class ControlConnection {
       this.#backoff = 200;
       this.o.log.info('control plane stream connected', { url: this.o.url });
     });
-    const decoder = new LineDecoder((line) => this.#onMessage(JSON.parse(line) as ControlMessage));
+    const decoder = new LineDecoder((line) => this.#onMessage(JSON.parse(line) as ControlMessage), MAX_CONTROL_MESSAGE_BYTES);
     stream.on('data', (chunk: Buffer) => {
       try {
         decoder.push(chunk);

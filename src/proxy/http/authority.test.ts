@@ -38,6 +38,14 @@ const authorityRows: Array<[input: string, want: { host: string; port: number | 
   ['::1', undefined],
   ['fe80::1:80', undefined],
   ['[bookinfo.com]:80', undefined],
+  // Found by authority.fuzz.test.ts: nothing but dots was read as an empty host or as ".", and a stray bracket as a name.
+  ['.', undefined],
+  ['.:80', undefined],
+  ['..', undefined],
+  ['bookinfo.com..', undefined],
+  [']', undefined],
+  ['a]b:80', undefined],
+  ['a[b', undefined],
   ['[::ffff:10.0.0.1]:80', { host: '::ffff:10.0.0.1', port: 80 }],
 ];
 

@@ -25,16 +25,17 @@ export function parseAuthority(authority: string): Authority | undefined {
     // An IPv6 literal without brackets (`::1`) would otherwise split into a host of colons and a port.
     if (host.includes(':')) return undefined;
   }
-  if (host === '' || /[\s/?#@]/.test(host)) return undefined;
+  // One trailing dot is the absolute form of a name (`example.com.`); anything that is only dots is no name.
+  if (host.endsWith('.')) host = host.slice(0, -1);
+  // Brackets only ever delimit an IPv6 literal (RFC 3986 §3.2.2), read above; in a name they are refused.
+  if (host === '' || host.endsWith('.') || /[\s/?#@[\]]/.test(host)) return undefined;
   let port: number | undefined;
   if (portText !== undefined) {
     if (!/^\d{1,5}$/.test(portText)) return undefined;
     port = Number(portText);
     if (port < 1 || port > 65535) return undefined;
   }
-  host = host.toLowerCase();
-  if (host.endsWith('.')) host = host.slice(0, -1);
-  return { host, port };
+  return { host: host.toLowerCase(), port };
 }
 
 /** The authority and origin-form path of a request, whether it came as a proxy request (absolute-form) or not. */
