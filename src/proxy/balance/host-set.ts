@@ -7,7 +7,8 @@
 import type { BalanceHost } from './balancer.js';
 
 export interface HealthAwareHost extends BalanceHost {
-  readonly ejected: boolean;
+  /** Read here; written by the outlier detector, which shares the host's state object. */
+  ejected: boolean;
 }
 
 export class HostSet<H extends HealthAwareHost> {
