@@ -266,7 +266,7 @@ metadata:
   name: bookinfo-ratings
 spec:
   host: ratings.prod.svc.cluster.local
-  exportTo: ["*"]
+  exportTo: ["."]
   workloadSelector:
     matchLabels:
       app: ratings
@@ -280,9 +280,6 @@ spec:
           to:
             "us-west/zone1/*": 80
             "us-west/zone2/*": 20
-        failover:
-        - from: us-east
-          to: eu-west
       warmup:
         duration: 60s
         minimumPercent: 10
@@ -328,13 +325,13 @@ spec:
       protocol: CONNECT
       targetHost: 192.168.1.2
       targetPort: 443
-    proxyProtocol:
-      version: V2
   subsets:
   - name: testversion
     labels:
       version: v3
     trafficPolicy:
+      proxyProtocol:
+        version: V2
       loadBalancer:
         consistentHash:
           httpHeaderName: x-user

@@ -7,12 +7,23 @@ import {
   DurationSchema,
   PositiveDurationSchema,
   Int32Schema,
+  PortNumberSchema,
   PortSelectorSchema,
   StringMapSchema,
   UInt32Schema,
   UInt64Schema,
   atMostOneOf,
 } from './scalars.js';
+import { tryParseDuration } from '../duration.js';
+
+/** Istio types these int32 but refuses negatives ("must be non-negative"). */
+const NonNegativeInt32Schema = Int32Schema.refine((n) => n >= 0, 'must not be negative');
+
+/** A TCP idle timeout: "0s" turns it off, anything else must be at least 1ms (Istio's rule). */
+const IdleTimeoutSchema = DurationSchema.refine((s) => {
+  const ms = tryParseDuration(s) ?? 0;
+  return ms === 0 || ms >= 1;
+}, 'invalid duration: expected "0s" (no idle timeout) or at least 1ms');
 
 const HttpCookieSchema = z.strictObject({
   name: z.string().min(1),
@@ -29,6 +40,7 @@ const ConsistentHashSchema = z
     httpQueryParameterName: z.string().optional(),
     ringHash: z.strictObject({ minimumRingSize: UInt64Schema.optional() }).optional(),
     maglev: z.strictObject({ tableSize: UInt64Schema.optional() }).optional(),
+    // Deprecated in favour of ringHash.minimumRingSize; still accepted, as Istio does.
     minimumRingSize: UInt64Schema.optional(),
   })
   .superRefine((c, ctx) => {
@@ -77,25 +89,25 @@ export const LoadBalancerSettingsSchema = z
 export const ConnectionPoolSettingsSchema = z.strictObject({
   tcp: z
     .strictObject({
-      maxConnections: Int32Schema.optional(),
+      maxConnections: NonNegativeInt32Schema.optional(),
       connectTimeout: PositiveDurationSchema.optional(),
       tcpKeepalive: z
-        .strictObject({ probes: UInt32Schema.optional(), time: DurationSchema.optional(), interval: DurationSchema.optional() })
+        .strictObject({ probes: UInt32Schema.optional(), time: PositiveDurationSchema.optional(), interval: PositiveDurationSchema.optional() })
         .optional(),
-      maxConnectionDuration: DurationSchema.optional(),
-      idleTimeout: DurationSchema.optional(),
+      maxConnectionDuration: PositiveDurationSchema.optional(),
+      idleTimeout: IdleTimeoutSchema.optional(),
     })
     .optional(),
   http: z
     .strictObject({
-      http1MaxPendingRequests: Int32Schema.optional(),
-      http2MaxRequests: Int32Schema.optional(),
-      maxRequestsPerConnection: Int32Schema.optional(),
-      maxRetries: Int32Schema.optional(),
-      idleTimeout: DurationSchema.optional(),
+      http1MaxPendingRequests: NonNegativeInt32Schema.optional(),
+      http2MaxRequests: NonNegativeInt32Schema.optional(),
+      maxRequestsPerConnection: NonNegativeInt32Schema.optional(),
+      maxRetries: NonNegativeInt32Schema.optional(),
+      idleTimeout: PositiveDurationSchema.optional(),
       h2UpgradePolicy: z.enum(['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE']).optional(),
       useClientProtocol: z.boolean().optional(),
-      maxConcurrentStreams: Int32Schema.optional(),
+      maxConcurrentStreams: NonNegativeInt32Schema.optional(),
       http2KeepAlive: z.strictObject({ interval: DurationSchema.optional(), timeout: DurationSchema.optional() }).optional(),
     })
     .optional(),
@@ -143,8 +155,8 @@ export const TrafficPolicySchema = z.strictObject({
   tunnel: z
     .strictObject({
       protocol: z.enum(['CONNECT', 'POST']).optional(),
-      targetHost: z.string().min(1),
-      targetPort: UInt32Schema,
+      targetHost: z.string().min(1, 'targetHost is required'),
+      targetPort: PortNumberSchema,
     })
     .optional(),
   proxyProtocol: z.strictObject({ version: z.enum(['V1', 'V2']).optional() }).optional(),
@@ -162,6 +174,9 @@ export type LoadBalancerSettings = z.infer<typeof LoadBalancerSettingsSchema>;
 export type ConnectionPoolSettings = z.infer<typeof ConnectionPoolSettingsSchema>;
 export type OutlierDetection = z.infer<typeof OutlierDetectionSchema>;
 export type ClientTlsSettings = z.infer<typeof ClientTlsSettingsSchema>;
+export type PortTrafficPolicy = z.infer<typeof PortTrafficPolicySchema>;
+export type LocalityLbSetting = z.infer<typeof LocalityLbSettingSchema>;
+export type ConsistentHash = z.infer<typeof ConsistentHashSchema>;
 
 export const SubsetSchema = z.strictObject({
   name: z.string().min(1),

@@ -11,6 +11,7 @@ import type { VirtualServiceSpec } from '../../config/kinds/virtual-service.js';
 import type { AuthorizationPolicySpec } from '../../config/kinds/authorization-policy.js';
 import type { RequestAuthenticationSpec } from '../../config/kinds/request-authentication.js';
 import type { SidecarSpec } from '../../config/kinds/sidecar.js';
+import type { DestinationRuleSpec } from '../../config/kinds/destination-rule.js';
 import { buildRegistry } from '../registry/index.js';
 import type { Registry } from '../registry/index.js';
 import type { PeerAuthnPolicy } from './peer-authentication.js';
@@ -33,6 +34,7 @@ export interface MeshSnapshot {
   authorizationPolicies: Named<AuthorizationPolicySpec>[];
   requestAuthentications: Named<RequestAuthenticationSpec>[];
   sidecars: Named<SidecarSpec>[];
+  destinationRules: Named<DestinationRuleSpec>[];
   /** The range service VIPs come from (e.g. 198.19.200.0/24); undefined when pods have none (loopback pods). */
   serviceCidr: string | undefined;
   /** JWKS documents fetched for jwksUri, by URI. */
@@ -82,6 +84,7 @@ export function buildSnapshot(
     authorizationPolicies: named<AuthorizationPolicySpec>(resources, 'AuthorizationPolicy'),
     requestAuthentications: named<RequestAuthenticationSpec>(resources, 'RequestAuthentication'),
     sidecars: named<SidecarSpec>(resources, 'Sidecar'),
+    destinationRules: named<DestinationRuleSpec>(resources, 'DestinationRule'),
     serviceCidr: network.serviceCidr,
     jwks,
   };

@@ -1,0 +1,113 @@
+/**
+ * One cluster's live state: its hosts (each with its own counters), the balancer (its position), the circuit
+ * breaker (requests in flight) and the outlier detector with its sweep timer. Built and updated only by the
+ * EndpointRegistry, which keeps it across config pushes.
+ */
+import type { Clock } from '../../clock.js';
+import type { ClusterConfig, LoadBalancerPolicy, OutlierDetectionPolicy } from '../../proxyconfig/types.js';
+import { CircuitBreaker } from '../resilience/circuit-breaker.js';
+import { OutlierDetector, freshOutlierState } from '../resilience/outlier-detector.js';
+import type { OutlierHostState } from '../resilience/outlier-detector.js';
+import type { LoadBalancer, PickContext } from './balancer.js';
+import { createBalancer } from './create-balancer.js';
+import { HostSet } from './host-set.js';
+import type { HealthAwareHost } from './host-set.js';
+
+export interface EndpointState extends OutlierHostState, HealthAwareHost {
+  readonly cluster: string;
+  readonly address: string;
+  activeRequests: number;
+}
+
+export function newEndpointState(cluster: string, address: string): EndpointState {
+  return { cluster, address, activeRequests: 0, ...freshOutlierState() };
+}
+
+export class ClusterRuntime {
+  readonly breaker: CircuitBreaker;
+  private hostSet: HostSet<EndpointState>;
+  private balancer: LoadBalancer;
+  private balancerPolicy: string;
+  private outlier: OutlierDetector<EndpointState> | undefined;
+  private outlierPolicy: string;
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly name: string,
+    config: ClusterConfig,
+    hosts: readonly EndpointState[],
+    private readonly clock: Clock,
+  ) {
+    this.breaker = new CircuitBreaker(config.policy.connectionPool);
+    this.hostSet = new HostSet(hosts, config.policy.outlierDetection?.minHealthPercent ?? 0);
+    this.balancer = createBalancer(config.policy.loadBalancer);
+    this.balancerPolicy = keyOf(config.policy.loadBalancer);
+    this.outlierPolicy = '';
+    this.setOutlier(config.policy.outlierDetection);
+  }
+
+  get hosts(): readonly EndpointState[] {
+    return this.hostSet.hosts;
+  }
+
+  /** A host for one request; undefined means no healthy upstream (Envoy's 503 `UH`). */
+  pick(ctx: PickContext): EndpointState | undefined {
+    return this.balancer.pick(this.hostSet.candidates(), ctx);
+  }
+
+  /** The detector that results of requests to this cluster's hosts are reported to; undefined when none. */
+  get outlierDetector(): OutlierDetector<EndpointState> | undefined {
+    return this.outlier;
+  }
+
+  /** A new config for the same cluster: state of hosts still listed, the breaker's counts and (same policy) the balancer stay. */
+  update(config: ClusterConfig, hosts: readonly EndpointState[]): void {
+    this.breaker.setLimits(config.policy.connectionPool);
+    this.hostSet = new HostSet(hosts, config.policy.outlierDetection?.minHealthPercent ?? 0);
+    const lb = keyOf(config.policy.loadBalancer);
+    if (lb !== this.balancerPolicy) {
+      this.balancer = createBalancer(config.policy.loadBalancer);
+      this.balancerPolicy = lb;
+    }
+    this.setOutlier(config.policy.outlierDetection);
+  }
+
+  close(): void {
+    if (this.sweepTimer !== undefined) clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+
+  private setOutlier(policy: OutlierDetectionPolicy | null): void {
+    const key = policy === null ? '' : keyOf(policy);
+    if (key === this.outlierPolicy && this.outlier !== undefined) {
+      this.outlier.setHosts(this.hostSet.hosts);
+      return;
+    }
+    this.close();
+    this.outlierPolicy = key;
+    if (policy === null) {
+      // Nothing would ever return an ejected host without a detector.
+      for (const h of this.hostSet.hosts) h.ejected = false;
+      this.outlier = undefined;
+      this.hostSet.healthChanged();
+      return;
+    }
+    this.outlier = new OutlierDetector<EndpointState>(policy, this.clock, { healthChanged: () => this.hostSet.healthChanged() });
+    this.outlier.setHosts(this.hostSet.hosts);
+    this.scheduleSweep(policy.intervalMs);
+  }
+
+  private scheduleSweep(intervalMs: number): void {
+    // The Clock cannot cancel a timer it did not make; a superseded timer sees it is no longer current and stops.
+    const timer = this.clock.setTimeout(() => {
+      if (this.sweepTimer !== timer) return;
+      this.outlier?.sweep();
+      this.scheduleSweep(intervalMs);
+    }, intervalMs);
+    this.sweepTimer = timer;
+  }
+}
+
+function keyOf(policy: LoadBalancerPolicy | OutlierDetectionPolicy): string {
+  return JSON.stringify(policy);
+}
