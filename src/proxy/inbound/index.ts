@@ -21,12 +21,15 @@ import { forward, upstreamHeaders } from '../http/forward.js';
 import { sendProxyError } from '../http/proxy-error.js';
 import { parseAuthority, requestTarget } from '../http/authority.js';
 import { hardenServer } from '../http/harden-server.js';
+import { hostFieldProblem, refuseMalformed, replaceHostWithTarget } from '../http/host-field.js';
 import { replaySocket } from './replay-socket.js';
 import { handleInboundTcp } from './tcp.js';
 import { createInboundH2 } from './http2-inbound.js';
 import type { InboundH2 } from './http2-inbound.js';
 import { admitRequest } from '../security/admit-request.js';
 import { inboundFinish } from './inbound-record.js';
+import type { InboundRequestRecord } from './inbound-record.js';
+import { inboundService } from './inbound-service.js';
 
 interface InboundConnection {
   peer: PeerIdentity | undefined;
@@ -206,7 +209,14 @@ function handleInbound(
   const target = requestTarget(req.url ?? '', req.headers.host);
   const authority = target?.authority ?? '';
   const rawPath = target?.path ?? req.url ?? '';
-  const finish = inboundFinish(rt, { method: req.method ?? '', authority, path: rawPath, peer: conn?.peer?.spiffeId });
+  const record: InboundRequestRecord = { method: req.method ?? '', authority, path: rawPath, peer: conn?.peer?.spiffeId };
+  const finish = inboundFinish(rt, record);
+  const malformed = hostFieldProblem(req);
+  if (malformed) {
+    refuseMalformed(res, malformed);
+    finish(400, malformed);
+    return;
+  }
   if (!cfg || !inbound || !conn) {
     sendProxyError(res, 503, 'proxy has no inbound configuration yet');
     finish(503);
@@ -217,12 +227,15 @@ function handleInbound(
     finish(400);
     return;
   }
-  const appPort = conn.sniPort ?? (conn.capturedPort === undefined ? hostAppPort(inbound, req.headers.host) : capturedAppPort(inbound, conn.capturedPort));
+  // Policy reads the Host: it must be the authority the app will be sent.
+  replaceHostWithTarget(req, authority);
+  const appPort = conn.sniPort ?? (conn.capturedPort === undefined ? hostAppPort(inbound, authority) : capturedAppPort(inbound, conn.capturedPort));
   if (appPort === undefined) {
     sendProxyError(res, 404, `no app port for "${authority}"`);
     finish(404);
     return;
   }
+  record.service = inboundService(cfg, inbound, appPort, conn.sni, authority);
   const mode: PeerAuthnMode = inbound.modes.get(appPort) ?? inbound.defaultMode;
   if ((conn.peer === undefined && mode === 'STRICT') || (conn.peer !== undefined && mode === 'DISABLE')) {
     // Istio refuses at the transport: a plaintext caller of a STRICT port sees its connection reset.
