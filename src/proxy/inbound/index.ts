@@ -24,6 +24,8 @@ import { hardenServer } from '../http/harden-server.js';
 import { hostFieldProblem, refuseMalformed, replaceHostWithTarget } from '../http/host-field.js';
 import { replaySocket } from './replay-socket.js';
 import { handleInboundTcp } from './tcp.js';
+import { tlsPassthroughPort } from './tls-passthrough.js';
+import { readFirstBytes } from '../capture/first-bytes.js';
 import { createInboundH2 } from './http2-inbound.js';
 import type { InboundH2 } from './http2-inbound.js';
 import { admitRequest } from '../security/admit-request.js';
@@ -42,6 +44,8 @@ interface InboundConnection {
 }
 
 const TLS_HANDSHAKE = 0x16;
+/** A client that began a TLS handshake sends the rest of its ClientHello at once; the mTLS handshake allows as long. */
+const CLIENT_HELLO_WAIT_MS = 10_000;
 /** HTTP/2's connection preface (RFC 9113 §3.4): a plaintext caller speaking h2c with prior knowledge. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
@@ -125,7 +129,20 @@ export function createInboundListener(rt: ProxyRuntime, redirectedPort?: (socket
       socket.pause();
       socket.setTimeout(0);
       if (chunk[0] === TLS_HANDSHAKE) {
-        mtls.emit('connection', replaySocket(socket, chunk));
+        // The whole ClientHello decides between the mesh's mTLS and the app's own TLS (tls-passthrough.ts).
+        socket.unshift(chunk);
+        readFirstBytes(socket, CLIENT_HELLO_WAIT_MS, (head, first) => {
+          const inbound = rt.config?.inbound;
+          const sni = first.protocol === 'tls' ? first.sni : undefined;
+          const passthroughPort = inbound ? tlsPassthroughPort(inbound, sni, capturedPort, sniAppPort(inbound, sni)) : undefined;
+          if (passthroughPort === undefined) {
+            mtls.emit('connection', replaySocket(socket, head));
+            return;
+          }
+          socket.unshift(head);
+          handleInboundTcp(rt, socket, undefined, sni, passthroughPort);
+        });
+        socket.resume();
         return;
       }
       const inbound = rt.config?.inbound;
