@@ -57,6 +57,8 @@ export interface CompiledInbound {
   targetPorts: Map<string, number>;
   /** Service port alone → app port, when unambiguous (plaintext requests carry only a short Host). */
   targetByServicePort: Map<number, number>;
+  /** App port → the FQDNs of the services whose ports target it: what telemetry may name as the destination. */
+  servicesByAppPort: Map<number, readonly string[]>;
   appPorts: number[];
   /** True when no port accepts plaintext: a non-TLS connection is refused on its first byte. */
   strictEverywhere: boolean;
@@ -138,8 +140,12 @@ function compileInbound(inbound: NonNullable<ProxyConfig['inbound']>): CompiledI
   }
   const targetPorts = new Map<string, number>();
   const byPort = new Map<number, Set<number>>();
+  const servicesByAppPort = new Map<number, string[]>();
   for (const sp of inbound.servicePorts) {
     targetPorts.set(`${sp.host}:${sp.port}`, sp.targetPort);
+    const services = servicesByAppPort.get(sp.targetPort) ?? [];
+    if (!services.includes(sp.host)) services.push(sp.host);
+    servicesByAppPort.set(sp.targetPort, services);
     const set = byPort.get(sp.port) ?? new Set<number>();
     set.add(sp.targetPort);
     byPort.set(sp.port, set);
@@ -153,6 +159,7 @@ function compileInbound(inbound: NonNullable<ProxyConfig['inbound']>): CompiledI
     protocols,
     targetPorts,
     targetByServicePort,
+    servicesByAppPort,
     appPorts: inbound.ports.map((p) => p.port),
     strictEverywhere: allModes.every((m) => m === 'STRICT'),
   };

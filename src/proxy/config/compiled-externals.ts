@@ -23,6 +23,16 @@ export class ExternalRoute {
     return this.entry.source;
   }
 
+  /** The entry's host that `host` matched: itself when listed, else the longest `*.suffix` pattern that covers it. */
+  hostFor(host: string): string | undefined {
+    let best: string | undefined;
+    for (const h of this.entry.hosts) {
+      if (h === host) return h;
+      if (h.startsWith('*.') && host.length > h.length - 1 && host.endsWith(h.slice(1)) && (best === undefined || h.length > best.length)) best = h;
+    }
+    return best;
+  }
+
   /**
    * The next endpoint (round robin) as address and port: the endpoint's port by this port's name, else the
    * port's targetPort. Undefined when the entry has no endpoints (NONE, or DNS resolving the host itself).

@@ -11,6 +11,7 @@ import { parseAuthority } from '../http/authority.js';
 import { forward, upstreamHeaders } from '../http/forward.js';
 import { sendProxyError } from '../http/proxy-error.js';
 import { hardenServer } from '../http/harden-server.js';
+import { hostFieldProblem, refuseMalformed } from '../http/host-field.js';
 import { targetOf } from '../upstream/endpoint-pools.js';
 import { selectRoute } from '../../route/http-route-match.js';
 import type { RouteDestination } from './weighted-pick.js';
@@ -27,6 +28,9 @@ export interface GatewayListeners {
   addresses(): Record<string, string>;
   close(): Promise<void>;
 }
+
+/** Reports one request; `service` is the route's destination host (config), when a route chose one. */
+type GatewayFinish = (status: number, upstream?: string, reason?: string, decision?: AuthzDecision, service?: string) => void;
 
 /** `publish` maps a Gateway server port to the host:port this gateway really binds (e.g. 8080 → 127.0.0.1:18080). */
 export function createGatewayListeners(rt: ProxyRuntime, bindHost: string, publish: ReadonlyMap<number, number>): GatewayListeners {
@@ -83,9 +87,15 @@ function handleGateway(rt: ProxyRuntime, port: number, req: http.IncomingMessage
   const started = performance.now();
   const authority = req.headers.host ?? '';
   const url = req.url ?? '';
-  const finish = (status: number, upstream?: string, reason?: string, decision?: AuthzDecision): void => {
-    rt.telemetry.record({ direction: 'gateway', method: req.method ?? '', authority, path: url, status, durationMs: performance.now() - started, upstream, reason, ...authzLogFields(decision) });
+  const finish: GatewayFinish = (status, upstream, reason, decision, service) => {
+    rt.telemetry.record({ direction: 'gateway', method: req.method ?? '', authority, path: url, status, durationMs: performance.now() - started, upstream, destinationService: service, reason, ...authzLogFields(decision) });
   };
+  const malformed = hostFieldProblem(req);
+  if (malformed) {
+    refuseMalformed(res, malformed);
+    finish(400, undefined, malformed);
+    return;
+  }
   const cfg = rt.config;
   const host = parseAuthority(authority);
   if (!cfg || !host || !url.startsWith('/')) {
@@ -125,7 +135,7 @@ function route(
   res: http.ServerResponse,
   admitted: Admitted,
   clientAddress: string,
-  finish: (status: number, upstream?: string, reason?: string, decision?: AuthzDecision) => void,
+  finish: GatewayFinish,
 ): void {
   const authority = req.headers.host ?? '';
   const q = admitted.path.indexOf('?');
@@ -153,7 +163,8 @@ function route(
   const ep = balanced?.pick();
   if (!dest || !balanced || !ep) {
     sendProxyError(res, 503, 'no healthy upstream');
-    finish(503, dest?.host, 'no healthy upstream', admitted.decision);
+    // The destination host comes from the VirtualService, never from the request: it may label the metrics.
+    finish(503, dest?.host, 'no healthy upstream', admitted.decision, dest?.host);
     return;
   }
   const rewrite = selected.route.rewrite;
@@ -166,7 +177,7 @@ function route(
   const remove = new Set([...admitted.removeHeaders, 'x-forwarded-for', 'x-envoy-external-address']);
   const pool = rt.pools.get(targetOf(ep, balanced.sni));
   forward(req, res, pool, upstreamPath, upstreamHeaders(req, upstreamAuthority, extra, remove), (d) =>
-    finish(d.status, ep.workload, d.error, admitted.decision),
+    finish(d.status, ep.workload, d.error, admitted.decision, dest.host),
   );
 }
 

@@ -17,6 +17,8 @@ import { sendProxyError } from '../http/proxy-error.js';
 import { admitRequest } from '../security/admit-request.js';
 import type { AdmissionRequest } from '../security/admit-request.js';
 import { inboundFinish } from './inbound-record.js';
+import type { InboundRequestRecord } from './inbound-record.js';
+import { inboundService } from './inbound-service.js';
 import { H2LocalReply } from '../http2/h2-local-reply.js';
 import { forwardH2Stream, upstreamH2Headers } from '../http2/h2-forward.js';
 import { isGrpcRequest } from '../http2/grpc-status.js';
@@ -95,7 +97,8 @@ function handleStream(rt: ProxyRuntime, caller: CallerSession | undefined, strea
   const authority = headers[':authority'] ?? headers.host ?? '';
   const rawPath = headers[':path'] ?? '';
   const reply = new H2LocalReply(stream, isGrpcRequest(headers['content-type']));
-  const finish = inboundFinish(rt, { method, authority, path: rawPath, peer: caller?.peer?.spiffeId });
+  const record: InboundRequestRecord = { method, authority, path: rawPath, peer: caller?.peer?.spiffeId };
+  const finish = inboundFinish(rt, record);
   const cfg = rt.config;
   const inbound = cfg?.inbound;
   if (!cfg || !inbound || !caller) {
@@ -103,6 +106,7 @@ function handleStream(rt: ProxyRuntime, caller: CallerSession | undefined, strea
     finish(503);
     return;
   }
+  record.service = inboundService(cfg, inbound, caller.appPort, caller.sni, authority);
   const mode: PeerAuthnMode = inbound.modes.get(caller.appPort) ?? inbound.defaultMode;
   if ((caller.peer === undefined && mode === 'STRICT') || (caller.peer !== undefined && mode === 'DISABLE')) {
     // The mode may have changed since the connection was admitted; Istio refuses at the transport.

@@ -5,7 +5,16 @@ import { authzLogFields } from '../security/authz-log.js';
 
 export type InboundFinish = (status: number, reason?: string, decision?: AuthzDecision) => void;
 
-export function inboundFinish(rt: ProxyRuntime, r: { method: string; authority: string; path: string; peer: string | undefined }): InboundFinish {
+/** What is known of a request when it arrives; `service` is filled in once the app port is known. */
+export interface InboundRequestRecord {
+  method: string;
+  authority: string;
+  path: string;
+  peer: string | undefined;
+  service?: string | undefined;
+}
+
+export function inboundFinish(rt: ProxyRuntime, r: InboundRequestRecord): InboundFinish {
   const started = performance.now();
   return (status, reason, decision) =>
     rt.telemetry.record({
@@ -16,6 +25,7 @@ export function inboundFinish(rt: ProxyRuntime, r: { method: string; authority: 
       status,
       durationMs: performance.now() - started,
       peer: r.peer,
+      destinationService: r.service,
       reason,
       ...authzLogFields(decision),
     });

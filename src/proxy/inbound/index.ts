@@ -21,12 +21,17 @@ import { forward, upstreamHeaders } from '../http/forward.js';
 import { sendProxyError } from '../http/proxy-error.js';
 import { parseAuthority, requestTarget } from '../http/authority.js';
 import { hardenServer } from '../http/harden-server.js';
+import { hostFieldProblem, refuseMalformed, replaceHostWithTarget } from '../http/host-field.js';
 import { replaySocket } from './replay-socket.js';
 import { handleInboundTcp } from './tcp.js';
+import { tlsPassthroughPort } from './tls-passthrough.js';
+import { readFirstBytes } from '../capture/first-bytes.js';
 import { createInboundH2 } from './http2-inbound.js';
 import type { InboundH2 } from './http2-inbound.js';
 import { admitRequest } from '../security/admit-request.js';
 import { inboundFinish } from './inbound-record.js';
+import type { InboundRequestRecord } from './inbound-record.js';
+import { inboundService } from './inbound-service.js';
 
 interface InboundConnection {
   peer: PeerIdentity | undefined;
@@ -39,6 +44,8 @@ interface InboundConnection {
 }
 
 const TLS_HANDSHAKE = 0x16;
+/** A client that began a TLS handshake sends the rest of its ClientHello at once; the mTLS handshake allows as long. */
+const CLIENT_HELLO_WAIT_MS = 10_000;
 /** HTTP/2's connection preface (RFC 9113 §3.4): a plaintext caller speaking h2c with prior knowledge. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
@@ -122,7 +129,20 @@ export function createInboundListener(rt: ProxyRuntime, redirectedPort?: (socket
       socket.pause();
       socket.setTimeout(0);
       if (chunk[0] === TLS_HANDSHAKE) {
-        mtls.emit('connection', replaySocket(socket, chunk));
+        // The whole ClientHello decides between the mesh's mTLS and the app's own TLS (tls-passthrough.ts).
+        socket.unshift(chunk);
+        readFirstBytes(socket, CLIENT_HELLO_WAIT_MS, (head, first) => {
+          const inbound = rt.config?.inbound;
+          const sni = first.protocol === 'tls' ? first.sni : undefined;
+          const passthroughPort = inbound ? tlsPassthroughPort(inbound, sni, capturedPort, sniAppPort(inbound, sni)) : undefined;
+          if (passthroughPort === undefined) {
+            mtls.emit('connection', replaySocket(socket, head));
+            return;
+          }
+          socket.unshift(head);
+          handleInboundTcp(rt, socket, undefined, sni, passthroughPort);
+        });
+        socket.resume();
         return;
       }
       const inbound = rt.config?.inbound;
@@ -206,7 +226,14 @@ function handleInbound(
   const target = requestTarget(req.url ?? '', req.headers.host);
   const authority = target?.authority ?? '';
   const rawPath = target?.path ?? req.url ?? '';
-  const finish = inboundFinish(rt, { method: req.method ?? '', authority, path: rawPath, peer: conn?.peer?.spiffeId });
+  const record: InboundRequestRecord = { method: req.method ?? '', authority, path: rawPath, peer: conn?.peer?.spiffeId };
+  const finish = inboundFinish(rt, record);
+  const malformed = hostFieldProblem(req);
+  if (malformed) {
+    refuseMalformed(res, malformed);
+    finish(400, malformed);
+    return;
+  }
   if (!cfg || !inbound || !conn) {
     sendProxyError(res, 503, 'proxy has no inbound configuration yet');
     finish(503);
@@ -217,12 +244,15 @@ function handleInbound(
     finish(400);
     return;
   }
-  const appPort = conn.sniPort ?? (conn.capturedPort === undefined ? hostAppPort(inbound, req.headers.host) : capturedAppPort(inbound, conn.capturedPort));
+  // Policy reads the Host: it must be the authority the app will be sent.
+  replaceHostWithTarget(req, authority);
+  const appPort = conn.sniPort ?? (conn.capturedPort === undefined ? hostAppPort(inbound, authority) : capturedAppPort(inbound, conn.capturedPort));
   if (appPort === undefined) {
     sendProxyError(res, 404, `no app port for "${authority}"`);
     finish(404);
     return;
   }
+  record.service = inboundService(cfg, inbound, appPort, conn.sni, authority);
   const mode: PeerAuthnMode = inbound.modes.get(appPort) ?? inbound.defaultMode;
   if ((conn.peer === undefined && mode === 'STRICT') || (conn.peer !== undefined && mode === 'DISABLE')) {
     // Istio refuses at the transport: a plaintext caller of a STRICT port sees its connection reset.

@@ -8,6 +8,7 @@ import type http from 'node:http';
 import type net from 'node:net';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import { parseAuthority } from '../http/authority.js';
+import { hostFieldProblem } from '../http/host-field.js';
 import { openMeshTunnel, splice } from '../upstream/mesh-tunnel.js';
 import { externalDestination } from '../upstream/external-destination.js';
 import type { EgressDecision } from '../telemetry/access-log.js';
@@ -32,6 +33,8 @@ export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, clien
     splice(client, upstream, () => record(200, name, undefined, egress));
   };
   client.on('error', () => client.destroy());
+  const malformed = hostFieldProblem(req);
+  if (malformed) return refuse(400, `bad request: ${malformed}`);
   const parsed = parseAuthority(authority);
   if (!parsed || parsed.port === undefined) return refuse(400, `CONNECT needs host:port, not "${authority}"`);
   const cfg = rt.config;

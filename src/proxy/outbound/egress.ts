@@ -41,6 +41,8 @@ export function handleEgress(
   const route = cfg.externals.http(r.host, r.port);
   let to: Promise<Destination>;
   let egress: EgressDecision;
+  // The entry's own host (a `*.suffix` pattern for a wildcard match) names it in telemetry, not the request's Host.
+  const service = route?.hostFor(r.host);
   if (route) {
     egress = { decision: 'external', protocol: 'http', serviceEntry: route.source };
     to = externalDestination(route, r.dialled ?? { address: r.host, port: r.port }, r.host, rt.resolver);
@@ -56,12 +58,12 @@ export function handleEgress(
   to.then(
     (dst) => {
       const upstream = `${dst.address}:${dst.port}`;
-      forward(req, res, rt.pools.get(dst), r.path, upstreamHeaders(req, r.upstreamAuthority, r.extra), (d) => finish(d.status, upstream, d.error, egress));
+      forward(req, res, rt.pools.get(dst), r.path, upstreamHeaders(req, r.upstreamAuthority, r.extra), (d) => finish(d.status, upstream, d.error, egress, service));
     },
     (err: unknown) => {
       const f = upstreamFailure(err);
       sendProxyError(res, f.status, f.reason);
-      finish(f.status, undefined, f.reason, egress);
+      finish(f.status, undefined, f.reason, egress, service);
     },
   );
 }

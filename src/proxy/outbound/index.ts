@@ -16,6 +16,7 @@ import { sendProxyError } from '../http/proxy-error.js';
 import { targetOf } from '../upstream/endpoint-pools.js';
 import type { Destination } from '../upstream/external-destination.js';
 import { hardenServer } from '../http/harden-server.js';
+import { hostFieldProblem, refuseMalformed } from '../http/host-field.js';
 import type { EgressDecision } from '../telemetry/access-log.js';
 import { handleConnect } from './connect-tunnel.js';
 import { handleEgress } from './egress.js';
@@ -27,7 +28,8 @@ export interface OutboundOptions {
   dialledOf?: (req: http.IncomingMessage) => Destination | undefined;
 }
 
-export type OutboundFinish = (status: number, upstream?: string, reason?: string, egress?: EgressDecision) => void;
+/** Reports one request; `service` is the mesh service or ServiceEntry host it matched in config, if any. */
+export type OutboundFinish = (status: number, upstream?: string, reason?: string, egress?: EgressDecision, service?: string) => void;
 
 export function createOutboundServer(rt: ProxyRuntime, options: OutboundOptions = {}): http.Server {
   const authorityOf = options.authorityOf ?? ((req: http.IncomingMessage) => req.headers.host);
@@ -50,9 +52,15 @@ function handleOutbound(
   const target = requestTarget(req.url ?? '', authorityOf(req));
   const authority = target?.authority ?? '';
   const path = target?.path ?? req.url ?? '';
-  const finish: OutboundFinish = (status, upstream, reason, egress) => {
-    rt.telemetry.record({ direction: 'outbound', method: req.method ?? '', authority, path, status, durationMs: performance.now() - started, upstream, reason, egress });
+  const finish: OutboundFinish = (status, upstream, reason, egress, service) => {
+    rt.telemetry.record({ direction: 'outbound', method: req.method ?? '', authority, path, status, durationMs: performance.now() - started, upstream, destinationService: service, reason, egress });
   };
+  const malformed = hostFieldProblem(req);
+  if (malformed) {
+    refuseMalformed(res, malformed);
+    finish(400, undefined, malformed);
+    return;
+  }
   if (!target) {
     sendProxyError(res, 400, 'bad request: no request target or Host');
     finish(400);
@@ -88,15 +96,15 @@ function handleOutbound(
   if (!balanced) {
     const reason = `service ${service.host} has no port ${port}`;
     sendProxyError(res, 404, reason);
-    finish(404, undefined, reason);
+    finish(404, undefined, reason, undefined, service.host);
     return;
   }
   const ep = balanced.pick();
   if (!ep) {
     sendProxyError(res, 503, 'no healthy upstream');
-    finish(503, service.host, 'no healthy upstream');
+    finish(503, service.host, 'no healthy upstream', undefined, service.host);
     return;
   }
   const pool = rt.pools.get(targetOf(ep, balanced.sni));
-  forward(req, res, pool, path, upstreamHeaders(req, authority, extra), (d) => finish(d.status, ep.workload, d.error));
+  forward(req, res, pool, path, upstreamHeaders(req, authority, extra), (d) => finish(d.status, ep.workload, d.error, undefined, service.host));
 }

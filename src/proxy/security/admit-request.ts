@@ -1,7 +1,7 @@
 /**
  * The security filters every HTTP request passes on its way in (sidecar inbound and gateway), in Istio's order:
- *   path normalisation (the path routing and policy both see) → RequestAuthentication (a bad token is 401, no token
- *   passes without a principal) → AuthorizationPolicy (CUSTOM, then DENY, then ALLOW; dry-run only recorded)
+ *   method and path normalisation (a method not in upper case is refused; the path is what routing and policy both
+ *   see) → RequestAuthentication (a bad token is 401, no token passes without a principal) → AuthorizationPolicy (CUSTOM, then DENY, then ALLOW; dry-run only recorded)
  * A refusal is answered here; on admission the caller gets the normalised path and the header changes to make.
  */
 import type { IncomingHttpHeaders } from 'node:http';
@@ -59,6 +59,12 @@ function lowerHeaders(req: AdmissionRequest): Record<string, string> {
 }
 
 export async function admitRequest(ctx: AdmissionContext, req: AdmissionRequest, res: LocalReply, url: string): Promise<Admitted | Refused> {
+  if (req.method !== undefined && hasLowerCase(req.method)) {
+    // Istio's normalisation for `methods`: a verb not in upper case is a 400. HTTP/2 carries any token (HTTP/1.1's
+    // parser already refuses it); an app that upper-cases `get` would otherwise serve what a DENY on GET refuses.
+    sendProxyError(res, 400, 'bad request: method not in upper case');
+    return { status: 400, reason: 'method not in upper case', decision: undefined };
+  }
   const sec = ctx.cfg.security;
   const normalized = normalizePath(url, sec.pathNormalization);
   if ('reject' in normalized) {
@@ -127,6 +133,14 @@ export async function admitRequest(ctx: AdmissionContext, req: AdmissionRequest,
     }
   }
   return { path, addHeaders, removeHeaders: withSetHeaders(removeHeaders, addHeaders), decision };
+}
+
+function hasLowerCase(method: string): boolean {
+  for (let i = 0; i < method.length; i++) {
+    const c = method.charCodeAt(i);
+    if (c >= 97 /* a */ && c <= 122 /* z */) return true;
+  }
+  return false;
 }
 
 /** A header the mesh sets replaces any the caller sent under that name: claims and verdicts cannot be forged. */

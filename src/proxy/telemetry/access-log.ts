@@ -23,6 +23,11 @@ export interface AccessLogEntry {
   status: number;
   durationMs: number;
   upstream?: string;
+  /**
+   * The mesh service (FQDN) or ServiceEntry host the request was for, taken from config alone: metric labels are
+   * built from it, so it never holds what a client wrote. Absent when nothing in config matched.
+   */
+  destinationService?: string;
   peer?: string;
   reason?: string;
   requestId?: string;

@@ -53,7 +53,8 @@ export class ProxyMetrics {
       this.#requests.inc({
         reporter,
         source_principal: e.peer ?? 'unknown',
-        destination_service: e.upstream ?? e.authority,
+        // Never the authority or the upstream address: a client could mint a series per invented Host.
+        destination_service: e.destinationService ?? 'unknown',
         request_protocol: 'http',
         response_code: code,
       });
