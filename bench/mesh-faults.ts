@@ -4,16 +4,20 @@
  * proxies reconnected to it), a config every proxy refuses (the NACKs, the last good config kept), an app killed
  * (its new pid, Running again). The steady load that measures what each costs runs beside them.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { ControlClient } from '../src/cli/client.js';
 import type { ProxyStatus } from '../src/control/push-server.js';
 import { spiffeIdOfPeer } from '../src/identity/tls-peer.js';
 import type { MeshFile, MeshWorkloadEntry } from '../src/mesh/mesh-file.js';
 import { processAlive } from '../src/mesh/process-alive.js';
 import { stateDirLayout } from '../src/mesh/state-dir.js';
+
+const execFileAsync = promisify(execFile);
 
 /** A running mesh as these faults need it: its state, and the CLI against it. */
 export interface FaultableMesh {
@@ -269,3 +273,18 @@ export const ROTATING_MESH_CONFIG = meshConfig('certificateTTL: 10s');
 export const REFUSED_MESH_CONFIG = meshConfig(
   'certificateTTL: 10s, extensionProviders: [{ name: frozen, envoyExtAuthzHttp: { service: authz.default.svc.cluster.local, port: 9000, timeout: 0s } }]',
 );
+
+/**
+ * The local ports of the TCP connections open to `to`'s inbound listener, from `ss`: with one caller, its sidecar's
+ * upstream pool (loopback connections all leave from 127.0.0.1, so the caller cannot be told by address). The same
+ * ports before and after a rotation mean the pooled connections outlived the certificates they were opened with.
+ */
+export async function pooledConnections(to: MeshWorkloadEntry): Promise<number[]> {
+  const { stdout } = await execFileAsync('ss', ['-tnH', 'state', 'established', 'dst', to.inbound]);
+  return stdout
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[2]?.split(':').at(-1))
+    .filter((p): p is string => p !== undefined && p !== '')
+    .map(Number)
+    .sort((a, b) => a - b);
+}
