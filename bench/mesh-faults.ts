@@ -2,7 +2,8 @@
  * Faults done to a running `weft up` mesh, each returning what shows it really happened and that the mesh came
  * back: certificates rotating (the serials the sidecars serve), the control plane killed (its new pid, the
  * proxies reconnected to it), a config every proxy refuses (the NACKs, the last good config kept), an app killed
- * (its new pid, Running again). The steady load that measures what each costs runs beside them.
+ * (its new process listening, its endpoint back in every proxy). The steady load that measures what each costs
+ * runs beside them (phased-load.ts).
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,7 +36,7 @@ export interface ServedCertificate {
 const POLL_MS = 200;
 
 /** Poll `fn` until it returns a value (not undefined), or fail naming `what` after `timeoutMs`. */
-export async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -61,6 +62,7 @@ export function servedCertificate(stateDir: string, w: MeshWorkloadEntry): Promi
     const socket = tls.connect({
       host,
       port: Number(port),
+      // The listener serves the workload's one certificate whatever the SNI names; this is Istio's form of it.
       servername: `outbound_.0_._.${w.name}.${w.namespace}.svc.cluster.local`,
       ca: fs.readFileSync(stateDirLayout(stateDir).trustBundleFile, 'utf8'),
       minVersion: 'TLSv1.3',
