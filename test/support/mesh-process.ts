@@ -3,7 +3,6 @@
  * what it reports in mesh.json, send traffic the way a workload's app would (through its sidecar's outbound
  * address), and stop it, checking that nothing it started is left running.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,10 +10,10 @@ import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { MeshFile, MeshWorkloadEntry } from '../../src/mesh/mesh-file.js';
 import { processAlive } from '../../src/mesh/process-alive.js';
-import { REPO_ROOT, WEFT_BIN, weftUp } from '../../bench/weft-mesh.js';
+import { REPO_ROOT, WEFT_BIN, runWeft, weftUp } from '../../bench/weft-mesh.js';
 import type { WeftUp } from '../../bench/weft-mesh.js';
 
-export { REPO_ROOT, WEFT_BIN };
+export { REPO_ROOT, WEFT_BIN, runWeft };
 
 /** The same `weft up` the bench runs, with what tests add: workloads by name and the CLI against this mesh. */
 export interface MeshRun extends WeftUp {
@@ -42,18 +41,6 @@ export async function startMesh(
     weft: (args, input) => runWeft(['--state-dir', stateDir, ...args], input),
   };
   return run;
-}
-
-export function runWeft(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [WEFT_BIN, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
 }
 
 const appAgent = new Agent({ keepAliveTimeout: 1000 });

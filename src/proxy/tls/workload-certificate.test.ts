@@ -160,6 +160,36 @@ describe('WorkloadCertificate', () => {
     wc.stop();
   });
 
+  test('retries never wait past the certificate: a control plane back before expiry gets the renewal in time', async () => {
+    // A 10 s certificate renews at 5 s. The control plane is away from then until 8.5 s, and (as the real one does)
+    // refuses a renewal authorised by an expired certificate. Doubling backoff alone would try at 5, 6, 8 and 12 s.
+    clock.nowMs = T0;
+    clock.timers = [];
+    const ttl = 10_000;
+    const upAgainAt = T0 + 8_500;
+    let expired = 0;
+    const wc = new WorkloadCertificate(SPIFFE_ID, clock, () => {}, () => expired++);
+    const ok = signer(ttl);
+    const attempts: number[] = [];
+    const sign: CsrSigner = async (csr) => {
+      attempts.push(clock.now() - T0);
+      if (clock.now() < upAgainAt) throw new Error('control plane unavailable');
+      if (clock.now() >= wc.current.notAfter) throw new Error('certificate request refused (401): renewal needs a valid client certificate');
+      return ok(csr);
+    };
+    await wc.issue(ok);
+    wc.scheduleRenewal(sign);
+    for (let i = 0; i < 20 && wc.current.notAfter === T0 + ttl && expired === 0; i++) {
+      await until(() => clock.timers.length === 1, `renewal timer ${i}`);
+      clock.advance(clock.timers[0]!.at - clock.now());
+      await until(() => clock.timers.length === 1 || wc.current.notAfter !== T0 + ttl || expired > 0, `attempt ${i} settled`);
+    }
+    assert.equal(expired, 0, `expired after attempts at ${attempts.join(', ')} ms`);
+    assert.ok(wc.current.issuedAt >= upAgainAt && wc.current.issuedAt < T0 + ttl, `renewed at ${wc.current.issuedAt - T0} ms`);
+    assert.ok(attempts.every((a) => a < ttl), `every attempt before expiry: ${attempts.join(', ')}`);
+    wc.stop();
+  });
+
   test('stop cancels a pending renewal', async () => {
     clock.nowMs = T0;
     clock.timers = [];

@@ -3,6 +3,10 @@ import { X509Certificate } from 'node:crypto';
 import { createCsr, generateWorkloadKey } from '../../identity/workload-key.js';
 import type { Clock } from '../../clock.js';
 
+const MAX_RETRY_MS = 30_000;
+/** The shortest wait between renewal attempts, however close the certificate is to expiry. */
+const MIN_RETRY_MS = 250;
+
 /** What the control plane's CA answers to a CSR. */
 export interface SignedSvid {
   /** Leaf first, then intermediates. */
@@ -70,7 +74,7 @@ export class WorkloadCertificate {
     return state;
   }
 
-  /** Renew at half-life, retrying with backoff until the old certificate is about to expire. */
+  /** Renew at half-life, retrying with backoff (never past the old certificate's expiry) until it is renewed. */
   scheduleRenewal(sign: CsrSigner): void {
     if (this.#stopped || !this.#state) return;
     const { issuedAt, notAfter } = this.#state;
@@ -92,8 +96,12 @@ export class WorkloadCertificate {
             this.onExpired();
             return;
           }
-          this.log('certificate renewal failed; retrying', { error: String(err), retryMs });
-          this.#arm(retryMs, sign, Math.min(retryMs * 2, 30_000));
+          // Backoff must not sleep through the certificate's last chance: a control plane back before expiry would
+          // find the proxy waiting while its certificate runs out. Near the end, retries come at half the time left.
+          const left = this.#state ? this.#state.notAfter - this.clock.now() : Infinity;
+          const delay = Math.min(retryMs, Math.max(MIN_RETRY_MS, left / 2));
+          this.log('certificate renewal failed; retrying', { error: String(err), retryMs: delay });
+          this.#arm(delay, sign, Math.min(retryMs * 2, MAX_RETRY_MS));
         },
       );
     }, delayMs);

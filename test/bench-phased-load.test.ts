@@ -1,0 +1,58 @@
+/** bench/phased-load.ts, which the fault tests and the faults bench count requests with, against scripted requests. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { phasedLoad } from '../bench/phased-load.js';
+
+test('each request counts in the phase it was sent in, by outcome and reason; phase() waits for the earlier ones', async () => {
+  let mode: 'ok' | 'down' = 'ok';
+  const held: Array<() => void> = [];
+  let hold = false;
+  let failures = 0;
+  const load = phasedLoad(async () => {
+    const sentIn = mode;
+    if (hold) await new Promise<void>((r) => held.push(r));
+    if (sentIn === 'ok') return { status: 200, body: 'fine' };
+    const err = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    if (failures++ % 2 === 0) throw err;
+    return { status: 503, body: 'no healthy upstream\nsecond line' };
+  }, 'up', 2);
+  await sleep(20);
+  // Two requests held in flight across the phase change: they stay in "up", and phase() waits for them.
+  hold = true;
+  await sleep(20);
+  mode = 'down';
+  let switched = false;
+  const switching = load.phase('down').then(() => (switched = true));
+  await sleep(20);
+  assert.equal(switched, false, 'phase() waits for the requests sent before it');
+  hold = false;
+  for (const release of held.splice(0)) release();
+  await switching;
+  await sleep(20);
+  const [up, down] = await load.stop();
+
+  assert.equal(up?.name, 'up');
+  assert.deepEqual(up.outcomes, { '200': up.sent });
+  assert.equal(up.failed, 0);
+  assert.equal(up.failedBetweenMs, null);
+  assert.equal(down?.name, 'down');
+  assert.equal(down.succeeded, 0);
+  assert.equal(down.failed, down.sent);
+  // Refusals by their error code, answers by status; the reason keeps the body's first line or the error message.
+  assert.deepEqual(down.outcomes, { '503': Math.floor(down.sent / 2), ECONNREFUSED: Math.ceil(down.sent / 2) });
+  assert.deepEqual(down.reasons, {
+    'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1': Math.ceil(down.sent / 2),
+    '503: no healthy upstream': Math.floor(down.sent / 2),
+  });
+  assert.ok(down.failedBetweenMs !== null && down.failedBetweenMs.first >= down.startMs && down.failedBetweenMs.last <= down.endMs);
+  assert.ok(up.endMs === down.startMs && down.endMs >= down.startMs);
+});
+
+test('requests that fail without touching the event loop do not starve it: timers run and stop() returns', async () => {
+  const load = phasedLoad(() => Promise.reject(new TypeError('refused at once')), 'refused', 4);
+  await sleep(30);
+  const [p] = await load.stop();
+  assert.ok(p !== undefined && p.sent > 0 && p.failed === p.sent);
+  assert.deepEqual(p.reasons, { 'TypeError: refused at once': p.sent });
+});
