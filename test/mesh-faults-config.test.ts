@@ -4,34 +4,20 @@
  * really happened: new serials served on the wire, and the NACKs in `weft status` with the last good config kept.
  * (The control plane and app restarts are in mesh-faults-restart.test.ts, so each file stays short.)
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { callAs, startMesh } from './support/mesh-process.js';
-import type { MeshRun } from './support/mesh-process.js';
+import { callAs } from './support/mesh-process.js';
+import { rotatingMesh } from './support/rotating-mesh.js';
 import { phasedLoad } from '../bench/phased-load.js';
 import type { PhaseFigures } from '../bench/phased-load.js';
 import { assertLostNone, phaseNamed, reportPhases } from './support/phase-checks.js';
 import { REFUSED_MESH_CONFIG, ROTATING_MESH_CONFIG, applyAndSync, applyRefusedConfig, proxyStatuses, watchRotations } from '../bench/mesh-faults.js';
 
-let mesh: MeshRun;
-let configDir: string;
-
-before(async () => {
-  configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-faults-'));
-  fs.writeFileSync(path.join(configDir, 'mesh.yaml'), ROTATING_MESH_CONFIG);
-  mesh = await startMesh(['examples/httpbin', configDir], { isolation: 'none' });
-});
-after(async () => {
-  await mesh?.stop();
-  if (mesh) fs.rmSync(mesh.stateDir, { recursive: true, force: true });
-  fs.rmSync(configDir, { recursive: true, force: true });
-});
+const meshOf = rotatingMesh('mesh-faults-config');
 
 test('certificates rotating every 5 s, then a config every proxy NACKs, lose no request', async (t) => {
+  const mesh = meshOf();
   const sleepPod = mesh.workload('sleep');
   const load = phasedLoad(() => callAs(sleepPod, 'http://httpbin:8000/get'), 'rotation');
   let phases: PhaseFigures[] = [];

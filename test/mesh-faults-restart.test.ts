@@ -8,34 +8,22 @@
  * workload is Restarting its endpoint is out of sleep's config, so sleep's sidecar answers 503 "no healthy
  * upstream", until the new process listens and the endpoint is pushed again. None fails after that.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { callAs, startMesh } from './support/mesh-process.js';
-import type { MeshRun } from './support/mesh-process.js';
+import { callAs } from './support/mesh-process.js';
+import { rotatingMesh } from './support/rotating-mesh.js';
 import { phasedLoad } from '../bench/phased-load.js';
 import type { PhaseFigures } from '../bench/phased-load.js';
 import { assertLostNone, phaseNamed, reportPhases } from './support/phase-checks.js';
-import { ROTATING_MESH_CONFIG, killApp, killControlPlane } from '../bench/mesh-faults.js';
+import { killApp, killControlPlane } from '../bench/mesh-faults.js';
 
-let mesh: MeshRun;
-let configDir: string;
-
-before(async () => {
-  configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-faults-'));
-  fs.writeFileSync(path.join(configDir, 'mesh.yaml'), ROTATING_MESH_CONFIG);
-  mesh = await startMesh(['examples/httpbin', configDir], { isolation: 'none' });
-});
-after(async () => {
-  await mesh?.stop();
-  if (mesh) fs.rmSync(mesh.stateDir, { recursive: true, force: true });
-  fs.rmSync(configDir, { recursive: true, force: true });
-});
+const meshOf = rotatingMesh('mesh-faults-restart');
 
 test('the control plane killed and restarted under load loses no request; every proxy reconnects to the new one', async (t) => {
+  const mesh = meshOf();
   const sleepPod = mesh.workload('sleep');
   const load = phasedLoad(() => callAs(sleepPod, 'http://httpbin:8000/get'), 'before');
   let phases: PhaseFigures[] = [];
@@ -64,6 +52,7 @@ test('the control plane killed and restarted under load loses no request; every 
 });
 
 test("httpbin's app killed under load: 503 until its endpoint is back, none after", async (t) => {
+  const mesh = meshOf();
   const sleepPod = mesh.workload('sleep');
   const load = phasedLoad(() => callAs(sleepPod, 'http://httpbin:8000/get'), 'before');
   let phases: PhaseFigures[] = [];

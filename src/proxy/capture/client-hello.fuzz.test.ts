@@ -6,48 +6,12 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import tls from 'node:tls';
 import fc from 'fast-check';
 import { fuzzRuns, mutationsOf, withinTime } from '../../../test/support/fuzz.js';
-import { listenOnLoopback } from '../loopback.fixture.js';
+import { captureHello, splitIntoTwoRecords } from './client-hello.fixture.js';
 import { parseClientHello } from './client-hello.js';
 import type { ClientHelloResult } from './client-hello.js';
 
-/** The first TLS record Node's client sends, captured by a plain TCP server on loopback. */
-async function captureHello(options: tls.ConnectionOptions): Promise<Buffer> {
-  const server = net.createServer();
-  const port = await listenOnLoopback(server);
-  try {
-    const got = new Promise<Buffer>((resolve) => {
-      server.once('connection', (s) => {
-        const chunks: Buffer[] = [];
-        s.on('data', (c: Buffer) => {
-          chunks.push(c);
-          const all = Buffer.concat(chunks);
-          if (all.length >= 5 && all.length >= 5 + all.readUInt16BE(3)) {
-            resolve(all);
-            s.destroy();
-          }
-        });
-      });
-    });
-    const client = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...options });
-    client.on('error', () => undefined);
-    const hello = await got;
-    client.destroy();
-    return hello;
-  } finally {
-    server.close();
-  }
-}
-
-/** The handshake message cut into two records. */
-function twoRecords(hello: Buffer, at: number): Buffer {
-  const body = hello.subarray(5);
-  const record = (part: Buffer): Buffer => Buffer.concat([Buffer.from([0x16, 3, 1, part.length >> 8, part.length & 0xff]), part]);
-  return Buffer.concat([record(body.subarray(0, at)), record(body.subarray(at))]);
-}
 
 function parse(bytes: Buffer): ClientHelloResult {
   return withinTime(() => parseClientHello(bytes));
@@ -64,7 +28,7 @@ describe('parseClientHello (fuzz)', () => {
   let hellos: Buffer[];
   before(async () => {
     const withSni = await captureHello({ servername: 'api.example.com' });
-    hellos = [withSni, await captureHello({ servername: 'legacy.example.org', maxVersion: 'TLSv1.2' }), twoRecords(withSni, 60)];
+    hellos = [withSni, await captureHello({ servername: 'legacy.example.org', maxVersion: 'TLSv1.2' }), splitIntoTwoRecords(withSni, 60)];
   });
 
   test('every proper prefix of a real ClientHello is incomplete', () => {
