@@ -20,6 +20,8 @@ export interface IngressGatewayOptions {
   /** The proxy environment for an identity, with a fresh bootstrap token (tokens are single-use). */
   proxyEnv: (identity: { namespace: string; name: string; serviceAccount: string }) => Promise<NodeJS.ProcessEnv>;
   onExit: NonNullable<SupervisorEvents['onExit']>;
+  /** Every (re)start: the gateway's new pid is news for mesh.json. */
+  onStart: NonNullable<SupervisorEvents['onStart']>;
 }
 
 export interface IngressGateway {
@@ -47,6 +49,7 @@ export function ingressGateway(o: IngressGatewayOptions): IngressGateway {
         },
       }),
       onExit: o.onExit,
+      onStart: o.onStart,
     },
   );
   const entry: MeshProxyEntry = {

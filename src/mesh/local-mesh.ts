@@ -176,8 +176,10 @@ export class LocalMesh {
       app: p.resource.spec.ports.map((port) => `${p.podIP}:${port.containerPort}`),
       proxyPid: p.sidecar.pid,
       appPid: p.app.pid,
-      restarts: p.app.restarts,
-      state: p.app.state === 'running' && p.sidecar.state === 'running' ? 'Running' : p.app.state === 'restarting' ? 'Restarting' : 'Pending',
+      restarts: p.app.restarts + p.sidecar.restarts,
+      appRestarts: p.app.restarts,
+      proxyRestarts: p.sidecar.restarts,
+      state: p.app.state === 'running' && p.sidecar.state === 'running' ? 'Running' : p.app.state === 'restarting' || p.sidecar.state === 'restarting' ? 'Restarting' : 'Pending',
     };
   }
 
@@ -265,9 +267,20 @@ export class LocalMesh {
           const env = this.#proxyEnv(identity, podIP, await this.#client!.issueToken({ namespace, serviceAccount: spec.serviceAccount, workload: name }));
           return { ...s, env: netns === undefined ? env : { ...env, ...this.#captureEnv() } };
         },
-        onExit: (code, signal) => {
-          if (!this.#stopping) this.o.log(`sidecar of ${namespace}/${name} exited (${signal ?? code}); restarting`);
+        onExit: (code, signal, restarts) => {
           this.writeMeshFile();
+          if (this.#stopping) return;
+          this.o.log(`sidecar of ${namespace}/${name} exited (${signal ?? code}); restart ${restarts + 1} with backoff`);
+          void this.#setPhase(resource, podIP, 'Restarting', restarts + 1 + app.restarts);
+        },
+        // A restarted sidecar has a new pid and counts among the pod's restarts, as a container does in Kubernetes.
+        onStart: (_child, restarts) => {
+          if (restarts === 0) return;
+          this.writeMeshFile();
+          void waitForPort(podIP, SIDECAR_INBOUND_PORT, START_TIMEOUT_MS, () => sidecar.child !== undefined).then(
+            () => this.#setPhase(resource, podIP, app.state === 'running' ? 'Running' : 'Restarting', restarts + app.restarts),
+            (err: unknown) => this.o.log(`sidecar of ${namespace}/${name} did not start listening: ${(err as Error).message}`),
+          );
         },
       },
     );
@@ -293,14 +306,14 @@ export class LocalMesh {
           if (this.#stopping) return;
           const why = error ? `could not be started: ${error.message}` : `exited (${signal ?? code})`;
           this.o.log(`workload ${namespace}/${name} ${why}; restart ${restarts + 1} with backoff`);
-          void this.#setPhase(resource, podIP, 'Restarting', restarts + 1);
+          void this.#setPhase(resource, podIP, 'Restarting', restarts + 1 + sidecar.restarts);
           this.writeMeshFile();
         },
         onStart: (_child, restarts) => {
           if (restarts === 0) return;
           this.writeMeshFile();
           void this.#whenListening(resource, podIP, netns).then(
-            () => this.#setPhase(resource, podIP, 'Running', restarts),
+            () => this.#setPhase(resource, podIP, sidecar.state === 'running' ? 'Running' : 'Restarting', restarts + sidecar.restarts),
             (err: unknown) => this.o.log(`workload ${namespace}/${name} did not start listening: ${(err as Error).message}`),
           );
         },
@@ -321,7 +334,7 @@ export class LocalMesh {
       this.o.log(`workload ${namespace}/${name} did not start listening: ${(err as Error).message}`);
       return;
     }
-    await this.#setPhase(p.resource, p.podIP, 'Running', p.app.restarts);
+    await this.#setPhase(p.resource, p.podIP, 'Running', p.app.restarts + p.sidecar.restarts);
   }
 
   async #whenListening(resource: Resource<WorkloadSpec>, podIP: string, netns: string | undefined, isAlive?: () => boolean): Promise<void> {
@@ -356,6 +369,7 @@ export class LocalMesh {
         if (!this.#stopping) this.o.log(`ingress gateway exited (${signal ?? code}); restarting`);
         this.writeMeshFile();
       },
+      onStart: () => this.writeMeshFile(),
     });
     this.#gateway = gw.process;
     this.#gatewayEntry = gw.entry;
