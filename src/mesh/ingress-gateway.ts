@@ -1,7 +1,9 @@
 /**
  * The ingress gateway of a local mesh: the same proxy as every sidecar, run with the gateway role and identity in
- * the root namespace, its first Gateway server port published on the host's ingress port.
+ * the root namespace, its first Gateway server port published on the host's ingress port, every other server port
+ * bound as its own number.
  */
+import fs from 'node:fs';
 import type { LoadedResource } from '../config/load.js';
 import type { MeshProxyEntry } from './mesh-file.js';
 import { SupervisedProcess } from './process-supervisor.js';
@@ -15,7 +17,8 @@ export interface IngressGatewayOptions {
   namespace: string;
   trustDomain: string;
   ingressPort: number;
-  command: { command: string; args: string[] };
+  /** How the proxy is run, given the host ports it must bind (a privileged one needs a capability). */
+  command: (hostPorts: readonly number[]) => { command: string; args: string[] };
   logFile: string;
   /** The proxy environment for an identity, with a fresh bootstrap token (tokens are single-use). */
   proxyEnv: (identity: { namespace: string; name: string; serviceAccount: string }) => Promise<NodeJS.ProcessEnv>;
@@ -29,15 +32,29 @@ export interface IngressGateway {
   entry: MeshProxyEntry;
   /** The Gateway server port published on the host, if any Gateway names one. */
   published: number | undefined;
+  /** The host ports (on 127.0.0.1) the gateway binds for the Gateways it starts with. */
+  hostPorts: number[];
+}
+
+/** Ports below this need CAP_NET_BIND_SERVICE (Linux: net.ipv4.ip_unprivileged_port_start, 1024 unless changed). */
+export function unprivilegedPortStart(read: (file: string) => string = (f) => fs.readFileSync(f, 'utf8')): number {
+  try {
+    const n = Number(read('/proc/sys/net/ipv4/ip_unprivileged_port_start').trim());
+    return Number.isInteger(n) && n >= 0 ? n : 1024;
+  } catch {
+    return 1024;
+  }
 }
 
 export function ingressGateway(o: IngressGatewayOptions): IngressGateway {
   const identity = { namespace: o.namespace, name: GATEWAY_NAME, serviceAccount: GATEWAY_NAME };
-  const published = o.resources
+  const serverPorts = o.resources
     .filter((r) => r.resource.kind === 'Gateway')
-    .flatMap((r) => ((r.resource.spec as { servers?: { port: { number: number } }[] }).servers ?? []).map((s) => s.port.number))[0];
+    .flatMap((r) => ((r.resource.spec as { servers?: { port: { number: number } }[] }).servers ?? []).map((s) => s.port.number));
+  const published = serverPorts[0];
+  const hostPorts = [...new Set(serverPorts.map((p) => (p === published ? o.ingressPort : p)))];
   const process = new SupervisedProcess(
-    { name: GATEWAY_NAME, ...o.command, env: {}, logFile: o.logFile },
+    { name: GATEWAY_NAME, ...o.command(hostPorts), env: {}, logFile: o.logFile },
     {
       prepare: async (s) => ({
         ...s,
@@ -63,5 +80,5 @@ export function ingressGateway(o: IngressGatewayOptions): IngressGateway {
     proxyPid: null,
     state: 'starting',
   };
-  return { process, entry, published };
+  return { process, entry, published, hostPorts };
 }

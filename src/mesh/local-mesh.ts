@@ -3,7 +3,7 @@
  * control plane, apply the resources, then each Workload as a pod (sidecar first, so the app's first outbound
  * call finds its proxy), then the ingress gateway. Everything started is supervised and stopped on SIGINT/SIGTERM.
  */
-import { GATEWAY_NAME, ingressGateway } from './ingress-gateway.js';
+import { GATEWAY_NAME, ingressGateway, unprivilegedPortStart } from './ingress-gateway.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,7 @@ import { waitForConvergence } from './convergence.js';
 import { openPodNetwork } from './netns/index.js';
 import type { Isolation, PodNetwork } from './netns/index.js';
 import { missingHardening, probePrivilegeDrop } from './netns/pod-identity.js';
-import { appCommand, sidecarCommand } from './pod-commands.js';
+import { appCommand, gatewayCommand, sidecarCommand } from './pod-commands.js';
 import type { NetnsPodContext } from './pod-commands.js';
 import type { PrivilegeDrop } from './netns/pod-identity.js';
 import { explicitProxyEnv } from './explicit-proxy-env.js';
@@ -72,7 +72,7 @@ export class LocalMesh {
   #network: PodNetwork | undefined;
   /** netns only: the machine's resolvers, where sidecars forward names that are not the mesh's. */
   #dnsUpstream: string[] = [];
-  /** netns only: how a pod's processes leave root behind. */
+  /** As root: how pods' processes (netns) and the ingress gateway (both modes) leave root behind. */
   #drop: PrivilegeDrop | undefined;
 
   constructor(private readonly o: LocalMeshOptions) {
@@ -92,6 +92,7 @@ export class LocalMesh {
     const stopped = removeLeftoverProcesses(this.layout.root);
     if (stopped > 0) this.o.log(`stopped ${stopped} processes left running by a previous weft up of ${this.layout.root}`);
     const runtime = await loadOrChooseRuntime(this.layout.runtimeFile, freePort);
+    if (process.getuid?.() === 0) await this.#probePrivilegeDrop();
     if (this.o.isolation === 'netns') await this.#openNetwork();
     // Pods reach the control plane at the bridge's address: it is a host address, so local clients reach it too.
     this.#controlAddress = `${this.#network?.subnet.bridgeAddress ?? '127.0.0.1'}:${runtime.controlPort}`;
@@ -116,10 +117,20 @@ export class LocalMesh {
     this.writeMeshFile();
   }
 
-  async #openNetwork(): Promise<void> {
-    this.#drop = await probePrivilegeDrop();
+  /** netns pods cannot start without setpriv; on loopback only the gateway needs it, and runs as root without it. */
+  async #probePrivilegeDrop(): Promise<void> {
+    try {
+      this.#drop = await probePrivilegeDrop();
+    } catch (err) {
+      if (this.o.isolation === 'netns') throw err;
+      this.o.log(`${(err as Error).message}; the ingress gateway runs as root`);
+      return;
+    }
     const missing = missingHardening(this.#drop);
-    if (missing.length > 0) this.o.log(`this setpriv lacks ${missing.join(', ')}: pods' apps run without root but with less hardening`);
+    if (missing.length > 0) this.o.log(`this setpriv lacks ${missing.join(', ')}: pods' apps and the gateway run without root but with less hardening`);
+  }
+
+  async #openNetwork(): Promise<void> {
     // Pods' processes are not root: the CA key, the store and the logs are kept from them whatever the umask was.
     fs.chmodSync(this.layout.root, 0o700);
     this.#network = await openPodNetwork({ stateDir: this.layout.root, podRange: this.o.podRange ?? this.mesh.podRange, log: this.o.log });
@@ -361,10 +372,16 @@ export class LocalMesh {
       namespace,
       trustDomain: this.mesh.trustDomain,
       ingressPort: this.o.ingressPort,
-      command: { command: process.execPath, args: [WEFT_BIN, 'proxy'] },
+      command: (hostPorts) => {
+        const privileged = hostPorts.some((p) => p < unprivilegedPortStart());
+        return gatewayCommand(this.#drop, privileged, { command: process.execPath, args: [WEFT_BIN, 'proxy'] });
+      },
       logFile: path.join(this.layout.logDir, `${namespace}.${GATEWAY_NAME}.log`),
-      proxyEnv: async (id) =>
-        this.#proxyEnv(id, '127.0.0.1', await this.#client!.issueToken({ namespace, serviceAccount: id.serviceAccount, workload: id.name })),
+      proxyEnv: async (id) => {
+        const env = this.#proxyEnv(id, '127.0.0.1', await this.#client!.issueToken({ namespace, serviceAccount: id.serviceAccount, workload: id.name }));
+        // Without root the gateway may not read the state directory: it is given the trust bundle itself.
+        return this.#drop ? { ...env, WEFT_CA_BUNDLE_PEM: fs.readFileSync(this.layout.trustBundleFile, 'utf8') } : env;
+      },
       onExit: (code, signal) => {
         if (!this.#stopping) this.o.log(`ingress gateway exited (${signal ?? code}); restarting`);
         this.writeMeshFile();
