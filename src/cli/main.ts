@@ -1,4 +1,8 @@
-/** The `weft` command: one file per verb, each registering itself here. */
+/**
+ * The `weft` command: one file per verb, each registering itself here. A usage error is one line on stderr and exit
+ * status 1 (no help text after it: a script reads the line, a person asks for --help).
+ */
+import fs from 'node:fs';
 import { Command } from 'commander';
 import { registerUpCommand } from './up.js';
 import { registerControlCommand } from './control.js';
@@ -11,10 +15,12 @@ import { registerStatusCommand } from './status.js';
 import { registerAuthzCommand } from './authz.js';
 import { DEFAULT_STATE_DIR } from '../mesh/state-dir.js';
 
+const { version } = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('weft')
   .description('weft: a zero-trust service mesh')
-  .option('--state-dir <dir>', 'state directory of the mesh', DEFAULT_STATE_DIR)
-  .showHelpAfterError();
+  .version(version, '-V, --version', 'print the version of weft')
+  .option('--state-dir <dir>', 'state directory of the mesh', DEFAULT_STATE_DIR);
 
 registerUpCommand(program);
 registerApplyCommand(program);

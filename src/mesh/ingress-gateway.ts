@@ -36,6 +36,15 @@ export interface IngressGateway {
   hostPorts: number[];
 }
 
+/** The first Gateway server port (published on `ingressPort`) and every host port the gateway will bind. */
+export function gatewayHostPorts(resources: readonly LoadedResource[], ingressPort: number): { published: number | undefined; hostPorts: number[] } {
+  const serverPorts = resources
+    .filter((r) => r.resource.kind === 'Gateway')
+    .flatMap((r) => ((r.resource.spec as { servers?: { port: { number: number } }[] }).servers ?? []).map((s) => s.port.number));
+  const published = serverPorts[0];
+  return { published, hostPorts: [...new Set(serverPorts.map((p) => (p === published ? ingressPort : p)))] };
+}
+
 /** Ports below this need CAP_NET_BIND_SERVICE (Linux: net.ipv4.ip_unprivileged_port_start, 1024 unless changed). */
 export function unprivilegedPortStart(read: (file: string) => string = (f) => fs.readFileSync(f, 'utf8')): number {
   try {
@@ -48,11 +57,7 @@ export function unprivilegedPortStart(read: (file: string) => string = (f) => fs
 
 export function ingressGateway(o: IngressGatewayOptions): IngressGateway {
   const identity = { namespace: o.namespace, name: GATEWAY_NAME, serviceAccount: GATEWAY_NAME };
-  const serverPorts = o.resources
-    .filter((r) => r.resource.kind === 'Gateway')
-    .flatMap((r) => ((r.resource.spec as { servers?: { port: { number: number } }[] }).servers ?? []).map((s) => s.port.number));
-  const published = serverPorts[0];
-  const hostPorts = [...new Set(serverPorts.map((p) => (p === published ? o.ingressPort : p)))];
+  const { published, hostPorts } = gatewayHostPorts(o.resources, o.ingressPort);
   const process = new SupervisedProcess(
     { name: GATEWAY_NAME, ...o.command(hostPorts), env: {}, logFile: o.logFile },
     {

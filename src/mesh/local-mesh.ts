@@ -3,7 +3,8 @@
  * control plane, apply the resources, then each Workload as a pod (sidecar first, so the app's first outbound
  * call finds its proxy), then the ingress gateway. Everything started is supervised and stopped on SIGINT/SIGTERM.
  */
-import { GATEWAY_NAME, ingressGateway, unprivilegedPortStart } from './ingress-gateway.js';
+import { GATEWAY_NAME, gatewayHostPorts, ingressGateway, unprivilegedPortStart } from './ingress-gateway.js';
+import { checkHostPortsFree } from './host-ports.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +92,9 @@ export class LocalMesh {
     this.#claimed = true;
     const stopped = removeLeftoverProcesses(this.layout.root);
     if (stopped > 0) this.o.log(`stopped ${stopped} processes left running by a previous weft up of ${this.layout.root}`);
+    // Before anything starts: a taken gateway port would otherwise surface only as a NACK in the gateway's log.
+    const { hostPorts } = gatewayHostPorts(this.o.resources, this.o.ingressPort);
+    await checkHostPortsFree(hostPorts.map((port) => ({ host: '127.0.0.1', port, what: port === this.o.ingressPort ? `--ingress-port ${port}` : `Gateway server port ${port}` })));
     const runtime = await loadOrChooseRuntime(this.layout.runtimeFile, freePort);
     if (process.getuid?.() === 0) await this.#probePrivilegeDrop();
     if (this.o.isolation === 'netns') await this.#openNetwork();
