@@ -112,3 +112,22 @@ spec:
     { upstream: `127.0.0.1:${outsidePort}`, egress: { decision: 'external', protocol: 'tcp', serviceEntry: 'default/outside' } },
   );
 });
+
+test('a loopback Workload’s own environment names its sidecar for every scheme, with no exceptions', () => {
+  const sleep = mesh.workload('sleep');
+  const environ = fs.readFileSync(`/proc/${sleep.appPid}/environ`, 'utf8').split('\0');
+  const get = (name: string): string | undefined => environ.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
+  const sidecar = `http://${sleep.outbound}`;
+  const names = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY', 'no_proxy', 'NO_PROXY', 'NODE_USE_ENV_PROXY'];
+  assert.deepEqual(Object.fromEntries(names.map((n) => [n, get(n)])), {
+    http_proxy: sidecar,
+    HTTP_PROXY: sidecar,
+    https_proxy: sidecar,
+    HTTPS_PROXY: sidecar,
+    all_proxy: sidecar,
+    ALL_PROXY: sidecar,
+    no_proxy: '',
+    NO_PROXY: '',
+    NODE_USE_ENV_PROXY: '1',
+  });
+});
