@@ -34,6 +34,10 @@ export type WeftErrorCode =
   | 'NETNS_COMMAND_FAILED'
   | 'NETNS_CONFLICT'
   | 'NETNS_NO_POD_SUBNET'
+  // local mesh: starting it
+  | 'PRIVILEGE_DROP_UNAVAILABLE'
+  | 'PORT_IN_USE'
+  | 'MESH_NOT_CONVERGED'
   // proxy
   | 'PROXY_CONFIG_REJECTED'
   | 'UPSTREAM_UNREACHABLE'

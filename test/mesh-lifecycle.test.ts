@@ -103,3 +103,36 @@ test('after weft up is killed outright, its proxies and control plane exit, and 
     fs.rmSync(stateDir, { recursive: true, force: true });
   }
 });
+
+test('a sidecar that is killed is restarted, and its new pid and the restart are reported', async () => {
+  const mesh = await startMesh(['examples/httpbin'], { isolation: 'none' });
+  try {
+    const before = mesh.workload('httpbin');
+    assert.ok(alive(before.proxyPid));
+    process.kill(before.proxyPid!, 'SIGKILL');
+    await eventually('restart reported', () => (/sidecar of default\/httpbin exited \(SIGKILL\); restart 1 with backoff/.test(mesh.output()) ? true : undefined));
+    const after = await eventually('the new sidecar in mesh.json', () => {
+      const w = mesh.workload('httpbin');
+      return w.proxyPid !== null && w.proxyPid !== before.proxyPid && alive(w.proxyPid) ? w : undefined;
+    });
+    assert.deepEqual({ restarts: after.restarts, appRestarts: after.appRestarts, proxyRestarts: after.proxyRestarts, appPid: after.appPid }, {
+      restarts: 1,
+      appRestarts: 0,
+      proxyRestarts: 1,
+      appPid: before.appPid,
+    });
+    const res = await eventually('served again', async () => {
+      const r = await callAs(mesh.workload('sleep'), 'http://httpbin:8000/get');
+      return r.status === 200 ? r : undefined;
+    });
+    assert.equal(res.status, 200);
+    const got = await eventually('RESTARTS 1 in weft get', async () => {
+      const r = await mesh.weft(['get', 'workload', 'httpbin']);
+      return /httpbin\s+Running\s+1\s/.test(r.stdout) ? r : undefined;
+    });
+    assert.match(got.stdout, /^NAME\s+STATUS\s+RESTARTS\s+POD-IP\s+AGE\nhttpbin\s+Running\s+1\s+127\.\d+\.\d+\.\d+\s+\S+\n$/);
+  } finally {
+    await mesh.stop();
+    fs.rmSync(mesh.stateDir, { recursive: true, force: true });
+  }
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AppliedItem } from '../control/api/handler.js';
-import { collectPaths, formatApplied } from './apply.js';
+import { formatApplied } from './apply.js';
 
 test('apply prints kubectl result lines', () => {
   const cases: [item: AppliedItem, line: string][] = [
@@ -11,8 +11,4 @@ test('apply prints kubectl result lines', () => {
     [{ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', namespace: 'default', name: 'deny', result: 'created' }, 'authorizationpolicy.security.istio.io/deny created'],
   ];
   for (const [item, line] of cases) assert.equal(formatApplied(item), line);
-});
-
-test('-f collects every path in order', () => {
-  assert.deepEqual(collectPaths('b', collectPaths('a', [])), ['a', 'b']);
 });

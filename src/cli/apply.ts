@@ -9,21 +9,18 @@ import { typeName } from '../control/api/resource-names.js';
 import { WeftError } from '../errors.js';
 import { ControlClient, processOutput, runVerb } from './client.js';
 import type { CliOutput } from './client.js';
+import { collectExistingPaths } from './flag-values.js';
 
 /** `virtualservice.networking.istio.io/bookinfo created`, `service/details unchanged`. */
 export function formatApplied(item: AppliedItem): string {
   return `${typeName(item.kind, item.apiVersion)}/${item.name} ${item.result}`;
 }
 
-export function collectPaths(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
 export function registerApplyCommand(program: Command, io: CliOutput = processOutput): void {
   program
     .command('apply')
     .description('create or update resources from files, directories or stdin (all or nothing)')
-    .option('-f, --filename <path>', 'file, directory or - for stdin; repeatable', collectPaths, [])
+    .option('-f, --filename <path>', 'file, directory or - for stdin; repeatable', collectExistingPaths, [])
     .action(async (opts: { filename: string[] }, cmd: Command) =>
       runVerb(io, async () => {
         if (opts.filename.length === 0) {

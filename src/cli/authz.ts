@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import { loadResources } from '../config/load.js';
 import type { Resource } from '../config/resource.js';
 import type { AuthorizationPolicySpec } from '../config/kinds/authorization-policy.js';
@@ -13,7 +14,7 @@ import { compileAuthorizationPolicies, formatDecision, listApplicablePolicies, p
 import type { AuthzPolicyInput } from '../authz/index.js';
 import { WeftError } from '../errors.js';
 import { ControlClient, processOutput, runVerb } from './client.js';
-import { collectPaths } from './apply.js';
+import { collectExistingPaths, existingFile, namespaceName } from './flag-values.js';
 import { formatTable } from './text-table.js';
 
 interface PolicySource {
@@ -54,12 +55,11 @@ export function registerAuthzCommand(program: Command): void {
   authz
     .command('check')
     .description('evaluate a request against policy files (-f) or the running mesh, and say which policy decides')
-    .option('-f, --filename <path>', 'policy file or directory; repeatable (default: the running mesh)', collectPaths, [])
-    .requiredOption('--request <file>', 'the request to judge (YAML: destination, source, connection, request, auth)')
-    .option('-o, --output <format>', 'text or json', 'text')
-    .action(async (opts: { filename: string[]; request: string; output: string }, cmd: Command) =>
+    .option('-f, --filename <path>', 'policy file or directory; repeatable (default: the running mesh)', collectExistingPaths, [])
+    .requiredOption('--request <file>', 'the request to judge (YAML: destination, source, connection, request, auth)', existingFile)
+    .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .action(async (opts: { filename: string[]; request: string; output: 'text' | 'json' }, cmd: Command) =>
       runVerb(processOutput, async () => {
-        if (opts.output !== 'text' && opts.output !== 'json') throw new WeftError('BAD_REQUEST', `unknown output format ${opts.output} (text or json)`);
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
         const source = await policySource(opts.filename, stateDir);
         const text = await readFile(opts.request, 'utf8').catch((err: Error) => {
@@ -81,8 +81,8 @@ export function registerAuthzCommand(program: Command): void {
     .command('list')
     .description('the policies that apply to a workload of the running mesh (or of -f files), in evaluation order')
     .argument('<workload>', 'workload name, or namespace/name')
-    .option('-n, --namespace <ns>', 'namespace of the workload', 'default')
-    .option('-f, --filename <path>', 'read policies and workloads from files instead of the running mesh', collectPaths, [])
+    .option('-n, --namespace <ns>', 'namespace of the workload', namespaceName, 'default')
+    .option('-f, --filename <path>', 'read policies and workloads from files instead of the running mesh', collectExistingPaths, [])
     .action(async (workload: string, opts: { namespace: string; filename: string[] }, cmd: Command) =>
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();

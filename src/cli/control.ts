@@ -4,6 +4,8 @@ import { runControlPlane } from '../control/control-plane.js';
 import { meshConfigWithDefaults } from '../config/kinds/mesh-config.js';
 import { processOutput, runVerb } from './client.js';
 import { exitWhenOrphaned } from '../parent-watch.js';
+import { existingFile, ipv4Cidr, ipv4HostPort, namespaceName, trustDomain } from './flag-values.js';
+import { caFilesOf } from './up.js';
 
 interface ControlOptions {
   listen: string;
@@ -19,18 +21,18 @@ export function registerControlCommand(program: Command): void {
   program
     .command('control')
     .description('run the control plane: store, registry, CA, push stream and API')
-    .option('--listen <host:port>', 'address of the push stream and API', '127.0.0.1:15012')
-    .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
-    .option('--root-namespace <ns>', 'namespace whose policies apply mesh-wide', 'weft-system')
-    .option('--ca-cert <file>', 'run the CA as this (intermediate) certificate')
-    .option('--ca-key <file>', 'private key of --ca-cert')
-    .option('--ca-chain <file>', 'certificates from --ca-cert up to the root')
-    .option('--service-cidr <cidr>', 'IPv4 range to give each service a virtual address from (e.g. 198.19.200.0/24)')
+    .option('--listen <host:port>', 'address of the push stream and API', ipv4HostPort, '127.0.0.1:15012')
+    .option('--trust-domain <domain>', 'SPIFFE trust domain', trustDomain, 'cluster.local')
+    .option('--root-namespace <ns>', 'namespace whose policies apply mesh-wide', namespaceName, 'weft-system')
+    .option('--ca-cert <file>', 'run the CA as this (intermediate) certificate', existingFile)
+    .option('--ca-key <file>', 'private key of --ca-cert', existingFile)
+    .option('--ca-chain <file>', 'certificates from --ca-cert up to the root', existingFile)
+    .option('--service-cidr <cidr>', 'IPv4 range to give each service a virtual address from (e.g. 198.19.200.0/24)', ipv4Cidr)
     .action(async (opts: ControlOptions, cmd: Command) =>
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
         const bootstrap = meshConfigWithDefaults({ trustDomain: opts.trustDomain, rootNamespace: opts.rootNamespace });
-        const caFiles = opts.caCert && opts.caKey ? { certFile: opts.caCert, keyFile: opts.caKey, chainFile: opts.caChain } : undefined;
+        const caFiles = caFilesOf(opts);
         const cp = await runControlPlane({ stateDir, listen: opts.listen, bootstrap, caFiles, serviceCidr: opts.serviceCidr });
         const stop = (): void => void cp.stop().then(() => process.exit(0));
         process.on('SIGINT', stop);

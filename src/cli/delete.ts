@@ -7,7 +7,7 @@ import { loadResources } from '../config/load.js';
 import type { ResourceKey } from '../config/resource.js';
 import { typeName } from '../control/api/resource-names.js';
 import { WeftError } from '../errors.js';
-import { collectPaths } from './apply.js';
+import { collectExistingPaths, namespaceName } from './flag-values.js';
 import type { CliOutput, DeletedItem } from './client.js';
 import { ControlClient, processOutput, runVerb } from './client.js';
 import { resolveKind } from './get.js';
@@ -37,8 +37,8 @@ export function registerDeleteCommand(program: Command, io: CliOutput = processO
     .description('delete resources named by files or by kind and name (all or nothing)')
     .argument('[kind]', 'resource kind: Kind, plural or short name')
     .argument('[names...]', 'names of the resources to delete')
-    .option('-f, --filename <path>', 'file, directory or - for stdin; repeatable', collectPaths, [])
-    .option('-n, --namespace <namespace>', 'namespace', 'default')
+    .option('-f, --filename <path>', 'file, directory or - for stdin; repeatable', collectExistingPaths, [])
+    .option('-n, --namespace <namespace>', 'namespace', namespaceName, 'default')
     .action(async (kindName: string | undefined, names: string[], opts: DeleteOptions, cmd: Command) =>
       runVerb(io, async () => {
         let keys: ResourceKey[];

@@ -8,6 +8,7 @@ import { stateDirLayout } from '../mesh/state-dir.js';
 import { findIpCommand } from '../mesh/netns/ip-command.js';
 import { explicitProxyEnv } from '../mesh/explicit-proxy-env.js';
 import { processOutput, runVerb } from './client.js';
+import { namespaceName } from './flag-values.js';
 
 export function registerExecCommand(program: Command): void {
   program
@@ -15,7 +16,7 @@ export function registerExecCommand(program: Command): void {
     .description("run a command as a workload: in its pod's network namespace, captured by its sidecar (netns), or with http_proxy pointing at its sidecar (loopback)")
     .argument('<workload>', 'workload name, or namespace/name')
     .argument('<command...>', 'the command and its arguments (after --)')
-    .option('-n, --namespace <ns>', 'namespace of the workload')
+    .option('-n, --namespace <ns>', 'namespace of the workload', namespaceName)
     .action(async (workload: string, command: string[], opts: { namespace?: string }, cmd: Command) =>
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();

@@ -11,6 +11,7 @@ import type { StoredResource } from '../control/store/types.js';
 import { WeftError } from '../errors.js';
 import { ControlClient, processOutput, runVerb } from './client.js';
 import type { CliOutput } from './client.js';
+import { namespaceName } from './flag-values.js';
 
 export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml';
 
@@ -163,7 +164,7 @@ export function registerGetCommand(program: Command, io: CliOutput = processOutp
     .description('show resources stored by the control plane')
     .argument('<kind>', 'resource kind: Kind, plural or short name (e.g. vs, svc, wl)')
     .argument('[name]', 'one resource by name')
-    .option('-n, --namespace <namespace>', 'namespace', 'default')
+    .option('-n, --namespace <namespace>', 'namespace', namespaceName, 'default')
     .option('-A, --all-namespaces', 'list across all namespaces')
     .option('-o, --output <format>', 'json, yaml or wide')
     .action(async (kindName: string, name: string | undefined, opts: GetOptions, cmd: Command) =>

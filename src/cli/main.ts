@@ -2,8 +2,10 @@
  * The `weft` command: one file per verb, each registering itself here. Only the verb being run is loaded (with
  * everything it imports): `weft exec` and `weft status` are called in loops by scripts and tests, and loading every
  * verb's dependencies (the control plane, the proxy, the local runtime) cost each call several times its own work.
- * Help, or a word that is no verb, loads them all so commander can list and suggest.
+ * Help, or a word that is no verb, loads them all so commander can list and suggest. A usage error is one line on
+ * stderr and exit status 1 (no help text after it: a script reads the line, a person asks for --help).
  */
+import fs from 'node:fs';
 import { Command } from 'commander';
 import { DEFAULT_STATE_DIR } from '../mesh/state-dir.js';
 
@@ -32,10 +34,12 @@ function verbOf(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
+const { version } = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('weft')
   .description('weft: a zero-trust service mesh')
-  .option('--state-dir <dir>', 'state directory of the mesh', DEFAULT_STATE_DIR)
-  .showHelpAfterError();
+  .version(version, '-V, --version', 'print the version of weft')
+  .option('--state-dir <dir>', 'state directory of the mesh', DEFAULT_STATE_DIR);
 
 const verb = verbOf(process.argv.slice(2));
 const wanted = verb !== undefined && verb in VERBS && !process.argv.includes('--help') && !process.argv.includes('-h') ? [verb] : Object.keys(VERBS);

@@ -1,5 +1,6 @@
 /** `weft status`: the control plane and every proxy: connected, config synced or stale, certificate expiry, mTLS mode. */
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import type { ProxyStatus } from '../control/push-server.js';
 import { ControlClient, processOutput, runVerb } from './client.js';
 import { formatTable } from './text-table.js';
@@ -26,7 +27,7 @@ export function registerStatusCommand(program: Command): void {
   program
     .command('status')
     .description("the control plane and each proxy's connection, config version, certificate and mTLS mode")
-    .option('-o, --output <format>', 'json for machine-readable output')
+    .addOption(new Option('-o, --output <format>', 'json for machine-readable output').choices(['json']))
     .action(async (opts: { output?: string }, cmd: Command) =>
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();

@@ -11,9 +11,11 @@ import type { Isolation } from '../mesh/netns/index.js';
 import { exitWhenOrphaned } from '../parent-watch.js';
 import { formatMeshTable } from './mesh-table.js';
 import { processOutput, runVerb } from './client.js';
+import { WeftError } from '../errors.js';
+import { existingFile, ipv4Cidr, portNumber } from './flag-values.js';
 
 interface UpOptions {
-  ingressPort: string;
+  ingressPort: number;
   caCert?: string;
   caKey?: string;
   caChain?: string;
@@ -26,28 +28,28 @@ export function registerUpCommand(program: Command): void {
     .command('up')
     .description('run a whole mesh on this machine: control plane, every Workload with its sidecar, the ingress gateway')
     .argument('<path...>', 'YAML files or directories')
-    .option('--ingress-port <port>', 'host port for the ingress gateway', '8080')
-    .option('--ca-cert <file>', 'run the CA as this (intermediate) certificate')
-    .option('--ca-key <file>', 'private key of --ca-cert')
-    .option('--ca-chain <file>', 'certificates from --ca-cert up to the root')
+    .option('--ingress-port <port>', 'host port for the ingress gateway', portNumber, 8080)
+    .option('--ca-cert <file>', 'run the CA as this (intermediate) certificate', existingFile)
+    .option('--ca-key <file>', 'private key of --ca-cert', existingFile)
+    .option('--ca-chain <file>', 'certificates from --ca-cert up to the root', existingFile)
     .addOption(
       new Option(
         '--isolation <mode>',
         'netns: each Workload and its sidecar in a network namespace of its own, the app\'s TCP and DNS captured by its sidecar (needs root); none: every workload on loopback, not isolated (default: netns when this machine can run it, else none)',
       ).choices(['none', 'netns']),
     )
-    .option('--pod-range <cidr>', `netns: the range the pods' /24 is taken from (default: MeshConfig podRange, else ${DEFAULT_POD_RANGE})`)
+    .option('--pod-range <cidr>', `netns: the range the pods' /24 is taken from (default: MeshConfig podRange, else ${DEFAULT_POD_RANGE})`, ipv4Cidr)
     .action(async (paths: string[], opts: UpOptions, cmd: Command) =>
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
+        const caFiles = caFilesOf(opts);
         const resources = await loadResources(paths, { stdin: process.stdin });
-        const caFiles = opts.caCert && opts.caKey ? { certFile: opts.caCert, keyFile: opts.caKey, chainFile: opts.caChain } : undefined;
         const { isolation, notice } = await chooseIsolation(opts.isolation);
         if (notice !== undefined) process.stdout.write(`${notice}\n`);
         const mesh = new LocalMesh({
           stateDir,
           resources,
-          ingressPort: Number(opts.ingressPort),
+          ingressPort: opts.ingressPort,
           caFiles,
           isolation,
           podRange: opts.podRange,
@@ -76,4 +78,13 @@ export function registerUpCommand(program: Command): void {
         await new Promise(() => undefined);
       }),
     );
+}
+
+/** --ca-cert and --ca-key go together; --ca-chain only with them. */
+export function caFilesOf(opts: { caCert?: string; caKey?: string; caChain?: string }): { certFile: string; keyFile: string; chainFile?: string } | undefined {
+  if (opts.caCert !== undefined && opts.caKey === undefined) throw new WeftError('BAD_REQUEST', '--ca-key is required with --ca-cert');
+  if (opts.caKey !== undefined && opts.caCert === undefined) throw new WeftError('BAD_REQUEST', '--ca-cert is required with --ca-key');
+  if (opts.caChain !== undefined && opts.caCert === undefined) throw new WeftError('BAD_REQUEST', '--ca-chain needs --ca-cert and --ca-key');
+  if (opts.caCert === undefined || opts.caKey === undefined) return undefined;
+  return { certFile: opts.caCert, keyFile: opts.caKey, ...(opts.caChain === undefined ? {} : { chainFile: opts.caChain }) };
 }

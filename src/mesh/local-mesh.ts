@@ -3,7 +3,8 @@
  * control plane, apply the resources, then each Workload as a pod (sidecar first, so the app's first outbound
  * call finds its proxy), then the ingress gateway. Everything started is supervised and stopped on SIGINT/SIGTERM.
  */
-import { GATEWAY_NAME, ingressGateway } from './ingress-gateway.js';
+import { GATEWAY_NAME, gatewayHostPorts, ingressGateway, unprivilegedPortStart } from './ingress-gateway.js';
+import { checkHostPortsFree } from './host-ports.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +26,7 @@ import { waitForConvergence } from './convergence.js';
 import { openPodNetwork } from './netns/index.js';
 import type { Isolation, PodNetwork } from './netns/index.js';
 import { missingHardening, probePrivilegeDrop } from './netns/pod-identity.js';
-import { appCommand, sidecarCommand } from './pod-commands.js';
+import { appCommand, gatewayCommand, sidecarCommand } from './pod-commands.js';
 import type { NetnsPodContext } from './pod-commands.js';
 import type { PrivilegeDrop } from './netns/pod-identity.js';
 import { explicitProxyEnv } from './explicit-proxy-env.js';
@@ -72,7 +73,7 @@ export class LocalMesh {
   #network: PodNetwork | undefined;
   /** netns only: the machine's resolvers, where sidecars forward names that are not the mesh's. */
   #dnsUpstream: string[] = [];
-  /** netns only: how a pod's processes leave root behind. */
+  /** As root: how pods' processes (netns) and the ingress gateway (both modes) leave root behind. */
   #drop: PrivilegeDrop | undefined;
 
   constructor(private readonly o: LocalMeshOptions) {
@@ -91,7 +92,11 @@ export class LocalMesh {
     this.#claimed = true;
     const stopped = removeLeftoverProcesses(this.layout.root);
     if (stopped > 0) this.o.log(`stopped ${stopped} processes left running by a previous weft up of ${this.layout.root}`);
+    // Before anything starts: a taken gateway port would otherwise surface only as a NACK in the gateway's log.
+    const { hostPorts } = gatewayHostPorts(this.o.resources, this.o.ingressPort);
+    await checkHostPortsFree(hostPorts.map((port) => ({ host: '127.0.0.1', port, what: port === this.o.ingressPort ? `--ingress-port ${port}` : `Gateway server port ${port}` })));
     const runtime = await loadOrChooseRuntime(this.layout.runtimeFile, freePort);
+    if (process.getuid?.() === 0) await this.#probePrivilegeDrop();
     if (this.o.isolation === 'netns') await this.#openNetwork();
     // Pods reach the control plane at the bridge's address: it is a host address, so local clients reach it too.
     this.#controlAddress = `${this.#network?.subnet.bridgeAddress ?? '127.0.0.1'}:${runtime.controlPort}`;
@@ -116,10 +121,20 @@ export class LocalMesh {
     this.writeMeshFile();
   }
 
-  async #openNetwork(): Promise<void> {
-    this.#drop = await probePrivilegeDrop();
+  /** netns pods cannot start without setpriv; on loopback only the gateway needs it, and runs as root without it. */
+  async #probePrivilegeDrop(): Promise<void> {
+    try {
+      this.#drop = await probePrivilegeDrop();
+    } catch (err) {
+      if (this.o.isolation === 'netns') throw err;
+      this.o.log(`${(err as Error).message}; the ingress gateway runs as root`);
+      return;
+    }
     const missing = missingHardening(this.#drop);
-    if (missing.length > 0) this.o.log(`this setpriv lacks ${missing.join(', ')}: pods' apps run without root but with less hardening`);
+    if (missing.length > 0) this.o.log(`this setpriv lacks ${missing.join(', ')}: pods' apps and the gateway run without root but with less hardening`);
+  }
+
+  async #openNetwork(): Promise<void> {
     // Pods' processes are not root: the CA key, the store and the logs are kept from them whatever the umask was.
     fs.chmodSync(this.layout.root, 0o700);
     this.#network = await openPodNetwork({ stateDir: this.layout.root, podRange: this.o.podRange ?? this.mesh.podRange, log: this.o.log });
@@ -176,8 +191,10 @@ export class LocalMesh {
       app: p.resource.spec.ports.map((port) => `${p.podIP}:${port.containerPort}`),
       proxyPid: p.sidecar.pid,
       appPid: p.app.pid,
-      restarts: p.app.restarts,
-      state: p.app.state === 'running' && p.sidecar.state === 'running' ? 'Running' : p.app.state === 'restarting' ? 'Restarting' : 'Pending',
+      restarts: p.app.restarts + p.sidecar.restarts,
+      appRestarts: p.app.restarts,
+      proxyRestarts: p.sidecar.restarts,
+      state: p.app.state === 'running' && p.sidecar.state === 'running' ? 'Running' : p.app.state === 'restarting' || p.sidecar.state === 'restarting' ? 'Restarting' : 'Pending',
     };
   }
 
@@ -265,9 +282,20 @@ export class LocalMesh {
           const env = this.#proxyEnv(identity, podIP, await this.#client!.issueToken({ namespace, serviceAccount: spec.serviceAccount, workload: name }));
           return { ...s, env: netns === undefined ? env : { ...env, ...this.#captureEnv() } };
         },
-        onExit: (code, signal) => {
-          if (!this.#stopping) this.o.log(`sidecar of ${namespace}/${name} exited (${signal ?? code}); restarting`);
+        onExit: (code, signal, restarts) => {
           this.writeMeshFile();
+          if (this.#stopping) return;
+          this.o.log(`sidecar of ${namespace}/${name} exited (${signal ?? code}); restart ${restarts + 1} with backoff`);
+          void this.#setPhase(resource, podIP, 'Restarting', restarts + 1 + app.restarts);
+        },
+        // A restarted sidecar has a new pid and counts among the pod's restarts, as a container does in Kubernetes.
+        onStart: (_child, restarts) => {
+          if (restarts === 0) return;
+          this.writeMeshFile();
+          void waitForPort(podIP, SIDECAR_INBOUND_PORT, START_TIMEOUT_MS, () => sidecar.child !== undefined).then(
+            () => this.#setPhase(resource, podIP, app.state === 'running' ? 'Running' : 'Restarting', restarts + app.restarts),
+            (err: unknown) => this.o.log(`sidecar of ${namespace}/${name} did not start listening: ${(err as Error).message}`),
+          );
         },
       },
     );
@@ -293,14 +321,14 @@ export class LocalMesh {
           if (this.#stopping) return;
           const why = error ? `could not be started: ${error.message}` : `exited (${signal ?? code})`;
           this.o.log(`workload ${namespace}/${name} ${why}; restart ${restarts + 1} with backoff`);
-          void this.#setPhase(resource, podIP, 'Restarting', restarts + 1);
+          void this.#setPhase(resource, podIP, 'Restarting', restarts + 1 + sidecar.restarts);
           this.writeMeshFile();
         },
         onStart: (_child, restarts) => {
           if (restarts === 0) return;
           this.writeMeshFile();
           void this.#whenListening(resource, podIP, netns).then(
-            () => this.#setPhase(resource, podIP, 'Running', restarts),
+            () => this.#setPhase(resource, podIP, sidecar.state === 'running' ? 'Running' : 'Restarting', restarts + sidecar.restarts),
             (err: unknown) => this.o.log(`workload ${namespace}/${name} did not start listening: ${(err as Error).message}`),
           );
         },
@@ -321,7 +349,7 @@ export class LocalMesh {
       this.o.log(`workload ${namespace}/${name} did not start listening: ${(err as Error).message}`);
       return;
     }
-    await this.#setPhase(p.resource, p.podIP, 'Running', p.app.restarts);
+    await this.#setPhase(p.resource, p.podIP, 'Running', p.app.restarts + p.sidecar.restarts);
   }
 
   async #whenListening(resource: Resource<WorkloadSpec>, podIP: string, netns: string | undefined, isAlive?: () => boolean): Promise<void> {
@@ -348,14 +376,21 @@ export class LocalMesh {
       namespace,
       trustDomain: this.mesh.trustDomain,
       ingressPort: this.o.ingressPort,
-      command: { command: process.execPath, args: [WEFT_BIN, 'proxy'] },
+      command: (hostPorts) => {
+        const privileged = hostPorts.some((p) => p < unprivilegedPortStart());
+        return gatewayCommand(this.#drop, privileged, { command: process.execPath, args: [WEFT_BIN, 'proxy'] });
+      },
       logFile: path.join(this.layout.logDir, `${namespace}.${GATEWAY_NAME}.log`),
-      proxyEnv: async (id) =>
-        this.#proxyEnv(id, '127.0.0.1', await this.#client!.issueToken({ namespace, serviceAccount: id.serviceAccount, workload: id.name })),
+      proxyEnv: async (id) => {
+        const env = this.#proxyEnv(id, '127.0.0.1', await this.#client!.issueToken({ namespace, serviceAccount: id.serviceAccount, workload: id.name }));
+        // Without root the gateway may not read the state directory: it is given the trust bundle itself.
+        return this.#drop ? { ...env, WEFT_CA_BUNDLE_PEM: fs.readFileSync(this.layout.trustBundleFile, 'utf8') } : env;
+      },
       onExit: (code, signal) => {
         if (!this.#stopping) this.o.log(`ingress gateway exited (${signal ?? code}); restarting`);
         this.writeMeshFile();
       },
+      onStart: () => this.writeMeshFile(),
     });
     this.#gateway = gw.process;
     this.#gatewayEntry = gw.entry;

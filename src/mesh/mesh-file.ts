@@ -30,5 +30,8 @@ export interface MeshWorkloadEntry extends MeshProxyEntry {
   /** host:port of each app port. */
   app: string[];
   appPid: number | null;
+  /** The pod's restarts, app and sidecar together (what `weft get workload` shows as RESTARTS, as kubectl sums containers'). */
   restarts: number;
+  appRestarts: number;
+  proxyRestarts: number;
 }

@@ -1,11 +1,12 @@
 /**
  * Runs one child process and keeps it running: restarts with exponential backoff (reset after a healthy run),
- * reports every exit, and stops it for good with SIGTERM then SIGKILL. Children get their own process group so
+ * counts and reports every restart, and stops it for good with SIGTERM then SIGKILL. Children get their own process group so
  * that stopping one also stops what it spawned.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import type { Clock } from '../clock.js';
 
 export interface ProcessSpec {
   name: string;
@@ -21,8 +22,9 @@ export type ProcessState = 'starting' | 'running' | 'restarting' | 'stopped';
 export interface SupervisorEvents {
   /** Called before each (re)start; may refresh the spec (a sidecar needs a fresh bootstrap token each time). */
   prepare?: (spec: ProcessSpec) => Promise<ProcessSpec>;
+  /** `restarts`: how many times it was started again before this start. */
   onStart?: (child: ChildProcess, restarts: number) => void;
-  /** `error` is set when the program could not be started at all. */
+  /** `restarts`: before this exit's restart; `error` is set when the program could not be started at all. */
   onExit?: (code: number | null, signal: NodeJS.Signals | null, restarts: number, error?: Error) => void;
 }
 
@@ -30,9 +32,15 @@ const HEALTHY_RUN_MS = 10_000;
 const MAX_BACKOFF_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 
+/** The restart timer must keep `weft up` alive while nothing else runs, so it is not unref'd as systemClock's are. */
+const supervisorClock: Clock = { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms) };
+
 export class SupervisedProcess {
   state: ProcessState = 'stopped';
+  /** Restarts since the first start, as Kubernetes counts a container's: never reset, so a crash stays visible. */
   restarts = 0;
+  /** Exits in a row without a healthy run between them: the backoff exponent. */
+  #failures = 0;
   child: ChildProcess | undefined;
   #stopping = false;
   #timer: NodeJS.Timeout | undefined;
@@ -41,6 +49,7 @@ export class SupervisedProcess {
   constructor(
     private spec: ProcessSpec,
     private readonly events: SupervisorEvents = {},
+    private readonly clock: Clock = supervisorClock,
   ) {}
 
   get pid(): number | null {
@@ -61,7 +70,7 @@ export class SupervisedProcess {
     });
     fs.closeSync(out);
     this.child = child;
-    this.#startedAt = Date.now();
+    this.#startedAt = this.clock.now();
     // A program that cannot be started at all (ENOENT, EACCES) never emits 'exit': treat it as one.
     child.once('error', (err) => {
       if (child.pid === undefined) this.#exited(child, null, null, err);
@@ -79,11 +88,12 @@ export class SupervisedProcess {
       this.state = 'stopped';
       return;
     }
-    if (Date.now() - this.#startedAt > HEALTHY_RUN_MS) this.restarts = 0;
-    const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.restarts);
+    if (this.clock.now() - this.#startedAt > HEALTHY_RUN_MS) this.#failures = 0;
+    const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.#failures);
+    this.#failures++;
     this.restarts++;
     this.state = 'restarting';
-    this.#timer = setTimeout(() => {
+    this.#timer = this.clock.setTimeout(() => {
       this.start().catch(() => {
         this.state = 'restarting';
       });

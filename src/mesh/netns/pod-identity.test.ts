@@ -8,6 +8,7 @@ import type { AppIdentity, PrivilegeDrop } from './pod-identity.js';
 
 const HELP_2_38 = `Options:
  --nnp, --no-new-privs       disallow granting new privileges
+ --ambient-caps <caps,...>   set ambient capabilities
  --inh-caps <caps,...>       set inheritable capabilities
  --bounding-set <caps>       set capability bounding set
  --reuid <uid|user>          set real and effective uid
@@ -81,6 +82,25 @@ describe('the app’s identity in a netns pod', () => {
       assert.deepEqual([file, ...args], ['/sbin/setpriv', '--help']);
       return { stdout: HELP_2_38, stderr: '' };
     }, (name) => `/sbin/${name}`);
-    assert.deepEqual([...drop.flags].sort(), ['--bounding-set', '--clear-groups', '--inh-caps', '--nnp', '--no-new-privs']);
+    assert.deepEqual([...drop.flags].sort(), ['--ambient-caps', '--bounding-set', '--clear-groups', '--inh-caps', '--nnp', '--no-new-privs']);
+  });
+
+  test('a kept capability is the only one in the bounding, inheritable and ambient sets', () => {
+    const drop: PrivilegeDrop = { setpriv: '/usr/bin/setpriv', flags: setprivFlags(HELP_2_38) };
+    assert.deepEqual(asIdentity(drop, { uid: 1339, gid: 1339 }, 'node', ['gw.js'], ['net_bind_service']).args, [
+      '--reuid=1339',
+      '--regid=1339',
+      '--clear-groups',
+      '--inh-caps=-all,+net_bind_service',
+      '--bounding-set=-all,+net_bind_service',
+      '--no-new-privs',
+      '--ambient-caps=-all,+net_bind_service',
+      'node',
+      'gw.js',
+    ]);
+    // A setpriv without --ambient-caps cannot keep it past the uid switch: refused rather than silently dropped.
+    const old: PrivilegeDrop = { setpriv: '/usr/bin/setpriv', flags: setprivFlags(HELP_OLD) };
+    assert.throws(() => asIdentity(old, { uid: 1339, gid: 1339 }, 'node', [], ['net_bind_service']), (e) => isWeftError(e, 'PRIVILEGE_DROP_UNAVAILABLE'));
+    assert.deepEqual(asIdentity(old, { uid: 1339, gid: 1339 }, 'id', []).args, ['--reuid=1339', '--regid=1339', '--clear-groups', '--inh-caps=-all', '--nnp', 'id']);
   });
 });

@@ -50,16 +50,25 @@ const HARDENING: readonly { spellings: readonly string[]; value?: string }[] = [
   { spellings: ['--no-new-privs', '--nnp'] },
 ];
 
+/** How a dropped process keeps one capability across exec (the ingress gateway's port binding): setpriv ≥ 2.31. */
+const AMBIENT_CAPS = '--ambient-caps';
+
+/**
+ * The one capability a dropped process may keep: binding a port below the unprivileged start (the ingress
+ * gateway on 80 or 443), as setpriv names it.
+ */
+export type KeptCapability = 'net_bind_service';
+
 /** `setpriv` and the hardening flags this version of it knows, as it spells them. */
 export interface PrivilegeDrop {
   setpriv: string;
   flags: ReadonlySet<string>;
 }
 
-/** The hardening flags a `setpriv --help` text lists. */
+/** The hardening flags (and --ambient-caps) a `setpriv --help` text lists. */
 export function setprivFlags(helpText: string): Set<string> {
   const listed = new Set(helpText.match(/--[a-z][a-z-]*/g) ?? []);
-  return new Set(HARDENING.flatMap((h) => h.spellings.filter((f) => listed.has(f))));
+  return new Set([...HARDENING.flatMap((h) => h.spellings.filter((f) => listed.has(f))), ...(listed.has(AMBIENT_CAPS) ? [AMBIENT_CAPS] : [])]);
 }
 
 function spelling(drop: PrivilegeDrop, h: (typeof HARDENING)[number]): string | undefined {
@@ -71,19 +80,35 @@ export function missingHardening(drop: PrivilegeDrop): string[] {
   return HARDENING.filter((h) => spelling(drop, h) === undefined).map((h) => h.spellings[0]!);
 }
 
-/** setpriv's arguments that drop to `id`, with every hardening flag this setpriv supports. */
-export function dropArgs(drop: PrivilegeDrop, id: ProcessIdentity): string[] {
+/**
+ * setpriv's arguments that drop to `id`, with every hardening flag this setpriv supports. A `keep` capability stays
+ * in the bounding, inheritable and ambient sets (ambient: a process that is not root keeps it across exec) and is
+ * the only one left; no_new_privs still applies.
+ */
+export function dropArgs(drop: PrivilegeDrop, id: ProcessIdentity, keep: readonly KeptCapability[] = []): string[] {
+  if (keep.length > 0 && !drop.flags.has(AMBIENT_CAPS)) {
+    throw new WeftError('PRIVILEGE_DROP_UNAVAILABLE', `this setpriv has no ${AMBIENT_CAPS}: cannot keep ${keep.join(', ')} for a process that is not root`);
+  }
+  const kept = keep.map((c) => `,+${c}`).join('');
   const hardening = HARDENING.flatMap((h) => {
     const flag = spelling(drop, h);
-    return flag === undefined ? [] : [h.value === undefined ? flag : `${flag}=${h.value}`];
+    if (flag === undefined) return [];
+    return [h.value === undefined ? flag : `${flag}=${h.value}${flag === '--inh-caps' || flag === '--bounding-set' ? kept : ''}`];
   });
-  return [`--reuid=${id.uid}`, `--regid=${id.gid}`, ...hardening];
+  const ambient = keep.length > 0 ? [`${AMBIENT_CAPS}=-all${kept}`] : [];
+  return [`--reuid=${id.uid}`, `--regid=${id.gid}`, ...hardening, ...ambient];
 }
 
-/** `command args` as run under `id`; the same wrapper serves the app, the sidecar and tests that act as either. */
-export function asIdentity(drop: PrivilegeDrop, id: AppIdentity, command: string, args: readonly string[]): { command: string; args: string[] } {
+/** `command args` as run under `id`; the same wrapper serves the app, the sidecar, the gateway and tests that act as either. */
+export function asIdentity(
+  drop: PrivilegeDrop,
+  id: AppIdentity,
+  command: string,
+  args: readonly string[],
+  keep: readonly KeptCapability[] = [],
+): { command: string; args: string[] } {
   if (id === 'root') return { command, args: [...args] };
-  return { command: drop.setpriv, args: [...dropArgs(drop, id), command, ...args] };
+  return { command: drop.setpriv, args: [...dropArgs(drop, id, keep), command, ...args] };
 }
 
 /** Finds setpriv and what it supports; netns pods cannot be started without it. */

@@ -1,0 +1,66 @@
+/**
+ * Every verb refuses a bad flag value before doing anything: one line on stderr that names the flag, exit status 1,
+ * nothing on stdout. `weft --version` prints the version of package.json.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT, runWeft } from './support/mesh-process.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-cli-flags-'));
+/** Under a regular file: should a verb ever accept one of these flags, it fails there instead of starting a mesh. */
+const stateDir = path.join(dir, 'not-a-directory', 'state');
+fs.writeFileSync(path.join(dir, 'not-a-directory'), '');
+const missing = path.join(dir, 'missing.pem');
+const file = path.join(REPO_ROOT, 'package.json');
+
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const invalid = (flag: string, value: string, reason: string): string => `error: option '${flag}' argument '${value}' is invalid. ${reason}\n`;
+const PORT = 'A port is a number from 1 to 65535.';
+const NAMESPACE = 'A namespace must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit.';
+
+const CASES: [args: string[], stderr: string][] = [
+  [['up', 'examples/httpbin', '--ingress-port', '99999'], invalid('--ingress-port <port>', '99999', PORT)],
+  [['up', 'examples/httpbin', '--ingress-port', '0'], invalid('--ingress-port <port>', '0', PORT)],
+  [['up', 'examples/httpbin', '--ingress-port', 'http'], invalid('--ingress-port <port>', 'http', PORT)],
+  [['up', 'examples/httpbin', '--isolation', 'vm'], invalid('--isolation <mode>', 'vm', 'Allowed choices are none, netns.')],
+  [['up', 'examples/httpbin', '--ca-cert', missing], invalid('--ca-cert <file>', missing, 'No such file.')],
+  [['up', 'examples/httpbin', '--ca-key', dir], invalid('--ca-key <file>', dir, 'It is not a file.')],
+  [['up', 'examples/httpbin', '--ca-cert', file], 'error: --ca-key is required with --ca-cert\n'],
+  [['up', 'examples/httpbin', '--pod-range', '198.18.0.1/15'], invalid('--pod-range <cidr>', '198.18.0.1/15', 'Expected an IPv4 CIDR with no host bits set, like 198.18.0.0/15.')],
+  [['up', path.join(dir, 'nothing.yaml')], `error: ${path.join(dir, 'nothing.yaml')}: cannot read: no such file or directory\n`],
+  [['up'], "error: missing required argument 'path'\n"],
+  [['control', '--listen', '127.0.0.1:70000'], invalid('--listen <host:port>', '127.0.0.1:70000', PORT)],
+  [['control', '--listen', 'localhost:15012'], invalid('--listen <host:port>', 'localhost:15012', 'Expected an IPv4 address and a port, like 127.0.0.1:15012.')],
+  [['control', '--trust-domain', 'Example.org'], invalid('--trust-domain <domain>', 'Example.org', 'trust domain must be lowercase.')],
+  [['control', '--root-namespace', 'Weft_System'], invalid('--root-namespace <ns>', 'Weft_System', NAMESPACE)],
+  [['control', '--service-cidr', '198.19.200.0'], invalid('--service-cidr <cidr>', '198.19.200.0', 'Expected an IPv4 CIDR with no host bits set, like 198.18.0.0/15.')],
+  [['control', '--ca-chain', missing], invalid('--ca-chain <file>', missing, 'No such file.')],
+  [['apply', '-f', missing], invalid('-f, --filename <path>', missing, 'No such file or directory.')],
+  [['get', 'workloads', '-n', 'Default'], invalid('-n, --namespace <namespace>', 'Default', NAMESPACE)],
+  [['get', 'workloads', '-o', 'xml'], 'error: unable to match a printer suitable for the output format "xml", allowed formats are: json,wide,yaml\n'],
+  [['delete', '-f', missing], invalid('-f, --filename <path>', missing, 'No such file or directory.')],
+  [['delete', 'workload', 'x', '-n', 'a.b'], invalid('-n, --namespace <namespace>', 'a.b', NAMESPACE)],
+  [['exec', '-n', '-x', 'sleep', '--', 'true'], invalid('-n, --namespace <ns>', '-x', NAMESPACE)],
+  [['status', '-o', 'yaml'], invalid('-o, --output <format>', 'yaml', 'Allowed choices are json.')],
+  [['authz', 'check', '--request', missing], invalid('--request <file>', missing, 'No such file.')],
+  [['authz', 'check', '--request', file, '-o', 'yaml'], invalid('-o, --output <format>', 'yaml', 'Allowed choices are text, json.')],
+  [['authz', 'list', 'web', '-f', missing], invalid('-f, --filename <path>', missing, 'No such file or directory.')],
+  [['up', 'examples/httpbin', '--frobnicate'], "error: unknown option '--frobnicate'\n"],
+  [['frobnicate'], "error: unknown command 'frobnicate'\n"],
+];
+
+test('a bad flag value: one line naming the flag, exit 1, nothing started', async () => {
+  for (const [args, stderr] of CASES) {
+    const r = await runWeft(['--state-dir', stateDir, ...args]);
+    assert.deepEqual({ code: r.code, stdout: r.stdout, stderr: r.stderr }, { code: 1, stdout: '', stderr }, args.join(' '));
+  }
+});
+
+test('weft --version and -V print the version of package.json', async () => {
+  const { version } = JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) assert.deepEqual(await runWeft([flag]), { code: 0, stdout: `${version}\n`, stderr: '' });
+});
