@@ -8,7 +8,7 @@
  */
 import { tryParseDuration } from '../config/duration.js';
 import type { Destination, HttpMatchRequest, HttpRoute as VsHttpRoute, Headers, TcpRoute, TlsRoute, VsStringMatch } from '../config/kinds/virtual-service.js';
-import { GRPC_STATUS } from '../config/kinds/virtual-service.js';
+import { GRPC_STATUS } from '../config/kinds/http-route-policies.js';
 import type { HeaderOperations, HeaderRules, HttpMatch, HttpRoute, L4Route, RetryPolicy, StringMatch } from '../proxyconfig/types.js';
 
 export interface RouteContext {
