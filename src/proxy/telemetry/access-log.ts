@@ -36,6 +36,10 @@ export interface AccessLogEntry {
   /** What dry-run policies would have done. */
   dryRun?: Array<{ policy: string; rule: number | null; action: string; wouldDeny: boolean }>;
   egress?: EgressDecision;
+  /** Envoy's response flags for what the proxy did itself: `RL` when a local rate limit refused the request. */
+  responseFlags?: string;
+  /** The LocalRateLimitPolicy (`namespace/name`) that refused the request, and which of its limits. */
+  rateLimit?: { policy: string; scope: 'total' | 'identity' | 'override' };
 }
 
 /** Where every finished request or connection is reported: the access log and the metrics. */
