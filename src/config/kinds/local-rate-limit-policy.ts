@@ -11,22 +11,18 @@ import type { SpecIssue } from './spec-issue.js';
 
 /** Linkerd's limits are uint32 requests per second; 0 would mean "no limit" there, so weft asks to leave it out. */
 const RequestsPerSecondSchema = z
-  .int('requestsPerSecond must be a whole number')
+  // A missing value keeps the shared "required field is missing".
+  .int({ error: (issue) => (issue.input === undefined ? undefined : 'requestsPerSecond must be a whole number') })
   .min(1, 'requestsPerSecond must be at least 1 (leave the limit out for none)')
   .max(4_294_967_295, 'requestsPerSecond must be at most 4294967295');
 
 const LimitSchema = z.strictObject({ requestsPerSecond: RequestsPerSecondSchema });
 
-/** Linkerd's clientRefs form: a ServiceAccount, its namespace defaulting to the policy's. */
-const ServiceAccountRefSchema = z.strictObject({
-  group: z.literal('').optional(),
-  kind: z.literal('ServiceAccount', { error: 'only kind ServiceAccount is supported' }),
-  namespace: z.string().optional(),
-  name: z.string().min(1, 'name must not be empty'),
-});
-
-/** A caller: `namespace/serviceAccount`, a SPIFFE ID (`spiffe://...`), or Linkerd's ServiceAccount reference. */
-export const ClientRefSchema = z.union([z.string(), ServiceAccountRefSchema]);
+/**
+ * A caller: `namespace/serviceAccount` (a workload of this mesh) or a SPIFFE ID (`spiffe://...`). Linkerd writes
+ * `{kind: ServiceAccount, namespace, name}`; weft's callers are identities, so a string names them in both forms.
+ */
+export const ClientRefSchema = z.string();
 
 export const LocalRateLimitPolicySpecSchema = z.strictObject({
   /** Workloads in the policy's namespace with these labels; absent, every workload of the namespace. */
@@ -52,10 +48,6 @@ const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9
 
 /** Why a clientRef cannot name a caller, or undefined when it can. */
 function clientRefProblem(ref: ClientRef): string | undefined {
-  if (typeof ref !== 'string') {
-    if (ref.namespace !== undefined && ref.namespace !== '' && !DNS1123_LABEL.test(ref.namespace)) return `namespace "${ref.namespace}" is not a valid namespace name`;
-    return DNS1123_SUBDOMAIN.test(ref.name) ? undefined : `"${ref.name}" is not a valid ServiceAccount name`;
-  }
   if (ref.startsWith('spiffe:') || ref.includes('://')) {
     try {
       parseSpiffeId(ref);
@@ -72,12 +64,6 @@ function clientRefProblem(ref: ClientRef): string | undefined {
   return undefined;
 }
 
-/** One spelling per caller, so a client named twice is found whichever form each mention used. */
-export function clientRefKey(ref: ClientRef, policyNamespace: string): string {
-  if (typeof ref === 'string') return ref;
-  return `${ref.namespace === undefined || ref.namespace === '' ? policyNamespace : ref.namespace}/${ref.name}`;
-}
-
 /**
  * Linkerd's rules (identity and override limits no greater than the total), and what makes a policy mean one thing:
  * it limits something, each clientRef names a caller, and no caller is named by two overrides.
@@ -91,7 +77,6 @@ export function checkLocalRateLimitPolicy(spec: LocalRateLimitPolicySpec): SpecI
   if (total !== undefined && spec.identity !== undefined && spec.identity.requestsPerSecond > total) {
     issues.push({ path: ['identity', 'requestsPerSecond'], message: `identity.requestsPerSecond (${spec.identity.requestsPerSecond}) cannot be greater than total.requestsPerSecond (${total})` });
   }
-  // The namespace does not matter here: a ref without one is compared only with refs that also leave it out.
   const seen = new Map<string, string>();
   (spec.overrides ?? []).forEach((o, i) => {
     if (total !== undefined && o.requestsPerSecond > total) {
@@ -103,10 +88,9 @@ export function checkLocalRateLimitPolicy(spec: LocalRateLimitPolicySpec): SpecI
         issues.push({ path: ['overrides', i, 'clientRefs', j], message: problem });
         return;
       }
-      const key = clientRefKey(ref, '');
-      const first = seen.get(key);
-      if (first !== undefined) issues.push({ path: ['overrides', i, 'clientRefs', j], message: `client "${key}" is already named by ${first}` });
-      else seen.set(key, `overrides[${i}].clientRefs[${j}]`);
+      const first = seen.get(ref);
+      if (first !== undefined) issues.push({ path: ['overrides', i, 'clientRefs', j], message: `client "${ref}" is already named by ${first}` });
+      else seen.set(ref, `overrides[${i}].clientRefs[${j}]`);
     });
   });
   return issues;

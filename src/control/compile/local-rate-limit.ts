@@ -8,7 +8,6 @@
  * become the mesh's SPIFFE IDs here, so the sidecar compares verified peer identities and nothing else.
  */
 import type { LocalRateLimitPolicySpec } from '../../config/kinds/local-rate-limit-policy.js';
-import { clientRefKey } from '../../config/kinds/local-rate-limit-policy.js';
 import { workloadSpiffeId } from '../../identity/spiffe-id.js';
 import type { LocalRateLimitConfig } from '../../proxyconfig/types.js';
 import { selects } from '../registry/index.js';
@@ -54,7 +53,7 @@ function toConfig(p: Named<LocalRateLimitPolicySpec>, trustDomain: string): Loca
     ...(spec.identity === undefined ? {} : { identity: spec.identity.requestsPerSecond }),
     overrides: (spec.overrides ?? []).map((o) => ({
       requestsPerSecond: o.requestsPerSecond,
-      clients: [...new Set(o.clientRefs.map((ref) => clientSpiffeId(clientRefKey(ref, p.namespace), trustDomain)))],
+      clients: [...new Set(o.clientRefs.map((ref) => clientSpiffeId(ref, trustDomain)))],
     })),
   };
 }
