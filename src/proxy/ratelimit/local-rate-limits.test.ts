@@ -53,6 +53,14 @@ describe('LocalRateLimits across config pushes', () => {
     assert.equal(limits.policies, 1);
   });
 
+  test('when the last policy goes, the next request drops every bucket', () => {
+    const limits = new LocalRateLimits(fakeClock().now);
+    limits.check(compileRateLimits([policy('a', 1, 8080)]), 8080, A);
+    assert.equal(limits.policies, 1);
+    assert.equal(limits.check(compileRateLimits([]), 8080, A), undefined);
+    assert.equal(limits.policies, 0);
+  });
+
   test('a port-specific policy governs its port; the port-less one every other port, with one budget', () => {
     const limits = new LocalRateLimits(fakeClock().now);
     const c = compileRateLimits([policy('admin', 1, 9090), policy('rest', 2)]);

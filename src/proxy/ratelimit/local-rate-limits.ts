@@ -2,7 +2,7 @@
  * The runtime side of local rate limiting: the buckets of every policy a sidecar enforces, kept outside the compiled
  * config (which is replaced whole on every push) and keyed by the policy and its limits, so a push that leaves a
  * policy as it was keeps its buckets, and one that changes a limit starts the policy afresh. Buckets of policies gone
- * from the config are dropped at the next check made under a newer config.
+ * from the config are dropped at the first request checked under the new config.
  */
 import type { CompiledRateLimits } from './compiled-rate-limit.js';
 import { rateLimitFor } from './compiled-rate-limit.js';
@@ -37,9 +37,9 @@ export class LocalRateLimits {
    * of the config in force, or say which policy and limit refused it. No policy for the port admits everything.
    */
   check(limits: CompiledRateLimits, appPort: number, peer: string | undefined): RateLimitVerdict | undefined {
+    if (limits !== this.#retained) this.#retain(limits);
     const limit = rateLimitFor(limits, appPort);
     if (!limit) return undefined;
-    if (limits !== this.#retained) this.#retain(limits);
     let buckets = this.#buckets.get(limit.key);
     if (!buckets) {
       buckets = new RateLimitBuckets(this.identityCapacity);
