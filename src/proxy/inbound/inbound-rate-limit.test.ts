@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type net from 'node:net';
-import { request } from 'undici';
+import { Client, request } from 'undici';
 import type { LocalRateLimitConfig, ProxyConfig } from '../../proxyconfig/types.js';
 import { acceptProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
@@ -168,6 +168,27 @@ describe('local rate limits at the inbound listener', () => {
     assert.equal(entries.filter((e) => e.responseFlags !== undefined).length, 1, 'admitted requests carry no flag');
   });
 
+  test('HTTP/1.1: a refused request with a body leaves its connection usable', async () => {
+    const client = new Client(`http://127.0.0.1:${h1Listener}`, { pipelining: 1 });
+    let connections = 0;
+    client.on('connect', () => connections++);
+    const send = async (method: 'GET' | 'POST', path: string, body?: string): Promise<number> => {
+      const r = await client.request({ method, path, headers: { host: 'api' }, body });
+      await r.body.text();
+      return r.statusCode;
+    };
+    try {
+      assert.deepEqual([await send('GET', '/a'), await send('GET', '/b')], [200, 200]);
+      assert.equal(await send('POST', '/upload', 'x'.repeat(256 * 1024)), 429);
+      nowMs += 500;
+      assert.equal(await send('GET', '/c'), 200);
+      assert.equal(connections, 1);
+      assert.deepEqual(seenByApp, ['h1 /a', 'h1 /b', 'h1 /c']);
+    } finally {
+      await client.close();
+    }
+  });
+
   test('time refills the budget: one request per interval, a burst after a second', async () => {
     await get('/a');
     await get('/b');
@@ -222,8 +243,8 @@ describe('local rate limits at the inbound listener', () => {
   test('weft_rate_limited_total counts refusals by policy and scope', async () => {
     const text = await metrics.registry.metrics();
     const count = (policy: string): number => Number(new RegExp(`^weft_rate_limited_total\\{policy="${policy}",scope="total",workload="default/api"\\} (\\d+)$`, 'm').exec(text)?.[1]);
-    // h1-rl: one refusal in the first test and three in the second; h2-rl: two in the fourth.
-    assert.equal(count('default/h1-rl'), 4);
+    // h1-rl: one refusal in the first test, one in the second, three in the third; h2-rl: two in the fifth.
+    assert.equal(count('default/h1-rl'), 5);
     assert.equal(count('default/h2-rl'), 2);
   });
 });
