@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { parseSpiffeId } from '../../identity/spiffe-id.js';
+import { dns1123LabelProblem, dns1123SubdomainProblem } from '../metadata.js';
 import { MatchLabelsSelectorSchema, PortNumberSchema } from './scalars.js';
 import type { SpecIssue } from './spec-issue.js';
 
@@ -42,10 +43,6 @@ export const LocalRateLimitPolicySpecSchema = z.strictObject({
 export type LocalRateLimitPolicySpec = z.infer<typeof LocalRateLimitPolicySpecSchema>;
 export type ClientRef = z.infer<typeof ClientRefSchema>;
 
-// Kubernetes' name rules: a namespace is a DNS-1123 label, a ServiceAccount name a DNS-1123 subdomain.
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 /** Why a clientRef cannot name a caller, or undefined when it can. */
 function clientRefProblem(ref: ClientRef): string | undefined {
   if (ref.startsWith('spiffe:') || ref.includes('://')) {
@@ -59,9 +56,11 @@ function clientRefProblem(ref: ClientRef): string | undefined {
   const parts = ref.split('/');
   if (parts.length !== 2) return `"${ref}" is neither namespace/serviceAccount nor a SPIFFE ID`;
   const [namespace, name] = parts as [string, string];
-  if (!DNS1123_LABEL.test(namespace)) return `"${ref}": "${namespace}" is not a valid namespace name`;
-  if (!DNS1123_SUBDOMAIN.test(name)) return `"${ref}": "${name}" is not a valid ServiceAccount name`;
-  return undefined;
+  // Kubernetes' name rules: a namespace is a DNS-1123 label, a ServiceAccount name a DNS-1123 subdomain.
+  const nsProblem = dns1123LabelProblem(namespace);
+  if (nsProblem !== undefined) return `"${ref}": namespace "${namespace}" ${nsProblem}`;
+  const saProblem = dns1123SubdomainProblem(name);
+  return saProblem === undefined ? undefined : `"${ref}": ServiceAccount "${name}" ${saProblem}`;
 }
 
 /**
