@@ -34,7 +34,3 @@ export function gcraAdmit(tatUs: number | undefined, nowUs: number, rate: GcraRa
   return tat - nowUs > rate.toleranceUs ? undefined : tat + rate.intervalUs;
 }
 
-/** True when a TAT no longer holds anything back: a fresh key would be treated the same. */
-export function gcraIdle(tatUs: number, nowUs: number): boolean {
-  return tatUs <= nowUs;
-}
