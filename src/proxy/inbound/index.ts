@@ -3,7 +3,7 @@
  *   first byte: TLS or plaintext → peer authentication by the port's PeerAuthentication mode
  *   (mTLS: chain to the trust bundle + exactly one SPIFFE ID) → target app port (from Istio's SNI, or the Host)
  *   → path normalisation → RequestAuthentication (JWT) → AuthorizationPolicy (CUSTOM, DENY, ALLOW)
- *   → LocalRateLimitPolicy (after authz, as Linkerd checks it: a refused request never spends a caller's budget)
+ *   → LocalRateLimitPolicy (after authz, where Linkerd checks it: a request authz refuses spends no budget)
  *   → x-forwarded-client-cert set from the verified peer, any incoming one dropped → the app on the pod address
  * Opaque TCP ports skip HTTP: after mTLS, AuthorizationPolicy as TCP, then bytes piped to the app (tcp.ts).
  * http2/grpc ports take the same HTTP path per HTTP/2 stream (http2-inbound.ts), unless the caller negotiated

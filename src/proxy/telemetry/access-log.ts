@@ -4,6 +4,7 @@
  * logging is on.
  */
 import { LineWriter } from './line-writer.js';
+import type { RateLimitScope } from '../ratelimit/rate-limit-buckets.js';
 
 /** How an outbound destination outside the mesh registry was decided (Istio's PassthroughCluster/BlackHoleCluster). */
 export interface EgressDecision {
@@ -39,7 +40,7 @@ export interface AccessLogEntry {
   /** Envoy's response flags for what the proxy did itself: `RL` when a local rate limit refused the request. */
   responseFlags?: string;
   /** The LocalRateLimitPolicy (`namespace/name`) that refused the request, and which of its limits. */
-  rateLimit?: { policy: string; scope: 'total' | 'identity' | 'override' };
+  rateLimit?: { policy: string; scope: RateLimitScope };
 }
 
 /** Where every finished request or connection is reported: the access log and the metrics. */
