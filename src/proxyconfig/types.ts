@@ -377,6 +377,22 @@ export const ClusterConfigSchema = z.strictObject({
   policy: TrafficPolicyConfigSchema,
 });
 
+/**
+ * A LocalRateLimitPolicy as one sidecar enforces it, before its app. The control plane has chosen one policy per app
+ * port (a policy naming the port over one that names none) and turned every clientRef into a SPIFFE ID.
+ */
+const requestsPerSecond = z.number().int().min(1);
+const localRateLimit = z.strictObject({
+  /** `namespace/name` of the policy: the metric label and the access log name it. */
+  policy: z.string(),
+  /** The app port it governs; absent, every HTTP app port no other entry names. */
+  port: port.optional(),
+  total: requestsPerSecond.optional(),
+  identity: requestsPerSecond.optional(),
+  /** Each entry's clients share its budget, instead of the per-identity one. */
+  overrides: z.array(z.strictObject({ requestsPerSecond, clients: z.array(z.string()).min(1) })),
+});
+
 export const ProxyConfigSchema = z.strictObject({
   schema: z.literal(PROXY_CONFIG_SCHEMA),
   /** Content hash of everything else: equal versions mean equal configs. */
@@ -397,6 +413,8 @@ export const ProxyConfigSchema = z.strictObject({
       ports: z.array(z.strictObject({ port, name: z.string(), protocol: portProtocol, mode: peerAuthnMode })),
       /** Service port → app port, so a request for `reviews:9080` finds the app port behind it. */
       servicePorts: z.array(z.strictObject({ host: z.string(), port, targetPort: port })),
+      /** Absent when no LocalRateLimitPolicy selects this workload. */
+      rateLimits: z.array(localRateLimit).optional(),
     })
     .nullable(),
   outbound: z.strictObject({
@@ -443,6 +461,7 @@ export type FaultPolicy = z.infer<typeof faultPolicy>;
 export type CorsPolicy = z.infer<typeof corsPolicy>;
 export type L4Route = z.infer<typeof l4Route>;
 export type SecurityConfig = z.infer<typeof securityConfig>;
+export type LocalRateLimitConfig = z.infer<typeof localRateLimit>;
 export type ExtAuthzProvider = z.infer<typeof extAuthzProvider>;
 export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
 export type TrafficPolicyConfig = z.infer<typeof TrafficPolicyConfigSchema>;

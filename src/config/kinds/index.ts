@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { AuthorizationPolicySpecSchema, checkAuthorizationPolicy } from './authorization-policy.js';
 import { DestinationRuleSpecSchema, checkDestinationRule } from './destination-rule.js';
 import { GatewaySpecSchema, checkGateway } from './gateway.js';
+import { LocalRateLimitPolicySpecSchema, checkLocalRateLimitPolicy } from './local-rate-limit-policy.js';
 import { MeshConfigSpecSchema, checkMeshConfig } from './mesh-config.js';
 import { PeerAuthenticationSpecSchema, checkPeerAuthentication } from './peer-authentication.js';
 import { RequestAuthenticationSpecSchema, checkRequestAuthentication } from './request-authentication.js';
@@ -52,6 +53,13 @@ const WEFT = 'weft.dev/v1alpha1';
 export const KINDS: readonly KindInfo[] = [
   kind({ apiVersion: 'v1', kind: 'Service', names: ['service', 'services', 'svc'], nameRule: 'dns1035-label', specSchema: ServiceSpecSchema, validate: checkService }),
   kind({ apiVersion: WEFT, kind: 'Workload', names: ['workload', 'workloads', 'wl'], specSchema: WorkloadSpecSchema, validate: checkWorkload }),
+  kind({
+    apiVersion: WEFT,
+    kind: 'LocalRateLimitPolicy',
+    names: ['localratelimitpolicy', 'localratelimitpolicies', 'lrlp'],
+    specSchema: LocalRateLimitPolicySpecSchema,
+    validate: checkLocalRateLimitPolicy,
+  }),
   kind({ apiVersion: WEFT, kind: 'MeshConfig', names: ['meshconfig', 'meshconfigs', 'mc'], specSchema: MeshConfigSpecSchema, validate: checkMeshConfig }),
   kind({ apiVersion: NETWORKING, kind: 'Gateway', names: ['gateway', 'gateways', 'gw'], specSchema: GatewaySpecSchema, validate: checkGateway }),
   kind({ apiVersion: NETWORKING, kind: 'VirtualService', names: ['virtualservice', 'virtualservices', 'vs'], specSchema: VirtualServiceSpecSchema, validate: checkVirtualService }),

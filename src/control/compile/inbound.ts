@@ -1,8 +1,12 @@
-/** The inbound side of one sidecar: its app ports, their mTLS modes, and the service ports that lead to them. */
+/**
+ * The inbound side of one sidecar: its app ports, their mTLS modes, the service ports that lead to them, and the
+ * LocalRateLimitPolicies its sidecar enforces.
+ */
 import type { InboundConfig } from '../../proxyconfig/types.js';
 import type { RegistryWorkload } from '../registry/index.js';
 import { servicesOf, targetPortOn } from '../registry/index.js';
 import { modeForPort, peerAuthnOf } from './peer-authentication.js';
+import { compileLocalRateLimits } from './local-rate-limit.js';
 import type { MeshSnapshot } from './snapshot.js';
 
 export function compileInbound(snap: MeshSnapshot, w: RegistryWorkload): InboundConfig {
@@ -18,5 +22,7 @@ export function compileInbound(snap: MeshSnapshot, w: RegistryWorkload): Inbound
   for (const [port, mode] of authn.portModes) {
     if (!ports.some((p) => p.port === port)) ports.push({ port, name: '', protocol: 'http', mode });
   }
-  return { defaultMode: authn.defaultMode, ports, servicePorts };
+  const rateLimits = compileLocalRateLimits(snap.localRateLimitPolicies, snap.mesh.trustDomain, w);
+  // Absent rather than empty, so a mesh without the kind compiles to the same bytes as before it existed.
+  return { defaultMode: authn.defaultMode, ports, servicePorts, ...(rateLimits === undefined ? {} : { rateLimits }) };
 }

@@ -12,6 +12,7 @@ import type { AuthorizationPolicySpec } from '../../config/kinds/authorization-p
 import type { RequestAuthenticationSpec } from '../../config/kinds/request-authentication.js';
 import type { SidecarSpec } from '../../config/kinds/sidecar.js';
 import type { DestinationRuleSpec } from '../../config/kinds/destination-rule.js';
+import type { LocalRateLimitPolicySpec } from '../../config/kinds/local-rate-limit-policy.js';
 import { buildRegistry } from '../registry/index.js';
 import type { Registry } from '../registry/index.js';
 import type { PeerAuthnPolicy } from './peer-authentication.js';
@@ -35,6 +36,7 @@ export interface MeshSnapshot {
   requestAuthentications: Named<RequestAuthenticationSpec>[];
   sidecars: Named<SidecarSpec>[];
   destinationRules: Named<DestinationRuleSpec>[];
+  localRateLimitPolicies: Named<LocalRateLimitPolicySpec>[];
   /** The range service VIPs come from (e.g. 198.19.200.0/24); undefined when pods have none (loopback pods). */
   serviceCidr: string | undefined;
   /** JWKS documents fetched for jwksUri, by URI. */
@@ -85,6 +87,7 @@ export function buildSnapshot(
     requestAuthentications: named<RequestAuthenticationSpec>(resources, 'RequestAuthentication'),
     sidecars: named<SidecarSpec>(resources, 'Sidecar'),
     destinationRules: named<DestinationRuleSpec>(resources, 'DestinationRule'),
+    localRateLimitPolicies: named<LocalRateLimitPolicySpec>(resources, 'LocalRateLimitPolicy'),
     serviceCidr: network.serviceCidr,
     jwks,
   };

@@ -10,6 +10,8 @@ import type { CompiledRoute } from '../../route/http-route-match.js';
 import { compileSecurity } from '../security/compiled-security.js';
 import type { CompiledSecurity } from '../security/compiled-security.js';
 import { CompiledExternals } from './compiled-externals.js';
+import { compileRateLimits } from '../ratelimit/compiled-rate-limit.js';
+import type { CompiledRateLimits } from '../ratelimit/compiled-rate-limit.js';
 
 export class BalancedPort {
   #next = 0;
@@ -62,6 +64,8 @@ export interface CompiledInbound {
   appPorts: number[];
   /** True when no port accepts plaintext: a non-TLS connection is refused on its first byte. */
   strictEverywhere: boolean;
+  /** The LocalRateLimitPolicy of each app port. */
+  rateLimits: CompiledRateLimits;
 }
 
 export class CompiledProxyConfig {
@@ -162,6 +166,7 @@ function compileInbound(inbound: NonNullable<ProxyConfig['inbound']>): CompiledI
     servicesByAppPort,
     appPorts: inbound.ports.map((p) => p.port),
     strictEverywhere: allModes.every((m) => m === 'STRICT'),
+    rateLimits: compileRateLimits(inbound.rateLimits),
   };
 }
 

@@ -1,8 +1,9 @@
 /**
  * Inbound HTTP/2 (h2c inside the mTLS tunnel, or PERMISSIVE plaintext h2c) for app ports whose protocol is http2 or
  * grpc. Each stream takes the HTTP/1.1 inbound's path: PeerAuthentication mode → path normalisation →
- * RequestAuthentication → AuthorizationPolicy (admit-request.ts, the same engine) → x-forwarded-client-cert from
- * the verified peer → the app over h2c, on one app session per caller session, closed with it.
+ * RequestAuthentication → AuthorizationPolicy (admit-request.ts, the same engine) → LocalRateLimitPolicy (the same
+ * buckets) → x-forwarded-client-cert from the verified peer → the app over h2c, on one app session per caller
+ * session, closed with it.
  * Hostile callers meet HTTP/2's own limits (concurrent streams, header list size, session memory); a stream or
  * session error ends that stream or session, never the proxy.
  */
@@ -22,6 +23,8 @@ import { inboundService } from './inbound-service.js';
 import { H2LocalReply } from '../http2/h2-local-reply.js';
 import { forwardH2Stream, upstreamH2Headers } from '../http2/h2-forward.js';
 import { isGrpcRequest } from '../http2/grpc-status.js';
+import type { LocalRateLimits } from '../ratelimit/local-rate-limits.js';
+import { sendRateLimited } from '../ratelimit/rate-limited-reply.js';
 
 /** Who is calling and which app port they reached, settled when the connection was dispatched. */
 export interface H2Caller {
@@ -47,7 +50,7 @@ const LIMITS: http2.ServerOptions = {
   maxSessionMemory: 16,
 };
 
-export function createInboundH2(rt: ProxyRuntime): InboundH2 {
+export function createInboundH2(rt: ProxyRuntime, rateLimits: LocalRateLimits): InboundH2 {
   const sessions = new WeakMap<http2.Http2Session, CallerSession>();
   // node creates the session synchronously inside emit('connection'): this names its caller for the 'session' event.
   let dispatching: H2Caller | undefined;
@@ -65,7 +68,7 @@ export function createInboundH2(rt: ProxyRuntime): InboundH2 {
   server.on('stream', (stream: http2.ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => {
     stream.on('error', () => undefined); // its close is what is logged
     const session = stream.session;
-    handleStream(rt, session ? sessions.get(session) : undefined, stream, headers, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0);
+    handleStream(rt, rateLimits, session ? sessions.get(session) : undefined, stream, headers, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0);
   });
   return {
     serve(socket, caller) {
@@ -92,7 +95,7 @@ function appSession(rt: ProxyRuntime, state: CallerSession): http2.ClientHttp2Se
   return app;
 }
 
-function handleStream(rt: ProxyRuntime, caller: CallerSession | undefined, stream: http2.ServerHttp2Stream, headers: IncomingHttpHeaders, requestEnded: boolean): void {
+function handleStream(rt: ProxyRuntime, rateLimits: LocalRateLimits, caller: CallerSession | undefined, stream: http2.ServerHttp2Stream, headers: IncomingHttpHeaders, requestEnded: boolean): void {
   const method = headers[':method'] ?? '';
   const authority = headers[':authority'] ?? headers.host ?? '';
   const rawPath = headers[':path'] ?? '';
@@ -139,6 +142,13 @@ function handleStream(rt: ProxyRuntime, caller: CallerSession | undefined, strea
       }
       if (stream.destroyed || stream.closed) {
         finish(0, 'caller reset the stream', admitted.decision);
+        return;
+      }
+      record.rateLimit = rateLimits.check(inbound.rateLimits, caller.appPort, caller.peer?.spiffeId);
+      if (record.rateLimit) {
+        // Envoy answers gRPC callers of its local rate limit with a trailers-only reply.
+        sendRateLimited(reply.trailersOnly());
+        finish(429, 'local_rate_limited', admitted.decision);
         return;
       }
       const extra = caller.peer ? ['x-forwarded-client-cert', xfccValue(rt.cert.spiffeId, caller.peer), ...admitted.addHeaders] : admitted.addHeaders;

@@ -2,6 +2,7 @@
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { AuthzDecision } from '../../authz/index.js';
 import { authzLogFields } from '../security/authz-log.js';
+import type { RateLimitVerdict } from '../ratelimit/local-rate-limits.js';
 
 export type InboundFinish = (status: number, reason?: string, decision?: AuthzDecision) => void;
 
@@ -12,6 +13,8 @@ export interface InboundRequestRecord {
   path: string;
   peer: string | undefined;
   service?: string | undefined;
+  /** Set when a LocalRateLimitPolicy refused the request. */
+  rateLimit?: RateLimitVerdict | undefined;
 }
 
 export function inboundFinish(rt: ProxyRuntime, r: InboundRequestRecord): InboundFinish {
@@ -28,5 +31,6 @@ export function inboundFinish(rt: ProxyRuntime, r: InboundRequestRecord): Inboun
       destinationService: r.service,
       reason,
       ...authzLogFields(decision),
+      ...(r.rateLimit ? { responseFlags: 'RL', rateLimit: r.rateLimit } : {}),
     });
 }

@@ -3,6 +3,7 @@
  *   first byte: TLS or plaintext → peer authentication by the port's PeerAuthentication mode
  *   (mTLS: chain to the trust bundle + exactly one SPIFFE ID) → target app port (from Istio's SNI, or the Host)
  *   → path normalisation → RequestAuthentication (JWT) → AuthorizationPolicy (CUSTOM, DENY, ALLOW)
+ *   → LocalRateLimitPolicy (after authz, where Linkerd checks it: a request authz refuses spends no budget)
  *   → x-forwarded-client-cert set from the verified peer, any incoming one dropped → the app on the pod address
  * Opaque TCP ports skip HTTP: after mTLS, AuthorizationPolicy as TCP, then bytes piped to the app (tcp.ts).
  * http2/grpc ports take the same HTTP path per HTTP/2 stream (http2-inbound.ts), unless the caller negotiated
@@ -32,6 +33,8 @@ import { admitRequest } from '../security/admit-request.js';
 import { inboundFinish } from './inbound-record.js';
 import type { InboundRequestRecord } from './inbound-record.js';
 import { inboundService } from './inbound-service.js';
+import { LocalRateLimits } from '../ratelimit/local-rate-limits.js';
+import { sendRateLimited } from '../ratelimit/rate-limited-reply.js';
 
 interface InboundConnection {
   peer: PeerIdentity | undefined;
@@ -64,11 +67,18 @@ export interface InboundListener {
   rotate(): void;
 }
 
-/** `redirectedPort` (transparent capture): the port a redirected connection was dialled to, else undefined. */
-export function createInboundListener(rt: ProxyRuntime, redirectedPort?: (socket: net.Socket) => number | undefined): InboundListener {
+/**
+ * `redirectedPort` (transparent capture): the port a redirected connection was dialled to, else undefined.
+ * `rateLimits`: the buckets of the LocalRateLimitPolicies, which outlive every config push (a monotonic clock by default).
+ */
+export function createInboundListener(
+  rt: ProxyRuntime,
+  redirectedPort?: (socket: net.Socket) => number | undefined,
+  rateLimits: LocalRateLimits = new LocalRateLimits(() => performance.now()),
+): InboundListener {
   const connections = new WeakMap<net.Socket, InboundConnection>();
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void =>
-    handleInbound(rt, connections.get(req.socket), req, res);
+    handleInbound(rt, rateLimits, connections.get(req.socket), req, res);
 
   const current = rt.cert.current;
   const mtls = tls.createServer({
@@ -84,7 +94,7 @@ export function createInboundListener(rt: ProxyRuntime, redirectedPort?: (socket
   // One HTTP server parses both verified mTLS sockets and (PERMISSIVE) plaintext ones.
   const http1 = http.createServer(handler);
   hardenServer(http1);
-  const h2 = createInboundH2(rt);
+  const h2 = createInboundH2(rt, rateLimits);
 
   mtls.on('secureConnection', (socket: tls.TLSSocket) => {
     const peer = peerIdentityOf(socket);
@@ -217,6 +227,7 @@ function capturedAppPort(inbound: CompiledInbound, port: number): number | undef
 
 function handleInbound(
   rt: ProxyRuntime,
+  rateLimits: LocalRateLimits,
   conn: InboundConnection | undefined,
   req: http.IncomingMessage,
   res: http.ServerResponse,
@@ -274,6 +285,12 @@ function handleInbound(
     (admitted) => {
       if ('status' in admitted) {
         finish(admitted.status, admitted.reason, admitted.decision);
+        return;
+      }
+      record.rateLimit = rateLimits.check(inbound.rateLimits, appPort, conn.peer?.spiffeId);
+      if (record.rateLimit) {
+        sendRateLimited(res);
+        finish(429, 'local_rate_limited', admitted.decision);
         return;
       }
       const extra = conn.peer ? ['x-forwarded-client-cert', xfccValue(rt.cert.spiffeId, conn.peer), ...admitted.addHeaders] : admitted.addHeaders;

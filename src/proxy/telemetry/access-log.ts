@@ -4,6 +4,7 @@
  * logging is on.
  */
 import { LineWriter } from './line-writer.js';
+import type { RateLimitScope } from '../ratelimit/rate-limit-buckets.js';
 
 /** How an outbound destination outside the mesh registry was decided (Istio's PassthroughCluster/BlackHoleCluster). */
 export interface EgressDecision {
@@ -36,6 +37,10 @@ export interface AccessLogEntry {
   /** What dry-run policies would have done. */
   dryRun?: Array<{ policy: string; rule: number | null; action: string; wouldDeny: boolean }>;
   egress?: EgressDecision;
+  /** Envoy's response flags for what the proxy did itself: `RL` when a local rate limit refused the request. */
+  responseFlags?: string;
+  /** The LocalRateLimitPolicy (`namespace/name`) that refused the request, and which of its limits. */
+  rateLimit?: { policy: string; scope: RateLimitScope };
 }
 
 /** Where every finished request or connection is reported: the access log and the metrics. */

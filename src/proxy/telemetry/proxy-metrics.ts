@@ -2,7 +2,8 @@
  * The proxy's Prometheus metrics, with Istio's standard names so existing dashboards and alerts work:
  * istio_requests_total, istio_request_duration_milliseconds, istio_tcp_connections_opened_total; and weft's own
  * weft_authz_decisions_total, which counts enforced and dry-run (shadow) verdicts per deciding policy; and
- * weft_egress_denied_total, the connections and requests REGISTRY_ONLY refused for want of a ServiceEntry.
+ * weft_egress_denied_total, the connections and requests REGISTRY_ONLY refused for want of a ServiceEntry; and
+ * weft_rate_limited_total, the requests a LocalRateLimitPolicy refused, by policy and by which of its limits.
  */
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { AccessLogEntry } from './access-log.js';
@@ -39,6 +40,13 @@ export class ProxyMetrics {
     registers: [this.registry],
   });
 
+  readonly #rateLimited = new Counter({
+    name: 'weft_rate_limited_total',
+    help: 'Inbound requests refused by a LocalRateLimitPolicy, by policy (namespace/name) and the limit that refused them (total, identity or override)',
+    labelNames: ['policy', 'scope'],
+    registers: [this.registry],
+  });
+
   constructor(readonly workload: string) {
     this.registry.setDefaultLabels({ workload });
   }
@@ -47,6 +55,8 @@ export class ProxyMetrics {
     const reporter = e.direction === 'outbound' ? 'source' : 'destination';
     const code = String(e.status);
     if (e.egress?.decision === 'denied') this.#egressDenied.inc({ protocol: e.egress.protocol });
+    // Both labels come from config (the policy's name) or a fixed set (the scope), never from the request.
+    if (e.rateLimit) this.#rateLimited.inc({ policy: e.rateLimit.policy, scope: e.rateLimit.scope });
     if (e.method === 'TCP' || e.method === 'CONNECT') {
       this.#tcpOpened.inc({ reporter, source_principal: e.peer ?? 'unknown' });
     } else {
