@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type net from 'node:net';
-import { Client, request } from 'undici';
+import { Agent, Client, request } from 'undici';
 import type { LocalRateLimitConfig, ProxyConfig } from '../../proxyconfig/types.js';
 import { acceptProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
@@ -102,7 +102,12 @@ before(async () => {
   h1Listener = await listenOnLoopback(h1Inbound);
   h2Listener = await listenOnLoopback(h2Inbound);
 });
+// Its own agent, closed at the end: the global one would keep an idle connection for the minute the sidecar's
+// Keep-Alive header allows, and the file's process with it.
+const agent = new Agent();
+
 after(async () => {
+  await agent.close();
   h1Inbound.close();
   h2Inbound.close();
   h1App.close();
@@ -127,7 +132,7 @@ beforeEach(() => {
 });
 
 async function get(path: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  const r = await request(`http://127.0.0.1:${h1Listener}${path}`, { headers: { host: 'api' } });
+  const r = await request(`http://127.0.0.1:${h1Listener}${path}`, { headers: { host: 'api' }, dispatcher: agent });
   return { status: r.statusCode, headers: r.headers, body: await r.body.text() };
 }
 
