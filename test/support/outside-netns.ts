@@ -33,17 +33,18 @@ export interface OutsideNetwork {
 }
 
 const SERVERS_SCRIPT = fileURLToPath(new URL('./outside-servers.js', import.meta.url));
-const OUTSIDE_BLOCK = '198.19.254';
+/** Where outside networks are made unless a test names another /24 (tests that may run at once name different ones). */
+const DEFAULT_BLOCK = '198.19.254';
 const PORTS = { http: 80, https: 443, tcp: 9000 };
 
 /** The first /30 of 198.19.254.0/24 with no address on this machine: a leftover of a crashed run is left alone. */
-async function freeSlash30(): Promise<{ host: string; outside: string }> {
+async function freeSlash30(block: string): Promise<{ host: string; outside: string }> {
   const taken = (await run('ip', ['-o', '-4', 'addr'])).stdout;
   for (let base = 0; base < 256; base += 4) {
-    const host = `${OUTSIDE_BLOCK}.${base + 1}`;
-    if (!taken.includes(` ${host}/`)) return { host, outside: `${OUTSIDE_BLOCK}.${base + 2}` };
+    const host = `${block}.${base + 1}`;
+    if (!taken.includes(` ${host}/`)) return { host, outside: `${block}.${base + 2}` };
   }
-  throw new Error(`no free /30 left in ${OUTSIDE_BLOCK}.0/24 (leftovers of earlier runs? see ip -o addr)`);
+  throw new Error(`no free /30 left in ${block}.0/24 (leftovers of earlier runs? see ip -o addr)`);
 }
 
 function waitForLine(child: ChildProcess, pattern: RegExp, output: () => string, timeoutMs: number): Promise<void> {
@@ -69,7 +70,7 @@ function waitForLine(child: ChildProcess, pattern: RegExp, output: () => string,
  * Starts the outside network. `tlsNames` go into the HTTPS certificate's subjectAltName (wildcards allowed), so
  * clients can verify it under the names a test calls it by.
  */
-export async function startOutsideNetwork(tlsNames: readonly string[]): Promise<OutsideNetwork> {
+export async function startOutsideNetwork(tlsNames: readonly string[], block = DEFAULT_BLOCK): Promise<OutsideNetwork> {
   const id = randomBytes(3).toString('hex');
   const netns = `${TEST_NETNS_PREFIX}outside-${id}`;
   const hostLink = `vout${id}h`;
@@ -97,7 +98,7 @@ export async function startOutsideNetwork(tlsNames: readonly string[]): Promise<
   const unregister = onTeardown({ what: `outside network ${netns}`, stop: close, kill: () => child?.kill('SIGKILL') });
 
   try {
-    const { host, outside } = await freeSlash30();
+    const { host, outside } = await freeSlash30(block);
     await run('ip', ['netns', 'add', netns]);
     await run('ip', ['link', 'add', hostLink, 'type', 'veth', 'peer', 'name', outsideLink, 'netns', netns]);
     await run('ip', ['addr', 'add', `${host}/30`, 'dev', hostLink]);
