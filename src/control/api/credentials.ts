@@ -10,9 +10,9 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { WeftError } from '../../errors.js';
-import type { CredentialRecord, CredentialRecords } from '../store/credential-records.js';
+import type { CredentialRecord, CredentialRecords, StoredBinding } from '../store/credential-records.js';
 import type { Clock } from '../store/types.js';
-import { ALL_NAMESPACES } from './rbac.js';
+import { ALL_NAMESPACES, isRoleName } from './rbac.js';
 import type { Principal, RoleBinding, RoleName } from './rbac.js';
 
 export type ApiPrincipal = Principal;
@@ -116,7 +116,7 @@ export class ApiCredentials implements CredentialVerifier {
     if (record.expiresAt !== undefined && Date.parse(record.expiresAt) <= this.#clock()) {
       throw unauthenticated(`the credential ${record.name} expired at ${record.expiresAt}`);
     }
-    return { name: record.name, bindings: record.bindings };
+    return { name: record.name, bindings: knownBindings(record.bindings) };
   }
 
   list(): CredentialSummary[] {
@@ -136,8 +136,13 @@ export class ApiCredentials implements CredentialVerifier {
   }
 }
 
+/** A stored binding naming a role this weft does not know (written by a newer one) grants nothing. */
+function knownBindings(stored: readonly StoredBinding[]): RoleBinding[] {
+  return stored.flatMap((b) => (isRoleName(b.role) ? [{ role: b.role, namespace: b.namespace }] : []));
+}
+
 function summary(r: CredentialRecord): CredentialSummary {
-  return { name: r.name, bindings: r.bindings, createdAt: r.createdAt, expiresAt: r.expiresAt, revokedAt: r.revokedAt };
+  return { name: r.name, bindings: knownBindings(r.bindings), createdAt: r.createdAt, expiresAt: r.expiresAt, revokedAt: r.revokedAt };
 }
 
 /** A fresh random HMAC key for a new state directory. */

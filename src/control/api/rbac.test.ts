@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ALL_NAMESPACES, API_VERBS, ROLE_NAMES, authorize } from './rbac.js';
+import { KINDS } from '../../config/kinds/index.js';
+import { ALL_NAMESPACES, API_OBJECT_KINDS, API_VERBS, CONFIG_KINDS, MESH_KINDS, ROLE_NAMES, SECURITY_KINDS, authorize } from './rbac.js';
 import type { ApiVerb, RoleName } from './rbac.js';
 
 /**
@@ -108,4 +109,13 @@ test('several bindings: any one that grants decides; no bindings grants nothing;
   });
   const root = authorize({ name: 'pa', bindings: [{ role: 'policy-admin', namespace: ALL_NAMESPACES }] }, 'update', 'PeerAuthentication', ROOT, ROOT);
   assert.equal(root.allowed ? '' : root.reason, 'pa (policy-admin in all namespaces) lacks permission to update PeerAuthentication in namespace weft-system (changes in the root namespace need mesh-admin)');
+});
+
+test('every kind weft accepts and every API object kind has its row in the matrix, in one class only', () => {
+  const rows = table.map((r) => r.kind).filter((k) => k !== 'Unknown');
+  const classified = [...CONFIG_KINDS, ...SECURITY_KINDS, ...MESH_KINDS, ...API_OBJECT_KINDS];
+  assert.deepEqual([...classified].sort(), [...rows].sort());
+  assert.equal(new Set(classified).size, classified.length);
+  // A new kind must be placed (and documented) here; until then it is mesh-admin's alone.
+  assert.deepEqual(KINDS.map((k) => k.kind).filter((k) => !rows.includes(k)), []);
 });

@@ -4,15 +4,19 @@
  * only where they are kept.
  */
 import type Database from 'better-sqlite3';
-import type { RoleBinding } from '../api/rbac.js';
-import { isRoleName } from '../api/rbac.js';
+
+/** A role bound in a namespace (or `*`), as stored; what roles mean is control/api/rbac.ts's business. */
+export interface StoredBinding {
+  role: string;
+  namespace: string;
+}
 
 export interface CredentialRecord {
   /** Public, random; the part of the presented secret used to find the record. */
   id: string;
   /** Who acts with this credential: the actor of every audit record it causes. */
   name: string;
-  bindings: RoleBinding[];
+  bindings: StoredBinding[];
   /** HMAC-SHA-256 of the whole secret under the control plane's credential key. */
   secretHmac: Buffer;
   createdAt: string;
@@ -71,12 +75,9 @@ interface CredentialRow {
   revoked_at: string | null;
 }
 
-/** Bindings as stored; an entry naming a role this weft does not know grants nothing rather than failing the read. */
-function bindingsFromJson(text: string): RoleBinding[] {
+function bindingsFromJson(text: string): StoredBinding[] {
   const parsed = JSON.parse(text) as { role?: unknown; namespace?: unknown }[];
-  return parsed.flatMap((b) =>
-    typeof b.role === 'string' && isRoleName(b.role) && typeof b.namespace === 'string' ? [{ role: b.role, namespace: b.namespace }] : [],
-  );
+  return parsed.flatMap((b) => (typeof b.role === 'string' && typeof b.namespace === 'string' ? [{ role: b.role, namespace: b.namespace }] : []));
 }
 
 function fromRow(row: CredentialRow): CredentialRecord {
