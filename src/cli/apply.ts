@@ -28,7 +28,7 @@ export function registerApplyCommand(program: Command, io: CliOutput = processOu
         }
         const loaded = await loadResources(opts.filename, { stdin: process.stdin });
         if (loaded.length === 0) throw new WeftError('BAD_REQUEST', 'no objects passed to apply');
-        const client = await ControlClient.fromStateDir(String(cmd.optsWithGlobals()['stateDir'] ?? '.weft'));
+        const client = await ControlClient.fromStateDir(String(cmd.optsWithGlobals()['stateDir'] ?? '.weft'), cmd.optsWithGlobals());
         try {
           const results = await client.apply(loaded.map((l) => l.resource));
           io.out(results.map((r) => `${formatApplied(r)}\n`).join(''));

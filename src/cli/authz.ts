@@ -14,6 +14,7 @@ import { compileAuthorizationPolicies, formatDecision, listApplicablePolicies, p
 import type { AuthzPolicyInput } from '../authz/index.js';
 import { WeftError } from '../errors.js';
 import { ControlClient, processOutput, runVerb } from './client.js';
+import type { CredentialSource } from './client.js';
 import { collectExistingPaths, existingFile, namespaceName } from './flag-values.js';
 import { formatTable } from './text-table.js';
 
@@ -34,9 +35,9 @@ function fromResources(resources: Resource[]): PolicySource {
   };
 }
 
-async function policySource(files: string[], stateDir: string): Promise<PolicySource> {
+async function policySource(files: string[], stateDir: string, credential: CredentialSource): Promise<PolicySource> {
   if (files.length > 0) return fromResources((await loadResources(files)).map((l) => l.resource));
-  const client = await ControlClient.fromStateDir(stateDir);
+  const client = await ControlClient.fromStateDir(stateDir, credential);
   try {
     const [policies, meshConfigs, workloads] = await Promise.all([
       client.list({ kind: 'AuthorizationPolicy' }),
@@ -61,7 +62,7 @@ export function registerAuthzCommand(program: Command): void {
     .action(async (opts: { filename: string[]; request: string; output: 'text' | 'json' }, cmd: Command) =>
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
-        const source = await policySource(opts.filename, stateDir);
+        const source = await policySource(opts.filename, stateDir, cmd.optsWithGlobals());
         const text = await readFile(opts.request, 'utf8').catch((err: Error) => {
           throw new WeftError('CONFIG_READ', `${opts.request}: ${err.message}`);
         });
@@ -87,7 +88,7 @@ export function registerAuthzCommand(program: Command): void {
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
         const [ns, name] = workload.includes('/') ? (workload.split('/', 2) as [string, string]) : [opts.namespace, workload];
-        const source = await policySource(opts.filename, stateDir);
+        const source = await policySource(opts.filename, stateDir, cmd.optsWithGlobals());
         const w = source.workloads.find((r) => r.metadata.namespace === ns && r.metadata.name === name);
         if (!w) throw new WeftError('NOT_FOUND', `workloads.weft.dev "${name}" not found in namespace ${ns}`);
         const applicable = listApplicablePolicies(source.policies, {

@@ -169,6 +169,31 @@ spec:
     assert.notEqual(await api.store.get({ kind: 'Service', namespace: 'default', name: 'details' }), undefined);
   });
 
+  test('the credential comes from --credential-file, else WEFT_CREDENTIAL, else the state directory', async () => {
+    const viewerFile = path.join(dir, 'viewer.credential');
+    await writeFile(viewerFile, `${api.viewerSecret}\n`);
+    const auditor = api.credentials.create({ name: 'auditor-env', role: 'auditor', namespaces: [] }).secret;
+    const cases: [source: Parameters<typeof ControlClient.fromStateDir>[1], actor: string][] = [
+      [{ env: {} }, 'admin'],
+      [{ env: { WEFT_CREDENTIAL: '' } }, 'admin'],
+      [{ env: { WEFT_CREDENTIAL: ` ${auditor}\n` } }, 'auditor-env'],
+      [{ credentialFile: viewerFile, env: { WEFT_CREDENTIAL: auditor } }, 'dashboard'],
+    ];
+    for (const [source, actor] of cases) {
+      const client = await ControlClient.fromStateDir(stateDir, source);
+      try {
+        assert.equal((await client.canI({ verb: 'get', kind: 'Service', namespace: 'default' })).principal.name, actor);
+      } finally {
+        await client.close();
+      }
+    }
+    await assert.rejects(ControlClient.fromStateDir(stateDir, { credentialFile: path.join(dir, 'missing') }), (err) => {
+      assert.ok(isWeftError(err, 'BAD_REQUEST'));
+      assert.match(err.message, /^cannot read the credential file .*missing: ENOENT/);
+      return true;
+    });
+  });
+
   test('errors go to stderr with exit 1 and kubectl wording', async () => {
     const cases: [args: string[], stderr: string][] = [
       [['get', 'vs', 'ghost'], 'Error from server (NotFound): virtualservices.networking.istio.io "ghost" not found\n'],

@@ -12,7 +12,9 @@ import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Resource, ResourceKey } from '../config/resource.js';
 import type { AppliedItem, TokenSubject } from '../control/api/handler.js';
-import type { AuditFilter, AuditRecord, StoredResource } from '../control/store/types.js';
+import type { CredentialSummary } from '../control/api/credentials.js';
+import type { Decision, Principal } from '../control/api/rbac.js';
+import type { AuditFilter, AuditRecord, RefusalRecord, StoredResource } from '../control/store/types.js';
 import type { WeftErrorCode } from '../errors.js';
 import { WeftError, isWeftError } from '../errors.js';
 import type { MeshFile } from '../mesh/mesh-file.js';
@@ -25,6 +27,28 @@ export interface ControlClientOptions {
   /** PEM of the CA that issued the API's certificate. */
   caPem: string;
   timeoutMs?: number;
+}
+
+/**
+ * Where the CLI's credential comes from, first found wins: `--credential-file`, then WEFT_CREDENTIAL, then the
+ * mesh-admin credential `weft up` wrote to the state directory.
+ */
+export interface CredentialSource {
+  credentialFile?: string;
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+async function readCredential(stateDirFile: string, source: CredentialSource): Promise<string> {
+  if (source.credentialFile !== undefined) {
+    try {
+      return (await readFile(source.credentialFile, 'utf8')).trim();
+    } catch (err) {
+      throw new WeftError('BAD_REQUEST', `cannot read the credential file ${source.credentialFile}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  const fromEnv = (source.env ?? process.env)['WEFT_CREDENTIAL']?.trim();
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  return (await readFile(stateDirFile, 'utf8')).trim();
 }
 
 export interface DeletedItem {
@@ -66,8 +90,11 @@ export class ControlClient {
     });
   }
 
-  /** The client for the mesh `weft up` runs from `stateDir`; MESH_NOT_RUNNING if there is none or it died. */
-  static async fromStateDir(stateDir: string): Promise<ControlClient> {
+  /**
+   * The client for the mesh `weft up` runs from `stateDir`, acting with the credential `source` names; MESH_NOT_RUNNING
+   * if there is none or it died.
+   */
+  static async fromStateDir(stateDir: string, source: CredentialSource = {}): Promise<ControlClient> {
     const layout = stateDirLayout(stateDir);
     let mesh: MeshFile;
     try {
@@ -86,13 +113,14 @@ export class ControlClient {
     let caPem: string;
     try {
       [credential, caPem] = await Promise.all([
-        readFile(layout.adminCredentialFile, 'utf8'),
+        readCredential(layout.adminCredentialFile, source),
         readFile(layout.trustBundleFile, 'utf8'),
       ]);
     } catch (err) {
+      if (isWeftError(err)) throw err;
       throw notRunning(layout.root, (err as Error).message);
     }
-    return new ControlClient({ address: mesh.control.address, credential: credential.trim(), caPem });
+    return new ControlClient({ address: mesh.control.address, credential, caPem });
   }
 
   async list(filter: { kind?: string; namespace?: string } = {}): Promise<StoredResource[]> {
@@ -126,12 +154,36 @@ export class ControlClient {
     return (await this.#call<{ records: AuditRecord[] }>('GET', `/api/v1/audit?${query.toString()}`)).records;
   }
 
+  async refusals(filter: AuditFilter = {}): Promise<RefusalRecord[]> {
+    const query = new URLSearchParams();
+    if (filter.since !== undefined) query.set('since', String(filter.since));
+    if (filter.limit !== undefined) query.set('limit', String(filter.limit));
+    return (await this.#call<{ refusals: RefusalRecord[] }>('GET', `/api/v1/refusals?${query.toString()}`)).refusals;
+  }
+
   async issueToken(subject: TokenSubject): Promise<string> {
     return (await this.#call<{ token: string }>('POST', '/api/v1/tokens', subject)).token;
   }
 
   async proxies(): Promise<unknown[]> {
     return (await this.#call<{ proxies: unknown[] }>('GET', '/api/v1/proxies')).proxies;
+  }
+
+  async createCredential(request: { role: string; namespaces: string[]; expires?: string; name?: string }): Promise<{ secret: string; credential: CredentialSummary }> {
+    return this.#call('POST', '/api/v1/credentials', request);
+  }
+
+  async credentials(): Promise<CredentialSummary[]> {
+    return (await this.#call<{ credentials: CredentialSummary[] }>('GET', '/api/v1/credentials')).credentials;
+  }
+
+  async revokeCredential(name: string): Promise<CredentialSummary> {
+    return (await this.#call<{ credential: CredentialSummary }>('POST', `/api/v1/credentials/${encodeURIComponent(name)}/revoke`, {})).credential;
+  }
+
+  /** The API's own decision about this client's credential. */
+  async canI(question: { verb: string; kind: string; namespace: string }): Promise<Decision & { principal: Principal }> {
+    return this.#call('POST', '/api/v1/can-i', question);
   }
 
   async close(): Promise<void> {

@@ -54,7 +54,7 @@ export function registerDeleteCommand(program: Command, io: CliOutput = processO
           throw new WeftError('BAD_REQUEST', 'you must provide one or more resources by argument or filename');
         }
         if (keys.length === 0) throw new WeftError('BAD_REQUEST', 'no objects passed to delete');
-        const client = await ControlClient.fromStateDir(String(cmd.optsWithGlobals()['stateDir'] ?? '.weft'));
+        const client = await ControlClient.fromStateDir(String(cmd.optsWithGlobals()['stateDir'] ?? '.weft'), cmd.optsWithGlobals());
         try {
           const deleted = await client.delete(keys);
           io.out(deleted.map((d) => `${formatDeleted(d)}\n`).join(''));

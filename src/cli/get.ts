@@ -175,7 +175,7 @@ export function registerGetCommand(program: Command, io: CliOutput = processOutp
           throw new WeftError('BAD_REQUEST', 'a resource cannot be retrieved by name across all namespaces');
         }
         const namespace = !info.namespaced ? '' : opts.allNamespaces === true ? undefined : (opts.namespace ?? 'default');
-        const client = await ControlClient.fromStateDir(String(cmd.optsWithGlobals()['stateDir'] ?? '.weft'));
+        const client = await ControlClient.fromStateDir(String(cmd.optsWithGlobals()['stateDir'] ?? '.weft'), cmd.optsWithGlobals());
         try {
           const found =
             name === undefined

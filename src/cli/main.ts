@@ -19,6 +19,7 @@ const VERBS: Record<string, () => Promise<Register>> = {
   exec: async () => (await import('./exec.js')).registerExecCommand,
   status: async () => (await import('./status.js')).registerStatusCommand,
   authz: async () => (await import('./authz.js')).registerAuthzCommand,
+  auth: async () => (await import('./auth.js')).registerAuthCommand,
   control: async () => (await import('./control.js')).registerControlCommand,
   proxy: async () => (await import('./proxy.js')).registerProxyCommand,
 };
@@ -27,9 +28,9 @@ const VERBS: Record<string, () => Promise<Register>> = {
 function verbOf(argv: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--state-dir') i++;
+    if (a === '--state-dir' || a === '--credential-file') i++;
     else if (!a.startsWith('-')) return a;
-    else if (!a.startsWith('--state-dir=')) return undefined;
+    else if (!a.startsWith('--state-dir=') && !a.startsWith('--credential-file=')) return undefined;
   }
   return undefined;
 }
@@ -39,7 +40,8 @@ const { version } = JSON.parse(fs.readFileSync(new URL('../../../package.json', 
 const program = new Command('weft')
   .description('weft: a zero-trust service mesh')
   .version(version, '-V, --version', 'print the version of weft')
-  .option('--state-dir <dir>', 'state directory of the mesh', DEFAULT_STATE_DIR);
+  .option('--state-dir <dir>', 'state directory of the mesh', DEFAULT_STATE_DIR)
+  .option('--credential-file <file>', 'API credential to act with (default: $WEFT_CREDENTIAL, else the mesh-admin credential in the state directory)');
 
 const verb = verbOf(process.argv.slice(2));
 const wanted = verb !== undefined && verb in VERBS && !process.argv.includes('--help') && !process.argv.includes('-h') ? [verb] : Object.keys(VERBS);

@@ -31,7 +31,7 @@ export function registerStatusCommand(program: Command): void {
     .action(async (opts: { output?: string }, cmd: Command) =>
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
-        const client = await ControlClient.fromStateDir(stateDir);
+        const client = await ControlClient.fromStateDir(stateDir, cmd.optsWithGlobals());
         try {
           const proxies = (await client.proxies()) as ProxyStatus[];
           if (opts.output === 'json') process.stdout.write(`${JSON.stringify({ control: client.address, proxies }, null, 2)}\n`);

@@ -13,7 +13,7 @@ import { createCsr, generateWorkloadKey } from '../identity/workload-key.js';
 import { validateDocument } from '../config/validate.js';
 import type { MeshSettings } from '../config/kinds/mesh-config.js';
 import { openSqliteStore } from './store/sqlite-store.js';
-import { createCredential, createCredentialVerifier } from './api/credentials.js';
+import { ApiCredentials, CREDENTIAL_KEY_BYTES, newCredentialKey } from './api/credentials.js';
 import { createApiHandler } from './api/handler.js';
 import { PushServer } from './push-server.js';
 import { buildSnapshot } from './compile/snapshot.js';
@@ -61,8 +61,8 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
 
   const store = openSqliteStore(layout.storeFile, { onListenerError: (err) => log.warn('watch listener failed', { error: String(err) }) });
   const tokens = new BootstrapTokens(store.tokens);
-  const credentials = createCredentialVerifier(store);
-  await ensureAdminCredential(store, credentials, layout.adminCredentialFile);
+  const credentials = new ApiCredentials(store, credentialKey(layout.credentialKeyFile), systemClock.now);
+  await ensureAdminCredential(credentials, layout.adminCredentialFile);
 
   let serving = await servingCertificate(ca, o.bootstrap);
   let snapshot: MeshSnapshot = buildSnapshot(await store.list(), await store.revision(), o.bootstrap, new Map(), network);
@@ -86,6 +86,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
   const api = createApiHandler({
     store,
     credentials,
+    rootNamespace: o.bootstrap.rootNamespace,
     tokens: { issue: (subject, ttlMs) => tokens.issue(subject, ttlMs) },
     validate: (doc, origin) => validateDocument(doc, origin),
     proxyStatus: () => push.proxies(),
@@ -185,17 +186,32 @@ async function servingCertificate(ca: CertificateAuthority, mesh: MeshSettings):
   return { key: key.privateKeyPem, cert: issued.chainPem };
 }
 
-/** The admin credential in the state directory, made on first start and again if the store no longer knows it. */
-async function ensureAdminCredential(
-  store: Parameters<typeof createCredential>[0],
-  verifier: ReturnType<typeof createCredentialVerifier>,
-  file: string,
-): Promise<void> {
+/** The credential HMAC key, made on first start; a key of the wrong size is replaced (every credential then fails). */
+function credentialKey(file: string): Buffer {
+  if (fs.existsSync(file)) {
+    const key = fs.readFileSync(file);
+    if (key.length === CREDENTIAL_KEY_BYTES) return key;
+  }
+  const key = newCredentialKey();
+  fs.writeFileSync(file, key, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+  return key;
+}
+
+/**
+ * The mesh-admin credential in the state directory, made on first start and again if the store no longer accepts
+ * it (revoked, or written under another key).
+ */
+async function ensureAdminCredential(credentials: ApiCredentials, file: string): Promise<void> {
   if (fs.existsSync(file)) {
     const secret = fs.readFileSync(file, 'utf8').trim();
-    if (await verifier.verify(secret)) return;
+    const valid = await credentials.verify(secret).then(
+      (p) => p.bindings.some((b) => b.role === 'mesh-admin'),
+      () => false,
+    );
+    if (valid) return;
   }
-  const secret = createCredential(store, { name: 'admin', role: 'admin' });
+  const { secret } = credentials.create({ name: 'admin', role: 'mesh-admin', namespaces: [] });
   fs.writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   fs.chmodSync(file, 0o600);
 }

@@ -12,6 +12,8 @@ export interface StateDirLayout {
   storeFile: string;
   /** The admin API credential written by `weft up`, mode 0600. */
   adminCredentialFile: string;
+  /** The HMAC key API credentials are hashed under, mode 0600; kept out of the store so a copy of it is not enough. */
+  credentialKeyFile: string;
   /** Facts about the running mesh: control plane address, every sidecar, the gateway. */
   meshFile: string;
   /** Stable choices of the first start (control plane port, pod address block). */
@@ -30,6 +32,7 @@ export function stateDirLayout(root: string = DEFAULT_STATE_DIR): StateDirLayout
     caDir: path.join(abs, 'ca'),
     storeFile: path.join(abs, 'store.db'),
     adminCredentialFile: path.join(abs, 'admin.credential'),
+    credentialKeyFile: path.join(abs, 'ca', 'credential-hmac.key'),
     meshFile: path.join(abs, 'mesh.json'),
     runtimeFile: path.join(abs, 'runtime.json'),
     trustBundleFile: path.join(abs, 'ca', 'trust-bundle.pem'),

@@ -12,7 +12,7 @@ import type { Resource } from '../../config/resource.js';
 import { WeftError } from '../../errors.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
-import { createCredential, createCredentialVerifier } from './credentials.js';
+import { ApiCredentials, newCredentialKey } from './credentials.js';
 import { createApiHandler } from './handler.js';
 import type { ApiDeps, TokenSubject } from './handler.js';
 
@@ -25,6 +25,9 @@ export interface ApiFixture {
   adminSecret: string;
   viewerSecret: string;
   store: SqliteStore;
+  credentials: ApiCredentials;
+  /** The fixture's fake time (ms); credentials expire against it. */
+  clock: { now: number };
   workloadStatuses: Resource[];
   issued: { subject: TokenSubject; ttlMs: number }[];
   close(): Promise<void>;
@@ -57,7 +60,7 @@ export const FIXTURE_CONTROL_PLANE_ID = 'spiffe://cluster.local/ns/weft-system/s
 /** `serverSpiffeId: null` serves a certificate with no SPIFFE ID, as an impostor on the port would. */
 export async function startApiFixture(
   overrides: Partial<ApiDeps> = {},
-  options: { serverSpiffeId?: string | null } = {},
+  options: { serverSpiffeId?: string | null; rootNamespace?: string } = {},
 ): Promise<ApiFixture> {
   const dir = await mkdtemp(path.join(tmpdir(), 'weft-api-'));
   const keyFile = path.join(dir, 'key.pem');
@@ -72,13 +75,16 @@ export async function startApiFixture(
   );
   const [key, caPem] = await Promise.all([readFile(keyFile, 'utf8'), readFile(certFile, 'utf8')]);
   const store = openSqliteStore(path.join(dir, 'store.db'));
-  const adminSecret = createCredential(store, { name: 'admin', role: 'admin' });
-  const viewerSecret = createCredential(store, { name: 'dashboard', role: 'viewer' });
+  const clock = { now: Date.UTC(2026, 0, 1) };
+  const credentials = new ApiCredentials(store, newCredentialKey(), () => clock.now);
+  const adminSecret = credentials.create({ name: 'admin', role: 'mesh-admin', namespaces: [] }).secret;
+  const viewerSecret = credentials.create({ name: 'dashboard', role: 'viewer', namespaces: [] }).secret;
   const workloadStatuses: Resource[] = [];
   const issued: { subject: TokenSubject; ttlMs: number }[] = [];
   const handler = createApiHandler({
     store,
-    credentials: createCredentialVerifier(store),
+    credentials,
+    rootNamespace: options.rootNamespace ?? 'weft-system',
     tokens: {
       issue: (subject, ttlMs) => {
         issued.push({ subject, ttlMs });
@@ -109,6 +115,8 @@ export async function startApiFixture(
     adminSecret,
     viewerSecret,
     store,
+    credentials,
+    clock,
     workloadStatuses,
     issued,
     async close() {

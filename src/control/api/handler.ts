@@ -1,12 +1,19 @@
 /**
  * The control plane's API as one request handler for `http2.createSecureServer({ allowHTTP1: true })`.
- * Order of checks: route under /api/ (else not ours), credential (401), route and method (404/405), role (403),
- * body (413/400), then the route itself. Every answer is JSON.
+ * Order of checks: route under /api/ (else not ours), credential (401), route and method (404/405), the route's
+ * permission (403), body (413/400), then the route itself. Every answer is JSON.
+ *
+ * Every route states its access: a permission known from the path alone is checked here before the body is read;
+ * a route whose permission depends on its body (which kinds an apply writes) checks each item through
+ * `req.authorize` before it changes anything; a self-service route (can-i) needs only a valid credential.
  */
 import { WeftError } from '../../errors.js';
+import { canI, createApiCredential, listCredentials, revokeCredential } from './credential-routes.js';
 import type { ApiPrincipal } from './credentials.js';
 import { errorResponse, readJsonBody, sendJson } from './json-exchange.js';
 import type { ApiRequest, ApiResponse } from './json-exchange.js';
+import { ALL_NAMESPACES, authorize } from './rbac.js';
+import type { ApiVerb } from './rbac.js';
 import {
   applyResources,
   deleteResources,
@@ -16,6 +23,7 @@ import {
   listResources,
   putStatus,
   readAudit,
+  readRefusals,
 } from './routes.js';
 import type { ApiDeps, RouteRequest } from './routes.js';
 
@@ -27,21 +35,32 @@ interface Route {
   method: Method;
   /** Path segments after /api/v1/; `:name` captures one segment. */
   pattern: string[];
+  access: RouteAccess;
   run: (deps: ApiDeps, req: RouteRequest) => Promise<unknown>;
 }
+
+type RouteAccess =
+  | { verb: ApiVerb; kind: string | 'from-path'; namespace: 'from-path' | typeof ALL_NAMESPACES }
+  | 'per-item'
+  | 'self';
 
 const API_PREFIX = '/api/';
 const V1_PREFIX = '/api/v1/';
 
 const ROUTES: readonly Route[] = [
-  { method: 'GET', pattern: ['resources'], run: listResources },
-  { method: 'GET', pattern: ['resources', ':kind', ':namespace', ':name'], run: getResource },
-  { method: 'POST', pattern: ['apply'], run: applyResources },
-  { method: 'POST', pattern: ['delete'], run: deleteResources },
-  { method: 'GET', pattern: ['audit'], run: readAudit },
-  { method: 'PUT', pattern: ['status', ':kind', ':namespace', ':name'], run: putStatus },
-  { method: 'POST', pattern: ['tokens'], run: issueToken },
-  { method: 'GET', pattern: ['proxies'], run: listProxies },
+  { method: 'GET', pattern: ['resources'], access: 'per-item', run: listResources },
+  { method: 'GET', pattern: ['resources', ':kind', ':namespace', ':name'], access: { verb: 'get', kind: 'from-path', namespace: 'from-path' }, run: getResource },
+  { method: 'POST', pattern: ['apply'], access: 'per-item', run: applyResources },
+  { method: 'POST', pattern: ['delete'], access: 'per-item', run: deleteResources },
+  { method: 'GET', pattern: ['audit'], access: { verb: 'list', kind: 'AuditRecord', namespace: ALL_NAMESPACES }, run: readAudit },
+  { method: 'GET', pattern: ['refusals'], access: { verb: 'list', kind: 'AuditRecord', namespace: ALL_NAMESPACES }, run: readRefusals },
+  { method: 'PUT', pattern: ['status', ':kind', ':namespace', ':name'], access: { verb: 'update', kind: 'from-path', namespace: 'from-path' }, run: putStatus },
+  { method: 'POST', pattern: ['tokens'], access: 'per-item', run: issueToken },
+  { method: 'GET', pattern: ['proxies'], access: { verb: 'list', kind: 'ProxyStatus', namespace: ALL_NAMESPACES }, run: listProxies },
+  { method: 'GET', pattern: ['credentials'], access: { verb: 'list', kind: 'Credential', namespace: ALL_NAMESPACES }, run: listCredentials },
+  { method: 'POST', pattern: ['credentials'], access: { verb: 'create', kind: 'Credential', namespace: ALL_NAMESPACES }, run: createApiCredential },
+  { method: 'POST', pattern: ['credentials', ':name', 'revoke'], access: { verb: 'delete', kind: 'Credential', namespace: ALL_NAMESPACES }, run: revokeCredential },
+  { method: 'POST', pattern: ['can-i'], access: 'self', run: canI },
 ];
 
 function matchPattern(pattern: string[], segments: string[]): Record<string, string> | undefined {
@@ -95,9 +114,24 @@ async function authenticate(deps: ApiDeps, req: ApiRequest): Promise<ApiPrincipa
       status: 401,
     });
   }
-  const principal = await deps.credentials.verify(secret);
-  if (principal === undefined) throw new WeftError('UNAUTHENTICATED', 'the credential is not valid', { status: 401 });
-  return principal;
+  return deps.credentials.verify(secret);
+}
+
+/** The check routes call: a refusal is recorded in the store, then answered 403 naming the missing permission. */
+function authorizer(deps: ApiDeps, principal: ApiPrincipal): RouteRequest['authorize'] {
+  return async (verb, kind, namespace, name = '') => {
+    const decision = authorize(principal, verb, kind, namespace, deps.rootNamespace);
+    if (decision.allowed) return;
+    await deps.store.recordRefusal({ actor: principal.name, verb, key: { kind, namespace, name }, reason: decision.reason });
+    throw new WeftError('FORBIDDEN', decision.reason, { status: 403, detail: { missing: decision.missing } });
+  };
+}
+
+async function checkRouteAccess(access: RouteAccess, params: Record<string, string>, check: RouteRequest['authorize']): Promise<void> {
+  if (access === 'per-item' || access === 'self') return;
+  const kind = access.kind === 'from-path' ? (params['kind'] ?? '') : access.kind;
+  const namespace = access.namespace === 'from-path' ? (params['namespace'] ?? '') : access.namespace;
+  await check(access.verb, kind, namespace, params['name'] ?? '');
 }
 
 function challenge(err: unknown): Record<string, string> {
@@ -116,11 +150,10 @@ export function createApiHandler(deps: ApiDeps): (req: ApiRequest, res: ApiRespo
     try {
       const principal = await authenticate(deps, req);
       const { route, params } = resolve(method, url.pathname);
-      if (method !== 'GET' && principal.role !== 'admin') {
-        throw new WeftError('FORBIDDEN', `${principal.name} (role ${principal.role}) may only read`, { status: 403 });
-      }
+      const check = authorizer(deps, principal);
+      await checkRouteAccess(route.access, params, check);
       const body = method === 'GET' ? undefined : await readJsonBody(req);
-      const result = await route.run(deps, { principal, params, query: url.searchParams, body });
+      const result = await route.run(deps, { principal, params, query: url.searchParams, body, authorize: check });
       sendJson(res, 200, result);
     } catch (err) {
       const { status, body } = errorResponse(err);

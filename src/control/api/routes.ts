@@ -6,7 +6,9 @@ import type { Resource, ResourceKey } from '../../config/resource.js';
 import { KINDS } from '../../config/kinds/index.js';
 import { WeftError, isWeftError } from '../../errors.js';
 import type { ApplyResult, ResourceStore, StoredResource } from '../store/types.js';
-import type { ApiPrincipal, CredentialVerifier } from './credentials.js';
+import type { ApiCredentials, ApiPrincipal } from './credentials.js';
+import { ALL_NAMESPACES } from './rbac.js';
+import type { ApiVerb } from './rbac.js';
 import { notFoundMessage } from './resource-names.js';
 
 /** The identity a bootstrap token lets one workload claim. */
@@ -18,7 +20,9 @@ export interface TokenSubject {
 
 export interface ApiDeps {
   store: ResourceStore;
-  credentials: CredentialVerifier;
+  credentials: Pick<ApiCredentials, 'verify' | 'create' | 'list' | 'revoke'>;
+  /** The mesh's root namespace: changes there are mesh-admin's alone. */
+  rootNamespace: string;
   tokens: { issue(subject: TokenSubject, ttlMs: number): string };
   /** The config module's document validation; `origin` names the document in error messages. */
   validate: (doc: unknown, origin: string) => Resource;
@@ -36,6 +40,8 @@ export interface RouteRequest {
   params: Record<string, string>;
   query: URLSearchParams;
   body: unknown;
+  /** Resolves if the principal may; otherwise records the refusal and throws FORBIDDEN (403). */
+  authorize(verb: ApiVerb, kind: string, namespace: string, name?: string): Promise<void>;
 }
 
 export interface AppliedItem {
@@ -77,6 +83,10 @@ export async function listResources(deps: ApiDeps, req: RouteRequest): Promise<u
   const namespace = req.query.get('namespace');
   if (kind !== null && kind !== '') filter.kind = kind;
   if (namespace !== null && namespace !== '') filter.namespace = namespace;
+  // Without a kind the list spans every kind, so each must be listable.
+  for (const k of filter.kind === undefined ? KINDS.map((i) => i.kind) : [filter.kind]) {
+    await req.authorize('list', k, filter.namespace ?? ALL_NAMESPACES);
+  }
   const [items, revision] = await Promise.all([deps.store.list(filter), deps.store.revision()]);
   return { revision, items };
 }
@@ -113,6 +123,12 @@ export async function applyResources(deps: ApiDeps, req: RouteRequest): Promise<
   if (messages.length > 0) {
     throw new WeftError('CONFIG_INVALID', messages.join('\n'), { status: 400, detail: { issues } });
   }
+  // Apply creates or updates; which one decides the verb, as in Kubernetes' server-side apply.
+  for (const r of resources) {
+    const key = { kind: r.kind, namespace: r.metadata.namespace, name: r.metadata.name };
+    const verb = (await deps.store.get(key)) === undefined ? 'create' : 'update';
+    await req.authorize(verb, key.kind, key.namespace, key.name);
+  }
   const outcomes = await deps.store.apply(resources, req.principal.name);
   return {
     results: outcomes.map((o) => ({
@@ -132,6 +148,7 @@ export async function deleteResources(deps: ApiDeps, req: RouteRequest): Promise
     if (typeof namespace !== 'string') throw badRequest(`keys[${i}].namespace must be a string`);
     return { kind: stringField(k, 'kind', `keys[${i}].`), namespace, name: stringField(k, 'name', `keys[${i}].`) };
   });
+  for (const k of keys) await req.authorize('delete', k.kind, k.namespace, k.name);
   try {
     const deleted = await deps.store.delete(keys, req.principal.name);
     return {
@@ -153,9 +170,9 @@ export async function deleteResources(deps: ApiDeps, req: RouteRequest): Promise
   }
 }
 
-export async function readAudit(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
+function pageFilter(query: URLSearchParams): { since?: number; limit?: number } {
   const number = (name: string): number | undefined => {
-    const raw = req.query.get(name);
+    const raw = query.get(name);
     if (raw === null || raw === '') return undefined;
     const n = Number(raw);
     if (!Number.isInteger(n) || n < 0) throw badRequest(`query parameter ${name} must be a non-negative integer`);
@@ -166,7 +183,15 @@ export async function readAudit(deps: ApiDeps, req: RouteRequest): Promise<unkno
   const limit = number('limit');
   if (since !== undefined) filter.since = since;
   if (limit !== undefined) filter.limit = limit;
-  return { records: await deps.store.audit(filter) };
+  return filter;
+}
+
+export async function readAudit(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
+  return { records: await deps.store.audit(pageFilter(req.query)) };
+}
+
+export async function readRefusals(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
+  return { refusals: await deps.store.refusals(pageFilter(req.query)) };
 }
 
 export async function putStatus(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
@@ -192,6 +217,7 @@ export async function issueToken(deps: ApiDeps, req: RouteRequest): Promise<unkn
     serviceAccount: stringField(req.body, 'serviceAccount', ''),
     workload: stringField(req.body, 'workload', ''),
   };
+  await req.authorize('create', 'BootstrapToken', subject.namespace, subject.workload);
   return { token: deps.tokens.issue(subject, deps.tokenTtlMs ?? 10 * 60_000) };
 }
 

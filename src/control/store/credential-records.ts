@@ -1,19 +1,29 @@
 /**
- * API credentials as the store keeps them: a name, a role and the SHA-256 of the secret, never the secret.
- * Issuing and verifying live in control/api/credentials.ts; this is only where they are kept.
+ * API credentials as the store keeps them: a name, role bindings, an expiry, a revocation time and a keyed hash
+ * (HMAC-SHA-256) of the secret, never the secret. Issuing and verifying live in control/api/credentials.ts; this is
+ * only where they are kept.
  */
 import type Database from 'better-sqlite3';
 
-export type ApiRole = 'admin' | 'viewer';
+/** A role bound in a namespace (or `*`), as stored; what roles mean is control/api/rbac.ts's business. */
+export interface StoredBinding {
+  role: string;
+  namespace: string;
+}
 
 export interface CredentialRecord {
   /** Public, random; the part of the presented secret used to find the record. */
   id: string;
   /** Who acts with this credential: the actor of every audit record it causes. */
   name: string;
-  role: ApiRole;
-  secretSha256: Buffer;
+  bindings: StoredBinding[];
+  /** HMAC-SHA-256 of the whole secret under the control plane's credential key. */
+  secretHmac: Buffer;
   createdAt: string;
+  /** ISO-8601; undefined for a credential that does not expire. */
+  expiresAt: string | undefined;
+  /** ISO-8601 time of revocation; a revoked credential is kept so that `weft auth list` still shows it. */
+  revokedAt: string | undefined;
 }
 
 export interface CredentialRecords {
@@ -21,25 +31,64 @@ export interface CredentialRecords {
   put(record: CredentialRecord): void;
   findById(id: string): CredentialRecord | undefined;
   list(): CredentialRecord[];
-  /** False if no credential had that name. */
-  revoke(name: string): boolean;
+  /** False if no unrevoked credential had that name. */
+  revoke(name: string, at: string): boolean;
 }
+
+/**
+ * Schema step, kept apart from the audit table: refused API calls get a table of their own, and the credentials
+ * table is replaced. The first schema kept an unkeyed SHA-256 per credential and one role. A keyed hash cannot be derived
+ * from the old one without the secret, so the table is replaced; the control plane reissues its admin credential
+ * at start when the one on file no longer verifies, and no other credential could be issued before this step.
+ */
+export const CREDENTIALS_MIGRATION = `
+  DROP TABLE credentials;
+  CREATE TABLE credentials (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    bindings TEXT NOT NULL,
+    secret_hmac BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT,
+    revoked_at TEXT
+  ) WITHOUT ROWID;
+
+  CREATE TABLE refused_calls (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    verb TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    reason TEXT NOT NULL
+  );
+`;
 
 interface CredentialRow {
   id: string;
   name: string;
-  role: string;
-  secret_sha256: Buffer;
+  bindings: string;
+  secret_hmac: Buffer;
   created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+function bindingsFromJson(text: string): StoredBinding[] {
+  const parsed = JSON.parse(text) as { role?: unknown; namespace?: unknown }[];
+  return parsed.flatMap((b) => (typeof b.role === 'string' && typeof b.namespace === 'string' ? [{ role: b.role, namespace: b.namespace }] : []));
 }
 
 function fromRow(row: CredentialRow): CredentialRecord {
   return {
     id: row.id,
     name: row.name,
-    role: row.role === 'admin' ? 'admin' : 'viewer',
-    secretSha256: row.secret_sha256,
+    bindings: bindingsFromJson(row.bindings),
+    secretHmac: row.secret_hmac,
     createdAt: row.created_at,
+    expiresAt: row.expires_at ?? undefined,
+    revokedAt: row.revoked_at ?? undefined,
   };
 }
 
@@ -54,8 +103,19 @@ export class SqliteCredentialRecords implements CredentialRecords {
     this.#db.transaction(() => {
       this.#db.prepare('DELETE FROM credentials WHERE name = ?').run(record.name);
       this.#db
-        .prepare('INSERT INTO credentials (id, name, role, secret_sha256, created_at) VALUES (?, ?, ?, ?, ?)')
-        .run(record.id, record.name, record.role, record.secretSha256, record.createdAt);
+        .prepare(
+          `INSERT INTO credentials (id, name, bindings, secret_hmac, created_at, expires_at, revoked_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          record.id,
+          record.name,
+          JSON.stringify(record.bindings),
+          record.secretHmac,
+          record.createdAt,
+          record.expiresAt ?? null,
+          record.revokedAt ?? null,
+        );
     })();
   }
 
@@ -69,7 +129,7 @@ export class SqliteCredentialRecords implements CredentialRecords {
     return rows.map(fromRow);
   }
 
-  revoke(name: string): boolean {
-    return this.#db.prepare('DELETE FROM credentials WHERE name = ?').run(name).changes > 0;
+  revoke(name: string, at: string): boolean {
+    return this.#db.prepare('UPDATE credentials SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(at, name).changes > 0;
   }
 }

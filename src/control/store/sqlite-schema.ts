@@ -4,6 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { WeftError } from '../../errors.js';
+import { CREDENTIALS_MIGRATION } from './credential-records.js';
 
 const MIGRATIONS: readonly string[] = [
   // 1: resources, the revision counter, the audit trail, bootstrap tokens, API credentials.
@@ -48,6 +49,8 @@ const MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 2: API credentials with role bindings, expiry, revocation and a keyed hash (see credential-records.ts).
+  CREDENTIALS_MIGRATION,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

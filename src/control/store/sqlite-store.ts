@@ -24,6 +24,8 @@ import type {
   AuditRecord,
   AuditVerb,
   Clock,
+  RefusalInput,
+  RefusalRecord,
   ResourceFilter,
   ResourceStore,
   StoreEvent,
@@ -171,6 +173,38 @@ class SqliteResourceStore implements SqliteStore {
         verb: r.verb,
         key: { kind: r.kind, namespace: r.namespace, name: r.name },
         contentSha256: r.content_sha256,
+      }));
+    });
+  }
+
+  async recordRefusal(refusal: RefusalInput): Promise<RefusalRecord> {
+    return this.#run(() => {
+      const time = new Date(this.#clock()).toISOString();
+      const { seq } = this.#db
+        .prepare(
+          `INSERT INTO refused_calls (time, actor, verb, kind, namespace, name, reason)
+           VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+        )
+        .get(time, refusal.actor, refusal.verb, refusal.key.kind, refusal.key.namespace, refusal.key.name, refusal.reason) as {
+        seq: number;
+      };
+      return { seq, time, ...refusal };
+    });
+  }
+
+  async refusals(filter: AuditFilter = {}): Promise<RefusalRecord[]> {
+    const limit = Math.max(0, Math.min(filter.limit ?? MAX_AUDIT_PAGE, MAX_AUDIT_PAGE));
+    return this.#run(() => {
+      const rows = this.#db
+        .prepare('SELECT * FROM refused_calls WHERE seq > ? ORDER BY seq LIMIT ?')
+        .all(filter.since ?? 0, limit) as (Omit<RefusalRecord, 'key'> & ResourceKey)[];
+      return rows.map((r) => ({
+        seq: r.seq,
+        time: r.time,
+        actor: r.actor,
+        verb: r.verb,
+        key: { kind: r.kind, namespace: r.namespace, name: r.name },
+        reason: r.reason,
       }));
     });
   }

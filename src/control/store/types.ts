@@ -45,6 +45,24 @@ export interface AuditRecord {
   contentSha256: string | null;
 }
 
+/** An API call refused for want of a permission: who asked, for what, and which permission was missing. */
+export interface RefusalInput {
+  actor: string;
+  /** The API verb refused (get, list, watch, create, update, delete). */
+  verb: string;
+  /** What the call was about; namespace `*` for a cluster-wide request, name empty when it named no object. */
+  key: ResourceKey;
+  /** The missing permission, as the 403 answer stated it. */
+  reason: string;
+}
+
+export interface RefusalRecord extends RefusalInput {
+  /** Position among refusals, from 1. */
+  seq: number;
+  /** ISO-8601 time of the refusal, from the store's clock. */
+  time: string;
+}
+
 export interface ResourceFilter {
   kind?: string;
   namespace?: string;
@@ -72,6 +90,10 @@ export interface ResourceStore {
   /** Replaces the object's status; a change like any other (revision, watch, audit). NOT_FOUND if missing. */
   setStatus(key: ResourceKey, status: unknown, actor: string): Promise<StoredResource>;
   audit(filter?: AuditFilter): Promise<AuditRecord[]>;
+  /** Records a refused call; it changes no resource, so it bumps no revision and wakes no watcher. */
+  recordRefusal(refusal: RefusalInput): Promise<RefusalRecord>;
+  /** Refusals oldest first; `since` and `limit` count in `seq`, capped like audit pages. */
+  refusals(filter?: AuditFilter): Promise<RefusalRecord[]>;
   /** Returns the function that stops this listener. */
   watch(listener: StoreListener): () => void;
   close(): Promise<void>;
