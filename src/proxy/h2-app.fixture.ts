@@ -25,7 +25,7 @@ export interface H2App {
 
 function config(appPort: number, policies: AuthorizationPolicy[]): ProxyConfig {
   return {
-    schema: 2,
+    schema: 3,
     version: `api-${policies.map((p) => p.name).join(',')}`,
     proxy: { role: 'sidecar', namespace: 'default', name: 'api', spiffeId: 'spiffe://cluster.local/ns/default/sa/api', labels: { app: 'api' } },
     trustDomain: 'cluster.local',

@@ -59,7 +59,7 @@ function httpbinService(inboundPort: number, appPort: number): ProxyConfig['outb
 
 function sidecarConfig(inboundPort: number, appPort: number, policies: AuthorizationPolicy[] = []): ProxyConfig {
   return {
-    schema: 2,
+    schema: 3,
     version: `httpbin-sidecar-${policies.map((p) => p.name).join(',')}`,
     proxy: { role: 'sidecar', namespace: 'default', name: 'httpbin', spiffeId: 'spiffe://cluster.local/ns/default/sa/httpbin', labels: { app: 'httpbin' } },
     trustDomain: 'cluster.local',
@@ -76,7 +76,7 @@ function sidecarConfig(inboundPort: number, appPort: number, policies: Authoriza
 
 function gatewayConfig(inboundPort: number, appPort: number): ProxyConfig {
   return {
-    schema: 2,
+    schema: 3,
     version: 'ingress',
     proxy: { role: 'gateway', namespace: 'istio-system', name: 'ingress', spiffeId: 'spiffe://cluster.local/ns/istio-system/sa/ingress', labels: { istio: 'ingressgateway' } },
     trustDomain: 'cluster.local',

@@ -42,7 +42,7 @@ function external(source: string, hosts: string[], port: number, protocol: 'http
 
 function config(trafficPolicy: 'REGISTRY_ONLY' | 'ALLOW_ANY'): ProxyConfig {
   return {
-    schema: 2,
+    schema: 3,
     version: trafficPolicy,
     proxy: { role: 'sidecar', namespace: 'default', name: 'sleep', spiffeId: 'spiffe://example.org/ns/default/sa/sleep', labels: {} },
     trustDomain: 'example.org',

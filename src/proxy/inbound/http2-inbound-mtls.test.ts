@@ -43,7 +43,7 @@ function config(principals?: string[]): ProxyConfig {
     ? [{ namespace: 'default', name: 'from-only', annotations: {}, spec: { action: 'ALLOW', rules: [{ from: [{ source: { principals } }] }] } }]
     : [];
   return {
-    schema: 2,
+    schema: 3,
     version: String(principals),
     proxy: { role: 'sidecar', namespace: 'default', name: 'grpc-echo', spiffeId: ECHO_ID, labels: {} },
     trustDomain: 'example.org',

@@ -44,7 +44,7 @@ type Policy = ProxyConfig['security']['authorizationPolicies'][number];
 
 function config(mode: 'PERMISSIVE' | 'STRICT', policies: Policy[] = [], port = appPort): ProxyConfig {
   return {
-    schema: 2,
+    schema: 3,
     version: `${mode}-${policies.length}-${port}`,
     proxy: { role: 'sidecar', namespace: 'default', name: 'grpc-echo', spiffeId: 'spiffe://example.org/ns/default/sa/grpc-echo', labels: { app: 'grpc-echo' } },
     trustDomain: 'example.org',

@@ -22,7 +22,7 @@ const entries: AccessLogEntry[] = [];
 
 function config(mode: 'DISABLE' | 'PERMISSIVE'): ProxyConfig {
   return {
-    schema: 2,
+    schema: 3,
     version: mode,
     proxy: { role: 'sidecar', namespace: 'default', name: 'db', spiffeId: 'spiffe://example.org/ns/default/sa/db', labels: {} },
     trustDomain: 'example.org',

@@ -58,7 +58,7 @@ function config(mode: PeerAuthnMode, other = false, protocol: 'tcp' | 'http' = '
   const appPorts: InboundConfig['ports'] = [{ port: appPort, name: `${protocol}-db`, protocol, mode }];
   if (other) appPorts.push({ port: otherPort, name: 'tcp-other', protocol: 'tcp', mode: 'PERMISSIVE' });
   return {
-    schema: 2,
+    schema: 3,
     version: `${mode}-${String(other)}-${protocol}`,
     proxy: { role: 'sidecar', namespace: 'default', name: 'db', spiffeId: APP_ID, labels: {} },
     trustDomain: 'example.org',

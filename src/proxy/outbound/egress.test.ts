@@ -22,7 +22,7 @@ let webPort = 0;
 
 function config(trafficPolicy: 'REGISTRY_ONLY' | 'ALLOW_ANY'): ProxyConfig {
   return {
-    schema: 2,
+    schema: 3,
     version: trafficPolicy,
     proxy: { role: 'sidecar', namespace: 'default', name: 'sleep', spiffeId: 'spiffe://example.org/ns/default/sa/sleep', labels: {} },
     trustDomain: 'example.org',
