@@ -36,6 +36,10 @@ export interface AccessLogEntry {
   /** What dry-run policies would have done. */
   dryRun?: Array<{ policy: string; rule: number | null; action: string; wouldDeny: boolean }>;
   egress?: EgressDecision;
+  /** Envoy's response flags, comma-separated (NR, UH, UO, UF, UC, UT, URX, FI, DI, ...); absent when none. */
+  responseFlags?: string;
+  /** Upstream attempts, when retries made more than one. */
+  attempts?: number;
 }
 
 /** Where every finished request or connection is reported: the access log and the metrics. */
