@@ -71,10 +71,9 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, UpstreamControl {
 
 export function connectUpstream(pools: EndpointPools): Dispatch {
   return (ex, handler) => {
-    const binding = ex.binding!;
-    const ep = binding.endpoints.get(ex.endpoint!.address)!;
+    const ep = ex.upstream!;
     ex.upstreamWorkload = ep.workload;
-    const pool = pools.get(targetOf(ep, binding.sni));
+    const pool = pools.get(targetOf(ep, ex.binding!.sni));
     pool.dispatch(
       { path: ex.upstreamPath, method: ex.method as Dispatcher.HttpMethod, headers: headersForUpstream(ex), body: ex.body },
       new UpstreamAttempt(ex, handler),

@@ -124,7 +124,10 @@ class EndpointPath {
 
   private send(ex: Exchange, handler: ResponseHandler, cluster: ClusterRuntime): void {
     const host = this.pick(cluster, ex.previousEndpoint);
-    if (host === undefined) {
+    // A retry after a push balances over the new hosts while the request keeps its config: a host that config does
+    // not know cannot be reached from it.
+    const upstream = host === undefined ? undefined : ex.binding!.endpoints.get(host.address);
+    if (host === undefined || upstream === undefined) {
       cluster.breaker.endRequest();
       this.connectionReleased(cluster);
       ex.reason = NO_HEALTHY_UPSTREAM;
@@ -132,6 +135,7 @@ class EndpointPath {
       return;
     }
     ex.endpoint = host;
+    ex.upstream = upstream;
     host.activeRequests++;
     this.next(ex, new EndpointResponse(this, handler, cluster, host));
   }

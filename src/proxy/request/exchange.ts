@@ -12,6 +12,7 @@ import type { CompiledRoute, MatchedRoute } from '../../route/http-route-match.j
 import type { HeaderBag } from '../../route/header-operations.js';
 import type { EndpointState } from '../balance/cluster-runtime.js';
 import type { ClusterRuntime } from '../balance/cluster-runtime.js';
+import type { Endpoint } from '../../proxyconfig/types.js';
 
 /** Lower-case name → value, as undici hands response headers over. */
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
@@ -102,6 +103,8 @@ export abstract class Exchange implements ResponseHandler {
   binding: ClusterBinding | undefined;
   cluster: ClusterRuntime | undefined;
   endpoint: EndpointState | undefined;
+  /** The chosen endpoint as config describes it (address, identity, ports). */
+  upstream: Endpoint | undefined;
   /** Upstream attempts made (1 without retries). */
   attempts = 0;
   /** Envoy response flags, comma-separated; empty when none. */
