@@ -2,7 +2,8 @@
  * VirtualService and DestinationRule enforced by a sidecar on a real mesh (examples/resilience): rewrite, redirect,
  * direct response, header operations, route timeout (504 UT), retries counted at the upstream, mirroring seen by the
  * mirror target, fault delay, an unknown subset (503 NR), connection-pool overflow (503 UO), outlier ejection and
- * return, and round robin that a push of unrelated config does not reset. One mesh for the file.
+ * return, consistent hashing by header, and round robin that a push of unrelated config does not reset. One mesh for
+ * the file.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -145,6 +146,14 @@ test('outlier detection: a failing host is ejected, then returns', async () => {
     },
     10_000,
   );
+});
+
+test('consistent hashing on a header: one user, one host', async () => {
+  for (const user of ['alice', 'bob', 'carol']) {
+    const versions = new Set<string>();
+    for (let i = 0; i < 6; i++) versions.add(versionOf(await call('http://backend-sticky:8003/', { 'x-user': user })));
+    assert.equal(versions.size, 1, `${user} went to ${[...versions].join(', ')}`);
+  }
 });
 
 test('a push of unrelated config does not reset round robin', async () => {

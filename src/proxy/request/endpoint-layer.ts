@@ -10,6 +10,7 @@
 import type { ClusterRuntime, EndpointState } from '../balance/cluster-runtime.js';
 import type { EndpointRegistry } from '../balance/endpoint-registry.js';
 import type { PickContext } from '../balance/balancer.js';
+import { hashKeyOf } from '../balance/hash-key.js';
 import { LOCAL_REPLY, replyLocally } from './exchange.js';
 import type { Dispatch, Exchange, Layer, ResponseHandler, ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from './exchange.js';
 
@@ -32,10 +33,16 @@ class EndpointResponse implements ResponseHandler {
     private readonly outer: ResponseHandler,
     private readonly cluster: ClusterRuntime,
     private readonly host: EndpointState,
+    /** A generated consistent-hash cookie for the client to keep. */
+    private readonly setCookie: string | undefined,
   ) {}
 
   onHeaders(ex: Exchange, status: number, headers: ResponseHeaders, control: UpstreamControl): void {
     if (control !== LOCAL_REPLY) this.cluster.outlierDetector?.reportStatus(this.host, status);
+    if (this.setCookie !== undefined) {
+      const prior = headers['set-cookie'];
+      headers['set-cookie'] = prior === undefined ? this.setCookie : [...(Array.isArray(prior) ? prior : [prior]), this.setCookie];
+    }
     this.outer.onHeaders(ex, status, headers, control);
   }
   onData(ex: Exchange, chunk: Buffer, control: UpstreamControl): void {
@@ -64,14 +71,14 @@ class EndpointResponse implements ResponseHandler {
 /** The layer's own state: requests waiting for a connection, per cluster. */
 class EndpointPath {
   private readonly waiting = new WeakMap<ClusterRuntime, Waiting[]>();
-  private readonly pickContext: PickContext;
+  private readonly pickContext: { random: () => number; hashKey: number | undefined };
 
   constructor(
     private readonly next: Dispatch,
     private readonly registry: EndpointRegistry,
     random: () => number,
   ) {
-    this.pickContext = { random, hashKey: undefined };
+    this.pickContext = { random, hashKey: undefined } satisfies PickContext;
   }
 
   dispatch(ex: Exchange, handler: ResponseHandler): void {
@@ -123,6 +130,10 @@ class EndpointPath {
   }
 
   private send(ex: Exchange, handler: ResponseHandler, cluster: ClusterRuntime): void {
+    const lb = ex.binding!.config.policy.loadBalancer;
+    const hash = 'hashKey' in lb ? hashKeyOf(lb.hashKey, ex) : undefined;
+    // One context for every pick: requests are handled one at a time, so setting the key before picking is enough.
+    this.pickContext.hashKey = hash?.key;
     const host = this.pick(cluster, ex.previousEndpoint);
     // A retry after a push balances over the new hosts while the request keeps its config: a host that config does
     // not know cannot be reached from it.
@@ -137,7 +148,7 @@ class EndpointPath {
     ex.endpoint = host;
     ex.upstream = upstream;
     host.activeRequests++;
-    this.next(ex, new EndpointResponse(this, handler, cluster, host));
+    this.next(ex, new EndpointResponse(this, handler, cluster, host, hash?.setCookie));
   }
 
   private pick(cluster: ClusterRuntime, avoid: EndpointState | undefined): EndpointState | undefined {

@@ -81,6 +81,9 @@ export abstract class Exchange implements ResponseHandler {
   /** Headers as received, as a flat [name, value, ...] list with their case. */
   abstract readonly rawHeaders: readonly string[];
   abstract readonly headersSent: boolean;
+  /** The client's address and the address it reached, for source-IP hashing and generated hash cookies. */
+  abstract readonly sourceAddress: string;
+  abstract readonly localAddress: string;
 
   // Set by the listener.
   cfg!: CompiledProxyConfig;
@@ -118,6 +121,12 @@ export abstract class Exchange implements ResponseHandler {
   closed = false;
   /** The host of the previous attempt, which a retry avoids (Istio's retryIgnorePreviousHosts). */
   previousEndpoint: EndpointState | undefined;
+
+  /** A request header's value (several joined by ", "), as consistent hashing reads it. */
+  header(name: string): string | undefined {
+    const v = this.headers[name];
+    return Array.isArray(v) ? v.join(', ') : v;
+  }
 
   addFlag(flag: string): void {
     this.responseFlags = this.responseFlags === '' ? flag : `${this.responseFlags},${flag}`;

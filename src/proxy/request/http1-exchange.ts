@@ -71,6 +71,12 @@ export class Http1Exchange extends Exchange {
   get rawHeaders(): readonly string[] {
     return this.req.rawHeaders;
   }
+  get sourceAddress(): string {
+    return this.req.socket.remoteAddress ?? '';
+  }
+  get localAddress(): string {
+    return this.req.socket.localAddress ?? '';
+  }
   get headersSent(): boolean {
     return this.res.headersSent;
   }

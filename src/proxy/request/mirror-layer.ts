@@ -26,6 +26,8 @@ class ShadowExchange extends Exchange {
   readonly body = null;
   readonly rawHeaders: readonly string[];
   readonly headersSent = false;
+  readonly sourceAddress: string;
+  readonly localAddress: string;
 
   constructor(of: Exchange, mirror: Mirror) {
     super();
@@ -37,6 +39,8 @@ class ShadowExchange extends Exchange {
     this.port = of.port;
     this.headers = of.headers;
     this.rawHeaders = of.rawHeaders;
+    this.sourceAddress = of.sourceAddress;
+    this.localAddress = of.localAddress;
     this.cfg = of.cfg;
     this.extraHeaders = of.extraHeaders;
     this.removeHeaders = of.removeHeaders;
