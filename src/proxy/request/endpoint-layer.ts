@@ -115,7 +115,7 @@ class EndpointPath {
 
   /** A request in flight ended: its connection goes to the next waiting request, else it is free again. */
   connectionReleased(cluster: ClusterRuntime): void {
-    const queue = this.waiting.get(cluster);
+    const queue = cluster.breaker.pendingRequests > 0 ? this.waiting.get(cluster) : undefined;
     while (queue !== undefined && queue.length > 0) {
       const w = queue.shift()!;
       cluster.breaker.endPending();
