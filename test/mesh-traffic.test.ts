@@ -1,9 +1,9 @@
 /**
  * VirtualService and DestinationRule enforced by a sidecar on a real mesh (examples/resilience): rewrite, redirect,
- * direct response, header operations, route timeout (504 UT), retries counted at the upstream, mirroring seen by the
- * mirror target, fault delay, an unknown subset (503 NR), connection-pool overflow (503 UO), outlier ejection and
- * return, consistent hashing by header, and round robin that a push of unrelated config does not reset. One mesh for
- * the file.
+ * direct response, header operations, route timeout (504 UT), retries counted at the upstream, per-try timeout,
+ * CORS, mirroring seen by the mirror target, fault delay, an unknown subset (503 NR), connection-pool overflow
+ * (503 UO), outlier ejection and return, consistent hashing by header, and round robin that a push of unrelated
+ * config does not reset. One mesh for the file.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -85,6 +85,33 @@ test('retries: the upstream sees every attempt, the client one answer', async ()
   const exhausted = await call('http://backend:8000/fail-first/9', { 'x-test-key': 'exhausted' });
   assert.equal(exhausted.status, 503);
   assert.equal((await seenBy('v2', 'exhausted')).count, 4);
+});
+
+test('per-try timeout: each attempt cut at 0.3s, retried, then 504', async () => {
+  const started = Date.now();
+  const r = await call('http://backend:8000/delay/2000', { 'x-per-try': '1', 'x-test-key': 'per-try' });
+  const took = Date.now() - started;
+  assert.equal(r.status, 504);
+  assert.ok(took >= 850 && took < 2000, `answered after ${took}ms`);
+  assert.equal((await seenBy('v1', 'per-try')).count, 3);
+});
+
+test('CORS: an allowed preflight is answered by the proxy; other origins get no CORS headers', async () => {
+  const client = mesh.workload('client');
+  const preflight = await callAs(client, 'http://backend:8000/cors', {
+    method: 'OPTIONS',
+    headers: { origin: 'https://example.com', 'access-control-request-method': 'POST', 'x-test-key': 'cors' },
+  });
+  assert.equal(preflight.status, 200);
+  assert.equal(preflight.headers['access-control-allow-origin'], 'https://example.com');
+  assert.equal(preflight.headers['access-control-allow-methods'], 'GET,POST');
+  assert.equal(preflight.headers['access-control-max-age'], '3600');
+  assert.equal((await seenBy('v1', 'cors')).count, 0, 'the preflight never reached the app');
+  const simple = await call('http://backend:8000/cors', { origin: 'https://example.com' });
+  assert.equal(simple.headers['access-control-allow-origin'], 'https://example.com');
+  const other = await call('http://backend:8000/cors', { origin: 'https://elsewhere.example' });
+  assert.equal(other.status, 200);
+  assert.equal(other.headers['access-control-allow-origin'], undefined);
 });
 
 test('mirror: the mirror target sees the copy with a -shadow host; the client only the real answer', async () => {
