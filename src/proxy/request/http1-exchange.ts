@@ -118,8 +118,7 @@ export class Http1Exchange extends Exchange {
   }
 
   private record(): void {
-    const d = this.destination;
-    this.telemetry.record({
+    const entry: AccessLogEntry = {
       direction: this.direction,
       method: this.method,
       authority: this.authority,
@@ -128,11 +127,11 @@ export class Http1Exchange extends Exchange {
       durationMs: performance.now() - this.started,
       upstream: this.upstreamWorkload,
       // From config (the route's destination), never from the request: it may label metrics.
-      destinationService: (d ?? this.defaultDestination)?.host,
+      destinationService: (this.destination ?? this.defaultDestination)?.host,
       reason: this.reason,
-      ...(this.responseFlags !== '' && { responseFlags: this.responseFlags }),
-      ...(this.attempts > 1 && { attempts: this.attempts }),
-      ...this.logFields,
-    });
+    };
+    if (this.responseFlags !== '') entry.responseFlags = this.responseFlags;
+    if (this.attempts > 1) entry.attempts = this.attempts;
+    this.telemetry.record(this.logFields === undefined ? entry : Object.assign(entry, this.logFields));
   }
 }
