@@ -1,7 +1,8 @@
 /**
  * Istio's bookinfo routing tasks, with Istio's own samples (examples/bookinfo/networking), enforced by sidecars:
  * request routing (all to v1, then jason to v2), traffic shifting (50/50 v1/v3 within tolerance) and fault injection
- * (ratings abort for jason). One mesh for the file; calls are made as the app of the calling pod would make them.
+ * (ratings abort, then a 7s delay, for jason). One mesh for the file; calls are made as the app of the calling pod
+ * would make them.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,4 +78,21 @@ test('ratings-test-abort: jason gets 500 from the fault, others the ratings', as
   const other = await callAs(reviews, 'http://ratings:9080/ratings/0', { headers: { 'end-user': 'someone' } });
   assert.equal(other.status, 200);
   assert.deepEqual(JSON.parse(other.body), { id: 0, ratings: { Reviewer1: 5, Reviewer2: 4 } });
+});
+
+test('ratings-test-delay: jason waits 7s for the ratings, others do not', async () => {
+  await apply('virtual-service-ratings-test-delay.yaml');
+  const reviews = mesh.workload('reviews-v2');
+  await eventually('the abort rule replaced', async () => {
+    const r = await callAs(reviews, 'http://ratings:9080/ratings/0', { headers: { 'end-user': 'someone' } });
+    return r.status === 200 ? true : undefined;
+  });
+  const started = Date.now();
+  const jason = await callAs(reviews, 'http://ratings:9080/ratings/0', { headers: { 'end-user': 'jason' } });
+  const took = Date.now() - started;
+  assert.equal(jason.status, 200);
+  assert.ok(took >= 6900 && took < 12_000, `jason waited ${took}ms`);
+  const quick = Date.now();
+  assert.equal((await callAs(reviews, 'http://ratings:9080/ratings/0', { headers: { 'end-user': 'someone' } })).status, 200);
+  assert.ok(Date.now() - quick < 2000);
 });
