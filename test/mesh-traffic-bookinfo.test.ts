@@ -1,12 +1,13 @@
 /**
  * Istio's bookinfo routing tasks, with Istio's own samples (examples/bookinfo/networking), enforced by sidecars:
  * request routing (all to v1, then jason to v2), traffic shifting (50/50 v1/v3 within tolerance) and fault injection
- * (ratings abort, then a 7s delay, for jason). One mesh for the file; calls are made as the app of the calling pod
- * would make them.
+ * (ratings abort, then a 7s delay, for jason); and a destination subset honoured at the ingress gateway. One mesh
+ * for the file; calls are made as the app of the calling pod would make them.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { request } from 'undici';
 import { callAs, eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
 import { cleanup } from './support/cleanup.js';
@@ -95,4 +96,28 @@ test('ratings-test-delay: jason waits 7s for the ratings, others do not', async 
   const quick = Date.now();
   assert.equal((await callAs(reviews, 'http://ratings:9080/ratings/0', { headers: { 'end-user': 'someone' } })).status, 200);
   assert.ok(Date.now() - quick < 2000);
+});
+
+test('at the ingress gateway a destination subset is honoured too', async () => {
+  // destination-rule-all is applied above; this rule sends /reviews/ to subset v3 only.
+  const vs = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews-at-the-edge }
+spec:
+  hosts: ["*"]
+  gateways: [bookinfo-gateway]
+  http:
+  - match: [{ uri: { prefix: /reviews/ } }]
+    route: [{ destination: { host: reviews, subset: v3 } }]
+`;
+  assert.equal((await mesh.weft(['apply', '-f', '-'], vs)).code, 0);
+  const pod = async (): Promise<string | undefined> => {
+    const res = await request(`http://127.0.0.1:${mesh.ingressPort}/reviews/0`);
+    const body = await res.body.text();
+    return res.statusCode === 200 ? (JSON.parse(body) as { podname: string }).podname : undefined;
+  };
+  await eventually('the edge route', pod);
+  const seen = new Set<string | undefined>();
+  for (let i = 0; i < 12; i++) seen.add(await pod());
+  assert.deepEqual([...seen], ['reviews-v3']);
 });
