@@ -135,7 +135,8 @@ test('fault delay holds the request 1s; an unknown subset is 503 NR', async () =
 });
 
 test('connection pool overflow: one connection, one pending, the rest 503 UO', async () => {
-  const replies = await Promise.all(Array.from({ length: 5 }, () => call('http://backend-limited:8001/delay/800')));
+  // Each admitted request holds the one connection for 2s: the other three arrive while both places are taken.
+  const replies = await Promise.all(Array.from({ length: 5 }, () => call('http://backend-limited:8001/delay/2000')));
   const statuses = replies.map((r) => r.status).sort();
   assert.deepEqual(statuses, [200, 200, 503, 503, 503]);
   for (const r of replies.filter((x) => x.status === 503)) {
@@ -163,7 +164,7 @@ test('outlier detection: a failing host is ejected, then returns', async () => {
   } finally {
     await fail(false);
   }
-  // Back after the 3s ejection, at the next 1s sweep.
+  // Back after the 5s ejection, at the next 1s sweep.
   await eventually(
     'v3 to return',
     async () => {
@@ -171,7 +172,7 @@ test('outlier detection: a failing host is ejected, then returns', async () => {
       for (let i = 0; i < 6; i++) seen.add(versionOf(await call('http://backend-outlier:8002/')));
       return seen.has('v3') ? true : undefined;
     },
-    10_000,
+    15_000,
   );
 });
 
