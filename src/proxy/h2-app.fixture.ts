@@ -12,6 +12,8 @@ import { EndpointPools } from './upstream/endpoint-pools.js';
 import type { WorkloadCertificate } from './tls/workload-certificate.js';
 import { createInboundListener } from './inbound/index.js';
 import { listenOnLoopback } from './loopback.fixture.js';
+import { EndpointRegistry } from './balance/endpoint-registry.js';
+import { systemClock } from '../clock.js';
 
 type AuthorizationPolicy = ProxyConfig['security']['authorizationPolicies'][number];
 
@@ -25,7 +27,7 @@ export interface H2App {
 
 function config(appPort: number, policies: AuthorizationPolicy[]): ProxyConfig {
   return {
-    schema: 2,
+    schema: 3,
     version: `api-${policies.map((p) => p.name).join(',')}`,
     proxy: { role: 'sidecar', namespace: 'default', name: 'api', spiffeId: 'spiffe://cluster.local/ns/default/sa/api', labels: { app: 'api' } },
     trustDomain: 'cluster.local',
@@ -50,6 +52,8 @@ export async function startH2App(): Promise<H2App> {
     config: undefined,
     cert: { current: { keyPem: undefined, certChainPem: [], trustBundlePem: [] } } as unknown as WorkloadCertificate,
     pools: new EndpointPools(undefined),
+    endpoints: new EndpointRegistry(systemClock),
+    random: Math.random,
     telemetry: { record: () => undefined },
     log: { info: () => undefined, warn: () => undefined },
     podIP: '127.0.0.1',

@@ -9,6 +9,7 @@ import type net from 'node:net';
 import type { ProxyConfig } from '../proxyconfig/types.js';
 import { acceptProxyConfig } from './config/compiled-config.js';
 import type { ProxyRuntime } from './proxy-runtime.js';
+import { installConfig } from './proxy-runtime.js';
 import type { AccessLogEntry } from './telemetry/access-log.js';
 import { ProxyMetrics } from './telemetry/proxy-metrics.js';
 import { EndpointPools } from './upstream/endpoint-pools.js';
@@ -18,6 +19,8 @@ import { createOutboundServer } from './outbound/index.js';
 import { createGatewayListeners } from './gateway/index.js';
 import type { GatewayListeners } from './gateway/index.js';
 import { listenOnLoopback } from './loopback.fixture.js';
+import { EndpointRegistry } from './balance/endpoint-registry.js';
+import { systemClock } from '../clock.js';
 
 export const HTTPBIN_FQDN = 'httpbin.default.svc.cluster.local';
 const GATEWAY_PORT = 8080;
@@ -59,7 +62,7 @@ function httpbinService(inboundPort: number, appPort: number): ProxyConfig['outb
 
 function sidecarConfig(inboundPort: number, appPort: number, policies: AuthorizationPolicy[] = []): ProxyConfig {
   return {
-    schema: 2,
+    schema: 3,
     version: `httpbin-sidecar-${policies.map((p) => p.name).join(',')}`,
     proxy: { role: 'sidecar', namespace: 'default', name: 'httpbin', spiffeId: 'spiffe://cluster.local/ns/default/sa/httpbin', labels: { app: 'httpbin' } },
     trustDomain: 'cluster.local',
@@ -76,7 +79,7 @@ function sidecarConfig(inboundPort: number, appPort: number, policies: Authoriza
 
 function gatewayConfig(inboundPort: number, appPort: number): ProxyConfig {
   return {
-    schema: 2,
+    schema: 3,
     version: 'ingress',
     proxy: { role: 'gateway', namespace: 'istio-system', name: 'ingress', spiffeId: 'spiffe://cluster.local/ns/istio-system/sa/ingress', labels: { istio: 'ingressgateway' } },
     trustDomain: 'cluster.local',
@@ -110,6 +113,8 @@ function runtime(name: string): ProxyUnderTest {
     // No certificate: every hop here is plaintext.
     cert: { current: { keyPem: undefined, certChainPem: [], trustBundlePem: [] } } as unknown as WorkloadCertificate,
     pools: new EndpointPools(undefined),
+    endpoints: new EndpointRegistry(systemClock),
+    random: Math.random,
     telemetry: {
       record: (e) => {
         entries.push(e);
@@ -153,13 +158,13 @@ export async function startHttpbinMesh(): Promise<HttpbinMesh> {
     const outbound = createOutboundServer(sidecar.rt);
     servers.push(outbound);
     const outboundPort = await listenOnLoopback(outbound);
-    sidecar.rt.config = acceptProxyConfig(sidecarConfig(inboundPort, appPort));
-    gateway.rt.config = acceptProxyConfig(gatewayConfig(inboundPort, appPort));
+    installConfig(sidecar.rt, acceptProxyConfig(sidecarConfig(inboundPort, appPort)));
+    installConfig(gateway.rt, acceptProxyConfig(gatewayConfig(inboundPort, appPort)));
     gatewayListeners = createGatewayListeners(gateway.rt, '127.0.0.1', new Map([[GATEWAY_PORT, 0]]));
-    await gatewayListeners.reconcile(gateway.rt.config);
+    await gatewayListeners.reconcile(gateway.rt.config!);
     const gatewayPort = Number(gatewayListeners.addresses()[String(GATEWAY_PORT)]!.split(':')[1]);
     const setSidecarPolicies = (policies: AuthorizationPolicy[]): void => {
-      sidecar.rt.config = acceptProxyConfig(sidecarConfig(inboundPort, appPort, policies));
+      installConfig(sidecar.rt, acceptProxyConfig(sidecarConfig(inboundPort, appPort, policies)));
     };
     return { appPort, inboundPort, outboundPort, gatewayPort, sidecar, gateway, seenByApp, setSidecarPolicies, close };
   } catch (err) {

@@ -16,7 +16,7 @@ import { ControlConnection } from './control/control-connection.js';
 import { acceptProxyConfig } from './config/compiled-config.js';
 import type { CompiledProxyConfig } from './config/compiled-config.js';
 import type { ProxyRuntime } from './proxy-runtime.js';
-import { jsonLog } from './proxy-runtime.js';
+import { installConfig, jsonLog } from './proxy-runtime.js';
 import { proxyTelemetry } from './telemetry/access-log.js';
 import { ProxyMetrics } from './telemetry/proxy-metrics.js';
 import { createAdminServer } from './admin/admin-server.js';
@@ -30,6 +30,7 @@ import { upstreamResolver } from './upstream/external-resolver.js';
 import { DnsTable } from './dns/dns-table.js';
 import { startDnsProxy } from './dns/dns-proxy.js';
 import type { DnsProxy } from './dns/dns-proxy.js';
+import { EndpointRegistry } from './balance/endpoint-registry.js';
 
 const JWKS_REFRESH_INTERVAL_MS = 5_000;
 
@@ -53,6 +54,8 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
     config: undefined,
     cert,
     pools: new EndpointPools(cert),
+    endpoints: new EndpointRegistry(systemClock),
+    random: Math.random,
     telemetry: proxyTelemetry(s.accessLog, metrics),
     log,
     podIP: s.podIP,
@@ -74,7 +77,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
     if (rt.config?.version === next.version) return next.version;
     await gateway?.reconcile(next);
     const previous = rt.config;
-    rt.config = next;
+    installConfig(rt, next);
     if (servesDns) dnsTable = new DnsTable(next.raw.outbound);
     rt.pools.retain(liveTargets(next));
     log.info('config applied', { version: next.version, previous: previous?.version ?? null, listeners: gateway?.addresses() });
@@ -124,6 +127,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
       await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
       await dns?.close();
       await gateway?.close();
+      rt.endpoints.close();
       await rt.pools.close();
     },
   };

@@ -7,6 +7,7 @@ import type { EndpointPools } from './upstream/endpoint-pools.js';
 import type { WorkloadCertificate } from './tls/workload-certificate.js';
 import type { Telemetry } from './telemetry/access-log.js';
 import type { HostResolver } from './upstream/external-resolver.js';
+import type { EndpointRegistry } from './balance/endpoint-registry.js';
 
 export interface ProxyLog {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -17,6 +18,10 @@ export interface ProxyRuntime {
   config: CompiledProxyConfig | undefined;
   readonly cert: WorkloadCertificate;
   readonly pools: EndpointPools;
+  /** Balancer, breaker and outlier state per (cluster, endpoint), kept across config pushes. */
+  readonly endpoints: EndpointRegistry;
+  /** Uniform in [0, 1): weighted splits, fault and mirror percentages, balancing, retry jitter. */
+  readonly random: () => number;
   readonly telemetry: Telemetry;
   readonly log: ProxyLog;
   /** Names outside the mesh, resolved upstream (never through the pod's own DNS proxy). */
@@ -32,4 +37,10 @@ export function jsonLog(component: string): ProxyLog {
     process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, component, msg, ...fields })}\n`);
   };
   return { info: (m, f) => line('info', m, f), warn: (m, f) => line('warn', m, f) };
+}
+
+/** Swap a new config in: endpoint state first, so that every cluster the new config names is there when it serves. */
+export function installConfig(rt: ProxyRuntime, cfg: CompiledProxyConfig): void {
+  rt.endpoints.apply(cfg.clusterEndpoints());
+  rt.config = cfg;
 }

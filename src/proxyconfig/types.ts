@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { AuthorizationPolicySpecSchema } from '../config/kinds/authorization-policy.js';
 import { JwtRuleSchema } from '../config/kinds/request-authentication.js';
 
-export const PROXY_CONFIG_SCHEMA = 2;
+export const PROXY_CONFIG_SCHEMA = 3;
 
 const port = z.number().int().min(1).max(65535);
 const peerAuthnMode = z.enum(['STRICT', 'PERMISSIVE', 'DISABLE']);
@@ -205,86 +205,6 @@ const l4Route = z.strictObject({
   destinations: z.array(z.strictObject({ host: z.string(), port, weight: z.number().int().min(0), subset: z.string().optional() })).min(1),
 });
 
-const outboundPort = z.strictObject({
-  port,
-  name: z.string(),
-  protocol: portProtocol,
-  endpoints: z.array(endpoint),
-  /**
-   * The VirtualService routes for this service port, compiled by the control plane (hosts, exportTo and short names
-   * resolved; rules for other ports, gateways or source workloads dropped). Absent: the default route to this port.
-   * Present and empty: a VirtualService claims the host but no rule applies here, so every request gets 404.
-   */
-  http: z.array(httpRoute).optional(),
-  /** The tcp and tls routes for this service port, for opaque protocols. Absent: straight to this port. */
-  tcp: z.array(l4Route).optional(),
-  tls: z.array(l4Route).optional(),
-});
-
-const outboundService = z.strictObject({
-  /** reviews.default.svc.cluster.local */
-  host: z.string(),
-  namespace: z.string(),
-  /** Lower-case names without port that resolve to this service from the proxy's namespace. */
-  aliases: z.array(z.string()),
-  ports: z.array(outboundPort),
-  /**
-   * The service's virtual addresses: what the pod's DNS proxy answers for `host` and `aliases`, and what a
-   * captured connection dialled to reach this service. Empty when the mesh has no service range (loopback pods).
-   */
-  addresses: z.array(z.string()),
-});
-
-const virtualHost = z.strictObject({
-  /** `namespace/name` of the Gateway that binds these routes. */
-  gateway: z.string(),
-  /** Host patterns, lower case: exact names, `*.suffix`, or `*`. */
-  domains: z.array(z.string()).min(1),
-  routes: z.array(httpRoute),
-});
-
-const gatewayServer = z.strictObject({
-  port,
-  name: z.string(),
-  protocol: z.literal('HTTP'),
-  virtualHosts: z.array(virtualHost),
-});
-
-const extAuthzProvider = z.strictObject({
-  name: z.string(),
-  /** FQDN of the authorizer's service, reached over the mesh like any outbound call. */
-  service: z.string(),
-  port,
-  pathPrefix: z.string(),
-  timeoutMs: z.number().int().min(1),
-  failOpen: z.boolean(),
-  statusOnError: z.number().int(),
-  includeRequestHeadersInCheck: z.array(z.string()),
-  includeAdditionalHeadersInCheck: z.record(z.string(), z.string()),
-  headersToUpstreamOnAllow: z.array(z.string()),
-  headersToDownstreamOnDeny: z.array(z.string()),
-  headersToDownstreamOnAllow: z.array(z.string()),
-});
-
-/** Who may call this proxy: the policies that apply to it, already chosen by scope, and how to judge them. */
-const securityConfig = z.strictObject({
-  rootNamespace: z.string(),
-  pathNormalization: z.enum(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']),
-  authorizationPolicies: z.array(
-    z.strictObject({
-      namespace: z.string(),
-      name: z.string(),
-      annotations: z.record(z.string(), z.string()),
-      spec: AuthorizationPolicySpecSchema,
-    }),
-  ),
-  /** Every jwtRule of every RequestAuthentication that applies, with fetched JWKS documents inline in `jwks`. */
-  jwtRules: z.array(JwtRuleSchema),
-  extensionProviders: z.array(extAuthzProvider),
-  /** MeshConfig `trustDomainAliases`: with `trustDomain`, the domains a policy's principals stand for; absent is none. */
-  trustDomainAliases: z.array(z.string()).optional(),
-});
-
 /**
  * The compiled cluster contract: one (service, port, subset) with the DestinationRule's traffic policy already
  * chosen (Istio's lookup) and merged (subset over top level, port-level settings replacing all four components), and
@@ -393,6 +313,96 @@ const localRateLimit = z.strictObject({
   overrides: z.array(z.strictObject({ requestsPerSecond, clients: z.array(z.string()).min(1) })),
 });
 
+/** A cluster as a sidecar or gateway receives it: the policy and the addresses of the endpoints it balances over. */
+const portCluster = ClusterConfigSchema.extend({ endpoints: z.array(z.string()) });
+
+const outboundPort = z.strictObject({
+  port,
+  name: z.string(),
+  protocol: portProtocol,
+  endpoints: z.array(endpoint),
+  /**
+   * The VirtualService routes for this service port, compiled by the control plane (hosts, exportTo and short names
+   * resolved; rules for other ports, gateways or source workloads dropped). Absent: the default route to this port.
+   * Present and empty: a VirtualService claims the host but no rule applies here, so every request gets 404.
+   */
+  http: z.array(httpRoute).optional(),
+  /** The tcp and tls routes for this service port, for opaque protocols. Absent: straight to this port. */
+  tcp: z.array(l4Route).optional(),
+  tls: z.array(l4Route).optional(),
+  /**
+   * The clusters of this port when a DestinationRule applies: the whole service (subset null) and each subset, with
+   * the endpoints (by address) the subset's labels select. Absent: one cluster of every endpoint with Istio's
+   * default policy (DEFAULT_TRAFFIC_POLICY), which keeps configs of meshes without DestinationRules small.
+   */
+  clusters: z.array(portCluster).optional(),
+});
+
+const outboundService = z.strictObject({
+  /** reviews.default.svc.cluster.local */
+  host: z.string(),
+  namespace: z.string(),
+  /** Lower-case names without port that resolve to this service from the proxy's namespace. */
+  aliases: z.array(z.string()),
+  ports: z.array(outboundPort),
+  /**
+   * The service's virtual addresses: what the pod's DNS proxy answers for `host` and `aliases`, and what a
+   * captured connection dialled to reach this service. Empty when the mesh has no service range (loopback pods).
+   */
+  addresses: z.array(z.string()),
+});
+
+const virtualHost = z.strictObject({
+  /** `namespace/name` of the Gateway that binds these routes. */
+  gateway: z.string(),
+  /** Host patterns, lower case: exact names, `*.suffix`, or `*`. */
+  domains: z.array(z.string()).min(1),
+  routes: z.array(httpRoute),
+});
+
+const gatewayServer = z.strictObject({
+  port,
+  name: z.string(),
+  protocol: z.literal('HTTP'),
+  virtualHosts: z.array(virtualHost),
+});
+
+const extAuthzProvider = z.strictObject({
+  name: z.string(),
+  /** FQDN of the authorizer's service, reached over the mesh like any outbound call. */
+  service: z.string(),
+  port,
+  pathPrefix: z.string(),
+  timeoutMs: z.number().int().min(1),
+  failOpen: z.boolean(),
+  statusOnError: z.number().int(),
+  includeRequestHeadersInCheck: z.array(z.string()),
+  includeAdditionalHeadersInCheck: z.record(z.string(), z.string()),
+  headersToUpstreamOnAllow: z.array(z.string()),
+  headersToDownstreamOnDeny: z.array(z.string()),
+  headersToDownstreamOnAllow: z.array(z.string()),
+});
+
+/** Who may call this proxy: the policies that apply to it, already chosen by scope, and how to judge them. */
+const securityConfig = z.strictObject({
+  rootNamespace: z.string(),
+  pathNormalization: z.enum(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']),
+  authorizationPolicies: z.array(
+    z.strictObject({
+      namespace: z.string(),
+      name: z.string(),
+      annotations: z.record(z.string(), z.string()),
+      spec: AuthorizationPolicySpecSchema,
+    }),
+  ),
+  /** Every jwtRule of every RequestAuthentication that applies, with fetched JWKS documents inline in `jwks`. */
+  jwtRules: z.array(JwtRuleSchema),
+  extensionProviders: z.array(extAuthzProvider),
+  /** MeshConfig `trustDomainAliases`: with `trustDomain`, the domains a policy's principals stand for; absent is none. */
+  trustDomainAliases: z.array(z.string()).optional(),
+});
+
+
 export const ProxyConfigSchema = z.strictObject({
   schema: z.literal(PROXY_CONFIG_SCHEMA),
   /** Content hash of everything else: equal versions mean equal configs. */
@@ -464,6 +474,7 @@ export type SecurityConfig = z.infer<typeof securityConfig>;
 export type LocalRateLimitConfig = z.infer<typeof localRateLimit>;
 export type ExtAuthzProvider = z.infer<typeof extAuthzProvider>;
 export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
+export type PortCluster = z.infer<typeof portCluster>;
 export type TrafficPolicyConfig = z.infer<typeof TrafficPolicyConfigSchema>;
 export type LoadBalancerPolicy = z.infer<typeof loadBalancerPolicy>;
 export type HashKeyPolicy = z.infer<typeof hashKey>;

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HttpMatch, HttpRoute } from '../proxyconfig/types.js';
-import { compileRoutes, hostMatches, selectRoute } from './http-route-match.js';
+import { compileRoutes, hostMatches, matchRoutes } from './http-route-match.js';
 import { compileStringMatch } from './string-match.js';
 import type { RouteRequest } from './http-route-match.js';
 
@@ -12,7 +12,7 @@ function route(name: string, match: HttpMatch[]): HttpRoute {
   return { source: `default/vs#${name}`, name, match, destinations: [{ host: 'web.default.svc.cluster.local', port: 80, weight: 100 }], timeoutMs: 0 };
 }
 function matches(m: HttpMatch, req: Partial<RouteRequest>): boolean {
-  return selectRoute(compileRoutes([route('only', [m])]), request(req)) !== undefined;
+  return matchRoutes(compileRoutes([route('only', [m])]), request(req)) !== undefined;
 }
 
 /*
@@ -91,7 +91,7 @@ describe('HTTPMatchRequest semantics', () => {
   for (const row of rows) test(row.name, () => assert.equal(matches(row.match, row.req), row.want));
 });
 
-describe('selectRoute: order and OR across match entries', () => {
+describe('matchRoutes: order and OR across match entries', () => {
   // Istio: "the first rule matching an incoming request is used"; match entries within one rule are ORed.
   const routes = compileRoutes([
     route('v1', [{ uri: { prefix: '/usrv-expand' } }]),
@@ -108,12 +108,12 @@ describe('selectRoute: order and OR across match entries', () => {
     [{ path: '/other' }, 'default'],
   ];
   for (const [req, want] of cases) {
-    test(`${req.path ?? ''} → ${want}`, () => assert.equal(selectRoute(routes, request(req))?.route.name, want));
+    test(`${req.path ?? ''} → ${want}`, () => assert.equal(matchRoutes(routes, request(req))?.rule.route.name, want));
   }
 
   test('no route matches: undefined', () => {
-    assert.equal(selectRoute(compileRoutes([route('a', [{ uri: { exact: '/a' } }])]), request({ path: '/b' })), undefined);
-    assert.equal(selectRoute([], request()), undefined);
+    assert.equal(matchRoutes(compileRoutes([route('a', [{ uri: { exact: '/a' } }])]), request({ path: '/b' })), undefined);
+    assert.equal(matchRoutes([], request()), undefined);
   });
 
   test('an invalid regex fails at compile time, not per request', () => {

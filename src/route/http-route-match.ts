@@ -249,11 +249,6 @@ export function matchRoutes(routes: readonly CompiledRoute[], req: RouteRequest)
   return undefined;
 }
 
-/** The rule that matches, for callers that need no more than the rule. */
-export function selectRoute(routes: readonly CompiledRoute[], req: RouteRequest): CompiledRoute | undefined {
-  return matchRoutes(routes, req)?.rule;
-}
-
 /** Istio's host matching for virtual hosts and SNI: exact, `*.suffix` (at least one label more), or `*`. */
 export function hostMatches(pattern: string, host: string): boolean {
   if (pattern === '*') return true;

@@ -123,6 +123,25 @@ spec:
     assert.equal(b!.retries?.attempts, 0);
   });
 
+  // Istio's retry.DefaultPolicy(): retriable-status-codes with 503, kept when a route sets attempts but no retryOn.
+  test('the default retry policy retries 503, also under attempts without retryOn', () => {
+    const v = vs(`metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: { host: reviews }
+  - route:
+    - destination: { host: reviews }
+    retries: { attempts: 5 }
+`);
+    const [a, b] = routesOf(v);
+    assert.deepEqual(a!.retries?.retriableStatusCodes, [503]);
+    assert.deepEqual(b!.retries?.retryOn, ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes']);
+    assert.deepEqual(b!.retries?.retriableStatusCodes, [503]);
+    assert.equal(b!.retries?.attempts, 5);
+  });
+
   test('mirroring task: mirror v2 at 100% by default, mirrorPercentage 0 disables', () => {
     const v = vs(`metadata: { name: httpbin }
 spec:

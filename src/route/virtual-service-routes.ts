@@ -37,7 +37,7 @@ export const ISTIO_DEFAULT_RETRY: RetryPolicy = Object.freeze({
   attempts: 2,
   perTryTimeoutMs: 0,
   retryOn: ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'],
-  retriableStatusCodes: [],
+  retriableStatusCodes: [503],
   retryRemoteLocalities: false,
   retryIgnorePreviousHosts: true,
   backoffMs: 0,
@@ -152,7 +152,8 @@ function retryPolicy(r: VsHttpRoute['retries']): RetryPolicy {
   const attempts = r.attempts ?? 0;
   if (attempts <= 0) return { ...ISTIO_DEFAULT_RETRY, attempts: 0, retryOn: [], retryIgnorePreviousHosts: false };
   const entries = r.retryOn === undefined ? undefined : r.retryOn.split(',').map((e) => e.trim()).filter((e) => e !== '');
-  const codes = (entries ?? []).filter((e) => /^\d+$/.test(e)).map(Number);
+  // Without retryOn the default's conditions stay, its 503 included (Istio's ConvertPolicy starts from DefaultPolicy).
+  const codes = entries === undefined ? [...ISTIO_DEFAULT_RETRY.retriableStatusCodes] : entries.filter((e) => /^\d+$/.test(e)).map(Number);
   const conditions = entries ? entries.filter((e) => !/^\d+$/.test(e)) : [...ISTIO_DEFAULT_RETRY.retryOn];
   // Status codes in retryOn imply Envoy's retriable-status-codes condition.
   if (codes.length > 0 && !conditions.includes('retriable-status-codes')) conditions.push('retriable-status-codes');

@@ -9,6 +9,8 @@ export interface AccessLine {
   status?: number;
   peer?: string;
   authz?: { decision: string; policy: string | null; rule: number | null };
+  responseFlags?: string;
+  attempts?: number;
 }
 
 /** The inbound access lines of one sidecar's log so far (none before it exists). */
@@ -20,4 +22,15 @@ export function inboundAccessLines(logFile: string): AccessLine[] {
     .filter((l) => l.startsWith('{"time"') && l.includes('"msg":"access"'))
     .map((l) => JSON.parse(l) as AccessLine)
     .filter((e) => e.msg === 'access' && e.direction === 'inbound');
+}
+
+/** The access lines of one direction (`outbound`, `gateway`) of a proxy's log so far. */
+export function accessLines(logFile: string, direction: string): AccessLine[] {
+  if (!fs.existsSync(logFile)) return [];
+  return fs
+    .readFileSync(logFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{"time"') && l.includes('"msg":"access"'))
+    .map((l) => JSON.parse(l) as AccessLine)
+    .filter((e) => e.msg === 'access' && e.direction === direction);
 }

@@ -144,6 +144,8 @@ describe('compileGateway: routes', () => {
           { host: 'api.shop.svc.cluster.local', port: 80, weight: 20 },
         ],
       ],
+      // A redirect is the gateway's own answer, so it is sent with no destinations.
+      ['no-route', []],
     ]);
   });
 

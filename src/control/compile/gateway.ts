@@ -91,14 +91,11 @@ function mergeByDomain(hosts: VirtualHost[]): VirtualHost[] {
   return [...byKey.values()];
 }
 
-/**
- * The shared route translation, delegates merged. The gateway forwards to destinations only so far: a rule that
- * redirects or answers directly is left out rather than sent where it would be served as a forward.
- */
+/** The shared route translation, delegates merged. */
 function compileHttpRoutes(vs: Named<VirtualServiceSpec>, gatewayRef: string, port: number, snap: MeshSnapshot, labels: Record<string, string>, namespace: string): HttpRoute[] {
   const find = (ns: string, name: string): Named<VirtualServiceSpec> | undefined => snap.virtualServices.find((v) => v.namespace === ns && v.name === name);
   const http = mergeDelegates(vs, find);
-  const routes = translateHttpRoutes(
+  return translateHttpRoutes(
     { namespace: vs.namespace, name: vs.name, http },
     {
       gateways: new Set([gatewayRef]),
@@ -109,7 +106,6 @@ function compileHttpRoutes(vs: Named<VirtualServiceSpec>, gatewayRef: string, po
       servicePorts: (host) => snap.registry.services.find((s) => s.host === host)?.ports.map((p) => p.port),
     },
   );
-  return routes.filter((r) => r.destinations.length > 0);
 }
 
 /** Istio resolves a short destination host in the VirtualService's namespace. */

@@ -57,7 +57,7 @@ export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): Co
     }
     const proxy = { role: 'sidecar' as const, namespace: node.namespace, name: node.name, spiffeId, labels: w.labels };
     const inbound = compileInbound(snap, w);
-    const outbound = outboundSection(snap, node.namespace, sidecarFor(snap, w));
+    const outbound = outboundSection(snap, { namespace: node.namespace, labels: w.labels, meshRoutes: true }, sidecarFor(snap, w));
     const security = securitySection(snap, w);
     body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound, outbound: outbound.value, gateway: null, security: security.value };
     parts = [head(proxy, inbound), outbound, ',"gateway":null,"security":', security];
@@ -66,7 +66,7 @@ export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): Co
     const proxy = { role: 'gateway' as const, namespace: node.namespace, name: node.name, spiffeId, labels };
     const gateway = gatewaySection(snap, labels);
     // A Sidecar never applies to a gateway; exportTo does, by the gateway's namespace.
-    const outbound = outboundSection(snap, node.namespace);
+    const outbound = outboundSection(snap, { namespace: node.namespace, labels, meshRoutes: false });
     const security = securitySection(snap, { namespace: node.namespace, labels });
     body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound: null, outbound: outbound.value, gateway: gateway.value, security: security.value };
     parts = [head(proxy, null), outbound, ',"gateway":', gateway, ',"security":', security];

@@ -9,13 +9,21 @@ import { SIDECAR_INBOUND_PORT } from '../../proxyconfig/types.js';
 import type { RegistryService } from '../registry/index.js';
 import { isExportedTo, targetPortOn, workloadsOf } from '../registry/index.js';
 import { modeForPort, peerAuthnOf } from './peer-authentication.js';
-import { perSnapshot, sharedSection } from './snapshot-memo.js';
+import { labelSetKey, perSnapshot, sharedSection } from './snapshot-memo.js';
+import { clientLabelsMatter, hasMeshVirtualServices, withTraffic } from './sidecar-routes.js';
 import type { SharedSection } from './snapshot-memo.js';
 import type { MeshSnapshot } from './snapshot.js';
 import { egressScope, portsAllowed, trafficPolicyFor } from './sidecar-scope.js';
 import type { AppliedSidecar } from './sidecar-scope.js';
 import { compileExternals } from './external-services.js';
 import { snapshotVips } from './service-vips.js';
+
+/** Who the outbound section is for: routes bound to the mesh apply to sidecars, never to gateways. */
+export interface OutboundClient {
+  namespace: string;
+  labels: Record<string, string>;
+  meshRoutes: boolean;
+}
 
 /** Kubernetes DNS search order: a short name means the caller's namespace. */
 export function serviceAliases(svc: RegistryService, fromNamespace: string): string[] {
@@ -64,8 +72,13 @@ function servicePorts(snap: MeshSnapshot): ReadonlyMap<RegistryService, Outbound
  * The outbound section as seen from one namespace through one Sidecar (none for gateways and for sidecars no
  * Sidecar applies to): the same object for every proxy that shares the pair.
  */
-export function outboundSection(snap: MeshSnapshot, fromNamespace: string, sidecar?: AppliedSidecar): SharedSection<ProxyConfig['outbound']> {
-  const key = `outbound:${JSON.stringify([fromNamespace, sidecar === undefined ? null : `${sidecar.namespace}/${sidecar.name}`])}`;
+export function outboundSection(snap: MeshSnapshot, client: OutboundClient, sidecar?: AppliedSidecar): SharedSection<ProxyConfig['outbound']> {
+  const fromNamespace = client.namespace;
+  // Labels change a config only through sourceLabels and workloadSelector; without those, a namespace shares one.
+  const labels = clientLabelsMatter(snap) ? labelSetKey(client.labels) : null;
+  // Sidecars and gateways differ only when some VirtualService binds to the mesh.
+  const meshRoutes = client.meshRoutes && hasMeshVirtualServices(snap);
+  const key = `outbound:${JSON.stringify([fromNamespace, sidecar === undefined ? null : `${sidecar.namespace}/${sidecar.name}`, meshRoutes, labels])}`;
   return perSnapshot(snap, key, () => {
     const ports = servicePorts(snap);
     const vips = snapshotVips(snap);
@@ -76,7 +89,10 @@ export function outboundSection(snap: MeshSnapshot, fromNamespace: string, sidec
       const kept = filter === undefined ? undefined : portsAllowed(ports.get(svc) ?? [], filter);
       if (kept === undefined) return [];
       const vip = vips.get(svc.host);
-      return [{ host: svc.host, namespace: svc.namespace, aliases: serviceAliases(svc, fromNamespace), ports: kept, addresses: vip === undefined ? [] : [vip] }];
+      const traffic = kept.map((p) => withTraffic(snap, client, svc, p, meshRoutes));
+      // Untouched ports stay the shared objects every namespace sees.
+      const routed = traffic.every((p, i) => p === kept[i]) ? kept : traffic;
+      return [{ host: svc.host, namespace: svc.namespace, aliases: serviceAliases(svc, fromNamespace), ports: routed, addresses: vip === undefined ? [] : [vip] }];
     });
     return sharedSection({ services, externals: compileExternals(snap, fromNamespace, scope), trafficPolicy: trafficPolicyFor(snap, sidecar) });
   });
@@ -84,5 +100,5 @@ export function outboundSection(snap: MeshSnapshot, fromNamespace: string, sidec
 
 /** The services a namespace sees without a Sidecar: what the control plane itself may call from the root namespace. */
 export function compileOutbound(snap: MeshSnapshot, fromNamespace: string): OutboundService[] {
-  return outboundSection(snap, fromNamespace).value.services;
+  return outboundSection(snap, { namespace: fromNamespace, labels: {}, meshRoutes: true }).value.services;
 }

@@ -14,6 +14,8 @@ import { createCaptureListener } from './capture-listener.js';
 import { parseClientHello } from './client-hello.js';
 import type { OriginalDst } from './original-dst.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
+import { EndpointRegistry } from '../balance/endpoint-registry.js';
+import { systemClock } from '../../clock.js';
 
 /** A listener on loopback that echoes; with a banner it speaks first, as SMTP or MySQL do. */
 const echo = net.createServer((s) => {
@@ -42,7 +44,7 @@ function external(source: string, hosts: string[], port: number, protocol: 'http
 
 function config(trafficPolicy: 'REGISTRY_ONLY' | 'ALLOW_ANY'): ProxyConfig {
   return {
-    schema: 2,
+    schema: 3,
     version: trafficPolicy,
     proxy: { role: 'sidecar', namespace: 'default', name: 'sleep', spiffeId: 'spiffe://example.org/ns/default/sa/sleep', labels: {} },
     trustDomain: 'example.org',
@@ -92,12 +94,15 @@ async function harness(trafficPolicy: 'REGISTRY_ONLY' | 'ALLOW_ANY'): Promise<Ha
     config: acceptProxyConfig(config(trafficPolicy)),
     cert: undefined as unknown as WorkloadCertificate,
     pools: new EndpointPools(undefined),
+    endpoints: new EndpointRegistry(systemClock),
+    random: Math.random,
     telemetry: { record: (e) => (entries.push(e), metrics.record(e)) },
     log: { info: () => undefined, warn: () => undefined },
     podIP: '127.0.0.1',
     resolver: { resolve: (host) => (net.isIP(host) ? Promise.resolve(host) : Promise.reject(new Error(`no DNS in this test: ${host}`))) },
     requestJwksRefresh: () => undefined,
   };
+  h.rt.endpoints.apply(h.rt.config!.clusterEndpoints());
   h.server = createCaptureListener(h.rt, { lookup: () => h.dialled, firstBytesWaitMs: 200 });
   h.port = await listenOnLoopback(h.server);
   return h;

@@ -13,7 +13,7 @@ const vh = (gateway: string, domains: string[], routes: HttpRoute[] = [ROUTE]): 
 
 function config(over: Partial<ProxyConfig> = {}): Record<string, unknown> {
   return {
-    schema: 2,
+    schema: 3,
     version: 'v1',
     proxy: { role: 'sidecar', namespace: 'default', name: 'reviews-v1', spiffeId: 'spiffe://example.org/ns/default/sa/reviews', labels: {} },
     trustDomain: 'example.org',
@@ -157,7 +157,7 @@ describe('acceptProxyConfig', () => {
     assert.throws(() => acceptProxyConfig(input), (e: unknown) => isWeftError(e, 'PROXY_CONFIG_REJECTED') && reason.test(e.message));
 
   test('not an object', rejected('nope', /invalid config at \(root\)/));
-  test('an unknown schema version', rejected(config({ schema: 3 as 2 }), /invalid config at schema/));
+  test('an unknown schema version', rejected(config({ schema: 4 as 3 }), /invalid config at schema/));
   test('an unknown field', rejected({ ...config(), extra: true }, /invalid config/));
   test('a bad port', () => {
     const bad = config();

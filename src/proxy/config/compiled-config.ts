@@ -4,7 +4,9 @@
  */
 import { WeftError } from '../../errors.js';
 import { ProxyConfigSchema } from '../../proxyconfig/types.js';
-import type { Endpoint, OutboundTrafficPolicyMode, PeerAuthnMode, PortProtocol, ProxyConfig, VirtualHost } from '../../proxyconfig/types.js';
+import type { ClusterConfig, Endpoint, OutboundPort, OutboundTrafficPolicyMode, PeerAuthnMode, PortProtocol, ProxyConfig, VirtualHost } from '../../proxyconfig/types.js';
+import { DEFAULT_TRAFFIC_POLICY } from '../../proxyconfig/default-traffic-policy.js';
+import type { ClusterEndpoints } from '../balance/endpoint-registry.js';
 import { compileRoutes, hostMatches } from '../../route/http-route-match.js';
 import type { CompiledRoute } from '../../route/http-route-match.js';
 import { compileSecurity } from '../security/compiled-security.js';
@@ -13,10 +15,25 @@ import { CompiledExternals } from './compiled-externals.js';
 import { compileRateLimits } from '../ratelimit/compiled-rate-limit.js';
 import type { CompiledRateLimits } from '../ratelimit/compiled-rate-limit.js';
 
+/**
+ * One cluster of a service port (the whole service, or a subset): its config, and its endpoints by address. The
+ * balancing state lives in the proxy's EndpointRegistry under `config.name`, not here, so it survives pushes.
+ */
+export interface ClusterBinding {
+  readonly config: ClusterConfig;
+  readonly endpoints: ReadonlyMap<string, Endpoint>;
+  /** Istio's SNI for mTLS to the port: outbound_.<port>_<subset>_.<fqdn> names the port, whatever the subset. */
+  readonly sni: string;
+}
+
 export class BalancedPort {
   #next = 0;
   /** Istio's SNI for mTLS to this port: outbound_.<port>_._.<fqdn> */
   readonly sni: string;
+  /** The VirtualService rules for this port; undefined: the default route. */
+  readonly routes: readonly CompiledRoute[] | undefined;
+  /** Subset name ('' for the whole service) → cluster. */
+  readonly clusters: ReadonlyMap<string, ClusterBinding>;
 
   constructor(
     readonly host: string,
@@ -24,8 +41,11 @@ export class BalancedPort {
     readonly endpoints: readonly Endpoint[],
     /** Decides how a captured connection to the service's address is carried: parsed as HTTP, or piped opaque. */
     readonly protocol: PortProtocol = 'http',
+    traffic?: Pick<OutboundPort, 'http' | 'clusters'>,
   ) {
     this.sni = `outbound_.${port}_._.${host}`;
+    this.routes = traffic?.http === undefined ? undefined : compileRoutes(traffic.http);
+    this.clusters = bindClusters(host, port, endpoints, this.sni, traffic?.clusters);
   }
 
   /** Round robin; the counter is the only mutable state and only orders picks. */
@@ -36,6 +56,25 @@ export class BalancedPort {
     this.#next = (this.#next + 1) % n;
     return ep;
   }
+}
+
+function bindClusters(host: string, port: number, endpoints: readonly Endpoint[], sni: string, clusters: OutboundPort['clusters']): Map<string, ClusterBinding> {
+  const byAddress = new Map(endpoints.map((e) => [e.address, e] as const));
+  const out = new Map<string, ClusterBinding>();
+  if (clusters === undefined) {
+    const config: ClusterConfig = { name: `outbound|${port}||${host}`, host, port, subset: null, labels: {}, destinationRules: [], policy: DEFAULT_TRAFFIC_POLICY };
+    out.set('', { config, endpoints: byAddress, sni });
+    return out;
+  }
+  for (const { endpoints: addresses, ...config } of clusters) {
+    const members = new Map<string, Endpoint>();
+    for (const a of addresses) {
+      const ep = byAddress.get(a);
+      if (ep) members.set(a, ep);
+    }
+    out.set(config.subset ?? '', { config, endpoints: members, sni });
+  }
+  return out;
 }
 
 export interface CompiledService {
@@ -88,7 +127,7 @@ export class CompiledProxyConfig {
     this.raw = config;
     for (const svc of config.outbound.services) {
       const compiled: CompiledService = { host: svc.host, ports: new Map() };
-      for (const p of svc.ports) compiled.ports.set(p.port, new BalancedPort(svc.host, p.port, p.endpoints, p.protocol));
+      for (const p of svc.ports) compiled.ports.set(p.port, new BalancedPort(svc.host, p.port, p.endpoints, p.protocol, p));
       this.byHost.set(svc.host, compiled);
       for (const alias of svc.aliases) this.byAlias.set(alias, compiled);
       for (const address of svc.addresses) if (!this.byAddress.has(address)) this.byAddress.set(address, compiled);
@@ -105,6 +144,20 @@ export class CompiledProxyConfig {
   /** Resolve an authority's host part (lower case, no port) to a service. */
   service(host: string): CompiledService | undefined {
     return this.byAlias.get(host) ?? this.byHost.get(host);
+  }
+
+  /** The cluster of a destination; undefined for an unknown service, port or subset (Envoy's 503 `NR`). */
+  cluster(host: string, port: number, subset: string | undefined): ClusterBinding | undefined {
+    return this.byHost.get(host)?.ports.get(port)?.clusters.get(subset ?? '');
+  }
+
+  /** Every cluster with its endpoint addresses, for the EndpointRegistry. */
+  clusterEndpoints(): ClusterEndpoints[] {
+    const out: ClusterEndpoints[] = [];
+    for (const svc of this.byHost.values()) {
+      for (const p of svc.ports.values()) for (const c of p.clusters.values()) out.push({ config: c.config, addresses: [...c.endpoints.keys()] });
+    }
+    return out;
   }
 
   /** The mesh service whose virtual address a captured connection dialled. */

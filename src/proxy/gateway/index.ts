@@ -1,21 +1,20 @@
 /**
  * Ingress gateway: the same proxy, listening where Gateway servers say, top to bottom.
- *   listener port → path normalisation, JWT, AuthorizationPolicy (as on every inbound side) → virtual host by Host (Gateway hosts ∩ VirtualService hosts) → first matching route
- *   → weighted destination → service port → round-robin endpoint → mTLS with the gateway's own identity
+ *   listener port → path normalisation, JWT, AuthorizationPolicy (as on every inbound side) → virtual host by Host
+ *   (Gateway hosts ∩ VirtualService hosts) → the sidecars' request path (outbound/index.ts: route match, fault,
+ *   mirror, timeout, retry, endpoint choice, mTLS with the gateway's own identity)
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { CompiledProxyConfig } from '../config/compiled-config.js';
 import { parseAuthority } from '../http/authority.js';
-import { forward, upstreamHeaders } from '../http/forward.js';
 import { sendProxyError } from '../http/proxy-error.js';
 import { hardenServer } from '../http/harden-server.js';
 import { hostFieldProblem, refuseMalformed } from '../http/host-field.js';
-import { targetOf } from '../upstream/endpoint-pools.js';
-import { selectRoute } from '../../route/http-route-match.js';
-import type { RouteDestination } from './weighted-pick.js';
-import { pickWeighted } from './weighted-pick.js';
+import type { Dispatch } from '../request/exchange.js';
+import { Http1Exchange } from '../request/http1-exchange.js';
+import { requestPath } from '../outbound/index.js';
 import { trustedClientAddress } from './client-address.js';
 import { admitRequest } from '../security/admit-request.js';
 import type { Admitted } from '../security/admit-request.js';
@@ -35,11 +34,13 @@ type GatewayFinish = (status: number, upstream?: string, reason?: string, decisi
 /** `publish` maps a Gateway server port to the host:port this gateway really binds (e.g. 8080 → 127.0.0.1:18080). */
 export function createGatewayListeners(rt: ProxyRuntime, bindHost: string, publish: ReadonlyMap<number, number>): GatewayListeners {
   const open = new Map<number, http.Server>();
+  // The same request path as a sidecar's outbound side, after the gateway's own admission.
+  const dispatch = requestPath(rt);
   const bound = new Map<number, string>();
 
   const listen = (port: number): Promise<http.Server> =>
     new Promise((resolve, reject) => {
-      const server = http.createServer((req, res) => handleGateway(rt, port, req, res));
+      const server = http.createServer((req, res) => handleGateway(rt, dispatch, port, req, res));
       hardenServer(server);
       server.once('error', reject);
       server.listen(publish.get(port) ?? port, bindHost, () => {
@@ -83,7 +84,7 @@ export function createGatewayListeners(rt: ProxyRuntime, bindHost: string, publi
   };
 }
 
-function handleGateway(rt: ProxyRuntime, port: number, req: http.IncomingMessage, res: http.ServerResponse): void {
+function handleGateway(rt: ProxyRuntime, dispatch: Dispatch, port: number, req: http.IncomingMessage, res: http.ServerResponse): void {
   const started = performance.now();
   const authority = req.headers.host ?? '';
   const url = req.url ?? '';
@@ -116,7 +117,7 @@ function handleGateway(rt: ProxyRuntime, port: number, req: http.IncomingMessage
   admitRequest(ctx, req, res, url).then(
     (admitted) => {
       if ('status' in admitted) finish(admitted.status, undefined, admitted.reason, admitted.decision);
-      else route(rt, cfg, port, host.host, req, res, admitted, ctx.remoteIp, finish);
+      else route(rt, dispatch, cfg, port, host.host, req, res, admitted, ctx.remoteIp);
     },
     (err: unknown) => {
       rt.log.warn('gateway request failed in the proxy', { error: String(err) });
@@ -128,6 +129,7 @@ function handleGateway(rt: ProxyRuntime, port: number, req: http.IncomingMessage
 
 function route(
   rt: ProxyRuntime,
+  dispatch: Dispatch,
   cfg: CompiledProxyConfig,
   port: number,
   host: string,
@@ -135,62 +137,26 @@ function route(
   res: http.ServerResponse,
   admitted: Admitted,
   clientAddress: string,
-  finish: GatewayFinish,
 ): void {
-  const authority = req.headers.host ?? '';
   const q = admitted.path.indexOf('?');
   const path = q < 0 ? admitted.path : admitted.path.slice(0, q);
-  const rawQuery = q < 0 ? '' : admitted.path.slice(q);
-  const vh = cfg.virtualHost(port, host);
-  const selected = vh
-    ? selectRoute(vh.routes, {
-        path,
-        query: rawQuery ? new URLSearchParams(rawQuery.slice(1)) : undefined,
-        method: req.method ?? 'GET',
-        authority,
-        scheme: 'http',
-        port,
-        headers: req.headers,
-      })
-    : undefined;
-  if (!selected) {
-    sendProxyError(res, 404, `no route for ${authority}${path}`);
-    finish(404, undefined, 'no route', admitted.decision);
-    return;
-  }
-  const dest: RouteDestination | undefined = pickWeighted(selected.route.destinations);
-  const balanced = dest ? cfg.byHost.get(dest.host)?.ports.get(dest.port) : undefined;
-  const ep = balanced?.pick();
-  if (!dest || !balanced || !ep) {
-    sendProxyError(res, 503, 'no healthy upstream');
-    // The destination host comes from the VirtualService, never from the request: it may label the metrics.
-    finish(503, dest?.host, 'no healthy upstream', admitted.decision, dest?.host);
-    return;
-  }
-  const rewrite = selected.route.rewrite;
-  const upstreamAuthority = rewrite?.authority ?? authority;
-  const upstreamPath = (rewrite?.uri !== undefined ? rewriteUri(path, selected, rewrite.uri) : path) + rawQuery;
+  const query = q < 0 ? '' : admitted.path.slice(q + 1);
+  const ex = new Http1Exchange(req, res, { authority: req.headers.host ?? '', path, query, port }, rt.telemetry, 'gateway');
+  ex.cfg = cfg;
+  // No virtual host for this Host: no routes and no default destination, so the chain answers 404.
+  ex.routes = cfg.virtualHost(port, host)?.routes ?? [];
+  ex.logFields = authzLogFields(admitted.decision);
   // Envoy at the edge: XFF gets the peer appended (one header, not the client's beside ours), and
   // x-envoy-external-address is always the trusted client address, whatever the client sent.
   const extra: string[] = ['x-forwarded-proto', 'http', 'x-forwarded-for', forwardedFor(req), 'x-envoy-external-address', clientAddress, ...admitted.addHeaders];
   if (req.headers['x-request-id'] === undefined) extra.push('x-request-id', randomUUID());
-  const remove = new Set([...admitted.removeHeaders, 'x-forwarded-for', 'x-envoy-external-address']);
-  const pool = rt.pools.get(targetOf(ep, balanced.sni));
-  forward(req, res, pool, upstreamPath, upstreamHeaders(req, upstreamAuthority, extra, remove), (d) =>
-    finish(d.status, ep.workload, d.error, admitted.decision, dest.host),
-  );
+  ex.extraHeaders = extra;
+  ex.removeHeaders = new Set([...admitted.removeHeaders, 'x-forwarded-for', 'x-envoy-external-address']);
+  dispatch(ex, ex);
 }
 
 function forwardedFor(req: http.IncomingMessage): string {
   const prior = req.headers['x-forwarded-for'];
   const remote = req.socket.remoteAddress ?? '';
   return prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${remote}` : remote;
-}
-
-/** Istio's rewrite.uri replaces the matched prefix (or the whole path for exact/regex matches). */
-function rewriteUri(path: string, route: ReturnType<typeof selectRoute> & object, replacement: string): string {
-  for (const m of route.route.match) {
-    if (m.uri && 'prefix' in m.uri && path.startsWith(m.uri.prefix)) return replacement + path.slice(m.uri.prefix.length);
-  }
-  return replacement;
 }

@@ -7,7 +7,7 @@ import type { Dispatcher } from 'undici';
 import { upstreamFailure } from './upstream-error.js';
 import { sendProxyError } from './proxy-error.js';
 
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -27,9 +27,19 @@ export function upstreamHeaders(
   extra: readonly string[],
   remove?: ReadonlySet<string>,
 ): string[] {
-  const raw = req.rawHeaders;
+  return upstreamHeaderList(req.rawHeaders, req.headers.connection, authority, extra, remove);
+}
+
+/** The same from received headers as a flat list and the Connection header's value. */
+export function upstreamHeaderList(
+  raw: readonly string[],
+  connection: string | string[] | undefined,
+  authority: string,
+  extra: readonly string[],
+  remove?: ReadonlySet<string>,
+): string[] {
   const out: string[] = [];
-  const connectionTokens = connectionListed(req.headers.connection);
+  const connectionTokens = connectionListed(typeof connection === 'string' ? connection : undefined);
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();

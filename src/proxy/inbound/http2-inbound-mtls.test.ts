@@ -19,6 +19,7 @@ import { EndpointPools } from '../upstream/endpoint-pools.js';
 import { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createInboundListener } from './index.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
+import { EndpointRegistry } from '../balance/endpoint-registry.js';
 
 const ECHO_ID = 'spiffe://example.org/ns/default/sa/grpc-echo';
 const SLEEP_ID = 'spiffe://example.org/ns/default/sa/sleep';
@@ -43,7 +44,7 @@ function config(principals?: string[]): ProxyConfig {
     ? [{ namespace: 'default', name: 'from-only', annotations: {}, spec: { action: 'ALLOW', rules: [{ from: [{ source: { principals } }] }] } }]
     : [];
   return {
-    schema: 2,
+    schema: 3,
     version: String(principals),
     proxy: { role: 'sidecar', namespace: 'default', name: 'grpc-echo', spiffeId: ECHO_ID, labels: {} },
     trustDomain: 'example.org',
@@ -74,6 +75,8 @@ before(async () => {
     config: acceptProxyConfig(config()),
     cert: server,
     pools: new EndpointPools(undefined),
+    endpoints: new EndpointRegistry(systemClock),
+    random: Math.random,
     telemetry: { record: (e) => void entries.push(e) },
     log: { info: () => undefined, warn: () => undefined },
     podIP: '127.0.0.1',

@@ -10,6 +10,8 @@ import { EndpointPools } from '../upstream/endpoint-pools.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createInboundListener } from './index.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
+import { EndpointRegistry } from '../balance/endpoint-registry.js';
+import { systemClock } from '../../clock.js';
 
 /**
  * The app: gRPC-shaped over h2c. /echo.Echo/Say echoes the body with grpc-status 0 in trailers and reports the
@@ -44,7 +46,7 @@ type Policy = ProxyConfig['security']['authorizationPolicies'][number];
 
 function config(mode: 'PERMISSIVE' | 'STRICT', policies: Policy[] = [], port = appPort): ProxyConfig {
   return {
-    schema: 2,
+    schema: 3,
     version: `${mode}-${policies.length}-${port}`,
     proxy: { role: 'sidecar', namespace: 'default', name: 'grpc-echo', spiffeId: 'spiffe://example.org/ns/default/sa/grpc-echo', labels: { app: 'grpc-echo' } },
     trustDomain: 'example.org',
@@ -74,6 +76,8 @@ const rt: ProxyRuntime = {
   // No certificate: these callers are plaintext h2c on a PERMISSIVE port.
   cert: { current: { keyPem: undefined, certChainPem: [], trustBundlePem: [] } } as unknown as WorkloadCertificate,
   pools: new EndpointPools(undefined),
+  endpoints: new EndpointRegistry(systemClock),
+  random: Math.random,
   telemetry: { record: (e) => void entries.push(e) },
   log: { info: () => undefined, warn: () => undefined },
   podIP: '127.0.0.1',

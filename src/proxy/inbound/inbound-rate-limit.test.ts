@@ -17,6 +17,8 @@ import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { ProxyMetrics } from '../telemetry/proxy-metrics.js';
 import { EndpointPools } from '../upstream/endpoint-pools.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
+import { EndpointRegistry } from '../balance/endpoint-registry.js';
+import { systemClock } from '../../clock.js';
 import { LocalRateLimits } from '../ratelimit/local-rate-limits.js';
 import { createInboundListener } from './index.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
@@ -57,6 +59,8 @@ const rt: ProxyRuntime = {
   podIP: '127.0.0.1',
   resolver: { resolve: (host) => Promise.resolve(host) },
   requestJwksRefresh: () => undefined,
+  endpoints: new EndpointRegistry(systemClock),
+  random: Math.random,
 };
 let h1Port = 0;
 let h2Port = 0;
@@ -67,7 +71,7 @@ let h2Listener = 0;
 
 function config(version: string, rateLimits: LocalRateLimitConfig[]): ProxyConfig {
   return {
-    schema: 2,
+    schema: 3,
     version,
     proxy: { role: 'sidecar', namespace: 'default', name: 'api', spiffeId: 'spiffe://cluster.local/ns/default/sa/api', labels: { app: 'api' } },
     trustDomain: 'cluster.local',

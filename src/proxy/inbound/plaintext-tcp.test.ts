@@ -9,6 +9,8 @@ import { EndpointPools } from '../upstream/endpoint-pools.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createInboundListener } from './index.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
+import { EndpointRegistry } from '../balance/endpoint-registry.js';
+import { systemClock } from '../../clock.js';
 
 /** The app: a server-first protocol (SMTP, MySQL) that greets before the client says anything. */
 const app = net.createServer((s) => {
@@ -22,7 +24,7 @@ const entries: AccessLogEntry[] = [];
 
 function config(mode: 'DISABLE' | 'PERMISSIVE'): ProxyConfig {
   return {
-    schema: 2,
+    schema: 3,
     version: mode,
     proxy: { role: 'sidecar', namespace: 'default', name: 'db', spiffeId: 'spiffe://example.org/ns/default/sa/db', labels: {} },
     trustDomain: 'example.org',
@@ -38,6 +40,8 @@ const rt: ProxyRuntime = {
   // No certificate: these callers are plaintext, and a TLS server without one still starts.
   cert: { current: { keyPem: undefined, certChainPem: [], trustBundlePem: [] } } as unknown as WorkloadCertificate,
   pools: new EndpointPools(undefined),
+  endpoints: new EndpointRegistry(systemClock),
+  random: Math.random,
   telemetry: { record: (e) => void entries.push(e) },
   log: { info: () => undefined, warn: () => undefined },
   podIP: '127.0.0.1',

@@ -21,6 +21,7 @@ import { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createInboundListener } from './index.js';
 import { replaySocket } from './replay-socket.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
+import { EndpointRegistry } from '../balance/endpoint-registry.js';
 
 const APP_ID = 'spiffe://example.org/ns/default/sa/db';
 const CALLER_ID = 'spiffe://example.org/ns/default/sa/sleep';
@@ -58,7 +59,7 @@ function config(mode: PeerAuthnMode, other = false, protocol: 'tcp' | 'http' = '
   const appPorts: InboundConfig['ports'] = [{ port: appPort, name: `${protocol}-db`, protocol, mode }];
   if (other) appPorts.push({ port: otherPort, name: 'tcp-other', protocol: 'tcp', mode: 'PERMISSIVE' });
   return {
-    schema: 2,
+    schema: 3,
     version: `${mode}-${String(other)}-${protocol}`,
     proxy: { role: 'sidecar', namespace: 'default', name: 'db', spiffeId: APP_ID, labels: {} },
     trustDomain: 'example.org',
@@ -134,6 +135,8 @@ before(async () => {
     config: undefined,
     cert: meshServer,
     pools: new EndpointPools(undefined),
+    endpoints: new EndpointRegistry(systemClock),
+    random: Math.random,
     telemetry: { record: (e) => void entries.push(e) },
     log: { info: () => undefined, warn: () => undefined },
     podIP: '127.0.0.1',

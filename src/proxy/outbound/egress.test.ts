@@ -11,6 +11,8 @@ import { EndpointPools } from '../upstream/endpoint-pools.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createOutboundServer } from './index.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
+import { EndpointRegistry } from '../balance/endpoint-registry.js';
+import { systemClock } from '../../clock.js';
 
 const echo = net.createServer((s) => {
   s.on('error', () => undefined);
@@ -22,7 +24,7 @@ let webPort = 0;
 
 function config(trafficPolicy: 'REGISTRY_ONLY' | 'ALLOW_ANY'): ProxyConfig {
   return {
-    schema: 2,
+    schema: 3,
     version: trafficPolicy,
     proxy: { role: 'sidecar', namespace: 'default', name: 'sleep', spiffeId: 'spiffe://example.org/ns/default/sa/sleep', labels: {} },
     trustDomain: 'example.org',
@@ -66,6 +68,8 @@ async function outbound(trafficPolicy: 'REGISTRY_ONLY' | 'ALLOW_ANY'): Promise<{
     config: acceptProxyConfig(config(trafficPolicy)),
     cert: undefined as unknown as WorkloadCertificate,
     pools: new EndpointPools(undefined),
+    endpoints: new EndpointRegistry(systemClock),
+    random: Math.random,
     telemetry: { record: (e) => void entries.push(e) },
     log: { info: () => undefined, warn: () => undefined },
     podIP: '127.0.0.1',

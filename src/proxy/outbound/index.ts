@@ -1,25 +1,56 @@
 /**
  * Outbound: the app's requests, top to bottom. The app reaches this listener as its HTTP proxy (http_proxy), so
  * requests arrive in absolute-form; a plain Host header works too; captured connections arrive here too.
- *   request target → service by name (registry-compiled aliases) → service port → round-robin endpoint
- *   → keep-alive mTLS pool that checks the peer's SPIFFE ID → stream the answer back
+ *   request target → mesh service by name (registry-compiled aliases) and port → the request path below
  *   not a mesh service → egress (egress.ts): a ServiceEntry http port by Host, else the traffic policy
  * CONNECT host:port tunnels opaque TCP (connect-tunnel.ts).
+ *
+ * The request path is one chain of layers, each wrapping the next and knowing nothing else (src/proxy/request/);
+ * the ingress gateway runs the same chain after its own listener.
  */
 import http from 'node:http';
 import type net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import { parseAuthority, requestTarget } from '../http/authority.js';
-import { forward, upstreamHeaders } from '../http/forward.js';
 import { sendProxyError } from '../http/proxy-error.js';
-import { targetOf } from '../upstream/endpoint-pools.js';
 import type { Destination } from '../upstream/external-destination.js';
 import { hardenServer } from '../http/harden-server.js';
 import { hostFieldProblem, refuseMalformed } from '../http/host-field.js';
 import type { EgressDecision } from '../telemetry/access-log.js';
+import { stack } from '../request/exchange.js';
+import type { Dispatch } from '../request/exchange.js';
+import { Http1Exchange } from '../request/http1-exchange.js';
+import { matchRoute } from '../request/route-layer.js';
+import { injectFault } from '../request/fault-layer.js';
+import { mirrorRequest } from '../request/mirror-layer.js';
+import { enforceTimeout } from '../request/timeout-layer.js';
+import { retryRequest } from '../request/retry-layer.js';
+import { chooseEndpoint } from '../request/endpoint-layer.js';
+import { connectUpstream } from '../request/connect-upstream.js';
 import { handleConnect } from './connect-tunnel.js';
 import { handleEgress } from './egress.js';
+
+/** The request path from a routed request to the upstream's answer, built once per proxy. */
+export function requestPath(rt: ProxyRuntime): Dispatch {
+  // Endpoint choice and connect, shared by requests and their mirrored copies.
+  const toEndpoint = chooseEndpoint(rt.endpoints, rt.random)(connectUpstream(rt.pools));
+  return stack(
+    [
+      // VirtualService rules: first match wins; 404, redirects, direct responses and CORS preflights answered here.
+      matchRoute(rt.random),
+      // Delay and abort before anything goes upstream.
+      injectFault(rt.random),
+      // Copies go out fire-and-forget, beside the real request.
+      mirrorRequest(toEndpoint, rt.random),
+      // The route timeout spans every attempt.
+      enforceTimeout,
+      // Each attempt goes through endpoint choice again, so a retry can go to another host.
+      retryRequest(rt.random),
+    ],
+    toEndpoint,
+  );
+}
 
 export interface OutboundOptions {
   /** Where a request is headed when its Host alone does not say (captured connections: the port the app dialled). */
@@ -34,7 +65,8 @@ export type OutboundFinish = (status: number, upstream?: string, reason?: string
 export function createOutboundServer(rt: ProxyRuntime, options: OutboundOptions = {}): http.Server {
   const authorityOf = options.authorityOf ?? ((req: http.IncomingMessage) => req.headers.host);
   const dialledOf = options.dialledOf ?? (() => undefined);
-  const server = http.createServer((req, res) => handleOutbound(rt, req, res, authorityOf, dialledOf));
+  const dispatch = requestPath(rt);
+  const server = http.createServer((req, res) => handleOutbound(rt, dispatch, req, res, authorityOf, dialledOf));
   server.on('connect', (req: http.IncomingMessage, socket, head: Buffer) => handleConnect(rt, req, socket as net.Socket, head));
   hardenServer(server);
   return server;
@@ -42,6 +74,7 @@ export function createOutboundServer(rt: ProxyRuntime, options: OutboundOptions 
 
 function handleOutbound(
   rt: ProxyRuntime,
+  dispatch: Dispatch,
   req: http.IncomingMessage,
   res: http.ServerResponse,
   authorityOf: (req: http.IncomingMessage) => string | undefined,
@@ -99,12 +132,20 @@ function handleOutbound(
     finish(404, undefined, reason, undefined, service.host);
     return;
   }
-  const ep = balanced.pick();
-  if (!ep) {
-    sendProxyError(res, 503, 'no healthy upstream');
-    finish(503, service.host, 'no healthy upstream', undefined, service.host);
-    return;
-  }
-  const pool = rt.pools.get(targetOf(ep, balanced.sni));
-  forward(req, res, pool, path, upstreamHeaders(req, authority, extra), (d) => finish(d.status, ep.workload, d.error, undefined, service.host));
+  const ex = new Http1Exchange(req, res, { authority, path: pathOnly(path), query: queryOf(path), port }, rt.telemetry, 'outbound');
+  ex.cfg = cfg;
+  ex.routes = balanced.routes;
+  ex.defaultDestination = balanced;
+  ex.extraHeaders = extra;
+  dispatch(ex, ex);
+}
+
+function pathOnly(target: string): string {
+  const q = target.indexOf('?');
+  return q < 0 ? target : target.slice(0, q);
+}
+
+function queryOf(target: string): string {
+  const q = target.indexOf('?');
+  return q < 0 ? '' : target.slice(q + 1);
 }

@@ -19,7 +19,7 @@ const HOST = 'authz.default.svc.cluster.local';
 
 function configWith(ports: Record<number, number>): CompiledProxyConfig {
   const config: Omit<ProxyConfig, 'security'> & { security: Record<string, unknown> } = {
-    schema: 2,
+    schema: 3,
     version: 'v1',
     proxy: { role: 'sidecar', namespace: 'default', name: 'web', spiffeId: 'spiffe://cluster.local/ns/default/sa/web', labels: {} },
     trustDomain: 'cluster.local',

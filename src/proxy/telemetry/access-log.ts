@@ -37,8 +37,10 @@ export interface AccessLogEntry {
   /** What dry-run policies would have done. */
   dryRun?: Array<{ policy: string; rule: number | null; action: string; wouldDeny: boolean }>;
   egress?: EgressDecision;
-  /** Envoy's response flags for what the proxy did itself: `RL` when a local rate limit refused the request. */
+  /** Envoy's response flags, comma-separated (NR, UH, UO, UF, UC, UT, URX, FI, DI, RL, ...); absent when none. */
   responseFlags?: string;
+  /** Upstream attempts, when retries made more than one. */
+  attempts?: number;
   /** The LocalRateLimitPolicy (`namespace/name`) that refused the request, and which of its limits. */
   rateLimit?: { policy: string; scope: RateLimitScope };
 }

@@ -1,0 +1,94 @@
+/**
+ * What a sidecar does with the requests its app sends to one service port, as Istio's sidecar routes and clusters:
+ * the VirtualServices bound to the mesh (`gateways` unset or naming `mesh`) and exported to the caller's namespace
+ * whose hosts (short names resolved in the VirtualService's namespace) cover the service, translated by the shared
+ * route engine; and the clusters of the DestinationRule that applies, each with the endpoints its subset selects.
+ */
+import type { VirtualServiceSpec } from '../../config/kinds/virtual-service.js';
+import type { HttpRoute, OutboundPort, PortCluster } from '../../proxyconfig/types.js';
+import { hostMatches } from '../../route/http-route-match.js';
+import { exportedTo, mergeDelegates } from '../../route/delegate.js';
+import { translateHttpRoutes } from '../../route/virtual-service-routes.js';
+import type { RegistryService } from '../registry/index.js';
+import { targetPortOn, workloadsOf } from '../registry/index.js';
+import { compileClusters } from './cluster-policy.js';
+import type { ClientProxy } from './destination-rule.js';
+import { resolveHost } from './gateway.js';
+import { perSnapshot } from './snapshot-memo.js';
+import type { MeshSnapshot, Named } from './snapshot.js';
+
+interface MeshVirtualService {
+  vs: Named<VirtualServiceSpec>;
+  /** The hosts as FQDNs (or wildcard patterns), lower case. */
+  hosts: string[];
+}
+
+/** VirtualServices that apply to sidecars, oldest first (several for one host concatenate, as Istio merges them). */
+function meshVirtualServices(snap: MeshSnapshot): readonly MeshVirtualService[] {
+  return perSnapshot(snap, 'mesh-virtual-services', () =>
+    snap.virtualServices
+      .filter((vs) => (vs.spec.hosts ?? []).length > 0 && (vs.spec.gateways === undefined || vs.spec.gateways.length === 0 || vs.spec.gateways.includes('mesh')))
+      .sort((a, b) => a.creationTimestamp.localeCompare(b.creationTimestamp) || a.name.localeCompare(b.name))
+      .map((vs) => ({ vs, hosts: (vs.spec.hosts ?? []).map((h) => (h.startsWith('*') ? h.toLowerCase() : resolveHost(h, vs.namespace))) })),
+  );
+}
+
+export function hasMeshVirtualServices(snap: MeshSnapshot): boolean {
+  return meshVirtualServices(snap).length > 0;
+}
+
+/** True when a client's labels change what it is compiled (sourceLabels in a route, a DestinationRule's workloadSelector). */
+export function clientLabelsMatter(snap: MeshSnapshot): boolean {
+  return perSnapshot(snap, 'client-labels-matter', () => {
+    const routes = snap.virtualServices.some((vs) =>
+      [...(vs.spec.http ?? []), ...(vs.spec.tcp ?? []), ...(vs.spec.tls ?? [])].some((r) => (r.match ?? []).some((m) => m.sourceLabels !== undefined)),
+    );
+    return routes || snap.destinationRules.some((dr) => dr.spec.workloadSelector !== undefined);
+  });
+}
+
+const HTTP_PROTOCOLS = new Set(['http', 'http2', 'grpc']);
+
+/**
+ * The routes of one service port for a client: undefined when no VirtualService claims the host (the default
+ * route), else the rules that apply there, possibly none (every request then gets 404).
+ */
+export function sidecarHttpRoutes(snap: MeshSnapshot, client: ClientProxy, svc: RegistryService, port: number): HttpRoute[] | undefined {
+  const bound = meshVirtualServices(snap).filter(
+    ({ vs, hosts }) => exportedTo(vs, client.namespace) && hosts.some((h) => hostMatches(h, svc.host)),
+  );
+  if (bound.length === 0) return undefined;
+  const find = (ns: string, name: string): Named<VirtualServiceSpec> | undefined => snap.virtualServices.find((v) => v.namespace === ns && v.name === name);
+  const ctx = {
+    gateways: new Set(['mesh']),
+    port,
+    labels: client.labels,
+    namespace: client.namespace,
+    resolveHost,
+    servicePorts: (host: string) => snap.registry.services.find((s) => s.host === host)?.ports.map((p) => p.port),
+  };
+  return bound.flatMap(({ vs }) => translateHttpRoutes({ namespace: vs.namespace, name: vs.name, http: mergeDelegates(vs, find) }, ctx));
+}
+
+/** The clusters of one service port when a DestinationRule applies; undefined when none does (the proxy's default). */
+export function sidecarClusters(snap: MeshSnapshot, client: ClientProxy, svc: RegistryService, port: number): PortCluster[] | undefined {
+  const clusters = compileClusters(snap, client, svc).filter((c) => c.port === port);
+  if (clusters.length === 0 || clusters[0]!.destinationRules.length === 0) return undefined;
+  const servicePort = svc.ports.find((p) => p.port === port);
+  const backends = workloadsOf(snap.registry, svc).filter((w) => w.ready && w.podIP !== undefined && servicePort !== undefined && targetPortOn(w, servicePort) !== undefined);
+  return clusters.map((c) => ({ ...c, endpoints: backends.filter((w) => carriesAll(w.labels, c.labels)).map((w) => w.podIP!) }));
+}
+
+/** A subset selects the endpoints that carry all its labels; the whole service (no labels) selects every one. */
+function carriesAll(labels: Record<string, string>, wanted: Record<string, string>): boolean {
+  for (const k in wanted) if (labels[k] !== wanted[k]) return false;
+  return true;
+}
+
+/** A service port with its routes and clusters for a client; the port object itself when neither applies. */
+export function withTraffic(snap: MeshSnapshot, client: ClientProxy, svc: RegistryService, p: OutboundPort, meshRoutes: boolean): OutboundPort {
+  const http = meshRoutes && HTTP_PROTOCOLS.has(p.protocol) ? sidecarHttpRoutes(snap, client, svc, p.port) : undefined;
+  const clusters = sidecarClusters(snap, client, svc, p.port);
+  if (http === undefined && clusters === undefined) return p;
+  return { ...p, ...(http !== undefined && { http }), ...(clusters !== undefined && { clusters }) };
+}

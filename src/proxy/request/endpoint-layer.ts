@@ -1,0 +1,171 @@
+/**
+ * Choose the endpoint: the destination's cluster (its subset; none known is 503 `NR`), admission by the cluster's
+ * circuit breaker (503 `UO` with `x-envoy-overloaded`), a host from the balancer over the hosts outlier detection has
+ * not ejected (none: 503 `UH`), then on to connect. The answer is reported back to outlier detection, and the host's
+ * and breaker's counts are released when it ends. State comes from the EndpointRegistry, so it outlives pushes.
+ *
+ * Connections, as the breaker counts them: HTTP/1.1 carries one request at a time, so a request in flight holds a
+ * connection; beyond maxConnections requests wait (up to http1MaxPendingRequests) for one to be released.
+ */
+import type { ClusterRuntime, EndpointState } from '../balance/cluster-runtime.js';
+import type { EndpointRegistry } from '../balance/endpoint-registry.js';
+import type { PickContext } from '../balance/balancer.js';
+import { hashKeyOf } from '../balance/hash-key.js';
+import { LOCAL_REPLY, replyLocally } from './exchange.js';
+import type { Dispatch, Exchange, Layer, ResponseHandler, ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from './exchange.js';
+
+const OVERLOADED = Object.freeze({ 'x-envoy-overloaded': 'true' });
+const NO_HEALTHY_UPSTREAM = 'no healthy upstream';
+/** Envoy's host_selection_retry_max_attempts as Istio sets it: tries to find a host other than the previous one. */
+const HOST_SELECTION_ATTEMPTS = 5;
+
+interface Waiting {
+  ex: Exchange;
+  handler: ResponseHandler;
+}
+
+/** Releases the host and the breaker when the answer ends, and tells outlier detection how it went. */
+class EndpointResponse implements ResponseHandler {
+  private released = false;
+
+  constructor(
+    private readonly path: EndpointPath,
+    private readonly outer: ResponseHandler,
+    private readonly cluster: ClusterRuntime,
+    private readonly host: EndpointState,
+    /** A generated consistent-hash cookie for the client to keep. */
+    private readonly setCookie: string | undefined,
+  ) {}
+
+  onHeaders(ex: Exchange, status: number, headers: ResponseHeaders, control: UpstreamControl): void {
+    if (control !== LOCAL_REPLY) this.cluster.outlierDetector?.reportStatus(this.host, status);
+    if (this.setCookie !== undefined) {
+      const prior = headers['set-cookie'];
+      headers['set-cookie'] = prior === undefined ? this.setCookie : [...(Array.isArray(prior) ? prior : [prior]), this.setCookie];
+    }
+    this.outer.onHeaders(ex, status, headers, control);
+  }
+  onData(ex: Exchange, chunk: Buffer, control: UpstreamControl): void {
+    this.outer.onData(ex, chunk, control);
+  }
+  onEnd(ex: Exchange): void {
+    this.release();
+    this.outer.onEnd(ex);
+  }
+  onError(ex: Exchange, failure: UpstreamFailureEvent): void {
+    const detector = this.cluster.outlierDetector;
+    if (detector !== undefined && failure.kind !== 'protocol') detector.reportLocalOrigin(this.host, failure.kind === 'timeout' ? 'timeout' : 'connect-failed');
+    this.release();
+    this.outer.onError(ex, failure);
+  }
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.host.activeRequests--;
+    this.cluster.breaker.endRequest();
+    this.path.connectionReleased(this.cluster);
+  }
+}
+
+/** The layer's own state: requests waiting for a connection, per cluster. */
+class EndpointPath {
+  private readonly waiting = new WeakMap<ClusterRuntime, Waiting[]>();
+  private readonly pickContext: { random: () => number; hashKey: number | undefined };
+
+  constructor(
+    private readonly next: Dispatch,
+    private readonly registry: EndpointRegistry,
+    random: () => number,
+  ) {
+    this.pickContext = { random, hashKey: undefined } satisfies PickContext;
+  }
+
+  dispatch(ex: Exchange, handler: ResponseHandler): void {
+    const dest = ex.destination!;
+    const binding = ex.cfg.cluster(dest.host, dest.port, dest.subset);
+    const cluster = binding === undefined ? undefined : this.registry.cluster(binding.config.name);
+    if (binding === undefined || cluster === undefined) {
+      ex.reason = NO_HEALTHY_UPSTREAM;
+      replyLocally(ex, handler, 503, NO_HEALTHY_UPSTREAM, undefined, 'NR');
+      return;
+    }
+    ex.binding = binding;
+    ex.cluster = cluster;
+    const breaker = cluster.breaker;
+    const admitted = breaker.startRequest();
+    if (!admitted.admitted) {
+      this.overflow(ex, handler, admitted.body);
+      return;
+    }
+    const need = breaker.acquireConnection(false);
+    if (typeof need === 'object') {
+      breaker.endRequest();
+      this.overflow(ex, handler, need.body);
+      return;
+    }
+    if (need === 'queue') {
+      const queue = this.waiting.get(cluster);
+      if (queue === undefined) this.waiting.set(cluster, [{ ex, handler }]);
+      else queue.push({ ex, handler });
+      return;
+    }
+    this.send(ex, handler, cluster);
+  }
+
+  /** A request in flight ended: its connection goes to the next waiting request, else it is free again. */
+  connectionReleased(cluster: ClusterRuntime): void {
+    const queue = cluster.breaker.pendingRequests > 0 ? this.waiting.get(cluster) : undefined;
+    while (queue !== undefined && queue.length > 0) {
+      const w = queue.shift()!;
+      cluster.breaker.endPending();
+      if (w.ex.closed) {
+        cluster.breaker.endRequest();
+        continue;
+      }
+      this.send(w.ex, w.handler, cluster);
+      return;
+    }
+    cluster.breaker.connectionClosed();
+  }
+
+  private send(ex: Exchange, handler: ResponseHandler, cluster: ClusterRuntime): void {
+    const lb = ex.binding!.config.policy.loadBalancer;
+    const hash = 'hashKey' in lb ? hashKeyOf(lb.hashKey, ex) : undefined;
+    // One context for every pick: requests are handled one at a time, so setting the key before picking is enough.
+    this.pickContext.hashKey = hash?.key;
+    const host = this.pick(cluster, ex.previousEndpoint);
+    // A retry after a push balances over the new hosts while the request keeps its config: a host that config does
+    // not know cannot be reached from it.
+    const upstream = host === undefined ? undefined : ex.binding!.endpoints.get(host.address);
+    if (host === undefined || upstream === undefined) {
+      cluster.breaker.endRequest();
+      this.connectionReleased(cluster);
+      ex.reason = NO_HEALTHY_UPSTREAM;
+      replyLocally(ex, handler, 503, NO_HEALTHY_UPSTREAM, undefined, 'UH');
+      return;
+    }
+    ex.endpoint = host;
+    ex.upstream = upstream;
+    host.activeRequests++;
+    this.next(ex, new EndpointResponse(this, handler, cluster, host, hash?.setCookie));
+  }
+
+  private pick(cluster: ClusterRuntime, avoid: EndpointState | undefined): EndpointState | undefined {
+    let host = cluster.pick(this.pickContext);
+    for (let i = 1; avoid !== undefined && host === avoid && i < HOST_SELECTION_ATTEMPTS; i++) host = cluster.pick(this.pickContext);
+    return host;
+  }
+
+  private overflow(ex: Exchange, handler: ResponseHandler, body: string): void {
+    ex.reason = 'upstream overflow';
+    replyLocally(ex, handler, 503, body, OVERLOADED, 'UO');
+  }
+}
+
+export function chooseEndpoint(registry: EndpointRegistry, random: () => number): Layer {
+  return (next) => {
+    const path = new EndpointPath(next, registry, random);
+    return (ex, handler) => path.dispatch(ex, handler);
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * The route timeout (VirtualService `timeout`; none unless set, as Istio's default): it spans every attempt, until
+ * the response is complete. When it fires the attempt in flight is aborted and the client gets 504 `UT` (or, when the
+ * response had begun, a reset).
+ */
+import { replyLocally } from './exchange.js';
+import type { Exchange, Layer, ResponseHandler, ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from './exchange.js';
+
+const ROUTE_TIMEOUT: UpstreamFailureEvent = Object.freeze({ kind: 'timeout', status: 504, reason: 'upstream request timeout', flag: 'UT' });
+
+class RouteTimeout implements ResponseHandler {
+  private readonly timer: NodeJS.Timeout;
+  private started = false;
+  private done = false;
+
+  constructor(
+    private readonly outer: ResponseHandler,
+    ex: Exchange,
+    ms: number,
+  ) {
+    this.timer = setTimeout(fire, ms, this, ex);
+  }
+
+  expire(ex: Exchange): void {
+    if (this.done) return;
+    this.done = true;
+    ex.closed = true;
+    ex.control?.abort(new Error('route timeout'));
+    if (this.started) {
+      ex.addFlag('UT');
+      this.outer.onError(ex, ROUTE_TIMEOUT);
+    } else {
+      ex.reason = ROUTE_TIMEOUT.reason;
+      replyLocally(ex, this.outer, 504, 'upstream request timeout', undefined, 'UT');
+    }
+  }
+
+  onHeaders(ex: Exchange, status: number, headers: ResponseHeaders, control: UpstreamControl): void {
+    if (this.done) return;
+    this.started = true;
+    this.outer.onHeaders(ex, status, headers, control);
+  }
+  onData(ex: Exchange, chunk: Buffer, control: UpstreamControl): void {
+    if (!this.done) this.outer.onData(ex, chunk, control);
+  }
+  onEnd(ex: Exchange): void {
+    if (this.finish()) this.outer.onEnd(ex);
+  }
+  onError(ex: Exchange, failure: UpstreamFailureEvent): void {
+    if (this.finish()) this.outer.onError(ex, failure);
+  }
+
+  private finish(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    clearTimeout(this.timer);
+    return true;
+  }
+}
+
+function fire(t: RouteTimeout, ex: Exchange): void {
+  t.expire(ex);
+}
+
+export const enforceTimeout: Layer = (next) => (ex, handler) => {
+  const ms = ex.route?.rule.route.timeoutMs ?? 0;
+  next(ex, ms > 0 ? new RouteTimeout(handler, ex, ms) : handler);
+};
