@@ -13,11 +13,13 @@ export const checkPlaintextPorts: Check = (ctx) => {
   const out: Finding[] = [];
   const all = ctx.snapshot.peerAuthentications;
   for (const pa of ctx.of<PeerAuthenticationSpec>('PeerAuthentication')) {
-    const others = all.filter((p) => !(p.namespace === pa.namespace && p.name === pa.name));
     const selector = pa.spec.selector?.matchLabels;
     const selected = selector !== undefined && Object.keys(selector).length > 0;
+    // The mesh-wide policy is the baseline every exception is measured against, not an exception itself.
+    if (pa.namespace === ctx.rootNamespace && !selected) continue;
+    const others = all.filter((p) => !(p.namespace === pa.namespace && p.name === pa.name));
     const workloads = ctx.snapshot.registry.workloads.filter((w) =>
-      (pa.namespace === ctx.rootNamespace && !selected) || (w.namespace === pa.namespace && (!selected || Object.entries(selector).every(([k, v]) => w.labels[k] === v))));
+      w.namespace === pa.namespace && (!selected || Object.entries(selector).every(([k, v]) => w.labels[k] === v)));
     const holes: string[] = [];
     let path: (string | number)[] = ['spec', 'mtls', 'mode'];
     for (const w of workloads) {
