@@ -81,7 +81,7 @@ export const checkMeshGatewayHostConflicts: Check = (ctx) => {
   const out: Finding[] = [];
   for (const [host, list] of byHost) {
     if (list.length < 2) continue;
-    const names = list.map((l) => `${l.vs.namespace}/${l.vs.name}`).join(',');
+    const names = list.map((l) => `${l.vs.namespace}/${l.vs.name}`).sort().join(',');
     for (const { vs, index } of list) {
       out.push(ctx.finding(vs.entry, {
         code: 'IST0109', severity: 'error', path: ['spec', 'hosts', index],

@@ -8,6 +8,9 @@ import { WeftError, isWeftError } from '../../errors.js';
 import type { ApplyResult, ResourceStore, StoredResource } from '../store/types.js';
 import type { ApiPrincipal, CredentialVerifier } from './credentials.js';
 import { notFoundMessage } from './resource-names.js';
+import { forcedActor } from './admission.js';
+import type { AdmissionReport } from './admission.js';
+import type { Finding } from '../../analyze/index.js';
 
 /** The identity a bootstrap token lets one workload claim. */
 export interface TokenSubject {
@@ -20,6 +23,8 @@ export interface ApiDeps {
   store: ResourceStore;
   credentials: CredentialVerifier;
   tokens: { issue(subject: TokenSubject, ttlMs: number): string };
+  /** Admission (the analyzer) over a validated batch; refuses with ADMISSION_REFUSED unless forced. None: admit all. */
+  admit?: (batch: readonly Resource[], force: boolean) => Promise<AdmissionReport>;
   /** The config module's document validation; `origin` names the document in error messages. */
   validate: (doc: unknown, origin: string) => Resource;
   proxyStatus: () => unknown[];
@@ -36,6 +41,14 @@ export interface RouteRequest {
   params: Record<string, string>;
   query: URLSearchParams;
   body: unknown;
+}
+
+export interface ApplyResponse {
+  results: AppliedItem[];
+  /** Admission's findings below error on the applied objects. */
+  warnings: Finding[];
+  /** The errors a forced apply overrode (recorded in the audit actor). */
+  forced: Finding[];
 }
 
 export interface AppliedItem {
@@ -94,7 +107,7 @@ export async function getResource(deps: ApiDeps, req: RouteRequest): Promise<unk
 }
 
 /** Validates every document first and reports every problem, so a bad batch stores nothing. */
-export async function applyResources(deps: ApiDeps, req: RouteRequest): Promise<{ results: AppliedItem[] }> {
+export async function applyResources(deps: ApiDeps, req: RouteRequest): Promise<ApplyResponse> {
   const docs = arrayField(req.body, 'resources');
   const resources: Resource[] = [];
   const messages: string[] = [];
@@ -113,8 +126,11 @@ export async function applyResources(deps: ApiDeps, req: RouteRequest): Promise<
   if (messages.length > 0) {
     throw new WeftError('CONFIG_INVALID', messages.join('\n'), { status: 400, detail: { issues } });
   }
-  const outcomes = await deps.store.apply(resources, req.principal.name);
+  const force = isRecord(req.body) && req.body['force'] === true;
+  const admission = deps.admit === undefined ? { warnings: [], forced: [] } : await deps.admit(resources, force);
+  const outcomes = await deps.store.apply(resources, forcedActor(req.principal.name, admission.forced));
   return {
+    ...admission,
     results: outcomes.map((o) => ({
       apiVersion: o.resource.apiVersion,
       kind: o.key.kind,
