@@ -1,7 +1,8 @@
 /**
  * Admission over the real API: a global HostClaim grants shop.example.com to namespace shop; a VirtualService for
  * that host in shop is admitted, the same host routed from default is refused with the claim that forbids it, and
- * `weft apply --force` applies it anyway, prints what it overrode and leaves the override in the audit record.
+ * `weft apply --force` applies it anyway, prints what it overrode and leaves the override in the audit record;
+ * `weft analyze` on the running mesh then reports both VirtualServices.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -74,5 +75,15 @@ describe('host claims at apply', () => {
     } finally {
       await client.close();
     }
+  });
+
+  test('weft analyze on the running mesh reports what was forced, namespace by namespace', async () => {
+    const r = await mesh.weft(['analyze', '-n', 'default', '-o', 'json']);
+    assert.equal(r.code, 1, r.stderr);
+    const findings = (JSON.parse(r.stdout) as { findings: { code: string; object: { namespace: string; name: string } }[] }).findings;
+    assert.deepEqual(findings.map((f) => `${f.code} ${f.object.namespace}/${f.object.name}`), ['IST0109 default/shop', 'WEFT0110 default/shop']);
+    const shop = await mesh.weft(['analyze', '-n', 'shop']);
+    assert.equal(shop.code, 1);
+    assert.deepEqual(shop.stdout.split('\n').filter((l) => l.startsWith('Error')).map((l) => l.split(' ').slice(0, 3).join(' ')), ['Error [IST0109] VirtualService']);
   });
 });
