@@ -34,6 +34,8 @@ export class AnalysisContext {
   readonly rootNamespace: string;
   /** Every namespace some object lives in, and the root namespace. */
   readonly namespaces: ReadonlySet<string>;
+  // Asked for by several checks, for every host they meet.
+  #knownHosts: readonly { host: string; namespace: string }[] | undefined;
 
   constructor(items: readonly AnalyzedResource[], defaults: { rootNamespace?: string } = {}) {
     this.items = items;
@@ -67,12 +69,15 @@ export class AnalysisContext {
   }
 
   /** Every host the registry knows, each with the namespace that defines it: Services (FQDN) and ServiceEntry hosts. */
-  knownHosts(): { host: string; namespace: string }[] {
-    const reg = this.snapshot.registry;
-    return [
-      ...reg.services.map((s) => ({ host: s.host, namespace: s.namespace })),
-      ...reg.serviceEntries.flatMap((e) => e.hosts.map((h) => ({ host: h.toLowerCase(), namespace: e.namespace }))),
-    ];
+  knownHosts(): readonly { host: string; namespace: string }[] {
+    if (this.#knownHosts === undefined) {
+      const reg = this.snapshot.registry;
+      this.#knownHosts = [
+        ...reg.services.map((s) => ({ host: s.host, namespace: s.namespace })),
+        ...reg.serviceEntries.flatMap((e) => e.hosts.map((h) => ({ host: h.toLowerCase(), namespace: e.namespace }))),
+      ];
+    }
+    return this.#knownHosts;
   }
 
   /** Does some Service or ServiceEntry answer for `host` (a FQDN or a wildcard)? Wildcards match as Istio's hosts do. */
