@@ -68,7 +68,7 @@ class LoadState {
     return first;
   }
 
-  snapshot(): LoadReport {
+  collected(): LoadReport {
     return { resources: this.resources, issues: this.issues };
   }
 
@@ -210,7 +210,7 @@ export async function loadResources(paths: string[], opts: LoadOptions = {}): Pr
 export async function loadResourcesLeniently(paths: string[], opts: LoadOptions = {}): Promise<LoadReport> {
   const state = new LoadState();
   await loadInto(paths, opts, state);
-  return state.snapshot();
+  return state.collected();
 }
 
 async function loadInto(paths: string[], opts: LoadOptions, state: LoadState): Promise<void> {
