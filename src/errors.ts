@@ -25,6 +25,7 @@ export type WeftErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'BAD_REQUEST'
+  | 'ADMISSION_REFUSED'
   | 'STORE'
   | 'MESH_NOT_RUNNING'
   // push stream: a peer sent a line the protocol refuses (oversize, not UTF-8)

@@ -1,8 +1,10 @@
 /**
- * `weft apply -f PATH [-f PATH...]`: load every file, directory and `-` (stdin), refuse the whole set if any
- * document is invalid, then apply it in one transaction and print kubectl's result lines.
+ * `weft apply -f PATH [-f PATH...] [--force]`: load every file, directory and `-` (stdin), refuse the whole set if
+ * any document is invalid, then apply it in one transaction (admission may refuse it; --force overrides, audited)
+ * and print kubectl's result lines, then admission's warnings on stderr.
  */
 import type { Command } from 'commander';
+import { formatFinding } from '../analyze/index.js';
 import { loadResources } from '../config/load.js';
 import type { AppliedItem } from '../control/api/handler.js';
 import { typeName } from '../control/api/resource-names.js';
@@ -21,7 +23,8 @@ export function registerApplyCommand(program: Command, io: CliOutput = processOu
     .command('apply')
     .description('create or update resources from files, directories or stdin (all or nothing)')
     .option('-f, --filename <path>', 'file, directory or - for stdin; repeatable', collectExistingPaths, [])
-    .action(async (opts: { filename: string[] }, cmd: Command) =>
+    .option('--force', 'apply even what admission refuses as an error (the override is audited)')
+    .action(async (opts: { filename: string[]; force?: boolean }, cmd: Command) =>
       runVerb(io, async () => {
         if (opts.filename.length === 0) {
           throw new WeftError('BAD_REQUEST', 'must specify one of -f and -k (only -f is supported)');
@@ -30,8 +33,10 @@ export function registerApplyCommand(program: Command, io: CliOutput = processOu
         if (loaded.length === 0) throw new WeftError('BAD_REQUEST', 'no objects passed to apply');
         const client = await ControlClient.fromStateDir(String(cmd.optsWithGlobals()['stateDir'] ?? '.weft'), cmd.optsWithGlobals());
         try {
-          const results = await client.apply(loaded.map((l) => l.resource));
-          io.out(results.map((r) => `${formatApplied(r)}\n`).join(''));
+          const report = await client.applyWithReport(loaded.map((l) => l.resource), { force: opts.force === true });
+          io.out(report.results.map((r) => `${formatApplied(r)}\n`).join(''));
+          // kubectl prints an admission warning as `Warning: ...` on stderr.
+          for (const f of [...report.forced, ...report.warnings]) io.err(`Warning: ${formatFinding(f)}\n`);
         } finally {
           await client.close();
         }

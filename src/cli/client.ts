@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Resource, ResourceKey } from '../config/resource.js';
-import type { AppliedItem, TokenSubject } from '../control/api/handler.js';
+import type { AppliedItem, ApplyResponse, TokenSubject } from '../control/api/handler.js';
 import type { CredentialSummary } from '../control/api/credentials.js';
 import type { Decision, Principal } from '../control/api/rbac.js';
 import type { AuditFilter, AuditRecord, RefusalRecord, StoredResource } from '../control/store/types.js';
@@ -136,7 +136,13 @@ export class ControlClient {
   }
 
   async apply(resources: Resource[]): Promise<AppliedItem[]> {
-    return (await this.#call<{ results: AppliedItem[] }>('POST', '/api/v1/apply', { resources })).results;
+    return (await this.applyWithReport(resources)).results;
+  }
+
+  /** Apply with admission's report: warnings on the applied objects, and what `force` overrode. */
+  async applyWithReport(resources: Resource[], options: { force?: boolean } = {}): Promise<ApplyResponse> {
+    const body = options.force === true ? { resources, force: true } : { resources };
+    return this.#call<ApplyResponse>('POST', '/api/v1/apply', body);
   }
 
   async delete(keys: ResourceKey[]): Promise<DeletedItem[]> {
@@ -255,6 +261,7 @@ const SERVER_REASON: Partial<Record<WeftErrorCode, string>> = {
   CONFLICT: 'Conflict',
   BAD_REQUEST: 'BadRequest',
   CONFIG_INVALID: 'Invalid',
+  ADMISSION_REFUSED: 'Invalid',
   CONFIG_UNKNOWN_KIND: 'Invalid',
 };
 

@@ -14,6 +14,7 @@ type Register = (program: Command) => void;
 const VERBS: Record<string, () => Promise<Register>> = {
   up: async () => (await import('./up.js')).registerUpCommand,
   apply: async () => (await import('./apply.js')).registerApplyCommand,
+  analyze: async () => (await import('./analyze.js')).registerAnalyzeCommand,
   get: async () => (await import('./get.js')).registerGetCommand,
   delete: async () => (await import('./delete.js')).registerDeleteCommand,
   exec: async () => (await import('./exec.js')).registerExecCommand,

@@ -18,6 +18,14 @@ import { checkDocument, positionProblems } from './validate.js';
 export interface LoadedResource {
   resource: Resource;
   source: SourcePosition;
+  /** Where a field of this document is written, so a later check (the analyzer) can name its line. */
+  locate?: (path: readonly (string | number)[]) => SourcePosition;
+}
+
+/** A lenient load's answer: the valid documents, and every problem of the others. */
+export interface LoadReport {
+  resources: LoadedResource[];
+  issues: ConfigIssue[];
 }
 
 export interface LoadOptions {
@@ -58,6 +66,10 @@ class LoadState {
     const first = this.seen.get(key);
     if (first === undefined) this.seen.set(key, at);
     return first;
+  }
+
+  collected(): LoadReport {
+    return { resources: this.resources, issues: this.issues };
   }
 
   finish(): LoadedResource[] {
@@ -122,7 +134,11 @@ function parseInto(text: string, file: string, state: LoadState): void {
       }]);
       continue;
     }
-    state.resources.push({ resource: result.resource, source: origin });
+    state.resources.push({
+      resource: result.resource,
+      source: origin,
+      locate: (path) => ({ file, ...locate(path, false) }),
+    });
   }
 }
 
@@ -183,6 +199,21 @@ function reason(err: unknown): string {
  */
 export async function loadResources(paths: string[], opts: LoadOptions = {}): Promise<LoadedResource[]> {
   const state = new LoadState();
+  await loadInto(paths, opts, state);
+  return state.finish();
+}
+
+/**
+ * Loads like loadResources but keeps going: the valid documents are returned beside the problems of the others,
+ * so `weft analyze` can report a schema error and still check everything else.
+ */
+export async function loadResourcesLeniently(paths: string[], opts: LoadOptions = {}): Promise<LoadReport> {
+  const state = new LoadState();
+  await loadInto(paths, opts, state);
+  return state.collected();
+}
+
+async function loadInto(paths: string[], opts: LoadOptions, state: LoadState): Promise<void> {
   for (const path of paths) {
     if (path === '-') {
       try {
@@ -211,5 +242,4 @@ export async function loadResources(paths: string[], opts: LoadOptions = {}): Pr
       parseInto(text, file, state);
     }
   }
-  return state.finish();
 }

@@ -11,6 +11,7 @@ import { CertificateAuthority } from '../identity/ca.js';
 import { BootstrapTokens } from '../identity/bootstrap-token.js';
 import { createCsr, generateWorkloadKey } from '../identity/workload-key.js';
 import { validateDocument } from '../config/validate.js';
+import { admitBatch } from './api/admission.js';
 import type { MeshSettings } from '../config/kinds/mesh-config.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import { ApiCredentials, CREDENTIAL_KEY_BYTES, newCredentialKey } from './api/credentials.js';
@@ -89,6 +90,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     rootNamespace: o.bootstrap.rootNamespace,
     tokens: { issue: (subject, ttlMs) => tokens.issue(subject, ttlMs) },
     validate: (doc, origin) => validateDocument(doc, origin),
+    admit: (batch, force) => admitBatch(store, batch, { force, rootNamespace: o.bootstrap.rootNamespace }),
     proxyStatus: () => push.proxies(),
     onInternalError: (err) => log.warn('internal error in API', { error: String((err as Error)?.stack ?? err) }),
   });

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { AuthorizationPolicySpecSchema, checkAuthorizationPolicy } from './authorization-policy.js';
 import { DestinationRuleSpecSchema, checkDestinationRule } from './destination-rule.js';
 import { GatewaySpecSchema, checkGateway } from './gateway.js';
+import { HostClaimSpecSchema, checkHostClaim } from './host-claim.js';
 import { LocalRateLimitPolicySpecSchema, checkLocalRateLimitPolicy } from './local-rate-limit-policy.js';
 import { MeshConfigSpecSchema, checkMeshConfig } from './mesh-config.js';
 import { PeerAuthenticationSpecSchema, checkPeerAuthentication } from './peer-authentication.js';
@@ -60,6 +61,7 @@ export const KINDS: readonly KindInfo[] = [
     specSchema: LocalRateLimitPolicySpecSchema,
     validate: checkLocalRateLimitPolicy,
   }),
+  kind({ apiVersion: WEFT, kind: 'HostClaim', names: ['hostclaim', 'hostclaims', 'hc'], specSchema: HostClaimSpecSchema, validate: checkHostClaim }),
   kind({ apiVersion: WEFT, kind: 'MeshConfig', names: ['meshconfig', 'meshconfigs', 'mc'], specSchema: MeshConfigSpecSchema, validate: checkMeshConfig }),
   kind({ apiVersion: NETWORKING, kind: 'Gateway', names: ['gateway', 'gateways', 'gw'], specSchema: GatewaySpecSchema, validate: checkGateway }),
   kind({ apiVersion: NETWORKING, kind: 'VirtualService', names: ['virtualservice', 'virtualservices', 'vs'], specSchema: VirtualServiceSpecSchema, validate: checkVirtualService }),

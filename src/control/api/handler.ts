@@ -27,7 +27,7 @@ import {
 } from './routes.js';
 import type { ApiDeps, RouteRequest } from './routes.js';
 
-export type { ApiDeps, AppliedItem, TokenSubject } from './routes.js';
+export type { ApiDeps, AppliedItem, ApplyResponse, TokenSubject } from './routes.js';
 
 type Method = 'GET' | 'POST' | 'PUT';
 

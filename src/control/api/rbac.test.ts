@@ -22,6 +22,7 @@ PeerAuthentication     glw  glw     glwcud  glw  glwcud
 RequestAuthentication  glw  glw     glwcud  glw  glwcud
 LocalRateLimitPolicy   glw  glw     glwcud  glw  glwcud
 MeshConfig             glw  glw     glw     glw  glwcud
+HostClaim              glw  glw     glw     glw  glwcud
 ProxyStatus            glw  glw     glw     glw  glwcud
 AuditRecord            -    -       -       glw  glwcud
 Credential             -    -       -       -    glwcud

@@ -10,6 +10,9 @@ import type { ApiCredentials, ApiPrincipal } from './credentials.js';
 import { ALL_NAMESPACES } from './rbac.js';
 import type { ApiVerb } from './rbac.js';
 import { notFoundMessage } from './resource-names.js';
+import { forcedActor } from './admission.js';
+import type { AdmissionReport } from './admission.js';
+import type { Finding } from '../../analyze/index.js';
 
 /** The identity a bootstrap token lets one workload claim. */
 export interface TokenSubject {
@@ -24,6 +27,8 @@ export interface ApiDeps {
   /** The mesh's root namespace: changes there are mesh-admin's alone. */
   rootNamespace: string;
   tokens: { issue(subject: TokenSubject, ttlMs: number): string };
+  /** Admission (the analyzer) over a validated batch; refuses with ADMISSION_REFUSED unless forced. None: admit all. */
+  admit?: (batch: readonly Resource[], force: boolean) => Promise<AdmissionReport>;
   /** The config module's document validation; `origin` names the document in error messages. */
   validate: (doc: unknown, origin: string) => Resource;
   proxyStatus: () => unknown[];
@@ -42,6 +47,14 @@ export interface RouteRequest {
   body: unknown;
   /** Resolves if the principal may; otherwise records the refusal and throws FORBIDDEN (403). */
   authorize(verb: ApiVerb, kind: string, namespace: string, name?: string): Promise<void>;
+}
+
+export interface ApplyResponse {
+  results: AppliedItem[];
+  /** Admission's findings below error on the applied objects. */
+  warnings: Finding[];
+  /** The errors a forced apply overrode (recorded in the audit actor). */
+  forced: Finding[];
 }
 
 export interface AppliedItem {
@@ -104,7 +117,7 @@ export async function getResource(deps: ApiDeps, req: RouteRequest): Promise<unk
 }
 
 /** Validates every document first and reports every problem, so a bad batch stores nothing. */
-export async function applyResources(deps: ApiDeps, req: RouteRequest): Promise<{ results: AppliedItem[] }> {
+export async function applyResources(deps: ApiDeps, req: RouteRequest): Promise<ApplyResponse> {
   const docs = arrayField(req.body, 'resources');
   const resources: Resource[] = [];
   const messages: string[] = [];
@@ -123,14 +136,18 @@ export async function applyResources(deps: ApiDeps, req: RouteRequest): Promise<
   if (messages.length > 0) {
     throw new WeftError('CONFIG_INVALID', messages.join('\n'), { status: 400, detail: { issues } });
   }
-  // Apply creates or updates; which one decides the verb, as in Kubernetes' server-side apply.
+  // Apply creates or updates; which one decides the verb, as in Kubernetes' server-side apply. Authorization comes
+  // before admission, so a caller learns nothing from the analyzer about what it may not change.
   for (const r of resources) {
     const key = { kind: r.kind, namespace: r.metadata.namespace, name: r.metadata.name };
     const verb = (await deps.store.get(key)) === undefined ? 'create' : 'update';
     await req.authorize(verb, key.kind, key.namespace, key.name);
   }
-  const outcomes = await deps.store.apply(resources, req.principal.name);
+  const force = isRecord(req.body) && req.body['force'] === true;
+  const admission = deps.admit === undefined ? { warnings: [], forced: [] } : await deps.admit(resources, force);
+  const outcomes = await deps.store.apply(resources, forcedActor(req.principal.name, admission.forced));
   return {
+    ...admission,
     results: outcomes.map((o) => ({
       apiVersion: o.resource.apiVersion,
       kind: o.key.kind,

@@ -1,0 +1,53 @@
+/**
+ * `weft analyze` and admission: every check family run over one set of resources, findings sorted errors first.
+ * Each family lives in its own module and is a pure function of the analysis context.
+ */
+import { AnalysisContext } from './context.js';
+import type { AnalyzedResource, Check } from './context.js';
+import { compareFindings } from './finding.js';
+import type { Finding } from './finding.js';
+import { checkAnnotations } from './annotations.js';
+import { checkAuthorizationReferences } from './authorization-references.js';
+import { checkAuthorizationRules, checkL7FieldsOnTcp } from './authorization-rules.js';
+import { checkDestinationRuleMtls, checkDestinationRuleReferences, checkServerCertificateVerification } from './destination-rules.js';
+import { checkServiceEntryWildcards, checkSidecarEgressHosts } from './egress.js';
+import { checkConflictingGateways, checkGatewayWorkloads } from './gateways.js';
+import { checkHostClaims } from './host-claims.js';
+import { checkPlaintextPorts } from './peer-authentication.js';
+import { checkServicePortNames } from './service-ports.js';
+import { checkMeshGatewayHostConflicts, checkUnreachableRules, checkVirtualServiceReferences } from './virtual-services.js';
+
+export type { AnalyzedResource } from './context.js';
+export type { Finding, Severity } from './finding.js';
+export { formatFinding } from './finding.js';
+export { schemaFindings } from './schema.js';
+
+const CHECKS: readonly Check[] = [
+  checkVirtualServiceReferences,
+  checkMeshGatewayHostConflicts,
+  checkUnreachableRules,
+  checkGatewayWorkloads,
+  checkConflictingGateways,
+  checkAnnotations,
+  checkServicePortNames,
+  checkDestinationRuleReferences,
+  checkDestinationRuleMtls,
+  checkServerCertificateVerification,
+  checkAuthorizationReferences,
+  checkAuthorizationRules,
+  checkL7FieldsOnTcp,
+  checkPlaintextPorts,
+  checkServiceEntryWildcards,
+  checkSidecarEgressHosts,
+  checkHostClaims,
+];
+
+export interface AnalyzeOptions {
+  /** The mesh's root namespace when no MeshConfig among the resources names one. */
+  rootNamespace?: string;
+}
+
+export function analyzeResources(items: readonly AnalyzedResource[], options: AnalyzeOptions = {}): Finding[] {
+  const ctx = new AnalysisContext(items, options);
+  return CHECKS.flatMap((check) => check(ctx)).sort(compareFindings);
+}

@@ -1,0 +1,49 @@
+/**
+ * Admission at apply: the analyzer runs over the store's resources with the batch applied on top, and the findings
+ * on the batch's own objects decide. An error (a broken reference, a claimed host, a conflict the mesh cannot
+ * resolve) refuses the whole batch unless the caller forces it; warnings travel back to be printed. A forced apply
+ * names what it forced in the audit record's actor, the one field the store's audit call takes.
+ */
+import { analyzeResources } from '../../analyze/index.js';
+import type { Finding } from '../../analyze/index.js';
+import type { Resource } from '../../config/resource.js';
+import { resourceKeyString } from '../../config/resource.js';
+import { WeftError } from '../../errors.js';
+import type { ResourceStore } from '../store/types.js';
+
+export interface AdmissionReport {
+  /** Findings below error on the batch's objects. */
+  warnings: Finding[];
+  /** Errors the caller forced past; empty unless forced. */
+  forced: Finding[];
+}
+
+const keyOf = (r: Resource): string => resourceKeyString({ kind: r.kind, namespace: r.metadata.namespace, name: r.metadata.name });
+
+export async function admitBatch(
+  store: ResourceStore,
+  batch: readonly Resource[],
+  options: { force: boolean; rootNamespace?: string },
+): Promise<AdmissionReport> {
+  const incoming = new Set(batch.map(keyOf));
+  const current = (await store.list()).filter((r) => !incoming.has(keyOf(r)));
+  const analyzed = [...current, ...batch].map((resource) => ({ resource }));
+  const findings = analyzeResources(analyzed, options.rootNamespace === undefined ? {} : { rootNamespace: options.rootNamespace })
+    .filter((f) => f.object !== undefined && incoming.has(resourceKeyString(f.object)));
+  const errors = findings.filter((f) => f.severity === 'error');
+  const warnings = findings.filter((f) => f.severity !== 'error');
+  if (errors.length > 0 && !options.force) {
+    const lines = errors.map((f) => `${f.object?.kind} ${f.object?.namespace}/${f.object?.name}: [${f.code}] ${f.field === '' ? '' : `${f.field}: `}${f.message} (fix: ${f.fix})`);
+    throw new WeftError('ADMISSION_REFUSED', `admission refused the batch (apply with --force to override, which is audited):\n${lines.join('\n')}`, {
+      status: 422,
+      detail: { findings: errors },
+    });
+  }
+  return { warnings, forced: options.force ? errors : [] };
+}
+
+/** The audit actor of a forced apply: who, and which error codes they overrode. */
+export function forcedActor(actor: string, forced: readonly Finding[]): string {
+  if (forced.length === 0) return actor;
+  return `${actor} (forced past ${[...new Set(forced.map((f) => f.code))].join(', ')})`;
+}
