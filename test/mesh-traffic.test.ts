@@ -1,7 +1,8 @@
 /**
  * VirtualService and DestinationRule enforced by a sidecar on a real mesh (examples/resilience): rewrite, redirect,
  * direct response, header operations, route timeout (504 UT), retries counted at the upstream, per-try timeout,
- * CORS, mirroring seen by the mirror target, fault delay, an unknown subset (503 NR), connection-pool overflow
+ * CORS, mirroring seen by the mirror target, fault delay, an unknown subset (refused at apply, 503 NR once forced),
+ * connection-pool overflow
  * (503 UO), outlier ejection and return, consistent hashing by header, and round robin that a push of unrelated
  * config does not reset. One mesh for the file.
  */
@@ -123,14 +124,23 @@ test('mirror: the mirror target sees the copy with a -shadow host; the client on
   assert.equal((await seenBy('v1', 'mirror')).count, 1);
 });
 
-test('fault delay holds the request 1s; an unknown subset is 503 NR', async () => {
+test('fault delay holds the request 1s', async () => {
   const started = Date.now();
   const slowed = await call('http://backend:8000/slowed');
   assert.equal(slowed.status, 200);
   assert.ok(Date.now() - started >= 950, 'delayed');
+});
 
-  const nowhere = await call('http://backend:8000/nowhere');
-  assert.equal(nowhere.status, 503);
+test('a route to an unknown subset: refused at apply (IST0101), and once forced, 503 NR', async () => {
+  const refused = await mesh.weft(['apply', '-f', 'examples/resilience/dangling/']);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /\[IST0101\] spec\.http\[0\]\.route\[0\]\.destination\.subset: Referenced host\+subset in destinationrule not found: "backend-canary\+v9"/);
+  const forced = await mesh.weft(['apply', '--force', '-f', 'examples/resilience/dangling/']);
+  assert.equal(forced.code, 0, forced.stderr);
+  const nowhere = await eventually('the forced route', async () => {
+    const r = await call('http://backend-canary:8002/');
+    return r.status === 503 ? r : undefined;
+  });
   assert.equal(nowhere.body, 'no healthy upstream');
 });
 
@@ -192,13 +202,16 @@ test('a push of unrelated config does not reset round robin', async () => {
     const before = await clientVersion();
     const vs = `apiVersion: networking.istio.io/v1
 kind: VirtualService
-metadata: { name: unrelated-${push} }
+metadata: { name: unrelated }
 spec:
   hosts: [backend-limited]
   http:
-  - route: [{ destination: { host: backend-limited } }]
+  - headers: { request: { set: { x-push: "${push}" } } }
+    route: [{ destination: { host: backend-limited } }]
 `;
-    assert.equal((await mesh.weft(['apply', '-f', '-'], vs)).code, 0);
+    // One VirtualService changed each time (two for one host would be IST0109, refused at apply).
+    const applied = await mesh.weft(['apply', '-f', '-'], vs);
+    assert.equal(applied.code, 0, applied.stderr);
     await eventually('the client sidecar to apply the push', async () => ((await clientVersion()) !== before ? true : undefined));
     const got = versionOf(await call('http://backend:8000/'));
     assert.equal(got, next(last), `after push ${push + 1}: round robin went on from ${last}`);

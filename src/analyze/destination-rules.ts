@@ -73,8 +73,11 @@ export const checkDestinationRuleReferences: Check = (ctx) => {
       if (Object.keys(labels).length === 0) return;
       const found = [...workloads.map((w) => w.labels), ...endpoints].some((l) => Object.entries(labels).every(([k, v]) => l[k] === v));
       if (found) return;
+      // A warning, not an error: which workloads run changes by the minute, and declaring a subset before its version
+      // is deployed is the first step of a canary (Istio's own destination-rule-all names versions bookinfo never
+      // runs). Admission refuses broken references, not config that waits for a workload.
       out.push(ctx.finding(dr.entry, {
-        code: 'KIA0203', severity: 'error', path: ['spec', 'subsets', i, 'labels'],
+        code: 'KIA0203', severity: 'warning', path: ['spec', 'subsets', i, 'labels'],
         message: `This subset's labels are not found in any matching host (subset ${subset.name})`,
         fix: 'label a Workload behind this host with these labels, or correct the subset labels',
       }));
