@@ -4,8 +4,14 @@
  */
 import type Database from 'better-sqlite3';
 import { WeftError } from '../../errors.js';
+import { GENESIS_HASH, sealEntry } from './audit-chain.js';
+import { canonicalJson } from './resource-content.js';
+import type { AuditVerb } from './types.js';
 
-const MIGRATIONS: readonly string[] = [
+/** SQL, or a function for a step that must compute (hashes) while it moves data. */
+type Migration = string | ((db: Database.Database) => void);
+
+const MIGRATIONS: readonly Migration[] = [
   // 1: resources, the revision counter, the audit trail, bootstrap tokens, API credentials.
   `
   CREATE TABLE store_revision (
@@ -48,6 +54,85 @@ const MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 2: the audit trail becomes a hash chain (changes, refusals, pushes, signed heads) and every revision of
+  // every object is kept. Rows of the old trail become the first chain entries; history starts at the
+  // revision the database is at, since older bodies were never kept.
+  (db) => {
+    db.exec(`
+    CREATE TABLE audit_chain (
+      seq INTEGER PRIMARY KEY,
+      time TEXT NOT NULL,
+      type TEXT NOT NULL,
+      revision INTEGER,
+      kind TEXT,
+      entry TEXT NOT NULL,
+      hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_chain_time ON audit_chain (time);
+    CREATE INDEX audit_chain_revision ON audit_chain (revision);
+
+    CREATE TABLE resource_history (
+      revision INTEGER PRIMARY KEY,
+      kind TEXT NOT NULL,
+      namespace TEXT NOT NULL,
+      name TEXT NOT NULL,
+      time TEXT NOT NULL,
+      actor TEXT NOT NULL,
+      verb TEXT NOT NULL,
+      content_sha256 TEXT,
+      body TEXT
+    );
+    CREATE INDEX resource_history_key ON resource_history (kind, namespace, name, revision);
+
+    CREATE TABLE history_floor (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      revision INTEGER NOT NULL
+    );
+    `);
+    const old = db.prepare('SELECT * FROM audit ORDER BY revision').all() as {
+      revision: number;
+      time: string;
+      actor: string;
+      verb: AuditVerb;
+      kind: string;
+      namespace: string;
+      name: string;
+      content_sha256: string | null;
+    }[];
+    const insert = db.prepare(
+      'INSERT INTO audit_chain (seq, time, type, revision, kind, entry, hash) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    let prev = GENESIS_HASH;
+    for (const [i, row] of old.entries()) {
+      const key = { kind: row.kind, namespace: row.namespace, name: row.name };
+      const { hash, ...entry } = sealEntry(
+        { type: 'change', actor: { name: row.actor }, verb: row.verb, key, revision: row.revision, oldSha256: null, newSha256: row.content_sha256, diff: [] },
+        i + 1,
+        row.time,
+        prev,
+      );
+      insert.run(i + 1, row.time, 'change', row.revision, row.kind, canonicalJson(entry), hash);
+      prev = hash;
+    }
+    const byRevision = new Map(old.map((r) => [r.revision, r]));
+    const current = db.prepare('SELECT kind, namespace, name, revision, body FROM resources').all() as {
+      kind: string;
+      namespace: string;
+      name: string;
+      revision: number;
+      body: string;
+    }[];
+    const seed = db.prepare(
+      `INSERT INTO resource_history (revision, kind, namespace, name, time, actor, verb, content_sha256, body)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const r of current) {
+      const audited = byRevision.get(r.revision);
+      seed.run(r.revision, r.kind, r.namespace, r.name, audited?.time ?? '', canonicalJson({ name: audited?.actor ?? '' }),
+        audited?.verb ?? 'update', audited?.content_sha256 ?? null, r.body);
+    }
+    db.exec('INSERT INTO history_floor (id, revision) SELECT 1, revision FROM store_revision WHERE id = 1; DROP TABLE audit;');
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -65,9 +150,10 @@ export function migrate(db: Database.Database): void {
     );
   }
   for (let v = current; v < SCHEMA_VERSION; v++) {
-    const sql = MIGRATIONS[v] as string;
+    const step = MIGRATIONS[v] as Migration;
     db.transaction(() => {
-      db.exec(sql);
+      if (typeof step === 'string') db.exec(step);
+      else step(db);
       db.prepare('UPDATE schema_version SET version = ?').run(v + 1);
     })();
   }

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { Resource, ResourceKey } from '../../config/resource.js';
 import { isWeftError } from '../../errors.js';
+import { runHistoryConformance } from './history.conformance.js';
 import { canonicalJson } from './resource-content.js';
 import type { Clock, ResourceStore, StoreEvent } from './types.js';
 
@@ -55,7 +56,14 @@ function svc(name: string, namespace = 'default'): Resource {
 const key = (kind: string, name: string, namespace = 'default'): ResourceKey => ({ kind, namespace, name });
 
 async function snapshot(store: ResourceStore): Promise<unknown> {
-  return { revision: await store.revision(), resources: await store.list(), audit: await store.audit() };
+  const revision = await store.revision();
+  return {
+    revision,
+    resources: await store.list(),
+    audit: await store.audit(),
+    chain: await store.auditLog(),
+    history: await store.listAt({}, revision),
+  };
 }
 
 function sha256(value: unknown): string {
@@ -290,6 +298,8 @@ export function runStoreConformance(name: string, makeBackend: () => Promise<Sto
         assert.deepEqual(await names({ kind: 'VirtualService', namespace: 'prod' }), []);
         assert.equal((await names()).length, 4);
       }));
+
+    runHistoryConformance((body) => withStore((store, clock) => body(store, clock)));
 
     test('reopening keeps the data, the audit trail and the revision', () =>
       withStore(async (store, clock, backend) => {
