@@ -26,6 +26,8 @@ import { jwksUris } from './compile/security.js';
 import { systemClock } from '../clock.js';
 import { CONTROL_PLANE_SERVICE_ACCOUNT } from '../push/protocol.js';
 import { stateDirLayout } from '../mesh/state-dir.js';
+import { loadOrCreateAuditKey } from '../identity/audit-key.js';
+import { signAuditHead } from './audit-head.js';
 
 export interface ControlPlaneOptions {
   stateDir: string;
@@ -36,6 +38,10 @@ export interface ControlPlaneOptions {
   caFiles?: { certFile: string; keyFile: string; chainFile?: string };
   /** The range service VIPs are allocated from (e.g. the pods' service subnet); without one services have no VIPs. */
   serviceCidr?: string;
+  /** How often the audit chain's head is signed (it is also signed at stop); default one minute. */
+  auditSignIntervalMs?: number;
+  /** How long resource history is kept; undefined keeps every revision. */
+  historyRetentionMs?: number;
 }
 
 export interface RunningControlPlane {
@@ -60,6 +66,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
   fs.writeFileSync(layout.trustBundleFile, ca.trustBundlePem(), { mode: 0o644 });
 
   const store = openSqliteStore(layout.storeFile, { onListenerError: (err) => log.warn('watch listener failed', { error: String(err) }) });
+  const auditKey = loadOrCreateAuditKey(layout.caDir);
   const tokens = new BootstrapTokens(store.tokens);
   const credentials = createCredentialVerifier(store);
   await ensureAdminCredential(store, credentials, layout.adminCredentialFile);
@@ -82,6 +89,9 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     snapshot: () => snapshot,
     certificateTtlMs: () => snapshot.mesh.certificateTtlMs,
     log,
+    onConfigEvent: (event) => {
+      store.appendAudit({ type: 'push', ...event }).catch((err: unknown) => log.warn('cannot audit a config push', { error: String(err) }));
+    },
   });
   const api = createApiHandler({
     store,
@@ -150,6 +160,17 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     );
   }, SERVING_CERT_TTL_MS / 2);
   renew.unref();
+  // Signing the head bounds what truncating the store can hide; retention runs on the same beat.
+  const signHead = (): Promise<unknown> => signAuditHead(store, auditKey, layout.auditHeadFile, systemClock.now);
+  const keepHistory = async (): Promise<void> => {
+    if (o.historyRetentionMs === undefined) return;
+    const cutoff = new Date(systemClock.now() - o.historyRetentionMs).toISOString();
+    await store.pruneHistory(await store.revisionAt(cutoff));
+  };
+  const auditBeat = setInterval(() => {
+    Promise.all([signHead(), keepHistory()]).catch((err: unknown) => log.warn('audit head or history retention failed', { error: String(err) }));
+  }, o.auditSignIntervalMs ?? 60_000);
+  auditBeat.unref();
 
   const [host, portText] = splitHostPort(o.listen);
   await new Promise<void>((resolve, reject) => {
@@ -164,6 +185,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     address,
     async stop() {
       clearInterval(renew);
+      clearInterval(auditBeat);
       clearTimeout(pending);
       unwatch();
       jwks.stop();
@@ -171,6 +193,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
       const closed = new Promise((r) => server.close(r));
       for (const socket of sockets) socket.destroy();
       await closed;
+      await signHead().catch((err: unknown) => log.warn('cannot sign the audit head at stop', { error: String(err) }));
       await store.close();
     },
   };
