@@ -13,6 +13,8 @@ export interface ApiPrincipal {
   /** The actor named in audit records. */
   name: string;
   role: ApiRole;
+  /** The id of the credential presented, recorded beside the name in audit records. */
+  credentialId?: string;
 }
 
 export interface CredentialVerifier {
@@ -68,7 +70,7 @@ export function createCredentialVerifier(store: CredentialHolder): CredentialVer
       const presented = sha256(secret);
       const equal = timingSafeEqual(presented, record?.secretSha256 ?? decoy);
       if (record === undefined || !equal) return undefined;
-      return { name: record.name, role: record.role };
+      return { name: record.name, role: record.role, credentialId: record.id };
     },
   };
 }

@@ -18,6 +18,8 @@ import {
   readAudit,
 } from './routes.js';
 import type { ApiDeps, RouteRequest } from './routes.js';
+import { readAuditLog, readHistory, rollbackResource } from './history-routes.js';
+import { auditRefusal } from './refusal-audit.js';
 
 export type { ApiDeps, AppliedItem, TokenSubject } from './routes.js';
 
@@ -39,6 +41,9 @@ const ROUTES: readonly Route[] = [
   { method: 'POST', pattern: ['apply'], run: applyResources },
   { method: 'POST', pattern: ['delete'], run: deleteResources },
   { method: 'GET', pattern: ['audit'], run: readAudit },
+  { method: 'GET', pattern: ['audit', 'log'], run: readAuditLog },
+  { method: 'GET', pattern: ['history', ':kind', ':namespace', ':name'], run: readHistory },
+  { method: 'POST', pattern: ['rollback', ':kind', ':namespace', ':name'], run: rollbackResource },
   { method: 'PUT', pattern: ['status', ':kind', ':namespace', ':name'], run: putStatus },
   { method: 'POST', pattern: ['tokens'], run: issueToken },
   { method: 'GET', pattern: ['proxies'], run: listProxies },
@@ -113,8 +118,9 @@ export function createApiHandler(deps: ApiDeps): (req: ApiRequest, res: ApiRespo
     const url = new URL(req.url ?? '/', 'http://control-plane');
     if (!url.pathname.startsWith(API_PREFIX)) return false;
     const method = (req.method ?? 'GET').toUpperCase();
+    let principal: ApiPrincipal | undefined;
     try {
-      const principal = await authenticate(deps, req);
+      principal = await authenticate(deps, req);
       const { route, params } = resolve(method, url.pathname);
       if (method !== 'GET' && principal.role !== 'admin') {
         throw new WeftError('FORBIDDEN', `${principal.name} (role ${principal.role}) may only read`, { status: 403 });
@@ -125,6 +131,7 @@ export function createApiHandler(deps: ApiDeps): (req: ApiRequest, res: ApiRespo
     } catch (err) {
       const { status, body } = errorResponse(err);
       if (status === 500) deps.onInternalError?.(err);
+      await auditRefusal(deps, { method, path: url.pathname, principal, status, error: body.error });
       if (!res.headersSent) sendJson(res, status, body, challenge(err));
       else res.end();
     }

@@ -5,8 +5,9 @@
 import type { Resource, ResourceKey } from '../../config/resource.js';
 import { KINDS } from '../../config/kinds/index.js';
 import { WeftError, isWeftError } from '../../errors.js';
-import type { ApplyResult, ResourceStore, StoredResource } from '../store/types.js';
+import type { ApplyResult, AuditActor, ResourceStore, StoredResource } from '../store/types.js';
 import type { ApiPrincipal, CredentialVerifier } from './credentials.js';
+import { revisionOf } from './history-routes.js';
 import { notFoundMessage } from './resource-names.js';
 
 /** The identity a bootstrap token lets one workload claim. */
@@ -69,6 +70,11 @@ function keyFromParams(params: Record<string, string>): ResourceKey {
   return { kind: params['kind'] ?? '', namespace: params['namespace'] ?? '', name: params['name'] ?? '' };
 }
 
+/** The actor of the audit records a principal's changes make: its name and the credential it used. */
+export function actorOf(principal: ApiPrincipal): AuditActor {
+  return principal.credentialId === undefined ? { name: principal.name } : { name: principal.name, credentialId: principal.credentialId };
+}
+
 const apiVersionOf = (kind: string): string | undefined => KINDS.find((k) => k.kind === kind)?.apiVersion;
 
 export async function listResources(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
@@ -77,13 +83,19 @@ export async function listResources(deps: ApiDeps, req: RouteRequest): Promise<u
   const namespace = req.query.get('namespace');
   if (kind !== null && kind !== '') filter.kind = kind;
   if (namespace !== null && namespace !== '') filter.namespace = namespace;
+  const at = req.query.get('at');
+  if (at !== null && at !== '') {
+    const revision = await revisionOf(deps, at);
+    return { revision, items: await deps.store.listAt(filter, revision) };
+  }
   const [items, revision] = await Promise.all([deps.store.list(filter), deps.store.revision()]);
   return { revision, items };
 }
 
 export async function getResource(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
   const key = keyFromParams(req.params);
-  const found = await deps.store.get(key);
+  const at = req.query.get('at');
+  const found = at === null || at === '' ? await deps.store.get(key) : await deps.store.getAt(key, await revisionOf(deps, at));
   if (found === undefined) {
     throw new WeftError('NOT_FOUND', notFoundMessage(key.kind, key.name, apiVersionOf(key.kind)), {
       status: 404,
@@ -113,7 +125,7 @@ export async function applyResources(deps: ApiDeps, req: RouteRequest): Promise<
   if (messages.length > 0) {
     throw new WeftError('CONFIG_INVALID', messages.join('\n'), { status: 400, detail: { issues } });
   }
-  const outcomes = await deps.store.apply(resources, req.principal.name);
+  const outcomes = await deps.store.apply(resources, actorOf(req.principal));
   return {
     results: outcomes.map((o) => ({
       apiVersion: o.resource.apiVersion,
@@ -133,7 +145,7 @@ export async function deleteResources(deps: ApiDeps, req: RouteRequest): Promise
     return { kind: stringField(k, 'kind', `keys[${i}].`), namespace, name: stringField(k, 'name', `keys[${i}].`) };
   });
   try {
-    const deleted = await deps.store.delete(keys, req.principal.name);
+    const deleted = await deps.store.delete(keys, actorOf(req.principal));
     return {
       deleted: deleted.map((r) => ({
         apiVersion: r.apiVersion,
@@ -173,7 +185,7 @@ export async function putStatus(deps: ApiDeps, req: RouteRequest): Promise<unkno
   if (!isRecord(req.body) || !('status' in req.body)) throw badRequest('request body must be an object with "status"');
   const key = keyFromParams(req.params);
   try {
-    const stored = await deps.store.setStatus(key, req.body['status'], req.principal.name);
+    const stored = await deps.store.setStatus(key, req.body['status'], actorOf(req.principal));
     if (stored.kind === 'Workload') deps.onWorkloadStatus?.(stored);
     return stored;
   } catch (err) {
