@@ -134,7 +134,7 @@ export function registerAuditCommand(program: Command, io: CliOutput = processOu
     .command('verify')
     .description('check the chain (exported file or live store) and the newest signed head; names the first bad entry')
     .option('--file <file>', 'a JSON-lines export instead of the live store', existingFile)
-    .option('--head <file>', 'a signed head kept outside the store (default: the state directory\'s, if any)', existingFile)
+    .option('--head <file>', 'a signed head kept outside the store (default for the live store: the state directory\'s)', existingFile)
     .option('--public-key <file>', 'the audit public key (default: the state directory\'s)', existingFile)
     .option('-o, --output <format>', 'json')
     .action(async (opts: VerifyOptions, cmd: Command) =>
@@ -148,7 +148,9 @@ export function registerAuditCommand(program: Command, io: CliOutput = processOu
           throw new WeftError('AUDIT_INVALID', `cannot read the audit public key ${keyFile}: ${(err as Error).message}`);
         }
         const checkSignature = headSignatureChecker(auditVerifierKey(keyPem));
-        const externalHead: SignedHead | undefined = readHeadFile(opts.head ?? layout.auditHeadFile);
+        // An export is checked against a head only when one is named: a newer head would call an older export cut short.
+        const headFile = opts.head ?? (opts.file === undefined ? layout.auditHeadFile : undefined);
+        const externalHead: SignedHead | undefined = headFile === undefined ? undefined : readHeadFile(headFile);
         let entries: AuditEntry[];
         let badLine: number | undefined;
         if (opts.file !== undefined) {

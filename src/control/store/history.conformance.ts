@@ -95,7 +95,7 @@ export function runHistoryConformance(withStore: WithStore): void {
       assert.deepEqual([c2.oldSha256, c2.newSha256], [contentSha256(created!.resource), contentSha256(updated!.resource)]);
       assert.deepEqual(c2.diff, [
         { op: 'replace', path: '/metadata/resourceVersion', value: '2' },
-        { op: 'replace', path: '/spec/hosts', value: ['v2'] },
+        { op: 'replace', path: '/spec/hosts/0', value: 'v2' },
       ]);
       assert.deepEqual([c5.verb, c5.oldSha256, c5.newSha256, c5.diff], ['delete', contentSha256(updated!.resource), null, []]);
       assert.equal(log[0]?.prev, GENESIS_HASH);

@@ -1,7 +1,8 @@
 /**
  * The difference between two JSON documents as RFC 6902 JSON Patch operations (paths are RFC 6901 pointers).
- * Objects are compared key by key; an array that changed is replaced whole, because a per-element patch of a
- * reordered list says less to a reader than the two lists do. Applying the patch to `before` gives `after`.
+ * Objects are compared key by key, arrays of one length element by element; an array whose length changed is
+ * replaced whole, because a patch of inserts and shifts says less to a reader than the two lists do. Applying
+ * the patch to `before` gives `after`.
  */
 import { canonicalJson } from './resource-content.js';
 
@@ -29,6 +30,9 @@ export function jsonDiff(before: unknown, after: unknown, path = ''): JsonPatchO
       else ops.push(...jsonDiff(before[key], next, at));
     }
     return ops;
+  }
+  if (Array.isArray(before) && Array.isArray(after) && before.length === after.length) {
+    return before.flatMap((item: unknown, i) => jsonDiff(item, after[i], `${path}/${i}`));
   }
   return canonicalJson(before) === canonicalJson(after) ? [] : [{ op: 'replace', path, value: after }];
 }
