@@ -137,8 +137,8 @@ const MIGRATIONS: readonly Migration[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Runs every migration the database has not seen, each in its own transaction. */
-export function migrate(db: Database.Database): void {
+/** Runs every migration the database has not seen, each in its own transaction; `upTo` stops early (tests). */
+export function migrate(db: Database.Database, upTo: number = SCHEMA_VERSION): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
   const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
   if (row === undefined) db.prepare('INSERT INTO schema_version (version) VALUES (0)').run();
@@ -149,7 +149,7 @@ export function migrate(db: Database.Database): void {
       `the store was written by a newer weft (schema ${current}; this one knows up to ${SCHEMA_VERSION})`,
     );
   }
-  for (let v = current; v < SCHEMA_VERSION; v++) {
+  for (let v = current; v < upTo; v++) {
     const step = MIGRATIONS[v] as Migration;
     db.transaction(() => {
       if (typeof step === 'string') db.exec(step);

@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { isWeftError } from '../../errors.js';
 import { BootstrapTokens } from '../../identity/bootstrap-token.js';
-import { SCHEMA_VERSION } from './sqlite-schema.js';
+import { verifyChain } from './audit-chain.js';
+import { canonicalJson, contentSha256 } from './resource-content.js';
+import { SCHEMA_VERSION, migrate } from './sqlite-schema.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { runStoreConformance } from './store.conformance.js';
 
@@ -117,6 +119,41 @@ test('a bootstrap token issued before a restart is honoured once after it', asyn
     assert.deepEqual({ ...tokens.consume(token, binding) }, binding);
     assert.throws(() => tokens.consume(token, binding), (err) => isWeftError(err, 'TOKEN_REPLAYED'));
     await store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a store from before the audit chain is brought forward: its audit rows open the chain, history starts where it was', async () => {
+  const dir = await tempDir();
+  try {
+    const file = path.join(dir, 'store.db');
+    const body = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'a', namespace: 'default', labels: {}, annotations: {}, resourceVersion: '2', creationTimestamp: '2026-01-01T00:00:01.000Z' },
+      spec: { ports: [] },
+    };
+    const old = new Database(file);
+    migrate(old, 1);
+    old.exec(`UPDATE store_revision SET revision = 2;
+      INSERT INTO audit VALUES (1, '2026-01-01T00:00:01.000Z', 'alice', 'create', 'Service', 'default', 'a', 'x');
+      INSERT INTO audit VALUES (2, '2026-01-01T00:00:02.000Z', 'bob', 'update', 'Service', 'default', 'a', '${contentSha256(body as never)}');`);
+    old.prepare(`INSERT INTO resources VALUES ('Service', 'default', 'a', 2, ?)`).run(canonicalJson(body));
+    old.close();
+    const store = openSqliteStore(file);
+    try {
+      const key = { kind: 'Service', namespace: 'default', name: 'a' };
+      assert.deepEqual((await store.audit()).map((a) => [a.revision, a.actor, a.verb]), [[1, 'alice', 'create'], [2, 'bob', 'update']]);
+      assert.equal(verifyChain(await store.auditLog(), { checkSignature: () => false }).ok, true);
+      assert.deepEqual(await store.getAt(key, 2), body);
+      await assert.rejects(store.getAt(key, 1), (err) => isWeftError(err, 'HISTORY_PRUNED'));
+      await store.apply([{ ...body, spec: { ports: [{ port: 1 }] } }], 'carol');
+      assert.deepEqual((await store.history(key)).map((r) => [r.revision, r.actor.name, r.verb]), [[2, 'bob', 'update'], [3, 'carol', 'update']]);
+      assert.deepEqual((await store.auditLog()).map((e) => e.seq), [1, 2, 3]);
+    } finally {
+      await store.close();
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
