@@ -22,14 +22,15 @@ test('credentials verify by secret, are stored hashed, survive a reopen and rota
 
     const reopened = openSqliteStore(file);
     const verifier = createCredentialVerifier(reopened);
-    assert.deepEqual(await verifier.verify(admin), { name: 'admin', role: 'admin' });
-    assert.deepEqual(await verifier.verify(viewer), { name: 'dash', role: 'viewer' });
+    const idOf = (secret: string): string => secret.slice(5, 21);
+    assert.deepEqual(await verifier.verify(admin), { name: 'admin', role: 'admin', credentialId: idOf(admin) });
+    assert.deepEqual(await verifier.verify(viewer), { name: 'dash', role: 'viewer', credentialId: idOf(viewer) });
     const refused = ['', 'weft_', admin.slice(0, -1), `${admin}x`, admin.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))];
     for (const secret of refused) assert.equal(await verifier.verify(secret), undefined, secret);
 
     const rotated = createCredential(reopened, { name: 'admin', role: 'admin' });
     assert.equal(await verifier.verify(admin), undefined);
-    assert.deepEqual(await verifier.verify(rotated), { name: 'admin', role: 'admin' });
+    assert.deepEqual(await verifier.verify(rotated), { name: 'admin', role: 'admin', credentialId: idOf(rotated) });
     assert.equal(reopened.credentials.revoke('dash'), true);
     assert.equal(await verifier.verify(viewer), undefined);
     await reopened.close();
