@@ -5,6 +5,7 @@
  * control plane (or a database) that was tampered with cannot vouch for itself.
  */
 import fs from 'node:fs';
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { auditVerifierKey } from '../identity/audit-key.js';
 import { headSignatureChecker, readHeadFile } from '../control/audit-head.js';
@@ -99,12 +100,9 @@ export function registerAuditCommand(program: Command, io: CliOutput = processOu
     .description('list audit entries: changes, refused calls, config pushes and ACK/NACK, signed heads')
     .option('--since <time|revision>', 'only entries after this revision, or at or after this RFC 3339 time')
     .option('--kind <kind>', 'only this entry type (change, refusal, push, head) or changes of this resource kind')
-    .option('-o, --output <format>', 'json')
+    .addOption(new Option('-o, --output <format>', 'json for machine-readable output').choices(['json']))
     .action(async (opts: { since?: string; kind?: string; output?: string }, cmd: Command) =>
       runVerb(io, async () => {
-        if (opts.output !== undefined && opts.output !== 'json') {
-          throw new WeftError('BAD_REQUEST', `unable to match a printer suitable for the output format "${opts.output}", allowed formats are: json`);
-        }
         const client = await ControlClient.fromStateDir(stateDirOf(cmd));
         try {
           const entries: AuditEntry[] = [];
@@ -136,7 +134,7 @@ export function registerAuditCommand(program: Command, io: CliOutput = processOu
     .option('--file <file>', 'a JSON-lines export instead of the live store', existingFile)
     .option('--head <file>', 'a signed head kept outside the store (default for the live store: the state directory\'s)', existingFile)
     .option('--public-key <file>', 'the audit public key (default: the state directory\'s)', existingFile)
-    .option('-o, --output <format>', 'json')
+    .addOption(new Option('-o, --output <format>', 'json for machine-readable output').choices(['json']))
     .action(async (opts: VerifyOptions, cmd: Command) =>
       runVerb(io, async () => {
         const layout = stateDirLayout(stateDirOf(cmd));

@@ -3,6 +3,7 @@
  * kept revisions with who made each and when, the difference between two of them (RFC 6902 paths, the old and
  * the new value), and putting one back, which the control plane audits as the caller's own change.
  */
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import type { ResourceKey } from '../config/resource.js';
 import { typeName } from '../control/api/resource-names.js';
@@ -102,7 +103,7 @@ export function registerDiffCommand(program: Command, io: CliOutput = processOut
     .argument('<rev1>', 'the earlier revision or RFC 3339 time')
     .argument('[rev2]', 'the later revision or time (default: now)')
     .option('-n, --namespace <namespace>', 'namespace', namespaceName, 'default')
-    .option('-o, --output <format>', 'json: the RFC 6902 patch from rev1 to rev2')
+    .addOption(new Option('-o, --output <format>', 'json: the RFC 6902 patch from rev1 to rev2').choices(['json']))
     .action(async (kindName: string, name: string, rev1: string, rev2: string | undefined, opts: { namespace: string; output?: string }, cmd: Command) =>
       runVerb(io, () =>
         withClient(cmd, async (client) => {
