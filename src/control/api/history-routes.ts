@@ -5,8 +5,8 @@
  */
 import type { ResourceKey } from '../../config/resource.js';
 import { WeftError } from '../../errors.js';
-import { AUDIT_ENTRY_TYPES } from '../../control/store/audit-chain.js';
-import type { AuditEntryType, AuditLogFilter } from '../../control/store/audit-chain.js';
+import { AUDIT_ENTRY_TYPES } from '../store/audit-chain.js';
+import type { AuditEntryType, AuditLogFilter } from '../store/audit-chain.js';
 import type { ApiDeps, RouteRequest } from './routes.js';
 import { applyResources, deleteResources } from './routes.js';
 import { notFoundMessage } from './resource-names.js';
