@@ -82,6 +82,16 @@ describe('audit chain in the SQLite file, edited through a second connection', (
     const { file, headFile } = await makeStore('clean', true);
     const report = await verifyStore(file, headFile);
     assert.deepEqual([report.ok, report.entries, report.lastSeq, report.signedHead?.seq], [true, 7, 7, 6]);
+    // Nothing new since the last head: nothing to sign, the head file stays as it was.
+    const written = fs.readFileSync(headFile, 'utf8');
+    const store = openSqliteStore(file, { clock });
+    try {
+      assert.equal(await signAuditHead(store, signer, headFile, clock), undefined);
+      assert.equal((await store.auditLog()).length, 7);
+    } finally {
+      await store.close();
+    }
+    assert.equal(fs.readFileSync(headFile, 'utf8'), written);
   });
 
   test('an edited entry is named', async () => {
