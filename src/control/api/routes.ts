@@ -5,10 +5,12 @@
 import type { Resource, ResourceKey } from '../../config/resource.js';
 import { KINDS } from '../../config/kinds/index.js';
 import { WeftError, isWeftError } from '../../errors.js';
-import type { ApplyResult, ResourceStore, StoredResource } from '../store/types.js';
+import type { ApplyResult, AuditActor, ResourceStore, StoredResource } from '../store/types.js';
 import type { ApiCredentials, ApiPrincipal } from './credentials.js';
+import { revisionOf } from './history-routes.js';
 import { ALL_NAMESPACES } from './rbac.js';
 import type { ApiVerb } from './rbac.js';
+import type { UnauthenticatedTally } from './unauthenticated-tally.js';
 import { notFoundMessage } from './resource-names.js';
 
 /** The identity a bootstrap token lets one workload claim. */
@@ -31,6 +33,8 @@ export interface ApiDeps {
   onWorkloadStatus?: (workload: StoredResource) => void;
   /** Lifetime of tokens issued through the API; default ten minutes. */
   tokenTtlMs?: number;
+  /** Counts unauthenticated calls so that they reach the audit chain a bounded number of times per interval. */
+  unauthenticated: UnauthenticatedTally;
   /** Where unexpected (uncoded) failures are reported; the client only sees "internal error". */
   onInternalError?: (err: unknown) => void;
 }
@@ -40,7 +44,7 @@ export interface RouteRequest {
   params: Record<string, string>;
   query: URLSearchParams;
   body: unknown;
-  /** Resolves if the principal may; otherwise records the refusal and throws FORBIDDEN (403). */
+  /** Resolves if the principal may; otherwise throws FORBIDDEN (403), which the handler audits. */
   authorize(verb: ApiVerb, kind: string, namespace: string, name?: string): Promise<void>;
 }
 
@@ -75,6 +79,11 @@ function keyFromParams(params: Record<string, string>): ResourceKey {
   return { kind: params['kind'] ?? '', namespace: params['namespace'] ?? '', name: params['name'] ?? '' };
 }
 
+/** The actor of the audit records a principal's changes make: its name and the credential it used. */
+export function actorOf(principal: ApiPrincipal): AuditActor {
+  return principal.credentialId === undefined ? { name: principal.name } : { name: principal.name, credentialId: principal.credentialId };
+}
+
 const apiVersionOf = (kind: string): string | undefined => KINDS.find((k) => k.kind === kind)?.apiVersion;
 
 export async function listResources(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
@@ -87,13 +96,19 @@ export async function listResources(deps: ApiDeps, req: RouteRequest): Promise<u
   for (const k of filter.kind === undefined ? KINDS.map((i) => i.kind) : [filter.kind]) {
     await req.authorize('list', k, filter.namespace ?? ALL_NAMESPACES);
   }
+  const at = req.query.get('at');
+  if (at !== null && at !== '') {
+    const revision = await revisionOf(deps, at);
+    return { revision, items: await deps.store.listAt(filter, revision) };
+  }
   const [items, revision] = await Promise.all([deps.store.list(filter), deps.store.revision()]);
   return { revision, items };
 }
 
 export async function getResource(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
   const key = keyFromParams(req.params);
-  const found = await deps.store.get(key);
+  const at = req.query.get('at');
+  const found = at === null || at === '' ? await deps.store.get(key) : await deps.store.getAt(key, await revisionOf(deps, at));
   if (found === undefined) {
     throw new WeftError('NOT_FOUND', notFoundMessage(key.kind, key.name, apiVersionOf(key.kind)), {
       status: 404,
@@ -129,7 +144,7 @@ export async function applyResources(deps: ApiDeps, req: RouteRequest): Promise<
     const verb = (await deps.store.get(key)) === undefined ? 'create' : 'update';
     await req.authorize(verb, key.kind, key.namespace, key.name);
   }
-  const outcomes = await deps.store.apply(resources, req.principal.name);
+  const outcomes = await deps.store.apply(resources, actorOf(req.principal));
   return {
     results: outcomes.map((o) => ({
       apiVersion: o.resource.apiVersion,
@@ -150,7 +165,7 @@ export async function deleteResources(deps: ApiDeps, req: RouteRequest): Promise
   });
   for (const k of keys) await req.authorize('delete', k.kind, k.namespace, k.name);
   try {
-    const deleted = await deps.store.delete(keys, req.principal.name);
+    const deleted = await deps.store.delete(keys, actorOf(req.principal));
     return {
       deleted: deleted.map((r) => ({
         apiVersion: r.apiVersion,
@@ -190,15 +205,11 @@ export async function readAudit(deps: ApiDeps, req: RouteRequest): Promise<unkno
   return { records: await deps.store.audit(pageFilter(req.query)) };
 }
 
-export async function readRefusals(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
-  return { refusals: await deps.store.refusals(pageFilter(req.query)) };
-}
-
 export async function putStatus(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
   if (!isRecord(req.body) || !('status' in req.body)) throw badRequest('request body must be an object with "status"');
   const key = keyFromParams(req.params);
   try {
-    const stored = await deps.store.setStatus(key, req.body['status'], req.principal.name);
+    const stored = await deps.store.setStatus(key, req.body['status'], actorOf(req.principal));
     if (stored.kind === 'Workload') deps.onWorkloadStatus?.(stored);
     return stored;
   } catch (err) {
