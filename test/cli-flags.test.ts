@@ -31,6 +31,8 @@ const CASES: [args: string[], stderr: string][] = [
   [['up', 'examples/httpbin', '--ca-key', dir], invalid('--ca-key <file>', dir, 'It is not a file.')],
   [['up', 'examples/httpbin', '--ca-cert', file], 'error: --ca-key is required with --ca-cert\n'],
   [['up', 'examples/httpbin', '--pod-range', '198.18.0.1/15'], invalid('--pod-range <cidr>', '198.18.0.1/15', 'Expected an IPv4 CIDR with no host bits set, like 198.18.0.0/15.')],
+  [['up', 'examples/httpbin', '--history-retention', '-1h'], invalid('--history-retention <duration>', '-1h', 'Expected a positive duration like 30s, 10m or 720h.')],
+  [['up', 'examples/httpbin', '--audit-sign-interval', '0'], invalid('--audit-sign-interval <duration>', '0', 'Expected a positive duration like 30s, 10m or 720h.')],
   [['up', path.join(dir, 'nothing.yaml')], `error: ${path.join(dir, 'nothing.yaml')}: cannot read: no such file or directory\n`],
   [['up'], "error: missing required argument 'path'\n"],
   [['control', '--listen', '127.0.0.1:70000'], invalid('--listen <host:port>', '127.0.0.1:70000', PORT)],
