@@ -28,6 +28,9 @@ export type WeftErrorCode =
   | 'ADMISSION_REFUSED'
   | 'STORE'
   | 'MESH_NOT_RUNNING'
+  // history and audit: a revision retention removed; an audit chain or signed head that does not verify
+  | 'HISTORY_PRUNED'
+  | 'AUDIT_INVALID'
   // push stream: a peer sent a line the protocol refuses (oversize, not UTF-8)
   | 'PUSH_FRAME_INVALID'
   // local mesh: pods in network namespaces

@@ -66,12 +66,13 @@ describe('host claims at apply', () => {
     ]);
     const client = await ControlClient.fromStateDir(mesh.stateDir);
     try {
-      const records = await client.audit();
-      const claim = records.find((a) => a.key.kind === 'HostClaim');
-      const forced = records.find((a) => a.key.kind === 'VirtualService' && a.key.namespace === 'default');
+      const changes = (await client.auditLog({ kind: 'change' })).flatMap((e) => (e.type === 'change' ? [e] : []));
+      const claim = changes.find((e) => e.key.kind === 'HostClaim');
+      const forced = changes.find((e) => e.key.kind === 'VirtualService' && e.key.namespace === 'default');
       assert.ok(claim !== undefined && forced !== undefined);
       assert.equal(forced.verb, 'create');
-      assert.equal(forced.actor, `${claim.actor} (forced past IST0109, WEFT0110)`);
+      // The same principal, named in the chained record with the error codes it overrode.
+      assert.deepEqual(forced.actor, { ...claim.actor, forced: ['IST0109', 'WEFT0110'] });
     } finally {
       await client.close();
     }

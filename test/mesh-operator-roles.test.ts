@@ -2,7 +2,8 @@
  * Operator roles through the CLI on a real `weft up` mesh (loopback): the mesh-admin credential `weft up` writes
  * issues an editor credential for one namespace and a viewer credential; each acts within its role through
  * `--credential-file` and WEFT_CREDENTIAL, `weft auth can-i` agrees with what the API does, and a revoked
- * credential is refused. The secrets never reach the store file.
+ * credential is refused. Each refusal is one entry of the audit chain, which an auditor reads and a viewer may not.
+ * The secrets never reach the store file.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,8 +11,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { ControlClient } from '../src/cli/client.js';
-import type { RefusalRecord } from '../src/control/store/types.js';
+import type { AuditEntry } from '../src/control/store/audit-chain.js';
 import { stateDirLayout } from '../src/mesh/state-dir.js';
 import { REPO_ROOT, WEFT_BIN, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
@@ -122,30 +122,32 @@ test('weft auth: issue, act within the role, can-i, list and revoke on a running
   assert.match(refused.stderr, /^Error from server \(Unauthorized\): the credential ci was revoked at \S+Z\n$/);
   assert.match((await weft(['auth', 'list'])).stdout, /\nci +editor\(default\) +\S+Z +\S+Z +revoked\n/);
 
-  // Every refusal above was recorded, naming who and what.
-  const refusals = (await fetchRefusals(m)).map((r) => `${r.actor} ${r.verb} ${r.key.kind} ${r.key.namespace}`);
+  // Every refusal above is one entry of the audit chain, naming who and what; only an auditor or mesh-admin reads it.
+  assert.equal(
+    (await asViewer(['audit', 'log', '--kind', 'refusal'])).stderr,
+    'Error from server (Forbidden): dash (viewer in all namespaces) lacks permission to list AuditRecord in all namespaces\n',
+  );
+  const auditor = (await weft(['auth', 'create-credential', '--role', 'auditor', '--name', 'audit'])).stdout.trim();
+  const read = await weft(['audit', 'log', '--kind', 'refusal', '-o', 'json'], { WEFT_CREDENTIAL: auditor });
+  assert.equal(read.code, 0, read.stderr);
+  const refusals = (JSON.parse(read.stdout) as AuditEntry[]).map((e) =>
+    e.type === 'refusal' ? [e.actor?.name ?? null, e.status, e.verb ?? null, e.key?.kind ?? null, e.key?.namespace ?? null] : [],
+  );
   assert.deepEqual(refusals, [
-    'ci create AuthorizationPolicy default',
-    'ci list VirtualService payments',
-    'dash delete VirtualService default',
-    'dash list Credential *',
+    ['ci', 403, 'create', 'AuthorizationPolicy', 'default'],
+    ['ci', 403, 'list', 'VirtualService', 'payments'],
+    ['dash', 403, 'delete', 'VirtualService', 'default'],
+    ['dash', 403, 'list', 'Credential', '*'],
+    [null, 401, null, null, null],
+    ['dash', 403, 'list', 'AuditRecord', '*'],
   ]);
 
   const layout = stateDirLayout(m.stateDir);
   for (const file of [layout.storeFile, `${layout.storeFile}-wal`]) {
     const bytes = fs.existsSync(file) ? fs.readFileSync(file) : Buffer.alloc(0);
     for (const secret of [issued.stdout.trim(), viewer, fs.readFileSync(layout.adminCredentialFile, 'utf8').trim()]) {
-      assert.equal(bytes.includes(Buffer.from(secret.split('_')[2] as string)), false, `${file} holds a secret`);
+      assert.equal(bytes.includes(Buffer.from(secret.slice('weft_0123456789abcdef_'.length))), false, `${file} holds a secret`);
       assert.equal(bytes.includes(createHash('sha256').update(secret).digest()), false, `${file} holds a plain hash`);
     }
   }
 });
-
-async function fetchRefusals(m: MeshRun): Promise<RefusalRecord[]> {
-  const client = await ControlClient.fromStateDir(m.stateDir, { env: {} });
-  try {
-    return await client.refusals();
-  } finally {
-    await client.close();
-  }
-}

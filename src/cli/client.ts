@@ -14,7 +14,8 @@ import type { Resource, ResourceKey } from '../config/resource.js';
 import type { AppliedItem, ApplyResponse, TokenSubject } from '../control/api/handler.js';
 import type { CredentialSummary } from '../control/api/credentials.js';
 import type { Decision, Principal } from '../control/api/rbac.js';
-import type { AuditFilter, AuditRecord, RefusalRecord, StoredResource } from '../control/store/types.js';
+import type { AuditActor, AuditFilter, AuditRecord, AuditVerb, StoredResource } from '../control/store/types.js';
+import type { AuditEntry } from '../control/store/audit-chain.js';
 import type { WeftErrorCode } from '../errors.js';
 import { WeftError, isWeftError } from '../errors.js';
 import type { MeshFile } from '../mesh/mesh-file.js';
@@ -49,6 +50,25 @@ async function readCredential(stateDirFile: string, source: CredentialSource): P
   const fromEnv = (source.env ?? process.env)['WEFT_CREDENTIAL']?.trim();
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   return (await readFile(stateDirFile, 'utf8')).trim();
+}
+
+/** One kept revision as the history route lists it. */
+export interface RevisionSummary {
+  revision: number;
+  time: string;
+  actor: AuditActor;
+  verb: AuditVerb;
+  contentSha256: string | null;
+}
+
+/** `weft audit log` filters, as the API takes them. */
+export interface AuditLogQuery {
+  afterSeq?: number;
+  /** A revision number or an RFC 3339 time. */
+  since?: string;
+  /** An entry type (change, refusal, push, head) or a resource kind. */
+  kind?: string;
+  limit?: number;
 }
 
 export interface DeletedItem {
@@ -123,16 +143,33 @@ export class ControlClient {
     return new ControlClient({ address: mesh.control.address, credential, caPem });
   }
 
-  async list(filter: { kind?: string; namespace?: string } = {}): Promise<StoredResource[]> {
+  /** `at`: a revision number or an RFC 3339 time; the list as it was then. */
+  async list(filter: { kind?: string; namespace?: string; at?: string } = {}): Promise<StoredResource[]> {
     const query = new URLSearchParams();
     if (filter.kind !== undefined) query.set('kind', filter.kind);
     if (filter.namespace !== undefined) query.set('namespace', filter.namespace);
+    if (filter.at !== undefined) query.set('at', filter.at);
     const q = query.toString();
     return (await this.#call<{ items: StoredResource[] }>('GET', `/api/v1/resources${q === '' ? '' : `?${q}`}`)).items;
   }
 
-  async get(key: ResourceKey): Promise<StoredResource> {
-    return this.#call<StoredResource>('GET', `/api/v1/resources/${keyPath(key)}`);
+  async get(key: ResourceKey, at?: string): Promise<StoredResource> {
+    const query = at === undefined ? '' : `?${new URLSearchParams({ at }).toString()}`;
+    return this.#call<StoredResource>('GET', `/api/v1/resources/${keyPath(key)}${query}`);
+  }
+
+  async auditLog(filter: AuditLogQuery = {}): Promise<AuditEntry[]> {
+    const query = new URLSearchParams();
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined) query.set(k, String(v));
+    return (await this.#call<{ entries: AuditEntry[] }>('GET', `/api/v1/audit/log?${query.toString()}`)).entries;
+  }
+
+  async history(key: ResourceKey): Promise<RevisionSummary[]> {
+    return (await this.#call<{ revisions: RevisionSummary[] }>('GET', `/api/v1/history/${keyPath(key)}`)).revisions;
+  }
+
+  async rollback(key: ResourceKey, to: string): Promise<{ revision: number; result: string }> {
+    return this.#call('POST', `/api/v1/rollback/${keyPath(key)}`, { to });
   }
 
   async apply(resources: Resource[]): Promise<AppliedItem[]> {
@@ -158,13 +195,6 @@ export class ControlClient {
     if (filter.since !== undefined) query.set('since', String(filter.since));
     if (filter.limit !== undefined) query.set('limit', String(filter.limit));
     return (await this.#call<{ records: AuditRecord[] }>('GET', `/api/v1/audit?${query.toString()}`)).records;
-  }
-
-  async refusals(filter: AuditFilter = {}): Promise<RefusalRecord[]> {
-    const query = new URLSearchParams();
-    if (filter.since !== undefined) query.set('since', String(filter.since));
-    if (filter.limit !== undefined) query.set('limit', String(filter.limit));
-    return (await this.#call<{ refusals: RefusalRecord[] }>('GET', `/api/v1/refusals?${query.toString()}`)).refusals;
   }
 
   async issueToken(subject: TokenSubject): Promise<string> {

@@ -4,7 +4,7 @@ import { runControlPlane } from '../control/control-plane.js';
 import { meshConfigWithDefaults } from '../config/kinds/mesh-config.js';
 import { processOutput, runVerb } from './client.js';
 import { exitWhenOrphaned } from '../parent-watch.js';
-import { existingFile, ipv4Cidr, ipv4HostPort, namespaceName, trustDomain } from './flag-values.js';
+import { existingFile, ipv4Cidr, ipv4HostPort, namespaceName, positiveDuration, trustDomain } from './flag-values.js';
 import { caFilesOf } from './up.js';
 
 interface ControlOptions {
@@ -15,6 +15,8 @@ interface ControlOptions {
   caKey?: string;
   caChain?: string;
   serviceCidr?: string;
+  historyRetention?: number;
+  auditSignInterval: number;
 }
 
 export function registerControlCommand(program: Command): void {
@@ -28,12 +30,22 @@ export function registerControlCommand(program: Command): void {
     .option('--ca-key <file>', 'private key of --ca-cert', existingFile)
     .option('--ca-chain <file>', 'certificates from --ca-cert up to the root', existingFile)
     .option('--service-cidr <cidr>', 'IPv4 range to give each service a virtual address from (e.g. 198.19.200.0/24)', ipv4Cidr)
+    .option('--history-retention <duration>', 'how long resource history is kept (default: every revision, forever)', positiveDuration)
+    .option('--audit-sign-interval <duration>', 'how often the audit chain head is signed (also at stop)', positiveDuration, 60_000)
     .action(async (opts: ControlOptions, cmd: Command) =>
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
         const bootstrap = meshConfigWithDefaults({ trustDomain: opts.trustDomain, rootNamespace: opts.rootNamespace });
         const caFiles = caFilesOf(opts);
-        const cp = await runControlPlane({ stateDir, listen: opts.listen, bootstrap, caFiles, serviceCidr: opts.serviceCidr });
+        const cp = await runControlPlane({
+          stateDir,
+          listen: opts.listen,
+          bootstrap,
+          caFiles,
+          serviceCidr: opts.serviceCidr,
+          historyRetentionMs: opts.historyRetention,
+          auditSignIntervalMs: opts.auditSignInterval,
+        });
         const stop = (): void => void cp.stop().then(() => process.exit(0));
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import { InvalidArgumentError } from 'commander';
+import { tryParseDuration } from '../config/duration.js';
 import { dns1123LabelProblem } from '../config/metadata.js';
 import { validateTrustDomain } from '../identity/spiffe-id.js';
 import { parseCidr, parseIPv4 } from '../mesh/netns/pod-subnet.js';
@@ -75,4 +76,11 @@ export function trustDomain(value: string): string {
 /** Repeatable `-f PATH`: each must exist (or be `-`), collected in order. */
 export function collectExistingPaths(value: string, previous: string[] = []): string[] {
   return [...previous, existingPathOrStdin(value)];
+}
+
+/** A positive duration in Istio's form (`90s`, `1h`, `720h`), in milliseconds. */
+export function positiveDuration(value: string): number {
+  const ms = tryParseDuration(value);
+  if (ms === undefined || ms <= 0) throw new InvalidArgumentError('Expected a positive duration like 30s, 10m or 720h.');
+  return ms;
 }

@@ -1,5 +1,6 @@
 /**
- * `weft get KIND [NAME] [-n NS | -A] [-o yaml|json|wide]`: what the control plane stores, printed the way
+ * `weft get KIND [NAME] [-n NS | -A] [-o yaml|json|wide] [--at TIME|REVISION]`: what the control plane stores (or
+ * stored then, from history), printed the way
  * `kubectl get` prints it (same table layout, same AGE wording, same messages), so Istio users read it at once.
  */
 import { formatTable } from './text-table.js';
@@ -156,6 +157,7 @@ interface GetOptions {
   namespace?: string;
   allNamespaces?: boolean;
   output?: string;
+  at?: string;
 }
 
 export function registerGetCommand(program: Command, io: CliOutput = processOutput): void {
@@ -167,6 +169,7 @@ export function registerGetCommand(program: Command, io: CliOutput = processOutp
     .option('-n, --namespace <namespace>', 'namespace', namespaceName, 'default')
     .option('-A, --all-namespaces', 'list across all namespaces')
     .option('-o, --output <format>', 'json, yaml or wide')
+    .option('--at <time|revision>', 'show what existed at this RFC 3339 time or store revision')
     .action(async (kindName: string, name: string | undefined, opts: GetOptions, cmd: Command) =>
       runVerb(io, async () => {
         const format = parseOutputFormat(opts.output);
@@ -179,8 +182,8 @@ export function registerGetCommand(program: Command, io: CliOutput = processOutp
         try {
           const found =
             name === undefined
-              ? await client.list({ kind: info.kind, ...(namespace === undefined ? {} : { namespace }) })
-              : [await client.get({ kind: info.kind, namespace: namespace ?? '', name })];
+              ? await client.list({ kind: info.kind, ...(namespace === undefined ? {} : { namespace }), ...(opts.at === undefined ? {} : { at: opts.at }) })
+              : [await client.get({ kind: info.kind, namespace: namespace ?? '', name }, opts.at)];
           if (format === 'json' || format === 'yaml') {
             io.out(formatResourceDocument(name === undefined ? found : (found[0] as StoredResource), format));
           } else if (found.length === 0) {

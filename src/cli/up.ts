@@ -12,7 +12,7 @@ import { exitWhenOrphaned } from '../parent-watch.js';
 import { formatMeshTable } from './mesh-table.js';
 import { processOutput, runVerb } from './client.js';
 import { WeftError } from '../errors.js';
-import { existingFile, ipv4Cidr, portNumber } from './flag-values.js';
+import { existingFile, ipv4Cidr, portNumber, positiveDuration } from './flag-values.js';
 
 interface UpOptions {
   ingressPort: number;
@@ -21,6 +21,8 @@ interface UpOptions {
   caChain?: string;
   isolation?: Isolation;
   podRange?: string;
+  historyRetention?: number;
+  auditSignInterval?: number;
 }
 
 export function registerUpCommand(program: Command): void {
@@ -39,6 +41,8 @@ export function registerUpCommand(program: Command): void {
       ).choices(['none', 'netns']),
     )
     .option('--pod-range <cidr>', `netns: the range the pods' /24 is taken from (default: MeshConfig podRange, else ${DEFAULT_POD_RANGE})`, ipv4Cidr)
+    .option('--history-retention <duration>', 'how long the control plane keeps resource history (default: every revision, forever)', positiveDuration)
+    .option('--audit-sign-interval <duration>', 'how often the control plane signs the audit chain head (default: 1m; also at stop)', positiveDuration)
     .action(async (paths: string[], opts: UpOptions, cmd: Command) =>
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
@@ -53,6 +57,8 @@ export function registerUpCommand(program: Command): void {
           caFiles,
           isolation,
           podRange: opts.podRange,
+          historyRetentionMs: opts.historyRetention,
+          auditSignIntervalMs: opts.auditSignInterval,
           log: (line) => process.stdout.write(`${line}\n`),
         });
         let stopping: Promise<void> | undefined;

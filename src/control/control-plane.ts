@@ -16,6 +16,9 @@ import type { MeshSettings } from '../config/kinds/mesh-config.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import { ApiCredentials, CREDENTIAL_KEY_BYTES, newCredentialKey } from './api/credentials.js';
 import { createApiHandler } from './api/handler.js';
+import type { ApiDeps } from './api/handler.js';
+import { flushUnauthenticated } from './api/refusal-audit.js';
+import { UnauthenticatedTally } from './api/unauthenticated-tally.js';
 import { PushServer } from './push-server.js';
 import { buildSnapshot } from './compile/snapshot.js';
 import { parseServiceCidr } from './compile/service-vips.js';
@@ -27,6 +30,8 @@ import { jwksUris } from './compile/security.js';
 import { systemClock } from '../clock.js';
 import { CONTROL_PLANE_SERVICE_ACCOUNT } from '../push/protocol.js';
 import { stateDirLayout } from '../mesh/state-dir.js';
+import { loadOrCreateAuditKey } from '../identity/audit-key.js';
+import { signAuditHead } from './audit-head.js';
 
 export interface ControlPlaneOptions {
   stateDir: string;
@@ -37,6 +42,10 @@ export interface ControlPlaneOptions {
   caFiles?: { certFile: string; keyFile: string; chainFile?: string };
   /** The range service VIPs are allocated from (e.g. the pods' service subnet); without one services have no VIPs. */
   serviceCidr?: string;
+  /** How often the audit chain's head is signed (it is also signed at stop); default one minute. */
+  auditSignIntervalMs?: number;
+  /** How long resource history is kept; undefined keeps every revision. */
+  historyRetentionMs?: number;
 }
 
 export interface RunningControlPlane {
@@ -61,6 +70,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
   fs.writeFileSync(layout.trustBundleFile, ca.trustBundlePem(), { mode: 0o644 });
 
   const store = openSqliteStore(layout.storeFile, { onListenerError: (err) => log.warn('watch listener failed', { error: String(err) }) });
+  const auditKey = loadOrCreateAuditKey(layout.caDir);
   const tokens = new BootstrapTokens(store.tokens);
   const credentials = new ApiCredentials(store, credentialKey(layout.credentialKeyFile), systemClock.now);
   await ensureAdminCredential(credentials, layout.adminCredentialFile);
@@ -83,8 +93,11 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     snapshot: () => snapshot,
     certificateTtlMs: () => snapshot.mesh.certificateTtlMs,
     log,
+    onConfigEvent: (event) => {
+      store.appendAudit({ type: 'push', ...event }).catch((err: unknown) => log.warn('cannot audit a config push', { error: String(err) }));
+    },
   });
-  const api = createApiHandler({
+  const apiDeps: ApiDeps = {
     store,
     credentials,
     rootNamespace: o.bootstrap.rootNamespace,
@@ -92,8 +105,10 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     validate: (doc, origin) => validateDocument(doc, origin),
     admit: (batch, force) => admitBatch(store, batch, { force, rootNamespace: o.bootstrap.rootNamespace }),
     proxyStatus: () => push.proxies(),
+    unauthenticated: new UnauthenticatedTally({ clock: systemClock.now }),
     onInternalError: (err) => log.warn('internal error in API', { error: String((err as Error)?.stack ?? err) }),
-  });
+  };
+  const api = createApiHandler(apiDeps);
 
   let pending: NodeJS.Timeout | undefined;
   const scheduleRefresh = (): void => {
@@ -153,6 +168,18 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     );
   }, SERVING_CERT_TTL_MS / 2);
   renew.unref();
+  // Signing the head bounds what truncating the store can hide; retention and the tallies of unauthenticated calls
+  // (written before the head, so that it covers them) run on the same beat.
+  const signHead = (): Promise<unknown> => signAuditHead(store, auditKey, layout.auditHeadFile, systemClock.now);
+  const keepHistory = async (): Promise<void> => {
+    if (o.historyRetentionMs === undefined) return;
+    const cutoff = new Date(systemClock.now() - o.historyRetentionMs).toISOString();
+    await store.pruneHistory(await store.revisionAt(cutoff));
+  };
+  const auditBeat = setInterval(() => {
+    Promise.all([flushUnauthenticated(apiDeps).then(signHead), keepHistory()]).catch((err: unknown) => log.warn('audit head or history retention failed', { error: String(err) }));
+  }, o.auditSignIntervalMs ?? 60_000);
+  auditBeat.unref();
 
   const [host, portText] = splitHostPort(o.listen);
   await new Promise<void>((resolve, reject) => {
@@ -167,6 +194,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     address,
     async stop() {
       clearInterval(renew);
+      clearInterval(auditBeat);
       clearTimeout(pending);
       unwatch();
       jwks.stop();
@@ -174,6 +202,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
       const closed = new Promise((r) => server.close(r));
       for (const socket of sockets) socket.destroy();
       await closed;
+      await flushUnauthenticated(apiDeps, true).then(signHead).catch((err: unknown) => log.warn('cannot sign the audit head at stop', { error: String(err) }));
       await store.close();
     },
   };

@@ -3,6 +3,7 @@
  * authorised by the caller's own SVID) and keeps one stream per connected proxy, sending a new ProxyConfig
  * whenever the compiled result for that proxy changes, and recording its ACK or NACK.
  */
+import { createHash } from 'node:crypto';
 import type http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { WeftError, isWeftError } from '../errors.js';
@@ -42,6 +43,8 @@ interface Connection {
   serviceAccount: string;
   node: NodeInfo;
   stream: http2.ServerHttp2Stream;
+  /** SHA-256 of the bytes of each config version sent on this stream, for the audit record of its ACK or NACK. */
+  sentSha256: Map<string, string>;
   /** The stream's buffer is full: the next config waits for 'drain'. */
   blocked: boolean;
   /** The newest config not yet written (blocked, or waiting for a send slot); an older one is dropped, never sent. */
@@ -56,8 +59,19 @@ export interface PushServerDeps {
   log: ControlLog;
   /** A proxy met a JWT key it does not know. */
   onJwksRefresh: (uris: string[]) => void;
+  /** Told of every config sent and every ACK or NACK, for the audit chain; must not throw. */
+  onConfigEvent?: (event: ConfigEvent) => void;
   /** Streams that may be sending a config at once (default 64): what is in flight is buffered per stream. */
   maxConfigsInFlight?: number;
+}
+
+export interface ConfigEvent {
+  proxy: string;
+  outcome: 'sent' | 'ack' | 'nack';
+  configVersion: string;
+  /** SHA-256 (hex) of the config's bytes as sent; null for a version this stream was never sent. */
+  configSha256: string | null;
+  reason?: string;
 }
 
 const MAX_SIGN_BODY = 64 * 1024;
@@ -210,7 +224,15 @@ export class PushServer {
       mtlsMode: null,
     };
     this.#seen.set(id, status);
-    const conn: Connection = { status, serviceAccount: identity.serviceAccount, node, stream, blocked: false, pending: undefined };
+    const conn: Connection = {
+      status,
+      serviceAccount: identity.serviceAccount,
+      node,
+      stream,
+      sentSha256: new Map(),
+      blocked: false,
+      pending: undefined,
+    };
     this.#connections.add(conn);
     this.deps.log.info('proxy connected', { proxy: id, spiffeId: peer });
     this.#push(conn, this.deps.snapshot());
@@ -260,7 +282,15 @@ export class PushServer {
   #write(c: Connection, compiled: CompiledProxyConfig): void {
     const { stream } = c;
     if (stream.closed || stream.destroyed) return;
-    c.status.sentVersion = compiled.config.version;
+    const { version } = compiled.config;
+    c.status.sentVersion = version;
+    if (this.deps.onConfigEvent) {
+      const configSha256 = configDigest(compiled.jsonParts);
+      // Only the newest few versions can still be answered; older ones are superseded on the stream.
+      if (c.sentSha256.size >= 8) c.sentSha256.delete(c.sentSha256.keys().next().value as string);
+      c.sentSha256.set(version, configSha256);
+      this.deps.onConfigEvent({ proxy: c.status.id, outcome: 'sent', configVersion: version, configSha256 });
+    }
     if (writeConfigLine(stream, compiled.jsonParts)) return;
     c.blocked = true;
     this.#inFlight++;
@@ -284,13 +314,22 @@ export class PushServer {
     this.#sendWaiting();
   }
 
+  #recordOutcome(c: Connection, outcome: 'ack' | 'nack', version: unknown, reason?: unknown): void {
+    if (!this.deps.onConfigEvent || typeof version !== 'string') return;
+    const event: ConfigEvent = { proxy: c.status.id, outcome, configVersion: version, configSha256: c.sentSha256.get(version) ?? null };
+    if (typeof reason === 'string') event.reason = reason.slice(0, 1024);
+    this.deps.onConfigEvent(event);
+  }
+
   #onProxyMessage(c: Connection, msg: ProxyMessage): void {
     switch (msg.type) {
       case 'ack':
         c.status.ackedVersion = msg.version;
+        this.#recordOutcome(c, 'ack', msg.version);
         break;
       case 'nack':
         c.status.lastNack = { version: msg.version, reason: msg.reason, at: new Date().toISOString() };
+        this.#recordOutcome(c, 'nack', msg.version, msg.reason);
         this.deps.log.warn('proxy rejected config', { proxy: c.status.id, version: msg.version, reason: msg.reason });
         break;
       case 'cert':
@@ -315,6 +354,13 @@ function bytesOf(section: SharedSection<unknown>): Buffer {
     sectionBytes.set(section, b);
   }
   return b;
+}
+
+/** SHA-256 of the config's JSON exactly as written after `"config":`. */
+function configDigest(parts: readonly ConfigJsonPart[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(typeof p === 'string' ? p : bytesOf(p));
+  return h.digest('hex');
 }
 
 /** `{"type":"config","config":…}` and a newline, the config written from its parts; false when the buffer is full. */

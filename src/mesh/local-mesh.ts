@@ -44,6 +44,10 @@ export interface LocalMeshOptions {
   isolation?: Isolation;
   /** netns only: the CIDR the pods' subnet is taken from. */
   podRange?: string;
+  /** Passed to the control plane when given (`weft control --history-retention`); else it keeps every revision. */
+  historyRetentionMs?: number;
+  /** Passed to the control plane when given (`weft control --audit-sign-interval`); else its default. */
+  auditSignIntervalMs?: number;
 }
 
 const START_TIMEOUT_MS = 30_000;
@@ -221,6 +225,8 @@ export class LocalMesh {
       args.push('--ca-cert', this.o.caFiles.certFile, '--ca-key', this.o.caFiles.keyFile);
       if (this.o.caFiles.chainFile) args.push('--ca-chain', this.o.caFiles.chainFile);
     }
+    if (this.o.historyRetentionMs !== undefined) args.push('--history-retention', `${this.o.historyRetentionMs}ms`);
+    if (this.o.auditSignIntervalMs !== undefined) args.push('--audit-sign-interval', `${this.o.auditSignIntervalMs}ms`);
     const control = new SupervisedProcess(
       { name: 'control', command: process.execPath, args, env: this.#marked(process.env), logFile: path.join(this.layout.logDir, 'control.log') },
       {

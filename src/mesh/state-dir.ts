@@ -18,6 +18,10 @@ export interface StateDirLayout {
   meshFile: string;
   /** Stable choices of the first start (control plane port, pod address block). */
   runtimeFile: string;
+  /** The newest signed head of the audit chain, kept outside the store so truncating the store shows. */
+  auditHeadFile: string;
+  /** Public half of the audit key (beside the CA) that signs chain heads. */
+  auditPublicKeyFile: string;
   /** Trust bundle (PEM) for clients of the control plane's API. */
   trustBundleFile: string;
   logDir: string;
@@ -36,6 +40,8 @@ export function stateDirLayout(root: string = DEFAULT_STATE_DIR): StateDirLayout
     meshFile: path.join(abs, 'mesh.json'),
     runtimeFile: path.join(abs, 'runtime.json'),
     trustBundleFile: path.join(abs, 'ca', 'trust-bundle.pem'),
+    auditHeadFile: path.join(abs, 'audit-head.json'),
+    auditPublicKeyFile: path.join(abs, 'ca', 'audit-key.pub.pem'),
     logDir: path.join(abs, 'logs'),
   };
 }

@@ -31,8 +31,8 @@ test('an error on a batch object refuses the batch with every error listed', asy
 test('forced, the errors come back as forced and name the actor', async () => {
   const report = await admitBatch(store, [ghostRule], { force: true });
   assert.deepEqual(report.forced.map((f) => f.code), ['KIA0202']);
-  assert.equal(forcedActor('alice', report.forced), 'alice (forced past KIA0202)');
-  assert.equal(forcedActor('alice', []), 'alice');
+  assert.deepEqual(forcedActor({ name: 'alice', credentialId: 'c1' }, report.forced), { name: 'alice', credentialId: 'c1', forced: ['KIA0202'] });
+  assert.deepEqual(forcedActor({ name: 'alice' }, []), { name: 'alice' });
 });
 
 test('warnings are returned; a stored object with an error does not block a batch without one', async () => {

@@ -2,14 +2,14 @@
  * Admission at apply: the analyzer runs over the store's resources with the batch applied on top, and the findings
  * on the batch's own objects decide. An error (a broken reference, a claimed host, a conflict the mesh cannot
  * resolve) refuses the whole batch unless the caller forces it; warnings travel back to be printed. A forced apply
- * names what it forced in the audit record's actor, the one field the store's audit call takes.
+ * names what it forced in the audit record's actor (`forced`: the error codes overridden).
  */
 import { analyzeResources } from '../../analyze/index.js';
 import type { Finding } from '../../analyze/index.js';
 import type { Resource } from '../../config/resource.js';
 import { resourceKeyString } from '../../config/resource.js';
 import { WeftError } from '../../errors.js';
-import type { ResourceStore } from '../store/types.js';
+import type { AuditActor, ResourceStore } from '../store/types.js';
 
 export interface AdmissionReport {
   /** Findings below error on the batch's objects. */
@@ -42,8 +42,8 @@ export async function admitBatch(
   return { warnings, forced: options.force ? errors : [] };
 }
 
-/** The audit actor of a forced apply: who, and which error codes they overrode. */
-export function forcedActor(actor: string, forced: readonly Finding[]): string {
+/** The audit actor of a forced apply: who, and which error codes they overrode (in the chained change record). */
+export function forcedActor(actor: AuditActor, forced: readonly Finding[]): AuditActor {
   if (forced.length === 0) return actor;
-  return `${actor} (forced past ${[...new Set(forced.map((f) => f.code))].join(', ')})`;
+  return { ...actor, forced: [...new Set(forced.map((f) => f.code))] };
 }

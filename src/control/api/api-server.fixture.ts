@@ -15,6 +15,7 @@ import type { SqliteStore } from '../store/sqlite-store.js';
 import { ApiCredentials, newCredentialKey } from './credentials.js';
 import { createApiHandler } from './handler.js';
 import type { ApiDeps, TokenSubject } from './handler.js';
+import { UnauthenticatedTally } from './unauthenticated-tally.js';
 
 export interface ApiFixture {
   dir: string;
@@ -26,8 +27,9 @@ export interface ApiFixture {
   viewerSecret: string;
   store: SqliteStore;
   credentials: ApiCredentials;
-  /** The fixture's fake time (ms); credentials expire against it. */
+  /** The fixture's fake time (ms); credentials expire and unauthenticated calls are tallied against it. */
   clock: { now: number };
+  unauthenticated: UnauthenticatedTally;
   workloadStatuses: Resource[];
   issued: { subject: TokenSubject; ttlMs: number }[];
   close(): Promise<void>;
@@ -79,6 +81,7 @@ export async function startApiFixture(
   const credentials = new ApiCredentials(store, newCredentialKey(), () => clock.now);
   const adminSecret = credentials.create({ name: 'admin', role: 'mesh-admin', namespaces: [] }).secret;
   const viewerSecret = credentials.create({ name: 'dashboard', role: 'viewer', namespaces: [] }).secret;
+  const unauthenticated = new UnauthenticatedTally({ clock: () => clock.now });
   const workloadStatuses: Resource[] = [];
   const issued: { subject: TokenSubject; ttlMs: number }[] = [];
   const handler = createApiHandler({
@@ -94,6 +97,7 @@ export async function startApiFixture(
     validate: fixtureValidate,
     proxyStatus: () => [{ name: 'reviews-v1', version: '7', acked: true }],
     onWorkloadStatus: (w) => workloadStatuses.push(w),
+    unauthenticated,
     ...overrides,
   });
   const server = createSecureServer({ key, cert: caPem, allowHTTP1: true }, (req, res) => {
@@ -117,6 +121,7 @@ export async function startApiFixture(
     store,
     credentials,
     clock,
+    unauthenticated,
     workloadStatuses,
     issued,
     async close() {

@@ -59,5 +59,6 @@ export async function canI(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
   if (kind === undefined) throw badRequest('kind must be a non-empty string');
   const namespace = optionalString(body, 'namespace') ?? ALL_NAMESPACES;
   const decision = authorize(req.principal, verb, kind, namespace, deps.rootNamespace);
-  return { principal: req.principal, ...decision };
+  const { name, bindings } = req.principal;
+  return { principal: { name, bindings }, ...decision };
 }

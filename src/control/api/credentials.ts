@@ -15,7 +15,10 @@ import type { Clock } from '../store/types.js';
 import { ALL_NAMESPACES, isRoleName } from './rbac.js';
 import type { Principal, RoleBinding, RoleName } from './rbac.js';
 
-export type ApiPrincipal = Principal;
+/** A verified caller: its roles and the id of the credential it presented, which audit records name beside it. */
+export interface ApiPrincipal extends Principal {
+  credentialId?: string;
+}
 
 export interface CredentialVerifier {
   /** The principal a presented secret belongs to; UNAUTHENTICATED (401) if it belongs to none, expired or was revoked. */
@@ -116,7 +119,7 @@ export class ApiCredentials implements CredentialVerifier {
     if (record.expiresAt !== undefined && Date.parse(record.expiresAt) <= this.#clock()) {
       throw unauthenticated(`the credential ${record.name} expired at ${record.expiresAt}`);
     }
-    return { name: record.name, bindings: knownBindings(record.bindings) };
+    return { name: record.name, bindings: knownBindings(record.bindings), credentialId: record.id };
   }
 
   list(): CredentialSummary[] {

@@ -6,6 +6,7 @@
  * Every route states its access: a permission known from the path alone is checked here before the body is read;
  * a route whose permission depends on its body (which kinds an apply writes) checks each item through
  * `req.authorize` before it changes anything; a self-service route (can-i) needs only a valid credential.
+ * Whatever refused the call, its one audit entry is written here, after the answer is decided (refusal-audit.ts).
  */
 import { WeftError } from '../../errors.js';
 import { canI, createApiCredential, listCredentials, revokeCredential } from './credential-routes.js';
@@ -23,9 +24,11 @@ import {
   listResources,
   putStatus,
   readAudit,
-  readRefusals,
 } from './routes.js';
 import type { ApiDeps, RouteRequest } from './routes.js';
+import { readAuditLog, readHistory, rollbackResource } from './history-routes.js';
+import { auditRefusal } from './refusal-audit.js';
+import type { Denial } from './refusal-audit.js';
 
 export type { ApiDeps, AppliedItem, ApplyResponse, TokenSubject } from './routes.js';
 
@@ -53,7 +56,10 @@ const ROUTES: readonly Route[] = [
   { method: 'POST', pattern: ['apply'], access: 'per-item', run: applyResources },
   { method: 'POST', pattern: ['delete'], access: 'per-item', run: deleteResources },
   { method: 'GET', pattern: ['audit'], access: { verb: 'list', kind: 'AuditRecord', namespace: ALL_NAMESPACES }, run: readAudit },
-  { method: 'GET', pattern: ['refusals'], access: { verb: 'list', kind: 'AuditRecord', namespace: ALL_NAMESPACES }, run: readRefusals },
+  { method: 'GET', pattern: ['audit', 'log'], access: { verb: 'list', kind: 'AuditRecord', namespace: ALL_NAMESPACES }, run: readAuditLog },
+  { method: 'GET', pattern: ['history', ':kind', ':namespace', ':name'], access: { verb: 'get', kind: 'from-path', namespace: 'from-path' }, run: readHistory },
+  // Reading the revision asked for needs get; the change it makes is checked as that change (apply or delete).
+  { method: 'POST', pattern: ['rollback', ':kind', ':namespace', ':name'], access: { verb: 'get', kind: 'from-path', namespace: 'from-path' }, run: rollbackResource },
   { method: 'PUT', pattern: ['status', ':kind', ':namespace', ':name'], access: { verb: 'update', kind: 'from-path', namespace: 'from-path' }, run: putStatus },
   { method: 'POST', pattern: ['tokens'], access: 'per-item', run: issueToken },
   { method: 'GET', pattern: ['proxies'], access: { verb: 'list', kind: 'ProxyStatus', namespace: ALL_NAMESPACES }, run: listProxies },
@@ -117,13 +123,17 @@ async function authenticate(deps: ApiDeps, req: ApiRequest): Promise<ApiPrincipa
   return deps.credentials.verify(secret);
 }
 
-/** The check routes call: a refusal is recorded in the store, then answered 403 naming the missing permission. */
+/** What each FORBIDDEN the role check raised was about, for the refusal's audit entry (written once, in the handler). */
+const denials = new WeakMap<WeftError, Denial>();
+
+/** The check routes call: a refusal is answered 403 naming the missing permission. */
 function authorizer(deps: ApiDeps, principal: ApiPrincipal): RouteRequest['authorize'] {
   return async (verb, kind, namespace, name = '') => {
     const decision = authorize(principal, verb, kind, namespace, deps.rootNamespace);
     if (decision.allowed) return;
-    await deps.store.recordRefusal({ actor: principal.name, verb, key: { kind, namespace, name }, reason: decision.reason });
-    throw new WeftError('FORBIDDEN', decision.reason, { status: 403, detail: { missing: decision.missing } });
+    const err = new WeftError('FORBIDDEN', decision.reason, { status: 403, detail: { missing: decision.missing } });
+    denials.set(err, { verb, key: { kind, namespace, name }, missing: decision.missing });
+    throw err;
   };
 }
 
@@ -147,8 +157,9 @@ export function createApiHandler(deps: ApiDeps): (req: ApiRequest, res: ApiRespo
     const url = new URL(req.url ?? '/', 'http://control-plane');
     if (!url.pathname.startsWith(API_PREFIX)) return false;
     const method = (req.method ?? 'GET').toUpperCase();
+    let principal: ApiPrincipal | undefined;
     try {
-      const principal = await authenticate(deps, req);
+      principal = await authenticate(deps, req);
       const { route, params } = resolve(method, url.pathname);
       const check = authorizer(deps, principal);
       await checkRouteAccess(route.access, params, check);
@@ -158,6 +169,9 @@ export function createApiHandler(deps: ApiDeps): (req: ApiRequest, res: ApiRespo
     } catch (err) {
       const { status, body } = errorResponse(err);
       if (status === 500) deps.onInternalError?.(err);
+      const denial = err instanceof WeftError ? denials.get(err) : undefined;
+      const source = req.socket?.remoteAddress ?? 'unknown';
+      await auditRefusal(deps, { method, path: url.pathname, source, principal, status, error: body.error, denial });
       if (!res.headersSent) sendJson(res, status, body, challenge(err));
       else res.end();
     }

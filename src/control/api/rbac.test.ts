@@ -120,3 +120,43 @@ test('every kind weft accepts and every API object kind has its row in the matri
   // A new kind must be placed (and documented) here; until then it is mesh-admin's alone.
   assert.deepEqual(KINDS.map((k) => k.kind).filter((k) => !rows.includes(k)), []);
 });
+
+test('the history and audit verbs: the permission each asks for and which roles hold it', () => {
+  // What the API routes ask (handler.ts): history, get --at and diff read the kind in the object's namespace;
+  // rollback asks get, then the change it makes; the audit chain (log, export, verify's live read) is AuditRecord.
+  const asks: [verb: string, permissions: [ApiVerb, string, string][]][] = [
+    ['history', [['get', 'VirtualService', 'shop']]],
+    ['get --at', [['get', 'VirtualService', 'shop']]],
+    ['get --at (list)', [['list', 'VirtualService', 'shop']]],
+    ['diff', [['get', 'AuthorizationPolicy', 'shop']]],
+    ['rollback (update)', [['get', 'VirtualService', 'shop'], ['update', 'VirtualService', 'shop']]],
+    ['rollback (re-create)', [['get', 'AuthorizationPolicy', 'shop'], ['create', 'AuthorizationPolicy', 'shop']]],
+    ['rollback (delete)', [['get', 'VirtualService', 'shop'], ['delete', 'VirtualService', 'shop']]],
+    ['rollback (root namespace)', [['get', 'PeerAuthentication', ROOT], ['update', 'PeerAuthentication', ROOT]]],
+    ['audit log', [['list', 'AuditRecord', ALL_NAMESPACES]]],
+    ['audit export', [['list', 'AuditRecord', ALL_NAMESPACES]]],
+    ['audit verify (live)', [['list', 'AuditRecord', ALL_NAMESPACES]]],
+  ];
+  // Columns: viewer, editor, policy-admin, auditor, mesh-admin bound in all namespaces; then editor bound in payments.
+  const holders: Record<string, string> = {
+    history: 'yyyyy n',
+    'get --at': 'yyyyy n',
+    'get --at (list)': 'yyyyy n',
+    diff: 'yyyyy n',
+    'rollback (update)': 'nynny n',
+    'rollback (re-create)': 'nnyny n',
+    'rollback (delete)': 'nynny n',
+    'rollback (root namespace)': 'nnnny n',
+    'audit log': 'nnnyy n',
+    'audit export': 'nnnyy n',
+    'audit verify (live)': 'nnnyy n',
+  };
+  const principals = [
+    ...ROLE_NAMES.map((role) => ({ name: role, bindings: [{ role, namespace: ALL_NAMESPACES }] })),
+    { name: 'payments-editor', bindings: [{ role: 'editor' as const, namespace: 'payments' }] },
+  ];
+  for (const [verb, permissions] of asks) {
+    const got = principals.map((p) => (permissions.every(([v, k, ns]) => authorize(p, v, k, ns, ROOT).allowed) ? 'y' : 'n'));
+    assert.equal(`${got.slice(0, 5).join('')} ${got[5]}`, holders[verb], verb);
+  }
+});

@@ -99,6 +99,8 @@ describe('operator roles over the real API', () => {
   });
 
   test('reads follow the bindings: a namespaced role reads only its namespaces; the audit log is for auditors', async () => {
+    // The store writes change times from the system clock; `at` this moment is the state now.
+    const now = new Date().toISOString();
     const cases: [who: string, path: string, status: number][] = [
       ['shop-editor', '/api/v1/resources?kind=VirtualService&namespace=shop', 200],
       ['shop-editor', '/api/v1/resources?kind=VirtualService&namespace=payments', 403],
@@ -109,7 +111,22 @@ describe('operator roles over the real API', () => {
       ['viewer', '/api/v1/audit', 403],
       ['policy', '/api/v1/audit', 403],
       ['auditor', '/api/v1/audit', 200],
-      ['auditor', '/api/v1/refusals', 200],
+      ['viewer', '/api/v1/audit/log', 403],
+      ['editor', '/api/v1/audit/log', 403],
+      ['policy', '/api/v1/audit/log?kind=refusal', 403],
+      ['auditor', '/api/v1/audit/log', 200],
+      ['auditor', '/api/v1/audit/log?kind=refusal', 200],
+      ['admin', '/api/v1/audit/log', 200],
+      // History and a past state are reads of the kind in that namespace.
+      ['shop-editor', '/api/v1/history/AuthorizationPolicy/shop/by-shop-policy', 200],
+      ['shop-editor', '/api/v1/history/VirtualService/payments/by-editor', 403],
+      ['viewer', '/api/v1/history/VirtualService/payments/by-editor', 200],
+      ['auditor', '/api/v1/history/VirtualService/payments/by-editor', 200],
+      ['shop-editor', `/api/v1/resources/AuthorizationPolicy/shop/by-shop-policy?at=${now}`, 200],
+      ['shop-editor', `/api/v1/resources/VirtualService/payments/by-editor?at=${now}`, 403],
+      ['viewer', `/api/v1/resources/VirtualService/payments/by-editor?at=${now}`, 200],
+      ['shop-editor', '/api/v1/resources?kind=VirtualService&namespace=shop&at=1', 200],
+      ['shop-editor', '/api/v1/resources?kind=VirtualService&namespace=payments&at=1', 403],
       ['viewer', '/api/v1/credentials', 403],
       ['auditor', '/api/v1/credentials', 403],
       ['admin', '/api/v1/credentials', 200],
@@ -119,21 +136,94 @@ describe('operator roles over the real API', () => {
     for (const [who, path, status] of cases) assert.equal((await call(who, 'GET', path)).status, status, `${who} GET ${path}`);
   });
 
-  test('every refusal is recorded with who, what and the missing permission', async () => {
-    const before = (await api.store.refusals()).length;
+  test('every refused call is one chain entry with who, which credential, what and the missing permission', async () => {
+    const log = async () => (await call('auditor', 'GET', '/api/v1/audit/log?kind=refusal')).body.entries as Record<string, unknown>[];
+    const before = (await log()).length;
     await call('viewer', 'POST', '/api/v1/credentials', { role: 'mesh-admin' });
     await call('shop-editor', 'GET', '/api/v1/resources/Service/payments/reviews');
     await call('auditor', 'POST', '/api/v1/tokens', { namespace: 'shop', serviceAccount: 'sa', workload: 'w1' });
-    const res = await call('auditor', 'GET', `/api/v1/refusals?since=${before}`);
-    assert.equal(res.status, 200);
+    await apply('shop-editor', doc('VirtualService', 'shop', 'ok-1'), doc('VirtualService', 'payments', 'not-ok'));
+    const idOf = (who: string): string => (secret[who] as string).slice(5, 21);
+    const entries = (await log()).slice(before);
     assert.deepEqual(
-      res.body.refusals.map((r: { actor: string; verb: string; key: unknown; reason: string }) => [r.actor, r.verb, r.key, r.reason]),
+      entries.map(({ actor, method, path, status, code, verb, key, missing, reason, source }) => ({ actor, method, path, status, code, verb, key, missing, reason, source })),
       [
-        ['viewer', 'create', { kind: 'Credential', namespace: '*', name: '' }, 'viewer (viewer in all namespaces) lacks permission to create Credential in all namespaces'],
-        ['shop-editor', 'get', { kind: 'Service', namespace: 'payments', name: 'reviews' }, 'shop-editor (editor in shop) lacks permission to get Service in namespace payments'],
-        ['auditor', 'create', { kind: 'BootstrapToken', namespace: 'shop', name: 'w1' }, 'auditor (auditor in all namespaces) lacks permission to create BootstrapToken in namespace shop'],
+        {
+          actor: { name: 'viewer', credentialId: idOf('viewer') },
+          method: 'POST',
+          path: '/api/v1/credentials',
+          status: 403,
+          code: 'FORBIDDEN',
+          verb: 'create',
+          key: { kind: 'Credential', namespace: '*', name: '' },
+          missing: { verb: 'create', kind: 'Credential', namespace: '*' },
+          reason: 'viewer (viewer in all namespaces) lacks permission to create Credential in all namespaces',
+          source: '127.0.0.1',
+        },
+        {
+          actor: { name: 'shop-editor', credentialId: idOf('shop-editor') },
+          method: 'GET',
+          path: '/api/v1/resources/Service/payments/reviews',
+          status: 403,
+          code: 'FORBIDDEN',
+          verb: 'get',
+          key: { kind: 'Service', namespace: 'payments', name: 'reviews' },
+          missing: { verb: 'get', kind: 'Service', namespace: 'payments' },
+          reason: 'shop-editor (editor in shop) lacks permission to get Service in namespace payments',
+          source: '127.0.0.1',
+        },
+        {
+          actor: { name: 'auditor', credentialId: idOf('auditor') },
+          method: 'POST',
+          path: '/api/v1/tokens',
+          status: 403,
+          code: 'FORBIDDEN',
+          verb: 'create',
+          key: { kind: 'BootstrapToken', namespace: 'shop', name: 'w1' },
+          missing: { verb: 'create', kind: 'BootstrapToken', namespace: 'shop' },
+          reason: 'auditor (auditor in all namespaces) lacks permission to create BootstrapToken in namespace shop',
+          source: '127.0.0.1',
+        },
+        {
+          actor: { name: 'shop-editor', credentialId: idOf('shop-editor') },
+          method: 'POST',
+          path: '/api/v1/apply',
+          status: 403,
+          code: 'FORBIDDEN',
+          verb: 'create',
+          key: { kind: 'VirtualService', namespace: 'payments', name: 'not-ok' },
+          missing: { verb: 'create', kind: 'VirtualService', namespace: 'payments' },
+          reason: 'shop-editor (editor in shop) lacks permission to create VirtualService in namespace payments',
+          source: '127.0.0.1',
+        },
       ],
     );
+  });
+
+  test('rollback needs get on the object, then the permission of the change it makes, and is audited as the caller', async () => {
+    const vs = (hosts: string[]) => ({ ...doc('VirtualService', 'payments', 'rb'), spec: { hosts } });
+    assert.equal((await apply('editor', vs(['a']))).status, 200);
+    const first = (await api.store.get({ kind: 'VirtualService', namespace: 'payments', name: 'rb' }))?.metadata.resourceVersion;
+    assert.equal((await apply('editor', vs(['b']))).status, 200);
+    const rollback = (who: string, to: number | string) => call(who, 'POST', '/api/v1/rollback/VirtualService/payments/rb', { to });
+    const refused: [who: string, to: number | string, missing: unknown][] = [
+      ['shop-editor', Number(first), { verb: 'get', kind: 'VirtualService', namespace: 'payments' }],
+      ['viewer', Number(first), { verb: 'update', kind: 'VirtualService', namespace: 'payments' }],
+      ['auditor', Number(first), { verb: 'update', kind: 'VirtualService', namespace: 'payments' }],
+      ['policy', Number(first), { verb: 'update', kind: 'VirtualService', namespace: 'payments' }],
+      // Back to before it existed: the change is a delete.
+      ['viewer', 0, { verb: 'delete', kind: 'VirtualService', namespace: 'payments' }],
+    ];
+    for (const [who, to, missing] of refused) {
+      const res = await rollback(who, to);
+      assert.deepEqual([res.status, res.body.error.code, res.body.error.detail], [403, 'FORBIDDEN', { missing }], `${who} to ${to}`);
+    }
+    assert.deepEqual((await api.store.get({ kind: 'VirtualService', namespace: 'payments', name: 'rb' }))?.spec, { hosts: ['b'] });
+    const done = await rollback('editor', Number(first));
+    assert.deepEqual([done.status, done.body], [200, { revision: Number(first), result: 'configured' }]);
+    const [change] = await api.store.auditLog({ type: 'change', sinceRevision: (await api.store.revision()) - 1 });
+    assert.ok(change?.type === 'change');
+    assert.deepEqual([change.actor, change.verb, change.key.name], [{ name: 'editor', credentialId: (secret['editor'] as string).slice(5, 21) }, 'update', 'rb']);
   });
 
   test('mesh-admin issues, lists and revokes credentials; a revoked or expired credential is 401', async () => {
@@ -155,7 +245,7 @@ describe('operator roles over the real API', () => {
     // Neither the store nor its write-ahead log holds the secret or its plain SHA-256.
     const dbFiles = await Promise.all(['store.db', 'store.db-wal'].map((f) => readFile(path.join(api.dir, f)).catch(() => Buffer.alloc(0))));
     for (const bytes of dbFiles) {
-      assert.equal(bytes.includes(Buffer.from(cart.split('_')[2] as string)), false);
+      assert.equal(bytes.includes(Buffer.from(cart.slice('weft_0123456789abcdef_'.length))), false);
       assert.equal(bytes.includes(createHash('sha256').update(cart).digest()), false);
     }
 

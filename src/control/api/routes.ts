@@ -5,10 +5,12 @@
 import type { Resource, ResourceKey } from '../../config/resource.js';
 import { KINDS } from '../../config/kinds/index.js';
 import { WeftError, isWeftError } from '../../errors.js';
-import type { ApplyResult, ResourceStore, StoredResource } from '../store/types.js';
+import type { ApplyResult, AuditActor, ResourceStore, StoredResource } from '../store/types.js';
 import type { ApiCredentials, ApiPrincipal } from './credentials.js';
+import { revisionOf } from './history-routes.js';
 import { ALL_NAMESPACES } from './rbac.js';
 import type { ApiVerb } from './rbac.js';
+import type { UnauthenticatedTally } from './unauthenticated-tally.js';
 import { notFoundMessage } from './resource-names.js';
 import { forcedActor } from './admission.js';
 import type { AdmissionReport } from './admission.js';
@@ -36,6 +38,8 @@ export interface ApiDeps {
   onWorkloadStatus?: (workload: StoredResource) => void;
   /** Lifetime of tokens issued through the API; default ten minutes. */
   tokenTtlMs?: number;
+  /** Counts unauthenticated calls so that they reach the audit chain a bounded number of times per interval. */
+  unauthenticated: UnauthenticatedTally;
   /** Where unexpected (uncoded) failures are reported; the client only sees "internal error". */
   onInternalError?: (err: unknown) => void;
 }
@@ -45,7 +49,7 @@ export interface RouteRequest {
   params: Record<string, string>;
   query: URLSearchParams;
   body: unknown;
-  /** Resolves if the principal may; otherwise records the refusal and throws FORBIDDEN (403). */
+  /** Resolves if the principal may; otherwise throws FORBIDDEN (403), which the handler audits. */
   authorize(verb: ApiVerb, kind: string, namespace: string, name?: string): Promise<void>;
 }
 
@@ -88,6 +92,11 @@ function keyFromParams(params: Record<string, string>): ResourceKey {
   return { kind: params['kind'] ?? '', namespace: params['namespace'] ?? '', name: params['name'] ?? '' };
 }
 
+/** The actor of the audit records a principal's changes make: its name and the credential it used. */
+export function actorOf(principal: ApiPrincipal): AuditActor {
+  return principal.credentialId === undefined ? { name: principal.name } : { name: principal.name, credentialId: principal.credentialId };
+}
+
 const apiVersionOf = (kind: string): string | undefined => KINDS.find((k) => k.kind === kind)?.apiVersion;
 
 export async function listResources(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
@@ -100,13 +109,19 @@ export async function listResources(deps: ApiDeps, req: RouteRequest): Promise<u
   for (const k of filter.kind === undefined ? KINDS.map((i) => i.kind) : [filter.kind]) {
     await req.authorize('list', k, filter.namespace ?? ALL_NAMESPACES);
   }
+  const at = req.query.get('at');
+  if (at !== null && at !== '') {
+    const revision = await revisionOf(deps, at);
+    return { revision, items: await deps.store.listAt(filter, revision) };
+  }
   const [items, revision] = await Promise.all([deps.store.list(filter), deps.store.revision()]);
   return { revision, items };
 }
 
 export async function getResource(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
   const key = keyFromParams(req.params);
-  const found = await deps.store.get(key);
+  const at = req.query.get('at');
+  const found = at === null || at === '' ? await deps.store.get(key) : await deps.store.getAt(key, await revisionOf(deps, at));
   if (found === undefined) {
     throw new WeftError('NOT_FOUND', notFoundMessage(key.kind, key.name, apiVersionOf(key.kind)), {
       status: 404,
@@ -145,7 +160,7 @@ export async function applyResources(deps: ApiDeps, req: RouteRequest): Promise<
   }
   const force = isRecord(req.body) && req.body['force'] === true;
   const admission = deps.admit === undefined ? { warnings: [], forced: [] } : await deps.admit(resources, force);
-  const outcomes = await deps.store.apply(resources, forcedActor(req.principal.name, admission.forced));
+  const outcomes = await deps.store.apply(resources, forcedActor(actorOf(req.principal), admission.forced));
   return {
     ...admission,
     results: outcomes.map((o) => ({
@@ -167,7 +182,7 @@ export async function deleteResources(deps: ApiDeps, req: RouteRequest): Promise
   });
   for (const k of keys) await req.authorize('delete', k.kind, k.namespace, k.name);
   try {
-    const deleted = await deps.store.delete(keys, req.principal.name);
+    const deleted = await deps.store.delete(keys, actorOf(req.principal));
     return {
       deleted: deleted.map((r) => ({
         apiVersion: r.apiVersion,
@@ -207,15 +222,11 @@ export async function readAudit(deps: ApiDeps, req: RouteRequest): Promise<unkno
   return { records: await deps.store.audit(pageFilter(req.query)) };
 }
 
-export async function readRefusals(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
-  return { refusals: await deps.store.refusals(pageFilter(req.query)) };
-}
-
 export async function putStatus(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
   if (!isRecord(req.body) || !('status' in req.body)) throw badRequest('request body must be an object with "status"');
   const key = keyFromParams(req.params);
   try {
-    const stored = await deps.store.setStatus(key, req.body['status'], req.principal.name);
+    const stored = await deps.store.setStatus(key, req.body['status'], actorOf(req.principal));
     if (stored.kind === 'Workload') deps.onWorkloadStatus?.(stored);
     return stored;
   } catch (err) {

@@ -36,8 +36,8 @@ export interface CredentialRecords {
 }
 
 /**
- * Schema step, kept apart from the audit table: refused API calls get a table of their own, and the credentials
- * table is replaced. The first schema kept an unkeyed SHA-256 per credential and one role. A keyed hash cannot be derived
+ * Schema step 2: the credentials table is replaced, and refused API calls got a table of their own, which step 3
+ * folds into the audit chain and drops. The first schema kept an unkeyed SHA-256 per credential and one role. A keyed hash cannot be derived
  * from the old one without the secret, so the table is replaced; the control plane reissues its admin credential
  * at start when the one on file no longer verifies, and no other credential could be issued before this step.
  */

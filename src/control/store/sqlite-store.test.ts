@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { isWeftError } from '../../errors.js';
 import { BootstrapTokens } from '../../identity/bootstrap-token.js';
-import { SCHEMA_VERSION } from './sqlite-schema.js';
+import { verifyChain } from './audit-chain.js';
+import { canonicalJson, contentSha256 } from './resource-content.js';
+import { SCHEMA_VERSION, migrate } from './sqlite-schema.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { runStoreConformance } from './store.conformance.js';
 
@@ -117,6 +119,115 @@ test('a bootstrap token issued before a restart is honoured once after it', asyn
     assert.deepEqual({ ...tokens.consume(token, binding) }, binding);
     assert.throws(() => tokens.consume(token, binding), (err) => isWeftError(err, 'TOKEN_REPLAYED'));
     await store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a store of the first schema is brought forward in order: audit rows open the chain, history starts where it was, credentials are replaced', async () => {
+  const dir = await tempDir();
+  try {
+    const file = path.join(dir, 'store.db');
+    const body = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'a', namespace: 'default', labels: {}, annotations: {}, resourceVersion: '2', creationTimestamp: '2026-01-01T00:00:01.000Z' },
+      spec: { ports: [] },
+    };
+    const old = new Database(file);
+    migrate(old, 1);
+    old.exec(`UPDATE store_revision SET revision = 2;
+      INSERT INTO audit VALUES (1, '2026-01-01T00:00:01.000Z', 'alice', 'create', 'Service', 'default', 'a', 'x');
+      INSERT INTO audit VALUES (2, '2026-01-01T00:00:02.000Z', 'bob', 'update', 'Service', 'default', 'a', '${contentSha256(body as never)}');
+      INSERT INTO credentials VALUES ('00112233445566aa', 'admin', 'admin', x'${'ab'.repeat(32)}', '2026-01-01T00:00:00.000Z');`);
+    old.prepare(`INSERT INTO resources VALUES ('Service', 'default', 'a', 2, ?)`).run(canonicalJson(body));
+    old.close();
+    const store = openSqliteStore(file);
+    try {
+      const key = { kind: 'Service', namespace: 'default', name: 'a' };
+      assert.deepEqual((await store.audit()).map((a) => [a.revision, a.actor, a.verb]), [[1, 'alice', 'create'], [2, 'bob', 'update']]);
+      assert.equal(verifyChain(await store.auditLog(), { checkSignature: () => false }).ok, true);
+      assert.deepEqual(await store.getAt(key, 2), body);
+      await assert.rejects(store.getAt(key, 1), (err) => isWeftError(err, 'HISTORY_PRUNED'));
+      await store.apply([{ ...body, spec: { ports: [{ port: 1 }] } }], 'carol');
+      assert.deepEqual((await store.history(key)).map((r) => [r.revision, r.actor.name, r.verb]), [[2, 'bob', 'update'], [3, 'carol', 'update']]);
+      assert.deepEqual((await store.auditLog()).map((e) => e.seq), [1, 2, 3]);
+      // An unkeyed SHA-256 cannot become a keyed hash: the old credential is gone and the control plane reissues its own.
+      assert.deepEqual(store.credentials.list(), []);
+    } finally {
+      await store.close();
+    }
+    const db = new Database(file, { readonly: true });
+    try {
+      assert.deepEqual(db.prepare('SELECT version FROM schema_version').all(), [{ version: SCHEMA_VERSION }]);
+      const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((t) => t.name);
+      assert.deepEqual(tables, [
+        'audit_chain',
+        'bootstrap_tokens',
+        'credentials',
+        'history_floor',
+        'resource_history',
+        'resources',
+        'schema_version',
+        'store_revision',
+      ]);
+    } finally {
+      db.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('refused calls kept in their own table by the second schema join the chain in time order, and the table goes', async () => {
+  const dir = await tempDir();
+  try {
+    const file = path.join(dir, 'store.db');
+    const old = new Database(file);
+    migrate(old, 2);
+    old.exec(`UPDATE store_revision SET revision = 2;
+      INSERT INTO audit VALUES (1, '2026-01-01T00:00:01.000Z', 'alice', 'create', 'Service', 'default', 'a', 'x');
+      INSERT INTO audit VALUES (2, '2026-01-01T00:00:03.000Z', 'alice', 'delete', 'Service', 'default', 'a', NULL);
+      INSERT INTO refused_calls (time, actor, verb, kind, namespace, name, reason)
+        VALUES ('2026-01-01T00:00:02.000Z', 'eve', 'create', 'AuthorizationPolicy', 'shop', 'p', 'eve (viewer in all namespaces) lacks permission');
+      INSERT INTO refused_calls (time, actor, verb, kind, namespace, name, reason)
+        VALUES ('2026-01-01T00:00:03.000Z', 'eve', 'list', 'AuditRecord', '*', '', 'eve lacks permission to list');`);
+    old.close();
+    const store = openSqliteStore(file);
+    try {
+      const log = await store.auditLog();
+      assert.equal(verifyChain(log, { checkSignature: () => false }).ok, true);
+      assert.deepEqual(
+        log.map((e) => [e.seq, e.time, e.type, e.type === 'change' ? e.actor.name : e.type === 'refusal' ? e.actor?.name : '']),
+        [
+          [1, '2026-01-01T00:00:01.000Z', 'change', 'alice'],
+          [2, '2026-01-01T00:00:02.000Z', 'refusal', 'eve'],
+          [3, '2026-01-01T00:00:03.000Z', 'change', 'alice'],
+          [4, '2026-01-01T00:00:03.000Z', 'refusal', 'eve'],
+        ],
+      );
+      const refusal = log[1];
+      assert.ok(refusal?.type === 'refusal');
+      assert.deepEqual(
+        { verb: refusal.verb, key: refusal.key, status: refusal.status, code: refusal.code, reason: refusal.reason },
+        {
+          verb: 'create',
+          key: { kind: 'AuthorizationPolicy', namespace: 'shop', name: 'p' },
+          status: 403,
+          code: 'FORBIDDEN',
+          reason: 'eve (viewer in all namespaces) lacks permission',
+        },
+      );
+      assert.deepEqual((await store.audit()).map((a) => [a.revision, a.verb]), [[1, 'create'], [2, 'delete']]);
+    } finally {
+      await store.close();
+    }
+    const db = new Database(file, { readonly: true });
+    try {
+      assert.equal(db.prepare(`SELECT name FROM sqlite_master WHERE name IN ('refused_calls', 'audit')`).all().length, 0);
+    } finally {
+      db.close();
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,13 +1,15 @@
 /**
- * The embedded store: one SQLite file holding resources, the revision counter, the audit trail, bootstrap
- * tokens and API credentials. better-sqlite3 is synchronous, so each store call is one transaction that no
+ * The embedded store: one SQLite file holding resources, their history, the revision counter, the audit chain,
+ * bootstrap tokens and API credentials. better-sqlite3 is synchronous, so each store call is one transaction that no
  * other call can interleave with; watch events are delivered after COMMIT, in the order they were committed.
  */
 import Database from 'better-sqlite3';
 import type { Resource, ResourceKey } from '../../config/resource.js';
 import { resourceKeyString } from '../../config/resource.js';
 import { WeftError, isWeftError } from '../../errors.js';
+import type { AuditEntry, AuditEvent, AuditLogFilter } from './audit-chain.js';
 import { SqliteCredentialRecords } from './credential-records.js';
+import { jsonDiff } from './json-diff.js';
 import {
   canonicalJson,
   checkDistinctKeys,
@@ -16,23 +18,25 @@ import {
   sameDesiredState,
   storedForm,
 } from './resource-content.js';
+import { SqliteAuditChain } from './sqlite-audit-chain.js';
+import { SqliteHistory } from './sqlite-history.js';
 import { migrate } from './sqlite-schema.js';
 import { SqliteTokenStore } from './sqlite-token-store.js';
 import type {
+  Actor,
   ApplyOutcome,
+  AuditActor,
   AuditFilter,
   AuditRecord,
   AuditVerb,
   Clock,
-  RefusalInput,
-  RefusalRecord,
   ResourceFilter,
+  ResourceRevision,
   ResourceStore,
   StoreEvent,
   StoreListener,
   StoredResource,
 } from './types.js';
-import { MAX_AUDIT_PAGE } from './types.js';
 
 export interface SqliteStoreOptions {
   clock?: Clock;
@@ -47,27 +51,24 @@ export interface SqliteStore extends ResourceStore {
   readonly credentials: SqliteCredentialRecords;
 }
 
-interface AuditRow {
-  revision: number;
-  time: string;
-  actor: string;
-  verb: AuditVerb;
-  kind: string;
-  namespace: string;
-  name: string;
-  content_sha256: string | null;
+function actorOf(actor: Actor): AuditActor {
+  return typeof actor === 'string' ? { name: actor } : actor;
 }
 
 class SqliteResourceStore implements SqliteStore {
   readonly tokens: SqliteTokenStore;
   readonly credentials: SqliteCredentialRecords;
   readonly #db: Database.Database;
+  readonly #chain: SqliteAuditChain;
+  readonly #history: SqliteHistory;
   readonly #clock: Clock;
   readonly #listeners = new Set<StoreListener>();
   readonly #onListenerError: (err: unknown) => void;
 
   constructor(db: Database.Database, options: SqliteStoreOptions) {
     this.#db = db;
+    this.#chain = new SqliteAuditChain(db);
+    this.#history = new SqliteHistory(db);
     this.#clock = options.clock ?? Date.now;
     this.#onListenerError =
       options.onListenerError ?? ((err) => process.emitWarning(`store watch listener failed: ${String(err)}`));
@@ -96,7 +97,7 @@ class SqliteResourceStore implements SqliteStore {
     return this.#run(() => this.#read(key));
   }
 
-  async apply(resources: Resource[], actor: string): Promise<ApplyOutcome[]> {
+  async apply(resources: Resource[], actor: Actor): Promise<ApplyOutcome[]> {
     const keys = resources.map(checkStorable);
     checkDistinctKeys(keys);
     return this.#commit((events) =>
@@ -111,14 +112,14 @@ class SqliteResourceStore implements SqliteStore {
         const created = previous?.metadata.creationTimestamp ?? now;
         const stored = storedForm(incoming, revision, created, previous);
         this.#write(key, stored);
-        this.#audit(revision, now, actor, previous === undefined ? 'create' : 'update', key, stored);
+        this.#audit(revision, now, actor, previous === undefined ? 'create' : 'update', key, previous, stored);
         events.push({ revision, type: 'put', resource: stored });
         return { key, result: previous === undefined ? 'created' : 'configured', resource: stored };
       }),
     );
   }
 
-  async delete(keys: ResourceKey[], actor: string): Promise<StoredResource[]> {
+  async delete(keys: ResourceKey[], actor: Actor): Promise<StoredResource[]> {
     checkDistinctKeys(keys);
     return this.#commit((events) => {
       const missing = keys.filter((k) => this.#read(k) === undefined);
@@ -135,14 +136,14 @@ class SqliteResourceStore implements SqliteStore {
         this.#db
           .prepare('DELETE FROM resources WHERE kind = ? AND namespace = ? AND name = ?')
           .run(key.kind, key.namespace, key.name);
-        this.#audit(revision, now, actor, 'delete', key, undefined);
+        this.#audit(revision, now, actor, 'delete', key, previous, undefined);
         events.push({ revision, type: 'delete', resource: previous });
         return previous;
       });
     });
   }
 
-  async setStatus(key: ResourceKey, status: unknown, actor: string): Promise<StoredResource> {
+  async setStatus(key: ResourceKey, status: unknown, actor: Actor): Promise<StoredResource> {
     return this.#commit((events) => {
       const previous = this.#read(key);
       if (previous === undefined) {
@@ -154,59 +155,50 @@ class SqliteResourceStore implements SqliteStore {
         canonicalJson({ ...previous, metadata: { ...previous.metadata, resourceVersion: String(revision) }, status }),
       ) as StoredResource;
       this.#write(key, stored);
-      this.#audit(revision, now, actor, 'status', key, stored);
+      this.#audit(revision, now, actor, 'status', key, previous, stored);
       events.push({ revision, type: 'put', resource: stored });
       return stored;
     });
   }
 
   async audit(filter: AuditFilter = {}): Promise<AuditRecord[]> {
-    const limit = Math.max(0, Math.min(filter.limit ?? MAX_AUDIT_PAGE, MAX_AUDIT_PAGE));
-    return this.#run(() => {
-      const rows = this.#db
-        .prepare('SELECT * FROM audit WHERE revision > ? ORDER BY revision LIMIT ?')
-        .all(filter.since ?? 0, limit) as AuditRow[];
-      return rows.map((r) => ({
-        revision: r.revision,
-        time: r.time,
-        actor: r.actor,
-        verb: r.verb,
-        key: { kind: r.kind, namespace: r.namespace, name: r.name },
-        contentSha256: r.content_sha256,
-      }));
-    });
+    return this.#run(() => this.#chain.changes(filter));
   }
 
-  async recordRefusal(refusal: RefusalInput): Promise<RefusalRecord> {
-    return this.#run(() => {
-      const time = new Date(this.#clock()).toISOString();
-      const { seq } = this.#db
-        .prepare(
-          `INSERT INTO refused_calls (time, actor, verb, kind, namespace, name, reason)
-           VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-        )
-        .get(time, refusal.actor, refusal.verb, refusal.key.kind, refusal.key.namespace, refusal.key.name, refusal.reason) as {
-        seq: number;
-      };
-      return { seq, time, ...refusal };
-    });
+  async appendAudit(event: AuditEvent): Promise<AuditEntry> {
+    return this.#run(() =>
+      this.#db.transaction(() => this.#chain.append(event, new Date(this.#clock()).toISOString())).immediate(),
+    );
   }
 
-  async refusals(filter: AuditFilter = {}): Promise<RefusalRecord[]> {
-    const limit = Math.max(0, Math.min(filter.limit ?? MAX_AUDIT_PAGE, MAX_AUDIT_PAGE));
-    return this.#run(() => {
-      const rows = this.#db
-        .prepare('SELECT * FROM refused_calls WHERE seq > ? ORDER BY seq LIMIT ?')
-        .all(filter.since ?? 0, limit) as (Omit<RefusalRecord, 'key'> & ResourceKey)[];
-      return rows.map((r) => ({
-        seq: r.seq,
-        time: r.time,
-        actor: r.actor,
-        verb: r.verb,
-        key: { kind: r.kind, namespace: r.namespace, name: r.name },
-        reason: r.reason,
-      }));
-    });
+  async auditTail(): Promise<AuditEntry | undefined> {
+    return this.#run(() => this.#chain.tail());
+  }
+
+  async auditLog(filter: AuditLogFilter = {}): Promise<AuditEntry[]> {
+    return this.#run(() => this.#chain.log(filter));
+  }
+
+  async history(key: ResourceKey): Promise<ResourceRevision[]> {
+    return this.#run(() => this.#history.of(key));
+  }
+
+  async getAt(key: ResourceKey, revision: number): Promise<StoredResource | undefined> {
+    return this.#run(() => this.#history.getAt(key, revision, this.#currentRevision()));
+  }
+
+  async listAt(filter: ResourceFilter, revision: number): Promise<StoredResource[]> {
+    return this.#run(() => this.#history.listAt(filter, revision, this.#currentRevision()));
+  }
+
+  async revisionAt(time: string): Promise<number> {
+    return this.#run(() => this.#history.revisionAt(time));
+  }
+
+  async pruneHistory(floor: number): Promise<number> {
+    return this.#run(() =>
+      this.#db.transaction(() => this.#history.prune(Math.min(floor, this.#currentRevision()))).immediate(),
+    );
   }
 
   watch(listener: StoreListener): () => void {
@@ -249,29 +241,23 @@ class SqliteResourceStore implements SqliteStore {
       .run(key.kind, key.namespace, key.name, Number(stored.metadata.resourceVersion), canonicalJson(stored));
   }
 
+  /** The change's chain entry and its history row, in the change's transaction. */
   #audit(
     revision: number,
     time: string,
-    actor: string,
+    actor: Actor,
     verb: AuditVerb,
     key: ResourceKey,
-    content: StoredResource | undefined,
+    before: StoredResource | undefined,
+    after: StoredResource | undefined,
   ): void {
-    this.#db
-      .prepare(
-        `INSERT INTO audit (revision, time, actor, verb, kind, namespace, name, content_sha256)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        revision,
-        time,
-        actor,
-        verb,
-        key.kind,
-        key.namespace,
-        key.name,
-        content === undefined ? null : contentSha256(content),
-      );
+    const who = actorOf(actor);
+    const oldSha256 = before === undefined ? null : contentSha256(before);
+    const newSha256 = after === undefined ? null : contentSha256(after);
+    const diff =
+      after === undefined ? [] : before === undefined ? [{ op: 'add' as const, path: '', value: after }] : jsonDiff(before, after);
+    this.#chain.append({ type: 'change', actor: who, verb, key, revision, oldSha256, newSha256, diff }, time);
+    this.#history.record({ revision, key, time, actor: who, verb, contentSha256: newSha256, body: after });
   }
 
   /** Runs `change` in one IMMEDIATE transaction, then tells the watchers what it committed. */

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { Resource, ResourceKey } from '../../config/resource.js';
 import { isWeftError } from '../../errors.js';
+import { runHistoryConformance } from './history.conformance.js';
 import { canonicalJson } from './resource-content.js';
 import type { Clock, ResourceStore, StoreEvent } from './types.js';
 
@@ -55,7 +56,14 @@ function svc(name: string, namespace = 'default'): Resource {
 const key = (kind: string, name: string, namespace = 'default'): ResourceKey => ({ kind, namespace, name });
 
 async function snapshot(store: ResourceStore): Promise<unknown> {
-  return { revision: await store.revision(), resources: await store.list(), audit: await store.audit() };
+  const revision = await store.revision();
+  return {
+    revision,
+    resources: await store.list(),
+    audit: await store.audit(),
+    chain: await store.auditLog(),
+    history: await store.listAt({}, revision),
+  };
 }
 
 function sha256(value: unknown): string {
@@ -280,43 +288,6 @@ export function runStoreConformance(name: string, makeBackend: () => Promise<Sto
         assert.deepEqual((await store.audit({ since: 2, limit: 2 })).map((a) => a.revision), [3, 4]);
       }));
 
-    test('a refusal is recorded with actor, verb, key and reason, survives a reopen, and changes nothing else', () =>
-      withStore(async (store, clock, backend) => {
-        await store.apply([svc('a')], 'alice');
-        const events: StoreEvent[] = [];
-        store.watch((e) => events.push(e));
-        const before = await snapshot(store);
-        const first = await store.recordRefusal({
-          actor: 'viewer-1',
-          verb: 'create',
-          key: key('Service', 'b', 'shop'),
-          reason: 'viewer-1 (viewer in all namespaces) lacks permission to create Service in namespace shop',
-        });
-        const firstTime = new Date(clock.now).toISOString();
-        await store.recordRefusal({ actor: 'eve', verb: 'list', key: { kind: 'AuditRecord', namespace: '*', name: '' }, reason: 'r2' });
-        assert.deepEqual(first, {
-          seq: 1,
-          time: firstTime,
-          actor: 'viewer-1',
-          verb: 'create',
-          key: key('Service', 'b', 'shop'),
-          reason: 'viewer-1 (viewer in all namespaces) lacks permission to create Service in namespace shop',
-        });
-        assert.deepEqual(await snapshot(store), before);
-        assert.deepEqual(events, []);
-        await store.close();
-        const reopened = await backend.open({ clock: clock.read });
-        try {
-          assert.deepEqual((await reopened.refusals()).map((r) => [r.seq, r.actor, r.verb, r.key.kind]), [
-            [1, 'viewer-1', 'create', 'Service'],
-            [2, 'eve', 'list', 'AuditRecord'],
-          ]);
-          assert.deepEqual((await reopened.refusals({ since: 1, limit: 5 })).map((r) => r.seq), [2]);
-        } finally {
-          await reopened.close();
-        }
-      }));
-
     test('list filters by kind and namespace, in a stable order', () =>
       withStore(async (store) => {
         await store.apply([svc('b', 'prod'), svc('a'), vs('v', ['h']), svc('c', 'prod')], 'alice');
@@ -327,6 +298,8 @@ export function runStoreConformance(name: string, makeBackend: () => Promise<Sto
         assert.deepEqual(await names({ kind: 'VirtualService', namespace: 'prod' }), []);
         assert.equal((await names()).length, 4);
       }));
+
+    runHistoryConformance((body) => withStore((store, clock) => body(store, clock)));
 
     test('reopening keeps the data, the audit trail and the revision', () =>
       withStore(async (store, clock, backend) => {
