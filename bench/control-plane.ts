@@ -14,7 +14,8 @@ import { createCsr, generateWorkloadKey } from '../src/identity/workload-key.js'
 import { ControlClient } from '../src/cli/client.js';
 import type { Resource } from '../src/config/resource.js';
 import { stateDirLayout } from '../src/mesh/state-dir.js';
-import { freePort, waitForPort } from '../src/mesh/wait-for-port.js';
+import { waitForPort } from '../src/mesh/wait-for-port.js';
+import { freeListenPort } from './listen-port.js';
 import { REPO_ROOT, WEFT_BIN, weftUp } from './weft-mesh.js';
 import { percentile } from './open-loop.js';
 import { rssMiB, RssPeak } from './proc-stats.js';
@@ -51,7 +52,7 @@ export interface BookinfoUp {
 
 export async function bookinfoUp(stateDir: string): Promise<BookinfoUp> {
   const started = performance.now();
-  const ingressPort = await freePort();
+  const ingressPort = await freeListenPort();
   let first = NaN;
   let polling = true;
   const poll = (async () => {
@@ -166,7 +167,7 @@ interface ProxyRow {
 export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
   const layout = stateDirLayout(o.stateDir);
   fs.mkdirSync(layout.root, { recursive: true });
-  const port = await freePort();
+  const port = await freeListenPort();
   const control = spawn(process.execPath, [WEFT_BIN, '--state-dir', layout.root, 'control', '--listen', `127.0.0.1:${port}`], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],

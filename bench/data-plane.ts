@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { spawn } from 'node:child_process';
-import { freePort } from '../src/mesh/wait-for-port.js';
+import { freeListenPort } from './listen-port.js';
 import { weftUp, REPO_ROOT } from './weft-mesh.js';
 import type { WeftUp } from './weft-mesh.js';
 import { startNginxPair } from './nginx-pair.js';
@@ -128,7 +128,7 @@ export async function runDataPlane(o: DataPlaneOptions): Promise<DataPlaneResult
       caDir: path.join(mesh.stateDir, 'ca'),
       trustDomain: 'cluster.local',
       app: appAddress,
-      ports: [await freePort(), await freePort(), await freePort()],
+      ports: [await freeListenPort(), await freeListenPort(), await freeListenPort()],
     });
     if (loadCpu !== undefined) pinToCpu(upstreamNginx, loadCpu);
     if (clientCpu !== undefined && serverCpu !== undefined) {

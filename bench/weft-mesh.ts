@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { MeshFile } from '../src/mesh/mesh-file.js';
-import { freePort } from '../src/mesh/wait-for-port.js';
+import { freeListenPort } from './listen-port.js';
 import { onTeardown } from './teardown.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -36,7 +36,7 @@ export async function weftUp(
   isolation: 'none' | 'netns' | 'default' = 'none',
 ): Promise<WeftUp> {
   fs.mkdirSync(stateDir, { recursive: true });
-  const ingressPort = ingress ?? (await freePort());
+  const ingressPort = ingress ?? (await freeListenPort());
   const started = performance.now();
   const isolationArgs = isolation === 'default' || extraArgs.some((a) => a.startsWith('--isolation')) ? [] : [`--isolation=${isolation}`];
   const args = [WEFT_BIN, '--state-dir', stateDir, 'up', ...paths, '--ingress-port', String(ingressPort), ...isolationArgs, ...extraArgs];
