@@ -30,6 +30,7 @@ export type WeftErrorCode =
   | 'MESH_NOT_RUNNING'
   // history and audit: a revision retention removed; an audit chain or signed head that does not verify
   | 'HISTORY_PRUNED'
+  | 'INPUTS_UNRECORDED'
   | 'AUDIT_INVALID'
   // push stream: a peer sent a line the protocol refuses (oversize, not UTF-8)
   | 'PUSH_FRAME_INVALID'

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sealEntry, GENESIS_HASH } from '../control/store/audit-chain.js';
 import type { AuditEntry, ChainReport } from '../control/store/audit-chain.js';
-import { formatAuditLog, formatReport, parseJsonLines } from './audit.js';
+import type { EnforcedConfig } from '../control/enforced-config.js';
+import { formatAuditLog, formatEnforced, formatReport, parseJsonLines } from './audit.js';
 
 const T = '2026-06-01T10:00:00.000Z';
 
@@ -43,4 +44,20 @@ test('JSON lines: blank lines skipped, the first line that is not an object is r
   assert.deepEqual(parseJsonLines('{"seq":1}\n\n{"seq":2}\n'), { entries: [{ seq: 1 }, { seq: 2 }] });
   assert.deepEqual(parseJsonLines('{"seq":1}\n{"seq":2\n{"seq":3}\n'), { entries: [{ seq: 1 }], badLine: 2 });
   assert.deepEqual(parseJsonLines('[1]\n'), { entries: [], badLine: 1 });
+});
+
+test('audit enforced text: reproduced, or both hashes when they differ', () => {
+  const answer = {
+    proxy: 'sidecar/default/httpbin',
+    ack: { seq: 9, time: T, configVersion: 'v1', configSha256: 'a'.repeat(64) },
+    sent: { seq: 8, time: T, revision: 4 },
+    reproducedSha256: 'a'.repeat(64),
+    reproduced: true,
+  } as EnforcedConfig;
+  const head = `sidecar/default/httpbin ACKed config v1 at ${T} (entry 9), sent at ${T} from revision 4\n`;
+  assert.equal(formatEnforced(answer), `${head}reproduced: hash matches (sha256 ${'a'.repeat(64)})\n`);
+  assert.equal(
+    formatEnforced({ ...answer, reproducedSha256: 'b'.repeat(64), reproduced: false }),
+    `${head}NOT reproduced: hash mismatch: the chain recorded sha256 ${'a'.repeat(64)}, compiling from history gives ${'b'.repeat(64)}\n`,
+  );
 });

@@ -11,6 +11,7 @@ import { auditVerifierKey } from '../identity/audit-key.js';
 import { headSignatureChecker, readHeadFile } from '../control/audit-head.js';
 import { verifyChain } from '../control/store/audit-chain.js';
 import type { AuditEntry, ChainReport, SignedHead } from '../control/store/audit-chain.js';
+import type { EnforcedConfig } from '../control/enforced-config.js';
 import { MAX_AUDIT_PAGE } from '../control/store/types.js';
 import { stateDirLayout } from '../mesh/state-dir.js';
 import { WeftError } from '../errors.js';
@@ -75,6 +76,13 @@ export function parseJsonLines(text: string): { entries: AuditEntry[]; badLine?:
   return { entries };
 }
 
+export function formatEnforced(e: EnforcedConfig): string {
+  const head = `${e.proxy} ACKed config ${e.ack.configVersion} at ${e.ack.time} (entry ${e.ack.seq}), sent at ${e.sent.time} from revision ${e.sent.revision}\n`;
+  return e.reproduced
+    ? `${head}reproduced: hash matches (sha256 ${e.reproducedSha256})\n`
+    : `${head}NOT reproduced: hash mismatch: the chain recorded sha256 ${e.ack.configSha256}, compiling from history gives ${e.reproducedSha256}\n`;
+}
+
 export function formatReport(report: ChainReport): string {
   if (report.problem !== null) {
     const p = report.problem;
@@ -108,6 +116,25 @@ export function registerAuditCommand(program: Command, io: CliOutput = processOu
           const entries: AuditEntry[] = [];
           for await (const e of allEntries(client, { since: opts.since, kind: opts.kind })) entries.push(e);
           io.out(opts.output === 'json' ? `${JSON.stringify(entries, null, 2)}\n` : formatAuditLog(entries));
+        } finally {
+          await client.close();
+        }
+      }),
+    );
+
+  audit
+    .command('enforced')
+    .description('the config a proxy had ACKed at a time or revision, compiled again from history and checked against the hash the chain recorded')
+    .argument('<proxy>', 'role/namespace/name, as weft status names it (e.g. sidecar/default/httpbin)')
+    .requiredOption('--at <time|revision>', 'an RFC 3339 time or a revision')
+    .addOption(new Option('-o, --output <format>', 'json: the whole answer, config included').choices(['json']))
+    .action(async (proxy: string, opts: { at: string; output?: string }, cmd: Command) =>
+      runVerb(io, async () => {
+        const client = await ControlClient.fromStateDir(stateDirOf(cmd), cmd.optsWithGlobals());
+        try {
+          const answer = await client.enforced(proxy, opts.at);
+          io.out(opts.output === 'json' ? `${JSON.stringify(answer, null, 2)}\n` : formatEnforced(answer));
+          if (!answer.reproduced) process.exitCode = 1;
         } finally {
           await client.close();
         }

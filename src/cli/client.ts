@@ -16,6 +16,7 @@ import type { CredentialSummary } from '../control/api/credentials.js';
 import type { Decision, Principal } from '../control/api/rbac.js';
 import type { AuditActor, AuditFilter, AuditRecord, AuditVerb, StoredResource } from '../control/store/types.js';
 import type { AuditEntry } from '../control/store/audit-chain.js';
+import type { EnforcedConfig } from '../control/enforced-config.js';
 import type { WeftErrorCode } from '../errors.js';
 import { WeftError, isWeftError } from '../errors.js';
 import type { MeshFile } from '../mesh/mesh-file.js';
@@ -162,6 +163,10 @@ export class ControlClient {
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(filter)) if (v !== undefined) query.set(k, String(v));
     return (await this.#call<{ entries: AuditEntry[] }>('GET', `/api/v1/audit/log?${query.toString()}`)).entries;
+  }
+
+  async enforced(proxy: string, at: string): Promise<EnforcedConfig> {
+    return this.#call<EnforcedConfig>('GET', `/api/v1/audit/enforced?${new URLSearchParams({ proxy, at }).toString()}`);
   }
 
   async history(key: ResourceKey): Promise<RevisionSummary[]> {

@@ -94,7 +94,9 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     certificateTtlMs: () => snapshot.mesh.certificateTtlMs,
     log,
     onConfigEvent: (event) => {
-      store.appendAudit({ type: 'push', ...event }).catch((err: unknown) => log.warn('cannot audit a config push', { error: String(err) }));
+      // The bootstrap settings come from flags, not the store: a sent config records them to be compiled again.
+      const recorded = event.inputs ? { ...event, inputs: { ...event.inputs, bootstrap: o.bootstrap } } : event;
+      store.appendAudit({ type: 'push', ...recorded }).catch((err: unknown) => log.warn('cannot audit a config push', { error: String(err) }));
     },
   });
   const apiDeps: ApiDeps = {

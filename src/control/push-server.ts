@@ -15,10 +15,11 @@ import { LineDecoder, MAX_PROXY_MESSAGE_BYTES, PUSH_PATHS } from '../push/protoc
 import type { ControlMessage, NodeInfo, ProxyMessage, SignRequest, SignResponse } from '../push/protocol.js';
 import { spiffeIdOfPeer } from '../identity/tls-peer.js';
 import { compileProxyConfigParts } from './compile/index.js';
-import type { CompiledProxyConfig, ConfigJsonPart } from './compile/index.js';
+import type { CompiledProxyConfig, ConfigJsonPart, ProxyNode } from './compile/index.js';
 import type { SharedSection } from './compile/snapshot-memo.js';
 import type { MeshSnapshot } from './compile/snapshot.js';
 import type { ControlLog } from './control-log.js';
+import type { PushInputs } from './store/audit-chain.js';
 
 export interface ProxyStatus {
   id: string;
@@ -48,8 +49,14 @@ interface Connection {
   /** The stream's buffer is full: the next config waits for 'drain'. */
   blocked: boolean;
   /** The newest config not yet written (blocked, or waiting for a send slot); an older one is dropped, never sent. */
-  pending: CompiledProxyConfig | undefined;
+  pending: PendingConfig | undefined;
 }
+
+interface PendingConfig {
+  compiled: CompiledProxyConfig;
+  inputs: PushInputs;
+}
+
 
 export interface PushServerDeps {
   ca: CertificateAuthority;
@@ -72,6 +79,8 @@ export interface ConfigEvent {
   /** SHA-256 (hex) of the config's bytes as sent; null for a version this stream was never sent. */
   configSha256: string | null;
   reason?: string;
+  /** Sent configs only. */
+  inputs?: PushInputs;
 }
 
 const MAX_SIGN_BODY = 64 * 1024;
@@ -241,8 +250,10 @@ export class PushServer {
 
   #push(c: Connection, snap: MeshSnapshot): void {
     let compiled: CompiledProxyConfig;
+    const node: ProxyNode = { role: c.node.role, namespace: c.node.namespace, name: c.node.name, serviceAccount: c.serviceAccount };
+    if (c.node.labels !== undefined) node.labels = c.node.labels;
     try {
-      compiled = compileProxyConfigParts(snap, { ...c.node, serviceAccount: c.serviceAccount });
+      compiled = compileProxyConfigParts(snap, node);
       c.status.compileError = null;
     } catch (err) {
       c.status.compileError = (err as Error).message;
@@ -251,13 +262,16 @@ export class PushServer {
     }
     const { version } = compiled.config;
     c.status.mtlsMode = compiled.config.inbound?.defaultMode ?? null;
+    // Recorded with the config sent, so that it can be compiled again from history (enforced-config.ts).
+    const inputs: PushInputs = { revision: snap.revision, node, jwks: Object.fromEntries(snap.jwks) };
+    if (snap.serviceCidr !== undefined) inputs.serviceCidr = snap.serviceCidr;
     if (c.blocked || this.#waiting.has(c)) {
-      c.pending = version === c.status.sentVersion ? undefined : compiled;
+      c.pending = version === c.status.sentVersion ? undefined : { compiled, inputs };
       if (!c.pending) this.#waiting.delete(c);
       return;
     }
     if (version === c.status.sentVersion) return;
-    c.pending = compiled;
+    c.pending = { compiled, inputs };
     this.#waiting.add(c);
     this.#sendWaiting();
   }
@@ -275,11 +289,11 @@ export class PushServer {
       this.#waiting.delete(c);
       const next = c.pending;
       c.pending = undefined;
-      if (next && next.config.version !== c.status.sentVersion) this.#write(c, next);
+      if (next && next.compiled.config.version !== c.status.sentVersion) this.#write(c, next);
     }
   }
 
-  #write(c: Connection, compiled: CompiledProxyConfig): void {
+  #write(c: Connection, { compiled, inputs }: PendingConfig): void {
     const { stream } = c;
     if (stream.closed || stream.destroyed) return;
     const { version } = compiled.config;
@@ -289,7 +303,7 @@ export class PushServer {
       // Only the newest few versions can still be answered; older ones are superseded on the stream.
       if (c.sentSha256.size >= 8) c.sentSha256.delete(c.sentSha256.keys().next().value as string);
       c.sentSha256.set(version, configSha256);
-      this.deps.onConfigEvent({ proxy: c.status.id, outcome: 'sent', configVersion: version, configSha256 });
+      this.deps.onConfigEvent({ proxy: c.status.id, outcome: 'sent', configVersion: version, configSha256, inputs });
     }
     if (writeConfigLine(stream, compiled.jsonParts)) return;
     c.blocked = true;
@@ -357,7 +371,7 @@ function bytesOf(section: SharedSection<unknown>): Buffer {
 }
 
 /** SHA-256 of the config's JSON exactly as written after `"config":`. */
-function configDigest(parts: readonly ConfigJsonPart[]): string {
+export function configDigest(parts: readonly ConfigJsonPart[]): string {
   const h = createHash('sha256');
   for (const p of parts) h.update(typeof p === 'string' ? p : bytesOf(p));
   return h.digest('hex');

@@ -26,7 +26,7 @@ import {
   readAudit,
 } from './routes.js';
 import type { ApiDeps, RouteRequest } from './routes.js';
-import { readAuditLog, readHistory, rollbackResource } from './history-routes.js';
+import { readAuditLog, readEnforcedConfig, readHistory, rollbackResource } from './history-routes.js';
 import { auditRefusal } from './refusal-audit.js';
 import type { Denial } from './refusal-audit.js';
 
@@ -57,6 +57,7 @@ const ROUTES: readonly Route[] = [
   { method: 'POST', pattern: ['delete'], access: 'per-item', run: deleteResources },
   { method: 'GET', pattern: ['audit'], access: { verb: 'list', kind: 'AuditRecord', namespace: ALL_NAMESPACES }, run: readAudit },
   { method: 'GET', pattern: ['audit', 'log'], access: { verb: 'list', kind: 'AuditRecord', namespace: ALL_NAMESPACES }, run: readAuditLog },
+  { method: 'GET', pattern: ['audit', 'enforced'], access: { verb: 'list', kind: 'AuditRecord', namespace: ALL_NAMESPACES }, run: readEnforcedConfig },
   { method: 'GET', pattern: ['history', ':kind', ':namespace', ':name'], access: { verb: 'get', kind: 'from-path', namespace: 'from-path' }, run: readHistory },
   // Reading the revision asked for needs get; the change it makes is checked as that change (apply or delete).
   { method: 'POST', pattern: ['rollback', ':kind', ':namespace', ':name'], access: { verb: 'get', kind: 'from-path', namespace: 'from-path' }, run: rollbackResource },

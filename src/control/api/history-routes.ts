@@ -7,6 +7,7 @@ import type { ResourceKey } from '../../config/resource.js';
 import { WeftError } from '../../errors.js';
 import { AUDIT_ENTRY_TYPES } from '../store/audit-chain.js';
 import type { AuditEntryType, AuditLogFilter } from '../store/audit-chain.js';
+import { enforcedConfig } from '../enforced-config.js';
 import type { ApiDeps, RouteRequest } from './routes.js';
 import { applyResources, deleteResources } from './routes.js';
 import { notFoundMessage } from './resource-names.js';
@@ -65,6 +66,17 @@ export async function readAuditLog(deps: ApiDeps, req: RouteRequest): Promise<un
     else filter.resourceKind = kind;
   }
   return { entries: await deps.store.auditLog(filter) };
+}
+
+/** The config a proxy had ACKed at `at` (a revision or an RFC 3339 time), compiled again from history. */
+export async function readEnforcedConfig(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
+  const proxy = req.query.get('proxy') ?? '';
+  const at = req.query.get('at') ?? '';
+  if (proxy === '') throw badRequest('proxy is required (role/namespace/name, as weft status names it)');
+  if (/^\d+$/.test(at)) return enforcedConfig(deps.store, proxy, { revision: nonNegativeInteger(at, 'at') });
+  const time = rfc3339ToIso(at);
+  if (time === undefined) throw badRequest(`at must be a revision number or an RFC 3339 time, not ${JSON.stringify(at)}`);
+  return enforcedConfig(deps.store, proxy, { time });
 }
 
 export async function readHistory(deps: ApiDeps, req: RouteRequest): Promise<unknown> {

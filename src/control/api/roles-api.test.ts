@@ -117,6 +117,13 @@ describe('operator roles over the real API', () => {
       ['auditor', '/api/v1/audit/log', 200],
       ['auditor', '/api/v1/audit/log?kind=refusal', 200],
       ['admin', '/api/v1/audit/log', 200],
+      // What a proxy enforced is read from the chain: authorized like the log (404: no proxy has ACKed here).
+      ['viewer', '/api/v1/audit/enforced?proxy=sidecar/shop/a&at=1', 403],
+      ['editor', '/api/v1/audit/enforced?proxy=sidecar/shop/a&at=1', 403],
+      ['policy', '/api/v1/audit/enforced?proxy=sidecar/shop/a&at=1', 403],
+      ['auditor', '/api/v1/audit/enforced?proxy=sidecar/shop/a&at=1', 404],
+      ['admin', '/api/v1/audit/enforced?proxy=sidecar/shop/a&at=1', 404],
+      ['auditor', '/api/v1/audit/enforced?proxy=sidecar/shop/a&at=tomorrow', 400],
       // History and a past state are reads of the kind in that namespace.
       ['shop-editor', '/api/v1/history/AuthorizationPolicy/shop/by-shop-policy', 200],
       ['shop-editor', '/api/v1/history/VirtualService/payments/by-editor', 403],

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ResourceKey } from '../../config/resource.js';
+import type { MeshSettings } from '../../config/kinds/mesh-config.js';
 import type { JsonPatchOp } from './json-diff.js';
 import { canonicalJson } from './resource-content.js';
 import type { AuditActor, AuditVerb } from './types.js';
@@ -73,6 +74,18 @@ export interface PushEvent {
   /** SHA-256 of the config bytes sent; null if the proxy acknowledged a version this control plane never sent. */
   configSha256: string | null;
   reason?: string;
+  /** Sent configs: what the config was compiled from besides the store's resources at `inputs.revision`. */
+  inputs?: PushInputs;
+}
+
+/** The compile inputs of a sent config (push-server.ts fills them; enforced-config.ts compiles from them again). */
+export interface PushInputs {
+  revision: number;
+  node: { role: 'sidecar' | 'gateway'; namespace: string; name: string; serviceAccount: string; labels?: Record<string, string> };
+  serviceCidr?: string;
+  jwks: Record<string, string>;
+  /** The mesh settings the control plane was started with (flags, not the store). */
+  bootstrap?: MeshSettings;
 }
 
 /** What a head signature covers: the chain up to `seq`, whose entry hash is `hash`. */

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { meshConfigWithDefaults } from '../config/kinds/mesh-config.js';
+import type { Resource } from '../config/resource.js';
+import { isWeftError } from '../errors.js';
+import { compileProxyConfigParts } from './compile/index.js';
+import { buildSnapshot } from './compile/snapshot.js';
+import { enforcedConfig } from './enforced-config.js';
+import { configDigest } from './push-server.js';
+import type { PushInputs } from './store/audit-chain.js';
+import { openSqliteStore } from './store/sqlite-store.js';
+import type { ResourceStore } from './store/types.js';
+
+const PROXY = 'sidecar/default/httpbin';
+const bootstrap = meshConfigWithDefaults(undefined);
+const meta = (name: string) => ({ name, namespace: 'default', labels: { app: 'httpbin' }, annotations: {} });
+const workload: Resource = {
+  apiVersion: 'weft.dev/v1alpha1',
+  kind: 'Workload',
+  metadata: meta('httpbin'),
+  spec: { serviceAccount: 'httpbin', command: ['node'], ports: [{ name: 'http', containerPort: 8080 }] },
+};
+const deny = (name: string): Resource => ({
+  apiVersion: 'security.istio.io/v1',
+  kind: 'AuthorizationPolicy',
+  metadata: meta(name),
+  spec: { selector: { matchLabels: { app: 'httpbin' } }, action: 'DENY', rules: [{ to: [{ operation: { paths: [`/${name}`] } }] }] },
+});
+
+let dir: string;
+let store: ResourceStore;
+before(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'weft-enforced-'));
+  store = openSqliteStore(path.join(dir, 'store.db'));
+});
+after(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** What the push records for a config compiled at the store's current revision: its inputs, version and hash. */
+async function sendAndAck(hashOf: (real: string) => string = (h) => h): Promise<{ sha256: string; revision: number }> {
+  const revision = await store.revision();
+  const inputs: PushInputs = { revision, node: { role: 'sidecar', namespace: 'default', name: 'httpbin', serviceAccount: 'httpbin' }, jwks: {}, bootstrap };
+  const compiled = compileProxyConfigParts(buildSnapshot(await store.list(), revision, bootstrap), inputs.node);
+  const sha256 = hashOf(configDigest(compiled.jsonParts));
+  const configVersion = compiled.config.version;
+  await store.appendAudit({ type: 'push', proxy: PROXY, outcome: 'sent', configVersion, configSha256: sha256, inputs });
+  await store.appendAudit({ type: 'push', proxy: PROXY, outcome: 'ack', configVersion, configSha256: sha256 });
+  return { sha256, revision };
+}
+
+test('audit enforced: the ACKed config compiled again from history, a mismatch, unrecorded inputs, a pruned revision', async () => {
+  await store.apply([workload, deny('first')], 'alice');
+  const first = await sendAndAck();
+  await store.apply([deny('second')], 'alice');
+  const second = await sendAndAck();
+  const names = (r: Awaited<ReturnType<typeof enforcedConfig>>): string[] => r.config.security.authorizationPolicies.map((p) => p.name).sort();
+
+  const then = await enforcedConfig(store, PROXY, { revision: first.revision });
+  assert.deepEqual([then.reproduced, then.ack.configSha256, then.reproducedSha256, then.sent.revision], [true, first.sha256, first.sha256, first.revision]);
+  assert.deepEqual(names(then), ['first']);
+  const now = await enforcedConfig(store, PROXY, { time: new Date(Date.now() + 60_000).toISOString() });
+  assert.deepEqual([now.reproduced, now.ack.configSha256, names(now)], [true, second.sha256, ['first', 'second']]);
+
+  // A recorded hash that the history does not give again (an edited store, or a compile that changed).
+  await store.apply([deny('third')], 'alice');
+  const edited = await sendAndAck(() => 'f'.repeat(64));
+  const mismatch = await enforcedConfig(store, PROXY, { revision: edited.revision });
+  assert.deepEqual([mismatch.reproduced, mismatch.ack.configSha256], [false, 'f'.repeat(64)]);
+  assert.match(mismatch.reproducedSha256, /^[0-9a-f]{64}$/);
+
+  // An ACK whose sent entry predates recorded inputs.
+  await store.apply([deny('fourth')], 'alice');
+  await store.appendAudit({ type: 'push', proxy: PROXY, outcome: 'sent', configVersion: 'v-old', configSha256: 'a'.repeat(64) });
+  await store.appendAudit({ type: 'push', proxy: PROXY, outcome: 'ack', configVersion: 'v-old', configSha256: 'a'.repeat(64) });
+  await assert.rejects(enforcedConfig(store, PROXY, { revision: await store.revision() }), (err) => isWeftError(err, 'INPUTS_UNRECORDED'));
+
+  await assert.rejects(enforcedConfig(store, 'sidecar/default/nobody', { revision: first.revision }), (err) => isWeftError(err, 'NOT_FOUND'));
+  await store.pruneHistory(await store.revision());
+  await assert.rejects(enforcedConfig(store, PROXY, { revision: first.revision }), (err) => isWeftError(err, 'HISTORY_PRUNED'));
+});
