@@ -7,46 +7,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { meshDigest } from '../src/mesh/netns/pod-names.js';
 import { proxyStatuses } from './support/config-sync.js';
-import { startMesh } from './support/mesh-process.js';
-import type { MeshRun } from './support/mesh-process.js';
-import { meshTraces, removeMeshObjects, run, podTestSkipReason } from './support/netns-traces.js';
-import { startOutsideNetwork } from './support/outside-netns.js';
-import type { OutsideNetwork } from './support/outside-netns.js';
-import { cleanup } from './support/cleanup.js';
+import { meshTraces, run } from './support/netns-traces.js';
 import * as egress from './support/egress-calls.js';
 
-const skip = await podTestSkipReason(['iptables', 'setpriv', 'curl', 'getent', 'openssl']);
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-egress-entries-'));
-const digest = meshDigest(stateDir);
-let mesh: MeshRun | undefined;
-let outside: OutsideNetwork | undefined;
-const w: egress.EgressWorld = {
-  mesh() {
-    assert.ok(mesh, 'mesh is up');
-    return mesh;
-  },
-  outside() {
-    assert.ok(outside, 'outside network is up');
-    return outside;
-  },
-};
+const w = await egress.egressFile('pods-egress-entries');
 
-cleanup('pods-egress-entries', async () => {
-  await mesh?.stop('SIGTERM');
-  await outside?.close();
-  if (!skip) await removeMeshObjects(digest);
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
-
-test('egress from pods: ServiceEntry by Host, SNI and address, names in the pod, Sidecar scoping', { skip, timeout: 170_000 }, async (t) => {
-  // Before weft up, so the mesh's pod subnet is chosen around the outside network's addresses.
-  outside = await startOutsideNetwork([egress.SECURE, '*.wild.example.test'], '198.19.252');
-  mesh = await startMesh(['examples/egress', 'examples/httpbin/sleep.yaml'], { stateDir, isolation: 'netns' });
+test('egress from pods: ServiceEntry by Host, SNI and address, names in the pod, Sidecar scoping', { skip: w.skip, timeout: 170_000 }, async (t) => {
+  await w.start('198.19.252');
   const out = w.outside();
 
   await t.test('ServiceEntries open one destination each: HTTP by Host, TLS by SNI, TCP by address', async () => {
@@ -102,7 +70,7 @@ test('egress from pods: ServiceEntry by Host, SNI and address, names in the pod,
 
   await t.test('a stop leaves nothing of the mesh, and closing the outside network removes it', async () => {
     await w.mesh().stop('SIGTERM');
-    assert.deepEqual(await meshTraces(digest), []);
+    assert.deepEqual(await meshTraces(w.digest), []);
     await out.close();
     const netns = (await run('ip', ['netns', 'list'])).stdout;
     assert.ok(!netns.split('\n').some((l) => l.split(' ')[0] === out.netns), `${out.netns} is left`);

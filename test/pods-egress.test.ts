@@ -8,45 +8,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { meshDigest } from '../src/mesh/netns/pod-names.js';
-import { startMesh } from './support/mesh-process.js';
-import type { MeshRun } from './support/mesh-process.js';
-import { meshTraces, removeMeshObjects, run, podTestSkipReason } from './support/netns-traces.js';
-import { startOutsideNetwork } from './support/outside-netns.js';
-import type { OutsideNetwork } from './support/outside-netns.js';
-import { cleanup } from './support/cleanup.js';
+import { meshTraces, run } from './support/netns-traces.js';
 import * as egress from './support/egress-calls.js';
 
-const skip = await podTestSkipReason(['iptables', 'setpriv', 'curl', 'getent', 'openssl']);
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-egress-'));
-const digest = meshDigest(stateDir);
-let mesh: MeshRun | undefined;
-let outside: OutsideNetwork | undefined;
-const w: egress.EgressWorld = {
-  mesh() {
-    assert.ok(mesh, 'mesh is up');
-    return mesh;
-  },
-  outside() {
-    assert.ok(outside, 'outside network is up');
-    return outside;
-  },
-};
+const w = await egress.egressFile('pods-egress');
 
-cleanup('pods-egress', async () => {
-  await mesh?.stop('SIGTERM');
-  await outside?.close();
-  if (!skip) await removeMeshObjects(digest);
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
-
-test('egress from pods: REGISTRY_ONLY, ALLOW_ANY, wildcard hosts', { skip, timeout: 170_000 }, async (t) => {
-  // Before weft up, so the mesh's pod subnet is chosen around the outside network's addresses.
-  outside = await startOutsideNetwork([egress.SECURE, '*.wild.example.test'], '198.19.254');
-  mesh = await startMesh(['examples/egress', 'examples/httpbin/sleep.yaml'], { stateDir, isolation: 'netns' });
+test('egress from pods: REGISTRY_ONLY, ALLOW_ANY, wildcard hosts', { skip: w.skip, timeout: 170_000 }, async (t) => {
+  await w.start('198.19.254');
   const out = w.outside();
 
   await t.test('the pods and the outside network do not share a subnet', () => {
@@ -90,7 +58,7 @@ test('egress from pods: REGISTRY_ONLY, ALLOW_ANY, wildcard hosts', { skip, timeo
 
   await t.test('a stop leaves nothing of the mesh, and closing the outside network removes it', async () => {
     await w.mesh().stop('SIGTERM');
-    assert.deepEqual(await meshTraces(digest), []);
+    assert.deepEqual(await meshTraces(w.digest), []);
     await out.close();
     const netns = (await run('ip', ['netns', 'list'])).stdout;
     assert.ok(!netns.split('\n').some((l) => l.split(' ')[0] === out.netns), `${out.netns} is left`);

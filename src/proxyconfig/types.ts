@@ -7,20 +7,16 @@
 import { z } from 'zod';
 import { AuthorizationPolicySpecSchema } from '../config/kinds/authorization-policy.js';
 import { JwtRuleSchema } from '../config/kinds/request-authentication.js';
+import { port } from './scalars.js';
+import type { corsPolicy, faultPolicy, headerOperations, headerRules, httpMatch, redirect, retryPolicy, routeDestination, stringMatch } from './route-types.js';
+import { httpRoute, l4Route } from './route-types.js';
+import type { clientTlsPolicy, connectionPoolPolicy, hashKey, loadBalancerPolicy, outlierDetectionPolicy } from './cluster-types.js';
+import { ClusterConfigSchema, TrafficPolicyConfigSchema } from './cluster-types.js';
 
 export const PROXY_CONFIG_SCHEMA = 3;
 
-const port = z.number().int().min(1).max(65535);
 const peerAuthnMode = z.enum(['STRICT', 'PERMISSIVE', 'DISABLE']);
 const portProtocol = z.enum(['http', 'http2', 'grpc', 'tcp', 'tls']);
-
-/** Regexes are RE2 and match the whole value; `present` matches any value of a header that is there. */
-const stringMatch = z.union([
-  z.strictObject({ exact: z.string() }),
-  z.strictObject({ prefix: z.string() }),
-  z.strictObject({ regex: z.string() }),
-  z.strictObject({ present: z.literal(true) }),
-]);
 
 const endpoint = z.strictObject({
   /** Pod address. */
@@ -77,225 +73,7 @@ const externalService = z.strictObject({
   endpoints: z.array(externalEndpoint),
 });
 
-const httpMatch = z.strictObject({
-  /** Exact is the whole path, prefix a string prefix; `ignoreUriCase` applies to exact and prefix, never to regex (Envoy). */
-  uri: stringMatch.optional(),
-  method: stringMatch.optional(),
-  authority: stringMatch.optional(),
-  scheme: stringMatch.optional(),
-  /** Lower-case names; a repeated header's values are joined with ",". A missing header never matches. */
-  headers: z.record(z.string(), stringMatch).optional(),
-  /** Inverted: a missing header counts as "" (so it matches), except `present`, which then requires absence. */
-  withoutHeaders: z.record(z.string(), stringMatch).optional(),
-  /** On the first occurrence of the raw (not decoded) parameter value, as Envoy. */
-  queryParams: z.record(z.string(), stringMatch).optional(),
-  port: port.optional(),
-  ignoreUriCase: z.boolean().optional(),
-  /** The match entry's name, for logs and `weft route check`. */
-  name: z.string().optional(),
-  statPrefix: z.string().optional(),
-});
 
-/** Header operations: removals first, then `set` (replace) and `add` (append another value), in that order. */
-const headerOperations = z.strictObject({
-  set: z.array(z.tuple([z.string(), z.string()])),
-  add: z.array(z.tuple([z.string(), z.string()])),
-  remove: z.array(z.string()),
-});
-const headerRules = z.strictObject({ request: headerOperations.optional(), response: headerOperations.optional() });
-
-const routeDestination = z.strictObject({
-  host: z.string(),
-  port,
-  weight: z.number().int().min(0),
-  subset: z.string().optional(),
-  /** Applied after the route's own operations, so a destination's `set` wins; its authority only when the route sets none. */
-  headers: headerRules.optional(),
-  /** The authority this destination's headers ask for (Istio: `host`/`:authority` in request set/add). */
-  authority: z.string().optional(),
-});
-
-const redirect = z.strictObject({
-  /** Replaces the whole path (and the query, when it carries one). */
-  uri: z.string().optional(),
-  /** Replaces the matched prefix. */
-  prefixRewrite: z.string().optional(),
-  authority: z.string().optional(),
-  /** An explicit port, or `request` for FROM_REQUEST_PORT; absent keeps Envoy's default (FROM_PROTOCOL_DEFAULT). */
-  port: z.union([port, z.literal('request')]).optional(),
-  scheme: z.enum(['http', 'https']).optional(),
-  code: z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)]),
-});
-
-const retryPolicy = z.strictObject({
-  /** Retries after the first try; 0 disables retries. */
-  attempts: z.number().int().min(0),
-  perTryTimeoutMs: z.number().int().min(0),
-  /** Envoy conditions (5xx, gateway-error, connect-failure, ...). */
-  retryOn: z.array(z.string()),
-  /** Status codes from retryOn; they imply `retriable-status-codes`. */
-  retriableStatusCodes: z.array(z.number().int()),
-  retryRemoteLocalities: z.boolean(),
-  /** Try another host than the ones already tried (Istio's default). */
-  retryIgnorePreviousHosts: z.boolean(),
-  /** Base interval of Envoy's exponential backoff; 0 means Envoy's default (25ms). */
-  backoffMs: z.number().int().min(0),
-});
-
-const faultPolicy = z.strictObject({
-  delay: z.strictObject({ fixedDelayMs: z.number().int().min(0), percent: z.number().min(0).max(100) }).optional(),
-  abort: z
-    .strictObject({ httpStatus: z.number().int().optional(), grpcStatus: z.number().int().optional(), percent: z.number().min(0).max(100) })
-    .optional(),
-});
-
-const corsPolicy = z.strictObject({
-  allowOrigins: z.array(stringMatch),
-  allowMethods: z.array(z.string()),
-  allowHeaders: z.array(z.string()),
-  exposeHeaders: z.array(z.string()),
-  maxAgeSeconds: z.number().int().min(0).optional(),
-  allowCredentials: z.boolean().optional(),
-  /** What a preflight whose origin is not allowed gets: passed to the upstream, or answered without CORS headers. */
-  unmatchedPreflights: z.enum(['FORWARD', 'IGNORE']),
-});
-
-const httpRoute = z.strictObject({
-  /** `namespace/name#index` of the VirtualService http[] entry it came from. */
-  source: z.string(),
-  name: z.string(),
-  /** Any one matching is enough; an empty list matches everything. */
-  match: z.array(httpMatch),
-  /** Weighted split; empty when the route redirects or answers directly. */
-  destinations: z.array(routeDestination),
-  rewrite: z
-    .strictObject({
-      uri: z.string().optional(),
-      authority: z.string().optional(),
-      /** RE2 pattern and Envoy substitution (`\1`), applied to every match in the path. */
-      uriRegexRewrite: z.strictObject({ match: z.string(), rewrite: z.string() }).optional(),
-    })
-    .optional(),
-  /** Milliseconds; 0 means none. */
-  timeoutMs: z.number().int().min(0),
-  redirect: redirect.optional(),
-  directResponse: z
-    .strictObject({ status: z.number().int().min(200).max(599), body: z.union([z.strictObject({ string: z.string() }), z.strictObject({ base64: z.string() })]).optional() })
-    .optional(),
-  headers: headerRules.optional(),
-  /** Absent: no retries configured at all (the proxy's defaults apply); attempts 0: retries disabled. */
-  retries: retryPolicy.optional(),
-  fault: faultPolicy.optional(),
-  mirrors: z.array(z.strictObject({ host: z.string(), port, subset: z.string().optional(), percent: z.number().min(0).max(100) })).optional(),
-  cors: corsPolicy.optional(),
-});
-
-/** An opaque TCP or TLS route: first match wins; a TLS route always names SNI hosts. */
-const l4Route = z.strictObject({
-  source: z.string(),
-  match: z.array(
-    z.strictObject({
-      /** Lower case; `*.suffix` matches one or more labels more, `*` anything. TLS routes only. */
-      sniHosts: z.array(z.string()).optional(),
-      /** Addresses and CIDRs the connection was dialled to. */
-      destinationSubnets: z.array(z.string()).optional(),
-      port: port.optional(),
-    }),
-  ),
-  destinations: z.array(z.strictObject({ host: z.string(), port, weight: z.number().int().min(0), subset: z.string().optional() })).min(1),
-});
-
-/**
- * The compiled cluster contract: one (service, port, subset) with the DestinationRule's traffic policy already
- * chosen (Istio's lookup) and merged (subset over top level, port-level settings replacing all four components), and
- * Istio's defaults filled in, so the proxy reads numbers, never user YAML. Durations are milliseconds.
- */
-const hashKey = z.union([
-  z.strictObject({ header: z.string() }),
-  /** ttlMs set: a request without the cookie gets one generated (0 = a session cookie). */
-  z.strictObject({ cookie: z.strictObject({ name: z.string(), path: z.string().nullable(), ttlMs: z.number().int().min(0).nullable() }) }),
-  z.strictObject({ sourceIp: z.literal(true) }),
-  z.strictObject({ queryParameter: z.string() }),
-]);
-
-const loadBalancerPolicy = z.union([
-  z.strictObject({ policy: z.enum(['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'PASSTHROUGH']) }),
-  z.strictObject({ policy: z.literal('RING_HASH'), hashKey, minimumRingSize: z.number().int().min(1) }),
-  z.strictObject({ policy: z.literal('MAGLEV'), hashKey, tableSize: z.number().int().min(1) }),
-]);
-
-const connectionPoolPolicy = z.strictObject({
-  maxConnections: z.number().int().min(0),
-  maxPendingRequests: z.number().int().min(0),
-  maxRequests: z.number().int().min(0),
-  maxRetries: z.number().int().min(0),
-  /** 0: unlimited. */
-  maxRequestsPerConnection: z.number().int().min(0),
-  connectTimeoutMs: z.number().min(0),
-  /** 0: none. */
-  tcpIdleTimeoutMs: z.number().min(0),
-  httpIdleTimeoutMs: z.number().min(0),
-  /** 0: none. */
-  maxConnectionDurationMs: z.number().min(0),
-  tcpKeepalive: z.strictObject({ probes: z.number().int().min(0).nullable(), timeMs: z.number().nullable(), intervalMs: z.number().nullable() }).nullable(),
-  h2UpgradePolicy: z.enum(['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE']),
-  useClientProtocol: z.boolean(),
-  maxConcurrentStreams: z.number().int().min(0),
-});
-
-const outlierDetectionPolicy = z.strictObject({
-  /** 0 turns a detector off. */
-  consecutive5xx: z.number().int().min(0),
-  consecutiveGatewayErrors: z.number().int().min(0),
-  consecutiveLocalOriginFailures: z.number().int().min(0),
-  splitExternalLocalOriginErrors: z.boolean(),
-  intervalMs: z.number().min(1),
-  baseEjectionTimeMs: z.number().min(1),
-  /** Envoy's max_ejection_time, which Istio leaves at its default: the cap on base × ejections. */
-  maxEjectionTimeMs: z.number().min(1),
-  maxEjectionPercent: z.number().min(0).max(100),
-  /** Envoy's healthy_panic_threshold: below this % of healthy hosts, balance over all of them. 0: never. */
-  minHealthPercent: z.number().min(0).max(100),
-});
-
-const clientTlsPolicy = z.strictObject({
-  mode: z.enum(['DISABLE', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL']),
-  sni: z.string().nullable(),
-  subjectAltNames: z.array(z.string()),
-  caCertificates: z.string().nullable(),
-  clientCertificate: z.string().nullable(),
-  privateKey: z.string().nullable(),
-  credentialName: z.string().nullable(),
-  insecureSkipVerify: z.boolean(),
-});
-
-export const TrafficPolicyConfigSchema = z.strictObject({
-  loadBalancer: loadBalancerPolicy,
-  warmup: z.strictObject({ durationMs: z.number().min(0), minimumPercent: z.number().min(0).max(100), aggression: z.number().min(1) }).nullable(),
-  /** Locality settings as written; weft's registry has no localities yet, so they are carried, not applied. */
-  localityLbSetting: z.record(z.string(), z.unknown()).nullable(),
-  connectionPool: connectionPoolPolicy,
-  /** Null: no outlier detection (Istio enables it only when the rule says outlierDetection). */
-  outlierDetection: outlierDetectionPolicy.nullable(),
-  /** Null: the rule says nothing, and auto mTLS decides. */
-  tls: clientTlsPolicy.nullable(),
-  tunnel: z.strictObject({ protocol: z.enum(['CONNECT', 'POST']), targetHost: z.string(), targetPort: port }).nullable(),
-  proxyProtocol: z.enum(['V1', 'V2']).nullable(),
-});
-
-export const ClusterConfigSchema = z.strictObject({
-  /** Envoy's name for it: `outbound|9080|v1|reviews.default.svc.cluster.local` (subset empty when none). */
-  name: z.string(),
-  host: z.string(),
-  port,
-  /** Null: the whole service. */
-  subset: z.string().nullable(),
-  /** The subset's labels; an endpoint belongs to the subset when it carries all of them. */
-  labels: z.record(z.string(), z.string()),
-  /** `namespace/name` of each DestinationRule merged into this cluster, oldest first; empty when none applies. */
-  destinationRules: z.array(z.string()),
-  policy: TrafficPolicyConfigSchema,
-});
 
 /**
  * A LocalRateLimitPolicy as one sidecar enforces it, before its app. The control plane has chosen one policy per app
@@ -487,3 +265,5 @@ export const SIDECAR_OUTBOUND_PORT = 15001;
 export const SIDECAR_INBOUND_PORT = 15006;
 /** Where a pod's sidecar answers the DNS queries its capture rules redirect (Istio's 15053). */
 export const SIDECAR_DNS_PORT = 15053;
+
+export { ClusterConfigSchema, TrafficPolicyConfigSchema };

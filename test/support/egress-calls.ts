@@ -4,8 +4,16 @@
  * sidecars, and what each call's outcome must be when the sidecar refuses it.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { meshDigest } from '../../src/mesh/netns/pod-names.js';
+import { cleanup } from './cleanup.js';
 import { applyAndSync as applyConfig } from './config-sync.js';
+import { startMesh } from './mesh-process.js';
 import type { MeshRun } from './mesh-process.js';
+import { removeMeshObjects, podTestSkipReason } from './netns-traces.js';
+import { startOutsideNetwork } from './outside-netns.js';
 import type { OutsideNetwork } from './outside-netns.js';
 
 /** The mesh and the outside network one test file runs; each asserts it is up. */
@@ -105,3 +113,44 @@ spec:
   resolution: NONE
   ports: [{ number: 80, name: http, protocol: HTTP }]
 `;
+
+/** One egress test file's world: its mesh, its outside network, and their cleanup (registered when made). */
+export interface EgressFile extends EgressWorld {
+  /** Why the file cannot run here, or undefined. */
+  skip: string | undefined;
+  /** The mesh's state directory's digest, which its kernel objects carry. */
+  digest: string;
+  /** Starts the outside network in `block` (a /24 no other file running at once uses), then the mesh. */
+  start(block: string): Promise<void>;
+}
+
+export async function egressFile(what: string): Promise<EgressFile> {
+  const skip = await podTestSkipReason(['iptables', 'setpriv', 'curl', 'getent', 'openssl']);
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `weft-${what}-`));
+  const digest = meshDigest(stateDir);
+  let mesh: MeshRun | undefined;
+  let outside: OutsideNetwork | undefined;
+  cleanup(what, async () => {
+    await mesh?.stop('SIGTERM');
+    await outside?.close();
+    if (!skip) await removeMeshObjects(digest);
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+  return {
+    skip,
+    digest,
+    mesh() {
+      assert.ok(mesh, 'mesh is up');
+      return mesh;
+    },
+    outside() {
+      assert.ok(outside, 'outside network is up');
+      return outside;
+    },
+    async start(block) {
+      // Before weft up, so the mesh's pod subnet is chosen around the outside network's addresses.
+      outside = await startOutsideNetwork([SECURE, '*.wild.example.test'], block);
+      mesh = await startMesh(['examples/egress', 'examples/httpbin/sleep.yaml'], { stateDir, isolation: 'netns' });
+    },
+  };
+}

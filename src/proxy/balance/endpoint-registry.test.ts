@@ -1,4 +1,5 @@
 /** Endpoint state survives config pushes: same key, same state; gone from config, gone from the registry. */
+import { DEFAULT_TRAFFIC_POLICY } from '../../proxyconfig/default-traffic-policy.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Clock } from '../../clock.js';
@@ -48,30 +49,7 @@ const OUTLIER: OutlierDetectionPolicy = {
   minHealthPercent: 0,
 };
 function policy(lb: LoadBalancerPolicy = { policy: 'ROUND_ROBIN' }, outlier: OutlierDetectionPolicy | null = OUTLIER, maxRequests = UNLIMITED): TrafficPolicyConfig {
-  return {
-    loadBalancer: lb,
-    warmup: null,
-    localityLbSetting: null,
-    connectionPool: {
-      maxConnections: UNLIMITED,
-      maxPendingRequests: UNLIMITED,
-      maxRequests,
-      maxRetries: UNLIMITED,
-      maxRequestsPerConnection: 0,
-      connectTimeoutMs: 10_000,
-      tcpIdleTimeoutMs: 3_600_000,
-      httpIdleTimeoutMs: 3_600_000,
-      maxConnectionDurationMs: 0,
-      tcpKeepalive: null,
-      h2UpgradePolicy: 'DEFAULT',
-      useClientProtocol: false,
-      maxConcurrentStreams: 2_147_483_647,
-    },
-    outlierDetection: outlier,
-    tls: null,
-    tunnel: null,
-    proxyProtocol: null,
-  };
+  return { ...DEFAULT_TRAFFIC_POLICY, loadBalancer: lb, connectionPool: { ...DEFAULT_TRAFFIC_POLICY.connectionPool, maxRequests }, outlierDetection: outlier };
 }
 const cluster = (host: string, addresses: string[], p = policy()): ClusterEndpoints => {
   const config: ClusterConfig = { name: `outbound|9080||${host}`, host, port: 9080, subset: null, labels: {}, destinationRules: [], policy: p };
