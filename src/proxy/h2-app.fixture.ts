@@ -8,12 +8,9 @@ import type net from 'node:net';
 import type { ProxyConfig } from '../proxyconfig/types.js';
 import { acceptProxyConfig } from './config/compiled-config.js';
 import type { ProxyRuntime } from './proxy-runtime.js';
-import { EndpointPools } from './upstream/endpoint-pools.js';
-import type { WorkloadCertificate } from './tls/workload-certificate.js';
 import { createInboundListener } from './inbound/index.js';
 import { listenOnLoopback } from './loopback.fixture.js';
-import { EndpointRegistry } from './balance/endpoint-registry.js';
-import { systemClock } from '../clock.js';
+import { testRuntime } from './proxy-runtime.fixture.js';
 
 type AuthorizationPolicy = ProxyConfig['security']['authorizationPolicies'][number];
 
@@ -48,18 +45,7 @@ export async function startH2App(): Promise<H2App> {
     stream.respond({ ':status': 200 });
     stream.end(line);
   });
-  const rt: ProxyRuntime = {
-    config: undefined,
-    cert: { current: { keyPem: undefined, certChainPem: [], trustBundlePem: [] } } as unknown as WorkloadCertificate,
-    pools: new EndpointPools(undefined),
-    endpoints: new EndpointRegistry(systemClock),
-    random: Math.random,
-    telemetry: { record: () => undefined },
-    log: { info: () => undefined, warn: () => undefined },
-    podIP: '127.0.0.1',
-    resolver: { resolve: (host) => Promise.resolve(host) },
-    requestJwksRefresh: () => undefined,
-  };
+  const rt: ProxyRuntime = testRuntime();
   let inbound: net.Server | undefined;
   const close = async (): Promise<void> => {
     inbound?.close();

@@ -12,15 +12,12 @@ import type { ProxyRuntime } from './proxy-runtime.js';
 import { installConfig } from './proxy-runtime.js';
 import type { AccessLogEntry } from './telemetry/access-log.js';
 import { ProxyMetrics } from './telemetry/proxy-metrics.js';
-import { EndpointPools } from './upstream/endpoint-pools.js';
-import type { WorkloadCertificate } from './tls/workload-certificate.js';
 import { createInboundListener } from './inbound/index.js';
 import { createOutboundServer } from './outbound/index.js';
 import { createGatewayListeners } from './gateway/index.js';
 import type { GatewayListeners } from './gateway/index.js';
 import { listenOnLoopback } from './loopback.fixture.js';
-import { EndpointRegistry } from './balance/endpoint-registry.js';
-import { systemClock } from '../clock.js';
+import { testRuntime } from './proxy-runtime.fixture.js';
 
 export const HTTPBIN_FQDN = 'httpbin.default.svc.cluster.local';
 const GATEWAY_PORT = 8080;
@@ -108,24 +105,15 @@ function gatewayConfig(inboundPort: number, appPort: number): ProxyConfig {
 function runtime(name: string): ProxyUnderTest {
   const entries: AccessLogEntry[] = [];
   const metrics = new ProxyMetrics(name);
-  const rt: ProxyRuntime = {
-    config: undefined,
-    // No certificate: every hop here is plaintext.
-    cert: { current: { keyPem: undefined, certChainPem: [], trustBundlePem: [] } } as unknown as WorkloadCertificate,
-    pools: new EndpointPools(undefined),
-    endpoints: new EndpointRegistry(systemClock),
-    random: Math.random,
+  const rt: ProxyRuntime = testRuntime({
     telemetry: {
       record: (e) => {
         entries.push(e);
         metrics.record(e);
       },
     },
-    log: { info: () => undefined, warn: () => undefined },
-    podIP: '127.0.0.1',
     resolver: { resolve: (host) => Promise.reject(new Error(`no DNS in this test: ${host}`)) },
-    requestJwksRefresh: () => undefined,
-  };
+  });
   return { rt, metrics, entries };
 }
 

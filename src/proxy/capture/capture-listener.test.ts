@@ -8,14 +8,12 @@ import { acceptProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { ProxyMetrics } from '../telemetry/proxy-metrics.js';
-import { EndpointPools } from '../upstream/endpoint-pools.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createCaptureListener } from './capture-listener.js';
 import { parseClientHello } from './client-hello.js';
 import type { OriginalDst } from './original-dst.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
-import { EndpointRegistry } from '../balance/endpoint-registry.js';
-import { systemClock } from '../../clock.js';
+import { testRuntime } from '../proxy-runtime.fixture.js';
 
 /** A listener on loopback that echoes; with a banner it speaks first, as SMTP or MySQL do. */
 const echo = net.createServer((s) => {
@@ -90,18 +88,12 @@ async function harness(trafficPolicy: 'REGISTRY_ONLY' | 'ALLOW_ANY'): Promise<Ha
   const entries: AccessLogEntry[] = [];
   const metrics = new ProxyMetrics('default/sleep');
   const h = { entries, metrics, dialled: { address: '127.0.0.1', port: 1 } } as Harness;
-  h.rt = {
+  h.rt = testRuntime({
     config: acceptProxyConfig(config(trafficPolicy)),
     cert: undefined as unknown as WorkloadCertificate,
-    pools: new EndpointPools(undefined),
-    endpoints: new EndpointRegistry(systemClock),
-    random: Math.random,
     telemetry: { record: (e) => (entries.push(e), metrics.record(e)) },
-    log: { info: () => undefined, warn: () => undefined },
-    podIP: '127.0.0.1',
     resolver: { resolve: (host) => (net.isIP(host) ? Promise.resolve(host) : Promise.reject(new Error(`no DNS in this test: ${host}`))) },
-    requestJwksRefresh: () => undefined,
-  };
+  });
   h.rt.endpoints.apply(h.rt.config!.clusterEndpoints());
   h.server = createCaptureListener(h.rt, { lookup: () => h.dialled, firstBytesWaitMs: 200 });
   h.port = await listenOnLoopback(h.server);

@@ -15,11 +15,10 @@ import { createRootCa } from '../../identity/root-ca.js';
 import { acceptProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
-import { EndpointPools } from '../upstream/endpoint-pools.js';
 import { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createInboundListener } from './index.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
-import { EndpointRegistry } from '../balance/endpoint-registry.js';
+import { testRuntime } from '../proxy-runtime.fixture.js';
 
 const ECHO_ID = 'spiffe://example.org/ns/default/sa/grpc-echo';
 const SLEEP_ID = 'spiffe://example.org/ns/default/sa/sleep';
@@ -71,18 +70,11 @@ before(async () => {
   server = await issue(ECHO_ID);
   client = await issue(SLEEP_ID);
   appPort = await listenOnLoopback(app);
-  rt = {
+  rt = testRuntime({
     config: acceptProxyConfig(config()),
     cert: server,
-    pools: new EndpointPools(undefined),
-    endpoints: new EndpointRegistry(systemClock),
-    random: Math.random,
     telemetry: { record: (e) => void entries.push(e) },
-    log: { info: () => undefined, warn: () => undefined },
-    podIP: '127.0.0.1',
-    resolver: { resolve: (host) => Promise.resolve(host) },
-    requestJwksRefresh: () => undefined,
-  };
+  });
   listener = createInboundListener(rt).server;
   listenerPort = await listenOnLoopback(listener);
 });

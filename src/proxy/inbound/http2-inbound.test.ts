@@ -6,12 +6,9 @@ import type { ProxyConfig } from '../../proxyconfig/types.js';
 import { acceptProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
-import { EndpointPools } from '../upstream/endpoint-pools.js';
-import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createInboundListener } from './index.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
-import { EndpointRegistry } from '../balance/endpoint-registry.js';
-import { systemClock } from '../../clock.js';
+import { testRuntime } from '../proxy-runtime.fixture.js';
 
 /**
  * The app: gRPC-shaped over h2c. /echo.Echo/Say echoes the body with grpc-status 0 in trailers and reports the
@@ -71,19 +68,10 @@ const denySay: Policy = {
   spec: { action: 'DENY', rules: [{ to: [{ operation: { paths: ['/echo.Echo/Say'] } }] }] },
 };
 
-const rt: ProxyRuntime = {
-  config: undefined,
+const rt: ProxyRuntime = testRuntime({
   // No certificate: these callers are plaintext h2c on a PERMISSIVE port.
-  cert: { current: { keyPem: undefined, certChainPem: [], trustBundlePem: [] } } as unknown as WorkloadCertificate,
-  pools: new EndpointPools(undefined),
-  endpoints: new EndpointRegistry(systemClock),
-  random: Math.random,
   telemetry: { record: (e) => void entries.push(e) },
-  log: { info: () => undefined, warn: () => undefined },
-  podIP: '127.0.0.1',
-  resolver: { resolve: (host) => Promise.resolve(host) },
-  requestJwksRefresh: () => undefined,
-};
+});
 
 interface Answer {
   headers: http2.IncomingHttpHeaders;

@@ -15,13 +15,10 @@ import { acceptProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { ProxyMetrics } from '../telemetry/proxy-metrics.js';
-import { EndpointPools } from '../upstream/endpoint-pools.js';
-import type { WorkloadCertificate } from '../tls/workload-certificate.js';
-import { EndpointRegistry } from '../balance/endpoint-registry.js';
-import { systemClock } from '../../clock.js';
 import { LocalRateLimits } from '../ratelimit/local-rate-limits.js';
 import { createInboundListener } from './index.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
+import { testRuntime } from '../proxy-runtime.fixture.js';
 
 const seenByApp: string[] = [];
 const h1App = http.createServer((req, res) => {
@@ -45,23 +42,14 @@ h2App.on('stream', (stream, headers) => {
 let nowMs = 0;
 const entries: AccessLogEntry[] = [];
 const metrics = new ProxyMetrics('default/api');
-const rt: ProxyRuntime = {
-  config: undefined,
-  cert: { current: { keyPem: undefined, certChainPem: [], trustBundlePem: [] } } as unknown as WorkloadCertificate,
-  pools: new EndpointPools(undefined),
+const rt: ProxyRuntime = testRuntime({
   telemetry: {
     record: (e) => {
       entries.push(e);
       metrics.record(e);
     },
   },
-  log: { info: () => undefined, warn: () => undefined },
-  podIP: '127.0.0.1',
-  resolver: { resolve: (host) => Promise.resolve(host) },
-  requestJwksRefresh: () => undefined,
-  endpoints: new EndpointRegistry(systemClock),
-  random: Math.random,
-};
+});
 let h1Port = 0;
 let h2Port = 0;
 let h1Inbound: net.Server;

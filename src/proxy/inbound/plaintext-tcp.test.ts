@@ -5,12 +5,9 @@ import type { ProxyConfig } from '../../proxyconfig/types.js';
 import { acceptProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
-import { EndpointPools } from '../upstream/endpoint-pools.js';
-import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createInboundListener } from './index.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
-import { EndpointRegistry } from '../balance/endpoint-registry.js';
-import { systemClock } from '../../clock.js';
+import { testRuntime } from '../proxy-runtime.fixture.js';
 
 /** The app: a server-first protocol (SMTP, MySQL) that greets before the client says anything. */
 const app = net.createServer((s) => {
@@ -35,19 +32,10 @@ function config(mode: 'DISABLE' | 'PERMISSIVE'): ProxyConfig {
   };
 }
 
-const rt: ProxyRuntime = {
-  config: undefined,
+const rt: ProxyRuntime = testRuntime({
   // No certificate: these callers are plaintext, and a TLS server without one still starts.
-  cert: { current: { keyPem: undefined, certChainPem: [], trustBundlePem: [] } } as unknown as WorkloadCertificate,
-  pools: new EndpointPools(undefined),
-  endpoints: new EndpointRegistry(systemClock),
-  random: Math.random,
   telemetry: { record: (e) => void entries.push(e) },
-  log: { info: () => undefined, warn: () => undefined },
-  podIP: '127.0.0.1',
-  resolver: { resolve: (host) => Promise.resolve(host) },
-  requestJwksRefresh: () => undefined,
-};
+});
 
 before(async () => {
   appPort = await listenOnLoopback(app);

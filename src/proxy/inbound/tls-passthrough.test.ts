@@ -16,12 +16,11 @@ import { createRootCa } from '../../identity/root-ca.js';
 import { acceptProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
-import { EndpointPools } from '../upstream/endpoint-pools.js';
 import { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createInboundListener } from './index.js';
 import { replaySocket } from './replay-socket.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
-import { EndpointRegistry } from '../balance/endpoint-registry.js';
+import { testRuntime } from '../proxy-runtime.fixture.js';
 
 const APP_ID = 'spiffe://example.org/ns/default/sa/db';
 const CALLER_ID = 'spiffe://example.org/ns/default/sa/sleep';
@@ -131,18 +130,10 @@ before(async () => {
   const other = net.createServer();
   otherPort = await listenOnLoopback(other);
   other.close();
-  rt = {
-    config: undefined,
+  rt = testRuntime({
     cert: meshServer,
-    pools: new EndpointPools(undefined),
-    endpoints: new EndpointRegistry(systemClock),
-    random: Math.random,
     telemetry: { record: (e) => void entries.push(e) },
-    log: { info: () => undefined, warn: () => undefined },
-    podIP: '127.0.0.1',
-    resolver: { resolve: (host) => Promise.resolve(host) },
-    requestJwksRefresh: () => undefined,
-  };
+  });
   captured = createInboundListener(rt, () => appPort).server;
   ports.captured = await listenOnLoopback(captured);
   loopback = createInboundListener(rt).server;

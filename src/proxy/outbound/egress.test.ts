@@ -7,12 +7,10 @@ import type { ProxyConfig } from '../../proxyconfig/types.js';
 import { acceptProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
-import { EndpointPools } from '../upstream/endpoint-pools.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createOutboundServer } from './index.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
-import { EndpointRegistry } from '../balance/endpoint-registry.js';
-import { systemClock } from '../../clock.js';
+import { testRuntime } from '../proxy-runtime.fixture.js';
 
 const echo = net.createServer((s) => {
   s.on('error', () => undefined);
@@ -64,19 +62,13 @@ function config(trafficPolicy: 'REGISTRY_ONLY' | 'ALLOW_ANY'): ProxyConfig {
 
 async function outbound(trafficPolicy: 'REGISTRY_ONLY' | 'ALLOW_ANY'): Promise<{ rt: ProxyRuntime; entries: AccessLogEntry[]; server: http.Server; port: number }> {
   const entries: AccessLogEntry[] = [];
-  const rt: ProxyRuntime = {
+  const rt: ProxyRuntime = testRuntime({
     config: acceptProxyConfig(config(trafficPolicy)),
     cert: undefined as unknown as WorkloadCertificate,
-    pools: new EndpointPools(undefined),
-    endpoints: new EndpointRegistry(systemClock),
-    random: Math.random,
     telemetry: { record: (e) => void entries.push(e) },
-    log: { info: () => undefined, warn: () => undefined },
-    podIP: '127.0.0.1',
     // Upstream DNS knows api.example as loopback; nothing else.
     resolver: { resolve: (host) => (net.isIP(host) ? Promise.resolve(host) : host === 'api.example' ? Promise.resolve('127.0.0.1') : Promise.reject(new Error(`NXDOMAIN ${host}`))) },
-    requestJwksRefresh: () => undefined,
-  };
+  });
   const server = createOutboundServer(rt);
   return { rt, entries, server, port: await listenOnLoopback(server) };
 }
