@@ -379,7 +379,7 @@ export class PushServer {
         if (Array.isArray(msg.uris)) this.deps.onJwksRefresh(msg.uris.filter((u): u is string => typeof u === 'string').slice(0, 64));
         break;
       case 'runtime':
-        this.#runtime.answer(c, msg.id, msg.report);
+        this.#runtime.answer(c, msg.id, 'report' in msg ? msg.report : undefined, 'error' in msg ? msg.error : undefined);
         break;
       case 'hello':
         break;

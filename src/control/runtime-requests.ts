@@ -34,13 +34,14 @@ export class RuntimeRequests {
   }
 
   /** A proxy's answer; ignored unless this stream was asked with that id. */
-  answer(owner: object, id: unknown, report: unknown): void {
+  answer(owner: object, id: unknown, report: unknown, error?: unknown): void {
     if (typeof id !== 'string') return;
     const p = this.#pending.get(id);
-    if (p === undefined || p.owner !== owner || typeof report !== 'object' || report === null) return;
+    if (p === undefined || p.owner !== owner) return;
     this.#pending.delete(id);
     clearTimeout(p.timer);
-    p.resolve(report as ProxyRuntimeReport);
+    if (typeof report === 'object' && report !== null) p.resolve(report as ProxyRuntimeReport);
+    else p.reject(new WeftError('UPSTREAM_UNREACHABLE', `the proxy could not report its runtime state: ${typeof error === 'string' ? error.slice(0, 512) : 'no report'}`, { status: 502 }));
   }
 
   /** The stream closed: its questions will not be answered. */

@@ -46,7 +46,8 @@ export type ProxyMessage =
   /** A token named a key the proxy does not have: refetch these JWKS documents now. */
   | { type: 'jwks-refresh'; uris: string[] }
   /** The answer to a `report-runtime` request with the same id. */
-  | { type: 'runtime'; id: string; report: ProxyRuntimeReport };
+  | { type: 'runtime'; id: string; report: ProxyRuntimeReport }
+  | { type: 'runtime'; id: string; error: string };
 
 export type ControlMessage =
   | { type: 'config'; config: unknown }

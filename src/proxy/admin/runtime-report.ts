@@ -18,8 +18,9 @@ function describeCertificate(pem: string, name: string, type: CertificateReport[
     serialNumber: x.serialNumber.toLowerCase(),
     notBefore: new Date(x.validFrom).toISOString(),
     notAfter: new Date(x.validTo).toISOString(),
-    subject: x.subject.replaceAll('\n', ', '),
-    issuer: x.issuer.replaceAll('\n', ', '),
+    // An SVID's subject is empty: the SPIFFE ID is its URI SAN.
+    subject: (x.subject ?? '').replaceAll('\n', ', '),
+    issuer: (x.issuer ?? '').replaceAll('\n', ', '),
     subjectAltNames: (x.subjectAltName ?? '').split(', ').filter((s) => s !== ''),
   };
 }

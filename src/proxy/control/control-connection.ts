@@ -177,7 +177,12 @@ export class ControlConnection {
       return;
     }
     if (msg.type === 'report-runtime') {
-      this.#send({ type: 'runtime', id: String(msg.id), report: this.o.runtimeReport() });
+      // A report that cannot be made is answered with why, never by dropping the stream that carries configs.
+      try {
+        this.#send({ type: 'runtime', id: String(msg.id), report: this.o.runtimeReport() });
+      } catch (err) {
+        this.#send({ type: 'runtime', id: String(msg.id), error: err instanceof Error ? err.message : String(err) });
+      }
       return;
     }
     const version = (msg.config as { version?: unknown } | null)?.version;
