@@ -109,7 +109,8 @@ export function formatExplanation(e: RouteExplanation, source: string): string {
       if (d.headers) lines.push(`  destination headers: ${headers(d.headers)}`);
     }
   }
-  if (e.outcome === 'route' || e.outcome === 'default-route' || e.rule !== null) {
+  // What the later layers do; a request the proxy answers itself never reaches them.
+  if (e.outcome === 'route' || e.outcome === 'default-route') {
     label('timeout', duration(e.timeoutMs));
     const rt = e.retries;
     label('retries', rt.attempts === 0 ? 'none' : `${rt.attempts} on ${rt.retryOn.join(',')}${rt.retriableStatusCodes.length ? ` (${rt.retriableStatusCodes.join(',')})` : ''}${rt.perTryTimeoutMs ? `, per try ${duration(rt.perTryTimeoutMs)}` : ''}${rt.istioDefault ? " (Istio's default)" : ''}`);
