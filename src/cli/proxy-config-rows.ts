@@ -7,6 +7,7 @@ import type { OutboundPort, OutboundService, ProxyConfig } from '../proxyconfig/
 import { DEFAULT_TRAFFIC_POLICY } from '../proxyconfig/default-traffic-policy.js';
 import type { ClusterConfig } from '../proxyconfig/types.js';
 import type { ProxyRuntimeReport } from '../push/runtime-report.js';
+import type { RunningProxyConfig } from '../control/api/proxy-config-routes.js';
 import { describeMatch } from '../route-check/format-explanation.js';
 import { formatTable } from './text-table.js';
 
@@ -148,6 +149,15 @@ export function secretTable(report: ProxyRuntimeReport, now: number): Table {
     t.items.push({ ...c, status: 'ACTIVE', valid });
   }
   return t;
+}
+
+/** One line on what is shown: the version, its ACK, a refused newer config, a proxy running something else now. */
+export function heading(running: RunningProxyConfig, report: ProxyRuntimeReport | undefined): string[] {
+  const lines = [`# ${running.proxy.id}: config ${running.config.version}, ACKed ${running.ackedAt}`];
+  if (running.nacked) lines.push(`# refused config ${running.nacked.version} at ${running.nacked.at}: ${running.nacked.reason}; running the last good one`);
+  if (report && report.configVersion !== running.config.version) lines.push(`# the proxy reports running config ${report.configVersion ?? '(none)'}: a push is under way`);
+  if (report?.truncated) lines.push('# the proxy left clusters out of its report to keep it small');
+  return lines;
 }
 
 export function renderTable(t: Table): string {

@@ -13,7 +13,7 @@ import type { ProxyRuntimeReport } from '../push/runtime-report.js';
 import { ControlClient, processOutput, runVerb } from './client.js';
 import { namespaceName } from './flag-values.js';
 import { parseProxyName, resolveProxyId } from './proxy-name.js';
-import { clusterTable, endpointTable, listenerTable, renderTable, routeTable, secretTable } from './proxy-config-rows.js';
+import { clusterTable, endpointTable, heading, listenerTable, renderTable, routeTable, secretTable } from './proxy-config-rows.js';
 import type { Table } from './proxy-config-rows.js';
 
 const SECTIONS = ['routes', 'clusters', 'endpoints', 'listeners', 'secrets'] as const;
@@ -32,15 +32,6 @@ function tableOf(section: Section, running: RunningProxyConfig, report: ProxyRun
     case 'secrets':
       return secretTable(report!, now);
   }
-}
-
-/** One line on what is shown: the version, its ACK, a refused newer config, a proxy running something else now. */
-function heading(running: RunningProxyConfig, report: ProxyRuntimeReport | undefined): string[] {
-  const lines = [`# ${running.proxy.id}: config ${running.config.version}, ACKed ${running.ackedAt}`];
-  if (running.nacked) lines.push(`# refused config ${running.nacked.version} at ${running.nacked.at}: ${running.nacked.reason}; running the last good one`);
-  if (report && report.configVersion !== running.config.version) lines.push(`# the proxy reports running config ${report.configVersion ?? '(none)'}: a push is under way`);
-  if (report?.truncated) lines.push('# the proxy left clusters out of its report to keep it small');
-  return lines;
 }
 
 export function registerProxyConfigCommand(program: Command): void {

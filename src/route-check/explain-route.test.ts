@@ -9,6 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { loadResources } from '../config/load.js';
 import type { Resource } from '../config/resource.js';
 import { sidecarConfigFrom } from './config-source.js';
+import { buildSnapshot } from '../control/compile/snapshot.js';
+import { compileProxyConfig } from '../control/compile/index.js';
+import { meshConfigWithDefaults } from '../config/kinds/mesh-config.js';
+import { acceptProxyConfig } from '../proxy/config/compiled-config.js';
 import { checkedRequest } from './checked-request.js';
 import { explainRoute } from './explain-route.js';
 import type { RouteExplanation } from './explain-route.js';
@@ -111,4 +115,28 @@ test('local answers: no matching rule is 404 NR, an unknown subset 503 NR, an un
   assert.equal(out.outcome, 'local-reply');
   assert.equal(out.localReply?.status, 502);
   assert.deepEqual(out.egress, { serviceEntry: null, trafficPolicy: 'REGISTRY_ONLY' });
+});
+
+test('from the ingress gateway: bookinfo-gateway routes by path, anything else is 404 NR', async () => {
+  const rs = [...(await resources()), ...(await loadResources([repo('examples/bookinfo/bookinfo-gateway.yaml')])).map((l) => l.resource)];
+  const snap = buildSnapshot(rs, 0, meshConfigWithDefaults(undefined));
+  const cfg = acceptProxyConfig(compileProxyConfig(snap, { role: 'gateway', namespace: 'weft-system', name: 'ingressgateway', serviceAccount: 'ingressgateway', labels: { istio: 'ingressgateway' } }));
+  const cases: Array<[string, string, number]> = [
+    ['http://bookinfo.example:8080/productpage', 'route', 0],
+    ['http://bookinfo.example:8080/static/css/a.css', 'route', 1],
+    ['http://bookinfo.example:8080/api/v1/products/0', 'route', 4],
+    ['http://bookinfo.example:8080/admin', 'local-reply', -1],
+  ];
+  for (const [url, outcome, matchIndex] of cases) {
+    const e = explainRoute(cfg, checkedRequest({ target: url, method: 'GET', headers: [], query: [] }), { endpointsKnown: false });
+    assert.equal(e.proxy, 'gateway/weft-system/ingressgateway');
+    assert.equal(e.outcome, outcome, url);
+    if (outcome === 'local-reply') {
+      assert.deepEqual(e.localReply, { status: 404, flag: 'NR', reason: 'no route matched' });
+      continue;
+    }
+    assert.equal(e.rule?.virtualService, 'default/bookinfo');
+    assert.equal(e.rule.matchIndex, matchIndex, url);
+    assert.deepEqual(e.destinations.map((d) => [d.host, d.port, d.cluster.name]), [['productpage.default.svc.cluster.local', 9080, 'outbound|9080||productpage.default.svc.cluster.local']]);
+  }
 });
