@@ -7,7 +7,6 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { acceptProxyConfig } from '../proxy/config/compiled-config.js';
 import type { CompiledProxyConfig } from '../proxy/config/compiled-config.js';
-import { sidecarConfigFromFiles } from '../route-check/config-source.js';
 import { checkedRequest } from '../route-check/checked-request.js';
 import { explainRoute } from '../route-check/explain-route.js';
 import { formatExplanation } from '../route-check/format-explanation.js';
@@ -68,6 +67,8 @@ export function registerRouteCommand(program: Command): void {
         let source: string;
         if (opts.filename.length > 0) {
           if (who.role === 'gateway') throw new WeftError('BAD_REQUEST', 'offline, route check runs from a Workload; check a gateway on the running mesh');
+          // The control plane's compile is loaded only offline: on the mesh the proxy's ACKed config is used.
+          const { sidecarConfigFromFiles } = await import('../route-check/config-source.js');
           cfg = await sidecarConfigFromFiles(opts.filename, who.namespace ?? 'default', who.name);
           source = 'compiled from files';
         } else ({ cfg, source } = await meshConfig(who, stateDir, cmd.optsWithGlobals()));
