@@ -13,7 +13,7 @@ import { formatExplanation } from '../route-check/format-explanation.js';
 import { WeftError } from '../errors.js';
 import { ControlClient, processOutput, runVerb } from './client.js';
 import type { CredentialSource } from './client.js';
-import { collectExistingPaths, namespaceName } from './flag-values.js';
+import { collectExistingPaths, collectHeaderLines, collectQueryParams, httpMethod, namespaceName } from './flag-values.js';
 import { parseProxyName, resolveProxyId } from './proxy-name.js';
 import type { ProxyName } from './proxy-name.js';
 import type { ProxyStatus } from '../control/push-server.js';
@@ -28,8 +28,6 @@ interface CheckFlags {
   query: string[];
   output: 'text' | 'json';
 }
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** The running proxy's ACKed config, and a line saying which it is (and whether a newer one was refused). */
 async function meshConfig(who: ProxyName, stateDir: string, credential: CredentialSource): Promise<{ cfg: CompiledProxyConfig; source: string }> {
@@ -54,9 +52,9 @@ export function registerRouteCommand(program: Command): void {
     .option('-n, --namespace <ns>', 'namespace of the workload', namespaceName)
     .option('-f, --filename <path>', 'YAML file or directory; repeatable (default: the running mesh)', collectExistingPaths, [])
     .option('--path <path>', 'request path (with a host[:port] target)')
-    .option('-X, --method <method>', 'request method', 'GET')
-    .option('-H, --header <header>', '"name: value"; repeatable', collect, [])
-    .option('--query <name=value>', 'query parameter; repeatable', collect, [])
+    .option('-X, --method <method>', 'request method', httpMethod, 'GET')
+    .option('-H, --header <header>', '"name: value"; repeatable', collectHeaderLines, [])
+    .option('--query <name=value>', 'query parameter; repeatable', collectQueryParams, [])
     .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
     .action(async (target: string, opts: CheckFlags, cmd: Command) =>
       runVerb(processOutput, async () => {

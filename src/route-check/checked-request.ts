@@ -17,6 +17,20 @@ export interface RequestFlags {
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/** Why a `-H` value is no header line, or undefined. */
+export function headerLineProblem(line: string): string | undefined {
+  const colon = line.indexOf(':');
+  return colon > 0 && TOKEN.test(line.slice(0, colon).trim()) ? undefined : 'Expected "name: value".';
+}
+
+export function methodProblem(method: string): string | undefined {
+  return TOKEN.test(method) ? undefined : 'Expected an HTTP method such as GET or POST.';
+}
+
+export function queryParamProblem(kv: string): string | undefined {
+  return kv === '' || kv.startsWith('=') ? 'Expected name=value.' : undefined;
+}
+
 function bad(message: string): WeftError {
   return new WeftError('BAD_REQUEST', message);
 }
@@ -24,9 +38,9 @@ function bad(message: string): WeftError {
 function headerBag(lines: readonly string[]): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const line of lines) {
+    if (headerLineProblem(line) !== undefined) throw bad(`-H "${line}": expected "name: value"`);
     const colon = line.indexOf(':');
-    const name = colon < 0 ? '' : line.slice(0, colon).trim().toLowerCase();
-    if (!TOKEN.test(name)) throw bad(`-H "${line}": expected "name: value"`);
+    const name = line.slice(0, colon).trim().toLowerCase();
     const value = line.slice(colon + 1).trim();
     const prior = out[name];
     out[name] = prior === undefined ? value : [...(Array.isArray(prior) ? prior : [prior]), value];
@@ -35,7 +49,7 @@ function headerBag(lines: readonly string[]): Record<string, string | string[]> 
 }
 
 export function checkedRequest(f: RequestFlags): CheckedRequest {
-  if (!TOKEN.test(f.method)) throw bad(`--method "${f.method}" is not an HTTP method`);
+  if (methodProblem(f.method) !== undefined) throw bad(`--method "${f.method}" is not an HTTP method`);
   const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(f.target);
   let url: URL;
   try {
@@ -54,7 +68,7 @@ export function checkedRequest(f: RequestFlags): CheckedRequest {
   if (!rawPath.startsWith('/')) throw bad(`--path "${rawPath}" must start with /`);
   const q = rawPath.indexOf('?');
   const extra = f.query.map((kv) => {
-    if (kv === '' || kv.startsWith('=')) throw bad(`--query "${kv}": expected name=value`);
+    if (queryParamProblem(kv) !== undefined) throw bad(`--query "${kv}": expected name=value`);
     return kv;
   });
   const query = [q < 0 ? '' : rawPath.slice(q + 1), ...extra].filter((s) => s !== '').join('&');
