@@ -130,6 +130,7 @@ test('from the ingress gateway: bookinfo-gateway routes by path, anything else i
   for (const [url, outcome, matchIndex] of cases) {
     const e = explainRoute(cfg, checkedRequest({ target: url, method: 'GET', headers: [], query: [] }), { endpointsKnown: false });
     assert.equal(e.proxy, 'gateway/weft-system/ingressgateway');
+    assert.deepEqual(e.virtualHost, { gateway: 'default/bookinfo-gateway', domains: ['*'], port: 8080 });
     assert.equal(e.outcome, outcome, url);
     if (outcome === 'local-reply') {
       assert.deepEqual(e.localReply, { status: 404, flag: 'NR', reason: 'no route matched' });

@@ -77,8 +77,10 @@ export interface RouteExplanation {
   proxy: string;
   configVersion: string;
   request: CheckedRequest & { port: number };
-  /** The mesh service and port (sidecars), or the gateway server port, the request was matched on. */
+  /** The mesh service and port a sidecar matched the request to. */
   service: { host: string; port: number } | null;
+  /** At a gateway: the Gateway and domains of the virtual host chosen by port and host; null when none. */
+  virtualHost: { gateway: string; domains: string[]; port: number } | null;
   outcome: RouteOutcome;
   localReply: { status: number; flag: string | null; reason: string; location?: string; body?: string } | null;
   /** The deciding rule; null for the default route and for requests no rule matched. */
@@ -135,6 +137,7 @@ function base(cfg: CompiledProxyConfig, req: CheckedRequest, port: number): Rout
     configVersion: cfg.version,
     request: { ...req, port },
     service: null,
+    virtualHost: null,
     outcome: 'local-reply',
     localReply: null,
     rule: null,
@@ -150,6 +153,19 @@ function base(cfg: CompiledProxyConfig, req: CheckedRequest, port: number): Rout
   };
 }
 
+function sameRetryPolicy(a: RetryPolicy, b: RetryPolicy): boolean {
+  const list = (x: readonly (string | number)[]): string => [...x].sort().join(',');
+  return (
+    a.attempts === b.attempts &&
+    a.perTryTimeoutMs === b.perTryTimeoutMs &&
+    list(a.retryOn) === list(b.retryOn) &&
+    list(a.retriableStatusCodes) === list(b.retriableStatusCodes) &&
+    a.retryRemoteLocalities === b.retryRemoteLocalities &&
+    a.retryIgnorePreviousHosts === b.retryIgnorePreviousHosts &&
+    a.backoffMs === b.backoffMs
+  );
+}
+
 /** The rule's own actions, before any answer: what the later layers would do with the request. */
 function describeRule(cfg: CompiledProxyConfig, out: RouteExplanation, entry: MatchedRoute, o: ExplainOptions): void {
   const r = entry.rule.route;
@@ -158,7 +174,7 @@ function describeRule(cfg: CompiledProxyConfig, out: RouteExplanation, entry: Ma
   out.timeoutMs = r.timeoutMs;
   // The compile writes Istio's default out when a rule sets none: say so when that is what it holds.
   const retries = r.retries ?? ISTIO_DEFAULT_RETRY;
-  out.retries = { ...retries, istioDefault: JSON.stringify(retries) === JSON.stringify(ISTIO_DEFAULT_RETRY) };
+  out.retries = { ...retries, istioDefault: sameRetryPolicy(retries, ISTIO_DEFAULT_RETRY) };
   out.fault = r.fault ?? null;
   out.headers = r.headers ?? null;
   out.rewrite = r.rewrite ?? null;
@@ -235,7 +251,7 @@ export function explainRoute(cfg: CompiledProxyConfig, req: CheckedRequest, o: E
   }
   if (cfg.raw.proxy.role === 'gateway') {
     const vh = cfg.virtualHost(port, authorityHost(req.authority));
-    out.service = { host: vh === undefined ? parsed.host : `${vh.gateway} ${vh.domains.join(',')}`, port };
+    out.virtualHost = vh === undefined ? null : { gateway: vh.gateway, domains: vh.domains, port };
     // No virtual host: no routes and no default destination, so the gateway answers 404.
     return decide(cfg, out, vh?.routes ?? [], req, port, o);
   }

@@ -91,6 +91,7 @@ export function formatExplanation(e: RouteExplanation, source: string): string {
   label('proxy', `${e.proxy} (config ${e.configVersion}, ${source})`);
   label('request', `${r.method} ${r.scheme}://${r.authority}${r.path}${r.query === '' ? '' : `?${r.query}`}${hdrs.length ? ` [${hdrs.join('; ')}]` : ''}`);
   if (e.service) label('service', `${e.service.host}:${e.service.port}`);
+  if (e.virtualHost) label('virtual host', `${e.virtualHost.domains.join(', ')} of Gateway ${e.virtualHost.gateway}, port ${e.virtualHost.port}`);
   if (e.rule) label('route', `VirtualService ${e.rule.virtualService} http[${e.rule.index}]${e.rule.name ? ` "${e.rule.name}"` : ''}, match ${e.rule.matchIndex < 0 ? '(none: every request)' : `[${e.rule.matchIndex}] ${describeMatch(e.rule.match)}`}`);
   else if (e.outcome === 'default-route') label('route', 'default route (no VirtualService for this service port)');
   else if (e.outcome === 'egress') label('route', `egress: ${e.egress?.serviceEntry ? `ServiceEntry ${e.egress.serviceEntry}` : `not in the registry, passed through (${e.egress?.trafficPolicy})`}`);
