@@ -48,6 +48,8 @@ async function startOne(p: SimulatedProxySpec): Promise<void> {
     clock: systemClock,
     log: quiet,
     onConfig: (config: unknown) => Promise.resolve(String((config as { version?: unknown }).version ?? '')),
+    // A simulated proxy balances nothing; it reports only that.
+    runtimeReport: () => ({ configVersion: null, time: new Date().toISOString(), certificates: [], clusters: [], truncated: false }),
   });
   await cert.issue((csr) => control.signWithToken(csr, p.token, { namespace: p.namespace, serviceAccount: p.serviceAccount, workload: p.name }));
   // Nothing renews: a bench run is far shorter than a certificate's life.

@@ -17,6 +17,8 @@ import type { Decision, Principal } from '../control/api/rbac.js';
 import type { AuditActor, AuditFilter, AuditRecord, AuditVerb, StoredResource } from '../control/store/types.js';
 import type { AuditEntry } from '../control/store/audit-chain.js';
 import type { EnforcedConfig } from '../control/enforced-config.js';
+import type { RunningProxyConfig } from '../control/api/proxy-config-routes.js';
+import type { ProxyRuntimeReport } from '../push/runtime-report.js';
 import type { WeftErrorCode } from '../errors.js';
 import { WeftError, isWeftError } from '../errors.js';
 import type { MeshFile } from '../mesh/mesh-file.js';
@@ -210,6 +212,16 @@ export class ControlClient {
     return (await this.#call<{ proxies: unknown[] }>('GET', '/api/v1/proxies')).proxies;
   }
 
+  /** The config a proxy runs (its last ACK); `id` is `sidecar/<namespace>/<name>` or `gateway/...`. */
+  async proxyConfig(id: string): Promise<RunningProxyConfig> {
+    return this.#call<RunningProxyConfig>('GET', `/api/v1/proxies/${proxyPath(id)}/config`);
+  }
+
+  /** The proxy's own report of its endpoints' health and its certificates. */
+  async proxyRuntime(id: string): Promise<ProxyRuntimeReport> {
+    return this.#call<ProxyRuntimeReport>('GET', `/api/v1/proxies/${proxyPath(id)}/runtime`);
+  }
+
   async createCredential(request: { role: string; namespaces: string[]; expires?: string; name?: string }): Promise<{ secret: string; credential: CredentialSummary }> {
     return this.#call('POST', '/api/v1/credentials', request);
   }
@@ -267,6 +279,10 @@ export class ControlClient {
     if (res.statusCode >= 200 && res.statusCode < 300) return parsed as T;
     throw apiError(res.statusCode, parsed);
   }
+}
+
+function proxyPath(id: string): string {
+  return id.split('/').map(encodeURIComponent).join('/');
 }
 
 function keyPath(key: ResourceKey): string {

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { collectExistingPaths, existingFile, existingPathOrStdin, ipv4Cidr, ipv4HostPort, namespaceName, portNumber, trustDomain } from './flag-values.js';
+import { collectExistingPaths, collectHeaderLines, collectQueryParams, existingFile, httpMethod, existingPathOrStdin, ipv4Cidr, ipv4HostPort, namespaceName, portNumber, trustDomain } from './flag-values.js';
 
 const refused = (fn: () => unknown, reason: string): void =>
   assert.throws(fn, (e: unknown) => e instanceof InvalidArgumentError && e.message === reason, reason);
@@ -39,4 +39,13 @@ test('networks, addresses, namespaces and trust domains', () => {
   assert.equal(trustDomain('example.org'), 'example.org');
   refused(() => trustDomain('Example.org'), 'trust domain must be lowercase.');
   refused(() => trustDomain('example.org:8443'), 'a port (or colon) is not allowed in the trust domain.');
+});
+
+test('request methods, header lines and query parameters for route check', () => {
+  assert.equal(httpMethod('PATCH'), 'PATCH');
+  for (const v of ['', 'G T', 'GET\r\n']) refused(() => httpMethod(v), 'Expected an HTTP method such as GET or POST.');
+  assert.deepEqual(collectHeaderLines('b: 2', collectHeaderLines('end-user: jason')), ['end-user: jason', 'b: 2']);
+  for (const v of ['novalue', ': x', 'bad name: v']) refused(() => collectHeaderLines(v), 'Expected "name: value".');
+  assert.deepEqual(collectQueryParams('a', collectQueryParams('q=1')), ['q=1', 'a']);
+  for (const v of ['', '=1']) refused(() => collectQueryParams(v), 'Expected name=value.');
 });

@@ -9,6 +9,7 @@ import { tryParseDuration } from '../config/duration.js';
 import { dns1123LabelProblem } from '../config/metadata.js';
 import { validateTrustDomain } from '../identity/spiffe-id.js';
 import { parseCidr, parseIPv4 } from '../mesh/netns/pod-subnet.js';
+import { headerLineProblem, methodProblem, queryParamProblem } from '../route-check/checked-request.js';
 
 /** A TCP port to listen on or connect to: 1 to 65535, digits only (Number() would take "0x50" and "8e3"). */
 export function portNumber(value: string): number {
@@ -83,4 +84,25 @@ export function positiveDuration(value: string): number {
   const ms = tryParseDuration(value);
   if (ms === undefined || ms <= 0) throw new InvalidArgumentError('Expected a positive duration like 30s, 10m or 720h.');
   return ms;
+}
+
+function checked(problem: (v: string) => string | undefined): (value: string) => string {
+  return (value) => {
+    const p = problem(value);
+    if (p !== undefined) throw new InvalidArgumentError(p);
+    return value;
+  };
+}
+
+/** An HTTP method token (`GET`, `POST`, ...). */
+export const httpMethod = checked(methodProblem);
+
+/** Repeatable `-H 'name: value'`, collected in order. */
+export function collectHeaderLines(value: string, previous: string[] = []): string[] {
+  return [...previous, checked(headerLineProblem)(value)];
+}
+
+/** Repeatable `--query name=value`, collected in order. */
+export function collectQueryParams(value: string, previous: string[] = []): string[] {
+  return [...previous, checked(queryParamProblem)(value)];
 }

@@ -24,6 +24,8 @@ const VERBS: Record<string, () => Promise<Register>> = {
   exec: async () => (await import('./exec.js')).registerExecCommand,
   status: async () => (await import('./status.js')).registerStatusCommand,
   authz: async () => (await import('./authz.js')).registerAuthzCommand,
+  route: async () => (await import('./route.js')).registerRouteCommand,
+  'proxy-config': async () => (await import('./proxy-config.js')).registerProxyConfigCommand,
   auth: async () => (await import('./auth.js')).registerAuthCommand,
   control: async () => (await import('./control.js')).registerControlCommand,
   proxy: async () => (await import('./proxy.js')).registerProxyCommand,

@@ -107,6 +107,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     validate: (doc, origin) => validateDocument(doc, origin),
     admit: (batch, force) => admitBatch(store, batch, { force, rootNamespace: o.bootstrap.rootNamespace }),
     proxyStatus: () => push.proxies(),
+    proxies: push,
     unauthenticated: new UnauthenticatedTally({ clock: systemClock.now }),
     onInternalError: (err) => log.warn('internal error in API', { error: String((err as Error)?.stack ?? err) }),
   };

@@ -20,6 +20,10 @@ import type { SharedSection } from './compile/snapshot-memo.js';
 import type { MeshSnapshot } from './compile/snapshot.js';
 import type { ControlLog } from './control-log.js';
 import type { PushInputs } from './store/audit-chain.js';
+import { AckedConfigs } from './acked-configs.js';
+import type { RunningConfig } from './acked-configs.js';
+import { RuntimeRequests } from './runtime-requests.js';
+import type { ProxyRuntimeReport } from '../push/runtime-report.js';
 
 export interface ProxyStatus {
   id: string;
@@ -92,6 +96,9 @@ export class PushServer {
   #waiting = new Set<Connection>();
   /** Status of proxies seen, kept after disconnect so `weft status` can say a proxy is gone. */
   #seen = new Map<string, ProxyStatus>();
+  /** The config each proxy ACKed, for `weft proxy-config` and `weft route check`. */
+  #acked = new AckedConfigs();
+  #runtime = new RuntimeRequests();
 
   constructor(private readonly deps: PushServerDeps) {}
 
@@ -114,6 +121,21 @@ export class PushServer {
 
   proxies(): ProxyStatus[] {
     return [...this.#seen.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** What a proxy runs: its status and the config it last ACKed (undefined for a proxy never seen). */
+  runningConfig(id: string): { status: ProxyStatus; running: RunningConfig | undefined } | undefined {
+    const status = this.#seen.get(id);
+    return status === undefined ? undefined : { status, running: this.#acked.running(id) };
+  }
+
+  /** Asks a connected proxy for its runtime state over its stream. */
+  requestRuntime(id: string): Promise<ProxyRuntimeReport> {
+    const conn = [...this.#connections].find((c) => c.status.id === id);
+    if (conn === undefined) {
+      return Promise.reject(new WeftError('UPSTREAM_UNREACHABLE', `proxy ${id} is not connected to the control plane`, { status: 503 }));
+    }
+    return this.#runtime.ask(conn, id, (reqId) => send(conn.stream, { type: 'report-runtime', id: reqId }));
   }
 
   /** Recompile for every connected proxy and send what changed. */
@@ -193,6 +215,7 @@ export class PushServer {
       if (!conn) return;
       this.#connections.delete(conn);
       this.#forget(conn);
+      this.#runtime.drop(conn, conn.status.id);
       conn.status.connected = false;
       this.deps.log.info('proxy disconnected', { proxy: conn.status.id });
       conn = undefined;
@@ -298,6 +321,7 @@ export class PushServer {
     if (stream.closed || stream.destroyed) return;
     const { version } = compiled.config;
     c.status.sentVersion = version;
+    this.#acked.sent(c.status.id, compiled.config);
     if (this.deps.onConfigEvent) {
       const configSha256 = configDigest(compiled.jsonParts);
       // Only the newest few versions can still be answered; older ones are superseded on the stream.
@@ -339,10 +363,12 @@ export class PushServer {
     switch (msg.type) {
       case 'ack':
         c.status.ackedVersion = msg.version;
+        if (typeof msg.version === 'string') this.#acked.ack(c.status.id, msg.version);
         this.#recordOutcome(c, 'ack', msg.version);
         break;
       case 'nack':
         c.status.lastNack = { version: msg.version, reason: msg.reason, at: new Date().toISOString() };
+        if (typeof msg.version === 'string') this.#acked.nack(c.status.id, msg.version);
         this.#recordOutcome(c, 'nack', msg.version, msg.reason);
         this.deps.log.warn('proxy rejected config', { proxy: c.status.id, version: msg.version, reason: msg.reason });
         break;
@@ -351,6 +377,9 @@ export class PushServer {
         break;
       case 'jwks-refresh':
         if (Array.isArray(msg.uris)) this.deps.onJwksRefresh(msg.uris.filter((u): u is string => typeof u === 'string').slice(0, 64));
+        break;
+      case 'runtime':
+        this.#runtime.answer(c, msg.id, 'report' in msg ? msg.report : undefined, 'error' in msg ? msg.error : undefined);
         break;
       case 'hello':
         break;

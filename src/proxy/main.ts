@@ -20,6 +20,7 @@ import { installConfig, jsonLog } from './proxy-runtime.js';
 import { proxyTelemetry } from './telemetry/access-log.js';
 import { ProxyMetrics } from './telemetry/proxy-metrics.js';
 import { createAdminServer } from './admin/admin-server.js';
+import { runtimeReport } from './admin/runtime-report.js';
 import { createInboundListener } from './inbound/index.js';
 import { createOutboundServer } from './outbound/index.js';
 import { createGatewayListeners } from './gateway/index.js';
@@ -93,6 +94,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
     clock: systemClock,
     log,
     onConfig: applyConfig,
+    runtimeReport: () => runtimeReport(rt, systemClock),
   });
 
   const identity = { namespace: s.namespace, serviceAccount: s.serviceAccount, workload: s.name };

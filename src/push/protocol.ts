@@ -4,6 +4,7 @@
  * Certificates are signed over plain HTTP/2 requests on the same connection.
  */
 import { WeftError } from '../errors.js';
+import type { ProxyRuntimeReport } from './runtime-report.js';
 
 export const PUSH_PATHS = {
   /** First certificate: server-authenticated TLS, authorised by a single-use bootstrap token. */
@@ -43,9 +44,16 @@ export type ProxyMessage =
   | { type: 'nack'; version: string; reason: string }
   | { type: 'cert'; notAfter: string }
   /** A token named a key the proxy does not have: refetch these JWKS documents now. */
-  | { type: 'jwks-refresh'; uris: string[] };
+  | { type: 'jwks-refresh'; uris: string[] }
+  /** The answer to a `report-runtime` request with the same id. */
+  | { type: 'runtime'; id: string; report: ProxyRuntimeReport }
+  | { type: 'runtime'; id: string; error: string };
 
-export type ControlMessage = { type: 'config'; config: unknown } | { type: 'error'; message: string };
+export type ControlMessage =
+  | { type: 'config'; config: unknown }
+  | { type: 'error'; message: string }
+  /** Asks the proxy for its runtime state (endpoint health, certificate metadata), answered by a `runtime` message. */
+  | { type: 'report-runtime'; id: string };
 
 /** The longest line a proxy receives: a config for one proxy is far smaller, and memory is not for attackers. */
 export const MAX_CONTROL_MESSAGE_BYTES = 64 * 1024 * 1024;

@@ -28,6 +28,7 @@ import {
 import type { ApiDeps, RouteRequest } from './routes.js';
 import { readAuditLog, readEnforcedConfig, readHistory, rollbackResource } from './history-routes.js';
 import { auditRefusal } from './refusal-audit.js';
+import { readProxyConfig, readProxyRuntime } from './proxy-config-routes.js';
 import type { Denial } from './refusal-audit.js';
 
 export type { ApiDeps, AppliedItem, ApplyResponse, TokenSubject } from './routes.js';
@@ -64,6 +65,8 @@ const ROUTES: readonly Route[] = [
   { method: 'PUT', pattern: ['status', ':kind', ':namespace', ':name'], access: { verb: 'update', kind: 'from-path', namespace: 'from-path' }, run: putStatus },
   { method: 'POST', pattern: ['tokens'], access: 'per-item', run: issueToken },
   { method: 'GET', pattern: ['proxies'], access: { verb: 'list', kind: 'ProxyStatus', namespace: ALL_NAMESPACES }, run: listProxies },
+  { method: 'GET', pattern: ['proxies', ':role', ':namespace', ':name', 'config'], access: { verb: 'get', kind: 'ProxyStatus', namespace: ALL_NAMESPACES }, run: readProxyConfig },
+  { method: 'GET', pattern: ['proxies', ':role', ':namespace', ':name', 'runtime'], access: { verb: 'get', kind: 'ProxyStatus', namespace: ALL_NAMESPACES }, run: readProxyRuntime },
   { method: 'GET', pattern: ['credentials'], access: { verb: 'list', kind: 'Credential', namespace: ALL_NAMESPACES }, run: listCredentials },
   { method: 'POST', pattern: ['credentials'], access: { verb: 'create', kind: 'Credential', namespace: ALL_NAMESPACES }, run: createApiCredential },
   { method: 'POST', pattern: ['credentials', ':name', 'revoke'], access: { verb: 'delete', kind: 'Credential', namespace: ALL_NAMESPACES }, run: revokeCredential },

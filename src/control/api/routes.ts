@@ -15,6 +15,7 @@ import { notFoundMessage } from './resource-names.js';
 import { forcedActor } from './admission.js';
 import type { AdmissionReport } from './admission.js';
 import type { Finding } from '../../analyze/index.js';
+import type { ProxyObservation } from './proxy-config-routes.js';
 
 /** The identity a bootstrap token lets one workload claim. */
 export interface TokenSubject {
@@ -34,6 +35,8 @@ export interface ApiDeps {
   /** The config module's document validation; `origin` names the document in error messages. */
   validate: (doc: unknown, origin: string) => Resource;
   proxyStatus: () => unknown[];
+  /** The configs proxies ACKed and their runtime reports; absent, those routes answer 404. */
+  proxies?: ProxyObservation;
   /** Told after a Workload's status is stored, so the runtime's view follows without waiting for a watch. */
   onWorkloadStatus?: (workload: StoredResource) => void;
   /** Lifetime of tokens issued through the API; default ten minutes. */

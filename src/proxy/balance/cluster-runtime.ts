@@ -50,6 +50,11 @@ export class ClusterRuntime {
     return this.hostSet.hosts;
   }
 
+  /** Fewer hosts healthy than the policy's minHealthPercent: balancing ignores ejection. */
+  get panic(): boolean {
+    return this.hostSet.panic;
+  }
+
   /** A host for one request; undefined means no healthy upstream (Envoy's 503 `UH`). */
   pick(ctx: PickContext): EndpointState | undefined {
     return this.balancer.pick(this.hostSet.candidates(), ctx);

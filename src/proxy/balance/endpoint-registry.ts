@@ -42,6 +42,11 @@ export class EndpointRegistry {
     return this.clusters.get(name);
   }
 
+  /** Every cluster, for the proxy's runtime report. */
+  all(): IterableIterator<ClusterRuntime> {
+    return this.clusters.values();
+  }
+
   endpoint(cluster: string, address: string): EndpointState | undefined {
     return this.clusters.get(cluster)?.hosts.find((h) => h.address === address);
   }

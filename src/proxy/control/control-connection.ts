@@ -9,6 +9,7 @@ import { LineDecoder, MAX_CONTROL_MESSAGE_BYTES, PUSH_PATHS } from '../../push/p
 import type { ControlMessage, NodeInfo, ProxyMessage, SignRequest, SignResponse } from '../../push/protocol.js';
 import type { SignedSvid, WorkloadCertificate } from '../tls/workload-certificate.js';
 import type { ProxyLog } from '../proxy-runtime.js';
+import type { ProxyRuntimeReport } from '../../push/runtime-report.js';
 import { spiffeIdOfPeer } from '../../identity/tls-peer.js';
 
 export interface ControlConnectionOptions {
@@ -24,6 +25,8 @@ export interface ControlConnectionOptions {
   log: ProxyLog;
   /** Apply a config; reject with the reason to NACK it. */
   onConfig: (config: unknown) => Promise<string>;
+  /** The proxy's runtime state, when the control plane asks for it. */
+  runtimeReport: () => ProxyRuntimeReport;
 }
 
 const PING_INTERVAL_MS = 10_000;
@@ -171,6 +174,15 @@ export class ControlConnection {
   #onMessage(msg: ControlMessage): void {
     if (msg.type === 'error') {
       this.o.log.warn('control plane refused this proxy', { message: msg.message });
+      return;
+    }
+    if (msg.type === 'report-runtime') {
+      // A report that cannot be made is answered with why, never by dropping the stream that carries configs.
+      try {
+        this.#send({ type: 'runtime', id: String(msg.id), report: this.o.runtimeReport() });
+      } catch (err) {
+        this.#send({ type: 'runtime', id: String(msg.id), error: err instanceof Error ? err.message : String(err) });
+      }
       return;
     }
     const version = (msg.config as { version?: unknown } | null)?.version;
