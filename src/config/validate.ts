@@ -35,7 +35,10 @@ export function checkDocument(doc: unknown): DocumentCheck {
   }
   const { apiVersion, kind: kindName } = doc;
   const known = typeof apiVersion === 'string' && typeof kindName === 'string' ? findKind(apiVersion, kindName) : undefined;
-  const topLevel = known?.topLevelSpec === undefined ? TOP_LEVEL : new Set([...TOP_LEVEL, ...known.topLevelSpec].filter((k) => k !== 'spec'));
+  // A kind written without `spec` also takes its internal form (`spec` holding those fields, as the CLI sends a
+  // loaded resource), but never both at once.
+  const internalForm = known?.topLevelSpec !== undefined && isPlainObject(doc['spec']) && !known.topLevelSpec.some((f) => f in doc);
+  const topLevel = known?.topLevelSpec === undefined || internalForm ? TOP_LEVEL : new Set([...TOP_LEVEL, ...known.topLevelSpec].filter((k) => k !== 'spec'));
   for (const key of Object.keys(doc)) {
     if (!topLevel.has(key)) problems.push({ path: [key], message: 'unknown field', atKey: true });
   }
@@ -50,7 +53,7 @@ export function checkDocument(doc: unknown): DocumentCheck {
     return { ok: false, problems, unknownKind: true };
   }
   const metadata = checkMetadata(doc['metadata'], kind.nameRule, kind.namespaced, problems);
-  const spec = kind.topLevelSpec === undefined
+  const spec = kind.topLevelSpec === undefined || internalForm
     ? checkSpec(kind, doc['spec'], problems, ['spec'])
     : checkSpec(kind, topLevelSpec(doc, kind.topLevelSpec), problems, []);
   if (problems.length > 0 || metadata === undefined) return { ok: false, problems, unknownKind: false };
