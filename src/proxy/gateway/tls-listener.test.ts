@@ -9,53 +9,15 @@ import { createHash, X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { createRootCa } from '../../identity/root-ca.js';
-import type { RootCaPem } from '../../identity/root-ca.js';
-import { PROXY_CONFIG_SCHEMA } from '../../proxyconfig/types.js';
-import type { GatewayChain, ProxyConfig } from '../../proxyconfig/types.js';
+import type { GatewayChain } from '../../proxyconfig/types.js';
 import type { ServerTlsConfig } from '../../proxyconfig/gateway-types.js';
+import { BACKEND, gatewayConfig as config, serverTls } from './gateway-config.fixture.js';
 import { acceptProxyConfig } from '../config/compiled-config.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
 import { TestCa } from './test-certificates.fixture.js';
 import { createGatewayListeners } from './index.js';
 import type { GatewayListeners } from './index.js';
-
-const BACKEND = 'backend.default.svc.cluster.local';
-
-function serverTls(cert: RootCaPem, over: Partial<ServerTlsConfig> = {}): ServerTlsConfig {
-  return {
-    mode: 'SIMPLE',
-    certificates: [{ chain: { secret: 'weft-system/c', pem: cert.certPem }, privateKey: { secret: 'weft-system/c', pem: cert.keyPem } }],
-    subjectAltNames: [],
-    verifyCertificateSpki: [],
-    verifyCertificateHash: [],
-    minProtocolVersion: 'TLSv1.2',
-    maxProtocolVersion: 'TLSv1.3',
-    cipherSuites: [],
-    ...over,
-  };
-}
-
-function config(backendPort: number, servers: Array<{ port: number; protocol: 'HTTPS' | 'TLS' | 'TCP'; chains: GatewayChain[] }>): ProxyConfig {
-  return {
-    schema: PROXY_CONFIG_SCHEMA,
-    version: 'v1',
-    proxy: { role: 'gateway', namespace: 'weft-system', name: 'gw', spiffeId: 'spiffe://cluster.local/ns/weft-system/sa/gw', labels: {} },
-    trustDomain: 'cluster.local',
-    inbound: null,
-    outbound: {
-      services: [{
-        host: BACKEND, namespace: 'default', aliases: [], addresses: [],
-        // PeerAuthentication DISABLE at the backend: the gateway dials it in plaintext, so no mesh CA is needed here.
-        ports: [{ port: 443, name: 'tls', protocol: 'tls', endpoints: [{ address: '127.0.0.1', inboundPort: 1, targetPort: backendPort, spiffeId: 'spiffe://cluster.local/ns/default/sa/backend', mtls: false, workload: 'default/backend' }] }],
-      }],
-      externals: [],
-      trafficPolicy: 'REGISTRY_ONLY',
-    },
-    gateway: { servers: servers.map((s) => ({ ...s, name: `p${s.port}`, virtualHosts: [] })) },
-    security: { rootNamespace: 'weft-system', pathNormalization: 'BASE', authorizationPolicies: [], jwtRules: [], extensionProviders: [] },
-  };
-}
 
 const toBackend = [{ source: 'default/vs#0', match: [], destinations: [{ host: BACKEND, port: 443, weight: 100 }] }];
 
