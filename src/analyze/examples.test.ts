@@ -20,6 +20,7 @@ const RUNS: readonly (readonly string[])[] = [
   ['httpbin', 'jwt'],
   ['httpbin', 'rate-limit'],
   ['httpbin', 'secure-ingress'],
+  ['sni-passthrough'],
   ['redis'],
   ['tcp-echo'],
   ['egress', 'egress/config/serviceentry.yaml', 'egress/config/sidecar.yaml'],
