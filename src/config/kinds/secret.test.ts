@@ -1,6 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createPrivateKey } from 'node:crypto';
 import { createRootCa } from '../../identity/root-ca.js';
+import { x509 } from '../../identity/x509-runtime.js';
 import { parseResources } from '../load.js';
 import { isWeftError } from '../../errors.js';
 import { SecretSpecSchema, checkSecretAt } from './secret.js';
@@ -45,6 +47,20 @@ describe('Secret', async () => {
       assert.throws(() => parseResources(row.yaml, 'secret.yaml'), (e) => isWeftError(e, 'CONFIG_INVALID') && row.want.test(e.message));
     });
   }
+
+  test('an expired certificate is refused at apply, at the certificate', async () => {
+    const keys = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+    const expired = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: '01', name: 'CN=expired.example.com', notBefore: new Date(now - 2 * YEAR), notAfter: new Date(now - YEAR), keys,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    });
+    const pkcs8 = Buffer.from(await crypto.subtle.exportKey('pkcs8', keys.privateKey));
+    const keyPem = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }).toString();
+    assert.throws(
+      () => parseResources(kubectlYaml(expired.toString('pem'), keyPem), 'secret.yaml'),
+      (e) => isWeftError(e, 'CONFIG_INVALID') && /secret\.yaml:3:\d+: data\["tls\.crt"\]: certificate expired at /.test(e.message),
+    );
+  });
 
   test('an expired certificate is refused (checked at the time given)', () => {
     const spec = SecretSpecSchema.parse({ type: 'kubernetes.io/tls', data: { 'tls.crt': b64(a.certPem), 'tls.key': b64(a.keyPem) } });
