@@ -25,7 +25,7 @@ export function forwardL4(rt: ProxyRuntime, cfg: CompiledProxyConfig, routes: re
   const record = (status: number, upstream?: string, reason?: string, service?: string): void => {
     rt.telemetry.record({
       direction: 'gateway',
-      method: '',
+      method: 'TCP',
       authority: conn.request.sni ?? '',
       path: '',
       status,

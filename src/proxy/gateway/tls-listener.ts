@@ -78,7 +78,8 @@ export function handleTlsPortConnection(d: TlsPortDeps, socket: net.Socket, prot
   const refuse = (reason: string, sni?: string): void => {
     clearTimeout(timer);
     socket.destroy();
-    d.rt.telemetry.record({ direction: 'gateway', method: '', authority: sni ?? '', path: '', status: 0, durationMs: 0, reason });
+    // A connection refused before any request: counted as a TCP connection, its reason in the access log.
+    d.rt.telemetry.record({ direction: 'gateway', method: 'TCP', authority: sni ?? '', path: '', status: 0, durationMs: 0, reason });
   };
   const route = (sni: string | undefined): void => {
     const chain = selectChain(chainsOf(current.cfg, d.port), sni);
@@ -99,11 +100,14 @@ export function handleTlsPortConnection(d: TlsPortDeps, socket: net.Socket, prot
       rejectUnauthorized: serverTls.rejectUnauthorized,
       ...(https ? { ALPNProtocols: [...HTTPS_ALPN] } : {}),
     });
+    let secure = false;
     tlsSocket.on('error', (err) => {
-      refuse(`TLS handshake: ${err.message}`, sni);
+      // After the handshake an error is the connection's end, reported by whoever serves it.
+      if (!secure) refuse(`TLS handshake: ${err.message}`, sni);
       tlsSocket.destroy();
     });
     tlsSocket.once('secure', () => {
+      secure = true;
       clearTimeout(timer);
       const denied = serverTls.checkPeer(tlsSocket);
       if (denied !== undefined) {
