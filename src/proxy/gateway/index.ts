@@ -145,7 +145,8 @@ function handleGateway(rt: ProxyRuntime, dispatch: Dispatch, port: number, req: 
   const ctx = {
     cfg,
     pools: rt.pools,
-    peer: undefined,
+    // A client certificate the server verified names the caller, as Istio's gateways do for ISTIO_MUTUAL.
+    peer: conn?.peer,
     sni: undefined,
     destinationIp: conn?.localAddress ?? req.socket.localAddress ?? '',
     destinationPort: port,

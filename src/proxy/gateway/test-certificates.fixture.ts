@@ -40,7 +40,8 @@ export class TestCa {
     return new TestCa(name, keys, cert.toString('pem'));
   }
 
-  async leaf(dnsName: string): Promise<TestCertificate> {
+  /** `uri` adds a URI SAN (a SPIFFE ID) beside the DNS one. */
+  async leaf(dnsName: string, uri?: string): Promise<TestCertificate> {
     const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: randomSerial().toString('hex'),
@@ -54,7 +55,7 @@ export class TestCa {
       extensions: [
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-        new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: dnsName }]),
+        new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: dnsName }, ...(uri === undefined ? [] : [{ type: 'url' as const, value: uri }])]),
       ],
     });
     return { certPem: cert.toString('pem'), keyPem: await keyPem(keys.privateKey) };

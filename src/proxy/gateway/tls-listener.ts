@@ -19,6 +19,8 @@ import type { CompiledChain } from './gateway-chains.js';
 import { HTTPS_ALPN, buildServerTls } from './server-tls.js';
 import type { ServerTlsRuntime } from './server-tls.js';
 import { forwardL4 } from './l4-forward.js';
+import { peerIdentityOf } from '../tls/peer-identity.js';
+import type { PeerIdentity } from '../tls/peer-identity.js';
 
 /** What the HTTP side needs of a connection that arrived over TLS. */
 export interface TlsConnectionInfo {
@@ -26,6 +28,8 @@ export interface TlsConnectionInfo {
   remoteAddress: string;
   localAddress: string;
   sni: string | undefined;
+  /** A verified client certificate's SPIFFE identity (ISTIO_MUTUAL, or MUTUAL with a SPIFFE certificate): `source.principal` for authorization. */
+  peer: PeerIdentity | undefined;
 }
 
 export interface TlsPortDeps {
@@ -115,7 +119,8 @@ export function handleTlsPortConnection(d: TlsPortDeps, socket: net.Socket, prot
         return refuse(denied, sni);
       }
       if (https) {
-        d.connections.set(tlsSocket, { chain, remoteAddress, localAddress, sni });
+        const peer = serverTls.requestCert ? peerIdentityOf(tlsSocket) : undefined;
+        d.connections.set(tlsSocket, { chain, remoteAddress, localAddress, sni, peer });
         d.http.emit('connection', tlsSocket);
       } else {
         forwardL4(d.rt, current.cfg, chain.tcp, { client: tlsSocket, head: Buffer.alloc(0), request: { sni, destinationAddress: localAddress, destinationPort: d.port }, server: chain.raw.server });
