@@ -16,6 +16,7 @@ import { gatewayConfig, serverTls } from './gateway-config.fixture.js';
 import { createGatewayListeners } from './index.js';
 import type { GatewayListeners } from './index.js';
 
+const SLEEP = 'spiffe://cluster.local/ns/default/sa/sleep';
 const mesh = await TestCa.create('mesh CA');
 const other = await TestCa.create('other CA');
 const svid = (leaf: TestCertificate): unknown => ({ keyPem: leaf.keyPem, certChainPem: [leaf.certPem], trustBundlePem: [mesh.certPem] });
@@ -71,15 +72,15 @@ function call(client?: TestCertificate): Promise<string> {
 }
 
 test('ISTIO_MUTUAL: the gateway SVID is served; a mesh client certificate is required', async () => {
-  assert.equal(await call(await mesh.leaf('sleep.example')), 'gateway-1.example ping');
+  assert.equal(await call(await mesh.leaf('sleep.example', SLEEP)), 'gateway-1.example ping');
   assert.match(await call(), /^(closed|error)/);
-  assert.match(await call(await other.leaf('sleep.example')), /^(closed|error)/);
+  assert.match(await call(await other.leaf('sleep.example', SLEEP)), /^(closed|error)/);
 });
 
 test('a renewed SVID is served on new connections after rotate()', async () => {
   current = svid(await mesh.leaf('gateway-2.example'));
   gateway.rotate();
-  assert.equal(await call(await mesh.leaf('sleep.example')), 'gateway-2.example ping');
+  assert.equal(await call(await mesh.leaf('sleep.example', SLEEP)), 'gateway-2.example ping');
 });
 
 function get(client: TestCertificate): Promise<number | string> {
@@ -98,4 +99,8 @@ test('ISTIO_MUTUAL over HTTPS: AuthorizationPolicy at the gateway decides by the
   assert.equal(await get(await mesh.leaf('sleep.example', 'spiffe://cluster.local/ns/default/sa/sleep')), 404);
   assert.equal(await get(await mesh.leaf('other.example', 'spiffe://cluster.local/ns/default/sa/other')), 403);
   assert.equal(await get(await mesh.leaf('nobody.example')), 403);
+});
+
+test('ISTIO_MUTUAL over TLS: a connection of another identity is closed by the same policy (TCP semantics)', async () => {
+  assert.match(await call(await mesh.leaf('other.example', 'spiffe://cluster.local/ns/default/sa/other')), /^(closed|error)/);
 });

@@ -1,5 +1,5 @@
 /**
- * A gateway connection routed by VirtualService `tcp` or `tls` routes (the shared l4 route engine): the first route
+ * A gateway connection, authorized as TCP, then routed by VirtualService `tcp` or `tls` routes (the shared l4 route engine): the first route
  * that matches names weighted destinations; the connection goes to one endpoint of the chosen mesh service over
  * the gateway's mTLS, the bytes already read (a passed-through ClientHello) first. No route: the connection is closed.
  */
@@ -10,6 +10,8 @@ import { matchL4Route } from '../../route/l4-route-match.js';
 import type { CompiledL4Route, L4Request } from '../../route/l4-route-match.js';
 import { pickWeighted } from '../../route/weighted.js';
 import { openMeshTunnel, splice } from '../upstream/mesh-tunnel.js';
+import { authzLogFields } from '../security/authz-log.js';
+import type { PeerIdentity } from '../tls/peer-identity.js';
 
 export interface L4Connection {
   client: net.Socket;
@@ -18,6 +20,9 @@ export interface L4Connection {
   request: L4Request;
   /** `server` of the chain, for the access log. */
   server: string;
+  sourceIp: string;
+  /** The verified client certificate's identity, when the server terminated TLS and asked for one. */
+  peer: PeerIdentity | undefined;
 }
 
 export function forwardL4(rt: ProxyRuntime, cfg: CompiledProxyConfig, routes: readonly CompiledL4Route[], conn: L4Connection): void {
@@ -32,13 +37,25 @@ export function forwardL4(rt: ProxyRuntime, cfg: CompiledProxyConfig, routes: re
       durationMs: performance.now() - started,
       upstream,
       destinationService: service,
+      peer: conn.peer?.spiffeId,
       reason,
+      ...authzLogFields(decision),
     });
   };
   const refuse = (reason: string, service?: string): void => {
     conn.client.destroy();
     record(503, undefined, reason, service);
   };
+  // AuthorizationPolicy with Istio's TCP semantics, as the sidecar's inbound applies it (inbound/tcp.ts): a denied
+  // connection is closed before any upstream is dialled.
+  const decision = cfg.security.authz?.evaluate({
+    connection: { sourceIp: conn.sourceIp, destinationIp: conn.request.destinationAddress, destinationPort: conn.request.destinationPort, sni: conn.request.sni, sourcePrincipal: conn.peer?.principal },
+  });
+  if (decision && decision.decision !== 'ALLOW') {
+    conn.client.destroy();
+    rt.telemetry.record({ direction: 'gateway', method: 'TCP', authority: conn.request.sni ?? '', path: '', status: 403, durationMs: performance.now() - started, peer: conn.peer?.spiffeId, reason: 'RBAC: access denied', ...authzLogFields(decision) });
+    return;
+  }
   const route = matchL4Route(routes, conn.request);
   if (route === undefined) return refuse(`no ${conn.request.sni === undefined ? 'tcp' : 'tls'} route on ${conn.server}`);
   const dest = pickWeighted(route.route.destinations, rt.random);

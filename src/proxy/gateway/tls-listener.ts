@@ -62,7 +62,7 @@ export function handleTlsPortConnection(d: TlsPortDeps, socket: net.Socket, prot
   if (protocol === 'TCP') {
     const chain = chainsOf(current.cfg, d.port)[0];
     if (chain === undefined) return void socket.destroy();
-    forwardL4(d.rt, current.cfg, chain.tcp, { client: socket, head: Buffer.alloc(0), request: { sni: undefined, destinationAddress: localAddress, destinationPort: d.port }, server: chain.raw.server });
+    forwardL4(d.rt, current.cfg, chain.tcp, { client: socket, head: Buffer.alloc(0), request: { sni: undefined, destinationAddress: localAddress, destinationPort: d.port }, server: chain.raw.server, sourceIp: remoteAddress, peer: undefined });
     return;
   }
   // One timer bounds the hello and the handshake: a client that trickles bytes (slowloris) is cut off all the same.
@@ -91,7 +91,7 @@ export function handleTlsPortConnection(d: TlsPortDeps, socket: net.Socket, prot
     if (chain.raw.tls === undefined) {
       clearTimeout(timer);
       socket.resume();
-      forwardL4(d.rt, current.cfg, chain.tlsRoutes, { client: socket, head, request: { sni, destinationAddress: localAddress, destinationPort: d.port }, server: chain.raw.server });
+      forwardL4(d.rt, current.cfg, chain.tlsRoutes, { client: socket, head, request: { sni, destinationAddress: localAddress, destinationPort: d.port }, server: chain.raw.server, sourceIp: remoteAddress, peer: undefined });
       return;
     }
     const serverTls = current.tls.get(chain.raw.server);
@@ -118,12 +118,12 @@ export function handleTlsPortConnection(d: TlsPortDeps, socket: net.Socket, prot
         tlsSocket.destroy();
         return refuse(denied, sni);
       }
+      const peer = serverTls.requestCert ? peerIdentityOf(tlsSocket) : undefined;
       if (https) {
-        const peer = serverTls.requestCert ? peerIdentityOf(tlsSocket) : undefined;
         d.connections.set(tlsSocket, { chain, remoteAddress, localAddress, sni, peer });
         d.http.emit('connection', tlsSocket);
       } else {
-        forwardL4(d.rt, current.cfg, chain.tcp, { client: tlsSocket, head: Buffer.alloc(0), request: { sni, destinationAddress: localAddress, destinationPort: d.port }, server: chain.raw.server });
+        forwardL4(d.rt, current.cfg, chain.tcp, { client: tlsSocket, head: Buffer.alloc(0), request: { sni, destinationAddress: localAddress, destinationPort: d.port }, server: chain.raw.server, sourceIp: remoteAddress, peer });
       }
     });
   };
