@@ -87,7 +87,8 @@ export function ingressGateway(o: IngressGatewayOptions): IngressGateway {
         env: {
           ...(await o.proxyEnv(identity)),
           WEFT_ROLE: 'gateway',
-          WEFT_PUBLISH: [...mappings].filter(([from, to]) => from !== to).map(([from, to]) => `${from}=${to}`).join(','),
+          // Every --publish mapping, also for a port no Gateway has yet: a Gateway applied later is published there.
+          WEFT_PUBLISH: [...new Map([...(o.publish ?? []), ...mappings])].filter(([from, to]) => from !== to).map(([from, to]) => `${from}=${to}`).join(','),
           WEFT_LABELS: Object.entries(GATEWAY_LABELS).map(([k, v]) => `${k}=${v}`).join(','),
         },
       }),

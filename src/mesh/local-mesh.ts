@@ -100,6 +100,10 @@ export class LocalMesh {
     if (stopped > 0) this.o.log(`stopped ${stopped} processes left running by a previous weft up of ${this.layout.root}`);
     // Before anything starts: a taken gateway port would otherwise surface only as a NACK in the gateway's log.
     const { mappings } = gatewayHostPorts(this.o.resources, this.o.ingressPort, this.o.publish);
+    for (const [from, to] of this.o.publish ?? []) {
+      // A port of a Gateway applied later is published then too (the gateway reads WEFT_PUBLISH at each start).
+      if (!mappings.has(from)) this.o.log(`--publish ${from}=${to}: no Gateway server on port ${from} yet; the mapping waits for one`);
+    }
     const named = new Set(this.o.publish?.values());
     await checkHostPortsFree(
       [...new Map([...mappings].map(([from, to]) => [to, from])).entries()].map(([port, from]) => ({
