@@ -19,6 +19,8 @@ const RUNS: readonly (readonly string[])[] = [
   ['httpbin', 'grpc-echo'],
   ['httpbin', 'jwt'],
   ['httpbin', 'rate-limit'],
+  ['httpbin', 'secure-ingress'],
+  ['sni-passthrough'],
   ['redis'],
   ['tcp-echo'],
   ['egress', 'egress/config/serviceentry.yaml', 'egress/config/sidecar.yaml'],

@@ -13,7 +13,7 @@ test('can-i kinds: resource kinds by any CLI name, API object kinds by name or p
     ['bootstraptokens', 'BootstrapToken'],
   ];
   for (const [cli, kind] of cases) assert.equal(authKind(cli), kind, cli);
-  assert.throws(() => authKind('secrets'), (e) => isWeftError(e, 'CONFIG_UNKNOWN_KIND') && e.message === 'the server doesn\'t have a resource type "secrets"');
+  assert.throws(() => authKind('configmaps'), (e) => isWeftError(e, 'CONFIG_UNKNOWN_KIND') && e.message === 'the server doesn\'t have a resource type "configmaps"');
 });
 
 test('auth list: roles grouped with their namespaces, expiry, and state at the given time', () => {

@@ -106,3 +106,15 @@ export function collectHeaderLines(value: string, previous: string[] = []): stri
 export function collectQueryParams(value: string, previous: string[] = []): string[] {
   return [...previous, checked(queryParamProblem)(value)];
 }
+
+/** `--publish GATEWAY_PORT=HOST_PORT`, collected across repeats; a gateway port given twice is refused. */
+export function portMapping(value: string, prior: Map<number, number> | undefined): Map<number, number> {
+  const eq = value.indexOf('=');
+  if (eq < 0) throw new InvalidArgumentError(`"${value}" is not GATEWAY_PORT=HOST_PORT`);
+  const from = portNumber(value.slice(0, eq));
+  const to = portNumber(value.slice(eq + 1));
+  const out = new Map(prior);
+  if (out.has(from)) throw new InvalidArgumentError(`gateway port ${from} is published twice`);
+  out.set(from, to);
+  return out;
+}

@@ -3,6 +3,7 @@
  * stored then, from history), printed the way
  * `kubectl get` prints it (same table layout, same AGE wording, same messages), so Istio users read it at once.
  */
+import { secretForDisplay } from '../control/secrets/redact-secret.js';
 import { formatTable } from './text-table.js';
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
@@ -99,6 +100,13 @@ const KIND_COLUMNS: Record<string, { main: Column[]; wide?: Column[] }> = {
   },
   PeerAuthentication: { main: [{ header: 'MODE', value: (r) => text(field(r, 'spec', 'mtls', 'mode')) }] },
   AuthorizationPolicy: { main: [{ header: 'ACTION', value: (r) => text(field(r, 'spec', 'action'), 'ALLOW') }] },
+  // kubectl's columns; the values never leave the control plane (the stored form is sealed).
+  Secret: {
+    main: [
+      { header: 'TYPE', value: (r) => text(field(r, 'spec', 'type'), 'Opaque') },
+      { header: 'DATA', value: (r) => String((field(r, 'spec', 'sealed', 'keys') as unknown[] | undefined)?.length ?? 0) },
+    ],
+  },
 };
 
 export interface TableOptions {
@@ -126,7 +134,8 @@ export function formatResourceTable(resources: StoredResource[], options: TableO
 
 /** `-o json|yaml`: one object as itself, several as kubectl's `List`. */
 export function formatResourceDocument(found: StoredResource | StoredResource[], format: 'json' | 'yaml'): string {
-  const doc = Array.isArray(found) ? { apiVersion: 'v1', kind: 'List', items: found, metadata: { resourceVersion: '' } } : found;
+  const shown = (r: StoredResource): unknown => secretForDisplay(r as unknown as Record<string, unknown>);
+  const doc = Array.isArray(found) ? { apiVersion: 'v1', kind: 'List', items: found.map(shown), metadata: { resourceVersion: '' } } : shown(found);
   return format === 'json' ? `${JSON.stringify(doc, null, 4)}\n` : toYaml(doc);
 }
 

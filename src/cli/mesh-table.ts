@@ -8,7 +8,7 @@ export function formatMeshTable(m: MeshFile): string {
     rows.push([`${w.namespace}/${w.name}`, w.spiffeId, w.inbound, w.outbound, w.app.join(',') || '-', w.state]);
   }
   if (m.gateway) {
-    const listeners = Object.values(m.gateway.listeners ?? {}).join(',') || '-';
+    const listeners = Object.entries(m.gateway.listeners ?? {}).map(([port, at]) => `${port}->${at}`).join(',') || '-';
     rows.push([`${m.gateway.namespace}/${m.gateway.name}`, m.gateway.spiffeId, listeners, '-', '-', m.gateway.state]);
   }
   rows.push(['control-plane', '-', m.control.address, '-', '-', m.control.pid ? 'running' : 'stopped']);

@@ -1,5 +1,8 @@
 /** `weft status`: the control plane and every proxy: connected, config synced or stale, certificate expiry, mTLS mode. */
+import fs from 'node:fs';
 import type { Command } from 'commander';
+import { stateDirLayout } from '../mesh/state-dir.js';
+import type { MeshFile } from '../mesh/mesh-file.js';
 import { Option } from 'commander';
 import type { ProxyStatus } from '../control/push-server.js';
 import { ControlClient, processOutput, runVerb } from './client.js';
@@ -34,11 +37,28 @@ export function registerStatusCommand(program: Command): void {
         const client = await ControlClient.fromStateDir(stateDir, cmd.optsWithGlobals());
         try {
           const proxies = (await client.proxies()) as ProxyStatus[];
-          if (opts.output === 'json') process.stdout.write(`${JSON.stringify({ control: client.address, proxies }, null, 2)}\n`);
-          else process.stdout.write(formatStatus(client.address, proxies));
+          const published = publishedPorts(stateDir);
+          if (opts.output === 'json') process.stdout.write(`${JSON.stringify({ control: client.address, proxies, published }, null, 2)}\n`);
+          else process.stdout.write(`${formatStatus(client.address, proxies)}${formatPublished(published)}`);
         } finally {
           await client.close();
         }
       }),
     );
+}
+
+/** The gateway's server ports as `weft up` published them (mesh.json), if this state directory runs a local mesh. */
+function publishedPorts(stateDir: string): Record<string, string> {
+  try {
+    const mesh = JSON.parse(fs.readFileSync(stateDirLayout(stateDir).meshFile, 'utf8')) as MeshFile;
+    return mesh.gateway?.listeners ?? {};
+  } catch {
+    return {};
+  }
+}
+
+export function formatPublished(published: Record<string, string>): string {
+  const entries = Object.entries(published);
+  if (entries.length === 0) return '';
+  return `gateway ports published: ${entries.map(([port, at]) => `${port} -> ${at}`).join(', ')}\n`;
 }

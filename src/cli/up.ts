@@ -12,10 +12,11 @@ import { exitWhenOrphaned } from '../parent-watch.js';
 import { formatMeshTable } from './mesh-table.js';
 import { processOutput, runVerb } from './client.js';
 import { WeftError } from '../errors.js';
-import { existingFile, ipv4Cidr, portNumber, positiveDuration } from './flag-values.js';
+import { existingFile, ipv4Cidr, portMapping, portNumber, positiveDuration } from './flag-values.js';
 
 interface UpOptions {
   ingressPort: number;
+  publish?: Map<number, number>;
   caCert?: string;
   caKey?: string;
   caChain?: string;
@@ -31,6 +32,7 @@ export function registerUpCommand(program: Command): void {
     .description('run a whole mesh on this machine: control plane, every Workload with its sidecar, the ingress gateway')
     .argument('<path...>', 'YAML files or directories')
     .option('--ingress-port <port>', 'host port for the ingress gateway', portNumber, 8080)
+    .option('--publish <GATEWAY_PORT=HOST_PORT>', 'publish a Gateway server port on this host port (repeatable; --ingress-port is the shorthand for the first)', portMapping)
     .option('--ca-cert <file>', 'run the CA as this (intermediate) certificate', existingFile)
     .option('--ca-key <file>', 'private key of --ca-cert', existingFile)
     .option('--ca-chain <file>', 'certificates from --ca-cert up to the root', existingFile)
@@ -54,6 +56,7 @@ export function registerUpCommand(program: Command): void {
           stateDir,
           resources,
           ingressPort: opts.ingressPort,
+          ...(opts.publish === undefined ? {} : { publish: opts.publish }),
           caFiles,
           isolation,
           podRange: opts.podRange,

@@ -33,10 +33,15 @@ export function checkDocument(doc: unknown): DocumentCheck {
   if (!isPlainObject(doc)) {
     return { ok: false, problems: [{ path: [], message: 'a resource must be a mapping with apiVersion, kind, metadata and spec' }], unknownKind: false };
   }
-  for (const key of Object.keys(doc)) {
-    if (!TOP_LEVEL.has(key)) problems.push({ path: [key], message: 'unknown field', atKey: true });
-  }
   const { apiVersion, kind: kindName } = doc;
+  const known = typeof apiVersion === 'string' && typeof kindName === 'string' ? findKind(apiVersion, kindName) : undefined;
+  // A kind written without `spec` also takes its internal form (`spec` holding those fields, as the CLI sends a
+  // loaded resource), but never both at once.
+  const internalForm = known?.topLevelSpec !== undefined && isPlainObject(doc['spec']) && !known.topLevelSpec.some((f) => f in doc);
+  const topLevel = known?.topLevelSpec === undefined || internalForm ? TOP_LEVEL : new Set([...TOP_LEVEL, ...known.topLevelSpec].filter((k) => k !== 'spec'));
+  for (const key of Object.keys(doc)) {
+    if (!topLevel.has(key)) problems.push({ path: [key], message: 'unknown field', atKey: true });
+  }
   if (typeof apiVersion !== 'string' || apiVersion === '') problems.push({ path: apiVersion === undefined ? [] : ['apiVersion'], message: 'apiVersion is required' });
   if (typeof kindName !== 'string' || kindName === '') problems.push({ path: kindName === undefined ? [] : ['kind'], message: 'kind is required' });
   if (typeof apiVersion !== 'string' || apiVersion === '' || typeof kindName !== 'string' || kindName === '') {
@@ -48,26 +53,34 @@ export function checkDocument(doc: unknown): DocumentCheck {
     return { ok: false, problems, unknownKind: true };
   }
   const metadata = checkMetadata(doc['metadata'], kind.nameRule, kind.namespaced, problems);
-  const spec = checkSpec(kind, doc['spec'], problems);
+  const spec = kind.topLevelSpec === undefined || internalForm
+    ? checkSpec(kind, doc['spec'], problems, ['spec'])
+    : checkSpec(kind, topLevelSpec(doc, kind.topLevelSpec), problems, []);
   if (problems.length > 0 || metadata === undefined) return { ok: false, problems, unknownKind: false };
   return { ok: true, kind, resource: { apiVersion: normalizeApiVersion(apiVersion), kind: kind.kind, metadata, spec } };
 }
 
-function checkSpec(kind: KindInfo, raw: unknown, problems: FieldProblem[]): unknown {
+/** A kind written without `spec` (a Secret's `type` and `data`): its top-level fields are its spec. */
+function topLevelSpec(doc: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(fields.filter((f) => doc[f] !== undefined).map((f) => [f, doc[f]]));
+}
+
+/** `prefix` is where the spec's fields are written: under `spec`, or at the top for kinds without one. */
+function checkSpec(kind: KindInfo, raw: unknown, problems: FieldProblem[], prefix: readonly string[]): unknown {
   // A missing spec is an empty one, so required fields are reported by name rather than as "spec missing".
   const parsed = kind.specSchema.safeParse(raw ?? {});
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(...fromZodIssue(issue));
+    for (const issue of parsed.error.issues) problems.push(...fromZodIssue(issue, prefix));
     return undefined;
   }
   for (const issue of kind.validate?.(parsed.data as never) ?? []) {
-    problems.push({ path: ['spec', ...issue.path], message: issue.message });
+    problems.push({ path: [...prefix, ...issue.path], message: issue.message });
   }
   return parsed.data;
 }
 
-function fromZodIssue(issue: z.core.$ZodIssue): FieldProblem[] {
-  const path = ['spec', ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
+function fromZodIssue(issue: z.core.$ZodIssue, prefix: readonly string[]): FieldProblem[] {
+  const path = [...prefix, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
   switch (issue.code) {
     case 'unrecognized_keys':
       return issue.keys.map((key) => ({ path: [...path, key], message: 'unknown field', atKey: true }));

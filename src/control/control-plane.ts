@@ -14,6 +14,8 @@ import { validateDocument } from '../config/validate.js';
 import { admitBatch } from './api/admission.js';
 import type { MeshSettings } from '../config/kinds/mesh-config.js';
 import { openSqliteStore } from './store/sqlite-store.js';
+import { SecretSealer, loadOrCreateSecretKey, unsealAll } from './secrets/secret-sealing.js';
+import type { Resource } from '../config/resource.js';
 import { ApiCredentials, CREDENTIAL_KEY_BYTES, newCredentialKey } from './api/credentials.js';
 import { createApiHandler } from './api/handler.js';
 import type { ApiDeps } from './api/handler.js';
@@ -76,7 +78,10 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
   await ensureAdminCredential(credentials, layout.adminCredentialFile);
 
   let serving = await servingCertificate(ca, o.bootstrap);
-  let snapshot: MeshSnapshot = buildSnapshot(await store.list(), await store.revision(), o.bootstrap, new Map(), network);
+  const sealer = new SecretSealer(loadOrCreateSecretKey(layout.secretKeyFile));
+  // Secrets are unsealed here only, where gateway configs are compiled; everything else reads the sealed form.
+  const resourcesForCompile = async (): Promise<Resource[]> => unsealAll(await store.list(), sealer);
+  let snapshot: MeshSnapshot = buildSnapshot(await resourcesForCompile(), await store.revision(), o.bootstrap, new Map(), network);
   const jwks = new JwksCache({
     fetch: jwksFetcher(
       () => snapshot,
@@ -105,6 +110,8 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     rootNamespace: o.bootstrap.rootNamespace,
     tokens: { issue: (subject, ttlMs) => tokens.issue(subject, ttlMs) },
     validate: (doc, origin) => validateDocument(doc, origin),
+    sealSecret: (secret, prior) => sealer.seal(secret, prior),
+    unsealSecrets: (resources) => unsealAll(resources, sealer),
     admit: (batch, force) => admitBatch(store, batch, { force, rootNamespace: o.bootstrap.rootNamespace }),
     proxyStatus: () => push.proxies(),
     proxies: push,
@@ -123,7 +130,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
   };
   const unwatch = store.watch(scheduleRefresh);
   const refresh = async (): Promise<void> => {
-    snapshot = buildSnapshot(await store.list(), await store.revision(), o.bootstrap, jwks.documents(), network);
+    snapshot = buildSnapshot(await resourcesForCompile(), await store.revision(), o.bootstrap, jwks.documents(), network);
     jwks.track(jwksUris(snapshot));
     push.pushAll();
   };

@@ -5,6 +5,8 @@
  * resources at that revision. The same compile and the same serialisation as the push give the bytes again,
  * and their SHA-256 either matches the recorded one or the answer says it does not.
  */
+import { withoutPrivateKeys } from './secrets/redact-secret.js';
+import type { Resource } from '../config/resource.js';
 import { WeftError } from '../errors.js';
 import type { ProxyConfig } from '../proxyconfig/types.js';
 import { compileProxyConfigParts } from './compile/index.js';
@@ -59,7 +61,13 @@ async function lastAck(store: ResourceStore, proxy: string, at: EnforcedAt): Pro
   }
 }
 
-export async function enforcedConfig(store: ResourceStore, proxy: string, at: EnforcedAt): Promise<EnforcedConfig> {
+/** `unseal` opens stored Secrets, so a gateway's config compiles to what it was sent; the answer never shows their keys. */
+export async function enforcedConfig(
+  store: ResourceStore,
+  proxy: string,
+  at: EnforcedAt,
+  unseal: <R extends Resource>(resources: readonly R[]) => R[] = (r) => [...r],
+): Promise<EnforcedConfig> {
   const asked = 'time' in at ? at.time : `revision ${at.revision}`;
   const found = await lastAck(store, proxy, at);
   if (!found) {
@@ -74,7 +82,7 @@ export async function enforcedConfig(store: ResourceStore, proxy: string, at: En
     });
   }
   // HISTORY_PRUNED when retention removed the revision.
-  const resources = await store.listAt({}, inputs.revision);
+  const resources = unseal(await store.listAt({}, inputs.revision));
   const network = inputs.serviceCidr === undefined ? {} : { serviceCidr: inputs.serviceCidr };
   const snap = buildSnapshot(resources, inputs.revision, inputs.bootstrap, new Map(Object.entries(inputs.jwks)), network);
   const compiled = compileProxyConfigParts(snap, inputs.node);
@@ -85,6 +93,6 @@ export async function enforcedConfig(store: ResourceStore, proxy: string, at: En
     sent: { seq: sent.seq, time: sent.time, revision: inputs.revision },
     reproducedSha256,
     reproduced: reproducedSha256 === ack.configSha256,
-    config: compiled.config,
+    config: withoutPrivateKeys(compiled.config),
   };
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LoadedResource } from '../config/load.js';
-import { ingressGateway, unprivilegedPortStart } from './ingress-gateway.js';
+import { gatewayHostPorts, ingressGateway, unprivilegedPortStart } from './ingress-gateway.js';
 
 function gateway(ports: number[]): LoadedResource {
   return {
@@ -28,7 +28,15 @@ test('the host ports the gateway binds: the first server port published on the i
     onStart: () => undefined,
   });
   assert.deepEqual({ published: gw.published, hostPorts: gw.hostPorts, seen }, { published: 8080, hostPorts: [18080, 443], seen: [[18080, 443]] });
-  assert.deepEqual(gw.entry.listeners, { '8080': '127.0.0.1:18080' });
+  assert.deepEqual(gw.entry.listeners, { '8080': '127.0.0.1:18080', '443': '127.0.0.1:443' });
+});
+
+test('--publish moves any server port, the first included; Gateways for other gateways are not bound', () => {
+  const egress = gateway([9443]);
+  (egress.resource.spec as { selector: Record<string, string> }).selector = { istio: 'egressgateway' };
+  const { mappings, hostPorts } = gatewayHostPorts([gateway([8080, 443, 15443]), egress], 18080, new Map([[443, 18443], [8080, 28080]]));
+  assert.deepEqual([...mappings], [[8080, 28080], [443, 18443], [15443, 15443]]);
+  assert.deepEqual(hostPorts, [28080, 18443, 15443]);
 });
 
 test('the unprivileged port start comes from the kernel, 1024 when it cannot be read', () => {

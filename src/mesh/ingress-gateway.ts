@@ -1,7 +1,7 @@
 /**
  * The ingress gateway of a local mesh: the same proxy as every sidecar, run with the gateway role and identity in
- * the root namespace, its first Gateway server port published on the host's ingress port, every other server port
- * bound as its own number.
+ * the root namespace, every server port of the Gateways that select it published on the host: the first on the
+ * ingress port, any other where `--publish PORT=HOST_PORT` says, else as its own number.
  */
 import fs from 'node:fs';
 import type { LoadedResource } from '../config/load.js';
@@ -17,6 +17,8 @@ export interface IngressGatewayOptions {
   namespace: string;
   trustDomain: string;
   ingressPort: number;
+  /** `--publish`: Gateway server port → host port, over the defaults. */
+  publish?: ReadonlyMap<number, number>;
   /** How the proxy is run, given the host ports it must bind (a privileged one needs a capability). */
   command: (hostPorts: readonly number[]) => { command: string; args: string[] };
   logFile: string;
@@ -30,19 +32,38 @@ export interface IngressGatewayOptions {
 export interface IngressGateway {
   process: SupervisedProcess;
   entry: MeshProxyEntry;
-  /** The Gateway server port published on the host, if any Gateway names one. */
+  /** The first Gateway server port (published on the ingress port unless --publish names it), if any. */
   published: number | undefined;
+  /** Every server port → the host port it is published on. */
+  mappings: Map<number, number>;
   /** The host ports (on 127.0.0.1) the gateway binds for the Gateways it starts with. */
   hostPorts: number[];
 }
 
-/** The first Gateway server port (published on `ingressPort`) and every host port the gateway will bind. */
-export function gatewayHostPorts(resources: readonly LoadedResource[], ingressPort: number): { published: number | undefined; hostPorts: number[] } {
+/** A Gateway selecting these labels (Istio's selector: every label it names must match). */
+function selectsGateway(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
+  return Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v);
+}
+
+/**
+ * Where each server port of the Gateways this gateway serves is published on the host: the first server port on
+ * `ingressPort`, a port named by `--publish` where it says, any other as its own number.
+ */
+export function gatewayHostPorts(
+  resources: readonly LoadedResource[],
+  ingressPort: number,
+  publish: ReadonlyMap<number, number> = new Map(),
+  labels: Record<string, string> = GATEWAY_LABELS,
+): { published: number | undefined; hostPorts: number[]; mappings: Map<number, number> } {
   const serverPorts = resources
     .filter((r) => r.resource.kind === 'Gateway')
-    .flatMap((r) => ((r.resource.spec as { servers?: { port: { number: number } }[] }).servers ?? []).map((s) => s.port.number));
+    .map((r) => r.resource.spec as { selector?: Record<string, string>; servers?: { port: { number: number } }[] })
+    .filter((spec) => selectsGateway(spec.selector, labels))
+    .flatMap((spec) => (spec.servers ?? []).map((s) => s.port.number));
   const published = serverPorts[0];
-  return { published, hostPorts: [...new Set(serverPorts.map((p) => (p === published ? ingressPort : p)))] };
+  const mappings = new Map<number, number>();
+  for (const p of serverPorts) if (!mappings.has(p)) mappings.set(p, publish.get(p) ?? (p === published ? ingressPort : p));
+  return { published, hostPorts: [...new Set(mappings.values())], mappings };
 }
 
 /** Ports below this need CAP_NET_BIND_SERVICE (Linux: net.ipv4.ip_unprivileged_port_start, 1024 unless changed). */
@@ -57,7 +78,7 @@ export function unprivilegedPortStart(read: (file: string) => string = (f) => fs
 
 export function ingressGateway(o: IngressGatewayOptions): IngressGateway {
   const identity = { namespace: o.namespace, name: GATEWAY_NAME, serviceAccount: GATEWAY_NAME };
-  const { published, hostPorts } = gatewayHostPorts(o.resources, o.ingressPort);
+  const { published, hostPorts, mappings } = gatewayHostPorts(o.resources, o.ingressPort, o.publish);
   const process = new SupervisedProcess(
     { name: GATEWAY_NAME, ...o.command(hostPorts), env: {}, logFile: o.logFile },
     {
@@ -66,7 +87,8 @@ export function ingressGateway(o: IngressGatewayOptions): IngressGateway {
         env: {
           ...(await o.proxyEnv(identity)),
           WEFT_ROLE: 'gateway',
-          WEFT_PUBLISH: published === undefined ? '' : `${published}=${o.ingressPort}`,
+          // Every --publish mapping, also for a port no Gateway has yet: a Gateway applied later is published there.
+          WEFT_PUBLISH: [...new Map([...(o.publish ?? []), ...mappings])].filter(([from, to]) => from !== to).map(([from, to]) => `${from}=${to}`).join(','),
           WEFT_LABELS: Object.entries(GATEWAY_LABELS).map(([k, v]) => `${k}=${v}`).join(','),
         },
       }),
@@ -81,9 +103,9 @@ export function ingressGateway(o: IngressGatewayOptions): IngressGateway {
     podIP: '127.0.0.1',
     inbound: '',
     outbound: '',
-    listeners: published === undefined ? {} : { [String(published)]: `127.0.0.1:${o.ingressPort}` },
+    listeners: Object.fromEntries([...mappings].map(([from, to]) => [String(from), `127.0.0.1:${to}`])),
     proxyPid: null,
     state: 'starting',
   };
-  return { process, entry, published, hostPorts };
+  return { process, entry, published, hostPorts, mappings };
 }

@@ -38,6 +38,8 @@ export interface LocalMeshOptions {
   resources: LoadedResource[];
   /** Host port the gateway's first HTTP server is published on (Istio's 8080 → here). */
   ingressPort: number;
+  /** `--publish GATEWAY_PORT=HOST_PORT`, repeatable: where other Gateway server ports are published. */
+  publish?: ReadonlyMap<number, number>;
   caFiles?: { certFile: string; keyFile: string; chainFile?: string };
   log: (line: string) => void;
   /** netns: each Workload and its sidecar in a network namespace of its own; none: all on loopback. */
@@ -97,8 +99,19 @@ export class LocalMesh {
     const stopped = removeLeftoverProcesses(this.layout.root);
     if (stopped > 0) this.o.log(`stopped ${stopped} processes left running by a previous weft up of ${this.layout.root}`);
     // Before anything starts: a taken gateway port would otherwise surface only as a NACK in the gateway's log.
-    const { hostPorts } = gatewayHostPorts(this.o.resources, this.o.ingressPort);
-    await checkHostPortsFree(hostPorts.map((port) => ({ host: '127.0.0.1', port, what: port === this.o.ingressPort ? `--ingress-port ${port}` : `Gateway server port ${port}` })));
+    const { mappings } = gatewayHostPorts(this.o.resources, this.o.ingressPort, this.o.publish);
+    for (const [from, to] of this.o.publish ?? []) {
+      // A port of a Gateway applied later is published then too (the gateway reads WEFT_PUBLISH at each start).
+      if (!mappings.has(from)) this.o.log(`--publish ${from}=${to}: no Gateway server on port ${from} yet; the mapping waits for one`);
+    }
+    const named = new Set(this.o.publish?.values());
+    await checkHostPortsFree(
+      [...new Map([...mappings].map(([from, to]) => [to, from])).entries()].map(([port, from]) => ({
+        host: '127.0.0.1',
+        port,
+        what: named.has(port) ? `--publish ${from}=${port}` : port === this.o.ingressPort ? `--ingress-port ${port}` : `Gateway server port ${port}`,
+      })),
+    );
     const runtime = await loadOrChooseRuntime(this.layout.runtimeFile, freePort);
     if (process.getuid?.() === 0) await this.#probePrivilegeDrop();
     if (this.o.isolation === 'netns') await this.#openNetwork();
@@ -382,6 +395,7 @@ export class LocalMesh {
       namespace,
       trustDomain: this.mesh.trustDomain,
       ingressPort: this.o.ingressPort,
+      ...(this.o.publish === undefined ? {} : { publish: this.o.publish }),
       command: (hostPorts) => {
         const privileged = hostPorts.some((p) => p < unprivilegedPortStart());
         return gatewayCommand(this.#drop, privileged, { command: process.execPath, args: [WEFT_BIN, 'proxy'] });
@@ -401,8 +415,9 @@ export class LocalMesh {
     this.#gateway = gw.process;
     this.#gatewayEntry = gw.entry;
     await gw.process.start();
-    if (gw.published !== undefined) {
-      await waitForPort('127.0.0.1', this.o.ingressPort, START_TIMEOUT_MS, () => gw.process.child !== undefined);
+    for (const [from, to] of gw.mappings) {
+      this.o.log(`gateway port ${from} published on 127.0.0.1:${to}`);
+      await waitForPort('127.0.0.1', to, START_TIMEOUT_MS, () => gw.process.child !== undefined);
     }
   }
 }

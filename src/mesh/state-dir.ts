@@ -14,6 +14,8 @@ export interface StateDirLayout {
   adminCredentialFile: string;
   /** The HMAC key API credentials are hashed under, mode 0600; kept out of the store so a copy of it is not enough. */
   credentialKeyFile: string;
+  /** The AES key every stored Secret is sealed under (secret-sealing.ts), mode 0600; kept out of the store. */
+  secretKeyFile: string;
   /** Facts about the running mesh: control plane address, every sidecar, the gateway. */
   meshFile: string;
   /** Stable choices of the first start (control plane port, pod address block). */
@@ -37,6 +39,7 @@ export function stateDirLayout(root: string = DEFAULT_STATE_DIR): StateDirLayout
     storeFile: path.join(abs, 'store.db'),
     adminCredentialFile: path.join(abs, 'admin.credential'),
     credentialKeyFile: path.join(abs, 'ca', 'credential-hmac.key'),
+    secretKeyFile: path.join(abs, 'ca', 'secret.key'),
     meshFile: path.join(abs, 'mesh.json'),
     runtimeFile: path.join(abs, 'runtime.json'),
     trustBundleFile: path.join(abs, 'ca', 'trust-bundle.pem'),

@@ -69,7 +69,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
       control.requestJwksRefresh(uris);
     },
   };
-  const gateway = s.role === 'gateway' ? createGatewayListeners(rt, s.podIP, s.publish) : undefined;
+  const gateway = s.role === 'gateway' ? createGatewayListeners(rt, s.podIP, s.publish, s.gatewayHandshakeTimeoutMs) : undefined;
   const servesDns = s.role === 'sidecar' && s.dnsPort !== undefined;
   let dnsTable: DnsTable | undefined;
 
@@ -115,7 +115,10 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
     if (capture !== undefined) servers.push(await listen(createCaptureListener(rt), capture, '127.0.0.1'));
     if (servesDns) dns = await startDnsProxy({ port: s.dnsPort!, host: '127.0.0.1', upstream: s.dnsUpstream, table: () => dnsTable });
   } else {
-    cert.onRotate(() => control.reportCertificate(cert.current.notAfter));
+    cert.onRotate(() => {
+      gateway?.rotate();
+      control.reportCertificate(cert.current.notAfter);
+    });
   }
   const admin = await listen(createAdminServer(rt, metrics), s.adminPort, s.podIP);
   servers.push(admin);

@@ -28,6 +28,8 @@ export interface ProxySettings {
   adminPort: number;
   /** Gateways: Gateway server port → port really bound on `podIP`. */
   publish: Map<number, number>;
+  /** How long a gateway waits for a TLS client's hello and handshake (WEFT_GATEWAY_HANDSHAKE_TIMEOUT_MS, 15 s). */
+  gatewayHandshakeTimeoutMs: number;
   /** Gateways: labels for Gateway selectors. */
   labels: Record<string, string>;
   accessLog: boolean;
@@ -73,6 +75,7 @@ export function parseProxySettings(get: (key: string) => string | undefined): Pr
     // A gateway shares its host's address with other processes: its admin port is the OS's choice unless set.
     adminPort: port(get('WEFT_ADMIN_PORT') ?? (role === 'gateway' ? '0' : '15020'), 'WEFT_ADMIN_PORT'),
     publish: parsePublish(get('WEFT_PUBLISH') ?? ''),
+    gatewayHandshakeTimeoutMs: positiveMs(get('WEFT_GATEWAY_HANDSHAKE_TIMEOUT_MS') ?? '15000', 'WEFT_GATEWAY_HANDSHAKE_TIMEOUT_MS'),
     labels: parseLabels(get('WEFT_LABELS') ?? ''),
     accessLog: (get('WEFT_ACCESS_LOG') ?? 'on') !== 'off',
     captureOutboundPort: get('WEFT_CAPTURE_OUTBOUND_PORT') ? port(get('WEFT_CAPTURE_OUTBOUND_PORT')!, 'WEFT_CAPTURE_OUTBOUND_PORT') : undefined,
@@ -105,4 +108,10 @@ function parseLabels(v: string): Record<string, string> {
     if (eq > 0) out[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return out;
+}
+
+function positiveMs(raw: string, name: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 600_000) throw new WeftError('BAD_REQUEST', `${name} must be milliseconds between 1 and 600000, not ${raw}`);
+  return n;
 }

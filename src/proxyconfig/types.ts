@@ -12,6 +12,7 @@ import type { corsPolicy, faultPolicy, headerOperations, headerRules, httpMatch,
 import { httpRoute, l4Route } from './route-types.js';
 import type { clientTlsPolicy, connectionPoolPolicy, hashKey, loadBalancerPolicy, outlierDetectionPolicy } from './cluster-types.js';
 import { ClusterConfigSchema, TrafficPolicyConfigSchema } from './cluster-types.js';
+import { serverTls } from './gateway-types.js';
 
 export const PROXY_CONFIG_SCHEMA = 3;
 
@@ -136,13 +137,38 @@ const virtualHost = z.strictObject({
   /** Host patterns, lower case: exact names, `*.suffix`, or `*`. */
   domains: z.array(z.string()).min(1),
   routes: z.array(httpRoute),
+  /** The Gateway server's `tls.httpsRedirect`: every request for these domains gets 301 to https. */
+  httpsRedirect: z.boolean().optional(),
+});
+
+/**
+ * One Gateway server on a port that speaks TLS (HTTPS, TLS) or TCP, as Envoy's filter chain: chosen by the SNI a
+ * client sends (exact name, then the longest `*.suffix`, then a chain for `*`, which also takes no SNI), so each
+ * server's certificate and client-certificate rules apply to the names it lists, and a request inside reaches only
+ * that server's routes.
+ */
+const gatewayChain = z.strictObject({
+  /** `namespace/gateway/serverName` (or the server's index), for logs. */
+  server: z.string(),
+  /** The server's hosts without their namespace part, lower case; `*` matches any name and a hello without one. */
+  sniHosts: z.array(z.string()).min(1),
+  /** Terminated here; absent for PASSTHROUGH and plain TCP. */
+  tls: serverTls.optional(),
+  /** HTTPS: the virtual hosts of this server's bound VirtualServices. */
+  virtualHosts: z.array(virtualHost).optional(),
+  /** TCP servers and terminated TLS servers: VirtualService tcp routes. */
+  tcp: z.array(l4Route).optional(),
+  /** PASSTHROUGH: VirtualService tls routes, matched by SNI; the bytes go on untouched. */
+  tlsRoutes: z.array(l4Route).optional(),
 });
 
 const gatewayServer = z.strictObject({
   port,
   name: z.string(),
-  protocol: z.literal('HTTP'),
+  protocol: z.enum(['HTTP', 'HTTPS', 'TLS', 'TCP']),
+  /** HTTP servers: virtual hosts by Host. Empty for the others, whose routes sit in `chains`. */
   virtualHosts: z.array(virtualHost),
+  chains: z.array(gatewayChain).optional(),
 });
 
 const extAuthzProvider = z.strictObject({
@@ -237,6 +263,7 @@ export type OutboundTrafficPolicyMode = ProxyConfig['outbound']['trafficPolicy']
 export type Endpoint = z.infer<typeof endpoint>;
 export type GatewayServer = z.infer<typeof gatewayServer>;
 export type VirtualHost = z.infer<typeof virtualHost>;
+export type GatewayChain = z.infer<typeof gatewayChain>;
 export type HttpRoute = z.infer<typeof httpRoute>;
 export type HttpMatch = z.infer<typeof httpMatch>;
 export type StringMatch = z.infer<typeof stringMatch>;

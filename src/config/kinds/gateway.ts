@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { PortNumberSchema, StringMapSchema, UInt32Schema } from './scalars.js';
 import type { SpecIssue } from './spec-issue.js';
+import { checkServerTls } from './gateway-tls-check.js';
 
 const TlsProtocolSchema = z.enum(['TLS_AUTO', 'TLSV1_0', 'TLSV1_1', 'TLSV1_2', 'TLSV1_3']);
 
@@ -84,6 +85,7 @@ export function checkGateway(spec: GatewaySpec): SpecIssue[] {
         || (t.serverCertificate !== undefined && t.privateKey !== undefined);
       if (!hasCert) issues.push({ path: ['servers', i, 'tls'], message: `tls mode ${mode} requires credentialName or serverCertificate and privateKey` });
     }
+    if (s.tls !== undefined) issues.push(...checkServerTls(s.tls, proto, ['servers', i, 'tls']));
     s.hosts.forEach((h, j) => {
       if (!/^([^/]+\/)?(\*|\*?[A-Za-z0-9.-]+)$/.test(h)) issues.push({ path: ['servers', i, 'hosts', j], message: 'host must be [namespace/]dnsName, optionally with a leading wildcard' });
     });

@@ -14,6 +14,7 @@ import { RequestAuthenticationSpecSchema, checkRequestAuthentication } from './r
 import { ServiceEntrySpecSchema, checkServiceEntry } from './service-entry.js';
 import { ServiceSpecSchema, checkService } from './service.js';
 import { SidecarSpecSchema, checkSidecar } from './sidecar.js';
+import { SECRET_TOP_LEVEL_FIELDS, SecretSpecSchema, checkSecret } from './secret.js';
 import type { SpecIssue } from './spec-issue.js';
 import { VirtualServiceSpecSchema } from './virtual-service.js';
 import { checkVirtualService } from './virtual-service-checks.js';
@@ -34,6 +35,8 @@ export interface KindInfo {
   specSchema: z.ZodType;
   /** Semantic checks on the parsed spec; paths are relative to `spec`. */
   validate?: (spec: never) => SpecIssue[];
+  /** Kinds written without `spec` (Kubernetes' Secret): the top-level fields that make up the spec. */
+  topLevelSpec?: readonly string[];
 }
 
 function kind<S extends z.ZodType>(info: {
@@ -43,6 +46,7 @@ function kind<S extends z.ZodType>(info: {
   nameRule?: NameRule;
   specSchema: S;
   validate?: (spec: z.output<S>) => SpecIssue[];
+  topLevelSpec?: readonly string[];
 }): KindInfo {
   return { namespaced: true, nameRule: 'dns1123-subdomain', ...info } as KindInfo;
 }
@@ -53,6 +57,7 @@ const WEFT = 'weft.dev/v1alpha1';
 
 export const KINDS: readonly KindInfo[] = [
   kind({ apiVersion: 'v1', kind: 'Service', names: ['service', 'services', 'svc'], nameRule: 'dns1035-label', specSchema: ServiceSpecSchema, validate: checkService }),
+  kind({ apiVersion: 'v1', kind: 'Secret', names: ['secret', 'secrets'], specSchema: SecretSpecSchema, validate: checkSecret, topLevelSpec: SECRET_TOP_LEVEL_FIELDS }),
   kind({ apiVersion: WEFT, kind: 'Workload', names: ['workload', 'workloads', 'wl'], specSchema: WorkloadSpecSchema, validate: checkWorkload }),
   kind({
     apiVersion: WEFT,

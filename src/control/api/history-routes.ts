@@ -73,10 +73,10 @@ export async function readEnforcedConfig(deps: ApiDeps, req: RouteRequest): Prom
   const proxy = req.query.get('proxy') ?? '';
   const at = req.query.get('at') ?? '';
   if (proxy === '') throw badRequest('proxy is required (role/namespace/name, as weft status names it)');
-  if (/^\d+$/.test(at)) return enforcedConfig(deps.store, proxy, { revision: nonNegativeInteger(at, 'at') });
+  if (/^\d+$/.test(at)) return enforcedConfig(deps.store, proxy, { revision: nonNegativeInteger(at, 'at') }, deps.unsealSecrets);
   const time = rfc3339ToIso(at);
   if (time === undefined) throw badRequest(`at must be a revision number or an RFC 3339 time, not ${JSON.stringify(at)}`);
-  return enforcedConfig(deps.store, proxy, { time });
+  return enforcedConfig(deps.store, proxy, { time }, deps.unsealSecrets);
 }
 
 export async function readHistory(deps: ApiDeps, req: RouteRequest): Promise<unknown> {

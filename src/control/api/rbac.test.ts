@@ -21,6 +21,7 @@ AuthorizationPolicy    glw  glw     glwcud  glw  glwcud
 PeerAuthentication     glw  glw     glwcud  glw  glwcud
 RequestAuthentication  glw  glw     glwcud  glw  glwcud
 LocalRateLimitPolicy   glw  glw     glwcud  glw  glwcud
+Secret                 glw  glw     glwcud  glw  glwcud
 MeshConfig             glw  glw     glw     glw  glwcud
 HostClaim              glw  glw     glw     glw  glwcud
 ProxyStatus            glw  glw     glw     glw  glwcud

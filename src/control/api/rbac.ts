@@ -28,7 +28,7 @@ export interface Principal {
 /** Workload and traffic configuration: what an editor changes. */
 export const CONFIG_KINDS = ['Service', 'Workload', 'Gateway', 'VirtualService', 'DestinationRule', 'ServiceEntry', 'Sidecar'] as const;
 /** Who may talk to whom and how callers are authenticated or limited: what only a policy-admin changes. */
-export const SECURITY_KINDS = ['AuthorizationPolicy', 'PeerAuthentication', 'RequestAuthentication', 'LocalRateLimitPolicy'] as const;
+export const SECURITY_KINDS = ['AuthorizationPolicy', 'PeerAuthentication', 'RequestAuthentication', 'LocalRateLimitPolicy', 'Secret'] as const;
 /** Mesh-wide settings and claims on hosts (a claim can fence other namespaces out): readable like any resource, changed only by a mesh-admin. */
 export const MESH_KINDS = ['MeshConfig', 'HostClaim'] as const;
 /**

@@ -39,6 +39,10 @@ export interface ApiDeps {
   proxies?: ProxyObservation;
   /** Told after a Workload's status is stored, so the runtime's view follows without waiting for a watch. */
   onWorkloadStatus?: (workload: StoredResource) => void;
+  /** Seals a Secret for the store (secret-sealing.ts), given the stored version; none: stored as applied (tests of other kinds). */
+  sealSecret?: (secret: Resource, prior: Resource | undefined) => Resource;
+  /** Opens sealed Secrets for a compile from history (`weft audit enforced`); none: they stay sealed. */
+  unsealSecrets?: <R extends Resource>(resources: readonly R[]) => R[];
   /** Lifetime of tokens issued through the API; default ten minutes. */
   tokenTtlMs?: number;
   /** Counts unauthenticated calls so that they reach the audit chain a bounded number of times per interval. */
@@ -156,14 +160,19 @@ export async function applyResources(deps: ApiDeps, req: RouteRequest): Promise<
   }
   // Apply creates or updates; which one decides the verb, as in Kubernetes' server-side apply. Authorization comes
   // before admission, so a caller learns nothing from the analyzer about what it may not change.
+  const priors: (StoredResource | undefined)[] = [];
   for (const r of resources) {
     const key = { kind: r.kind, namespace: r.metadata.namespace, name: r.metadata.name };
-    const verb = (await deps.store.get(key)) === undefined ? 'create' : 'update';
-    await req.authorize(verb, key.kind, key.namespace, key.name);
+    const prior = await deps.store.get(key);
+    priors.push(prior);
+    await req.authorize(prior === undefined ? 'create' : 'update', key.kind, key.namespace, key.name);
   }
   const force = isRecord(req.body) && req.body['force'] === true;
   const admission = deps.admit === undefined ? { warnings: [], forced: [] } : await deps.admit(resources, force);
-  const outcomes = await deps.store.apply(resources, forcedActor(actorOf(req.principal), admission.forced));
+  // Key material is sealed before it reaches the store: no backend, history or audit body ever holds it in clear.
+  const seal = deps.sealSecret;
+  const stored = seal === undefined ? resources : resources.map((r, i) => (r.kind === 'Secret' ? seal(r, priors[i]) : r));
+  const outcomes = await deps.store.apply(stored, forcedActor(actorOf(req.principal), admission.forced));
   return {
     ...admission,
     results: outcomes.map((o) => ({

@@ -86,9 +86,10 @@ describe('compileGateway: binding', () => {
     assert.deepEqual(servers([gateway(['*']), vs('ingress', 'vs', ['a.com'], ['gw'])], { istio: 'egressgateway' }), []);
   });
 
-  test('only plain HTTP servers are served', () => {
-    assert.deepEqual(servers([gateway(['*'], { protocol: 'HTTPS', port: 443 })]), []);
-    assert.deepEqual(servers([gateway(['*'], { protocol: 'http', port: 8080 })]).map((s) => [s.port, s.protocol]), [[8080, 'HTTP']]);
+  test('HTTP servers share a route table per port; HTTPS, TLS and TCP servers are chains; HTTP2 and GRPC are not served yet', () => {
+    assert.deepEqual(servers([gateway(['*'], { protocol: 'HTTPS', port: 443 })]).map((s) => [s.port, s.protocol, s.chains?.length]), [[443, 'HTTPS', 1]]);
+    assert.deepEqual(servers([gateway(['*'], { protocol: 'http', port: 8080 })]).map((s) => [s.port, s.protocol, s.chains]), [[8080, 'HTTP', undefined]]);
+    assert.deepEqual(servers([gateway(['*'], { protocol: 'HTTP2', port: 8081 }), gateway(['*'], { protocol: 'GRPC', port: 8082, name: 'g' })]), []);
   });
 
   test('VirtualServices for the same domains merge their routes in creation order', () => {

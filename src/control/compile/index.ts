@@ -64,7 +64,7 @@ export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): Co
   } else {
     const labels = node.labels ?? {};
     const proxy = { role: 'gateway' as const, namespace: node.namespace, name: node.name, spiffeId, labels };
-    const gateway = gatewaySection(snap, labels);
+    const gateway = gatewaySection(snap, labels, node.namespace);
     // A Sidecar never applies to a gateway; exportTo does, by the gateway's namespace.
     const outbound = outboundSection(snap, { namespace: node.namespace, labels, meshRoutes: false });
     const security = securitySection(snap, { namespace: node.namespace, labels });

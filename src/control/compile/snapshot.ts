@@ -13,6 +13,7 @@ import type { RequestAuthenticationSpec } from '../../config/kinds/request-authe
 import type { SidecarSpec } from '../../config/kinds/sidecar.js';
 import type { DestinationRuleSpec } from '../../config/kinds/destination-rule.js';
 import type { LocalRateLimitPolicySpec } from '../../config/kinds/local-rate-limit-policy.js';
+import type { SecretSpec } from '../../config/kinds/secret.js';
 import { buildRegistry } from '../registry/index.js';
 import type { Registry } from '../registry/index.js';
 import type { PeerAuthnPolicy } from './peer-authentication.js';
@@ -37,6 +38,8 @@ export interface MeshSnapshot {
   sidecars: Named<SidecarSpec>[];
   destinationRules: Named<DestinationRuleSpec>[];
   localRateLimitPolicies: Named<LocalRateLimitPolicySpec>[];
+  /** Secrets as applied (unsealed before the snapshot is built); only gateway compile reads them. */
+  secrets: Named<SecretSpec>[];
   /** The range service VIPs come from (e.g. 198.19.200.0/24); undefined when pods have none (loopback pods). */
   serviceCidr: string | undefined;
   /** JWKS documents fetched for jwksUri, by URI. */
@@ -88,6 +91,8 @@ export function buildSnapshot(
     sidecars: named<SidecarSpec>(resources, 'Sidecar'),
     destinationRules: named<DestinationRuleSpec>(resources, 'DestinationRule'),
     localRateLimitPolicies: named<LocalRateLimitPolicySpec>(resources, 'LocalRateLimitPolicy'),
+    // A Secret still sealed (no key to open it) has no data and serves nothing.
+    secrets: named<SecretSpec>(resources, 'Secret').filter((s) => typeof s.spec.data === 'object' && s.spec.data !== null),
     serviceCidr: network.serviceCidr,
     jwks,
   };

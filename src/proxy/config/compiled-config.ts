@@ -86,6 +86,7 @@ export interface CompiledVirtualHost {
   gateway: string;
   domains: string[];
   routes: CompiledRoute[];
+  httpsRedirect: boolean;
 }
 
 export interface CompiledInbound {
@@ -171,21 +172,25 @@ export class CompiledProxyConfig {
    */
   virtualHost(port: number, host: string): CompiledVirtualHost | undefined {
     const hosts = this.gatewayServers.get(port);
-    if (!hosts) return undefined;
-    let wildcard: CompiledVirtualHost | undefined;
-    let wildcardLength = -1;
-    for (const vh of hosts) {
-      for (const d of vh.domains) {
-        if (d === host) return vh;
-        const length = d === '*' ? 0 : d.length;
-        if (length > wildcardLength && hostMatches(d, host)) {
-          wildcard = vh;
-          wildcardLength = length;
-        }
+    return hosts === undefined ? undefined : pickVirtualHost(hosts, host);
+  }
+}
+
+/** Envoy's domain search: an exact name, then the longest matching `*.suffix`, then `*`; a tie goes to the earlier. */
+export function pickVirtualHost(hosts: readonly CompiledVirtualHost[], host: string): CompiledVirtualHost | undefined {
+  let wildcard: CompiledVirtualHost | undefined;
+  let wildcardLength = -1;
+  for (const vh of hosts) {
+    for (const d of vh.domains) {
+      if (d === host) return vh;
+      const length = d === '*' ? 0 : d.length;
+      if (length > wildcardLength && hostMatches(d, host)) {
+        wildcard = vh;
+        wildcardLength = length;
       }
     }
-    return wildcard;
   }
+  return wildcard;
 }
 
 function compileInbound(inbound: NonNullable<ProxyConfig['inbound']>): CompiledInbound {
@@ -223,8 +228,8 @@ function compileInbound(inbound: NonNullable<ProxyConfig['inbound']>): CompiledI
   };
 }
 
-function compileVirtualHost(vh: VirtualHost): CompiledVirtualHost {
-  return { gateway: vh.gateway, domains: vh.domains, routes: compileRoutes(vh.routes) };
+export function compileVirtualHost(vh: VirtualHost): CompiledVirtualHost {
+  return { gateway: vh.gateway, domains: vh.domains, routes: compileRoutes(vh.routes), httpsRedirect: vh.httpsRedirect === true };
 }
 
 /** Check and compile a config received from the control plane; any failure becomes the NACK's reason. */

@@ -1,13 +1,20 @@
 /**
  * Ingress gateway: the same proxy, listening where Gateway servers say, top to bottom.
- *   listener port → path normalisation, JWT, AuthorizationPolicy (as on every inbound side) → virtual host by Host
+ *   listener port (TLS and TCP ports: tls-listener.ts chooses the server by SNI and terminates or passes through)
+ *   → path normalisation, JWT, AuthorizationPolicy (as on every inbound side) → virtual host by Host
  *   (Gateway hosts ∩ VirtualService hosts) → the sidecars' request path (outbound/index.ts: route match, fault,
  *   mirror, timeout, retry, endpoint choice, mTLS with the gateway's own identity)
  */
 import http from 'node:http';
+import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { CompiledProxyConfig } from '../config/compiled-config.js';
+import { pickVirtualHost } from '../config/compiled-config.js';
+import { buildChainTls, handleTlsPortConnection } from './tls-listener.js';
+import type { TlsConnectionInfo } from './tls-listener.js';
+import type { ServerTlsRuntime } from './server-tls.js';
+import type { SvidState } from '../tls/workload-certificate.js';
 import { parseAuthority } from '../http/authority.js';
 import { sendProxyError } from '../http/proxy-error.js';
 import { hardenServer } from '../http/harden-server.js';
@@ -22,8 +29,10 @@ import { authzLogFields } from '../security/authz-log.js';
 import type { AuthzDecision } from '../../authz/index.js';
 
 export interface GatewayListeners {
-  /** Open listeners the new config needs and close those it dropped; rejects (and changes nothing) if one cannot bind. */
+  /** Open listeners the new config needs and close those it dropped; rejects (and changes nothing) if one cannot bind or a certificate cannot be loaded. */
   reconcile(cfg: CompiledProxyConfig): Promise<void>;
+  /** The gateway's own certificate changed: ISTIO_MUTUAL servers serve it on new connections. */
+  rotate(): void;
   addresses(): Record<string, string>;
   close(): Promise<void>;
 }
@@ -31,17 +40,40 @@ export interface GatewayListeners {
 /** Reports one request; `service` is the route's destination host (config), when a route chose one. */
 type GatewayFinish = (status: number, upstream?: string, reason?: string, decision?: AuthzDecision, service?: string) => void;
 
+/** Envoy's default bound on a listener's first bytes; the handshake shares it (see tls-listener.ts). */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 15_000;
+
+type PortProtocol = 'HTTP' | 'HTTPS' | 'TLS' | 'TCP';
+
 /** `publish` maps a Gateway server port to the host:port this gateway really binds (e.g. 8080 → 127.0.0.1:18080). */
-export function createGatewayListeners(rt: ProxyRuntime, bindHost: string, publish: ReadonlyMap<number, number>): GatewayListeners {
-  const open = new Map<number, http.Server>();
+export function createGatewayListeners(
+  rt: ProxyRuntime,
+  bindHost: string,
+  publish: ReadonlyMap<number, number>,
+  handshakeTimeoutMs = DEFAULT_HANDSHAKE_TIMEOUT_MS,
+): GatewayListeners {
+  const open = new Map<number, { server: net.Server; protocol: PortProtocol }>();
   // The same request path as a sidecar's outbound side, after the gateway's own admission.
   const dispatch = requestPath(rt);
   const bound = new Map<number, string>();
+  const connections = new WeakMap<object, TlsConnectionInfo>();
+  let current: { cfg: CompiledProxyConfig; tls: Map<string, ServerTlsRuntime> } | undefined;
+  const svid = (): SvidState | undefined => (rt.cert.ready ? rt.cert.current : undefined);
 
-  const listen = (port: number): Promise<http.Server> =>
+  const listen = (port: number, protocol: PortProtocol): Promise<net.Server> =>
     new Promise((resolve, reject) => {
-      const server = http.createServer((req, res) => handleGateway(rt, dispatch, port, req, res));
-      hardenServer(server);
+      let server: net.Server;
+      if (protocol === 'HTTP') {
+        const h = http.createServer((req, res) => handleGateway(rt, dispatch, port, req, res, undefined));
+        hardenServer(h);
+        server = h;
+      } else {
+        // Decrypted HTTPS connections are handed to this server; it never listens itself.
+        const inner = http.createServer((req, res) => handleGateway(rt, dispatch, port, req, res, connections.get(req.socket)));
+        hardenServer(inner);
+        const deps = { rt, port, current: () => current, http: inner, connections, handshakeTimeoutMs };
+        server = net.createServer((socket) => handleTlsPortConnection(deps, socket, protocol));
+      }
       server.once('error', reject);
       server.listen(publish.get(port) ?? port, bindHost, () => {
         server.removeListener('error', reject);
@@ -51,40 +83,46 @@ export function createGatewayListeners(rt: ProxyRuntime, bindHost: string, publi
       });
     });
 
+  const close = (port: number): void => {
+    open.get(port)?.server.close();
+    open.delete(port);
+    bound.delete(port);
+  };
+
   return {
     async reconcile(cfg) {
-      const wanted = new Set(cfg.gatewayServers.keys());
+      // Certificates first: one that cannot be loaded rejects the whole push, before any listener changes.
+      const tlsContexts = buildChainTls(cfg, svid());
+      const wanted = new Map((cfg.raw.gateway?.servers ?? []).map((s) => [s.port, s.protocol] as const));
       const opened: number[] = [];
       try {
-        for (const port of wanted) {
-          if (open.has(port)) continue;
-          open.set(port, await listen(port));
+        for (const [port, protocol] of wanted) {
+          const prior = open.get(port);
+          if (prior?.protocol === protocol) continue;
+          if (prior) close(port);
+          open.set(port, { server: await listen(port, protocol), protocol });
           opened.push(port);
         }
       } catch (err) {
-        for (const port of opened) {
-          open.get(port)?.close();
-          open.delete(port);
-          bound.delete(port);
-        }
+        for (const port of opened) close(port);
         throw err;
       }
-      for (const [port, server] of open) {
-        if (wanted.has(port)) continue;
-        server.close();
-        open.delete(port);
-        bound.delete(port);
-      }
+      for (const port of [...open.keys()]) if (!wanted.has(port)) close(port);
+      for (const [server, t] of tlsContexts) if (t.problem !== undefined) rt.log.warn('gateway server cannot serve TLS', { server, problem: t.problem });
+      current = { cfg, tls: tlsContexts };
+    },
+    rotate() {
+      if (current) current = { cfg: current.cfg, tls: buildChainTls(current.cfg, svid()) };
     },
     addresses: () => Object.fromEntries([...bound].map(([k, v]) => [String(k), v])),
     async close() {
-      await Promise.all([...open.values()].map((s) => new Promise((r) => s.close(r))));
+      await Promise.all([...open.values()].map((s) => new Promise((r) => s.server.close(r))));
       open.clear();
     },
   };
 }
 
-function handleGateway(rt: ProxyRuntime, dispatch: Dispatch, port: number, req: http.IncomingMessage, res: http.ServerResponse): void {
+function handleGateway(rt: ProxyRuntime, dispatch: Dispatch, port: number, req: http.IncomingMessage, res: http.ServerResponse, conn: TlsConnectionInfo | undefined): void {
   const started = performance.now();
   const authority = req.headers.host ?? '';
   const url = req.url ?? '';
@@ -107,17 +145,18 @@ function handleGateway(rt: ProxyRuntime, dispatch: Dispatch, port: number, req: 
   const ctx = {
     cfg,
     pools: rt.pools,
-    peer: undefined,
+    // A client certificate the server verified names the caller, as Istio's gateways do for ISTIO_MUTUAL.
+    peer: conn?.peer,
     sni: undefined,
-    destinationIp: req.socket.localAddress ?? '',
+    destinationIp: conn?.localAddress ?? req.socket.localAddress ?? '',
     destinationPort: port,
-    remoteIp: trustedClientAddress(req.headers['x-forwarded-for'], req.socket.remoteAddress ?? '', cfg.raw.gateway?.numTrustedProxies ?? 0),
+    remoteIp: trustedClientAddress(req.headers['x-forwarded-for'], conn?.remoteAddress ?? req.socket.remoteAddress ?? '', cfg.raw.gateway?.numTrustedProxies ?? 0),
     onUnknownKey: (uris: string[]) => rt.requestJwksRefresh(uris),
   };
   admitRequest(ctx, req, res, url).then(
     (admitted) => {
       if ('status' in admitted) finish(admitted.status, undefined, admitted.reason, admitted.decision);
-      else route(rt, dispatch, cfg, port, host.host, req, res, admitted, ctx.remoteIp);
+      else route(rt, dispatch, cfg, port, host.host, req, res, admitted, ctx.remoteIp, conn);
     },
     (err: unknown) => {
       rt.log.warn('gateway request failed in the proxy', { error: String(err) });
@@ -137,26 +176,41 @@ function route(
   res: http.ServerResponse,
   admitted: Admitted,
   clientAddress: string,
+  conn: TlsConnectionInfo | undefined,
 ): void {
+  // Over TLS only the routes of the server the SNI chose: a certificate for one host never reaches another
+  // server's routes (Istio's separate route table per HTTPS server).
+  const vh = conn === undefined ? cfg.virtualHost(port, host) : pickVirtualHost(conn.chain.virtualHosts, host);
+  if (vh?.httpsRedirect === true) {
+    redirectToHttps(res, host, admitted.path);
+    rt.telemetry.record({ direction: 'gateway', method: req.method ?? '', authority: req.headers.host ?? '', path: admitted.path, status: 301, durationMs: 0, reason: 'httpsRedirect' });
+    return;
+  }
   const q = admitted.path.indexOf('?');
   const path = q < 0 ? admitted.path : admitted.path.slice(0, q);
   const query = q < 0 ? '' : admitted.path.slice(q + 1);
   const ex = new Http1Exchange(req, res, { authority: req.headers.host ?? '', path, query, port }, rt.telemetry, 'gateway');
   ex.cfg = cfg;
   // No virtual host for this Host: no routes and no default destination, so the chain answers 404.
-  ex.routes = cfg.virtualHost(port, host)?.routes ?? [];
+  ex.routes = vh?.routes ?? [];
   ex.logFields = authzLogFields(admitted.decision);
   // Envoy at the edge: XFF gets the peer appended (one header, not the client's beside ours), and
   // x-envoy-external-address is always the trusted client address, whatever the client sent.
-  const extra: string[] = ['x-forwarded-proto', 'http', 'x-forwarded-for', forwardedFor(req), 'x-envoy-external-address', clientAddress, ...admitted.addHeaders];
+  const extra: string[] = ['x-forwarded-proto', conn === undefined ? 'http' : 'https', 'x-forwarded-for', forwardedFor(req, conn), 'x-envoy-external-address', clientAddress, ...admitted.addHeaders];
   if (req.headers['x-request-id'] === undefined) extra.push('x-request-id', randomUUID());
   ex.extraHeaders = extra;
   ex.removeHeaders = new Set([...admitted.removeHeaders, 'x-forwarded-for', 'x-envoy-external-address']);
   dispatch(ex, ex);
 }
 
-function forwardedFor(req: http.IncomingMessage): string {
+/** Envoy's require_tls: 301 to the same host and path over https. */
+function redirectToHttps(res: http.ServerResponse, host: string, path: string): void {
+  res.writeHead(301, { location: `https://${host}${path}`, 'content-length': '0' });
+  res.end();
+}
+
+function forwardedFor(req: http.IncomingMessage, conn: TlsConnectionInfo | undefined): string {
   const prior = req.headers['x-forwarded-for'];
-  const remote = req.socket.remoteAddress ?? '';
+  const remote = conn?.remoteAddress ?? req.socket.remoteAddress ?? '';
   return prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${remote}` : remote;
 }

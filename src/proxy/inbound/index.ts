@@ -106,7 +106,9 @@ export function createInboundListener(
     const inbound = rt.config?.inbound ?? undefined;
     const sni = typeof socket.servername === 'string' ? socket.servername : undefined;
     const sniPort = sniAppPort(inbound, sni);
-    if (sniPort !== undefined && inbound?.protocols.get(sniPort) === 'tcp') {
+    // An app's own TLS (a port named https or tls) is as opaque to the sidecar as TCP: piped, never parsed.
+    const opaque = sniPort === undefined ? undefined : inbound?.protocols.get(sniPort);
+    if (sniPort !== undefined && (opaque === 'tcp' || opaque === 'tls')) {
       handleInboundTcp(rt, socket, peer, sni, sniPort);
       return;
     }

@@ -1,0 +1,70 @@
+/**
+ * A gateway connection, authorized as TCP, then routed by VirtualService `tcp` or `tls` routes (the shared l4 route engine): the first route
+ * that matches names weighted destinations; the connection goes to one endpoint of the chosen mesh service over
+ * the gateway's mTLS, the bytes already read (a passed-through ClientHello) first. No route: the connection is closed.
+ */
+import type net from 'node:net';
+import type { ProxyRuntime } from '../proxy-runtime.js';
+import type { CompiledProxyConfig } from '../config/compiled-config.js';
+import { matchL4Route } from '../../route/l4-route-match.js';
+import type { CompiledL4Route, L4Request } from '../../route/l4-route-match.js';
+import { pickWeighted } from '../../route/weighted.js';
+import { openMeshTunnel, splice } from '../upstream/mesh-tunnel.js';
+import { authzLogFields } from '../security/authz-log.js';
+import type { PeerIdentity } from '../tls/peer-identity.js';
+
+export interface L4Connection {
+  client: net.Socket;
+  /** Bytes read before routing (the ClientHello of a passed-through connection); sent upstream first. */
+  head: Buffer;
+  request: L4Request;
+  /** `server` of the chain, for the access log. */
+  server: string;
+  sourceIp: string;
+  /** The verified client certificate's identity, when the server terminated TLS and asked for one. */
+  peer: PeerIdentity | undefined;
+}
+
+export function forwardL4(rt: ProxyRuntime, cfg: CompiledProxyConfig, routes: readonly CompiledL4Route[], conn: L4Connection): void {
+  const started = performance.now();
+  const record = (status: number, upstream?: string, reason?: string, service?: string): void => {
+    rt.telemetry.record({
+      direction: 'gateway',
+      method: 'TCP',
+      authority: conn.request.sni ?? '',
+      path: '',
+      status,
+      durationMs: performance.now() - started,
+      upstream,
+      destinationService: service,
+      peer: conn.peer?.spiffeId,
+      reason,
+      ...authzLogFields(decision),
+    });
+  };
+  const refuse = (reason: string, service?: string): void => {
+    conn.client.destroy();
+    record(503, undefined, reason, service);
+  };
+  // AuthorizationPolicy with Istio's TCP semantics, as the sidecar's inbound applies it (inbound/tcp.ts): a denied
+  // connection is closed before any upstream is dialled.
+  const decision = cfg.security.authz?.evaluate({
+    connection: { sourceIp: conn.sourceIp, destinationIp: conn.request.destinationAddress, destinationPort: conn.request.destinationPort, sni: conn.request.sni, sourcePrincipal: conn.peer?.principal },
+  });
+  if (decision && decision.decision !== 'ALLOW') {
+    conn.client.destroy();
+    rt.telemetry.record({ direction: 'gateway', method: 'TCP', authority: conn.request.sni ?? '', path: '', status: 403, durationMs: performance.now() - started, peer: conn.peer?.spiffeId, reason: 'RBAC: access denied', ...authzLogFields(decision) });
+    return;
+  }
+  const route = matchL4Route(routes, conn.request);
+  if (route === undefined) return refuse(`no ${conn.request.sni === undefined ? 'tcp' : 'tls'} route on ${conn.server}`);
+  const dest = pickWeighted(route.route.destinations, rt.random);
+  const balanced = dest === undefined ? undefined : cfg.byHost.get(dest.host)?.ports.get(dest.port);
+  if (dest === undefined || balanced === undefined) return refuse(`route ${route.route.source}: no service ${dest?.host ?? ''}:${dest?.port ?? ''}`, dest?.host);
+  conn.client.on('error', () => conn.client.destroy());
+  openMeshTunnel(rt, balanced, (r) => {
+    if ('status' in r) return refuse(r.reason, dest.host);
+    if (conn.head.length > 0) r.upstream.write(conn.head);
+    splice(conn.client, r.upstream, () => record(200, r.endpoint.workload, undefined, dest.host));
+  });
+}
