@@ -172,7 +172,7 @@ spec:
   test('the credential comes from --credential-file, else WEFT_CREDENTIAL, else the state directory', async () => {
     const viewerFile = path.join(dir, 'viewer.credential');
     await writeFile(viewerFile, `${api.viewerSecret}\n`);
-    const auditor = api.credentials.create({ name: 'auditor-env', role: 'auditor', namespaces: [] }).secret;
+    const auditor = (await api.credentials.create({ name: 'auditor-env', role: 'auditor', namespaces: [] })).secret;
     const cases: [source: Parameters<typeof ControlClient.fromStateDir>[1], actor: string][] = [
       [{ env: {} }, 'admin'],
       [{ env: { WEFT_CREDENTIAL: '' } }, 'admin'],

@@ -244,7 +244,7 @@ async function ensureAdminCredential(credentials: ApiCredentials, file: string):
     );
     if (valid) return;
   }
-  const { secret } = credentials.create({ name: 'admin', role: 'mesh-admin', namespaces: [] });
+  const { secret } = await credentials.create({ name: 'admin', role: 'mesh-admin', namespaces: [] });
   fs.writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   fs.chmodSync(file, 0o600);
 }
