@@ -1,0 +1,336 @@
+/**
+ * The store on etcd, for control planes that outgrow one machine: every replica opens the same prefix and sees the
+ * same revisions, history, audit chain, tokens and credentials (key layout in etcd-keys.ts).
+ *
+ * A change is one etcd transaction holding the objects, their history records, their audit chain entries, the new
+ * revision and the new chain head. It commits only if neither the revision key nor the head key moved since they
+ * were read (compare-and-swap on both), so writers on several replicas serialise on them and the chain stays one
+ * chain: a writer that lost the race reads again and retries. Audit appends that are not changes (pushes,
+ * refusals, signed heads) compare the head only. Writes from one process go one at a time, so a replica never
+ * races itself.
+ */
+import { Etcd3 } from 'etcd3';
+import type { IOptions, Namespace } from 'etcd3';
+import type { Resource, ResourceKey } from '../../config/resource.js';
+import { resourceKeyString } from '../../config/resource.js';
+import { WeftError, isWeftError } from '../../errors.js';
+import { GENESIS_HASH, sealEntry } from './audit-chain.js';
+import type { AuditContent, AuditEntry, AuditEvent, AuditLogFilter } from './audit-chain.js';
+import { EtcdCredentialRecords, EtcdTokenStore } from './etcd-identity-records.js';
+import { HistoryFeed } from './etcd-feed.js';
+import type { HistoryRecord } from './etcd-feed.js';
+import * as reads from './etcd-history.js';
+import { KEYS, entryKey, historyKey, resourceKey, resourcePrefix } from './etcd-keys.js';
+import { jsonDiff } from './json-diff.js';
+import { canonicalJson, checkDistinctKeys, checkStorable, contentSha256, sameDesiredState, storedForm } from './resource-content.js';
+import type {
+  Actor, ApplyOutcome, AuditActor, AuditFilter, AuditRecord, AuditVerb, Clock, ControlStore, ResourceFilter,
+  ResourceRevision, StoreEvent, StoreListener, StoredResource,
+} from './types.js';
+
+export interface EtcdStoreOptions {
+  /** Client URLs of the cluster's members (http://host:port); the client fails over between them. */
+  endpoints: readonly string[];
+  /** Every key of this store starts with it; one prefix per mesh. */
+  prefix?: string;
+  clock?: Clock;
+  onListenerError?: (err: unknown) => void;
+  /** Per-call deadline; a member that stopped answering costs at most this before another is tried. */
+  callTimeoutMs?: number;
+}
+
+/** How often one write is retried after losing a compare-and-swap to another writer. */
+const MAX_ATTEMPTS = 64;
+
+interface Head {
+  seq: number;
+  hash: string;
+}
+
+type WatchBackoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBackoff']>;
+/** etcd3's default watch backoff grows to 30 s; a replica should resume its watch within a second. */
+const WATCH_BACKOFF: WatchBackoff = { duration: 300, next: () => WATCH_BACKOFF } as WatchBackoff;
+
+function actorOf(actor: Actor): AuditActor {
+  return typeof actor === 'string' ? { name: actor } : actor;
+}
+
+/** One attempt at a change: what it read, and the writes it will commit together. */
+class Attempt {
+  readonly puts: [string, string][] = [];
+  readonly deletes: string[] = [];
+  readonly events: StoreEvent[] = [];
+  revision: number;
+  head: Head;
+  constructor(revision: number, head: Head) {
+    this.revision = revision;
+    this.head = head;
+  }
+  chain(content: AuditContent, time: string): AuditEntry {
+    const sealed = sealEntry(content, this.head.seq + 1, time, this.head.hash);
+    this.head = { seq: sealed.seq, hash: sealed.hash };
+    this.puts.push([entryKey(sealed.seq), canonicalJson(sealed)]);
+    return sealed;
+  }
+}
+
+class EtcdResourceStore implements ControlStore {
+  readonly tokens: EtcdTokenStore;
+  readonly credentials: EtcdCredentialRecords;
+  readonly #client: Etcd3;
+  readonly #ns: Namespace;
+  readonly #clock: Clock;
+  readonly #listeners = new Set<StoreListener>();
+  readonly #onListenerError: (err: unknown) => void;
+  readonly #feed: HistoryFeed;
+  #writes: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(client: Etcd3, ns: Namespace, options: EtcdStoreOptions) {
+    this.#client = client;
+    this.#ns = ns;
+    this.#clock = options.clock ?? Date.now;
+    this.#onListenerError = options.onListenerError ?? ((err) => process.emitWarning(`store watch listener failed: ${String(err)}`));
+    this.#feed = new HistoryFeed(ns, (e) => this.#tell(e), (err) => this.#onListenerError(err));
+    this.tokens = new EtcdTokenStore(ns);
+    this.credentials = new EtcdCredentialRecords(ns);
+  }
+
+  /** The watch's catch-ups so far (a compaction or a gap made it read instead of watch). */
+  get watchCatchUps(): number {
+    return this.#feed.catchUps;
+  }
+
+  async start(): Promise<void> {
+    await this.#run(() => this.#feed.start());
+  }
+
+  async revision(): Promise<number> {
+    return this.#run(async () => Number((await this.#ns.get(KEYS.revision).string()) ?? 0));
+  }
+
+  async list(filter: ResourceFilter = {}): Promise<StoredResource[]> {
+    return this.#run(async () => {
+      const all = await this.#ns.getAll().prefix(resourcePrefix(filter)).strings();
+      return Object.values(all)
+        .map((text) => JSON.parse(text) as StoredResource)
+        .filter((r) => filter.namespace === undefined || r.metadata.namespace === filter.namespace)
+        .sort(reads.byKeyOrder);
+    });
+  }
+
+  async get(key: ResourceKey): Promise<StoredResource | undefined> {
+    return this.#run(() => this.#read(key));
+  }
+
+  async apply(resources: Resource[], actor: Actor): Promise<ApplyOutcome[]> {
+    const keys = resources.map(checkStorable);
+    checkDistinctKeys(keys);
+    for (const r of resources) canonicalJson(r); // content that is not JSON is refused before any read
+    return this.#change(async (tx) => {
+      const outcomes: ApplyOutcome[] = [];
+      for (const [i, incoming] of resources.entries()) {
+        const key = keys[i] as ResourceKey;
+        const previous = await this.#read(key);
+        if (previous !== undefined && sameDesiredState(previous, incoming)) {
+          outcomes.push({ key, result: 'unchanged', resource: previous });
+          continue;
+        }
+        const revision = ++tx.revision;
+        const now = new Date(this.#clock()).toISOString();
+        const stored = storedForm(incoming, revision, previous?.metadata.creationTimestamp ?? now, previous);
+        tx.puts.push([resourceKey(key), canonicalJson(stored)]);
+        this.#record(tx, revision, now, actor, previous === undefined ? 'create' : 'update', key, previous, stored);
+        outcomes.push({ key, result: previous === undefined ? 'created' : 'configured', resource: stored });
+      }
+      return outcomes;
+    });
+  }
+
+  async delete(keys: ResourceKey[], actor: Actor): Promise<StoredResource[]> {
+    checkDistinctKeys(keys);
+    return this.#change(async (tx) => {
+      const found = await Promise.all(keys.map((k) => this.#read(k)));
+      const missing = keys.filter((_, i) => found[i] === undefined);
+      if (missing.length > 0) {
+        throw new WeftError('NOT_FOUND', `not found: ${missing.map(resourceKeyString).join(', ')}`, { status: 404, detail: { missing } });
+      }
+      return keys.map((key, i) => {
+        const previous = found[i] as StoredResource;
+        const revision = ++tx.revision;
+        const now = new Date(this.#clock()).toISOString();
+        tx.deletes.push(resourceKey(key));
+        this.#record(tx, revision, now, actor, 'delete', key, previous, undefined);
+        return previous;
+      });
+    });
+  }
+
+  async setStatus(key: ResourceKey, status: unknown, actor: Actor): Promise<StoredResource> {
+    return this.#change(async (tx) => {
+      const previous = await this.#read(key);
+      if (previous === undefined) throw new WeftError('NOT_FOUND', `not found: ${resourceKeyString(key)}`, { status: 404, detail: { key } });
+      const revision = ++tx.revision;
+      const now = new Date(this.#clock()).toISOString();
+      const stored = JSON.parse(
+        canonicalJson({ ...previous, metadata: { ...previous.metadata, resourceVersion: String(revision) }, status }),
+      ) as StoredResource;
+      tx.puts.push([resourceKey(key), canonicalJson(stored)]);
+      this.#record(tx, revision, now, actor, 'status', key, previous, stored);
+      return stored;
+    });
+  }
+
+  async audit(filter: AuditFilter = {}): Promise<AuditRecord[]> {
+    return this.#run(() => reads.auditChanges(this.#ns, filter));
+  }
+
+  async appendAudit(event: AuditEvent): Promise<AuditEntry> {
+    return this.#write(false, async (tx) => tx.chain(event, new Date(this.#clock()).toISOString()));
+  }
+
+  async auditTail(): Promise<AuditEntry | undefined> {
+    return this.#run(() => reads.auditTail(this.#ns));
+  }
+
+  async auditLog(filter: AuditLogFilter = {}): Promise<AuditEntry[]> {
+    return this.#run(() => reads.auditLog(this.#ns, filter));
+  }
+
+  async history(key: ResourceKey): Promise<ResourceRevision[]> {
+    return this.#run(() => reads.historyOf(this.#ns, key));
+  }
+
+  async getAt(key: ResourceKey, revision: number): Promise<StoredResource | undefined> {
+    return this.#run(async () => reads.getAt(this.#ns, key, revision, await this.revision()));
+  }
+
+  async listAt(filter: ResourceFilter, revision: number): Promise<StoredResource[]> {
+    return this.#run(async () => reads.listAt(this.#ns, filter, revision, await this.revision()));
+  }
+
+  async revisionAt(time: string): Promise<number> {
+    return this.#run(() => reads.revisionAt(this.#ns, time));
+  }
+
+  async pruneHistory(floor: number): Promise<number> {
+    return this.#run(async () => reads.pruneHistory(this.#ns, floor, await this.revision()));
+  }
+
+  watch(listener: StoreListener): () => void {
+    const registration: StoreListener = (e) => listener(e);
+    this.#listeners.add(registration);
+    return () => {
+      this.#listeners.delete(registration);
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listeners.clear();
+    await this.#writes.catch(() => undefined);
+    await this.#feed.close();
+    this.#client.close();
+  }
+
+  #tell(event: StoreEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.#onListenerError(err);
+      }
+    }
+  }
+
+  async #read(key: ResourceKey): Promise<StoredResource | undefined> {
+    const text = await this.#ns.get(resourceKey(key)).string();
+    return text === null ? undefined : (JSON.parse(text) as StoredResource);
+  }
+
+  /** The change's chain entry and history record, in the change's transaction. */
+  #record(tx: Attempt, revision: number, time: string, actor: Actor, verb: AuditVerb, key: ResourceKey, before: StoredResource | undefined, after: StoredResource | undefined): void {
+    const who = actorOf(actor);
+    const oldSha256 = before === undefined ? null : contentSha256(before);
+    const newSha256 = after === undefined ? null : contentSha256(after);
+    const diff = after === undefined ? [] : before === undefined ? [{ op: 'add' as const, path: '', value: after }] : jsonDiff(before, after);
+    tx.chain({ type: 'change', actor: who, verb, key, revision, oldSha256, newSha256, diff }, time);
+    const record: HistoryRecord = { revision, key, time, actor: who, verb, contentSha256: newSha256, body: after ?? null };
+    if (verb === 'delete' && before !== undefined) record.before = before;
+    tx.puts.push([historyKey(revision), canonicalJson(record)]);
+  }
+
+  /** A change: compares the revision key too, so two writers cannot both make revision n. */
+  #change<T>(build: (tx: Attempt) => Promise<T>): Promise<T> {
+    return this.#write(true, build);
+  }
+
+  /** Runs `build` against fresh reads until its transaction commits; one write at a time per process. */
+  #write<T>(isChange: boolean, build: (tx: Attempt) => Promise<T>): Promise<T> {
+    const run = this.#writes.catch(() => undefined).then(() => this.#run(() => this.#attempts(isChange, build)));
+    this.#writes = run;
+    return run;
+  }
+
+  async #attempts<T>(isChange: boolean, build: (tx: Attempt) => Promise<T>): Promise<T> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const [rev, head] = await Promise.all([this.#ns.get(KEYS.revision).exec(), this.#ns.get(KEYS.auditHead).exec()]);
+      const revKv = rev.kvs[0];
+      const headKv = head.kvs[0];
+      const headValue = headKv === undefined ? { seq: 0, hash: GENESIS_HASH } : (JSON.parse(headKv.value.toString('utf8')) as Head);
+      const tx = new Attempt(Number(revKv?.value.toString('utf8') ?? 0), headValue);
+      const startRevision = tx.revision;
+      const result = await build(tx);
+      if (tx.puts.length === 0 && tx.deletes.length === 0) return result;
+      const ops = [
+        ...tx.puts.map(([k, v]) => this.#ns.put(k).value(v)),
+        ...tx.deletes.map((k) => this.#ns.delete().key(k)),
+        this.#ns.put(KEYS.auditHead).value(JSON.stringify(tx.head)),
+      ];
+      if (tx.revision !== startRevision) ops.push(this.#ns.put(KEYS.revision).value(String(tx.revision)));
+      let cmp = this.#ns.if(KEYS.auditHead, 'Mod', '==', headKv?.mod_revision ?? 0);
+      if (isChange) cmp = cmp.and(KEYS.revision, 'Mod', '==', revKv?.mod_revision ?? 0);
+      const res = await cmp.then(...ops).commit();
+      if (res.succeeded) {
+        if (this.#listeners.size > 0 && tx.revision !== startRevision) await this.#feed.reach(Number(res.header.revision));
+        return result;
+      }
+    }
+    throw new WeftError('STORE', `the store stayed busy: ${MAX_ATTEMPTS} attempts lost to other writers`, { status: 503 });
+  }
+
+  /** etcd and network failures become STORE errors; coded errors raised inside pass through as they are. */
+  async #run<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      if (isWeftError(err)) throw err;
+      throw new WeftError('STORE', `store operation failed: ${(err as Error).message}`, { status: 503, cause: err });
+    }
+  }
+}
+
+export type EtcdStore = ControlStore & { readonly watchCatchUps: number };
+
+/** Connects to the cluster and starts the store's watch; the revision continues where the cluster has it. */
+export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStore> {
+  if (options.endpoints.length === 0) throw new TypeError('etcd needs at least one endpoint');
+  const timeout = options.callTimeoutMs ?? 5000;
+  const client = new Etcd3({
+    hosts: [...options.endpoints],
+    dialTimeout: timeout,
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
+    faultHandling: { watchBackoff: WATCH_BACKOFF },
+    // gRPC's reconnect backoff grows to two minutes by default; a member that comes back should be used again soon.
+    grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1000 },
+  });
+  const store = new EtcdResourceStore(client, client.namespace(options.prefix ?? 'weft/'), options);
+  try {
+    await store.start();
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+  return store;
+}
