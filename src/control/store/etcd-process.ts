@@ -40,11 +40,11 @@ export interface EtcdMember {
   exited(): boolean;
 }
 
-function peerUrl(m: EtcdMemberSpec): string {
+export function peerUrl(m: EtcdMemberSpec): string {
   return `http://${m.host}:${m.peerPort}`;
 }
 
-function memberArgs(m: EtcdMemberSpec, cluster: readonly EtcdMemberSpec[], token: string): string[] {
+export function memberArgs(m: EtcdMemberSpec, cluster: readonly EtcdMemberSpec[], token: string): string[] {
   const client = `http://${m.host}:${m.clientPort}`;
   return [
     '--name', m.name,

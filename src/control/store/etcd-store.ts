@@ -18,6 +18,8 @@ import { GENESIS_HASH, sealEntry } from './audit-chain.js';
 import type { AuditContent, AuditEntry, AuditEvent, AuditLogFilter } from './audit-chain.js';
 import { EtcdCredentialRecords, EtcdTokenStore } from './etcd-identity-records.js';
 import { HistoryFeed } from './etcd-feed.js';
+import { EtcdSealedSecrets, campaignForLeader } from './etcd-replication.js';
+import type { Leadership, SealedSecrets } from './etcd-replication.js';
 import type { HistoryRecord } from './etcd-feed.js';
 import * as reads from './etcd-history.js';
 import { KEYS, entryKey, historyKey, resourceKey, resourcePrefix } from './etcd-keys.js';
@@ -94,6 +96,15 @@ class EtcdResourceStore implements ControlStore {
     this.#feed = new HistoryFeed(ns, (e) => this.#tell(e), (err) => this.#onListenerError(err));
     this.tokens = new EtcdTokenStore(ns);
     this.credentials = new EtcdCredentialRecords(ns);
+  }
+
+  get sealed(): SealedSecrets {
+    return new EtcdSealedSecrets(this.#ns);
+  }
+
+  /** Campaigns for the replicas' leader lease (see etcd-replication.ts). */
+  campaign(id: string, ttlSeconds: number, events: { onElected: () => void; onDeposed: (why: string) => void }): Leadership {
+    return campaignForLeader(this.#ns, id, ttlSeconds, events);
   }
 
   /** The watch's catch-ups so far (a compaction or a gap made it read instead of watch). */
@@ -311,7 +322,11 @@ class EtcdResourceStore implements ControlStore {
   }
 }
 
-export type EtcdStore = ControlStore & { readonly watchCatchUps: number };
+export type EtcdStore = ControlStore & {
+  readonly watchCatchUps: number;
+  readonly sealed: SealedSecrets;
+  campaign(id: string, ttlSeconds: number, events: { onElected: () => void; onDeposed: (why: string) => void }): Leadership;
+};
 
 /** Connects to the cluster and starts the store's watch; the revision continues where the cluster has it. */
 export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStore> {
