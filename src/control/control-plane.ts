@@ -79,7 +79,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
 
   const tokens = new BootstrapTokens(store.tokens);
   const credentials = new ApiCredentials(store, base.credentialKey, systemClock.now);
-  await ensureAdminCredential(credentials, layout.adminCredentialFile);
+  await ensureAdminCredential(credentials, layout.adminCredentialFile, o.store?.kind === 'etcd', log);
 
   let serving = await servingCertificate(ca, o.bootstrap);
   let snapshot: MeshSnapshot = buildSnapshot(await store.list(), await store.revision(), o.bootstrap, new Map(), network);
@@ -229,9 +229,10 @@ async function servingCertificate(ca: CertificateAuthority, mesh: MeshSettings):
 
 /**
  * The mesh-admin credential in the state directory, made on first start and again if the store no longer accepts
- * it (revoked, or written under another key).
+ * it (revoked, or written under another key). On a shared store, a replica without the file leaves an admin
+ * credential another replica made alone: issuing again would rotate it under that replica's operators.
  */
-async function ensureAdminCredential(credentials: ApiCredentials, file: string): Promise<void> {
+async function ensureAdminCredential(credentials: ApiCredentials, file: string, shared: boolean, log: ReturnType<typeof controlLog>): Promise<void> {
   if (fs.existsSync(file)) {
     const secret = fs.readFileSync(file, 'utf8').trim();
     const valid = await credentials.verify(secret).then(
@@ -239,6 +240,9 @@ async function ensureAdminCredential(credentials: ApiCredentials, file: string):
       () => false,
     );
     if (valid) return;
+  } else if (shared && (await credentials.list()).some((c) => c.name === 'admin' && c.revokedAt === undefined)) {
+    log.info('the mesh-admin credential was made by another replica; copy its admin.credential to use this one', { file });
+    return;
   }
   const { secret } = await credentials.create({ name: 'admin', role: 'mesh-admin', namespaces: [] });
   fs.writeFileSync(file, `${secret}\n`, { mode: 0o600 });
