@@ -129,6 +129,8 @@ test('killing the leading replica and a follower under load loses no request; pr
     );
     reconnectedMs = Date.now() - killedAt;
     t.diagnostic(`proxies in sync on the change ${reconnectedMs} ms after the kill: ${PROXIES.map((id) => `${id} on ${after.get(id)?.replica}`).join(', ')}`);
+    // The failover phase lasts past the killed replicas' restarts, so it is long enough to count on a busy machine.
+    await sleep(2000);
     await load.phase('after');
     await eventually('the change on the request path', async () => (await callAs(sleepPod, 'http://httpbin:8000/get')).headers['x-failover-change'] === 'applied', 15_000);
     await sleep(1000);

@@ -87,6 +87,8 @@ class EtcdResourceStore implements ControlStore {
   readonly #feed: HistoryFeed;
   #writes: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** The newest revision this handle committed. */
+  #committed = 0;
 
   constructor(client: Etcd3, ns: Namespace, options: EtcdStoreOptions) {
     this.#client = client;
@@ -229,7 +231,12 @@ class EtcdResourceStore implements ControlStore {
   }
 
   watch(listener: StoreListener): () => void {
-    const registration: StoreListener = (e) => listener(e);
+    // A listener sees changes committed after it was registered: this handle's own earlier writes may still be on
+    // their way through the watch, so they are filtered by revision.
+    const from = this.#committed;
+    const registration: StoreListener = (e) => {
+      if (e.revision > from) listener(e);
+    };
     this.#listeners.add(registration);
     return () => {
       this.#listeners.delete(registration);
@@ -304,6 +311,7 @@ class EtcdResourceStore implements ControlStore {
       if (isChange) cmp = cmp.and(KEYS.revision, 'Mod', '==', revKv?.mod_revision ?? 0);
       const res = await cmp.then(...ops).commit();
       if (res.succeeded) {
+        this.#committed = Math.max(this.#committed, tx.revision);
         if (this.#listeners.size > 0 && tx.revision !== startRevision) await this.#feed.reach(Number(res.header.revision));
         return result;
       }
