@@ -14,19 +14,19 @@ import type { IOptions, Namespace } from 'etcd3';
 import type { Resource, ResourceKey } from '../../config/resource.js';
 import { resourceKeyString } from '../../config/resource.js';
 import { WeftError, isWeftError } from '../../errors.js';
-import { GENESIS_HASH, sealEntry } from './audit-chain.js';
-import type { AuditContent, AuditEntry, AuditEvent, AuditLogFilter } from './audit-chain.js';
+import { GENESIS_HASH } from './audit-chain.js';
+import type { AuditEntry, AuditEvent, AuditLogFilter } from './audit-chain.js';
 import { EtcdCredentialRecords, EtcdTokenStore } from './etcd-identity-records.js';
+import { Attempt, recordChange } from './etcd-change.js';
+import type { Head } from './etcd-change.js';
 import { HistoryFeed } from './etcd-feed.js';
 import { EtcdSealedSecrets, campaignForLeader } from './etcd-replication.js';
 import type { Leadership, SealedSecrets } from './etcd-replication.js';
-import type { HistoryRecord } from './etcd-feed.js';
 import * as reads from './etcd-history.js';
-import { KEYS, entryKey, historyKey, resourceKey, resourcePrefix } from './etcd-keys.js';
-import { jsonDiff } from './json-diff.js';
-import { canonicalJson, checkDistinctKeys, checkStorable, contentSha256, sameDesiredState, storedForm } from './resource-content.js';
+import { KEYS, resourceKey, resourcePrefix } from './etcd-keys.js';
+import { canonicalJson, checkDistinctKeys, checkStorable, sameDesiredState, storedForm } from './resource-content.js';
 import type {
-  Actor, ApplyOutcome, AuditActor, AuditFilter, AuditRecord, AuditVerb, Clock, ControlStore, ResourceFilter,
+  Actor, ApplyOutcome, AuditFilter, AuditRecord, Clock, ControlStore, ResourceFilter,
   ResourceRevision, StoreEvent, StoreListener, StoredResource,
 } from './types.js';
 
@@ -41,40 +41,12 @@ export interface EtcdStoreOptions {
   callTimeoutMs?: number;
 }
 
-/** How often one write is retried after losing a compare-and-swap to another writer. */
-const MAX_ATTEMPTS = 64;
-
-interface Head {
-  seq: number;
-  hash: string;
-}
-
 type WatchBackoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBackoff']>;
 /** etcd3's default watch backoff grows to 30 s; a replica should resume its watch within a second. */
 const WATCH_BACKOFF: WatchBackoff = { duration: 300, next: () => WATCH_BACKOFF } as WatchBackoff;
 
-function actorOf(actor: Actor): AuditActor {
-  return typeof actor === 'string' ? { name: actor } : actor;
-}
-
-/** One attempt at a change: what it read, and the writes it will commit together. */
-class Attempt {
-  readonly puts: [string, string][] = [];
-  readonly deletes: string[] = [];
-  readonly events: StoreEvent[] = [];
-  revision: number;
-  head: Head;
-  constructor(revision: number, head: Head) {
-    this.revision = revision;
-    this.head = head;
-  }
-  chain(content: AuditContent, time: string): AuditEntry {
-    const sealed = sealEntry(content, this.head.seq + 1, time, this.head.hash);
-    this.head = { seq: sealed.seq, hash: sealed.hash };
-    this.puts.push([entryKey(sealed.seq), canonicalJson(sealed)]);
-    return sealed;
-  }
-}
+/** How often one write is retried after losing a compare-and-swap to another writer. */
+const MAX_ATTEMPTS = 64;
 
 class EtcdResourceStore implements ControlStore {
   readonly tokens: EtcdTokenStore;
@@ -153,7 +125,7 @@ class EtcdResourceStore implements ControlStore {
         const now = new Date(this.#clock()).toISOString();
         const stored = storedForm(incoming, revision, previous?.metadata.creationTimestamp ?? now, previous);
         tx.puts.push([resourceKey(key), canonicalJson(stored)]);
-        this.#record(tx, revision, now, actor, previous === undefined ? 'create' : 'update', key, previous, stored);
+        recordChange(tx, revision, now, actor, previous === undefined ? 'create' : 'update', key, previous, stored);
         outcomes.push({ key, result: previous === undefined ? 'created' : 'configured', resource: stored });
       }
       return outcomes;
@@ -173,7 +145,7 @@ class EtcdResourceStore implements ControlStore {
         const revision = ++tx.revision;
         const now = new Date(this.#clock()).toISOString();
         tx.deletes.push(resourceKey(key));
-        this.#record(tx, revision, now, actor, 'delete', key, previous, undefined);
+        recordChange(tx, revision, now, actor, 'delete', key, previous, undefined);
         return previous;
       });
     });
@@ -189,7 +161,7 @@ class EtcdResourceStore implements ControlStore {
         canonicalJson({ ...previous, metadata: { ...previous.metadata, resourceVersion: String(revision) }, status }),
       ) as StoredResource;
       tx.puts.push([resourceKey(key), canonicalJson(stored)]);
-      this.#record(tx, revision, now, actor, 'status', key, previous, stored);
+      recordChange(tx, revision, now, actor, 'status', key, previous, stored);
       return stored;
     });
   }
@@ -265,18 +237,6 @@ class EtcdResourceStore implements ControlStore {
   async #read(key: ResourceKey): Promise<StoredResource | undefined> {
     const text = await this.#ns.get(resourceKey(key)).string();
     return text === null ? undefined : (JSON.parse(text) as StoredResource);
-  }
-
-  /** The change's chain entry and history record, in the change's transaction. */
-  #record(tx: Attempt, revision: number, time: string, actor: Actor, verb: AuditVerb, key: ResourceKey, before: StoredResource | undefined, after: StoredResource | undefined): void {
-    const who = actorOf(actor);
-    const oldSha256 = before === undefined ? null : contentSha256(before);
-    const newSha256 = after === undefined ? null : contentSha256(after);
-    const diff = after === undefined ? [] : before === undefined ? [{ op: 'add' as const, path: '', value: after }] : jsonDiff(before, after);
-    tx.chain({ type: 'change', actor: who, verb, key, revision, oldSha256, newSha256, diff }, time);
-    const record: HistoryRecord = { revision, key, time, actor: who, verb, contentSha256: newSha256, body: after ?? null };
-    if (verb === 'delete' && before !== undefined) record.before = before;
-    tx.puts.push([historyKey(revision), canonicalJson(record)]);
   }
 
   /** A change: compares the revision key too, so two writers cannot both make revision n. */
