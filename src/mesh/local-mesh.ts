@@ -226,7 +226,7 @@ export class LocalMesh {
     this.#replicas = ports.replicas.map((port) => ({ address: `${host}:${port}`, process: undefined }));
     let endpoints = store.endpoints;
     if (endpoints === undefined) {
-      const started = await startLocalEtcd(this.layout, ports.etcd, this.#marked(process.env), this.o.log);
+      const started = await startLocalEtcd(this.layout, ports.etcd, this.#marked(process.env), this.o.log, () => this.#stopping);
       this.#etcd = started.members;
       endpoints = started.endpoints;
     }

@@ -5,6 +5,8 @@
  * proxies are started with every replica's address.
  */
 import fs from 'node:fs';
+import { Etcd3 } from 'etcd3';
+import { WeftError } from '../errors.js';
 import path from 'node:path';
 import { ETCD_MAX_TXN_OPS, memberArgs } from '../control/store/etcd-process.js';
 import type { EtcdMemberSpec } from '../control/store/etcd-process.js';
@@ -62,17 +64,45 @@ export async function startLocalEtcd(
   ports: LocalPorts['etcd'],
   env: NodeJS.ProcessEnv,
   log: (line: string) => void,
+  stopping: () => boolean,
 ): Promise<{ members: SupervisedProcess[]; endpoints: string[] }> {
   const specs: EtcdMemberSpec[] = ports.map((p, i) => ({ name: `m${i}`, dataDir: path.join(layout.root, 'etcd', `m${i}`), host: '127.0.0.1', clientPort: p.client, peerPort: p.peer }));
   const members = specs.map((spec) => {
     fs.mkdirSync(spec.dataDir, { recursive: true, mode: 0o700 });
     return new SupervisedProcess(
       { name: `etcd-${spec.name}`, command: 'etcd', args: memberArgs(spec, specs, `weft-${path.basename(layout.root)}`), env, logFile: path.join(layout.logDir, `etcd-${spec.name}.log`) },
-      { onExit: (code, signal) => log(`etcd member ${spec.name} exited (${signal ?? code}); restarting`) },
+      {
+        onExit: (code, signal) => {
+          if (!stopping()) log(`etcd member ${spec.name} exited (${signal ?? code}); restarting`);
+        },
+      },
     );
   });
   await Promise.all(members.map((m) => m.start()));
   await Promise.all(specs.map((s, i) => waitForPort(s.host, s.clientPort, START_TIMEOUT_MS, () => members[i]?.child !== undefined)));
+  await untilHealthy(specs.map((s) => `http://${s.host}:${s.clientPort}`));
   log(`etcd: ${specs.length} member(s) on ${specs.map((s) => `127.0.0.1:${s.clientPort}`).join(', ')} (max-txn-ops ${ETCD_MAX_TXN_OPS})`);
   return { members, endpoints: specs.map((s) => `http://${s.host}:${s.clientPort}`) };
+}
+
+/**
+ * Resolves once the cluster answers a read. A TCP connect alone proves little: a port in the ephemeral range with
+ * no listener yet can connect to itself (TCP simultaneous open), and a member listens before it has a leader.
+ */
+async function untilHealthy(endpoints: string[]): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  const client = new Etcd3({ hosts: endpoints, dialTimeout: 2000 });
+  try {
+    for (;;) {
+      try {
+        await client.get('weft-health').options({ deadline: Date.now() + 2000 }).exec();
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new WeftError('STORE', `the local etcd did not answer within ${START_TIMEOUT_MS} ms: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  } finally {
+    client.close();
+  }
 }
