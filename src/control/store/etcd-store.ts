@@ -67,7 +67,7 @@ class EtcdResourceStore implements ControlStore {
     this.#ns = ns;
     this.#clock = options.clock ?? Date.now;
     this.#onListenerError = options.onListenerError ?? ((err) => process.emitWarning(`store watch listener failed: ${String(err)}`));
-    this.#feed = new HistoryFeed(ns, (e) => this.#tell(e), (err) => this.#onListenerError(err));
+    this.#feed = new HistoryFeed(ns, (e) => this.#tell(e), (err) => this.#onListenerError(new Error(`store watch interrupted; catching up from the history records: ${String(err)}`)));
     this.tokens = new EtcdTokenStore(ns);
     this.credentials = new EtcdCredentialRecords(ns);
   }
