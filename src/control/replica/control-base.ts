@@ -15,7 +15,7 @@ import type { AuditSigner } from '../../identity/audit-key.js';
 import type { StateDirLayout } from '../../mesh/state-dir.js';
 import { CREDENTIAL_KEY_BYTES, newCredentialKey } from '../api/credentials.js';
 import type { ControlLog } from '../control-log.js';
-import { openEtcdStore } from '../store/etcd-store.js';
+import { openEtcdStore } from '../store/etcd-connect.js';
 import type { SealedSecrets } from '../store/etcd-replication.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { ControlStore } from '../store/types.js';

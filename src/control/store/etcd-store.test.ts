@@ -7,8 +7,8 @@ import { startTestEtcd } from '../../../test/support/etcd-cluster.js';
 import type { TestEtcd } from '../../../test/support/etcd-cluster.js';
 import { startTcpRelay } from '../../../test/support/tcp-relay.js';
 import { verifyChain } from './audit-chain.js';
-import { openEtcdStore } from './etcd-store.js';
-import type { EtcdStore } from './etcd-store.js';
+import { openEtcdStore } from './etcd-connect.js';
+import type { EtcdStore } from './etcd-connect.js';
 import { runStoreConformance } from './store.conformance.js';
 import type { StoreBackend } from './store.conformance.js';
 import type { Clock, StoreEvent } from './types.js';
@@ -76,6 +76,29 @@ test('with one of three members killed, writes, reads and watches go on; the mem
     assert.deepEqual(events.map((e) => e.revision), [1, 2, 3, 4, 5, 6, 7]);
     assert.equal(verifyChain(await store.auditLog(), { checkSignature: () => false }).ok, true);
   } finally {
+    await backend.cleanup();
+  }
+});
+
+test('concurrent audit appends from one replica go in together: call order kept, chain whole, few etcd transactions', async () => {
+  const backend = await etcdBackend();
+  const { endpoints } = await etcd();
+  const store = await backend.open({ clock: Date.now });
+  const probe = new Etcd3({ hosts: endpoints });
+  const etcdRevision = async (): Promise<number> => Number((await probe.get('weft-probe').exec()).header.revision);
+  try {
+    await store.apply([svc('a')], 'alice');
+    const before = await etcdRevision();
+    const entries = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => store.appendAudit({ type: 'push', proxy: `sidecar/default/p${i}`, outcome: 'ack', configVersion: String(i), configSha256: null })),
+    );
+    assert.deepEqual(entries.map((e) => e.seq), Array.from({ length: 300 }, (_, i) => i + 2));
+    assert.deepEqual(entries.map((e) => (e.type === 'push' ? e.configVersion : '')), Array.from({ length: 300 }, (_, i) => String(i)));
+    const transactions = (await etcdRevision()) - before;
+    assert.ok(transactions <= 10, `300 appends took ${transactions} etcd transactions`);
+    assert.equal(verifyChain(await store.auditLog({ limit: 1000 }), { checkSignature: () => false }).ok, true);
+  } finally {
+    probe.close();
     await backend.cleanup();
   }
 });
