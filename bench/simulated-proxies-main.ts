@@ -40,7 +40,7 @@ let failures = 0;
 async function startOne(p: SimulatedProxySpec): Promise<void> {
   const cert = new WorkloadCertificate(`spiffe://${input.trustDomain}/ns/${p.namespace}/sa/${p.serviceAccount}`, systemClock, () => undefined);
   const control = new ControlConnection({
-    url: input.controlUrl,
+    urls: [input.controlUrl],
     bootstrapCaPem,
     controlSpiffeId,
     cert,

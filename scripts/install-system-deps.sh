@@ -12,6 +12,8 @@ command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
+# The distributed store backend: tests run etcd members on loopback, `weft up --store etcd` starts one.
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing system packages: ${need[*]} (run as root, or install them)" >&2

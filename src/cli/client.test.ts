@@ -172,7 +172,7 @@ spec:
   test('the credential comes from --credential-file, else WEFT_CREDENTIAL, else the state directory', async () => {
     const viewerFile = path.join(dir, 'viewer.credential');
     await writeFile(viewerFile, `${api.viewerSecret}\n`);
-    const auditor = api.credentials.create({ name: 'auditor-env', role: 'auditor', namespaces: [] }).secret;
+    const auditor = (await api.credentials.create({ name: 'auditor-env', role: 'auditor', namespaces: [] })).secret;
     const cases: [source: Parameters<typeof ControlClient.fromStateDir>[1], actor: string][] = [
       [{ env: {} }, 'admin'],
       [{ env: { WEFT_CREDENTIAL: '' } }, 'admin'],
@@ -192,6 +192,22 @@ spec:
       assert.match(err.message, /^cannot read the credential file .*missing: ENOENT/);
       return true;
     });
+  });
+
+  test('WEFT_CONTROL_ADDRESS reaches a control plane weft up did not start: no mesh file, only credential and bundle', async () => {
+    const opsDir = path.join(dir, 'ops');
+    const layout = stateDirLayout(opsDir);
+    await mkdir(layout.caDir, { recursive: true });
+    await writeFile(layout.adminCredentialFile, `${api.adminSecret}\n`, { mode: 0o600 });
+    await writeFile(layout.trustBundleFile, api.caPem);
+    await assert.rejects(ControlClient.fromStateDir(opsDir, { env: {} }), (err) => isWeftError(err, 'MESH_NOT_RUNNING'));
+    const client = await ControlClient.fromStateDir(opsDir, { env: { WEFT_CONTROL_ADDRESS: ` ${api.address} ` } });
+    try {
+      assert.equal((await client.canI({ verb: 'get', kind: 'Service', namespace: 'default' })).principal.name, 'admin');
+    } finally {
+      await client.close();
+    }
+    await assert.rejects(ControlClient.fromStateDir(path.join(dir, 'nothing'), { env: { WEFT_CONTROL_ADDRESS: api.address } }), (err) => isWeftError(err, 'MESH_NOT_RUNNING'));
   });
 
   test('errors go to stderr with exit 1 and kubectl wording', async () => {

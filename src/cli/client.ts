@@ -119,6 +119,18 @@ export class ControlClient {
    */
   static async fromStateDir(stateDir: string, source: CredentialSource = {}): Promise<ControlClient> {
     const layout = stateDirLayout(stateDir);
+    // A control plane `weft up` did not start (a replica on another machine): WEFT_CONTROL_ADDRESS names it, and the
+    // state directory holds only the credential and the trust bundle.
+    const remote = (source.env ?? process.env)['WEFT_CONTROL_ADDRESS']?.trim();
+    if (remote !== undefined && remote !== '') {
+      const [credential, caPem] = await Promise.all([readCredential(layout.adminCredentialFile, source), readFile(layout.trustBundleFile, 'utf8')]).catch(
+        (err: unknown) => {
+          if (isWeftError(err)) throw err;
+          throw notRunning(layout.root, (err as Error).message);
+        },
+      );
+      return new ControlClient({ address: remote, credential, caPem });
+    }
     let mesh: MeshFile;
     try {
       mesh = JSON.parse(await readFile(layout.meshFile, 'utf8')) as MeshFile;

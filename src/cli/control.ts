@@ -6,8 +6,10 @@ import { processOutput, runVerb } from './client.js';
 import { exitWhenOrphaned } from '../parent-watch.js';
 import { existingFile, ipv4Cidr, ipv4HostPort, namespaceName, positiveDuration, trustDomain } from './flag-values.js';
 import { caFilesOf } from './up.js';
+import { etcdEndpoints, etcdPrefix, storeChoiceOf, storeKind } from './store-flags.js';
+import type { StoreFlags } from './store-flags.js';
 
-interface ControlOptions {
+interface ControlOptions extends StoreFlags {
   listen: string;
   trustDomain: string;
   rootNamespace: string;
@@ -32,6 +34,10 @@ export function registerControlCommand(program: Command): void {
     .option('--service-cidr <cidr>', 'IPv4 range to give each service a virtual address from (e.g. 198.19.200.0/24)', ipv4Cidr)
     .option('--history-retention <duration>', 'how long resource history is kept (default: every revision, forever)', positiveDuration)
     .option('--audit-sign-interval <duration>', 'how often the audit chain head is signed (also at stop)', positiveDuration, 60_000)
+    .option('--store <kind>', 'sqlite (in the state directory, one process) or etcd (shared by replicas)', storeKind, 'sqlite')
+    .option('--etcd-endpoints <urls>', 'comma-separated client URLs of the etcd members', etcdEndpoints)
+    .option('--etcd-prefix <prefix>', "key prefix of this mesh's data in etcd", etcdPrefix, 'weft/')
+    .option('--sealing-key <file>', 'the 32-byte key shared secrets are sealed under in etcd, the same for every replica', existingFile)
     .action(async (opts: ControlOptions, cmd: Command) =>
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
@@ -45,6 +51,7 @@ export function registerControlCommand(program: Command): void {
           serviceCidr: opts.serviceCidr,
           historyRetentionMs: opts.historyRetention,
           auditSignIntervalMs: opts.auditSignInterval,
+          store: storeChoiceOf(opts),
         });
         const stop = (): void => void cp.stop().then(() => process.exit(0));
         process.on('SIGINT', stop);

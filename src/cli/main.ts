@@ -29,6 +29,7 @@ const VERBS: Record<string, () => Promise<Register>> = {
   auth: async () => (await import('./auth.js')).registerAuthCommand,
   control: async () => (await import('./control.js')).registerControlCommand,
   proxy: async () => (await import('./proxy.js')).registerProxyCommand,
+  'capture-init': async () => (await import('./capture-init.js')).registerCaptureInitCommand,
 };
 
 /** The verb named on the command line: the first word that is not a global option or its value. */

@@ -12,5 +12,6 @@ export function formatMeshTable(m: MeshFile): string {
     rows.push([`${m.gateway.namespace}/${m.gateway.name}`, m.gateway.spiffeId, listeners, '-', '-', m.gateway.state]);
   }
   rows.push(['control-plane', '-', m.control.address, '-', '-', m.control.pid ? 'running' : 'stopped']);
+  for (const [i, r] of (m.replicas ?? []).entries()) rows.push([`control-plane-${i + 1}`, '-', r.address, '-', '-', r.pid ? 'running' : 'stopped']);
   return formatTable(['WORKLOAD', 'IDENTITY', 'INBOUND', 'OUTBOUND', 'APP', 'STATE'], rows);
 }

@@ -13,6 +13,9 @@ import { formatMeshTable } from './mesh-table.js';
 import { processOutput, runVerb } from './client.js';
 import { WeftError } from '../errors.js';
 import { existingFile, ipv4Cidr, portMapping, portNumber, positiveDuration } from './flag-values.js';
+import { etcdEndpoints, storeKind } from './store-flags.js';
+import type { LocalStore } from '../mesh/local-store.js';
+import { InvalidArgumentError } from 'commander';
 
 interface UpOptions {
   ingressPort: number;
@@ -24,6 +27,10 @@ interface UpOptions {
   podRange?: string;
   historyRetention?: number;
   auditSignInterval?: number;
+  store: 'sqlite' | 'etcd';
+  etcdEndpoints?: string[];
+  etcdMembers: number;
+  controlReplicas: number;
 }
 
 export function registerUpCommand(program: Command): void {
@@ -45,6 +52,10 @@ export function registerUpCommand(program: Command): void {
     .option('--pod-range <cidr>', `netns: the range the pods' /24 is taken from (default: MeshConfig podRange, else ${DEFAULT_POD_RANGE})`, ipv4Cidr)
     .option('--history-retention <duration>', 'how long the control plane keeps resource history (default: every revision, forever)', positiveDuration)
     .option('--audit-sign-interval <duration>', 'how often the control plane signs the audit chain head (default: 1m; also at stop)', positiveDuration)
+    .option('--store <kind>', 'sqlite (one control plane) or etcd (replicas can share it)', storeKind, 'sqlite')
+    .option('--etcd-endpoints <urls>', 'etcd: use these members instead of starting local ones', etcdEndpoints)
+    .option('--etcd-members <n>', 'etcd: how many local members to start (1 or 3)', memberCount, 1)
+    .option('--control-replicas <n>', 'etcd: how many control-plane replicas to run (proxies fail over between them)', replicaCount, 1)
     .action(async (paths: string[], opts: UpOptions, cmd: Command) =>
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
@@ -62,6 +73,7 @@ export function registerUpCommand(program: Command): void {
           podRange: opts.podRange,
           historyRetentionMs: opts.historyRetention,
           auditSignIntervalMs: opts.auditSignInterval,
+          store: localStoreOf(opts),
           log: (line) => process.stdout.write(`${line}\n`),
         });
         let stopping: Promise<void> | undefined;
@@ -96,4 +108,24 @@ export function caFilesOf(opts: { caCert?: string; caKey?: string; caChain?: str
   if (opts.caChain !== undefined && opts.caCert === undefined) throw new WeftError('BAD_REQUEST', '--ca-chain needs --ca-cert and --ca-key');
   if (opts.caCert === undefined || opts.caKey === undefined) return undefined;
   return { certFile: opts.caCert, keyFile: opts.caKey, ...(opts.caChain === undefined ? {} : { chainFile: opts.caChain }) };
+}
+
+function memberCount(value: string): number {
+  if (value !== '1' && value !== '3') throw new InvalidArgumentError('Expected 1 or 3 (an etcd cluster needs a majority).');
+  return Number(value);
+}
+
+function replicaCount(value: string): number {
+  if (!/^[1-9]$/.test(value)) throw new InvalidArgumentError('Expected 1 to 9.');
+  return Number(value);
+}
+
+function localStoreOf(opts: UpOptions): LocalStore {
+  if (opts.store === 'sqlite') {
+    if (opts.controlReplicas > 1 || opts.etcdEndpoints !== undefined || opts.etcdMembers !== 1) {
+      throw new WeftError('BAD_REQUEST', '--control-replicas, --etcd-endpoints and --etcd-members need --store etcd (SQLite serves one control plane)');
+    }
+    return { kind: 'sqlite' };
+  }
+  return { kind: 'etcd', replicas: opts.controlReplicas, members: opts.etcdMembers, ...(opts.etcdEndpoints === undefined ? {} : { endpoints: opts.etcdEndpoints }) };
 }

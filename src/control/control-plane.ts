@@ -7,16 +7,17 @@ import fs from 'node:fs';
 import http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { WeftError } from '../errors.js';
-import { CertificateAuthority } from '../identity/ca.js';
+import type { CertificateAuthority } from '../identity/ca.js';
 import { BootstrapTokens } from '../identity/bootstrap-token.js';
 import { createCsr, generateWorkloadKey } from '../identity/workload-key.js';
 import { validateDocument } from '../config/validate.js';
 import { admitBatch } from './api/admission.js';
 import type { MeshSettings } from '../config/kinds/mesh-config.js';
-import { openSqliteStore } from './store/sqlite-store.js';
-import { SecretSealer, loadOrCreateSecretKey, unsealAll } from './secrets/secret-sealing.js';
+import { newReplicaId, openControlBase } from './replica/control-base.js';
+import type { StoreChoice } from './replica/control-base.js';
+import { ApiCredentials } from './api/credentials.js';
+import { SecretSealer, unsealAll } from './secrets/secret-sealing.js';
 import type { Resource } from '../config/resource.js';
-import { ApiCredentials, CREDENTIAL_KEY_BYTES, newCredentialKey } from './api/credentials.js';
 import { createApiHandler } from './api/handler.js';
 import type { ApiDeps } from './api/handler.js';
 import { flushUnauthenticated } from './api/refusal-audit.js';
@@ -32,7 +33,6 @@ import { jwksUris } from './compile/security.js';
 import { systemClock } from '../clock.js';
 import { CONTROL_PLANE_SERVICE_ACCOUNT } from '../push/protocol.js';
 import { stateDirLayout } from '../mesh/state-dir.js';
-import { loadOrCreateAuditKey } from '../identity/audit-key.js';
 import { signAuditHead } from './audit-head.js';
 
 export interface ControlPlaneOptions {
@@ -48,6 +48,8 @@ export interface ControlPlaneOptions {
   auditSignIntervalMs?: number;
   /** How long resource history is kept; undefined keeps every revision. */
   historyRetentionMs?: number;
+  /** SQLite in the state directory (default), or etcd shared with other replicas. */
+  store?: StoreChoice;
 }
 
 export interface RunningControlPlane {
@@ -65,20 +67,24 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
   const network = { serviceCidr: o.serviceCidr };
   const layout = stateDirLayout(o.stateDir);
   fs.mkdirSync(layout.root, { recursive: true, mode: 0o700 });
-  const ca = o.caFiles
-    ? await CertificateAuthority.fromFiles(o.caFiles)
-    : await CertificateAuthority.loadOrCreate(layout.caDir, { trustDomain: o.bootstrap.trustDomain });
+  const base = await openControlBase({
+    layout,
+    store: o.store ?? { kind: 'sqlite' },
+    trustDomain: o.bootstrap.trustDomain,
+    caFiles: o.caFiles,
+    replicaId: newReplicaId(o.listen),
+    log,
+  });
+  const { store, ca, auditKey } = base;
   fs.mkdirSync(layout.caDir, { recursive: true, mode: 0o700 });
   fs.writeFileSync(layout.trustBundleFile, ca.trustBundlePem(), { mode: 0o644 });
 
-  const store = openSqliteStore(layout.storeFile, { onListenerError: (err) => log.warn('watch listener failed', { error: String(err) }) });
-  const auditKey = loadOrCreateAuditKey(layout.caDir);
   const tokens = new BootstrapTokens(store.tokens);
-  const credentials = new ApiCredentials(store, credentialKey(layout.credentialKeyFile), systemClock.now);
-  await ensureAdminCredential(credentials, layout.adminCredentialFile);
+  const credentials = new ApiCredentials(store, base.credentialKey, systemClock.now);
+  await ensureAdminCredential(credentials, layout.adminCredentialFile, o.store?.kind === 'etcd', log);
 
   let serving = await servingCertificate(ca, o.bootstrap);
-  const sealer = new SecretSealer(loadOrCreateSecretKey(layout.secretKeyFile));
+  const sealer = new SecretSealer(base.secretKey);
   // Secrets are unsealed here only, where gateway configs are compiled; everything else reads the sealed form.
   const resourcesForCompile = async (): Promise<Resource[]> => unsealAll(await store.list(), sealer);
   let snapshot: MeshSnapshot = buildSnapshot(await resourcesForCompile(), await store.revision(), o.bootstrap, new Map(), network);
@@ -181,13 +187,15 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
   // Signing the head bounds what truncating the store can hide; retention and the tallies of unauthenticated calls
   // (written before the head, so that it covers them) run on the same beat.
   const signHead = (): Promise<unknown> => signAuditHead(store, auditKey, layout.auditHeadFile, systemClock.now);
+  // Singleton work: with replicas, only the one holding the leader lease signs heads and prunes history.
+  const leadSignHead = (): Promise<unknown> => (base.leading() ? signHead() : Promise.resolve());
   const keepHistory = async (): Promise<void> => {
-    if (o.historyRetentionMs === undefined) return;
+    if (o.historyRetentionMs === undefined || !base.leading()) return;
     const cutoff = new Date(systemClock.now() - o.historyRetentionMs).toISOString();
     await store.pruneHistory(await store.revisionAt(cutoff));
   };
   const auditBeat = setInterval(() => {
-    Promise.all([flushUnauthenticated(apiDeps).then(signHead), keepHistory()]).catch((err: unknown) => log.warn('audit head or history retention failed', { error: String(err) }));
+    Promise.all([flushUnauthenticated(apiDeps).then(leadSignHead), keepHistory()]).catch((err: unknown) => log.warn('audit head or history retention failed', { error: String(err) }));
   }, o.auditSignIntervalMs ?? 60_000);
   auditBeat.unref();
 
@@ -212,8 +220,8 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
       const closed = new Promise((r) => server.close(r));
       for (const socket of sockets) socket.destroy();
       await closed;
-      await flushUnauthenticated(apiDeps, true).then(signHead).catch((err: unknown) => log.warn('cannot sign the audit head at stop', { error: String(err) }));
-      await store.close();
+      await flushUnauthenticated(apiDeps, true).then(leadSignHead).catch((err: unknown) => log.warn('cannot sign the audit head at stop', { error: String(err) }));
+      await base.close();
     },
   };
 }
@@ -227,23 +235,12 @@ async function servingCertificate(ca: CertificateAuthority, mesh: MeshSettings):
   return { key: key.privateKeyPem, cert: issued.chainPem };
 }
 
-/** The credential HMAC key, made on first start; a key of the wrong size is replaced (every credential then fails). */
-function credentialKey(file: string): Buffer {
-  if (fs.existsSync(file)) {
-    const key = fs.readFileSync(file);
-    if (key.length === CREDENTIAL_KEY_BYTES) return key;
-  }
-  const key = newCredentialKey();
-  fs.writeFileSync(file, key, { mode: 0o600 });
-  fs.chmodSync(file, 0o600);
-  return key;
-}
-
 /**
  * The mesh-admin credential in the state directory, made on first start and again if the store no longer accepts
- * it (revoked, or written under another key).
+ * it (revoked, or written under another key). On a shared store, a replica without the file leaves an admin
+ * credential another replica made alone: issuing again would rotate it under that replica's operators.
  */
-async function ensureAdminCredential(credentials: ApiCredentials, file: string): Promise<void> {
+async function ensureAdminCredential(credentials: ApiCredentials, file: string, shared: boolean, log: ReturnType<typeof controlLog>): Promise<void> {
   if (fs.existsSync(file)) {
     const secret = fs.readFileSync(file, 'utf8').trim();
     const valid = await credentials.verify(secret).then(
@@ -251,8 +248,11 @@ async function ensureAdminCredential(credentials: ApiCredentials, file: string):
       () => false,
     );
     if (valid) return;
+  } else if (shared && (await credentials.list()).some((c) => c.name === 'admin' && c.revokedAt === undefined)) {
+    log.info('the mesh-admin credential was made by another replica; copy its admin.credential to use this one', { file });
+    return;
   }
-  const { secret } = credentials.create({ name: 'admin', role: 'mesh-admin', namespaces: [] });
+  const { secret } = await credentials.create({ name: 'admin', role: 'mesh-admin', namespaces: [] });
   fs.writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   fs.chmodSync(file, 0o600);
 }

@@ -171,7 +171,7 @@ export class PushServer {
         const auth = req.headers.authorization ?? '';
         if (!auth.startsWith('Bearer ')) throw new WeftError('TOKEN_INVALID', 'a bootstrap token is required', { status: 401 });
         const claimed = { namespace: String(body.namespace ?? ''), serviceAccount: String(body.serviceAccount ?? ''), workload: String(body.workload ?? '') };
-        const bound = this.deps.tokens.consume(auth.slice(7), claimed);
+        const bound = await this.deps.tokens.consume(auth.slice(7), claimed);
         spiffeId = `spiffe://${this.deps.snapshot().mesh.trustDomain}/ns/${bound.namespace}/sa/${bound.serviceAccount}`;
       }
       const issued = await this.deps.ca.signCsr(body.csr, { spiffeId, ttlMs: this.deps.certificateTtlMs() });

@@ -39,17 +39,37 @@ export function loadOrCreateAuditKey(dir: string): AuditSigner {
     fs.writeFileSync(keyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
     fs.writeFileSync(path.join(dir, AUDIT_PUBLIC_KEY_FILE), publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
   }
-  let privateKey: KeyObject;
+  let pem: string;
   try {
-    privateKey = createPrivateKey(fs.readFileSync(keyPath, 'utf8'));
+    pem = fs.readFileSync(keyPath, 'utf8');
   } catch (err) {
     throw new WeftError('AUDIT_INVALID', `cannot read the audit key ${keyPath}: ${(err as Error).message}`, { cause: err });
   }
-  if (privateKey.asymmetricKeyType !== 'ed25519') {
-    throw new WeftError('AUDIT_INVALID', `the audit key ${keyPath} is not an Ed25519 key`);
+  return auditSignerFromPem(pem, keyPath);
+}
+
+/** A fresh audit key as PKCS#8 PEM (replicas share one, sealed in the store). */
+export function newAuditKeyPem(): string {
+  return generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+}
+
+/** The signer of a PKCS#8 PEM audit key; `origin` names where it came from in errors. */
+export function auditSignerFromPem(pem: string, origin: string): AuditSigner & { publicKeyPem: string } {
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch (err) {
+    throw new WeftError('AUDIT_INVALID', `cannot read the audit key ${origin}: ${(err as Error).message}`, { cause: err });
   }
-  const keyId = keyIdOf(createPublicKey(privateKey));
-  return { keyId, sign: (payload) => sign(null, payload, privateKey).toString('base64url') };
+  if (privateKey.asymmetricKeyType !== 'ed25519') {
+    throw new WeftError('AUDIT_INVALID', `the audit key ${origin} is not an Ed25519 key`);
+  }
+  const publicKey = createPublicKey(privateKey);
+  return {
+    keyId: keyIdOf(publicKey),
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    sign: (payload) => sign(null, payload, privateKey).toString('base64url'),
+  };
 }
 
 export function auditVerifierKey(publicKeyPem: string): AuditVerifierKey {

@@ -18,60 +18,60 @@ function refusedWith(code: WeftErrorCode, words: string) {
   return (err: unknown): boolean => isWeftError(err, code) && err.message.includes(words);
 }
 
-describe('BootstrapTokens', () => {
-  test('issues wft1.<id>.<secret> and stores only a hash of the secret', () => {
+describe('BootstrapTokens', async () => {
+  test('issues wft1.<id>.<secret> and stores only a hash of the secret', async () => {
     const { tokens, store } = setup();
-    const token = tokens.issue(PRODUCTPAGE, HOUR);
+    const token = await tokens.issue(PRODUCTPAGE, HOUR);
     const match = /^wft1\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(token);
     assert.ok(match, token);
     const [, id = '', secret = ''] = match;
-    const record = store.get(id);
+    const record = await store.get(id);
     assert.ok(record);
     assert.equal(record.expiresAt - record.issuedAt, HOUR);
     assert.ok(!JSON.stringify(record).includes(secret));
     assert.match(record.secretSha256, /^[0-9a-f]{64}$/);
-    assert.notEqual(tokens.issue(PRODUCTPAGE, HOUR), token);
+    assert.notEqual(await tokens.issue(PRODUCTPAGE, HOUR), token);
   });
 
-  test('consumes once for the bound identity', () => {
+  test('consumes once for the bound identity', async () => {
     const { tokens } = setup();
-    const token = tokens.issue(PRODUCTPAGE, HOUR);
-    assert.deepEqual(tokens.consume(token, { ...PRODUCTPAGE }), PRODUCTPAGE);
-    assert.throws(() => tokens.consume(token, PRODUCTPAGE), refusedWith('TOKEN_REPLAYED', 'already used'));
+    const token = await tokens.issue(PRODUCTPAGE, HOUR);
+    assert.deepEqual(await tokens.consume(token, { ...PRODUCTPAGE }), PRODUCTPAGE);
+    await assert.rejects(() => tokens.consume(token, PRODUCTPAGE), refusedWith('TOKEN_REPLAYED', 'already used'));
   });
 
   const malformed = ['', 'garbage', 'wft1..', 'wft2.AAAAAAAAAAAAAAAAAAAAAA.' + 'A'.repeat(43), 'wft1.short.secret', `wft1.${'A'.repeat(22)}.${'A'.repeat(42)}=`];
   for (const bad of malformed) {
-    test(`refuses malformed token ${JSON.stringify(bad)}`, () => {
+    test(`refuses malformed token ${JSON.stringify(bad)}`, async () => {
       const { tokens } = setup();
-      assert.throws(() => tokens.consume(bad, PRODUCTPAGE), refusedWith('TOKEN_INVALID', 'malformed'));
+      await assert.rejects(() => tokens.consume(bad, PRODUCTPAGE), refusedWith('TOKEN_INVALID', 'malformed'));
     });
   }
 
-  test('refuses an unknown token id', () => {
+  test('refuses an unknown token id', async () => {
     const { tokens } = setup();
-    assert.throws(
+    await assert.rejects(
       () => tokens.consume(`wft1.${'A'.repeat(22)}.${'B'.repeat(43)}`, PRODUCTPAGE),
       refusedWith('TOKEN_INVALID', 'unknown'),
     );
   });
 
-  test('refuses a known id with a wrong secret, and the token stays usable', () => {
+  test('refuses a known id with a wrong secret, and the token stays usable', async () => {
     const { tokens } = setup();
-    const token = tokens.issue(PRODUCTPAGE, HOUR);
+    const token = await tokens.issue(PRODUCTPAGE, HOUR);
     const last = token.at(-1) === 'A' ? 'B' : 'A';
-    assert.throws(() => tokens.consume(token.slice(0, -1) + last, PRODUCTPAGE), refusedWith('TOKEN_INVALID', 'wrong secret'));
-    assert.deepEqual(tokens.consume(token, PRODUCTPAGE), PRODUCTPAGE);
+    await assert.rejects(() => tokens.consume(token.slice(0, -1) + last, PRODUCTPAGE), refusedWith('TOKEN_INVALID', 'wrong secret'));
+    assert.deepEqual(await tokens.consume(token, PRODUCTPAGE), PRODUCTPAGE);
   });
 
-  test('expires at issue time + ttl on the injected clock', () => {
+  test('expires at issue time + ttl on the injected clock', async () => {
     const { tokens, clock } = setup();
-    const token = tokens.issue(PRODUCTPAGE, HOUR);
-    const fresh = tokens.issue(PRODUCTPAGE, HOUR);
+    const token = await tokens.issue(PRODUCTPAGE, HOUR);
+    const fresh = await tokens.issue(PRODUCTPAGE, HOUR);
     clock.now += HOUR - 1;
-    assert.deepEqual(tokens.consume(fresh, PRODUCTPAGE), PRODUCTPAGE);
+    assert.deepEqual(await tokens.consume(fresh, PRODUCTPAGE), PRODUCTPAGE);
     clock.now += 1;
-    assert.throws(() => tokens.consume(token, PRODUCTPAGE), refusedWith('TOKEN_EXPIRED', 'expired at'));
+    await assert.rejects(() => tokens.consume(token, PRODUCTPAGE), refusedWith('TOKEN_EXPIRED', 'expired at'));
   });
 
   const others: Array<[string, TokenBinding]> = [
@@ -80,27 +80,27 @@ describe('BootstrapTokens', () => {
     ['workload', { ...PRODUCTPAGE, workload: 'productpage-v1-1' }],
   ];
   for (const [what, claimed] of others) {
-    test(`refuses a claim with another ${what}, without burning the token`, () => {
+    test(`refuses a claim with another ${what}, without burning the token`, async () => {
       const { tokens } = setup();
-      const token = tokens.issue(PRODUCTPAGE, HOUR);
-      assert.throws(() => tokens.consume(token, claimed), refusedWith('TOKEN_IDENTITY_MISMATCH', 'is bound to bookinfo/productpage'));
-      assert.deepEqual(tokens.consume(token, PRODUCTPAGE), PRODUCTPAGE);
+      const token = await tokens.issue(PRODUCTPAGE, HOUR);
+      await assert.rejects(() => tokens.consume(token, claimed), refusedWith('TOKEN_IDENTITY_MISMATCH', 'is bound to bookinfo/productpage'));
+      assert.deepEqual(await tokens.consume(token, PRODUCTPAGE), PRODUCTPAGE);
     });
   }
 
-  test('issue refuses bad bindings and ttls', () => {
+  test('issue refuses bad bindings and ttls', async () => {
     const { tokens } = setup();
-    assert.throws(() => tokens.issue({ ...PRODUCTPAGE, namespace: 'a/b' }, HOUR), (e: unknown) => isWeftError(e, 'SPIFFE_ID_INVALID'));
-    assert.throws(() => tokens.issue({ ...PRODUCTPAGE, workload: '' }, HOUR), TypeError);
-    assert.throws(() => tokens.issue(PRODUCTPAGE, 0), TypeError);
-    assert.throws(() => tokens.issue(PRODUCTPAGE, Number.NaN), TypeError);
+    await assert.rejects(() => tokens.issue({ ...PRODUCTPAGE, namespace: 'a/b' }, HOUR), (e: unknown) => isWeftError(e, 'SPIFFE_ID_INVALID'));
+    await assert.rejects(() => tokens.issue({ ...PRODUCTPAGE, workload: '' }, HOUR), TypeError);
+    await assert.rejects(() => tokens.issue(PRODUCTPAGE, 0), TypeError);
+    await assert.rejects(() => tokens.issue(PRODUCTPAGE, Number.NaN), TypeError);
   });
 
-  test('MemoryTokenStore.markUsed succeeds once and never for unknown ids', () => {
+  test('MemoryTokenStore.markUsed succeeds once and never for unknown ids', async () => {
     const store = new MemoryTokenStore();
-    assert.equal(store.markUsed('nope', 1), false);
-    store.put('a', { ...PRODUCTPAGE, secretSha256: '00', issuedAt: 0, expiresAt: 1 });
-    assert.equal(store.markUsed('a', 1), true);
-    assert.equal(store.markUsed('a', 2), false);
+    assert.equal(await store.markUsed('nope', 1), false);
+    await store.put('a', { ...PRODUCTPAGE, secretSha256: '00', issuedAt: 0, expiresAt: 1 });
+    assert.equal(await store.markUsed('a', 1), true);
+    assert.equal(await store.markUsed('a', 2), false);
   });
 });

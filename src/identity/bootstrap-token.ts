@@ -28,9 +28,9 @@ export interface TokenRecord extends TokenBinding {
  * false otherwise; that is what makes a token single-use across concurrent requests.
  */
 export interface TokenStore {
-  put(id: string, record: TokenRecord): void;
-  get(id: string): TokenRecord | undefined;
-  markUsed(id: string, at: number): boolean;
+  put(id: string, record: TokenRecord): Promise<void>;
+  get(id: string): Promise<TokenRecord | undefined>;
+  markUsed(id: string, at: number): Promise<boolean>;
 }
 
 /** An in-memory TokenStore, for tests and single-process tools; the control plane persists tokens in its database. */
@@ -38,16 +38,16 @@ export class MemoryTokenStore implements TokenStore {
   readonly #records = new Map<string, TokenRecord>();
   readonly #usedAt = new Map<string, number>();
 
-  put(id: string, record: TokenRecord): void {
+  async put(id: string, record: TokenRecord): Promise<void> {
     this.#records.set(id, record);
     this.#usedAt.delete(id);
   }
 
-  get(id: string): TokenRecord | undefined {
+  async get(id: string): Promise<TokenRecord | undefined> {
     return this.#records.get(id);
   }
 
-  markUsed(id: string, at: number): boolean {
+  async markUsed(id: string, at: number): Promise<boolean> {
     if (!this.#records.has(id) || this.#usedAt.has(id)) return false;
     this.#usedAt.set(id, at);
     return true;
@@ -81,7 +81,7 @@ export class BootstrapTokens {
   }
 
   /** Issues a token bound to `binding`, valid for `ttlMs`; the returned string is the only copy of the secret. */
-  issue(binding: TokenBinding, ttlMs: number): string {
+  async issue(binding: TokenBinding, ttlMs: number): Promise<string> {
     if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError(`ttlMs must be a positive number, got ${ttlMs}`);
     // Namespace and service account become SPIFFE path segments, so they must be valid ones.
     validatePathSegment(binding.namespace);
@@ -92,7 +92,7 @@ export class BootstrapTokens {
     const id = randomBytes(ID_BYTES).toString('base64url');
     const secret = randomBytes(SECRET_BYTES).toString('base64url');
     const now = this.#clock();
-    this.#store.put(id, {
+    await this.#store.put(id, {
       namespace: binding.namespace,
       serviceAccount: binding.serviceAccount,
       workload: binding.workload,
@@ -108,14 +108,14 @@ export class BootstrapTokens {
    * (malformed, unknown, wrong secret), TOKEN_EXPIRED, TOKEN_IDENTITY_MISMATCH (which leaves the token
    * usable by its rightful workload), TOKEN_REPLAYED (used before).
    */
-  consume(token: string, claimed: TokenBinding): TokenBinding {
+  async consume(token: string, claimed: TokenBinding): Promise<TokenBinding> {
     const match = typeof token === 'string' ? TOKEN_SHAPE.exec(token) : null;
     const id = match?.[1];
     const secret = match?.[2];
     if (id === undefined || secret === undefined) {
       throw new WeftError('TOKEN_INVALID', 'bootstrap token is malformed (expected wft1.<id>.<secret>)', { status: 401 });
     }
-    const record = this.#store.get(id);
+    const record = await this.#store.get(id);
     if (record === undefined) {
       throw new WeftError('TOKEN_INVALID', `bootstrap token ${id} is unknown`, { status: 401, detail: { tokenId: id } });
     }
@@ -138,7 +138,7 @@ export class BootstrapTokens {
         { status: 403, detail: { tokenId: id } },
       );
     }
-    if (!this.#store.markUsed(id, now)) {
+    if (!(await this.#store.markUsed(id, now))) {
       throw new WeftError('TOKEN_REPLAYED', `bootstrap token ${id} was already used`, { status: 401, detail: { tokenId: id } });
     }
     return { namespace: record.namespace, serviceAccount: record.serviceAccount, workload: record.workload };

@@ -32,6 +32,8 @@ import type { PrivilegeDrop } from './netns/pod-identity.js';
 import { explicitProxyEnv } from './explicit-proxy-env.js';
 import { capturePod, hostUpstreamNameservers, sidecarCaptureEnv } from './netns/pod-capture.js';
 import { CLUSTER_DOMAIN } from '../control/registry/index.js';
+import { ensureSealingKey, localPorts, startLocalEtcd } from './local-store.js';
+import type { LocalStore } from './local-store.js';
 
 export interface LocalMeshOptions {
   stateDir: string;
@@ -50,6 +52,8 @@ export interface LocalMeshOptions {
   historyRetentionMs?: number;
   /** Passed to the control plane when given (`weft control --audit-sign-interval`); else its default. */
   auditSignIntervalMs?: number;
+  /** SQLite (default, one control plane) or etcd with one or more control-plane replicas. */
+  store?: LocalStore;
 }
 
 const START_TIMEOUT_MS = 30_000;
@@ -69,6 +73,10 @@ export class LocalMesh {
   readonly mesh: MeshSettings;
   #control: SupervisedProcess | undefined;
   #controlAddress = '';
+  /** Replicas after the first (etcd only), and the etcd members this mesh runs. */
+  #replicas: { address: string; process: SupervisedProcess | undefined }[] = [];
+  #etcd: SupervisedProcess[] = [];
+  #storeArgs: string[] = [];
   #client: ControlClient | undefined;
   #pods: Pod[] = [];
   #gateway: SupervisedProcess | undefined;
@@ -117,6 +125,7 @@ export class LocalMesh {
     if (this.o.isolation === 'netns') await this.#openNetwork();
     // Pods reach the control plane at the bridge's address: it is a host address, so local clients reach it too.
     this.#controlAddress = `${this.#network?.subnet.bridgeAddress ?? '127.0.0.1'}:${runtime.controlPort}`;
+    await this.#startStore(this.#network?.subnet.bridgeAddress ?? '127.0.0.1');
     await this.#startControlPlane();
     const client = this.#client!;
     const resources = this.o.resources.map((r) => r.resource);
@@ -170,7 +179,8 @@ export class LocalMesh {
       await p.app.stop();
       await p.sidecar.stop();
     }));
-    await this.#control?.stop();
+    await Promise.all([this.#control, ...this.#replicas.map((r) => r.process)].map((c) => c?.stop()));
+    await Promise.all(this.#etcd.map((m) => m.stop()));
     await this.#client?.close();
     await this.#network?.teardown();
     if (this.#claimed) fs.rmSync(this.layout.meshFile, { force: true });
@@ -183,6 +193,8 @@ export class LocalMesh {
       startedAt: new Date().toISOString(),
       isolation: this.#network ? 'netns' : 'none',
       control: { address: this.#controlAddress, pid: this.#control?.pid ?? null },
+      ...(this.#replicas.length === 0 ? {} : { replicas: this.#replicas.map((r) => ({ address: r.address, pid: r.process?.pid ?? null })) }),
+      ...(this.#etcd.length === 0 ? {} : { etcd: this.#etcd.map((m) => ({ pid: m.pid })) }),
       gateway: this.#gatewayEntry && { ...this.#gatewayEntry, proxyPid: this.#gateway?.pid ?? null, state: this.#gateway?.state ?? 'stopped' },
       workloads: this.#pods.map((p) => this.#entry(p)),
     };
@@ -219,19 +231,28 @@ export class LocalMesh {
     return `spiffe://${this.mesh.trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
   }
 
-  async #startControlPlane(): Promise<void> {
-    const args = [
-      WEFT_BIN,
-      'control',
-      '--state-dir',
-      this.layout.root,
-      '--listen',
-      this.#controlAddress,
-      '--trust-domain',
-      this.mesh.trustDomain,
-      '--root-namespace',
-      this.mesh.rootNamespace,
-    ];
+  /** etcd: the members (unless given a cluster), the sealing key, the other replicas' addresses. */
+  async #startStore(host: string): Promise<void> {
+    const store = this.o.store;
+    if (store === undefined || store.kind === 'sqlite') return;
+    const ports = await localPorts(this.layout, store, freePort);
+    this.#replicas = ports.replicas.map((port) => ({ address: `${host}:${port}`, process: undefined }));
+    let endpoints = store.endpoints;
+    if (endpoints === undefined) {
+      const started = await startLocalEtcd(this.layout, ports.etcd, this.#marked(process.env), this.o.log, () => this.#stopping);
+      this.#etcd = started.members;
+      endpoints = started.endpoints;
+    }
+    this.#storeArgs = ['--store', 'etcd', '--etcd-endpoints', endpoints.join(','), '--sealing-key', ensureSealingKey(this.layout)];
+  }
+
+  /** Every replica's address, the first one first: what proxies are told. */
+  get controlAddresses(): string[] {
+    return [this.#controlAddress, ...this.#replicas.map((r) => r.address)];
+  }
+
+  #controlPlaneArgs(listen: string): string[] {
+    const args = [WEFT_BIN, 'control', '--state-dir', this.layout.root, '--listen', listen, '--trust-domain', this.mesh.trustDomain, '--root-namespace', this.mesh.rootNamespace, ...this.#storeArgs];
     // Services' virtual addresses (what pods' DNS answers) only exist where pods have a network to capture them in.
     if (this.#network) args.push('--service-cidr', this.#network.serviceSubnet.cidr);
     if (this.o.caFiles) {
@@ -240,20 +261,34 @@ export class LocalMesh {
     }
     if (this.o.historyRetentionMs !== undefined) args.push('--history-retention', `${this.o.historyRetentionMs}ms`);
     if (this.o.auditSignIntervalMs !== undefined) args.push('--audit-sign-interval', `${this.o.auditSignIntervalMs}ms`);
+    return args;
+  }
+
+  async #startReplica(listen: string, name: string): Promise<SupervisedProcess> {
     const control = new SupervisedProcess(
-      { name: 'control', command: process.execPath, args, env: this.#marked(process.env), logFile: path.join(this.layout.logDir, 'control.log') },
+      { name, command: process.execPath, args: this.#controlPlaneArgs(listen), env: this.#marked(process.env), logFile: path.join(this.layout.logDir, `${name}.log`) },
       {
         onExit: (code, signal) => {
-          if (!this.#stopping) this.o.log(`control plane exited (${signal ?? code}); restarting`);
+          if (!this.#stopping) this.o.log(`${name === 'control' ? 'control plane' : name} exited (${signal ?? code}); restarting`);
           this.writeMeshFile();
         },
         onStart: () => this.writeMeshFile(),
       },
     );
-    this.#control = control;
     await control.start();
-    const [host, port] = this.#controlAddress.split(':') as [string, string];
+    const [host, port] = listen.split(':') as [string, string];
     await waitForPort(host, Number(port), START_TIMEOUT_MS, () => control.child !== undefined);
+    return control;
+  }
+
+  async #startControlPlane(): Promise<void> {
+    // The first replica alone, so that it alone makes the admin credential and the shared secrets; then the rest.
+    this.#control = await this.#startReplica(this.#controlAddress, 'control');
+    await Promise.all(
+      this.#replicas.map(async (r, i) => {
+        r.process = await this.#startReplica(r.address, `control-${i + 1}`);
+      }),
+    );
     this.#client = new ControlClient({
       address: this.#controlAddress,
       credential: fs.readFileSync(this.layout.adminCredentialFile, 'utf8').trim(),
@@ -270,7 +305,7 @@ export class LocalMesh {
       WEFT_TRUST_DOMAIN: this.mesh.trustDomain,
       WEFT_CONTROL_NAMESPACE: this.mesh.rootNamespace,
       WEFT_POD_IP: podIP,
-      WEFT_CONTROL_URL: `https://${this.#controlAddress}`,
+      WEFT_CONTROL_URL: this.controlAddresses.map((a) => `https://${a}`).join(','),
       WEFT_CA_BUNDLE: this.layout.trustBundleFile,
       WEFT_BOOTSTRAP_TOKEN: token,
     });

@@ -5,6 +5,10 @@ export interface MeshFile {
   startedAt: string;
   isolation: 'none' | 'netns';
   control: { address: string; pid: number | null };
+  /** `--store etcd` with replicas: the control-plane replicas after the first. */
+  replicas?: { address: string; pid: number | null }[];
+  /** `--store etcd` without given endpoints: the etcd members this mesh runs. */
+  etcd?: { pid: number | null }[];
   gateway: MeshProxyEntry | null;
   workloads: MeshWorkloadEntry[];
 }

@@ -86,7 +86,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
   };
 
   const control = new ControlConnection({
-    url: s.controlUrl,
+    urls: s.controlUrls,
     bootstrapCaPem: s.caBundlePem ?? fs.readFileSync(s.caBundleFile, 'utf8'),
     controlSpiffeId: `spiffe://${s.trustDomain}/ns/${s.controlNamespace}/sa/${CONTROL_PLANE_SERVICE_ACCOUNT}`,
     cert,

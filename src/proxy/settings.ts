@@ -16,7 +16,8 @@ export interface ProxySettings {
   /** Namespace of the control plane's identity (the mesh's root namespace). */
   controlNamespace: string;
   podIP: string;
-  controlUrl: string;
+  /** Every control-plane replica, https://host:port each (WEFT_CONTROL_URL, comma-separated); the proxy fails over between them. */
+  controlUrls: string[];
   /** PEM of the roots the control plane's certificate chains to. */
   caBundleFile: string;
   /** The same PEM given inline (WEFT_CA_BUNDLE_PEM): a sidecar under its own uid may not read the state directory. */
@@ -66,7 +67,7 @@ export function parseProxySettings(get: (key: string) => string | undefined): Pr
     trustDomain: get('WEFT_TRUST_DOMAIN') ?? 'cluster.local',
     controlNamespace: get('WEFT_CONTROL_NAMESPACE') ?? 'weft-system',
     podIP: need('WEFT_POD_IP'),
-    controlUrl: need('WEFT_CONTROL_URL'),
+    controlUrls: controlUrls(need('WEFT_CONTROL_URL')),
     caBundleFile: get('WEFT_CA_BUNDLE_PEM') ? (get('WEFT_CA_BUNDLE') ?? '') : need('WEFT_CA_BUNDLE'),
     caBundlePem: get('WEFT_CA_BUNDLE_PEM') || undefined,
     bootstrapToken: need('WEFT_BOOTSTRAP_TOKEN'),
@@ -114,4 +115,13 @@ function positiveMs(raw: string, name: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 600_000) throw new WeftError('BAD_REQUEST', `${name} must be milliseconds between 1 and 600000, not ${raw}`);
   return n;
+}
+
+function controlUrls(value: string): string[] {
+  const urls = value.split(',').map((u) => u.trim()).filter((u) => u !== '');
+  for (const u of urls) {
+    if (!/^https:\/\/[^/\s]+:\d+$/.test(u)) throw new WeftError('BAD_REQUEST', `WEFT_CONTROL_URL: ${u} is not https://host:port`);
+  }
+  if (urls.length === 0) throw new WeftError('BAD_REQUEST', 'WEFT_CONTROL_URL names no control plane');
+  return urls;
 }

@@ -79,8 +79,8 @@ export async function startApiFixture(
   const store = openSqliteStore(path.join(dir, 'store.db'));
   const clock = { now: Date.UTC(2026, 0, 1) };
   const credentials = new ApiCredentials(store, newCredentialKey(), () => clock.now);
-  const adminSecret = credentials.create({ name: 'admin', role: 'mesh-admin', namespaces: [] }).secret;
-  const viewerSecret = credentials.create({ name: 'dashboard', role: 'viewer', namespaces: [] }).secret;
+  const adminSecret = (await credentials.create({ name: 'admin', role: 'mesh-admin', namespaces: [] })).secret;
+  const viewerSecret = (await credentials.create({ name: 'dashboard', role: 'viewer', namespaces: [] })).secret;
   const unauthenticated = new UnauthenticatedTally({ clock: () => clock.now });
   const workloadStatuses: Resource[] = [];
   const issued: { subject: TokenSubject; ttlMs: number }[] = [];
@@ -89,7 +89,7 @@ export async function startApiFixture(
     credentials,
     rootNamespace: options.rootNamespace ?? 'weft-system',
     tokens: {
-      issue: (subject, ttlMs) => {
+      issue: async (subject, ttlMs) => {
         issued.push({ subject, ttlMs });
         return `token-for-${subject.namespace}-${subject.serviceAccount}-${subject.workload}`;
       },

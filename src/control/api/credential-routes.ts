@@ -43,11 +43,11 @@ export async function createApiCredential(deps: ApiDeps, req: RouteRequest): Pro
 }
 
 export async function listCredentials(deps: ApiDeps): Promise<unknown> {
-  return { credentials: deps.credentials.list() };
+  return { credentials: await deps.credentials.list() };
 }
 
 export async function revokeCredential(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
-  return { credential: deps.credentials.revoke(req.params['name'] ?? '') };
+  return { credential: await deps.credentials.revoke(req.params['name'] ?? '') };
 }
 
 /** Body: `{ verb, kind, namespace? }`; answered with the same decision the API takes, about the caller. */

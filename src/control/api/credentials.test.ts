@@ -34,8 +34,8 @@ test('credentials verify by secret, survive a reopen under the same key, fail un
     const key = newCredentialKey();
     const store = openSqliteStore(file);
     const issuer = new ApiCredentials(store, key, () => 0);
-    const admin = issuer.create({ name: 'admin', role: 'mesh-admin', namespaces: [] }).secret;
-    const shop = issuer.create({ name: 'shop-ci', role: 'editor', namespaces: ['shop', 'shop', 'cart'] });
+    const admin = (await issuer.create({ name: 'admin', role: 'mesh-admin', namespaces: [] })).secret;
+    const shop = await issuer.create({ name: 'shop-ci', role: 'editor', namespaces: ['shop', 'shop', 'cart'] });
     assert.match(admin, /^weft_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
     assert.deepEqual(shop.credential.bindings, [
       { role: 'editor', namespace: 'shop' },
@@ -56,7 +56,7 @@ test('credentials verify by secret, survive a reopen under the same key, fail un
     for (const secret of refused) assert.equal(await refusal(verifier.verify(secret)), 'the credential is not valid', secret);
     assert.equal(await refusal(new ApiCredentials(reopened, newCredentialKey()).verify(admin)), 'the credential is not valid');
 
-    const rotated = verifier.create({ name: 'admin', role: 'mesh-admin', namespaces: [] }).secret;
+    const rotated = (await verifier.create({ name: 'admin', role: 'mesh-admin', namespaces: [] })).secret;
     assert.equal(await refusal(verifier.verify(admin)), 'the credential is not valid');
     assert.equal((await verifier.verify(rotated)).credentialId, idOf(rotated));
     await reopened.close();
@@ -67,20 +67,20 @@ test('a credential expires at its time and a revoked one is refused but still li
     const store = openSqliteStore(path.join(dir, 'store.db'));
     const clock = { now: Date.UTC(2026, 0, 1) };
     const issuer = new ApiCredentials(store, newCredentialKey(), () => clock.now);
-    const short = issuer.create({ name: 'short', role: 'viewer', namespaces: [], ttlMs: 60_000 });
+    const short = await issuer.create({ name: 'short', role: 'viewer', namespaces: [], ttlMs: 60_000 });
     assert.equal(short.credential.expiresAt, '2026-01-01T00:01:00.000Z');
     clock.now += 59_999;
     assert.equal((await issuer.verify(short.secret)).name, 'short');
     clock.now += 1;
     assert.equal(await refusal(issuer.verify(short.secret)), 'the credential short expired at 2026-01-01T00:01:00.000Z');
 
-    const ops = issuer.create({ name: 'ops', role: 'auditor', namespaces: [] }).secret;
-    assert.equal(issuer.revoke('ops').revokedAt, '2026-01-01T00:01:00.000Z');
+    const ops = (await issuer.create({ name: 'ops', role: 'auditor', namespaces: [] })).secret;
+    assert.equal((await issuer.revoke('ops')).revokedAt, '2026-01-01T00:01:00.000Z');
     assert.equal(await refusal(issuer.verify(ops)), 'the credential ops was revoked at 2026-01-01T00:01:00.000Z');
-    assert.throws(() => issuer.revoke('ops'), (e) => isWeftError(e, 'NOT_FOUND'));
-    assert.throws(() => issuer.revoke('nobody'), (e) => isWeftError(e, 'NOT_FOUND'));
+    await assert.rejects(() => issuer.revoke('ops'), (e) => isWeftError(e, 'NOT_FOUND'));
+    await assert.rejects(() => issuer.revoke('nobody'), (e) => isWeftError(e, 'NOT_FOUND'));
     assert.deepEqual(
-      issuer.list().map((c) => [c.name, c.expiresAt ?? '-', c.revokedAt ?? '-']),
+      (await issuer.list()).map((c) => [c.name, c.expiresAt ?? '-', c.revokedAt ?? '-']),
       [
         ['ops', '-', '2026-01-01T00:01:00.000Z'],
         ['short', '2026-01-01T00:01:00.000Z', '-'],
@@ -94,9 +94,9 @@ test('the store file holds neither a secret nor its unkeyed SHA-256', () =>
     const file = path.join(dir, 'store.db');
     const store = openSqliteStore(file);
     const issuer = new ApiCredentials(store, newCredentialKey());
-    const secrets = ['viewer', 'editor', 'policy-admin', 'auditor', 'mesh-admin'].map(
-      (role, i) => issuer.create({ name: `c${i}`, role: role as 'viewer', namespaces: [] }).secret,
-    );
+    const secrets = await Promise.all(['viewer', 'editor', 'policy-admin', 'auditor', 'mesh-admin'].map(
+      async (role, i) => (await issuer.create({ name: `c${i}`, role: role as 'viewer', namespaces: [] })).secret,
+    ));
     await store.close();
     const bytes = await readFile(file);
     for (const secret of secrets) {
@@ -117,7 +117,7 @@ test('bad operator input is BAD_REQUEST; a key of the wrong size is a caller bug
       { name: 'x', role: 'mesh-admin', namespaces: ['shop'] },
       { name: 'x', role: 'viewer', namespaces: [], ttlMs: 0 },
     ];
-    for (const options of bad) assert.throws(() => issuer.create(options), (e) => isWeftError(e, 'BAD_REQUEST'), JSON.stringify(options));
+    for (const options of bad) await assert.rejects(() => issuer.create(options), (e) => isWeftError(e, 'BAD_REQUEST'), JSON.stringify(options));
     assert.throws(() => new ApiCredentials(store, Buffer.alloc(16)), TypeError);
     await store.close();
   }));

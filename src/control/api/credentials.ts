@@ -81,7 +81,7 @@ export class ApiCredentials implements CredentialVerifier {
    * Issues a credential and returns its secret (shown once, never stored). Issuing again under the same name
    * rotates it: the old secret stops working. Bad input from an operator is BAD_REQUEST.
    */
-  create(options: NewCredential): { secret: string; credential: CredentialSummary } {
+  async create(options: NewCredential): Promise<{ secret: string; credential: CredentialSummary }> {
     if (!NAME_FORMAT.test(options.name)) throw badRequest(`credential name ${JSON.stringify(options.name)} must match ${String(NAME_FORMAT)}`);
     for (const ns of options.namespaces) {
       if (!NAMESPACE_FORMAT.test(ns)) throw badRequest(`namespace ${JSON.stringify(ns)} is not a valid namespace name`);
@@ -105,13 +105,13 @@ export class ApiCredentials implements CredentialVerifier {
       expiresAt: options.ttlMs === undefined ? undefined : new Date(now + options.ttlMs).toISOString(),
       revokedAt: undefined,
     };
-    this.#records.put(record);
+    await this.#records.put(record);
     return { secret, credential: summary(record) };
   }
 
   async verify(secret: string): Promise<ApiPrincipal> {
     const match = SECRET_FORMAT.exec(secret);
-    const record = match?.[1] === undefined ? undefined : this.#records.findById(match[1]);
+    const record = match?.[1] === undefined ? undefined : await this.#records.findById(match[1]);
     const equal = timingSafeEqual(this.#hmac(secret), record?.secretHmac ?? this.#decoy);
     if (record === undefined || !equal) throw unauthenticated('the credential is not valid');
     // Said plainly only after the whole secret matched: the holder learns nothing they could not act on.
@@ -122,16 +122,16 @@ export class ApiCredentials implements CredentialVerifier {
     return { name: record.name, bindings: knownBindings(record.bindings), credentialId: record.id };
   }
 
-  list(): CredentialSummary[] {
-    return this.#records.list().map(summary);
+  async list(): Promise<CredentialSummary[]> {
+    return (await this.#records.list()).map(summary);
   }
 
   /** NOT_FOUND if no unrevoked credential has that name. */
-  revoke(name: string): CredentialSummary {
-    if (!this.#records.revoke(name, new Date(this.#clock()).toISOString())) {
+  async revoke(name: string): Promise<CredentialSummary> {
+    if (!(await this.#records.revoke(name, new Date(this.#clock()).toISOString()))) {
       throw new WeftError('NOT_FOUND', `no credential named ${JSON.stringify(name)} that is not revoked already`, { status: 404 });
     }
-    return this.list().find((c) => c.name === name) as CredentialSummary;
+    return (await this.list()).find((c) => c.name === name) as CredentialSummary;
   }
 
   #hmac(text: string): Buffer {

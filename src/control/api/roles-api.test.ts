@@ -27,15 +27,15 @@ describe('operator roles over the real API', () => {
   before(async () => {
     api = await startApiFixture();
     agent = new Agent({ connect: { ca: api.caPem } });
-    const issue = (name: string, role: 'viewer' | 'editor' | 'policy-admin' | 'auditor', namespaces: string[]) => {
-      secret[name] = api.credentials.create({ name, role, namespaces }).secret;
+    const issue = async (name: string, role: 'viewer' | 'editor' | 'policy-admin' | 'auditor', namespaces: string[]) => {
+      secret[name] = (await api.credentials.create({ name, role, namespaces })).secret;
     };
-    issue('viewer', 'viewer', []);
-    issue('shop-editor', 'editor', ['shop']);
-    issue('editor', 'editor', []);
-    issue('shop-policy', 'policy-admin', ['shop']);
-    issue('policy', 'policy-admin', []);
-    issue('auditor', 'auditor', []);
+    await issue('viewer', 'viewer', []);
+    await issue('shop-editor', 'editor', ['shop']);
+    await issue('editor', 'editor', []);
+    await issue('shop-policy', 'policy-admin', ['shop']);
+    await issue('policy', 'policy-admin', []);
+    await issue('auditor', 'auditor', []);
     secret['admin'] = api.adminSecret;
   });
   after(async () => {

@@ -29,7 +29,7 @@ export interface ApiDeps {
   credentials: Pick<ApiCredentials, 'verify' | 'create' | 'list' | 'revoke'>;
   /** The mesh's root namespace: changes there are mesh-admin's alone. */
   rootNamespace: string;
-  tokens: { issue(subject: TokenSubject, ttlMs: number): string };
+  tokens: { issue(subject: TokenSubject, ttlMs: number): Promise<string> };
   /** Admission (the analyzer) over a validated batch; refuses with ADMISSION_REFUSED unless forced. None: admit all. */
   admit?: (batch: readonly Resource[], force: boolean) => Promise<AdmissionReport>;
   /** The config module's document validation; `origin` names the document in error messages. */
@@ -258,7 +258,7 @@ export async function issueToken(deps: ApiDeps, req: RouteRequest): Promise<unkn
     workload: stringField(req.body, 'workload', ''),
   };
   await req.authorize('create', 'BootstrapToken', subject.namespace, subject.workload);
-  return { token: deps.tokens.issue(subject, deps.tokenTtlMs ?? 10 * 60_000) };
+  return { token: await deps.tokens.issue(subject, deps.tokenTtlMs ?? 10 * 60_000) };
 }
 
 export async function listProxies(deps: ApiDeps): Promise<unknown> {

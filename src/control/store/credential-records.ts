@@ -28,11 +28,11 @@ export interface CredentialRecord {
 
 export interface CredentialRecords {
   /** Stores `record`, replacing any credential with the same name (so issuing again rotates it). */
-  put(record: CredentialRecord): void;
-  findById(id: string): CredentialRecord | undefined;
-  list(): CredentialRecord[];
+  put(record: CredentialRecord): Promise<void>;
+  findById(id: string): Promise<CredentialRecord | undefined>;
+  list(): Promise<CredentialRecord[]>;
   /** False if no unrevoked credential had that name. */
-  revoke(name: string, at: string): boolean;
+  revoke(name: string, at: string): Promise<boolean>;
 }
 
 /**
@@ -99,7 +99,7 @@ export class SqliteCredentialRecords implements CredentialRecords {
     this.#db = db;
   }
 
-  put(record: CredentialRecord): void {
+  async put(record: CredentialRecord): Promise<void> {
     this.#db.transaction(() => {
       this.#db.prepare('DELETE FROM credentials WHERE name = ?').run(record.name);
       this.#db
@@ -119,17 +119,17 @@ export class SqliteCredentialRecords implements CredentialRecords {
     })();
   }
 
-  findById(id: string): CredentialRecord | undefined {
+  async findById(id: string): Promise<CredentialRecord | undefined> {
     const row = this.#db.prepare('SELECT * FROM credentials WHERE id = ?').get(id) as CredentialRow | undefined;
     return row === undefined ? undefined : fromRow(row);
   }
 
-  list(): CredentialRecord[] {
+  async list(): Promise<CredentialRecord[]> {
     const rows = this.#db.prepare('SELECT * FROM credentials ORDER BY name').all() as CredentialRow[];
     return rows.map(fromRow);
   }
 
-  revoke(name: string, at: string): boolean {
+  async revoke(name: string, at: string): Promise<boolean> {
     return this.#db.prepare('UPDATE credentials SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(at, name).changes > 0;
   }
 }

@@ -91,15 +91,15 @@ test('bootstrap tokens survive a reopen and are single-use', async () => {
     const file = path.join(dir, 'store.db');
     const record = { namespace: 'default', serviceAccount: 'reviews', workload: 'reviews-v1', secretSha256: 'ab', issuedAt: 1, expiresAt: 5 };
     const first = openSqliteStore(file);
-    first.tokens.put('t1', record);
+    await first.tokens.put('t1', record);
     await first.close();
     const store = openSqliteStore(file);
-    assert.deepEqual(store.tokens.get('t1'), record);
-    assert.equal(store.tokens.get('nope'), undefined);
-    assert.equal(store.tokens.markUsed('nope', 1), false);
-    assert.equal(store.tokens.markUsed('t1', 10), true);
-    assert.equal(store.tokens.markUsed('t1', 11), false);
-    assert.equal(store.tokens.usedAt('t1'), 10);
+    assert.deepEqual(await store.tokens.get('t1'), record);
+    assert.equal(await store.tokens.get('nope'), undefined);
+    assert.equal(await store.tokens.markUsed('nope', 1), false);
+    assert.equal(await store.tokens.markUsed('t1', 10), true);
+    assert.equal(await store.tokens.markUsed('t1', 11), false);
+    assert.equal(await store.tokens.usedAt('t1'), 10);
     await store.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -112,12 +112,12 @@ test('a bootstrap token issued before a restart is honoured once after it', asyn
     const file = path.join(dir, 'store.db');
     const binding = { namespace: 'default', serviceAccount: 'bookinfo-reviews', workload: 'reviews-v1' };
     const first = openSqliteStore(file);
-    const token = new BootstrapTokens(first.tokens, () => 1000).issue(binding, 60_000);
+    const token = await new BootstrapTokens(first.tokens, () => 1000).issue(binding, 60_000);
     await first.close();
     const store = openSqliteStore(file);
     const tokens = new BootstrapTokens(store.tokens, () => 2000);
-    assert.deepEqual({ ...tokens.consume(token, binding) }, binding);
-    assert.throws(() => tokens.consume(token, binding), (err) => isWeftError(err, 'TOKEN_REPLAYED'));
+    assert.deepEqual({ ...(await tokens.consume(token, binding)) }, binding);
+    await assert.rejects(() => tokens.consume(token, binding), (err) => isWeftError(err, 'TOKEN_REPLAYED'));
     await store.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -153,7 +153,7 @@ test('a store of the first schema is brought forward in order: audit rows open t
       assert.deepEqual((await store.history(key)).map((r) => [r.revision, r.actor.name, r.verb]), [[2, 'bob', 'update'], [3, 'carol', 'update']]);
       assert.deepEqual((await store.auditLog()).map((e) => e.seq), [1, 2, 3]);
       // An unkeyed SHA-256 cannot become a keyed hash: the old credential is gone and the control plane reissues its own.
-      assert.deepEqual(store.credentials.list(), []);
+      assert.deepEqual(await store.credentials.list(), []);
     } finally {
       await store.close();
     }

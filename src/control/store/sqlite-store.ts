@@ -30,9 +30,9 @@ import type {
   AuditRecord,
   AuditVerb,
   Clock,
+  ControlStore,
   ResourceFilter,
   ResourceRevision,
-  ResourceStore,
   StoreEvent,
   StoreListener,
   StoredResource,
@@ -46,7 +46,7 @@ export interface SqliteStoreOptions {
   onListenerError?: (err: unknown) => void;
 }
 
-export interface SqliteStore extends ResourceStore {
+export interface SqliteStore extends ControlStore {
   readonly tokens: SqliteTokenStore;
   readonly credentials: SqliteCredentialRecords;
 }

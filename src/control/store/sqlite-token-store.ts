@@ -13,13 +13,13 @@ export class SqliteTokenStore implements TokenStore {
     this.#db = db;
   }
 
-  put(id: string, record: TokenRecord): void {
+  async put(id: string, record: TokenRecord): Promise<void> {
     this.#db
       .prepare('INSERT OR REPLACE INTO bootstrap_tokens (id, record, used_at) VALUES (?, ?, NULL)')
       .run(id, JSON.stringify(record));
   }
 
-  get(id: string): TokenRecord | undefined {
+  async get(id: string): Promise<TokenRecord | undefined> {
     const row = this.#db.prepare('SELECT record FROM bootstrap_tokens WHERE id = ?').get(id) as
       | { record: string }
       | undefined;
@@ -27,7 +27,7 @@ export class SqliteTokenStore implements TokenStore {
   }
 
   /** True for the first call on a known token; false if it is unknown or was used already. */
-  markUsed(id: string, at: number): boolean {
+  async markUsed(id: string, at: number): Promise<boolean> {
     return (
       this.#db.prepare('UPDATE bootstrap_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL').run(at, id)
         .changes === 1
@@ -35,7 +35,7 @@ export class SqliteTokenStore implements TokenStore {
   }
 
   /** When the token was used (ms), or undefined if unknown or unused. */
-  usedAt(id: string): number | undefined {
+  async usedAt(id: string): Promise<number | undefined> {
     const row = this.#db.prepare('SELECT used_at FROM bootstrap_tokens WHERE id = ?').get(id) as
       | { used_at: number | null }
       | undefined;

@@ -10,13 +10,18 @@ import type { Resource, ResourceKey } from '../../config/resource.js';
 import { isWeftError } from '../../errors.js';
 import { runHistoryConformance } from './history.conformance.js';
 import { canonicalJson } from './resource-content.js';
-import type { Clock, ResourceStore, StoreEvent } from './types.js';
+import { runIdentityRecordsConformance } from './identity-records.conformance.js';
+import { runSharedStoreConformance } from './shared-store.conformance.js';
+import type { SharedBackend } from './shared-store.conformance.js';
+import type { Clock, ControlStore, ResourceStore, StoreEvent } from './types.js';
 
 export interface StoreBackend {
   /** Opens the backend's store; opening again after close() must see the same data. close() is idempotent. */
-  open(options: { clock: Clock }): Promise<ResourceStore>;
-  /** Removes everything the backend created (temp files, keys). */
+  open(options: { clock: Clock }): Promise<ControlStore>;
+  /** Removes everything the backend created (temp files, keys), closing any handle still open. */
   cleanup(): Promise<void>;
+  /** For backends several replicas share at once (etcd): the suite's multi-writer part runs on it. */
+  shared?: SharedBackend;
 }
 
 /** A clock that advances one second per reading and can be armed to throw on its n-th next reading. */
@@ -70,9 +75,10 @@ function sha256(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex');
 }
 
-export function runStoreConformance(name: string, makeBackend: () => Promise<StoreBackend>): void {
+export function runStoreConformance(name: string, makeBackend: () => Promise<StoreBackend>, options: { shared: boolean } = { shared: false }): void {
+  const probeShared = options.shared;
   /** Runs `body` against a fresh store; the backend is cleaned up whatever happens. */
-  async function withStore(body: (store: ResourceStore, clock: ScriptedClock, backend: StoreBackend) => Promise<void>) {
+  async function withStore(body: (store: ControlStore, clock: ScriptedClock, backend: StoreBackend) => Promise<void>) {
     const backend = await makeBackend();
     const clock = new ScriptedClock();
     const store = await backend.open({ clock: clock.read });
@@ -300,6 +306,35 @@ export function runStoreConformance(name: string, makeBackend: () => Promise<Sto
       }));
 
     runHistoryConformance((body) => withStore((store, clock) => body(store, clock)));
+
+    runIdentityRecordsConformance(
+      (body) =>
+        withStore(async (store, clock, backend) => {
+          const others: ControlStore[] = [];
+          try {
+            await body(store as ControlStore, async () => {
+              const other = await backend.open({ clock: clock.read });
+              others.push(other);
+              return other;
+            });
+          } finally {
+            for (const other of others) await other.close();
+          }
+        }),
+      () => Date.UTC(2026, 0, 1),
+    );
+
+    describe('shared by several handles at once', { skip: probeShared === false ? 'this backend serves one process' : false }, () => {
+      runSharedStoreConformance(async (body) => {
+        const backend = await makeBackend();
+        try {
+          if (backend.shared === undefined) throw new TypeError(`${name} declared no shared backend`);
+          await body(backend.shared);
+        } finally {
+          await backend.cleanup();
+        }
+      });
+    });
 
     test('reopening keeps the data, the audit trail and the revision', () =>
       withStore(async (store, clock, backend) => {

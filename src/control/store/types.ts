@@ -15,7 +15,9 @@
  * - watch listeners see committed changes only, in revision order.
  */
 import type { ObjectMeta, Resource, ResourceKey } from '../../config/resource.js';
+import type { TokenStore } from '../../identity/bootstrap-token.js';
 import type { AuditEntry, AuditEvent, AuditLogFilter } from './audit-chain.js';
+import type { CredentialRecords } from './credential-records.js';
 
 export interface StoredResource<Spec = unknown, Status = unknown> extends Resource<Spec, Status> {
   metadata: ObjectMeta & { resourceVersion: string; creationTimestamp: string };
@@ -123,3 +125,12 @@ export interface ResourceStore {
 
 /** Injected time, in milliseconds since the epoch. */
 export type Clock = () => number;
+
+/**
+ * The whole store a control plane runs on: resources, history and the audit chain, plus bootstrap tokens and API
+ * credentials, so every replica on a shared backend honours the same tokens (each once) and the same credentials.
+ */
+export interface ControlStore extends ResourceStore {
+  readonly tokens: TokenStore;
+  readonly credentials: CredentialRecords;
+}

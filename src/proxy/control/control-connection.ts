@@ -1,6 +1,8 @@
 /**
  * The proxy's side of the push stream: obtain certificates, receive configs, answer ACK or NACK, and keep trying
  * with backoff while the control plane is away (the data plane keeps serving on its last good config meanwhile).
+ * With several control-plane replicas, a lost stream is retried on the next replica at once; the backoff grows
+ * only once every replica has failed in a row.
  */
 import http2 from 'node:http2';
 import type { Clock } from '../../clock.js';
@@ -13,8 +15,8 @@ import type { ProxyRuntimeReport } from '../../push/runtime-report.js';
 import { spiffeIdOfPeer } from '../../identity/tls-peer.js';
 
 export interface ControlConnectionOptions {
-  /** https://host:port of the control plane. */
-  url: string;
+  /** https://host:port of every control-plane replica (one or more). */
+  urls: readonly string[];
   /** Roots that the control plane's certificate must chain to (before this proxy has its own bundle). */
   bootstrapCaPem: string;
   /** SPIFFE ID the control plane must present. */
@@ -31,6 +33,8 @@ export interface ControlConnectionOptions {
 
 const PING_INTERVAL_MS = 10_000;
 const MAX_BACKOFF_MS = 5_000;
+/** The pause before trying the next replica after one failed, while others are still untried this round. */
+const NEXT_REPLICA_MS = 100;
 
 export class ControlConnection {
   #session: http2.ClientHttp2Session | undefined;
@@ -39,8 +43,13 @@ export class ControlConnection {
   #stopped = false;
   #pinger: NodeJS.Timeout | undefined;
   #connected = false;
+  /** The replica in use, and how many replicas failed in a row since the last good stream. */
+  #current = 0;
+  #failuresInRow = 0;
 
-  constructor(private readonly o: ControlConnectionOptions) {}
+  constructor(private readonly o: ControlConnectionOptions) {
+    if (o.urls.length === 0) throw new TypeError('a control connection needs at least one control-plane URL');
+  }
 
   get connected(): boolean {
     return this.#connected;
@@ -48,19 +57,38 @@ export class ControlConnection {
 
   /** The first certificate, authorised by the bootstrap token. */
   signWithToken(csr: string, token: string, identity: Omit<SignRequest, 'csr'>): Promise<SignedSvid> {
-    const session = http2.connect(this.o.url, {
-      ca: this.o.bootstrapCaPem,
-      checkServerIdentity: (_h, cert) => this.#checkControl(cert),
+    return this.#onAnyReplica((url) => {
+      const session = http2.connect(url, { ca: this.o.bootstrapCaPem, checkServerIdentity: (_h, cert) => this.#checkControl(cert) });
+      return this.#sign(session, PUSH_PATHS.sign, { csr, ...identity }, { authorization: `Bearer ${token}` }).finally(() => session.close());
     });
-    return this.#sign(session, PUSH_PATHS.sign, { csr, ...identity }, { authorization: `Bearer ${token}` }).finally(() =>
-      session.close(),
-    );
   }
 
   /** Renewal over mTLS with the certificate being replaced. */
   renew(csr: string): Promise<SignedSvid> {
-    const session = this.#mtlsSession();
-    return this.#sign(session, PUSH_PATHS.renew, { csr }, {}).finally(() => session.close());
+    return this.#onAnyReplica((url) => {
+      const session = this.#mtlsSession(url);
+      return this.#sign(session, PUSH_PATHS.renew, { csr }, {}).finally(() => session.close());
+    });
+  }
+
+  /**
+   * Tries each replica from the current one until one answers. A refusal (a coded error: a spent token, a bad CSR)
+   * is the control plane's answer, not an outage, so it is not retried elsewhere.
+   */
+  async #onAnyReplica<T>(call: (url: string) => Promise<T>): Promise<T> {
+    let lastError: unknown;
+    for (let i = 0; i < this.o.urls.length; i++) {
+      const index = (this.#current + i) % this.o.urls.length;
+      try {
+        const result = await call(this.o.urls[index] as string);
+        this.#current = index;
+        return result;
+      } catch (err) {
+        if (err instanceof WeftError) throw err;
+        lastError = err;
+      }
+    }
+    throw lastError;
   }
 
   start(): void {
@@ -88,8 +116,8 @@ export class ControlConnection {
       : new WeftError('PEER_IDENTITY_MISMATCH', `control plane presented ${id ?? 'no SPIFFE ID'}, expected ${this.o.controlSpiffeId}`);
   }
 
-  #mtlsSession(): http2.ClientHttp2Session {
-    return http2.connect(this.o.url, {
+  #mtlsSession(url: string): http2.ClientHttp2Session {
+    return http2.connect(url, {
       secureContext: this.o.cert.current.clientContext,
       checkServerIdentity: (_h, cert) => this.#checkControl(cert),
     });
@@ -106,6 +134,11 @@ export class ControlConnection {
       req.on('data', (c: string) => (text += c));
       req.on('error', reject);
       req.on('end', () => {
+        // A replica that cannot answer (its store is away) is an outage like a refused connection: try another.
+        if (status >= 500) {
+          reject(new Error(`control plane answered ${status}: ${errorMessage(text)}`));
+          return;
+        }
         if (status !== 200) {
           reject(new WeftError('CERT_INVALID', `certificate request refused (${status}): ${errorMessage(text)}`));
           return;
@@ -120,7 +153,8 @@ export class ControlConnection {
 
   #connect(): void {
     if (this.#stopped) return;
-    const session = this.#mtlsSession();
+    const url = this.o.urls[this.#current] as string;
+    const session = this.#mtlsSession(url);
     this.#session = session;
     const retry = (why: string): void => {
       if (this.#session !== session) return;
@@ -131,8 +165,14 @@ export class ControlConnection {
       clearInterval(this.#pinger);
       session.destroy();
       if (this.#stopped) return;
-      const delay = this.#backoff * (0.8 + Math.random() * 0.4);
-      this.#backoff = Math.min(this.#backoff * 2, MAX_BACKOFF_MS);
+      // Next replica at once while some are untried this round; the backoff only when all failed in a row.
+      this.#current = (this.#current + 1) % this.o.urls.length;
+      this.#failuresInRow++;
+      let delay = NEXT_REPLICA_MS;
+      if (this.#failuresInRow % this.o.urls.length === 0) {
+        delay = this.#backoff * (0.8 + Math.random() * 0.4);
+        this.#backoff = Math.min(this.#backoff * 2, MAX_BACKOFF_MS);
+      }
       this.o.clock.setTimeout(() => this.#connect(), delay);
     };
     session.on('error', (err) => retry(err.message));
@@ -150,7 +190,8 @@ export class ControlConnection {
       }
       this.#connected = true;
       this.#backoff = 200;
-      this.o.log.info('control plane stream connected', { url: this.o.url });
+      this.#failuresInRow = 0;
+      this.o.log.info('control plane stream connected', { url });
     });
     const decoder = new LineDecoder((line) => this.#onMessage(JSON.parse(line) as ControlMessage), MAX_CONTROL_MESSAGE_BYTES);
     stream.on('data', (chunk: Buffer) => {

@@ -1,0 +1,53 @@
+/**
+ * One attempt at a store change on etcd: what it read (the revision and the chain head), and the writes it will
+ * commit together (objects, history records, chain entries); etcd-store.ts commits them with a compare-and-swap.
+ */
+import type { ResourceKey } from '../../config/resource.js';
+import { sealEntry } from './audit-chain.js';
+import type { AuditContent, AuditEntry } from './audit-chain.js';
+import type { HistoryRecord } from './etcd-feed.js';
+import { entryKey, historyKey } from './etcd-keys.js';
+import { jsonDiff } from './json-diff.js';
+import { canonicalJson, contentSha256 } from './resource-content.js';
+import type { Actor, AuditActor, AuditVerb, StoreEvent, StoredResource } from './types.js';
+
+export interface Head {
+  seq: number;
+  hash: string;
+}
+
+function actorOf(actor: Actor): AuditActor {
+  return typeof actor === 'string' ? { name: actor } : actor;
+}
+
+/** One attempt at a change: what it read, and the writes it will commit together. */
+export class Attempt {
+  readonly puts: [string, string][] = [];
+  readonly deletes: string[] = [];
+  readonly events: StoreEvent[] = [];
+  revision: number;
+  head: Head;
+  constructor(revision: number, head: Head) {
+    this.revision = revision;
+    this.head = head;
+  }
+  chain(content: AuditContent, time: string): AuditEntry {
+    const sealed = sealEntry(content, this.head.seq + 1, time, this.head.hash);
+    this.head = { seq: sealed.seq, hash: sealed.hash };
+    this.puts.push([entryKey(sealed.seq), canonicalJson(sealed)]);
+    return sealed;
+  }
+}
+
+
+/** The change's chain entry and history record, in the change's transaction. */
+export function recordChange(tx: Attempt, revision: number, time: string, actor: Actor, verb: AuditVerb, key: ResourceKey, before: StoredResource | undefined, after: StoredResource | undefined): void {
+  const who = actorOf(actor);
+  const oldSha256 = before === undefined ? null : contentSha256(before);
+  const newSha256 = after === undefined ? null : contentSha256(after);
+  const diff = after === undefined ? [] : before === undefined ? [{ op: 'add' as const, path: '', value: after }] : jsonDiff(before, after);
+  tx.chain({ type: 'change', actor: who, verb, key, revision, oldSha256, newSha256, diff }, time);
+  const record: HistoryRecord = { revision, key, time, actor: who, verb, contentSha256: newSha256, body: after ?? null };
+  if (verb === 'delete' && before !== undefined) record.before = before;
+  tx.puts.push([historyKey(revision), canonicalJson(record)]);
+}
