@@ -14,24 +14,43 @@ import { externalDestination } from '../upstream/external-destination.js';
 import { connectPlain } from '../upstream/plain-connect.js';
 import type { Destination } from '../upstream/external-destination.js';
 import { egressDeniedReason } from '../outbound/egress-denied.js';
+import { readFirstBytes } from './first-bytes.js';
 import type { FirstBytes } from './first-bytes.js';
 
 
-export function tunnelToMeshService(rt: ProxyRuntime, socket: net.Socket, balanced: BalancedPort): void {
+/**
+ * A captured connection to a mesh service's opaque port. When the port has tls routes, the ClientHello is read first
+ * for its SNI (never terminated; the bytes read go first to the upstream), as Envoy's tls_inspector does.
+ */
+export function tunnelToMeshService(rt: ProxyRuntime, cfg: CompiledProxyConfig, socket: net.Socket, balanced: BalancedPort, dialled: Destination, waitMs: number): void {
+  if (balanced.tlsRoutes === undefined) {
+    tunnelWith(rt, cfg, socket, balanced, dialled, Buffer.alloc(0), undefined);
+    return;
+  }
+  readFirstBytes(socket, waitMs, (head, first) => tunnelWith(rt, cfg, socket, balanced, dialled, head, first.protocol === 'tls' ? first.sni : undefined));
+}
+
+function tunnelWith(rt: ProxyRuntime, cfg: CompiledProxyConfig, socket: net.Socket, balanced: BalancedPort, dialled: Destination, head: Buffer, sni: string | undefined): void {
   const started = performance.now();
   const authority = `${balanced.host}:${balanced.port}`;
-  const record = (status: number, upstream?: string, reason?: string): void => {
-    rt.telemetry.record({ direction: 'outbound', method: 'TCP', authority, path: '', status, durationMs: performance.now() - started, upstream, reason });
+  const record = (status: number, upstream?: string, reason?: string, flag?: string, service?: string): void => {
+    rt.telemetry.record({ direction: 'outbound', method: 'TCP', authority, path: '', status, durationMs: performance.now() - started, upstream, reason, destinationService: service, ...(flag !== undefined && { responseFlags: flag }) });
   };
-  openMeshTunnel(rt, balanced, (r) => {
+  const cancel = openMeshTunnel(rt, cfg, balanced, { sni, destinationAddress: dialled.address, destinationPort: dialled.port }, (r) => {
     if ('status' in r) {
-      record(r.status, undefined, r.reason);
+      record(r.status, undefined, r.reason, r.flag, balanced.host);
       socket.destroy();
       return;
     }
-    splice(socket, r.upstream, () => record(200, r.endpoint.workload));
+    if (head.length > 0) r.upstream.write(head);
+    splice(socket, r.upstream, () => {
+      r.release();
+      record(200, r.endpoint.workload, undefined, undefined, r.destination.host);
+    });
     socket.resume();
   });
+  // A client that leaves while its connection waits for a breaker slot stops waiting.
+  socket.once('close', cancel);
 }
 
 export function handleCapturedOpaque(

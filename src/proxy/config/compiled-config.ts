@@ -9,6 +9,8 @@ import { DEFAULT_TRAFFIC_POLICY } from '../../proxyconfig/default-traffic-policy
 import type { ClusterEndpoints } from '../balance/endpoint-registry.js';
 import { compileRoutes, hostMatches } from '../../route/http-route-match.js';
 import type { CompiledRoute } from '../../route/http-route-match.js';
+import { compileL4Routes } from '../../route/l4-route-match.js';
+import type { CompiledL4Route } from '../../route/l4-route-match.js';
 import { compileSecurity } from '../security/compiled-security.js';
 import type { CompiledSecurity } from '../security/compiled-security.js';
 import { CompiledExternals } from './compiled-externals.js';
@@ -34,6 +36,9 @@ export class BalancedPort {
   readonly routes: readonly CompiledRoute[] | undefined;
   /** Subset name ('' for the whole service) → cluster. */
   readonly clusters: ReadonlyMap<string, ClusterBinding>;
+  /** Opaque ports: the VirtualService tls routes (by SNI) and tcp routes; undefined: none, the default route. */
+  readonly tlsRoutes: readonly CompiledL4Route[] | undefined;
+  readonly tcpRoutes: readonly CompiledL4Route[] | undefined;
 
   constructor(
     readonly host: string,
@@ -41,10 +46,12 @@ export class BalancedPort {
     readonly endpoints: readonly Endpoint[],
     /** Decides how a captured connection to the service's address is carried: parsed as HTTP, or piped opaque. */
     readonly protocol: PortProtocol = 'http',
-    traffic?: Pick<OutboundPort, 'http' | 'clusters'>,
+    traffic?: Pick<OutboundPort, 'http' | 'clusters' | 'tcp' | 'tls'>,
   ) {
     this.sni = `outbound_.${port}_._.${host}`;
     this.routes = traffic?.http === undefined ? undefined : compileRoutes(traffic.http);
+    this.tlsRoutes = traffic?.tls === undefined ? undefined : compileL4Routes(traffic.tls);
+    this.tcpRoutes = traffic?.tcp === undefined ? undefined : compileL4Routes(traffic.tcp);
     this.clusters = bindClusters(host, port, endpoints, this.sni, traffic?.clusters);
   }
 
@@ -80,6 +87,8 @@ function bindClusters(host: string, port: number, endpoints: readonly Endpoint[]
 export interface CompiledService {
   host: string;
   ports: Map<number, BalancedPort>;
+  /** Virtual addresses: what a connection to the service by name is taken to have dialled (destinationSubnets). */
+  addresses: readonly string[];
 }
 
 export interface CompiledVirtualHost {
@@ -126,7 +135,7 @@ export class CompiledProxyConfig {
     this.version = config.version;
     this.raw = config;
     for (const svc of config.outbound.services) {
-      const compiled: CompiledService = { host: svc.host, ports: new Map() };
+      const compiled: CompiledService = { host: svc.host, ports: new Map(), addresses: svc.addresses };
       for (const p of svc.ports) compiled.ports.set(p.port, new BalancedPort(svc.host, p.port, p.endpoints, p.protocol, p));
       this.byHost.set(svc.host, compiled);
       for (const alias of svc.aliases) this.byAlias.set(alias, compiled);

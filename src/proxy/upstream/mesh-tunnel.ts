@@ -1,36 +1,30 @@
 /**
- * Opaque TCP to a mesh service port: mTLS to one endpoint's sidecar with Istio's SNI naming the service port, so
- * the destination's inbound pipes it to the app's port and applies PeerAuthentication and AuthorizationPolicy as
- * TCP (plaintext to the app port when the destination's mode is DISABLE). Shared by CONNECT tunnels (http_proxy mode) and captured connections to a tcp/tls service port.
+ * Opaque TCP to a mesh service port, per connection: the port's tls/tcp routes choose the destination service and
+ * subset (l4-destination.ts), the cluster's breaker, balancer and outlier state choose and dial the endpoint
+ * (tcp-endpoint.ts): mTLS to its sidecar with Istio's SNI naming the service port, so the destination's inbound
+ * pipes it to the app's port and applies PeerAuthentication and AuthorizationPolicy as TCP (plaintext to the app
+ * port when the destination's mode is DISABLE). Shared by CONNECT tunnels (http_proxy mode) and captured
+ * connections to an opaque service port.
  */
 import type net from 'node:net';
-import type { BalancedPort } from '../config/compiled-config.js';
+import type { BalancedPort, CompiledProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
-import type { Endpoint } from '../../proxyconfig/types.js';
-import { connectMtls } from './mtls-connect.js';
-import { connectPlain } from './plain-connect.js';
+import type { L4Request } from '../../route/l4-route-match.js';
+import { chooseL4Destination } from '../opaque/l4-destination.js';
+import type { L4Destination } from '../opaque/l4-destination.js';
+import { connectTcpEndpoint } from '../opaque/tcp-endpoint.js';
+import type { TcpFailureFlag, TcpLease } from '../opaque/tcp-endpoint.js';
 
-const TUNNEL_CONNECT_TIMEOUT_MS = 5_000;
+export type TunnelResult = (TcpLease & { readonly destination: L4Destination }) | { readonly status: 503; readonly reason: string; readonly flag: TcpFailureFlag };
 
-export type TunnelResult = { upstream: net.Socket; endpoint: Endpoint } | { status: 503; reason: string };
-
-export function openMeshTunnel(rt: ProxyRuntime, balanced: BalancedPort, done: (r: TunnelResult) => void): void {
-  const ep = balanced.pick();
-  if (!ep) return done({ status: 503, reason: 'no healthy upstream' });
-  if (!ep.mtls) {
-    // PeerAuthentication DISABLE at the destination: plaintext to the app port, where its sidecar (capture) or the
-    // app itself (loopback) takes it.
-    connectPlain({ address: ep.address, port: ep.targetPort }, (err, upstream) => {
-      if (err || !upstream) done({ status: 503, reason: `upstream connect error: ${err?.message ?? 'unknown'}` });
-      else done({ upstream, endpoint: ep });
-    });
-    return;
+/** Route, balance and connect one connection; the returned function withdraws it while it waits for a slot. */
+export function openMeshTunnel(rt: ProxyRuntime, cfg: CompiledProxyConfig, balanced: BalancedPort, conn: L4Request, done: (r: TunnelResult) => void): () => void {
+  const destination = chooseL4Destination(balanced, conn, rt.random);
+  if (destination === undefined) {
+    done({ status: 503, reason: 'no healthy upstream', flag: 'NR' });
+    return () => undefined;
   }
-  const peer = { address: ep.address, port: ep.inboundPort, sni: balanced.sni, spiffeId: ep.spiffeId };
-  connectMtls(rt.cert, peer, TUNNEL_CONNECT_TIMEOUT_MS, (err, upstream) => {
-    if (err || !upstream) done({ status: 503, reason: `upstream connect error: ${err?.message ?? 'unknown'}` });
-    else done({ upstream, endpoint: ep });
-  }, []);
+  return connectTcpEndpoint(rt, cfg, destination, (r) => done('flag' in r ? { status: 503, reason: r.reason, flag: r.flag } : { ...r, destination }));
 }
 
 /**
