@@ -141,9 +141,9 @@ function freeSlot(rt: TcpEndpointHandles, cluster: ClusterRuntime): void {
 }
 
 function dial(cert: WorkloadCertificate, binding: ClusterBinding, ep: Endpoint, timeoutMs: number, done: (err: Error | undefined, upstream?: net.Socket) => void): void {
-  if (!ep.mtls) {
-    // PeerAuthentication DISABLE at the destination: plaintext to the app port, where its sidecar (capture) or the
-    // app itself (loopback) takes it.
+  if (!ep.mtls || binding.config.policy.tls?.mode === 'DISABLE') {
+    // PeerAuthentication DISABLE at the destination (auto mTLS), or DestinationRule `tls.mode: DISABLE`: plaintext
+    // to the app port, where its sidecar (capture) or the app itself (loopback) takes it.
     connectPlain({ address: ep.address, port: ep.targetPort }, done, timeoutMs);
     return;
   }

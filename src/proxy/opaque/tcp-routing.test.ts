@@ -54,7 +54,8 @@ const v1 = new Echo('one', V1);
 const v2 = new Echo('two', V2);
 let deadPort = 0;
 
-const endpoint = (address: string, port: number, version: string) => ({ address, inboundPort: port, targetPort: port, spiffeId: `spiffe://example.org/ns/default/sa/${version}`, mtls: false, workload: `default/tcp-echo-${version}` });
+/** With `mtls`, the sidecar's inbound port is one nothing listens on: only plaintext to the app port reaches the echo. */
+const endpoint = (address: string, port: number, version: string, mtls = false) => ({ address, inboundPort: mtls ? deadPort : port, targetPort: port, spiffeId: `spiffe://example.org/ns/default/sa/${version}`, mtls, workload: `default/tcp-echo-${version}` });
 
 function cluster(subset: string | null, endpoints: string[], policy: Partial<TrafficPolicyConfig> = {}, port = 9000): ClusterConfig & { endpoints: string[] } {
   const labels: Record<string, string> = subset === null ? {} : { version: subset };
@@ -67,10 +68,12 @@ interface Traffic {
   policy?: Partial<TrafficPolicyConfig>;
   /** Endpoints of the whole service (default: v1 and v2). */
   all?: string[];
+  /** The destinations' PeerAuthentication asks for mTLS (auto mTLS). */
+  mtls?: boolean;
 }
 
 function config(t: Traffic): ProxyConfig {
-  const eps = [endpoint(V1, v1.port, 'v1'), endpoint(V2, v2.port, 'v2'), endpoint(DEAD, deadPort, 'v3')];
+  const eps = [endpoint(V1, v1.port, 'v1', t.mtls), endpoint(V2, v2.port, 'v2', t.mtls), endpoint(DEAD, deadPort, 'v3')];
   const port = (n: number, name: string, protocol: 'tcp' | 'tls'): OutboundPort => ({
     port: n,
     name,
@@ -293,6 +296,23 @@ describe('tls routes by SNI, never terminated', () => {
     p.dialledPort = 9443;
     assert.equal(await rawHello(p.capture, 'elsewhere.org'), 'one');
     assert.equal(await capturedOnce(p, 'plain'), 'one plain');
+    p.close();
+  });
+});
+
+describe('DestinationRule tls mode toward a mesh service', () => {
+  const tlsPolicy = (mode: 'DISABLE' | 'ISTIO_MUTUAL'): Partial<TrafficPolicyConfig> => ({
+    tls: { mode, sni: null, subjectAltNames: [], caCertificates: null, clientCertificate: null, privateKey: null, credentialName: null, insecureSkipVerify: false },
+  });
+  test('DISABLE: plaintext to the app port, though the destination would take mTLS', async () => {
+    const p = await proxy({ tcp: [route([['v1', 100]])], mtls: true, policy: tlsPolicy('DISABLE') });
+    assert.equal(await capturedOnce(p), 'one hi');
+    p.close();
+  });
+  test("ISTIO_MUTUAL (the default): mTLS to the sidecar's inbound port, which this proxy without a certificate cannot open", async () => {
+    const p = await proxy({ tcp: [route([['v1', 100]])], mtls: true, policy: tlsPolicy('ISTIO_MUTUAL') });
+    assert.equal(await capturedOnce(p), '');
+    assert.equal(lastEntry(p)?.responseFlags, 'UF');
     p.close();
   });
 });
