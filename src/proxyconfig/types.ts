@@ -32,6 +32,10 @@ const endpoint = z.strictObject({
   mtls: z.boolean(),
   /** namespace/name of the workload, for telemetry and logs. */
   workload: z.string(),
+  /** `region/zone/subzone` from the workload's labels (locality.ts); absent: none given. */
+  locality: z.string().optional(),
+  /** The workload's labels that some DestinationRule's `failoverPriority` names; absent: none named. */
+  labels: z.record(z.string(), z.string()).optional(),
 });
 
 /** A ServiceEntry port; HTTPS is carried as `tls` (passed through by SNI, never terminated). */

@@ -7,6 +7,7 @@ import { ProxyConfigSchema } from '../../proxyconfig/types.js';
 import type { ClusterConfig, Endpoint, OutboundPort, OutboundTrafficPolicyMode, PeerAuthnMode, PortProtocol, ProxyConfig, VirtualHost } from '../../proxyconfig/types.js';
 import { DEFAULT_TRAFFIC_POLICY } from '../../proxyconfig/default-traffic-policy.js';
 import type { ClusterEndpoints } from '../balance/endpoint-registry.js';
+import { placeEndpoints } from '../balance/locality-placement.js';
 import { compileRoutes, hostMatches } from '../../route/http-route-match.js';
 import type { CompiledRoute } from '../../route/http-route-match.js';
 import { compileL4Routes } from '../../route/l4-route-match.js';
@@ -164,7 +165,12 @@ export class CompiledProxyConfig {
   clusterEndpoints(): ClusterEndpoints[] {
     const out: ClusterEndpoints[] = [];
     for (const svc of this.byHost.values()) {
-      for (const p of svc.ports.values()) for (const c of p.clusters.values()) out.push({ config: c.config, addresses: [...c.endpoints.keys()] });
+      for (const p of svc.ports.values()) {
+        for (const c of p.clusters.values()) {
+          const placement = placeEndpoints(c.config.policy, this.raw.proxy.labels, c.endpoints);
+          out.push({ config: c.config, addresses: [...c.endpoints.keys()], ...(placement !== undefined && { placement }) });
+        }
+      }
     }
     return out;
   }
