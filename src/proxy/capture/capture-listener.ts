@@ -54,7 +54,8 @@ export function createCaptureListener(rt: ProxyRuntime, options: CaptureOptions 
     }
     destinations.set(socket, dst);
     const cfg = rt.config;
-    const balanced = cfg?.serviceAt(dst.address)?.ports.get(dst.port);
+    // A service's address; or, for a PASSTHROUGH service, one of its endpoints dialled directly.
+    const balanced = cfg?.serviceAt(dst.address)?.ports.get(dst.port) ?? cfg?.byPassthroughEndpoint.get(`${dst.address}:${dst.port}`);
     if (cfg && balanced) {
       if (balanced.protocol !== 'http') tunnelToMeshService(rt, cfg, socket, balanced, dst, waitMs);
       else toHttp(socket);

@@ -129,6 +129,11 @@ export class CompiledProxyConfig {
   /** Service virtual address → service: what a captured connection dialled. */
   readonly byAddress = new Map<string, CompiledService>();
   readonly externals: CompiledExternals;
+  /**
+   * `podIP:targetPort` → the service port whose cluster balances with PASSTHROUGH: a captured connection the app
+   * dialled to one of its endpoints directly goes through the mesh to that endpoint.
+   */
+  readonly byPassthroughEndpoint = new Map<string, BalancedPort>();
   /** For destinations that are neither a mesh service nor a ServiceEntry. */
   readonly trafficPolicy: OutboundTrafficPolicyMode;
 
@@ -137,7 +142,12 @@ export class CompiledProxyConfig {
     this.raw = config;
     for (const svc of config.outbound.services) {
       const compiled: CompiledService = { host: svc.host, ports: new Map(), addresses: svc.addresses };
-      for (const p of svc.ports) compiled.ports.set(p.port, new BalancedPort(svc.host, p.port, p.endpoints, p.protocol, p));
+      for (const p of svc.ports) {
+        const bp = new BalancedPort(svc.host, p.port, p.endpoints, p.protocol, p);
+        compiled.ports.set(p.port, bp);
+        if (bp.clusters.get('')?.config.policy.loadBalancer.policy !== 'PASSTHROUGH') continue;
+        for (const ep of p.endpoints) if (!this.byPassthroughEndpoint.has(`${ep.address}:${ep.targetPort}`)) this.byPassthroughEndpoint.set(`${ep.address}:${ep.targetPort}`, bp);
+      }
       this.byHost.set(svc.host, compiled);
       for (const alias of svc.aliases) this.byAlias.set(alias, compiled);
       for (const address of svc.addresses) if (!this.byAddress.has(address)) this.byAddress.set(address, compiled);

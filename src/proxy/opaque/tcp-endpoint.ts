@@ -41,6 +41,7 @@ export interface TcpEndpointHandles {
 
 interface Waiter {
   readonly binding: ClusterBinding;
+  readonly originalAddress: string | undefined;
   readonly done: (r: TcpEndpointResult) => void;
 }
 
@@ -54,7 +55,14 @@ const NOTHING_TO_CANCEL = (): void => undefined;
  * Connect one opaque connection to an endpoint of `dest`; `done` is called once. The returned function withdraws a
  * connection still waiting for a slot (its client left), so it stops counting as pending.
  */
-export function connectTcpEndpoint(rt: TcpEndpointHandles, cfg: CompiledProxyConfig, dest: L4Destination, done: (r: TcpEndpointResult) => void): () => void {
+export function connectTcpEndpoint(
+  rt: TcpEndpointHandles,
+  cfg: CompiledProxyConfig,
+  dest: L4Destination,
+  /** The address the app dialled (captured), where PASSTHROUGH goes. */
+  originalAddress: string | undefined,
+  done: (r: TcpEndpointResult) => void,
+): () => void {
   const binding = cfg.cluster(dest.host, dest.port, dest.subset);
   const cluster = binding === undefined ? undefined : rt.endpoints.cluster(binding.config.name);
   if (binding === undefined || cluster === undefined) {
@@ -73,10 +81,10 @@ export function connectTcpEndpoint(rt: TcpEndpointHandles, cfg: CompiledProxyCon
     return NOTHING_TO_CANCEL;
   }
   if (need === 'connect') {
-    connectWithSlot(rt, cluster, binding, done);
+    connectWithSlot(rt, cluster, binding, originalAddress, done);
     return NOTHING_TO_CANCEL;
   }
-  const w: Waiter = { binding, done };
+  const w: Waiter = { binding, originalAddress, done };
   const queue = waiting.get(cluster);
   if (queue === undefined) waiting.set(cluster, [w]);
   else queue.push(w);
@@ -91,8 +99,8 @@ export function connectTcpEndpoint(rt: TcpEndpointHandles, cfg: CompiledProxyCon
 }
 
 /** A connection slot is held: pick a host and dial it. */
-function connectWithSlot(rt: TcpEndpointHandles, cluster: ClusterRuntime, binding: ClusterBinding, done: (r: TcpEndpointResult) => void): void {
-  const ctx: PickContext = { random: rt.random, hashKey: undefined };
+function connectWithSlot(rt: TcpEndpointHandles, cluster: ClusterRuntime, binding: ClusterBinding, originalAddress: string | undefined, done: (r: TcpEndpointResult) => void): void {
+  const ctx: PickContext = { random: rt.random, hashKey: undefined, originalAddress };
   const host = cluster.pick(ctx);
   const ep = host === undefined ? undefined : binding.endpoints.get(host.address);
   if (host === undefined || ep === undefined) {
@@ -134,7 +142,7 @@ function freeSlot(rt: TcpEndpointHandles, cluster: ClusterRuntime): void {
   if (queue !== undefined && queue.length > 0) {
     const w = queue.shift()!;
     cluster.breaker.endPending();
-    connectWithSlot(rt, cluster, w.binding, w.done);
+    connectWithSlot(rt, cluster, w.binding, w.originalAddress, w.done);
     return;
   }
   cluster.breaker.connectionClosed();

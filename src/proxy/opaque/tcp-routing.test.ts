@@ -111,6 +111,7 @@ interface Proxy {
   capture: number;
   outbound: number;
   dialledPort: number;
+  dialledAddress: string;
   close(): void;
 }
 
@@ -118,8 +119,8 @@ async function proxy(t: Traffic, random: () => number = Math.random): Promise<Pr
   const entries: AccessLogEntry[] = [];
   const rt = testRuntime({ random, telemetry: { record: (e) => entries.push(e) } });
   installConfig(rt, acceptProxyConfig(config(t)));
-  const p = { rt, entries, dialledPort: 9000 } as Proxy;
-  const capture = createCaptureListener(rt, { lookup: () => ({ address: VIP, port: p.dialledPort }), firstBytesWaitMs: 200 });
+  const p = { rt, entries, dialledPort: 9000, dialledAddress: VIP } as Proxy;
+  const capture = createCaptureListener(rt, { lookup: () => ({ address: p.dialledAddress, port: p.dialledPort }), firstBytesWaitMs: 200 });
   const outbound = createOutboundServer(rt);
   await Promise.all([capture, outbound].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
   p.capture = (capture.address() as net.AddressInfo).port;
@@ -313,6 +314,26 @@ describe('DestinationRule tls mode toward a mesh service', () => {
     const p = await proxy({ tcp: [route([['v1', 100]])], mtls: true, policy: tlsPolicy('ISTIO_MUTUAL') });
     assert.equal(await capturedOnce(p), '');
     assert.equal(lastEntry(p)?.responseFlags, 'UF');
+    p.close();
+  });
+});
+
+describe('PASSTHROUGH: where the app dialled', () => {
+  const passthrough: Partial<TrafficPolicyConfig> = { loadBalancer: { policy: 'PASSTHROUGH' } };
+  test('an endpoint dialled directly is the one connected, whatever the balancer would pick', async () => {
+    const p = await proxy({ policy: passthrough });
+    p.dialledAddress = V2;
+    p.dialledPort = v2.port;
+    for (let i = 0; i < 5; i++) assert.equal(await capturedOnce(p), 'two hi');
+    p.dialledAddress = V1;
+    p.dialledPort = v1.port;
+    assert.equal(await capturedOnce(p), 'one hi');
+    p.close();
+  });
+  test('the service address dialled: no endpoint is that address, so no healthy upstream (UH)', async () => {
+    const p = await proxy({ policy: passthrough });
+    assert.equal(await capturedOnce(p), '');
+    assert.equal(lastEntry(p)?.responseFlags, 'UH');
     p.close();
   });
 });

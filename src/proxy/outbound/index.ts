@@ -137,6 +137,7 @@ function handleOutbound(
   ex.routes = balanced.routes;
   ex.defaultDestination = balanced;
   ex.extraHeaders = extra;
+  ex.dialledAddress = dialled?.address;
   dispatch(ex, ex);
 }
 

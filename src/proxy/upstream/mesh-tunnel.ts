@@ -6,7 +6,7 @@
  * port when the destination's mode is DISABLE). Shared by CONNECT tunnels (http_proxy mode) and captured
  * connections to an opaque service port.
  */
-import type net from 'node:net';
+import net from 'node:net';
 import type { BalancedPort, CompiledProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { L4Request } from '../../route/l4-route-match.js';
@@ -24,7 +24,9 @@ export function openMeshTunnel(rt: ProxyRuntime, cfg: CompiledProxyConfig, balan
     done({ status: 503, reason: 'no healthy upstream', flag: 'NR' });
     return () => undefined;
   }
-  return connectTcpEndpoint(rt, cfg, destination, (r) => done('flag' in r ? { status: 503, reason: r.reason, flag: r.flag } : { ...r, destination }));
+  // A name dialled through CONNECT has no original address; the address a captured connection dialled does.
+  const original = net.isIP(conn.destinationAddress) !== 0 ? conn.destinationAddress : undefined;
+  return connectTcpEndpoint(rt, cfg, destination, original, (r) => done('flag' in r ? { status: 503, reason: r.reason, flag: r.flag } : { ...r, destination }));
 }
 
 /**
