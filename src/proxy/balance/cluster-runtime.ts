@@ -9,7 +9,7 @@ import { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { OutlierDetector, freshOutlierState } from '../resilience/outlier-detector.js';
 import type { OutlierHostState } from '../resilience/outlier-detector.js';
 import type { LoadBalancer, PickContext } from './balancer.js';
-import { createBalancer } from './create-balancer.js';
+import { createWarmingBalancer } from './create-balancer.js';
 import { HostSet } from './host-set.js';
 import type { HealthAwareHost } from './host-set.js';
 import type { PlacementGroup } from './locality-placement.js';
@@ -19,10 +19,12 @@ export interface EndpointState extends OutlierHostState, HealthAwareHost {
   readonly cluster: string;
   readonly address: string;
   activeRequests: number;
+  /** When the host joined the cluster (clock ms; -Infinity for the cluster's first hosts), for warmup. */
+  readonly addedAt: number;
 }
 
-export function newEndpointState(cluster: string, address: string): EndpointState {
-  return { cluster, address, activeRequests: 0, ...freshOutlierState() };
+export function newEndpointState(cluster: string, address: string, addedAt = -Infinity): EndpointState {
+  return { cluster, address, activeRequests: 0, addedAt, ...freshOutlierState() };
 }
 
 export class ClusterRuntime {
@@ -46,8 +48,8 @@ export class ClusterRuntime {
   ) {
     this.breaker = new CircuitBreaker(config.policy.connectionPool);
     this.hostSet = new HostSet(hosts, config.policy.outlierDetection?.minHealthPercent ?? 0);
-    this.balancer = createBalancer(config.policy.loadBalancer);
-    this.balancerPolicy = keyOf(config.policy.loadBalancer);
+    this.balancer = createWarmingBalancer(config.policy.loadBalancer, config.policy.warmup, clock);
+    this.balancerPolicy = balancerKey(config);
     this.outlierPolicy = '';
     this.setPlacement(config, placement);
     this.setOutlier(config.policy.outlierDetection);
@@ -77,9 +79,9 @@ export class ClusterRuntime {
   update(config: ClusterConfig, hosts: readonly EndpointState[], placement?: readonly PlacementGroup[]): void {
     this.breaker.setLimits(config.policy.connectionPool);
     this.hostSet = new HostSet(hosts, config.policy.outlierDetection?.minHealthPercent ?? 0);
-    const lb = keyOf(config.policy.loadBalancer);
+    const lb = balancerKey(config);
     if (lb !== this.balancerPolicy) {
-      this.balancer = createBalancer(config.policy.loadBalancer);
+      this.balancer = createWarmingBalancer(config.policy.loadBalancer, config.policy.warmup, this.clock);
       this.balancerPolicy = lb;
     }
     this.setPlacement(config, placement);
@@ -94,11 +96,11 @@ export class ClusterRuntime {
       return;
     }
     const minHealth = config.policy.outlierDetection?.minHealthPercent ?? 0;
-    const key = JSON.stringify([placement, config.policy.loadBalancer, minHealth]);
+    const key = JSON.stringify([placement, config.policy.loadBalancer, config.policy.warmup, minHealth]);
     if (key === this.prioritiesKey && this.priorities !== undefined) return;
     const byAddress = new Map(this.hostSet.hosts.map((h) => [h.address, h] as const));
     const groups = placement.map((g) => ({ priority: g.priority, weight: g.weight, hosts: g.addresses.flatMap((a) => byAddress.get(a) ?? []) }));
-    this.priorities = new PrioritySet(groups, minHealth, () => createBalancer(config.policy.loadBalancer));
+    this.priorities = new PrioritySet(groups, minHealth, () => createWarmingBalancer(config.policy.loadBalancer, config.policy.warmup, this.clock));
     this.prioritiesKey = key;
   }
 
@@ -146,4 +148,8 @@ export class ClusterRuntime {
 
 function keyOf(policy: LoadBalancerPolicy | OutlierDetectionPolicy): string {
   return JSON.stringify(policy);
+}
+
+function balancerKey(config: ClusterConfig): string {
+  return JSON.stringify([config.policy.loadBalancer, config.policy.warmup]);
 }

@@ -30,7 +30,9 @@ export class EndpointRegistry {
       seen.add(config.name);
       const existing = this.clusters.get(config.name);
       const old = new Map((existing?.hosts ?? []).map((h) => [h.address, h] as const));
-      const hosts = addresses.map((a) => old.get(a) ?? newEndpointState(config.name, a));
+      // A cluster's first hosts are warm; a host that joins later starts its warmup window now.
+      const addedAt = existing === undefined ? -Infinity : this.clock.now();
+      const hosts = addresses.map((a) => old.get(a) ?? newEndpointState(config.name, a, addedAt));
       if (existing === undefined) this.clusters.set(config.name, new ClusterRuntime(config.name, config, hosts, this.clock, placement));
       else existing.update(config, hosts, placement);
     }
