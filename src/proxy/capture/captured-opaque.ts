@@ -43,10 +43,15 @@ function tunnelWith(rt: ProxyRuntime, cfg: CompiledProxyConfig, socket: net.Sock
       return;
     }
     if (head.length > 0) r.upstream.write(head);
-    splice(socket, r.upstream, () => {
-      r.release();
-      record(200, r.endpoint.workload, undefined, undefined, r.destination.host);
-    });
+    splice(
+      socket,
+      r.upstream,
+      () => {
+        r.release();
+        record(200, r.endpoint.workload, undefined, undefined, r.destination.host);
+      },
+      r.limits,
+    );
     socket.resume();
   });
   // A client that leaves while its connection waits for a breaker slot stops waiting.

@@ -20,6 +20,7 @@ import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { connectMtls } from '../upstream/mtls-connect.js';
 import { connectPlain } from '../upstream/plain-connect.js';
 import type { L4Destination } from './l4-destination.js';
+import type { TunnelLimits } from '../upstream/mesh-tunnel.js';
 
 export type TcpFailureFlag = 'NR' | 'UO' | 'UH' | 'UF';
 
@@ -27,6 +28,8 @@ export interface TcpLease {
   readonly upstream: net.Socket;
   readonly endpoint: Endpoint;
   readonly cluster: string;
+  /** The cluster's `connectionPool.tcp` limits for the tunnel (idle timeout, maximum duration). */
+  readonly limits: TunnelLimits;
   /** Call once, when the connection is over. */
   release(): void;
 }
@@ -116,11 +119,16 @@ function connectWithSlot(rt: TcpEndpointHandles, cluster: ClusterRuntime, bindin
       return done({ flag: 'UF', reason: `upstream connect error: ${err?.message ?? 'unknown'}` });
     }
     cluster.outlierDetector?.reportLocalOrigin(host, 'connect-success-final');
+    const pool = binding.config.policy.connectionPool;
+    // tcpKeepalive: Node sets SO_KEEPALIVE and the idle time before the first probe; the probe count and interval
+    // stay the kernel's (Node has no API for TCP_KEEPCNT and TCP_KEEPINTVL).
+    if (pool.tcpKeepalive !== null) upstream.setKeepAlive(true, pool.tcpKeepalive.timeMs ?? 0);
     let released = false;
     done({
       upstream,
       endpoint: ep,
       cluster: binding.config.name,
+      limits: { idleTimeoutMs: pool.tcpIdleTimeoutMs, maxDurationMs: pool.maxConnectionDurationMs },
       release: () => {
         if (released) return;
         released = true;

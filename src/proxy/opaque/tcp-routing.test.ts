@@ -6,6 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { ClusterConfig, L4Route, OutboundPort, ProxyConfig, TrafficPolicyConfig } from '../../proxyconfig/types.js';
@@ -314,6 +315,38 @@ describe('DestinationRule tls mode toward a mesh service', () => {
     const p = await proxy({ tcp: [route([['v1', 100]])], mtls: true, policy: tlsPolicy('ISTIO_MUTUAL') });
     assert.equal(await capturedOnce(p), '');
     assert.equal(lastEntry(p)?.responseFlags, 'UF');
+    p.close();
+  });
+});
+
+describe('connectionPool.tcp limits on a tunnel', () => {
+  const pool = (over: Partial<TrafficPolicyConfig['connectionPool']>): Partial<TrafficPolicyConfig> => ({ connectionPool: { ...DEFAULT_TRAFFIC_POLICY.connectionPool, ...over } });
+  const closedAfterReply = (p: Proxy): Promise<void> =>
+    captured(p).then(
+      ({ reply, socket }) =>
+        new Promise<void>((resolve) => {
+          assert.equal(reply, 'one hi');
+          socket.once('close', () => resolve());
+        }),
+    );
+  test('idleTimeout: a silent tunnel is closed by the sidecar', async () => {
+    const p = await proxy({ tcp: [route([['v1', 100]])], policy: pool({ tcpIdleTimeoutMs: 150 }) });
+    await closedAfterReply(p);
+    p.close();
+  });
+  test('maxConnectionDuration: a tunnel is closed when its time is up', async () => {
+    const p = await proxy({ tcp: [route([['v1', 100]])], policy: pool({ maxConnectionDurationMs: 150 }) });
+    await closedAfterReply(p);
+    p.close();
+  });
+  test('tcpKeepalive: the sidecar turns keepalive on for its upstream socket (as the kernel reports it)', async () => {
+    const p = await proxy({ tcp: [route([['v1', 100]])], policy: pool({ tcpKeepalive: { probes: 3, timeMs: 7_000, intervalMs: 1_000 } }) });
+    const { socket } = await captured(p);
+    // The echo server's accepted socket has the sidecar's upstream socket as its peer.
+    const peerPort = [...v1.open].at(-1)!.remotePort!;
+    const timers = execFileSync('ss', ['-tnoH', 'state', 'established', `( sport = :${peerPort} )`]).toString();
+    assert.match(timers, /timer:\(keepalive/);
+    socket.destroy();
     p.close();
   });
 });

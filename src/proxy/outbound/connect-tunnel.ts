@@ -12,6 +12,7 @@ import type { ProxyRuntime } from '../proxy-runtime.js';
 import { parseAuthority } from '../http/authority.js';
 import { hostFieldProblem } from '../http/host-field.js';
 import { openMeshTunnel, splice } from '../upstream/mesh-tunnel.js';
+import type { TunnelLimits } from '../upstream/mesh-tunnel.js';
 import { externalDestination } from '../upstream/external-destination.js';
 import type { EgressDecision } from '../telemetry/access-log.js';
 import { connectPlain } from '../upstream/plain-connect.js';
@@ -31,13 +32,18 @@ export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, clien
     record(status, egress?.decision === 'denied' ? 'BlackHoleCluster' : undefined, reason, egress, flag);
     client.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-length: ${Buffer.byteLength(reason) + 1}\r\nconnection: close\r\n\r\n${reason}\n`);
   };
-  const established = (upstream: net.Socket, name: string, egress?: EgressDecision, release?: () => void): void => {
+  const established = (upstream: net.Socket, name: string, egress?: EgressDecision, release?: () => void, limits?: TunnelLimits): void => {
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) upstream.write(head);
-    splice(client, upstream, () => {
-      release?.();
-      record(200, name, undefined, egress);
-    });
+    splice(
+      client,
+      upstream,
+      () => {
+        release?.();
+        record(200, name, undefined, egress);
+      },
+      limits,
+    );
   };
   client.on('error', () => client.destroy());
   const malformed = hostFieldProblem(req);
@@ -55,7 +61,7 @@ export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, clien
     if (balanced.tlsRoutes === undefined) {
       const cancel = openMeshTunnel(rt, cfg, balanced, conn, (r) => {
         if ('status' in r) return refuse(r.status, r.reason, undefined, r.flag);
-        established(r.upstream, r.endpoint.workload, undefined, r.release);
+        established(r.upstream, r.endpoint.workload, undefined, r.release, r.limits);
       });
       client.once('close', cancel);
       return;
@@ -70,10 +76,15 @@ export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, clien
           return;
         }
         if (first.length > 0) r.upstream.write(first);
-        splice(client, r.upstream, () => {
-          r.release();
-          record(200, r.endpoint.workload);
-        });
+        splice(
+          client,
+          r.upstream,
+          () => {
+            r.release();
+            record(200, r.endpoint.workload);
+          },
+          r.limits,
+        );
         client.resume();
       });
       client.once('close', cancel);

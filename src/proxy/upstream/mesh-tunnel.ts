@@ -29,11 +29,19 @@ export function openMeshTunnel(rt: ProxyRuntime, cfg: CompiledProxyConfig, balan
   return connectTcpEndpoint(rt, cfg, destination, original, (r) => done('flag' in r ? { status: 503, reason: r.reason, flag: r.flag } : { ...r, destination }));
 }
 
+/** DestinationRule `connectionPool.tcp` limits on one tunnelled connection; 0 or absent: none. */
+export interface TunnelLimits {
+  /** Envoy's tcp_proxy idle_timeout: closed after this long with no bytes either way (Istio's default 1h). */
+  readonly idleTimeoutMs?: number;
+  /** Closed this long after it opened, busy or not (`maxConnectionDuration`). */
+  readonly maxDurationMs?: number;
+}
+
 /**
  * Pipe two connections both ways until either closes; a half-close is passed on, an error tears both down.
  * `onClose` runs once, when the client side is gone.
  */
-export function splice(client: net.Socket, upstream: net.Socket, onClose: () => void): void {
+export function splice(client: net.Socket, upstream: net.Socket, onClose: () => void, limits: TunnelLimits = {}): void {
   if (client.destroyed) {
     // The client left while the upstream was being dialled.
     upstream.destroy();
@@ -49,7 +57,18 @@ export function splice(client: net.Socket, upstream: net.Socket, onClose: () => 
   upstream.once('error', close);
   client.once('error', close);
   upstream.once('close', () => client.end());
+  // Idle means no bytes either way: every byte is read on one socket and written on the other, so each socket's own
+  // inactivity timer is reset by traffic in both directions.
+  const idle = limits.idleTimeoutMs ?? 0;
+  if (idle > 0) {
+    client.setTimeout(idle, close);
+    upstream.setTimeout(idle, close);
+  }
+  const maxDuration = limits.maxDurationMs ?? 0;
+  const deadline = maxDuration > 0 ? setTimeout(close, maxDuration) : undefined;
+  deadline?.unref();
   client.once('close', () => {
+    if (deadline !== undefined) clearTimeout(deadline);
     upstream.end();
     onClose();
   });
