@@ -119,14 +119,14 @@ function clientHello(servername: string): Promise<Buffer> {
 
 test('all to v1, then 80/20 between v1 and v2 (tcp-traffic-shifting)', async () => {
   await applyAndSync(mesh, 'apply', { yaml: shift(100, 0) }, ['sleep']);
-  assert.deepEqual(await tally(20), { hello: 20 });
+  assert.deepEqual(await tally(10), { hello: 10 });
   await applyAndSync(mesh, 'apply', { yaml: shift(80, 20) }, ['sleep']);
-  const n = 200;
+  const n = 100;
   const counts = await tally(n);
   assert.equal((counts['hello'] ?? 0) + (counts['two'] ?? 0), n, `every connection answered by v1 or v2: ${JSON.stringify(counts)}`);
-  // 20% of 200 is 40, standard deviation about 5.7: 20..60 is over three deviations either side.
+  // 20% of 100 is 20, standard deviation 4: 8..32 is three deviations either side.
   const v2 = counts['two'] ?? 0;
-  assert.ok(v2 >= 20 && v2 <= 60, `v2 took ${v2} of ${n}`);
+  assert.ok(v2 >= 8 && v2 <= 32, `v2 took ${v2} of ${n}`);
 });
 
 test('a tls route sends one SNI to v2; other names and plain TCP stay on v1', async () => {
