@@ -75,7 +75,7 @@ export class EndpointPools {
           connectOriginating(policy, target, POOL_OPTIONS.connectTimeout, (err, socket) => {
             if (err || !socket) callback(err ?? new WeftError('TLS_ORIGINATION_FAILED', 'no socket'), null);
             else callback(null, socket);
-          }),
+          }, ['http/1.1']),
       });
       this.#pools.set(key, pool);
     }

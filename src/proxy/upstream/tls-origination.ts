@@ -43,12 +43,12 @@ function sanMatches(cert: tls.PeerCertificate, names: readonly string[]): boolea
 }
 
 /** The connection options for one connection; throws a TLS_ORIGINATION_FAILED WeftError when they cannot be made. */
-export function originationOptions(policy: ClientTlsPolicy, target: OriginationTarget): tls.ConnectionOptions {
+export function originationOptions(policy: ClientTlsPolicy, target: OriginationTarget, alpn?: string[]): tls.ConnectionOptions {
   const servername = policy.sni ?? target.host;
   if (policy.credentialName !== null) {
     throw failed(servername, `credentialName "${policy.credentialName}" names a Secret, which weft does not keep; set caCertificates, clientCertificate and privateKey to files`);
   }
-  const options: tls.ConnectionOptions = { host: target.address, port: target.port, ALPNProtocols: ['http/1.1'] };
+  const options: tls.ConnectionOptions = { host: target.address, port: target.port, ...(alpn !== undefined && { ALPNProtocols: alpn }) };
   // An IP address is not a valid TLS server name (RFC 6066 §3); Node refuses to send one.
   if (net.isIP(servername) === 0) options.servername = servername;
   if (policy.insecureSkipVerify) {
@@ -72,10 +72,17 @@ export function originationOptions(policy: ClientTlsPolicy, target: OriginationT
 }
 
 /** Open one originated TLS connection; the error names why the handshake or verification failed. */
-export function connectOriginating(policy: ClientTlsPolicy, target: OriginationTarget, timeoutMs: number, done: (err: Error | null, socket: net.Socket | null) => void): void {
+export function connectOriginating(
+  policy: ClientTlsPolicy,
+  target: OriginationTarget,
+  timeoutMs: number,
+  done: (err: Error | null, socket: net.Socket | null) => void,
+  /** ALPN to offer: `http/1.1` for HTTP; none for opaque TCP. */
+  alpn?: string[],
+): void {
   let options: tls.ConnectionOptions;
   try {
-    options = originationOptions(policy, target);
+    options = originationOptions(policy, target, alpn);
   } catch (err) {
     done(err as Error, null);
     return;
