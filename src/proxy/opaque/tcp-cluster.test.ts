@@ -100,10 +100,12 @@ describe('circuit breaking and outlier detection per connection', () => {
   test('maxConnections 1 with one pending slot: the second waits and connects when the first closes', async () => {
     const p = await proxy({ tcp: [route([['v1', 100]])], policy: pool(1, 1) });
     const first = await captured(p);
-    const second = captured(p, 'late');
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(v1.open.size, 1, 'only one upstream connection while the second waits');
+    let answered = false;
+    const second = captured(p, 'late').then((r) => ((answered = true), r));
+    // The third is refused only once the second holds the pending slot, so this also waits for the second to queue.
     assert.equal(await capturedOnce(p), '', 'a third finds the pending slot taken');
+    assert.equal(lastEntry(p)?.responseFlags, 'UO');
+    assert.equal(answered, false, 'the second is still waiting while the first is open');
     first.socket.destroy();
     const s = await second;
     assert.equal(s.reply, 'one late');
