@@ -50,7 +50,9 @@ export type WeftErrorCode =
   | 'UPSTREAM_RESET'
   | 'NO_ROUTE'
   | 'NO_HEALTHY_UPSTREAM'
-  | 'PEER_IDENTITY_MISMATCH';
+  | 'PEER_IDENTITY_MISMATCH'
+  /** DestinationRule tls SIMPLE/MUTUAL: the handshake failed, the server's chain or name did not verify, or a file is missing. */
+  | 'TLS_ORIGINATION_FAILED';
 
 export interface WeftErrorOptions {
   status?: number;

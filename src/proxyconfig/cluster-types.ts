@@ -67,6 +67,8 @@ export const clientTlsPolicy = z.strictObject({
   privateKey: z.string().nullable(),
   credentialName: z.string().nullable(),
   insecureSkipVerify: z.boolean(),
+  /** A certificate revocation list file (PEM) checked beside the CA; absent: none. */
+  caCrl: z.string().optional(),
 });
 
 export const TrafficPolicyConfigSchema = z.strictObject({

@@ -10,7 +10,8 @@ import { JwtRuleSchema } from '../config/kinds/request-authentication.js';
 import { port } from './scalars.js';
 import type { corsPolicy, faultPolicy, headerOperations, headerRules, httpMatch, redirect, retryPolicy, routeDestination, stringMatch } from './route-types.js';
 import { httpRoute, l4Route } from './route-types.js';
-import type { clientTlsPolicy, connectionPoolPolicy, hashKey, loadBalancerPolicy, outlierDetectionPolicy } from './cluster-types.js';
+import { clientTlsPolicy } from './cluster-types.js';
+import type { connectionPoolPolicy, hashKey, loadBalancerPolicy, outlierDetectionPolicy } from './cluster-types.js';
 import { ClusterConfigSchema, TrafficPolicyConfigSchema } from './cluster-types.js';
 import { serverTls } from './gateway-types.js';
 
@@ -32,6 +33,10 @@ const endpoint = z.strictObject({
   mtls: z.boolean(),
   /** namespace/name of the workload, for telemetry and logs. */
   workload: z.string(),
+  /** `region/zone/subzone` from the workload's labels (locality.ts); absent: none given. */
+  locality: z.string().optional(),
+  /** The workload's labels that some DestinationRule's `failoverPriority` names; absent: none named. */
+  labels: z.record(z.string(), z.string()).optional(),
 });
 
 /** A ServiceEntry port; HTTPS is carried as `tls` (passed through by SNI, never terminated). */
@@ -72,6 +77,11 @@ const externalService = z.strictObject({
   /** NONE: on to the address the app dialled; STATIC: to `endpoints`; DNS: to `endpoints` resolved, or the host itself. */
   resolution: z.enum(['NONE', 'STATIC', 'DNS']),
   endpoints: z.array(externalEndpoint),
+  /**
+   * DestinationRule `tls` SIMPLE or MUTUAL for a host and port of this entry (Istio's lookup from this proxy): the
+   * sidecar originates TLS to the entry's destination for requests the app sends in plain HTTP. Absent: none.
+   */
+  origination: z.array(z.strictObject({ host: z.string(), port, tls: clientTlsPolicy })).optional(),
 });
 
 

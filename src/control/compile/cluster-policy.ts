@@ -92,6 +92,7 @@ export function compileTrafficPolicy(p: TrafficPolicy | undefined): TrafficPolic
             privateKey: tls.privateKey ?? null,
             credentialName: tls.credentialName ?? null,
             insecureSkipVerify: tls.insecureSkipVerify ?? false,
+            ...(tls.caCrl !== undefined && { caCrl: tls.caCrl }),
           },
     tunnel: p?.tunnel === undefined ? null : { protocol: p.tunnel.protocol ?? 'CONNECT', targetHost: p.tunnel.targetHost, targetPort: p.tunnel.targetPort },
     proxyProtocol: p?.proxyProtocol === undefined ? null : (p.proxyProtocol.version ?? 'V1'),

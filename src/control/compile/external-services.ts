@@ -2,7 +2,7 @@
  * ServiceEntries → `outbound.externals`: the entries exported to the proxy's namespace, narrowed to the hosts and
  * ports its Sidecar imports, each with the DNS answers its pod's DNS proxy gives for them.
  */
-import type { ExternalService } from '../../proxyconfig/types.js';
+import type { ExternalPort, ExternalService } from '../../proxyconfig/types.js';
 import { isExportedTo } from '../registry/index.js';
 import type { RegistryServiceEntry } from '../registry/index.js';
 import { givenDnsAddress, isWildcardHost } from '../registry/service-entries.js';
@@ -10,6 +10,9 @@ import type { MeshSnapshot } from './snapshot.js';
 import { portsAllowed } from './sidecar-scope.js';
 import type { EgressScope, PortFilter } from './sidecar-scope.js';
 import { snapshotVips } from './service-vips.js';
+import { destinationRuleFor, policyForPort } from './destination-rule.js';
+import type { ClientProxy } from './destination-rule.js';
+import { compileTrafficPolicy } from './cluster-policy.js';
 
 function filterKey(f: PortFilter): string {
   return f === 'all' ? '*' : [...f].sort((a, b) => a - b).join(',');
@@ -47,7 +50,26 @@ function visibleParts(entry: RegistryServiceEntry, scope: EgressScope): { hosts:
   return [...groups.values()];
 }
 
-export function compileExternals(snap: MeshSnapshot, fromNamespace: string, scope: EgressScope): ExternalService[] {
+/**
+ * The DestinationRule `tls` that makes this proxy originate TLS to an entry's host and port (SIMPLE or MUTUAL), by
+ * Istio's lookup from the client and Istio's port-level merge. ISTIO_MUTUAL means nothing outside the mesh and
+ * DISABLE is what a ServiceEntry port gets anyway, so neither is carried.
+ */
+function originations(snap: MeshSnapshot, client: ClientProxy, entry: RegistryServiceEntry, hosts: readonly string[], ports: readonly ExternalPort[]): NonNullable<ExternalService['origination']> {
+  const out: NonNullable<ExternalService['origination']> = [];
+  for (const host of hosts) {
+    const rule = destinationRuleFor(snap, client, { host, namespace: entry.namespace });
+    if (rule === undefined) continue;
+    for (const p of ports) {
+      const tls = compileTrafficPolicy(policyForPort(rule.trafficPolicy, undefined, p.port)).tls;
+      if (tls !== null && (tls.mode === 'SIMPLE' || tls.mode === 'MUTUAL')) out.push({ host, port: p.port, tls });
+    }
+  }
+  return out;
+}
+
+export function compileExternals(snap: MeshSnapshot, client: ClientProxy, scope: EgressScope): ExternalService[] {
+  const fromNamespace = client.namespace;
   const vips = snapshotVips(snap);
   const entries = snap.registry.serviceEntries
     .filter((e) => isExportedTo(e.exportTo, e.namespace, fromNamespace))
@@ -56,6 +78,7 @@ export function compileExternals(snap: MeshSnapshot, fromNamespace: string, scop
     visibleParts(entry, scope).flatMap(({ hosts, filter }) => {
       const ports = portsAllowed(entry.ports, filter);
       if (ports === undefined) return [];
+      const origination = originations(snap, client, entry, hosts, ports);
       return [
         {
           source: `${entry.namespace}/${entry.name}`,
@@ -67,6 +90,7 @@ export function compileExternals(snap: MeshSnapshot, fromNamespace: string, scop
           location: entry.location,
           resolution: entry.resolution,
           endpoints: entry.endpoints,
+          ...(origination.length > 0 && { origination }),
         },
       ];
     }),

@@ -10,6 +10,8 @@ import type { RegistryService } from '../registry/index.js';
 import { isExportedTo, targetPortOn, workloadsOf } from '../registry/index.js';
 import { modeForPort, peerAuthnOf } from './peer-authentication.js';
 import { labelSetKey, perSnapshot, sharedSection } from './snapshot-memo.js';
+import { localityOf } from '../../proxyconfig/locality.js';
+import type { TrafficPolicy } from '../../config/kinds/traffic-policy.js';
 import { clientLabelsMatter, hasMeshVirtualServices, withTraffic } from './sidecar-routes.js';
 import type { SharedSection } from './snapshot-memo.js';
 import type { MeshSnapshot } from './snapshot.js';
@@ -34,11 +36,34 @@ export function serviceAliases(svc: RegistryService, fromNamespace: string): str
 
 type OutboundPort = OutboundService['ports'][number];
 
+/** The label keys any DestinationRule's `failoverPriority` names (`key` or `key=value`): what endpoints must carry. */
+function failoverPriorityLabels(snap: MeshSnapshot): readonly string[] {
+  const keys = new Set<string>();
+  const visit = (p: TrafficPolicy | undefined): void => {
+    for (const entry of p?.loadBalancer?.localityLbSetting?.failoverPriority ?? []) keys.add(entry.split('=')[0]!);
+    for (const pl of p?.portLevelSettings ?? []) for (const entry of pl.loadBalancer?.localityLbSetting?.failoverPriority ?? []) keys.add(entry.split('=')[0]!);
+  };
+  for (const dr of snap.destinationRules) {
+    visit(dr.spec.trafficPolicy);
+    for (const s of dr.spec.subsets ?? []) visit(s.trafficPolicy);
+  }
+  return [...keys].sort();
+}
+
+/** An endpoint's locality, and the labels failoverPriority compares, when there are any. */
+function placementOf(labels: Readonly<Record<string, string>>, priorityLabels: readonly string[]): { locality?: string; labels?: Record<string, string> } {
+  const locality = localityOf(labels);
+  const named: Record<string, string> = {};
+  for (const k of priorityLabels) if (labels[k] !== undefined) named[k] = labels[k];
+  return { ...(locality !== undefined && { locality }), ...(Object.keys(named).length > 0 && { labels: named }) };
+}
+
 /** Every service's ports with their ready endpoints, in registry order. */
 function servicePorts(snap: MeshSnapshot): ReadonlyMap<RegistryService, OutboundPort[]> {
   return perSnapshot(snap, 'outbound-ports', () => {
     const { registry, mesh } = snap;
     const out = new Map<RegistryService, OutboundPort[]>();
+    const priorityLabels = failoverPriorityLabels(snap);
     for (const svc of registry.services) {
       const backends = workloadsOf(registry, svc).filter((w) => w.ready);
       out.set(
@@ -58,6 +83,7 @@ function servicePorts(snap: MeshSnapshot): ReadonlyMap<RegistryService, Outbound
                 spiffeId: `spiffe://${mesh.trustDomain}/ns/${w.namespace}/sa/${w.serviceAccount}`,
                 mtls: modeForPort(peerAuthnOf(snap, w), targetPort) !== 'DISABLE',
                 workload: `${w.namespace}/${w.name}`,
+                ...placementOf(w.labels, priorityLabels),
               },
             ];
           }),
@@ -94,7 +120,7 @@ export function outboundSection(snap: MeshSnapshot, client: OutboundClient, side
       const routed = traffic.every((p, i) => p === kept[i]) ? kept : traffic;
       return [{ host: svc.host, namespace: svc.namespace, aliases: serviceAliases(svc, fromNamespace), ports: routed, addresses: vip === undefined ? [] : [vip] }];
     });
-    return sharedSection({ services, externals: compileExternals(snap, fromNamespace, scope), trafficPolicy: trafficPolicyFor(snap, sidecar) });
+    return sharedSection({ services, externals: compileExternals(snap, client, scope), trafficPolicy: trafficPolicyFor(snap, sidecar) });
   });
 }
 

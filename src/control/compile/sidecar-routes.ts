@@ -5,10 +5,11 @@
  * route engine; and the clusters of the DestinationRule that applies, each with the endpoints its subset selects.
  */
 import type { VirtualServiceSpec } from '../../config/kinds/virtual-service.js';
-import type { HttpRoute, OutboundPort, PortCluster } from '../../proxyconfig/types.js';
+import type { HttpRoute, L4Route, OutboundPort, PortCluster } from '../../proxyconfig/types.js';
 import { hostMatches } from '../../route/http-route-match.js';
 import { exportedTo, mergeDelegates } from '../../route/delegate.js';
-import { translateHttpRoutes } from '../../route/virtual-service-routes.js';
+import { translateHttpRoutes, translateL4Routes } from '../../route/virtual-service-routes.js';
+import type { RouteContext } from '../../route/virtual-service-routes.js';
 import type { RegistryService } from '../registry/index.js';
 import { targetPortOn, workloadsOf } from '../registry/index.js';
 import { compileClusters } from './cluster-policy.js';
@@ -54,12 +55,32 @@ const HTTP_PROTOCOLS = new Set(['http', 'http2', 'grpc']);
  * route), else the rules that apply there, possibly none (every request then gets 404).
  */
 export function sidecarHttpRoutes(snap: MeshSnapshot, client: ClientProxy, svc: RegistryService, port: number): HttpRoute[] | undefined {
-  const bound = meshVirtualServices(snap).filter(
-    ({ vs, hosts }) => exportedTo(vs, client.namespace) && hosts.some((h) => hostMatches(h, svc.host)),
-  );
+  const bound = boundVirtualServices(snap, client, svc);
   if (bound.length === 0) return undefined;
   const find = (ns: string, name: string): Named<VirtualServiceSpec> | undefined => snap.virtualServices.find((v) => v.namespace === ns && v.name === name);
-  const ctx = {
+  const ctx = routeContext(snap, client, port);
+  return bound.flatMap(({ vs }) => translateHttpRoutes({ namespace: vs.namespace, name: vs.name, http: mergeDelegates(vs, find) }, ctx));
+}
+
+/**
+ * The `tcp` or `tls` routes of one opaque service port for a client: undefined when no VirtualService bound to the
+ * mesh claims the host or none has such routes for this port. Unlike HTTP, a connection no route matches is not
+ * refused: Istio ends every outbound TCP listener with the default route to the service port.
+ */
+export function sidecarL4Routes(snap: MeshSnapshot, client: ClientProxy, svc: RegistryService, port: number, kind: 'tcp' | 'tls'): L4Route[] | undefined {
+  const bound = boundVirtualServices(snap, client, svc);
+  if (bound.length === 0) return undefined;
+  const ctx = routeContext(snap, client, port);
+  const routes = bound.flatMap(({ vs }) => translateL4Routes(vs, vs.spec[kind] ?? [], ctx));
+  return routes.length === 0 ? undefined : routes;
+}
+
+function boundVirtualServices(snap: MeshSnapshot, client: ClientProxy, svc: RegistryService): readonly MeshVirtualService[] {
+  return meshVirtualServices(snap).filter(({ vs, hosts }) => exportedTo(vs, client.namespace) && hosts.some((h) => hostMatches(h, svc.host)));
+}
+
+function routeContext(snap: MeshSnapshot, client: ClientProxy, port: number): RouteContext {
+  return {
     gateways: new Set(['mesh']),
     port,
     labels: client.labels,
@@ -67,7 +88,6 @@ export function sidecarHttpRoutes(snap: MeshSnapshot, client: ClientProxy, svc: 
     resolveHost,
     servicePorts: (host: string) => snap.registry.services.find((s) => s.host === host)?.ports.map((p) => p.port),
   };
-  return bound.flatMap(({ vs }) => translateHttpRoutes({ namespace: vs.namespace, name: vs.name, http: mergeDelegates(vs, find) }, ctx));
 }
 
 /** The clusters of one service port when a DestinationRule applies; undefined when none does (the proxy's default). */
@@ -85,10 +105,14 @@ function carriesAll(labels: Record<string, string>, wanted: Record<string, strin
   return true;
 }
 
-/** A service port with its routes and clusters for a client; the port object itself when neither applies. */
+/** A service port with its routes and clusters for a client; the port object itself when none applies. */
 export function withTraffic(snap: MeshSnapshot, client: ClientProxy, svc: RegistryService, p: OutboundPort, meshRoutes: boolean): OutboundPort {
-  const http = meshRoutes && HTTP_PROTOCOLS.has(p.protocol) ? sidecarHttpRoutes(snap, client, svc, p.port) : undefined;
+  const httpPort = HTTP_PROTOCOLS.has(p.protocol);
+  const http = meshRoutes && httpPort ? sidecarHttpRoutes(snap, client, svc, p.port) : undefined;
+  // Opaque ports take tls routes (by the ClientHello's SNI) ahead of tcp routes, as Istio orders its filter chains.
+  const tls = meshRoutes && !httpPort ? sidecarL4Routes(snap, client, svc, p.port, 'tls') : undefined;
+  const tcp = meshRoutes && !httpPort ? sidecarL4Routes(snap, client, svc, p.port, 'tcp') : undefined;
   const clusters = sidecarClusters(snap, client, svc, p.port);
-  if (http === undefined && clusters === undefined) return p;
-  return { ...p, ...(http !== undefined && { http }), ...(clusters !== undefined && { clusters }) };
+  if (http === undefined && tls === undefined && tcp === undefined && clusters === undefined) return p;
+  return { ...p, ...(http !== undefined && { http }), ...(tls !== undefined && { tls }), ...(tcp !== undefined && { tcp }), ...(clusters !== undefined && { clusters }) };
 }

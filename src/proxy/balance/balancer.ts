@@ -9,6 +9,8 @@ export interface BalanceHost {
   readonly address: string;
   /** Requests in flight to this host (LEAST_REQUEST's measure). */
   readonly activeRequests: number;
+  /** When the host joined its cluster (clock ms), for warmup; undefined or -Infinity: warm from the start. */
+  readonly addedAt?: number;
 }
 
 export interface PickContext {

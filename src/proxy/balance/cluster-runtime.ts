@@ -9,18 +9,22 @@ import { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { OutlierDetector, freshOutlierState } from '../resilience/outlier-detector.js';
 import type { OutlierHostState } from '../resilience/outlier-detector.js';
 import type { LoadBalancer, PickContext } from './balancer.js';
-import { createBalancer } from './create-balancer.js';
+import { createWarmingBalancer } from './create-balancer.js';
 import { HostSet } from './host-set.js';
 import type { HealthAwareHost } from './host-set.js';
+import type { PlacementGroup } from './locality-placement.js';
+import { PrioritySet } from './priority-set.js';
 
 export interface EndpointState extends OutlierHostState, HealthAwareHost {
   readonly cluster: string;
   readonly address: string;
   activeRequests: number;
+  /** When the host joined the cluster (clock ms; -Infinity for the cluster's first hosts), for warmup. */
+  readonly addedAt: number;
 }
 
-export function newEndpointState(cluster: string, address: string): EndpointState {
-  return { cluster, address, activeRequests: 0, ...freshOutlierState() };
+export function newEndpointState(cluster: string, address: string, addedAt = -Infinity): EndpointState {
+  return { cluster, address, activeRequests: 0, addedAt, ...freshOutlierState() };
 }
 
 export class ClusterRuntime {
@@ -31,18 +35,23 @@ export class ClusterRuntime {
   private outlier: OutlierDetector<EndpointState> | undefined;
   private outlierPolicy: string;
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** Locality-aware clusters: priorities and weighted localities, each group with its own balancer. */
+  private priorities: PrioritySet<EndpointState> | undefined;
+  private prioritiesKey = '';
 
   constructor(
     readonly name: string,
     config: ClusterConfig,
     hosts: readonly EndpointState[],
     private readonly clock: Clock,
+    placement?: readonly PlacementGroup[],
   ) {
     this.breaker = new CircuitBreaker(config.policy.connectionPool);
     this.hostSet = new HostSet(hosts, config.policy.outlierDetection?.minHealthPercent ?? 0);
-    this.balancer = createBalancer(config.policy.loadBalancer);
-    this.balancerPolicy = keyOf(config.policy.loadBalancer);
+    this.balancer = createWarmingBalancer(config.policy.loadBalancer, config.policy.warmup, clock);
+    this.balancerPolicy = balancerKey(config);
     this.outlierPolicy = '';
+    this.setPlacement(config, placement);
     this.setOutlier(config.policy.outlierDetection);
   }
 
@@ -57,7 +66,13 @@ export class ClusterRuntime {
 
   /** A host for one request; undefined means no healthy upstream (Envoy's 503 `UH`). */
   pick(ctx: PickContext): EndpointState | undefined {
+    if (this.priorities !== undefined) return this.priorities.pick(ctx);
     return this.balancer.pick(this.hostSet.candidates(), ctx);
+  }
+
+  /** Each priority's share of traffic in percent; undefined when the cluster is not locality-aware. */
+  priorityLoads(): number[] | undefined {
+    return this.priorities?.loads();
   }
 
   /** The detector that results of requests to this cluster's hosts are reported to; undefined when none. */
@@ -66,15 +81,32 @@ export class ClusterRuntime {
   }
 
   /** A new config for the same cluster: state of hosts still listed, the breaker's counts and (same policy) the balancer stay. */
-  update(config: ClusterConfig, hosts: readonly EndpointState[]): void {
+  update(config: ClusterConfig, hosts: readonly EndpointState[], placement?: readonly PlacementGroup[]): void {
     this.breaker.setLimits(config.policy.connectionPool);
     this.hostSet = new HostSet(hosts, config.policy.outlierDetection?.minHealthPercent ?? 0);
-    const lb = keyOf(config.policy.loadBalancer);
+    const lb = balancerKey(config);
     if (lb !== this.balancerPolicy) {
-      this.balancer = createBalancer(config.policy.loadBalancer);
+      this.balancer = createWarmingBalancer(config.policy.loadBalancer, config.policy.warmup, this.clock);
       this.balancerPolicy = lb;
     }
+    this.setPlacement(config, placement);
     this.setOutlier(config.policy.outlierDetection);
+  }
+
+  /** Same placement, policy and hosts: the groups and their balancers stay (a push elsewhere resets nothing). */
+  private setPlacement(config: ClusterConfig, placement: readonly PlacementGroup[] | undefined): void {
+    if (placement === undefined) {
+      this.priorities = undefined;
+      this.prioritiesKey = '';
+      return;
+    }
+    const minHealth = config.policy.outlierDetection?.minHealthPercent ?? 0;
+    const key = JSON.stringify([placement, config.policy.loadBalancer, config.policy.warmup, minHealth]);
+    if (key === this.prioritiesKey && this.priorities !== undefined) return;
+    const byAddress = new Map(this.hostSet.hosts.map((h) => [h.address, h] as const));
+    const groups = placement.map((g) => ({ priority: g.priority, weight: g.weight, hosts: g.addresses.flatMap((a) => byAddress.get(a) ?? []) }));
+    this.priorities = new PrioritySet(groups, minHealth, () => createWarmingBalancer(config.policy.loadBalancer, config.policy.warmup, this.clock));
+    this.prioritiesKey = key;
   }
 
   close(): void {
@@ -95,9 +127,15 @@ export class ClusterRuntime {
       for (const h of this.hostSet.hosts) h.ejected = false;
       this.outlier = undefined;
       this.hostSet.healthChanged();
+      this.priorities?.healthChanged();
       return;
     }
-    this.outlier = new OutlierDetector<EndpointState>(policy, this.clock, { healthChanged: () => this.hostSet.healthChanged() });
+    this.outlier = new OutlierDetector<EndpointState>(policy, this.clock, {
+      healthChanged: () => {
+        this.hostSet.healthChanged();
+        this.priorities?.healthChanged();
+      },
+    });
     this.outlier.setHosts(this.hostSet.hosts);
     this.scheduleSweep(policy.intervalMs);
   }
@@ -115,4 +153,8 @@ export class ClusterRuntime {
 
 function keyOf(policy: LoadBalancerPolicy | OutlierDetectionPolicy): string {
   return JSON.stringify(policy);
+}
+
+function balancerKey(config: ClusterConfig): string {
+  return JSON.stringify([config.policy.loadBalancer, config.policy.warmup]);
 }

@@ -8,11 +8,14 @@ import type { Clock } from '../../clock.js';
 import type { ClusterConfig } from '../../proxyconfig/types.js';
 import { ClusterRuntime, newEndpointState } from './cluster-runtime.js';
 import type { EndpointState } from './cluster-runtime.js';
+import type { PlacementGroup } from './locality-placement.js';
 
 export interface ClusterEndpoints {
   config: ClusterConfig;
   /** The addresses of the endpoints in this cluster (the subset's, for a subset cluster). */
   addresses: readonly string[];
+  /** Locality-aware balancing (localityLbSetting) for this proxy; absent: every endpoint equal. */
+  placement?: readonly PlacementGroup[];
 }
 
 export class EndpointRegistry {
@@ -23,13 +26,15 @@ export class EndpointRegistry {
   /** Applies a new compiled config; returns nothing to wait for (state moves over synchronously). */
   apply(clusters: readonly ClusterEndpoints[]): void {
     const seen = new Set<string>();
-    for (const { config, addresses } of clusters) {
+    for (const { config, addresses, placement } of clusters) {
       seen.add(config.name);
       const existing = this.clusters.get(config.name);
       const old = new Map((existing?.hosts ?? []).map((h) => [h.address, h] as const));
-      const hosts = addresses.map((a) => old.get(a) ?? newEndpointState(config.name, a));
-      if (existing === undefined) this.clusters.set(config.name, new ClusterRuntime(config.name, config, hosts, this.clock));
-      else existing.update(config, hosts);
+      // A cluster's first hosts are warm; a host that joins later starts its warmup window now.
+      const addedAt = existing === undefined ? -Infinity : this.clock.now();
+      const hosts = addresses.map((a) => old.get(a) ?? newEndpointState(config.name, a, addedAt));
+      if (existing === undefined) this.clusters.set(config.name, new ClusterRuntime(config.name, config, hosts, this.clock, placement));
+      else existing.update(config, hosts, placement);
     }
     for (const [name, runtime] of this.clusters) {
       if (seen.has(name)) continue;

@@ -2,8 +2,9 @@
  * The sidecar's listener for the app's captured outgoing connections (iptables REDIRECT to 127.0.0.1), Istio's
  * outbound listener on 15001. Each connection is dispatched once, by its original destination:
  *   a mesh service's virtual address → that port's protocol: http to the outbound HTTP server with the request's
- *     authority completed from the address (captured-authority.ts); tcp/tls through the mTLS tunnel, and http2/grpc
- *     too (h2 multiplexes, so one tunnel per app connection; the destination's sidecar applies policy per stream)
+ *     authority completed from the address (captured-authority.ts); tcp/tls by the port's tcp/tls routes (tls ones by
+ *     the ClientHello's SNI) through the mTLS tunnel, and http2/grpc too (h2 multiplexes, so one tunnel per app
+ *     connection; the destination's sidecar applies policy per stream)
  *   any other address → its first bytes (first-bytes.ts): HTTP to the outbound HTTP server (ServiceEntry by Host,
  *     else the traffic policy), TLS by SNI and other TCP by address to a ServiceEntry, else the traffic policy
  *     (captured-opaque.ts)
@@ -53,9 +54,10 @@ export function createCaptureListener(rt: ProxyRuntime, options: CaptureOptions 
     }
     destinations.set(socket, dst);
     const cfg = rt.config;
-    const balanced = cfg?.serviceAt(dst.address)?.ports.get(dst.port);
-    if (balanced) {
-      if (balanced.protocol !== 'http') tunnelToMeshService(rt, socket, balanced);
+    // A service's address; or, for a PASSTHROUGH service, one of its endpoints dialled directly.
+    const balanced = cfg?.serviceAt(dst.address)?.ports.get(dst.port) ?? cfg?.byPassthroughEndpoint.get(`${dst.address}:${dst.port}`);
+    if (cfg && balanced) {
+      if (balanced.protocol !== 'http') tunnelToMeshService(rt, cfg, socket, balanced, dst, waitMs);
       else toHttp(socket);
       return;
     }

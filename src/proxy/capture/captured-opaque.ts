@@ -3,7 +3,8 @@
  * its endpoints (mesh-tunnel.ts). Anywhere else: a TLS connection is matched to a ServiceEntry by its SNI, opaque
  * TCP by the address dialled; a match goes to the entry's destination, no match follows the traffic policy
  * (ALLOW_ANY: on to the original destination; REGISTRY_ONLY: closed). The bytes already read are sent first and
- * nothing is terminated: TLS stays end to end between the app and its destination.
+ * nothing is terminated: TLS stays end to end between the app and its destination. Plain TCP to an entry whose
+ * DestinationRule says SIMPLE or MUTUAL leaves over TLS the sidecar originates (tls-origination.ts).
  */
 import type net from 'node:net';
 import type { BalancedPort, CompiledProxyConfig } from '../config/compiled-config.js';
@@ -11,27 +12,52 @@ import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { EgressDecision } from '../telemetry/access-log.js';
 import { openMeshTunnel, splice } from '../upstream/mesh-tunnel.js';
 import { externalDestination } from '../upstream/external-destination.js';
-import { connectPlain } from '../upstream/plain-connect.js';
+import { PLAIN_CONNECT_TIMEOUT_MS, connectPlain } from '../upstream/plain-connect.js';
+import { connectOriginating } from '../upstream/tls-origination.js';
 import type { Destination } from '../upstream/external-destination.js';
 import { egressDeniedReason } from '../outbound/egress-denied.js';
+import { readFirstBytes } from './first-bytes.js';
 import type { FirstBytes } from './first-bytes.js';
 
 
-export function tunnelToMeshService(rt: ProxyRuntime, socket: net.Socket, balanced: BalancedPort): void {
+/**
+ * A captured connection to a mesh service's opaque port. When the port has tls routes, the ClientHello is read first
+ * for its SNI (never terminated; the bytes read go first to the upstream), as Envoy's tls_inspector does.
+ */
+export function tunnelToMeshService(rt: ProxyRuntime, cfg: CompiledProxyConfig, socket: net.Socket, balanced: BalancedPort, dialled: Destination, waitMs: number): void {
+  if (balanced.tlsRoutes === undefined) {
+    tunnelWith(rt, cfg, socket, balanced, dialled, Buffer.alloc(0), undefined);
+    return;
+  }
+  readFirstBytes(socket, waitMs, (head, first) => tunnelWith(rt, cfg, socket, balanced, dialled, head, first.protocol === 'tls' ? first.sni : undefined));
+}
+
+function tunnelWith(rt: ProxyRuntime, cfg: CompiledProxyConfig, socket: net.Socket, balanced: BalancedPort, dialled: Destination, head: Buffer, sni: string | undefined): void {
   const started = performance.now();
   const authority = `${balanced.host}:${balanced.port}`;
-  const record = (status: number, upstream?: string, reason?: string): void => {
-    rt.telemetry.record({ direction: 'outbound', method: 'TCP', authority, path: '', status, durationMs: performance.now() - started, upstream, reason });
+  const record = (status: number, upstream?: string, reason?: string, flag?: string, service?: string): void => {
+    rt.telemetry.record({ direction: 'outbound', method: 'TCP', authority, path: '', status, durationMs: performance.now() - started, upstream, reason, destinationService: service, ...(flag !== undefined && { responseFlags: flag }) });
   };
-  openMeshTunnel(rt, balanced, (r) => {
+  const cancel = openMeshTunnel(rt, cfg, balanced, { sni, destinationAddress: dialled.address, destinationPort: dialled.port }, (r) => {
     if ('status' in r) {
-      record(r.status, undefined, r.reason);
+      record(r.status, undefined, r.reason, r.flag, balanced.host);
       socket.destroy();
       return;
     }
-    splice(socket, r.upstream, () => record(200, r.endpoint.workload));
+    if (head.length > 0) r.upstream.write(head);
+    splice(
+      socket,
+      r.upstream,
+      () => {
+        r.release();
+        record(200, r.endpoint.workload, undefined, undefined, r.destination.host);
+      },
+      r.limits,
+    );
     socket.resume();
   });
+  // A client that leaves while its connection waits for a breaker slot stops waiting.
+  socket.once('close', cancel);
 }
 
 export function handleCapturedOpaque(
@@ -46,8 +72,8 @@ export function handleCapturedOpaque(
   const sni = first.protocol === 'tls' ? first.sni : undefined;
   const address = `${dialled.address.includes(':') ? `[${dialled.address}]` : dialled.address}:${dialled.port}`;
   const authority = sni === undefined ? address : `${sni}:${dialled.port}`;
-  const record = (status: number, egress: EgressDecision, upstream?: string, reason?: string): void => {
-    rt.telemetry.record({ direction: 'outbound', method: 'TCP', authority, path: '', status, durationMs: performance.now() - started, upstream, reason, egress });
+  const record = (status: number, egress: EgressDecision, upstream?: string, reason?: string, flag?: string): void => {
+    rt.telemetry.record({ direction: 'outbound', method: 'TCP', authority, path: '', status, durationMs: performance.now() - started, upstream, reason, egress, ...(flag !== undefined && { responseFlags: flag }) });
   };
   const bySni = first.protocol === 'tls' ? cfg.externals.tls(sni, dialled.port) : undefined;
   // A TCP port of an entry carries whatever is sent to its address and port, TLS included, as Istio's TCP listener
@@ -64,12 +90,20 @@ export function handleCapturedOpaque(
     : { decision: 'passthrough', protocol: first.protocol, sni };
   // Only an entry chosen by the SNI may resolve the SNI; one chosen by address resolves its own host.
   const to = route ? externalDestination(route, dialled, bySni ? sni : undefined, rt.resolver) : Promise.resolve(dialled);
+  // Plain TCP to an entry's TCP port whose host a DestinationRule gives SIMPLE/MUTUAL: the sidecar originates TLS
+  // (a client that already speaks TLS is passed through as it is).
+  const entryHost = route === undefined || first.protocol !== 'tcp' ? undefined : route.entry.hosts.find((h) => !h.startsWith('*'));
+  const originate = entryHost === undefined ? undefined : route?.originationFor(entryHost);
   to.then(
     (dst) => {
       const upstreamName = `${dst.address}:${dst.port}`;
-      connectPlain(dst, (err, upstream) => {
+      const connect = (done: (err: Error | undefined, upstream?: net.Socket) => void): void => {
+        if (originate === undefined || entryHost === undefined) connectPlain(dst, done);
+        else connectOriginating(originate, { ...dst, host: entryHost }, PLAIN_CONNECT_TIMEOUT_MS, (err, upstream) => done(err ?? undefined, upstream ?? undefined));
+      };
+      connect((err, upstream) => {
         if (err || !upstream) {
-          record(503, egress, upstreamName, `upstream connect error: ${err?.message ?? 'unknown'}`);
+          record(503, egress, upstreamName, `upstream connect error: ${err?.message ?? 'unknown'}`, 'UF');
           socket.destroy();
           return;
         }

@@ -7,8 +7,11 @@ import { ProxyConfigSchema } from '../../proxyconfig/types.js';
 import type { ClusterConfig, Endpoint, OutboundPort, OutboundTrafficPolicyMode, PeerAuthnMode, PortProtocol, ProxyConfig, VirtualHost } from '../../proxyconfig/types.js';
 import { DEFAULT_TRAFFIC_POLICY } from '../../proxyconfig/default-traffic-policy.js';
 import type { ClusterEndpoints } from '../balance/endpoint-registry.js';
+import { placeEndpoints } from '../balance/locality-placement.js';
 import { compileRoutes, hostMatches } from '../../route/http-route-match.js';
 import type { CompiledRoute } from '../../route/http-route-match.js';
+import { compileL4Routes } from '../../route/l4-route-match.js';
+import type { CompiledL4Route } from '../../route/l4-route-match.js';
 import { compileSecurity } from '../security/compiled-security.js';
 import type { CompiledSecurity } from '../security/compiled-security.js';
 import { CompiledExternals } from './compiled-externals.js';
@@ -34,6 +37,9 @@ export class BalancedPort {
   readonly routes: readonly CompiledRoute[] | undefined;
   /** Subset name ('' for the whole service) → cluster. */
   readonly clusters: ReadonlyMap<string, ClusterBinding>;
+  /** Opaque ports: the VirtualService tls routes (by SNI) and tcp routes; undefined: none, the default route. */
+  readonly tlsRoutes: readonly CompiledL4Route[] | undefined;
+  readonly tcpRoutes: readonly CompiledL4Route[] | undefined;
 
   constructor(
     readonly host: string,
@@ -41,10 +47,12 @@ export class BalancedPort {
     readonly endpoints: readonly Endpoint[],
     /** Decides how a captured connection to the service's address is carried: parsed as HTTP, or piped opaque. */
     readonly protocol: PortProtocol = 'http',
-    traffic?: Pick<OutboundPort, 'http' | 'clusters'>,
+    traffic?: Pick<OutboundPort, 'http' | 'clusters' | 'tcp' | 'tls'>,
   ) {
     this.sni = `outbound_.${port}_._.${host}`;
     this.routes = traffic?.http === undefined ? undefined : compileRoutes(traffic.http);
+    this.tlsRoutes = traffic?.tls === undefined ? undefined : compileL4Routes(traffic.tls);
+    this.tcpRoutes = traffic?.tcp === undefined ? undefined : compileL4Routes(traffic.tcp);
     this.clusters = bindClusters(host, port, endpoints, this.sni, traffic?.clusters);
   }
 
@@ -80,6 +88,8 @@ function bindClusters(host: string, port: number, endpoints: readonly Endpoint[]
 export interface CompiledService {
   host: string;
   ports: Map<number, BalancedPort>;
+  /** Virtual addresses: what a connection to the service by name is taken to have dialled (destinationSubnets). */
+  addresses: readonly string[];
 }
 
 export interface CompiledVirtualHost {
@@ -120,6 +130,11 @@ export class CompiledProxyConfig {
   /** Service virtual address → service: what a captured connection dialled. */
   readonly byAddress = new Map<string, CompiledService>();
   readonly externals: CompiledExternals;
+  /**
+   * `podIP:targetPort` → the service port whose cluster balances with PASSTHROUGH: a captured connection the app
+   * dialled to one of its endpoints directly goes through the mesh to that endpoint.
+   */
+  readonly byPassthroughEndpoint = new Map<string, BalancedPort>();
   /** For destinations that are neither a mesh service nor a ServiceEntry. */
   readonly trafficPolicy: OutboundTrafficPolicyMode;
 
@@ -127,8 +142,13 @@ export class CompiledProxyConfig {
     this.version = config.version;
     this.raw = config;
     for (const svc of config.outbound.services) {
-      const compiled: CompiledService = { host: svc.host, ports: new Map() };
-      for (const p of svc.ports) compiled.ports.set(p.port, new BalancedPort(svc.host, p.port, p.endpoints, p.protocol, p));
+      const compiled: CompiledService = { host: svc.host, ports: new Map(), addresses: svc.addresses };
+      for (const p of svc.ports) {
+        const bp = new BalancedPort(svc.host, p.port, p.endpoints, p.protocol, p);
+        compiled.ports.set(p.port, bp);
+        if (bp.clusters.get('')?.config.policy.loadBalancer.policy !== 'PASSTHROUGH') continue;
+        for (const ep of p.endpoints) if (!this.byPassthroughEndpoint.has(`${ep.address}:${ep.targetPort}`)) this.byPassthroughEndpoint.set(`${ep.address}:${ep.targetPort}`, bp);
+      }
       this.byHost.set(svc.host, compiled);
       for (const alias of svc.aliases) this.byAlias.set(alias, compiled);
       for (const address of svc.addresses) if (!this.byAddress.has(address)) this.byAddress.set(address, compiled);
@@ -156,7 +176,12 @@ export class CompiledProxyConfig {
   clusterEndpoints(): ClusterEndpoints[] {
     const out: ClusterEndpoints[] = [];
     for (const svc of this.byHost.values()) {
-      for (const p of svc.ports.values()) for (const c of p.clusters.values()) out.push({ config: c.config, addresses: [...c.endpoints.keys()] });
+      for (const p of svc.ports.values()) {
+        for (const c of p.clusters.values()) {
+          const placement = placeEndpoints(c.config.policy, this.raw.proxy.labels, c.endpoints);
+          out.push({ config: c.config, addresses: [...c.endpoints.keys()], ...(placement !== undefined && { placement }) });
+        }
+      }
     }
     return out;
   }

@@ -7,16 +7,27 @@
  * preferred to it.
  */
 import net from 'node:net';
-import type { ExternalPort, ExternalService, PortProtocol } from '../../proxyconfig/types.js';
+import type { ClientTlsPolicy, ExternalPort, ExternalService, PortProtocol } from '../../proxyconfig/types.js';
 
 /** One port of one ServiceEntry: what a matched connection or request is sent through. */
 export class ExternalRoute {
   #next = 0;
+  /** The entry's host → the TLS this proxy originates to it on this port (DestinationRule SIMPLE/MUTUAL). */
+  readonly #origination = new Map<string, ClientTlsPolicy>();
 
   constructor(
     readonly entry: ExternalService,
     readonly port: ExternalPort,
-  ) {}
+  ) {
+    for (const o of entry.origination ?? []) if (o.port === port.port) this.#origination.set(o.host, o.tls);
+  }
+
+  /** The TLS to originate for a request to `host` (as the entry lists it, or one its `*.suffix` covers); undefined: none. */
+  originationFor(host: string): ClientTlsPolicy | undefined {
+    if (this.#origination.size === 0) return undefined;
+    const listed = this.hostFor(host);
+    return listed === undefined ? undefined : this.#origination.get(listed);
+  }
 
   /** `namespace/name` of the ServiceEntry, for logs. */
   get source(): string {

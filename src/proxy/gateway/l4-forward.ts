@@ -1,7 +1,9 @@
 /**
- * A gateway connection, authorized as TCP, then routed by VirtualService `tcp` or `tls` routes (the shared l4 route engine): the first route
- * that matches names weighted destinations; the connection goes to one endpoint of the chosen mesh service over
- * the gateway's mTLS, the bytes already read (a passed-through ClientHello) first. No route: the connection is closed.
+ * A gateway connection, authorized as TCP, then routed by VirtualService `tcp` or `tls` routes (the shared l4 route
+ * engine): the first route that matches names weighted destinations; the connection goes to one endpoint of the
+ * chosen service and subset through the same cluster state as a sidecar's opaque connection (breaker, balancer,
+ * outlier detection: opaque/tcp-endpoint.ts), over the gateway's mTLS, the bytes already read (a passed-through
+ * ClientHello) first. No route: the connection is closed.
  */
 import type net from 'node:net';
 import type { ProxyRuntime } from '../proxy-runtime.js';
@@ -9,7 +11,8 @@ import type { CompiledProxyConfig } from '../config/compiled-config.js';
 import { matchL4Route } from '../../route/l4-route-match.js';
 import type { CompiledL4Route, L4Request } from '../../route/l4-route-match.js';
 import { pickWeighted } from '../../route/weighted.js';
-import { openMeshTunnel, splice } from '../upstream/mesh-tunnel.js';
+import { splice } from '../upstream/mesh-tunnel.js';
+import { connectTcpEndpoint } from '../opaque/tcp-endpoint.js';
 import { authzLogFields } from '../security/authz-log.js';
 import type { PeerIdentity } from '../tls/peer-identity.js';
 
@@ -59,12 +62,20 @@ export function forwardL4(rt: ProxyRuntime, cfg: CompiledProxyConfig, routes: re
   const route = matchL4Route(routes, conn.request);
   if (route === undefined) return refuse(`no ${conn.request.sni === undefined ? 'tcp' : 'tls'} route on ${conn.server}`);
   const dest = pickWeighted(route.route.destinations, rt.random);
-  const balanced = dest === undefined ? undefined : cfg.byHost.get(dest.host)?.ports.get(dest.port);
-  if (dest === undefined || balanced === undefined) return refuse(`route ${route.route.source}: no service ${dest?.host ?? ''}:${dest?.port ?? ''}`, dest?.host);
+  if (dest === undefined) return refuse(`route ${route.route.source}: every destination has weight 0`);
   conn.client.on('error', () => conn.client.destroy());
-  openMeshTunnel(rt, balanced, (r) => {
-    if ('status' in r) return refuse(r.reason, dest.host);
+  const cancel = connectTcpEndpoint(rt, cfg, { host: dest.host, port: dest.port, subset: dest.subset, route: route.route.source }, undefined, (r) => {
+    if ('flag' in r) return refuse(`${r.flag} ${r.reason}`, dest.host);
     if (conn.head.length > 0) r.upstream.write(conn.head);
-    splice(conn.client, r.upstream, () => record(200, r.endpoint.workload, undefined, dest.host));
+    splice(
+      conn.client,
+      r.upstream,
+      () => {
+        r.release();
+        record(200, r.endpoint.workload, undefined, dest.host);
+      },
+      r.limits,
+    );
   });
+  conn.client.once('close', cancel);
 }

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { upstreamFailure } from './upstream-error.js';
+import { isConnectFailure, upstreamFailure } from './upstream-error.js';
 import { sendProxyError } from './proxy-error.js';
 
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -66,6 +66,8 @@ function hasBody(req: IncomingMessage): boolean {
 export interface ForwardDone {
   status: number;
   error?: string;
+  /** The upstream connection was never made (Envoy's `UF`). */
+  connectFailed?: boolean;
 }
 
 /**
@@ -127,7 +129,7 @@ class ResponseForwarder implements Dispatcher.DispatchHandler {
     }
     const f = upstreamFailure(err);
     sendProxyError(this.res, f.status, f.reason);
-    this.onDone({ status: f.status, error: f.reason });
+    this.onDone({ status: f.status, error: f.reason, connectFailed: isConnectFailure(err) });
   }
 }
 

@@ -13,7 +13,7 @@ export interface UpstreamFailure {
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
 export function upstreamFailure(err: unknown): UpstreamFailure {
-  if (isWeftError(err, 'PEER_IDENTITY_MISMATCH') || isWeftError(err, 'UPSTREAM_UNREACHABLE')) {
+  if (isWeftError(err, 'PEER_IDENTITY_MISMATCH') || isWeftError(err, 'UPSTREAM_UNREACHABLE') || isWeftError(err, 'TLS_ORIGINATION_FAILED')) {
     return { status: 503, reason: `upstream connect error: ${err.message}` };
   }
   const code = (err as { code?: string } | null)?.code ?? '';
@@ -23,4 +23,12 @@ export function upstreamFailure(err: unknown): UpstreamFailure {
     status: 503,
     reason: `upstream connect error or disconnect/reset before headers. reset reason: ${code || (err as Error | null)?.message || 'unknown'}`,
   };
+}
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+/** True when the upstream connection was never made (Envoy's `UF`): refused, timed out, TLS or identity failed. */
+export function isConnectFailure(err: unknown): boolean {
+  if (isWeftError(err, 'PEER_IDENTITY_MISMATCH') || isWeftError(err, 'UPSTREAM_UNREACHABLE') || isWeftError(err, 'TLS_ORIGINATION_FAILED')) return true;
+  return CONNECT_CODES.has((err as { code?: string } | null)?.code ?? '');
 }

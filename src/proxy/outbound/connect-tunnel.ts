@@ -1,18 +1,23 @@
 /**
  * HTTP CONNECT on the outbound listener: how an app without capture sends opaque TCP through its sidecar
- * (`CONNECT redis:6379`). A mesh service is reached over an mTLS tunnel to one endpoint's sidecar (mesh-tunnel.ts).
+ * (`CONNECT redis:6379`). A mesh service is reached over an mTLS tunnel to one endpoint's sidecar (mesh-tunnel.ts),
+ * chosen by the port's tcp routes; when the port has tls routes the tunnel is answered 200 first, so the app's
+ * ClientHello can be read for its SNI before the destination is chosen (a refusal then closes the tunnel).
  * Any other host:port is a plain TCP tunnel when a ServiceEntry's tls/tcp port names it or the traffic policy is
  * ALLOW_ANY; under REGISTRY_ONLY it is refused with 502, as Istio's BlackHoleCluster does.
  */
 import type http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import { parseAuthority } from '../http/authority.js';
 import { hostFieldProblem } from '../http/host-field.js';
 import { openMeshTunnel, splice } from '../upstream/mesh-tunnel.js';
+import type { TunnelLimits } from '../upstream/mesh-tunnel.js';
 import { externalDestination } from '../upstream/external-destination.js';
 import type { EgressDecision } from '../telemetry/access-log.js';
 import { connectPlain } from '../upstream/plain-connect.js';
+import { FIRST_BYTES_WAIT_MS, readFirstBytes } from '../capture/first-bytes.js';
+import type { L4Request } from '../../route/l4-route-match.js';
 import { egressDeniedReason } from './egress-denied.js';
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 502: 'Bad Gateway', 503: 'Service Unavailable' };
@@ -20,17 +25,25 @@ const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Foun
 export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, client: net.Socket, head: Buffer): void {
   const started = performance.now();
   const authority = req.url ?? '';
-  const record = (status: number, upstream?: string, reason?: string, egress?: EgressDecision): void => {
-    rt.telemetry.record({ direction: 'outbound', method: 'CONNECT', authority, path: '', status, durationMs: performance.now() - started, upstream, reason, egress });
+  const record = (status: number, upstream?: string, reason?: string, egress?: EgressDecision, flag?: string): void => {
+    rt.telemetry.record({ direction: 'outbound', method: 'CONNECT', authority, path: '', status, durationMs: performance.now() - started, upstream, reason, egress, ...(flag !== undefined && { responseFlags: flag }) });
   };
-  const refuse = (status: number, reason: string, egress?: EgressDecision): void => {
-    record(status, egress?.decision === 'denied' ? 'BlackHoleCluster' : undefined, reason, egress);
+  const refuse = (status: number, reason: string, egress?: EgressDecision, flag?: string): void => {
+    record(status, egress?.decision === 'denied' ? 'BlackHoleCluster' : undefined, reason, egress, flag);
     client.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-length: ${Buffer.byteLength(reason) + 1}\r\nconnection: close\r\n\r\n${reason}\n`);
   };
-  const established = (upstream: net.Socket, name: string, egress?: EgressDecision): void => {
+  const established = (upstream: net.Socket, name: string, egress?: EgressDecision, release?: () => void, limits?: TunnelLimits): void => {
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) upstream.write(head);
-    splice(client, upstream, () => record(200, name, undefined, egress));
+    splice(
+      client,
+      upstream,
+      () => {
+        release?.();
+        record(200, name, undefined, egress);
+      },
+      limits,
+    );
   };
   client.on('error', () => client.destroy());
   const malformed = hostFieldProblem(req);
@@ -43,7 +56,39 @@ export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, clien
   if (service) {
     const balanced = service.ports.get(parsed.port);
     if (!balanced) return refuse(404, `service ${service.host} has no port ${parsed.port}`);
-    openMeshTunnel(rt, balanced, (r) => ('status' in r ? refuse(r.status, r.reason) : established(r.upstream, r.endpoint.workload)));
+    // A name was dialled, not an address: the service's virtual address stands for it in destinationSubnets.
+    const conn: L4Request = { sni: undefined, destinationAddress: net.isIP(parsed.host) !== 0 ? parsed.host : (service.addresses[0] ?? ''), destinationPort: parsed.port };
+    if (balanced.tlsRoutes === undefined) {
+      const cancel = openMeshTunnel(rt, cfg, balanced, conn, (r) => {
+        if ('status' in r) return refuse(r.status, r.reason, undefined, r.flag);
+        established(r.upstream, r.endpoint.workload, undefined, r.release, r.limits);
+      });
+      client.once('close', cancel);
+      return;
+    }
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) client.unshift(head);
+    readFirstBytes(client, FIRST_BYTES_WAIT_MS, (first, kind) => {
+      const cancel = openMeshTunnel(rt, cfg, balanced, { ...conn, sni: kind.protocol === 'tls' ? kind.sni : undefined }, (r) => {
+        if ('status' in r) {
+          record(r.status, undefined, r.reason, undefined, r.flag);
+          client.destroy();
+          return;
+        }
+        if (first.length > 0) r.upstream.write(first);
+        splice(
+          client,
+          r.upstream,
+          () => {
+            r.release();
+            record(200, r.endpoint.workload);
+          },
+          r.limits,
+        );
+        client.resume();
+      });
+      client.once('close', cancel);
+    });
     return;
   }
   const route = cfg.externals.opaqueByHost(parsed.host, parsed.port);

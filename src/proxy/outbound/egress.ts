@@ -1,6 +1,8 @@
 /**
- * HTTP to a host that is not a mesh service: a ServiceEntry's http port matched by Host is forwarded in plaintext
- * to the entry's destination (external-destination.ts); anything else follows the traffic policy. ALLOW_ANY passes
+ * HTTP to a host that is not a mesh service: a ServiceEntry's http port matched by Host is forwarded to the entry's
+ * destination (external-destination.ts), in plaintext, or over TLS the sidecar originates when a DestinationRule
+ * says SIMPLE or MUTUAL for the host and port (tls-origination.ts; a failed handshake is 503 `UF` with its reason,
+ * Istio's egress TLS origination); anything else follows the traffic policy. ALLOW_ANY passes
  * it through to where the app was going (a captured connection: the address it dialled; http_proxy mode: the
  * authority itself); REGISTRY_ONLY answers 502, as Istio's BlackHoleCluster does.
  */
@@ -55,10 +57,12 @@ export function handleEgress(
     finish(502, 'BlackHoleCluster', reason, { decision: 'denied', protocol: 'http' });
     return;
   }
+  const originate = route?.originationFor(r.host);
   to.then(
     (dst) => {
       const upstream = `${dst.address}:${dst.port}`;
-      forward(req, res, rt.pools.get(dst), r.path, upstreamHeaders(req, r.upstreamAuthority, r.extra), (d) => finish(d.status, upstream, d.error, egress, service));
+      const pool = originate === undefined ? rt.pools.get(dst) : rt.pools.originating({ ...dst, host: r.host }, originate);
+      forward(req, res, pool, r.path, upstreamHeaders(req, r.upstreamAuthority, r.extra), (d) => finish(d.status, upstream, d.error, egress, service, d.connectFailed === true ? 'UF' : undefined));
     },
     (err: unknown) => {
       const f = upstreamFailure(err);

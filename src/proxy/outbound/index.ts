@@ -60,7 +60,7 @@ export interface OutboundOptions {
 }
 
 /** Reports one request; `service` is the mesh service or ServiceEntry host it matched in config, if any. */
-export type OutboundFinish = (status: number, upstream?: string, reason?: string, egress?: EgressDecision, service?: string) => void;
+export type OutboundFinish = (status: number, upstream?: string, reason?: string, egress?: EgressDecision, service?: string, responseFlags?: string) => void;
 
 export function createOutboundServer(rt: ProxyRuntime, options: OutboundOptions = {}): http.Server {
   const authorityOf = options.authorityOf ?? ((req: http.IncomingMessage) => req.headers.host);
@@ -85,8 +85,8 @@ function handleOutbound(
   const target = requestTarget(req.url ?? '', authorityOf(req));
   const authority = target?.authority ?? '';
   const path = target?.path ?? req.url ?? '';
-  const finish: OutboundFinish = (status, upstream, reason, egress, service) => {
-    rt.telemetry.record({ direction: 'outbound', method: req.method ?? '', authority, path, status, durationMs: performance.now() - started, upstream, destinationService: service, reason, egress });
+  const finish: OutboundFinish = (status, upstream, reason, egress, service, responseFlags) => {
+    rt.telemetry.record({ direction: 'outbound', method: req.method ?? '', authority, path, status, durationMs: performance.now() - started, upstream, destinationService: service, reason, egress, ...(responseFlags !== undefined && { responseFlags }) });
   };
   const malformed = hostFieldProblem(req);
   if (malformed) {
@@ -137,6 +137,7 @@ function handleOutbound(
   ex.routes = balanced.routes;
   ex.defaultDestination = balanced;
   ex.extraHeaders = extra;
+  ex.dialledAddress = dialled?.address;
   dispatch(ex, ex);
 }
 

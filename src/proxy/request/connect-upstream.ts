@@ -73,7 +73,7 @@ export function connectUpstream(pools: EndpointPools): Dispatch {
   return (ex, handler) => {
     const ep = ex.upstream!;
     ex.upstreamWorkload = ep.workload;
-    const pool = pools.get(targetOf(ep, ex.binding!.sni));
+    const pool = pools.get(targetOf(ep, ex.binding!.sni, ex.binding!.config.policy.tls?.mode === 'DISABLE'));
     pool.dispatch(
       { path: ex.upstreamPath, method: ex.method as Dispatcher.HttpMethod, headers: headersForUpstream(ex), body: ex.body },
       new UpstreamAttempt(ex, handler),

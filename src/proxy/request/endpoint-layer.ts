@@ -71,14 +71,14 @@ class EndpointResponse implements ResponseHandler {
 /** The layer's own state: requests waiting for a connection, per cluster. */
 class EndpointPath {
   private readonly waiting = new WeakMap<ClusterRuntime, Waiting[]>();
-  private readonly pickContext: { random: () => number; hashKey: number | undefined };
+  private readonly pickContext: { random: () => number; hashKey: number | undefined; originalAddress: string | undefined };
 
   constructor(
     private readonly next: Dispatch,
     private readonly registry: EndpointRegistry,
     random: () => number,
   ) {
-    this.pickContext = { random, hashKey: undefined } satisfies PickContext;
+    this.pickContext = { random, hashKey: undefined, originalAddress: undefined } satisfies PickContext;
   }
 
   dispatch(ex: Exchange, handler: ResponseHandler): void {
@@ -134,6 +134,7 @@ class EndpointPath {
     const hash = 'hashKey' in lb ? hashKeyOf(lb.hashKey, ex) : undefined;
     // One context for every pick: requests are handled one at a time, so setting the key before picking is enough.
     this.pickContext.hashKey = hash?.key;
+    this.pickContext.originalAddress = ex.dialledAddress;
     const host = this.pick(cluster, ex.previousEndpoint);
     // A retry after a push balances over the new hosts while the request keeps its config: a host that config does
     // not know cannot be reached from it.

@@ -94,6 +94,8 @@ export abstract class Exchange implements ResponseHandler {
   /** Headers the mesh adds upstream (x-request-id, forwarding headers), flat; and those it drops. */
   extraHeaders: string[] = [];
   removeHeaders: ReadonlySet<string> | undefined;
+  /** A captured request: the address the app dialled, where PASSTHROUGH sends it. */
+  dialledAddress: string | undefined;
 
   // Decided by the layers.
   route: MatchedRoute | undefined;

@@ -7,9 +7,11 @@ import net from 'node:net';
 import { Pool } from 'undici';
 import type { buildConnector } from 'undici';
 import { WeftError } from '../../errors.js';
-import type { Endpoint } from '../../proxyconfig/types.js';
+import type { ClientTlsPolicy, Endpoint } from '../../proxyconfig/types.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { connectMtls } from './mtls-connect.js';
+import { connectOriginating } from './tls-origination.js';
+import type { OriginationTarget } from './tls-origination.js';
 
 export interface UpstreamTarget {
   address: string;
@@ -18,8 +20,13 @@ export interface UpstreamTarget {
   tls?: { sni: string; spiffeId: string };
 }
 
-export function targetOf(ep: Endpoint, sni: string): UpstreamTarget {
-  return ep.mtls
+/**
+ * Where requests to an endpoint go: mTLS to its sidecar's inbound port, or plaintext there when the destination's
+ * mode is DISABLE (auto mTLS) or the DestinationRule says `tls.mode: DISABLE` (the destination must then accept
+ * plaintext: PERMISSIVE, or DISABLE; a STRICT one refuses the connection, as in Istio).
+ */
+export function targetOf(ep: Endpoint, sni: string, plaintext = false): UpstreamTarget {
+  return ep.mtls && !plaintext
     ? { address: ep.address, port: ep.inboundPort, tls: { sni, spiffeId: ep.spiffeId } }
     : { address: ep.address, port: ep.inboundPort };
 }
@@ -48,6 +55,27 @@ export class EndpointPools {
       pool = new Pool(`http://${net.isIPv6(target.address) ? `[${target.address}]` : target.address}:${target.port}`, {
         ...POOL_OPTIONS,
         connect: target.tls ? this.#mtlsConnector(target, target.tls) : { timeout: POOL_OPTIONS.connectTimeout },
+      });
+      this.#pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /**
+   * A pool whose connections the sidecar opens with TLS it originates (DestinationRule SIMPLE/MUTUAL): one per
+   * destination, host and policy, so two rules never share a connection.
+   */
+  originating(target: OriginationTarget, policy: ClientTlsPolicy): Pool {
+    const key = `${target.address}:${target.port}|originate|${target.host}|${JSON.stringify(policy)}`;
+    let pool = this.#pools.get(key);
+    if (!pool) {
+      pool = new Pool(`http://${net.isIPv6(target.address) ? `[${target.address}]` : target.address}:${target.port}`, {
+        ...POOL_OPTIONS,
+        connect: (_opts, callback) =>
+          connectOriginating(policy, target, POOL_OPTIONS.connectTimeout, (err, socket) => {
+            if (err || !socket) callback(err ?? new WeftError('TLS_ORIGINATION_FAILED', 'no socket'), null);
+            else callback(null, socket);
+          }, ['http/1.1']),
       });
       this.#pools.set(key, pool);
     }

@@ -1,43 +1,47 @@
 /**
- * Opaque TCP to a mesh service port: mTLS to one endpoint's sidecar with Istio's SNI naming the service port, so
- * the destination's inbound pipes it to the app's port and applies PeerAuthentication and AuthorizationPolicy as
- * TCP (plaintext to the app port when the destination's mode is DISABLE). Shared by CONNECT tunnels (http_proxy mode) and captured connections to a tcp/tls service port.
+ * Opaque TCP to a mesh service port, per connection: the port's tls/tcp routes choose the destination service and
+ * subset (l4-destination.ts), the cluster's breaker, balancer and outlier state choose and dial the endpoint
+ * (tcp-endpoint.ts): mTLS to its sidecar with Istio's SNI naming the service port, so the destination's inbound
+ * pipes it to the app's port and applies PeerAuthentication and AuthorizationPolicy as TCP (plaintext to the app
+ * port when the destination's mode is DISABLE). Shared by CONNECT tunnels (http_proxy mode) and captured
+ * connections to an opaque service port.
  */
-import type net from 'node:net';
-import type { BalancedPort } from '../config/compiled-config.js';
+import net from 'node:net';
+import type { BalancedPort, CompiledProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
-import type { Endpoint } from '../../proxyconfig/types.js';
-import { connectMtls } from './mtls-connect.js';
-import { connectPlain } from './plain-connect.js';
+import type { L4Request } from '../../route/l4-route-match.js';
+import { chooseL4Destination } from '../opaque/l4-destination.js';
+import type { L4Destination } from '../opaque/l4-destination.js';
+import { connectTcpEndpoint } from '../opaque/tcp-endpoint.js';
+import type { TcpFailureFlag, TcpLease } from '../opaque/tcp-endpoint.js';
 
-const TUNNEL_CONNECT_TIMEOUT_MS = 5_000;
+export type TunnelResult = (TcpLease & { readonly destination: L4Destination }) | { readonly status: 503; readonly reason: string; readonly flag: TcpFailureFlag };
 
-export type TunnelResult = { upstream: net.Socket; endpoint: Endpoint } | { status: 503; reason: string };
-
-export function openMeshTunnel(rt: ProxyRuntime, balanced: BalancedPort, done: (r: TunnelResult) => void): void {
-  const ep = balanced.pick();
-  if (!ep) return done({ status: 503, reason: 'no healthy upstream' });
-  if (!ep.mtls) {
-    // PeerAuthentication DISABLE at the destination: plaintext to the app port, where its sidecar (capture) or the
-    // app itself (loopback) takes it.
-    connectPlain({ address: ep.address, port: ep.targetPort }, (err, upstream) => {
-      if (err || !upstream) done({ status: 503, reason: `upstream connect error: ${err?.message ?? 'unknown'}` });
-      else done({ upstream, endpoint: ep });
-    });
-    return;
+/** Route, balance and connect one connection; the returned function withdraws it while it waits for a slot. */
+export function openMeshTunnel(rt: ProxyRuntime, cfg: CompiledProxyConfig, balanced: BalancedPort, conn: L4Request, done: (r: TunnelResult) => void): () => void {
+  const destination = chooseL4Destination(balanced, conn, rt.random);
+  if (destination === undefined) {
+    done({ status: 503, reason: 'no healthy upstream', flag: 'NR' });
+    return () => undefined;
   }
-  const peer = { address: ep.address, port: ep.inboundPort, sni: balanced.sni, spiffeId: ep.spiffeId };
-  connectMtls(rt.cert, peer, TUNNEL_CONNECT_TIMEOUT_MS, (err, upstream) => {
-    if (err || !upstream) done({ status: 503, reason: `upstream connect error: ${err?.message ?? 'unknown'}` });
-    else done({ upstream, endpoint: ep });
-  }, []);
+  // A name dialled through CONNECT has no original address; the address a captured connection dialled does.
+  const original = net.isIP(conn.destinationAddress) !== 0 ? conn.destinationAddress : undefined;
+  return connectTcpEndpoint(rt, cfg, destination, original, (r) => done('flag' in r ? { status: 503, reason: r.reason, flag: r.flag } : { ...r, destination }));
+}
+
+/** DestinationRule `connectionPool.tcp` limits on one tunnelled connection; 0 or absent: none. */
+export interface TunnelLimits {
+  /** Envoy's tcp_proxy idle_timeout: closed after this long with no bytes either way (Istio's default 1h). */
+  readonly idleTimeoutMs?: number;
+  /** Closed this long after it opened, busy or not (`maxConnectionDuration`). */
+  readonly maxDurationMs?: number;
 }
 
 /**
  * Pipe two connections both ways until either closes; a half-close is passed on, an error tears both down.
  * `onClose` runs once, when the client side is gone.
  */
-export function splice(client: net.Socket, upstream: net.Socket, onClose: () => void): void {
+export function splice(client: net.Socket, upstream: net.Socket, onClose: () => void, limits: TunnelLimits = {}): void {
   if (client.destroyed) {
     // The client left while the upstream was being dialled.
     upstream.destroy();
@@ -53,7 +57,18 @@ export function splice(client: net.Socket, upstream: net.Socket, onClose: () => 
   upstream.once('error', close);
   client.once('error', close);
   upstream.once('close', () => client.end());
+  // Idle means no bytes either way: every byte is read on one socket and written on the other, so each socket's own
+  // inactivity timer is reset by traffic in both directions.
+  const idle = limits.idleTimeoutMs ?? 0;
+  if (idle > 0) {
+    client.setTimeout(idle, close);
+    upstream.setTimeout(idle, close);
+  }
+  const maxDuration = limits.maxDurationMs ?? 0;
+  const deadline = maxDuration > 0 ? setTimeout(close, maxDuration) : undefined;
+  deadline?.unref();
   client.once('close', () => {
+    if (deadline !== undefined) clearTimeout(deadline);
     upstream.end();
     onClose();
   });

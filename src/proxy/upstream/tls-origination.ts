@@ -1,0 +1,118 @@
+/**
+ * TLS originated by the sidecar for a DestinationRule `tls` of mode SIMPLE or MUTUAL (Istio's egress TLS
+ * origination): the app speaks plain HTTP, the sidecar opens TLS to the destination. As Istio configures Envoy:
+ * - the server name sent is `sni`, else the request's host (Istio's auto SNI);
+ * - the server's chain is verified against `caCertificates`, else the system's roots (Istio verifies at the client
+ *   by default), with `caCrl` revocations; `insecureSkipVerify` turns verification off;
+ * - its name is checked against `subjectAltNames` (any one, DNS or URI SAN, exact), else against the server name
+ *   (Istio's auto SAN validation);
+ * - MUTUAL presents `clientCertificate` with `privateKey`.
+ * Certificate files are read for each new connection, so a rotated file is used by the next connection (Envoy
+ * watches them). `credentialName` names a Kubernetes Secret; weft keeps no Secrets, so a rule that uses it cannot
+ * originate and every connection fails with a reason saying so.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import { WeftError } from '../../errors.js';
+import type { ClientTlsPolicy } from '../../proxyconfig/types.js';
+
+export interface OriginationTarget {
+  address: string;
+  port: number;
+  /** The host the request was for: the server name when the rule sets no `sni`. */
+  host: string;
+}
+
+function failed(servername: string, why: string, cause?: unknown): WeftError {
+  return new WeftError('TLS_ORIGINATION_FAILED', `TLS origination to ${servername} failed: ${why}`, { cause });
+}
+
+function readPem(file: string, what: string, servername: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw failed(servername, `cannot read ${what} ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
+  }
+}
+
+/** Any one of `names` among the certificate's DNS and URI SANs (Envoy's exact match_subject_alt_names). */
+function sanMatches(cert: tls.PeerCertificate, names: readonly string[]): boolean {
+  const sans = (cert.subjectaltname ?? '').split(', ').map((s) => s.slice(s.indexOf(':') + 1));
+  return names.some((n) => sans.includes(n));
+}
+
+/** The connection options for one connection; throws a TLS_ORIGINATION_FAILED WeftError when they cannot be made. */
+export function originationOptions(policy: ClientTlsPolicy, target: OriginationTarget, alpn?: string[]): tls.ConnectionOptions {
+  const servername = policy.sni ?? target.host;
+  if (policy.credentialName !== null) {
+    throw failed(servername, `credentialName "${policy.credentialName}" names a Secret, which weft does not keep; set caCertificates, clientCertificate and privateKey to files`);
+  }
+  const options: tls.ConnectionOptions = { host: target.address, port: target.port, ...(alpn !== undefined && { ALPNProtocols: alpn }) };
+  // An IP address is not a valid TLS server name (RFC 6066 §3); Node refuses to send one.
+  if (net.isIP(servername) === 0) options.servername = servername;
+  if (policy.insecureSkipVerify) {
+    options.rejectUnauthorized = false;
+  } else {
+    options.rejectUnauthorized = true;
+    if (policy.caCertificates !== null) options.ca = readPem(policy.caCertificates, 'caCertificates', servername);
+    if (policy.caCrl !== undefined) options.crl = readPem(policy.caCrl, 'caCrl', servername);
+    const sans = policy.subjectAltNames;
+    options.checkServerIdentity = (name, cert) => {
+      if (sans.length > 0) return sanMatches(cert, sans) ? undefined : failed(servername, `the server certificate has none of the subjectAltNames ${sans.join(', ')}`);
+      return tls.checkServerIdentity(name, cert);
+    };
+  }
+  if (policy.mode === 'MUTUAL') {
+    if (policy.clientCertificate === null || policy.privateKey === null) throw failed(servername, 'MUTUAL needs clientCertificate and privateKey');
+    options.cert = readPem(policy.clientCertificate, 'clientCertificate', servername);
+    options.key = readPem(policy.privateKey, 'privateKey', servername);
+  }
+  return options;
+}
+
+/** Open one originated TLS connection; the error names why the handshake or verification failed. */
+export function connectOriginating(
+  policy: ClientTlsPolicy,
+  target: OriginationTarget,
+  timeoutMs: number,
+  done: (err: Error | null, socket: net.Socket | null) => void,
+  /** ALPN to offer: `http/1.1` for HTTP; none for opaque TCP. */
+  alpn?: string[],
+): void {
+  let options: tls.ConnectionOptions;
+  try {
+    options = originationOptions(policy, target, alpn);
+  } catch (err) {
+    done(err as Error, null);
+    return;
+  }
+  const servername = policy.sni ?? target.host;
+  let settled = false;
+  let socket: tls.TLSSocket;
+  try {
+    socket = tls.connect(options);
+  } catch (err) {
+    // A file that is not PEM of the kind its field wants (a CRL that does not parse) fails here, before any socket.
+    done(failed(servername, `${(err as Error).message} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err), null);
+    return;
+  }
+  socket.setNoDelay(true);
+  const fail = (err: Error): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    socket.destroy();
+    const code = (err as NodeJS.ErrnoException).code;
+    done(err instanceof WeftError ? err : failed(servername, code === undefined ? err.message : `${err.message} (${code})`, err), null);
+  };
+  const timer = setTimeout(() => fail(new Error(`connect timeout after ${timeoutMs} ms`)), timeoutMs);
+  socket.once('error', fail);
+  socket.once('secureConnect', () => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    socket.removeListener('error', fail);
+    done(null, socket);
+  });
+}
