@@ -56,6 +56,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
     pools: new EndpointPools(cert),
     endpoints: new EndpointRegistry(systemClock),
     random: Math.random,
+    clock: systemClock,
     telemetry: proxyTelemetry(s.accessLog, metrics),
     log,
     podIP: s.podIP,

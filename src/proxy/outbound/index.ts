@@ -28,25 +28,32 @@ import { enforceTimeout } from '../request/timeout-layer.js';
 import { retryRequest } from '../request/retry-layer.js';
 import { chooseEndpoint } from '../request/endpoint-layer.js';
 import { connectUpstream } from '../request/connect-upstream.js';
+import { keepBody } from '../request/body-layer.js';
+import { RequestTimers } from '../request/request-timers.js';
+import { RETRY_BUFFER_LIMIT_BYTES } from '../request/retry-buffer.js';
 import { handleConnect } from './connect-tunnel.js';
 import { handleEgress } from './egress.js';
 
 /** The request path from a routed request to the upstream's answer, built once per proxy. */
-export function requestPath(rt: ProxyRuntime): Dispatch {
+export function requestPath(rt: ProxyRuntime, connect: Dispatch = connectUpstream(rt.pools)): Dispatch {
+  // One timer queue on the runtime's clock for every timeout, backoff and delay of this path.
+  const timers = new RequestTimers(rt.clock);
   // Endpoint choice and connect, shared by requests and their mirrored copies.
-  const toEndpoint = chooseEndpoint(rt.endpoints, rt.random)(connectUpstream(rt.pools));
+  const toEndpoint = chooseEndpoint(rt.endpoints, rt.random)(connect);
   return stack(
     [
       // VirtualService rules: first match wins; 404, redirects, direct responses and CORS preflights answered here.
       matchRoute(rt.random),
       // Delay and abort before anything goes upstream.
-      injectFault(rt.random),
+      injectFault(rt.random, timers),
+      // A body that may be sent again (retry, mirror) is kept up to Envoy's buffer limit while it streams.
+      keepBody(RETRY_BUFFER_LIMIT_BYTES),
       // Copies go out fire-and-forget, beside the real request.
       mirrorRequest(toEndpoint, rt.random),
       // The route timeout spans every attempt.
-      enforceTimeout,
+      enforceTimeout(timers),
       // Each attempt goes through endpoint choice again, so a retry can go to another host.
-      retryRequest(rt.random),
+      retryRequest(rt.random, timers),
     ],
     toEndpoint,
   );

@@ -75,7 +75,7 @@ export function connectUpstream(pools: EndpointPools): Dispatch {
     ex.upstreamWorkload = ep.workload;
     const pool = pools.get(targetOf(ep, ex.binding!.sni));
     pool.dispatch(
-      { path: ex.upstreamPath, method: ex.method as Dispatcher.HttpMethod, headers: headersForUpstream(ex), body: ex.body },
+      { path: ex.upstreamPath, method: ex.method as Dispatcher.HttpMethod, headers: headersForUpstream(ex), body: ex.bodyForAttempt() },
       new UpstreamAttempt(ex, handler),
     );
   };

@@ -13,6 +13,7 @@ import type { HeaderBag } from '../../route/header-operations.js';
 import type { EndpointState } from '../balance/cluster-runtime.js';
 import type { ClusterRuntime } from '../balance/cluster-runtime.js';
 import type { Endpoint } from '../../proxyconfig/types.js';
+import type { RetryBuffer } from './retry-buffer.js';
 
 /** Lower-case name → value, as undici hands response headers over. */
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
@@ -76,7 +77,7 @@ export abstract class Exchange implements ResponseHandler {
   abstract readonly port: number;
   /** Lower-case request headers as received. */
   abstract readonly headers: Readonly<HeaderBag>;
-  /** The request body, or null when it has none (only a bodiless request can be retried or mirrored). */
+  /** The request body as received, or null when it has none. */
   abstract readonly body: Readable | null;
   /** Headers as received, as a flat [name, value, ...] list with their case. */
   abstract readonly rawHeaders: readonly string[];
@@ -121,6 +122,13 @@ export abstract class Exchange implements ResponseHandler {
   closed = false;
   /** The host of the previous attempt, which a retry avoids (Istio's retryIgnorePreviousHosts). */
   previousEndpoint: EndpointState | undefined;
+  /** The body kept for retries and mirrors (retry-buffer.ts), when the request has one and may need it again. */
+  retryBuffer: RetryBuffer | undefined;
+
+  /** The body one upstream attempt sends: the kept copy replayed when there is one, else the body as received. */
+  bodyForAttempt(): Readable | Buffer | null {
+    return this.retryBuffer === undefined ? this.body : this.retryBuffer.attemptBody();
+  }
 
   /** A request header's value (several joined by ", "), as consistent hashing reads it. */
   header(name: string): string | undefined {

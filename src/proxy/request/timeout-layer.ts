@@ -5,23 +5,26 @@
  */
 import { replyLocally } from './exchange.js';
 import type { Exchange, Layer, ResponseHandler, ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from './exchange.js';
+import type { Expirable, RequestTimer, RequestTimers } from './request-timers.js';
 
 const ROUTE_TIMEOUT: UpstreamFailureEvent = Object.freeze({ kind: 'timeout', status: 504, reason: 'upstream request timeout', flag: 'UT' });
 
-class RouteTimeout implements ResponseHandler {
-  private readonly timer: NodeJS.Timeout;
+class RouteTimeout implements ResponseHandler, Expirable {
+  private readonly timer: RequestTimer;
   private started = false;
   private done = false;
 
   constructor(
     private readonly outer: ResponseHandler,
-    ex: Exchange,
+    private readonly ex: Exchange,
     ms: number,
+    private readonly timers: RequestTimers,
   ) {
-    this.timer = setTimeout(fire, ms, this, ex);
+    this.timer = timers.after(ms, this);
   }
 
-  expire(ex: Exchange): void {
+  expire(): void {
+    const ex = this.ex;
     if (this.done) return;
     this.done = true;
     ex.closed = true;
@@ -53,16 +56,14 @@ class RouteTimeout implements ResponseHandler {
   private finish(): boolean {
     if (this.done) return false;
     this.done = true;
-    clearTimeout(this.timer);
+    this.timers.cancel(this.timer);
     return true;
   }
 }
 
-function fire(t: RouteTimeout, ex: Exchange): void {
-  t.expire(ex);
+export function enforceTimeout(timers: RequestTimers): Layer {
+  return (next) => (ex, handler) => {
+    const ms = ex.route?.rule.route.timeoutMs ?? 0;
+    next(ex, ms > 0 ? new RouteTimeout(handler, ex, ms, timers) : handler);
+  };
 }
-
-export const enforceTimeout: Layer = (next) => (ex, handler) => {
-  const ms = ex.route?.rule.route.timeoutMs ?? 0;
-  next(ex, ms > 0 ? new RouteTimeout(handler, ex, ms) : handler);
-};
