@@ -21,7 +21,7 @@ import { proxyTelemetry } from './telemetry/access-log.js';
 import { ProxyMetrics } from './telemetry/proxy-metrics.js';
 import { createAdminServer } from './admin/admin-server.js';
 import { createInboundListener } from './inbound/index.js';
-import { createOutboundServer } from './outbound/index.js';
+import { createOutboundListener } from './outbound/index.js';
 import { createGatewayListeners } from './gateway/index.js';
 import { createCaptureListener } from './capture/capture-listener.js';
 import { redirectedPort } from './capture/redirected-port.js';
@@ -110,7 +110,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
       control.reportCertificate(cert.current.notAfter);
     });
     servers.push(await listen(inbound.server, s.inboundPort, s.podIP));
-    servers.push(await listen(createOutboundServer(rt), s.outboundPort, s.podIP));
+    servers.push(await listen(createOutboundListener(rt), s.outboundPort, s.podIP));
     if (capture !== undefined) servers.push(await listen(createCaptureListener(rt), capture, '127.0.0.1'));
     if (servesDns) dns = await startDnsProxy({ port: s.dnsPort!, host: '127.0.0.1', upstream: s.dnsUpstream, table: () => dnsTable });
   } else {

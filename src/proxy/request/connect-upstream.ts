@@ -60,8 +60,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, UpstreamControl {
     this.handler.onData(this.ex, chunk, this);
   }
 
-  onResponseEnd(): void {
-    this.handler.onEnd(this.ex);
+  onResponseEnd(_c: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
+    this.handler.onEnd(this.ex, trailers);
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {

@@ -1,8 +1,9 @@
 /**
  * Choose the endpoint: the destination's cluster (its subset; none known is 503 `NR`), admission by the cluster's
  * circuit breaker (503 `UO` with `x-envoy-overloaded`), a host from the balancer over the hosts outlier detection has
- * not ejected (none: 503 `UH`), then on to connect. The answer is reported back to outlier detection, and the host's
- * and breaker's counts are released when it ends. State comes from the EndpointRegistry, so it outlives pushes.
+ * not ejected (none: 503 `UH`), then on to connect. The answer is reported back to outlier detection (a gRPC answer
+ * by its grpc-status mapped to HTTP as Envoy's router does, from the headers of a trailers-only answer or else from
+ * the trailers), and the host's and breaker's counts are released when it ends. State comes from the EndpointRegistry, so it outlives pushes.
  *
  * Connections, as the breaker counts them: HTTP/1.1 carries one request at a time, so a request in flight holds a
  * connection; beyond maxConnections requests wait (up to http1MaxPendingRequests) for one to be released.
@@ -11,6 +12,8 @@ import type { ClusterRuntime, EndpointState } from '../balance/cluster-runtime.j
 import type { EndpointRegistry } from '../balance/endpoint-registry.js';
 import type { PickContext } from '../balance/balancer.js';
 import { hashKeyOf } from '../balance/hash-key.js';
+import { grpcStatusToHttp } from '../resilience/grpc-status.js';
+import { isGrpcRequest } from '../http2/grpc-status.js';
 import { LOCAL_REPLY, replyLocally } from './exchange.js';
 import type { Dispatch, Exchange, Layer, ResponseHandler, ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from './exchange.js';
 
@@ -27,6 +30,8 @@ interface Waiting {
 /** Releases the host and the breaker when the answer ends, and tells outlier detection how it went. */
 class EndpointResponse implements ResponseHandler {
   private released = false;
+  /** A gRPC answer whose status comes in the trailers: reported to outlier detection then. */
+  private grpcPending = false;
 
   constructor(
     private readonly path: EndpointPath,
@@ -38,7 +43,13 @@ class EndpointResponse implements ResponseHandler {
   ) {}
 
   onHeaders(ex: Exchange, status: number, headers: ResponseHeaders, control: UpstreamControl): void {
-    if (control !== LOCAL_REPLY) this.cluster.outlierDetector?.reportStatus(this.host, status);
+    const detector = this.cluster.outlierDetector;
+    if (control !== LOCAL_REPLY && detector !== undefined) {
+      const grpc = headers['grpc-status'];
+      if (typeof grpc === 'string') detector.reportStatus(this.host, grpcStatusToHttp(Number(grpc)));
+      else if (status === 200 && isGrpcRequest(headers['content-type'])) this.grpcPending = true;
+      else detector.reportStatus(this.host, status);
+    }
     if (this.setCookie !== undefined) {
       const prior = headers['set-cookie'];
       headers['set-cookie'] = prior === undefined ? this.setCookie : [...(Array.isArray(prior) ? prior : [prior]), this.setCookie];
@@ -48,9 +59,14 @@ class EndpointResponse implements ResponseHandler {
   onData(ex: Exchange, chunk: Buffer, control: UpstreamControl): void {
     this.outer.onData(ex, chunk, control);
   }
-  onEnd(ex: Exchange): void {
+  onEnd(ex: Exchange, trailers?: ResponseHeaders): void {
+    if (this.grpcPending) {
+      const grpc = trailers?.['grpc-status'];
+      // A gRPC answer without a status is an INTERNAL error to the client (gRPC's PROTOCOL-HTTP2).
+      this.cluster.outlierDetector?.reportStatus(this.host, grpcStatusToHttp(typeof grpc === 'string' ? Number(grpc) : 13));
+    }
     this.release();
-    this.outer.onEnd(ex);
+    this.outer.onEnd(ex, trailers);
   }
   onError(ex: Exchange, failure: UpstreamFailureEvent): void {
     const detector = this.cluster.outlierDetector;

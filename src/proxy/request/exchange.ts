@@ -23,6 +23,8 @@ export interface UpstreamControl {
   pause(): void;
   resume(): void;
   abort(reason: Error): void;
+  /** The answer ended with its headers (an HTTP/2 upstream's END_STREAM on HEADERS: gRPC's trailers-only). */
+  readonly headersOnly?: boolean;
 }
 
 /** The control of an answer the proxy makes itself: nothing upstream to pause or abort. */
@@ -30,10 +32,13 @@ export const LOCAL_REPLY: UpstreamControl = Object.freeze({ pause() {}, resume()
 
 /**
  * Why no upstream answer came: `connect` (no connection: refused, TLS or identity failure, connect timeout), `reset`
- * (the connection closed before the response), `timeout`, or `protocol` (not valid HTTP).
+ * (the connection closed before the response), `refused` (an HTTP/2 peer refused the stream, REFUSED_STREAM: it did
+ * not process the request), `timeout`, or `protocol` (not valid HTTP).
  */
 export interface UpstreamFailureEvent {
-  readonly kind: 'connect' | 'reset' | 'timeout' | 'protocol';
+  readonly kind: 'connect' | 'reset' | 'refused' | 'timeout' | 'protocol';
+  /** An HTTP/2 upstream's RST_STREAM code, passed on to an HTTP/2 client whose answer had begun. */
+  readonly rstCode?: number;
   readonly status: 502 | 503 | 504;
   readonly reason: string;
   /** Envoy's response flag: UF, UC, UT, ... */
@@ -44,7 +49,8 @@ export interface ResponseHandler {
   /** The answer's status and headers; `control` is LOCAL_REPLY when the proxy answers itself. */
   onHeaders(ex: Exchange, status: number, headers: ResponseHeaders, control: UpstreamControl): void;
   onData(ex: Exchange, chunk: Buffer, control: UpstreamControl): void;
-  onEnd(ex: Exchange): void;
+  /** The answer is complete; `trailers` are the HTTP/2 upstream's (gRPC's status), undefined when none came. */
+  onEnd(ex: Exchange, trailers?: ResponseHeaders): void;
   /** No (complete) answer: before onHeaders, or after it when the upstream broke off mid-response. */
   onError(ex: Exchange, failure: UpstreamFailureEvent): void;
 }
@@ -85,6 +91,10 @@ export abstract class Exchange implements ResponseHandler {
   /** The client's address and the address it reached, for source-IP hashing and generated hash cookies. */
   abstract readonly sourceAddress: string;
   abstract readonly localAddress: string;
+  /** An HTTP/2 stream: it goes upstream as an HTTP/2 stream too. */
+  readonly h2: boolean = false;
+  /** A gRPC call (content-type application/grpc): local replies and timeouts answer in gRPC's terms. */
+  grpc = false;
 
   // Set by the listener.
   cfg!: CompiledProxyConfig;
@@ -142,7 +152,7 @@ export abstract class Exchange implements ResponseHandler {
 
   abstract onHeaders(ex: Exchange, status: number, headers: ResponseHeaders, control: UpstreamControl): void;
   abstract onData(ex: Exchange, chunk: Buffer, control: UpstreamControl): void;
-  abstract onEnd(ex: Exchange): void;
+  abstract onEnd(ex: Exchange, trailers?: ResponseHeaders): void;
   abstract onError(ex: Exchange, failure: UpstreamFailureEvent): void;
 }
 

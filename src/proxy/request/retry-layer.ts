@@ -38,6 +38,7 @@ function failureRetriable(policy: RetryPolicy, failure: UpstreamFailureEvent): b
   const on = policy.retryOn;
   if (on.includes('5xx') || on.includes('gateway-error')) return failure.kind !== 'protocol' || on.includes('5xx');
   if (failure.kind === 'connect') return on.includes('connect-failure') || on.includes('reset');
+  if (failure.kind === 'refused') return on.includes('refused-stream') || on.includes('reset');
   if (failure.kind === 'reset' || failure.kind === 'timeout') return on.includes('reset');
   return false;
 }
@@ -132,8 +133,8 @@ class Attempt implements ResponseHandler, Expirable {
   onData(ex: Exchange, chunk: Buffer, control: UpstreamControl): void {
     if (this.live) this.r.outer.onData(ex, chunk, control);
   }
-  onEnd(ex: Exchange): void {
-    if (this.live) this.r.outer.onEnd(ex);
+  onEnd(ex: Exchange, trailers?: ResponseHeaders): void {
+    if (this.live) this.r.outer.onEnd(ex, trailers);
   }
   onError(ex: Exchange, failure: UpstreamFailureEvent): void {
     if (this.live) this.fail(ex, failure);

@@ -1,11 +1,14 @@
 /**
  * The route timeout (VirtualService `timeout`; none unless set, as Istio's default): it spans every attempt, until
  * the response is complete. When it fires the attempt in flight is aborted and the client gets 504 `UT` (or, when the
- * response had begun, a reset).
+ * response had begun, a reset); a gRPC caller gets DEADLINE_EXCEEDED. A gRPC call's own `grpc-timeout` bounds it
+ * too, the shorter of the two winning (Istio sets Envoy's grpc_timeout_header_max to 0: the header is honoured
+ * without a cap).
  */
 import { replyLocally } from './exchange.js';
 import type { Exchange, Layer, ResponseHandler, ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from './exchange.js';
 import type { Expirable, RequestTimer, RequestTimers } from './request-timers.js';
+import { grpcTimeoutMs } from '../http2/grpc-timeout.js';
 
 const ROUTE_TIMEOUT: UpstreamFailureEvent = Object.freeze({ kind: 'timeout', status: 504, reason: 'upstream request timeout', flag: 'UT' });
 
@@ -46,8 +49,8 @@ class RouteTimeout implements ResponseHandler, Expirable {
   onData(ex: Exchange, chunk: Buffer, control: UpstreamControl): void {
     if (!this.done) this.outer.onData(ex, chunk, control);
   }
-  onEnd(ex: Exchange): void {
-    if (this.finish()) this.outer.onEnd(ex);
+  onEnd(ex: Exchange, trailers?: ResponseHeaders): void {
+    if (this.finish()) this.outer.onEnd(ex, trailers);
   }
   onError(ex: Exchange, failure: UpstreamFailureEvent): void {
     if (this.finish()) this.outer.onError(ex, failure);
@@ -63,7 +66,9 @@ class RouteTimeout implements ResponseHandler, Expirable {
 
 export function enforceTimeout(timers: RequestTimers): Layer {
   return (next) => (ex, handler) => {
-    const ms = ex.route?.rule.route.timeoutMs ?? 0;
-    next(ex, ms > 0 ? new RouteTimeout(handler, ex, ms, timers) : handler);
+    const route = ex.route?.rule.route.timeoutMs ?? 0;
+    const deadline = ex.grpc ? grpcTimeoutMs(ex.headers['grpc-timeout']) : undefined;
+    const ms = deadline === undefined ? route : route > 0 ? Math.min(route, deadline) : deadline;
+    next(ex, ms > 0 || deadline !== undefined ? new RouteTimeout(handler, ex, ms, timers) : handler);
   };
 }
