@@ -52,9 +52,14 @@ export class PooledSession {
     this.limit = Math.min(maxConcurrentStreams ?? STREAMS_BEFORE_SETTINGS, MAX_STREAMS_PER_SESSION);
   }
 
+  /** A stream starts on this session: an idle session does not keep the process alive, a busy one does. */
+  take(): void {
+    if (this.active++ === 0) this.session?.ref();
+  }
+
   /** One stream on this session ended. */
   release(): void {
-    this.active--;
+    if (--this.active === 0) this.session?.unref();
     if (this.draining && this.active <= 0) this.session?.close();
     else this.pool.grant();
   }
@@ -73,7 +78,7 @@ export class H2EndpointPool {
   acquire(w: SessionWaiter): void {
     for (const s of this.sessions) {
       if (s.ready) {
-        s.active++;
+        s.take();
         w.granted(s);
         return;
       }
@@ -93,7 +98,7 @@ export class H2EndpointPool {
       const s = this.sessions.find((x) => x.ready);
       if (s === undefined) break;
       this.waiters.shift();
-      s.active++;
+      s.take();
       w.granted(s);
     }
     if (this.waiters.length > 0 && this.connecting === 0 && this.sessions.length < SESSIONS_PER_ENDPOINT) this.open();
@@ -128,6 +133,7 @@ export class H2EndpointPool {
   private attach(ps: PooledSession, socket: Duplex): void {
     const session = http2.connect(`http://${this.target.address}:${this.target.port}`, { ...CLIENT_OPTIONS, createConnection: () => socket });
     ps.session = session;
+    session.unref();
     session.on('remoteSettings', (s: http2.Settings) => {
       ps.settings(s.maxConcurrentStreams);
       this.grant();

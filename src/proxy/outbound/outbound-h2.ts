@@ -15,7 +15,7 @@ import { parseAuthority } from '../http/authority.js';
 import { replyLocally } from '../request/exchange.js';
 import type { Dispatch } from '../request/exchange.js';
 import { H2Exchange } from '../http2/h2-exchange.js';
-import { H2_SERVER_LIMITS, SESSION_IDLE_MS } from '../http2/h2-server-limits.js';
+import { H2_SERVER_LIMITS, SESSION_IDLE_MS, countStreamResets } from '../http2/h2-server-limits.js';
 import type { OriginalDst } from '../capture/original-dst.js';
 import { capturedAuthority } from '../capture/captured-authority.js';
 
@@ -31,13 +31,14 @@ export function createOutboundH2(rt: ProxyRuntime, dispatch: Dispatch): Outbound
   let dispatching: OriginalDst | undefined;
   const server = http2.createServer(H2_SERVER_LIMITS);
   server.setTimeout(SESSION_IDLE_MS);
-  server.on('timeout', (session: ServerHttp2Session) => session.close());
+  server.on('timeout', (session: ServerHttp2Session) => session.destroy());
   server.on('session', (session: ServerHttp2Session) => {
     if (dispatching !== undefined) dialledBySession.set(session, dispatching);
     session.on('error', () => undefined);
   });
   server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => {
     stream.on('error', () => undefined); // its close is what is recorded
+    countStreamResets(stream);
     const session = stream.session;
     handleStream(rt, dispatch, stream, headers, flags, session ? dialledBySession.get(session) : undefined);
   });
