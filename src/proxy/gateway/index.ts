@@ -3,8 +3,10 @@
  *   listener port → path normalisation, JWT, AuthorizationPolicy (as on every inbound side) → virtual host by Host
  *   (Gateway hosts ∩ VirtualService hosts) → the sidecars' request path (outbound/index.ts: route match, fault,
  *   mirror, timeout, retry, endpoint choice, mTLS with the gateway's own identity)
+ * A connection that opens with HTTP/2's preface is h2c (gateway-h2.ts): each stream takes the same admission and path.
  */
 import http from 'node:http';
+import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { CompiledProxyConfig } from '../config/compiled-config.js';
@@ -20,6 +22,8 @@ import { admitRequest } from '../security/admit-request.js';
 import type { Admitted } from '../security/admit-request.js';
 import { authzLogFields } from '../security/authz-log.js';
 import type { AuthzDecision } from '../../authz/index.js';
+import { createGatewayH2 } from './gateway-h2.js';
+import { dispatchByPreface, drainOnClose } from '../outbound/h2c-preface.js';
 
 export interface GatewayListeners {
   /** Open listeners the new config needs and close those it dropped; rejects (and changes nothing) if one cannot bind. */
@@ -33,15 +37,22 @@ type GatewayFinish = (status: number, upstream?: string, reason?: string, decisi
 
 /** `publish` maps a Gateway server port to the host:port this gateway really binds (e.g. 8080 → 127.0.0.1:18080). */
 export function createGatewayListeners(rt: ProxyRuntime, bindHost: string, publish: ReadonlyMap<number, number>): GatewayListeners {
-  const open = new Map<number, http.Server>();
+  const open = new Map<number, net.Server>();
   // The same request path as a sidecar's outbound side, after the gateway's own admission.
   const dispatch = requestPath(rt);
+  const h2 = createGatewayH2(rt, dispatch);
   const bound = new Map<number, string>();
 
-  const listen = (port: number): Promise<http.Server> =>
+  const listen = (port: number): Promise<net.Server> =>
     new Promise((resolve, reject) => {
-      const server = http.createServer((req, res) => handleGateway(rt, dispatch, port, req, res));
-      hardenServer(server);
+      const http1 = http.createServer((req, res) => handleGateway(rt, dispatch, port, req, res));
+      hardenServer(http1);
+      // HTTP/1.1 and h2c (prior knowledge) on one port.
+      const server = net.createServer((socket) => {
+        socket.on('error', () => socket.destroy());
+        dispatchByPreface(socket, (s) => http1.emit('connection', s), (s) => h2.serve(s, port));
+      });
+      drainOnClose(server, http1, { close() {} });
       server.once('error', reject);
       server.listen(publish.get(port) ?? port, bindHost, () => {
         server.removeListener('error', reject);
@@ -78,6 +89,7 @@ export function createGatewayListeners(rt: ProxyRuntime, bindHost: string, publi
     },
     addresses: () => Object.fromEntries([...bound].map(([k, v]) => [String(k), v])),
     async close() {
+      h2.close();
       await Promise.all([...open.values()].map((s) => new Promise((r) => s.close(r))));
       open.clear();
     },

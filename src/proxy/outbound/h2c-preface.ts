@@ -4,6 +4,7 @@
  * pushed back with `unshift` for the chosen server (node's HTTP/2 session hands a socket's buffered bytes to
  * nghttp2 before it reads the native handle, so no JS stream sits in between).
  */
+import type http from 'node:http';
 import type net from 'node:net';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
@@ -13,6 +14,20 @@ const SNIFF_WAIT_MS = 30_000;
 export function startsH2Preface(chunk: Buffer): boolean {
   const n = Math.min(chunk.length, PREFACE.length);
   return n > 0 && chunk.compare(PREFACE, 0, n, 0, n) === 0;
+}
+
+/**
+ * Closing the listener drains what it handed on, as http.Server.close does for its own: idle HTTP/1.1 keep-alive
+ * connections close at once, HTTP/2 sessions get GOAWAY and close when their streams end.
+ */
+export function drainOnClose(listener: net.Server, http1: http.Server, h2: { close(): void }): void {
+  const close = listener.close.bind(listener);
+  listener.close = (cb?: (err?: Error) => void) => {
+    close(cb);
+    http1.closeIdleConnections();
+    h2.close();
+    return listener;
+  };
 }
 
 export function dispatchByPreface(socket: net.Socket, http1: (socket: net.Socket) => void, h2: (socket: net.Socket) => void): void {

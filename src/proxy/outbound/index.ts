@@ -36,7 +36,7 @@ import { handleConnect } from './connect-tunnel.js';
 import { handleEgress } from './egress.js';
 import { createOutboundH2 } from './outbound-h2.js';
 import type { OutboundH2 } from './outbound-h2.js';
-import { dispatchByPreface } from './h2c-preface.js';
+import { dispatchByPreface, drainOnClose } from './h2c-preface.js';
 import { H2SessionPools } from '../http2/h2-session-pool.js';
 import { connectUpstreamH2 } from '../http2/h2-upstream.js';
 import type { Exchange } from '../request/exchange.js';
@@ -120,7 +120,7 @@ export function createOutboundListener(rt: ProxyRuntime): net.Server {
     socket.on('error', () => socket.destroy());
     dispatchByPreface(socket, (s) => http1.emit('connection', s), (s) => h2.serve(s));
   });
-  listener.once('close', () => http1.close());
+  drainOnClose(listener, http1, h2);
   return listener;
 }
 

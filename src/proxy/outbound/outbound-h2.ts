@@ -32,9 +32,12 @@ export function createOutboundH2(rt: ProxyRuntime, dispatch: Dispatch): Outbound
   const server = http2.createServer(H2_SERVER_LIMITS);
   server.setTimeout(SESSION_IDLE_MS);
   server.on('timeout', (session: ServerHttp2Session) => session.destroy());
+  const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (session: ServerHttp2Session) => {
     if (dispatching !== undefined) dialledBySession.set(session, dispatching);
     session.on('error', () => undefined);
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
   });
   server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => {
     stream.on('error', () => undefined); // its close is what is recorded
@@ -53,6 +56,7 @@ export function createOutboundH2(rt: ProxyRuntime, dispatch: Dispatch): Outbound
     },
     close() {
       server.close();
+      for (const s of sessions) s.close();
     },
   };
 }
