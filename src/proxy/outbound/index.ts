@@ -39,21 +39,16 @@ import type { OutboundH2 } from './outbound-h2.js';
 import { dispatchByPreface, drainOnClose } from './h2c-preface.js';
 import { H2SessionPools } from '../http2/h2-session-pool.js';
 import { connectUpstreamH2 } from '../http2/h2-upstream.js';
-import type { Exchange } from '../request/exchange.js';
 
 /** The request path from a routed request to the upstream's answer, built once per proxy. */
-/** The destination port speaks HTTP/2 (Istio's http2 and grpc protocols): its requests go upstream as HTTP/2 streams. */
-function upstreamSpeaksH2(ex: Exchange): boolean {
-  const dest = ex.destination!;
-  const protocol = ex.cfg.service(dest.host)?.ports.get(dest.port)?.protocol;
-  return protocol === 'http2' || protocol === 'grpc';
-}
-
-/** The innermost step: an HTTP/1.1 keep-alive pool (undici), or a stream on a pooled HTTP/2 session, by the port's protocol. */
+/**
+ * The innermost step: an HTTP/1.1 keep-alive pool (undici), or a stream on a pooled HTTP/2 session when the
+ * destination port speaks HTTP/2 (Istio's http2 and grpc protocols; the endpoint layer says which).
+ */
 export function connectByProtocol(rt: ProxyRuntime): Dispatch {
   const h1 = connectUpstream(rt.pools);
   const h2 = connectUpstreamH2(new H2SessionPools(rt.cert));
-  return (ex, handler) => (upstreamSpeaksH2(ex) ? h2 : h1)(ex, handler);
+  return (ex, handler) => (ex.upstreamH2 ? h2 : h1)(ex, handler);
 }
 
 export function requestPath(rt: ProxyRuntime, connect: Dispatch = connectByProtocol(rt)): Dispatch {

@@ -6,7 +6,9 @@
  * the trailers), and the host's and breaker's counts are released when it ends. State comes from the EndpointRegistry, so it outlives pushes.
  *
  * Connections, as the breaker counts them: HTTP/1.1 carries one request at a time, so a request in flight holds a
- * connection; beyond maxConnections requests wait (up to http1MaxPendingRequests) for one to be released.
+ * connection; beyond maxConnections requests wait (up to http1MaxPendingRequests) for one to be released. A port
+ * that speaks HTTP/2 multiplexes its requests over a few sessions per endpoint (h2-session-pool.ts): its requests
+ * are bounded by maxRequests (Istio's http2MaxRequests) and hold no connection each.
  */
 import type { ClusterRuntime, EndpointState } from '../balance/cluster-runtime.js';
 import type { EndpointRegistry } from '../balance/endpoint-registry.js';
@@ -40,6 +42,8 @@ class EndpointResponse implements ResponseHandler {
     private readonly host: EndpointState,
     /** A generated consistent-hash cookie for the client to keep. */
     private readonly setCookie: string | undefined,
+    /** An HTTP/1.1 request holds a connection until its answer ends. */
+    private readonly holdsConnection: boolean,
   ) {}
 
   onHeaders(ex: Exchange, status: number, headers: ResponseHeaders, control: UpstreamControl): void {
@@ -80,7 +84,7 @@ class EndpointResponse implements ResponseHandler {
     this.released = true;
     this.host.activeRequests--;
     this.cluster.breaker.endRequest();
-    this.path.connectionReleased(this.cluster);
+    if (this.holdsConnection) this.path.connectionReleased(this.cluster);
   }
 }
 
@@ -112,6 +116,12 @@ class EndpointPath {
     const admitted = breaker.startRequest();
     if (!admitted.admitted) {
       this.overflow(ex, handler, admitted.body);
+      return;
+    }
+    const protocol = ex.cfg.service(dest.host)?.ports.get(dest.port)?.protocol;
+    ex.upstreamH2 = protocol === 'http2' || protocol === 'grpc';
+    if (ex.upstreamH2) {
+      this.send(ex, handler, cluster);
       return;
     }
     const need = breaker.acquireConnection(false);
@@ -156,7 +166,7 @@ class EndpointPath {
     const upstream = host === undefined ? undefined : ex.binding!.endpoints.get(host.address);
     if (host === undefined || upstream === undefined) {
       cluster.breaker.endRequest();
-      this.connectionReleased(cluster);
+      if (!ex.upstreamH2) this.connectionReleased(cluster);
       ex.reason = NO_HEALTHY_UPSTREAM;
       replyLocally(ex, handler, 503, NO_HEALTHY_UPSTREAM, undefined, 'UH');
       return;
@@ -164,7 +174,7 @@ class EndpointPath {
     ex.endpoint = host;
     ex.upstream = upstream;
     host.activeRequests++;
-    this.next(ex, new EndpointResponse(this, handler, cluster, host, hash?.setCookie));
+    this.next(ex, new EndpointResponse(this, handler, cluster, host, hash?.setCookie, !ex.upstreamH2));
   }
 
   private pick(cluster: ClusterRuntime, avoid: EndpointState | undefined): EndpointState | undefined {

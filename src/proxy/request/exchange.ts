@@ -115,6 +115,8 @@ export abstract class Exchange implements ResponseHandler {
   /** Set when header operations rewrote the request headers (else the received ones go, hop-by-hop removed). */
   upstreamHeaders: HeaderBag | undefined;
   binding: ClusterBinding | undefined;
+  /** The destination port speaks HTTP/2 (`http2`, `grpc`): the request goes upstream as a stream on a shared session. */
+  upstreamH2 = false;
   cluster: ClusterRuntime | undefined;
   endpoint: EndpointState | undefined;
   /** The chosen endpoint as config describes it (address, identity, ports). */
