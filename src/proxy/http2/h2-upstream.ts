@@ -39,6 +39,9 @@ function onError(this: Tracked, err: Error): void {
 function onClose(this: Tracked): void {
   this[ATTEMPT]?.closed(this.rstCode);
 }
+function endSettled(a: H2UpstreamAttempt): void {
+  a.complete();
+}
 
 /** The request headers for the upstream stream. */
 function requestHeaders(ex: Exchange): OutgoingHttpHeaders {
@@ -73,6 +76,7 @@ class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
   private session: PooledSession | undefined;
   private trailers: ResponseHeaders | undefined;
   private answered = false;
+  private endSeen = false;
   private done = false;
   private abortedWith: Error | undefined;
   headersOnly = false;
@@ -137,8 +141,18 @@ class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
     this.trailers = responseHeaders(t);
   }
 
+  /**
+   * node ends the readable side before it reports an RST_STREAM that cut the answer off ('end', then 'error' and
+   * 'close' on the next ticks): the answer is complete only if no reset follows within this turn.
+   */
   end(): void {
     if (this.done || !this.answered) return;
+    this.endSeen = true;
+    setImmediate(endSettled, this);
+  }
+
+  complete(): void {
+    if (this.done) return;
     this.done = true;
     this.handler.onEnd(this.ex, this.trailers);
   }
@@ -149,6 +163,10 @@ class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
     s?.release();
     if (this.stream !== undefined) this.stream[ATTEMPT] = undefined;
     if (this.done) return;
+    if (this.endSeen && (rstCode === undefined || rstCode === NGHTTP2_NO_ERROR)) {
+      this.complete();
+      return;
+    }
     if (this.abortedWith !== undefined) {
       this.finish({ kind: 'reset', status: 503, reason: this.abortedWith.message, flag: 'UC' });
       return;
