@@ -6,9 +6,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import http2 from 'node:http2';
 import type net from 'node:net';
-import type { ProxyConfig } from '../../proxyconfig/types.js';
+import type { HttpRoute, ProxyConfig } from '../../proxyconfig/types.js';
 import { PROXY_CONFIG_SCHEMA } from '../../proxyconfig/types.js';
 import { acceptProxyConfig } from '../config/compiled-config.js';
 import { createOutboundListener } from '../outbound/index.js';
@@ -20,7 +21,10 @@ const HOST = 'stream.default.svc.cluster.local';
 const AUTHORITY = `${HOST}:9000`;
 const MAX_STREAMS = 2;
 
-function config(port: number): ProxyConfig {
+const WEB = 'web.default.svc.cluster.local';
+
+/** `webPort`: the http service's endpoint; only the test that starts that server reaches it. */
+function config(port: number, http?: HttpRoute[], webPort = 9): ProxyConfig {
   return {
     schema: PROXY_CONFIG_SCHEMA,
     version: 'v1',
@@ -28,7 +32,23 @@ function config(port: number): ProxyConfig {
     trustDomain: 'cluster.local',
     inbound: null,
     outbound: {
-      services: [{ host: HOST, namespace: 'default', aliases: [], addresses: [], ports: [{ port: 9000, name: 'http2', protocol: 'http2', endpoints: [{ address: '127.0.0.1', inboundPort: port, targetPort: 9000, spiffeId: 'spiffe://cluster.local/ns/default/sa/stream', mtls: false, workload: 'default/stream-1' }] }] }],
+      services: [{ host: HOST, namespace: 'default', aliases: [], addresses: [], ports: [{ port: 9000, name: 'http2', protocol: 'http2', endpoints: [{ address: '127.0.0.1', inboundPort: port, targetPort: 9000, spiffeId: 'spiffe://cluster.local/ns/default/sa/stream', mtls: false, workload: 'default/stream-1' }], ...(http && { http }) }] },
+        {
+          host: WEB,
+          namespace: 'default',
+          aliases: [],
+          addresses: [],
+          ports: [
+            {
+              port: 80,
+              name: 'http',
+              protocol: 'http',
+              endpoints: [{ address: '127.0.0.1', inboundPort: webPort, targetPort: 80, spiffeId: 'spiffe://cluster.local/ns/default/sa/web', mtls: false, workload: 'default/web-1' }],
+              http: [{ source: 'default/web#0', name: '', match: [], destinations: [{ host: WEB, port: 80, weight: 100 }], timeoutMs: 0, headers: { request: { set: [['x-route', 'web']], add: [], remove: [] } } }],
+            },
+          ],
+        },
+      ],
       externals: [],
       trafficPolicy: 'REGISTRY_ONLY',
     },
@@ -58,6 +78,11 @@ describe('upstream HTTP/2 sessions', () => {
       stream.once('end', () => stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM));
       return;
     }
+    if (path === '/headers') {
+      stream.respond({ ':status': 200 });
+      stream.end(`${String(headers['x-route'])} ${String(headers['te'])}`);
+      return;
+    }
     if (path === '/goaway') {
       // Answer after telling the client to open no more streams here.
       session.goaway(http2.constants.NGHTTP2_NO_ERROR, stream.id);
@@ -83,6 +108,7 @@ describe('upstream HTTP/2 sessions', () => {
   const sockets = new Set<net.Socket>();
   listener.on('connection', (s: net.Socket) => sockets.add(s));
   let port = 0;
+  let upstreamPort = 0;
   let client: http2.ClientHttp2Session;
 
   const call = (path: string, body = ''): Promise<{ status: number; body: string; trailers: http2.IncomingHttpHeaders; rst?: number }> =>
@@ -100,7 +126,7 @@ describe('upstream HTTP/2 sessions', () => {
     });
 
   before(async () => {
-    const upstreamPort = await new Promise<number>((r) => upstream.listen(0, '127.0.0.1', () => r((upstream.address() as net.AddressInfo).port)));
+    upstreamPort = await new Promise<number>((r) => upstream.listen(0, '127.0.0.1', () => r((upstream.address() as net.AddressInfo).port)));
     installConfig(rt, acceptProxyConfig(config(upstreamPort)));
     port = await new Promise<number>((r) => listener.listen(0, '127.0.0.1', () => r((listener.address() as net.AddressInfo).port)));
     client = http2.connect(`http://127.0.0.1:${port}`);
@@ -132,6 +158,36 @@ describe('upstream HTTP/2 sessions', () => {
     const r = await call('/reset-mid-answer');
     assert.equal(r.status, 200);
     assert.equal(r.rst, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  });
+
+  test("a route's request header operations reach the upstream, with gRPC's te: trailers", async () => {
+    const ops = { request: { set: [['x-route', 'yes']] as Array<[string, string]>, add: [], remove: [] } };
+    installConfig(rt, acceptProxyConfig(config(upstreamPort, [{ source: 'default/stream#0', name: '', match: [], destinations: [{ host: HOST, port: 9000, weight: 100 }], timeoutMs: 0, headers: ops }])));
+    const r = await new Promise<string>((resolve) => {
+      const req = client.request({ ':method': 'POST', ':path': '/headers', ':authority': AUTHORITY, te: 'trailers', 'content-type': 'application/grpc' });
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c.toString()));
+      req.on('end', () => resolve(text));
+      req.end();
+    });
+    installConfig(rt, acceptProxyConfig(config(upstreamPort)));
+    assert.equal(r, 'yes trailers');
+  });
+
+  test('an HTTP/2 stream to an http port goes upstream as HTTP/1.1, pseudo-headers left behind', async () => {
+    const web = http.createServer((req, res) => res.end(`${req.httpVersion} ${req.headers.host ?? ''} ${String(req.headers['x-route'])} ${req.rawHeaders.some((h) => h.startsWith(':'))}`));
+    const webPort = await new Promise<number>((r) => web.listen(0, '127.0.0.1', () => r((web.address() as net.AddressInfo).port)));
+    installConfig(rt, acceptProxyConfig(config(upstreamPort, undefined, webPort)));
+    const r = await new Promise<string>((resolve) => {
+      const req = client.request({ ':method': 'GET', ':path': '/', ':authority': `${WEB}:80` });
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c.toString()));
+      req.on('end', () => resolve(text));
+      req.end();
+    });
+    web.close();
+    web.closeAllConnections();
+    assert.equal(r, `1.1 ${WEB}:80 web false`);
   });
 
   test('GOAWAY drains: the stream in flight finishes, the next call goes on a new session', async () => {

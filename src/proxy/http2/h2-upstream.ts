@@ -60,6 +60,8 @@ function requestHeaders(ex: Exchange): OutgoingHttpHeaders {
     if (HOP_BY_HOP.has(name)) continue;
     out[name] = v;
   }
+  // Header operations edit a copy without hop-by-hop headers; gRPC's `te: trailers` still goes.
+  if (out['te'] === undefined && ex.headers['te'] === 'trailers') out['te'] = 'trailers';
   const extra = ex.extraHeaders;
   for (let i = 0; i + 1 < extra.length; i += 2) out[extra[i]!.toLowerCase()] = extra[i + 1]!;
   return out;
