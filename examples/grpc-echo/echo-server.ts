@@ -3,6 +3,7 @@
  * for a behaviour, so tests and the example can show retries and deadlines:
  *   `unavailable-once:<id>`  answers UNAVAILABLE the first time an id is seen (by any server of this process), then OK
  *   `unavailable`            always UNAVAILABLE
+ *   `unavailable-on:<pod>`   UNAVAILABLE from that pod only (a bad replica), OK from the others
  *   `sleep:<ms>`             answers after that long (or never, if the call is cancelled first)
  * Count streams `count` replies, `interval_ms` apart.
  */
@@ -51,7 +52,8 @@ export async function startEchoServer(pod: string, host: string, port = 0): Prom
     say(call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, callback: grpc.sendUnaryData<EchoReply>) {
       const message = call.request.message;
       calls.push(`Say ${message}`);
-      if (message === 'unavailable' || (message.startsWith('unavailable-once:') && !seen.has(message))) {
+      const badPod = message.startsWith('unavailable-on:') && message.slice(15) === pod;
+      if (badPod || message === 'unavailable' || (message.startsWith('unavailable-once:') && !seen.has(message))) {
         seen.add(message);
         callback({ code: grpc.status.UNAVAILABLE, details: `${pod} is unavailable` });
         return;

@@ -173,6 +173,20 @@ describe('gRPC through the outbound listener (h2c, one Exchange per stream)', ()
     while (!servers.some((s) => s.calls.includes('cancelled sleep:29999'))) await new Promise((r) => setTimeout(r, 10));
   });
 
+  test('outlier detection counts UNAVAILABLE as a 5xx: the bad replica is ejected after 3 in a row', async () => {
+    const outlierDetection = { consecutive5xx: 3, consecutiveGatewayErrors: 0, consecutiveLocalOriginFailures: 5, splitExternalLocalOriginErrors: false, intervalMs: 10_000, baseEjectionTimeMs: 60_000, maxEjectionTimeMs: 300_000, maxEjectionPercent: 100, minHealthPercent: 0 };
+    apply('outlier', undefined, { loadBalancer: { policy: 'ROUND_ROBIN' }, outlierDetection });
+    // A success on each host first: consecutive-error streaks are host state and outlive earlier tests' pushes.
+    for (let i = 0; i < 3; i++) assert.equal((await say('reset streaks')).err, null);
+    const before = servers[1]!.calls.length;
+    for (let i = 0; i < 30; i++) {
+      // Istio's default retry policy retries UNAVAILABLE on another host: every call succeeds.
+      const { err } = await say('unavailable-on:echo-2');
+      assert.equal(err, null);
+    }
+    assert.equal(servers[1]!.calls.length - before, 3);
+  });
+
   const localReplies: Array<{ name: string; routes?: HttpRoute[]; policy?: Policy; code: grpc.status; flag: string; metadata?: string }> = [
     { name: 'no route matched: 404 → UNIMPLEMENTED, NR', routes: [route({ match: [{ uri: { prefix: '/other' } }] })], code: grpc.status.UNIMPLEMENTED, flag: 'NR' },
     { name: 'no healthy upstream (undefined subset): 503 → UNAVAILABLE, NR', routes: [route({ destinations: [{ host: HOST, port: PORT, weight: 100, subset: 'v9' }] })], code: grpc.status.UNAVAILABLE, flag: 'NR' },

@@ -34,6 +34,8 @@ class EndpointResponse implements ResponseHandler {
   private released = false;
   /** A gRPC answer whose status comes in the trailers: reported to outlier detection then. */
   private grpcPending = false;
+  /** The answer's status was reported: an abort after it (a retry dropping the answer) is not a second failure. */
+  private reported = false;
 
   constructor(
     private readonly path: EndpointPath,
@@ -49,6 +51,7 @@ class EndpointResponse implements ResponseHandler {
   onHeaders(ex: Exchange, status: number, headers: ResponseHeaders, control: UpstreamControl): void {
     const detector = this.cluster.outlierDetector;
     if (control !== LOCAL_REPLY && detector !== undefined) {
+      this.reported = true;
       const grpc = headers['grpc-status'];
       if (typeof grpc === 'string') detector.reportStatus(this.host, grpcStatusToHttp(Number(grpc)));
       else if (status === 200 && isGrpcRequest(headers['content-type'])) this.grpcPending = true;
@@ -74,7 +77,7 @@ class EndpointResponse implements ResponseHandler {
   }
   onError(ex: Exchange, failure: UpstreamFailureEvent): void {
     const detector = this.cluster.outlierDetector;
-    if (detector !== undefined && failure.kind !== 'protocol') detector.reportLocalOrigin(this.host, failure.kind === 'timeout' ? 'timeout' : 'connect-failed');
+    if (detector !== undefined && failure.kind !== 'protocol' && !this.reported) detector.reportLocalOrigin(this.host, failure.kind === 'timeout' ? 'timeout' : 'connect-failed');
     this.release();
     this.outer.onError(ex, failure);
   }
