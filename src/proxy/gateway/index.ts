@@ -23,7 +23,7 @@ import type { Admitted } from '../security/admit-request.js';
 import { authzLogFields } from '../security/authz-log.js';
 import type { AuthzDecision } from '../../authz/index.js';
 import { createGatewayH2 } from './gateway-h2.js';
-import { dispatchByPreface, drainOnClose } from '../outbound/h2c-preface.js';
+import { checkConnectionsUnbound, dispatchByPreface, drainOnClose } from '../outbound/h2c-preface.js';
 
 export interface GatewayListeners {
   /** Open listeners the new config needs and close those it dropped; rejects (and changes nothing) if one cannot bind. */
@@ -47,6 +47,7 @@ export function createGatewayListeners(rt: ProxyRuntime, bindHost: string, publi
     new Promise((resolve, reject) => {
       const http1 = http.createServer((req, res) => handleGateway(rt, dispatch, port, req, res));
       hardenServer(http1);
+      checkConnectionsUnbound(http1);
       // HTTP/1.1 and h2c (prior knowledge) on one port.
       const server = net.createServer((socket) => {
         socket.on('error', () => socket.destroy());

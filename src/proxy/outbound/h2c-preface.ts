@@ -17,6 +17,14 @@ export function startsH2Preface(chunk: Buffer): boolean {
 }
 
 /**
+ * An http.Server fed connections by another listener never listens itself, and node starts the checks behind
+ * headersTimeout and requestTimeout (slowloris) only on 'listening': start them here.
+ */
+export function checkConnectionsUnbound(http1: http.Server): void {
+  http1.emit('listening');
+}
+
+/**
  * Closing the listener drains what it handed on, as http.Server.close does for its own: idle HTTP/1.1 keep-alive
  * connections close at once, HTTP/2 sessions get GOAWAY and close when their streams end.
  */
@@ -24,7 +32,8 @@ export function drainOnClose(listener: net.Server, http1: http.Server, h2: { clo
   const close = listener.close.bind(listener);
   listener.close = (cb?: (err?: Error) => void) => {
     close(cb);
-    http1.closeIdleConnections();
+    // http.Server.close on a server that never bound: closes idle keep-alive connections, stops the checks above.
+    http1.close();
     h2.close();
     return listener;
   };

@@ -36,7 +36,7 @@ import { handleConnect } from './connect-tunnel.js';
 import { handleEgress } from './egress.js';
 import { createOutboundH2 } from './outbound-h2.js';
 import type { OutboundH2 } from './outbound-h2.js';
-import { dispatchByPreface, drainOnClose } from './h2c-preface.js';
+import { checkConnectionsUnbound, dispatchByPreface, drainOnClose } from './h2c-preface.js';
 import { H2SessionPools } from '../http2/h2-session-pool.js';
 import { connectUpstreamH2 } from '../http2/h2-upstream.js';
 
@@ -98,6 +98,8 @@ export function createOutboundServers(rt: ProxyRuntime, options: OutboundOptions
   const server = http.createServer((req, res) => handleOutbound(rt, dispatch, req, res, authorityOf, dialledOf));
   server.on('connect', (req: http.IncomingMessage, socket, head: Buffer) => handleConnect(rt, req, socket as net.Socket, head));
   hardenServer(server);
+  // Connections come from a listener in front (outbound, capture), never from this server's own bind.
+  checkConnectionsUnbound(server);
   const h2 = createOutboundH2(rt, dispatch);
   server.once('close', () => h2.close());
   return { http1: server, h2 };
