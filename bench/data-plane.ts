@@ -143,7 +143,8 @@ export async function runDataPlane(o: DataPlaneOptions): Promise<DataPlaneResult
         name: 'weft',
         url: `http://${client.outbound}/`,
         host: 'upstream:8000',
-        h2: { unsupported: 'the sidecar outbound listener is node:http (HTTP/1.1 only); h2c from the app is not accepted yet' },
+        // h2c with prior knowledge to the same listener; :authority names the service, as Host does for wrk.
+        h2: { url: `http://${client.outbound}/` },
         sidecars: [
           { role: 'client', pid: client.proxyPid },
           { role: 'server', pid: upstream.proxyPid },
@@ -174,7 +175,7 @@ export async function runDataPlane(o: DataPlaneOptions): Promise<DataPlaneResult
       let http2: ThroughputRun | { unsupported: string } = 'unsupported' in p.h2 ? p.h2 : { unsupported: '' };
       if ('url' in p.h2) {
         o.log(`${p.name}: max throughput, HTTP/2`);
-        http2 = await h2load({ url: p.h2.url }, { seconds: o.throughputSeconds, connections: o.connections, streams: o.h2Streams, cpu: loadCpu });
+        http2 = await h2load({ url: p.h2.url, ...(p.host ? { host: p.host } : {}) }, { seconds: o.throughputSeconds, connections: o.connections, streams: o.h2Streams, cpu: loadCpu });
       }
       o.log(`${p.name}: open loop at ${o.latencyRate} rps`);
       const origin = new URL(p.url).origin;

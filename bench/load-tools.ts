@@ -85,7 +85,8 @@ export function parseH2load(out: string): Omit<ThroughputRun, 'tool' | 'command'
 export async function h2load(target: LoadTarget, o: { seconds: number; connections: number; streams: number; cpu?: number }): Promise<ThroughputRun> {
   // -D runs for a duration; a short warm-up keeps connection set-up out of the rate.
   const args = ['-t1', `-c${o.connections}`, `-m${o.streams}`, '-D', String(o.seconds), '--warm-up-time=1'];
-  if (target.host) args.push('-H', `host: ${target.host}`);
+  // HTTP/2 names the target in :authority; h2load sends a `host` header as an ordinary header beside it.
+  if (target.host) args.push('-H', `:authority: ${target.host}`);
   args.push(target.url);
   const [cmd, full] = withPin(o.cpu, 'h2load', args);
   const raw = await run(cmd, full, (o.seconds + 30) * 1000);

@@ -1,8 +1,9 @@
 /**
- * gRPC through the mesh in network namespaces: examples/grpc-echo's h2c server behind its sidecar, called from the
- * sleep pod with a gRPC client. The client's connection to the service address is captured and tunnelled over
- * mTLS; grpc-echo's sidecar serves it as HTTP/2 per stream, with AuthorizationPolicy judged on each call's path
- * and a denial answered in gRPC's terms (grpc-status 7).
+ * gRPC through the mesh in network namespaces: examples/grpc-echo's h2c server (three replicas) behind their
+ * sidecars, called from the sleep pod with a gRPC client. The client's connection to the service address is
+ * captured; sleep's sidecar takes each call as one stream through its request path, balances it over the replicas
+ * and carries it over mTLS; the replica's sidecar judges AuthorizationPolicy on each call's path and answers a
+ * denial in gRPC's terms (grpc-status 7).
  * Root, `ip netns`, iptables and setpriv are required; without them the test is skipped.
  */
 import { test } from 'node:test';
@@ -46,7 +47,12 @@ spec:
 test('gRPC in the mesh: h2c through captured mTLS, AuthorizationPolicy per call', { skip, timeout: 180_000 }, async (t) => {
   mesh = await startMesh(['examples/httpbin', 'examples/grpc-echo'], { stateDir, isolation: 'netns' });
   const m = mesh;
-  const echoLog = path.join(stateDir, 'logs', 'default.grpc-echo.sidecar.log');
+  // Three replicas: a call is logged by whichever replica's sidecar it was balanced to.
+  const echoLogs = ['grpc-echo', 'grpc-echo-2', 'grpc-echo-3'].map((n) => path.join(stateDir, 'logs', `default.${n}.sidecar.log`));
+  // In time order, so that lines logged after a point are the tail whichever replica logged them.
+  const echoLines = (): ReturnType<typeof inboundAccessLines> =>
+    echoLogs.flatMap((f) => inboundAccessLines(f)).sort((a, b) => ((a as { time?: string }).time ?? '').localeCompare((b as { time?: string }).time ?? ''));
+  const replicas = ['grpc-echo', 'grpc-echo-2', 'grpc-echo-3'];
   const grpcCall = (message: string): ReturnType<MeshRun['weft']> =>
     m.weft(['exec', 'sleep', '--', 'timeout', '20', 'node', 'dist/examples/grpc-echo/grpc-call.js', 'grpc-echo:50051', message]);
 
@@ -58,43 +64,53 @@ test('gRPC in the mesh: h2c through captured mTLS, AuthorizationPolicy per call'
   });
 
   await t.test("grpc-echo's sidecar logged POST /echo.Echo/Say from sleep's SPIFFE identity", async () => {
-    const line = await eventually('an inbound /echo.Echo/Say line', () => inboundAccessLines(echoLog).find((l) => l.path === '/echo.Echo/Say'));
+    const line = await eventually('an inbound /echo.Echo/Say line', () => echoLines().find((l) => l.path === '/echo.Echo/Say'));
     assert.equal(line.method, 'POST');
     assert.equal(line.status, 200);
     assert.equal(line.peer, SLEEP_ID);
   });
 
   await t.test('an ALLOW policy for another method denies the call: grpc-status 7, and the log says why', async () => {
-    await applyAndSync(m, 'apply', { yaml: policy('echo-other-only', 'ALLOW', ['/echo.Echo/Other']) }, ['grpc-echo']);
-    const before = inboundAccessLines(echoLog).length;
+    await applyAndSync(m, 'apply', { yaml: policy('echo-other-only', 'ALLOW', ['/echo.Echo/Other']) }, replicas);
+    const before = echoLines().length;
     const r = await grpcCall('denied');
     assert.equal(r.code, 1, `${r.stdout} ${r.stderr}`);
     assert.match(r.stdout, /^grpc-status: 7$/m);
     assert.doesNotMatch(r.stdout, /denied$/m, 'the app never answered');
-    const line = await eventually('the denied call in the log', () => inboundAccessLines(echoLog).slice(before).find((l) => l.path === '/echo.Echo/Say'));
+    const line = await eventually('the denied call in the log', () => echoLines().slice(before).find((l) => l.path === '/echo.Echo/Say'));
     assert.equal(line.status, 403);
     assert.equal(line.peer, SLEEP_ID);
     assert.equal(line.authz?.decision, 'DENY');
   });
 
   await t.test("a DENY policy is named in the log", async () => {
-    await applyAndSync(m, 'apply', { yaml: policy('echo-deny-say', 'DENY', ['/echo.Echo/Say']) }, ['grpc-echo']);
-    const before = inboundAccessLines(echoLog).length;
+    await applyAndSync(m, 'apply', { yaml: policy('echo-deny-say', 'DENY', ['/echo.Echo/Say']) }, replicas);
+    const before = echoLines().length;
     const r = await grpcCall('denied again');
     assert.match(r.stdout, /^grpc-status: 7$/m, r.stderr);
-    const line = await eventually('the denied call in the log', () => inboundAccessLines(echoLog).slice(before).find((l) => l.path === '/echo.Echo/Say'));
+    const line = await eventually('the denied call in the log', () => echoLines().slice(before).find((l) => l.path === '/echo.Echo/Say'));
     assert.deepEqual(line.authz, { decision: 'DENY', policy: 'default/echo-deny-say', rule: 0 });
-    await applyAndSync(m, 'delete', { yaml: policy('echo-deny-say', 'DENY', ['/echo.Echo/Say']) }, ['grpc-echo']);
+    await applyAndSync(m, 'delete', { yaml: policy('echo-deny-say', 'DENY', ['/echo.Echo/Say']) }, replicas);
   });
 
   await t.test("ALLOW for /echo.Echo/Say from sleep's principal: the call succeeds again", async () => {
-    await applyAndSync(m, 'apply', { yaml: policy('echo-other-only', 'ALLOW', ['/echo.Echo/Say'], ['cluster.local/ns/default/sa/sleep']) }, ['grpc-echo']);
+    await applyAndSync(m, 'apply', { yaml: policy('echo-other-only', 'ALLOW', ['/echo.Echo/Say'], ['cluster.local/ns/default/sa/sleep']) }, replicas);
     const r = await grpcCall('welcome');
     assert.equal(r.code, 0, `${r.stdout} ${r.stderr}`);
     assert.match(r.stdout, /^grpc-echo[\w-]*: welcome$/m);
     assert.match(r.stdout, /^grpc-status: 0$/m);
-    const line = await eventually('the allowed call in the log', () => inboundAccessLines(echoLog).find((l) => l.authz?.policy === 'default/echo-other-only'));
+    const line = await eventually('the allowed call in the log', () => echoLines().find((l) => l.authz?.policy === 'default/echo-other-only'));
     assert.equal(line.authz?.decision, 'ALLOW');
+  });
+
+  await t.test('300 calls on one connection are balanced per call over the three replicas', async () => {
+    await applyAndSync(m, 'delete', { yaml: policy('echo-other-only', 'ALLOW', ['/echo.Echo/Say'], ['cluster.local/ns/default/sa/sleep']) }, replicas);
+    const r = await m.weft(['exec', 'sleep', '--', 'timeout', '60', 'node', 'dist/examples/grpc-echo/grpc-call.js', 'grpc-echo:50051', 'spread', '300']);
+    assert.equal(r.code, 0, `${r.stdout} ${r.stderr}`);
+    const counts = [...r.stdout.matchAll(/^(grpc-echo[\w-]*) answered (\d+)$/gm)].map((x) => Number(x[2]));
+    assert.equal(counts.length, 3, r.stdout);
+    // Istio's default balancer (least request) over three idle hosts: each gets its share, give or take.
+    for (const n of counts) assert.ok(n >= 50, r.stdout);
   });
 
   await t.test('a stop leaves nothing of the mesh behind', async () => {

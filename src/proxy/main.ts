@@ -22,7 +22,7 @@ import { ProxyMetrics } from './telemetry/proxy-metrics.js';
 import { createAdminServer } from './admin/admin-server.js';
 import { runtimeReport } from './admin/runtime-report.js';
 import { createInboundListener } from './inbound/index.js';
-import { createOutboundServer } from './outbound/index.js';
+import { createOutboundListener } from './outbound/index.js';
 import { createGatewayListeners } from './gateway/index.js';
 import { createCaptureListener } from './capture/capture-listener.js';
 import { redirectedPort } from './capture/redirected-port.js';
@@ -57,6 +57,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
     pools: new EndpointPools(cert),
     endpoints: new EndpointRegistry(systemClock),
     random: Math.random,
+    clock: systemClock,
     telemetry: proxyTelemetry(s.accessLog, metrics),
     log,
     podIP: s.podIP,
@@ -111,7 +112,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
       control.reportCertificate(cert.current.notAfter);
     });
     servers.push(await listen(inbound.server, s.inboundPort, s.podIP));
-    servers.push(await listen(createOutboundServer(rt), s.outboundPort, s.podIP));
+    servers.push(await listen(createOutboundListener(rt), s.outboundPort, s.podIP));
     if (capture !== undefined) servers.push(await listen(createCaptureListener(rt), capture, '127.0.0.1'));
     if (servesDns) dns = await startDnsProxy({ port: s.dnsPort!, host: '127.0.0.1', upstream: s.dnsUpstream, table: () => dnsTable });
   } else {

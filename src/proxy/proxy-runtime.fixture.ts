@@ -18,6 +18,7 @@ export function testRuntime(handles: Partial<ProxyRuntime> = {}): ProxyRuntime {
     pools: new EndpointPools(undefined),
     endpoints: new EndpointRegistry(systemClock),
     random: Math.random,
+    clock: systemClock,
     telemetry: { record: () => undefined },
     log: { info: () => undefined, warn: () => undefined },
     podIP: '127.0.0.1',

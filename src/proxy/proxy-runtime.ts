@@ -8,6 +8,7 @@ import type { WorkloadCertificate } from './tls/workload-certificate.js';
 import type { Telemetry } from './telemetry/access-log.js';
 import type { HostResolver } from './upstream/external-resolver.js';
 import type { EndpointRegistry } from './balance/endpoint-registry.js';
+import type { Clock } from '../clock.js';
 
 export interface ProxyLog {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -22,6 +23,8 @@ export interface ProxyRuntime {
   readonly endpoints: EndpointRegistry;
   /** Uniform in [0, 1): weighted splits, fault and mirror percentages, balancing, retry jitter. */
   readonly random: () => number;
+  /** Time for the request path's timers (timeouts, backoff, fault delays). */
+  readonly clock: Clock;
   readonly telemetry: Telemetry;
   readonly log: ProxyLog;
   /** Names outside the mesh, resolved upstream (never through the pod's own DNS proxy). */

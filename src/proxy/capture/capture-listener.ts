@@ -1,17 +1,18 @@
 /**
  * The sidecar's listener for the app's captured outgoing connections (iptables REDIRECT to 127.0.0.1), Istio's
  * outbound listener on 15001. Each connection is dispatched once, by its original destination:
- *   a mesh service's virtual address → that port's protocol: http to the outbound HTTP server with the request's
- *     authority completed from the address (captured-authority.ts); tcp/tls by the port's tcp/tls routes (tls ones by
- *     the ClientHello's SNI) through the mTLS tunnel, and http2/grpc too (h2 multiplexes, so one tunnel per app
- *     connection; the destination's sidecar applies policy per stream)
+ *   a mesh service's virtual address → that port's protocol: http, http2 and grpc to the outbound HTTP servers
+ *     with the request's authority completed from the address (captured-authority.ts), HTTP/1.1 or, when the app
+ *     opens with HTTP/2's preface, h2c with each stream through the request path; tcp/tls by the port's tcp/tls
+ *     routes (tls ones by the ClientHello's SNI) through the mTLS tunnel
  *   any other address → its first bytes (first-bytes.ts): HTTP to the outbound HTTP server (ServiceEntry by Host,
  *     else the traffic policy), TLS by SNI and other TCP by address to a ServiceEntry, else the traffic policy
  *     (captured-opaque.ts)
  */
 import net from 'node:net';
 import type { ProxyRuntime } from '../proxy-runtime.js';
-import { createOutboundServer } from '../outbound/index.js';
+import { createOutboundServers } from '../outbound/index.js';
+import { dispatchByPreface } from '../outbound/h2c-preface.js';
 import { capturedAuthority } from './captured-authority.js';
 import { FIRST_BYTES_WAIT_MS, readFirstBytes } from './first-bytes.js';
 import { handleCapturedOpaque, tunnelToMeshService } from './captured-opaque.js';
@@ -30,7 +31,7 @@ export function createCaptureListener(rt: ProxyRuntime, options: CaptureOptions 
   const waitMs = options.firstBytesWaitMs ?? FIRST_BYTES_WAIT_MS;
   const destinations = new WeakMap<net.Socket, OriginalDst>();
   const serviceAt = (address: string): string | undefined => rt.config?.serviceAt(address)?.host;
-  const http = createOutboundServer(rt, {
+  const { http1: http, h2 } = createOutboundServers(rt, {
     authorityOf: (req) => {
       const dst = destinations.get(req.socket);
       return dst === undefined ? req.headers.host : capturedAuthority(req.headers.host, dst, serviceAt);
@@ -57,8 +58,9 @@ export function createCaptureListener(rt: ProxyRuntime, options: CaptureOptions 
     // A service's address; or, for a PASSTHROUGH service, one of its endpoints dialled directly.
     const balanced = cfg?.serviceAt(dst.address)?.ports.get(dst.port) ?? cfg?.byPassthroughEndpoint.get(`${dst.address}:${dst.port}`);
     if (cfg && balanced) {
-      if (balanced.protocol !== 'http') tunnelToMeshService(rt, cfg, socket, balanced, dst, waitMs);
-      else toHttp(socket);
+      if (balanced.protocol === 'http' || balanced.protocol === 'http2' || balanced.protocol === 'grpc') {
+        dispatchByPreface(socket, (s) => toHttp(s), (s) => h2.serve(s, dst));
+      } else tunnelToMeshService(rt, cfg, socket, balanced, dst, waitMs);
       return;
     }
     readFirstBytes(socket, waitMs, (head, first) => {

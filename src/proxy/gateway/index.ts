@@ -4,6 +4,7 @@
  *   → path normalisation, JWT, AuthorizationPolicy (as on every inbound side) → virtual host by Host
  *   (Gateway hosts ∩ VirtualService hosts) → the sidecars' request path (outbound/index.ts: route match, fault,
  *   mirror, timeout, retry, endpoint choice, mTLS with the gateway's own identity)
+ * A connection that opens with HTTP/2's preface is h2c (gateway-h2.ts): each stream takes the same admission and path.
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -27,6 +28,8 @@ import { admitRequest } from '../security/admit-request.js';
 import type { Admitted } from '../security/admit-request.js';
 import { authzLogFields } from '../security/authz-log.js';
 import type { AuthzDecision } from '../../authz/index.js';
+import { createGatewayH2 } from './gateway-h2.js';
+import { checkConnectionsUnbound, dispatchByPreface, drainOnClose } from '../outbound/h2c-preface.js';
 
 export interface GatewayListeners {
   /** Open listeners the new config needs and close those it dropped; rejects (and changes nothing) if one cannot bind or a certificate cannot be loaded. */
@@ -55,6 +58,7 @@ export function createGatewayListeners(
   const open = new Map<number, { server: net.Server; protocol: PortProtocol }>();
   // The same request path as a sidecar's outbound side, after the gateway's own admission.
   const dispatch = requestPath(rt);
+  const h2 = createGatewayH2(rt, dispatch);
   const bound = new Map<number, string>();
   const connections = new WeakMap<object, TlsConnectionInfo>();
   let current: { cfg: CompiledProxyConfig; tls: Map<string, ServerTlsRuntime> } | undefined;
@@ -64,9 +68,15 @@ export function createGatewayListeners(
     new Promise((resolve, reject) => {
       let server: net.Server;
       if (protocol === 'HTTP') {
-        const h = http.createServer((req, res) => handleGateway(rt, dispatch, port, req, res, undefined));
-        hardenServer(h);
-        server = h;
+        const http1 = http.createServer((req, res) => handleGateway(rt, dispatch, port, req, res, undefined));
+        hardenServer(http1);
+        checkConnectionsUnbound(http1);
+        // HTTP/1.1 and h2c (prior knowledge) on one port.
+        server = net.createServer((socket) => {
+          socket.on('error', () => socket.destroy());
+          dispatchByPreface(socket, (s) => http1.emit('connection', s), (s) => h2.serve(s, port));
+        });
+        drainOnClose(server, http1, { close() {} });
       } else {
         // Decrypted HTTPS connections are handed to this server; it never listens itself.
         const inner = http.createServer((req, res) => handleGateway(rt, dispatch, port, req, res, connections.get(req.socket)));
@@ -116,6 +126,7 @@ export function createGatewayListeners(
     },
     addresses: () => Object.fromEntries([...bound].map(([k, v]) => [String(k), v])),
     async close() {
+      h2.close();
       await Promise.all([...open.values()].map((s) => new Promise((r) => s.server.close(r))));
       open.clear();
     },

@@ -7,7 +7,9 @@
 export const GRPC_STATUS = {
   OK: 0,
   UNKNOWN: 2,
+  DEADLINE_EXCEEDED: 4,
   PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
@@ -27,8 +29,11 @@ export function grpcStatusOfHttp(status: number): number {
     case 429:
     case 502:
     case 503:
-    case 504:
       return GRPC_STATUS.UNAVAILABLE;
+    // The proxy's 504 is always a timeout (route, per-try, or the caller's grpc-timeout): Envoy's router answers a
+    // gRPC caller DEADLINE_EXCEEDED for it.
+    case 504:
+      return GRPC_STATUS.DEADLINE_EXCEEDED;
     default:
       return GRPC_STATUS.UNKNOWN;
   }

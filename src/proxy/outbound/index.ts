@@ -1,6 +1,7 @@
 /**
  * Outbound: the app's requests, top to bottom. The app reaches this listener as its HTTP proxy (http_proxy), so
- * requests arrive in absolute-form; a plain Host header works too; captured connections arrive here too.
+ * requests arrive in absolute-form; a plain Host header works too; captured connections arrive here too. A connection
+ * that opens with HTTP/2's preface is h2c (outbound-h2.ts): each of its streams takes the same request path.
  *   request target → mesh service by name (registry-compiled aliases) and port → the request path below
  *   not a mesh service → egress (egress.ts): a ServiceEntry http port by Host, else the traffic policy
  * CONNECT host:port tunnels opaque TCP (connect-tunnel.ts).
@@ -9,7 +10,7 @@
  * the ingress gateway runs the same chain after its own listener.
  */
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import { parseAuthority, requestTarget } from '../http/authority.js';
@@ -28,25 +29,47 @@ import { enforceTimeout } from '../request/timeout-layer.js';
 import { retryRequest } from '../request/retry-layer.js';
 import { chooseEndpoint } from '../request/endpoint-layer.js';
 import { connectUpstream } from '../request/connect-upstream.js';
+import { keepBody } from '../request/body-layer.js';
+import { RequestTimers } from '../request/request-timers.js';
+import { RETRY_BUFFER_LIMIT_BYTES } from '../request/retry-buffer.js';
 import { handleConnect } from './connect-tunnel.js';
 import { handleEgress } from './egress.js';
+import { createOutboundH2 } from './outbound-h2.js';
+import type { OutboundH2 } from './outbound-h2.js';
+import { checkConnectionsUnbound, dispatchByPreface, drainOnClose } from './h2c-preface.js';
+import { H2SessionPools } from '../http2/h2-session-pool.js';
+import { connectUpstreamH2 } from '../http2/h2-upstream.js';
 
 /** The request path from a routed request to the upstream's answer, built once per proxy. */
-export function requestPath(rt: ProxyRuntime): Dispatch {
+/**
+ * The innermost step: an HTTP/1.1 keep-alive pool (undici), or a stream on a pooled HTTP/2 session when the
+ * destination port speaks HTTP/2 (Istio's http2 and grpc protocols; the endpoint layer says which).
+ */
+export function connectByProtocol(rt: ProxyRuntime): Dispatch {
+  const h1 = connectUpstream(rt.pools);
+  const h2 = connectUpstreamH2(new H2SessionPools(rt.cert));
+  return (ex, handler) => (ex.upstreamH2 ? h2 : h1)(ex, handler);
+}
+
+export function requestPath(rt: ProxyRuntime, connect: Dispatch = connectByProtocol(rt)): Dispatch {
+  // One timer queue on the runtime's clock for every timeout, backoff and delay of this path.
+  const timers = new RequestTimers(rt.clock);
   // Endpoint choice and connect, shared by requests and their mirrored copies.
-  const toEndpoint = chooseEndpoint(rt.endpoints, rt.random)(connectUpstream(rt.pools));
+  const toEndpoint = chooseEndpoint(rt.endpoints, rt.random)(connect);
   return stack(
     [
       // VirtualService rules: first match wins; 404, redirects, direct responses and CORS preflights answered here.
       matchRoute(rt.random),
       // Delay and abort before anything goes upstream.
-      injectFault(rt.random),
+      injectFault(rt.random, timers),
+      // A body that may be sent again (retry, mirror) is kept up to Envoy's buffer limit while it streams.
+      keepBody(RETRY_BUFFER_LIMIT_BYTES),
       // Copies go out fire-and-forget, beside the real request.
       mirrorRequest(toEndpoint, rt.random),
       // The route timeout spans every attempt.
-      enforceTimeout,
+      enforceTimeout(timers),
       // Each attempt goes through endpoint choice again, so a retry can go to another host.
-      retryRequest(rt.random),
+      retryRequest(rt.random, timers),
     ],
     toEndpoint,
   );
@@ -62,14 +85,40 @@ export interface OutboundOptions {
 /** Reports one request; `service` is the mesh service or ServiceEntry host it matched in config, if any. */
 export type OutboundFinish = (status: number, upstream?: string, reason?: string, egress?: EgressDecision, service?: string, responseFlags?: string) => void;
 
-export function createOutboundServer(rt: ProxyRuntime, options: OutboundOptions = {}): http.Server {
+/** The outbound HTTP servers, HTTP/1.1 and HTTP/2, over one request path. */
+export interface OutboundServers {
+  http1: http.Server;
+  h2: OutboundH2;
+}
+
+export function createOutboundServers(rt: ProxyRuntime, options: OutboundOptions = {}): OutboundServers {
   const authorityOf = options.authorityOf ?? ((req: http.IncomingMessage) => req.headers.host);
   const dialledOf = options.dialledOf ?? (() => undefined);
   const dispatch = requestPath(rt);
   const server = http.createServer((req, res) => handleOutbound(rt, dispatch, req, res, authorityOf, dialledOf));
   server.on('connect', (req: http.IncomingMessage, socket, head: Buffer) => handleConnect(rt, req, socket as net.Socket, head));
   hardenServer(server);
-  return server;
+  // Connections come from a listener in front (outbound, capture), never from this server's own bind.
+  checkConnectionsUnbound(server);
+  const h2 = createOutboundH2(rt, dispatch);
+  server.once('close', () => h2.close());
+  return { http1: server, h2 };
+}
+
+export function createOutboundServer(rt: ProxyRuntime, options: OutboundOptions = {}): http.Server {
+  return createOutboundServers(rt, options).http1;
+}
+
+/** The explicit outbound listener: HTTP/1.1 (the app's http_proxy) and h2c with prior knowledge on one port. */
+export function createOutboundListener(rt: ProxyRuntime): net.Server {
+  const { http1, h2 } = createOutboundServers(rt);
+  const listener = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    socket.on('error', () => socket.destroy());
+    dispatchByPreface(socket, (s) => http1.emit('connection', s), (s) => h2.serve(s));
+  });
+  drainOnClose(listener, http1, h2);
+  return listener;
 }
 
 function handleOutbound(

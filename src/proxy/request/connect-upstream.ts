@@ -60,8 +60,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, UpstreamControl {
     this.handler.onData(this.ex, chunk, this);
   }
 
-  onResponseEnd(): void {
-    this.handler.onEnd(this.ex);
+  onResponseEnd(_c: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
+    this.handler.onEnd(this.ex, trailers);
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
@@ -75,7 +75,7 @@ export function connectUpstream(pools: EndpointPools): Dispatch {
     ex.upstreamWorkload = ep.workload;
     const pool = pools.get(targetOf(ep, ex.binding!.sni, ex.binding!.config.policy.tls?.mode === 'DISABLE'));
     pool.dispatch(
-      { path: ex.upstreamPath, method: ex.method as Dispatcher.HttpMethod, headers: headersForUpstream(ex), body: ex.body },
+      { path: ex.upstreamPath, method: ex.method as Dispatcher.HttpMethod, headers: headersForUpstream(ex), body: ex.bodyForAttempt() },
       new UpstreamAttempt(ex, handler),
     );
   };

@@ -1,16 +1,21 @@
 /**
  * Choose the endpoint: the destination's cluster (its subset; none known is 503 `NR`), admission by the cluster's
  * circuit breaker (503 `UO` with `x-envoy-overloaded`), a host from the balancer over the hosts outlier detection has
- * not ejected (none: 503 `UH`), then on to connect. The answer is reported back to outlier detection, and the host's
- * and breaker's counts are released when it ends. State comes from the EndpointRegistry, so it outlives pushes.
+ * not ejected (none: 503 `UH`), then on to connect. The answer is reported back to outlier detection (a gRPC answer
+ * by its grpc-status mapped to HTTP as Envoy's router does, from the headers of a trailers-only answer or else from
+ * the trailers), and the host's and breaker's counts are released when it ends. State comes from the EndpointRegistry, so it outlives pushes.
  *
  * Connections, as the breaker counts them: HTTP/1.1 carries one request at a time, so a request in flight holds a
- * connection; beyond maxConnections requests wait (up to http1MaxPendingRequests) for one to be released.
+ * connection; beyond maxConnections requests wait (up to http1MaxPendingRequests) for one to be released. A port
+ * that speaks HTTP/2 multiplexes its requests over a few sessions per endpoint (h2-session-pool.ts): its requests
+ * are bounded by maxRequests (Istio's http2MaxRequests) and hold no connection each.
  */
 import type { ClusterRuntime, EndpointState } from '../balance/cluster-runtime.js';
 import type { EndpointRegistry } from '../balance/endpoint-registry.js';
 import type { PickContext } from '../balance/balancer.js';
 import { hashKeyOf } from '../balance/hash-key.js';
+import { grpcStatusToHttp } from '../resilience/grpc-status.js';
+import { isGrpcRequest } from '../http2/grpc-status.js';
 import { LOCAL_REPLY, replyLocally } from './exchange.js';
 import type { Dispatch, Exchange, Layer, ResponseHandler, ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from './exchange.js';
 
@@ -27,6 +32,10 @@ interface Waiting {
 /** Releases the host and the breaker when the answer ends, and tells outlier detection how it went. */
 class EndpointResponse implements ResponseHandler {
   private released = false;
+  /** A gRPC answer whose status comes in the trailers: reported to outlier detection then. */
+  private grpcPending = false;
+  /** The answer's status was reported: an abort after it (a retry dropping the answer) is not a second failure. */
+  private reported = false;
 
   constructor(
     private readonly path: EndpointPath,
@@ -35,10 +44,19 @@ class EndpointResponse implements ResponseHandler {
     private readonly host: EndpointState,
     /** A generated consistent-hash cookie for the client to keep. */
     private readonly setCookie: string | undefined,
+    /** An HTTP/1.1 request holds a connection until its answer ends. */
+    private readonly holdsConnection: boolean,
   ) {}
 
   onHeaders(ex: Exchange, status: number, headers: ResponseHeaders, control: UpstreamControl): void {
-    if (control !== LOCAL_REPLY) this.cluster.outlierDetector?.reportStatus(this.host, status);
+    const detector = this.cluster.outlierDetector;
+    if (control !== LOCAL_REPLY && detector !== undefined) {
+      this.reported = true;
+      const grpc = headers['grpc-status'];
+      if (typeof grpc === 'string') detector.reportStatus(this.host, grpcStatusToHttp(Number(grpc)));
+      else if (status === 200 && isGrpcRequest(headers['content-type'])) this.grpcPending = true;
+      else detector.reportStatus(this.host, status);
+    }
     if (this.setCookie !== undefined) {
       const prior = headers['set-cookie'];
       headers['set-cookie'] = prior === undefined ? this.setCookie : [...(Array.isArray(prior) ? prior : [prior]), this.setCookie];
@@ -48,13 +66,18 @@ class EndpointResponse implements ResponseHandler {
   onData(ex: Exchange, chunk: Buffer, control: UpstreamControl): void {
     this.outer.onData(ex, chunk, control);
   }
-  onEnd(ex: Exchange): void {
+  onEnd(ex: Exchange, trailers?: ResponseHeaders): void {
+    if (this.grpcPending) {
+      const grpc = trailers?.['grpc-status'];
+      // A gRPC answer without a status is an INTERNAL error to the client (gRPC's PROTOCOL-HTTP2).
+      this.cluster.outlierDetector?.reportStatus(this.host, grpcStatusToHttp(typeof grpc === 'string' ? Number(grpc) : 13));
+    }
     this.release();
-    this.outer.onEnd(ex);
+    this.outer.onEnd(ex, trailers);
   }
   onError(ex: Exchange, failure: UpstreamFailureEvent): void {
     const detector = this.cluster.outlierDetector;
-    if (detector !== undefined && failure.kind !== 'protocol') detector.reportLocalOrigin(this.host, failure.kind === 'timeout' ? 'timeout' : 'connect-failed');
+    if (detector !== undefined && failure.kind !== 'protocol' && !this.reported) detector.reportLocalOrigin(this.host, failure.kind === 'timeout' ? 'timeout' : 'connect-failed');
     this.release();
     this.outer.onError(ex, failure);
   }
@@ -64,7 +87,7 @@ class EndpointResponse implements ResponseHandler {
     this.released = true;
     this.host.activeRequests--;
     this.cluster.breaker.endRequest();
-    this.path.connectionReleased(this.cluster);
+    if (this.holdsConnection) this.path.connectionReleased(this.cluster);
   }
 }
 
@@ -96,6 +119,12 @@ class EndpointPath {
     const admitted = breaker.startRequest();
     if (!admitted.admitted) {
       this.overflow(ex, handler, admitted.body);
+      return;
+    }
+    const protocol = ex.cfg.service(dest.host)?.ports.get(dest.port)?.protocol;
+    ex.upstreamH2 = protocol === 'http2' || protocol === 'grpc';
+    if (ex.upstreamH2) {
+      this.send(ex, handler, cluster);
       return;
     }
     const need = breaker.acquireConnection(false);
@@ -141,7 +170,7 @@ class EndpointPath {
     const upstream = host === undefined ? undefined : ex.binding!.endpoints.get(host.address);
     if (host === undefined || upstream === undefined) {
       cluster.breaker.endRequest();
-      this.connectionReleased(cluster);
+      if (!ex.upstreamH2) this.connectionReleased(cluster);
       ex.reason = NO_HEALTHY_UPSTREAM;
       replyLocally(ex, handler, 503, NO_HEALTHY_UPSTREAM, undefined, 'UH');
       return;
@@ -149,7 +178,7 @@ class EndpointPath {
     ex.endpoint = host;
     ex.upstream = upstream;
     host.activeRequests++;
-    this.next(ex, new EndpointResponse(this, handler, cluster, host, hash?.setCookie));
+    this.next(ex, new EndpointResponse(this, handler, cluster, host, hash?.setCookie, !ex.upstreamH2));
   }
 
   private pick(cluster: ClusterRuntime, avoid: EndpointState | undefined): EndpointState | undefined {

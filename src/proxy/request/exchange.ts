@@ -13,6 +13,7 @@ import type { HeaderBag } from '../../route/header-operations.js';
 import type { EndpointState } from '../balance/cluster-runtime.js';
 import type { ClusterRuntime } from '../balance/cluster-runtime.js';
 import type { Endpoint } from '../../proxyconfig/types.js';
+import type { RetryBuffer } from './retry-buffer.js';
 
 /** Lower-case name → value, as undici hands response headers over. */
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
@@ -22,6 +23,8 @@ export interface UpstreamControl {
   pause(): void;
   resume(): void;
   abort(reason: Error): void;
+  /** The answer ended with its headers (an HTTP/2 upstream's END_STREAM on HEADERS: gRPC's trailers-only). */
+  readonly headersOnly?: boolean;
 }
 
 /** The control of an answer the proxy makes itself: nothing upstream to pause or abort. */
@@ -29,10 +32,13 @@ export const LOCAL_REPLY: UpstreamControl = Object.freeze({ pause() {}, resume()
 
 /**
  * Why no upstream answer came: `connect` (no connection: refused, TLS or identity failure, connect timeout), `reset`
- * (the connection closed before the response), `timeout`, or `protocol` (not valid HTTP).
+ * (the connection closed before the response), `refused` (an HTTP/2 peer refused the stream, REFUSED_STREAM: it did
+ * not process the request), `timeout`, or `protocol` (not valid HTTP).
  */
 export interface UpstreamFailureEvent {
-  readonly kind: 'connect' | 'reset' | 'timeout' | 'protocol';
+  readonly kind: 'connect' | 'reset' | 'refused' | 'timeout' | 'protocol';
+  /** An HTTP/2 upstream's RST_STREAM code, passed on to an HTTP/2 client whose answer had begun. */
+  readonly rstCode?: number;
   readonly status: 502 | 503 | 504;
   readonly reason: string;
   /** Envoy's response flag: UF, UC, UT, ... */
@@ -43,7 +49,8 @@ export interface ResponseHandler {
   /** The answer's status and headers; `control` is LOCAL_REPLY when the proxy answers itself. */
   onHeaders(ex: Exchange, status: number, headers: ResponseHeaders, control: UpstreamControl): void;
   onData(ex: Exchange, chunk: Buffer, control: UpstreamControl): void;
-  onEnd(ex: Exchange): void;
+  /** The answer is complete; `trailers` are the HTTP/2 upstream's (gRPC's status), undefined when none came. */
+  onEnd(ex: Exchange, trailers?: ResponseHeaders): void;
   /** No (complete) answer: before onHeaders, or after it when the upstream broke off mid-response. */
   onError(ex: Exchange, failure: UpstreamFailureEvent): void;
 }
@@ -76,7 +83,7 @@ export abstract class Exchange implements ResponseHandler {
   abstract readonly port: number;
   /** Lower-case request headers as received. */
   abstract readonly headers: Readonly<HeaderBag>;
-  /** The request body, or null when it has none (only a bodiless request can be retried or mirrored). */
+  /** The request body as received, or null when it has none. */
   abstract readonly body: Readable | null;
   /** Headers as received, as a flat [name, value, ...] list with their case. */
   abstract readonly rawHeaders: readonly string[];
@@ -84,6 +91,10 @@ export abstract class Exchange implements ResponseHandler {
   /** The client's address and the address it reached, for source-IP hashing and generated hash cookies. */
   abstract readonly sourceAddress: string;
   abstract readonly localAddress: string;
+  /** An HTTP/2 stream: it goes upstream as an HTTP/2 stream too. */
+  readonly h2: boolean = false;
+  /** A gRPC call (content-type application/grpc): local replies and timeouts answer in gRPC's terms. */
+  grpc = false;
 
   // Set by the listener.
   cfg!: CompiledProxyConfig;
@@ -106,6 +117,8 @@ export abstract class Exchange implements ResponseHandler {
   /** Set when header operations rewrote the request headers (else the received ones go, hop-by-hop removed). */
   upstreamHeaders: HeaderBag | undefined;
   binding: ClusterBinding | undefined;
+  /** The destination port speaks HTTP/2 (`http2`, `grpc`): the request goes upstream as a stream on a shared session. */
+  upstreamH2 = false;
   cluster: ClusterRuntime | undefined;
   endpoint: EndpointState | undefined;
   /** The chosen endpoint as config describes it (address, identity, ports). */
@@ -123,6 +136,13 @@ export abstract class Exchange implements ResponseHandler {
   closed = false;
   /** The host of the previous attempt, which a retry avoids (Istio's retryIgnorePreviousHosts). */
   previousEndpoint: EndpointState | undefined;
+  /** The body kept for retries and mirrors (retry-buffer.ts), when the request has one and may need it again. */
+  retryBuffer: RetryBuffer | undefined;
+
+  /** The body one upstream attempt sends: the kept copy replayed when there is one, else the body as received. */
+  bodyForAttempt(): Readable | Buffer | null {
+    return this.retryBuffer === undefined ? this.body : this.retryBuffer.attemptBody();
+  }
 
   /** A request header's value (several joined by ", "), as consistent hashing reads it. */
   header(name: string): string | undefined {
@@ -136,7 +156,7 @@ export abstract class Exchange implements ResponseHandler {
 
   abstract onHeaders(ex: Exchange, status: number, headers: ResponseHeaders, control: UpstreamControl): void;
   abstract onData(ex: Exchange, chunk: Buffer, control: UpstreamControl): void;
-  abstract onEnd(ex: Exchange): void;
+  abstract onEnd(ex: Exchange, trailers?: ResponseHeaders): void;
   abstract onError(ex: Exchange, failure: UpstreamFailureEvent): void;
 }
 

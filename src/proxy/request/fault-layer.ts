@@ -6,6 +6,7 @@ import { decideFault, NO_FAULT } from '../../route/fault.js';
 import type { FaultDecision } from '../../route/fault.js';
 import { replyLocally } from './exchange.js';
 import type { Dispatch, Exchange, Layer, ResponseHandler } from './exchange.js';
+import type { Expirable, RequestTimers } from './request-timers.js';
 
 /** Envoy's body for an injected abort. */
 const ABORT_BODY = 'fault filter abort';
@@ -20,7 +21,20 @@ function abortOrGo(next: Dispatch, ex: Exchange, handler: ResponseHandler, abort
   else replyLocally(ex, handler, abort.httpStatus, ABORT_BODY, undefined, 'FI');
 }
 
-export function injectFault(random: () => number): Layer {
+/** A request held by a fault delay. */
+class Delayed implements Expirable {
+  constructor(
+    private readonly next: Dispatch,
+    private readonly ex: Exchange,
+    private readonly handler: ResponseHandler,
+    private readonly abort: FaultDecision['abort'],
+  ) {}
+  expire(): void {
+    abortOrGo(this.next, this.ex, this.handler, this.abort);
+  }
+}
+
+export function injectFault(random: () => number, timers: RequestTimers): Layer {
   return (next) => (ex, handler) => {
     const fault = ex.route?.rule.route.fault;
     const decision = fault === undefined ? NO_FAULT : decideFault(fault, random);
@@ -30,7 +44,7 @@ export function injectFault(random: () => number): Layer {
     }
     if (decision.delayMs > 0) {
       ex.addFlag('DI');
-      setTimeout(abortOrGo, decision.delayMs, next, ex, handler, decision.abort);
+      timers.after(decision.delayMs, new Delayed(next, ex, handler, decision.abort));
       return;
     }
     abortOrGo(next, ex, handler, decision.abort);

@@ -17,6 +17,9 @@ import { injectFault } from './fault-layer.js';
 import { retryRequest } from './retry-layer.js';
 import { chooseEndpoint } from './endpoint-layer.js';
 import { shadowAuthority } from './mirror-layer.js';
+import { enforceTimeout } from './timeout-layer.js';
+import { RequestTimers } from './request-timers.js';
+import { ManualClock } from './manual-clock.fixture.js';
 
 const HOST = 'reviews.default.svc.cluster.local';
 
@@ -126,32 +129,38 @@ function config(routes: HttpRoute[] | undefined, clusterPolicy?: Record<string, 
 
 const route = (over: Partial<HttpRoute>): HttpRoute => ({ source: 'default/reviews#0', name: '', match: [], destinations: [{ host: HOST, port: 9080, weight: 100 }], timeoutMs: 0, ...over });
 
-/** Runs one request through route → fault → retry → endpoint → the scripted upstream (no outlier detection, so the registry holds no timer). */
+/**
+ * Runs one request through route → fault → timeout → retry → endpoint → the upstream (scripted unless given), on a
+ * manual clock (no outlier detection, so the registry holds no timer).
+ */
 function run(
   routes: HttpRoute[] | undefined,
   script: Array<number | UpstreamFailureEvent>,
   path = '/reviews/1',
   clusterPolicy?: Record<string, unknown>,
   draws: readonly number[] = [0],
-): { ex: RecordedExchange; seen: string[] } {
+  upstream?: Dispatch,
+): { ex: RecordedExchange; seen: string[]; clock: ManualClock } {
   const cfg = acceptProxyConfig(config(routes, clusterPolicy));
   const registry = new EndpointRegistry(systemClock);
   registry.apply(cfg.clusterEndpoints());
   const seen: string[] = [];
   let draw = 0;
   const balancing = (): number => draws[draw++ % draws.length]!;
-  const dispatch = stack([matchRoute(() => 0), injectFault(() => 0), retryRequest(() => 0)], chooseEndpoint(registry, balancing)(scriptedUpstream(script, seen)));
+  const clock = new ManualClock();
+  const timers = new RequestTimers(clock);
+  const dispatch = stack(
+    [matchRoute(() => 0), injectFault(() => 0, timers), enforceTimeout(timers), retryRequest(() => 0, timers)],
+    chooseEndpoint(registry, balancing)(upstream ?? scriptedUpstream(script, seen)),
+  );
   const ex = new RecordedExchange(path);
   ex.cfg = cfg;
   const port = cfg.byHost.get(HOST)!.ports.get(9080)!;
   ex.routes = routes === undefined ? undefined : compileRoutes(routes);
   ex.defaultDestination = port;
   dispatch(ex, ex);
-  return { ex, seen };
+  return { ex, seen, clock };
 }
-
-/** Retries wait a backoff timer; with a random of 0 the wait is 0ms, so a macrotask turn lets them run. */
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
 
 const CONNECT_FAILURE: UpstreamFailureEvent = { kind: 'connect', status: 503, reason: 'upstream connect error', flag: 'UF' };
 
@@ -192,19 +201,18 @@ describe("retries (Istio's default policy unless the route says otherwise)", () 
     { name: 'gateway-error: a 500 is not', routes: [route({ retries: { attempts: 1, perTryTimeoutMs: 0, retryOn: ['gateway-error'], retriableStatusCodes: [], retryRemoteLocalities: false, retryIgnorePreviousHosts: true, backoffMs: 0 } })], script: [500, 200], status: 500, attempts: 1, flags: '' },
   ];
   for (const row of rows) {
-    test(row.name, async () => {
-      const { ex, seen } = run(row.routes, row.script);
-      await settle();
-      await settle();
+    test(row.name, () => {
+      const { ex, seen, clock } = run(row.routes, row.script);
+      // With a random of 0 every backoff is 0ms: one turn of the clock runs each retry.
+      clock.advance(0);
       assert.deepEqual([ex.status, ex.attempts, seen.length, ex.responseFlags], [row.status, row.attempts, row.attempts, row.flags]);
     });
   }
-  test('a retry goes to another host than the previous one', async () => {
+  test('a retry goes to another host than the previous one', () => {
     // RANDOM over two hosts: each retry first draws the host it just tried, then draws again.
     const policy = acceptProxyConfig(config(undefined)).byHost.get(HOST)!.ports.get(9080)!.clusters.get('')!.config.policy;
-    const { seen } = run(undefined, [503, 503, 200], '/reviews/1', { ...policy, loadBalancer: { policy: 'RANDOM' } }, [0, 0, 0.6, 0.6, 0]);
-    await settle();
-    await settle();
+    const { seen, clock } = run(undefined, [503, 503, 200], '/reviews/1', { ...policy, loadBalancer: { policy: 'RANDOM' } }, [0, 0, 0.6, 0.6, 0]);
+    clock.advance(0);
     assert.equal(seen.length, 3);
     assert.notEqual(seen[0], seen[1]);
     assert.notEqual(seen[1], seen[2]);
@@ -228,3 +236,81 @@ test('the mirror copy names the shadow host before any port, as Envoy', () => {
   assert.equal(shadowAuthority('[::1]:80'), '[::1]-shadow:80');
 });
 
+
+/** An upstream that never answers: only timers end its requests. */
+const SILENT: Dispatch = (ex) => {
+  ex.control = NO_CONTROL;
+};
+
+const RETRY = { attempts: 2, perTryTimeoutMs: 0, retryOn: ['5xx'], retriableStatusCodes: [], retryRemoteLocalities: false, retryIgnorePreviousHosts: false, backoffMs: 0 };
+
+describe('timers on the injected clock', () => {
+  test('route timeout: 504 UT exactly when the clock reaches it', () => {
+    const { ex, clock } = run([route({ timeoutMs: 500 })], [], '/reviews/1', undefined, [0], SILENT);
+    clock.advance(499);
+    assert.equal(ex.status, 0);
+    clock.advance(1);
+    assert.deepEqual([ex.status, ex.responseFlags], [504, 'UT']);
+  });
+  test('per-try timeout: each attempt gets its own, then the last answer stands with URX', () => {
+    const { ex, clock } = run([route({ retries: { ...RETRY, perTryTimeoutMs: 100, retryOn: ['reset'] } })], [], '/reviews/1', undefined, [0], SILENT);
+    clock.advance(100);
+    assert.equal(ex.attempts, 2);
+    clock.advance(100);
+    assert.equal(ex.attempts, 3);
+    clock.advance(100);
+    assert.deepEqual([ex.status, ex.failure?.flag, ex.responseFlags], [504, 'UT', 'URX']);
+  });
+  test('fault delay: the request goes upstream after the delay, not before', () => {
+    const { ex, seen, clock } = run([route({ fault: { delay: { fixedDelayMs: 2000, percent: 100 } } })], [200]);
+    clock.advance(1999);
+    assert.equal(seen.length, 0);
+    clock.advance(1);
+    assert.deepEqual([seen.length, ex.status, ex.responseFlags], [1, 200, 'DI']);
+  });
+  test("retry backoff: Envoy's jittered exponential wait, 25ms base", () => {
+    // random 0.99 draws nearly the whole window: 25ms for the first retry, 75ms for the second.
+    const cfg = acceptProxyConfig(config([route({ retries: RETRY })]));
+    const registry = new EndpointRegistry(systemClock);
+    registry.apply(cfg.clusterEndpoints());
+    const clock = new ManualClock();
+    const timers = new RequestTimers(clock);
+    const seen: string[] = [];
+    const dispatch = stack([matchRoute(() => 0), retryRequest(() => 0.99, timers)], chooseEndpoint(registry, () => 0)(scriptedUpstream([503, 503, 200], seen)));
+    const ex = new RecordedExchange('/reviews/1');
+    ex.cfg = cfg;
+    ex.routes = compileRoutes([route({ retries: RETRY })]);
+    ex.defaultDestination = cfg.byHost.get(HOST)!.ports.get(9080)!;
+    dispatch(ex, ex);
+    clock.advance(23);
+    assert.equal(seen.length, 1);
+    clock.advance(1);
+    assert.equal(seen.length, 2);
+    clock.advance(73);
+    assert.equal(seen.length, 2);
+    clock.advance(1);
+    assert.deepEqual([seen.length, ex.status], [3, 200]);
+  });
+});
+
+describe('the timer queue', () => {
+  test('fires in deadline order, skips cancelled timers, and leaves nothing queued', () => {
+    const clock = new ManualClock();
+    const timers = new RequestTimers(clock);
+    const fired: number[] = [];
+    const at = (n: number) => ({ expire: () => fired.push(n) });
+    timers.after(30, at(30));
+    const cancelled = timers.after(10, at(10));
+    timers.after(20, at(20));
+    timers.cancel(cancelled);
+    clock.advance(25);
+    assert.deepEqual(fired, [20]);
+    clock.advance(10);
+    assert.deepEqual([fired, timers.size], [[20, 30], 0]);
+  });
+  test('many cancelled timers are compacted away', () => {
+    const timers = new RequestTimers(new ManualClock());
+    for (let i = 0; i < 1000; i++) timers.cancel(timers.after(60_000, { expire: () => assert.fail('cancelled') }));
+    assert.equal(timers.size, 0);
+  });
+});

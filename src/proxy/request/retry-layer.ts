@@ -4,13 +4,15 @@
  * answer is retriable is dropped before anything reaches the client and the request goes again, to another host
  * when the policy says so, after Envoy's jittered exponential backoff (25ms base unless set); each attempt has its
  * own per-try timeout when set. Retries are limited by the cluster's maxRetries breaker. When the last attempt is
- * still retriable its answer stands and the flag `URX` says the limit was reached. A request with a body goes once:
- * its body is streamed, not buffered, so it cannot be sent again (Envoy buffers it; a deliberate difference).
+ * still retriable its answer stands and the flag `URX` says the limit was reached. A request with a body is retried
+ * from the copy the retry buffer keeps (retry-buffer.ts) while the body stays within the buffer limit, as Envoy's;
+ * once it outgrows the limit the attempt in flight is the only one. Timers run on the injected clock.
  */
 import type { RetryPolicy } from '../../proxyconfig/types.js';
 import { ISTIO_DEFAULT_RETRY } from '../../route/virtual-service-routes.js';
 import { LOCAL_REPLY } from './exchange.js';
 import type { Dispatch, Exchange, Layer, ResponseHandler, ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from './exchange.js';
+import type { Expirable, RequestTimer, RequestTimers } from './request-timers.js';
 
 const DEFAULT_BACKOFF_MS = 25;
 const PER_TRY_TIMEOUT: UpstreamFailureEvent = Object.freeze({ kind: 'timeout', status: 504, reason: 'upstream request timeout (per try)', flag: 'UT' });
@@ -36,12 +38,13 @@ function failureRetriable(policy: RetryPolicy, failure: UpstreamFailureEvent): b
   const on = policy.retryOn;
   if (on.includes('5xx') || on.includes('gateway-error')) return failure.kind !== 'protocol' || on.includes('5xx');
   if (failure.kind === 'connect') return on.includes('connect-failure') || on.includes('reset');
+  if (failure.kind === 'refused') return on.includes('refused-stream') || on.includes('reset');
   if (failure.kind === 'reset' || failure.kind === 'timeout') return on.includes('reset');
   return false;
 }
 
 /** One request's retry state; each attempt reports through its own Attempt so a dropped attempt's late events are ignored. */
-class Retrying {
+class Retrying implements Expirable {
   current: Attempt | undefined;
   retriesLeft: number;
 
@@ -50,8 +53,16 @@ class Retrying {
     readonly outer: ResponseHandler,
     readonly policy: RetryPolicy,
     readonly random: () => number,
+    readonly timers: RequestTimers,
+    private readonly ex: Exchange,
   ) {
     this.retriesLeft = policy.attempts;
+  }
+
+  /** The backoff is over: release the retry budget and go again. */
+  expire(): void {
+    this.ex.cluster?.breaker.endRetry();
+    this.start(this.ex);
   }
 
   start(ex: Exchange): void {
@@ -65,6 +76,7 @@ class Retrying {
   /** True when a retry was scheduled for this result. */
   retry(ex: Exchange): boolean {
     if (this.retriesLeft <= 0 || ex.closed) return false;
+    if (ex.retryBuffer !== undefined && !ex.retryBuffer.retriable) return false;
     const breaker = ex.cluster?.breaker;
     if (breaker !== undefined && !breaker.startRetry()) return false;
     this.retriesLeft--;
@@ -73,36 +85,29 @@ class Retrying {
     const n = this.policy.attempts - this.retriesLeft;
     const base = this.policy.backoffMs > 0 ? this.policy.backoffMs : DEFAULT_BACKOFF_MS;
     const ms = Math.floor(this.random() * Math.min((2 ** n - 1) * base, 10 * base));
-    setTimeout(retryNow, ms, this, ex);
+    this.timers.after(ms, this);
     return true;
   }
 }
 
-function retryNow(r: Retrying, ex: Exchange): void {
-  ex.cluster?.breaker.endRetry();
-  r.start(ex);
-}
-
-function perTryExpired(a: Attempt, ex: Exchange): void {
-  a.expire(ex);
-}
-
-class Attempt implements ResponseHandler {
-  private readonly timer: NodeJS.Timeout | undefined;
+class Attempt implements ResponseHandler, Expirable {
+  private readonly timer: RequestTimer | undefined;
   private committed = false;
 
   constructor(
     private readonly r: Retrying,
-    ex: Exchange,
+    private readonly ex: Exchange,
   ) {
-    this.timer = r.policy.perTryTimeoutMs > 0 ? setTimeout(perTryExpired, r.policy.perTryTimeoutMs, this, ex) : undefined;
+    this.timer = r.policy.perTryTimeoutMs > 0 ? r.timers.after(r.policy.perTryTimeoutMs, this) : undefined;
   }
 
   private get live(): boolean {
     return this.r.current === this;
   }
 
-  expire(ex: Exchange): void {
+  /** The per-try timeout. */
+  expire(): void {
+    const ex = this.ex;
     if (!this.live || this.committed) return;
     // The abort's own error report must not count: this attempt failed by timing out.
     this.r.current = undefined;
@@ -128,8 +133,8 @@ class Attempt implements ResponseHandler {
   onData(ex: Exchange, chunk: Buffer, control: UpstreamControl): void {
     if (this.live) this.r.outer.onData(ex, chunk, control);
   }
-  onEnd(ex: Exchange): void {
-    if (this.live) this.r.outer.onEnd(ex);
+  onEnd(ex: Exchange, trailers?: ResponseHeaders): void {
+    if (this.live) this.r.outer.onEnd(ex, trailers);
   }
   onError(ex: Exchange, failure: UpstreamFailureEvent): void {
     if (this.live) this.fail(ex, failure);
@@ -144,18 +149,24 @@ class Attempt implements ResponseHandler {
   }
 
   private stopTimer(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.r.timers.cancel(this.timer);
   }
 }
 
-export function retryRequest(random: () => number): Layer {
+/** The route's retry policy; Istio's default for the default route and a route that sets none. */
+export function retryPolicyOf(ex: Exchange): RetryPolicy {
+  return ex.route === undefined ? ISTIO_DEFAULT_RETRY : (ex.route.rule.route.retries ?? ISTIO_DEFAULT_RETRY);
+}
+
+export function retryRequest(random: () => number, timers: RequestTimers): Layer {
   return (next) => (ex, handler) => {
-    const policy = ex.route === undefined ? ISTIO_DEFAULT_RETRY : (ex.route.rule.route.retries ?? ISTIO_DEFAULT_RETRY);
-    if (policy.attempts === 0 || ex.body !== null) {
+    const policy = retryPolicyOf(ex);
+    // A body that is not kept (retry-buffer.ts) can be sent once only.
+    if (policy.attempts === 0 || (ex.body !== null && ex.retryBuffer === undefined)) {
       ex.attempts++;
       next(ex, handler);
       return;
     }
-    new Retrying(next, handler, policy, random).start(ex);
+    new Retrying(next, handler, policy, random, timers, ex).start(ex);
   };
 }

@@ -35,8 +35,8 @@ class RouteResponse implements ResponseHandler {
   onData(ex: Exchange, chunk: Buffer, control: UpstreamControl): void {
     this.outer.onData(ex, chunk, control);
   }
-  onEnd(ex: Exchange): void {
-    this.outer.onEnd(ex);
+  onEnd(ex: Exchange, trailers?: ResponseHeaders): void {
+    this.outer.onEnd(ex, trailers);
   }
   onError(ex: Exchange, failure: UpstreamFailureEvent): void {
     this.outer.onError(ex, failure);

@@ -1,27 +1,33 @@
 /**
  * The route timeout (VirtualService `timeout`; none unless set, as Istio's default): it spans every attempt, until
  * the response is complete. When it fires the attempt in flight is aborted and the client gets 504 `UT` (or, when the
- * response had begun, a reset).
+ * response had begun, a reset); a gRPC caller gets DEADLINE_EXCEEDED. A gRPC call's own `grpc-timeout` bounds it
+ * too, the shorter of the two winning (Istio sets Envoy's grpc_timeout_header_max to 0: the header is honoured
+ * without a cap).
  */
 import { replyLocally } from './exchange.js';
 import type { Exchange, Layer, ResponseHandler, ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from './exchange.js';
+import type { Expirable, RequestTimer, RequestTimers } from './request-timers.js';
+import { grpcTimeoutMs } from '../http2/grpc-timeout.js';
 
 const ROUTE_TIMEOUT: UpstreamFailureEvent = Object.freeze({ kind: 'timeout', status: 504, reason: 'upstream request timeout', flag: 'UT' });
 
-class RouteTimeout implements ResponseHandler {
-  private readonly timer: NodeJS.Timeout;
+class RouteTimeout implements ResponseHandler, Expirable {
+  private readonly timer: RequestTimer;
   private started = false;
   private done = false;
 
   constructor(
     private readonly outer: ResponseHandler,
-    ex: Exchange,
+    private readonly ex: Exchange,
     ms: number,
+    private readonly timers: RequestTimers,
   ) {
-    this.timer = setTimeout(fire, ms, this, ex);
+    this.timer = timers.after(ms, this);
   }
 
-  expire(ex: Exchange): void {
+  expire(): void {
+    const ex = this.ex;
     if (this.done) return;
     this.done = true;
     ex.closed = true;
@@ -43,8 +49,8 @@ class RouteTimeout implements ResponseHandler {
   onData(ex: Exchange, chunk: Buffer, control: UpstreamControl): void {
     if (!this.done) this.outer.onData(ex, chunk, control);
   }
-  onEnd(ex: Exchange): void {
-    if (this.finish()) this.outer.onEnd(ex);
+  onEnd(ex: Exchange, trailers?: ResponseHeaders): void {
+    if (this.finish()) this.outer.onEnd(ex, trailers);
   }
   onError(ex: Exchange, failure: UpstreamFailureEvent): void {
     if (this.finish()) this.outer.onError(ex, failure);
@@ -53,16 +59,16 @@ class RouteTimeout implements ResponseHandler {
   private finish(): boolean {
     if (this.done) return false;
     this.done = true;
-    clearTimeout(this.timer);
+    this.timers.cancel(this.timer);
     return true;
   }
 }
 
-function fire(t: RouteTimeout, ex: Exchange): void {
-  t.expire(ex);
+export function enforceTimeout(timers: RequestTimers): Layer {
+  return (next) => (ex, handler) => {
+    const route = ex.route?.rule.route.timeoutMs ?? 0;
+    const deadline = ex.grpc ? grpcTimeoutMs(ex.headers['grpc-timeout']) : undefined;
+    const ms = deadline === undefined ? route : route > 0 ? Math.min(route, deadline) : deadline;
+    next(ex, ms > 0 || deadline !== undefined ? new RouteTimeout(handler, ex, ms, timers) : handler);
+  };
 }
-
-export const enforceTimeout: Layer = (next) => (ex, handler) => {
-  const ms = ex.route?.rule.route.timeoutMs ?? 0;
-  next(ex, ms > 0 ? new RouteTimeout(handler, ex, ms) : handler);
-};

@@ -3,13 +3,13 @@ import { HOP_BY_HOP, upstreamHeaderList } from '../http/forward.js';
 import type { HeaderBag } from '../../route/header-operations.js';
 import type { Exchange } from './exchange.js';
 
-/** A copy of received headers without hop-by-hop ones or Host, for header operations to edit. */
+/** A copy of received headers without hop-by-hop ones, Host or HTTP/2 pseudo-headers, for header operations to edit. */
 export function dropHopByHop(headers: Readonly<HeaderBag>): HeaderBag {
   const connection = headers['connection'];
   const listed = typeof connection === 'string' ? new Set(connection.split(',').map((t) => t.trim().toLowerCase())) : undefined;
   const out: HeaderBag = {};
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || name === 'host' || listed?.has(name) === true) continue;
+    if (HOP_BY_HOP.has(name) || name === 'host' || name.charCodeAt(0) === 58 /* : */ || listed?.has(name) === true) continue;
     out[name] = headers[name];
   }
   return out;

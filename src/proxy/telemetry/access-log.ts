@@ -41,6 +41,10 @@ export interface AccessLogEntry {
   responseFlags?: string;
   /** Upstream attempts, when retries made more than one. */
   attempts?: number;
+  /** Istio's request_protocol: `grpc` for a gRPC call (content-type application/grpc), else `http`; absent: http. */
+  requestProtocol?: 'http' | 'grpc';
+  /** The call's grpc-status (from the upstream's trailers, or the one the proxy answered with); absent when none. */
+  grpcStatus?: string;
   /** The LocalRateLimitPolicy (`namespace/name`) that refused the request, and which of its limits. */
   rateLimit?: { policy: string; scope: RateLimitScope };
 }

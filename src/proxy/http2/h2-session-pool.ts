@@ -1,0 +1,185 @@
+/**
+ * Upstream HTTP/2: a small pool of multiplexed sessions per endpoint (mTLS to the destination's sidecar, or h2c to
+ * a plaintext endpoint). A stream goes on the first session with room under the peer's SETTINGS_MAX_CONCURRENT_STREAMS
+ * (100 until the peer's SETTINGS arrive, RFC 9113 §5.1.2's floor); when every session is full another is opened, up
+ * to SESSIONS_PER_ENDPOINT, then streams wait their turn in order. A session that receives GOAWAY takes no new
+ * streams, lets its streams finish, and closes; an idle one closes after a minute.
+ * Hand-written over node:http2 rather than undici: undici's HTTP/2 client does not pass RST_STREAM codes or request
+ * trailers and treats GOAWAY as an error of the streams in flight.
+ */
+import http2 from 'node:http2';
+import type { ClientHttp2Session } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import { connectMtls } from '../upstream/mtls-connect.js';
+import { connectPlain } from '../upstream/plain-connect.js';
+import type { UpstreamTarget } from '../upstream/endpoint-pools.js';
+import type { WorkloadCertificate } from '../tls/workload-certificate.js';
+
+export const SESSIONS_PER_ENDPOINT = 4;
+const STREAMS_BEFORE_SETTINGS = 100;
+/** A peer advertising more is still not sent more than this on one session. */
+const MAX_STREAMS_PER_SESSION = 1000;
+const IDLE_CLOSE_MS = 60_000;
+const CONNECT_TIMEOUT_MS = 5_000;
+/** What this proxy accepts from an upstream peer (responses, server pushes refused). */
+const CLIENT_OPTIONS: http2.SessionOptions = {
+  settings: { enablePush: false, maxHeaderListSize: 64 * 1024 },
+  maxHeaderListPairs: 200,
+  maxSessionMemory: 32,
+};
+
+/** A stream's wait for a session: granted one with room, or told none could be had. */
+export interface SessionWaiter {
+  granted(s: PooledSession): void;
+  failed(err: Error): void;
+  /** The request went away while it waited. */
+  readonly cancelled: boolean;
+}
+
+export class PooledSession {
+  session: ClientHttp2Session | undefined;
+  active = 0;
+  draining = false;
+  private limit = STREAMS_BEFORE_SETTINGS;
+
+  constructor(readonly pool: H2EndpointPool) {}
+
+  get ready(): boolean {
+    return this.session !== undefined && !this.draining && this.active < this.limit;
+  }
+
+  settings(maxConcurrentStreams: number | undefined): void {
+    this.limit = Math.min(maxConcurrentStreams ?? STREAMS_BEFORE_SETTINGS, MAX_STREAMS_PER_SESSION);
+  }
+
+  /** A stream starts on this session: an idle session does not keep the process alive, a busy one does. */
+  take(): void {
+    if (this.active++ === 0) this.session?.ref();
+  }
+
+  /** One stream on this session ended. */
+  release(): void {
+    if (--this.active === 0) this.session?.unref();
+    if (this.draining && this.active <= 0) this.session?.close();
+    else this.pool.grant();
+  }
+}
+
+export class H2EndpointPool {
+  private readonly sessions: PooledSession[] = [];
+  private connecting = 0;
+  private readonly waiters: SessionWaiter[] = [];
+
+  constructor(
+    private readonly target: UpstreamTarget,
+    private readonly cert: WorkloadCertificate | undefined,
+  ) {}
+
+  acquire(w: SessionWaiter): void {
+    for (const s of this.sessions) {
+      if (s.ready) {
+        s.take();
+        w.granted(s);
+        return;
+      }
+    }
+    this.waiters.push(w);
+    if (this.connecting === 0 && this.sessions.length < SESSIONS_PER_ENDPOINT) this.open();
+  }
+
+  /** Room opened on some session (a stream ended, SETTINGS arrived, a session connected): hand it out in order. */
+  grant(): void {
+    while (this.waiters.length > 0) {
+      const w = this.waiters[0]!;
+      if (w.cancelled) {
+        this.waiters.shift();
+        continue;
+      }
+      const s = this.sessions.find((x) => x.ready);
+      if (s === undefined) break;
+      this.waiters.shift();
+      s.take();
+      w.granted(s);
+    }
+    if (this.waiters.length > 0 && this.connecting === 0 && this.sessions.length < SESSIONS_PER_ENDPOINT) this.open();
+  }
+
+  get sessionCount(): number {
+    return this.sessions.length;
+  }
+
+  private open(): void {
+    this.connecting++;
+    const t = this.target;
+    const ps = new PooledSession(this);
+    this.sessions.push(ps);
+    const connected = (err: Error | null | undefined, socket: Duplex | null | undefined): void => {
+      this.connecting--;
+      if (err || !socket) {
+        this.drop(ps);
+        // No session could be had: the streams waiting for one fail, unless another session can still take them.
+        if (!this.sessions.some((s) => s.session !== undefined && !s.draining)) {
+          const failed = this.waiters.splice(0);
+          for (const w of failed) if (!w.cancelled) w.failed(err ?? new Error('upstream connect error'));
+        }
+        return;
+      }
+      this.attach(ps, socket);
+    };
+    if (t.tls) connectMtls(this.cert!, { address: t.address, port: t.port, sni: t.tls.sni, spiffeId: t.tls.spiffeId }, CONNECT_TIMEOUT_MS, connected, []);
+    else connectPlain({ address: t.address, port: t.port }, (err, socket) => connected(err, socket), CONNECT_TIMEOUT_MS);
+  }
+
+  private attach(ps: PooledSession, socket: Duplex): void {
+    const session = http2.connect(`http://${this.target.address}:${this.target.port}`, { ...CLIENT_OPTIONS, createConnection: () => socket });
+    ps.session = session;
+    session.unref();
+    session.on('remoteSettings', (s: http2.Settings) => {
+      ps.settings(s.maxConcurrentStreams);
+      this.grant();
+    });
+    session.on('goaway', () => {
+      // Streams in flight finish; new ones go to another session.
+      ps.draining = true;
+      this.drop(ps);
+      if (ps.active <= 0) session.close();
+      this.grant();
+    });
+    session.on('error', () => undefined);
+    session.once('close', () => {
+      ps.draining = true;
+      this.drop(ps);
+      this.grant();
+    });
+    session.setTimeout(IDLE_CLOSE_MS, () => {
+      if (ps.active <= 0) {
+        ps.draining = true;
+        this.drop(ps);
+        session.close();
+      }
+    });
+    this.grant();
+  }
+
+  private drop(ps: PooledSession): void {
+    const i = this.sessions.indexOf(ps);
+    if (i >= 0) this.sessions.splice(i, 1);
+  }
+}
+
+/** The pools of one proxy, by endpoint and identity. */
+export class H2SessionPools {
+  private readonly pools = new Map<string, H2EndpointPool>();
+
+  constructor(private readonly cert: WorkloadCertificate | undefined) {}
+
+  get(target: UpstreamTarget): H2EndpointPool {
+    const key = target.tls ? `${target.address}:${target.port}|${target.tls.sni}|${target.tls.spiffeId}` : `${target.address}:${target.port}`;
+    let pool = this.pools.get(key);
+    if (pool === undefined) {
+      pool = new H2EndpointPool(target, this.cert);
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+}

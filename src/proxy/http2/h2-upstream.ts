@@ -1,0 +1,214 @@
+/**
+ * The innermost step for a destination port that speaks HTTP/2 (`http2`, `grpc`): one stream on a pooled session to
+ * the chosen endpoint (h2-session-pool.ts). Request headers cross without connection-specific ones (RFC 9113
+ * §8.2.2) or those the mesh owns; the body is piped with HTTP/2 flow control as backpressure; response headers,
+ * data and trailers go to the chain's handler as they come. The chain pausing the answer pauses the stream (its
+ * window closes upstream); an abort resets the upstream stream with CANCEL. A stream the peer refused
+ * (REFUSED_STREAM, or past its GOAWAY) was not processed and may be retried (`refused-stream`).
+ */
+import http2 from 'node:http2';
+import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { Readable } from 'node:stream';
+import { HOP_BY_HOP } from '../http/forward.js';
+import { targetOf } from '../upstream/endpoint-pools.js';
+import type { Dispatch, Exchange, ResponseHandler, ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from '../request/exchange.js';
+import type { H2SessionPools, PooledSession, SessionWaiter } from './h2-session-pool.js';
+
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
+
+const ATTEMPT = Symbol('attempt');
+type Tracked = ClientHttp2Stream & { [ATTEMPT]?: H2UpstreamAttempt };
+
+// Listeners without closures: node calls them with the stream as `this`.
+function onResponse(this: Tracked, headers: IncomingHttpHeaders, flags: number): void {
+  this[ATTEMPT]?.response(headers, flags);
+}
+function onData(this: Tracked, chunk: Buffer): void {
+  this[ATTEMPT]?.data(chunk);
+}
+function onTrailers(this: Tracked, trailers: IncomingHttpHeaders): void {
+  this[ATTEMPT]?.trailersReceived(trailers);
+}
+function onEnd(this: Tracked): void {
+  this[ATTEMPT]?.end();
+}
+function onError(this: Tracked, err: Error): void {
+  const a = this[ATTEMPT];
+  if (a !== undefined) a.error = err;
+}
+function onClose(this: Tracked): void {
+  this[ATTEMPT]?.closed(this.rstCode);
+}
+function endSettled(a: H2UpstreamAttempt): void {
+  a.complete();
+}
+
+/** The request headers for the upstream stream. */
+function requestHeaders(ex: Exchange): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ':method': ex.method, ':scheme': 'http', ':authority': ex.upstreamAuthority, ':path': ex.upstreamPath };
+  const bag = ex.upstreamHeaders ?? ex.headers;
+  const remove = ex.removeHeaders;
+  for (const name in bag) {
+    if (name.charCodeAt(0) === 58 || name === 'host' || remove?.has(name) === true) continue;
+    const v = bag[name];
+    if (v === undefined) continue;
+    // `te` may only say "trailers" in HTTP/2 (gRPC sends exactly that).
+    if (name === 'te') {
+      if (v === 'trailers') out[name] = v;
+      continue;
+    }
+    if (HOP_BY_HOP.has(name)) continue;
+    out[name] = v;
+  }
+  // Header operations edit a copy without hop-by-hop headers; gRPC's `te: trailers` still goes.
+  if (out['te'] === undefined && ex.headers['te'] === 'trailers') out['te'] = 'trailers';
+  const extra = ex.extraHeaders;
+  for (let i = 0; i + 1 < extra.length; i += 2) out[extra[i]!.toLowerCase()] = extra[i + 1]!;
+  return out;
+}
+
+function responseHeaders(h: IncomingHttpHeaders): ResponseHeaders {
+  const out: ResponseHeaders = {};
+  for (const name in h) if (name.charCodeAt(0) !== 58) out[name] = h[name];
+  return out;
+}
+
+class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
+  private stream: Tracked | undefined;
+  private session: PooledSession | undefined;
+  private trailers: ResponseHeaders | undefined;
+  private answered = false;
+  private endSeen = false;
+  private done = false;
+  private abortedWith: Error | undefined;
+  headersOnly = false;
+  error: Error | undefined;
+
+  constructor(
+    private readonly ex: Exchange,
+    private readonly handler: ResponseHandler,
+  ) {
+    ex.control = this;
+  }
+
+  get cancelled(): boolean {
+    return this.done;
+  }
+
+  granted(s: PooledSession): void {
+    if (this.done) {
+      s.release();
+      return;
+    }
+    this.session = s;
+    const ex = this.ex;
+    const body = ex.bodyForAttempt();
+    let stream: Tracked;
+    try {
+      stream = s.session!.request(requestHeaders(ex), { endStream: body === null }) as Tracked;
+    } catch (err) {
+      this.session = undefined;
+      s.release();
+      this.finish({ kind: 'reset', status: 503, reason: `upstream request failed: ${(err as Error).message}`, flag: 'UC' });
+      return;
+    }
+    this.stream = stream;
+    stream[ATTEMPT] = this;
+    stream.once('response', onResponse);
+    stream.on('data', onData);
+    stream.once('trailers', onTrailers);
+    stream.once('end', onEnd);
+    stream.on('error', onError);
+    stream.once('close', onClose);
+    if (body instanceof Readable) body.pipe(stream);
+    else if (body !== null) stream.end(body);
+  }
+
+  failed(err: Error): void {
+    this.finish({ kind: 'connect', status: 503, reason: `upstream connect error: ${err.message}`, flag: 'UF' });
+  }
+
+  response(headers: IncomingHttpHeaders, flags: number): void {
+    if (this.done) return;
+    this.answered = true;
+    this.headersOnly = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
+    this.handler.onHeaders(this.ex, Number(headers[':status']) || 502, responseHeaders(headers), this);
+  }
+
+  data(chunk: Buffer): void {
+    if (!this.done) this.handler.onData(this.ex, chunk, this);
+  }
+
+  trailersReceived(t: IncomingHttpHeaders): void {
+    this.trailers = responseHeaders(t);
+  }
+
+  /**
+   * node ends the readable side before it reports an RST_STREAM that cut the answer off ('end', then 'error' and
+   * 'close' on the next ticks): the answer is complete only if no reset follows within this turn.
+   */
+  end(): void {
+    if (this.done || !this.answered) return;
+    this.endSeen = true;
+    setImmediate(endSettled, this);
+  }
+
+  complete(): void {
+    if (this.done) return;
+    this.done = true;
+    this.handler.onEnd(this.ex, this.trailers);
+  }
+
+  closed(rstCode: number | undefined): void {
+    const s = this.session;
+    this.session = undefined;
+    s?.release();
+    if (this.stream !== undefined) this.stream[ATTEMPT] = undefined;
+    if (this.done) return;
+    if (this.endSeen && (rstCode === undefined || rstCode === NGHTTP2_NO_ERROR)) {
+      this.complete();
+      return;
+    }
+    if (this.abortedWith !== undefined) {
+      this.finish({ kind: 'reset', status: 503, reason: this.abortedWith.message, flag: 'UC' });
+      return;
+    }
+    const refused = rstCode === NGHTTP2_REFUSED_STREAM || (this.error as { code?: string } | undefined)?.code === 'ERR_HTTP2_GOAWAY_SESSION';
+    if (refused && !this.answered) this.finish({ kind: 'refused', status: 503, reason: 'upstream refused the stream', flag: 'UR', rstCode: NGHTTP2_REFUSED_STREAM });
+    else if (rstCode !== undefined && rstCode !== NGHTTP2_NO_ERROR) this.finish({ kind: 'reset', status: 503, reason: `upstream reset the stream (code ${rstCode})`, flag: 'UR', rstCode });
+    else if (this.answered) this.finish({ kind: 'reset', status: 503, reason: 'upstream closed the stream before the end of the answer', flag: 'UC' });
+    else this.finish({ kind: 'reset', status: 503, reason: `upstream connection closed before the answer${this.error ? `: ${this.error.message}` : ''}`, flag: 'UC' });
+  }
+
+  pause(): void {
+    this.stream?.pause();
+  }
+  resume(): void {
+    this.stream?.resume();
+  }
+  abort(reason: Error): void {
+    if (this.done) return;
+    this.abortedWith = reason;
+    const s = this.stream;
+    if (s === undefined) {
+      // Still waiting for a session: it is let go when granted.
+      this.finish({ kind: 'reset', status: 503, reason: reason.message, flag: 'UC' });
+      return;
+    }
+    if (!s.closed && !s.destroyed) s.close(NGHTTP2_CANCEL);
+  }
+
+  private finish(f: UpstreamFailureEvent): void {
+    if (this.done) return;
+    this.done = true;
+    this.handler.onError(this.ex, f);
+  }
+}
+
+export function connectUpstreamH2(pools: H2SessionPools): Dispatch {
+  return (ex, handler) => {
+    const ep = ex.upstream!;
+    ex.upstreamWorkload = ep.workload;
+    pools.get(targetOf(ep, ex.binding!.sni)).acquire(new H2UpstreamAttempt(ex, handler));
+  };
+}

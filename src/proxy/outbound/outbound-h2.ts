@@ -1,0 +1,90 @@
+/**
+ * The app's HTTP/2 (h2c with prior knowledge) at the sidecar: on the explicit outbound listener and on captured
+ * connections alike. Each stream is one H2Exchange through the same request path as an HTTP/1.1 request: the mesh
+ * service by `:authority` (captured: completed from the dialled address, and routed on the dialled port), then
+ * route, fault, mirror, timeout, retry, endpoint and connect. Answers the proxy makes before the chain (bad
+ * authority, no config, no such port) go through the exchange too, so a gRPC caller gets them in gRPC terms.
+ * HTTP/2 to destinations outside the mesh is not proxied per stream (502); CONNECT over HTTP/2 is refused.
+ */
+import http2 from 'node:http2';
+import type { IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import type { ProxyRuntime } from '../proxy-runtime.js';
+import { parseAuthority } from '../http/authority.js';
+import { replyLocally } from '../request/exchange.js';
+import type { Dispatch } from '../request/exchange.js';
+import { H2Exchange } from '../http2/h2-exchange.js';
+import { H2_SERVER_LIMITS, SESSION_IDLE_MS, countStreamResets } from '../http2/h2-server-limits.js';
+import type { OriginalDst } from '../capture/original-dst.js';
+import { capturedAuthority } from '../capture/captured-authority.js';
+
+export interface OutboundH2 {
+  /** Serve one connection as HTTP/2; `dialled` is where a captured connection was going. */
+  serve(socket: Duplex, dialled?: OriginalDst): void;
+  close(): void;
+}
+
+export function createOutboundH2(rt: ProxyRuntime, dispatch: Dispatch): OutboundH2 {
+  const dialledBySession = new WeakMap<http2.Http2Session, OriginalDst>();
+  // node creates the session synchronously inside emit('connection'): this names its destination for 'session'.
+  let dispatching: OriginalDst | undefined;
+  const server = http2.createServer(H2_SERVER_LIMITS);
+  server.setTimeout(SESSION_IDLE_MS);
+  server.on('timeout', (session: ServerHttp2Session) => session.destroy());
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (session: ServerHttp2Session) => {
+    if (dispatching !== undefined) dialledBySession.set(session, dispatching);
+    session.on('error', () => undefined);
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => {
+    stream.on('error', () => undefined); // its close is what is recorded
+    countStreamResets(stream);
+    const session = stream.session;
+    handleStream(rt, dispatch, stream, headers, flags, session ? dialledBySession.get(session) : undefined);
+  });
+  return {
+    serve(socket, dialled) {
+      dispatching = dialled;
+      try {
+        server.emit('connection', socket);
+      } finally {
+        dispatching = undefined;
+      }
+    },
+    close() {
+      server.close();
+      for (const s of sessions) s.close();
+    },
+  };
+}
+
+function handleStream(rt: ProxyRuntime, dispatch: Dispatch, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, dialled: OriginalDst | undefined): void {
+  const cfg = rt.config;
+  const target = headers[':path'] ?? '';
+  const q = target.indexOf('?');
+  let authority = headers[':authority'] ?? headers.host ?? '';
+  if (dialled !== undefined) authority = capturedAuthority(authority === '' ? undefined : authority, dialled, (a) => cfg?.serviceAt(a)?.host) ?? authority;
+  const parsed = parseAuthority(authority);
+  const port = dialled?.port ?? parsed?.port ?? 80;
+  const ex = new H2Exchange(stream, headers, flags, { authority, path: q < 0 ? target : target.slice(0, q), query: q < 0 ? '' : target.slice(q + 1), port }, rt.telemetry, 'outbound');
+  if (headers[':method'] === 'CONNECT') return refuse(ex, 405, 'CONNECT over HTTP/2 is not supported');
+  if (!parsed) return refuse(ex, 400, `bad request: invalid authority "${authority}"`);
+  if (!cfg) return refuse(ex, 503, 'proxy has no configuration yet');
+  ex.cfg = cfg;
+  const service = cfg.service(parsed.host);
+  if (!service) return refuse(ex, 502, `HTTP/2 to ${parsed.host}, outside the mesh, is not proxied`, 'NR');
+  const balanced = service.ports.get(port);
+  if (!balanced) return refuse(ex, 404, `service ${service.host} has no port ${port}`, 'NR');
+  ex.routes = balanced.routes;
+  ex.defaultDestination = balanced;
+  if (headers['x-request-id'] === undefined) ex.extraHeaders = ['x-request-id', randomUUID()];
+  dispatch(ex, ex);
+}
+
+function refuse(ex: H2Exchange, status: number, reason: string, flag?: string): void {
+  ex.reason = reason;
+  replyLocally(ex, ex, status, reason, undefined, flag);
+}
