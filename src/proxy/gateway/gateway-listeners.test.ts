@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { acceptProxyConfig } from '../config/compiled-config.js';
+import { installConfig } from '../proxy-runtime.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
 import { TestCa } from './test-certificates.fixture.js';
 import { gatewayConfig, serverTls } from './gateway-config.fixture.js';
@@ -48,7 +49,7 @@ describe('gateway listeners across pushes', async () => {
     ]);
     const compiled = acceptProxyConfig({ ...cfg, version });
     await gateway.reconcile(compiled);
-    rt.config = compiled;
+    installConfig(rt, compiled);
   };
 
   before(async () => {

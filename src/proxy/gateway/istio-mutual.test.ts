@@ -8,6 +8,7 @@ import type net from 'node:net';
 import https from 'node:https';
 import tls from 'node:tls';
 import { acceptProxyConfig } from '../config/compiled-config.js';
+import { installConfig } from '../proxy-runtime.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { TestCa } from './test-certificates.fixture.js';
@@ -45,7 +46,7 @@ before(async () => {
     spec: { action: 'ALLOW', rules: [{ from: [{ source: { principals: ['cluster.local/ns/default/sa/sleep'] } }] }] },
   });
   const compiled = acceptProxyConfig(cfg);
-  rt.config = compiled;
+  installConfig(rt, compiled);
   gateway = createGatewayListeners(rt, '127.0.0.1', new Map([[15443, 0], [16443, 0]]), 5_000);
   await gateway.reconcile(compiled);
   port = Number(gateway.addresses()['15443']!.split(':').pop());

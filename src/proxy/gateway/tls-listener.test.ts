@@ -14,6 +14,7 @@ import type { ServerTlsConfig } from '../../proxyconfig/gateway-types.js';
 import { BACKEND, gatewayConfig as config, serverTls } from './gateway-config.fixture.js';
 import { acceptProxyConfig } from '../config/compiled-config.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
+import { installConfig } from '../proxy-runtime.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
 import { TestCa } from './test-certificates.fixture.js';
 import { createGatewayListeners } from './index.js';
@@ -90,7 +91,7 @@ describe('gateway TLS and TCP ports', async () => {
     cfg.gateway!.servers[0]!.chains![4]!.tlsRoutes = [{ ...toBackend[0]!, destinations: [{ host: 'pass-backend.default.svc.cluster.local', port: 443, weight: 100 }] }];
     cfg.outbound.services.push({ ...cfg.outbound.services[0]!, host: 'pass-backend.default.svc.cluster.local', ports: [{ ...cfg.outbound.services[0]!.ports[0]!, endpoints: [{ ...cfg.outbound.services[0]!.ports[0]!.endpoints[0]!, targetPort: tlsPort }] }] });
     const compiled = acceptProxyConfig(cfg);
-    rt.config = compiled;
+    installConfig(rt, compiled);
     gateway = createGatewayListeners(rt, '127.0.0.1', new Map([[10443, 0], [10444, 0]]), 300);
     await gateway.reconcile(compiled);
     for (const [k, v] of Object.entries(gateway.addresses())) ports[k] = Number(v.split(':').pop());
