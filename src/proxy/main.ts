@@ -49,7 +49,8 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
     onFatal('workload certificate expired and the control plane could not renew it'),
   );
   let lastJwksRefresh = 0;
-  const metrics = new ProxyMetrics(`${s.namespace}/${s.name}`);
+  // Labels come from the config in force; the runtime is built below, so the metrics read it through a getter.
+  const metrics = new ProxyMetrics(`${s.namespace}/${s.name}`, () => rt.config?.raw);
   const rt: ProxyRuntime = {
     config: undefined,
     cert,

@@ -12,6 +12,7 @@ import type { corsPolicy, faultPolicy, headerOperations, headerRules, httpMatch,
 import { httpRoute, l4Route } from './route-types.js';
 import type { clientTlsPolicy, connectionPoolPolicy, hashKey, loadBalancerPolicy, outlierDetectionPolicy } from './cluster-types.js';
 import { ClusterConfigSchema, TrafficPolicyConfigSchema } from './cluster-types.js';
+import { TelemetryConfigSchema } from './telemetry-types.js';
 
 export const PROXY_CONFIG_SCHEMA = 3;
 
@@ -223,6 +224,8 @@ export const ProxyConfigSchema = z.strictObject({
     })
     .nullable(),
   security: securityConfig,
+  /** Labels for metrics and logs (telemetry-types.ts); absent from configs compiled before it existed. */
+  telemetry: TelemetryConfigSchema.optional(),
 });
 
 export type ProxyConfig = z.infer<typeof ProxyConfigSchema>;

@@ -8,7 +8,9 @@
 import type net from 'node:net';
 import type { BalancedPort, CompiledProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
-import type { EgressDecision } from '../telemetry/access-log.js';
+import type { AccessLogEntry, EgressDecision } from '../telemetry/access-log.js';
+import { meshHop } from '../telemetry/mesh-hop.js';
+import type { MeshHop } from '../telemetry/mesh-hop.js';
 import { openMeshTunnel, splice } from '../upstream/mesh-tunnel.js';
 import { externalDestination } from '../upstream/external-destination.js';
 import { connectPlain } from '../upstream/plain-connect.js';
@@ -20,16 +22,19 @@ import type { FirstBytes } from './first-bytes.js';
 export function tunnelToMeshService(rt: ProxyRuntime, socket: net.Socket, balanced: BalancedPort): void {
   const started = performance.now();
   const authority = `${balanced.host}:${balanced.port}`;
-  const record = (status: number, upstream?: string, reason?: string): void => {
-    rt.telemetry.record({ direction: 'outbound', method: 'TCP', authority, path: '', status, durationMs: performance.now() - started, upstream, reason });
-  };
+  const entry = (status: number, upstream?: string, reason?: string, mesh?: MeshHop): AccessLogEntry => ({
+    direction: 'outbound', method: 'TCP', authority, path: '', status, durationMs: performance.now() - started, upstream, reason,
+    requestBytes: socket.bytesRead, responseBytes: socket.bytesWritten, ...mesh,
+  });
   openMeshTunnel(rt, balanced, (r) => {
     if ('status' in r) {
-      record(r.status, undefined, r.reason);
+      rt.telemetry.record(entry(r.status, undefined, r.reason));
       socket.destroy();
       return;
     }
-    splice(socket, r.upstream, () => record(200, r.endpoint.workload));
+    const mesh = meshHop(balanced.host, r.endpoint);
+    rt.telemetry.opened?.(entry(200, r.endpoint.workload, undefined, mesh));
+    splice(socket, r.upstream, () => rt.telemetry.record(entry(200, r.endpoint.workload, undefined, mesh)));
     socket.resume();
   });
 }

@@ -14,6 +14,7 @@ import { hardenServer } from '../http/harden-server.js';
 import { hostFieldProblem, refuseMalformed } from '../http/host-field.js';
 import type { Dispatch } from '../request/exchange.js';
 import { Http1Exchange } from '../request/http1-exchange.js';
+import { PEER_WORKLOAD_HEADER, peerTableOf } from '../telemetry/peer-table.js';
 import { requestPath } from '../outbound/index.js';
 import { trustedClientAddress } from './client-address.js';
 import { admitRequest } from '../security/admit-request.js';
@@ -150,8 +151,10 @@ function route(
   // x-envoy-external-address is always the trusted client address, whatever the client sent.
   const extra: string[] = ['x-forwarded-proto', 'http', 'x-forwarded-for', forwardedFor(req), 'x-envoy-external-address', clientAddress, ...admitted.addHeaders];
   if (req.headers['x-request-id'] === undefined) extra.push('x-request-id', randomUUID());
+  // The destination's proxy names the gateway in its telemetry; a client's own copy of the header is dropped.
+  extra.push(PEER_WORKLOAD_HEADER, peerTableOf(cfg.raw).localKey);
   ex.extraHeaders = extra;
-  ex.removeHeaders = new Set([...admitted.removeHeaders, 'x-forwarded-for', 'x-envoy-external-address']);
+  ex.removeHeaders = new Set([...admitted.removeHeaders, 'x-forwarded-for', 'x-envoy-external-address', PEER_WORKLOAD_HEADER]);
   dispatch(ex, ex);
 }
 

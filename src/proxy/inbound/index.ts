@@ -30,7 +30,8 @@ import { readFirstBytes } from '../capture/first-bytes.js';
 import { createInboundH2 } from './http2-inbound.js';
 import type { InboundH2 } from './http2-inbound.js';
 import { admitRequest } from '../security/admit-request.js';
-import { inboundFinish } from './inbound-record.js';
+import { inboundFinish, inboundRecord } from './inbound-record.js';
+import { withoutPeerWorkload } from '../telemetry/peer-header.js';
 import type { InboundRequestRecord } from './inbound-record.js';
 import { inboundService } from './inbound-service.js';
 import { LocalRateLimits } from '../ratelimit/local-rate-limits.js';
@@ -237,7 +238,7 @@ function handleInbound(
   const target = requestTarget(req.url ?? '', req.headers.host);
   const authority = target?.authority ?? '';
   const rawPath = target?.path ?? req.url ?? '';
-  const record: InboundRequestRecord = { method: req.method ?? '', authority, path: rawPath, peer: conn?.peer?.spiffeId };
+  const record: InboundRequestRecord = inboundRecord(req.method ?? '', authority, rawPath, conn?.peer?.spiffeId, req.headers);
   const finish = inboundFinish(rt, record);
   const malformed = hostFieldProblem(req);
   if (malformed) {
@@ -295,8 +296,9 @@ function handleInbound(
       }
       const extra = conn.peer ? ['x-forwarded-client-cert', xfccValue(rt.cert.spiffeId, conn.peer), ...admitted.addHeaders] : admitted.addHeaders;
       const pool = rt.pools.get({ address: rt.podIP, port: appPort });
-      forward(req, res, pool, admitted.path, upstreamHeaders(req, authority, extra, admitted.removeHeaders), (d) =>
-        finish(d.status, d.error, admitted.decision),
+      // The caller's workload name is for this proxy's telemetry, not for the app.
+      forward(req, res, pool, admitted.path, upstreamHeaders(req, authority, extra, withoutPeerWorkload(admitted.removeHeaders)), (d) =>
+        finish(d.status, d.error, admitted.decision, d),
       );
     },
     (err: unknown) => {

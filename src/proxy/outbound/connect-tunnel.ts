@@ -11,7 +11,9 @@ import { parseAuthority } from '../http/authority.js';
 import { hostFieldProblem } from '../http/host-field.js';
 import { openMeshTunnel, splice } from '../upstream/mesh-tunnel.js';
 import { externalDestination } from '../upstream/external-destination.js';
-import type { EgressDecision } from '../telemetry/access-log.js';
+import type { AccessLogEntry, EgressDecision } from '../telemetry/access-log.js';
+import { meshHop } from '../telemetry/mesh-hop.js';
+import type { MeshHop } from '../telemetry/mesh-hop.js';
 import { connectPlain } from '../upstream/plain-connect.js';
 import { egressDeniedReason } from './egress-denied.js';
 
@@ -20,17 +22,20 @@ const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Foun
 export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, client: net.Socket, head: Buffer): void {
   const started = performance.now();
   const authority = req.url ?? '';
-  const record = (status: number, upstream?: string, reason?: string, egress?: EgressDecision): void => {
-    rt.telemetry.record({ direction: 'outbound', method: 'CONNECT', authority, path: '', status, durationMs: performance.now() - started, upstream, reason, egress });
-  };
+  const entry = (status: number, upstream?: string, reason?: string, egress?: EgressDecision, mesh?: MeshHop): AccessLogEntry => ({
+    direction: 'outbound', method: 'CONNECT', authority, path: '', status, durationMs: performance.now() - started, upstream, reason, egress,
+    requestBytes: client.bytesRead, responseBytes: client.bytesWritten, ...mesh,
+  });
+  const record = (status: number, upstream?: string, reason?: string, egress?: EgressDecision, mesh?: MeshHop): void => rt.telemetry.record(entry(status, upstream, reason, egress, mesh));
   const refuse = (status: number, reason: string, egress?: EgressDecision): void => {
     record(status, egress?.decision === 'denied' ? 'BlackHoleCluster' : undefined, reason, egress);
     client.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-length: ${Buffer.byteLength(reason) + 1}\r\nconnection: close\r\n\r\n${reason}\n`);
   };
-  const established = (upstream: net.Socket, name: string, egress?: EgressDecision): void => {
+  const established = (upstream: net.Socket, name: string, egress?: EgressDecision, mesh?: MeshHop): void => {
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) upstream.write(head);
-    splice(client, upstream, () => record(200, name, undefined, egress));
+    rt.telemetry.opened?.(entry(200, name, undefined, egress, mesh));
+    splice(client, upstream, () => record(200, name, undefined, egress, mesh));
   };
   client.on('error', () => client.destroy());
   const malformed = hostFieldProblem(req);
@@ -43,7 +48,7 @@ export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, clien
   if (service) {
     const balanced = service.ports.get(parsed.port);
     if (!balanced) return refuse(404, `service ${service.host} has no port ${parsed.port}`);
-    openMeshTunnel(rt, balanced, (r) => ('status' in r ? refuse(r.status, r.reason) : established(r.upstream, r.endpoint.workload)));
+    openMeshTunnel(rt, balanced, (r) => ('status' in r ? refuse(r.status, r.reason) : established(r.upstream, r.endpoint.workload, undefined, meshHop(balanced.host, r.endpoint))));
     return;
   }
   const route = cfg.externals.opaqueByHost(parsed.host, parsed.port);

@@ -30,6 +30,10 @@ import { chooseEndpoint } from '../request/endpoint-layer.js';
 import { connectUpstream } from '../request/connect-upstream.js';
 import { handleConnect } from './connect-tunnel.js';
 import { handleEgress } from './egress.js';
+import { PEER_WORKLOAD_HEADER, peerTableOf } from '../telemetry/peer-table.js';
+import { withoutPeerWorkload } from '../telemetry/peer-header.js';
+
+const PEER_WORKLOAD_ONLY = withoutPeerWorkload(undefined);
 
 /** The request path from a routed request to the upstream's answer, built once per proxy. */
 export function requestPath(rt: ProxyRuntime): Dispatch {
@@ -136,7 +140,10 @@ function handleOutbound(
   ex.cfg = cfg;
   ex.routes = balanced.routes;
   ex.defaultDestination = balanced;
+  // The destination's proxy names this workload in its telemetry; an app's own copy of the header is dropped.
+  extra.push(PEER_WORKLOAD_HEADER, peerTableOf(cfg.raw).localKey);
   ex.extraHeaders = extra;
+  ex.removeHeaders = PEER_WORKLOAD_ONLY;
   dispatch(ex, ex);
 }
 

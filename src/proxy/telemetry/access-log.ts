@@ -43,18 +43,41 @@ export interface AccessLogEntry {
   attempts?: number;
   /** The LocalRateLimitPolicy (`namespace/name`) that refused the request, and which of its limits. */
   rateLimit?: { policy: string; scope: RateLimitScope };
+  /**
+   * Whether the hop was mutual TLS: inbound, the caller presented a verified certificate; outbound, the endpoint
+   * was reached over mTLS and presented `upstreamPrincipal`.
+   */
+  mtls?: boolean;
+  /** Outbound: the SPIFFE ID the endpoint had to present (config's, checked by the handshake). */
+  upstreamPrincipal?: string;
+  /** Outbound: the endpoint's address and port, and the cluster (`outbound|port|subset|host`) it was chosen from. */
+  upstreamHost?: string;
+  upstreamCluster?: string;
+  /** Inbound: the caller's workload as its proxy named it; only a lookup key, checked against the verified peer. */
+  peerWorkload?: string;
+  /** `grpc` when the request's content-type is gRPC, else HTTP (absent). */
+  protocol?: 'grpc';
+  /** The gRPC status of a gRPC answer (0..16), when one came. */
+  grpcStatus?: number;
+  /** Body bytes: the request's declared length, and the response bytes passed on. */
+  requestBytes?: number;
+  responseBytes?: number;
+  userAgent?: string;
 }
 
 /** Where every finished request or connection is reported: the access log and the metrics. */
 export interface Telemetry {
   record(entry: AccessLogEntry): void;
+  /** An opaque TCP connection was established; its `record` follows when it closes. */
+  opened?(entry: AccessLogEntry): void;
 }
 
-export function proxyTelemetry(accessLog: boolean, metrics: { record(e: AccessLogEntry): void }): Telemetry {
+export function proxyTelemetry(accessLog: boolean, metrics: { record(e: AccessLogEntry): void; opened(e: AccessLogEntry): void }): Telemetry {
   const out = accessLog ? new LineWriter(1) : undefined;
   let lastMs = 0;
   let lastIso = '';
   return {
+    opened: (entry) => metrics.opened(entry),
     record(entry) {
       metrics.record(entry);
       if (!out) return;

@@ -1,78 +1,162 @@
 /**
- * The proxy's Prometheus metrics, with Istio's standard names so existing dashboards and alerts work:
- * istio_requests_total, istio_request_duration_milliseconds, istio_tcp_connections_opened_total; and weft's own
- * weft_authz_decisions_total, which counts enforced and dry-run (shadow) verdicts per deciding policy; and
- * weft_egress_denied_total, the connections and requests REGISTRY_ONLY refused for want of a ServiceEntry; and
- * weft_rate_limited_total, the requests a LocalRateLimitPolicy refused, by policy and by which of its limits.
+ * The proxy's Prometheus metrics. Istio's standard metrics with Istio's names, labels and buckets, so existing
+ * dashboards, Kiali and alerts read them unchanged (istio-labels.ts says where each label value comes from); and
+ * weft's own: authorization verdicts (enforced and dry-run) per deciding policy, requests a LocalRateLimitPolicy
+ * refused, egress allowed and refused per destination, and the TLS of mesh connections (tls-metrics.ts).
+ *
+ * The labels of a series are computed once: a finished request looks its series up by a key of its label values
+ * and increments the children prom-client bound to them, so prom-client does not hash 25 labels per request.
  */
 import { Counter, Histogram, Registry } from 'prom-client';
+import type { ProxyConfig } from '../../proxyconfig/types.js';
 import type { AccessLogEntry } from './access-log.js';
+import { BLACKHOLE, PASSTHROUGH, PEER_LABELS, REQUEST_LABELS, peerLabels, requestLabels } from './istio-labels.js';
+import type { PeerLabels, RequestLabels } from './istio-labels.js';
+import { peerTableOf } from './peer-table.js';
 
-const REQUEST_LABELS = ['reporter', 'source_principal', 'destination_service', 'request_protocol', 'response_code'] as const;
+/** Envoy's default histogram buckets, which Istio's request duration uses (milliseconds). */
+export const DURATION_BUCKETS_MS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
+/** Istio's size buckets for request and response bodies (bytes). */
+export const SIZE_BUCKETS_BYTES = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000];
+/** A safety bound on cached series; the label values are bounded by config, so this is only reached by a bug. */
+const MAX_CACHED_SERIES = 10_000;
+
+type RequestLabel = keyof RequestLabels;
+
+interface RequestSeries {
+  requests: Counter.Internal;
+  duration: Histogram.Internal<RequestLabel>;
+  requestBytes: Histogram.Internal<RequestLabel>;
+  responseBytes: Histogram.Internal<RequestLabel>;
+}
+
+interface TcpSeries {
+  opened: Counter.Internal;
+  closed: Counter.Internal;
+  sent: Counter.Internal;
+  received: Counter.Internal;
+}
+
+function seriesKey(labels: Record<string, string>): string {
+  let key = '';
+  for (const k in labels) key += `${labels[k]}\u0001`;
+  return key;
+}
 
 export class ProxyMetrics {
   readonly registry = new Registry();
   readonly #requests = new Counter({ name: 'istio_requests_total', help: 'Requests handled by this proxy', labelNames: REQUEST_LABELS, registers: [this.registry] });
-  readonly #duration = new Histogram({
-    name: 'istio_request_duration_milliseconds',
-    help: 'Request duration as seen by this proxy',
-    labelNames: ['reporter', 'response_code'],
-    buckets: [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
-    registers: [this.registry],
-  });
-  readonly #tcpOpened = new Counter({
-    name: 'istio_tcp_connections_opened_total',
-    help: 'Opaque TCP connections opened through this proxy',
-    labelNames: ['reporter', 'source_principal'],
-    registers: [this.registry],
-  });
+  readonly #duration = new Histogram({ name: 'istio_request_duration_milliseconds', help: 'Request duration as seen by this proxy', labelNames: REQUEST_LABELS, buckets: DURATION_BUCKETS_MS, registers: [this.registry] });
+  readonly #requestBytes = new Histogram({ name: 'istio_request_bytes', help: 'Request body sizes', labelNames: REQUEST_LABELS, buckets: SIZE_BUCKETS_BYTES, registers: [this.registry] });
+  readonly #responseBytes = new Histogram({ name: 'istio_response_bytes', help: 'Response body sizes', labelNames: REQUEST_LABELS, buckets: SIZE_BUCKETS_BYTES, registers: [this.registry] });
+  readonly #tcpOpened = new Counter({ name: 'istio_tcp_connections_opened_total', help: 'Opaque TCP connections opened through this proxy', labelNames: PEER_LABELS, registers: [this.registry] });
+  readonly #tcpClosed = new Counter({ name: 'istio_tcp_connections_closed_total', help: 'Opaque TCP connections closed through this proxy', labelNames: PEER_LABELS, registers: [this.registry] });
+  readonly #tcpSent = new Counter({ name: 'istio_tcp_sent_bytes_total', help: 'Bytes sent back to the connecting side of opaque TCP connections', labelNames: PEER_LABELS, registers: [this.registry] });
+  readonly #tcpReceived = new Counter({ name: 'istio_tcp_received_bytes_total', help: 'Bytes received from the connecting side of opaque TCP connections', labelNames: PEER_LABELS, registers: [this.registry] });
   readonly #authz = new Counter({
     name: 'weft_authz_decisions_total',
     help: 'Authorization verdicts: mode "enforced" decided the request, mode "dry_run" only records what a dry-run policy would have done',
-    labelNames: ['policy', 'decision', 'mode'],
+    labelNames: ['policy', 'decision', 'mode', 'workload'],
     registers: [this.registry],
   });
-
+  readonly #egress = new Counter({
+    name: 'weft_egress_total',
+    help: 'Outbound requests and connections to destinations outside the mesh registry: allowed (a ServiceEntry, or ALLOW_ANY passthrough) or denied (REGISTRY_ONLY), by ServiceEntry',
+    labelNames: ['decision', 'protocol', 'service_entry', 'workload'],
+    registers: [this.registry],
+  });
   readonly #egressDenied = new Counter({
     name: 'weft_egress_denied_total',
     help: 'Outbound requests and connections refused by the REGISTRY_ONLY traffic policy: no mesh service or ServiceEntry matched',
-    labelNames: ['protocol'],
+    labelNames: ['protocol', 'workload'],
     registers: [this.registry],
   });
-
   readonly #rateLimited = new Counter({
     name: 'weft_rate_limited_total',
     help: 'Inbound requests refused by a LocalRateLimitPolicy, by policy (namespace/name) and the limit that refused them (total, identity or override)',
-    labelNames: ['policy', 'scope'],
+    labelNames: ['policy', 'scope', 'workload'],
     registers: [this.registry],
   });
 
-  constructor(readonly workload: string) {
-    this.registry.setDefaultLabels({ workload });
+  #requestSeries = new Map<string, RequestSeries>();
+  #tcpSeries = new Map<string, TcpSeries>();
+  #seriesConfig: ProxyConfig | undefined;
+
+  /**
+   * `workload` (`namespace/name`) labels weft's own metrics, as it always has; Istio's carry exactly Istio's labels.
+   * `config`: the config in force, whose telemetry section and identity label both ends of a request.
+   */
+  constructor(
+    private readonly workload: string,
+    private readonly config: () => ProxyConfig | undefined,
+  ) {}
+
+  #current(): ProxyConfig | undefined {
+    const cfg = this.config();
+    if (cfg !== this.#seriesConfig) {
+      // Labels derive from config: a new one may name workloads differently.
+      this.#seriesConfig = cfg;
+      this.#requestSeries.clear();
+      this.#tcpSeries.clear();
+    }
+    return cfg;
+  }
+
+  #request(labels: RequestLabels): RequestSeries {
+    const key = seriesKey(labels);
+    let s = this.#requestSeries.get(key);
+    if (s === undefined) {
+      if (this.#requestSeries.size >= MAX_CACHED_SERIES) this.#requestSeries.clear();
+      s = { requests: this.#requests.labels(labels), duration: this.#duration.labels(labels), requestBytes: this.#requestBytes.labels(labels), responseBytes: this.#responseBytes.labels(labels) };
+      this.#requestSeries.set(key, s);
+    }
+    return s;
+  }
+
+  #tcp(labels: PeerLabels): TcpSeries {
+    const key = seriesKey(labels);
+    let s = this.#tcpSeries.get(key);
+    if (s === undefined) {
+      if (this.#tcpSeries.size >= MAX_CACHED_SERIES) this.#tcpSeries.clear();
+      s = { opened: this.#tcpOpened.labels(labels), closed: this.#tcpClosed.labels(labels), sent: this.#tcpSent.labels(labels), received: this.#tcpReceived.labels(labels) };
+      this.#tcpSeries.set(key, s);
+    }
+    return s;
+  }
+
+  /** An opaque TCP connection was established (counted open until its record comes). */
+  opened(e: AccessLogEntry): void {
+    const cfg = this.#current();
+    if (cfg) this.#tcp(peerLabels(e, peerTableOf(cfg), 'tcp')).opened.inc();
   }
 
   record(e: AccessLogEntry): void {
-    const reporter = e.direction === 'outbound' ? 'source' : 'destination';
-    const code = String(e.status);
-    if (e.egress?.decision === 'denied') this.#egressDenied.inc({ protocol: e.egress.protocol });
+    const cfg = this.#current();
+    if (e.egress !== undefined) {
+      this.#egress.inc({ decision: e.egress.decision === 'denied' ? 'denied' : 'allowed', protocol: e.egress.protocol, service_entry: e.egress.serviceEntry ?? (e.egress.decision === 'passthrough' ? PASSTHROUGH : BLACKHOLE), workload: this.workload });
+      if (e.egress.decision === 'denied') this.#egressDenied.inc({ protocol: e.egress.protocol, workload: this.workload });
+    }
     // Both labels come from config (the policy's name) or a fixed set (the scope), never from the request.
-    if (e.rateLimit) this.#rateLimited.inc({ policy: e.rateLimit.policy, scope: e.rateLimit.scope });
-    if (e.method === 'TCP' || e.method === 'CONNECT') {
-      this.#tcpOpened.inc({ reporter, source_principal: e.peer ?? 'unknown' });
-    } else {
-      this.#requests.inc({
-        reporter,
-        source_principal: e.peer ?? 'unknown',
-        // Never the authority or the upstream address: a client could mint a series per invented Host.
-        destination_service: e.destinationService ?? 'unknown',
-        request_protocol: 'http',
-        response_code: code,
-      });
-      this.#duration.observe({ reporter, response_code: code }, e.durationMs);
-    }
+    if (e.rateLimit) this.#rateLimited.inc({ policy: e.rateLimit.policy, scope: e.rateLimit.scope, workload: this.workload });
     if (e.authz && (e.authz.decision !== 'ALLOW' || e.authz.policy !== null)) {
-      this.#authz.inc({ policy: e.authz.policy ?? 'none', decision: e.authz.decision, mode: 'enforced' });
+      this.#authz.inc({ policy: e.authz.policy ?? 'none', decision: e.authz.decision, mode: 'enforced', workload: this.workload });
     }
-    for (const d of e.dryRun ?? []) this.#authz.inc({ policy: d.policy, decision: d.wouldDeny ? 'DENY' : 'ALLOW', mode: 'dry_run' });
+    for (const d of e.dryRun ?? []) this.#authz.inc({ policy: d.policy, decision: d.wouldDeny ? 'DENY' : 'ALLOW', mode: 'dry_run', workload: this.workload });
+    if (!cfg) return;
+    const table = peerTableOf(cfg);
+    if (e.method === 'TCP' || e.method === 'CONNECT') {
+      // Only an established connection was opened; a refused one is in the access log and weft's counters.
+      if (e.status !== 200) return;
+      const s = this.#tcp(peerLabels(e, table, 'tcp'));
+      s.closed.inc();
+      if (e.requestBytes) s.received.inc(e.requestBytes);
+      if (e.responseBytes) s.sent.inc(e.responseBytes);
+      return;
+    }
+    const s = this.#request(requestLabels(e, table));
+    s.requests.inc();
+    s.duration.observe(e.durationMs);
+    s.requestBytes.observe(e.requestBytes ?? 0);
+    s.responseBytes.observe(e.responseBytes ?? 0);
   }
 }
