@@ -153,6 +153,31 @@ describe("Istio's histograms", () => {
   });
 });
 
+describe("weft's own proxy metrics", () => {
+  test('the TLS of mesh connections: TLS 1.3, the cipher, and the key exchange group the dialling side saw', () => {
+    const tls = (samples.get('productpage-v1') ?? []).filter((s) => s.name === 'weft_mesh_tls_connections_total');
+    const outbound = tls.filter((s) => s.labels['direction'] === 'outbound');
+    const inbound = tls.filter((s) => s.labels['direction'] === 'inbound');
+    assert.ok(outbound.length > 0 && inbound.length > 0, JSON.stringify(tls));
+    for (const s of tls) {
+      assert.equal(s.labels['tls_version'], 'TLSv1.3');
+      assert.match(s.labels['cipher']!, /^TLS_(AES_\d+_GCM_SHA\d+|CHACHA20_POLY1305_SHA256)$/);
+      assert.equal(s.labels['workload'], 'default/productpage-v1');
+    }
+    for (const s of outbound) assert.match(s.labels['key_exchange']!, /^(X25519|prime256v1|secp384r1|X25519MLKEM768)$/);
+  });
+
+  test("the certificate's validity, for expiry alerts", () => {
+    const at = (name: string): number => (samples.get('ratings-v1') ?? []).find((s) => s.name === name && s.labels['workload'] === 'default/ratings-v1')?.value ?? NaN;
+    const notBefore = at('weft_certificate_not_before_timestamp_seconds');
+    const notAfter = at('weft_certificate_expiration_timestamp_seconds');
+    const now = Date.now() / 1000;
+    assert.ok(notBefore < now && now < notAfter, `${notBefore} < ${now} < ${notAfter}`);
+    // MeshConfig's default certificateTTL is 24 h (notBefore is backdated a little for clock skew).
+    assert.ok(notAfter - notBefore >= 24 * 3600 && notAfter - notBefore < 25 * 3600, String(notAfter - notBefore));
+  });
+});
+
 describe('the header that names the caller', () => {
   test('a client cannot name itself as another workload', async () => {
     const res = await request(`http://127.0.0.1:${mesh.ingressPort}/productpage`, { headers: { 'x-weft-peer-workload': 'default/reviews-v1' } });

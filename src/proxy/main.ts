@@ -50,7 +50,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
   );
   let lastJwksRefresh = 0;
   // Labels come from the config in force; the runtime is built below, so the metrics read it through a getter.
-  const metrics = new ProxyMetrics(`${s.namespace}/${s.name}`, () => rt.config?.raw);
+  const metrics = new ProxyMetrics(`${s.namespace}/${s.name}`, () => rt.config?.raw, () => (cert.ready ? cert.current : undefined));
   const rt: ProxyRuntime = {
     config: undefined,
     cert,
@@ -129,6 +129,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
       await dns?.close();
       await gateway?.close();
       rt.endpoints.close();
+      metrics.close();
       await rt.pools.close();
     },
   };

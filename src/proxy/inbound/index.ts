@@ -32,6 +32,7 @@ import type { InboundH2 } from './http2-inbound.js';
 import { admitRequest } from '../security/admit-request.js';
 import { inboundFinish, inboundRecord } from './inbound-record.js';
 import { withoutPeerWorkload } from '../telemetry/peer-header.js';
+import { publishMeshTls } from '../telemetry/mesh-tls.js';
 import type { InboundRequestRecord } from './inbound-record.js';
 import { inboundService } from './inbound-service.js';
 import { LocalRateLimits } from '../ratelimit/local-rate-limits.js';
@@ -98,6 +99,7 @@ export function createInboundListener(
   const h2 = createInboundH2(rt, rateLimits);
 
   mtls.on('secureConnection', (socket: tls.TLSSocket) => {
+    publishMeshTls('inbound', rt.cert.spiffeId, socket);
     const peer = peerIdentityOf(socket);
     if (!peer) {
       rt.log.warn('inbound mTLS refused: peer certificate has no single SPIFFE ID');

@@ -13,6 +13,10 @@ import type { AccessLogEntry } from './access-log.js';
 import { BLACKHOLE, PASSTHROUGH, PEER_LABELS, REQUEST_LABELS, peerLabels, requestLabels } from './istio-labels.js';
 import type { PeerLabels, RequestLabels } from './istio-labels.js';
 import { peerTableOf } from './peer-table.js';
+import { meshTlsChannel, tlsLabelsOf } from './mesh-tls.js';
+import type { MeshTlsMessage } from './mesh-tls.js';
+import { certificateGauges } from './certificate-gauges.js';
+import type { CertificateLifetime } from './certificate-gauges.js';
 
 /** Envoy's default histogram buckets, which Istio's request duration uses (milliseconds). */
 export const DURATION_BUCKETS_MS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
@@ -78,6 +82,13 @@ export class ProxyMetrics {
     registers: [this.registry],
   });
 
+  readonly #meshTls = new Counter({
+    name: 'weft_mesh_tls_connections_total',
+    help: 'Mesh mTLS connections by direction and what was negotiated: TLS version, cipher, key exchange group (known to the dialling side only)',
+    labelNames: ['direction', 'tls_version', 'cipher', 'key_exchange', 'workload'],
+    registers: [this.registry],
+  });
+
   #requestSeries = new Map<string, RequestSeries>();
   #tcpSeries = new Map<string, TcpSeries>();
   #seriesConfig: ProxyConfig | undefined;
@@ -89,7 +100,23 @@ export class ProxyMetrics {
   constructor(
     private readonly workload: string,
     private readonly config: () => ProxyConfig | undefined,
-  ) {}
+    certificate?: () => CertificateLifetime | undefined,
+  ) {
+    meshTlsChannel.subscribe(this.#onMeshTls);
+    if (certificate !== undefined) certificateGauges(this.registry, workload, certificate);
+  }
+
+  #onMeshTls = (message: unknown): void => {
+    const m = message as MeshTlsMessage;
+    const own = this.config()?.proxy.spiffeId;
+    if (own !== undefined && m.local !== own) return;
+    this.#meshTls.inc({ direction: m.direction, ...tlsLabelsOf(m.socket), workload: this.workload });
+  };
+
+  /** Stop counting mesh connections (a proxy that stops inside a longer-lived process). */
+  close(): void {
+    meshTlsChannel.unsubscribe(this.#onMeshTls);
+  }
 
   #current(): ProxyConfig | undefined {
     const cfg = this.config();
