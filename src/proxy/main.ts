@@ -19,6 +19,7 @@ import type { ProxyRuntime } from './proxy-runtime.js';
 import { installConfig, jsonLog } from './proxy-runtime.js';
 import { proxyTelemetry } from './telemetry/access-log.js';
 import { ProxyMetrics } from './telemetry/proxy-metrics.js';
+import { AccessLogWriter } from './telemetry/access-log-writer.js';
 import { createAdminServer } from './admin/admin-server.js';
 import { createInboundListener } from './inbound/index.js';
 import { createOutboundServer } from './outbound/index.js';
@@ -57,7 +58,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
     pools: new EndpointPools(cert),
     endpoints: new EndpointRegistry(systemClock),
     random: Math.random,
-    telemetry: proxyTelemetry(s.accessLog, metrics),
+    telemetry: proxyTelemetry({ metrics, accessLog: s.accessLog ? new AccessLogWriter(1, () => rt.config?.raw, (n) => metrics.accessLogDropped(n)) : undefined }),
     log,
     podIP: s.podIP,
     resolver: upstreamResolver(s.dnsUpstream, systemClock),

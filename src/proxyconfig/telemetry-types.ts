@@ -17,11 +17,28 @@ const workloadMetadata = z.strictObject({
   canonicalRevision: z.string(),
 });
 
+/** MeshConfig `accessLogEncoding` and `accessLogFormat` (empty: the encoding's default). */
+const accessLogConfig = z.strictObject({ encoding: z.enum(['TEXT', 'JSON']), format: z.string() });
+
+/** Where spans go and how many requests start a sampled trace; absent when tracing is off or names no collector. */
+const tracingConfig = z.strictObject({
+  /** The OTLP/HTTP endpoint of the collector an opentelemetry extension provider names. */
+  collector: z.strictObject({ host: z.string(), port: z.number().int().min(1).max(65535), path: z.string() }),
+  /** Percentage of requests without a sampling decision that start a sampled trace. */
+  samplingPercent: z.number().min(0).max(100),
+  maxTagLength: z.number().int().min(1),
+});
+
 export const TelemetryConfigSchema = z.strictObject({
   /** Istio's `source_cluster` / `destination_cluster`: the mesh's cluster id (Istio's default is `Kubernetes`). */
   clusterId: z.string(),
   workloads: z.array(workloadMetadata),
+  accessLog: accessLogConfig.optional(),
+  tracing: tracingConfig.optional(),
 });
+
+export type AccessLogConfig = z.infer<typeof accessLogConfig>;
+export type TracingConfig = z.infer<typeof tracingConfig>;
 
 export type TelemetryConfig = z.infer<typeof TelemetryConfigSchema>;
 export type WorkloadMetadata = z.infer<typeof workloadMetadata>;

@@ -3,7 +3,7 @@
  * name it, so a proxy labels both ends of a request from config alone.
  */
 import { DEFAULT_CLUSTER_ID, workloadMetadataOf } from '../../proxyconfig/telemetry-types.js';
-import type { TelemetryConfig } from '../../proxyconfig/telemetry-types.js';
+import type { TelemetryConfig, TracingConfig } from '../../proxyconfig/telemetry-types.js';
 import type { MeshSnapshot } from './snapshot.js';
 import { perSnapshot, sharedSection } from './snapshot-memo.js';
 import type { SharedSection } from './snapshot-memo.js';
@@ -17,7 +17,21 @@ export function compileTelemetry(snap: MeshSnapshot): TelemetryConfig {
   const workloads = snap.registry.workloads
     .map((w) => workloadMetadataOf(w.namespace, w.name, `spiffe://${td}/ns/${w.namespace}/sa/${w.serviceAccount}`, w.labels))
     .sort((a, b) => (a.namespace === b.namespace ? cmp(a.name, b.name) : cmp(a.namespace, b.namespace)));
-  return { clusterId: DEFAULT_CLUSTER_ID, workloads };
+  const { encoding, format } = snap.mesh.accessLog;
+  const tracing = tracingOf(snap);
+  return { clusterId: DEFAULT_CLUSTER_ID, workloads, accessLog: { encoding, format }, ...(tracing ? { tracing } : {}) };
+}
+
+/**
+ * Istio's choice of tracing provider without Telemetry resources: the first of `defaultProviders.tracing` that is an
+ * opentelemetry extension provider; none, or `enableTracing: false`, turns tracing off.
+ */
+function tracingOf(snap: MeshSnapshot): TracingConfig | undefined {
+  const { tracing, tracingProviders } = snap.mesh;
+  if (!tracing.enabled) return undefined;
+  const provider = tracing.providers.map((name) => tracingProviders.find((p) => p.name === name)).find((p) => p !== undefined);
+  if (!provider) return undefined;
+  return { collector: { host: provider.service, port: provider.port, path: provider.path }, samplingPercent: tracing.sampling, maxTagLength: provider.maxTagLength };
 }
 
 function cmp(a: string, b: string): number {

@@ -33,7 +33,9 @@ export interface InboundRequestRecord {
 /** The record of a request from its headers: the peer's workload name is only read from a verified mTLS caller. */
 export function inboundRecord(method: string, authority: string, path: string, peer: string | undefined, headers: IncomingHttpHeaders): InboundRequestRecord {
   const claimed = peer === undefined ? undefined : headers[PEER_WORKLOAD_HEADER];
-  return { method, authority, path, peer, facts: requestFacts(headers), peerWorkload: typeof claimed === 'string' ? claimed : undefined };
+  // A namespace and a name (each at most 253 characters); anything longer names no workload.
+  const key = typeof claimed === 'string' && claimed.length <= 507 ? claimed : undefined;
+  return { method, authority, path, peer, facts: requestFacts(headers), peerWorkload: key };
 }
 
 /** A gRPC status is one of 17 codes; anything else an app sends is not a label value. */

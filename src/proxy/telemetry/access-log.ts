@@ -1,9 +1,7 @@
 /**
- * Telemetry taps: one JSON access-log line per request on stdout (Envoy-style fields) and the metrics. A tap
- * never changes the request. Lines are buffered and written off the request path; nothing is formatted unless
- * logging is on.
+ * Telemetry taps: every finished request or connection goes to the metrics and the access log (written off the
+ * request path by access-log-writer.ts). A tap never changes the request.
  */
-import { LineWriter } from './line-writer.js';
 import type { RateLimitScope } from '../ratelimit/rate-limit-buckets.js';
 
 /** How an outbound destination outside the mesh registry was decided (Istio's PassthroughCluster/BlackHoleCluster). */
@@ -63,6 +61,12 @@ export interface AccessLogEntry {
   requestBytes?: number;
   responseBytes?: number;
   userAgent?: string;
+  /** The client's X-Forwarded-For, bounded (access log only). */
+  forwardedFor?: string;
+  /** `HTTP/2` for HTTP/2 requests; absent is HTTP/1.1. */
+  httpVersion?: 'HTTP/2';
+  /** The W3C trace id of the request's trace, when tracing is on. */
+  traceId?: string;
 }
 
 /** Where every finished request or connection is reported: the access log and the metrics. */
@@ -72,22 +76,19 @@ export interface Telemetry {
   opened?(entry: AccessLogEntry): void;
 }
 
-export function proxyTelemetry(accessLog: boolean, metrics: { record(e: AccessLogEntry): void; opened(e: AccessLogEntry): void }): Telemetry {
-  const out = accessLog ? new LineWriter(1) : undefined;
-  let lastMs = 0;
-  let lastIso = '';
+export interface TelemetrySinks {
+  metrics: { record(e: AccessLogEntry): void; opened(e: AccessLogEntry): void };
+  /** Absent when the access log is off. */
+  accessLog?: { write(e: AccessLogEntry): void } | undefined;
+}
+
+export function proxyTelemetry(sinks: TelemetrySinks): Telemetry {
+  const { metrics, accessLog } = sinks;
   return {
     opened: (entry) => metrics.opened(entry),
     record(entry) {
       metrics.record(entry);
-      if (!out) return;
-      // Many requests share a millisecond under load: format the timestamp once per millisecond.
-      const now = Date.now();
-      if (now !== lastMs) {
-        lastMs = now;
-        lastIso = new Date(now).toISOString();
-      }
-      out.write(`{"time":"${lastIso}","msg":"access",${JSON.stringify(entry).slice(1)}\n`);
+      accessLog?.write(entry);
     },
   };
 }

@@ -89,6 +89,13 @@ export class ProxyMetrics {
     registers: [this.registry],
   });
 
+  readonly #logDropped = new Counter({
+    name: 'weft_access_log_dropped_total',
+    help: 'Access-log entries dropped because the writer fell too far behind',
+    labelNames: ['workload'],
+    registers: [this.registry],
+  });
+
   #requestSeries = new Map<string, RequestSeries>();
   #tcpSeries = new Map<string, TcpSeries>();
   #seriesConfig: ProxyConfig | undefined;
@@ -112,6 +119,10 @@ export class ProxyMetrics {
     if (own !== undefined && m.local !== own) return;
     this.#meshTls.inc({ direction: m.direction, ...tlsLabelsOf(m.socket), workload: this.workload });
   };
+
+  accessLogDropped(n: number): void {
+    this.#logDropped.inc({ workload: this.workload }, n);
+  }
 
   /** Stop counting mesh connections (a proxy that stops inside a longer-lived process). */
   close(): void {

@@ -12,6 +12,8 @@ export interface RequestFacts {
   userAgent?: string;
   requestBytes?: number;
   protocol?: 'grpc';
+  forwardedFor?: string;
+  httpVersion?: 'HTTP/2';
 }
 
 function bounded(v: string | string[] | undefined): string | undefined {
@@ -29,5 +31,9 @@ export function requestFacts(headers: IncomingHttpHeaders, requestId?: string): 
   // A declared length: a chunked body's size is not counted (docs/telemetry.md).
   if (Number.isSafeInteger(len) && len >= 0) facts.requestBytes = len;
   if (headers['content-type']?.startsWith('application/grpc') === true) facts.protocol = 'grpc';
+  const xff = bounded(headers['x-forwarded-for']);
+  if (xff !== undefined) facts.forwardedFor = xff;
+  // Only HTTP/2 header blocks carry pseudo-headers.
+  if (headers[':method'] !== undefined) facts.httpVersion = 'HTTP/2';
   return facts;
 }
