@@ -20,6 +20,7 @@ import { installConfig, jsonLog } from './proxy-runtime.js';
 import { proxyTelemetry } from './telemetry/access-log.js';
 import { ProxyMetrics } from './telemetry/proxy-metrics.js';
 import { AccessLogWriter } from './telemetry/access-log-writer.js';
+import { HopTracer } from './telemetry/hop-tracer.js';
 import { createAdminServer } from './admin/admin-server.js';
 import { createInboundListener } from './inbound/index.js';
 import { createOutboundServer } from './outbound/index.js';
@@ -51,6 +52,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
   );
   let lastJwksRefresh = 0;
   // Labels come from the config in force; the runtime is built below, so the metrics read it through a getter.
+  const tracer = new HopTracer(() => rt.config?.raw, { exported: (n) => metrics.spanCounts.exported(n), dropped: (n, r) => metrics.spanCounts.dropped(n, r) });
   const metrics = new ProxyMetrics(`${s.namespace}/${s.name}`, () => rt.config?.raw, () => (cert.ready ? cert.current : undefined));
   const rt: ProxyRuntime = {
     config: undefined,
@@ -58,7 +60,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
     pools: new EndpointPools(cert),
     endpoints: new EndpointRegistry(systemClock),
     random: Math.random,
-    telemetry: proxyTelemetry({ metrics, accessLog: s.accessLog ? new AccessLogWriter(1, () => rt.config?.raw, (n) => metrics.accessLogDropped(n)) : undefined }),
+    telemetry: proxyTelemetry({ metrics, accessLog: s.accessLog ? new AccessLogWriter(1, () => rt.config?.raw, (n) => metrics.accessLogDropped(n)) : undefined, spans: tracer }),
     log,
     podIP: s.podIP,
     resolver: upstreamResolver(s.dnsUpstream, systemClock),
@@ -131,6 +133,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
       await gateway?.close();
       rt.endpoints.close();
       metrics.close();
+      await tracer.close();
       await rt.pools.close();
     },
   };

@@ -19,6 +19,7 @@ import { admitRequest } from '../security/admit-request.js';
 import type { AdmissionRequest } from '../security/admit-request.js';
 import { inboundFinish, inboundRecord } from './inbound-record.js';
 import { withoutPeerWorkload } from '../telemetry/peer-header.js';
+import { startHop } from '../telemetry/trace-context.js';
 import type { InboundRequestRecord } from './inbound-record.js';
 import { inboundService } from './inbound-service.js';
 import { H2LocalReply } from '../http2/h2-local-reply.js';
@@ -111,6 +112,7 @@ function handleStream(rt: ProxyRuntime, rateLimits: LocalRateLimits, caller: Cal
     return;
   }
   record.service = inboundService(cfg, inbound, caller.appPort, caller.sni, authority);
+  record.appPort = caller.appPort;
   const mode: PeerAuthnMode = inbound.modes.get(caller.appPort) ?? inbound.defaultMode;
   if ((caller.peer === undefined && mode === 'STRICT') || (caller.peer !== undefined && mode === 'DISABLE')) {
     // The mode may have changed since the connection was admitted; Istio refuses at the transport.
@@ -153,7 +155,8 @@ function handleStream(rt: ProxyRuntime, rateLimits: LocalRateLimits, caller: Cal
         return;
       }
       const extra = caller.peer ? ['x-forwarded-client-cert', xfccValue(rt.cert.spiffeId, caller.peer), ...admitted.addHeaders] : admitted.addHeaders;
-      const out = upstreamH2Headers(headers, admitted.path, extra, withoutPeerWorkload(admitted.removeHeaders));
+      record.trace = startHop(cfg.raw.telemetry?.tracing, headers, rt.random);
+      const out = upstreamH2Headers(headers, admitted.path, record.trace ? [...extra, ...record.trace.headers] : extra, withoutPeerWorkload(admitted.removeHeaders, record.trace !== undefined));
       forwardH2Stream(stream, requestEnded, appSession(rt, caller), out, reply, (d) => {
         const reason = d.error ?? (d.grpcStatus !== undefined && d.grpcStatus !== '0' ? `grpc-status ${d.grpcStatus}` : undefined);
         finish(d.status, reason, admitted.decision, d);

@@ -7,6 +7,7 @@ import type { RateLimitVerdict } from '../ratelimit/local-rate-limits.js';
 import { PEER_WORKLOAD_HEADER } from '../telemetry/peer-table.js';
 import { requestFacts } from '../telemetry/request-facts.js';
 import type { RequestFacts } from '../telemetry/request-facts.js';
+import type { HopTrace } from '../telemetry/trace-context.js';
 
 /** What the answer added to the record: its body size, and the gRPC status of a gRPC answer. */
 export interface InboundAnswer {
@@ -28,6 +29,10 @@ export interface InboundRequestRecord {
   facts?: RequestFacts | undefined;
   /** The caller's workload as its proxy named it (a lookup key only: telemetry checks it against `peer`). */
   peerWorkload?: string | undefined;
+  /** The app port, once known. */
+  appPort?: number | undefined;
+  /** This hop's trace, once the request is on its way to the app. */
+  trace?: HopTrace | undefined;
 }
 
 /** The record of a request from its headers: the peer's workload name is only read from a verified mTLS caller. */
@@ -65,5 +70,7 @@ export function inboundFinish(rt: ProxyRuntime, r: InboundRequestRecord): Inboun
       peerWorkload: r.peerWorkload,
       responseBytes: answer?.responseBytes,
       grpcStatus: grpcStatusOf(answer?.grpcStatus),
+      trace: r.trace,
+      port: r.appPort,
     });
 }

@@ -33,6 +33,7 @@ import { admitRequest } from '../security/admit-request.js';
 import { inboundFinish, inboundRecord } from './inbound-record.js';
 import { withoutPeerWorkload } from '../telemetry/peer-header.js';
 import { publishMeshTls } from '../telemetry/mesh-tls.js';
+import { startHop } from '../telemetry/trace-context.js';
 import type { InboundRequestRecord } from './inbound-record.js';
 import { inboundService } from './inbound-service.js';
 import { LocalRateLimits } from '../ratelimit/local-rate-limits.js';
@@ -267,6 +268,7 @@ function handleInbound(
     return;
   }
   record.service = inboundService(cfg, inbound, appPort, conn.sni, authority);
+  record.appPort = appPort;
   const mode: PeerAuthnMode = inbound.modes.get(appPort) ?? inbound.defaultMode;
   if ((conn.peer === undefined && mode === 'STRICT') || (conn.peer !== undefined && mode === 'DISABLE')) {
     // Istio refuses at the transport: a plaintext caller of a STRICT port sees its connection reset.
@@ -296,10 +298,13 @@ function handleInbound(
         finish(429, 'local_rate_limited', admitted.decision);
         return;
       }
-      const extra = conn.peer ? ['x-forwarded-client-cert', xfccValue(rt.cert.spiffeId, conn.peer), ...admitted.addHeaders] : admitted.addHeaders;
+      let extra = conn.peer ? ['x-forwarded-client-cert', xfccValue(rt.cert.spiffeId, conn.peer), ...admitted.addHeaders] : admitted.addHeaders;
+      // The app sees this hop's trace context, so its own calls become children of this span.
+      record.trace = startHop(cfg.raw.telemetry?.tracing, req.headers, rt.random);
+      if (record.trace) extra = [...extra, ...record.trace.headers];
       const pool = rt.pools.get({ address: rt.podIP, port: appPort });
       // The caller's workload name is for this proxy's telemetry, not for the app.
-      forward(req, res, pool, admitted.path, upstreamHeaders(req, authority, extra, withoutPeerWorkload(admitted.removeHeaders)), (d) =>
+      forward(req, res, pool, admitted.path, upstreamHeaders(req, authority, extra, withoutPeerWorkload(admitted.removeHeaders, record.trace !== undefined)), (d) =>
         finish(d.status, d.error, admitted.decision, d),
       );
     },

@@ -32,8 +32,10 @@ import { handleConnect } from './connect-tunnel.js';
 import { handleEgress } from './egress.js';
 import { PEER_WORKLOAD_HEADER, peerTableOf } from '../telemetry/peer-table.js';
 import { withoutPeerWorkload } from '../telemetry/peer-header.js';
+import { startHop } from '../telemetry/trace-context.js';
 
 const PEER_WORKLOAD_ONLY = withoutPeerWorkload(undefined);
+const PEER_AND_TRACE = withoutPeerWorkload(undefined, true);
 
 /** The request path from a routed request to the upstream's answer, built once per proxy. */
 export function requestPath(rt: ProxyRuntime): Dispatch {
@@ -142,8 +144,14 @@ function handleOutbound(
   ex.defaultDestination = balanced;
   // The destination's proxy names this workload in its telemetry; an app's own copy of the header is dropped.
   extra.push(PEER_WORKLOAD_HEADER, peerTableOf(cfg.raw).localKey);
+  // This hop's span is the parent of the next: its context replaces the app's.
+  const trace = startHop(cfg.raw.telemetry?.tracing, req.headers, rt.random);
+  if (trace) {
+    for (const h of trace.headers) extra.push(h);
+    ex.logFields = { trace };
+  }
   ex.extraHeaders = extra;
-  ex.removeHeaders = PEER_WORKLOAD_ONLY;
+  ex.removeHeaders = trace ? PEER_AND_TRACE : PEER_WORKLOAD_ONLY;
   dispatch(ex, ex);
 }
 

@@ -131,6 +131,7 @@ export class Http1Exchange extends Exchange {
       upstream: this.upstreamWorkload,
       // From config (the route's destination), never from the request: it may label metrics.
       destinationService: (this.destination ?? this.defaultDestination)?.host,
+      port: (this.destination ?? this.defaultDestination)?.port,
       reason: this.reason,
       responseBytes: this.responseBytes,
       ...requestFacts(this.req.headers, generatedRequestId(this.extraHeaders)),

@@ -19,7 +19,11 @@ const MAX_QUEUED = 20_000;
 
 export type LineFormat = (entry: AccessLogEntry, endMs: number) => string;
 
-const jsonLine: LineFormat = (entry, endMs) => `{"time":"${new Date(endMs).toISOString()}","msg":"access",${JSON.stringify(entry).slice(1)}\n`;
+const jsonLine: LineFormat = (entry, endMs) => {
+  // The trace id is logged; the hop's span ids and headers are the tracer's.
+  const { trace: _trace, ...fields } = entry;
+  return `{"time":"${new Date(endMs).toISOString()}","msg":"access",${JSON.stringify(fields).slice(1)}\n`;
+};
 
 export function logRecordOf(e: AccessLogEntry, endMs: number): LogRecord {
   const tcp = e.method === 'TCP' || e.method === 'CONNECT';

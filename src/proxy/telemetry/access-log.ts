@@ -3,6 +3,7 @@
  * request path by access-log-writer.ts). A tap never changes the request.
  */
 import type { RateLimitScope } from '../ratelimit/rate-limit-buckets.js';
+import type { HopTrace } from './trace-context.js';
 
 /** How an outbound destination outside the mesh registry was decided (Istio's PassthroughCluster/BlackHoleCluster). */
 export interface EgressDecision {
@@ -67,6 +68,10 @@ export interface AccessLogEntry {
   httpVersion?: 'HTTP/2';
   /** The W3C trace id of the request's trace, when tracing is on. */
   traceId?: string;
+  /** The port the request was for: the service port outbound and at the gateway, the app port inbound. */
+  port?: number;
+  /** This hop's place in the trace (not logged: `traceId` is). */
+  trace?: HopTrace;
 }
 
 /** Where every finished request or connection is reported: the access log and the metrics. */
@@ -80,14 +85,17 @@ export interface TelemetrySinks {
   metrics: { record(e: AccessLogEntry): void; opened(e: AccessLogEntry): void };
   /** Absent when the access log is off. */
   accessLog?: { write(e: AccessLogEntry): void } | undefined;
+  spans?: { record(e: AccessLogEntry): void } | undefined;
 }
 
 export function proxyTelemetry(sinks: TelemetrySinks): Telemetry {
-  const { metrics, accessLog } = sinks;
+  const { metrics, accessLog, spans } = sinks;
   return {
     opened: (entry) => metrics.opened(entry),
     record(entry) {
+      if (entry.trace !== undefined) entry.traceId = entry.trace.traceId;
       metrics.record(entry);
+      spans?.record(entry);
       accessLog?.write(entry);
     },
   };

@@ -16,6 +16,7 @@ import { peerTableOf } from './peer-table.js';
 import { meshTlsChannel, tlsLabelsOf } from './mesh-tls.js';
 import type { MeshTlsMessage } from './mesh-tls.js';
 import { certificateGauges } from './certificate-gauges.js';
+import type { SpanExportCounts } from './span-export.js';
 import type { CertificateLifetime } from './certificate-gauges.js';
 
 /** Envoy's default histogram buckets, which Istio's request duration uses (milliseconds). */
@@ -95,6 +96,20 @@ export class ProxyMetrics {
     labelNames: ['workload'],
     registers: [this.registry],
   });
+
+  readonly #spansExported = new Counter({ name: 'weft_spans_exported_total', help: 'Spans the collector accepted', labelNames: ['workload'], registers: [this.registry] });
+  readonly #spansDropped = new Counter({
+    name: 'weft_spans_dropped_total',
+    help: 'Spans dropped: queue_full (the collector fell behind) or export_failed (it refused or could not be reached)',
+    labelNames: ['reason', 'workload'],
+    registers: [this.registry],
+  });
+
+  /** What the span exporter reports. */
+  readonly spanCounts: SpanExportCounts = {
+    exported: (n) => this.#spansExported.inc({ workload: this.workload }, n),
+    dropped: (n, reason) => this.#spansDropped.inc({ reason, workload: this.workload }, n),
+  };
 
   #requestSeries = new Map<string, RequestSeries>();
   #tcpSeries = new Map<string, TcpSeries>();
