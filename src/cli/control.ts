@@ -17,6 +17,7 @@ interface ControlOptions {
   serviceCidr?: string;
   historyRetention?: number;
   auditSignInterval: number;
+  metricsListen?: string;
 }
 
 export function registerControlCommand(program: Command): void {
@@ -32,6 +33,7 @@ export function registerControlCommand(program: Command): void {
     .option('--service-cidr <cidr>', 'IPv4 range to give each service a virtual address from (e.g. 198.19.200.0/24)', ipv4Cidr)
     .option('--history-retention <duration>', 'how long resource history is kept (default: every revision, forever)', positiveDuration)
     .option('--audit-sign-interval <duration>', 'how often the audit chain head is signed (also at stop)', positiveDuration, 60_000)
+    .option('--metrics-listen <host:port>', 'plaintext Prometheus listener (/metrics), as istiod serves on 15014', ipv4HostPort)
     .action(async (opts: ControlOptions, cmd: Command) =>
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
@@ -45,6 +47,7 @@ export function registerControlCommand(program: Command): void {
           serviceCidr: opts.serviceCidr,
           historyRetentionMs: opts.historyRetention,
           auditSignIntervalMs: opts.auditSignInterval,
+          ...(opts.metricsListen === undefined ? {} : { metricsListen: opts.metricsListen }),
         });
         const stop = (): void => void cp.stop().then(() => process.exit(0));
         process.on('SIGINT', stop);
