@@ -12,6 +12,9 @@ command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
+# weft up --prometheus: Debian's Prometheus and Alertmanager.
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing system packages: ${need[*]} (run as root, or install them)" >&2

@@ -23,6 +23,8 @@ interface UpOptions {
   podRange?: string;
   historyRetention?: number;
   auditSignInterval?: number;
+  prometheus?: boolean;
+  prometheusInterval: number;
 }
 
 export function registerUpCommand(program: Command): void {
@@ -43,6 +45,8 @@ export function registerUpCommand(program: Command): void {
     .option('--pod-range <cidr>', `netns: the range the pods' /24 is taken from (default: MeshConfig podRange, else ${DEFAULT_POD_RANGE})`, ipv4Cidr)
     .option('--history-retention <duration>', 'how long the control plane keeps resource history (default: every revision, forever)', positiveDuration)
     .option('--audit-sign-interval <duration>', 'how often the control plane signs the audit chain head (default: 1m; also at stop)', positiveDuration)
+    .option('--prometheus', "also run Prometheus (scraping every sidecar and the control plane) and Alertmanager with the mesh's alert rules")
+    .option('--prometheus-interval <duration>', "Prometheus's scrape and rule evaluation interval", positiveDuration, 15_000)
     .action(async (paths: string[], opts: UpOptions, cmd: Command) =>
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
@@ -59,6 +63,7 @@ export function registerUpCommand(program: Command): void {
           podRange: opts.podRange,
           historyRetentionMs: opts.historyRetention,
           auditSignIntervalMs: opts.auditSignInterval,
+          ...(opts.prometheus === true ? { prometheus: { interval: `${opts.prometheusInterval}ms` } } : {}),
           log: (line) => process.stdout.write(`${line}\n`),
         });
         let stopping: Promise<void> | undefined;

@@ -19,6 +19,8 @@ import { stateDirLayout } from './state-dir.js';
 import type { StateDirLayout } from './state-dir.js';
 import type { MeshFile, MeshProxyEntry, MeshWorkloadEntry } from './mesh-file.js';
 import { SupervisedProcess } from './process-supervisor.js';
+import { startObservability } from './observability/observability-stack.js';
+import type { ObservabilityStack } from './observability/observability-stack.js';
 import { loadOrChooseRuntime, podAddress } from './pod-addresses.js';
 import { freePort, waitForPort } from './wait-for-port.js';
 import { MESH_MARKER, claimStateDir, removeLeftoverProcesses } from './leftover-processes.js';
@@ -48,6 +50,8 @@ export interface LocalMeshOptions {
   historyRetentionMs?: number;
   /** Passed to the control plane when given (`weft control --audit-sign-interval`); else its default. */
   auditSignIntervalMs?: number;
+  /** `weft up --prometheus`: Prometheus and Alertmanager for the mesh, scraping and evaluating at this interval. */
+  prometheus?: { interval: string };
 }
 
 const START_TIMEOUT_MS = 30_000;
@@ -79,6 +83,9 @@ export class LocalMesh {
   #dnsUpstream: string[] = [];
   /** As root: how pods' processes (netns) and the ingress gateway (both modes) leave root behind. */
   #drop: PrivilegeDrop | undefined;
+  /** `--prometheus`: the control plane's metrics listener, and Prometheus with Alertmanager. */
+  #controlMetrics: string | undefined;
+  #observability: ObservabilityStack | undefined;
 
   constructor(private readonly o: LocalMeshOptions) {
     this.layout = stateDirLayout(o.stateDir);
@@ -104,6 +111,7 @@ export class LocalMesh {
     if (this.o.isolation === 'netns') await this.#openNetwork();
     // Pods reach the control plane at the bridge's address: it is a host address, so local clients reach it too.
     this.#controlAddress = `${this.#network?.subnet.bridgeAddress ?? '127.0.0.1'}:${runtime.controlPort}`;
+    if (this.o.prometheus) this.#controlMetrics = `127.0.0.1:${await freePort()}`;
     await this.#startControlPlane();
     const client = this.#client!;
     const resources = this.o.resources.map((r) => r.resource);
@@ -122,6 +130,17 @@ export class LocalMesh {
     await Promise.all(this.#pods.map((p) => this.#startPod(p)));
     if (resources.some((r) => r.kind === 'Gateway')) await this.#startGateway();
     await waitForConvergence(this.#client!, this.#pods.length + (this.#gateway ? 1 : 0), START_TIMEOUT_MS);
+    if (this.o.prometheus) {
+      this.#observability = await startObservability({
+        prometheusPort: await freePort(),
+        alertmanagerPort: await freePort(),
+        interval: this.o.prometheus.interval,
+        logDir: this.layout.logDir,
+        env: this.#marked(process.env),
+        controlMetrics: this.#controlMetrics,
+      });
+      this.o.log(`prometheus on http://${this.#observability.prometheus}, alertmanager on http://${this.#observability.alertmanager}`);
+    }
     this.writeMeshFile();
   }
 
@@ -157,6 +176,7 @@ export class LocalMesh {
       await p.app.stop();
       await p.sidecar.stop();
     }));
+    await this.#observability?.stop();
     await this.#control?.stop();
     await this.#client?.close();
     await this.#network?.teardown();
@@ -172,14 +192,18 @@ export class LocalMesh {
       control: { address: this.#controlAddress, pid: this.#control?.pid ?? null },
       gateway: this.#gatewayEntry && { ...this.#gatewayEntry, proxyPid: this.#gateway?.pid ?? null, state: this.#gateway?.state ?? 'stopped' },
       workloads: this.#pods.map((p) => this.#entry(p)),
+      ...(this.#observability ? { observability: { prometheus: this.#observability.prometheus, alertmanager: this.#observability.alertmanager } } : {}),
     };
   }
 
   writeMeshFile(): void {
     if (this.#stopping || !this.#claimed) return;
     const tmp = `${this.layout.meshFile}.tmp`;
-    fs.writeFileSync(tmp, `${JSON.stringify(this.meshFile(), null, 2)}\n`);
+    const mesh = this.meshFile();
+    fs.writeFileSync(tmp, `${JSON.stringify(mesh, null, 2)}\n`);
     fs.renameSync(tmp, this.layout.meshFile);
+    // Prometheus's targets follow the mesh as workloads start, restart and stop.
+    this.#observability?.follow(mesh);
   }
 
   #entry(p: Pod): MeshWorkloadEntry {
@@ -227,6 +251,7 @@ export class LocalMesh {
     }
     if (this.o.historyRetentionMs !== undefined) args.push('--history-retention', `${this.o.historyRetentionMs}ms`);
     if (this.o.auditSignIntervalMs !== undefined) args.push('--audit-sign-interval', `${this.o.auditSignIntervalMs}ms`);
+    if (this.#controlMetrics !== undefined) args.push('--metrics-listen', this.#controlMetrics);
     const control = new SupervisedProcess(
       { name: 'control', command: process.execPath, args, env: this.#marked(process.env), logFile: path.join(this.layout.logDir, 'control.log') },
       {

@@ -7,6 +7,8 @@ export interface MeshFile {
   control: { address: string; pid: number | null };
   gateway: MeshProxyEntry | null;
   workloads: MeshWorkloadEntry[];
+  /** `weft up --prometheus`: where Prometheus and Alertmanager listen (host:port). */
+  observability?: { prometheus: string; alertmanager: string };
 }
 
 export interface MeshProxyEntry {
