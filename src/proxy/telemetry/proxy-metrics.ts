@@ -4,14 +4,14 @@
  * weft's own: authorization verdicts (enforced and dry-run) per deciding policy, requests a LocalRateLimitPolicy
  * refused, egress allowed and refused per destination, and the TLS of mesh connections (tls-metrics.ts).
  *
- * The labels of a series are computed once: a finished request looks its series up by a key of its label values
- * and increments the children prom-client bound to them, so prom-client does not hash 25 labels per request.
+ * Istio's metrics are kept per series as plain numbers (istio-series.ts) and read by prom-client at scrape time.
  */
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import type { ProxyConfig } from '../../proxyconfig/types.js';
 import type { AccessLogEntry } from './access-log.js';
-import { BLACKHOLE, PASSTHROUGH, PEER_LABELS, REQUEST_LABELS, peerLabels, requestLabels } from './istio-labels.js';
-import type { PeerLabels, RequestLabels } from './istio-labels.js';
+import { BLACKHOLE, PASSTHROUGH, peerLabels, requestLabels } from './istio-labels.js';
+import { IstioSeries } from './istio-series.js';
+import type { RequestSeries } from './istio-series.js';
 import { peerTableOf } from './peer-table.js';
 import { meshTlsChannel, tlsLabelsOf } from './mesh-tls.js';
 import type { MeshTlsMessage } from './mesh-tls.js';
@@ -23,24 +23,9 @@ import type { CertificateLifetime } from './certificate-gauges.js';
 export const DURATION_BUCKETS_MS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
 /** Istio's size buckets for request and response bodies (bytes). */
 export const SIZE_BUCKETS_BYTES = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000];
-/** A safety bound on cached series; the label values are bounded by config, so this is only reached by a bug. */
-const MAX_CACHED_SERIES = 10_000;
 
-type RequestLabel = keyof RequestLabels;
-
-interface RequestSeries {
-  requests: Counter.Internal;
-  duration: Histogram.Internal<RequestLabel>;
-  requestBytes: Histogram.Internal<RequestLabel>;
-  responseBytes: Histogram.Internal<RequestLabel>;
-}
-
-interface TcpSeries {
-  opened: Counter.Internal;
-  closed: Counter.Internal;
-  sent: Counter.Internal;
-  received: Counter.Internal;
-}
+/** A safety bound on the input lookup: its keys are bounded by config, so only a bug reaches it. */
+const MAX_LOOKUP = 10_000;
 
 function seriesKey(labels: Record<string, string>): string {
   let key = '';
@@ -50,14 +35,9 @@ function seriesKey(labels: Record<string, string>): string {
 
 export class ProxyMetrics {
   readonly registry = new Registry();
-  readonly #requests = new Counter({ name: 'istio_requests_total', help: 'Requests handled by this proxy', labelNames: REQUEST_LABELS, registers: [this.registry] });
-  readonly #duration = new Histogram({ name: 'istio_request_duration_milliseconds', help: 'Request duration as seen by this proxy', labelNames: REQUEST_LABELS, buckets: DURATION_BUCKETS_MS, registers: [this.registry] });
-  readonly #requestBytes = new Histogram({ name: 'istio_request_bytes', help: 'Request body sizes', labelNames: REQUEST_LABELS, buckets: SIZE_BUCKETS_BYTES, registers: [this.registry] });
-  readonly #responseBytes = new Histogram({ name: 'istio_response_bytes', help: 'Response body sizes', labelNames: REQUEST_LABELS, buckets: SIZE_BUCKETS_BYTES, registers: [this.registry] });
-  readonly #tcpOpened = new Counter({ name: 'istio_tcp_connections_opened_total', help: 'Opaque TCP connections opened through this proxy', labelNames: PEER_LABELS, registers: [this.registry] });
-  readonly #tcpClosed = new Counter({ name: 'istio_tcp_connections_closed_total', help: 'Opaque TCP connections closed through this proxy', labelNames: PEER_LABELS, registers: [this.registry] });
-  readonly #tcpSent = new Counter({ name: 'istio_tcp_sent_bytes_total', help: 'Bytes sent back to the connecting side of opaque TCP connections', labelNames: PEER_LABELS, registers: [this.registry] });
-  readonly #tcpReceived = new Counter({ name: 'istio_tcp_received_bytes_total', help: 'Bytes received from the connecting side of opaque TCP connections', labelNames: PEER_LABELS, registers: [this.registry] });
+  readonly #istio = new IstioSeries(this.registry, DURATION_BUCKETS_MS, SIZE_BUCKETS_BYTES);
+  readonly #lookup = new Map<string, RequestSeries>();
+  #lookupConfig: ProxyConfig | undefined;
   readonly #authz = new Counter({
     name: 'weft_authz_decisions_total',
     help: 'Authorization verdicts: mode "enforced" decided the request, mode "dry_run" only records what a dry-run policy would have done',
@@ -111,9 +91,6 @@ export class ProxyMetrics {
     dropped: (n, reason) => this.#spansDropped.inc({ reason, workload: this.workload }, n),
   };
 
-  #requestSeries = new Map<string, RequestSeries>();
-  #tcpSeries = new Map<string, TcpSeries>();
-  #seriesConfig: ProxyConfig | undefined;
 
   /**
    * `workload` (`namespace/name`) labels weft's own metrics, as it always has; Istio's carry exactly Istio's labels.
@@ -144,47 +121,39 @@ export class ProxyMetrics {
     meshTlsChannel.unsubscribe(this.#onMeshTls);
   }
 
-  #current(): ProxyConfig | undefined {
-    const cfg = this.config();
-    if (cfg !== this.#seriesConfig) {
-      // Labels derive from config: a new one may name workloads differently.
-      this.#seriesConfig = cfg;
-      this.#requestSeries.clear();
-      this.#tcpSeries.clear();
+  /**
+   * The series of a request, found by the few inputs its labels derive from (the caller resolved to a workload
+   * first, so nothing a client wrote enters the key); the full label set is built only for a new input combination.
+   * Labels derive from config, so a new config starts a new lookup table.
+   */
+  #requestSeries(e: AccessLogEntry, cfg: ProxyConfig): RequestSeries {
+    if (cfg !== this.#lookupConfig) {
+      this.#lookupConfig = cfg;
+      this.#lookup.clear();
     }
-    return cfg;
-  }
-
-  #request(labels: RequestLabels): RequestSeries {
-    const key = seriesKey(labels);
-    let s = this.#requestSeries.get(key);
+    const table = peerTableOf(cfg);
+    const caller = e.direction === 'inbound' ? table.peer(e.peer, e.peerWorkload)?.name : undefined;
+    const key = `${e.direction}|${e.peer}|${caller}|${e.upstream}|${e.upstreamPrincipal}|${e.destinationService}|${e.mtls}|${e.egress?.decision}|${e.egress?.serviceEntry}|${e.responseFlags}|${e.status}|${e.protocol}|${e.grpcStatus}`;
+    let s = this.#lookup.get(key);
     if (s === undefined) {
-      if (this.#requestSeries.size >= MAX_CACHED_SERIES) this.#requestSeries.clear();
-      s = { requests: this.#requests.labels(labels), duration: this.#duration.labels(labels), requestBytes: this.#requestBytes.labels(labels), responseBytes: this.#responseBytes.labels(labels) };
-      this.#requestSeries.set(key, s);
-    }
-    return s;
-  }
-
-  #tcp(labels: PeerLabels): TcpSeries {
-    const key = seriesKey(labels);
-    let s = this.#tcpSeries.get(key);
-    if (s === undefined) {
-      if (this.#tcpSeries.size >= MAX_CACHED_SERIES) this.#tcpSeries.clear();
-      s = { opened: this.#tcpOpened.labels(labels), closed: this.#tcpClosed.labels(labels), sent: this.#tcpSent.labels(labels), received: this.#tcpReceived.labels(labels) };
-      this.#tcpSeries.set(key, s);
+      const labels = requestLabels(e, table);
+      s = this.#istio.request(seriesKey(labels), () => labels);
+      if (this.#lookup.size >= MAX_LOOKUP) this.#lookup.clear();
+      this.#lookup.set(key, s);
     }
     return s;
   }
 
   /** An opaque TCP connection was established (counted open until its record comes). */
   opened(e: AccessLogEntry): void {
-    const cfg = this.#current();
-    if (cfg) this.#tcp(peerLabels(e, peerTableOf(cfg), 'tcp')).opened.inc();
+    const cfg = this.config();
+    if (!cfg) return;
+    const labels = peerLabels(e, peerTableOf(cfg), 'tcp');
+    this.#istio.tcp(seriesKey(labels), () => labels).opened++;
   }
 
   record(e: AccessLogEntry): void {
-    const cfg = this.#current();
+    const cfg = this.config();
     if (e.egress !== undefined) {
       this.#egress.inc({ decision: e.egress.decision === 'denied' ? 'denied' : 'allowed', protocol: e.egress.protocol, service_entry: e.egress.serviceEntry ?? (e.egress.decision === 'passthrough' ? PASSTHROUGH : BLACKHOLE), workload: this.workload });
       if (e.egress.decision === 'denied') this.#egressDenied.inc({ protocol: e.egress.protocol, workload: this.workload });
@@ -200,14 +169,15 @@ export class ProxyMetrics {
     if (e.method === 'TCP' || e.method === 'CONNECT') {
       // Only an established connection was opened; a refused one is in the access log and weft's counters.
       if (e.status !== 200) return;
-      const s = this.#tcp(peerLabels(e, table, 'tcp'));
-      s.closed.inc();
-      if (e.requestBytes) s.received.inc(e.requestBytes);
-      if (e.responseBytes) s.sent.inc(e.responseBytes);
+      const labels = peerLabels(e, table, 'tcp');
+      const s = this.#istio.tcp(seriesKey(labels), () => labels);
+      s.closed++;
+      s.received += e.requestBytes ?? 0;
+      s.sent += e.responseBytes ?? 0;
       return;
     }
-    const s = this.#request(requestLabels(e, table));
-    s.requests.inc();
+    const s = this.#requestSeries(e, cfg);
+    s.requests++;
     s.duration.observe(e.durationMs);
     s.requestBytes.observe(e.requestBytes ?? 0);
     s.responseBytes.observe(e.responseBytes ?? 0);
