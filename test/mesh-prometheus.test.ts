@@ -33,13 +33,13 @@ after(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('every sidecar and the control plane are scraped', async () => {
-  const up = await eventually('seven healthy targets', async () => {
+test('every sidecar, the ingress gateway and the control plane are scraped', async () => {
+  const up = await eventually('eight healthy targets', async () => {
     const t = await getJson<{ data: { activeTargets: Array<{ labels: Record<string, string>; health: string }> } }>(`http://${prometheus}/api/v1/targets`);
     const healthy = t.data.activeTargets.filter((x) => x.health === 'up');
-    return healthy.length === 7 ? healthy : undefined;
+    return healthy.length === 8 ? healthy : undefined;
   }, 60_000);
-  assert.deepEqual(up.map((t) => t.labels['pod'] ?? t.labels['app']).sort(), ['details-v1', 'productpage-v1', 'ratings-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3', 'weft-control']);
+  assert.deepEqual(up.map((t) => t.labels['pod'] ?? t.labels['app']).sort(), ['details-v1', 'productpage-v1', 'ratings-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3', 'weft-control', 'weft-ingressgateway']);
 });
 
 test("a plaintext request to a workload fires MeshPlaintextRequest in Alertmanager; Istio's recording rules answer", async () => {

@@ -25,6 +25,8 @@ export interface IngressGatewayOptions {
   onExit: NonNullable<SupervisorEvents['onExit']>;
   /** Every (re)start: the gateway's new pid is news for mesh.json. */
   onStart: NonNullable<SupervisorEvents['onStart']>;
+  /** Where the gateway serves its metrics on 127.0.0.1 (for Prometheus); undefined: a port the OS picks. */
+  adminPort?: number;
 }
 
 export interface IngressGateway {
@@ -68,6 +70,7 @@ export function ingressGateway(o: IngressGatewayOptions): IngressGateway {
           WEFT_ROLE: 'gateway',
           WEFT_PUBLISH: published === undefined ? '' : `${published}=${o.ingressPort}`,
           WEFT_LABELS: Object.entries(GATEWAY_LABELS).map(([k, v]) => `${k}=${v}`).join(','),
+          ...(o.adminPort === undefined ? {} : { WEFT_ADMIN_PORT: String(o.adminPort) }),
         },
       }),
       onExit: o.onExit,
@@ -82,6 +85,7 @@ export function ingressGateway(o: IngressGatewayOptions): IngressGateway {
     inbound: '',
     outbound: '',
     listeners: published === undefined ? {} : { [String(published)]: `127.0.0.1:${o.ingressPort}` },
+    ...(o.adminPort === undefined ? {} : { admin: `127.0.0.1:${o.adminPort}` }),
     proxyPid: null,
     state: 'starting',
   };

@@ -403,6 +403,8 @@ export class LocalMesh {
   async #startGateway(): Promise<void> {
     const namespace = this.mesh.rootNamespace;
     const gw = ingressGateway({
+      // Prometheus scrapes the gateway too: its metrics listener gets a known port.
+      ...(this.o.prometheus ? { adminPort: await freePort() } : {}),
       resources: this.o.resources,
       namespace,
       trustDomain: this.mesh.trustDomain,

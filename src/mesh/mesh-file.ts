@@ -22,6 +22,8 @@ export interface MeshProxyEntry {
   inbound: string;
   /** Sidecar outbound (HTTP proxy) listener, host:port. */
   outbound: string;
+  /** Gateway only, when known: its metrics and readiness listener, host:port. */
+  admin?: string;
   /** Gateway only: published listeners, server port → host:port. */
   listeners?: Record<string, string>;
   proxyPid: number | null;
