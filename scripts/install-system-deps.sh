@@ -14,6 +14,9 @@ command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
 # The distributed store backend: tests run etcd members on loopback, `weft up --store etcd` starts one.
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+# weft up --prometheus: Debian's Prometheus and Alertmanager.
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing system packages: ${need[*]} (run as root, or install them)" >&2

@@ -23,7 +23,7 @@ let bundle: string;
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-cp-'));
-  cp = await runControlPlane({ stateDir: dir, listen: '127.0.0.1:0', bootstrap: meshConfigWithDefaults(undefined) });
+  cp = await runControlPlane({ stateDir: dir, listen: '127.0.0.1:0', bootstrap: meshConfigWithDefaults(undefined), metricsListen: '127.0.0.1:0' });
   bundle = fs.readFileSync(path.join(dir, 'ca', 'trust-bundle.pem'), 'utf8');
   client = new ControlClient({ address: cp.address, credential: fs.readFileSync(path.join(dir, 'admin.credential'), 'utf8').trim(), caPem: bundle });
 });
@@ -113,4 +113,16 @@ test('the push stream refuses a caller without a mesh certificate', async () => 
   } finally {
     session.close();
   }
+});
+
+test("the metrics listener counts the CSRs signed, as istiod's citadel_server_* metrics", async () => {
+  const res = await fetch(`http://${cp.metricsAddress ?? ''}/metrics`);
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+  // Every earlier test's signing that reached the CA was counted, its own serving certificate's aside.
+  assert.ok(value('citadel_server_success_cert_issuance_count') >= 1, text);
+  assert.equal(value('citadel_server_csr_count'), value('citadel_server_success_cert_issuance_count') + value('citadel_server_csr_sign_err_count'));
+  assert.equal(value('pilot_xds'), 0);
+  assert.ok(value('weft_store_revision') >= 0);
 });

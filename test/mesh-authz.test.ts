@@ -167,7 +167,7 @@ spec:
     const text = await stats.body.text();
     assert.match(text, /weft_authz_decisions_total\{policy="default\/deny-anything-dry",decision="DENY",mode="dry_run",workload="default\/httpbin"\} [1-9]/);
     assert.match(text, /weft_authz_decisions_total\{policy="default\/deny-status",decision="DENY",mode="enforced",workload="default\/httpbin"\} [1-9]/);
-    assert.match(text, /istio_requests_total\{reporter="destination",source_principal="spiffe:\/\/cluster\.local\/ns\/default\/sa\/sleep",[^}]*response_code="403"/);
+    assert.match(text, /istio_requests_total\{reporter="destination",[^}]*source_principal="spiffe:\/\/cluster\.local\/ns\/default\/sa\/sleep",[^}]*response_code="403"/);
   });
 
   test('path normalisation: a DENY on /status/* also catches /get/../status/200 and %-encoded forms', async () => {

@@ -19,6 +19,7 @@ interface ControlOptions extends StoreFlags {
   serviceCidr?: string;
   historyRetention?: number;
   auditSignInterval: number;
+  metricsListen?: string;
 }
 
 export function registerControlCommand(program: Command): void {
@@ -38,6 +39,7 @@ export function registerControlCommand(program: Command): void {
     .option('--etcd-endpoints <urls>', 'comma-separated client URLs of the etcd members', etcdEndpoints)
     .option('--etcd-prefix <prefix>', "key prefix of this mesh's data in etcd", etcdPrefix, 'weft/')
     .option('--sealing-key <file>', 'the 32-byte key shared secrets are sealed under in etcd, the same for every replica', existingFile)
+    .option('--metrics-listen <host:port>', 'plaintext Prometheus listener (/metrics), as istiod serves on 15014', ipv4HostPort)
     .action(async (opts: ControlOptions, cmd: Command) =>
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
@@ -52,6 +54,7 @@ export function registerControlCommand(program: Command): void {
           historyRetentionMs: opts.historyRetention,
           auditSignIntervalMs: opts.auditSignInterval,
           store: storeChoiceOf(opts),
+          ...(opts.metricsListen === undefined ? {} : { metricsListen: opts.metricsListen }),
         });
         const stop = (): void => void cp.stop().then(() => process.exit(0));
         process.on('SIGINT', stop);

@@ -31,6 +31,8 @@ interface UpOptions {
   etcdEndpoints?: string[];
   etcdMembers: number;
   controlReplicas: number;
+  prometheus?: boolean;
+  prometheusInterval: number;
 }
 
 export function registerUpCommand(program: Command): void {
@@ -56,6 +58,8 @@ export function registerUpCommand(program: Command): void {
     .option('--etcd-endpoints <urls>', 'etcd: use these members instead of starting local ones', etcdEndpoints)
     .option('--etcd-members <n>', 'etcd: how many local members to start (1 or 3)', memberCount, 1)
     .option('--control-replicas <n>', 'etcd: how many control-plane replicas to run (proxies fail over between them)', replicaCount, 1)
+    .option('--prometheus', "also run Prometheus (scraping every sidecar and the control plane) and Alertmanager with the mesh's alert rules")
+    .option('--prometheus-interval <duration>', "Prometheus's scrape and rule evaluation interval", positiveDuration, 15_000)
     .action(async (paths: string[], opts: UpOptions, cmd: Command) =>
       runVerb(processOutput, async () => {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
@@ -74,6 +78,7 @@ export function registerUpCommand(program: Command): void {
           historyRetentionMs: opts.historyRetention,
           auditSignIntervalMs: opts.auditSignInterval,
           store: localStoreOf(opts),
+          ...(opts.prometheus === true ? { prometheus: { interval: `${opts.prometheusInterval}ms` } } : {}),
           log: (line) => process.stdout.write(`${line}\n`),
         });
         let stopping: Promise<void> | undefined;

@@ -34,6 +34,7 @@ import { systemClock } from '../clock.js';
 import { CONTROL_PLANE_SERVICE_ACCOUNT } from '../push/protocol.js';
 import { stateDirLayout } from '../mesh/state-dir.js';
 import { signAuditHead } from './audit-head.js';
+import { ControlPlaneMetrics } from './control-metrics.js';
 
 export interface ControlPlaneOptions {
   stateDir: string;
@@ -50,10 +51,14 @@ export interface ControlPlaneOptions {
   historyRetentionMs?: number;
   /** SQLite in the state directory (default), or etcd shared with other replicas. */
   store?: StoreChoice;
+  /** host:port of the plaintext Prometheus listener (istiod's 15014); undefined: none. */
+  metricsListen?: string;
 }
 
 export interface RunningControlPlane {
   address: string;
+  /** host:port of the metrics listener, when one was asked for. */
+  metricsAddress?: string;
   stop(): Promise<void>;
 }
 
@@ -97,14 +102,18 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     clock: systemClock,
     log,
   });
-  const push = new PushServer({
+  // eslint-disable-next-line prefer-const -- the push server is made below and the metrics read it
+  let push: PushServer;
+  const metrics = new ControlPlaneMetrics({ clock: systemClock, revision: () => snapshot.revision, proxies: () => push.proxies() });
+  push = new PushServer({
     onJwksRefresh: (uris) => jwks.refresh(uris),
-    ca,
+    ca: countingSignatures(ca, (ok) => metrics.csr(ok)),
     tokens,
     snapshot: () => snapshot,
     certificateTtlMs: () => snapshot.mesh.certificateTtlMs,
     log,
     onConfigEvent: (event) => {
+      metrics.configEvent(event);
       // The bootstrap settings come from flags, not the store: a sent config records them to be compiled again.
       const recorded = event.inputs ? { ...event, inputs: { ...event.inputs, bootstrap: o.bootstrap } } : event;
       store.appendAudit({ type: 'push', ...recorded }).catch((err: unknown) => log.warn('cannot audit a config push', { error: String(err) }));
@@ -206,11 +215,24 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
   });
   const a = server.address() as AddressInfo;
   const address = `${a.address}:${a.port}`;
-  log.info('control plane ready', { address, revision: snapshot.revision, trustDomain: o.bootstrap.trustDomain });
+  const metricsServer = o.metricsListen === undefined ? undefined : metrics.server();
+  let metricsAddress: string | undefined;
+  if (metricsServer && o.metricsListen !== undefined) {
+    const [mHost, mPort] = splitHostPort(o.metricsListen);
+    await new Promise<void>((resolve, reject) => {
+      metricsServer.once('error', reject);
+      metricsServer.listen(Number(mPort), mHost, () => resolve());
+    });
+    const m = metricsServer.address() as AddressInfo;
+    metricsAddress = `${m.address}:${m.port}`;
+  }
+  log.info('control plane ready', { address, metrics: metricsAddress ?? null, revision: snapshot.revision, trustDomain: o.bootstrap.trustDomain });
 
   return {
     address,
+    ...(metricsAddress === undefined ? {} : { metricsAddress }),
     async stop() {
+      metricsServer?.close();
       clearInterval(renew);
       clearInterval(auditBeat);
       clearTimeout(pending);
@@ -255,6 +277,28 @@ async function ensureAdminCredential(credentials: ApiCredentials, file: string, 
   const { secret } = await credentials.create({ name: 'admin', role: 'mesh-admin', namespaces: [] });
   fs.writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   fs.chmodSync(file, 0o600);
+}
+
+/** The CA as the push server uses it, with each signing counted (CSRs received, signed, refused). */
+function countingSignatures(ca: CertificateAuthority, counted: (ok: boolean) => void): CertificateAuthority {
+  return new Proxy(ca, {
+    get(target, prop) {
+      if (prop !== 'signCsr') {
+        const v: unknown = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      }
+      return async (...args: Parameters<CertificateAuthority['signCsr']>) => {
+        try {
+          const signed = await target.signCsr(...args);
+          counted(true);
+          return signed;
+        } catch (err) {
+          counted(false);
+          throw err;
+        }
+      };
+    },
+  });
 }
 
 export function splitHostPort(hostPort: string): [string, string] {

@@ -27,6 +27,8 @@ export interface IngressGatewayOptions {
   onExit: NonNullable<SupervisorEvents['onExit']>;
   /** Every (re)start: the gateway's new pid is news for mesh.json. */
   onStart: NonNullable<SupervisorEvents['onStart']>;
+  /** Where the gateway serves its metrics on 127.0.0.1 (for Prometheus); undefined: a port the OS picks. */
+  adminPort?: number;
 }
 
 export interface IngressGateway {
@@ -90,6 +92,7 @@ export function ingressGateway(o: IngressGatewayOptions): IngressGateway {
           // Every --publish mapping, also for a port no Gateway has yet: a Gateway applied later is published there.
           WEFT_PUBLISH: [...new Map([...(o.publish ?? []), ...mappings])].filter(([from, to]) => from !== to).map(([from, to]) => `${from}=${to}`).join(','),
           WEFT_LABELS: Object.entries(GATEWAY_LABELS).map(([k, v]) => `${k}=${v}`).join(','),
+          ...(o.adminPort === undefined ? {} : { WEFT_ADMIN_PORT: String(o.adminPort) }),
         },
       }),
       onExit: o.onExit,
@@ -104,6 +107,7 @@ export function ingressGateway(o: IngressGatewayOptions): IngressGateway {
     inbound: '',
     outbound: '',
     listeners: Object.fromEntries([...mappings].map(([from, to]) => [String(from), `127.0.0.1:${to}`])),
+    ...(o.adminPort === undefined ? {} : { admin: `127.0.0.1:${o.adminPort}` }),
     proxyPid: null,
     state: 'starting',
   };

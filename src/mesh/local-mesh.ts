@@ -19,6 +19,8 @@ import { stateDirLayout } from './state-dir.js';
 import type { StateDirLayout } from './state-dir.js';
 import type { MeshFile, MeshProxyEntry, MeshWorkloadEntry } from './mesh-file.js';
 import { SupervisedProcess } from './process-supervisor.js';
+import { startObservability } from './observability/observability-stack.js';
+import type { ObservabilityStack } from './observability/observability-stack.js';
 import { loadOrChooseRuntime, podAddress } from './pod-addresses.js';
 import { freePort, waitForPort } from './wait-for-port.js';
 import { MESH_MARKER, claimStateDir, removeLeftoverProcesses } from './leftover-processes.js';
@@ -54,6 +56,8 @@ export interface LocalMeshOptions {
   auditSignIntervalMs?: number;
   /** SQLite (default, one control plane) or etcd with one or more control-plane replicas. */
   store?: LocalStore;
+  /** `weft up --prometheus`: Prometheus and Alertmanager for the mesh, scraping and evaluating at this interval. */
+  prometheus?: { interval: string };
 }
 
 const START_TIMEOUT_MS = 30_000;
@@ -89,6 +93,9 @@ export class LocalMesh {
   #dnsUpstream: string[] = [];
   /** As root: how pods' processes (netns) and the ingress gateway (both modes) leave root behind. */
   #drop: PrivilegeDrop | undefined;
+  /** `--prometheus`: the control plane's metrics listener, and Prometheus with Alertmanager. */
+  #controlMetrics: string | undefined;
+  #observability: ObservabilityStack | undefined;
 
   constructor(private readonly o: LocalMeshOptions) {
     this.layout = stateDirLayout(o.stateDir);
@@ -126,6 +133,7 @@ export class LocalMesh {
     // Pods reach the control plane at the bridge's address: it is a host address, so local clients reach it too.
     this.#controlAddress = `${this.#network?.subnet.bridgeAddress ?? '127.0.0.1'}:${runtime.controlPort}`;
     await this.#startStore(this.#network?.subnet.bridgeAddress ?? '127.0.0.1');
+    if (this.o.prometheus) this.#controlMetrics = `127.0.0.1:${await freePort()}`;
     await this.#startControlPlane();
     const client = this.#client!;
     const resources = this.o.resources.map((r) => r.resource);
@@ -144,6 +152,17 @@ export class LocalMesh {
     await Promise.all(this.#pods.map((p) => this.#startPod(p)));
     if (resources.some((r) => r.kind === 'Gateway')) await this.#startGateway();
     await waitForConvergence(this.#client!, this.#pods.length + (this.#gateway ? 1 : 0), START_TIMEOUT_MS);
+    if (this.o.prometheus) {
+      this.#observability = await startObservability({
+        prometheusPort: await freePort(),
+        alertmanagerPort: await freePort(),
+        interval: this.o.prometheus.interval,
+        logDir: this.layout.logDir,
+        env: this.#marked(process.env),
+        controlMetrics: this.#controlMetrics,
+      });
+      this.o.log(`prometheus on http://${this.#observability.prometheus}, alertmanager on http://${this.#observability.alertmanager}`);
+    }
     this.writeMeshFile();
   }
 
@@ -179,6 +198,7 @@ export class LocalMesh {
       await p.app.stop();
       await p.sidecar.stop();
     }));
+    await this.#observability?.stop();
     await Promise.all([this.#control, ...this.#replicas.map((r) => r.process)].map((c) => c?.stop()));
     await Promise.all(this.#etcd.map((m) => m.stop()));
     await this.#client?.close();
@@ -197,14 +217,18 @@ export class LocalMesh {
       ...(this.#etcd.length === 0 ? {} : { etcd: this.#etcd.map((m) => ({ pid: m.pid })) }),
       gateway: this.#gatewayEntry && { ...this.#gatewayEntry, proxyPid: this.#gateway?.pid ?? null, state: this.#gateway?.state ?? 'stopped' },
       workloads: this.#pods.map((p) => this.#entry(p)),
+      ...(this.#observability ? { observability: { prometheus: this.#observability.prometheus, alertmanager: this.#observability.alertmanager } } : {}),
     };
   }
 
   writeMeshFile(): void {
     if (this.#stopping || !this.#claimed) return;
     const tmp = `${this.layout.meshFile}.tmp`;
-    fs.writeFileSync(tmp, `${JSON.stringify(this.meshFile(), null, 2)}\n`);
+    const mesh = this.meshFile();
+    fs.writeFileSync(tmp, `${JSON.stringify(mesh, null, 2)}\n`);
     fs.renameSync(tmp, this.layout.meshFile);
+    // Prometheus's targets follow the mesh as workloads start, restart and stop.
+    this.#observability?.follow(mesh);
   }
 
   #entry(p: Pod): MeshWorkloadEntry {
@@ -251,7 +275,8 @@ export class LocalMesh {
     return [this.#controlAddress, ...this.#replicas.map((r) => r.address)];
   }
 
-  #controlPlaneArgs(listen: string): string[] {
+  /** `metrics`: this replica serves the control-plane metrics Prometheus scrapes (the first one; the port is one). */
+  #controlPlaneArgs(listen: string, metrics: boolean): string[] {
     const args = [WEFT_BIN, 'control', '--state-dir', this.layout.root, '--listen', listen, '--trust-domain', this.mesh.trustDomain, '--root-namespace', this.mesh.rootNamespace, ...this.#storeArgs];
     // Services' virtual addresses (what pods' DNS answers) only exist where pods have a network to capture them in.
     if (this.#network) args.push('--service-cidr', this.#network.serviceSubnet.cidr);
@@ -261,12 +286,13 @@ export class LocalMesh {
     }
     if (this.o.historyRetentionMs !== undefined) args.push('--history-retention', `${this.o.historyRetentionMs}ms`);
     if (this.o.auditSignIntervalMs !== undefined) args.push('--audit-sign-interval', `${this.o.auditSignIntervalMs}ms`);
+    if (metrics && this.#controlMetrics !== undefined) args.push('--metrics-listen', this.#controlMetrics);
     return args;
   }
 
   async #startReplica(listen: string, name: string): Promise<SupervisedProcess> {
     const control = new SupervisedProcess(
-      { name, command: process.execPath, args: this.#controlPlaneArgs(listen), env: this.#marked(process.env), logFile: path.join(this.layout.logDir, `${name}.log`) },
+      { name, command: process.execPath, args: this.#controlPlaneArgs(listen, name === 'control'), env: this.#marked(process.env), logFile: path.join(this.layout.logDir, `${name}.log`) },
       {
         onExit: (code, signal) => {
           if (!this.#stopping) this.o.log(`${name === 'control' ? 'control plane' : name} exited (${signal ?? code}); restarting`);
@@ -426,6 +452,8 @@ export class LocalMesh {
   async #startGateway(): Promise<void> {
     const namespace = this.mesh.rootNamespace;
     const gw = ingressGateway({
+      // Prometheus scrapes the gateway too: its metrics listener gets a known port.
+      ...(this.o.prometheus ? { adminPort: await freePort() } : {}),
       resources: this.o.resources,
       namespace,
       trustDomain: this.mesh.trustDomain,

@@ -11,6 +11,8 @@ export interface MeshFile {
   etcd?: { pid: number | null }[];
   gateway: MeshProxyEntry | null;
   workloads: MeshWorkloadEntry[];
+  /** `weft up --prometheus`: where Prometheus and Alertmanager listen (host:port). */
+  observability?: { prometheus: string; alertmanager: string };
 }
 
 export interface MeshProxyEntry {
@@ -24,6 +26,8 @@ export interface MeshProxyEntry {
   inbound: string;
   /** Sidecar outbound (HTTP proxy) listener, host:port. */
   outbound: string;
+  /** Gateway only, when known: its metrics and readiness listener, host:port. */
+  admin?: string;
   /** Gateway only: published listeners, server port → host:port. */
   listeners?: Record<string, string>;
   proxyPid: number | null;

@@ -104,7 +104,7 @@ function gatewayConfig(inboundPort: number, appPort: number): ProxyConfig {
 
 function runtime(name: string): ProxyUnderTest {
   const entries: AccessLogEntry[] = [];
-  const metrics = new ProxyMetrics(name);
+  const metrics = new ProxyMetrics(name, () => rt.config?.raw);
   const rt: ProxyRuntime = testRuntime({
     telemetry: {
       record: (e) => {

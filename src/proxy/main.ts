@@ -19,6 +19,8 @@ import type { ProxyRuntime } from './proxy-runtime.js';
 import { installConfig, jsonLog } from './proxy-runtime.js';
 import { proxyTelemetry } from './telemetry/access-log.js';
 import { ProxyMetrics } from './telemetry/proxy-metrics.js';
+import { AccessLogWriter } from './telemetry/access-log-writer.js';
+import { HopTracer } from './telemetry/hop-tracer.js';
 import { createAdminServer } from './admin/admin-server.js';
 import { runtimeReport } from './admin/runtime-report.js';
 import { createInboundListener } from './inbound/index.js';
@@ -50,7 +52,9 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
     onFatal('workload certificate expired and the control plane could not renew it'),
   );
   let lastJwksRefresh = 0;
-  const metrics = new ProxyMetrics(`${s.namespace}/${s.name}`);
+  // Labels come from the config in force; the runtime is built below, so the metrics read it through a getter.
+  const tracer = new HopTracer(() => rt.config?.raw, { exported: (n) => metrics.spanCounts.exported(n), dropped: (n, r) => metrics.spanCounts.dropped(n, r) });
+  const metrics = new ProxyMetrics(`${s.namespace}/${s.name}`, () => rt.config?.raw, () => (cert.ready ? cert.current : undefined));
   const rt: ProxyRuntime = {
     config: undefined,
     cert,
@@ -58,7 +62,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
     endpoints: new EndpointRegistry(systemClock),
     random: Math.random,
     clock: systemClock,
-    telemetry: proxyTelemetry(s.accessLog, metrics),
+    telemetry: proxyTelemetry({ metrics, accessLog: s.accessLog ? new AccessLogWriter(1, () => rt.config?.raw, (n) => metrics.accessLogDropped(n)) : undefined, spans: tracer }),
     log,
     podIP: s.podIP,
     resolver: upstreamResolver(s.dnsUpstream, systemClock),
@@ -134,6 +138,8 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
       await dns?.close();
       await gateway?.close();
       rt.endpoints.close();
+      metrics.close();
+      await tracer.close();
       await rt.pools.close();
     },
   };

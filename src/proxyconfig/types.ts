@@ -14,6 +14,7 @@ import { clientTlsPolicy } from './cluster-types.js';
 import type { connectionPoolPolicy, hashKey, loadBalancerPolicy, outlierDetectionPolicy } from './cluster-types.js';
 import { ClusterConfigSchema, TrafficPolicyConfigSchema } from './cluster-types.js';
 import { serverTls } from './gateway-types.js';
+import { TelemetryConfigSchema } from './telemetry-types.js';
 
 export const PROXY_CONFIG_SCHEMA = 3;
 
@@ -259,6 +260,8 @@ export const ProxyConfigSchema = z.strictObject({
     })
     .nullable(),
   security: securityConfig,
+  /** Labels for metrics and logs (telemetry-types.ts); absent from configs compiled before it existed. */
+  telemetry: TelemetryConfigSchema.optional(),
 });
 
 export type ProxyConfig = z.infer<typeof ProxyConfigSchema>;

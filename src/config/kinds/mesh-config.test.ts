@@ -14,6 +14,9 @@ test('no MeshConfig at all gives Istio-like defaults', () => {
     extensionProviders: [],
     gatewayTopology: { numTrustedProxies: 0 },
     podRange: undefined,
+    tracingProviders: [],
+    accessLog: { encoding: 'JSON', format: '' },
+    tracing: { enabled: true, providers: [], sampling: 1 },
   });
 });
 

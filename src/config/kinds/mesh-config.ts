@@ -7,6 +7,8 @@ import { WeftError } from '../../errors.js';
 import { tryParseDuration } from '../duration.js';
 import { DurationSchema, PortNumberSchema, StringMapSchema, UInt32Schema } from './scalars.js';
 import type { SpecIssue } from './spec-issue.js';
+import { MeshTelemetryFields, OpenTelemetryProviderSchema, TracingDefaultsSchema, checkAccessLogFormat, meshTelemetrySettings } from './mesh-telemetry.js';
+import type { MeshTelemetrySettings } from './mesh-telemetry.js';
 
 // SPIFFE trust domain characters (SPIFFE ID spec, section 2.1).
 const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
@@ -43,10 +45,13 @@ export const GatewayTopologySchema = z.strictObject({
   numTrustedProxies: UInt32Schema.optional(),
 });
 
-export const ExtensionProviderSchema = z.strictObject({
-  name: z.string().min(1),
-  envoyExtAuthzHttp: EnvoyExtAuthzHttpSchema,
-});
+export const ExtensionProviderSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    envoyExtAuthzHttp: EnvoyExtAuthzHttpSchema.optional(),
+    opentelemetry: OpenTelemetryProviderSchema.optional(),
+  })
+  .refine((p) => (p.envoyExtAuthzHttp === undefined) !== (p.opentelemetry === undefined), { message: 'an extension provider is exactly one of envoyExtAuthzHttp, opentelemetry' });
 
 const trustDomainSchema = (what: string) => z.string().max(255).regex(TRUST_DOMAIN, `${what} may contain only lowercase letters, digits, ".", "-" and "_"`);
 
@@ -76,7 +81,8 @@ export const MeshConfigSpecSchema = z.strictObject({
     .default({ normalization: 'BASE' }),
   extensionProviders: z.array(ExtensionProviderSchema).default([]),
   /** Istio's `defaultConfig` (the proxies' mesh-wide ProxyConfig): weft reads its gatewayTopology. */
-  defaultConfig: z.strictObject({ gatewayTopology: GatewayTopologySchema.optional() }).optional(),
+  defaultConfig: z.strictObject({ gatewayTopology: GatewayTopologySchema.optional(), tracing: TracingDefaultsSchema.optional() }).optional(),
+  ...MeshTelemetryFields,
   /** weft's own: where `weft up --isolation=netns` takes the pods' /24 and the service range from. */
   podRange: z
     .string()
@@ -105,8 +111,18 @@ export interface EnvoyExtAuthzHttpSettings {
   headersToDownstreamOnAllow: string[];
 }
 
+/** An OpenTelemetry collector an extension provider names. */
+export interface OpenTelemetryProviderSettings {
+  name: string;
+  service: string;
+  port: number;
+  path: string;
+  maxTagLength: number;
+}
+
 /** The mesh settings with every default filled in and durations in milliseconds. */
-export interface MeshSettings {
+export interface MeshSettings extends MeshTelemetrySettings {
+  tracingProviders: OpenTelemetryProviderSettings[];
   trustDomain: string;
   trustDomainAliases: string[];
   rootNamespace: string;
@@ -135,7 +151,11 @@ export function meshConfigWithDefaults(spec: MeshConfigSpecInput | MeshConfigSpe
     certificateTtlMs: tryParseDuration(s.certificateTTL) ?? 86_400_000,
     outboundTrafficPolicy: { mode: s.outboundTrafficPolicy.mode },
     pathNormalization: { normalization: s.pathNormalization.normalization },
-    extensionProviders: s.extensionProviders.map((p) => ({ name: p.name, envoyExtAuthzHttp: extAuthzSettings(p.envoyExtAuthzHttp) })),
+    extensionProviders: s.extensionProviders.flatMap((p) => (p.envoyExtAuthzHttp ? [{ name: p.name, envoyExtAuthzHttp: extAuthzSettings(p.envoyExtAuthzHttp) }] : [])),
+    tracingProviders: s.extensionProviders.flatMap((p) =>
+      p.opentelemetry ? [{ name: p.name, service: p.opentelemetry.service, port: p.opentelemetry.port, path: p.opentelemetry.http?.path ?? '/v1/traces', maxTagLength: p.opentelemetry.maxTagLength ?? 256 }] : [],
+    ),
+    ...meshTelemetrySettings(s),
     gatewayTopology: { numTrustedProxies: s.defaultConfig?.gatewayTopology?.numTrustedProxies ?? 0 },
     podRange: s.podRange,
   };
@@ -172,5 +192,9 @@ export function checkMeshConfig(spec: MeshConfigSpec): SpecIssue[] {
     if (first !== undefined) issues.push({ path: ['extensionProviders', i, 'name'], message: `duplicate extension provider "${p.name}" (also extensionProviders[${first}])` });
     else seen.set(p.name, i);
   });
+  for (const [i, name] of (spec.defaultProviders?.tracing ?? []).entries()) {
+    if (!spec.extensionProviders.some((p) => p.name === name && p.opentelemetry)) issues.push({ path: ['defaultProviders', 'tracing', i], message: `no opentelemetry extension provider named "${name}"` });
+  }
+  issues.push(...checkAccessLogFormat(spec.accessLogEncoding, spec.accessLogFormat));
   return issues;
 }

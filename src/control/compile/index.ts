@@ -20,6 +20,7 @@ import { compileInbound } from './inbound.js';
 import { gatewaySection } from './gateway.js';
 import { securitySection } from './security.js';
 import { sidecarFor } from './sidecar-scope.js';
+import { telemetrySection } from './telemetry.js';
 
 export interface ProxyNode {
   role: 'sidecar' | 'gateway';
@@ -49,6 +50,7 @@ export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): Co
     `{"schema":${JSON.stringify(PROXY_CONFIG_SCHEMA)},"proxy":${JSON.stringify(proxy)},"trustDomain":${JSON.stringify(snap.mesh.trustDomain)},"inbound":${JSON.stringify(inbound)},"outbound":`;
   let body: Omit<ProxyConfig, 'version'>;
   let parts: ConfigJsonPart[];
+  const telemetry = telemetrySection(snap);
   if (node.role === 'sidecar') {
     const w = workloadNamed(snap.registry, node.namespace, node.name);
     if (!w) throw new WeftError('NOT_FOUND', `no Workload ${node.namespace}/${node.name}`);
@@ -59,8 +61,8 @@ export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): Co
     const inbound = compileInbound(snap, w);
     const outbound = outboundSection(snap, { namespace: node.namespace, labels: w.labels, meshRoutes: true }, sidecarFor(snap, w));
     const security = securitySection(snap, w);
-    body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound, outbound: outbound.value, gateway: null, security: security.value };
-    parts = [head(proxy, inbound), outbound, ',"gateway":null,"security":', security];
+    body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound, outbound: outbound.value, gateway: null, security: security.value, telemetry: telemetry.value };
+    parts = [head(proxy, inbound), outbound, ',"gateway":null,"security":', security, ',"telemetry":', telemetry];
   } else {
     const labels = node.labels ?? {};
     const proxy = { role: 'gateway' as const, namespace: node.namespace, name: node.name, spiffeId, labels };
@@ -68,8 +70,8 @@ export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): Co
     // A Sidecar never applies to a gateway; exportTo does, by the gateway's namespace.
     const outbound = outboundSection(snap, { namespace: node.namespace, labels, meshRoutes: false });
     const security = securitySection(snap, { namespace: node.namespace, labels });
-    body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound: null, outbound: outbound.value, gateway: gateway.value, security: security.value };
-    parts = [head(proxy, null), outbound, ',"gateway":', gateway, ',"security":', security];
+    body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound: null, outbound: outbound.value, gateway: gateway.value, security: security.value, telemetry: telemetry.value };
+    parts = [head(proxy, null), outbound, ',"gateway":', gateway, ',"security":', security, ',"telemetry":', telemetry];
   }
   const version = versionOf(parts);
   parts.push(`,"version":${JSON.stringify(version)}}`);

@@ -86,7 +86,7 @@ interface Harness {
 
 async function harness(trafficPolicy: 'REGISTRY_ONLY' | 'ALLOW_ANY'): Promise<Harness> {
   const entries: AccessLogEntry[] = [];
-  const metrics = new ProxyMetrics('default/sleep');
+  const metrics = new ProxyMetrics('default/sleep', () => h.rt?.config?.raw);
   const h = { entries, metrics, dialled: { address: '127.0.0.1', port: 1 } } as Harness;
   h.rt = testRuntime({
     config: acceptProxyConfig(config(trafficPolicy)),

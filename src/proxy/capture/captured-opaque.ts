@@ -9,7 +9,9 @@
 import type net from 'node:net';
 import type { BalancedPort, CompiledProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
-import type { EgressDecision } from '../telemetry/access-log.js';
+import type { AccessLogEntry, EgressDecision } from '../telemetry/access-log.js';
+import { meshHop } from '../telemetry/mesh-hop.js';
+import type { MeshHop } from '../telemetry/mesh-hop.js';
 import { openMeshTunnel, splice } from '../upstream/mesh-tunnel.js';
 import { externalDestination } from '../upstream/external-destination.js';
 import { PLAIN_CONNECT_TIMEOUT_MS, connectPlain } from '../upstream/plain-connect.js';
@@ -35,22 +37,25 @@ export function tunnelToMeshService(rt: ProxyRuntime, cfg: CompiledProxyConfig, 
 function tunnelWith(rt: ProxyRuntime, cfg: CompiledProxyConfig, socket: net.Socket, balanced: BalancedPort, dialled: Destination, head: Buffer, sni: string | undefined): void {
   const started = performance.now();
   const authority = `${balanced.host}:${balanced.port}`;
-  const record = (status: number, upstream?: string, reason?: string, flag?: string, service?: string): void => {
-    rt.telemetry.record({ direction: 'outbound', method: 'TCP', authority, path: '', status, durationMs: performance.now() - started, upstream, reason, destinationService: service, ...(flag !== undefined && { responseFlags: flag }) });
-  };
+  const entry = (status: number, upstream?: string, reason?: string, flag?: string, mesh?: MeshHop): AccessLogEntry => ({
+    direction: 'outbound', method: 'TCP', authority, path: '', status, durationMs: performance.now() - started, upstream, reason,
+    requestBytes: socket.bytesRead, responseBytes: socket.bytesWritten, ...(flag !== undefined && { responseFlags: flag }), ...mesh,
+  });
   const cancel = openMeshTunnel(rt, cfg, balanced, { sni, destinationAddress: dialled.address, destinationPort: dialled.port }, (r) => {
     if ('status' in r) {
-      record(r.status, undefined, r.reason, r.flag, balanced.host);
+      rt.telemetry.record(entry(r.status, undefined, r.reason, r.flag, { destinationService: balanced.host }));
       socket.destroy();
       return;
     }
+    const mesh = meshHop(r.destination.host, r.endpoint);
+    rt.telemetry.opened?.(entry(200, r.endpoint.workload, undefined, undefined, mesh));
     if (head.length > 0) r.upstream.write(head);
     splice(
       socket,
       r.upstream,
       () => {
         r.release();
-        record(200, r.endpoint.workload, undefined, undefined, r.destination.host);
+        rt.telemetry.record(entry(200, r.endpoint.workload, undefined, undefined, mesh));
       },
       r.limits,
     );

@@ -104,7 +104,7 @@ describe('ingress gateway: h2c per stream through the same request path', () => 
     c.close();
     assert.deepEqual([...pods.values()], [10, 10, 10]);
     const last = log.at(-1)!;
-    assert.deepEqual([last.direction, last.requestProtocol, last.grpcStatus], ['gateway', 'grpc', '0']);
+    assert.deepEqual([last.direction, last.protocol, last.grpcStatus], ['gateway', 'grpc', 0]);
   });
 
   test('an authority no virtual host serves: UNIMPLEMENTED (404 NR) in gRPC terms', async () => {

@@ -77,7 +77,7 @@ function handleStream(rt: ProxyRuntime, dispatch: Dispatch, port: number, stream
   const grpc = isGrpcRequest(headers['content-type']);
   const reply = new H2LocalReply(stream, grpc);
   const finish = (status: number, reason?: string, decision?: Parameters<typeof authzLogFields>[0]): void => {
-    rt.telemetry.record({ direction: 'gateway', method, authority, path: rawPath, status, durationMs: performance.now() - started, reason, requestProtocol: grpc ? 'grpc' : 'http', ...authzLogFields(decision) });
+    rt.telemetry.record({ direction: 'gateway', method, authority, path: rawPath, status, durationMs: performance.now() - started, reason, ...(grpc && { protocol: 'grpc' as const }), ...authzLogFields(decision) });
   };
   if (!cfg || !host || !rawPath.startsWith('/') || method === 'CONNECT') {
     const status = cfg ? 400 : 503;

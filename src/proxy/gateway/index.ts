@@ -22,6 +22,9 @@ import { hardenServer } from '../http/harden-server.js';
 import { hostFieldProblem, refuseMalformed } from '../http/host-field.js';
 import type { Dispatch } from '../request/exchange.js';
 import { Http1Exchange } from '../request/http1-exchange.js';
+import { PEER_WORKLOAD_HEADER, peerTableOf } from '../telemetry/peer-table.js';
+import { withoutPeerWorkload } from '../telemetry/peer-header.js';
+import { startHop } from '../telemetry/trace-context.js';
 import { requestPath } from '../outbound/index.js';
 import { trustedClientAddress } from './client-address.js';
 import { admitRequest } from '../security/admit-request.js';
@@ -209,8 +212,16 @@ function route(
   // x-envoy-external-address is always the trusted client address, whatever the client sent.
   const extra: string[] = ['x-forwarded-proto', conn === undefined ? 'http' : 'https', 'x-forwarded-for', forwardedFor(req, conn), 'x-envoy-external-address', clientAddress, ...admitted.addHeaders];
   if (req.headers['x-request-id'] === undefined) extra.push('x-request-id', randomUUID());
+  // The destination's proxy names the gateway in its telemetry; a client's own copy of the header is dropped.
+  extra.push(PEER_WORKLOAD_HEADER, peerTableOf(cfg.raw).localKey);
+  // The gateway joins the client's trace or starts one; its span is the parent of the first sidecar's.
+  const trace = startHop(cfg.raw.telemetry?.tracing, req.headers, rt.random);
+  if (trace) {
+    for (const h of trace.headers) extra.push(h);
+    ex.logFields = { ...ex.logFields, trace };
+  }
   ex.extraHeaders = extra;
-  ex.removeHeaders = new Set([...admitted.removeHeaders, 'x-forwarded-for', 'x-envoy-external-address']);
+  ex.removeHeaders = new Set([...admitted.removeHeaders, 'x-forwarded-for', 'x-envoy-external-address', ...withoutPeerWorkload(undefined, trace !== undefined)]);
   dispatch(ex, ex);
 }
 

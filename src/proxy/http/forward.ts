@@ -68,6 +68,8 @@ export interface ForwardDone {
   error?: string;
   /** The upstream connection was never made (Envoy's `UF`). */
   connectFailed?: boolean;
+  /** Response body bytes passed to the client. */
+  responseBytes: number;
 }
 
 /**
@@ -78,6 +80,7 @@ export interface ForwardDone {
 class ResponseForwarder implements Dispatcher.DispatchHandler {
   #controller: Dispatcher.DispatchController | undefined;
   #status = 0;
+  #bytes = 0;
 
   constructor(
     private readonly res: ServerResponse,
@@ -110,6 +113,7 @@ class ResponseForwarder implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#bytes += chunk.length;
     if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once('drain', this.#onDrain);
@@ -118,18 +122,18 @@ class ResponseForwarder implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.res.end();
-    this.onDone({ status: this.#status });
+    this.onDone({ status: this.#status, responseBytes: this.#bytes });
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
     if (this.res.headersSent) {
       this.res.destroy();
-      this.onDone({ status: this.#status, error: `upstream reset mid-response: ${err.message}` });
+      this.onDone({ status: this.#status, error: `upstream reset mid-response: ${err.message}`, responseBytes: this.#bytes });
       return;
     }
     const f = upstreamFailure(err);
     sendProxyError(this.res, f.status, f.reason);
-    this.onDone({ status: f.status, error: f.reason, connectFailed: isConnectFailure(err) });
+    this.onDone({ status: f.status, error: f.reason, connectFailed: isConnectFailure(err), responseBytes: 0 });
   }
 }
 

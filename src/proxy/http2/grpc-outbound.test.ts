@@ -105,7 +105,7 @@ describe('gRPC through the outbound listener (h2c, one Exchange per stream)', ()
     assert.deepEqual([...byPod.keys()].sort(), ['echo-1', 'echo-2', 'echo-3']);
     for (const n of byPod.values()) assert.ok(n >= 90 && n <= 110, `round robin within tolerance: ${[...byPod.values()].join(', ')}`);
     const last = log.at(-1)!;
-    assert.deepEqual([last.requestProtocol, last.grpcStatus, last.status, last.destinationService], ['grpc', '0', 200, HOST]);
+    assert.deepEqual([last.protocol, last.grpcStatus, last.status, last.destinationService], ['grpc', 0, 200, HOST]);
   });
 
   test('least request (Istio\'s default) spreads them too', async () => {

@@ -53,6 +53,8 @@ export class H2Exchange extends Exchange {
   readonly scheme: string;
   readonly port: number;
   readonly body: Readable | null;
+  /** Fields the listener adds to this stream's access-log entry (its trace), as Http1Exchange's. */
+  logFields: Partial<AccessLogEntry> | undefined;
   private status = 0;
   private grpcStatus: string | undefined;
   private trailers: OutgoingHttpHeaders | undefined;
@@ -218,12 +220,12 @@ export class H2Exchange extends Exchange {
       upstream: this.upstreamWorkload,
       destinationService: (this.destination ?? this.defaultDestination)?.host,
       reason: this.reason,
-      requestProtocol: this.grpc ? 'grpc' : 'http',
     };
-    if (this.grpcStatus !== undefined) entry.grpcStatus = this.grpcStatus;
+    if (this.grpc) entry.protocol = 'grpc';
+    if (this.grpcStatus !== undefined) entry.grpcStatus = Number(this.grpcStatus);
     if (this.responseFlags !== '') entry.responseFlags = this.responseFlags;
     if (this.attempts > 1) entry.attempts = this.attempts;
-    this.telemetry.record(entry);
+    this.telemetry.record(this.logFields === undefined ? entry : Object.assign(entry, this.logFields));
   }
 }
 

@@ -17,7 +17,9 @@ import { xfccValue } from '../tls/peer-identity.js';
 import { sendProxyError } from '../http/proxy-error.js';
 import { admitRequest } from '../security/admit-request.js';
 import type { AdmissionRequest } from '../security/admit-request.js';
-import { inboundFinish } from './inbound-record.js';
+import { inboundFinish, inboundRecord } from './inbound-record.js';
+import { withoutPeerWorkload } from '../telemetry/peer-header.js';
+import { startHop } from '../telemetry/trace-context.js';
 import type { InboundRequestRecord } from './inbound-record.js';
 import { inboundService } from './inbound-service.js';
 import { H2LocalReply } from '../http2/h2-local-reply.js';
@@ -100,7 +102,7 @@ function handleStream(rt: ProxyRuntime, rateLimits: LocalRateLimits, caller: Cal
   const authority = headers[':authority'] ?? headers.host ?? '';
   const rawPath = headers[':path'] ?? '';
   const reply = new H2LocalReply(stream, isGrpcRequest(headers['content-type']));
-  const record: InboundRequestRecord = { method, authority, path: rawPath, peer: caller?.peer?.spiffeId };
+  const record: InboundRequestRecord = inboundRecord(method, authority, rawPath, caller?.peer?.spiffeId, headers);
   const finish = inboundFinish(rt, record);
   const cfg = rt.config;
   const inbound = cfg?.inbound;
@@ -110,6 +112,7 @@ function handleStream(rt: ProxyRuntime, rateLimits: LocalRateLimits, caller: Cal
     return;
   }
   record.service = inboundService(cfg, inbound, caller.appPort, caller.sni, authority);
+  record.appPort = caller.appPort;
   const mode: PeerAuthnMode = inbound.modes.get(caller.appPort) ?? inbound.defaultMode;
   if ((caller.peer === undefined && mode === 'STRICT') || (caller.peer !== undefined && mode === 'DISABLE')) {
     // The mode may have changed since the connection was admitted; Istio refuses at the transport.
@@ -152,10 +155,11 @@ function handleStream(rt: ProxyRuntime, rateLimits: LocalRateLimits, caller: Cal
         return;
       }
       const extra = caller.peer ? ['x-forwarded-client-cert', xfccValue(rt.cert.spiffeId, caller.peer), ...admitted.addHeaders] : admitted.addHeaders;
-      const out = upstreamH2Headers(headers, admitted.path, extra, admitted.removeHeaders);
+      record.trace = startHop(cfg.raw.telemetry?.tracing, headers, rt.random);
+      const out = upstreamH2Headers(headers, admitted.path, record.trace ? [...extra, ...record.trace.headers] : extra, withoutPeerWorkload(admitted.removeHeaders, record.trace !== undefined));
       forwardH2Stream(stream, requestEnded, appSession(rt, caller), out, reply, (d) => {
         const reason = d.error ?? (d.grpcStatus !== undefined && d.grpcStatus !== '0' ? `grpc-status ${d.grpcStatus}` : undefined);
-        finish(d.status, reason, admitted.decision);
+        finish(d.status, reason, admitted.decision, d);
       });
     },
     (err: unknown) => {

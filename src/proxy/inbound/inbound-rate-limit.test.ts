@@ -41,7 +41,7 @@ h2App.on('stream', (stream, headers) => {
 
 let nowMs = 0;
 const entries: AccessLogEntry[] = [];
-const metrics = new ProxyMetrics('default/api');
+const metrics = new ProxyMetrics('default/api', () => rt.config?.raw);
 const rt: ProxyRuntime = testRuntime({
   telemetry: {
     record: (e) => {

@@ -1,10 +1,21 @@
 /** The access-log record of one inbound request, HTTP/1.1 or HTTP/2: what arrived, from whom, and how it ended. */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { AuthzDecision } from '../../authz/index.js';
 import { authzLogFields } from '../security/authz-log.js';
 import type { RateLimitVerdict } from '../ratelimit/local-rate-limits.js';
+import { PEER_WORKLOAD_HEADER } from '../telemetry/peer-table.js';
+import { requestFacts } from '../telemetry/request-facts.js';
+import type { RequestFacts } from '../telemetry/request-facts.js';
+import type { HopTrace } from '../telemetry/trace-context.js';
 
-export type InboundFinish = (status: number, reason?: string, decision?: AuthzDecision) => void;
+/** What the answer added to the record: its body size, and the gRPC status of a gRPC answer. */
+export interface InboundAnswer {
+  responseBytes?: number | undefined;
+  grpcStatus?: string | undefined;
+}
+
+export type InboundFinish = (status: number, reason?: string, decision?: AuthzDecision, answer?: InboundAnswer) => void;
 
 /** What is known of a request when it arrives; `service` is filled in once the app port is known. */
 export interface InboundRequestRecord {
@@ -15,11 +26,33 @@ export interface InboundRequestRecord {
   service?: string | undefined;
   /** Set when a LocalRateLimitPolicy refused the request. */
   rateLimit?: RateLimitVerdict | undefined;
+  facts?: RequestFacts | undefined;
+  /** The caller's workload as its proxy named it (a lookup key only: telemetry checks it against `peer`). */
+  peerWorkload?: string | undefined;
+  /** The app port, once known. */
+  appPort?: number | undefined;
+  /** This hop's trace, once the request is on its way to the app. */
+  trace?: HopTrace | undefined;
+}
+
+/** The record of a request from its headers: the peer's workload name is only read from a verified mTLS caller. */
+export function inboundRecord(method: string, authority: string, path: string, peer: string | undefined, headers: IncomingHttpHeaders): InboundRequestRecord {
+  const claimed = peer === undefined ? undefined : headers[PEER_WORKLOAD_HEADER];
+  // A namespace and a name (each at most 253 characters); anything longer names no workload.
+  const key = typeof claimed === 'string' && claimed.length <= 507 ? claimed : undefined;
+  return { method, authority, path, peer, facts: requestFacts(headers), peerWorkload: key };
+}
+
+/** A gRPC status is one of 17 codes; anything else an app sends is not a label value. */
+function grpcStatusOf(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 && n <= 16 ? n : undefined;
 }
 
 export function inboundFinish(rt: ProxyRuntime, r: InboundRequestRecord): InboundFinish {
   const started = performance.now();
-  return (status, reason, decision) =>
+  return (status, reason, decision, answer) =>
     rt.telemetry.record({
       direction: 'inbound',
       method: r.method,
@@ -32,5 +65,12 @@ export function inboundFinish(rt: ProxyRuntime, r: InboundRequestRecord): Inboun
       reason,
       ...authzLogFields(decision),
       ...(r.rateLimit ? { responseFlags: 'RL', rateLimit: r.rateLimit } : {}),
+      ...r.facts,
+      mtls: r.peer !== undefined,
+      peerWorkload: r.peerWorkload,
+      responseBytes: answer?.responseBytes,
+      grpcStatus: grpcStatusOf(answer?.grpcStatus),
+      trace: r.trace,
+      port: r.appPort,
     });
 }

@@ -30,7 +30,10 @@ import { readFirstBytes } from '../capture/first-bytes.js';
 import { createInboundH2 } from './http2-inbound.js';
 import type { InboundH2 } from './http2-inbound.js';
 import { admitRequest } from '../security/admit-request.js';
-import { inboundFinish } from './inbound-record.js';
+import { inboundFinish, inboundRecord } from './inbound-record.js';
+import { withoutPeerWorkload } from '../telemetry/peer-header.js';
+import { publishMeshTls } from '../telemetry/mesh-tls.js';
+import { startHop } from '../telemetry/trace-context.js';
 import type { InboundRequestRecord } from './inbound-record.js';
 import { inboundService } from './inbound-service.js';
 import { LocalRateLimits } from '../ratelimit/local-rate-limits.js';
@@ -97,6 +100,7 @@ export function createInboundListener(
   const h2 = createInboundH2(rt, rateLimits);
 
   mtls.on('secureConnection', (socket: tls.TLSSocket) => {
+    publishMeshTls('inbound', rt.cert.spiffeId, socket);
     const peer = peerIdentityOf(socket);
     if (!peer) {
       rt.log.warn('inbound mTLS refused: peer certificate has no single SPIFFE ID');
@@ -239,7 +243,7 @@ function handleInbound(
   const target = requestTarget(req.url ?? '', req.headers.host);
   const authority = target?.authority ?? '';
   const rawPath = target?.path ?? req.url ?? '';
-  const record: InboundRequestRecord = { method: req.method ?? '', authority, path: rawPath, peer: conn?.peer?.spiffeId };
+  const record: InboundRequestRecord = inboundRecord(req.method ?? '', authority, rawPath, conn?.peer?.spiffeId, req.headers);
   const finish = inboundFinish(rt, record);
   const malformed = hostFieldProblem(req);
   if (malformed) {
@@ -266,6 +270,7 @@ function handleInbound(
     return;
   }
   record.service = inboundService(cfg, inbound, appPort, conn.sni, authority);
+  record.appPort = appPort;
   const mode: PeerAuthnMode = inbound.modes.get(appPort) ?? inbound.defaultMode;
   if ((conn.peer === undefined && mode === 'STRICT') || (conn.peer !== undefined && mode === 'DISABLE')) {
     // Istio refuses at the transport: a plaintext caller of a STRICT port sees its connection reset.
@@ -295,10 +300,14 @@ function handleInbound(
         finish(429, 'local_rate_limited', admitted.decision);
         return;
       }
-      const extra = conn.peer ? ['x-forwarded-client-cert', xfccValue(rt.cert.spiffeId, conn.peer), ...admitted.addHeaders] : admitted.addHeaders;
+      let extra = conn.peer ? ['x-forwarded-client-cert', xfccValue(rt.cert.spiffeId, conn.peer), ...admitted.addHeaders] : admitted.addHeaders;
+      // The app sees this hop's trace context, so its own calls become children of this span.
+      record.trace = startHop(cfg.raw.telemetry?.tracing, req.headers, rt.random);
+      if (record.trace) extra = [...extra, ...record.trace.headers];
       const pool = rt.pools.get({ address: rt.podIP, port: appPort });
-      forward(req, res, pool, admitted.path, upstreamHeaders(req, authority, extra, admitted.removeHeaders), (d) =>
-        finish(d.status, d.error, admitted.decision),
+      // The caller's workload name is for this proxy's telemetry, not for the app.
+      forward(req, res, pool, admitted.path, upstreamHeaders(req, authority, extra, withoutPeerWorkload(admitted.removeHeaders, record.trace !== undefined)), (d) =>
+        finish(d.status, d.error, admitted.decision, d),
       );
     },
     (err: unknown) => {

@@ -7,6 +7,8 @@ import net from 'node:net';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { PeerIdentity } from '../tls/peer-identity.js';
 import { authzLogFields } from '../security/authz-log.js';
+import type { AccessLogEntry } from '../telemetry/access-log.js';
+import { inboundService } from './inbound-service.js';
 
 export function handleInboundTcp(
   rt: ProxyRuntime,
@@ -18,12 +20,18 @@ export function handleInboundTcp(
 ): void {
   const started = performance.now();
   const cfg = rt.config;
+  const inbound = cfg?.inbound;
+  const service = cfg && inbound ? inboundService(cfg, inbound, appPort, sni, '') : undefined;
+  const entry = (status: number): AccessLogEntry => ({
+    direction: 'inbound', method: 'TCP', authority: `${rt.podIP}:${appPort}`, path: '', status, durationMs: performance.now() - started,
+    peer: peer?.spiffeId, destinationService: service, mtls: peer !== undefined, requestBytes: socket.bytesRead, responseBytes: socket.bytesWritten,
+  });
   let logged = false;
   const log = (status: number, reason?: string, decision?: Parameters<typeof authzLogFields>[0]): void => {
     // One line per connection: an unreachable app is its 503, not also the 200 of the close that follows.
     if (logged) return;
     logged = true;
-    rt.telemetry.record({ direction: 'inbound', method: 'TCP', authority: `${rt.podIP}:${appPort}`, path: '', status, durationMs: performance.now() - started, peer: peer?.spiffeId, reason, ...authzLogFields(decision) });
+    rt.telemetry.record({ ...entry(status), reason, ...authzLogFields(decision) });
   };
   const authz = cfg?.security.authz;
   const decision = authz?.evaluate({
@@ -35,7 +43,7 @@ export function handleInboundTcp(
     socket.destroy();
     return;
   }
-  const app = net.connect({ host: rt.podIP, port: appPort });
+  const app = net.connect({ host: rt.podIP, port: appPort }, () => rt.telemetry.opened?.(entry(200)));
   app.setNoDelay(true);
   socket.pipe(app);
   app.pipe(socket);

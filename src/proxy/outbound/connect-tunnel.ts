@@ -14,7 +14,9 @@ import { hostFieldProblem } from '../http/host-field.js';
 import { openMeshTunnel, splice } from '../upstream/mesh-tunnel.js';
 import type { TunnelLimits } from '../upstream/mesh-tunnel.js';
 import { externalDestination } from '../upstream/external-destination.js';
-import type { EgressDecision } from '../telemetry/access-log.js';
+import type { AccessLogEntry, EgressDecision } from '../telemetry/access-log.js';
+import { meshHop } from '../telemetry/mesh-hop.js';
+import type { MeshHop } from '../telemetry/mesh-hop.js';
 import { connectPlain } from '../upstream/plain-connect.js';
 import { FIRST_BYTES_WAIT_MS, readFirstBytes } from '../capture/first-bytes.js';
 import type { L4Request } from '../../route/l4-route-match.js';
@@ -25,22 +27,25 @@ const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Foun
 export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, client: net.Socket, head: Buffer): void {
   const started = performance.now();
   const authority = req.url ?? '';
-  const record = (status: number, upstream?: string, reason?: string, egress?: EgressDecision, flag?: string): void => {
-    rt.telemetry.record({ direction: 'outbound', method: 'CONNECT', authority, path: '', status, durationMs: performance.now() - started, upstream, reason, egress, ...(flag !== undefined && { responseFlags: flag }) });
-  };
+  const entry = (status: number, upstream?: string, reason?: string, egress?: EgressDecision, mesh?: MeshHop, flag?: string): AccessLogEntry => ({
+    direction: 'outbound', method: 'CONNECT', authority, path: '', status, durationMs: performance.now() - started, upstream, reason, egress,
+    requestBytes: client.bytesRead, responseBytes: client.bytesWritten, ...(flag !== undefined && { responseFlags: flag }), ...mesh,
+  });
+  const record = (status: number, upstream?: string, reason?: string, egress?: EgressDecision, mesh?: MeshHop, flag?: string): void => rt.telemetry.record(entry(status, upstream, reason, egress, mesh, flag));
   const refuse = (status: number, reason: string, egress?: EgressDecision, flag?: string): void => {
-    record(status, egress?.decision === 'denied' ? 'BlackHoleCluster' : undefined, reason, egress, flag);
+    record(status, egress?.decision === 'denied' ? 'BlackHoleCluster' : undefined, reason, egress, undefined, flag);
     client.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-length: ${Buffer.byteLength(reason) + 1}\r\nconnection: close\r\n\r\n${reason}\n`);
   };
-  const established = (upstream: net.Socket, name: string, egress?: EgressDecision, release?: () => void, limits?: TunnelLimits): void => {
+  const established = (upstream: net.Socket, name: string, egress?: EgressDecision, mesh?: MeshHop, release?: () => void, limits?: TunnelLimits): void => {
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) upstream.write(head);
+    rt.telemetry.opened?.(entry(200, name, undefined, egress, mesh));
     splice(
       client,
       upstream,
       () => {
         release?.();
-        record(200, name, undefined, egress);
+        record(200, name, undefined, egress, mesh);
       },
       limits,
     );
@@ -61,7 +66,7 @@ export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, clien
     if (balanced.tlsRoutes === undefined) {
       const cancel = openMeshTunnel(rt, cfg, balanced, conn, (r) => {
         if ('status' in r) return refuse(r.status, r.reason, undefined, r.flag);
-        established(r.upstream, r.endpoint.workload, undefined, r.release, r.limits);
+        established(r.upstream, r.endpoint.workload, undefined, meshHop(r.destination.host, r.endpoint), r.release, r.limits);
       });
       client.once('close', cancel);
       return;
@@ -71,17 +76,19 @@ export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, clien
     readFirstBytes(client, FIRST_BYTES_WAIT_MS, (first, kind) => {
       const cancel = openMeshTunnel(rt, cfg, balanced, { ...conn, sni: kind.protocol === 'tls' ? kind.sni : undefined }, (r) => {
         if ('status' in r) {
-          record(r.status, undefined, r.reason, undefined, r.flag);
+          record(r.status, undefined, r.reason, undefined, { destinationService: balanced.host }, r.flag);
           client.destroy();
           return;
         }
+        const mesh = meshHop(r.destination.host, r.endpoint);
+        rt.telemetry.opened?.(entry(200, r.endpoint.workload, undefined, undefined, mesh));
         if (first.length > 0) r.upstream.write(first);
         splice(
           client,
           r.upstream,
           () => {
             r.release();
-            record(200, r.endpoint.workload);
+            record(200, r.endpoint.workload, undefined, undefined, mesh);
           },
           r.limits,
         );

@@ -39,6 +39,12 @@ import type { OutboundH2 } from './outbound-h2.js';
 import { checkConnectionsUnbound, dispatchByPreface, drainOnClose } from './h2c-preface.js';
 import { H2SessionPools } from '../http2/h2-session-pool.js';
 import { connectUpstreamH2 } from '../http2/h2-upstream.js';
+import { PEER_WORKLOAD_HEADER, peerTableOf } from '../telemetry/peer-table.js';
+import { withoutPeerWorkload } from '../telemetry/peer-header.js';
+import { startHop } from '../telemetry/trace-context.js';
+
+const PEER_WORKLOAD_ONLY = withoutPeerWorkload(undefined);
+const PEER_AND_TRACE = withoutPeerWorkload(undefined, true);
 
 /** The request path from a routed request to the upstream's answer, built once per proxy. */
 /**
@@ -185,8 +191,17 @@ function handleOutbound(
   ex.cfg = cfg;
   ex.routes = balanced.routes;
   ex.defaultDestination = balanced;
+  // The destination's proxy names this workload in its telemetry; an app's own copy of the header is dropped.
+  extra.push(PEER_WORKLOAD_HEADER, peerTableOf(cfg.raw).localKey);
+  // This hop's span is the parent of the next: its context replaces the app's.
+  const trace = startHop(cfg.raw.telemetry?.tracing, req.headers, rt.random);
+  if (trace) {
+    for (const h of trace.headers) extra.push(h);
+    ex.logFields = { trace };
+  }
   ex.extraHeaders = extra;
   ex.dialledAddress = dialled?.address;
+  ex.removeHeaders = trace ? PEER_AND_TRACE : PEER_WORKLOAD_ONLY;
   dispatch(ex, ex);
 }
 

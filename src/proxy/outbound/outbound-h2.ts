@@ -18,6 +18,9 @@ import { H2Exchange } from '../http2/h2-exchange.js';
 import { H2_SERVER_LIMITS, SESSION_IDLE_MS, countStreamResets } from '../http2/h2-server-limits.js';
 import type { OriginalDst } from '../capture/original-dst.js';
 import { capturedAuthority } from '../capture/captured-authority.js';
+import { PEER_WORKLOAD_HEADER, peerTableOf } from '../telemetry/peer-table.js';
+import { withoutPeerWorkload } from '../telemetry/peer-header.js';
+import { startHop } from '../telemetry/trace-context.js';
 
 export interface OutboundH2 {
   /** Serve one connection as HTTP/2; `dialled` is where a captured connection was going. */
@@ -80,7 +83,17 @@ function handleStream(rt: ProxyRuntime, dispatch: Dispatch, stream: ServerHttp2S
   if (!balanced) return refuse(ex, 404, `service ${service.host} has no port ${port}`, 'NR');
   ex.routes = balanced.routes;
   ex.defaultDestination = balanced;
-  if (headers['x-request-id'] === undefined) ex.extraHeaders = ['x-request-id', randomUUID()];
+  const extra: string[] = headers['x-request-id'] === undefined ? ['x-request-id', randomUUID()] : [];
+  // As for HTTP/1.1 (index.ts): the destination's proxy names this workload in its telemetry, and this hop's span
+  // context replaces the app's.
+  extra.push(PEER_WORKLOAD_HEADER, peerTableOf(cfg.raw).localKey);
+  const trace = startHop(cfg.raw.telemetry?.tracing, headers, rt.random);
+  if (trace) {
+    for (const h of trace.headers) extra.push(h);
+    ex.logFields = { trace };
+  }
+  ex.extraHeaders = extra;
+  ex.removeHeaders = withoutPeerWorkload(undefined, trace !== undefined);
   dispatch(ex, ex);
 }
 

@@ -9,6 +9,7 @@ import { HOP_BY_HOP } from '../http/forward.js';
 import { sendProxyError } from '../http/proxy-error.js';
 import type { HeaderBag } from '../../route/header-operations.js';
 import type { AccessLogEntry, Telemetry } from '../telemetry/access-log.js';
+import { requestFacts } from '../telemetry/request-facts.js';
 import { Exchange } from './exchange.js';
 import type { ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from './exchange.js';
 
@@ -42,6 +43,7 @@ export class Http1Exchange extends Exchange {
   readonly port: number;
   readonly body: Readable | null;
   private status = 0;
+  private responseBytes = 0;
   private readonly started = performance.now();
   /** Fields the listener adds to the access log entry (authz verdict, egress decision). */
   logFields: Partial<AccessLogEntry> | undefined;
@@ -94,6 +96,7 @@ export class Http1Exchange extends Exchange {
   }
 
   onData(_ex: Exchange, chunk: Buffer, control: UpstreamControl): void {
+    this.responseBytes += chunk.length;
     if (!this.res.write(chunk)) {
       control.pause();
       this.res.once('drain', clientDrained);
@@ -128,10 +131,26 @@ export class Http1Exchange extends Exchange {
       upstream: this.upstreamWorkload,
       // From config (the route's destination), never from the request: it may label metrics.
       destinationService: (this.destination ?? this.defaultDestination)?.host,
+      port: (this.destination ?? this.defaultDestination)?.port,
       reason: this.reason,
+      responseBytes: this.responseBytes,
+      ...requestFacts(this.req.headers, generatedRequestId(this.extraHeaders)),
     };
+    const ep = this.upstream;
+    if (ep !== undefined) {
+      entry.mtls = ep.mtls;
+      entry.upstreamPrincipal = ep.spiffeId;
+      entry.upstreamHost = `${ep.address}:${ep.mtls ? ep.inboundPort : ep.targetPort}`;
+      entry.upstreamCluster = this.binding?.config.name;
+    }
     if (this.responseFlags !== '') entry.responseFlags = this.responseFlags;
     if (this.attempts > 1) entry.attempts = this.attempts;
     this.telemetry.record(this.logFields === undefined ? entry : Object.assign(entry, this.logFields));
   }
+}
+
+/** The x-request-id the proxy generated for this request, when the client sent none. */
+function generatedRequestId(extra: readonly string[]): string | undefined {
+  for (let i = 0; i < extra.length; i += 2) if (extra[i] === 'x-request-id') return extra[i + 1];
+  return undefined;
 }

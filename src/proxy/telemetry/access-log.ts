@@ -1,10 +1,9 @@
 /**
- * Telemetry taps: one JSON access-log line per request on stdout (Envoy-style fields) and the metrics. A tap
- * never changes the request. Lines are buffered and written off the request path; nothing is formatted unless
- * logging is on.
+ * Telemetry taps: every finished request or connection goes to the metrics and the access log (written off the
+ * request path by access-log-writer.ts). A tap never changes the request.
  */
-import { LineWriter } from './line-writer.js';
 import type { RateLimitScope } from '../ratelimit/rate-limit-buckets.js';
+import type { HopTrace } from './trace-context.js';
 
 /** How an outbound destination outside the mesh registry was decided (Istio's PassthroughCluster/BlackHoleCluster). */
 export interface EgressDecision {
@@ -41,34 +40,63 @@ export interface AccessLogEntry {
   responseFlags?: string;
   /** Upstream attempts, when retries made more than one. */
   attempts?: number;
-  /** Istio's request_protocol: `grpc` for a gRPC call (content-type application/grpc), else `http`; absent: http. */
-  requestProtocol?: 'http' | 'grpc';
-  /** The call's grpc-status (from the upstream's trailers, or the one the proxy answered with); absent when none. */
-  grpcStatus?: string;
   /** The LocalRateLimitPolicy (`namespace/name`) that refused the request, and which of its limits. */
   rateLimit?: { policy: string; scope: RateLimitScope };
+  /**
+   * Whether the hop was mutual TLS: inbound, the caller presented a verified certificate; outbound, the endpoint
+   * was reached over mTLS and presented `upstreamPrincipal`.
+   */
+  mtls?: boolean;
+  /** Outbound: the SPIFFE ID the endpoint had to present (config's, checked by the handshake). */
+  upstreamPrincipal?: string;
+  /** Outbound: the endpoint's address and port, and the cluster (`outbound|port|subset|host`) it was chosen from. */
+  upstreamHost?: string;
+  upstreamCluster?: string;
+  /** Inbound: the caller's workload as its proxy named it; only a lookup key, checked against the verified peer. */
+  peerWorkload?: string;
+  /** `grpc` when the request's content-type is gRPC, else HTTP (absent). */
+  protocol?: 'grpc';
+  /** The gRPC status of a gRPC answer (0..16: the upstream's trailers, or the one the proxy answered with), when one came. */
+  grpcStatus?: number;
+  /** Body bytes: the request's declared length, and the response bytes passed on. */
+  requestBytes?: number;
+  responseBytes?: number;
+  userAgent?: string;
+  /** The client's X-Forwarded-For, bounded (access log only). */
+  forwardedFor?: string;
+  /** `HTTP/2` for HTTP/2 requests; absent is HTTP/1.1. */
+  httpVersion?: 'HTTP/2';
+  /** The W3C trace id of the request's trace, when tracing is on. */
+  traceId?: string;
+  /** The port the request was for: the service port outbound and at the gateway, the app port inbound. */
+  port?: number;
+  /** This hop's place in the trace (not logged: `traceId` is). */
+  trace?: HopTrace;
 }
 
 /** Where every finished request or connection is reported: the access log and the metrics. */
 export interface Telemetry {
   record(entry: AccessLogEntry): void;
+  /** An opaque TCP connection was established; its `record` follows when it closes. */
+  opened?(entry: AccessLogEntry): void;
 }
 
-export function proxyTelemetry(accessLog: boolean, metrics: { record(e: AccessLogEntry): void }): Telemetry {
-  const out = accessLog ? new LineWriter(1) : undefined;
-  let lastMs = 0;
-  let lastIso = '';
+export interface TelemetrySinks {
+  metrics: { record(e: AccessLogEntry): void; opened(e: AccessLogEntry): void };
+  /** Absent when the access log is off. */
+  accessLog?: { write(e: AccessLogEntry): void } | undefined;
+  spans?: { record(e: AccessLogEntry): void } | undefined;
+}
+
+export function proxyTelemetry(sinks: TelemetrySinks): Telemetry {
+  const { metrics, accessLog, spans } = sinks;
   return {
+    opened: (entry) => metrics.opened(entry),
     record(entry) {
+      if (entry.trace !== undefined) entry.traceId = entry.trace.traceId;
       metrics.record(entry);
-      if (!out) return;
-      // Many requests share a millisecond under load: format the timestamp once per millisecond.
-      const now = Date.now();
-      if (now !== lastMs) {
-        lastMs = now;
-        lastIso = new Date(now).toISOString();
-      }
-      out.write(`{"time":"${lastIso}","msg":"access",${JSON.stringify(entry).slice(1)}\n`);
+      spans?.record(entry);
+      accessLog?.write(entry);
     },
   };
 }

@@ -38,18 +38,19 @@ describe('istio_requests_total labels', () => {
     for (const host of INVENTED) assert.equal(await get(mesh.gatewayPort, host), 200, host);
     for (const host of INVENTED) assert.equal(await get(mesh.inboundPort, host), 200, host);
     for (const host of INVENTED) assert.equal(await get(mesh.inboundPort, `${host}:8000`), 200, host);
-    assert.deepEqual(await requestSeries(mesh.gateway.metrics), { [`destination ${HTTPBIN_FQDN} 200`]: 50 });
+    // A gateway reports as the source of what it forwards, as Istio's gateways do.
+    assert.deepEqual(await requestSeries(mesh.gateway.metrics), { [`source ${HTTPBIN_FQDN} 200`]: 50 });
     // The gateway's 50 arrive at the sidecar too.
     assert.deepEqual(await requestSeries(mesh.sidecar.metrics), { [`destination ${HTTPBIN_FQDN} 200`]: 150 });
   });
 
-  test('invented Hosts at the outbound listener are one `unknown` series; a service name is its FQDN at both ends', async () => {
+  test('invented Hosts at the outbound listener are one BlackHoleCluster series; a service name is its FQDN at both ends', async () => {
     for (const host of INVENTED) assert.equal(await get(mesh.outboundPort, host), 502, host);
     for (const host of ['httpbin:8000', 'httpbin.default:8000', `${HTTPBIN_FQDN}:8000`, 'HTTPBIN:8000']) assert.equal(await get(mesh.outboundPort, host), 200, host);
     assert.deepEqual(await requestSeries(mesh.sidecar.metrics), {
       [`destination ${HTTPBIN_FQDN} 200`]: 154,
       [`source ${HTTPBIN_FQDN} 200`]: 4,
-      'source unknown 502': 50,
+      'source BlackHoleCluster 502': 50,
     });
   });
 
@@ -58,7 +59,7 @@ describe('istio_requests_total labels', () => {
     const before = await requestSeries(gw.metrics);
     assert.equal(statusOf(await rawHttp1(mesh.gatewayPort, 'GET /get HTTP/1.1\r\nhost: a\r\nhost: b\r\nconnection: close\r\n\r\n')), 400);
     assert.equal(await get(mesh.inboundPort, 'invented.example:9999'), 404);
-    assert.deepEqual(await requestSeries(gw.metrics), { ...before, 'destination unknown 400': 1 });
+    assert.deepEqual(await requestSeries(gw.metrics), { ...before, 'source unknown 400': 1 });
     assert.equal((await requestSeries(mesh.sidecar.metrics))['destination unknown 404'], 1);
   });
 });

@@ -1,78 +1,185 @@
 /**
- * The proxy's Prometheus metrics, with Istio's standard names so existing dashboards and alerts work:
- * istio_requests_total, istio_request_duration_milliseconds, istio_tcp_connections_opened_total; and weft's own
- * weft_authz_decisions_total, which counts enforced and dry-run (shadow) verdicts per deciding policy; and
- * weft_egress_denied_total, the connections and requests REGISTRY_ONLY refused for want of a ServiceEntry; and
- * weft_rate_limited_total, the requests a LocalRateLimitPolicy refused, by policy and by which of its limits.
+ * The proxy's Prometheus metrics. Istio's standard metrics with Istio's names, labels and buckets, so existing
+ * dashboards, Kiali and alerts read them unchanged (istio-labels.ts says where each label value comes from); and
+ * weft's own: authorization verdicts (enforced and dry-run) per deciding policy, requests a LocalRateLimitPolicy
+ * refused, egress allowed and refused per destination, and the TLS of mesh connections (tls-metrics.ts).
+ *
+ * Istio's metrics are kept per series as plain numbers (istio-series.ts) and read by prom-client at scrape time.
  */
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
+import type { ProxyConfig } from '../../proxyconfig/types.js';
 import type { AccessLogEntry } from './access-log.js';
+import { BLACKHOLE, PASSTHROUGH, peerLabels, requestLabels } from './istio-labels.js';
+import { IstioSeries } from './istio-series.js';
+import type { RequestSeries } from './istio-series.js';
+import { peerTableOf } from './peer-table.js';
+import { meshTlsChannel, tlsLabelsOf } from './mesh-tls.js';
+import type { MeshTlsMessage } from './mesh-tls.js';
+import { certificateGauges } from './certificate-gauges.js';
+import type { SpanExportCounts } from './span-export.js';
+import type { CertificateLifetime } from './certificate-gauges.js';
 
-const REQUEST_LABELS = ['reporter', 'source_principal', 'destination_service', 'request_protocol', 'response_code'] as const;
+/** Envoy's default histogram buckets, which Istio's request duration uses (milliseconds). */
+export const DURATION_BUCKETS_MS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
+/** Istio's size buckets for request and response bodies (bytes). */
+export const SIZE_BUCKETS_BYTES = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000];
+
+/** A safety bound on the input lookup: its keys are bounded by config, so only a bug reaches it. */
+const MAX_LOOKUP = 10_000;
+
+function seriesKey(labels: Record<string, string>): string {
+  let key = '';
+  for (const k in labels) key += `${labels[k]}\u0001`;
+  return key;
+}
 
 export class ProxyMetrics {
   readonly registry = new Registry();
-  readonly #requests = new Counter({ name: 'istio_requests_total', help: 'Requests handled by this proxy', labelNames: REQUEST_LABELS, registers: [this.registry] });
-  readonly #duration = new Histogram({
-    name: 'istio_request_duration_milliseconds',
-    help: 'Request duration as seen by this proxy',
-    labelNames: ['reporter', 'response_code'],
-    buckets: [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
-    registers: [this.registry],
-  });
-  readonly #tcpOpened = new Counter({
-    name: 'istio_tcp_connections_opened_total',
-    help: 'Opaque TCP connections opened through this proxy',
-    labelNames: ['reporter', 'source_principal'],
-    registers: [this.registry],
-  });
+  readonly #istio = new IstioSeries(this.registry, DURATION_BUCKETS_MS, SIZE_BUCKETS_BYTES);
+  readonly #lookup = new Map<string, RequestSeries>();
+  #lookupConfig: ProxyConfig | undefined;
   readonly #authz = new Counter({
     name: 'weft_authz_decisions_total',
     help: 'Authorization verdicts: mode "enforced" decided the request, mode "dry_run" only records what a dry-run policy would have done',
-    labelNames: ['policy', 'decision', 'mode'],
+    labelNames: ['policy', 'decision', 'mode', 'workload'],
     registers: [this.registry],
   });
-
+  readonly #egress = new Counter({
+    name: 'weft_egress_total',
+    help: 'Outbound requests and connections to destinations outside the mesh registry: allowed (a ServiceEntry, or ALLOW_ANY passthrough) or denied (REGISTRY_ONLY), by ServiceEntry',
+    labelNames: ['decision', 'protocol', 'service_entry', 'workload'],
+    registers: [this.registry],
+  });
   readonly #egressDenied = new Counter({
     name: 'weft_egress_denied_total',
     help: 'Outbound requests and connections refused by the REGISTRY_ONLY traffic policy: no mesh service or ServiceEntry matched',
-    labelNames: ['protocol'],
+    labelNames: ['protocol', 'workload'],
     registers: [this.registry],
   });
-
   readonly #rateLimited = new Counter({
     name: 'weft_rate_limited_total',
     help: 'Inbound requests refused by a LocalRateLimitPolicy, by policy (namespace/name) and the limit that refused them (total, identity or override)',
-    labelNames: ['policy', 'scope'],
+    labelNames: ['policy', 'scope', 'workload'],
     registers: [this.registry],
   });
 
-  constructor(readonly workload: string) {
-    this.registry.setDefaultLabels({ workload });
+  readonly #meshTls = new Counter({
+    name: 'weft_mesh_tls_connections_total',
+    help: 'Mesh mTLS connections by direction and what was negotiated: TLS version, cipher, key exchange group (known to the dialling side only)',
+    labelNames: ['direction', 'tls_version', 'cipher', 'key_exchange', 'workload'],
+    registers: [this.registry],
+  });
+
+  readonly #logDropped = new Counter({
+    name: 'weft_access_log_dropped_total',
+    help: 'Access-log entries dropped because the writer fell too far behind',
+    labelNames: ['workload'],
+    registers: [this.registry],
+  });
+
+  readonly #spansExported = new Counter({ name: 'weft_spans_exported_total', help: 'Spans the collector accepted', labelNames: ['workload'], registers: [this.registry] });
+  readonly #spansDropped = new Counter({
+    name: 'weft_spans_dropped_total',
+    help: 'Spans dropped: queue_full (the collector fell behind) or export_failed (it refused or could not be reached)',
+    labelNames: ['reason', 'workload'],
+    registers: [this.registry],
+  });
+
+  /** What the span exporter reports. */
+  readonly spanCounts: SpanExportCounts = {
+    exported: (n) => this.#spansExported.inc({ workload: this.workload }, n),
+    dropped: (n, reason) => this.#spansDropped.inc({ reason, workload: this.workload }, n),
+  };
+
+
+  /**
+   * `workload` (`namespace/name`) labels weft's own metrics, as it always has; Istio's carry exactly Istio's labels.
+   * `config`: the config in force, whose telemetry section and identity label both ends of a request.
+   */
+  constructor(
+    private readonly workload: string,
+    private readonly config: () => ProxyConfig | undefined,
+    certificate?: () => CertificateLifetime | undefined,
+  ) {
+    meshTlsChannel.subscribe(this.#onMeshTls);
+    if (certificate !== undefined) certificateGauges(this.registry, workload, certificate);
+  }
+
+  #onMeshTls = (message: unknown): void => {
+    const m = message as MeshTlsMessage;
+    const own = this.config()?.proxy.spiffeId;
+    if (own !== undefined && m.local !== own) return;
+    this.#meshTls.inc({ direction: m.direction, ...tlsLabelsOf(m.socket), workload: this.workload });
+  };
+
+  accessLogDropped(n: number): void {
+    this.#logDropped.inc({ workload: this.workload }, n);
+  }
+
+  /** Stop counting mesh connections (a proxy that stops inside a longer-lived process). */
+  close(): void {
+    meshTlsChannel.unsubscribe(this.#onMeshTls);
+  }
+
+  /**
+   * The series of a request, found by the few inputs its labels derive from (the caller resolved to a workload
+   * first, so nothing a client wrote enters the key); the full label set is built only for a new input combination.
+   * Labels derive from config, so a new config starts a new lookup table.
+   */
+  #requestSeries(e: AccessLogEntry, cfg: ProxyConfig): RequestSeries {
+    if (cfg !== this.#lookupConfig) {
+      this.#lookupConfig = cfg;
+      this.#lookup.clear();
+    }
+    const table = peerTableOf(cfg);
+    const caller = e.direction === 'inbound' ? table.peer(e.peer, e.peerWorkload)?.name : undefined;
+    const key = `${e.direction}|${e.peer}|${caller}|${e.upstream}|${e.upstreamPrincipal}|${e.destinationService}|${e.mtls}|${e.egress?.decision}|${e.egress?.serviceEntry}|${e.responseFlags}|${e.status}|${e.protocol}|${e.grpcStatus}`;
+    let s = this.#lookup.get(key);
+    if (s === undefined) {
+      const labels = requestLabels(e, table);
+      s = this.#istio.request(seriesKey(labels), () => labels);
+      if (this.#lookup.size >= MAX_LOOKUP) this.#lookup.clear();
+      this.#lookup.set(key, s);
+    }
+    return s;
+  }
+
+  /** An opaque TCP connection was established (counted open until its record comes). */
+  opened(e: AccessLogEntry): void {
+    const cfg = this.config();
+    if (!cfg) return;
+    const labels = peerLabels(e, peerTableOf(cfg), 'tcp');
+    this.#istio.tcp(seriesKey(labels), () => labels).opened++;
   }
 
   record(e: AccessLogEntry): void {
-    const reporter = e.direction === 'outbound' ? 'source' : 'destination';
-    const code = String(e.status);
-    if (e.egress?.decision === 'denied') this.#egressDenied.inc({ protocol: e.egress.protocol });
+    const cfg = this.config();
+    if (e.egress !== undefined) {
+      this.#egress.inc({ decision: e.egress.decision === 'denied' ? 'denied' : 'allowed', protocol: e.egress.protocol, service_entry: e.egress.serviceEntry ?? (e.egress.decision === 'passthrough' ? PASSTHROUGH : BLACKHOLE), workload: this.workload });
+      if (e.egress.decision === 'denied') this.#egressDenied.inc({ protocol: e.egress.protocol, workload: this.workload });
+    }
     // Both labels come from config (the policy's name) or a fixed set (the scope), never from the request.
-    if (e.rateLimit) this.#rateLimited.inc({ policy: e.rateLimit.policy, scope: e.rateLimit.scope });
-    if (e.method === 'TCP' || e.method === 'CONNECT') {
-      this.#tcpOpened.inc({ reporter, source_principal: e.peer ?? 'unknown' });
-    } else {
-      this.#requests.inc({
-        reporter,
-        source_principal: e.peer ?? 'unknown',
-        // Never the authority or the upstream address: a client could mint a series per invented Host.
-        destination_service: e.destinationService ?? 'unknown',
-        request_protocol: 'http',
-        response_code: code,
-      });
-      this.#duration.observe({ reporter, response_code: code }, e.durationMs);
-    }
+    if (e.rateLimit) this.#rateLimited.inc({ policy: e.rateLimit.policy, scope: e.rateLimit.scope, workload: this.workload });
     if (e.authz && (e.authz.decision !== 'ALLOW' || e.authz.policy !== null)) {
-      this.#authz.inc({ policy: e.authz.policy ?? 'none', decision: e.authz.decision, mode: 'enforced' });
+      this.#authz.inc({ policy: e.authz.policy ?? 'none', decision: e.authz.decision, mode: 'enforced', workload: this.workload });
     }
-    for (const d of e.dryRun ?? []) this.#authz.inc({ policy: d.policy, decision: d.wouldDeny ? 'DENY' : 'ALLOW', mode: 'dry_run' });
+    for (const d of e.dryRun ?? []) this.#authz.inc({ policy: d.policy, decision: d.wouldDeny ? 'DENY' : 'ALLOW', mode: 'dry_run', workload: this.workload });
+    if (!cfg) return;
+    const table = peerTableOf(cfg);
+    if (e.method === 'TCP' || e.method === 'CONNECT') {
+      // Only an established connection was opened; a refused one is in the access log and weft's counters.
+      if (e.status !== 200) return;
+      const labels = peerLabels(e, table, 'tcp');
+      const s = this.#istio.tcp(seriesKey(labels), () => labels);
+      s.closed++;
+      s.received += e.requestBytes ?? 0;
+      s.sent += e.responseBytes ?? 0;
+      return;
+    }
+    const s = this.#requestSeries(e, cfg);
+    s.requests++;
+    s.duration.observe(e.durationMs);
+    s.requestBytes.observe(e.requestBytes ?? 0);
+    s.responseBytes.observe(e.responseBytes ?? 0);
   }
 }

@@ -7,6 +7,7 @@ import tls from 'node:tls';
 import { WeftError } from '../../errors.js';
 import { spiffeIdOfPeer } from '../../identity/tls-peer.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
+import { publishMeshTls } from '../telemetry/mesh-tls.js';
 
 export interface MtlsPeer {
   address: string;
@@ -53,6 +54,7 @@ export function connectMtls(
     done = true;
     clearTimeout(timer);
     socket.removeListener('error', fail);
+    publishMeshTls('outbound', cert.spiffeId, socket);
     callback(null, socket);
   });
   socket.once('error', fail);

@@ -1,0 +1,97 @@
+/**
+ * A real OTLP/HTTP trace receiver for tests: POST /v1/traces with protobuf bodies, decoded with the OTLP proto
+ * definitions (test/fixtures/otlp) by @grpc/proto-loader, answered as a collector answers (200, an empty
+ * ExportTraceServiceResponse).
+ */
+import http from 'node:http';
+import path from 'node:path';
+import protoLoader from '@grpc/proto-loader';
+import { REPO_ROOT } from './mesh-process.js';
+
+export interface ReceivedSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: string;
+  attributes: Record<string, string | number | boolean>;
+  /** The resource's service.name. */
+  service: string;
+}
+
+interface AnyValue {
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: string;
+  doubleValue?: number;
+}
+interface DecodedRequest {
+  resourceSpans: Array<{
+    resource?: { attributes: Array<{ key: string; value: AnyValue }> };
+    scopeSpans: Array<{ spans: Array<{ traceId: Buffer; spanId: Buffer; parentSpanId: Buffer; name: string; kind: string; attributes: Array<{ key: string; value: AnyValue }> }> }>;
+  }>;
+}
+
+const definition = protoLoader.loadSync(path.join(REPO_ROOT, 'test', 'fixtures', 'otlp', 'trace_service.proto'), { longs: String, enums: String, defaults: true, oneofs: true });
+const exportMethod = (definition['opentelemetry.proto.collector.trace.v1.TraceService'] as Record<string, { requestDeserialize(b: Buffer): unknown; responseSerialize(v: unknown): Buffer }>)['Export']!;
+
+function valueOf(v: AnyValue): string | number | boolean {
+  return v.stringValue ?? v.boolValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.doubleValue ?? ''));
+}
+
+export function decodeExportRequest(body: Buffer): ReceivedSpan[] {
+  const req = exportMethod.requestDeserialize(body) as DecodedRequest;
+  const out: ReceivedSpan[] = [];
+  for (const rs of req.resourceSpans) {
+    const service = String(valueOf(rs.resource?.attributes.find((a) => a.key === 'service.name')?.value ?? {}));
+    for (const ss of rs.scopeSpans) {
+      for (const s of ss.spans) {
+        out.push({
+          traceId: s.traceId.toString('hex'),
+          spanId: s.spanId.toString('hex'),
+          parentSpanId: s.parentSpanId.toString('hex'),
+          name: s.name,
+          kind: s.kind,
+          attributes: Object.fromEntries(s.attributes.map((a) => [a.key, valueOf(a.value)])),
+          service,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+export interface OtlpReceiver {
+  port: number;
+  spans: ReceivedSpan[];
+  /** Requests that were not a decodable export. */
+  rejected: number;
+  close(): Promise<void>;
+}
+
+export async function startOtlpReceiver(host = '127.0.0.1'): Promise<OtlpReceiver> {
+  const r: OtlpReceiver = { port: 0, spans: [], rejected: 0, close: () => Promise.resolve() };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method !== 'POST' || req.url !== '/v1/traces' || req.headers['content-type'] !== 'application/x-protobuf') {
+        r.rejected++;
+        res.writeHead(404).end();
+        return;
+      }
+      try {
+        r.spans.push(...decodeExportRequest(Buffer.concat(chunks)));
+      } catch {
+        r.rejected++;
+        res.writeHead(400).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(exportMethod.responseSerialize({}));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  r.port = (server.address() as { port: number }).port;
+  r.close = () => new Promise((resolve) => server.close(() => resolve()));
+  return r;
+}
