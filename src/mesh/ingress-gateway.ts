@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type { LoadedResource } from '../config/load.js';
 import type { MeshProxyEntry } from './mesh-file.js';
 import { SupervisedProcess } from './process-supervisor.js';
+import { gatewayApiListenerPorts } from './gateway-api-ports.js';
 import type { SupervisorEvents } from './process-supervisor.js';
 
 export const GATEWAY_NAME = 'weft-ingressgateway';
@@ -40,7 +41,8 @@ export interface IngressGateway {
 export function gatewayHostPorts(resources: readonly LoadedResource[], ingressPort: number): { published: number | undefined; hostPorts: number[] } {
   const serverPorts = resources
     .filter((r) => r.resource.kind === 'Gateway')
-    .flatMap((r) => ((r.resource.spec as { servers?: { port: { number: number } }[] }).servers ?? []).map((s) => s.port.number));
+    .flatMap((r) => ((r.resource.spec as { servers?: { port: { number: number } }[] }).servers ?? []).map((s) => s.port.number))
+    .concat(gatewayApiListenerPorts(resources.map((r) => r.resource)));
   const published = serverPorts[0];
   return { published, hostPorts: [...new Set(serverPorts.map((p) => (p === published ? ingressPort : p)))] };
 }
