@@ -95,7 +95,8 @@ export function normalizeApiVersion(apiVersion: string): string {
 
 export function findKind(apiVersion: string, kindName: string): KindInfo | undefined {
   const v = normalizeApiVersion(apiVersion);
-  return KINDS.find((k) => k.apiVersion === v && (k.documentKind ?? k.kind) === kindName);
+  // The stored name is accepted too: the CLI sends resources as loaded, and the API validates them again.
+  return KINDS.find((k) => k.apiVersion === v && ((k.documentKind ?? k.kind) === kindName || k.kind === kindName));
 }
 
 const BY_NAME = new Map<string, KindInfo>(KINDS.flatMap((k) => k.names.map((n) => [n, k] as const)));
