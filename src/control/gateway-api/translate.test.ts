@@ -171,3 +171,22 @@ table('HTTPRouteRewritePath, HTTPRouteRewriteHost', [
   ['/strip-prefix → /', { path: '/strip-prefix' }, 'infra-backend-v1:8080', '/'],
   ['/full/one/two → /one', { path: '/full/one/two' }, 'infra-backend-v1:8080', '/one'],
 ]);
+
+describe('HTTPRouteRequestMirror, HTTPRouteRequestPercentageMirror', () => {
+  const mirror = (to: string, extra = ''): string => route('mirror', `  rules:
+  - filters: [{ type: RequestMirror, requestMirror: { backendRef: { ${to} }${extra} } }]
+    backendRefs: [{ name: infra-backend-v1, port: 8080 }]`);
+  const v2 = 'infra-backend-v2.gateway-conformance-infra.svc.cluster.local';
+  test('a mirror to every request', () => {
+    assert.deepEqual(send(load(BASE, mirror('name: infra-backend-v2, port: 8080')), {}).mirrors, [{ host: v2, port: 8080, percent: 100 }]);
+  });
+  test('percent and fraction', () => {
+    assert.deepEqual(send(load(BASE, mirror('name: infra-backend-v2, port: 8080', ', percent: 20')), {}).mirrors, [{ host: v2, port: 8080, percent: 20 }]);
+    assert.deepEqual(send(load(BASE, mirror('name: infra-backend-v2, port: 8080', ', fraction: { numerator: 1, denominator: 4 }')), {}).mirrors, [{ host: v2, port: 8080, percent: 25 }]);
+  });
+  test('a mirror to another namespace without a ReferenceGrant is dropped; the route still serves', () => {
+    const got = send(load(BASE, mirror('name: web-backend, namespace: gateway-conformance-web-backend, port: 8080')), {});
+    assert.equal(got.answer, 'infra-backend-v1:8080');
+    assert.equal(got.mirrors, undefined);
+  });
+});
