@@ -56,7 +56,7 @@ export function load(...texts: string[]): Resource[] {
 }
 
 /** What a request gets: `backend host:port`, `redirect 302 location`, `direct 500`, `404` or `no route`. */
-export function send(resources: readonly Resource[], req: Partial<RouteRequest> & { port?: number }): { answer: string; path: string; rule: string; headers: unknown; mirrors?: unknown } {
+export function send(resources: readonly Resource[], req: Partial<RouteRequest> & { port?: number }): { answer: string; path: string; rule: string; headers: unknown; mirrors?: unknown; fault?: unknown } {
   const port = req.port ?? 80;
   const servers = compileGateway(buildSnapshot(resources, 1, meshConfigWithDefaults({ trustDomain: 'cluster.local' })), { istio: 'ingressgateway' });
   const server = servers.find((s) => s.port === port);
@@ -69,7 +69,7 @@ export function send(resources: readonly Resource[], req: Partial<RouteRequest> 
   if (d.kind === 'not-found') return { answer: '404', ...none };
   const r = d.rule.route;
   const redirect = redirectFor(d, full, typeof full.query === 'string' ? full.query : '');
-  const base = { path: rewritePath(d, full.path), rule: r.name ?? '', headers: r.headers, mirrors: r.mirrors };
+  const base = { path: rewritePath(d, full.path), rule: r.name ?? '', headers: r.headers, mirrors: r.mirrors, fault: r.fault };
   if (redirect) return { answer: `redirect ${redirect.status} ${redirect.location}`, ...base };
   if (r.directResponse) return { answer: `direct ${r.directResponse.status}`, ...base };
   const answer = r.destinations.map((x) => `${x.host.split('.')[0]}:${x.port}${r.destinations.length > 1 ? `*${x.weight}` : ''}`).join(' ');

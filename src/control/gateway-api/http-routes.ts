@@ -172,7 +172,10 @@ function ruleActions(w: GatewayApiWorld, src: RuleSource, problems: RefProblem[]
     // The spec: no backend with weight above 0, or none that resolves, answers 500.
     if (destinations.length === 0) action.directResponse = { status: 500 };
     else {
-      if (lost > 0) problems.push({ reason: problems[0]?.reason ?? 'BackendNotFound', message: `${lost} of the rule's weight goes to backends that do not resolve; that share is sent to the others` });
+      // The share of requests the unresolved backends would have taken answers 500 (the spec), the rest splits
+      // among the others by weight: Istio's fault abort expresses exactly that with the shared engine.
+      const kept = live.reduce((sum, b) => sum + (b.weight ?? 1), 0) - lost;
+      if (lost > 0) action.fault = { abort: { httpStatus: 500, percentage: { value: (100 * lost) / (lost + kept) } } };
       action.route = destinations;
     }
   }

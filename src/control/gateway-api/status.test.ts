@@ -90,6 +90,11 @@ spec:
   test('HTTPRouteInvalidNonExistentBackendRef: requests get 500', () => {
     assert.equal(send(load(BASE, routeYaml({ name: 'r', backend: '{ name: nonexistent, port: 8080 }' })), {}).answer, 'direct 500');
   });
+  test('a partly invalid split: the invalid backend\'s share answers 500, the rest goes to the valid backend', () => {
+    const got = send(load(BASE, routeYaml({ name: 'r', backend: '{ name: infra-backend-v1, port: 8080, weight: 3 }, { name: nonexistent, port: 8080, weight: 1 }' })), {});
+    assert.equal(got.answer, 'infra-backend-v1:8080');
+    assert.deepEqual(got.fault, { abort: { percent: 25, httpStatus: 500 } });
+  });
   test('HTTPRouteInvalidCrossNamespaceParentRef: no route is served', () => {
     const docs = [routeYaml({ name: 'r', namespace: 'gateway-conformance-web-backend', backend: '{ name: web-backend, port: 8080 }' })];
     assert.equal(send(load(BASE, ...docs), {}).answer, 'no route');
