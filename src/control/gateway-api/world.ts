@@ -16,7 +16,6 @@ export interface Obj<Spec> {
 }
 
 export type RouteKind = 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute' | 'TCPRoute';
-export const ROUTE_KINDS: readonly RouteKind[] = ['HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute'];
 
 export interface GatewayApiWorld {
   classes: Map<string, Obj<GatewayClassSpec>>;

@@ -37,6 +37,11 @@ describe('Gateway API validation', () => {
       ['gw.yaml:9:15: spec.rules[0].filters[0]: ReplacePrefixMatch requires every match of the rule to be a PathPrefix match'],
     ],
     ['a filter type without its field', `${ROUTE}  - filters: [{ type: RequestHeaderModifier }]\n`, ['gw.yaml:8:15: spec.rules[0].filters[0].requestHeaderModifier: filter.requestHeaderModifier must be specified for type RequestHeaderModifier']],
+    [
+      'a mirror on a backendRef',
+      `${ROUTE}  - backendRefs:\n    - name: web\n      port: 80\n      filters: [{ type: RequestMirror, requestMirror: { backendRef: { name: x, port: 80 } } }]\n`,
+      ['gw.yaml:11:25: spec.rules[0].backendRefs[0].filters[0].type: RequestMirror is not supported on a backendRef: only RequestHeaderModifier and ResponseHeaderModifier are'],
+    ],
     ['an unknown field', `${ROUTE}  - backendRef: []\n`, ['gw.yaml:8:5: spec.rules[0].backendRef: unknown field']],
     ['duplicate listener names', `${GATEWAY}  - { name: a, port: 80, protocol: HTTP }\n  - { name: a, port: 81, protocol: HTTP }\n`, ['gw.yaml:9:13: spec.listeners[1].name: listener name "a" must be unique within the Gateway']],
     ['HTTPS without tls', `${GATEWAY}  - { name: a, port: 443, protocol: HTTPS }\n`, ['gw.yaml:8:5: spec.listeners[0].tls: tls must be specified for protocol HTTPS']],

@@ -79,7 +79,15 @@ export const GrpcRouteSpecSchema = z.strictObject({
 export type GrpcRouteSpec = z.infer<typeof GrpcRouteSpecSchema>;
 
 export function checkGrpcRoute(spec: GrpcRouteSpec): SpecIssue[] {
-  return checkParentRefs(spec.parentRefs);
+  const issues = checkParentRefs(spec.parentRefs);
+  (spec.rules ?? []).forEach((rule, i) =>
+    (rule.backendRefs ?? []).forEach((b, j) =>
+      (b.filters ?? []).forEach((f, k) => {
+        if (f.type !== 'RequestHeaderModifier' && f.type !== 'ResponseHeaderModifier') issues.push({ path: ['rules', i, 'backendRefs', j, 'filters', k, 'type'], message: `${f.type} is not supported on a backendRef: only RequestHeaderModifier and ResponseHeaderModifier are` });
+      }),
+    ),
+  );
+  return issues;
 }
 
 const L4BackendRefSchema = BackendObjectReferenceSchema.extend({ weight: z.int().min(0).max(1_000_000).optional() }).superRefine(servicePortRequired);

@@ -144,7 +144,7 @@ export function checkHttpRoute(spec: HttpRouteSpec): SpecIssue[] {
     (rule.backendRefs ?? []).forEach((b, j) => {
       issues.push(...checkFilters(b.filters, ['rules', i, 'backendRefs', j, 'filters'], false, prefixOnly));
       (b.filters ?? []).forEach((f, k) => {
-        if (f.type === 'RequestRedirect' || f.type === 'URLRewrite') issues.push({ path: ['rules', i, 'backendRefs', j, 'filters', k, 'type'], message: `${f.type} is not supported on a backendRef (weft, like Istio, applies backend filters to headers and mirrors only)` });
+        if (f.type !== 'RequestHeaderModifier' && f.type !== 'ResponseHeaderModifier') issues.push({ path: ['rules', i, 'backendRefs', j, 'filters', k, 'type'], message: `${f.type} is not supported on a backendRef: only RequestHeaderModifier and ResponseHeaderModifier are` });
       });
     });
   });
