@@ -126,6 +126,8 @@ const CASES: Case[] = [
     yaml: `apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: { name: s, namespace: shop }\nspec:\n  egress:\n  - hosts: [./ghost.shop.svc.cluster.local]\n` },
   { name: 'WEFT0110', want: ['WEFT0110 VirtualService front/shop @12'],
     yaml: `${HC}metadata: { name: shop, namespace: weft-system }\nspec: { hosts: [shop.example.com], namespaces: [shop] }\n---\n${VS}metadata: { name: shop, namespace: front }\nspec:\n  http: [{ route: [{ destination: { host: web } }] }]\n  hosts:\n  - shop.example.com\n` },
+  { name: 'WEFT0110 on Gateway API hostnames', want: ['WEFT0110 HTTPRoute front/shop @11', 'WEFT0110 KubernetesGateway front/gw @18'],
+    yaml: `${HC}metadata: { name: shop, namespace: weft-system }\nspec: { hosts: [shop.example.com], namespaces: [shop] }\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: { name: shop, namespace: front }\nspec:\n  hostnames:\n  - shop.example.com\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: { name: gw, namespace: front }\nspec:\n  gatewayClassName: istio\n  listeners: [{ name: http, port: 80, protocol: HTTP, hostname: '*.example.com' }]\n` },
   { name: 'WEFT0111', want: ['WEFT0111 HostClaim front/c @6'],
     yaml: `${HC}metadata: { name: c, namespace: front }\nspec:\n  hosts: [front.example.com]\n  namespaces: [shop]\n` },
   { name: 'WEFT0112', want: ['WEFT0112 HostClaim front/a @5', 'WEFT0112 HostClaim shop/b @11'],

@@ -1,12 +1,13 @@
 /**
  * Host claims (HostClaim, after Aspen Mesh's Traffic Claim Enforcer): a VirtualService, ServiceEntry,
- * DestinationRule or Gateway whose host overlaps a host claimed for other namespaces (WEFT0110); a claim outside
+ * DestinationRule, Gateway, or Gateway API route or listener whose host overlaps a host claimed for other namespaces (WEFT0110); a claim outside
  * the root namespace that grants namespaces other than its own (WEFT0111); two namespaces' claims on one host
  * (WEFT0112). A host is usable in a namespace only if every claim whose hosts overlap it grants that namespace.
  */
 import type { DestinationRuleSpec } from '../config/kinds/destination-rule.js';
 import type { GatewaySpec } from '../config/kinds/gateway.js';
 import type { HostClaimSpec } from '../config/kinds/host-claim.js';
+import type { KubernetesGatewaySpec } from '../config/kinds/gateway-api/gateway.js';
 import type { ServiceEntrySpec } from '../config/kinds/service-entry.js';
 import type { VirtualServiceSpec } from '../config/kinds/virtual-service.js';
 import { ruleHost } from '../control/compile/destination-rule.js';
@@ -44,6 +45,17 @@ function routedHosts(ctx: AnalysisContext): RoutedHost[] {
     (gw.spec.servers ?? []).forEach((s, i) => s.hosts.forEach((h, j) => {
       out.push({ entry: gw.entry, namespace: gw.namespace, host: splitNamespacedHost(h).host.toLowerCase(), path: ['spec', 'servers', i, 'hosts', j] });
     }));
+  }
+  // The Gateway API routes hosts too: a route's hostnames and a Gateway listener's hostname.
+  for (const kind of ['HTTPRoute', 'GRPCRoute', 'TLSRoute']) {
+    for (const route of ctx.of<{ hostnames?: string[] }>(kind)) {
+      (route.spec.hostnames ?? []).forEach((h, i) => out.push({ entry: route.entry, namespace: route.namespace, host: h, path: ['spec', 'hostnames', i] }));
+    }
+  }
+  for (const gw of ctx.of<KubernetesGatewaySpec>('KubernetesGateway')) {
+    gw.spec.listeners.forEach((l, i) => {
+      if (l.hostname !== undefined) out.push({ entry: gw.entry, namespace: gw.namespace, host: l.hostname, path: ['spec', 'listeners', i, 'hostname'] });
+    });
   }
   return out;
 }

@@ -7,7 +7,7 @@ import { secretForDisplay } from '../control/secrets/redact-secret.js';
 import { formatTable } from './text-table.js';
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import { kindByName } from '../config/kinds/index.js';
+import { KINDS, kindByName } from '../config/kinds/index.js';
 import type { KindInfo } from '../config/kinds/index.js';
 import type { StoredResource } from '../control/store/types.js';
 import { WeftError } from '../errors.js';
@@ -107,7 +107,20 @@ const KIND_COLUMNS: Record<string, { main: Column[]; wide?: Column[] }> = {
       { header: 'DATA', value: (r) => String((field(r, 'spec', 'sealed', 'keys') as unknown[] | undefined)?.length ?? 0) },
     ],
   },
+  // kubectl's columns for the Gateway API kinds; conditions come from the status the control plane computes.
+  GatewayClass: { main: [{ header: 'CONTROLLER', value: (r) => text(field(r, 'spec', 'controllerName')) }, { header: 'ACCEPTED', value: (r) => condition(r, 'Accepted') }] },
+  KubernetesGateway: { main: [{ header: 'CLASS', value: (r) => text(field(r, 'spec', 'gatewayClassName')) }, { header: 'PROGRAMMED', value: (r) => condition(r, 'Programmed') }] },
+  HTTPRoute: { main: [{ header: 'HOSTNAMES', value: (r) => jsonList(field(r, 'spec', 'hostnames')) }] },
+  GRPCRoute: { main: [{ header: 'HOSTNAMES', value: (r) => jsonList(field(r, 'spec', 'hostnames')) }] },
+  TLSRoute: { main: [{ header: 'HOSTNAMES', value: (r) => jsonList(field(r, 'spec', 'hostnames')) }] },
 };
+
+/** A status condition's status (True, False, Unknown), `Unknown` when the object has none of that type. */
+function condition(r: StoredResource, type: string): string {
+  const conditions = field(r, 'status', 'conditions');
+  const found = Array.isArray(conditions) ? (conditions as { type?: unknown; status?: unknown }[]).find((c) => c.type === type) : undefined;
+  return text(found?.status, 'Unknown');
+}
 
 export interface TableOptions {
   kind: string;
@@ -134,9 +147,15 @@ export function formatResourceTable(resources: StoredResource[], options: TableO
 
 /** `-o json|yaml`: one object as itself, several as kubectl's `List`. */
 export function formatResourceDocument(found: StoredResource | StoredResource[], format: 'json' | 'yaml'): string {
-  const shown = (r: StoredResource): unknown => secretForDisplay(r as unknown as Record<string, unknown>);
+  const shown = (r: StoredResource): unknown => secretForDisplay(asDocument(r) as unknown as Record<string, unknown>);
   const doc = Array.isArray(found) ? { apiVersion: 'v1', kind: 'List', items: found.map(shown), metadata: { resourceVersion: '' } } : shown(found);
   return format === 'json' ? `${JSON.stringify(doc, null, 4)}\n` : toYaml(doc);
+}
+
+/** An object as its document is written: the Gateway API's Gateway is stored as KubernetesGateway. */
+function asDocument(r: StoredResource): StoredResource {
+  const documentKind = KINDS.find((k) => k.kind === r.kind && k.apiVersion === r.apiVersion)?.documentKind;
+  return documentKind === undefined ? r : { ...r, kind: documentKind };
 }
 
 export function parseOutputFormat(raw: string | undefined): OutputFormat {

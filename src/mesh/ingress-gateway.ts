@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type { LoadedResource } from '../config/load.js';
 import type { MeshProxyEntry } from './mesh-file.js';
 import { SupervisedProcess } from './process-supervisor.js';
+import { gatewayApiListenerPorts } from './gateway-api-ports.js';
 import type { SupervisorEvents } from './process-supervisor.js';
 
 export const GATEWAY_NAME = 'weft-ingressgateway';
@@ -61,7 +62,9 @@ export function gatewayHostPorts(
     .filter((r) => r.resource.kind === 'Gateway')
     .map((r) => r.resource.spec as { selector?: Record<string, string>; servers?: { port: { number: number } }[] })
     .filter((spec) => selectsGateway(spec.selector, labels))
-    .flatMap((spec) => (spec.servers ?? []).map((s) => s.port.number));
+    .flatMap((spec) => (spec.servers ?? []).map((s) => s.port.number))
+    // Gateway API Gateways (class istio) are served by the ingress gateway.
+    .concat(selectsGateway(GATEWAY_LABELS, labels) ? gatewayApiListenerPorts(resources.map((r) => r.resource)) : []);
   const published = serverPorts[0];
   const mappings = new Map<number, number>();
   for (const p of serverPorts) if (!mappings.has(p)) mappings.set(p, publish.get(p) ?? (p === published ? ingressPort : p));

@@ -4,6 +4,7 @@
  * call finds its proxy), then the ingress gateway. Everything started is supervised and stopped on SIGINT/SIGTERM.
  */
 import { GATEWAY_NAME, gatewayHostPorts, ingressGateway, unprivilegedPortStart } from './ingress-gateway.js';
+import { gatewayApiListenerPorts } from './gateway-api-ports.js';
 import { checkHostPortsFree } from './host-ports.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -150,7 +151,7 @@ export class LocalMesh {
       this.#pods.push(this.#pod(w, inNetns?.podIP ?? podAddress(runtime.podBlock, i), inNetns?.netns));
     }
     await Promise.all(this.#pods.map((p) => this.#startPod(p)));
-    if (resources.some((r) => r.kind === 'Gateway')) await this.#startGateway();
+    if (resources.some((r) => r.kind === 'Gateway') || gatewayApiListenerPorts(resources).length > 0) await this.#startGateway();
     await waitForConvergence(this.#client!, this.#pods.length + (this.#gateway ? 1 : 0), START_TIMEOUT_MS);
     if (this.o.prometheus) {
       this.#observability = await startObservability({

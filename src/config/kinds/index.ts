@@ -19,6 +19,7 @@ import type { SpecIssue } from './spec-issue.js';
 import { VirtualServiceSpecSchema } from './virtual-service.js';
 import { checkVirtualService } from './virtual-service-checks.js';
 import { WorkloadSpecSchema, checkWorkload } from './workload.js';
+import { GATEWAY_API_KINDS } from './gateway-api/kinds.js';
 
 export type { SpecIssue } from './spec-issue.js';
 
@@ -32,6 +33,11 @@ export interface KindInfo {
   /** CLI names: singular, plural, short names; all lowercase. */
   names: string[];
   nameRule: NameRule;
+  /**
+   * The kind as documents write it, when the store knows it by another name: the Gateway API's Gateway is stored
+   * as KubernetesGateway (Istio's own name for it) so it never collides with networking.istio.io's Gateway.
+   */
+  documentKind?: string;
   specSchema: z.ZodType;
   /** Semantic checks on the parsed spec; paths are relative to `spec`. */
   validate?: (spec: never) => SpecIssue[];
@@ -42,6 +48,8 @@ export interface KindInfo {
 function kind<S extends z.ZodType>(info: {
   apiVersion: string;
   kind: string;
+  documentKind?: string;
+  namespaced?: boolean;
   names: string[];
   nameRule?: NameRule;
   specSchema: S;
@@ -76,6 +84,7 @@ export const KINDS: readonly KindInfo[] = [
   kind({ apiVersion: SECURITY, kind: 'PeerAuthentication', names: ['peerauthentication', 'peerauthentications', 'pa'], specSchema: PeerAuthenticationSpecSchema, validate: checkPeerAuthentication }),
   kind({ apiVersion: SECURITY, kind: 'AuthorizationPolicy', names: ['authorizationpolicy', 'authorizationpolicies', 'ap'], specSchema: AuthorizationPolicySpecSchema, validate: checkAuthorizationPolicy }),
   kind({ apiVersion: SECURITY, kind: 'RequestAuthentication', names: ['requestauthentication', 'requestauthentications', 'ra'], specSchema: RequestAuthenticationSpecSchema, validate: checkRequestAuthentication }),
+  ...GATEWAY_API_KINDS,
 ];
 
 /** Istio's earlier versions of the same APIs: the schemas are the same, so they load as v1. */
@@ -91,7 +100,8 @@ export function normalizeApiVersion(apiVersion: string): string {
 
 export function findKind(apiVersion: string, kindName: string): KindInfo | undefined {
   const v = normalizeApiVersion(apiVersion);
-  return KINDS.find((k) => k.apiVersion === v && k.kind === kindName);
+  // The stored name is accepted too: the CLI sends resources as loaded, and the API validates them again.
+  return KINDS.find((k) => k.apiVersion === v && ((k.documentKind ?? k.kind) === kindName || k.kind === kindName));
 }
 
 const BY_NAME = new Map<string, KindInfo>(KINDS.flatMap((k) => k.names.map((n) => [n, k] as const)));
@@ -103,5 +113,5 @@ export function kindByName(cliName: string): KindInfo | undefined {
 
 /** "apiVersion Kind" for every known kind, for error messages. */
 export function knownKindsList(): string {
-  return KINDS.map((k) => `${k.apiVersion} ${k.kind}`).join(', ');
+  return KINDS.map((k) => `${k.apiVersion} ${k.documentKind ?? k.kind}`).join(', ');
 }

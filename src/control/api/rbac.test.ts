@@ -17,6 +17,12 @@ VirtualService         glw  glwcud  glw     glw  glwcud
 DestinationRule        glw  glwcud  glw     glw  glwcud
 ServiceEntry           glw  glwcud  glw     glw  glwcud
 Sidecar                glw  glwcud  glw     glw  glwcud
+KubernetesGateway      glw  glwcud  glw     glw  glwcud
+HTTPRoute              glw  glwcud  glw     glw  glwcud
+GRPCRoute              glw  glwcud  glw     glw  glwcud
+TLSRoute               glw  glwcud  glw     glw  glwcud
+TCPRoute               glw  glwcud  glw     glw  glwcud
+ReferenceGrant         glw  glwcud  glw     glw  glwcud
 AuthorizationPolicy    glw  glw     glwcud  glw  glwcud
 PeerAuthentication     glw  glw     glwcud  glw  glwcud
 RequestAuthentication  glw  glw     glwcud  glw  glwcud
@@ -24,6 +30,7 @@ LocalRateLimitPolicy   glw  glw     glwcud  glw  glwcud
 Secret                 glw  glw     glwcud  glw  glwcud
 MeshConfig             glw  glw     glw     glw  glwcud
 HostClaim              glw  glw     glw     glw  glwcud
+GatewayClass           glw  glw     glw     glw  glwcud
 ProxyStatus            glw  glw     glw     glw  glwcud
 AuditRecord            -    -       -       glw  glwcud
 Credential             -    -       -       -    glwcud

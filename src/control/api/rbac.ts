@@ -26,11 +26,15 @@ export interface Principal {
 }
 
 /** Workload and traffic configuration: what an editor changes. */
-export const CONFIG_KINDS = ['Service', 'Workload', 'Gateway', 'VirtualService', 'DestinationRule', 'ServiceEntry', 'Sidecar'] as const;
+export const CONFIG_KINDS = [
+  'Service', 'Workload', 'Gateway', 'VirtualService', 'DestinationRule', 'ServiceEntry', 'Sidecar',
+  // The Gateway API: traffic configuration like Istio's Gateway and VirtualService (a ReferenceGrant is written in the namespace it opens).
+  'KubernetesGateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'ReferenceGrant',
+] as const;
 /** Who may talk to whom and how callers are authenticated or limited: what only a policy-admin changes. */
 export const SECURITY_KINDS = ['AuthorizationPolicy', 'PeerAuthentication', 'RequestAuthentication', 'LocalRateLimitPolicy', 'Secret'] as const;
 /** Mesh-wide settings and claims on hosts (a claim can fence other namespaces out): readable like any resource, changed only by a mesh-admin. */
-export const MESH_KINDS = ['MeshConfig', 'HostClaim'] as const;
+export const MESH_KINDS = ['MeshConfig', 'HostClaim', 'GatewayClass'] as const;
 /**
  * What the API serves besides resources. AuditRecord, ProxyStatus and Credential are cluster-scoped (asked for in
  * ALL_NAMESPACES); a BootstrapToken is created in the namespace of the workload it lets join.

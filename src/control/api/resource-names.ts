@@ -17,6 +17,9 @@ export function pluralizeKind(lowerKind: string): string {
   return `${lowerKind}s`;
 }
 
+/** The Gateway API's Gateway is stored as KubernetesGateway; kubectl's names say Gateway. */
+const documentKind = (kind: string): string => (kind === 'KubernetesGateway' ? 'Gateway' : kind);
+
 function withGroup(name: string, apiVersion: string | undefined): string {
   const group = apiVersion === undefined ? '' : apiGroup(apiVersion);
   return group === '' ? name : `${name}.${group}`;
@@ -24,12 +27,12 @@ function withGroup(name: string, apiVersion: string | undefined): string {
 
 /** `virtualservice.networking.istio.io`, `service`: the prefix of `kubectl apply`'s result lines. */
 export function typeName(kind: string, apiVersion?: string): string {
-  return withGroup(kind.toLowerCase(), apiVersion);
+  return withGroup(documentKind(kind).toLowerCase(), apiVersion);
 }
 
 /** `virtualservices.networking.istio.io`, `services`: the type in kubectl's NotFound messages. */
 export function pluralTypeName(kind: string, apiVersion?: string): string {
-  return withGroup(pluralizeKind(kind.toLowerCase()), apiVersion);
+  return withGroup(pluralizeKind(documentKind(kind).toLowerCase()), apiVersion);
 }
 
 /** kubectl's NotFound wording: `virtualservices.networking.istio.io "x" not found`. */

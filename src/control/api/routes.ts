@@ -4,6 +4,7 @@
  */
 import type { Resource, ResourceKey } from '../../config/resource.js';
 import { KINDS } from '../../config/kinds/index.js';
+import { withGatewayApiStatus } from '../gateway-api/status-view.js';
 import { WeftError, isWeftError } from '../../errors.js';
 import type { ApplyResult, AuditActor, ResourceStore, StoredResource } from '../store/types.js';
 import type { ApiCredentials, ApiPrincipal } from './credentials.js';
@@ -119,16 +120,19 @@ export async function listResources(deps: ApiDeps, req: RouteRequest): Promise<u
   const at = req.query.get('at');
   if (at !== null && at !== '') {
     const revision = await revisionOf(deps, at);
-    return { revision, items: await deps.store.listAt(filter, revision) };
+    return { revision, items: await withGatewayApiStatus(await deps.store.listAt(filter, revision), () => deps.store.listAt({}, revision)) };
   }
   const [items, revision] = await Promise.all([deps.store.list(filter), deps.store.revision()]);
-  return { revision, items };
+  return { revision, items: await withGatewayApiStatus(items, () => deps.store.list({})) };
 }
 
 export async function getResource(deps: ApiDeps, req: RouteRequest): Promise<unknown> {
   const key = keyFromParams(req.params);
   const at = req.query.get('at');
-  const found = at === null || at === '' ? await deps.store.get(key) : await deps.store.getAt(key, await revisionOf(deps, at));
+  const revision = at === null || at === '' ? undefined : await revisionOf(deps, at);
+  const stored = revision === undefined ? await deps.store.get(key) : await deps.store.getAt(key, revision);
+  const all = (): Promise<StoredResource[]> => (revision === undefined ? deps.store.list({}) : deps.store.listAt({}, revision));
+  const found = stored && (await withGatewayApiStatus([stored], all))[0];
   if (found === undefined) {
     throw new WeftError('NOT_FOUND', notFoundMessage(key.kind, key.name, apiVersionOf(key.kind)), {
       status: 404,

@@ -35,8 +35,14 @@ class SecretLookup {
     private readonly namespace: string,
   ) {}
 
+  /**
+   * A Secret in the gateway's namespace; or `kubernetes-gateway://ns/name`, Istio's form for a Gateway API
+   * certificateRef to another namespace, written only after a ReferenceGrant allowed it (gateway-api/listeners.ts).
+   */
   find(name: string): Named<SecretSpec> | undefined {
-    return this.secrets.find((s) => s.namespace === this.namespace && s.name === name);
+    const ref = /^kubernetes-gateway:\/\/([^/]+)\/([^/]+)$/.exec(name);
+    const [namespace, secret] = ref === null ? [this.namespace, name] : [ref[1], ref[2]];
+    return this.secrets.find((s) => s.namespace === namespace && s.name === secret);
   }
 
   value(secret: Named<SecretSpec>, key: string): Pem | undefined {

@@ -17,6 +17,7 @@ import type { SecretSpec } from '../../config/kinds/secret.js';
 import { buildRegistry } from '../registry/index.js';
 import type { Registry } from '../registry/index.js';
 import type { PeerAuthnPolicy } from './peer-authentication.js';
+import { translateGatewayApi } from '../gateway-api/translate.js';
 
 export interface Named<Spec> {
   namespace: string;
@@ -79,13 +80,15 @@ export function buildSnapshot(
   const mesh = meshConfigs[0]
     ? { ...meshConfigWithDefaults(meshConfigs[0].spec), trustDomain: bootstrap.trustDomain, rootNamespace: bootstrap.rootNamespace }
     : bootstrap;
+  // The Gateway API compiles as the Istio Gateways and VirtualServices Istio translates it into.
+  const gatewayApi = translateGatewayApi(resources);
   return {
     revision,
     mesh,
     registry: buildRegistry(resources),
     peerAuthentications: named<PeerAuthenticationSpec>(resources, 'PeerAuthentication'),
-    gateways: named<GatewaySpec>(resources, 'Gateway'),
-    virtualServices: named<VirtualServiceSpec>(resources, 'VirtualService'),
+    gateways: [...named<GatewaySpec>(resources, 'Gateway'), ...gatewayApi.gateways],
+    virtualServices: [...named<VirtualServiceSpec>(resources, 'VirtualService'), ...gatewayApi.virtualServices],
     authorizationPolicies: named<AuthorizationPolicySpec>(resources, 'AuthorizationPolicy'),
     requestAuthentications: named<RequestAuthenticationSpec>(resources, 'RequestAuthentication'),
     sidecars: named<SidecarSpec>(resources, 'Sidecar'),
