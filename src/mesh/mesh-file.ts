@@ -6,6 +6,8 @@ export interface MeshFile {
   isolation: 'none' | 'netns';
   control: { address: string; pid: number | null };
   gateway: MeshProxyEntry | null;
+  /** The egress gateway's pod, when a Gateway selects `istio: egressgateway` (netns mode). */
+  egressGateway?: MeshProxyEntry | null;
   workloads: MeshWorkloadEntry[];
 }
 

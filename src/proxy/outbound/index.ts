@@ -30,11 +30,13 @@ import { chooseEndpoint } from '../request/endpoint-layer.js';
 import { connectUpstream } from '../request/connect-upstream.js';
 import { handleConnect } from './connect-tunnel.js';
 import { handleEgress } from './egress.js';
+import { externalDestinations } from '../request/external-layer.js';
 
 /** The request path from a routed request to the upstream's answer, built once per proxy. */
 export function requestPath(rt: ProxyRuntime): Dispatch {
   // Endpoint choice and connect, shared by requests and their mirrored copies.
-  const toEndpoint = chooseEndpoint(rt.endpoints, rt.random)(connectUpstream(rt.pools));
+  // A ServiceEntry host as a route's destination (an egress gateway's route out) leaves by the entry's own rules.
+  const toEndpoint = externalDestinations(rt.pools, rt.resolver)(chooseEndpoint(rt.endpoints, rt.random)(connectUpstream(rt.pools)));
   return stack(
     [
       // VirtualService rules: first match wins; 404, redirects, direct responses and CORS preflights answered here.
