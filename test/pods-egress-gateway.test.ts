@@ -64,6 +64,36 @@ spec:
   http:
   - match: [{ gateways: [plain-egress], port: 80 }]
     route: [{ destination: { host: ${PLAIN}, port: { number: 80 } } }]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: secure, namespace: default }
+spec:
+  hosts: [${SECURE}]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  endpoints: [{ address: "${address}" }]
+  ports: [{ number: 443, name: tls, protocol: TLS }]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: secure-egress, namespace: default }
+spec:
+  selector: { istio: egressgateway }
+  servers:
+  - port: { number: 443, name: tls, protocol: TLS }
+    hosts: [${SECURE}]
+    tls: { mode: PASSTHROUGH }
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: secure-through-egress-gateway, namespace: default }
+spec:
+  hosts: [${SECURE}]
+  gateways: [secure-egress]
+  tls:
+  - match: [{ gateways: [secure-egress], port: 443, sniHosts: [${SECURE}] }]
+    route: [{ destination: { host: ${SECURE}, port: { number: 443 } } }]
 `;
 }
 
@@ -122,6 +152,14 @@ test('egress gateway: its own pod, unprivileged, routing to an external host', {
     assert.match(through.body, /"server":"outside-http"/);
     const other = await callGateway(gw!.podIP, 'other.outside.test');
     assert.equal(other.status, 404, other.body);
+  });
+
+  await t.test('HTTPS passes through by SNI to the external host, its own certificate seen by the client', async () => {
+    const r = await run('curl', ['-sS', '-m', '5', '--cacert', outside!.caFile, '--resolve', `${SECURE}:443:${gw!.podIP}`, `https://${SECURE}/egress`]).catch((err: { stdout?: string; stderr?: string }) => ({ stdout: err.stdout ?? '', stderr: err.stderr ?? '' }));
+    assert.match(r.stdout, /"server":"outside-https"/, r.stderr);
+    // An SNI no server lists is closed: the gateway passes through only the hosts its Gateways name.
+    const other = await run('curl', ['-sS', '-m', '5', '-k', '--resolve', `other.outside.test:443:${gw!.podIP}`, 'https://other.outside.test/egress']).then(() => 'answered', () => 'refused');
+    assert.equal(other, 'refused');
   });
 
   await t.test('its access log names the external destination of the call', async () => {

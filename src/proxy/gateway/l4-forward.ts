@@ -1,7 +1,8 @@
 /**
  * A gateway connection, authorized as TCP, then routed by VirtualService `tcp` or `tls` routes (the shared l4 route engine): the first route
  * that matches names weighted destinations; the connection goes to one endpoint of the chosen mesh service over
- * the gateway's mTLS, the bytes already read (a passed-through ClientHello) first. No route: the connection is closed.
+ * the gateway's mTLS, or to a ServiceEntry host's destination as it is (l4-external.ts), the bytes already read (a
+ * passed-through ClientHello) first. No route: the connection is closed.
  */
 import type net from 'node:net';
 import type { ProxyRuntime } from '../proxy-runtime.js';
@@ -11,6 +12,7 @@ import type { CompiledL4Route, L4Request } from '../../route/l4-route-match.js';
 import { pickWeighted } from '../../route/weighted.js';
 import { openMeshTunnel, splice } from '../upstream/mesh-tunnel.js';
 import { authzLogFields } from '../security/authz-log.js';
+import { externalL4Route, openExternal } from './l4-external.js';
 import type { PeerIdentity } from '../tls/peer-identity.js';
 
 export interface L4Connection {
@@ -60,6 +62,16 @@ export function forwardL4(rt: ProxyRuntime, cfg: CompiledProxyConfig, routes: re
   if (route === undefined) return refuse(`no ${conn.request.sni === undefined ? 'tcp' : 'tls'} route on ${conn.server}`);
   const dest = pickWeighted(route.route.destinations, rt.random);
   const balanced = dest === undefined ? undefined : cfg.byHost.get(dest.host)?.ports.get(dest.port);
+  const external = dest !== undefined && balanced === undefined ? externalL4Route(cfg, dest.host, dest.port) : undefined;
+  if (dest !== undefined && external !== undefined) {
+    conn.client.on('error', () => conn.client.destroy());
+    openExternal(rt, external, dest.host, dest.port, (r) => {
+      if ('reason' in r) return refuse(r.reason, dest.host);
+      if (conn.head.length > 0) r.upstream.write(conn.head);
+      splice(conn.client, r.upstream, () => record(200, r.address, undefined, dest.host));
+    });
+    return;
+  }
   if (dest === undefined || balanced === undefined) return refuse(`route ${route.route.source}: no service ${dest?.host ?? ''}:${dest?.port ?? ''}`, dest?.host);
   conn.client.on('error', () => conn.client.destroy());
   openMeshTunnel(rt, balanced, (r) => {
