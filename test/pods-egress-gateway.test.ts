@@ -107,6 +107,18 @@ spec:
   rules: [{ to: [{ operation: { hosts: [${PLAIN}] } }] }]
 `;
 
+/** A second rule of the same policy: TLS to secure.outside.test may leave, chosen by the ClientHello's SNI. */
+const SNI_POLICY = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: egress-hosts, namespace: weft-system }
+spec:
+  selector: { matchLabels: { istio: egressgateway } }
+  action: ALLOW
+  rules:
+  - to: [{ operation: { hosts: [${PLAIN}] } }]
+  - when: [{ key: connection.sni, values: [${SECURE}] }]
+`;
+
 /** /proc/<pid>/status fields of a running process. */
 function procStatus(pid: number): Map<string, string> {
   const lines = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n');
@@ -179,6 +191,15 @@ test('egress gateway: its own pod, unprivileged, routing to an external host', {
     assert.equal(denied.status, 403, denied.body);
     const allowed = await callGateway(gw!.podIP, PLAIN);
     assert.equal(allowed.status, 200, allowed.body);
+  });
+
+  await t.test('for TLS the gateway decides by SNI: an HTTP-only rule allows no connection, connection.sni does', async () => {
+    const tls = (): Promise<string> =>
+      run('curl', ['-sS', '-m', '5', '--cacert', outside!.caFile, '--resolve', `${SECURE}:443:${gw!.podIP}`, `https://${SECURE}/egress`]).then((r) => (r.stdout.includes('"server":"outside-https"') ? 'reached' : r.stdout), () => 'refused');
+    // Istio's TCP semantics: a rule with only HTTP fields (hosts) matches no connection, so the ALLOW policy refuses it.
+    assert.equal(await tls(), 'refused');
+    await applyAndSync(m, 'apply', { yaml: SNI_POLICY }, ['istio-egressgateway']);
+    assert.equal(await tls(), 'reached');
   });
 
   await t.test('a stop leaves nothing of the mesh', async () => {
