@@ -32,7 +32,7 @@ import type { NetnsPodContext } from './pod-commands.js';
 import type { PrivilegeDrop } from './netns/pod-identity.js';
 import { explicitProxyEnv } from './explicit-proxy-env.js';
 import { capturePod, hostUpstreamNameservers, sidecarCaptureEnv } from './netns/pod-capture.js';
-import { podHostsFile, podResolvConf } from './netns/pod-resolver-files.js';
+import { podHostsFile } from './netns/pod-resolver-files.js';
 import { CLUSTER_DOMAIN } from '../control/registry/index.js';
 
 export interface LocalMeshOptions {
@@ -441,7 +441,9 @@ export class LocalMesh {
     const namespace = this.mesh.rootNamespace;
     const pod = await network.addPod(index, namespace, EGRESS_GATEWAY_NAME);
     await network.allowUnprivilegedPorts(pod);
-    network.writeResolverFiles(pod, { hosts: podHostsFile(EGRESS_GATEWAY_NAME, pod.podIP), resolvConf: podResolvConf(namespace, CLUSTER_DOMAIN) });
+    // No DNS proxy in this pod (nothing is captured): names resolve with the machine's resolvers, as its proxy's do.
+    const resolvConf = this.#dnsUpstream.map((a) => `nameserver ${a}\n`).join('');
+    network.writeResolverFiles(pod, { hosts: podHostsFile(EGRESS_GATEWAY_NAME, pod.podIP), resolvConf });
     const gw = egressGateway({
       namespace,
       trustDomain: this.mesh.trustDomain,
