@@ -1,7 +1,8 @@
 /**
  * `weft up`: the whole mesh on one machine. Order: validate every file (nothing starts on a bad one), start the
  * control plane, apply the resources, then each Workload as a pod (sidecar first, so the app's first outbound
- * call finds its proxy), then the ingress gateway. Everything started is supervised and stopped on SIGINT/SIGTERM.
+ * call finds its proxy), then the ingress gateway and, in netns mode, the egress gateway (egress-gateway.ts).
+ * Everything started is supervised and stopped on SIGINT/SIGTERM.
  */
 import { GATEWAY_NAME, gatewayHostPorts, ingressGateway, unprivilegedPortStart } from './ingress-gateway.js';
 import { checkHostPortsFree } from './host-ports.js';
