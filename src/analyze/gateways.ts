@@ -5,13 +5,14 @@
 import type { GatewaySpec } from '../config/kinds/gateway.js';
 import { selects } from '../control/registry/index.js';
 import { GATEWAY_LABELS } from '../mesh/ingress-gateway.js';
+import { EGRESS_GATEWAY_LABELS } from '../mesh/egress-gateway.js';
 import type { Check, Item } from './context.js';
 import type { Finding } from './finding.js';
 import { hostsOverlap, splitNamespacedHost } from './hosts.js';
 
-/** weft's own ingress gateway binds every port its Gateways name, so a Gateway selecting it has every port. */
+/** weft's own ingress and egress gateways bind every port their Gateways name, so a Gateway selecting one has every port. */
 function selectsBuiltInGateway(selector: Record<string, string> | undefined): boolean {
-  return selects(selector, GATEWAY_LABELS);
+  return selects(selector, GATEWAY_LABELS) || selects(selector, EGRESS_GATEWAY_LABELS);
 }
 
 /** IST0101 for a Gateway selector that matches no gateway workload; IST0104 GatewayPortNotOnWorkload. */
@@ -27,7 +28,7 @@ export const checkGatewayWorkloads: Check = (ctx) => {
       out.push(ctx.finding(gw.entry, {
         code: 'IST0101', severity: 'error', path: ['spec', 'selector'],
         message: `Referenced selector not found: "${text}"`,
-        fix: `label the gateway Workload with ${text}, or select weft's ingress gateway with istio=ingressgateway`,
+        fix: `label the gateway Workload with ${text}, or select weft's ingress gateway with istio=ingressgateway (or its egress gateway with istio=egressgateway)`,
       }));
       continue;
     }

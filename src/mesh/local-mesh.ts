@@ -1,11 +1,13 @@
 /**
  * `weft up`: the whole mesh on one machine. Order: validate every file (nothing starts on a bad one), start the
  * control plane, apply the resources, then each Workload as a pod (sidecar first, so the app's first outbound
- * call finds its proxy), then the ingress gateway. Everything started is supervised and stopped on SIGINT/SIGTERM.
+ * call finds its proxy), then the ingress gateway and, in netns mode, the egress gateway (egress-gateway.ts).
+ * Everything started is supervised and stopped on SIGINT/SIGTERM.
  */
 import { GATEWAY_NAME, gatewayHostPorts, ingressGateway, unprivilegedPortStart } from './ingress-gateway.js';
 import { gatewayApiListenerPorts } from './gateway-api-ports.js';
 import { checkHostPortsFree } from './host-ports.js';
+import { EGRESS_GATEWAY_NAME, egressGateway, egressServerPorts, wantsEgressGateway } from './egress-gateway.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +36,7 @@ import type { NetnsPodContext } from './pod-commands.js';
 import type { PrivilegeDrop } from './netns/pod-identity.js';
 import { explicitProxyEnv } from './explicit-proxy-env.js';
 import { capturePod, hostUpstreamNameservers, sidecarCaptureEnv } from './netns/pod-capture.js';
+import { podHostsFile } from './netns/pod-resolver-files.js';
 import { CLUSTER_DOMAIN } from '../control/registry/index.js';
 import { ensureSealingKey, localPorts, startLocalEtcd } from './local-store.js';
 import type { LocalStore } from './local-store.js';
@@ -86,6 +89,8 @@ export class LocalMesh {
   #pods: Pod[] = [];
   #gateway: SupervisedProcess | undefined;
   #gatewayEntry: MeshProxyEntry | null = null;
+  #egress: SupervisedProcess | undefined;
+  #egressEntry: MeshProxyEntry | null = null;
   #stopping = false;
   /** True once this process owns the state directory: only then is mesh.json ours to write and remove. */
   #claimed = false;
@@ -151,8 +156,10 @@ export class LocalMesh {
       this.#pods.push(this.#pod(w, inNetns?.podIP ?? podAddress(runtime.podBlock, i), inNetns?.netns));
     }
     await Promise.all(this.#pods.map((p) => this.#startPod(p)));
-    if (resources.some((r) => r.kind === 'Gateway') || gatewayApiListenerPorts(resources).length > 0) await this.#startGateway();
-    await waitForConvergence(this.#client!, this.#pods.length + (this.#gateway ? 1 : 0), START_TIMEOUT_MS);
+    // A Gateway that selects only the egress gateway does not call for an ingress gateway.
+    if (resources.some((r) => r.kind === 'Gateway' && !wantsEgressGateway([r])) || gatewayApiListenerPorts(resources).length > 0) await this.#startGateway();
+    if (wantsEgressGateway(resources)) await this.#startEgressGateway(workloads.length);
+    await waitForConvergence(this.#client!, this.#pods.length + (this.#gateway ? 1 : 0) + (this.#egress ? 1 : 0), START_TIMEOUT_MS);
     if (this.o.prometheus) {
       this.#observability = await startObservability({
         prometheusPort: await freePort(),
@@ -195,6 +202,7 @@ export class LocalMesh {
     if (this.#stopping) return;
     this.#stopping = true;
     await this.#gateway?.stop();
+    await this.#egress?.stop();
     await Promise.all(this.#pods.map(async (p) => {
       await p.app.stop();
       await p.sidecar.stop();
@@ -219,6 +227,7 @@ export class LocalMesh {
       gateway: this.#gatewayEntry && { ...this.#gatewayEntry, proxyPid: this.#gateway?.pid ?? null, state: this.#gateway?.state ?? 'stopped' },
       workloads: this.#pods.map((p) => this.#entry(p)),
       ...(this.#observability ? { observability: { prometheus: this.#observability.prometheus, alertmanager: this.#observability.alertmanager } } : {}),
+      ...(this.#egressEntry ? { egressGateway: { ...this.#egressEntry, proxyPid: this.#egress?.pid ?? null, state: this.#egress?.state ?? 'stopped' } } : {}),
     };
   }
 
@@ -482,6 +491,50 @@ export class LocalMesh {
     for (const [from, to] of gw.mappings) {
       this.o.log(`gateway port ${from} published on 127.0.0.1:${to}`);
       await waitForPort('127.0.0.1', to, START_TIMEOUT_MS, () => gw.process.child !== undefined);
+    }
+  }
+  /**
+   * The egress gateway (a Gateway selects `istio: egressgateway`): a pod of its own at pod index `index`, after the
+   * Workloads'. Only netns pods have an address of their own to serve from; on loopback it is not started.
+   */
+  async #startEgressGateway(index: number): Promise<void> {
+    const network = this.#network;
+    if (!network || !this.#drop) {
+      this.o.log('a Gateway selects istio: egressgateway; the egress gateway runs in netns mode only (--isolation=netns), so none is started');
+      return;
+    }
+    const namespace = this.mesh.rootNamespace;
+    const pod = await network.addPod(index, namespace, EGRESS_GATEWAY_NAME);
+    await network.allowUnprivilegedPorts(pod);
+    // No DNS proxy in this pod (nothing is captured): names resolve with the machine's resolvers, as its proxy's do.
+    const resolvConf = this.#dnsUpstream.map((a) => `nameserver ${a}\n`).join('');
+    network.writeResolverFiles(pod, { hosts: podHostsFile(EGRESS_GATEWAY_NAME, pod.podIP), resolvConf });
+    const gw = egressGateway({
+      namespace,
+      trustDomain: this.mesh.trustDomain,
+      podIP: pod.podIP,
+      netns: pod.netns,
+      inPod: (p, command, args) => network.inPod(p, command, args),
+      drop: this.#drop,
+      proxy: { command: process.execPath, args: [WEFT_BIN, 'proxy'] },
+      logFile: path.join(this.layout.logDir, `${namespace}.${EGRESS_GATEWAY_NAME}.log`),
+      proxyEnv: async (id) => {
+        const env = this.#proxyEnv(id, pod.podIP, await this.#client!.issueToken({ namespace, serviceAccount: id.serviceAccount, workload: id.name }));
+        // Its uid may not read the state directory: it is given the trust bundle and the resolvers it dials external hosts with.
+        return { ...env, WEFT_CA_BUNDLE_PEM: fs.readFileSync(this.layout.trustBundleFile, 'utf8'), WEFT_DNS_UPSTREAM: this.#dnsUpstream.join(',') };
+      },
+      onExit: (code, signal) => {
+        if (!this.#stopping) this.o.log(`egress gateway exited (${signal ?? code}); restarting`);
+        this.writeMeshFile();
+      },
+      onStart: () => this.writeMeshFile(),
+    });
+    this.#egress = gw.process;
+    this.#egressEntry = gw.entry;
+    await gw.process.start();
+    for (const port of egressServerPorts(this.o.resources)) {
+      await network.waitListening(pod, port, START_TIMEOUT_MS, () => gw.process.child !== undefined);
+      this.o.log(`egress gateway port ${port} served on ${pod.podIP}:${port}`);
     }
   }
 }

@@ -10,6 +10,8 @@ export interface MeshFile {
   /** `--store etcd` without given endpoints: the etcd members this mesh runs. */
   etcd?: { pid: number | null }[];
   gateway: MeshProxyEntry | null;
+  /** The egress gateway's pod, when a Gateway selects `istio: egressgateway` (netns mode). */
+  egressGateway?: MeshProxyEntry | null;
   workloads: MeshWorkloadEntry[];
   /** `weft up --prometheus`: where Prometheus and Alertmanager listen (host:port). */
   observability?: { prometheus: string; alertmanager: string };

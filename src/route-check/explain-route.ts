@@ -112,6 +112,10 @@ function ruleSource(source: string): { virtualService: string; index: number } {
 /** The endpoint layer's lookup: the cluster of (host, port, subset), and what it answers when it cannot pick. */
 function clusterFor(cfg: CompiledProxyConfig, host: string, port: number, subset: string | undefined, o: ExplainOptions): ClusterChoice {
   const binding = cfg.cluster(host, port, subset);
+  // A ServiceEntry host leaves by the entry's rules, as the proxy's external-destination layer sends it.
+  if (binding === undefined && cfg.externals.http(host, port) !== undefined) {
+    return { name: `outbound|${port}||${host}`, destinationRules: [], policy: null, endpoints: null, localReply: null };
+  }
   if (binding === undefined) {
     const what = subset === undefined ? `${host}:${port}` : `subset ${subset} of ${host}:${port}`;
     return { name: null, destinationRules: [], policy: null, endpoints: [], localReply: { status: 503, flag: 'NR', reason: `no cluster for ${what}: no healthy upstream` } };

@@ -69,7 +69,7 @@ export function alive(pid: number | null | undefined): boolean {
 }
 
 export function pidsOf(m: MeshFile): number[] {
-  const pids = [m.control.pid, m.gateway?.proxyPid, ...m.workloads.flatMap((w) => [w.proxyPid, w.appPid])];
+  const pids = [m.control.pid, m.gateway?.proxyPid, m.egressGateway?.proxyPid, ...m.workloads.flatMap((w) => [w.proxyPid, w.appPid])];
   return pids.filter((p): p is number => typeof p === 'number');
 }
 

@@ -164,6 +164,14 @@ export class PodNetwork {
     await this.#o.run(this.#o.ip, ['netns', 'exec', netns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
   }
 
+  /**
+   * Lets any user of this pod bind every port (`net.ipv4.ip_unprivileged_port_start` is per network namespace): an
+   * egress gateway serves Gateway ports such as 80 and 443 on its pod address as it is, with no capability.
+   */
+  async allowUnprivilegedPorts(pod: Pick<Pod, 'netns'>): Promise<void> {
+    await this.#o.run(this.#o.ip, ['netns', 'exec', pod.netns, 'sysctl', '-q', '-w', 'net.ipv4.ip_unprivileged_port_start=0']);
+  }
+
   /** Writes the pod's /etc/hosts and /etc/resolv.conf, which `ip netns exec` mounts over the machine's in the pod. */
   writeResolverFiles(pod: Pick<Pod, 'netns'>, files: PodResolverFiles): void {
     const dir = path.join(this.#o.etcNetnsDir, pod.netns);

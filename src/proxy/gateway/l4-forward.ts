@@ -2,8 +2,8 @@
  * A gateway connection, authorized as TCP, then routed by VirtualService `tcp` or `tls` routes (the shared l4 route
  * engine): the first route that matches names weighted destinations; the connection goes to one endpoint of the
  * chosen service and subset through the same cluster state as a sidecar's opaque connection (breaker, balancer,
- * outlier detection: opaque/tcp-endpoint.ts), over the gateway's mTLS, the bytes already read (a passed-through
- * ClientHello) first. No route: the connection is closed.
+ * outlier detection: opaque/tcp-endpoint.ts), over the gateway's mTLS, or to a ServiceEntry host's destination as it
+ * is (l4-external.ts), the bytes already read (a passed-through ClientHello) first. No route: the connection is closed.
  */
 import type net from 'node:net';
 import type { ProxyRuntime } from '../proxy-runtime.js';
@@ -14,6 +14,7 @@ import { pickWeighted } from '../../route/weighted.js';
 import { splice } from '../upstream/mesh-tunnel.js';
 import { connectTcpEndpoint } from '../opaque/tcp-endpoint.js';
 import { authzLogFields } from '../security/authz-log.js';
+import { externalL4Route, openExternal } from './l4-external.js';
 import type { PeerIdentity } from '../tls/peer-identity.js';
 
 export interface L4Connection {
@@ -63,6 +64,16 @@ export function forwardL4(rt: ProxyRuntime, cfg: CompiledProxyConfig, routes: re
   if (route === undefined) return refuse(`no ${conn.request.sni === undefined ? 'tcp' : 'tls'} route on ${conn.server}`);
   const dest = pickWeighted(route.route.destinations, rt.random);
   if (dest === undefined) return refuse(`route ${route.route.source}: every destination has weight 0`);
+  const external = cfg.byHost.get(dest.host)?.ports.get(dest.port) === undefined ? externalL4Route(cfg, dest.host, dest.port) : undefined;
+  if (external !== undefined) {
+    conn.client.on('error', () => conn.client.destroy());
+    openExternal(rt, external, dest.host, dest.port, (r) => {
+      if ('reason' in r) return refuse(r.reason, dest.host);
+      if (conn.head.length > 0) r.upstream.write(conn.head);
+      splice(conn.client, r.upstream, () => record(200, r.address, undefined, dest.host));
+    });
+    return;
+  }
   conn.client.on('error', () => conn.client.destroy());
   const cancel = connectTcpEndpoint(rt, cfg, { host: dest.host, port: dest.port, subset: dest.subset, route: route.route.source }, undefined, (r) => {
     if ('flag' in r) return refuse(`${r.flag} ${r.reason}`, dest.host);

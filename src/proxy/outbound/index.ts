@@ -45,6 +45,7 @@ import { startHop } from '../telemetry/trace-context.js';
 
 const PEER_WORKLOAD_ONLY = withoutPeerWorkload(undefined);
 const PEER_AND_TRACE = withoutPeerWorkload(undefined, true);
+import { externalDestinations } from '../request/external-layer.js';
 
 /** The request path from a routed request to the upstream's answer, built once per proxy. */
 /**
@@ -61,7 +62,8 @@ export function requestPath(rt: ProxyRuntime, connect: Dispatch = connectByProto
   // One timer queue on the runtime's clock for every timeout, backoff and delay of this path.
   const timers = new RequestTimers(rt.clock);
   // Endpoint choice and connect, shared by requests and their mirrored copies.
-  const toEndpoint = chooseEndpoint(rt.endpoints, rt.random)(connect);
+  // A ServiceEntry host as a route's destination (an egress gateway's route out) leaves by the entry's own rules.
+  const toEndpoint = externalDestinations(rt.pools, rt.resolver)(chooseEndpoint(rt.endpoints, rt.random)(connect));
   return stack(
     [
       // VirtualService rules: first match wins; 404, redirects, direct responses and CORS preflights answered here.

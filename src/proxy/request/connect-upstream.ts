@@ -24,7 +24,7 @@ export function failureOf(err: unknown): UpstreamFailureEvent {
   return { kind: 'reset', status, reason, flag: 'UC' };
 }
 
-class UpstreamAttempt implements Dispatcher.DispatchHandler, UpstreamControl {
+export class UpstreamAttempt implements Dispatcher.DispatchHandler, UpstreamControl {
   private controller: Dispatcher.DispatchController | undefined;
   private abortedWith: Error | undefined;
 
