@@ -11,6 +11,8 @@ import type { SignedSvid, WorkloadCertificate } from '../tls/workload-certificat
 import type { ProxyLog } from '../proxy-runtime.js';
 import type { ProxyRuntimeReport } from '../../push/runtime-report.js';
 import { spiffeIdOfPeer } from '../../identity/tls-peer.js';
+import { CONFIG_DELTA_FEATURE } from '../../push/config-delta.js';
+import { ConfigReceiver } from './config-receiver.js';
 
 export interface ControlConnectionOptions {
   /** https://host:port of the control plane. */
@@ -39,8 +41,11 @@ export class ControlConnection {
   #stopped = false;
   #pinger: NodeJS.Timeout | undefined;
   #connected = false;
+  readonly #configs: ConfigReceiver;
 
-  constructor(private readonly o: ControlConnectionOptions) {}
+  constructor(private readonly o: ControlConnectionOptions) {
+    this.#configs = new ConfigReceiver({ onConfig: o.onConfig, send: (msg) => this.#send(msg), log: o.log });
+  }
 
   get connected(): boolean {
     return this.#connected;
@@ -160,7 +165,9 @@ export class ControlConnection {
         retry((err as Error).message);
       }
     });
-    this.#send({ type: 'hello', node: this.o.node, certNotAfter: new Date(this.o.cert.current.notAfter).toISOString() });
+    this.#configs.reset();
+    const hello: ProxyMessage = { type: 'hello', node: this.o.node, certNotAfter: new Date(this.o.cert.current.notAfter).toISOString(), accepts: [CONFIG_DELTA_FEATURE] };
+    this.#send(hello);
 
     clearInterval(this.#pinger);
     this.#pinger = setInterval(() => {
@@ -185,16 +192,8 @@ export class ControlConnection {
       }
       return;
     }
-    const version = (msg.config as { version?: unknown } | null)?.version;
-    const v = typeof version === 'string' ? version : '';
-    this.o.onConfig(msg.config).then(
-      (applied) => this.#send({ type: 'ack', version: applied }),
-      (err: unknown) => {
-        const reason = err instanceof Error ? err.message : String(err);
-        this.o.log.warn('config rejected; keeping the last good one', { version: v, reason });
-        this.#send({ type: 'nack', version: v, reason });
-      },
-    );
+    if (msg.type === 'config-delta') this.#configs.delta(msg);
+    else this.#configs.full(msg.config);
   }
 
   #send(msg: ProxyMessage): void {
