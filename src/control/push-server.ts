@@ -44,6 +44,10 @@ export interface ProxyStatus {
   compileError: string | null;
   /** The sidecar's default inbound mTLS mode, from its last compiled config. */
   mtlsMode: string | null;
+  /** How the last config was written: whole, or as what changed since the one before. */
+  sentAs: 'config' | 'config-delta' | null;
+  /** Times this proxy asked for its whole config since it connected (a delta came against a version it lacked). */
+  resyncs: number;
 }
 
 interface Connection {
@@ -269,6 +273,8 @@ export class PushServer {
       certNotAfter,
       compileError: null,
       mtlsMode: null,
+      sentAs: null,
+      resyncs: 0,
     };
     this.#seen.set(id, status);
     const conn: Connection = {
@@ -353,6 +359,7 @@ export class PushServer {
     c.unanswered.set(version, compiled);
     const base = c.deltas ? c.base : undefined;
     c.base = compiled;
+    c.status.sentAs = base === undefined ? 'config' : 'config-delta';
     if (base === undefined ? writeConfigLine(stream, compiled.jsonParts) : writeLine(stream, configDeltaParts(base, compiled))) return;
     c.blocked = true;
     this.#inFlight++;
@@ -408,6 +415,7 @@ export class PushServer {
       case 'resync':
         this.deps.log.info('proxy asked for its whole config', { proxy: c.status.id, have: msg.have, reason: msg.reason });
         c.base = undefined;
+        c.status.resyncs++;
         c.status.sentVersion = null;
         this.#push(c, this.deps.snapshot());
         break;
