@@ -29,10 +29,7 @@ export function compileSecurity(snap: MeshSnapshot, workload: { namespace: strin
       const fetched = rule.jwks === undefined && rule.jwksUri !== undefined ? snap.jwks.get(rule.jwksUri) : undefined;
       return fetched === undefined ? rule : { ...rule, jwks: fetched };
     });
-  // Only the providers a CUSTOM policy reaching this proxy names: the others it can never call (Istio's sidecar
-  // scoping, applied to the mesh's extension providers).
-  const named = new Set(authorizationPolicies.flatMap((p) => (p.spec.action === 'CUSTOM' && p.spec.provider?.name ? [p.spec.provider.name] : [])));
-  const extensionProviders = snap.mesh.extensionProviders.filter((p) => named.has(p.name)).map(({ name, envoyExtAuthzHttp: h }) => ({
+  const extensionProviders = snap.mesh.extensionProviders.map(({ name, envoyExtAuthzHttp: h }) => ({
     name,
     service: resolveHost(h.service, snap.mesh.rootNamespace),
     port: h.port,
