@@ -96,6 +96,11 @@ export interface ScaleOptions {
   timeoutMs: number;
   /** Profile the control plane for this long while the proxies connect; 0 skips. */
   profileMs: number;
+  /**
+   * Each service's workloads get a Sidecar (workloadSelector) whose egress hosts import their own service, svc-0
+   * (the one the change touches) and the next SIDECAR_NEIGHBOURS services: Istio's Sidecar scoping at its finest grain.
+   */
+  sidecarScope?: boolean;
   log: (line: string) => void;
 }
 
@@ -103,6 +108,10 @@ export interface ScaleResult {
   services: number;
   workloads: number;
   proxies: number;
+  sidecarScope: boolean;
+  /** One proxy's config (wl-1) as JSON, and how many services it lists, once all are in sync. */
+  configBytes: number;
+  servicesPerProxy: number;
   applySeconds: number;
   connectSeconds: number;
   connected: number;
@@ -138,6 +147,21 @@ function scaleResources(services: number, workloads: number, changed: boolean): 
     } as unknown as Resource);
   }
   return out;
+}
+
+const SIDECAR_NEIGHBOURS = 8;
+
+function scaleSidecars(services: number): Resource[] {
+  const host = (s: number): string => `./svc-${s % services}.scale.svc.cluster.local`;
+  return Array.from({ length: services }, (_, s) => ({
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'Sidecar',
+    metadata: { name: `svc-${s}`, namespace: 'scale' },
+    spec: {
+      workloadSelector: { labels: { app: `svc-${s}` } },
+      egress: [{ hosts: [...new Set([host(s), host(0), ...Array.from({ length: SIDECAR_NEIGHBOURS }, (_, k) => host(s + k + 1))])] }],
+    },
+  }) as unknown as Resource);
 }
 
 function podIPOf(i: number): string {
@@ -181,6 +205,9 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     services: o.services,
     workloads: o.workloads,
     proxies: o.proxies,
+    sidecarScope: o.sidecarScope === true,
+    configBytes: NaN,
+    servicesPerProxy: NaN,
     applySeconds: NaN,
     connectSeconds: NaN,
     connected: 0,
@@ -203,7 +230,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     });
     o.log(`scale: applying ${o.services} services and ${o.workloads} workloads`);
     const applyStart = performance.now();
-    const resources = scaleResources(o.services, o.workloads, false);
+    const resources = [...scaleResources(o.services, o.workloads, false), ...(o.sidecarScope === true ? scaleSidecars(o.services) : [])];
     for (let i = 0; i < resources.length; i += 500) await client.apply(resources.slice(i, i + 500));
     for (let w = 0; w < o.workloads; w++) {
       await client.setStatus({ kind: 'Workload', namespace: 'scale', name: `wl-${w}` }, { phase: 'Running', podIP: podIPOf(w), restarts: 0 });
@@ -254,6 +281,11 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
       result.failure = `only ${result.connected} of ${o.proxies} proxies connected and in sync after ${o.timeoutMs / 1000} s; the change below is timed on those`;
     }
     const expected = result.connected;
+    const sample = await client.proxyConfig(`sidecar/scale/wl-${Math.min(1, o.workloads - 1)}`).catch(() => undefined);
+    if (sample) {
+      result.configBytes = Buffer.byteLength(JSON.stringify(sample.config));
+      result.servicesPerProxy = sample.config.outbound.services.length;
+    }
 
     o.log('scale: applying one changed Service and waiting for every ACK');
     const before = new Map(rows.map((p) => [`${p.namespace}/${p.name}`, p.ackedVersion]));

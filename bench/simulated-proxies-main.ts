@@ -51,7 +51,16 @@ async function startOne(p: SimulatedProxySpec): Promise<void> {
     // A simulated proxy balances nothing; it reports only that.
     runtimeReport: () => ({ configVersion: null, time: new Date().toISOString(), certificates: [], clusters: [], truncated: false }),
   });
-  await cert.issue((csr) => control.signWithToken(csr, p.token, { namespace: p.namespace, serviceAccount: p.serviceAccount, workload: p.name }));
+  // A busy control plane may time a signing request out before it consumed the token: try again, a few times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await cert.issue((csr) => control.signWithToken(csr, p.token, { namespace: p.namespace, serviceAccount: p.serviceAccount, workload: p.name }));
+      break;
+    } catch (err) {
+      if (attempt >= 5 || /TOKEN_|refused \(4\d\d\)/.test((err as Error).message)) throw err;
+      await new Promise((r) => setTimeout(r, 1000 * attempt));
+    }
+  }
   // Nothing renews: a bench run is far shorter than a certificate's life.
   connections.push(control);
   control.start();

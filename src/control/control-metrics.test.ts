@@ -7,7 +7,7 @@ import type { ProxyStatus } from './push-server.js';
 function status(id: string, sent: string | null, acked: string | null, nack: string | null = null): ProxyStatus {
   return {
     id, role: 'sidecar', namespace: 'default', name: id, spiffeId: '', podIP: '', connected: true, connectedAt: '', sentVersion: sent, ackedVersion: acked,
-    lastNack: nack === null ? null : { version: nack, reason: 'bad', at: '' }, certNotAfter: null, compileError: null, mtlsMode: null,
+    lastNack: nack === null ? null : { version: nack, reason: 'bad', at: '' }, certNotAfter: null, compileError: null, mtlsMode: null, sentAs: null, resyncs: 0,
   };
 }
 

@@ -31,6 +31,7 @@ import { JwksCache } from './jwks-cache.js';
 import { jwksFetcher } from './jwks-fetcher.js';
 import { jwksUris } from './compile/security.js';
 import { systemClock } from '../clock.js';
+import { PushDebounce } from './push-debounce.js';
 import { CONTROL_PLANE_SERVICE_ACCOUNT } from '../push/protocol.js';
 import { stateDirLayout } from '../mesh/state-dir.js';
 import { signAuditHead } from './audit-head.js';
@@ -63,8 +64,6 @@ export interface RunningControlPlane {
 }
 
 const SERVING_CERT_TTL_MS = 24 * 3600_000;
-const PUSH_DEBOUNCE_MS = 20;
-
 export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningControlPlane> {
   const log = controlLog();
   // A bad range is refused at start rather than failing every proxy's compile.
@@ -135,14 +134,12 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
   };
   const api = createApiHandler(apiDeps);
 
-  let pending: NodeJS.Timeout | undefined;
-  const scheduleRefresh = (): void => {
-    if (pending) return;
-    pending = setTimeout(() => {
-      pending = undefined;
-      void refresh();
-    }, PUSH_DEBOUNCE_MS);
-  };
+  const debounce = new PushDebounce({
+    clock: systemClock,
+    push: () => refresh(),
+    onError: (err) => log.warn('cannot recompile after a change', { error: String(err) }),
+  });
+  const scheduleRefresh = (): void => debounce.changed();
   const unwatch = store.watch(scheduleRefresh);
   const refresh = async (): Promise<void> => {
     snapshot = buildSnapshot(await resourcesForCompile(), await store.revision(), o.bootstrap, jwks.documents(), network);
@@ -235,7 +232,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
       metricsServer?.close();
       clearInterval(renew);
       clearInterval(auditBeat);
-      clearTimeout(pending);
+      debounce.stop();
       unwatch();
       jwks.stop();
       push.closeAll();

@@ -11,7 +11,7 @@ import { WeftError } from '../errors.js';
 import type { ProxyConfig } from '../proxyconfig/types.js';
 import { compileProxyConfigParts } from './compile/index.js';
 import { buildSnapshot } from './compile/snapshot.js';
-import { configDigest } from './push-server.js';
+import { configBytesDigest, configDigest } from './push-server.js';
 import type { AuditEntry, PushEvent, PushInputs } from './store/audit-chain.js';
 import { MAX_AUDIT_PAGE } from './store/types.js';
 import type { ResourceStore } from './store/types.js';
@@ -86,7 +86,9 @@ export async function enforcedConfig(
   const network = inputs.serviceCidr === undefined ? {} : { serviceCidr: inputs.serviceCidr };
   const snap = buildSnapshot(resources, inputs.revision, inputs.bootstrap, new Map(Object.entries(inputs.jwks)), network);
   const compiled = compileProxyConfigParts(snap, inputs.node);
-  const reproducedSha256 = configDigest(compiled.jsonParts);
+  // Records made before configDigest hashed by parts hold the digest of the bytes: either reproduces.
+  const byParts = configDigest(compiled.jsonParts);
+  const reproducedSha256 = ack.configSha256 === byParts ? byParts : configBytesDigest(compiled.jsonParts) === ack.configSha256 ? (ack.configSha256 as string) : byParts;
   return {
     proxy,
     ack: { seq: ack.seq, time: ack.time, configVersion: ack.configVersion, configSha256: ack.configSha256 as string },

@@ -67,15 +67,25 @@ class SlowStream extends Writable {
   }
 }
 
-function connect(server: PushServer, stream: SlowStream): void {
+function connect(server: PushServer, stream: SlowStream, accepts?: string[]): (msg: unknown) => void {
   const req = Object.assign(new EventEmitter(), {
     url: PUSH_PATHS.stream,
     socket: { authorized: true, getPeerCertificate: () => ({ subjectaltname: 'URI:spiffe://example.org/ns/default/sa/web' }) },
   });
   const res = { stream, writeHead: () => undefined };
   assert.equal(server.handle(req as unknown as http2.Http2ServerRequest, res as unknown as http2.Http2ServerResponse), true);
-  const hello = { type: 'hello', node: { role: 'sidecar', namespace: 'default', name: 'web', podIP: '10.0.0.1' }, certNotAfter: '2030-01-01T00:00:00Z' };
-  req.emit('data', Buffer.from(`${JSON.stringify(hello)}\n`));
+  const hello = { type: 'hello', node: { role: 'sidecar', namespace: 'default', name: 'web', podIP: '10.0.0.1' }, certNotAfter: '2030-01-01T00:00:00Z', accepts };
+  const say = (msg: unknown): void => void req.emit('data', Buffer.from(`${JSON.stringify(msg)}\n`));
+  say(hello);
+  return say;
+}
+
+/** Every line on the stream, parsed. */
+function messages(stream: SlowStream): Array<{ type: string; base?: string; version?: string; config?: { version: string } }> {
+  return stream.lines
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as { type: string });
 }
 
 function pushServer(snapshot: () => MeshSnapshot, maxConfigsInFlight?: number): PushServer {
@@ -142,5 +152,67 @@ describe('push stream backpressure', () => {
     b.destroy();
     await new Promise((r) => setImmediate(r));
     assert.deepEqual([a, b, c].map((s) => s.configs().length), [1, 1, 1]);
+  });
+});
+
+describe('push stream deltas', () => {
+  const drained = async (stream: SlowStream): Promise<void> => {
+    stream.release();
+    await new Promise((r) => setImmediate(r));
+  };
+
+  test('a proxy that accepts deltas gets its first config whole, then what changed against the last one sent', async () => {
+    let snap = snapshotWith([80], 1);
+    const server = pushServer(() => snap);
+    const stream = new SlowStream();
+    connect(server, stream, ['config-delta']);
+    await drained(stream);
+    const v1 = compileProxyConfig(snap, { role: 'sidecar', namespace: 'default', name: 'web', serviceAccount: 'web' }).version;
+    snap = snapshotWith([80, 81], 2);
+    server.pushAll();
+    await drained(stream);
+    const v2 = compileProxyConfig(snap, { role: 'sidecar', namespace: 'default', name: 'web', serviceAccount: 'web' }).version;
+    const sent = messages(stream);
+    assert.deepEqual(sent.map((m) => m.type), ['config', 'config-delta']);
+    assert.deepEqual([sent[1]?.base, sent[1]?.version], [v1, v2]);
+    assert.equal(server.proxies()[0]?.sentVersion, v2);
+  });
+
+  test('a proxy that does not name config-delta in its hello gets full configs only', async () => {
+    let snap = snapshotWith([80], 1);
+    const server = pushServer(() => snap);
+    const stream = new SlowStream();
+    connect(server, stream);
+    await drained(stream);
+    snap = snapshotWith([80, 81], 2);
+    server.pushAll();
+    await drained(stream);
+    assert.deepEqual(messages(stream).map((m) => m.type), ['config', 'config']);
+  });
+
+  test('after a NACK the next delta is against the version last ACKed; a resync request is answered whole', async () => {
+    let snap = snapshotWith([80], 1);
+    const server = pushServer(() => snap);
+    const stream = new SlowStream();
+    const say = connect(server, stream, ['config-delta']);
+    await drained(stream);
+    const v1 = messages(stream)[0]?.config?.version;
+    say({ type: 'ack', version: v1 });
+    snap = snapshotWith([80, 81], 2);
+    server.pushAll();
+    await drained(stream);
+    const v2 = messages(stream)[1]?.version;
+    say({ type: 'nack', version: v2, reason: 'no' });
+    snap = snapshotWith([80, 82], 3);
+    server.pushAll();
+    await drained(stream);
+    const third = messages(stream)[2];
+    assert.equal(third?.type, 'config-delta');
+    assert.equal(third?.base, v1, 'the rejected version is not a base');
+    say({ type: 'resync', have: 'elsewhere', reason: 'test' });
+    await drained(stream);
+    const fourth = messages(stream)[3];
+    assert.equal(fourth?.type, 'config');
+    assert.equal(fourth?.config?.version, third?.version, 'the same version, whole');
   });
 });

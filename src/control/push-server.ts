@@ -23,6 +23,9 @@ import type { PushInputs } from './store/audit-chain.js';
 import { AckedConfigs } from './acked-configs.js';
 import type { RunningConfig } from './acked-configs.js';
 import { RuntimeRequests } from './runtime-requests.js';
+import { configDeltaParts } from './push-delta.js';
+import type { DeltaPart } from './push-delta.js';
+import { CONFIG_DELTA_FEATURE } from '../push/config-delta.js';
 import type { ProxyRuntimeReport } from '../push/runtime-report.js';
 
 export interface ProxyStatus {
@@ -41,6 +44,10 @@ export interface ProxyStatus {
   compileError: string | null;
   /** The sidecar's default inbound mTLS mode, from its last compiled config. */
   mtlsMode: string | null;
+  /** How the last config was written: whole, or as what changed since the one before. */
+  sentAs: 'config' | 'config-delta' | null;
+  /** Times this proxy asked for its whole config since it connected (a delta came against a version it lacked). */
+  resyncs: number;
 }
 
 interface Connection {
@@ -54,6 +61,17 @@ interface Connection {
   blocked: boolean;
   /** The newest config not yet written (blocked, or waiting for a send slot); an older one is dropped, never sent. */
   pending: PendingConfig | undefined;
+  /** The proxy's hello accepts `config-delta`. */
+  deltas: boolean;
+  /**
+   * The config the proxy holds once it has applied everything written: the base of the next delta. Undefined: the
+   * next config goes whole (first on a stream, after a NACK with nothing ACKed, on a resync request).
+   */
+  base: CompiledProxyConfig | undefined;
+  /** The config last ACKed on this stream, the base again after a NACK. */
+  acked: CompiledProxyConfig | undefined;
+  /** Configs written and not yet answered, by version (the newest few). */
+  unanswered: Map<string, CompiledProxyConfig>;
 }
 
 interface PendingConfig {
@@ -80,7 +98,7 @@ export interface ConfigEvent {
   proxy: string;
   outcome: 'sent' | 'ack' | 'nack';
   configVersion: string;
-  /** SHA-256 (hex) of the config's bytes as sent; null for a version this stream was never sent. */
+  /** configDigest (hex) of the config sent, whole or as a delta; null for a version this stream was never sent. */
   configSha256: string | null;
   reason?: string;
   /** Sent configs only. */
@@ -200,7 +218,7 @@ export class PushServer {
     let conn: Connection | undefined;
     const decoder = new LineDecoder((line) => {
       const msg = JSON.parse(line) as ProxyMessage;
-      if (msg.type === 'hello') conn = this.#hello(peer, msg.node, msg.certNotAfter, stream);
+      if (msg.type === 'hello') conn = this.#hello(peer, msg, stream);
       else if (conn) this.#onProxyMessage(conn, msg);
     }, MAX_PROXY_MESSAGE_BYTES);
     req.on('data', (chunk: Buffer) => {
@@ -224,7 +242,8 @@ export class PushServer {
     stream.on('error', gone);
   }
 
-  #hello(peer: string, node: NodeInfo, certNotAfter: string, stream: http2.ServerHttp2Stream): Connection | undefined {
+  #hello(peer: string, hello: Extract<ProxyMessage, { type: 'hello' }>, stream: http2.ServerHttp2Stream): Connection | undefined {
+    const { node, certNotAfter } = hello;
     let identity: ReturnType<typeof parseWorkloadIdentity>;
     try {
       identity = parseWorkloadIdentity(peer);
@@ -254,6 +273,8 @@ export class PushServer {
       certNotAfter,
       compileError: null,
       mtlsMode: null,
+      sentAs: null,
+      resyncs: 0,
     };
     this.#seen.set(id, status);
     const conn: Connection = {
@@ -264,6 +285,10 @@ export class PushServer {
       sentSha256: new Map(),
       blocked: false,
       pending: undefined,
+      deltas: Array.isArray(hello.accepts) && hello.accepts.includes(CONFIG_DELTA_FEATURE),
+      base: undefined,
+      acked: undefined,
+      unanswered: new Map(),
     };
     this.#connections.add(conn);
     this.deps.log.info('proxy connected', { proxy: id, spiffeId: peer });
@@ -329,7 +354,13 @@ export class PushServer {
       c.sentSha256.set(version, configSha256);
       this.deps.onConfigEvent({ proxy: c.status.id, outcome: 'sent', configVersion: version, configSha256, inputs });
     }
-    if (writeConfigLine(stream, compiled.jsonParts)) return;
+    // Only the newest few versions can still be answered; older ones are superseded on the stream.
+    if (c.unanswered.size >= 8) c.unanswered.delete(c.unanswered.keys().next().value as string);
+    c.unanswered.set(version, compiled);
+    const base = c.deltas ? c.base : undefined;
+    c.base = compiled;
+    c.status.sentAs = base === undefined ? 'config' : 'config-delta';
+    if (base === undefined ? writeConfigLine(stream, compiled.jsonParts) : writeLine(stream, configDeltaParts(base, compiled))) return;
     c.blocked = true;
     this.#inFlight++;
     stream.once('drain', () => {
@@ -363,17 +394,30 @@ export class PushServer {
     switch (msg.type) {
       case 'ack':
         c.status.ackedVersion = msg.version;
+        c.acked = c.unanswered.get(msg.version) ?? c.acked;
+        c.unanswered.delete(msg.version);
         if (typeof msg.version === 'string') this.#acked.ack(c.status.id, msg.version);
         this.#recordOutcome(c, 'ack', msg.version);
         break;
       case 'nack':
         c.status.lastNack = { version: msg.version, reason: msg.reason, at: new Date().toISOString() };
+        // The proxy still holds what it last ACKed: later deltas go against that (those already written against
+        // the rejected version will not merge, and the proxy asks for a resync).
+        c.unanswered.delete(msg.version);
+        c.base = c.acked;
         if (typeof msg.version === 'string') this.#acked.nack(c.status.id, msg.version);
         this.#recordOutcome(c, 'nack', msg.version, msg.reason);
         this.deps.log.warn('proxy rejected config', { proxy: c.status.id, version: msg.version, reason: msg.reason });
         break;
       case 'cert':
         c.status.certNotAfter = msg.notAfter;
+        break;
+      case 'resync':
+        this.deps.log.info('proxy asked for its whole config', { proxy: c.status.id, have: msg.have, reason: msg.reason });
+        c.base = undefined;
+        c.status.resyncs++;
+        c.status.sentVersion = null;
+        this.#push(c, this.deps.snapshot());
         break;
       case 'jwks-refresh':
         if (Array.isArray(msg.uris)) this.deps.onJwksRefresh(msg.uris.filter((u): u is string => typeof u === 'string').slice(0, 64));
@@ -399,8 +443,22 @@ function bytesOf(section: SharedSection<unknown>): Buffer {
   return b;
 }
 
-/** SHA-256 of the config's JSON exactly as written after `"config":`. */
+/**
+ * The audit chain's digest of a config: SHA-256 over its parts in order, each framed by kind and length, a shared
+ * section by its own SHA-256. It binds the config's exact bytes as SHA-256 of the bytes would, but costs the
+ * proxy's own part per proxy: hashing every proxy's whole config on every change was most of a push to thousands.
+ */
 export function configDigest(parts: readonly ConfigJsonPart[]): string {
+  const h = createHash('sha256').update('weft-config-parts-v1\n');
+  for (const p of parts) {
+    if (typeof p === 'string') h.update(`s${Buffer.byteLength(p)}:`).update(p);
+    else h.update(`h:${p.hash}`);
+  }
+  return h.digest('hex');
+}
+
+/** SHA-256 of the config's JSON exactly as written after `"config":`: the digest audit records held before the above. */
+export function configBytesDigest(parts: readonly ConfigJsonPart[]): string {
   const h = createHash('sha256');
   for (const p of parts) h.update(typeof p === 'string' ? p : bytesOf(p));
   return h.digest('hex');
@@ -412,6 +470,16 @@ function writeConfigLine(stream: http2.ServerHttp2Stream, parts: readonly Config
   let ok = stream.write('{"type":"config","config":');
   for (const p of parts) ok = stream.write(typeof p === 'string' ? p : bytesOf(p));
   ok = stream.write('}\n');
+  stream.uncork();
+  return ok;
+}
+
+/** A line written from its parts (shared sections by their bytes); false when the buffer is full. */
+function writeLine(stream: http2.ServerHttp2Stream, parts: readonly DeltaPart[]): boolean {
+  stream.cork();
+  let ok = true;
+  for (const p of parts) ok = stream.write(typeof p === 'string' ? p : bytesOf(p));
+  ok = stream.write('\n');
   stream.uncork();
   return ok;
 }

@@ -5,6 +5,7 @@
  */
 import { WeftError } from '../errors.js';
 import type { ProxyRuntimeReport } from './runtime-report.js';
+import type { ConfigDelta } from './config-delta.js';
 
 export const PUSH_PATHS = {
   /** First certificate: server-authenticated TLS, authorised by a single-use bootstrap token. */
@@ -39,10 +40,13 @@ export interface SignResponse {
 }
 
 export type ProxyMessage =
-  | { type: 'hello'; node: NodeInfo; certNotAfter: string }
+  /** `accepts` names optional messages the proxy understands (`config-delta`); absent, it is sent full configs only. */
+  | { type: 'hello'; node: NodeInfo; certNotAfter: string; accepts?: string[] }
   | { type: 'ack'; version: string }
   | { type: 'nack'; version: string; reason: string }
   | { type: 'cert'; notAfter: string }
+  /** A delta came against a version this proxy does not hold (`have`, null for none): send the whole config. */
+  | { type: 'resync'; have: string | null; reason: string }
   /** A token named a key the proxy does not have: refetch these JWKS documents now. */
   | { type: 'jwks-refresh'; uris: string[] }
   /** The answer to a `report-runtime` request with the same id. */
@@ -51,6 +55,8 @@ export type ProxyMessage =
 
 export type ControlMessage =
   | { type: 'config'; config: unknown }
+  /** What changed since the version `base` (config-delta.ts); only to proxies whose hello accepts it. */
+  | ConfigDelta
   | { type: 'error'; message: string }
   /** Asks the proxy for its runtime state (endpoint health, certificate metadata), answered by a `runtime` message. */
   | { type: 'report-runtime'; id: string };

@@ -11,7 +11,7 @@ import { startApiFixture } from './api-server.fixture.js';
 const status = (over: Partial<ProxyStatus>): ProxyStatus => ({
   id: 'sidecar/default/client', role: 'sidecar', namespace: 'default', name: 'client', spiffeId: 'spiffe://cluster.local/ns/default/sa/client',
   podIP: '127.0.0.5', connected: true, connectedAt: '2026-01-01T00:00:00.000Z', sentVersion: 'b', ackedVersion: 'a', lastNack: null,
-  certNotAfter: null, compileError: null, mtlsMode: 'STRICT', ...over,
+  certNotAfter: null, compileError: null, mtlsMode: 'STRICT', sentAs: 'config', resyncs: 0, ...over,
 });
 
 let api: ApiFixture;

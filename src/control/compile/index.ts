@@ -38,6 +38,17 @@ export interface CompiledProxyConfig {
   config: ProxyConfig;
   /** Concatenated (a shared section by its `json`), exactly `JSON.stringify(config)`. */
   jsonParts: readonly ConfigJsonPart[];
+  /** The shared sections by name, for the push's deltas: equal objects are equal content. */
+  sections: CompiledSections;
+}
+
+export interface CompiledSections {
+  /** The proxy's own part: schema, identity, trust domain and inbound side. */
+  head: string;
+  outbound: SharedSection<ProxyConfig['outbound']>;
+  gateway: SharedSection<NonNullable<ProxyConfig['gateway']>> | null;
+  security: SharedSection<ProxyConfig['security']>;
+  telemetry: SharedSection<NonNullable<ProxyConfig['telemetry']>>;
 }
 
 export function compileProxyConfig(snap: MeshSnapshot, node: ProxyNode): ProxyConfig {
@@ -51,6 +62,7 @@ export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): Co
   let body: Omit<ProxyConfig, 'version'>;
   let parts: ConfigJsonPart[];
   const telemetry = telemetrySection(snap);
+  let sections: CompiledSections;
   if (node.role === 'sidecar') {
     const w = workloadNamed(snap.registry, node.namespace, node.name);
     if (!w) throw new WeftError('NOT_FOUND', `no Workload ${node.namespace}/${node.name}`);
@@ -62,7 +74,8 @@ export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): Co
     const outbound = outboundSection(snap, { namespace: node.namespace, labels: w.labels, meshRoutes: true }, sidecarFor(snap, w));
     const security = securitySection(snap, w);
     body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound, outbound: outbound.value, gateway: null, security: security.value, telemetry: telemetry.value };
-    parts = [head(proxy, inbound), outbound, ',"gateway":null,"security":', security, ',"telemetry":', telemetry];
+    sections = { head: head(proxy, inbound), outbound, gateway: null, security, telemetry };
+    parts = [sections.head, outbound, ',"gateway":null,"security":', security, ',"telemetry":', telemetry];
   } else {
     const labels = node.labels ?? {};
     const proxy = { role: 'gateway' as const, namespace: node.namespace, name: node.name, spiffeId, labels };
@@ -71,11 +84,12 @@ export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): Co
     const outbound = outboundSection(snap, { namespace: node.namespace, labels, meshRoutes: false });
     const security = securitySection(snap, { namespace: node.namespace, labels });
     body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound: null, outbound: outbound.value, gateway: gateway.value, security: security.value, telemetry: telemetry.value };
-    parts = [head(proxy, null), outbound, ',"gateway":', gateway, ',"security":', security, ',"telemetry":', telemetry];
+    sections = { head: head(proxy, null), outbound, gateway, security, telemetry };
+    parts = [sections.head, outbound, ',"gateway":', gateway, ',"security":', security, ',"telemetry":', telemetry];
   }
   const version = versionOf(parts);
   parts.push(`,"version":${JSON.stringify(version)}}`);
-  return { config: { ...body, version } as ProxyConfig, jsonParts: parts };
+  return { config: { ...body, version } as ProxyConfig, jsonParts: parts, sections };
 }
 
 /**

@@ -94,6 +94,22 @@ function servicePorts(snap: MeshSnapshot): ReadonlyMap<RegistryService, Outbound
   });
 }
 
+/** The registry's services whose host is one of `hosts`, in registry order. */
+function servicesByHost(snap: MeshSnapshot, hosts: ReadonlySet<string>): RegistryService[] {
+  const index = perSnapshot(snap, 'services-by-host', () => {
+    const out = new Map<string, number[]>();
+    snap.registry.services.forEach((svc, i) => {
+      const key = svc.host.toLowerCase();
+      const list = out.get(key);
+      if (list) list.push(i);
+      else out.set(key, [i]);
+    });
+    return out;
+  });
+  const found = [...hosts].flatMap((h) => index.get(h) ?? []).sort((a, b) => a - b);
+  return [...new Set(found)].map((i) => snap.registry.services[i] as RegistryService);
+}
+
 /**
  * The outbound section as seen from one namespace through one Sidecar (none for gateways and for sidecars no
  * Sidecar applies to): the same object for every proxy that shares the pair.
@@ -109,7 +125,10 @@ export function outboundSection(snap: MeshSnapshot, client: OutboundClient, side
     const ports = servicePorts(snap);
     const vips = snapshotVips(snap);
     const scope = egressScope(sidecar, fromNamespace);
-    const services = snap.registry.services.flatMap((svc) => {
+    // A Sidecar that names its hosts exactly: only those can be imported, so the rest of the mesh is not scanned.
+    const exact = scope.exactHosts;
+    const candidates = exact === undefined ? snap.registry.services : servicesByHost(snap, exact);
+    const services = candidates.flatMap((svc) => {
       if (!isExportedTo(svc.exportTo, svc.namespace, fromNamespace)) return [];
       const filter = scope.visible(svc.namespace, svc.host);
       const kept = filter === undefined ? undefined : portsAllowed(ports.get(svc) ?? [], filter);

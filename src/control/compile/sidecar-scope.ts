@@ -15,6 +15,11 @@ export type PortFilter = 'all' | ReadonlySet<number>;
 export interface EgressScope {
   /** undefined: the host is not imported for a service in `namespace`. */
   visible(namespace: string, host: string): PortFilter | undefined;
+  /**
+   * Every host this scope can import, lower case, when each egress host is an exact name: a caller may look
+   * these up instead of asking `visible` of every service in the mesh. Undefined: some host is a wildcard.
+   */
+  readonly exactHosts?: ReadonlySet<string>;
 }
 
 /**
@@ -61,10 +66,56 @@ export function sidecarFor(snap: MeshSnapshot, workload: { namespace: string; la
   const index = sidecarsByNamespace(snap);
   const own = index.get(workload.namespace) ?? [];
   return (
-    own.find((s) => s.spec.workloadSelector !== undefined && selectsWorkload(s.spec.workloadSelector.labels ?? {}, workload.labels)) ??
+    selectingSidecar(snap, workload) ??
     own.find((s) => s.spec.workloadSelector === undefined) ??
     (index.get(snap.mesh.rootNamespace) ?? []).find((s) => s.spec.workloadSelector === undefined)
   );
+}
+
+interface SelectorIndex {
+  /** Sidecars with a selector, by one `key=value` pair of it (each Sidecar under one pair), oldest first. */
+  byLabel: Map<string, { sidecar: AppliedSidecar; age: number }[]>;
+  /** Sidecars whose selector lists no labels: they select every workload. */
+  any: { sidecar: AppliedSidecar; age: number }[];
+}
+
+/**
+ * The oldest Sidecar in the workload's namespace whose selector matches it. Indexed per snapshot by a label pair of
+ * each selector, so a workload is checked only against Sidecars that name one of its own labels rather than every
+ * Sidecar of its namespace (a mesh with a Sidecar per workload would otherwise cost proxies × Sidecars).
+ */
+function selectingSidecar(snap: MeshSnapshot, workload: { namespace: string; labels: Record<string, string> }): AppliedSidecar | undefined {
+  const byNamespace = perSnapshot(snap, 'sidecar-selectors', () => {
+    const out = new Map<string, SelectorIndex>();
+    for (const [ns, list] of sidecarsByNamespace(snap)) {
+      const idx: SelectorIndex = { byLabel: new Map(), any: [] };
+      list.forEach((sidecar, age) => {
+        const selector = sidecar.spec.workloadSelector;
+        if (selector === undefined) return;
+        const first = Object.entries(selector.labels ?? {})[0];
+        if (first === undefined) {
+          idx.any.push({ sidecar, age });
+          return;
+        }
+        const key = `${first[0]}=${first[1]}`;
+        const bucket = idx.byLabel.get(key);
+        if (bucket) bucket.push({ sidecar, age });
+        else idx.byLabel.set(key, [{ sidecar, age }]);
+      });
+      out.set(ns, idx);
+    }
+    return out;
+  });
+  const idx = byNamespace.get(workload.namespace);
+  if (idx === undefined) return undefined;
+  let best: { sidecar: AppliedSidecar; age: number } | undefined = idx.any[0];
+  for (const [k, v] of Object.entries(workload.labels)) {
+    for (const c of idx.byLabel.get(`${k}=${v}`) ?? []) {
+      if (best !== undefined && c.age >= best.age) break;
+      if (selectsWorkload(c.sidecar.spec.workloadSelector?.labels ?? {}, workload.labels)) best = c;
+    }
+  }
+  return best?.sidecar;
 }
 
 interface EgressListener {
@@ -93,7 +144,10 @@ export function egressScope(sidecar: AppliedSidecar | undefined, fromNamespace: 
       return [{ namespace: ns === '.' ? fromNamespace : ns, dnsName: h.slice(slash + 1) }];
     }),
   }));
+  const names = listeners.flatMap((l) => l.hosts.map((h) => h.dnsName.toLowerCase()));
+  const exactHosts = names.some((n) => n.startsWith('*')) ? undefined : new Set(names);
   return {
+    ...(exactHosts === undefined ? {} : { exactHosts }),
     visible(namespace, host) {
       const ports = new Set<number>();
       for (const l of listeners) {

@@ -13,6 +13,8 @@ import type { SignedSvid, WorkloadCertificate } from '../tls/workload-certificat
 import type { ProxyLog } from '../proxy-runtime.js';
 import type { ProxyRuntimeReport } from '../../push/runtime-report.js';
 import { spiffeIdOfPeer } from '../../identity/tls-peer.js';
+import { CONFIG_DELTA_FEATURE } from '../../push/config-delta.js';
+import { ConfigReceiver } from './config-receiver.js';
 
 export interface ControlConnectionOptions {
   /** https://host:port of every control-plane replica (one or more). */
@@ -46,9 +48,11 @@ export class ControlConnection {
   /** The replica in use, and how many replicas failed in a row since the last good stream. */
   #current = 0;
   #failuresInRow = 0;
+  readonly #configs: ConfigReceiver;
 
   constructor(private readonly o: ControlConnectionOptions) {
     if (o.urls.length === 0) throw new TypeError('a control connection needs at least one control-plane URL');
+    this.#configs = new ConfigReceiver({ onConfig: o.onConfig, send: (msg) => this.#send(msg), log: o.log });
   }
 
   get connected(): boolean {
@@ -201,7 +205,9 @@ export class ControlConnection {
         retry((err as Error).message);
       }
     });
-    this.#send({ type: 'hello', node: this.o.node, certNotAfter: new Date(this.o.cert.current.notAfter).toISOString() });
+    this.#configs.reset();
+    const hello: ProxyMessage = { type: 'hello', node: this.o.node, certNotAfter: new Date(this.o.cert.current.notAfter).toISOString(), accepts: [CONFIG_DELTA_FEATURE] };
+    this.#send(hello);
 
     clearInterval(this.#pinger);
     this.#pinger = setInterval(() => {
@@ -226,16 +232,8 @@ export class ControlConnection {
       }
       return;
     }
-    const version = (msg.config as { version?: unknown } | null)?.version;
-    const v = typeof version === 'string' ? version : '';
-    this.o.onConfig(msg.config).then(
-      (applied) => this.#send({ type: 'ack', version: applied }),
-      (err: unknown) => {
-        const reason = err instanceof Error ? err.message : String(err);
-        this.o.log.warn('config rejected; keeping the last good one', { version: v, reason });
-        this.#send({ type: 'nack', version: v, reason });
-      },
-    );
+    if (msg.type === 'config-delta') this.#configs.delta(msg);
+    else this.#configs.full(msg.config);
   }
 
   #send(msg: ProxyMessage): void {

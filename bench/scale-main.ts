@@ -1,0 +1,38 @@
+/**
+ * `node dist/bench/scale-main.js [--proxies N] [--sidecar-scope] [--out FILE]`: the control plane's scale scenario
+ * alone (services and workloads applied, N simulated proxies, one change timed to each ACK), without the rest of
+ * the bench. Prints the result as JSON, with the machine's load average before and after.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { scaleRun } from './control-plane.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const proxies = Number(flag('--proxies') ?? 2000);
+const log = (line: string): void => console.error(`[${new Date().toISOString()}] ${line}`);
+const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-scale-'));
+const loadAverage = os.loadavg();
+try {
+  const result = await scaleRun({
+    stateDir: path.join(workDir, 'scale'),
+    services: 1000,
+    workloads: 2000,
+    proxies,
+    perProcess: 500,
+    timeoutMs: 180_000,
+    profileMs: 0,
+    sidecarScope: args.includes('--sidecar-scope'),
+    log,
+  });
+  const text = `${JSON.stringify({ when: new Date().toISOString(), loadAverage, loadAverageEnd: os.loadavg(), cpus: os.cpus().length, result }, null, 2)}\n`;
+  const out = flag('--out');
+  if (out !== undefined) fs.writeFileSync(out, text);
+  process.stdout.write(text);
+} finally {
+  fs.rmSync(workDir, { recursive: true, force: true });
+}
