@@ -17,6 +17,8 @@ import type { CompiledSecurity } from '../security/compiled-security.js';
 import { CompiledExternals } from './compiled-externals.js';
 import { compileRateLimits } from '../ratelimit/compiled-rate-limit.js';
 import type { CompiledRateLimits } from '../ratelimit/compiled-rate-limit.js';
+import { httpPoolSettings } from '../upstream/endpoint-pools.js';
+import type { HttpPoolSettings } from '../upstream/endpoint-pools.js';
 
 /**
  * One cluster of a service port (the whole service, or a subset): its config, and its endpoints by address. The
@@ -27,6 +29,8 @@ export interface ClusterBinding {
   readonly endpoints: ReadonlyMap<string, Endpoint>;
   /** Istio's SNI for mTLS to the port: outbound_.<port>_<subset>_.<fqdn> names the port, whatever the subset. */
   readonly sni: string;
+  /** The cluster's HTTP/1.1 connection settings, made once per config rather than per request. */
+  readonly httpPool: HttpPoolSettings;
 }
 
 export class BalancedPort {
@@ -71,7 +75,7 @@ function bindClusters(host: string, port: number, endpoints: readonly Endpoint[]
   const out = new Map<string, ClusterBinding>();
   if (clusters === undefined) {
     const config: ClusterConfig = { name: `outbound|${port}||${host}`, host, port, subset: null, labels: {}, destinationRules: [], policy: DEFAULT_TRAFFIC_POLICY };
-    out.set('', { config, endpoints: byAddress, sni });
+    out.set('', { config, endpoints: byAddress, sni, httpPool: httpPoolSettings(config.policy.connectionPool) });
     return out;
   }
   for (const { endpoints: addresses, ...config } of clusters) {
@@ -80,7 +84,7 @@ function bindClusters(host: string, port: number, endpoints: readonly Endpoint[]
       const ep = byAddress.get(a);
       if (ep) members.set(a, ep);
     }
-    out.set(config.subset ?? '', { config, endpoints: members, sni });
+    out.set(config.subset ?? '', { config, endpoints: members, sni, httpPool: httpPoolSettings(config.policy.connectionPool) });
   }
   return out;
 }

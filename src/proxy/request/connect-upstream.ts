@@ -73,9 +73,17 @@ export function connectUpstream(pools: EndpointPools): Dispatch {
   return (ex, handler) => {
     const ep = ex.upstream!;
     ex.upstreamWorkload = ep.workload;
-    const pool = pools.get(targetOf(ep, ex.binding!.sni, ex.binding!.config.policy.tls?.mode === 'DISABLE'));
+    const binding = ex.binding!;
+    const pool = pools.get(targetOf(ep, binding.sni, binding.config.policy.tls?.mode === 'DISABLE'), binding.httpPool);
     pool.dispatch(
-      { path: ex.upstreamPath, method: ex.method as Dispatcher.HttpMethod, headers: headersForUpstream(ex), body: ex.bodyForAttempt() },
+      {
+        path: ex.upstreamPath,
+        method: ex.method as Dispatcher.HttpMethod,
+        headers: headersForUpstream(ex),
+        body: ex.bodyForAttempt(),
+        // maxRequestsPerConnection: 1 (Envoy's way to turn keep-alive off): every request closes its connection.
+        reset: binding.httpPool.maxRequestsPerConnection === 1,
+      },
       new UpstreamAttempt(ex, handler),
     );
   };

@@ -43,20 +43,58 @@ const POOL_OPTIONS = {
   connectTimeout: 5_000,
 };
 
+/**
+ * What a cluster's DestinationRule says about its HTTP/1.1 connections (Envoy's cluster `connect_timeout`,
+ * `common_http_protocol_options.idle_timeout` and `max_requests_per_connection`). `key` names the settings, so that
+ * clusters (subsets) with the same settings share an endpoint's pool and two with different ones do not.
+ */
+export interface HttpPoolSettings {
+  readonly key: string;
+  readonly connectTimeoutMs: number;
+  /** Idle connections close after this long, or sooner when the destination's own keep-alive (30 s) ends them. */
+  readonly idleTimeoutMs: number;
+  /** 0: unlimited. */
+  readonly maxRequestsPerConnection: number;
+}
+
+export function httpPoolSettings(p: { connectTimeoutMs: number; httpIdleTimeoutMs: number; maxRequestsPerConnection: number }): HttpPoolSettings {
+  return {
+    key: `${p.connectTimeoutMs}|${p.httpIdleTimeoutMs}|${p.maxRequestsPerConnection}`,
+    connectTimeoutMs: p.connectTimeoutMs > 0 ? p.connectTimeoutMs : POOL_OPTIONS.connectTimeout,
+    idleTimeoutMs: p.httpIdleTimeoutMs > 0 ? Math.min(p.httpIdleTimeoutMs, POOL_OPTIONS.keepAliveTimeout) : POOL_OPTIONS.keepAliveTimeout,
+    maxRequestsPerConnection: p.maxRequestsPerConnection,
+  };
+}
+
+/** Pools not made for a cluster (the app behind an inbound listener, egress without a DestinationRule). */
+const FIXED: HttpPoolSettings = { key: '', connectTimeoutMs: POOL_OPTIONS.connectTimeout, idleTimeoutMs: POOL_OPTIONS.keepAliveTimeout, maxRequestsPerConnection: 0 };
+
 export class EndpointPools {
-  #pools = new Map<string, Pool>();
+  /** Target → cluster settings → pool. */
+  #pools = new Map<string, Map<string, Pool>>();
 
   constructor(private readonly cert: WorkloadCertificate | undefined) {}
 
-  get(target: UpstreamTarget): Pool {
+  get(target: UpstreamTarget, settings: HttpPoolSettings = FIXED): Pool {
     const key = keyOf(target);
-    let pool = this.#pools.get(key);
+    let byTarget = this.#pools.get(key);
+    if (byTarget === undefined) {
+      byTarget = new Map();
+      this.#pools.set(key, byTarget);
+    }
+    let pool = byTarget.get(settings.key);
     if (!pool) {
       pool = new Pool(`http://${net.isIPv6(target.address) ? `[${target.address}]` : target.address}:${target.port}`, {
         ...POOL_OPTIONS,
-        connect: target.tls ? this.#mtlsConnector(target, target.tls) : { timeout: POOL_OPTIONS.connectTimeout },
+        // undici prefers the server's Keep-Alive hint to keepAliveTimeout; the cap makes the rule's idle timeout hold.
+        keepAliveTimeout: settings.idleTimeoutMs,
+        keepAliveMaxTimeout: settings.idleTimeoutMs,
+        // undici sends `connection: close` on the request after its count reaches maxRequestsPerClient, so N-1 gives
+        // Envoy's N requests a connection; 1 is a per-request reset (connect-upstream.ts).
+        ...(settings.maxRequestsPerConnection > 1 && { maxRequestsPerClient: settings.maxRequestsPerConnection - 1 }),
+        connect: target.tls ? this.#mtlsConnector(target, target.tls, settings.connectTimeoutMs) : { timeout: settings.connectTimeoutMs },
       });
-      this.#pools.set(key, pool);
+      byTarget.set(settings.key, pool);
     }
     return pool;
   }
@@ -67,7 +105,12 @@ export class EndpointPools {
    */
   originating(target: OriginationTarget, policy: ClientTlsPolicy): Pool {
     const key = `${target.address}:${target.port}|originate|${target.host}|${JSON.stringify(policy)}`;
-    let pool = this.#pools.get(key);
+    let byTarget = this.#pools.get(key);
+    if (byTarget === undefined) {
+      byTarget = new Map();
+      this.#pools.set(key, byTarget);
+    }
+    let pool = byTarget.get('');
     if (!pool) {
       pool = new Pool(`http://${net.isIPv6(target.address) ? `[${target.address}]` : target.address}:${target.port}`, {
         ...POOL_OPTIONS,
@@ -77,7 +120,7 @@ export class EndpointPools {
             else callback(null, socket);
           }, ['http/1.1']),
       });
-      this.#pools.set(key, pool);
+      byTarget.set('', pool);
     }
     return pool;
   }
@@ -86,28 +129,28 @@ export class EndpointPools {
   retain(targets: Iterable<UpstreamTarget>): void {
     const live = new Set<string>();
     for (const t of targets) live.add(keyOf(t));
-    for (const [key, pool] of this.#pools) {
+    for (const [key, byTarget] of this.#pools) {
       if (!live.has(key)) {
         this.#pools.delete(key);
-        void pool.close().catch(() => undefined);
+        for (const pool of byTarget.values()) void pool.close().catch(() => undefined);
       }
     }
   }
 
   async close(): Promise<void> {
-    const pools = [...this.#pools.values()];
+    const pools = [...this.#pools.values()].flatMap((byTarget) => [...byTarget.values()]);
     this.#pools.clear();
     await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
 
-  #mtlsConnector(target: UpstreamTarget, peer: { sni: string; spiffeId: string }): buildConnector.connector {
+  #mtlsConnector(target: UpstreamTarget, peer: { sni: string; spiffeId: string }, timeoutMs: number): buildConnector.connector {
     const cert = this.cert;
     return (_opts, callback) => {
       if (!cert) {
         callback(new WeftError('UPSTREAM_UNREACHABLE', 'no workload certificate'), null);
         return;
       }
-      connectMtls(cert, { address: target.address, port: target.port, ...peer }, POOL_OPTIONS.connectTimeout, (err, socket) => {
+      connectMtls(cert, { address: target.address, port: target.port, ...peer }, timeoutMs, (err, socket) => {
         if (err || !socket) callback(err ?? new WeftError('UPSTREAM_UNREACHABLE', 'no socket'), null);
         else callback(null, socket);
       });
