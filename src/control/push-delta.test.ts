@@ -57,14 +57,14 @@ const servicesSet = (d: ConfigDelta): string[] => (d.outbound?.services?.set ?? 
 
 const CASES: Case[] = [
   {
-    name: 'a service added: only it, and the new order',
+    name: 'a service and its workload added: the service, the new order, and telemetry (which names every workload)',
     before: BASE,
     after: [...BASE, ...DETAILS],
     want: (d) => {
       assert.deepEqual(servicesSet(d), [host('details')]);
       assert.equal(d.outbound?.services?.remove, undefined);
       assert.ok(d.outbound?.services?.order?.includes(host('details')));
-      assert.equal(d.sections, undefined);
+      assert.deepEqual(Object.keys(d.sections ?? {}), ['telemetry']);
     },
   },
   {

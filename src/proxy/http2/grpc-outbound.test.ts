@@ -150,7 +150,7 @@ describe('gRPC through the outbound listener (h2c, one Exchange per stream)', ()
     apply('timeout', [route({ timeoutMs: 150 })]);
     const { err } = await say('sleep:30000');
     assert.equal(err?.code, grpc.status.DEADLINE_EXCEEDED);
-    assert.deepEqual([log.at(-1)!.responseFlags, log.at(-1)!.grpcStatus], ['UT', '4']);
+    assert.deepEqual([log.at(-1)!.responseFlags, log.at(-1)!.grpcStatus], ['UT', 4]);
   });
 
   test("the client's grpc-timeout bounds the call at the proxy", async () => {
