@@ -15,7 +15,7 @@ import type { Dispatch } from '../request/exchange.js';
 import { H2Exchange } from '../http2/h2-exchange.js';
 import { H2LocalReply } from '../http2/h2-local-reply.js';
 import { isGrpcRequest } from '../http2/grpc-status.js';
-import { H2_SERVER_LIMITS, SESSION_IDLE_MS, countStreamResets } from '../http2/h2-server-limits.js';
+import { createH2cServer } from '../http2/h2c-server.js';
 import { sendProxyError } from '../http/proxy-error.js';
 import { admitRequest } from '../security/admit-request.js';
 import type { AdmissionRequest } from '../security/admit-request.js';
@@ -29,42 +29,11 @@ export interface GatewayH2 {
 }
 
 export function createGatewayH2(rt: ProxyRuntime, dispatch: Dispatch): GatewayH2 {
-  const portOf = new WeakMap<http2.Http2Session, number>();
-  let dispatching: number | undefined;
-  const server = http2.createServer(H2_SERVER_LIMITS);
-  server.setTimeout(SESSION_IDLE_MS);
-  server.on('timeout', (session: http2.ServerHttp2Session) => session.destroy());
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (session: http2.ServerHttp2Session) => {
-    if (dispatching !== undefined) portOf.set(session, dispatching);
-    session.on('error', () => undefined);
-    sessions.add(session);
-    session.once('close', () => sessions.delete(session));
+  return createH2cServer<number>((stream, headers, flags, port) => {
+    // Every connection is handed over with its port; a stream without one is refused rather than misrouted.
+    if (port === undefined) stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    else handleStream(rt, dispatch, port, stream, headers, flags);
   });
-  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => {
-    stream.on('error', () => undefined);
-    countStreamResets(stream);
-    const port = stream.session === undefined ? undefined : portOf.get(stream.session);
-    if (port === undefined) {
-      stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-      return;
-    }
-    handleStream(rt, dispatch, port, stream, headers, flags);
-  });
-  return {
-    serve(socket, port) {
-      dispatching = port;
-      try {
-        server.emit('connection', socket);
-      } finally {
-        dispatching = undefined;
-      }
-    },
-    close() {
-      server.close();
-      for (const s of sessions) s.close();
-    },
-  };
 }
 
 function handleStream(rt: ProxyRuntime, dispatch: Dispatch, port: number, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number): void {

@@ -6,8 +6,7 @@
  * authority, no config, no such port) go through the exchange too, so a gRPC caller gets them in gRPC terms.
  * HTTP/2 to destinations outside the mesh is not proxied per stream (502); CONNECT over HTTP/2 is refused.
  */
-import http2 from 'node:http2';
-import type { IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { ProxyRuntime } from '../proxy-runtime.js';
@@ -15,7 +14,7 @@ import { parseAuthority } from '../http/authority.js';
 import { replyLocally } from '../request/exchange.js';
 import type { Dispatch } from '../request/exchange.js';
 import { H2Exchange } from '../http2/h2-exchange.js';
-import { H2_SERVER_LIMITS, SESSION_IDLE_MS, countStreamResets } from '../http2/h2-server-limits.js';
+import { createH2cServer } from '../http2/h2c-server.js';
 import type { OriginalDst } from '../capture/original-dst.js';
 import { capturedAuthority } from '../capture/captured-authority.js';
 import { PEER_WORKLOAD_HEADER, peerTableOf } from '../telemetry/peer-table.js';
@@ -29,39 +28,7 @@ export interface OutboundH2 {
 }
 
 export function createOutboundH2(rt: ProxyRuntime, dispatch: Dispatch): OutboundH2 {
-  const dialledBySession = new WeakMap<http2.Http2Session, OriginalDst>();
-  // node creates the session synchronously inside emit('connection'): this names its destination for 'session'.
-  let dispatching: OriginalDst | undefined;
-  const server = http2.createServer(H2_SERVER_LIMITS);
-  server.setTimeout(SESSION_IDLE_MS);
-  server.on('timeout', (session: ServerHttp2Session) => session.destroy());
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (session: ServerHttp2Session) => {
-    if (dispatching !== undefined) dialledBySession.set(session, dispatching);
-    session.on('error', () => undefined);
-    sessions.add(session);
-    session.once('close', () => sessions.delete(session));
-  });
-  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => {
-    stream.on('error', () => undefined); // its close is what is recorded
-    countStreamResets(stream);
-    const session = stream.session;
-    handleStream(rt, dispatch, stream, headers, flags, session ? dialledBySession.get(session) : undefined);
-  });
-  return {
-    serve(socket, dialled) {
-      dispatching = dialled;
-      try {
-        server.emit('connection', socket);
-      } finally {
-        dispatching = undefined;
-      }
-    },
-    close() {
-      server.close();
-      for (const s of sessions) s.close();
-    },
-  };
+  return createH2cServer<OriginalDst>((stream, headers, flags, dialled) => handleStream(rt, dispatch, stream, headers, flags, dialled));
 }
 
 function handleStream(rt: ProxyRuntime, dispatch: Dispatch, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, dialled: OriginalDst | undefined): void {
