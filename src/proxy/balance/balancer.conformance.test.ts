@@ -10,18 +10,7 @@ import type { PickContext } from './balancer.js';
 import { createBalancer } from './create-balancer.js';
 import { HostSet } from './host-set.js';
 import { hash32 } from './hash.js';
-
-/** A seeded PRNG (mulberry32), so every run picks the same sequence. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as seeded } from './fake-clock.fixture.js';
 
 interface TestHost {
   address: string;

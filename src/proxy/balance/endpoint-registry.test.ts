@@ -2,39 +2,10 @@
 import { DEFAULT_TRAFFIC_POLICY } from '../../proxyconfig/default-traffic-policy.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Clock } from '../../clock.js';
+import { FakeClock } from './fake-clock.fixture.js';
 import type { ClusterConfig, LoadBalancerPolicy, OutlierDetectionPolicy, TrafficPolicyConfig } from '../../proxyconfig/types.js';
 import { EndpointRegistry } from './endpoint-registry.js';
 import type { ClusterEndpoints } from './endpoint-registry.js';
-
-/** Timers that fire only when the test advances time. */
-class FakeClock implements Clock {
-  t = 0;
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private nextId = 0;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): NodeJS.Timeout {
-    const id = ++this.nextId;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return { id, [Symbol.toPrimitive]: () => id } as unknown as NodeJS.Timeout;
-  }
-  get pending(): number {
-    return this.timers.length;
-  }
-  advance(ms: number): void {
-    const until = this.t + ms;
-    for (;;) {
-      const due = this.timers.filter((x) => x.at <= until).sort((a, b) => a.at - b.at)[0];
-      if (due === undefined) break;
-      this.timers = this.timers.filter((x) => x !== due);
-      this.t = due.at;
-      due.fn();
-    }
-    this.t = until;
-  }
-}
 
 const UNLIMITED = 4_294_967_295;
 const OUTLIER: OutlierDetectionPolicy = {

@@ -16,6 +16,11 @@ export class FakeClock implements Clock {
     return { id, [Symbol.toPrimitive]: () => id } as unknown as NodeJS.Timeout;
   }
 
+  /** Timers set and not yet fired. */
+  get pending(): number {
+    return this.timers.length;
+  }
+
   advance(ms: number): void {
     const until = this.t + ms;
     for (;;) {
