@@ -12,7 +12,7 @@ rm -rf test-results && mkdir -p test-results
 status=0
 # Each file's wall time (test/support/file-clock.ts), slowest first, in test-results/file-durations.txt: a file
 # near its timeout is one a busy machine cancels.
-node --import ./dist/test/support/file-clock.js --test --test-concurrency=3 --test-timeout=180000 "${files[@]}" || status=$?
+node --import ./dist/test/support/file-clock.js --test --test-concurrency=2 --test-timeout=180000 "${files[@]}" || status=$?
 sort -rn test-results/file-durations.tsv > test-results/file-durations.txt 2>/dev/null || true
 node dist/test/support/leftover-check.js check || status=1
 exit "$status"

@@ -64,10 +64,15 @@ const CASES: [args: string[], stderr: string][] = [
 ];
 
 test('a bad flag value: one line naming the flag, exit 1, nothing started', async () => {
-  for (const [args, stderr] of CASES) {
-    const r = await runWeft(['--state-dir', stateDir, ...args]);
-    assert.deepEqual({ code: r.code, stdout: r.stdout, stderr: r.stderr }, { code: 1, stdout: '', stderr }, args.join(' '));
-  }
+  // Four processes at a time: each case is a separate CLI start, and none of them touches anything another reads.
+  const next = CASES.entries();
+  const worker = async (): Promise<void> => {
+    for (const [, [args, stderr]] of next) {
+      const r = await runWeft(['--state-dir', stateDir, ...args]);
+      assert.deepEqual({ code: r.code, stdout: r.stdout, stderr: r.stderr }, { code: 1, stdout: '', stderr }, args.join(' '));
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
 });
 
 test('weft --version and -V print the version of package.json', async () => {
