@@ -52,26 +52,7 @@ export async function startDnsProxy(o: DnsProxyOptions): Promise<DnsProxy> {
     });
   };
 
-  const udp = dgram.createSocket('udp4');
-  udp.on('error', () => undefined);
-  udp.on('message', (msg, rinfo) => handle(msg, (r) => udp.send(r, rinfo.port, rinfo.address, () => undefined)));
-  await new Promise<void>((resolve, reject) => {
-    udp.once('error', reject);
-    udp.bind(o.port, o.host, () => {
-      udp.removeListener('error', reject);
-      resolve();
-    });
-  });
-  const port = udp.address().port;
-
-  const tcp = net.createServer((socket) => serveTcp(socket, handle));
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(port, o.host, () => {
-      tcp.removeListener('error', reject);
-      resolve();
-    });
-  });
+  const { udp, tcp, port } = await bindBoth(o, handle);
 
   return {
     port,
@@ -144,4 +125,36 @@ function askOne(query: Buffer, id: number, server: DnsServer, timeoutMs: number)
       else socket.send(query, () => undefined);
     });
   });
+}
+
+/** The resolver's port for UDP and TCP alike. */
+async function bindBoth(o: DnsProxyOptions, handle: (query: Buffer, reply: (response: Buffer) => void) => void): Promise<{ udp: dgram.Socket; tcp: net.Server; port: number }> {
+  // With port 0 the system picks a free UDP port, whose TCP twin may be taken: pick again a few times.
+  for (let attempt = 1; ; attempt++) {
+    const udp = dgram.createSocket('udp4');
+    udp.on('error', () => undefined);
+    udp.on('message', (msg, rinfo) => handle(msg, (r) => udp.send(r, rinfo.port, rinfo.address, () => undefined)));
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(o.port, o.host, () => {
+        udp.removeListener('error', reject);
+        resolve();
+      });
+    });
+    const port = udp.address().port;
+    const tcp = net.createServer((socket) => serveTcp(socket, handle));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port, o.host, () => {
+          tcp.removeListener('error', reject);
+          resolve();
+        });
+      });
+      return { udp, tcp, port };
+    } catch (err) {
+      udp.close();
+      if (o.port !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw err;
+    }
+  }
 }
