@@ -4,7 +4,7 @@
  * kind and namespace (NotAllowedByListeners), and the route's hostnames must meet the listener's
  * (NoMatchingListenerHostname).
  */
-import type { ParentReference } from '../../config/kinds/gateway-api/common.js';
+import type { ParentReference } from '../../config/kinds/gateway-api/shared-fields.js';
 import type { LabelSelector } from '../../config/kinds/gateway-api/gateway.js';
 import { cond } from './conditions.js';
 import type { Condition } from './conditions.js';

@@ -3,7 +3,7 @@
  * namespace's only where a ReferenceGrant there allows the route's kind. A reference that does not resolve is kept
  * as a problem with the spec's ResolvedRefs reason; the caller answers 500 for its share of requests.
  */
-import type { BackendObjectReference } from '../../config/kinds/gateway-api/common.js';
+import type { BackendObjectReference } from '../../config/kinds/gateway-api/shared-fields.js';
 import type { Destination } from '../../config/kinds/virtual-service.js';
 import { CLUSTER_DOMAIN } from '../registry/index.js';
 import type { RefProblem } from './conditions.js';

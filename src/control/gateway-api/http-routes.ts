@@ -8,7 +8,7 @@
  * trailing `/`, so the shared route engine needs nothing new.
  */
 import type { Headers, HttpMatchRequest, HttpRoute, HttpRouteDestination, VsStringMatch } from '../../config/kinds/virtual-service.js';
-import type { HeaderModifier, MirrorFilter, ValueMatch } from '../../config/kinds/gateway-api/common.js';
+import type { HeaderModifier, MirrorFilter, ValueMatch } from '../../config/kinds/gateway-api/shared-fields.js';
 import type { HttpRouteFilter, HttpRouteMatch, HttpRouteRule } from '../../config/kinds/gateway-api/http-route.js';
 import type { RefProblem } from './conditions.js';
 import { resolveBackend } from './backends.js';

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { PortNumberSchema, StringMapSchema } from '../scalars.js';
 import type { SpecIssue } from '../spec-issue.js';
-import { GroupSchema, HostnameSchema, KindNameSchema, NamespaceSchema, ObjectNameSchema, SectionNameSchema } from './common.js';
+import { GroupSchema, HostnameSchema, KindNameSchema, NamespaceSchema, ObjectNameSchema, SectionNameSchema } from './shared-fields.js';
 
 export const GatewayClassSpecSchema = z.strictObject({
   controllerName: z.string().min(1, 'controllerName is required').max(253).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9/\-._~%!$&'()*+,;=:]+$/, 'controllerName must be a domain-prefixed path, e.g. istio.io/gateway-controller'),

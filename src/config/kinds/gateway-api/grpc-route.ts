@@ -14,7 +14,7 @@ import {
   filterFieldsMatchType,
   servicePortRequired,
   uniqueNames,
-} from './common.js';
+} from './shared-fields.js';
 import { re2Problem } from '../../../route/re2.js';
 import { checkParentRefs } from './http-route.js';
 

@@ -18,7 +18,7 @@ import {
   filterFieldsMatchType,
   servicePortRequired,
   uniqueNames,
-} from './common.js';
+} from './shared-fields.js';
 
 const PathModifierSchema = z
   .strictObject({
