@@ -251,6 +251,8 @@ export const ProxyConfigSchema = z.strictObject({
      * connection; ALLOW_ANY passes it through to where the app dialled. The workload's Sidecar decides, else MeshConfig.
      */
     trafficPolicy: z.enum(['REGISTRY_ONLY', 'ALLOW_ANY']),
+    /** MeshConfig `grpcMaxMessageBytes`: the largest gRPC message let through; absent is gRPC's default, 4 MiB. */
+    grpcMaxMessageBytes: z.number().int().min(1).max(0xffffffff).optional(),
   }),
   gateway: z
     .strictObject({

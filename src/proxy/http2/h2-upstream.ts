@@ -11,13 +11,22 @@ import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from
 import { Readable } from 'node:stream';
 import { HOP_BY_HOP } from '../http/forward.js';
 import { targetOf } from '../upstream/endpoint-pools.js';
+import { LOCAL_REPLY } from '../request/exchange.js';
 import type { Dispatch, Exchange, ResponseHandler, ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from '../request/exchange.js';
 import type { H2SessionPools, PooledSession, SessionWaiter } from './h2-session-pool.js';
+import { GrpcMessageLimit } from './grpc-message-limit.js';
+import { grpcMessageTooLarge } from './grpc-status.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
 const ATTEMPT = Symbol('attempt');
 type Tracked = ClientHttp2Stream & { [ATTEMPT]?: H2UpstreamAttempt };
+/** The body an attempt sends, while its gRPC messages are measured. */
+type MeasuredBody = Readable & { [ATTEMPT]?: H2UpstreamAttempt | undefined };
+
+function onRequestData(this: MeasuredBody, chunk: Buffer): void {
+  this[ATTEMPT]?.requestData(chunk);
+}
 
 // Listeners without closures: node calls them with the stream as `this`.
 function onResponse(this: Tracked, headers: IncomingHttpHeaders, flags: number): void {
@@ -81,6 +90,9 @@ class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
   private endSeen = false;
   private done = false;
   private abortedWith: Error | undefined;
+  /** A gRPC call's request messages, measured as they pass (grpc-message-limit.ts). */
+  private limit: GrpcMessageLimit | undefined;
+  private measured: MeasuredBody | undefined;
   headersOnly = false;
   error: Error | undefined;
 
@@ -120,8 +132,53 @@ class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
     stream.once('end', onEnd);
     stream.on('error', onError);
     stream.once('close', onClose);
-    if (body instanceof Readable) body.pipe(stream);
-    else if (body !== null) stream.end(body);
+    if (ex.grpc && body !== null) this.limit = new GrpcMessageLimit(ex.cfg.grpcMaxMessageBytes);
+    if (body instanceof Readable) {
+      // Measured before it is piped: this listener sees each chunk first, so an oversize message's bytes stay here.
+      if (this.limit !== undefined) {
+        const measured = body as MeasuredBody;
+        measured[ATTEMPT] = this;
+        measured.on('data', onRequestData);
+        this.measured = measured;
+      }
+      body.pipe(stream);
+    } else if (body !== null) {
+      if (this.limit !== undefined && this.limit.feed(body) >= 0) this.requestTooLarge();
+      else stream.end(body);
+    }
+  }
+
+  requestData(chunk: Buffer): void {
+    if (this.limit!.feed(chunk) >= 0) this.requestTooLarge();
+  }
+
+  /**
+   * A request message past the limit: the upstream stream is reset before the message's bytes reach it, and the
+   * caller is answered RESOURCE_EXHAUSTED: trailers-only if no answer has begun, else as the answer's trailers.
+   */
+  private requestTooLarge(): void {
+    this.stopMeasuring();
+    const s = this.stream;
+    if (this.measured !== undefined) this.measured.unpipe(s);
+    if (s !== undefined && !s.closed && !s.destroyed) s.close(NGHTTP2_CANCEL);
+    if (this.done) return;
+    this.done = true;
+    const ex = this.ex;
+    ex.reason = 'request payload too large';
+    const status = grpcMessageTooLarge(this.limit!.oversize, this.limit!.limit, 'request');
+    if (this.answered) {
+      this.handler.onEnd(ex, status);
+      return;
+    }
+    this.handler.onHeaders(ex, 200, { 'content-type': 'application/grpc', ...status }, LOCAL_REPLY);
+    this.handler.onEnd(ex);
+  }
+
+  private stopMeasuring(): void {
+    const m = this.measured;
+    if (m === undefined) return;
+    m.removeListener('data', onRequestData);
+    m[ATTEMPT] = undefined;
   }
 
   failed(err: Error): void {
@@ -160,6 +217,7 @@ class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
   }
 
   closed(rstCode: number | undefined): void {
+    this.stopMeasuring();
     const s = this.session;
     this.session = undefined;
     s?.release();
