@@ -37,6 +37,13 @@ function streamDrained(this: Tracked): void {
 function wantTrailers(this: Tracked): void {
   this[EXCHANGE]?.sendTrailers();
 }
+function requestTrailersArrived(this: Tracked, trailers: IncomingHttpHeaders): void {
+  const ex = this[EXCHANGE];
+  if (ex === undefined) return;
+  const kept: ResponseHeaders = {};
+  copyHeaders(trailers, kept, NOT_RELAYED);
+  ex.requestTrailers = kept;
+}
 
 export interface H2Request {
   authority: string;
@@ -86,6 +93,8 @@ export class H2Exchange extends Exchange {
     this.grpc = isGrpcRequest(h['content-type']);
     (stream as Tracked)[EXCHANGE] = this;
     stream.once('close', streamClosed);
+    // Trailers arrive just before the body's end: kept for the upstream stream, which sends them after the body.
+    if (this.body !== null) stream.once('trailers', requestTrailersArrived);
   }
 
   /** The request headers as a flat list without pseudo-headers, for an HTTP/1.1 upstream. */

@@ -45,6 +45,9 @@ function onError(this: Tracked, err: Error): void {
   const a = this[ATTEMPT];
   if (a !== undefined) a.error = err;
 }
+function onWantTrailers(this: Tracked): void {
+  this[ATTEMPT]?.sendRequestTrailers();
+}
 function onClose(this: Tracked): void {
   this[ATTEMPT]?.closed(this.rstCode);
 }
@@ -117,7 +120,8 @@ class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
     const body = ex.bodyForAttempt();
     let stream: Tracked;
     try {
-      stream = s.session!.request(requestHeaders(ex), { endStream: body === null }) as Tracked;
+      // A body may end in trailers (gRPC client streaming, HTTP/2 trailers in general): END_STREAM waits for them.
+      stream = s.session!.request(requestHeaders(ex), { endStream: body === null, waitForTrailers: body !== null }) as Tracked;
     } catch (err) {
       this.session = undefined;
       s.release();
@@ -132,6 +136,7 @@ class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
     stream.once('end', onEnd);
     stream.on('error', onError);
     stream.once('close', onClose);
+    if (body !== null) stream.once('wantTrailers', onWantTrailers);
     if (ex.grpc && body !== null) this.limit = new GrpcMessageLimit(ex.cfg.grpcMaxMessageBytes);
     if (body instanceof Readable) {
       // Measured before it is piped: this listener sees each chunk first, so an oversize message's bytes stay here.
@@ -146,6 +151,12 @@ class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
       if (this.limit !== undefined && this.limit.feed(body) >= 0) this.requestTooLarge();
       else stream.end(body);
     }
+  }
+
+  /** The request body has gone: the caller's trailers follow it (none: END_STREAM on an empty DATA frame). */
+  sendRequestTrailers(): void {
+    const s = this.stream;
+    if (s !== undefined && !s.closed && !s.destroyed) s.sendTrailers(this.ex.requestTrailers ?? {});
   }
 
   requestData(chunk: Buffer): void {
