@@ -56,8 +56,8 @@ function endSettled(a: H2UpstreamAttempt): void {
 }
 
 /** The request headers for the upstream stream. */
-function requestHeaders(ex: Exchange): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = { ':method': ex.method, ':scheme': 'http', ':authority': ex.upstreamAuthority, ':path': ex.upstreamPath };
+function requestHeaders(ex: Exchange, scheme: string): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ':method': ex.method, ':scheme': scheme, ':authority': ex.upstreamAuthority, ':path': ex.upstreamPath };
   const bag = ex.upstreamHeaders ?? ex.headers;
   const remove = ex.removeHeaders;
   for (const name in bag) {
@@ -85,7 +85,7 @@ function responseHeaders(h: IncomingHttpHeaders): ResponseHeaders {
   return out;
 }
 
-class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
+export class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
   private stream: Tracked | undefined;
   private session: PooledSession | undefined;
   private trailers: ResponseHeaders | undefined;
@@ -102,6 +102,8 @@ class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
   constructor(
     private readonly ex: Exchange,
     private readonly handler: ResponseHandler,
+    /** `https` when this proxy originates TLS to the upstream. */
+    private readonly scheme = 'http',
   ) {
     ex.control = this;
   }
@@ -121,7 +123,7 @@ class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
     let stream: Tracked;
     try {
       // A body may end in trailers (gRPC client streaming, HTTP/2 trailers in general): END_STREAM waits for them.
-      stream = s.session!.request(requestHeaders(ex), { endStream: body === null, waitForTrailers: body !== null }) as Tracked;
+      stream = s.session!.request(requestHeaders(ex, this.scheme), { endStream: body === null, waitForTrailers: body !== null }) as Tracked;
     } catch (err) {
       this.session = undefined;
       s.release();
