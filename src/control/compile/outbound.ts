@@ -139,8 +139,7 @@ export function outboundSection(snap: MeshSnapshot, client: OutboundClient, side
       const routed = traffic.every((p, i) => p === kept[i]) ? kept : traffic;
       return [{ host: svc.host, namespace: svc.namespace, aliases: serviceAliases(svc, fromNamespace), ports: routed, addresses: vip === undefined ? [] : [vip] }];
     });
-    const grpcMaxMessageBytes = snap.mesh.grpcMaxMessageBytes;
-    return sharedSection({ services, externals: compileExternals(snap, client, scope), trafficPolicy: trafficPolicyFor(snap, sidecar), ...(grpcMaxMessageBytes !== undefined && { grpcMaxMessageBytes }) });
+    return sharedSection({ services, externals: compileExternals(snap, client, scope), trafficPolicy: trafficPolicyFor(snap, sidecar) });
   });
 }
 

@@ -148,7 +148,7 @@ export class CompiledProxyConfig {
   constructor(config: ProxyConfig) {
     this.version = config.version;
     this.raw = config;
-    this.grpcMaxMessageBytes = config.outbound.grpcMaxMessageBytes ?? GRPC_MAX_MESSAGE_BYTES_DEFAULT;
+    this.grpcMaxMessageBytes = config.security.grpcMaxMessageBytes ?? GRPC_MAX_MESSAGE_BYTES_DEFAULT;
     for (const svc of config.outbound.services) {
       const compiled: CompiledService = { host: svc.host, ports: new Map(), addresses: svc.addresses };
       for (const p of svc.ports) {

@@ -43,10 +43,9 @@ function config(version: string, appPort: number, grpcMaxMessageBytes?: number):
       ],
       externals: [],
       trafficPolicy: 'REGISTRY_ONLY',
-      ...(grpcMaxMessageBytes !== undefined && { grpcMaxMessageBytes }),
     },
     gateway: null,
-    security: { rootNamespace: 'istio-system', pathNormalization: 'BASE', authorizationPolicies: [], jwtRules: [], extensionProviders: [] },
+    security: { rootNamespace: 'istio-system', pathNormalization: 'BASE', authorizationPolicies: [], jwtRules: [], extensionProviders: [], ...(grpcMaxMessageBytes !== undefined && { grpcMaxMessageBytes }) },
   };
 }
 
