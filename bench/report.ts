@@ -2,6 +2,8 @@
 import type { MachineInfo } from './machine.js';
 import type { DataPlaneResults, PathFigures } from './data-plane.js';
 import type { BookinfoUp, CsrRate, ScaleResult } from './control-plane.js';
+import type { H2GrpcResults } from './h2-grpc.js';
+import { renderH2Grpc } from './h2-grpc-report.js';
 
 export interface BenchResults {
   machine: MachineInfo;
@@ -11,6 +13,8 @@ export interface BenchResults {
   loadAverageEnd: number[];
   settings: Record<string, number | string>;
   dataPlane: DataPlaneResults | { error: string };
+  /** Absent in runs from before the scenario existed. */
+  h2grpc?: H2GrpcResults | { error: string };
   csr: CsrRate | { error: string };
   bookinfo: BookinfoUp | { error: string };
   /** One run per number of proxies. */
@@ -163,5 +167,6 @@ export function renderResults(r: BenchResults, notes: string): string {
     '',
   ].join('\n');
   const dp = 'error' in r.dataPlane ? `## Data plane\n\nFailed: ${r.dataPlane.error}` : dataPlaneSection(r.dataPlane);
-  return `${head}\n${dp}\n\n${controlSection(r)}\n${notes === '' ? '' : `\n${notes}\n`}`;
+  const h2 = r.h2grpc === undefined ? '' : 'error' in r.h2grpc ? `## HTTP/2 and gRPC through the sidecars\n\nFailed: ${r.h2grpc.error}\n\n` : `${renderH2Grpc(r.h2grpc)}\n\n`;
+  return `${head}\n${dp}\n\n${h2}${controlSection(r)}\n${notes === '' ? '' : `\n${notes}\n`}`;
 }
