@@ -96,6 +96,8 @@ export function renderH2Grpc(r: H2GrpcResults, header?: H2GrpcRunHeader): string
       r.grpc.map((p) => [p.name, int(p.fixed.run.rps), String(p.fixed.run.errors), f(p.fixed.run.latencyMs?.p50, 3), f(p.fixed.run.latencyMs?.p99, 3), cpuCells(p.fixed).join(' / ')]),
     ),
   );
+  const saturated = r.grpc.filter((p) => p.fixed.run.rps < 0.95 * r.grpcRate).map((p) => p.name);
+  if (saturated.length > 0) out.push('', `Saturated at this rate (achieved under 95% of offered): ${saturated.join(', ')}; there the latency is queueing behind h2load's streams, not the path's cost.`);
   out.push('', `Added over direct at ${int(r.grpcRate)} calls/s (ms):`, '', table(['path', 'P50', 'P99'], grpcAdded(r.grpc)));
   const weft = r.grpc.find((p) => p.name === 'weft');
   const nginx = r.grpc.find((p) => p.name === 'nginx');
@@ -106,6 +108,11 @@ export function renderH2Grpc(r: H2GrpcResults, header?: H2GrpcRunHeader): string
   for (const p of r.http2) out.push(p.max.run.command);
   for (const p of r.grpc) out.push(p.max.run.command, p.fixed.run.command);
   out.push('```');
+  if (r.profileError !== undefined) out.push('', `No CPU profile: ${r.profileError}.`);
+  for (const pr of r.profiles) {
+    out.push('', `weft ${pr.role} sidecar, ${pr.seconds} s of closed-loop gRPC calls at ${int(pr.rps)} calls/s (top self time, percent of the busy samples):`, '');
+    out.push(table(['self ms', '%', 'function', 'where'], pr.top.map((t) => [f(t.selfMs, 0), f(t.percent, 1), `\`${t.function}\``, t.where === '' ? '(native / VM)' : `\`${t.where}\``])));
+  }
   return out.join('\n');
 }
 

@@ -22,6 +22,8 @@ import { cpuDuring } from './data-plane.js';
 import { cpuLayout } from './cpu-layout.js';
 import { GRPC_HEADERS, SAY_PATH, probeGrpc, sayRequestFrame } from './grpc-body.js';
 import type { ProbeResult } from './grpc-body.js';
+import { profileWhile, topSelfTime } from './cpu-profile.js';
+import type { SelfTimeRow } from './cpu-profile.js';
 
 export type H2PathName = 'direct' | 'weft' | 'nginx';
 
@@ -40,6 +42,8 @@ export interface H2GrpcOptions {
   rateStreams: number;
   /** Size of the EchoRequest message text. */
   messageBytes: number;
+  /** Seconds of gRPC load under the sampling profiler, per weft sidecar; 0 skips profiling. */
+  profileSeconds: number;
   log: (line: string) => void;
 }
 
@@ -76,6 +80,10 @@ export interface H2GrpcResults {
   grpcRate: number;
   http2: H2PathFigures[];
   grpc: GrpcPathFigures[];
+  /** The weft sidecars' top self time under closed-loop gRPC load. */
+  profiles: { role: 'client' | 'server'; seconds: number; rps: number; top: SelfTimeRow[] }[];
+  /** Why a profile could not be taken (the figures above stand without it). */
+  profileError?: string;
 }
 
 interface PathSetup {
@@ -180,7 +188,8 @@ export async function runH2Grpc(o: H2GrpcOptions): Promise<H2GrpcResults> {
     const grpc: GrpcPathFigures[] = [];
     const call: Partial<H2loadOptions> = { data: body, headers: GRPC_HEADERS };
     const fixedRun = { ...span, connections: o.rateConnections, streams: o.rateStreams, cpu: loadCpu, ...call, rpsPerClient: Math.max(1, Math.round(o.grpcRate / o.rateConnections)) };
-    for (const p of pathsTo(`http://${grpcEcho.podIP}:50051`, 'grpc-echo:50051', grpcEcho.proxyPid, pair, SAY_PATH)) {
+    const grpcPaths = pathsTo(`http://${grpcEcho.podIP}:50051`, 'grpc-echo:50051', grpcEcho.proxyPid, pair, SAY_PATH);
+    for (const p of grpcPaths) {
       const probe = await probeGrpc(new URL(p.url).origin, p.authority ?? new URL(p.url).host, frame);
       if (probe.status !== 200 || probe.grpcStatus !== '0') throw new Error(`gRPC call through ${p.name} answered HTTP ${probe.status}, grpc-status ${String(probe.grpcStatus)} ${probe.grpcMessage ?? ''}`);
       await warm(p, call);
@@ -190,6 +199,21 @@ export async function runH2Grpc(o: H2GrpcOptions): Promise<H2GrpcResults> {
       const fixed = await measure(p, fixedRun, logFile);
       grpc.push({ name: p.name, probe, max, fixed });
     }
+    const profiles: H2GrpcResults['profiles'] = [];
+    let profileError: string | undefined;
+    const weft = grpcPaths.find((p) => p.name === 'weft')!;
+    for (const s of o.profileSeconds > 0 ? weft.sidecars : []) {
+      o.log(`profiling the weft ${s.role} sidecar under gRPC load`);
+      let rps = 0;
+      const profile = await profileWhile(s.pid, async () => {
+        rps = (await h2load({ url: weft.url, host: weft.authority }, { ...closed, ...call, seconds: o.profileSeconds, warmUpSeconds: 0 })).rps;
+      }).catch((err: unknown) => {
+        profileError = (err as Error).message;
+        return undefined;
+      });
+      if (!profile) break;
+      profiles.push({ role: s.role, seconds: o.profileSeconds, rps, top: topSelfTime(profile, 15) });
+    }
     return {
       pinning,
       http2Upstream: 'nginx (one process, `return 200` with a 1024-byte text/plain body, access log off, `listen ... http2`: h2c), the `upstream` Workload of bench/h2-mesh.yaml behind the Service `upstream-h2` (port name `http2`).',
@@ -198,6 +222,8 @@ export async function runH2Grpc(o: H2GrpcOptions): Promise<H2GrpcResults> {
       grpcRate: o.grpcRate,
       http2,
       grpc,
+      profiles,
+      ...(profileError === undefined ? {} : { profileError }),
     };
   } finally {
     await pair?.stop();
