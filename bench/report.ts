@@ -54,7 +54,7 @@ function dataPlaneSection(d: DataPlaneResults): string {
     ),
   );
   const unsupported = d.paths.filter((p) => 'unsupported' in p.http2).map((p) => `${p.name}: ${'unsupported' in p.http2 ? p.http2.unsupported : ''}`);
-  if (unsupported.length > 0) out.push('', `HTTP/2: ${unsupported.join('; ')}. The nginx pair takes h2c from the client and speaks HTTP/1.1 over mTLS between its sidecars (nginx cannot proxy HTTP/2 upstream).`);
+  if (unsupported.length > 0) out.push('', `HTTP/2: ${unsupported.join('; ')}. The nginx pair takes h2c from the client and speaks HTTP/1.1 over mTLS between its sidecars (its proxy module speaks only HTTP/1.1 upstream; the pair with HTTP/2 between its sidecars is in the HTTP/2 and gRPC section).`);
   out.push('', '### Latency at a fixed offered rate (open loop)', '');
   const rate = direct?.latency.rate ?? weft?.latency.rate ?? 0;
   out.push(
