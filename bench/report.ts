@@ -154,7 +154,8 @@ function controlSection(r: BenchResults): string {
   return out.join('\n');
 }
 
-export function renderResults(r: BenchResults, notes: string): string {
+/** `h2Notes` (bench/h2-grpc-limits.md) goes under the HTTP/2 and gRPC section, `notes` at the end. */
+export function renderResults(r: BenchResults, notes: string, h2Notes = ''): string {
   const m = r.machine;
   const head = [
     '# weft benchmark results',
@@ -167,6 +168,6 @@ export function renderResults(r: BenchResults, notes: string): string {
     '',
   ].join('\n');
   const dp = 'error' in r.dataPlane ? `## Data plane\n\nFailed: ${r.dataPlane.error}` : dataPlaneSection(r.dataPlane);
-  const h2 = r.h2grpc === undefined ? '' : 'error' in r.h2grpc ? `## HTTP/2 and gRPC through the sidecars\n\nFailed: ${r.h2grpc.error}\n\n` : `${renderH2Grpc(r.h2grpc)}\n\n`;
+  const h2 = r.h2grpc === undefined ? '' : 'error' in r.h2grpc ? `## HTTP/2 and gRPC through the sidecars\n\nFailed: ${r.h2grpc.error}\n\n` : `${renderH2Grpc(r.h2grpc)}${h2Notes === '' ? '' : `\n\n${h2Notes}`}\n\n`;
   return `${head}\n${dp}\n\n${h2}${controlSection(r)}\n${notes === '' ? '' : `\n${notes}\n`}`;
 }
