@@ -6,7 +6,10 @@
  *   by default), with `caCrl` revocations; `insecureSkipVerify` turns verification off;
  * - its name is checked against `subjectAltNames` (any one, DNS or URI SAN, exact), else against the server name
  *   (Istio's auto SAN validation);
- * - MUTUAL presents `clientCertificate` with `privateKey`.
+ * - MUTUAL presents `clientCertificate` with `privateKey`;
+ * - TLS 1.2 exactly: Envoy's client defaults (tls_minimum/maximum_protocol_version), which Istio leaves as they are
+ *   for SIMPLE and MUTUAL. In TLS 1.2 a server's refusal of the client certificate ends the handshake, so it is a
+ *   connect failure (`UF`), as at Envoy.
  * Certificate files are read for each new connection, so a rotated file is used by the next connection (Envoy
  * watches them). `credentialName` arrives resolved (`credential`: the Secret's PEM, only where Istio applies it: at
  * gateways, and at sidecars a workloadSelector chose); a rotated Secret is a new config, whose policy object the
@@ -26,6 +29,9 @@ export interface OriginationTarget {
   /** The host the request was for: the server name when the rule sets no `sni`. */
   host: string;
 }
+
+/** Envoy's upstream TLS defaults: TLS 1.2 at least and at most. */
+const ENVOY_CLIENT_VERSIONS = { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } as const;
 
 function failed(servername: string, why: string, cause?: unknown): WeftError {
   return new WeftError('TLS_ORIGINATION_FAILED', `TLS origination to ${servername} failed: ${why}`, { cause });
@@ -50,7 +56,7 @@ export function originationOptions(policy: ClientTlsPolicy, target: OriginationT
   const servername = policy.sni ?? target.host;
   const credential = policy.credential;
   if (credential?.problem !== undefined) throw failed(servername, `credentialName ${credential.secret}: ${credential.problem}`);
-  const options: tls.ConnectionOptions = { host: target.address, port: target.port, ...(alpn !== undefined && { ALPNProtocols: alpn }) };
+  const options: tls.ConnectionOptions = { host: target.address, port: target.port, ...ENVOY_CLIENT_VERSIONS, ...(alpn !== undefined && { ALPNProtocols: alpn }) };
   if (credential !== undefined) options.secureContext = credentialContext(credential, servername);
   // An IP address is not a valid TLS server name (RFC 6066 §3); Node refuses to send one.
   if (net.isIP(servername) === 0) options.servername = servername;
@@ -85,6 +91,7 @@ function credentialContext(c: ClientCredential, servername: string): tls.SecureC
   if (context === undefined) {
     try {
       context = tls.createSecureContext({
+        ...ENVOY_CLIENT_VERSIONS,
         ...(c.ca !== undefined && { ca: c.ca.pem }),
         ...(c.crl !== undefined && { crl: c.crl.pem }),
         ...(c.certificate !== undefined && c.privateKey !== undefined && { cert: c.certificate.pem, key: c.privateKey.pem }),
