@@ -70,11 +70,11 @@ async function startOrigin(net: OutsideNetwork, files: { crt: string; key: strin
 }
 
 /** `kubectl create secret -n istio-system generic client-credential --from-file=tls.key=... --from-file=tls.crt=... --from-file=ca.crt=...`. */
-function clientSecret(files: { crt: string; key: string; ca: string }): string {
+function clientSecret(files: { crt: string; key: string; ca: string }, name = 'client-credential'): string {
   const b64 = (f: string): string => fs.readFileSync(f).toString('base64');
   return `apiVersion: v1
 kind: Secret
-metadata: { name: client-credential, namespace: ${GATEWAY_NS} }
+metadata: { name: ${name}, namespace: ${GATEWAY_NS} }
 type: Opaque
 data:
   tls.key: ${b64(files.key)}
@@ -92,11 +92,12 @@ spec:
   hosts: [${HOST}]
   location: MESH_EXTERNAL
   resolution: STATIC
-  endpoints: [{ address: "${address}", ports: { https: ${ports.simple}, https-mutual: ${ports.mutual} } }]
+  endpoints: [{ address: "${address}", ports: { https: ${ports.simple}, https-mutual: ${ports.mutual}, https-stranger: ${ports.mutual} } }]
   ports:
   - { number: 80, name: http, protocol: HTTP }
   - { number: 443, name: https, protocol: HTTPS }
   - { number: 8443, name: https-mutual, protocol: HTTPS }
+  - { number: 9443, name: https-stranger, protocol: HTTPS }
 ---
 apiVersion: networking.istio.io/v1
 kind: Gateway
@@ -116,6 +117,8 @@ spec:
   hosts: [${HOST}]
   gateways: [istio-egressgateway]
   http:
+  - match: [{ gateways: [istio-egressgateway], port: 80, uri: { prefix: /stranger } }]
+    route: [{ destination: { host: ${HOST}, port: { number: 9443 } } }]
   - match: [{ gateways: [istio-egressgateway], port: 80, uri: { prefix: /mutual } }]
     route: [{ destination: { host: ${HOST}, port: { number: 8443 } } }]
   - match: [{ gateways: [istio-egressgateway], port: 80 }]
@@ -136,6 +139,8 @@ spec:
       tls: { mode: SIMPLE, caCertificates: ${caFile} }
     - port: { number: 8443 }
       tls: { mode: MUTUAL, credentialName: client-credential, sni: ${HOST} }
+    - port: { number: 9443 }
+      tls: { mode: MUTUAL, credentialName: stranger-credential }
 `;
 }
 
@@ -160,6 +165,8 @@ test('egress gateway TLS origination: SIMPLE and MUTUAL with credentialName', { 
   const dir = fs.mkdtempSync(path.join(stateDir, 'config-'));
   fs.writeFileSync(path.join(dir, 'task.yaml'), taskConfig(outside.address, ports, ca.crt));
   fs.writeFileSync(path.join(dir, 'client-credential.yaml'), clientSecret({ ...client, ca: ca.crt }));
+  // A client certificate of another CA, for the port the external host must refuse it on.
+  fs.writeFileSync(path.join(dir, 'stranger-credential.yaml'), clientSecret({ ...stranger, ca: ca.crt }, 'stranger-credential'));
   mesh = await startMesh([dir], { stateDir, isolation: 'netns' });
   const m = mesh;
   const gw = m.mesh().egressGateway;
@@ -215,12 +222,18 @@ spec:
     const r = await callGateway(gw.podIP, '/mutual/rotated');
     assert.equal(r.body, `mutual sni=${HOST} client=rotated.example.com host=${HOST}`);
     assert.equal(m.mesh().egressGateway?.proxyPid, pid);
+    // istioctl's view: the gateway holds the Secret under Istio's SDS name, the rotated certificate now.
+    const pc = await m.weft(['proxy-config', `gateway/${GATEWAY_NS}/istio-egressgateway`, 'secrets', '-o', 'json']);
+    assert.equal(pc.code, 0, pc.stderr);
+    const secrets = (JSON.parse(pc.stdout) as { secrets: Array<{ name: string; type: string; subject: string }> }).secrets;
+    assert.match(secrets.find((x) => x.name === 'kubernetes://client-credential')?.subject ?? '', /CN=rotated\.example\.com/);
+    assert.equal(secrets.find((x) => x.name === 'kubernetes://client-credential-cacert')?.type, 'CA');
+    assert.ok(!pc.stdout.includes('PRIVATE KEY'));
   });
 
   await t.test('a client certificate the external host does not trust: 503, UF', async () => {
-    await applyAndSync(m, 'apply', { yaml: clientSecret({ ...stranger, ca: ca.crt }) }, ['istio-egressgateway']);
-    const r = await callGateway(gw.podIP, '/mutual/stranger');
+    const r = await callGateway(gw.podIP, '/stranger');
     assert.equal(r.status, 503, r.body);
-    assert.match((await refusedLine('/mutual/stranger')).responseFlags ?? '', /\bUF\b/);
+    assert.match((await refusedLine('/stranger')).responseFlags ?? '', /\bUF\b/);
   });
 });
