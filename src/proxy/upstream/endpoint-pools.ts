@@ -3,6 +3,7 @@
  * connections are made by our own connector so that every handshake uses the certificate current at that moment
  * (rotation needs no pool rebuild) and verifies the peer's SPIFFE ID, not a DNS name.
  */
+import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { Pool } from 'undici';
 import type { buildConnector } from 'undici';
@@ -93,6 +94,22 @@ const FIXED: HttpPoolSettings = {
   keepAliveDelayMs: null,
 };
 
+/**
+ * A policy's pool key, made once per policy object (one per config push): the policy may carry a Secret's PEM, too
+ * long to serialize per request. Equal policies from two pushes give equal keys, so an unchanged rule keeps its pool;
+ * a rotated Secret changes the key, and the next connection is made with the new credential.
+ */
+const policyKeys = new WeakMap<ClientTlsPolicy, string>();
+
+function policyKey(policy: ClientTlsPolicy): string {
+  let key = policyKeys.get(policy);
+  if (key === undefined) {
+    key = createHash('sha256').update(JSON.stringify(policy)).digest('base64url');
+    policyKeys.set(policy, key);
+  }
+  return key;
+}
+
 export class EndpointPools {
   /** Target → cluster settings → pool. */
   #pools = new Map<string, Map<string, Pool>>();
@@ -133,7 +150,7 @@ export class EndpointPools {
    * destination, host and policy, so two rules never share a connection.
    */
   originating(target: OriginationTarget, policy: ClientTlsPolicy): Pool {
-    const key = `${target.address}:${target.port}|originate|${target.host}|${JSON.stringify(policy)}`;
+    const key = `${target.address}:${target.port}|originate|${target.host}|${policyKey(policy)}`;
     let byTarget = this.#pools.get(key);
     if (byTarget === undefined) {
       byTarget = new Map();
