@@ -24,6 +24,7 @@ import type { Leadership, SealedSecrets } from './etcd-replication.js';
 import * as reads from './etcd-history.js';
 import { EtcdJwksRecords } from './etcd-jwks.js';
 import type { SharedJwksRecords } from './etcd-jwks.js';
+import type { EtcdClientTls } from './etcd-tls.js';
 import { KEYS, resourceKey, resourcePrefix } from './etcd-keys.js';
 import { canonicalJson, checkDistinctKeys, checkStorable, sameDesiredState, storedForm } from './resource-content.js';
 import type {
@@ -32,8 +33,10 @@ import type {
 } from './types.js';
 
 export interface EtcdStoreOptions {
-  /** Client URLs of the cluster's members (http://host:port); the client fails over between them. */
+  /** Client URLs of the cluster's members (http(s)://host:port); the client fails over between them. */
   endpoints: readonly string[];
+  /** CA, and client certificate and key, for https:// members. */
+  tls?: EtcdClientTls;
   /** Every key of this store starts with it; one prefix per mesh. */
   prefix?: string;
   clock?: Clock;
