@@ -38,7 +38,7 @@ import { explicitProxyEnv } from './explicit-proxy-env.js';
 import { capturePod, hostUpstreamNameservers, sidecarCaptureEnv } from './netns/pod-capture.js';
 import { podHostsFile } from './netns/pod-resolver-files.js';
 import { CLUSTER_DOMAIN } from '../control/registry/index.js';
-import { ensureSealingKey, localPorts, startLocalEtcd } from './local-store.js';
+import { ensureSealingKey, etcdTlsArgs, localPorts, startLocalEtcd } from './local-store.js';
 import type { LocalStore } from './local-store.js';
 
 export interface LocalMeshOptions {
@@ -271,13 +271,13 @@ export class LocalMesh {
     if (store === undefined || store.kind === 'sqlite') return;
     const ports = await localPorts(this.layout, store, freePort);
     this.#replicas = ports.replicas.map((port) => ({ address: `${host}:${port}`, process: undefined }));
-    let endpoints = store.endpoints;
+    let { endpoints, tls } = store;
     if (endpoints === undefined) {
       const started = await startLocalEtcd(this.layout, ports.etcd, this.#marked(process.env), this.o.log, () => this.#stopping);
       this.#etcd = started.members;
-      endpoints = started.endpoints;
+      ({ endpoints, tls } = started);
     }
-    this.#storeArgs = ['--store', 'etcd', '--etcd-endpoints', endpoints.join(','), '--sealing-key', ensureSealingKey(this.layout)];
+    this.#storeArgs = ['--store', 'etcd', '--etcd-endpoints', endpoints.join(','), ...etcdTlsArgs(tls), '--sealing-key', ensureSealingKey(this.layout)];
   }
 
   /** Every replica's address, the first one first: what proxies are told. */

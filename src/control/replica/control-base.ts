@@ -19,6 +19,7 @@ import type { ControlLog } from '../control-log.js';
 import { openEtcdStore } from '../store/etcd-connect.js';
 import type { SealedSecrets } from '../store/etcd-replication.js';
 import type { SharedJwksRecords } from '../store/etcd-jwks.js';
+import type { EtcdClientTls } from '../store/etcd-tls.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { ControlStore } from '../store/types.js';
 import { readSealingKey } from './envelope.js';
@@ -35,6 +36,8 @@ export type StoreChoice =
       prefix: string;
       /** The 32-byte key the shared secrets are sealed under, given to every replica out of band. */
       sealingKeyFile: string;
+      /** CA, client certificate and key for https:// members. */
+      tls?: EtcdClientTls;
       /** How long a leader that stopped answering keeps the lease (seconds). */
       leaseTtlSeconds?: number;
     };
@@ -74,7 +77,7 @@ export async function openControlBase(o: ControlBaseOptions): Promise<ControlBas
     return { store, ca, auditKey: loadOrCreateAuditKey(layout.caDir), credentialKey: credentialKeyFile(layout.credentialKeyFile), secretKey: loadOrCreateSecretKey(layout.secretKeyFile), leading: () => true, onLeadershipChange: () => undefined, sharedJwks: undefined, close: () => store.close() };
   }
   const sealing = readSealingKey(o.store.sealingKeyFile);
-  const store = await openEtcdStore({ endpoints: o.store.endpoints, prefix: o.store.prefix, onListenerError });
+  const store = await openEtcdStore({ endpoints: o.store.endpoints, prefix: o.store.prefix, onListenerError, ...(o.store.tls === undefined ? {} : { tls: o.store.tls }) });
   try {
     const ca = await sharedCa(store.sealed, sealing, o);
     const audit = auditSignerFromPem(await sharedSecret(store.sealed, sealing, 'audit-key', () => Buffer.from(newAuditKeyPem())).then(String), 'sealed in the store');
