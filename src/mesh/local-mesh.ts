@@ -39,6 +39,7 @@ import { capturePod, hostUpstreamNameservers, sidecarCaptureEnv } from './netns/
 import { podHostsFile } from './netns/pod-resolver-files.js';
 import { CLUSTER_DOMAIN } from '../control/registry/index.js';
 import { ensureSealingKey, etcdTlsArgs, localPorts, startLocalEtcd } from './local-store.js';
+import { metricsAddresses } from './observability/scrape-targets.js';
 import type { LocalStore } from './local-store.js';
 
 export interface LocalMeshOptions {
@@ -99,8 +100,8 @@ export class LocalMesh {
   #dnsUpstream: string[] = [];
   /** As root: how pods' processes (netns) and the ingress gateway (both modes) leave root behind. */
   #drop: PrivilegeDrop | undefined;
-  /** `--prometheus`: the control plane's metrics listener, and Prometheus with Alertmanager. */
-  #controlMetrics: string | undefined;
+  /** `--prometheus`: each control-plane replica's metrics listener (the first replica first), and Prometheus with Alertmanager. */
+  #controlMetrics: string[] = [];
   #observability: ObservabilityStack | undefined;
 
   constructor(private readonly o: LocalMeshOptions) {
@@ -139,7 +140,7 @@ export class LocalMesh {
     // Pods reach the control plane at the bridge's address: it is a host address, so local clients reach it too.
     this.#controlAddress = `${this.#network?.subnet.bridgeAddress ?? '127.0.0.1'}:${runtime.controlPort}`;
     await this.#startStore(this.#network?.subnet.bridgeAddress ?? '127.0.0.1');
-    if (this.o.prometheus) this.#controlMetrics = `127.0.0.1:${await freePort()}`;
+    if (this.o.prometheus) this.#controlMetrics = await metricsAddresses(this.controlAddresses.length, freePort);
     await this.#startControlPlane();
     const client = this.#client!;
     const resources = this.o.resources.map((r) => r.resource);
@@ -285,8 +286,8 @@ export class LocalMesh {
     return [this.#controlAddress, ...this.#replicas.map((r) => r.address)];
   }
 
-  /** `metrics`: this replica serves the control-plane metrics Prometheus scrapes (the first one; the port is one). */
-  #controlPlaneArgs(listen: string, metrics: boolean): string[] {
+  /** `metrics`: where this replica serves the control-plane metrics Prometheus scrapes. */
+  #controlPlaneArgs(listen: string, metrics: string | undefined): string[] {
     const args = [WEFT_BIN, 'control', '--state-dir', this.layout.root, '--listen', listen, '--trust-domain', this.mesh.trustDomain, '--root-namespace', this.mesh.rootNamespace, ...this.#storeArgs];
     // Services' virtual addresses (what pods' DNS answers) only exist where pods have a network to capture them in.
     if (this.#network) args.push('--service-cidr', this.#network.serviceSubnet.cidr);
@@ -296,13 +297,13 @@ export class LocalMesh {
     }
     if (this.o.historyRetentionMs !== undefined) args.push('--history-retention', `${this.o.historyRetentionMs}ms`);
     if (this.o.auditSignIntervalMs !== undefined) args.push('--audit-sign-interval', `${this.o.auditSignIntervalMs}ms`);
-    if (metrics && this.#controlMetrics !== undefined) args.push('--metrics-listen', this.#controlMetrics);
+    if (metrics !== undefined) args.push('--metrics-listen', metrics);
     return args;
   }
 
-  async #startReplica(listen: string, name: string): Promise<SupervisedProcess> {
+  async #startReplica(listen: string, name: string, metrics: string | undefined): Promise<SupervisedProcess> {
     const control = new SupervisedProcess(
-      { name, command: process.execPath, args: this.#controlPlaneArgs(listen, name === 'control'), env: this.#marked(process.env), logFile: path.join(this.layout.logDir, `${name}.log`) },
+      { name, command: process.execPath, args: this.#controlPlaneArgs(listen, metrics), env: this.#marked(process.env), logFile: path.join(this.layout.logDir, `${name}.log`) },
       {
         onExit: (code, signal) => {
           if (!this.#stopping) this.o.log(`${name === 'control' ? 'control plane' : name} exited (${signal ?? code}); restarting`);
@@ -319,10 +320,10 @@ export class LocalMesh {
 
   async #startControlPlane(): Promise<void> {
     // The first replica alone, so that it alone makes the admin credential and the shared secrets; then the rest.
-    this.#control = await this.#startReplica(this.#controlAddress, 'control');
+    this.#control = await this.#startReplica(this.#controlAddress, 'control', this.#controlMetrics[0]);
     await Promise.all(
       this.#replicas.map(async (r, i) => {
-        r.process = await this.#startReplica(r.address, `control-${i + 1}`);
+        r.process = await this.#startReplica(r.address, `control-${i + 1}`, this.#controlMetrics[i + 1]);
       }),
     );
     this.#client = new ControlClient({
