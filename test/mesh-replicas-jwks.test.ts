@@ -150,7 +150,7 @@ spec:
   const tokenA = await keys[0]!.sign('alice');
   await eventually('a token signed with key a to pass', async () => ((await withToken(tokenA)) === 200 ? true : undefined), 30_000);
   assert.equal(await withToken(`${tokenA.slice(0, -4)}AAAA`), 401, 'a bad signature is refused');
-  // Every replica compiled the policy (a refresh timer or a proxy's request would show now); none but the leader fetched.
+  // Every replica compiled the policy and pushes the document; a fetch by any but the leader would have shown by now.
   await new Promise((r) => setTimeout(r, 2000));
   assert.ok(fetches.length >= 1, 'the leader fetched');
   assert.deepEqual([...new Set(fetches.map((f) => f.replica))], ['control'], `fetches: ${JSON.stringify(fetches)}`);

@@ -1,6 +1,6 @@
 /**
- * The etcd store over TLS: a real member started with client and peer TLS and client-cert-auth, certificates made
- * here (etcd-certificates.ts), the store conformance suite run through it; and the usual mistakes, each a
+ * The etcd store over TLS: a real three-member cluster started with client and peer TLS and client-cert-auth,
+ * certificates made here (etcd-certificates.ts), the store conformance suite run through it; and the usual mistakes, each a
  * STORE_TLS error that names it: another CA, a TLS member named with http://, a plaintext member named with
  * https://, no client certificate, a client certificate from another CA.
  */
@@ -28,7 +28,7 @@ let pki: Promise<{ ours: EtcdPkiFiles; other: EtcdPkiFiles }> | undefined;
 const certificates = (): Promise<{ ours: EtcdPkiFiles; other: EtcdPkiFiles }> =>
   (pki ??= (async () => ({ ours: await ensureEtcdPki(path.join(dir, 'ours'), ['127.0.0.1']), other: await ensureEtcdPki(path.join(dir, 'other'), ['127.0.0.1']) }))());
 let tlsMember: Promise<TestEtcd> | undefined;
-const secured = async (): Promise<TestEtcd> => (tlsMember ??= startTestEtcd(1, { tls: (await certificates()).ours }));
+const secured = async (): Promise<TestEtcd> => (tlsMember ??= startTestEtcd(3, { tls: (await certificates()).ours }));
 let plainMember: Promise<TestEtcd> | undefined;
 const plain = (): Promise<TestEtcd> => (plainMember ??= startTestEtcd(1));
 after(async () => {
@@ -58,7 +58,22 @@ async function tlsBackend(): Promise<StoreBackend> {
   };
 }
 
-runStoreConformance('etcd over TLS, client certificates required', tlsBackend);
+runStoreConformance('etcd over TLS, 3 members, client certificates required', tlsBackend);
+
+test('the members speak TLS to each other too', async () => {
+  const { endpoints } = await secured();
+  const client = new Etcd3({ hosts: endpoints, credentials: etcdCredentials(clientOf((await certificates()).ours))! });
+  try {
+    const { members } = await client.cluster.memberList({});
+    assert.equal(members.length, 3);
+    for (const m of members) {
+      assert.ok(m.peerURLs.length > 0 && m.peerURLs.every((u) => u.startsWith('https://')), m.peerURLs.join());
+      assert.ok(m.clientURLs.every((u) => u.startsWith('https://')), m.clientURLs.join());
+    }
+  } finally {
+    client.close();
+  }
+});
 
 async function refusal(endpoints: string[], tls: EtcdClientTls | undefined): Promise<string> {
   try {
