@@ -1,7 +1,8 @@
 /**
  * JWKS fetching across replicas, on a shared in-memory record set standing in for etcd's keys and watch (the
  * real etcd path runs in test/mesh-replicas-jwks.test.ts): only the leader fetches, every replica serves what it
- * stored, a follower's refetch request reaches the leader, and the lease passing moves the fetching.
+ * stored, a follower's refetch request reaches the leader, the lease passing moves the fetching, and a failed write
+ * of the leader is retried.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -12,23 +13,39 @@ import { ReplicatedJwks } from './replicated-jwks.js';
 const quiet = { info: () => undefined, warn: () => undefined };
 const URI = 'https://idp.example/jwks.json';
 
+/** Timers run when advance() passes their due time, never on their own. */
 function fakeClock(): Clock & { advance(ms: number): void } {
   let now = 1_000_000;
+  let timers: { due: number; fn: () => void }[] = [];
   return {
     now: () => now,
-    setTimeout: (_fn, _ms) => setTimeout(() => undefined, 0),
-    advance: (ms) => void (now += ms),
+    setTimeout: (fn, ms) => {
+      timers.push({ due: now + ms, fn });
+      return setTimeout(() => undefined, 0);
+    },
+    advance: (ms) => {
+      now += ms;
+      const due = timers.filter((t) => t.due <= now);
+      timers = timers.filter((t) => t.due > now);
+      for (const t of due) t.fn();
+    },
   };
 }
 
 /** Keys and a watch every subscriber hears, delivered on the next tick as etcd's would be. */
-function sharedRecords(): SharedJwksRecords {
+function sharedRecords(): SharedJwksRecords & { failNextPut(): void } {
   const docs = new Map<string, string>();
+  let failPut = false;
   const watchers = new Set<SharedJwksEvents>();
   const tell = (f: (e: SharedJwksEvents) => void): void => void setImmediate(() => watchers.forEach(f));
   return {
     documents: async () => new Map(docs),
+    failNextPut: () => void (failPut = true),
     put: async (uri, doc) => {
+      if (failPut) {
+        failPut = false;
+        throw new Error('etcd unavailable');
+      }
       docs.set(uri, doc);
       tell((e) => e.onDocument(uri, doc));
     },
@@ -97,6 +114,17 @@ test('one fetcher at a time: the leader fetches and stores, followers serve, a f
   await settle();
   assert.deepEqual(fetchedBy, ['r0', 'r0', 'r1', 'r1']);
   for (const r of replicas) assert.equal(r.jwks.documents().get(URI), '{"keys":[{"kid":"k3"}]}', r.name);
+
+  // The leader's write fails once (etcd away): it writes again rather than leave followers on the old keys.
+  version = 4;
+  records.failNextPut();
+  clock.advance(5_000);
+  replicas[2]!.jwks.refresh([URI]);
+  await settle();
+  assert.equal(replicas[2]!.jwks.documents().get(URI), '{"keys":[{"kid":"k3"}]}', 'not stored yet');
+  clock.advance(1_000);
+  await settle();
+  for (const r of replicas) assert.equal(r.jwks.documents().get(URI), '{"keys":[{"kid":"k4"}]}', r.name);
 
   // A URI no longer compiled is dropped from what is served, and the leader removes it from the store.
   for (const r of replicas) r.jwks.track(new Set());

@@ -32,6 +32,8 @@ export interface ReplicatedJwksOptions {
   minRefetchMs?: number;
 }
 
+const PUBLISH_RETRY_MS = 1_000;
+
 export class ReplicatedJwks implements JwksSource {
   readonly #o: ReplicatedJwksOptions;
   /** Documents as the store has them. */
@@ -129,7 +131,11 @@ export class ReplicatedJwks implements JwksSource {
     if (cache === undefined) return;
     for (const [uri, doc] of cache.documents()) {
       if (this.#docs.get(uri) === doc) continue;
-      this.#o.records.put(uri, doc).catch((err: unknown) => this.#o.log.warn('cannot store a JWKS document', { uri, error: String(err) }));
+      this.#o.records.put(uri, doc).catch((err: unknown) => {
+        // The cache reports a document once; until it is stored the followers would serve the old one, so retry.
+        this.#o.log.warn('cannot store a JWKS document; retrying', { uri, error: String(err) });
+        this.#o.clock.setTimeout(() => this.#publish(), PUBLISH_RETRY_MS);
+      });
     }
   }
 
