@@ -7,7 +7,8 @@ import path from 'node:path';
 import { ControlClient } from '../cli/client.js';
 import { SupervisedProcess } from './process-supervisor.js';
 import { waitForPort, freePort } from './wait-for-port.js';
-import { ensureSealingKey, localPorts, startLocalEtcd } from './local-store.js';
+import { ensureSealingKey, etcdTlsArgs, localPorts, startLocalEtcd } from './local-store.js';
+import { metricsAddresses } from './observability/scrape-targets.js';
 import type { LocalStore } from './local-store.js';
 import { START_TIMEOUT_MS, WEFT_BIN } from './mesh-context.js';
 import type { MeshContext } from './mesh-context.js';
@@ -20,8 +21,8 @@ export interface LocalControlPlaneOptions {
   caFiles?: { certFile: string; keyFile: string; chainFile?: string };
   historyRetentionMs?: number;
   auditSignIntervalMs?: number;
-  /** The first replica's control-plane metrics listener (`--prometheus`). */
-  metricsListen?: string;
+  /** `--prometheus`: every replica serves control-plane metrics on a loopback port of its own. */
+  metrics?: boolean;
 }
 
 type Context = Pick<MeshContext, 'layout' | 'mesh' | 'log' | 'network' | 'stopping' | 'changed' | 'marked'>;
@@ -32,6 +33,8 @@ export class LocalControlPlane {
   #replicas: { address: string; process: SupervisedProcess | undefined }[] = [];
   #etcd: SupervisedProcess[] = [];
   #storeArgs: string[] = [];
+  /** Each replica's metrics listener, the first replica first; empty without `metrics`. */
+  #metrics: string[] = [];
   #client: ControlClient | undefined;
 
   constructor(
@@ -49,15 +52,21 @@ export class LocalControlPlane {
     return [this.o.address, ...this.#replicas.map((r) => r.address)];
   }
 
+  /** Every replica's metrics listener (host:port), the first replica first: Prometheus's targets. */
+  get metricsListeners(): readonly string[] {
+    return this.#metrics;
+  }
+
   /** The store (etcd members when this mesh runs them), then the first replica alone, then the rest. */
   async start(): Promise<void> {
     const [host] = this.o.address.split(':') as [string];
     await this.#startStore(host);
+    if (this.o.metrics === true) this.#metrics = await metricsAddresses(this.addresses.length, freePort);
     // The first replica alone, so that it alone makes the admin credential and the shared secrets; then the rest.
-    this.#control = await this.#startReplica(this.o.address, 'control');
+    this.#control = await this.#startReplica(this.o.address, 'control', this.#metrics[0]);
     await Promise.all(
       this.#replicas.map(async (r, i) => {
-        r.process = await this.#startReplica(r.address, `control-${i + 1}`);
+        r.process = await this.#startReplica(r.address, `control-${i + 1}`, this.#metrics[i + 1]);
       }),
     );
     this.#client = new ControlClient({
@@ -88,17 +97,17 @@ export class LocalControlPlane {
     if (store === undefined || store.kind === 'sqlite') return;
     const ports = await localPorts(this.ctx.layout, store, freePort);
     this.#replicas = ports.replicas.map((port) => ({ address: `${host}:${port}`, process: undefined }));
-    let endpoints = store.endpoints;
+    let { endpoints, tls } = store;
     if (endpoints === undefined) {
       const started = await startLocalEtcd(this.ctx.layout, ports.etcd, this.ctx.marked(process.env), this.ctx.log, () => this.ctx.stopping());
       this.#etcd = started.members;
-      endpoints = started.endpoints;
+      ({ endpoints, tls } = started);
     }
-    this.#storeArgs = ['--store', 'etcd', '--etcd-endpoints', endpoints.join(','), '--sealing-key', ensureSealingKey(this.ctx.layout)];
+    this.#storeArgs = ['--store', 'etcd', '--etcd-endpoints', endpoints.join(','), ...etcdTlsArgs(tls), '--sealing-key', ensureSealingKey(this.ctx.layout)];
   }
 
-  /** `metrics`: this replica serves the control-plane metrics Prometheus scrapes (the first one; the port is one). */
-  #args(listen: string, metrics: boolean): string[] {
+  /** `metrics`: where this replica serves the control-plane metrics Prometheus scrapes. */
+  #args(listen: string, metrics: string | undefined): string[] {
     const { layout, mesh, network } = this.ctx;
     const args = [WEFT_BIN, 'control', '--state-dir', layout.root, '--listen', listen, '--trust-domain', mesh.trustDomain, '--root-namespace', mesh.rootNamespace, ...this.#storeArgs];
     // Services' virtual addresses (what pods' DNS answers) only exist where pods have a network to capture them in.
@@ -110,14 +119,14 @@ export class LocalControlPlane {
     }
     if (this.o.historyRetentionMs !== undefined) args.push('--history-retention', `${this.o.historyRetentionMs}ms`);
     if (this.o.auditSignIntervalMs !== undefined) args.push('--audit-sign-interval', `${this.o.auditSignIntervalMs}ms`);
-    if (metrics && this.o.metricsListen !== undefined) args.push('--metrics-listen', this.o.metricsListen);
+    if (metrics !== undefined) args.push('--metrics-listen', metrics);
     return args;
   }
 
-  async #startReplica(listen: string, name: string): Promise<SupervisedProcess> {
+  async #startReplica(listen: string, name: string, metrics: string | undefined): Promise<SupervisedProcess> {
     const { layout, log } = this.ctx;
     const control = new SupervisedProcess(
-      { name, command: process.execPath, args: this.#args(listen, name === 'control'), env: this.ctx.marked(process.env), logFile: path.join(layout.logDir, `${name}.log`) },
+      { name, command: process.execPath, args: this.#args(listen, metrics), env: this.ctx.marked(process.env), logFile: path.join(layout.logDir, `${name}.log`) },
       {
         onExit: (code, signal) => {
           if (!this.ctx.stopping()) log(`${name === 'control' ? 'control plane' : name} exited (${signal ?? code}); restarting`);

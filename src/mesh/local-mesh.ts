@@ -132,14 +132,13 @@ export class LocalMesh implements MeshContext {
     if (this.o.isolation === 'netns') await this.#openNetwork();
     // Pods reach the control plane at the bridge's address: it is a host address, so local clients reach it too.
     this.#controlAddress = `${this.#network?.subnet.bridgeAddress ?? '127.0.0.1'}:${runtime.controlPort}`;
-    const controlMetrics = this.o.prometheus ? `127.0.0.1:${await freePort()}` : undefined;
     this.#controlPlane = new LocalControlPlane(this, {
       address: this.#controlAddress,
       ...(this.o.store === undefined ? {} : { store: this.o.store }),
       ...(this.o.caFiles === undefined ? {} : { caFiles: this.o.caFiles }),
       ...(this.o.historyRetentionMs === undefined ? {} : { historyRetentionMs: this.o.historyRetentionMs }),
       ...(this.o.auditSignIntervalMs === undefined ? {} : { auditSignIntervalMs: this.o.auditSignIntervalMs }),
-      ...(controlMetrics === undefined ? {} : { metricsListen: controlMetrics }),
+      metrics: this.o.prometheus !== undefined,
     });
     await this.#controlPlane.start();
     const resources = this.o.resources.map((r) => r.resource);
@@ -170,7 +169,7 @@ export class LocalMesh implements MeshContext {
         interval: this.o.prometheus.interval,
         logDir: this.layout.logDir,
         env: this.marked(process.env),
-        controlMetrics,
+        controlMetrics: this.#controlPlane.metricsListeners,
       });
       this.o.log(`prometheus on http://${this.#observability.prometheus}, alertmanager on http://${this.#observability.alertmanager}`);
     }
