@@ -7,7 +7,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import os from 'node:os';
 import { spawn } from 'node:child_process';
 import { freeListenPort } from './listen-port.js';
 import { weftUp, REPO_ROOT } from './weft-mesh.js';
@@ -19,6 +18,7 @@ import { h2load, wrk } from './load-tools.js';
 import type { ThroughputRun } from './load-tools.js';
 import type { OpenLoopOptions, OpenLoopResult } from './open-loop.js';
 import { profileWhile, topSelfTime } from './cpu-profile.js';
+import { cpuLayout } from './cpu-layout.js';
 import type { SelfTimeRow } from './cpu-profile.js';
 
 export type PathName = 'direct' | 'weft' | 'nginx';
@@ -92,24 +92,15 @@ function openLoopProcess(o: OpenLoopOptions, cpu: number | undefined): Promise<O
 }
 
 /** CPU seconds each pid spends while `work` runs. */
-async function cpuDuring<T>(pids: number[], work: () => Promise<T>): Promise<{ result: T; cpu: Map<number, number> }> {
+export async function cpuDuring<T>(pids: number[], work: () => Promise<T>): Promise<{ result: T; cpu: Map<number, number> }> {
   const before = new Map(pids.map((p) => [p, cpuSeconds(p)]));
   const result = await work();
   return { result, cpu: new Map(pids.map((p) => [p, cpuSeconds(p) - (before.get(p) ?? 0)])) };
 }
 
 export async function runDataPlane(o: DataPlaneOptions): Promise<DataPlaneResults> {
-  const cpus = os.availableParallelism();
-  // Load generator and upstream share core 0; the proxies get the rest (one core each where there are enough).
-  const loadCpu = cpus >= 2 ? 0 : undefined;
-  const clientCpu = cpus >= 2 ? 1 : undefined;
-  const serverCpu = cpus >= 3 ? 2 : clientCpu;
-  const pinning =
-    cpus >= 3
-      ? 'taskset: load generator and upstream nginx on CPU 0, client sidecar on CPU 1, server sidecar on CPU 2 (all threads, `taskset -a`).'
-      : cpus === 2
-        ? 'taskset: load generator and upstream nginx on CPU 0; both sidecars of the path under test share CPU 1 (all threads, `taskset -a`). With 2 cores a pair cannot have a core per proxy; the same holds for the weft pair and the nginx pair.'
-        : 'one CPU: nothing pinned.';
+  const { loadCpu, clientCpu, serverCpu, pinning: layout } = cpuLayout();
+  const pinning = layout.replace(/upstream on/, 'upstream nginx on');
 
   let mesh: WeftUp | undefined;
   let pair: NginxPair | undefined;

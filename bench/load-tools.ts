@@ -3,6 +3,7 @@
  * Both run pinned to the load generator's core when the machine has one to spare.
  */
 import { spawn } from 'node:child_process';
+import { latencyFromLog } from './h2load-log.js';
 
 export interface ThroughputRun {
   tool: 'wrk' | 'h2load';
@@ -37,6 +38,11 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
   });
 }
 
+/** A command line as a shell would take it back: arguments with spaces quoted. */
+export function commandLine(cmd: string, args: string[]): string {
+  return [cmd, ...args].map((a) => (/[\s"'$]/.test(a) ? `'${a.replace(/'/g, `'\\''`)}'` : a)).join(' ');
+}
+
 function withPin(cpu: number | undefined, cmd: string, args: string[]): [string, string[]] {
   return cpu === undefined ? [cmd, args] : ['taskset', ['-c', String(cpu), cmd, ...args]];
 }
@@ -69,7 +75,7 @@ export async function wrk(target: LoadTarget, o: { seconds: number; connections:
   args.push(target.url);
   const [cmd, full] = withPin(o.cpu, 'wrk', args);
   const raw = await run(cmd, full, (o.seconds + 30) * 1000);
-  return { tool: 'wrk', command: [cmd, ...full].join(' '), raw, ...parseWrk(raw) };
+  return { tool: 'wrk', command: commandLine(cmd, full), raw, ...parseWrk(raw) };
 }
 
 export function parseH2load(out: string): Omit<ThroughputRun, 'tool' | 'command' | 'raw'> {
@@ -82,13 +88,41 @@ export function parseH2load(out: string): Omit<ThroughputRun, 'tool' | 'command'
   return { rps, requests: done, errors: failed + bad, latencyMs: undefined };
 }
 
-export async function h2load(target: LoadTarget, o: { seconds: number; connections: number; streams: number; cpu?: number }): Promise<ThroughputRun> {
+export interface H2loadOptions {
+  /** Run for this long (h2load -D); or, without it, until `requests` are done (-n). */
+  seconds?: number;
+  requests?: number;
+  /** h2load's own warm-up before a timed run (default 1 s; 0 for none, when the caller warmed up already). */
+  warmUpSeconds?: number;
+  connections: number;
+  streams: number;
+  cpu?: number;
+  /** Request body file: h2load then POSTs it (a gRPC call's length-prefixed message). */
+  data?: string;
+  /** Extra request headers, `name: value`. */
+  headers?: string[];
+  /** Requests per second per client (h2load `--rps`); without it each client sends as fast as its streams allow. */
+  rpsPerClient?: number;
+  /** Per-request log (h2load `--log-file`), read for latency percentiles. */
+  logFile?: string;
+}
+
+export async function h2load(target: LoadTarget, o: H2loadOptions): Promise<ThroughputRun> {
+  const args = ['-t1', `-c${o.connections}`, `-m${o.streams}`];
   // -D runs for a duration; a short warm-up keeps connection set-up out of the rate.
-  const args = ['-t1', `-c${o.connections}`, `-m${o.streams}`, '-D', String(o.seconds), '--warm-up-time=1'];
+  const warmUp = o.warmUpSeconds ?? 1;
+  if (o.seconds !== undefined) args.push('-D', String(o.seconds), ...(warmUp > 0 ? [`--warm-up-time=${warmUp}`] : []));
+  else args.push('-n', String(o.requests ?? 1000));
   // HTTP/2 names the target in :authority; h2load sends a `host` header as an ordinary header beside it.
   if (target.host) args.push('-H', `:authority: ${target.host}`);
+  for (const h of o.headers ?? []) args.push('-H', h);
+  if (o.data !== undefined) args.push('-d', o.data);
+  if (o.rpsPerClient !== undefined) args.push(`--rps=${o.rpsPerClient}`);
+  if (o.logFile !== undefined) args.push(`--log-file=${o.logFile}`);
   args.push(target.url);
   const [cmd, full] = withPin(o.cpu, 'h2load', args);
-  const raw = await run(cmd, full, (o.seconds + 30) * 1000);
-  return { tool: 'h2load', command: [cmd, ...full].join(' '), raw, ...parseH2load(raw) };
+  const raw = await run(cmd, full, ((o.seconds ?? 60) + warmUp + 30) * 1000);
+  const parsed = parseH2load(raw);
+  if (o.logFile !== undefined) parsed.latencyMs = await latencyFromLog(o.logFile);
+  return { tool: 'h2load', command: commandLine(cmd, full), raw, ...parsed };
 }

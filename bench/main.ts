@@ -1,6 +1,7 @@
 /**
  * `node dist/bench/main.js [--smoke] [--out FILE]`: run the bench and write its results (bench/run.sh builds first
- * and installs the tools). The text of bench/what-limits-it.md is carried into the results.
+ * and installs the tools). The text of bench/what-limits-it.md is carried into the results, and that of
+ * bench/h2-grpc-limits.md under the HTTP/2 and gRPC section.
  * `--render` rewrites FILE from the figures kept beside it (FILE with .json) without running anything, so the
  * analysis can be written after the run that it quotes.
  */
@@ -22,7 +23,9 @@ const log = (line: string): void => console.error(`[${new Date().toISOString()}]
 function write(results: BenchResults): void {
   const notesFile = path.join(REPO_ROOT, 'bench', 'what-limits-it.md');
   const notes = fs.existsSync(notesFile) ? fs.readFileSync(notesFile, 'utf8').trim() : '';
-  fs.writeFileSync(out, renderResults(results, notes));
+  const h2NotesFile = path.join(REPO_ROOT, 'bench', 'h2-grpc-limits.md');
+  const h2Notes = fs.existsSync(h2NotesFile) ? fs.readFileSync(h2NotesFile, 'utf8').trim() : '';
+  fs.writeFileSync(out, renderResults(results, notes, h2Notes));
   log(`wrote ${out}`);
 }
 

@@ -23,13 +23,13 @@ export interface NginxPair {
   stop(): Promise<void>;
 }
 
-async function svid(ca: CertificateAuthority, spiffeId: string): Promise<{ key: string; cert: string }> {
+export async function svid(ca: CertificateAuthority, spiffeId: string): Promise<{ key: string; cert: string }> {
   const key = await generateWorkloadKey();
   const issued = await ca.signCsr(await createCsr(key, spiffeId), { spiffeId, ttlMs: 24 * 3600_000 });
   return { key: key.privateKeyPem, cert: issued.chainPem };
 }
 
-function common(dir: string, name: string): string {
+export function common(dir: string, name: string): string {
   return `daemon off;
 master_process off;
 worker_processes 1;
@@ -39,7 +39,7 @@ events { worker_connections 8192; }
 `;
 }
 
-function httpCommon(dir: string, name: string): string {
+export function httpCommon(dir: string, name: string): string {
   return `  access_log ${dir}/${name}.access.log combined buffer=64k flush=1s;
   client_body_temp_path ${dir}/${name}-body;
   proxy_temp_path ${dir}/${name}-proxy;
@@ -103,13 +103,13 @@ ${httpCommon(dir, 'server')}  upstream app {
 `;
 }
 
-function startNginx(dir: string, name: string, conf: string): ChildProcess {
+export function startNginx(dir: string, name: string, conf: string): ChildProcess {
   const file = path.join(dir, `${name}.conf`);
   fs.writeFileSync(file, conf);
   return spawn('nginx', ['-c', file, '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+export function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);

@@ -2,6 +2,8 @@
 import type { MachineInfo } from './machine.js';
 import type { DataPlaneResults, PathFigures } from './data-plane.js';
 import type { BookinfoUp, CsrRate, ScaleResult } from './control-plane.js';
+import type { H2GrpcResults } from './h2-grpc.js';
+import { renderH2Grpc } from './h2-grpc-report.js';
 
 export interface BenchResults {
   machine: MachineInfo;
@@ -11,6 +13,8 @@ export interface BenchResults {
   loadAverageEnd: number[];
   settings: Record<string, number | string>;
   dataPlane: DataPlaneResults | { error: string };
+  /** Absent in runs from before the scenario existed. */
+  h2grpc?: H2GrpcResults | { error: string };
   csr: CsrRate | { error: string };
   bookinfo: BookinfoUp | { error: string };
   /** One run per number of proxies. */
@@ -50,7 +54,7 @@ function dataPlaneSection(d: DataPlaneResults): string {
     ),
   );
   const unsupported = d.paths.filter((p) => 'unsupported' in p.http2).map((p) => `${p.name}: ${'unsupported' in p.http2 ? p.http2.unsupported : ''}`);
-  if (unsupported.length > 0) out.push('', `HTTP/2: ${unsupported.join('; ')}. The nginx pair takes h2c from the client and speaks HTTP/1.1 over mTLS between its sidecars (nginx cannot proxy HTTP/2 upstream).`);
+  if (unsupported.length > 0) out.push('', `HTTP/2: ${unsupported.join('; ')}. The nginx pair takes h2c from the client and speaks HTTP/1.1 over mTLS between its sidecars (its proxy module speaks only HTTP/1.1 upstream; the pair with HTTP/2 between its sidecars is in the HTTP/2 and gRPC section).`);
   out.push('', '### Latency at a fixed offered rate (open loop)', '');
   const rate = direct?.latency.rate ?? weft?.latency.rate ?? 0;
   out.push(
@@ -150,7 +154,8 @@ function controlSection(r: BenchResults): string {
   return out.join('\n');
 }
 
-export function renderResults(r: BenchResults, notes: string): string {
+/** `h2Notes` (bench/h2-grpc-limits.md) goes under the HTTP/2 and gRPC section, `notes` at the end. */
+export function renderResults(r: BenchResults, notes: string, h2Notes = ''): string {
   const m = r.machine;
   const head = [
     '# weft benchmark results',
@@ -163,5 +168,6 @@ export function renderResults(r: BenchResults, notes: string): string {
     '',
   ].join('\n');
   const dp = 'error' in r.dataPlane ? `## Data plane\n\nFailed: ${r.dataPlane.error}` : dataPlaneSection(r.dataPlane);
-  return `${head}\n${dp}\n\n${controlSection(r)}\n${notes === '' ? '' : `\n${notes}\n`}`;
+  const h2 = r.h2grpc === undefined ? '' : 'error' in r.h2grpc ? `## HTTP/2 and gRPC through the sidecars\n\nFailed: ${r.h2grpc.error}\n\n` : `${renderH2Grpc(r.h2grpc)}${h2Notes === '' ? '' : `\n\n${h2Notes}`}\n\n`;
+  return `${head}\n${dp}\n\n${h2}${controlSection(r)}\n${notes === '' ? '' : `\n${notes}\n`}`;
 }

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { describeMachine } from './machine.js';
 import { runDataPlane } from './data-plane.js';
 import type { DataPlaneOptions } from './data-plane.js';
+import { runH2Grpc } from './h2-grpc.js';
+import { H2GRPC_SETTINGS } from './h2-grpc-settings.js';
 import { bookinfoUp, csrSigningRate, scaleRun } from './control-plane.js';
 import type { BenchResults } from './report.js';
 
@@ -16,6 +18,8 @@ export interface BenchOptions {
   workDir: string;
   command: string;
   log: (line: string) => void;
+  /** Leave out the HTTP/2 and gRPC scenario (test/bench-h2-grpc-smoke.test.ts runs it on its own). */
+  skipH2Grpc?: boolean;
 }
 
 const SETTINGS = {
@@ -80,6 +84,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
   };
   fs.mkdirSync(dpOptions.workDir, { recursive: true });
   const dataPlane = await attempt('data plane', o.log, () => runDataPlane(dpOptions));
+  const h2grpc = o.skipH2Grpc ? undefined : await attempt('HTTP/2 and gRPC', o.log, () => runH2Grpc({ ...H2GRPC_SETTINGS[o.mode], workDir: path.join(o.workDir, 'h2-grpc'), log: o.log }));
   o.log('control plane: CSR signing rate');
   const csr = await attempt('CSR signing', o.log, () => csrSigningRate(path.join(o.workDir, 'ca'), s.csrs));
   o.log('control plane: weft up examples/bookinfo');
@@ -102,5 +107,5 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     );
   }
   const { proxies, ...numbers } = s;
-  return { machine, mode: o.mode, command: o.command, loadAverage, loadAverageEnd: os.loadavg(), settings: { ...numbers, proxies: proxies.join('/') }, dataPlane, csr, bookinfo, scale };
+  return { machine, mode: o.mode, command: o.command, loadAverage, loadAverageEnd: os.loadavg(), settings: { ...numbers, proxies: proxies.join('/') }, dataPlane, ...(h2grpc === undefined ? {} : { h2grpc }), csr, bookinfo, scale };
 }

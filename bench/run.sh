@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole bench in one command: install missing tools, build, run every scenario, write bench/RESULTS.md.
-#   bash bench/run.sh            full run (about 18 minutes)
+#   bash bench/run.sh            full run (about 23 minutes)
 #   bash bench/run.sh --smoke    a few seconds per scenario
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -27,6 +27,8 @@ export type WeftErrorCode =
   | 'BAD_REQUEST'
   | 'ADMISSION_REFUSED'
   | 'STORE'
+  /** etcd over TLS: a member's certificate does not verify, a scheme does not match the member, a client certificate is refused. */
+  | 'STORE_TLS'
   | 'MESH_NOT_RUNNING'
   // history and audit: a revision retention removed; an audit chain or signed head that does not verify
   | 'HISTORY_PRUNED'

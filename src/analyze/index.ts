@@ -12,6 +12,7 @@ import { checkAuthorizationRules, checkL7FieldsOnTcp } from './authorization-rul
 import { checkDestinationRuleMtls, checkDestinationRuleReferences, checkServerCertificateVerification } from './destination-rules.js';
 import { checkServiceEntryWildcards, checkSidecarEgressHosts } from './egress.js';
 import { checkConflictingGateways, checkGatewayWorkloads } from './gateways.js';
+import { checkGatewayCredentials } from './gateway-credentials.js';
 import { checkHostClaims } from './host-claims.js';
 import { checkPlaintextPorts } from './peer-authentication.js';
 import { checkServicePortNames } from './service-ports.js';
@@ -28,6 +29,7 @@ const CHECKS: readonly Check[] = [
   checkUnreachableRules,
   checkGatewayWorkloads,
   checkConflictingGateways,
+  checkGatewayCredentials,
   checkAnnotations,
   checkServicePortNames,
   checkDestinationRuleReferences,

@@ -38,6 +38,9 @@ export function registerControlCommand(program: Command): void {
     .option('--store <kind>', 'sqlite (in the state directory, one process) or etcd (shared by replicas)', storeKind, 'sqlite')
     .option('--etcd-endpoints <urls>', 'comma-separated client URLs of the etcd members', etcdEndpoints)
     .option('--etcd-prefix <prefix>', "key prefix of this mesh's data in etcd", etcdPrefix, 'weft/')
+    .option('--etcd-cacert <file>', 'etcd: CA certificates the members\' certificates must chain to (https:// endpoints)', existingFile)
+    .option('--etcd-cert <file>', 'etcd: client certificate, for members that check clients (--client-cert-auth)', existingFile)
+    .option('--etcd-key <file>', 'etcd: private key of --etcd-cert', existingFile)
     .option('--sealing-key <file>', 'the 32-byte key shared secrets are sealed under in etcd, the same for every replica', existingFile)
     .option('--metrics-listen <host:port>', 'plaintext Prometheus listener (/metrics), as istiod serves on 15014', ipv4HostPort)
     .action(async (opts: ControlOptions, cmd: Command) =>

@@ -33,11 +33,23 @@ test('the store flags go together', () => {
     prefix: 'p/',
     sealingKeyFile: 'k',
   });
+  assert.deepEqual(storeChoiceOf({ store: 'etcd', etcdEndpoints: ['https://a:2379'], etcdPrefix: 'p/', sealingKey: 'k', etcdCacert: 'ca.pem', etcdCert: 'c.pem', etcdKey: 'k.pem' }), {
+    kind: 'etcd',
+    endpoints: ['https://a:2379'],
+    prefix: 'p/',
+    sealingKeyFile: 'k',
+    tls: { caFile: 'ca.pem', certFile: 'c.pem', keyFile: 'k.pem' },
+  });
   const cases: [Parameters<typeof storeChoiceOf>[0], RegExp][] = [
     [{ store: 'sqlite', etcdPrefix: 'weft/', etcdEndpoints: ['http://a:2379'] }, /go with --store etcd/],
     [{ store: 'sqlite', etcdPrefix: 'weft/', sealingKey: 'k' }, /go with --store etcd/],
     [{ store: 'etcd', etcdPrefix: 'weft/', sealingKey: 'k' }, /needs --etcd-endpoints/],
     [{ store: 'etcd', etcdPrefix: 'weft/', etcdEndpoints: ['http://a:2379'] }, /needs --sealing-key/],
+    [{ store: 'sqlite', etcdPrefix: 'weft/', etcdCacert: 'ca.pem' }, /go with --store etcd/],
+    [{ store: 'etcd', etcdPrefix: 'weft/', etcdEndpoints: ['http://a:2379'], sealingKey: 'k', etcdCacert: 'ca.pem' }, /need https/],
+    [{ store: 'etcd', etcdPrefix: 'weft/', etcdEndpoints: ['https://a:2379'], sealingKey: 'k', etcdCert: 'c.pem', etcdKey: 'k.pem' }, /need --etcd-cacert/],
+    [{ store: 'etcd', etcdPrefix: 'weft/', etcdEndpoints: ['https://a:2379'], sealingKey: 'k', etcdCacert: 'ca.pem', etcdCert: 'c.pem' }, /go together/],
+    [{ store: 'etcd', etcdPrefix: 'weft/', etcdEndpoints: ['https://a:2379', 'http://b:2379'], sealingKey: 'k' }, /mix http/],
   ];
   for (const [flags, reason] of cases) assert.throws(() => storeChoiceOf(flags), (e: unknown) => isWeftError(e, 'BAD_REQUEST') && reason.test(e.message));
 });

@@ -5,6 +5,8 @@
 import { InvalidArgumentError } from 'commander';
 import { WeftError } from '../errors.js';
 import type { StoreChoice } from '../control/replica/control-base.js';
+import { checkEtcdEndpoints } from '../control/store/etcd-tls.js';
+import type { EtcdClientTls } from '../control/store/etcd-tls.js';
 
 export function storeKind(value: string): 'sqlite' | 'etcd' {
   if (value !== 'sqlite' && value !== 'etcd') throw new InvalidArgumentError('Expected sqlite or etcd.');
@@ -35,21 +37,41 @@ export function etcdPrefix(value: string): string {
   return value;
 }
 
-export interface StoreFlags {
+export interface StoreFlags extends EtcdTlsFlags {
   store: 'sqlite' | 'etcd';
   etcdEndpoints?: string[];
   etcdPrefix: string;
   sealingKey?: string;
 }
 
+/** etcd's own client flag names (etcdctl --cacert/--cert/--key), prefixed. */
+export interface EtcdTlsFlags {
+  etcdCacert?: string;
+  etcdCert?: string;
+  etcdKey?: string;
+}
+
+/** The client TLS files, checked against the endpoints' scheme; undefined for plaintext or the system's roots. */
+export function etcdTlsOf(flags: EtcdTlsFlags, endpoints: readonly string[]): EtcdClientTls | undefined {
+  if (flags.etcdCacert === undefined) {
+    if (flags.etcdCert !== undefined || flags.etcdKey !== undefined) throw new WeftError('BAD_REQUEST', '--etcd-cert and --etcd-key need --etcd-cacert');
+    checkEtcdEndpoints(endpoints, undefined);
+    return undefined;
+  }
+  const tls: EtcdClientTls = { caFile: flags.etcdCacert, ...(flags.etcdCert === undefined ? {} : { certFile: flags.etcdCert }), ...(flags.etcdKey === undefined ? {} : { keyFile: flags.etcdKey }) };
+  checkEtcdEndpoints(endpoints, tls);
+  return tls;
+}
+
 export function storeChoiceOf(flags: StoreFlags): StoreChoice {
   if (flags.store === 'sqlite') {
-    if (flags.etcdEndpoints !== undefined || flags.sealingKey !== undefined) {
-      throw new WeftError('BAD_REQUEST', '--etcd-endpoints and --sealing-key go with --store etcd');
+    if (flags.etcdEndpoints !== undefined || flags.sealingKey !== undefined || flags.etcdCacert !== undefined || flags.etcdCert !== undefined || flags.etcdKey !== undefined) {
+      throw new WeftError('BAD_REQUEST', '--etcd-endpoints, --etcd-cacert, --etcd-cert, --etcd-key and --sealing-key go with --store etcd');
     }
     return { kind: 'sqlite' };
   }
   if (flags.etcdEndpoints === undefined) throw new WeftError('BAD_REQUEST', '--store etcd needs --etcd-endpoints');
   if (flags.sealingKey === undefined) throw new WeftError('BAD_REQUEST', '--store etcd needs --sealing-key (the key replicas seal shared secrets under)');
-  return { kind: 'etcd', endpoints: flags.etcdEndpoints, prefix: flags.etcdPrefix, sealingKeyFile: flags.sealingKey };
+  const tls = etcdTlsOf(flags, flags.etcdEndpoints);
+  return { kind: 'etcd', endpoints: flags.etcdEndpoints, prefix: flags.etcdPrefix, sealingKeyFile: flags.sealingKey, ...(tls === undefined ? {} : { tls }) };
 }

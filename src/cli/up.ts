@@ -13,7 +13,7 @@ import { formatMeshTable } from './mesh-table.js';
 import { processOutput, runVerb } from './client.js';
 import { WeftError } from '../errors.js';
 import { existingFile, ipv4Cidr, portMapping, portNumber, positiveDuration } from './flag-values.js';
-import { etcdEndpoints, storeKind } from './store-flags.js';
+import { etcdEndpoints, etcdTlsOf, storeKind } from './store-flags.js';
 import type { LocalStore } from '../mesh/local-store.js';
 import { InvalidArgumentError } from 'commander';
 
@@ -29,6 +29,9 @@ interface UpOptions {
   auditSignInterval?: number;
   store: 'sqlite' | 'etcd';
   etcdEndpoints?: string[];
+  etcdCacert?: string;
+  etcdCert?: string;
+  etcdKey?: string;
   etcdMembers: number;
   controlReplicas: number;
   prometheus?: boolean;
@@ -56,6 +59,9 @@ export function registerUpCommand(program: Command): void {
     .option('--audit-sign-interval <duration>', 'how often the control plane signs the audit chain head (default: 1m; also at stop)', positiveDuration)
     .option('--store <kind>', 'sqlite (one control plane) or etcd (replicas can share it)', storeKind, 'sqlite')
     .option('--etcd-endpoints <urls>', 'etcd: use these members instead of starting local ones', etcdEndpoints)
+    .option('--etcd-cacert <file>', 'etcd: with --etcd-endpoints (https://), the CA the members\' certificates chain to', existingFile)
+    .option('--etcd-cert <file>', 'etcd: with --etcd-endpoints, the client certificate replicas present', existingFile)
+    .option('--etcd-key <file>', 'etcd: private key of --etcd-cert', existingFile)
     .option('--etcd-members <n>', 'etcd: how many local members to start (1 or 3)', memberCount, 1)
     .option('--control-replicas <n>', 'etcd: how many control-plane replicas to run (proxies fail over between them)', replicaCount, 1)
     .option('--prometheus', "also run Prometheus (scraping every sidecar and the control plane) and Alertmanager with the mesh's alert rules")
@@ -130,7 +136,14 @@ function localStoreOf(opts: UpOptions): LocalStore {
     if (opts.controlReplicas > 1 || opts.etcdEndpoints !== undefined || opts.etcdMembers !== 1) {
       throw new WeftError('BAD_REQUEST', '--control-replicas, --etcd-endpoints and --etcd-members need --store etcd (SQLite serves one control plane)');
     }
+    if (opts.etcdCacert !== undefined || opts.etcdCert !== undefined || opts.etcdKey !== undefined) throw new WeftError('BAD_REQUEST', '--etcd-cacert, --etcd-cert and --etcd-key need --store etcd');
     return { kind: 'sqlite' };
   }
-  return { kind: 'etcd', replicas: opts.controlReplicas, members: opts.etcdMembers, ...(opts.etcdEndpoints === undefined ? {} : { endpoints: opts.etcdEndpoints }) };
+  if (opts.etcdEndpoints === undefined) {
+    // Local members get certificates weft up makes; the client TLS flags describe a cluster given by address.
+    if (opts.etcdCacert !== undefined || opts.etcdCert !== undefined || opts.etcdKey !== undefined) throw new WeftError('BAD_REQUEST', '--etcd-cacert, --etcd-cert and --etcd-key go with --etcd-endpoints');
+    return { kind: 'etcd', replicas: opts.controlReplicas, members: opts.etcdMembers };
+  }
+  const tls = etcdTlsOf(opts, opts.etcdEndpoints);
+  return { kind: 'etcd', replicas: opts.controlReplicas, members: opts.etcdMembers, endpoints: opts.etcdEndpoints, ...(tls === undefined ? {} : { tls }) };
 }

@@ -28,6 +28,10 @@ import { parseServiceCidr } from './compile/service-vips.js';
 import type { MeshSnapshot } from './compile/snapshot.js';
 import { controlLog } from './control-log.js';
 import { JwksCache } from './jwks-cache.js';
+import type { JwksCacheOptions } from './jwks-cache.js';
+import { ReplicatedJwks } from './replica/replicated-jwks.js';
+import type { JwksSource } from './replica/replicated-jwks.js';
+import type { ControlBase } from './replica/control-base.js';
 import { jwksFetcher } from './jwks-fetcher.js';
 import { jwksUris } from './compile/security.js';
 import { systemClock } from '../clock.js';
@@ -92,7 +96,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
   // Secrets are unsealed here only, where gateway configs are compiled; everything else reads the sealed form.
   const resourcesForCompile = async (): Promise<Resource[]> => unsealAll(await store.list(), sealer);
   let snapshot: MeshSnapshot = buildSnapshot(await resourcesForCompile(), await store.revision(), o.bootstrap, new Map(), network);
-  const jwks = new JwksCache({
+  const jwks = await jwksSource(base, {
     fetch: jwksFetcher(
       () => snapshot,
       () => ({ key: serving.key, cert: serving.cert, ca: ca.trustBundlePem() }),
@@ -234,7 +238,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
       clearInterval(auditBeat);
       debounce.stop();
       unwatch();
-      jwks.stop();
+      await jwks.stop();
       push.closeAll();
       const closed = new Promise((r) => server.close(r));
       for (const socket of sockets) socket.destroy();
@@ -243,6 +247,15 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
       await base.close();
     },
   };
+}
+
+/** One process fetches its JWKS documents itself; replicas on etcd leave it to the leader and read them from the store. */
+async function jwksSource(base: ControlBase, o: JwksCacheOptions): Promise<JwksSource> {
+  if (base.sharedJwks === undefined) return new JwksCache(o);
+  const replicated = new ReplicatedJwks({ records: base.sharedJwks, fetch: o.fetch, onChange: o.onChange, leading: () => base.leading(), clock: o.clock, log: o.log });
+  base.onLeadershipChange((leading) => replicated.leadershipChanged(leading));
+  await replicated.start();
+  return replicated;
 }
 
 /** The control plane's own SVID, with IP and DNS SANs so the CLI can also check it by address. */

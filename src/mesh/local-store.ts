@@ -8,14 +8,17 @@ import fs from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import { WeftError } from '../errors.js';
 import path from 'node:path';
-import { ETCD_MAX_TXN_OPS, memberArgs } from '../control/store/etcd-process.js';
+import { ETCD_MAX_TXN_OPS, clientUrl, memberArgs } from '../control/store/etcd-process.js';
+import { ensureEtcdPki } from '../control/store/etcd-certificates.js';
+import { etcdCredentials } from '../control/store/etcd-tls.js';
+import type { EtcdClientTls } from '../control/store/etcd-tls.js';
 import type { EtcdMemberSpec } from '../control/store/etcd-process.js';
 import { createSealingKeyFile } from '../control/replica/envelope.js';
 import type { StateDirLayout } from './state-dir.js';
 import { SupervisedProcess } from './process-supervisor.js';
 import { waitForPort } from './wait-for-port.js';
 
-export type LocalStore = { kind: 'sqlite' } | { kind: 'etcd'; replicas: number; members: number; endpoints?: string[] };
+export type LocalStore = { kind: 'sqlite' } | { kind: 'etcd'; replicas: number; members: number; endpoints?: string[]; tls?: EtcdClientTls };
 
 const START_TIMEOUT_MS = 30_000;
 
@@ -65,8 +68,11 @@ export async function startLocalEtcd(
   env: NodeJS.ProcessEnv,
   log: (line: string) => void,
   stopping: () => boolean,
-): Promise<{ members: SupervisedProcess[]; endpoints: string[] }> {
-  const specs: EtcdMemberSpec[] = ports.map((p, i) => ({ name: `m${i}`, dataDir: path.join(layout.root, 'etcd', `m${i}`), host: '127.0.0.1', clientPort: p.client, peerPort: p.peer }));
+): Promise<{ members: SupervisedProcess[]; endpoints: string[]; tls: EtcdClientTls }> {
+  // Client and peer TLS under a CA of the members' own, distinct from the mesh CA; replicas get the client pair.
+  const pki = await ensureEtcdPki(path.join(layout.root, 'etcd', 'tls'), ['127.0.0.1']);
+  const tls: EtcdClientTls = { caFile: pki.caFile, certFile: pki.clientCertFile, keyFile: pki.clientKeyFile };
+  const specs: EtcdMemberSpec[] = ports.map((p, i) => ({ name: `m${i}`, dataDir: path.join(layout.root, 'etcd', `m${i}`), host: '127.0.0.1', clientPort: p.client, peerPort: p.peer, tls: pki }));
   const members = specs.map((spec) => {
     fs.mkdirSync(spec.dataDir, { recursive: true, mode: 0o700 });
     return new SupervisedProcess(
@@ -80,18 +86,25 @@ export async function startLocalEtcd(
   });
   await Promise.all(members.map((m) => m.start()));
   await Promise.all(specs.map((s, i) => waitForPort(s.host, s.clientPort, START_TIMEOUT_MS, () => members[i]?.child !== undefined)));
-  await untilHealthy(specs.map((s) => `http://${s.host}:${s.clientPort}`));
-  log(`etcd: ${specs.length} member(s) on ${specs.map((s) => `127.0.0.1:${s.clientPort}`).join(', ')} (max-txn-ops ${ETCD_MAX_TXN_OPS})`);
-  return { members, endpoints: specs.map((s) => `http://${s.host}:${s.clientPort}`) };
+  const endpoints = specs.map(clientUrl);
+  await untilHealthy(endpoints, tls);
+  log(`etcd: ${specs.length} member(s) on ${endpoints.join(', ')} (client and peer TLS, max-txn-ops ${ETCD_MAX_TXN_OPS})`);
+  return { members, endpoints, tls };
+}
+
+/** `weft control` flags for the client TLS files. */
+export function etcdTlsArgs(tls: EtcdClientTls | undefined): string[] {
+  if (tls === undefined) return [];
+  return ['--etcd-cacert', tls.caFile, ...(tls.certFile === undefined ? [] : ['--etcd-cert', tls.certFile]), ...(tls.keyFile === undefined ? [] : ['--etcd-key', tls.keyFile])];
 }
 
 /**
  * Resolves once the cluster answers a read. A TCP connect alone proves little: a port in the ephemeral range with
  * no listener yet can connect to itself (TCP simultaneous open), and a member listens before it has a leader.
  */
-async function untilHealthy(endpoints: string[]): Promise<void> {
+async function untilHealthy(endpoints: string[], tls: EtcdClientTls): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
-  const client = new Etcd3({ hosts: endpoints, dialTimeout: 2000 });
+  const client = new Etcd3({ hosts: endpoints, dialTimeout: 2000, credentials: etcdCredentials(tls)! });
   try {
     for (;;) {
       try {

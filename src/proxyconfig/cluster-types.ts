@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { port } from './scalars.js';
+import { clientCredential } from './client-credential-types.js';
 
 /**
  * The compiled cluster contract: one (service, port, subset) with the DestinationRule's traffic policy already
@@ -69,6 +70,11 @@ export const clientTlsPolicy = z.strictObject({
   insecureSkipVerify: z.boolean(),
   /** A certificate revocation list file (PEM) checked beside the CA; absent: none. */
   caCrl: z.string().optional(),
+  /**
+   * `credentialName` resolved for this proxy (client-credential-types.ts). Absent where Istio does not apply it (a
+   * sidecar whose rule has no workloadSelector keeps the file fields) or when the rule names no Secret.
+   */
+  credential: clientCredential.optional(),
 });
 
 export const TrafficPolicyConfigSchema = z.strictObject({

@@ -10,6 +10,8 @@ import { freeListenPort } from '../../bench/listen-port.js';
 import { onTeardown } from '../../bench/teardown.js';
 import { startEtcdCluster } from '../../src/control/store/etcd-process.js';
 import type { EtcdMember } from '../../src/control/store/etcd-process.js';
+import type { EtcdPkiFiles } from '../../src/control/store/etcd-certificates.js';
+import { etcdCredentials } from '../../src/control/store/etcd-tls.js';
 
 export interface TestEtcd {
   members: EtcdMember[];
@@ -19,7 +21,8 @@ export interface TestEtcd {
   stop(): Promise<void>;
 }
 
-export async function startTestEtcd(size: number): Promise<TestEtcd> {
+/** `tls`: members serve clients and peers over TLS with these files (etcd-certificates.ts), client certificates required. */
+export async function startTestEtcd(size: number, options: { tls?: EtcdPkiFiles } = {}): Promise<TestEtcd> {
   const dir = await mkdtemp(path.join(tmpdir(), 'weft-etcd-'));
   const members: EtcdMember[] = [];
   const stop = async (): Promise<void> => {
@@ -32,13 +35,15 @@ export async function startTestEtcd(size: number): Promise<TestEtcd> {
     const p = await freeListenPort();
     if (!ports.includes(p)) ports.push(p);
   }
-  members.push(...(await startEtcdCluster({ dir, ports })));
+  members.push(...(await startEtcdCluster({ dir, ports, ...(options.tls ? { tls: options.tls } : {}) })));
   const endpoints = members.map((m) => m.clientUrl);
   return {
     members,
     endpoints,
     async compact() {
-      const client = new Etcd3({ hosts: endpoints });
+      const tls = options.tls && { caFile: options.tls.caFile, certFile: options.tls.clientCertFile, keyFile: options.tls.clientKeyFile };
+      const credentials = etcdCredentials(tls);
+      const client = new Etcd3({ hosts: endpoints, ...(credentials ? { credentials } : {}) });
       try {
         const revision = (await client.get('weft-compact-probe').exec()).header.revision;
         await client.kv.compact({ revision, physical: true });

@@ -33,6 +33,12 @@ before(async () => {
     status: status({ lastNack: { version: 'b', reason: 'invalid config at outbound', at: '2026-01-01T00:00:02.000Z' } }),
     running: { config: { version: 'a' } as ProxyConfig, ackedAt: '2026-01-01T00:00:01.000Z' },
   });
+  // A gateway originating with a DestinationRule credentialName: its config holds the Secret's key.
+  const tls = { mode: 'MUTUAL', credential: { secret: 'weft-system/c', certificate: { secret: 'weft-system/c', pem: 'CERT' }, privateKey: { secret: 'weft-system/c', pem: 'CLIENT-KEY' } } };
+  seen.set('gateway/weft-system/egress', {
+    status: status({ id: 'gateway/weft-system/egress', role: 'gateway', namespace: 'weft-system', name: 'egress' }),
+    running: { config: { version: 'g', outbound: { externals: [{ origination: [{ host: 'a', port: 443, tls }] }] } } as unknown as ProxyConfig, ackedAt: '2026-01-01T00:00:01.000Z' },
+  });
   seen.set('sidecar/default/fresh', { status: status({ id: 'sidecar/default/fresh', ackedVersion: null }), running: undefined });
 });
 after(async () => {
@@ -66,4 +72,13 @@ test('a proxy never seen, one with nothing ACKed, a bad role, a runtime report a
     assert.equal(r.status, code, path);
     assert.match(JSON.stringify(r.body), body, path);
   }
+});
+
+test("a private key in the ACKed config is never shown, the certificate and the Secret's name are", async () => {
+  const r = await get('/api/v1/proxies/gateway/weft-system/egress/config', api.viewerSecret);
+  assert.equal(r.status, 200);
+  const shown = JSON.stringify(r.body.config);
+  assert.doesNotMatch(shown, /CLIENT-KEY/);
+  assert.deepEqual(r.body.config.outbound.externals[0].origination[0].tls.credential.privateKey, { secret: 'weft-system/c', pem: '<redacted>' });
+  assert.match(shown, /CERT/);
 });

@@ -7,6 +7,7 @@ import { WeftError } from '../../errors.js';
 import type { ProxyConfig } from '../../proxyconfig/types.js';
 import type { ProxyRuntimeReport } from '../../push/runtime-report.js';
 import type { RunningConfig } from '../acked-configs.js';
+import { withoutPrivateKeys } from '../secrets/redact-secret.js';
 import type { ProxyStatus } from '../push-server.js';
 import type { ApiDeps, RouteRequest } from './routes.js';
 
@@ -49,7 +50,8 @@ export async function readProxyConfig(deps: ApiDeps, req: RouteRequest): Promise
   return {
     proxy: status,
     ackedAt: running.ackedAt,
-    config: running.config,
+    // A gateway's served certificates and a proxy's DestinationRule credentials carry private keys: never shown.
+    config: withoutPrivateKeys(running.config),
     nacked: nack !== null && nack.version !== running.config.version && nack.at >= running.ackedAt ? nack : null,
   };
 }

@@ -92,6 +92,7 @@ describe('rules for one host merge, oldest first', () => {
         { name: 'v1', labels: { version: 'v1' } },
         { name: 'v2', labels: { version: 'v2' } },
       ],
+      workloadSelected: false,
     });
   });
 });

@@ -18,6 +18,8 @@ export interface AppliedDestinationRule {
   sources: string[];
   trafficPolicy: TrafficPolicy | undefined;
   subsets: Subset[];
+  /** True when a workloadSelector chose the rule for this client (Istio then applies `credentialName` at a sidecar). */
+  workloadSelected: boolean;
 }
 
 interface IndexedRule {
@@ -64,7 +66,7 @@ function mostSpecific(rules: readonly IndexedRule[], host: string): IndexedRule[
   return matching.filter((r) => r.host.length === longest);
 }
 
-function merge(rules: readonly IndexedRule[]): AppliedDestinationRule | undefined {
+function merge(rules: readonly IndexedRule[], workloadSelected = false): AppliedDestinationRule | undefined {
   if (rules.length === 0) return undefined;
   const subsets: Subset[] = [];
   let trafficPolicy: TrafficPolicy | undefined;
@@ -72,7 +74,7 @@ function merge(rules: readonly IndexedRule[]): AppliedDestinationRule | undefine
     trafficPolicy ??= rule.spec.trafficPolicy;
     for (const s of rule.spec.subsets ?? []) if (!subsets.some((x) => x.name === s.name)) subsets.push(s);
   }
-  return { sources: rules.map((r) => `${r.rule.namespace}/${r.rule.name}`), trafficPolicy, subsets };
+  return { sources: rules.map((r) => `${r.rule.namespace}/${r.rule.name}`), trafficPolicy, subsets, workloadSelected };
 }
 
 export interface ClientProxy {
@@ -90,7 +92,7 @@ export function destinationRuleFor(snap: MeshSnapshot, client: ClientProxy, serv
   );
   const selected = own.filter((r) => r.rule.spec.workloadSelector !== undefined && selects(r.rule.spec.workloadSelector.matchLabels ?? {}, client.labels));
   const local = selected.length > 0 ? selected : own.filter((r) => r.rule.spec.workloadSelector === undefined);
-  if (local.length > 0) return merge(local);
+  if (local.length > 0) return merge(local, selected.length > 0);
   for (const ns of [service.namespace, snap.mesh.rootNamespace]) {
     if (ns === client.namespace) continue;
     const exported = (index.get(ns) ?? []).filter(

@@ -13,6 +13,10 @@ import { snapshotVips } from './service-vips.js';
 import { destinationRuleFor, policyForPort } from './destination-rule.js';
 import type { ClientProxy } from './destination-rule.js';
 import { compileTrafficPolicy } from './cluster-policy.js';
+import { withClientCredential } from './client-credential.js';
+
+/** The proxy the externals are compiled for; a gateway applies `credentialName` whatever the rule's selector. */
+export type ExternalsClient = ClientProxy & { gateway?: boolean };
 
 function filterKey(f: PortFilter): string {
   return f === 'all' ? '*' : [...f].sort((a, b) => a - b).join(',');
@@ -52,23 +56,26 @@ function visibleParts(entry: RegistryServiceEntry, scope: EgressScope): { hosts:
 
 /**
  * The DestinationRule `tls` that makes this proxy originate TLS to an entry's host and port (SIMPLE or MUTUAL), by
- * Istio's lookup from the client and Istio's port-level merge. ISTIO_MUTUAL means nothing outside the mesh and
+ * Istio's lookup from the client and Istio's port-level merge, with `credentialName` resolved where Istio applies it
+ * (client-credential.ts). ISTIO_MUTUAL means nothing outside the mesh and
  * DISABLE is what a ServiceEntry port gets anyway, so neither is carried.
  */
-function originations(snap: MeshSnapshot, client: ClientProxy, entry: RegistryServiceEntry, hosts: readonly string[], ports: readonly ExternalPort[]): NonNullable<ExternalService['origination']> {
+function originations(snap: MeshSnapshot, client: ExternalsClient, entry: RegistryServiceEntry, hosts: readonly string[], ports: readonly ExternalPort[]): NonNullable<ExternalService['origination']> {
   const out: NonNullable<ExternalService['origination']> = [];
   for (const host of hosts) {
     const rule = destinationRuleFor(snap, client, { host, namespace: entry.namespace });
     if (rule === undefined) continue;
     for (const p of ports) {
       const tls = compileTrafficPolicy(policyForPort(rule.trafficPolicy, undefined, p.port)).tls;
-      if (tls !== null && (tls.mode === 'SIMPLE' || tls.mode === 'MUTUAL')) out.push({ host, port: p.port, tls });
+      if (tls === null || (tls.mode !== 'SIMPLE' && tls.mode !== 'MUTUAL')) continue;
+      const user = { namespace: client.namespace, gateway: client.gateway === true, workloadSelected: rule.workloadSelected };
+      out.push({ host, port: p.port, tls: withClientCredential(tls, snap.secrets, user) });
     }
   }
   return out;
 }
 
-export function compileExternals(snap: MeshSnapshot, client: ClientProxy, scope: EgressScope): ExternalService[] {
+export function compileExternals(snap: MeshSnapshot, client: ExternalsClient, scope: EgressScope): ExternalService[] {
   const fromNamespace = client.namespace;
   const vips = snapshotVips(snap);
   const entries = snap.registry.serviceEntries

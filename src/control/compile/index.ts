@@ -81,7 +81,7 @@ export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): Co
     const proxy = { role: 'gateway' as const, namespace: node.namespace, name: node.name, spiffeId, labels };
     const gateway = gatewaySection(snap, labels, node.namespace);
     // A Sidecar never applies to a gateway; exportTo does, by the gateway's namespace.
-    const outbound = outboundSection(snap, { namespace: node.namespace, labels, meshRoutes: false });
+    const outbound = outboundSection(snap, { namespace: node.namespace, labels, meshRoutes: false, gateway: true });
     const security = securitySection(snap, { namespace: node.namespace, labels });
     body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound: null, outbound: outbound.value, gateway: gateway.value, security: security.value, telemetry: telemetry.value };
     sections = { head: head(proxy, null), outbound, gateway, security, telemetry };

@@ -25,6 +25,8 @@ export interface OutboundClient {
   namespace: string;
   labels: Record<string, string>;
   meshRoutes: boolean;
+  /** A gateway: DestinationRule `credentialName` applies to it (client-credential.ts). */
+  gateway?: boolean;
 }
 
 /** Kubernetes DNS search order: a short name means the caller's namespace. */
@@ -120,7 +122,9 @@ export function outboundSection(snap: MeshSnapshot, client: OutboundClient, side
   const labels = clientLabelsMatter(snap) ? labelSetKey(client.labels) : null;
   // Sidecars and gateways differ only when some VirtualService binds to the mesh.
   const meshRoutes = client.meshRoutes && hasMeshVirtualServices(snap);
-  const key = `outbound:${JSON.stringify([fromNamespace, sidecar === undefined ? null : `${sidecar.namespace}/${sidecar.name}`, meshRoutes, labels])}`;
+  // Secret material a gateway originates with must not reach a sidecar sharing its namespace's section.
+  const gateway = client.gateway === true && usesClientCredentials(snap);
+  const key = `outbound:${JSON.stringify([fromNamespace, sidecar === undefined ? null : `${sidecar.namespace}/${sidecar.name}`, meshRoutes, labels, ...(gateway ? ['gateway'] : [])])}`;
   return perSnapshot(snap, key, () => {
     const ports = servicePorts(snap);
     const vips = snapshotVips(snap);
@@ -141,6 +145,16 @@ export function outboundSection(snap: MeshSnapshot, client: OutboundClient, side
     });
     return sharedSection({ services, externals: compileExternals(snap, client, scope), trafficPolicy: trafficPolicyFor(snap, sidecar) });
   });
+}
+
+/** True when some DestinationRule names a `credentialName` (top level, port level or in a subset). */
+function usesClientCredentials(snap: MeshSnapshot): boolean {
+  return perSnapshot(snap, 'uses-client-credentials', () =>
+    snap.destinationRules.some((dr) => {
+      const policies = [dr.spec.trafficPolicy, ...(dr.spec.subsets ?? []).map((s) => s.trafficPolicy)];
+      return policies.some((p) => p?.tls?.credentialName !== undefined || (p?.portLevelSettings ?? []).some((l) => l.tls?.credentialName !== undefined));
+    }),
+  );
 }
 
 /** The services a namespace sees without a Sidecar: what the control plane itself may call from the root namespace. */

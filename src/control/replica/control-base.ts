@@ -18,6 +18,8 @@ import { CREDENTIAL_KEY_BYTES, newCredentialKey } from '../api/credentials.js';
 import type { ControlLog } from '../control-log.js';
 import { openEtcdStore } from '../store/etcd-connect.js';
 import type { SealedSecrets } from '../store/etcd-replication.js';
+import type { SharedJwksRecords } from '../store/etcd-jwks.js';
+import type { EtcdClientTls } from '../store/etcd-tls.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { ControlStore } from '../store/types.js';
 import { readSealingKey } from './envelope.js';
@@ -34,6 +36,8 @@ export type StoreChoice =
       prefix: string;
       /** The 32-byte key the shared secrets are sealed under, given to every replica out of band. */
       sealingKeyFile: string;
+      /** CA, client certificate and key for https:// members. */
+      tls?: EtcdClientTls;
       /** How long a leader that stopped answering keeps the lease (seconds). */
       leaseTtlSeconds?: number;
     };
@@ -47,6 +51,10 @@ export interface ControlBase {
   secretKey: Buffer;
   /** True while this replica runs singleton work (always, on SQLite). */
   leading(): boolean;
+  /** Told when this replica takes or loses the leader lease (never, on SQLite: it always leads). */
+  onLeadershipChange(listener: (leading: boolean) => void): void;
+  /** Where replicas share JWKS documents, on etcd; undefined on SQLite, where the one process fetches them itself. */
+  sharedJwks: SharedJwksRecords | undefined;
   close(): Promise<void>;
 }
 
@@ -66,10 +74,10 @@ export async function openControlBase(o: ControlBaseOptions): Promise<ControlBas
   if (o.store.kind === 'sqlite') {
     const ca = o.caFiles ? await CertificateAuthority.fromFiles(o.caFiles) : await CertificateAuthority.loadOrCreate(layout.caDir, { trustDomain: o.trustDomain });
     const store = openSqliteStore(layout.storeFile, { onListenerError });
-    return { store, ca, auditKey: loadOrCreateAuditKey(layout.caDir), credentialKey: credentialKeyFile(layout.credentialKeyFile), secretKey: loadOrCreateSecretKey(layout.secretKeyFile), leading: () => true, close: () => store.close() };
+    return { store, ca, auditKey: loadOrCreateAuditKey(layout.caDir), credentialKey: credentialKeyFile(layout.credentialKeyFile), secretKey: loadOrCreateSecretKey(layout.secretKeyFile), leading: () => true, onLeadershipChange: () => undefined, sharedJwks: undefined, close: () => store.close() };
   }
   const sealing = readSealingKey(o.store.sealingKeyFile);
-  const store = await openEtcdStore({ endpoints: o.store.endpoints, prefix: o.store.prefix, onListenerError });
+  const store = await openEtcdStore({ endpoints: o.store.endpoints, prefix: o.store.prefix, onListenerError, ...(o.store.tls === undefined ? {} : { tls: o.store.tls }) });
   try {
     const ca = await sharedCa(store.sealed, sealing, o);
     const audit = auditSignerFromPem(await sharedSecret(store.sealed, sealing, 'audit-key', () => Buffer.from(newAuditKeyPem())).then(String), 'sealed in the store');
@@ -79,9 +87,19 @@ export async function openControlBase(o: ControlBaseOptions): Promise<ControlBas
     if (credentialKey.length !== CREDENTIAL_KEY_BYTES) throw new WeftError('STORE', 'the sealed credential key has the wrong size');
     const secretKey = await sharedSecret(store.sealed, sealing, 'secret-key', () => randomBytes(SECRET_KEY_BYTES));
     if (secretKey.length !== SECRET_KEY_BYTES) throw new WeftError('STORE', 'the sealed Secret key has the wrong size');
+    const listeners = new Set<(leading: boolean) => void>();
+    const tell = (leading: boolean): void => {
+      for (const l of listeners) l(leading);
+    };
     const leadership = store.campaign(o.replicaId, o.store.leaseTtlSeconds ?? 5, {
-      onElected: () => log.info('leading: this replica runs audit head signing and history retention', { replica: o.replicaId }),
-      onDeposed: (why) => log.warn('no longer leading', { replica: o.replicaId, reason: why }),
+      onElected: () => {
+        log.info('leading: this replica runs audit head signing, history retention and JWKS fetching', { replica: o.replicaId });
+        tell(true);
+      },
+      onDeposed: (why) => {
+        log.warn('no longer leading', { replica: o.replicaId, reason: why });
+        tell(false);
+      },
     });
     return {
       store,
@@ -90,6 +108,8 @@ export async function openControlBase(o: ControlBaseOptions): Promise<ControlBas
       credentialKey,
       secretKey,
       leading: () => leadership.leading,
+      onLeadershipChange: (listener) => void listeners.add(listener),
+      sharedJwks: store.jwks,
       async close() {
         await leadership.resign();
         await store.close();

@@ -4,7 +4,9 @@
  */
 import { Etcd3 } from 'etcd3';
 import type { IOptions } from 'etcd3';
+import { WeftError } from '../../errors.js';
 import { EtcdResourceStore } from './etcd-store.js';
+import { checkEtcdEndpoints, diagnoseEtcdTls, etcdCredentials } from './etcd-tls.js';
 import type { EtcdStore, EtcdStoreOptions } from './etcd-store.js';
 
 export type { EtcdStore, EtcdStoreOptions };
@@ -17,8 +19,11 @@ const WATCH_BACKOFF: WatchBackoff = { duration: 300, next: () => WATCH_BACKOFF }
 export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStore> {
   if (options.endpoints.length === 0) throw new TypeError('etcd needs at least one endpoint');
   const timeout = options.callTimeoutMs ?? 5000;
+  checkEtcdEndpoints(options.endpoints, options.tls);
+  const credentials = etcdCredentials(options.tls);
   const client = new Etcd3({
     hosts: [...options.endpoints],
+    ...(credentials === undefined ? {} : { credentials }),
     dialTimeout: timeout,
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
     faultHandling: { watchBackoff: WATCH_BACKOFF },
@@ -30,6 +35,9 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStor
     await store.start();
   } catch (err) {
     client.close();
+    // gRPC says only that no member answered; a TLS mistake deserves its own error.
+    const tlsProblem = await diagnoseEtcdTls(options.endpoints, options.tls);
+    if (tlsProblem !== undefined) throw new WeftError('STORE_TLS', tlsProblem, { status: 503, cause: err });
     throw err;
   }
   return store;

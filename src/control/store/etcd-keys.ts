@@ -10,6 +10,8 @@
  *   audit/entries/<seq>      chain entries, as sealed
  *   tokens/<id>              bootstrap token records
  *   credentials/<name>       API credential records; credential-ids/<id> names the record a secret's id finds
+ *   jwks/docs/<uri>          JWKS documents the leading replica fetched; jwks/refresh/<uri> asks it to refetch (etcd-jwks.ts)
+ *   sealed/<name>            shared secrets, sealed (etcd-replication.ts); election/leader/... the leader lease
  */
 import type { ResourceKey } from '../../config/resource.js';
 import type { ResourceFilter } from './types.js';

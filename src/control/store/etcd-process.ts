@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WeftError } from '../../errors.js';
 import { waitForPort } from '../../mesh/wait-for-port.js';
+import type { EtcdPkiFiles } from './etcd-certificates.js';
 
 /** Operations one store transaction may hold; `weft control --store etcd` needs members started with at least this. */
 export const ETCD_MAX_TXN_OPS = 8192;
@@ -24,11 +25,13 @@ export interface EtcdMemberSpec {
   host: string;
   clientPort: number;
   peerPort: number;
+  /** Client and peer TLS with certificates from etcd-certificates.ts; plaintext without. */
+  tls?: EtcdPkiFiles;
 }
 
 export interface EtcdMember {
   readonly spec: EtcdMemberSpec;
-  /** http://host:clientPort */
+  /** http(s)://host:clientPort */
   readonly clientUrl: string;
   readonly pid: number | undefined;
   /** SIGKILL to the member (a crash, for failover tests). */
@@ -41,11 +44,23 @@ export interface EtcdMember {
 }
 
 export function peerUrl(m: EtcdMemberSpec): string {
-  return `http://${m.host}:${m.peerPort}`;
+  return `${m.tls ? 'https' : 'http'}://${m.host}:${m.peerPort}`;
+}
+
+export function clientUrl(m: EtcdMemberSpec): string {
+  return `${m.tls ? 'https' : 'http'}://${m.host}:${m.clientPort}`;
+}
+
+/** etcd's own TLS flags: clients and peers must present a certificate from the members' CA (client-cert-auth). */
+function tlsArgs(tls: EtcdPkiFiles): string[] {
+  return [
+    '--cert-file', tls.memberCertFile, '--key-file', tls.memberKeyFile, '--trusted-ca-file', tls.caFile, '--client-cert-auth',
+    '--peer-cert-file', tls.memberCertFile, '--peer-key-file', tls.memberKeyFile, '--peer-trusted-ca-file', tls.caFile, '--peer-client-cert-auth',
+  ];
 }
 
 export function memberArgs(m: EtcdMemberSpec, cluster: readonly EtcdMemberSpec[], token: string): string[] {
-  const client = `http://${m.host}:${m.clientPort}`;
+  const client = clientUrl(m);
   return [
     '--name', m.name,
     '--data-dir', m.dataDir,
@@ -60,6 +75,7 @@ export function memberArgs(m: EtcdMemberSpec, cluster: readonly EtcdMemberSpec[]
     '--max-request-bytes', String(ETCD_MAX_REQUEST_BYTES),
     '--log-level', 'warn',
     '--logger', 'zap',
+    ...(m.tls ? tlsArgs(m.tls) : []),
   ];
 }
 
@@ -72,7 +88,7 @@ class EtcdProcess implements EtcdMember {
 
   constructor(spec: EtcdMemberSpec, args: string[], logFile: string) {
     this.spec = spec;
-    this.clientUrl = `http://${spec.host}:${spec.clientPort}`;
+    this.clientUrl = clientUrl(spec);
     this.#args = args;
     this.#logFile = logFile;
   }
@@ -131,6 +147,8 @@ export interface EtcdClusterOptions {
   host?: string;
   /** Two ports per member (client, peer), from the caller's free-port source. */
   ports: readonly number[];
+  /** Client and peer TLS (certificates naming `host`). */
+  tls?: EtcdPkiFiles;
 }
 
 /** Starts `ports.length / 2` members forming one cluster; resolves once every member accepts clients. */
@@ -139,7 +157,7 @@ export async function startEtcdCluster(o: EtcdClusterOptions): Promise<EtcdMembe
   const host = o.host ?? '127.0.0.1';
   const specs: EtcdMemberSpec[] = [];
   for (let i = 0; i < o.ports.length / 2; i++) {
-    specs.push({ name: `m${i}`, dataDir: path.join(o.dir, `m${i}`), host, clientPort: o.ports[2 * i] as number, peerPort: o.ports[2 * i + 1] as number });
+    specs.push({ name: `m${i}`, dataDir: path.join(o.dir, `m${i}`), host, clientPort: o.ports[2 * i] as number, peerPort: o.ports[2 * i + 1] as number, ...(o.tls ? { tls: o.tls } : {}) });
   }
   const token = `weft-${path.basename(o.dir)}`;
   const members = specs.map((s) => new EtcdProcess(s, memberArgs(s, specs, token), path.join(o.dir, `${s.name}.log`)));

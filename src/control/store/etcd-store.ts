@@ -22,6 +22,9 @@ import { HistoryFeed } from './etcd-feed.js';
 import { EtcdSealedSecrets, campaignForLeader } from './etcd-replication.js';
 import type { Leadership, SealedSecrets } from './etcd-replication.js';
 import * as reads from './etcd-history.js';
+import { EtcdJwksRecords } from './etcd-jwks.js';
+import type { SharedJwksRecords } from './etcd-jwks.js';
+import type { EtcdClientTls } from './etcd-tls.js';
 import { KEYS, resourceKey, resourcePrefix } from './etcd-keys.js';
 import { canonicalJson, checkDistinctKeys, checkStorable, sameDesiredState, storedForm } from './resource-content.js';
 import type {
@@ -30,8 +33,10 @@ import type {
 } from './types.js';
 
 export interface EtcdStoreOptions {
-  /** Client URLs of the cluster's members (http://host:port); the client fails over between them. */
+  /** Client URLs of the cluster's members (http(s)://host:port); the client fails over between them. */
   endpoints: readonly string[];
+  /** CA, and client certificate and key, for https:// members. */
+  tls?: EtcdClientTls;
   /** Every key of this store starts with it; one prefix per mesh. */
   prefix?: string;
   clock?: Clock;
@@ -69,6 +74,11 @@ export class EtcdResourceStore implements ControlStore {
     this.#feed = new HistoryFeed(ns, (e) => this.#tell(e), (err) => this.#onListenerError(new Error(`store watch interrupted; catching up from the history records: ${String(err)}`)));
     this.tokens = new EtcdTokenStore(ns);
     this.credentials = new EtcdCredentialRecords(ns);
+  }
+
+  /** JWKS documents the leading replica fetched, shared with the others (etcd-jwks.ts). */
+  get jwks(): SharedJwksRecords {
+    return new EtcdJwksRecords(this.#ns);
   }
 
   get sealed(): SealedSecrets {
@@ -316,6 +326,7 @@ export class EtcdResourceStore implements ControlStore {
 export type EtcdStore = ControlStore & {
   readonly watchCatchUps: number;
   readonly sealed: SealedSecrets;
+  readonly jwks: SharedJwksRecords;
   campaign(id: string, ttlSeconds: number, events: { onElected: () => void; onDeposed: (why: string) => void }): Leadership;
 };
 

@@ -21,7 +21,8 @@ export interface ObservabilityOptions {
   logDir: string;
   /** The environment that marks a process as this mesh's (for leftover cleanup). */
   env: NodeJS.ProcessEnv;
-  controlMetrics: string | undefined;
+  /** Every control-plane replica's metrics listener, the first replica first. */
+  controlMetrics: readonly string[];
 }
 
 export interface ObservabilityStack {

@@ -5,7 +5,10 @@ import { systemClock } from '../../clock.js';
 import { CertificateAuthority } from '../../identity/ca.js';
 import { createRootCa } from '../../identity/root-ca.js';
 import { DEFAULT_TRAFFIC_POLICY } from '../../proxyconfig/default-traffic-policy.js';
-import type { ClusterConfig } from '../../proxyconfig/types.js';
+import type { ClusterConfig, ProxyConfig } from '../../proxyconfig/types.js';
+import { PROXY_CONFIG_SCHEMA } from '../../proxyconfig/types.js';
+import { acceptProxyConfig } from '../config/compiled-config.js';
+import { TestPki } from '../upstream/test-pki.fixture.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
 import { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { runtimeReport } from './runtime-report.js';
@@ -56,5 +59,43 @@ test('certificates and ejected endpoints, never the key', async () => {
   } finally {
     rt.endpoints.close();
     cert.stop();
+  }
+});
+
+test("the certificates of DestinationRule credentials, named as Istio's SDS names them, never the key", async () => {
+  const pki = new TestPki();
+  try {
+    const ca = await pki.ca('external-ca');
+    const client = await pki.leaf(ca, 'client.example.com', [], 'client');
+    const pem = (p: string): { secret: string; pem: string } => ({ secret: 'weft-system/client-credential', pem: p });
+    const credential = { secret: 'weft-system/client-credential', certificate: pem(client.certPem), privateKey: pem(client.keyPem), ca: pem(ca.cert.toString('pem')) };
+    const tls = { mode: 'MUTUAL' as const, sni: null, subjectAltNames: [], caCertificates: null, clientCertificate: null, privateKey: null, credentialName: 'client-credential', insecureSkipVerify: false, credential };
+    const config: ProxyConfig = {
+      schema: PROXY_CONFIG_SCHEMA,
+      version: 'v',
+      proxy: { role: 'gateway', namespace: 'weft-system', name: 'istio-egressgateway', spiffeId: 'spiffe://cluster.local/ns/weft-system/sa/istio-egressgateway-service-account', labels: {} },
+      trustDomain: 'cluster.local',
+      inbound: null,
+      outbound: {
+        services: [],
+        externals: [{
+          source: 'default/nginx', namespace: 'default', hosts: ['nginx.example.com'], addresses: [], dns: [],
+          ports: [{ port: 443, name: 'https', protocol: 'tls', targetPort: 443 }, { port: 8443, name: 'https-2', protocol: 'tls', targetPort: 8443 }],
+          location: 'MESH_EXTERNAL', resolution: 'DNS', endpoints: [],
+          origination: [{ host: 'nginx.example.com', port: 443, tls }, { host: 'nginx.example.com', port: 8443, tls }],
+        }],
+        trafficPolicy: 'REGISTRY_ONLY',
+      },
+      gateway: null,
+      security: { rootNamespace: 'weft-system', pathNormalization: 'BASE', authorizationPolicies: [], jwtRules: [], extensionProviders: [] },
+    };
+    const report = runtimeReport(testRuntime({ config: acceptProxyConfig(config) }), systemClock);
+    assert.deepEqual(report.certificates.map((x) => [x.name, x.type, x.subject]), [
+      ['kubernetes://client-credential', 'Cert Chain', 'CN=client.example.com'],
+      ['kubernetes://client-credential-cacert', 'CA', 'CN=external-ca'],
+    ]);
+    assert.ok(!JSON.stringify(report).includes('PRIVATE'));
+  } finally {
+    pki.remove();
   }
 });

@@ -1,7 +1,7 @@
 /**
  * The proxy's runtime report (src/push/runtime-report.ts), made when the control plane asks: endpoint health and
- * breaker counts from the endpoint registry, and the public metadata of the certificates the proxy holds. The
- * private key is never read here.
+ * breaker counts from the endpoint registry, and the public metadata of the certificates the proxy holds (its SVID,
+ * the roots, the certificates of DestinationRule credentials it originates with). A private key is never read here.
  */
 import { X509Certificate } from 'node:crypto';
 import type { Clock } from '../../clock.js';
@@ -9,6 +9,8 @@ import { MAX_REPORTED_ENDPOINTS } from '../../push/runtime-report.js';
 import type { CertificateReport, ClusterHealthReport, ProxyRuntimeReport } from '../../push/runtime-report.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { ClusterRuntime } from '../balance/cluster-runtime.js';
+import type { ProxyConfig } from '../../proxyconfig/types.js';
+import type { ClientCredential } from '../../proxyconfig/client-credential-types.js';
 
 function describeCertificate(pem: string, name: string, type: CertificateReport['type']): CertificateReport {
   const x = new X509Certificate(pem);
@@ -49,6 +51,34 @@ function clusterHealth(c: ClusterRuntime, clock: Clock): ClusterHealthReport {
   };
 }
 
+/**
+ * The certificates of DestinationRule `credentialName`s this proxy originates with, named as Istio's SDS names them
+ * (`kubernetes://<name>` for the client certificate, `kubernetes://<name>-cacert` for the CA), each Secret once.
+ */
+function credentialCertificates(config: ProxyConfig | undefined): CertificateReport[] {
+  const out: CertificateReport[] = [];
+  const named = new Set<string>();
+  const add = (pem: string | undefined, name: string, type: CertificateReport['type']): void => {
+    if (pem === undefined || named.has(name)) return;
+    named.add(name);
+    try {
+      out.push(describeCertificate(pem, name, type));
+    } catch {
+      // Checked at apply; one that still does not parse is left out rather than failing the whole report.
+    }
+  };
+  for (const e of config?.outbound.externals ?? []) {
+    for (const o of e.origination ?? []) {
+      const c: ClientCredential | undefined = o.tls.credential;
+      if (c === undefined) continue;
+      const name = `kubernetes://${c.secret.slice(c.secret.indexOf('/') + 1)}`;
+      add(c.certificate?.pem, name, 'Cert Chain');
+      add(c.ca?.pem, `${name}-cacert`, 'CA');
+    }
+  }
+  return out;
+}
+
 export function runtimeReport(rt: ProxyRuntime, clock: Clock): ProxyRuntimeReport {
   const certificates: CertificateReport[] = [];
   if (rt.cert.ready) {
@@ -56,6 +86,7 @@ export function runtimeReport(rt: ProxyRuntime, clock: Clock): ProxyRuntimeRepor
     if (certChainPem[0] !== undefined) certificates.push(describeCertificate(certChainPem[0], 'default', 'Cert Chain'));
     for (const root of trustBundlePem) certificates.push(describeCertificate(root, 'ROOTCA', 'CA'));
   }
+  certificates.push(...credentialCertificates(rt.config?.raw));
   const clusters: ClusterHealthReport[] = [];
   let endpoints = 0;
   let truncated = false;

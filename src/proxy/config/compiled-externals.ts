@@ -178,6 +178,16 @@ export class CompiledExternals {
     return this.#tcpAnyAddress.get(port);
   }
 
+  /**
+   * A route's HTTP request for a TLS or TCP port of an entry naming the host, when a DestinationRule originates TLS
+   * there (Istio's egress gateway task routes to edition.cnn.com:443, an HTTPS port, and the rule's SIMPLE makes the
+   * gateway speak TLS to it). Without origination such a port is not an HTTP destination: undefined.
+   */
+  originatedHttp(host: string, port: number): ExternalRoute | undefined {
+    const route = this.#opaqueByHost.find(host, port);
+    return route?.originationFor(host) === undefined ? undefined : route;
+  }
+
   /** CONNECT host:port: a TLS or TCP port of an entry naming the host. */
   opaqueByHost(host: string, port: number): ExternalRoute | undefined {
     return this.#opaqueByHost.find(host, port);

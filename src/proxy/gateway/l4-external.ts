@@ -1,15 +1,19 @@
 /**
  * A gateway `tls` or `tcp` route whose destination is a ServiceEntry host (an egress gateway passing HTTPS through by
  * SNI to the external host): the entry's TLS port (by the destination host, as SNI), else its TCP port by host, names
- * where the bytes go (external-destination.ts: the entry's endpoints, or its host resolved); no TLS is added, the
- * client's own session passes through.
+ * where the bytes go (external-destination.ts: the entry's endpoints, or its host resolved). A passed-through
+ * client session goes as it is; bytes that are not TLS already (a `tcp` route of a TCP server, or of a server that
+ * terminated TLS) leave over TLS the gateway originates when a DestinationRule says SIMPLE or MUTUAL for the host
+ * and port (tls-origination.ts, as Istio's egress gateway originates TLS for a TCP service), never wrapped twice.
  */
 import type net from 'node:net';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { CompiledProxyConfig } from '../config/compiled-config.js';
 import type { ExternalRoute } from '../config/compiled-externals.js';
 import { externalDestination } from '../upstream/external-destination.js';
-import { connectPlain } from '../upstream/plain-connect.js';
+import { PLAIN_CONNECT_TIMEOUT_MS, connectPlain } from '../upstream/plain-connect.js';
+import { connectOriginating } from '../upstream/tls-origination.js';
+import type { ClientTlsPolicy } from '../../proxyconfig/types.js';
 
 /** The ServiceEntry port a route destination names, if the destination is an external host rather than a mesh service. */
 export function externalL4Route(cfg: CompiledProxyConfig, host: string, port: number): ExternalRoute | undefined {
@@ -23,13 +27,18 @@ export function openExternal(
   host: string,
   port: number,
   done: (r: { upstream: net.Socket; address: string } | { reason: string }) => void,
+  /** The TLS to originate (the route's rule for the host); undefined: the bytes go as they are. */
+  originate?: ClientTlsPolicy,
 ): void {
   externalDestination(route, { address: host, port }, host, rt.resolver).then(
-    (to) =>
-      connectPlain(to, (err, upstream) => {
-        if (err !== undefined || upstream === undefined) done({ reason: `${route.source}: ${err?.message ?? 'no connection'}` });
+    (to) => {
+      const connected = (err: Error | null | undefined, upstream: net.Socket | null | undefined): void => {
+        if (err || !upstream) done({ reason: `${route.source}: ${err?.message ?? 'no connection'}` });
         else done({ upstream, address: `${to.address}:${to.port}` });
-      }),
+      };
+      if (originate === undefined) connectPlain(to, connected);
+      else connectOriginating(originate, { ...to, host }, PLAIN_CONNECT_TIMEOUT_MS, connected);
+    },
     (err: unknown) => done({ reason: `${route.source}: ${(err as Error).message}` }),
   );
 }

@@ -67,11 +67,13 @@ export function forwardL4(rt: ProxyRuntime, cfg: CompiledProxyConfig, routes: re
   const external = cfg.byHost.get(dest.host)?.ports.get(dest.port) === undefined ? externalL4Route(cfg, dest.host, dest.port) : undefined;
   if (external !== undefined) {
     conn.client.on('error', () => conn.client.destroy());
+    // A passed-through ClientHello (head) is TLS already: it is never wrapped again.
+    const originate = conn.head.length === 0 ? external.originationFor(dest.host) : undefined;
     openExternal(rt, external, dest.host, dest.port, (r) => {
       if ('reason' in r) return refuse(r.reason, dest.host);
       if (conn.head.length > 0) r.upstream.write(conn.head);
       splice(conn.client, r.upstream, () => record(200, r.address, undefined, dest.host));
-    });
+    }, originate);
     return;
   }
   conn.client.on('error', () => conn.client.destroy());

@@ -4,7 +4,8 @@
  * server is an HTTPS server on loopback with a certificate from a CA made here. Table-driven from the
  * ClientTLSSettings reference: the chain verified against caCertificates (a wrong CA, the system roots alone, a
  * revoked certificate: 503 UF with the reason), the name checked against subjectAltNames or else the SNI,
- * insecureSkipVerify, the client certificate presented on MUTUAL, credentialName (no Secrets: refused, said why).
+ * insecureSkipVerify, the client certificate presented on MUTUAL, credentialName (unresolved at a sidecar whose
+ * rule has no workloadSelector, or its Secret missing: refused, said why).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -162,7 +163,9 @@ describe('DestinationRule tls SIMPLE and MUTUAL toward a ServiceEntry host', () 
     ['caCrl revoking the server certificate', () => ({ caCrl: crlRevokingServer }), /CERT_REVOKED|revoked/],
     ['a caCrl file that is not a CRL', () => ({ caCrl: ca.certFile }), /TLS origination to secure\.example failed: .*CRL/],
     ['a caCertificates file that does not exist', () => ({ caCertificates: `${pki.dir}/missing.pem` }), /cannot read caCertificates .*missing\.pem \(ENOENT\)/],
-    ['credentialName: weft keeps no Secrets', () => ({ caCertificates: null, credentialName: 'client-credential' }), /credentialName "client-credential" names a Secret/],
+    // Istio's sidecars keep the file fields unless a workloadSelector chose the rule: here there are none.
+    ['credentialName unresolved at a sidecar: MUTUAL has no client certificate', () => ({ mode: 'MUTUAL', caCertificates: null, credentialName: 'client-credential' }), /MUTUAL needs clientCertificate and privateKey \(credentialName applies at a sidecar only when/],
+    ['credentialName whose Secret is missing', () => ({ caCertificates: null, credentialName: 'gone', credential: { secret: 'default/gone', problem: 'Secret default/gone not found' } }), /credentialName default\/gone: Secret default\/gone not found/],
   ];
   for (const [name, over, reason] of refused) {
     test(`refused, 503 UF with the reason: ${name}`, async () => {

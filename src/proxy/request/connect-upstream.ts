@@ -18,7 +18,10 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 export function failureOf(err: unknown): UpstreamFailureEvent {
   const { status, reason } = upstreamFailure(err);
   const code = (err as { code?: string } | null)?.code ?? '';
-  if (isWeftError(err, 'PEER_IDENTITY_MISMATCH') || isWeftError(err, 'UPSTREAM_UNREACHABLE') || CONNECT_CODES.has(code)) return { kind: 'connect', status, reason, flag: 'UF' };
+  // An originated TLS handshake that fails (tls-origination.ts) never connected either: Envoy's UF.
+  if (isWeftError(err, 'PEER_IDENTITY_MISMATCH') || isWeftError(err, 'UPSTREAM_UNREACHABLE') || isWeftError(err, 'TLS_ORIGINATION_FAILED') || CONNECT_CODES.has(code)) {
+    return { kind: 'connect', status, reason, flag: 'UF' };
+  }
   if (TIMEOUT_CODES.has(code)) return { kind: 'timeout', status, reason, flag: 'UT' };
   if (status === 502) return { kind: 'protocol', status, reason, flag: 'UPE' };
   return { kind: 'reset', status, reason, flag: 'UC' };

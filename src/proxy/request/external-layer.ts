@@ -6,8 +6,11 @@
  *   http2 and grpc ports: a stream on a pooled HTTP/2 session to the host, h2c, or h2 over TLS this proxy
  *     originates with ALPN `h2` when a DestinationRule says SIMPLE or MUTUAL for the host and port (Istio's cluster
  *     protocol for those ports, whichever HTTP version the client spoke);
- *   http ports: the proxy's keep-alive pools (HTTP/1.1), over originated TLS in the same way.
- * Mesh services (a cluster in config) go on to endpoint choice unchanged.
+ *   other ports: the proxy's keep-alive pools (HTTP/1.1), in plaintext or over TLS originated in the same way
+ *     (tls-origination.ts, the same code as at sidecars; Istio's "Egress Gateways with TLS Origination"). A TLS or
+ *     TCP port is an HTTP destination only with such a rule.
+ * A failed handshake is 503 `UF` with its reason. Mesh services (a cluster in config) go on to endpoint choice
+ * unchanged.
  */
 import type { EndpointPools } from '../upstream/endpoint-pools.js';
 import type { HostResolver } from '../upstream/external-resolver.js';
@@ -19,11 +22,13 @@ import { UpstreamAttempt, failureOf } from './connect-upstream.js';
 import { replyLocally } from './exchange.js';
 import type { Dispatch, Layer } from './exchange.js';
 import { headersForUpstream } from './upstream-headers.js';
+import { authorityHost } from '../../route/http-route-match.js';
 
 export function externalDestinations(pools: EndpointPools, resolver: HostResolver, h2Pools?: H2SessionPools): Layer {
   return (next: Dispatch): Dispatch => (ex, handler) => {
     const dest = ex.destination!;
-    const route = ex.cfg.cluster(dest.host, dest.port, dest.subset) === undefined ? ex.cfg.externals.http(dest.host, dest.port) : undefined;
+    const externals = ex.cfg.externals;
+    const route = ex.cfg.cluster(dest.host, dest.port, dest.subset) === undefined ? (externals.http(dest.host, dest.port) ?? externals.originatedHttp(dest.host, dest.port)) : undefined;
     if (route === undefined) {
       next(ex, handler);
       return;
@@ -34,12 +39,14 @@ export function externalDestinations(pools: EndpointPools, resolver: HostResolve
     externalDestination(route, { address: dest.host, port: dest.port }, dest.host, resolver).then(
       (to) => {
         if (ex.closed) return;
+        // Istio's auto SNI: the Host sent upstream names the server when the rule sets no `sni`.
+        const host = authorityHost(ex.upstreamAuthority);
         if (ex.upstreamH2) {
-          const origination = originate === undefined ? undefined : { policy: originate, host: dest.host };
+          const origination = originate === undefined ? undefined : { policy: originate, host };
           h2Pools!.external(to, origination).acquire(new H2UpstreamAttempt(ex, handler, originate === undefined ? 'http' : 'https'));
           return;
         }
-        const pool = originate === undefined ? pools.get(to) : pools.originating({ ...to, host: dest.host }, originate);
+        const pool = originate === undefined ? pools.get(to) : pools.originating({ ...to, host }, originate);
         pool.dispatch(
           { path: ex.upstreamPath, method: ex.method as Dispatcher.HttpMethod, headers: headersForUpstream(ex), body: ex.bodyForAttempt() },
           new UpstreamAttempt(ex, handler),

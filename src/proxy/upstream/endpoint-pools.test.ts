@@ -1,6 +1,7 @@
 /** A cluster's DestinationRule connection settings reach the endpoint's HTTP/1.1 pool (real sockets on loopback). */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -40,7 +41,7 @@ async function requests(settings: ReturnType<typeof httpPoolSettings>, n: number
   }
 }
 
-const policy = { connectTimeoutMs: 10_000, httpIdleTimeoutMs: 3_600_000, maxRequestsPerConnection: 0 };
+const policy = { connectTimeoutMs: 10_000, httpIdleTimeoutMs: 3_600_000, maxRequestsPerConnection: 0, maxConnectionDurationMs: 0, tcpKeepalive: null };
 
 test('maxRequestsPerConnection: 1 carries one request per connection; unset reuses connections', async () => {
   const before = sockets.length;
@@ -75,4 +76,41 @@ test('settings: Istio defaults kept within the destination keep-alive; 0 means t
   assert.equal(httpPoolSettings({ ...policy, httpIdleTimeoutMs: 2_000 }).idleTimeoutMs, 2_000);
   assert.equal(httpPoolSettings({ ...policy, connectTimeoutMs: 250 }).connectTimeoutMs, 250);
   assert.equal(httpPoolSettings({ ...policy, connectTimeoutMs: 0 }).connectTimeoutMs, 5_000);
+});
+
+test('maxConnectionDuration: a connection past it takes no new request and closes; a younger one is reused', async (t) => {
+  // undici ages its connections on the wall clock: the test moves Date, not timers.
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+  const aged = httpPoolSettings({ ...policy, maxConnectionDurationMs: 1_000 });
+  const start = sockets.length;
+  await requests(aged, 4);
+  const young = sockets.slice(start);
+  assert.ok(young.some((s) => (served.get(s) ?? 0) > 1), 'within the duration connections are reused');
+  const counts = young.map((s) => served.get(s));
+  t.mock.timers.tick(1_500);
+  await requests(aged, 4);
+  assert.deepEqual(young.map((s) => served.get(s)), counts, 'past it, no request goes on an old connection');
+  assert.ok(sockets.length > start + young.length);
+  for (const s of young) if (!s.destroyed) await once(s, 'close');
+});
+
+/** The keep-alive timer `ss` shows on the client's socket to the test server, in seconds; undefined without one. */
+function keepAliveTimerSeconds(localPort: number): number | undefined {
+  const out = execFileSync('ss', ['-tno', 'state', 'established', `( sport = :${localPort} )`], { encoding: 'utf8' });
+  const m = /timer:\(keepalive,(?:(\d+)min)?(\d+(?:\.\d+)?)(ms|sec)/.exec(out);
+  if (m === null) return undefined;
+  return Number(m[1] ?? 0) * 60 + Number(m[2]) / (m[3] === 'ms' ? 1000 : 1);
+}
+
+test('tcpKeepalive: SO_KEEPALIVE with the rule\'s time before the first probe', async () => {
+  const keep = httpPoolSettings({ ...policy, tcpKeepalive: { timeMs: 7_000 } });
+  const start = sockets.length;
+  await requests(keep, 1);
+  const seconds = keepAliveTimerSeconds(sockets[start]!.remotePort!);
+  assert.ok(seconds !== undefined && seconds <= 7, `keepalive timer ${seconds} s`);
+  const plain = httpPoolSettings({ ...policy, maxRequestsPerConnection: 3 });
+  const next = sockets.length;
+  await requests(plain, 1);
+  // Without the rule, undici's own default: 60 s.
+  assert.ok((keepAliveTimerSeconds(sockets[next]!.remotePort!) ?? 0) > 7);
 });

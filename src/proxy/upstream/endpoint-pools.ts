@@ -3,6 +3,7 @@
  * connections are made by our own connector so that every handshake uses the certificate current at that moment
  * (rotation needs no pool rebuild) and verifies the peer's SPIFFE ID, not a DNS name.
  */
+import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { Pool } from 'undici';
 import type { buildConnector } from 'undici';
@@ -45,8 +46,9 @@ const POOL_OPTIONS = {
 
 /**
  * What a cluster's DestinationRule says about its HTTP/1.1 connections (Envoy's cluster `connect_timeout`,
- * `common_http_protocol_options.idle_timeout` and `max_requests_per_connection`). `key` names the settings, so that
- * clusters (subsets) with the same settings share an endpoint's pool and two with different ones do not.
+ * `common_http_protocol_options.idle_timeout`, `max_requests_per_connection` and `max_connection_duration`, and
+ * `upstream_connection_options.tcp_keepalive`). `key` names the settings, so that clusters (subsets) with the same
+ * settings share an endpoint's pool and two with different ones do not.
  */
 export interface HttpPoolSettings {
   readonly key: string;
@@ -55,19 +57,58 @@ export interface HttpPoolSettings {
   readonly idleTimeoutMs: number;
   /** 0: unlimited. */
   readonly maxRequestsPerConnection: number;
+  /** 0: unlimited. A connection this old takes no new request and closes once its request in flight ends. */
+  readonly maxConnectionDurationMs: number;
+  /** SO_KEEPALIVE with this idle time before the first probe; null: undici's default (on, 60 s). */
+  readonly keepAliveDelayMs: number | null;
 }
 
-export function httpPoolSettings(p: { connectTimeoutMs: number; httpIdleTimeoutMs: number; maxRequestsPerConnection: number }): HttpPoolSettings {
+interface PoolPolicy {
+  connectTimeoutMs: number;
+  httpIdleTimeoutMs: number;
+  maxRequestsPerConnection: number;
+  maxConnectionDurationMs: number;
+  tcpKeepalive: { timeMs: number | null } | null;
+}
+
+export function httpPoolSettings(p: PoolPolicy): HttpPoolSettings {
+  // Istio's tcpKeepalive without `time` takes the OS's idle time; Node's 0 means the same.
+  const keepAliveDelayMs = p.tcpKeepalive === null ? null : (p.tcpKeepalive.timeMs ?? 0);
   return {
-    key: `${p.connectTimeoutMs}|${p.httpIdleTimeoutMs}|${p.maxRequestsPerConnection}`,
+    key: `${p.connectTimeoutMs}|${p.httpIdleTimeoutMs}|${p.maxRequestsPerConnection}|${p.maxConnectionDurationMs}|${keepAliveDelayMs}`,
     connectTimeoutMs: p.connectTimeoutMs > 0 ? p.connectTimeoutMs : POOL_OPTIONS.connectTimeout,
     idleTimeoutMs: p.httpIdleTimeoutMs > 0 ? Math.min(p.httpIdleTimeoutMs, POOL_OPTIONS.keepAliveTimeout) : POOL_OPTIONS.keepAliveTimeout,
     maxRequestsPerConnection: p.maxRequestsPerConnection,
+    maxConnectionDurationMs: p.maxConnectionDurationMs,
+    keepAliveDelayMs,
   };
 }
 
 /** Pools not made for a cluster (the app behind an inbound listener, egress without a DestinationRule). */
-const FIXED: HttpPoolSettings = { key: '', connectTimeoutMs: POOL_OPTIONS.connectTimeout, idleTimeoutMs: POOL_OPTIONS.keepAliveTimeout, maxRequestsPerConnection: 0 };
+const FIXED: HttpPoolSettings = {
+  key: '',
+  connectTimeoutMs: POOL_OPTIONS.connectTimeout,
+  idleTimeoutMs: POOL_OPTIONS.keepAliveTimeout,
+  maxRequestsPerConnection: 0,
+  maxConnectionDurationMs: 0,
+  keepAliveDelayMs: null,
+};
+
+/**
+ * A policy's pool key, made once per policy object (one per config push): the policy may carry a Secret's PEM, too
+ * long to serialize per request. Equal policies from two pushes give equal keys, so an unchanged rule keeps its pool;
+ * a rotated Secret changes the key, and the next connection is made with the new credential.
+ */
+const policyKeys = new WeakMap<ClientTlsPolicy, string>();
+
+function policyKey(policy: ClientTlsPolicy): string {
+  let key = policyKeys.get(policy);
+  if (key === undefined) {
+    key = createHash('sha256').update(JSON.stringify(policy)).digest('base64url');
+    policyKeys.set(policy, key);
+  }
+  return key;
+}
 
 export class EndpointPools {
   /** Target → cluster settings → pool. */
@@ -92,7 +133,12 @@ export class EndpointPools {
         // undici sends `connection: close` on the request after its count reaches maxRequestsPerClient, so N-1 gives
         // Envoy's N requests a connection; 1 is a per-request reset (connect-upstream.ts).
         ...(settings.maxRequestsPerConnection > 1 && { maxRequestsPerClient: settings.maxRequestsPerConnection - 1 }),
-        connect: target.tls ? this.#mtlsConnector(target, target.tls, settings.connectTimeoutMs) : { timeout: settings.connectTimeoutMs },
+        // undici's clientTtl is Envoy's upstream max_connection_duration: past it a connection is taken out of the
+        // pool when next picked and closed once its request in flight ends (undici reads the wall clock for it).
+        ...(settings.maxConnectionDurationMs > 0 && { clientTtl: settings.maxConnectionDurationMs }),
+        connect: target.tls
+          ? this.#mtlsConnector(target, target.tls, settings)
+          : { timeout: settings.connectTimeoutMs, ...(settings.keepAliveDelayMs !== null && { keepAlive: true, keepAliveInitialDelay: settings.keepAliveDelayMs }) },
       });
       byTarget.set(settings.key, pool);
     }
@@ -104,7 +150,7 @@ export class EndpointPools {
    * destination, host and policy, so two rules never share a connection.
    */
   originating(target: OriginationTarget, policy: ClientTlsPolicy): Pool {
-    const key = `${target.address}:${target.port}|originate|${target.host}|${JSON.stringify(policy)}`;
+    const key = `${target.address}:${target.port}|originate|${target.host}|${policyKey(policy)}`;
     let byTarget = this.#pools.get(key);
     if (byTarget === undefined) {
       byTarget = new Map();
@@ -143,16 +189,21 @@ export class EndpointPools {
     await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
 
-  #mtlsConnector(target: UpstreamTarget, peer: { sni: string; spiffeId: string }, timeoutMs: number): buildConnector.connector {
+  #mtlsConnector(target: UpstreamTarget, peer: { sni: string; spiffeId: string }, settings: HttpPoolSettings): buildConnector.connector {
     const cert = this.cert;
     return (_opts, callback) => {
       if (!cert) {
         callback(new WeftError('UPSTREAM_UNREACHABLE', 'no workload certificate'), null);
         return;
       }
-      connectMtls(cert, { address: target.address, port: target.port, ...peer }, timeoutMs, (err, socket) => {
-        if (err || !socket) callback(err ?? new WeftError('UPSTREAM_UNREACHABLE', 'no socket'), null);
-        else callback(null, socket);
+      connectMtls(cert, { address: target.address, port: target.port, ...peer }, settings.connectTimeoutMs, (err, socket) => {
+        if (err || !socket) {
+          callback(err ?? new WeftError('UPSTREAM_UNREACHABLE', 'no socket'), null);
+          return;
+        }
+        // Node has no TCP_KEEPCNT/TCP_KEEPINTVL; the idle time is what it can set (docs/traffic.md).
+        if (settings.keepAliveDelayMs !== null) socket.setKeepAlive(true, settings.keepAliveDelayMs);
+        callback(null, socket);
       });
     };
   }

@@ -1,0 +1,107 @@
+/**
+ * The gateways `weft up` starts: the ingress gateway (its Gateway server ports published on the host) and, when a
+ * Gateway selects `istio: egressgateway`, the egress gateway as a pod of its own (netns mode).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LoadedResource } from '../config/load.js';
+import { GATEWAY_NAME, ingressGateway, unprivilegedPortStart } from './ingress-gateway.js';
+import { EGRESS_GATEWAY_NAME, egressGateway, egressServerPorts } from './egress-gateway.js';
+import { gatewayCommand } from './pod-commands.js';
+import { podHostsFile } from './netns/pod-resolver-files.js';
+import { freePort, waitForPort } from './wait-for-port.js';
+import { PROXY_COMMAND, START_TIMEOUT_MS } from './mesh-context.js';
+import type { MeshContext } from './mesh-context.js';
+import type { MeshProxyEntry } from './mesh-file.js';
+import type { SupervisedProcess } from './process-supervisor.js';
+
+export interface StartedGateway {
+  process: SupervisedProcess;
+  entry: MeshProxyEntry;
+}
+
+export interface IngressOptions {
+  resources: LoadedResource[];
+  ingressPort: number;
+  publish?: ReadonlyMap<number, number>;
+  /** `--prometheus`: Prometheus scrapes the gateway too, so its metrics listener gets a known port. */
+  scraped: boolean;
+}
+
+/** `adopt` is told of the gateway before it starts, so that a stop during its start stops it too. */
+export async function startIngressGateway(ctx: MeshContext, o: IngressOptions, adopt: (g: StartedGateway) => void): Promise<void> {
+  const namespace = ctx.mesh.rootNamespace;
+  const gw = ingressGateway({
+    ...(o.scraped ? { adminPort: await freePort() } : {}),
+    resources: o.resources,
+    namespace,
+    trustDomain: ctx.mesh.trustDomain,
+    ingressPort: o.ingressPort,
+    ...(o.publish === undefined ? {} : { publish: o.publish }),
+    command: (hostPorts) => {
+      const privileged = hostPorts.some((p) => p < unprivilegedPortStart());
+      return gatewayCommand(ctx.drop, privileged, PROXY_COMMAND);
+    },
+    logFile: path.join(ctx.layout.logDir, `${namespace}.${GATEWAY_NAME}.log`),
+    proxyEnv: async (id) => {
+      const env = ctx.proxyEnv(id, '127.0.0.1', await ctx.client().issueToken({ namespace, serviceAccount: id.serviceAccount, workload: id.name }));
+      // Without root the gateway may not read the state directory: it is given the trust bundle itself.
+      return ctx.drop ? { ...env, WEFT_CA_BUNDLE_PEM: fs.readFileSync(ctx.layout.trustBundleFile, 'utf8') } : env;
+    },
+    onExit: (code, signal) => {
+      if (!ctx.stopping()) ctx.log(`ingress gateway exited (${signal ?? code}); restarting`);
+      ctx.changed();
+    },
+    onStart: () => ctx.changed(),
+  });
+  adopt({ process: gw.process, entry: gw.entry });
+  await gw.process.start();
+  for (const [from, to] of gw.mappings) {
+    ctx.log(`gateway port ${from} published on 127.0.0.1:${to}`);
+    await waitForPort('127.0.0.1', to, START_TIMEOUT_MS, () => gw.process.child !== undefined);
+  }
+}
+
+/**
+ * The egress gateway: a pod of its own at pod index `index`, after the Workloads'. Only netns pods have an address
+ * of its own to serve from; on loopback it is not started. `adopt` as for the ingress gateway.
+ */
+export async function startEgressGateway(ctx: MeshContext, resources: LoadedResource[], index: number, adopt: (g: StartedGateway) => void): Promise<void> {
+  const { network, drop } = ctx;
+  if (!network || !drop) {
+    ctx.log('a Gateway selects istio: egressgateway; the egress gateway runs in netns mode only (--isolation=netns), so none is started');
+    return;
+  }
+  const namespace = ctx.mesh.rootNamespace;
+  const pod = await network.addPod(index, namespace, EGRESS_GATEWAY_NAME);
+  await network.allowUnprivilegedPorts(pod);
+  // No DNS proxy in this pod (nothing is captured): names resolve with the machine's resolvers, as its proxy's do.
+  const resolvConf = ctx.dnsUpstream.map((a) => `nameserver ${a}\n`).join('');
+  network.writeResolverFiles(pod, { hosts: podHostsFile(EGRESS_GATEWAY_NAME, pod.podIP), resolvConf });
+  const gw = egressGateway({
+    namespace,
+    trustDomain: ctx.mesh.trustDomain,
+    podIP: pod.podIP,
+    netns: pod.netns,
+    inPod: (p, command, args) => network.inPod(p, command, args),
+    drop,
+    proxy: PROXY_COMMAND,
+    logFile: path.join(ctx.layout.logDir, `${namespace}.${EGRESS_GATEWAY_NAME}.log`),
+    proxyEnv: async (id) => {
+      const env = ctx.proxyEnv(id, pod.podIP, await ctx.client().issueToken({ namespace, serviceAccount: id.serviceAccount, workload: id.name }));
+      // Its uid may not read the state directory: it is given the trust bundle and the resolvers it dials external hosts with.
+      return { ...env, WEFT_CA_BUNDLE_PEM: fs.readFileSync(ctx.layout.trustBundleFile, 'utf8'), WEFT_DNS_UPSTREAM: ctx.dnsUpstream.join(',') };
+    },
+    onExit: (code, signal) => {
+      if (!ctx.stopping()) ctx.log(`egress gateway exited (${signal ?? code}); restarting`);
+      ctx.changed();
+    },
+    onStart: () => ctx.changed(),
+  });
+  adopt({ process: gw.process, entry: gw.entry });
+  await gw.process.start();
+  for (const port of egressServerPorts(resources)) {
+    await network.waitListening(pod, port, START_TIMEOUT_MS, () => gw.process.child !== undefined);
+    ctx.log(`egress gateway port ${port} served on ${pod.podIP}:${port}`);
+  }
+}
