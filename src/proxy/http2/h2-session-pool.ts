@@ -13,6 +13,7 @@ import type { Duplex } from 'node:stream';
 import { connectMtls } from '../upstream/mtls-connect.js';
 import { connectPlain } from '../upstream/plain-connect.js';
 import { connectOriginating } from '../upstream/tls-origination.js';
+import { policyKey } from '../upstream/endpoint-pools.js';
 import type { UpstreamTarget } from '../upstream/endpoint-pools.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import type { ClientTlsPolicy } from '../../proxyconfig/types.js';
@@ -211,7 +212,7 @@ export class H2SessionPools {
 
   /** A host outside the mesh (a ServiceEntry's http2 or grpc port): h2c, or h2 over TLS this proxy originates. */
   external(to: { address: string; port: number }, origination: H2Origination | undefined): H2EndpointPool {
-    const key = origination === undefined ? `${to.address}:${to.port}|external` : `${to.address}:${to.port}|external|${origination.host}|${JSON.stringify(origination.policy)}`;
+    const key = origination === undefined ? `${to.address}:${to.port}|external` : `${to.address}:${to.port}|external|${origination.host}|${policyKey(origination.policy)}`;
     let pool = this.pools.get(key);
     if (pool === undefined) {
       pool = new H2EndpointPool({ address: to.address, port: to.port }, undefined, origination);
