@@ -215,6 +215,11 @@ const securityConfig = z.strictObject({
   extensionProviders: z.array(extAuthzProvider),
   /** MeshConfig `trustDomainAliases`: with `trustDomain`, the domains a policy's principals stand for; absent is none. */
   trustDomainAliases: z.array(z.string()).optional(),
+  /**
+   * MeshConfig `grpcMaxMessageBytes`: the largest gRPC message a caller or an upstream may send through this proxy;
+   * absent is gRPC's default, 4 MiB. (A bound on what callers send, mesh-wide like pathNormalization.)
+   */
+  grpcMaxMessageBytes: z.number().int().min(1).max(0xffffffff).optional(),
 });
 
 

@@ -14,6 +14,7 @@ test('no MeshConfig at all gives Istio-like defaults', () => {
     extensionProviders: [],
     gatewayTopology: { numTrustedProxies: 0 },
     podRange: undefined,
+    grpcMaxMessageBytes: undefined,
     tracingProviders: [],
     accessLog: { encoding: 'JSON', format: '' },
     tracing: { enabled: true, providers: [], sampling: 1 },
@@ -84,3 +85,8 @@ for (const [name, spec] of invalid) {
     assert.throws(() => meshConfigWithDefaults(spec as never), (err) => isWeftError(err, 'CONFIG_INVALID'));
   });
 }
+
+test('grpcMaxMessageBytes: kept as written, a positive 32-bit size', () => {
+  assert.equal(meshConfigWithDefaults({ grpcMaxMessageBytes: 8 * 1024 * 1024 }).grpcMaxMessageBytes, 8 * 1024 * 1024);
+  for (const bad of [0, -1, 1.5, 2 ** 32]) assert.throws(() => meshConfigWithDefaults({ grpcMaxMessageBytes: bad }), /grpcMaxMessageBytes/);
+});

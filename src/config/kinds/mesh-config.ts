@@ -83,6 +83,11 @@ export const MeshConfigSpecSchema = z.strictObject({
   /** Istio's `defaultConfig` (the proxies' mesh-wide ProxyConfig): weft reads its gatewayTopology. */
   defaultConfig: z.strictObject({ gatewayTopology: GatewayTopologySchema.optional(), tracing: TracingDefaultsSchema.optional() }).optional(),
   ...MeshTelemetryFields,
+  /**
+   * weft's own: the largest gRPC message (its length prefix) a proxy lets through in either direction, gRPC's
+   * default receive limit of 4 MiB when unset; a larger one is refused with RESOURCE_EXHAUSTED.
+   */
+  grpcMaxMessageBytes: z.number().int().min(1).max(0xffffffff).optional(),
   /** weft's own: where `weft up --isolation=netns` takes the pods' /24 and the service range from. */
   podRange: z
     .string()
@@ -133,6 +138,8 @@ export interface MeshSettings extends MeshTelemetrySettings {
   /** `defaultConfig.gatewayTopology`, 0 when unset (Istio's default: the peer is the client). */
   gatewayTopology: { numTrustedProxies: number };
   podRange: string | undefined;
+  /** undefined: gRPC's default (GRPC_MAX_MESSAGE_BYTES_DEFAULT in the proxy). */
+  grpcMaxMessageBytes: number | undefined;
 }
 
 /** Fills defaults; accepts an already validated spec, a raw (unvalidated) object, or nothing at all. */
@@ -158,6 +165,7 @@ export function meshConfigWithDefaults(spec: MeshConfigSpecInput | MeshConfigSpe
     ...meshTelemetrySettings(s),
     gatewayTopology: { numTrustedProxies: s.defaultConfig?.gatewayTopology?.numTrustedProxies ?? 0 },
     podRange: s.podRange,
+    grpcMaxMessageBytes: s.grpcMaxMessageBytes,
   };
 }
 

@@ -78,6 +78,10 @@ describe('what reaches the gateway proxy', () => {
   });
   test('neither set: both absent, the config as it was before they existed', () => {
     const cfg = compileGatewayProxy([gateway('a', '2024-01-01T00:00:00Z', {})]);
-    assert.deepEqual(['numTrustedProxies' in (cfg.gateway ?? {}), 'trustDomainAliases' in cfg.security], [false, false]);
+    assert.deepEqual(['numTrustedProxies' in (cfg.gateway ?? {}), 'trustDomainAliases' in cfg.security, 'grpcMaxMessageBytes' in cfg.security], [false, false, false]);
+  });
+  test('grpcMaxMessageBytes from MeshConfig reaches the proxy (its security section, pushed whole when it changes)', () => {
+    const cfg = compileGatewayProxy([meshConfig({ grpcMaxMessageBytes: 1048576 }), gateway('a', '2024-01-01T00:00:00Z', {})]);
+    assert.equal(cfg.security.grpcMaxMessageBytes, 1048576);
   });
 });

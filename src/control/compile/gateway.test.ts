@@ -12,10 +12,10 @@ const INGRESS = { istio: 'ingressgateway' };
 function resource(kind: string, namespace: string, name: string, spec: unknown, created = '2024-01-01T00:00:00Z'): Resource {
   return { apiVersion: 'networking.istio.io/v1', kind, metadata: { namespace, name, labels: {}, annotations: {}, creationTimestamp: created } as Resource['metadata'], spec };
 }
-function gateway(hosts: string[], opts: { namespace?: string; name?: string; port?: number; protocol?: string } = {}): Resource {
+function gateway(hosts: string[], opts: { namespace?: string; name?: string; port?: number; protocol?: string; tls?: Record<string, unknown> } = {}): Resource {
   return resource('Gateway', opts.namespace ?? 'ingress', opts.name ?? 'gw', {
     selector: INGRESS,
-    servers: [{ port: { number: opts.port ?? 80, name: 'http', protocol: opts.protocol ?? 'HTTP' }, hosts }],
+    servers: [{ port: { number: opts.port ?? 80, name: 'http', protocol: opts.protocol ?? 'HTTP' }, hosts, ...(opts.tls && { tls: opts.tls }) }],
   });
 }
 function vs(namespace: string, name: string, hosts: string[], gateways: string[], http: unknown[] = [{ route: [{ destination: { host: 'web' } }] }], created?: string): Resource {
@@ -86,10 +86,25 @@ describe('compileGateway: binding', () => {
     assert.deepEqual(servers([gateway(['*']), vs('ingress', 'vs', ['a.com'], ['gw'])], { istio: 'egressgateway' }), []);
   });
 
-  test('HTTP servers share a route table per port; HTTPS, TLS and TCP servers are chains; HTTP2 and GRPC are not served yet', () => {
+  test('HTTP servers share a route table per port; HTTPS, TLS and TCP servers are chains; HTTP2 and GRPC are HTTP servers', () => {
     assert.deepEqual(servers([gateway(['*'], { protocol: 'HTTPS', port: 443 })]).map((s) => [s.port, s.protocol, s.chains?.length]), [[443, 'HTTPS', 1]]);
     assert.deepEqual(servers([gateway(['*'], { protocol: 'http', port: 8080 })]).map((s) => [s.port, s.protocol, s.chains]), [[8080, 'HTTP', undefined]]);
-    assert.deepEqual(servers([gateway(['*'], { protocol: 'HTTP2', port: 8081 }), gateway(['*'], { protocol: 'GRPC', port: 8082, name: 'g' })]), []);
+    assert.deepEqual(
+      servers([gateway(['*'], { protocol: 'HTTP2', port: 8081 }), gateway(['*'], { protocol: 'GRPC', port: 8082, name: 'g' })]).map((s) => [s.port, s.protocol, s.chains]),
+      [
+        [8081, 'HTTP', undefined],
+        [8082, 'HTTP', undefined],
+      ],
+    );
+    // With terminating TLS they are HTTPS servers (Istio's reading); an httpsRedirect alone keeps them plain.
+    const tls = { mode: 'SIMPLE', serverCertificate: '/certs/tls.crt', privateKey: '/certs/tls.key' };
+    assert.deepEqual(
+      servers([gateway(['*'], { protocol: 'GRPC', port: 8443, tls }), gateway(['*'], { protocol: 'HTTP2', port: 8444, name: 'h', tls: { httpsRedirect: true } })]).map((s) => [s.port, s.protocol, s.chains?.[0]?.tls?.mode]),
+      [
+        [8443, 'HTTPS', 'SIMPLE'],
+        [8444, 'HTTP', undefined],
+      ],
+    );
   });
 
   test('VirtualServices for the same domains merge their routes in creation order', () => {

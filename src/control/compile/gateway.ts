@@ -31,10 +31,15 @@ export function gatewaySection(snap: MeshSnapshot, labels: Record<string, string
 
 type ServerProtocol = GatewayServer['protocol'];
 
-/** What a server is at the gateway: plain HTTP, TLS terminated or passed through, or TCP. HTTP2 and GRPC are not served yet. */
+/**
+ * What a server is at the gateway: plain HTTP, TLS terminated or passed through, or TCP. HTTP2 and GRPC servers are
+ * HTTP servers (the port takes HTTP/1.1 and h2c alike, as Envoy's codec AUTO does), and HTTPS ones when their `tls`
+ * terminates (Istio treats any HTTP server with terminating TLS settings as HTTPS).
+ */
 function serverProtocol(server: GatewayServerSpec): ServerProtocol | undefined {
   const proto = server.port.protocol.toUpperCase();
   if (proto === 'HTTP') return 'HTTP';
+  if (proto === 'HTTP2' || proto === 'GRPC') return server.tls !== undefined && isTerminated(server.tls.mode) ? 'HTTPS' : 'HTTP';
   if (proto === 'HTTPS' || proto === 'TLS') return proto;
   if (proto === 'TCP') return 'TCP';
   return undefined;

@@ -51,6 +51,8 @@ export function compileSecurity(snap: MeshSnapshot, workload: { namespace: strin
     extensionProviders,
     // Absent when there are none, so a mesh without aliases compiles to the same bytes as before they existed.
     ...(snap.mesh.trustDomainAliases.length > 0 ? { trustDomainAliases: snap.mesh.trustDomainAliases } : {}),
+    // Absent unless set, likewise.
+    ...(snap.mesh.grpcMaxMessageBytes !== undefined && { grpcMaxMessageBytes: snap.mesh.grpcMaxMessageBytes }),
   };
 }
 

@@ -19,6 +19,7 @@ import { compileRateLimits } from '../ratelimit/compiled-rate-limit.js';
 import type { CompiledRateLimits } from '../ratelimit/compiled-rate-limit.js';
 import { httpPoolSettings } from '../upstream/endpoint-pools.js';
 import type { HttpPoolSettings } from '../upstream/endpoint-pools.js';
+import { GRPC_MAX_MESSAGE_BYTES_DEFAULT } from '../http2/grpc-message-limit.js';
 
 /**
  * One cluster of a service port (the whole service, or a subset): its config, and its endpoints by address. The
@@ -141,10 +142,13 @@ export class CompiledProxyConfig {
   readonly byPassthroughEndpoint = new Map<string, BalancedPort>();
   /** For destinations that are neither a mesh service nor a ServiceEntry. */
   readonly trafficPolicy: OutboundTrafficPolicyMode;
+  /** The largest gRPC message let through either way (grpc-message-limit.ts). */
+  readonly grpcMaxMessageBytes: number;
 
   constructor(config: ProxyConfig) {
     this.version = config.version;
     this.raw = config;
+    this.grpcMaxMessageBytes = config.security.grpcMaxMessageBytes ?? GRPC_MAX_MESSAGE_BYTES_DEFAULT;
     for (const svc of config.outbound.services) {
       const compiled: CompiledService = { host: svc.host, ports: new Map(), addresses: svc.addresses };
       for (const p of svc.ports) {

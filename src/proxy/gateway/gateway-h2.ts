@@ -1,15 +1,18 @@
 /**
- * The ingress gateway's HTTP/2 (h2c with prior knowledge on a Gateway server port): each stream takes the gateway's
+ * The ingress gateway's HTTP/2: h2c with prior knowledge on a Gateway server's plain port, and h2 on a port whose
+ * server terminates TLS, where ALPN chose `h2` (tls-listener.ts hands the decrypted socket here with what the
+ * handshake settled: the server's chain by SNI, the verified client certificate). Each stream takes the gateway's
  * admission (path normalisation, JWT, AuthorizationPolicy: the same admitRequest as HTTP/1.1, answering a gRPC
- * caller in gRPC's terms) and then, as one H2Exchange, the virtual host's routes through the same request path.
- * `serve` takes any duplex already past the transport: where the gateway terminates TLS, a socket whose ALPN chose
- * `h2` is handed here the same way.
+ * caller in gRPC's terms) and then, as one H2Exchange, the virtual host's routes through the same request path:
+ * over TLS only the routes of the server the SNI chose, as for HTTP/1.1. The listener's HTTP/2 bounds apply
+ * (h2c-server.ts, h2-server-limits.ts) whichever way the connection came.
  */
 import http2 from 'node:http2';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { ProxyRuntime } from '../proxy-runtime.js';
+import { pickVirtualHost } from '../config/compiled-config.js';
 import { parseAuthority } from '../http/authority.js';
 import type { Dispatch } from '../request/exchange.js';
 import { H2Exchange } from '../http2/h2-exchange.js';
@@ -20,23 +23,38 @@ import { sendProxyError } from '../http/proxy-error.js';
 import { admitRequest } from '../security/admit-request.js';
 import type { AdmissionRequest } from '../security/admit-request.js';
 import { authzLogFields } from '../security/authz-log.js';
+import { PEER_WORKLOAD_HEADER, peerTableOf } from '../telemetry/peer-table.js';
+import { withoutPeerWorkload } from '../telemetry/peer-header.js';
+import { startHop } from '../telemetry/trace-context.js';
 import { trustedClientAddress } from './client-address.js';
+import type { TlsConnectionInfo } from './tls-listener.js';
+
+/** Where a connection came in: the Gateway server port, and for TLS what its handshake settled. */
+interface GatewayConnection {
+  port: number;
+  tls: TlsConnectionInfo | undefined;
+}
 
 export interface GatewayH2 {
-  /** Serve one connection as HTTP/2 on Gateway server port `port`. */
-  serve(socket: Duplex, port: number): void;
+  /** Serve one connection as HTTP/2 on Gateway server port `port`; `tls` when it arrived over terminated TLS. */
+  serve(socket: Duplex, port: number, tls?: TlsConnectionInfo): void;
   close(): void;
 }
 
 export function createGatewayH2(rt: ProxyRuntime, dispatch: Dispatch): GatewayH2 {
-  return createH2cServer<number>((stream, headers, flags, port) => {
+  const server = createH2cServer<GatewayConnection>((stream, headers, flags, conn) => {
     // Every connection is handed over with its port; a stream without one is refused rather than misrouted.
-    if (port === undefined) stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-    else handleStream(rt, dispatch, port, stream, headers, flags);
+    if (conn === undefined) stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    else handleStream(rt, dispatch, conn, stream, headers, flags);
   });
+  return {
+    serve: (socket, port, tls) => server.serve(socket, { port, tls }),
+    close: () => server.close(),
+  };
 }
 
-function handleStream(rt: ProxyRuntime, dispatch: Dispatch, port: number, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number): void {
+function handleStream(rt: ProxyRuntime, dispatch: Dispatch, conn: GatewayConnection, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number): void {
+  const { port, tls } = conn;
   const started = performance.now();
   const authority = headers[':authority'] ?? headers.host ?? '';
   const rawPath = headers[':path'] ?? '';
@@ -54,14 +72,16 @@ function handleStream(rt: ProxyRuntime, dispatch: Dispatch, port: number, stream
     finish(status);
     return;
   }
-  const remoteAddress = stream.session?.socket?.remoteAddress ?? '';
+  // Over TLS the socket is the decrypted stream: the addresses are the connection's, kept by the TLS listener.
+  const remoteAddress = tls?.remoteAddress ?? stream.session?.socket?.remoteAddress ?? '';
   const clientAddress = trustedClientAddress(headers['x-forwarded-for'], remoteAddress, cfg.raw.gateway?.numTrustedProxies ?? 0);
   const ctx = {
     cfg,
     pools: rt.pools,
-    peer: undefined,
+    // A client certificate the server verified names the caller, as for HTTP/1.1.
+    peer: tls?.peer,
     sni: undefined,
-    destinationIp: stream.session?.socket?.localAddress ?? '',
+    destinationIp: tls?.localAddress ?? stream.session?.socket?.localAddress ?? '',
     destinationPort: port,
     remoteIp: clientAddress,
     onUnknownKey: (uris: string[]) => rt.requestJwksRefresh(uris),
@@ -77,17 +97,33 @@ function handleStream(rt: ProxyRuntime, dispatch: Dispatch, port: number, stream
         finish(0, 'caller reset the stream', admitted.decision);
         return;
       }
+      // Over TLS only the routes of the server the SNI chose (Istio's separate route table per HTTPS server).
+      const vh = tls === undefined ? cfg.virtualHost(port, host.host) : pickVirtualHost(tls.chain.virtualHosts, host.host);
+      if (vh?.httpsRedirect === true) {
+        // Envoy's require_tls: 301 to the same host and path over https.
+        if (!stream.destroyed && !stream.closed) stream.respond({ ':status': 301, location: `https://${host.host}${admitted.path}` }, { endStream: true });
+        finish(301, 'httpsRedirect', admitted.decision);
+        return;
+      }
       const q = admitted.path.indexOf('?');
       const ex = new H2Exchange(stream, headers, flags, { authority, path: q < 0 ? admitted.path : admitted.path.slice(0, q), query: q < 0 ? '' : admitted.path.slice(q + 1), port }, rt.telemetry, 'gateway');
       ex.cfg = cfg;
       // No virtual host for this authority: no routes and no default destination, so the chain answers 404.
-      ex.routes = cfg.virtualHost(port, host.host)?.routes ?? [];
+      ex.routes = vh?.routes ?? [];
+      ex.logFields = authzLogFields(admitted.decision);
       const prior = headers['x-forwarded-for'];
       const xff = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${remoteAddress}` : remoteAddress;
-      const extra: string[] = ['x-forwarded-proto', 'http', 'x-forwarded-for', xff, 'x-envoy-external-address', clientAddress, ...admitted.addHeaders];
+      const extra: string[] = ['x-forwarded-proto', tls === undefined ? 'http' : 'https', 'x-forwarded-for', xff, 'x-envoy-external-address', clientAddress, ...admitted.addHeaders];
       if (headers['x-request-id'] === undefined) extra.push('x-request-id', randomUUID());
+      // As for HTTP/1.1 (index.ts): the destination's proxy names the gateway, and the gateway's span is the parent.
+      extra.push(PEER_WORKLOAD_HEADER, peerTableOf(cfg.raw).localKey);
+      const trace = startHop(cfg.raw.telemetry?.tracing, headers, rt.random);
+      if (trace) {
+        for (const h of trace.headers) extra.push(h);
+        ex.logFields = { ...ex.logFields, trace };
+      }
       ex.extraHeaders = extra;
-      ex.removeHeaders = new Set([...admitted.removeHeaders, 'x-forwarded-for', 'x-envoy-external-address']);
+      ex.removeHeaders = new Set([...admitted.removeHeaders, 'x-forwarded-for', 'x-envoy-external-address', ...withoutPeerWorkload(undefined, trace !== undefined)]);
       dispatch(ex, ex);
     },
     (err: unknown) => {

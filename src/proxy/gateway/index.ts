@@ -4,10 +4,12 @@
  *   → path normalisation, JWT, AuthorizationPolicy (as on every inbound side) → virtual host by Host
  *   (Gateway hosts ∩ VirtualService hosts) → the sidecars' request path (outbound/index.ts: route match, fault,
  *   mirror, timeout, retry, endpoint choice, mTLS with the gateway's own identity)
- * A connection that opens with HTTP/2's preface is h2c (gateway-h2.ts): each stream takes the same admission and path.
+ * A connection that opens with HTTP/2's preface is h2c, and a TLS connection whose ALPN chose h2 is HTTP/2 too
+ * (gateway-h2.ts): each stream takes the same admission and path.
  */
 import http from 'node:http';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { CompiledProxyConfig } from '../config/compiled-config.js';
@@ -84,7 +86,7 @@ export function createGatewayListeners(
         // Decrypted HTTPS connections are handed to this server; it never listens itself.
         const inner = http.createServer((req, res) => handleGateway(rt, dispatch, port, req, res, connections.get(req.socket)));
         hardenServer(inner);
-        const deps = { rt, port, current: () => current, http: inner, connections, handshakeTimeoutMs };
+        const deps = { rt, port, current: () => current, http: inner, h2: (s: Duplex, info: TlsConnectionInfo) => h2.serve(s, port, info), connections, handshakeTimeoutMs };
         server = net.createServer((socket) => handleTlsPortConnection(deps, socket, protocol));
       }
       server.once('error', reject);

@@ -10,8 +10,8 @@ import tls from 'node:tls';
 import type { ServerTlsConfig } from '../../proxyconfig/gateway-types.js';
 import type { SvidState } from '../tls/workload-certificate.js';
 
-/** ALPN offered by HTTPS servers. `h2` joins here once the gateway serves HTTP/2 (handed on by `alpnProtocol`). */
-export const HTTPS_ALPN: readonly string[] = ['http/1.1'];
+/** ALPN offered by HTTPS servers, Envoy's order for an HTTP connection manager with codec AUTO. */
+export const HTTPS_ALPN: readonly string[] = ['h2', 'http/1.1'];
 
 export interface ServerTlsRuntime {
   readonly context: tls.SecureContext | undefined;

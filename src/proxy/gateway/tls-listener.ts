@@ -3,7 +3,8 @@
  *   ClientHello read (bounded in bytes and time) → chain by SNI (gateway-chains.ts; none: closed)
  *   → PASSTHROUGH: tls routes by SNI, the hello and everything after go on untouched
  *   → terminated: that server's certificate and client-certificate rules (server-tls.ts), then its HTTP routes
- *     (HTTPS, into the gateway's request path) or its tcp routes (TLS)
+ *     (HTTPS: ALPN offers h2 and http/1.1; each HTTP/2 stream or HTTP/1.1 request goes into the gateway's request
+ *     path) or its tcp routes (TLS)
  *   TCP ports skip the hello: their one chain's tcp routes.
  * Node's TLS reads the socket's own handle, so the bytes read to choose the chain are replayed through a stream.
  */
@@ -37,8 +38,9 @@ export interface TlsPortDeps {
   port: number;
   /** The config and the TLS of its servers, as the last reconcile built them. */
   current(): { cfg: CompiledProxyConfig; tls: ReadonlyMap<string, ServerTlsRuntime> } | undefined;
-  /** Where decrypted HTTPS connections are served. */
+  /** Where decrypted HTTPS connections are served: HTTP/1.1, or HTTP/2 when ALPN chose `h2`. */
   http: http.Server;
+  h2: (socket: tls.TLSSocket, info: TlsConnectionInfo) => void;
   connections: WeakMap<object, TlsConnectionInfo>;
   /** Bound on the ClientHello and the handshake together (Envoy's listener filter and transport socket timeouts). */
   handshakeTimeoutMs: number;
@@ -120,7 +122,15 @@ export function handleTlsPortConnection(d: TlsPortDeps, socket: net.Socket, prot
       }
       const peer = serverTls.requestCert ? peerIdentityOf(tlsSocket) : undefined;
       if (https) {
-        d.connections.set(tlsSocket, { chain, remoteAddress, localAddress, sni, peer });
+        const info = { chain, remoteAddress, localAddress, sni, peer };
+        if (tlsSocket.alpnProtocol === 'h2') {
+          // node clears `secureConnecting` only on sockets a tls.Server made; its HTTP/2 session would otherwise wait
+          // for a 'secureConnect' that a server-side socket never emits.
+          (tlsSocket as tls.TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
+          d.h2(tlsSocket, info);
+          return;
+        }
+        d.connections.set(tlsSocket, info);
         d.http.emit('connection', tlsSocket);
       } else {
         forwardL4(d.rt, current.cfg, chain.tcp, { client: tlsSocket, head: Buffer.alloc(0), request: { sni, destinationAddress: localAddress, destinationPort: d.port }, server: chain.raw.server, sourceIp: remoteAddress, peer });

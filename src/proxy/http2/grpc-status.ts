@@ -52,3 +52,11 @@ export function encodeGrpcMessage(message: string): string {
   }
   return out;
 }
+
+/**
+ * The status that ends a call whose message broke the size limit (grpc-message-limit.ts): RESOURCE_EXHAUSTED, as a
+ * gRPC library answers a message past its max receive size, with the sizes in grpc-message.
+ */
+export function grpcMessageTooLarge(length: number, limit: number, direction: 'request' | 'response'): { 'grpc-status': string; 'grpc-message': string } {
+  return { 'grpc-status': String(GRPC_STATUS.RESOURCE_EXHAUSTED), 'grpc-message': encodeGrpcMessage(`${direction} message larger than max (${length} vs. ${limit})`) };
+}

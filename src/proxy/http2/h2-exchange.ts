@@ -13,9 +13,10 @@ import type { HeaderBag } from '../../route/header-operations.js';
 import type { AccessLogEntry, Telemetry } from '../telemetry/access-log.js';
 import { Exchange, LOCAL_REPLY } from '../request/exchange.js';
 import type { ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from '../request/exchange.js';
-import { encodeGrpcMessage, grpcStatusOfHttp, isGrpcRequest } from './grpc-status.js';
+import { encodeGrpcMessage, grpcMessageTooLarge, grpcStatusOfHttp, isGrpcRequest } from './grpc-status.js';
+import { GrpcMessageLimit } from './grpc-message-limit.js';
 
-const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
+const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
 /** Connection-specific response headers (RFC 9113 §8.2.2) and the length of a body a local gRPC reply replaces. */
 const NOT_RELAYED: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
@@ -35,6 +36,13 @@ function streamDrained(this: Tracked): void {
 }
 function wantTrailers(this: Tracked): void {
   this[EXCHANGE]?.sendTrailers();
+}
+function requestTrailersArrived(this: Tracked, trailers: IncomingHttpHeaders): void {
+  const ex = this[EXCHANGE];
+  if (ex === undefined) return;
+  const kept: ResponseHeaders = {};
+  copyHeaders(trailers, kept, NOT_RELAYED);
+  ex.requestTrailers = kept;
 }
 
 export interface H2Request {
@@ -62,6 +70,8 @@ export class H2Exchange extends Exchange {
   private finished = false;
   private readonly started = performance.now();
   private raw: string[] | undefined;
+  /** A gRPC answer's messages, measured as they pass (grpc-message-limit.ts). */
+  private limit: GrpcMessageLimit | undefined;
 
   constructor(
     private readonly stream: ServerHttp2Stream,
@@ -83,6 +93,8 @@ export class H2Exchange extends Exchange {
     this.grpc = isGrpcRequest(h['content-type']);
     (stream as Tracked)[EXCHANGE] = this;
     stream.once('close', streamClosed);
+    // Trailers arrive just before the body's end: kept for the upstream stream, which sends them after the body.
+    if (this.body !== null) stream.once('trailers', requestTrailersArrived);
   }
 
   /** The request headers as a flat list without pseudo-headers, for an HTTP/1.1 upstream. */
@@ -132,8 +144,10 @@ export class H2Exchange extends Exchange {
     if (s.destroyed || s.closed) return;
     if (control.headersOnly === true || (control === LOCAL_REPLY && g !== undefined)) {
       s.respond(out, { endStream: true });
+      this.stopRequestBody();
       return;
     }
+    if (this.grpc && control !== LOCAL_REPLY && isGrpcRequest(headers['content-type'])) this.limit = new GrpcMessageLimit(this.cfg.grpcMaxMessageBytes);
     s.respond(out, { waitForTrailers: true });
     s.on('wantTrailers', wantTrailers);
   }
@@ -145,6 +159,10 @@ export class H2Exchange extends Exchange {
     }
     const s = this.stream;
     if (s.destroyed || s.closed) return;
+    if (this.limit !== undefined) {
+      const at = this.limit.feed(chunk);
+      if (at >= 0) return this.responseTooLarge(at === 0 ? undefined : chunk.subarray(0, at), control);
+    }
     if (!s.write(chunk)) {
       control.pause();
       s.once('drain', streamDrained);
@@ -188,9 +206,39 @@ export class H2Exchange extends Exchange {
     this.record();
   }
 
+  /**
+   * An answer's message past the limit: what came before it goes on, the upstream stream is reset, and the caller's
+   * answer ends with RESOURCE_EXHAUSTED in its trailers.
+   */
+  private responseTooLarge(before: Buffer | undefined, control: UpstreamControl): void {
+    const limit = this.limit!;
+    this.finished = true;
+    this.reason = 'response payload too large';
+    const status = grpcMessageTooLarge(limit.oversize, limit.limit, 'response');
+    this.grpcStatus = status['grpc-status'];
+    this.trailers = status;
+    control.abort(new Error(this.reason));
+    const s = this.stream;
+    if (before !== undefined) s.write(before);
+    if (!s.writableEnded) s.end();
+    this.record();
+  }
+
   sendTrailers(): void {
     const s = this.stream;
-    if (!s.destroyed && !s.closed) s.sendTrailers(this.trailers ?? {});
+    if (s.destroyed || s.closed) return;
+    s.sendTrailers(this.trailers ?? {});
+    this.stopRequestBody();
+  }
+
+  /**
+   * The answer is complete while the app is still sending its request (a refusal, an early answer): RST_STREAM with
+   * NO_ERROR tells it to stop without failing the answer (RFC 9113 §8.1), rather than the stream staying half open
+   * with a body nobody reads.
+   */
+  private stopRequestBody(): void {
+    const s = this.stream;
+    if (this.body !== null && !s.readableEnded && !s.destroyed && !s.closed) s.close(NGHTTP2_NO_ERROR);
   }
 
   /** A reply of the proxy's own to a gRPC caller: trailers-only, the HTTP status mapped, the reason as grpc-message. */
@@ -204,6 +252,7 @@ export class H2Exchange extends Exchange {
     const text = message.trimEnd();
     if (text !== '') out['grpc-message'] = encodeGrpcMessage(text);
     s.respond(out, { endStream: true });
+    this.stopRequestBody();
   }
 
   private record(): void {

@@ -12,8 +12,19 @@ import type { ClientHttp2Session } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { connectMtls } from '../upstream/mtls-connect.js';
 import { connectPlain } from '../upstream/plain-connect.js';
+import { connectOriginating } from '../upstream/tls-origination.js';
+import { policyKey } from '../upstream/endpoint-pools.js';
 import type { UpstreamTarget } from '../upstream/endpoint-pools.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
+import type { ClientTlsPolicy } from '../../proxyconfig/types.js';
+import { WeftError } from '../../errors.js';
+
+/** TLS this proxy originates to a host outside the mesh (DestinationRule SIMPLE/MUTUAL), offering only `h2`. */
+export interface H2Origination {
+  policy: ClientTlsPolicy;
+  /** The host the request was for: the server name when the rule sets no `sni`. */
+  host: string;
+}
 
 export const SESSIONS_PER_ENDPOINT = 4;
 const STREAMS_BEFORE_SETTINGS = 100;
@@ -73,6 +84,7 @@ export class H2EndpointPool {
   constructor(
     private readonly target: UpstreamTarget,
     private readonly cert: WorkloadCertificate | undefined,
+    private readonly origination?: H2Origination,
   ) {}
 
   acquire(w: SessionWaiter): void {
@@ -126,7 +138,22 @@ export class H2EndpointPool {
       }
       this.attach(ps, socket);
     };
-    if (t.tls) connectMtls(this.cert!, { address: t.address, port: t.port, sni: t.tls.sni, spiffeId: t.tls.spiffeId }, CONNECT_TIMEOUT_MS, connected, []);
+    const o = this.origination;
+    if (o !== undefined) {
+      connectOriginating(
+        o.policy,
+        { address: t.address, port: t.port, host: o.host },
+        CONNECT_TIMEOUT_MS,
+        (err, socket) => {
+          // A server that did not choose h2 cannot take this port's HTTP/2: refused rather than misread.
+          if (socket !== null && (socket as { alpnProtocol?: string | false }).alpnProtocol !== 'h2') {
+            socket.destroy();
+            connected(new WeftError('TLS_ORIGINATION_FAILED', `TLS origination to ${o.policy.sni ?? o.host} failed: the server did not choose h2 by ALPN`), null);
+          } else connected(err, socket);
+        },
+        ['h2'],
+      );
+    } else if (t.tls) connectMtls(this.cert!, { address: t.address, port: t.port, sni: t.tls.sni, spiffeId: t.tls.spiffeId }, CONNECT_TIMEOUT_MS, connected, []);
     else connectPlain({ address: t.address, port: t.port }, (err, socket) => connected(err, socket), CONNECT_TIMEOUT_MS);
   }
 
@@ -178,6 +205,17 @@ export class H2SessionPools {
     let pool = this.pools.get(key);
     if (pool === undefined) {
       pool = new H2EndpointPool(target, this.cert);
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** A host outside the mesh (a ServiceEntry's http2 or grpc port): h2c, or h2 over TLS this proxy originates. */
+  external(to: { address: string; port: number }, origination: H2Origination | undefined): H2EndpointPool {
+    const key = origination === undefined ? `${to.address}:${to.port}|external` : `${to.address}:${to.port}|external|${origination.host}|${policyKey(origination.policy)}`;
+    let pool = this.pools.get(key);
+    if (pool === undefined) {
+      pool = new H2EndpointPool({ address: to.address, port: to.port }, undefined, origination);
       this.pools.set(key, pool);
     }
     return pool;

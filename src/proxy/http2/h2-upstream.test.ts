@@ -73,9 +73,10 @@ describe('upstream HTTP/2 sessions', () => {
     const path = headers[':path'];
     if (path === '/reset-mid-answer') {
       stream.respond({ ':status': 200 });
-      stream.write('partial');
       stream.resume();
-      stream.once('end', () => stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM));
+      // Reset while the request is still open: node's close() ends the writable side first, and once both sides of
+      // a stream have ended the peer takes it as closed cleanly and drops the RST_STREAM.
+      stream.write('partial', () => stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM));
       return;
     }
     if (path === '/headers') {
@@ -155,7 +156,18 @@ describe('upstream HTTP/2 sessions', () => {
   });
 
   test('an upstream RST_STREAM after the answer began resets the client stream with its code', async () => {
-    const r = await call('/reset-mid-answer');
+    // The request ends only once the answer has begun (see the upstream above).
+    const r = await new Promise<{ status: number; rst: number | undefined }>((resolve) => {
+      const req = client.request({ ':method': 'POST', ':path': '/reset-mid-answer', ':authority': AUTHORITY });
+      let status = 0;
+      req.on('response', (h) => {
+        status = Number(h[':status']);
+        req.end();
+      });
+      req.on('error', () => undefined);
+      req.resume();
+      req.on('close', () => resolve({ status, rst: req.rstCode }));
+    });
     assert.equal(r.status, 200);
     assert.equal(r.rst, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
   });

@@ -11,13 +11,22 @@ import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from
 import { Readable } from 'node:stream';
 import { HOP_BY_HOP } from '../http/forward.js';
 import { targetOf } from '../upstream/endpoint-pools.js';
+import { LOCAL_REPLY } from '../request/exchange.js';
 import type { Dispatch, Exchange, ResponseHandler, ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from '../request/exchange.js';
 import type { H2SessionPools, PooledSession, SessionWaiter } from './h2-session-pool.js';
+import { GrpcMessageLimit } from './grpc-message-limit.js';
+import { grpcMessageTooLarge } from './grpc-status.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
 const ATTEMPT = Symbol('attempt');
 type Tracked = ClientHttp2Stream & { [ATTEMPT]?: H2UpstreamAttempt };
+/** The body an attempt sends, while its gRPC messages are measured. */
+type MeasuredBody = Readable & { [ATTEMPT]?: H2UpstreamAttempt | undefined };
+
+function onRequestData(this: MeasuredBody, chunk: Buffer): void {
+  this[ATTEMPT]?.requestData(chunk);
+}
 
 // Listeners without closures: node calls them with the stream as `this`.
 function onResponse(this: Tracked, headers: IncomingHttpHeaders, flags: number): void {
@@ -36,6 +45,9 @@ function onError(this: Tracked, err: Error): void {
   const a = this[ATTEMPT];
   if (a !== undefined) a.error = err;
 }
+function onWantTrailers(this: Tracked): void {
+  this[ATTEMPT]?.sendRequestTrailers();
+}
 function onClose(this: Tracked): void {
   this[ATTEMPT]?.closed(this.rstCode);
 }
@@ -44,8 +56,8 @@ function endSettled(a: H2UpstreamAttempt): void {
 }
 
 /** The request headers for the upstream stream. */
-function requestHeaders(ex: Exchange): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = { ':method': ex.method, ':scheme': 'http', ':authority': ex.upstreamAuthority, ':path': ex.upstreamPath };
+function requestHeaders(ex: Exchange, scheme: string): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ':method': ex.method, ':scheme': scheme, ':authority': ex.upstreamAuthority, ':path': ex.upstreamPath };
   const bag = ex.upstreamHeaders ?? ex.headers;
   const remove = ex.removeHeaders;
   for (const name in bag) {
@@ -73,7 +85,7 @@ function responseHeaders(h: IncomingHttpHeaders): ResponseHeaders {
   return out;
 }
 
-class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
+export class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
   private stream: Tracked | undefined;
   private session: PooledSession | undefined;
   private trailers: ResponseHeaders | undefined;
@@ -81,12 +93,17 @@ class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
   private endSeen = false;
   private done = false;
   private abortedWith: Error | undefined;
+  /** A gRPC call's request messages, measured as they pass (grpc-message-limit.ts). */
+  private limit: GrpcMessageLimit | undefined;
+  private measured: MeasuredBody | undefined;
   headersOnly = false;
   error: Error | undefined;
 
   constructor(
     private readonly ex: Exchange,
     private readonly handler: ResponseHandler,
+    /** `https` when this proxy originates TLS to the upstream. */
+    private readonly scheme = 'http',
   ) {
     ex.control = this;
   }
@@ -105,7 +122,8 @@ class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
     const body = ex.bodyForAttempt();
     let stream: Tracked;
     try {
-      stream = s.session!.request(requestHeaders(ex), { endStream: body === null }) as Tracked;
+      // A body may end in trailers (gRPC client streaming, HTTP/2 trailers in general): END_STREAM waits for them.
+      stream = s.session!.request(requestHeaders(ex, this.scheme), { endStream: body === null, waitForTrailers: body !== null }) as Tracked;
     } catch (err) {
       this.session = undefined;
       s.release();
@@ -120,8 +138,60 @@ class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
     stream.once('end', onEnd);
     stream.on('error', onError);
     stream.once('close', onClose);
-    if (body instanceof Readable) body.pipe(stream);
-    else if (body !== null) stream.end(body);
+    if (body !== null) stream.once('wantTrailers', onWantTrailers);
+    if (ex.grpc && body !== null) this.limit = new GrpcMessageLimit(ex.cfg.grpcMaxMessageBytes);
+    if (body instanceof Readable) {
+      // Measured before it is piped: this listener sees each chunk first, so an oversize message's bytes stay here.
+      if (this.limit !== undefined) {
+        const measured = body as MeasuredBody;
+        measured[ATTEMPT] = this;
+        measured.on('data', onRequestData);
+        this.measured = measured;
+      }
+      body.pipe(stream);
+    } else if (body !== null) {
+      if (this.limit !== undefined && this.limit.feed(body) >= 0) this.requestTooLarge();
+      else stream.end(body);
+    }
+  }
+
+  /** The request body has gone: the caller's trailers follow it (none: END_STREAM on an empty DATA frame). */
+  sendRequestTrailers(): void {
+    const s = this.stream;
+    if (s !== undefined && !s.closed && !s.destroyed) s.sendTrailers(this.ex.requestTrailers ?? {});
+  }
+
+  requestData(chunk: Buffer): void {
+    if (this.limit!.feed(chunk) >= 0) this.requestTooLarge();
+  }
+
+  /**
+   * A request message past the limit: the upstream stream is reset before the message's bytes reach it, and the
+   * caller is answered RESOURCE_EXHAUSTED: trailers-only if no answer has begun, else as the answer's trailers.
+   */
+  private requestTooLarge(): void {
+    this.stopMeasuring();
+    const s = this.stream;
+    if (this.measured !== undefined) this.measured.unpipe(s);
+    if (s !== undefined && !s.closed && !s.destroyed) s.close(NGHTTP2_CANCEL);
+    if (this.done) return;
+    this.done = true;
+    const ex = this.ex;
+    ex.reason = 'request payload too large';
+    const status = grpcMessageTooLarge(this.limit!.oversize, this.limit!.limit, 'request');
+    if (this.answered) {
+      this.handler.onEnd(ex, status);
+      return;
+    }
+    this.handler.onHeaders(ex, 200, { 'content-type': 'application/grpc', ...status }, LOCAL_REPLY);
+    this.handler.onEnd(ex);
+  }
+
+  private stopMeasuring(): void {
+    const m = this.measured;
+    if (m === undefined) return;
+    m.removeListener('data', onRequestData);
+    m[ATTEMPT] = undefined;
   }
 
   failed(err: Error): void {
@@ -160,6 +230,7 @@ class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
   }
 
   closed(rstCode: number | undefined): void {
+    this.stopMeasuring();
     const s = this.session;
     this.session = undefined;
     s?.release();

@@ -72,8 +72,9 @@ export class RawH2 {
   private readonly socket: net.Socket;
   readonly done: Promise<void>;
 
-  constructor(port: number) {
-    this.socket = net.connect(port, '127.0.0.1');
+  /** `socket`: an already opened connection (a TLS client socket that offered ALPN h2); else plain TCP to `port`. */
+  constructor(port: number, socket?: net.Socket) {
+    this.socket = socket ?? net.connect(port, '127.0.0.1');
     this.socket.on('error', () => undefined);
     this.socket.on('data', (c: Buffer) => this.read(c));
     this.done = new Promise((r) =>

@@ -4,7 +4,8 @@
  * service by `:authority` (captured: completed from the dialled address, and routed on the dialled port), then
  * route, fault, mirror, timeout, retry, endpoint and connect. Answers the proxy makes before the chain (bad
  * authority, no config, no such port) go through the exchange too, so a gRPC caller gets them in gRPC terms.
- * HTTP/2 to destinations outside the mesh is not proxied per stream (502); CONNECT over HTTP/2 is refused.
+ * A ServiceEntry host takes the same chain by its default route (external-layer.ts); other hosts outside the mesh are
+ * refused (502); CONNECT over HTTP/2 is refused.
  */
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
@@ -20,6 +21,7 @@ import { capturedAuthority } from '../capture/captured-authority.js';
 import { PEER_WORKLOAD_HEADER, peerTableOf } from '../telemetry/peer-table.js';
 import { withoutPeerWorkload } from '../telemetry/peer-header.js';
 import { startHop } from '../telemetry/trace-context.js';
+import { egressDeniedReason } from './egress-denied.js';
 
 export interface OutboundH2 {
   /** Serve one connection as HTTP/2; `dialled` is where a captured connection was going. */
@@ -45,7 +47,7 @@ function handleStream(rt: ProxyRuntime, dispatch: Dispatch, stream: ServerHttp2S
   if (!cfg) return refuse(ex, 503, 'proxy has no configuration yet');
   ex.cfg = cfg;
   const service = cfg.service(parsed.host);
-  if (!service) return refuse(ex, 502, `HTTP/2 to ${parsed.host}, outside the mesh, is not proxied`, 'NR');
+  if (!service) return outsideTheMesh(rt, dispatch, ex, headers, parsed.host, port);
   const balanced = service.ports.get(port);
   if (!balanced) return refuse(ex, 404, `service ${service.host} has no port ${port}`, 'NR');
   ex.routes = balanced.routes;
@@ -59,6 +61,30 @@ function handleStream(rt: ProxyRuntime, dispatch: Dispatch, stream: ServerHttp2S
     for (const h of trace.headers) extra.push(h);
     ex.logFields = { trace };
   }
+  ex.extraHeaders = extra;
+  ex.removeHeaders = withoutPeerWorkload(undefined, trace !== undefined);
+  dispatch(ex, ex);
+}
+
+/**
+ * A host outside the mesh: a ServiceEntry's http, http2 or grpc port takes the default route through the same
+ * chain (external-layer.ts sends it on, HTTP/2 to http2 and grpc ports, over TLS a DestinationRule originates).
+ * Anything else is refused as Istio's BlackHoleCluster refuses it (HTTP/2 is not passed through, even with
+ * ALLOW_ANY: its streams are not one destination's).
+ */
+function outsideTheMesh(rt: ProxyRuntime, dispatch: Dispatch, ex: H2Exchange, headers: IncomingHttpHeaders, host: string, port: number): void {
+  const cfg = ex.cfg;
+  const route = cfg.externals.http(host, port);
+  if (route === undefined) {
+    const reason = cfg.trafficPolicy === 'ALLOW_ANY' ? `HTTP/2 to ${host}:${port}: no ServiceEntry, and ALLOW_ANY does not pass HTTP/2 through` : egressDeniedReason(cfg.trafficPolicy, `${host}:${port}`);
+    return refuse(ex, 502, reason, 'NR');
+  }
+  ex.defaultDestination = { host, port };
+  // The mesh's own headers (peer workload) are not sent outside it; a request id and this hop's trace are.
+  const extra: string[] = headers['x-request-id'] === undefined ? ['x-request-id', randomUUID()] : [];
+  const trace = startHop(cfg.raw.telemetry?.tracing, headers, rt.random);
+  if (trace) for (const h of trace.headers) extra.push(h);
+  ex.logFields = { egress: { decision: 'external', protocol: 'http', serviceEntry: route.source }, ...(trace && { trace }) };
   ex.extraHeaders = extra;
   ex.removeHeaders = withoutPeerWorkload(undefined, trace !== undefined);
   dispatch(ex, ex);

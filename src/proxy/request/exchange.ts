@@ -85,6 +85,8 @@ export abstract class Exchange implements ResponseHandler {
   abstract readonly headers: Readonly<HeaderBag>;
   /** The request body as received, or null when it has none. */
   abstract readonly body: Readable | null;
+  /** An HTTP/2 request's trailers (gRPC client streaming may send them), once its body has ended; else undefined. */
+  requestTrailers: ResponseHeaders | undefined;
   /** Headers as received, as a flat [name, value, ...] list with their case. */
   abstract readonly rawHeaders: readonly string[];
   abstract readonly headersSent: boolean;

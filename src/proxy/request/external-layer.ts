@@ -1,23 +1,30 @@
 /**
- * A route destination that is a ServiceEntry host rather than a mesh service (an egress gateway's route on to the
- * external host, Istio's second route of its egress gateway task): the entry's port decides where the request goes
- * (external-destination.ts: its resolution, endpoints or the host's own name), and it is sent there from the
- * proxy's keep-alive pools: in plaintext, or over TLS the proxy originates when a DestinationRule says SIMPLE or
- * MUTUAL for the host and port (tls-origination.ts, the same code as at sidecars; Istio's "Egress Gateways with TLS
- * Origination"). A TLS or TCP port is an HTTP destination only with such a rule. A failed handshake is 503 `UF` with
- * its reason. Mesh services (a cluster in config) go on to endpoint choice unchanged.
+ * A route destination that is a ServiceEntry host rather than a mesh service (the default route of a request to a
+ * ServiceEntry host, or an egress gateway's route on to the external host, Istio's second route of its egress
+ * gateway task): the entry's port decides where the request goes (external-destination.ts: its resolution,
+ * endpoints or the host's own name), and how:
+ *   http2 and grpc ports: a stream on a pooled HTTP/2 session to the host, h2c, or h2 over TLS this proxy
+ *     originates with ALPN `h2` when a DestinationRule says SIMPLE or MUTUAL for the host and port (Istio's cluster
+ *     protocol for those ports, whichever HTTP version the client spoke);
+ *   other ports: the proxy's keep-alive pools (HTTP/1.1), in plaintext or over TLS originated in the same way
+ *     (tls-origination.ts, the same code as at sidecars; Istio's "Egress Gateways with TLS Origination"). A TLS or
+ *     TCP port is an HTTP destination only with such a rule.
+ * A failed handshake is 503 `UF` with its reason. Mesh services (a cluster in config) go on to endpoint choice
+ * unchanged.
  */
 import type { EndpointPools } from '../upstream/endpoint-pools.js';
 import type { HostResolver } from '../upstream/external-resolver.js';
 import { externalDestination } from '../upstream/external-destination.js';
 import type { Dispatcher } from 'undici';
+import type { H2SessionPools } from '../http2/h2-session-pool.js';
+import { H2UpstreamAttempt } from '../http2/h2-upstream.js';
 import { UpstreamAttempt, failureOf } from './connect-upstream.js';
 import { replyLocally } from './exchange.js';
 import type { Dispatch, Layer } from './exchange.js';
 import { headersForUpstream } from './upstream-headers.js';
 import { authorityHost } from '../../route/http-route-match.js';
 
-export function externalDestinations(pools: EndpointPools, resolver: HostResolver): Layer {
+export function externalDestinations(pools: EndpointPools, resolver: HostResolver, h2Pools?: H2SessionPools): Layer {
   return (next: Dispatch): Dispatch => (ex, handler) => {
     const dest = ex.destination!;
     const externals = ex.cfg.externals;
@@ -26,14 +33,22 @@ export function externalDestinations(pools: EndpointPools, resolver: HostResolve
       next(ex, handler);
       return;
     }
+    const protocol = route.port.protocol;
+    ex.upstreamH2 = h2Pools !== undefined && (protocol === 'http2' || protocol === 'grpc');
+    const originate = route.originationFor(dest.host);
     externalDestination(route, { address: dest.host, port: dest.port }, dest.host, resolver).then(
       (to) => {
         if (ex.closed) return;
-        const originate = route.originationFor(dest.host);
         // Istio's auto SNI: the Host sent upstream names the server when the rule sets no `sni`.
-        const pool = originate === undefined ? pools.get(to) : pools.originating({ ...to, host: authorityHost(ex.upstreamAuthority) }, originate);
+        const host = authorityHost(ex.upstreamAuthority);
+        if (ex.upstreamH2) {
+          const origination = originate === undefined ? undefined : { policy: originate, host };
+          h2Pools!.external(to, origination).acquire(new H2UpstreamAttempt(ex, handler, originate === undefined ? 'http' : 'https'));
+          return;
+        }
+        const pool = originate === undefined ? pools.get(to) : pools.originating({ ...to, host }, originate);
         pool.dispatch(
-          { path: ex.upstreamPath, method: ex.method as Dispatcher.HttpMethod, headers: headersForUpstream(ex), body: ex.body },
+          { path: ex.upstreamPath, method: ex.method as Dispatcher.HttpMethod, headers: headersForUpstream(ex), body: ex.bodyForAttempt() },
           new UpstreamAttempt(ex, handler),
         );
       },

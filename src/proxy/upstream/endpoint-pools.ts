@@ -101,7 +101,7 @@ const FIXED: HttpPoolSettings = {
  */
 const policyKeys = new WeakMap<ClientTlsPolicy, string>();
 
-function policyKey(policy: ClientTlsPolicy): string {
+export function policyKey(policy: ClientTlsPolicy): string {
   let key = policyKeys.get(policy);
   if (key === undefined) {
     key = createHash('sha256').update(JSON.stringify(policy)).digest('base64url');
