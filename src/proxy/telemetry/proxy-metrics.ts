@@ -11,7 +11,10 @@ import type { ProxyConfig } from '../../proxyconfig/types.js';
 import type { AccessLogEntry } from './access-log.js';
 import { BLACKHOLE, PASSTHROUGH, peerLabels, requestLabels } from './istio-labels.js';
 import { IstioSeries } from './istio-series.js';
-import type { RequestSeries } from './istio-series.js';
+import type { CounterMetric, CounterSeries, DistributionMetric, DistributionSeries } from './istio-series.js';
+import { modeOf, overriddenLabels, telemetryPolicyOf } from './telemetry-policy.js';
+import type { CompiledModeMetrics } from './telemetry-policy.js';
+import { boundedAttributes } from './cel-activation.js';
 import { peerTableOf } from './peer-table.js';
 import { meshTlsChannel, tlsLabelsOf } from './mesh-tls.js';
 import type { MeshTlsMessage } from './mesh-tls.js';
@@ -27,16 +30,32 @@ export const SIZE_BUCKETS_BYTES = [1, 10, 100, 1000, 10000, 100000, 1000000, 100
 /** A safety bound on the input lookup: its keys are bounded by config, so only a bug reaches it. */
 const MAX_LOOKUP = 10_000;
 
-function seriesKey(labels: Record<string, string>): string {
+/** Names and values: a tag override may remove or add a label, so the names are part of a series' identity. */
+function seriesKey(labels: Readonly<Record<string, string>>): string {
   let key = '';
-  for (const k in labels) key += `${labels[k]}\u0001`;
+  for (const k in labels) key += `${k}\u0002${labels[k]}\u0001`;
   return key;
+}
+
+/** A request's four series (undefined: that metric is disabled by Telemetry). */
+interface RequestSeriesSet {
+  count: CounterSeries | undefined;
+  duration: DistributionSeries | undefined;
+  requestBytes: DistributionSeries | undefined;
+  responseBytes: DistributionSeries | undefined;
+}
+
+interface TcpSeriesSet {
+  opened: CounterSeries | undefined;
+  closed: CounterSeries | undefined;
+  sent: CounterSeries | undefined;
+  received: CounterSeries | undefined;
 }
 
 export class ProxyMetrics {
   readonly registry = new Registry();
   readonly #istio = new IstioSeries(this.registry, DURATION_BUCKETS_MS, SIZE_BUCKETS_BYTES);
-  readonly #lookup = new Map<string, RequestSeries>();
+  readonly #lookup = new Map<string, RequestSeriesSet>();
   #lookupConfig: ProxyConfig | undefined;
   readonly #authz = new Counter({
     name: 'weft_authz_decisions_total',
@@ -121,35 +140,74 @@ export class ProxyMetrics {
     meshTlsChannel.unsubscribe(this.#onMeshTls);
   }
 
+  /** The mode's metric policy; undefined without a telemetry-policy section (every metric, Istio's labels). */
+  #modeMetrics(e: AccessLogEntry, cfg: ProxyConfig): CompiledModeMetrics | undefined {
+    return telemetryPolicyOf(cfg)?.metrics[modeOf(e.direction)];
+  }
+
+  #counter(metric: CounterMetric, labels: Readonly<Record<string, string>>, policy: CompiledModeMetrics | undefined, act: () => Record<string, unknown>): CounterSeries | undefined {
+    const p = policy?.byMetric.get(metric);
+    if (p?.disabled === true) return undefined;
+    const l = overriddenLabels(labels, p, act);
+    return this.#istio.counter(metric, seriesKey(l), l);
+  }
+
+  #distribution(metric: DistributionMetric, labels: Readonly<Record<string, string>>, policy: CompiledModeMetrics | undefined, act: () => Record<string, unknown>): DistributionSeries | undefined {
+    const p = policy?.byMetric.get(metric);
+    if (p?.disabled === true) return undefined;
+    const l = overriddenLabels(labels, p, act);
+    return this.#istio.distribution(metric, seriesKey(l), l);
+  }
+
   /**
    * The series of a request, found by the few inputs its labels derive from (the caller resolved to a workload
-   * first, so nothing a client wrote enters the key); the full label set is built only for a new input combination.
+   * first, so nothing a client wrote enters the key); the full label set, and any Telemetry tag override's value, is
+   * computed only for a new input combination: a tag reads only bounded attributes, all of them in the key.
    * Labels derive from config, so a new config starts a new lookup table.
    */
-  #requestSeries(e: AccessLogEntry, cfg: ProxyConfig): RequestSeries {
+  #requestSeries(e: AccessLogEntry, cfg: ProxyConfig, policy: CompiledModeMetrics | undefined): RequestSeriesSet {
     if (cfg !== this.#lookupConfig) {
       this.#lookupConfig = cfg;
       this.#lookup.clear();
     }
     const table = peerTableOf(cfg);
     const caller = e.direction === 'inbound' ? table.peer(e.peer, e.peerWorkload)?.name : undefined;
-    const key = `${e.direction}|${e.peer}|${caller}|${e.upstream}|${e.upstreamPrincipal}|${e.destinationService}|${e.mtls}|${e.egress?.decision}|${e.egress?.serviceEntry}|${e.responseFlags}|${e.status}|${e.protocol}|${e.grpcStatus}`;
+    const key = `${e.direction}|${e.peer}|${caller}|${e.upstream}|${e.upstreamPrincipal}|${e.destinationService}|${e.mtls}|${e.egress?.decision}|${e.egress?.serviceEntry}|${e.responseFlags}|${e.status}|${e.protocol}|${e.grpcStatus}|${e.httpVersion}|${e.upstreamCluster}|${e.port}`;
     let s = this.#lookup.get(key);
     if (s === undefined) {
       const labels = requestLabels(e, table);
-      s = this.#istio.request(seriesKey(labels), () => labels);
+      const act = (): Record<string, unknown> => boundedAttributes(e, cfg);
+      s = {
+        count: this.#counter('REQUEST_COUNT', labels, policy, act),
+        duration: this.#distribution('REQUEST_DURATION', labels, policy, act),
+        requestBytes: this.#distribution('REQUEST_SIZE', labels, policy, act),
+        responseBytes: this.#distribution('RESPONSE_SIZE', labels, policy, act),
+      };
       if (this.#lookup.size >= MAX_LOOKUP) this.#lookup.clear();
       this.#lookup.set(key, s);
     }
     return s;
   }
 
+  #tcpSeries(e: AccessLogEntry, cfg: ProxyConfig, policy: CompiledModeMetrics | undefined): TcpSeriesSet {
+    const labels = peerLabels(e, peerTableOf(cfg), 'tcp');
+    const act = (): Record<string, unknown> => boundedAttributes(e, cfg);
+    return {
+      opened: this.#counter('TCP_OPENED_CONNECTIONS', labels, policy, act),
+      closed: this.#counter('TCP_CLOSED_CONNECTIONS', labels, policy, act),
+      sent: this.#counter('TCP_SENT_BYTES', labels, policy, act),
+      received: this.#counter('TCP_RECEIVED_BYTES', labels, policy, act),
+    };
+  }
+
   /** An opaque TCP connection was established (counted open until its record comes). */
   opened(e: AccessLogEntry): void {
     const cfg = this.config();
     if (!cfg) return;
-    const labels = peerLabels(e, peerTableOf(cfg), 'tcp');
-    this.#istio.tcp(seriesKey(labels), () => labels).opened++;
+    const policy = this.#modeMetrics(e, cfg);
+    if (policy?.enabled === false) return;
+    const s = this.#tcpSeries(e, cfg, policy).opened;
+    if (s) s.value++;
   }
 
   record(e: AccessLogEntry): void {
@@ -165,21 +223,22 @@ export class ProxyMetrics {
     }
     for (const d of e.dryRun ?? []) this.#authz.inc({ policy: d.policy, decision: d.wouldDeny ? 'DENY' : 'ALLOW', mode: 'dry_run', workload: this.workload });
     if (!cfg) return;
-    const table = peerTableOf(cfg);
+    const policy = this.#modeMetrics(e, cfg);
+    // Telemetry turned Istio's metrics off for this side (no Prometheus provider, or ALL_METRICS disabled).
+    if (policy?.enabled === false) return;
     if (e.method === 'TCP' || e.method === 'CONNECT') {
       // Only an established connection was opened; a refused one is in the access log and weft's counters.
       if (e.status !== 200) return;
-      const labels = peerLabels(e, table, 'tcp');
-      const s = this.#istio.tcp(seriesKey(labels), () => labels);
-      s.closed++;
-      s.received += e.requestBytes ?? 0;
-      s.sent += e.responseBytes ?? 0;
+      const s = this.#tcpSeries(e, cfg, policy);
+      if (s.closed) s.closed.value++;
+      if (s.received) s.received.value += e.requestBytes ?? 0;
+      if (s.sent) s.sent.value += e.responseBytes ?? 0;
       return;
     }
-    const s = this.#requestSeries(e, cfg);
-    s.requests++;
-    s.duration.observe(e.durationMs);
-    s.requestBytes.observe(e.requestBytes ?? 0);
-    s.responseBytes.observe(e.responseBytes ?? 0);
+    const s = this.#requestSeries(e, cfg, policy);
+    if (s.count) s.count.value++;
+    s.duration?.dist.observe(e.durationMs);
+    s.requestBytes?.dist.observe(e.requestBytes ?? 0);
+    s.responseBytes?.dist.observe(e.responseBytes ?? 0);
   }
 }
