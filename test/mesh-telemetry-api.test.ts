@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { request } from 'undici';
+import { Readable } from 'node:stream';
+import { Client, request } from 'undici';
 import { callAs, eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
 import { parsePromText } from './support/prom-text.js';
@@ -105,4 +106,64 @@ test('a Telemetry naming an unknown provider is refused at apply, naming the fie
   const r = await mesh.weft(['apply', '-f', '-'], TELEMETRY.replace('name: httpbin-telemetry', 'name: bad').replace('{ name: envoy }', '{ name: nope }'));
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /\[WEFT0120\] spec\.accessLogging\[0\]\.providers\[0\]\.name: unknown provider "nope"/);
+});
+
+/** The sum of a histogram's `_sum` over every series of one reporter. */
+async function bytesSum(workload: string, metric: 'istio_request_bytes' | 'istio_response_bytes', reporter: 'source' | 'destination'): Promise<number> {
+  return (await scrape(workload)).filter((x) => x.name === `${metric}_sum` && x.labels['reporter'] === reporter).reduce((n, x) => n + x.value, 0);
+}
+
+async function sums(): Promise<number[]> {
+  return [
+    await bytesSum('sleep', 'istio_request_bytes', 'source'),
+    await bytesSum('httpbin', 'istio_request_bytes', 'destination'),
+    await bytesSum('sleep', 'istio_response_bytes', 'source'),
+    await bytesSum('httpbin', 'istio_response_bytes', 'destination'),
+  ];
+}
+
+test('request and response bytes are the bytes that went through: a chunked request, an HTTP/2 stream, at both reporters', async () => {
+  const chunks = ['a'.repeat(1000), 'b'.repeat(2345), 'c'.repeat(7)];
+  const sent = chunks.reduce((n, c) => n + c.length, 0);
+
+  // HTTP/1.1, chunked (no Content-Length): the declared length would be 0.
+  const start = await sums();
+  const sleep = mesh.workload('sleep');
+  const client = new Client(`http://${sleep.outbound}`);
+  // A stream body: undici sends it chunked. Absolute-form, as an app's request to its sidecar is.
+  const res = await client.request({ method: 'POST', path: 'http://httpbin:8000/anything', headers: { host: 'httpbin:8000', 'content-type': 'text/plain' }, body: Readable.from(chunks.map((c) => Buffer.from(c))) });
+  assert.equal(res.statusCode, 200);
+  const received = Buffer.byteLength(await res.body.text());
+  await client.close();
+  const afterChunked = await eventually('both reporters count the chunked request', async () => {
+    const s = await sums();
+    return s[0]! - start[0]! === sent && s[1]! - start[1]! === sent ? s : undefined;
+  });
+  assert.deepEqual(afterChunked.map((v, i) => v - start[i]!), [sent, sent, received, received]);
+
+  // HTTP/2 (h2c to the sidecar's outbound listener), a body in DATA frames without a length.
+  const { default: http2 } = await import('node:http2');
+  const session = http2.connect(`http://${sleep.outbound}`);
+  try {
+    const stream = session.request({ ':method': 'POST', ':path': '/anything', ':authority': 'httpbin:8000', 'content-type': 'text/plain' });
+    for (const c of chunks) stream.write(c);
+    stream.end();
+    const body: Buffer[] = [];
+    const status = await new Promise<number>((resolve, reject) => {
+      let code = 0;
+      stream.on('response', (h) => (code = Number(h[':status'])));
+      stream.on('data', (c: Buffer) => body.push(c));
+      stream.on('end', () => resolve(code));
+      stream.on('error', reject);
+    });
+    assert.equal(status, 200);
+    const h2Received = Buffer.concat(body).length;
+    const afterH2 = await eventually('both reporters count the HTTP/2 request', async () => {
+      const s = await sums();
+      return s[0]! - afterChunked[0]! === sent && s[1]! - afterChunked[1]! === sent ? s : undefined;
+    });
+    assert.deepEqual(afterH2.map((v, i) => v - afterChunked[i]!), [sent, sent, h2Received, h2Received]);
+  } finally {
+    session.close();
+  }
 });

@@ -103,7 +103,7 @@ function handleStream(rt: ProxyRuntime, rateLimits: LocalRateLimits, caller: Cal
   const authority = headers[':authority'] ?? headers.host ?? '';
   const rawPath = headers[':path'] ?? '';
   const reply = new H2LocalReply(stream, isGrpcRequest(headers['content-type']));
-  const record: InboundRequestRecord = inboundRecord(method, authority, rawPath, caller?.peer?.spiffeId, headers);
+  const record: InboundRequestRecord = inboundRecord(method, authority, rawPath, caller?.peer?.spiffeId, headers, requestEnded ? undefined : stream);
   const finish = inboundFinish(rt, record);
   const cfg = rt.config;
   const inbound = cfg?.inbound;

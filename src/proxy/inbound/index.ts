@@ -30,7 +30,7 @@ import { readFirstBytes } from '../capture/first-bytes.js';
 import { createInboundH2 } from './http2-inbound.js';
 import type { InboundH2 } from './http2-inbound.js';
 import { admitRequest } from '../security/admit-request.js';
-import { inboundFinish, inboundRecord } from './inbound-record.js';
+import { inboundFinish, inboundRecord, mayHaveBody } from './inbound-record.js';
 import { withoutPeerWorkload } from '../telemetry/peer-header.js';
 import { publishMeshTls } from '../telemetry/mesh-tls.js';
 import { startHop } from '../telemetry/trace-context.js';
@@ -244,7 +244,7 @@ function handleInbound(
   const target = requestTarget(req.url ?? '', req.headers.host);
   const authority = target?.authority ?? '';
   const rawPath = target?.path ?? req.url ?? '';
-  const record: InboundRequestRecord = inboundRecord(req.method ?? '', authority, rawPath, conn?.peer?.spiffeId, req.headers);
+  const record: InboundRequestRecord = inboundRecord(req.method ?? '', authority, rawPath, conn?.peer?.spiffeId, req.headers, mayHaveBody(req.headers) ? req : undefined);
   const finish = inboundFinish(rt, record);
   const malformed = hostFieldProblem(req);
   if (malformed) {
