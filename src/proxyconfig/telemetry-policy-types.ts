@@ -67,6 +67,8 @@ const modePolicy = z.strictObject({
 export const TelemetryPolicySchema = z.strictObject({
   /** `namespace/name` of the Telemetry resources merged, most general first. */
   applied: z.array(z.string()),
+  /** Telemetry `reportingInterval`: how often the bytes of open TCP connections are added to their counters. */
+  reportingIntervalMs: z.number().int().min(1).optional(),
   client: modePolicy,
   server: modePolicy,
 });

@@ -122,6 +122,15 @@ describe('metrics (the customizing-metrics task)', () => {
   });
 });
 
+describe('reportingInterval', () => {
+  test('the most specific one written wins; absent without one', () => {
+    const rs = [telemetry('istio-system', 'mesh', { metrics: [{ reportingInterval: '30s' }] }), telemetry('foo', 'ns', { metrics: [{ reportingInterval: '5s' }] })];
+    assert.equal(policy(rs, FOO).reportingIntervalMs, 5000);
+    assert.equal(policy(rs, BAR).reportingIntervalMs, 30000);
+    assert.equal(policy([], BAR).reportingIntervalMs, undefined);
+  });
+});
+
 describe('access logging (the access-log task)', () => {
   test('no Telemetry, no default provider: MeshConfig\'s access log (null)', () => {
     assert.equal(policy([], FOO).server.accessLog, null);

@@ -12,6 +12,7 @@ import { POLICY_METRICS } from '../../proxyconfig/telemetry-policy-types.js';
 import type { PolicyCustomTag, PolicyMetric, PolicyMetricOverride, PolicyTracing, TelemetryModePolicy, TelemetryPolicy } from '../../proxyconfig/telemetry-policy-types.js';
 import type { TelemetryProviderKind } from '../../config/kinds/mesh-telemetry.js';
 import type { MeshSnapshot, Named } from './snapshot.js';
+import { tryParseDuration } from '../../config/duration.js';
 import { perSnapshot, sharedSection } from './snapshot-memo.js';
 import type { SharedSection } from './snapshot-memo.js';
 import { applicableTelemetries } from './telemetry-scope.js';
@@ -32,7 +33,15 @@ export function compileTelemetryPolicy(snap: MeshSnapshot, applied: readonly Nam
     accessLog: mergeAccessLogs(snap, specs.map((s) => s.accessLogging ?? []).filter((l) => l.length > 0), mode),
     tracing: mergeTracing(snap, specs.flatMap((s) => s.tracing ?? []), mode),
   });
-  return { applied: applied.map((t) => `${t.namespace}/${t.name}`), client: modePolicy('CLIENT'), server: modePolicy('SERVER') };
+  // The most specific reportingInterval written wins.
+  const interval = specs.flatMap((s) => s.metrics ?? []).reduce<string | undefined>((last, m) => m.reportingInterval ?? last, undefined);
+  const ms = interval === undefined ? undefined : tryParseDuration(interval);
+  return {
+    applied: applied.map((t) => `${t.namespace}/${t.name}`),
+    ...(ms !== undefined && ms >= 1 ? { reportingIntervalMs: Math.round(ms) } : {}),
+    client: modePolicy('CLIENT'),
+    server: modePolicy('SERVER'),
+  };
 }
 
 /** Istio compares provider names case-insensitively. */

@@ -26,7 +26,7 @@ export type LineFormat = (entry: AccessLogEntry, endMs: number) => string;
 
 const jsonLine: LineFormat = (entry, endMs) => {
   // The trace id is logged; the hop's span ids and headers are the tracer's.
-  const { trace: _trace, requestHeaders: _headers, ...fields } = entry;
+  const { trace: _trace, requestHeaders: _headers, connection: _connection, ...fields } = entry;
   return `{"time":"${new Date(endMs).toISOString()}","msg":"access",${JSON.stringify(fields).slice(1)}\n`;
 };
 

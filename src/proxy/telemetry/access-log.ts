@@ -73,6 +73,11 @@ export interface AccessLogEntry {
   port?: number;
   /** The request's headers as they came, for access-log filters only (never logged whole, never a metric label). */
   requestHeaders?: IncomingHttpHeaders;
+  /**
+   * An opaque TCP connection's client-side socket (not logged): its byte counts so far, which the metrics report
+   * every Telemetry `reportingInterval` while it stays open.
+   */
+  connection?: { readonly bytesRead: number; readonly bytesWritten: number };
   /** This hop's place in the trace (not logged: `traceId` is). */
   trace?: HopTrace;
 }

@@ -15,6 +15,7 @@ import type { CounterMetric, CounterSeries, DistributionMetric, DistributionSeri
 import { modeOf, overriddenLabels, telemetryPolicyOf } from './telemetry-policy.js';
 import type { CompiledModeMetrics } from './telemetry-policy.js';
 import { boundedAttributes } from './cel-activation.js';
+import type { Clock } from '../../clock.js';
 import { peerTableOf } from './peer-table.js';
 import { meshTlsChannel, tlsLabelsOf } from './mesh-tls.js';
 import type { MeshTlsMessage } from './mesh-tls.js';
@@ -26,6 +27,16 @@ import type { CertificateLifetime } from './certificate-gauges.js';
 export const DURATION_BUCKETS_MS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
 /** Istio's size buckets for request and response bodies (bytes). */
 export const SIZE_BUCKETS_BYTES = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000];
+
+/** Istio's stats plugin reports open TCP connections every 15 s unless Telemetry's reportingInterval says otherwise. */
+export const DEFAULT_TCP_REPORTING_MS = 15_000;
+
+/** An open TCP connection's series and the bytes already added to them. */
+interface OpenTcp {
+  series: TcpSeriesSet;
+  read: number;
+  written: number;
+}
 
 /** A safety bound on the input lookup: its keys are bounded by config, so only a bug reaches it. */
 const MAX_LOOKUP = 10_000;
@@ -56,6 +67,8 @@ export class ProxyMetrics {
   readonly registry = new Registry();
   readonly #istio = new IstioSeries(this.registry, DURATION_BUCKETS_MS, SIZE_BUCKETS_BYTES);
   readonly #lookup = new Map<string, RequestSeriesSet>();
+  readonly #openTcp = new Map<object, OpenTcp>();
+  #tcpTimer: NodeJS.Timeout | undefined;
   #lookupConfig: ProxyConfig | undefined;
   readonly #authz = new Counter({
     name: 'weft_authz_decisions_total',
@@ -119,6 +132,8 @@ export class ProxyMetrics {
     private readonly workload: string,
     private readonly config: () => ProxyConfig | undefined,
     certificate?: () => CertificateLifetime | undefined,
+    /** Times the reports of open TCP connections; without one, their bytes are counted when they close. */
+    private readonly clock?: Clock,
   ) {
     meshTlsChannel.subscribe(this.#onMeshTls);
     if (certificate !== undefined) certificateGauges(this.registry, workload, certificate);
@@ -137,6 +152,8 @@ export class ProxyMetrics {
 
   /** Stop counting mesh connections (a proxy that stops inside a longer-lived process). */
   close(): void {
+    if (this.#tcpTimer !== undefined) clearTimeout(this.#tcpTimer);
+    this.#openTcp.clear();
     meshTlsChannel.unsubscribe(this.#onMeshTls);
   }
 
@@ -206,8 +223,33 @@ export class ProxyMetrics {
     if (!cfg) return;
     const policy = this.#modeMetrics(e, cfg);
     if (policy?.enabled === false) return;
-    const s = this.#tcpSeries(e, cfg, policy).opened;
-    if (s) s.value++;
+    const series = this.#tcpSeries(e, cfg, policy);
+    if (series.opened) series.opened.value++;
+    if (e.connection !== undefined && this.clock !== undefined) {
+      this.#openTcp.set(e.connection, { series, read: 0, written: 0 });
+      this.#armTcpReport(cfg.telemetryPolicy?.reportingIntervalMs ?? DEFAULT_TCP_REPORTING_MS);
+    }
+  }
+
+  #armTcpReport(ms: number): void {
+    if (this.#tcpTimer !== undefined || this.clock === undefined) return;
+    this.#tcpTimer = this.clock.setTimeout(() => {
+      this.#tcpTimer = undefined;
+      this.reportOpenConnections();
+      const cfg = this.config();
+      if (this.#openTcp.size > 0) this.#armTcpReport(cfg?.telemetryPolicy?.reportingIntervalMs ?? DEFAULT_TCP_REPORTING_MS);
+    }, ms);
+  }
+
+  /** Adds what open TCP connections carried since the last report (Istio's periodic TCP reporting). */
+  reportOpenConnections(): void {
+    for (const [conn, open] of this.#openTcp) {
+      const c = conn as { bytesRead: number; bytesWritten: number };
+      if (open.series.received) open.series.received.value += c.bytesRead - open.read;
+      if (open.series.sent) open.series.sent.value += c.bytesWritten - open.written;
+      open.read = c.bytesRead;
+      open.written = c.bytesWritten;
+    }
   }
 
   record(e: AccessLogEntry): void {
@@ -229,10 +271,13 @@ export class ProxyMetrics {
     if (e.method === 'TCP' || e.method === 'CONNECT') {
       // Only an established connection was opened; a refused one is in the access log and weft's counters.
       if (e.status !== 200) return;
-      const s = this.#tcpSeries(e, cfg, policy);
+      const open = e.connection === undefined ? undefined : this.#openTcp.get(e.connection);
+      if (open !== undefined) this.#openTcp.delete(e.connection!);
+      const s = open?.series ?? this.#tcpSeries(e, cfg, policy);
       if (s.closed) s.closed.value++;
-      if (s.received) s.received.value += e.requestBytes ?? 0;
-      if (s.sent) s.sent.value += e.responseBytes ?? 0;
+      // What periodic reports already added is not added again.
+      if (s.received) s.received.value += (e.requestBytes ?? 0) - (open?.read ?? 0);
+      if (s.sent) s.sent.value += (e.responseBytes ?? 0) - (open?.written ?? 0);
       return;
     }
     const s = this.#requestSeries(e, cfg, policy);

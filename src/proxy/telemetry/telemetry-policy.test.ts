@@ -77,6 +77,34 @@ describe('metrics', () => {
   });
 });
 
+describe('reportingInterval', () => {
+  test('an open TCP connection reports its bytes every interval; its close adds only the rest', async () => {
+    const timers: { fn: () => void; ms: number }[] = [];
+    const clock = { now: () => 0, setTimeout: (fn: () => void, ms: number) => (timers.push({ fn, ms }), undefined as unknown as NodeJS.Timeout) };
+    const cfg = configWith({});
+    (cfg.telemetryPolicy as { reportingIntervalMs?: number }).reportingIntervalMs = 2000;
+    const m = new ProxyMetrics('default/httpbin', () => cfg, undefined, clock);
+    const conn = { bytesRead: 0, bytesWritten: 0 };
+    const tcp = (): AccessLogEntry => ({ ...inbound(200), method: 'TCP', requestBytes: conn.bytesRead, responseBytes: conn.bytesWritten, connection: conn });
+    const sums = async (): Promise<unknown[]> => [(await seriesOf(m, 'istio_tcp_received_bytes_total'))[0]?.['value'], (await seriesOf(m, 'istio_tcp_sent_bytes_total'))[0]?.['value']];
+    m.opened(tcp());
+    assert.deepEqual(timers.map((t) => t.ms), [2000]);
+    conn.bytesRead = 100;
+    conn.bytesWritten = 40;
+    timers.shift()!.fn();
+    assert.deepEqual(await sums(), [100, 40]);
+    assert.deepEqual(timers.map((t) => t.ms), [2000], 'rearmed while a connection is open');
+    conn.bytesRead = 150;
+    conn.bytesWritten = 90;
+    m.record(tcp());
+    assert.deepEqual(await sums(), [150, 90]);
+    timers.shift()!.fn();
+    assert.deepEqual(await sums(), [150, 90]);
+    assert.equal(timers.length, 0, 'no timer once nothing is open');
+    m.close();
+  });
+});
+
 describe('access log', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-telemetry-log-'));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
