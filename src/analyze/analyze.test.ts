@@ -132,6 +132,13 @@ const CASES: Case[] = [
     yaml: `${HC}metadata: { name: c, namespace: front }\nspec:\n  hosts: [front.example.com]\n  namespaces: [shop]\n` },
   { name: 'WEFT0112', want: ['WEFT0112 HostClaim front/a @5', 'WEFT0112 HostClaim shop/b @11'],
     yaml: `${HC}metadata: { name: a, namespace: front }\nspec:\n  hosts: [a.example.com]\n---\n${HC}metadata: { name: b, namespace: shop }\nspec:\n  hosts: ['*.example.com']\n` },
+  // A provider MeshConfig does not declare (line 7), and a metrics provider used for tracing (line 9).
+  { name: 'WEFT0120', want: ['WEFT0120 Telemetry default/t @7', 'WEFT0120 Telemetry default/t @9'],
+    yaml: `apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: { name: t, namespace: default }\nspec:\n  accessLogging:\n  - providers:\n    - name: nope\n  tracing:\n  - providers: [{ name: prometheus }]\n` },
+  { name: 'WEFT0121', want: ['WEFT0121 Telemetry default/t @7'],
+    yaml: `apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: { name: t, namespace: default }\nspec:\n  metrics:\n  - overrides:\n    - match: { customMetric: my_metric }\n` },
+  { name: 'WEFT0122', want: ['WEFT0122 Telemetry default/t @5'],
+    yaml: `apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: { name: t, namespace: default }\nspec:\n  targetRef: { kind: Service, name: reviews }\n` },
 ];
 
 async function analyzeText(yaml: string): Promise<Finding[]> {
@@ -157,6 +164,6 @@ describe('weft analyze: one bad configuration per code', () => {
   }
   test('every code of the table has a case', () => {
     const codes = new Set(CASES.flatMap((c) => c.want.map((w) => w.split(' ')[0])));
-    assert.equal(codes.size, 33);
+    assert.equal(codes.size, 36);
   });
 });

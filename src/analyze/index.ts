@@ -16,6 +16,7 @@ import { checkGatewayCredentials } from './gateway-credentials.js';
 import { checkHostClaims } from './host-claims.js';
 import { checkPlaintextPorts } from './peer-authentication.js';
 import { checkServicePortNames } from './service-ports.js';
+import { checkTelemetryReferences } from './telemetry-providers.js';
 import { checkMeshGatewayHostConflicts, checkUnreachableRules, checkVirtualServiceReferences } from './virtual-services.js';
 
 export type { AnalyzedResource } from './context.js';
@@ -42,6 +43,7 @@ const CHECKS: readonly Check[] = [
   checkServiceEntryWildcards,
   checkSidecarEgressHosts,
   checkHostClaims,
+  checkTelemetryReferences,
 ];
 
 export interface AnalyzeOptions {

@@ -83,6 +83,7 @@ export function configDeltaParts(from: CompiledProxyConfig, to: CompiledProxyCon
   if (!sameSection(a.gateway, b.gateway)) sections.push(...(b.gateway === null ? ['"gateway":null'] : ['"gateway":', b.gateway]));
   if (!sameSection(a.security, b.security)) sections.push('"security":', b.security);
   if (!sameSection(a.telemetry, b.telemetry)) sections.push('"telemetry":', b.telemetry);
+  if (!sameSection(a.telemetryPolicy, b.telemetryPolicy)) sections.push('"telemetryPolicy":', b.telemetryPolicy);
   if (sections.length > 0) {
     parts.push(',"sections":{');
     // Members are comma-separated; a section object follows its own name without one.

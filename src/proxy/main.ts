@@ -54,7 +54,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
   let lastJwksRefresh = 0;
   // Labels come from the config in force; the runtime is built below, so the metrics read it through a getter.
   const tracer = new HopTracer(() => rt.config?.raw, { exported: (n) => metrics.spanCounts.exported(n), dropped: (n, r) => metrics.spanCounts.dropped(n, r) });
-  const metrics = new ProxyMetrics(`${s.namespace}/${s.name}`, () => rt.config?.raw, () => (cert.ready ? cert.current : undefined));
+  const metrics = new ProxyMetrics(`${s.namespace}/${s.name}`, () => rt.config?.raw, () => (cert.ready ? cert.current : undefined), systemClock);
   const rt: ProxyRuntime = {
     config: undefined,
     cert,

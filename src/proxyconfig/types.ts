@@ -15,6 +15,7 @@ import type { connectionPoolPolicy, hashKey, loadBalancerPolicy, outlierDetectio
 import { ClusterConfigSchema, TrafficPolicyConfigSchema } from './cluster-types.js';
 import { serverTls } from './gateway-types.js';
 import { TelemetryConfigSchema } from './telemetry-types.js';
+import { TelemetryPolicySchema } from './telemetry-policy-types.js';
 
 export const PROXY_CONFIG_SCHEMA = 3;
 
@@ -267,6 +268,8 @@ export const ProxyConfigSchema = z.strictObject({
   security: securityConfig,
   /** Labels for metrics and logs (telemetry-types.ts); absent from configs compiled before it existed. */
   telemetry: TelemetryConfigSchema.optional(),
+  /** What the Telemetry resources in force make of this proxy's metrics, logs and traces (telemetry-policy-types.ts). */
+  telemetryPolicy: TelemetryPolicySchema.optional(),
 });
 
 export type ProxyConfig = z.infer<typeof ProxyConfigSchema>;

@@ -15,7 +15,7 @@ import { WeftError } from '../errors.js';
 export const CONFIG_DELTA_FEATURE = 'config-delta';
 
 /** Top-level sections a delta replaces whole. */
-export const DELTA_SECTIONS = ['schema', 'proxy', 'trustDomain', 'inbound', 'gateway', 'security', 'telemetry'] as const;
+export const DELTA_SECTIONS = ['schema', 'proxy', 'trustDomain', 'inbound', 'gateway', 'security', 'telemetry', 'telemetryPolicy'] as const;
 
 const keyedChange = z.strictObject({
   /** The whole list, when its keys are not unique. */

@@ -19,6 +19,7 @@ import type { SpecIssue } from './spec-issue.js';
 import { VirtualServiceSpecSchema } from './virtual-service.js';
 import { checkVirtualService } from './virtual-service-checks.js';
 import { WorkloadSpecSchema, checkWorkload } from './workload.js';
+import { TelemetrySpecSchema, checkTelemetry } from './telemetry.js';
 import { GATEWAY_API_KINDS } from './gateway-api/kinds.js';
 
 export type { SpecIssue } from './spec-issue.js';
@@ -62,6 +63,7 @@ function kind<S extends z.ZodType>(info: {
 const NETWORKING = 'networking.istio.io/v1';
 const SECURITY = 'security.istio.io/v1';
 const WEFT = 'weft.dev/v1alpha1';
+const TELEMETRY = 'telemetry.istio.io/v1';
 
 export const KINDS: readonly KindInfo[] = [
   kind({ apiVersion: 'v1', kind: 'Service', names: ['service', 'services', 'svc'], nameRule: 'dns1035-label', specSchema: ServiceSpecSchema, validate: checkService }),
@@ -84,6 +86,7 @@ export const KINDS: readonly KindInfo[] = [
   kind({ apiVersion: SECURITY, kind: 'PeerAuthentication', names: ['peerauthentication', 'peerauthentications', 'pa'], specSchema: PeerAuthenticationSpecSchema, validate: checkPeerAuthentication }),
   kind({ apiVersion: SECURITY, kind: 'AuthorizationPolicy', names: ['authorizationpolicy', 'authorizationpolicies', 'ap'], specSchema: AuthorizationPolicySpecSchema, validate: checkAuthorizationPolicy }),
   kind({ apiVersion: SECURITY, kind: 'RequestAuthentication', names: ['requestauthentication', 'requestauthentications', 'ra'], specSchema: RequestAuthenticationSpecSchema, validate: checkRequestAuthentication }),
+  kind({ apiVersion: TELEMETRY, kind: 'Telemetry', names: ['telemetry', 'telemetries'], specSchema: TelemetrySpecSchema, validate: checkTelemetry }),
   ...GATEWAY_API_KINDS,
 ];
 
@@ -92,6 +95,7 @@ const API_VERSION_ALIASES: Readonly<Record<string, string>> = {
   'networking.istio.io/v1alpha3': NETWORKING,
   'networking.istio.io/v1beta1': NETWORKING,
   'security.istio.io/v1beta1': SECURITY,
+  'telemetry.istio.io/v1alpha1': TELEMETRY,
 };
 
 export function normalizeApiVersion(apiVersion: string): string {

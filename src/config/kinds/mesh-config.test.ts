@@ -18,6 +18,13 @@ test('no MeshConfig at all gives Istio-like defaults', () => {
     tracingProviders: [],
     accessLog: { encoding: 'JSON', format: '' },
     tracing: { enabled: true, providers: [], sampling: 1 },
+    // Istio's built-in providers, and its installation's default metrics provider.
+    telemetryProviders: [
+      { name: 'prometheus', kind: 'prometheus' },
+      { name: 'envoy', kind: 'envoyFileAccessLog' },
+    ],
+    defaultMetricsProviders: ['prometheus'],
+    defaultAccessLogProviders: [],
   });
 });
 

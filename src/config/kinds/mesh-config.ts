@@ -7,7 +7,7 @@ import { WeftError } from '../../errors.js';
 import { tryParseDuration } from '../duration.js';
 import { DurationSchema, PortNumberSchema, StringMapSchema, UInt32Schema } from './scalars.js';
 import type { SpecIssue } from './spec-issue.js';
-import { MeshTelemetryFields, OpenTelemetryProviderSchema, TracingDefaultsSchema, checkAccessLogFormat, meshTelemetrySettings } from './mesh-telemetry.js';
+import { EnvoyFileAccessLogProviderSchema, MeshTelemetryFields, OpenTelemetryProviderSchema, PrometheusProviderSchema, TracingDefaultsSchema, checkAccessLogFormat, checkTelemetryProviders, meshTelemetrySettings } from './mesh-telemetry.js';
 import type { MeshTelemetrySettings } from './mesh-telemetry.js';
 
 // SPIFFE trust domain characters (SPIFFE ID spec, section 2.1).
@@ -50,8 +50,12 @@ export const ExtensionProviderSchema = z
     name: z.string().min(1),
     envoyExtAuthzHttp: EnvoyExtAuthzHttpSchema.optional(),
     opentelemetry: OpenTelemetryProviderSchema.optional(),
+    prometheus: PrometheusProviderSchema.optional(),
+    envoyFileAccessLog: EnvoyFileAccessLogProviderSchema.optional(),
   })
-  .refine((p) => (p.envoyExtAuthzHttp === undefined) !== (p.opentelemetry === undefined), { message: 'an extension provider is exactly one of envoyExtAuthzHttp, opentelemetry' });
+  .refine((p) => [p.envoyExtAuthzHttp, p.opentelemetry, p.prometheus, p.envoyFileAccessLog].filter((k) => k !== undefined).length === 1, {
+    message: 'an extension provider is exactly one of envoyExtAuthzHttp, opentelemetry, prometheus, envoyFileAccessLog',
+  });
 
 const trustDomainSchema = (what: string) => z.string().max(255).regex(TRUST_DOMAIN, `${what} may contain only lowercase letters, digits, ".", "-" and "_"`);
 
@@ -200,9 +204,7 @@ export function checkMeshConfig(spec: MeshConfigSpec): SpecIssue[] {
     if (first !== undefined) issues.push({ path: ['extensionProviders', i, 'name'], message: `duplicate extension provider "${p.name}" (also extensionProviders[${first}])` });
     else seen.set(p.name, i);
   });
-  for (const [i, name] of (spec.defaultProviders?.tracing ?? []).entries()) {
-    if (!spec.extensionProviders.some((p) => p.name === name && p.opentelemetry)) issues.push({ path: ['defaultProviders', 'tracing', i], message: `no opentelemetry extension provider named "${name}"` });
-  }
+  issues.push(...checkTelemetryProviders(spec));
   issues.push(...checkAccessLogFormat(spec.accessLogEncoding, spec.accessLogFormat));
   return issues;
 }

@@ -28,6 +28,7 @@ PeerAuthentication     glw  glw     glwcud  glw  glwcud
 RequestAuthentication  glw  glw     glwcud  glw  glwcud
 LocalRateLimitPolicy   glw  glw     glwcud  glw  glwcud
 Secret                 glw  glw     glwcud  glw  glwcud
+Telemetry              glw  glw     glwcud  glw  glwcud
 MeshConfig             glw  glw     glw     glw  glwcud
 HostClaim              glw  glw     glw     glw  glwcud
 GatewayClass           glw  glw     glw     glw  glwcud

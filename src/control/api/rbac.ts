@@ -31,8 +31,11 @@ export const CONFIG_KINDS = [
   // The Gateway API: traffic configuration like Istio's Gateway and VirtualService (a ReferenceGrant is written in the namespace it opens).
   'KubernetesGateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'ReferenceGrant',
 ] as const;
-/** Who may talk to whom and how callers are authenticated or limited: what only a policy-admin changes. */
-export const SECURITY_KINDS = ['AuthorizationPolicy', 'PeerAuthentication', 'RequestAuthentication', 'LocalRateLimitPolicy', 'Secret'] as const;
+/**
+ * Who may talk to whom and how callers are authenticated or limited: what only a policy-admin changes. Telemetry is
+ * here because it can turn off or filter the access log that audits rely on.
+ */
+export const SECURITY_KINDS = ['AuthorizationPolicy', 'PeerAuthentication', 'RequestAuthentication', 'LocalRateLimitPolicy', 'Secret', 'Telemetry'] as const;
 /** Mesh-wide settings and claims on hosts (a claim can fence other namespaces out): readable like any resource, changed only by a mesh-admin. */
 export const MESH_KINDS = ['MeshConfig', 'HostClaim', 'GatewayClass'] as const;
 /**

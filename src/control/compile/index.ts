@@ -21,6 +21,7 @@ import { gatewaySection } from './gateway.js';
 import { securitySection } from './security.js';
 import { sidecarFor } from './sidecar-scope.js';
 import { telemetrySection } from './telemetry.js';
+import { telemetryPolicySection } from './telemetry-policy.js';
 
 export interface ProxyNode {
   role: 'sidecar' | 'gateway';
@@ -49,6 +50,7 @@ export interface CompiledSections {
   gateway: SharedSection<NonNullable<ProxyConfig['gateway']>> | null;
   security: SharedSection<ProxyConfig['security']>;
   telemetry: SharedSection<NonNullable<ProxyConfig['telemetry']>>;
+  telemetryPolicy: SharedSection<NonNullable<ProxyConfig['telemetryPolicy']>>;
 }
 
 export function compileProxyConfig(snap: MeshSnapshot, node: ProxyNode): ProxyConfig {
@@ -73,9 +75,10 @@ export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): Co
     const inbound = compileInbound(snap, w);
     const outbound = outboundSection(snap, { namespace: node.namespace, labels: w.labels, meshRoutes: true }, sidecarFor(snap, w));
     const security = securitySection(snap, w);
-    body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound, outbound: outbound.value, gateway: null, security: security.value, telemetry: telemetry.value };
-    sections = { head: head(proxy, inbound), outbound, gateway: null, security, telemetry };
-    parts = [sections.head, outbound, ',"gateway":null,"security":', security, ',"telemetry":', telemetry];
+    const telemetryPolicy = telemetryPolicySection(snap, { role: 'sidecar', namespace: node.namespace, labels: w.labels });
+    body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound, outbound: outbound.value, gateway: null, security: security.value, telemetry: telemetry.value, telemetryPolicy: telemetryPolicy.value };
+    sections = { head: head(proxy, inbound), outbound, gateway: null, security, telemetry, telemetryPolicy };
+    parts = [sections.head, outbound, ',"gateway":null,"security":', security, ',"telemetry":', telemetry, ',"telemetryPolicy":', telemetryPolicy];
   } else {
     const labels = node.labels ?? {};
     const proxy = { role: 'gateway' as const, namespace: node.namespace, name: node.name, spiffeId, labels };
@@ -83,9 +86,10 @@ export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): Co
     // A Sidecar never applies to a gateway; exportTo does, by the gateway's namespace.
     const outbound = outboundSection(snap, { namespace: node.namespace, labels, meshRoutes: false, gateway: true });
     const security = securitySection(snap, { namespace: node.namespace, labels });
-    body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound: null, outbound: outbound.value, gateway: gateway.value, security: security.value, telemetry: telemetry.value };
-    sections = { head: head(proxy, null), outbound, gateway, security, telemetry };
-    parts = [sections.head, outbound, ',"gateway":', gateway, ',"security":', security, ',"telemetry":', telemetry];
+    const telemetryPolicy = telemetryPolicySection(snap, { role: 'gateway', namespace: node.namespace, labels });
+    body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound: null, outbound: outbound.value, gateway: gateway.value, security: security.value, telemetry: telemetry.value, telemetryPolicy: telemetryPolicy.value };
+    sections = { head: head(proxy, null), outbound, gateway, security, telemetry, telemetryPolicy };
+    parts = [sections.head, outbound, ',"gateway":', gateway, ',"security":', security, ',"telemetry":', telemetry, ',"telemetryPolicy":', telemetryPolicy];
   }
   const version = versionOf(parts);
   parts.push(`,"version":${JSON.stringify(version)}}`);

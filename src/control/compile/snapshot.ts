@@ -14,6 +14,7 @@ import type { SidecarSpec } from '../../config/kinds/sidecar.js';
 import type { DestinationRuleSpec } from '../../config/kinds/destination-rule.js';
 import type { LocalRateLimitPolicySpec } from '../../config/kinds/local-rate-limit-policy.js';
 import type { SecretSpec } from '../../config/kinds/secret.js';
+import type { TelemetrySpec } from '../../config/kinds/telemetry.js';
 import { buildRegistry } from '../registry/index.js';
 import type { Registry } from '../registry/index.js';
 import type { PeerAuthnPolicy } from './peer-authentication.js';
@@ -39,6 +40,7 @@ export interface MeshSnapshot {
   sidecars: Named<SidecarSpec>[];
   destinationRules: Named<DestinationRuleSpec>[];
   localRateLimitPolicies: Named<LocalRateLimitPolicySpec>[];
+  telemetries: Named<TelemetrySpec>[];
   /** Secrets as applied (unsealed before the snapshot is built); only gateway compile reads them. */
   secrets: Named<SecretSpec>[];
   /** The range service VIPs come from (e.g. 198.19.200.0/24); undefined when pods have none (loopback pods). */
@@ -94,6 +96,7 @@ export function buildSnapshot(
     sidecars: named<SidecarSpec>(resources, 'Sidecar'),
     destinationRules: named<DestinationRuleSpec>(resources, 'DestinationRule'),
     localRateLimitPolicies: named<LocalRateLimitPolicySpec>(resources, 'LocalRateLimitPolicy'),
+    telemetries: named<TelemetrySpec>(resources, 'Telemetry'),
     // A Secret still sealed (no key to open it) has no data and serves nothing.
     secrets: named<SecretSpec>(resources, 'Secret').filter((s) => typeof s.spec.data === 'object' && s.spec.data !== null),
     serviceCidr: network.serviceCidr,

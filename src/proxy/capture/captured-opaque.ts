@@ -39,7 +39,7 @@ function tunnelWith(rt: ProxyRuntime, cfg: CompiledProxyConfig, socket: net.Sock
   const authority = `${balanced.host}:${balanced.port}`;
   const entry = (status: number, upstream?: string, reason?: string, flag?: string, mesh?: MeshHop): AccessLogEntry => ({
     direction: 'outbound', method: 'TCP', authority, path: '', status, durationMs: performance.now() - started, upstream, reason,
-    requestBytes: socket.bytesRead, responseBytes: socket.bytesWritten, ...(flag !== undefined && { responseFlags: flag }), ...mesh,
+    requestBytes: socket.bytesRead, responseBytes: socket.bytesWritten, connection: socket, ...(flag !== undefined && { responseFlags: flag }), ...mesh,
   });
   const cancel = openMeshTunnel(rt, cfg, balanced, { sni, destinationAddress: dialled.address, destinationPort: dialled.port }, (r) => {
     if ('status' in r) {

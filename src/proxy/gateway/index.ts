@@ -27,6 +27,7 @@ import { Http1Exchange } from '../request/http1-exchange.js';
 import { PEER_WORKLOAD_HEADER, peerTableOf } from '../telemetry/peer-table.js';
 import { withoutPeerWorkload } from '../telemetry/peer-header.js';
 import { startHop } from '../telemetry/trace-context.js';
+import { tracingFor } from '../telemetry/telemetry-policy.js';
 import { requestPath } from '../outbound/index.js';
 import { trustedClientAddress } from './client-address.js';
 import { admitRequest } from '../security/admit-request.js';
@@ -217,7 +218,7 @@ function route(
   // The destination's proxy names the gateway in its telemetry; a client's own copy of the header is dropped.
   extra.push(PEER_WORKLOAD_HEADER, peerTableOf(cfg.raw).localKey);
   // The gateway joins the client's trace or starts one; its span is the parent of the first sidecar's.
-  const trace = startHop(cfg.raw.telemetry?.tracing, req.headers, rt.random);
+  const trace = startHop(tracingFor(cfg.raw, 'client'), req.headers, rt.random);
   if (trace) {
     for (const h of trace.headers) extra.push(h);
     ex.logFields = { ...ex.logFields, trace };

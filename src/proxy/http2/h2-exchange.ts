@@ -11,6 +11,9 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from
 import type { Readable } from 'node:stream';
 import type { HeaderBag } from '../../route/header-operations.js';
 import type { AccessLogEntry, Telemetry } from '../telemetry/access-log.js';
+import { requestFacts } from '../telemetry/request-facts.js';
+import { countBodyBytes } from '../telemetry/body-bytes.js';
+import type { BodyBytes } from '../telemetry/body-bytes.js';
 import { Exchange, LOCAL_REPLY } from '../request/exchange.js';
 import type { ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from '../request/exchange.js';
 import { encodeGrpcMessage, grpcMessageTooLarge, grpcStatusOfHttp, isGrpcRequest } from './grpc-status.js';
@@ -72,6 +75,9 @@ export class H2Exchange extends Exchange {
   private raw: string[] | undefined;
   /** A gRPC answer's messages, measured as they pass (grpc-message-limit.ts). */
   private limit: GrpcMessageLimit | undefined;
+  private responseBytes = 0;
+  /** Body bytes received from the client (undefined: END_STREAM came with the headers). */
+  private readonly requestBody: BodyBytes | undefined;
 
   constructor(
     private readonly stream: ServerHttp2Stream,
@@ -90,6 +96,7 @@ export class H2Exchange extends Exchange {
     this.query = r.query;
     this.port = r.port;
     this.body = (flags & NGHTTP2_FLAG_END_STREAM) !== 0 ? null : stream;
+    this.requestBody = this.body === null ? undefined : countBodyBytes(stream);
     this.grpc = isGrpcRequest(h['content-type']);
     (stream as Tracked)[EXCHANGE] = this;
     stream.once('close', streamClosed);
@@ -163,6 +170,7 @@ export class H2Exchange extends Exchange {
       const at = this.limit.feed(chunk);
       if (at >= 0) return this.responseTooLarge(at === 0 ? undefined : chunk.subarray(0, at), control);
     }
+    this.responseBytes += chunk.length;
     if (!s.write(chunk)) {
       control.pause();
       s.once('drain', streamDrained);
@@ -269,7 +277,17 @@ export class H2Exchange extends Exchange {
       upstream: this.upstreamWorkload,
       destinationService: (this.destination ?? this.defaultDestination)?.host,
       reason: this.reason,
+      ...requestFacts(this.headers as IncomingHttpHeaders),
+      requestBytes: this.requestBody?.bytes ?? 0,
+      responseBytes: this.responseBytes,
     };
+    const ep = this.upstream;
+    if (ep !== undefined) {
+      entry.mtls = ep.mtls;
+      entry.upstreamPrincipal = ep.spiffeId;
+      entry.upstreamHost = `${ep.address}:${ep.mtls ? ep.inboundPort : ep.targetPort}`;
+      entry.upstreamCluster = this.binding?.config.name;
+    }
     if (this.grpc) entry.protocol = 'grpc';
     if (this.grpcStatus !== undefined) entry.grpcStatus = Number(this.grpcStatus);
     if (this.responseFlags !== '') entry.responseFlags = this.responseFlags;

@@ -58,6 +58,8 @@ export interface H2ForwardDone {
   /** The app's `grpc-status`, from its trailers or a trailers-only answer. */
   grpcStatus?: string;
   error?: string;
+  /** Response body bytes passed on to the caller. */
+  responseBytes?: number;
 }
 
 export function forwardH2Stream(
@@ -138,6 +140,9 @@ export function forwardH2Stream(
     }
     down.respond(downstreamH2Headers(h), { waitForTrailers: true });
     down.once('wantTrailers', () => down.sendTrailers(responseTrailers));
+    // Counted beside the pipe (already flowing): Istio's response_bytes for HTTP/2 and gRPC answers.
+    outcome.responseBytes = 0;
+    up.on('data', (chunk: Buffer) => (outcome.responseBytes! += chunk.length));
     up.pipe(down);
   });
 }

@@ -20,6 +20,7 @@ import type { AdmissionRequest } from '../security/admit-request.js';
 import { inboundFinish, inboundRecord } from './inbound-record.js';
 import { withoutPeerWorkload } from '../telemetry/peer-header.js';
 import { startHop } from '../telemetry/trace-context.js';
+import { tracingFor } from '../telemetry/telemetry-policy.js';
 import type { InboundRequestRecord } from './inbound-record.js';
 import { inboundService } from './inbound-service.js';
 import { H2LocalReply } from '../http2/h2-local-reply.js';
@@ -102,7 +103,7 @@ function handleStream(rt: ProxyRuntime, rateLimits: LocalRateLimits, caller: Cal
   const authority = headers[':authority'] ?? headers.host ?? '';
   const rawPath = headers[':path'] ?? '';
   const reply = new H2LocalReply(stream, isGrpcRequest(headers['content-type']));
-  const record: InboundRequestRecord = inboundRecord(method, authority, rawPath, caller?.peer?.spiffeId, headers);
+  const record: InboundRequestRecord = inboundRecord(method, authority, rawPath, caller?.peer?.spiffeId, headers, requestEnded ? undefined : stream);
   const finish = inboundFinish(rt, record);
   const cfg = rt.config;
   const inbound = cfg?.inbound;
@@ -155,7 +156,7 @@ function handleStream(rt: ProxyRuntime, rateLimits: LocalRateLimits, caller: Cal
         return;
       }
       const extra = caller.peer ? ['x-forwarded-client-cert', xfccValue(rt.cert.spiffeId, caller.peer), ...admitted.addHeaders] : admitted.addHeaders;
-      record.trace = startHop(cfg.raw.telemetry?.tracing, headers, rt.random);
+      record.trace = startHop(tracingFor(cfg.raw, 'server'), headers, rt.random);
       const out = upstreamH2Headers(headers, admitted.path, record.trace ? [...extra, ...record.trace.headers] : extra, withoutPeerWorkload(admitted.removeHeaders, record.trace !== undefined));
       forwardH2Stream(stream, requestEnded, appSession(rt, caller), out, reply, (d) => {
         const reason = d.error ?? (d.grpcStatus !== undefined && d.grpcStatus !== '0' ? `grpc-status ${d.grpcStatus}` : undefined);

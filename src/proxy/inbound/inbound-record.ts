@@ -5,7 +5,10 @@ import type { AuthzDecision } from '../../authz/index.js';
 import { authzLogFields } from '../security/authz-log.js';
 import type { RateLimitVerdict } from '../ratelimit/local-rate-limits.js';
 import { PEER_WORKLOAD_HEADER } from '../telemetry/peer-table.js';
+import type { Readable } from 'node:stream';
 import { requestFacts } from '../telemetry/request-facts.js';
+import { countBodyBytes } from '../telemetry/body-bytes.js';
+import type { BodyBytes } from '../telemetry/body-bytes.js';
 import type { RequestFacts } from '../telemetry/request-facts.js';
 import type { HopTrace } from '../telemetry/trace-context.js';
 
@@ -33,14 +36,22 @@ export interface InboundRequestRecord {
   appPort?: number | undefined;
   /** This hop's trace, once the request is on its way to the app. */
   trace?: HopTrace | undefined;
+  /** Body bytes received from the caller; undefined for a request without a body. */
+  body?: BodyBytes | undefined;
 }
 
 /** The record of a request from its headers: the peer's workload name is only read from a verified mTLS caller. */
-export function inboundRecord(method: string, authority: string, path: string, peer: string | undefined, headers: IncomingHttpHeaders): InboundRequestRecord {
+export function inboundRecord(method: string, authority: string, path: string, peer: string | undefined, headers: IncomingHttpHeaders, body?: Readable): InboundRequestRecord {
   const claimed = peer === undefined ? undefined : headers[PEER_WORKLOAD_HEADER];
   // A namespace and a name (each at most 253 characters); anything longer names no workload.
   const key = typeof claimed === 'string' && claimed.length <= 507 ? claimed : undefined;
-  return { method, authority, path, peer, facts: requestFacts(headers), peerWorkload: key };
+  return { method, authority, path, peer, facts: requestFacts(headers), peerWorkload: key, body: body === undefined ? undefined : countBodyBytes(body) };
+}
+
+/** An HTTP/1.1 request has a body when it is chunked or declares a length other than 0. */
+export function mayHaveBody(h: IncomingHttpHeaders): boolean {
+  const len = h['content-length'];
+  return h['transfer-encoding'] !== undefined || (len !== undefined && len !== '0');
 }
 
 /** A gRPC status is one of 17 codes; anything else an app sends is not a label value. */
@@ -66,6 +77,7 @@ export function inboundFinish(rt: ProxyRuntime, r: InboundRequestRecord): Inboun
       ...authzLogFields(decision),
       ...(r.rateLimit ? { responseFlags: 'RL', rateLimit: r.rateLimit } : {}),
       ...r.facts,
+      requestBytes: r.body?.bytes ?? 0,
       mtls: r.peer !== undefined,
       peerWorkload: r.peerWorkload,
       responseBytes: answer?.responseBytes,

@@ -30,10 +30,11 @@ import { readFirstBytes } from '../capture/first-bytes.js';
 import { createInboundH2 } from './http2-inbound.js';
 import type { InboundH2 } from './http2-inbound.js';
 import { admitRequest } from '../security/admit-request.js';
-import { inboundFinish, inboundRecord } from './inbound-record.js';
+import { inboundFinish, inboundRecord, mayHaveBody } from './inbound-record.js';
 import { withoutPeerWorkload } from '../telemetry/peer-header.js';
 import { publishMeshTls } from '../telemetry/mesh-tls.js';
 import { startHop } from '../telemetry/trace-context.js';
+import { tracingFor } from '../telemetry/telemetry-policy.js';
 import type { InboundRequestRecord } from './inbound-record.js';
 import { inboundService } from './inbound-service.js';
 import { LocalRateLimits } from '../ratelimit/local-rate-limits.js';
@@ -243,7 +244,7 @@ function handleInbound(
   const target = requestTarget(req.url ?? '', req.headers.host);
   const authority = target?.authority ?? '';
   const rawPath = target?.path ?? req.url ?? '';
-  const record: InboundRequestRecord = inboundRecord(req.method ?? '', authority, rawPath, conn?.peer?.spiffeId, req.headers);
+  const record: InboundRequestRecord = inboundRecord(req.method ?? '', authority, rawPath, conn?.peer?.spiffeId, req.headers, mayHaveBody(req.headers) ? req : undefined);
   const finish = inboundFinish(rt, record);
   const malformed = hostFieldProblem(req);
   if (malformed) {
@@ -302,7 +303,7 @@ function handleInbound(
       }
       let extra = conn.peer ? ['x-forwarded-client-cert', xfccValue(rt.cert.spiffeId, conn.peer), ...admitted.addHeaders] : admitted.addHeaders;
       // The app sees this hop's trace context, so its own calls become children of this span.
-      record.trace = startHop(cfg.raw.telemetry?.tracing, req.headers, rt.random);
+      record.trace = startHop(tracingFor(cfg.raw, 'server'), req.headers, rt.random);
       if (record.trace) extra = [...extra, ...record.trace.headers];
       const pool = rt.pools.get({ address: rt.podIP, port: appPort });
       // The caller's workload name is for this proxy's telemetry, not for the app.

@@ -24,7 +24,7 @@ export function handleInboundTcp(
   const service = cfg && inbound ? inboundService(cfg, inbound, appPort, sni, '') : undefined;
   const entry = (status: number): AccessLogEntry => ({
     direction: 'inbound', method: 'TCP', authority: `${rt.podIP}:${appPort}`, path: '', status, durationMs: performance.now() - started,
-    peer: peer?.spiffeId, destinationService: service, mtls: peer !== undefined, requestBytes: socket.bytesRead, responseBytes: socket.bytesWritten,
+    peer: peer?.spiffeId, destinationService: service, mtls: peer !== undefined, requestBytes: socket.bytesRead, responseBytes: socket.bytesWritten, connection: socket,
   });
   let logged = false;
   const log = (status: number, reason?: string, decision?: Parameters<typeof authzLogFields>[0]): void => {

@@ -29,7 +29,7 @@ export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, clien
   const authority = req.url ?? '';
   const entry = (status: number, upstream?: string, reason?: string, egress?: EgressDecision, mesh?: MeshHop, flag?: string): AccessLogEntry => ({
     direction: 'outbound', method: 'CONNECT', authority, path: '', status, durationMs: performance.now() - started, upstream, reason, egress,
-    requestBytes: client.bytesRead, responseBytes: client.bytesWritten, ...(flag !== undefined && { responseFlags: flag }), ...mesh,
+    requestBytes: client.bytesRead, responseBytes: client.bytesWritten, connection: client, ...(flag !== undefined && { responseFlags: flag }), ...mesh,
   });
   const record = (status: number, upstream?: string, reason?: string, egress?: EgressDecision, mesh?: MeshHop, flag?: string): void => rt.telemetry.record(entry(status, upstream, reason, egress, mesh, flag));
   const refuse = (status: number, reason: string, egress?: EgressDecision, flag?: string): void => {

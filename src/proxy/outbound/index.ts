@@ -42,6 +42,7 @@ import { connectUpstreamH2 } from '../http2/h2-upstream.js';
 import { PEER_WORKLOAD_HEADER, peerTableOf } from '../telemetry/peer-table.js';
 import { withoutPeerWorkload } from '../telemetry/peer-header.js';
 import { startHop } from '../telemetry/trace-context.js';
+import { tracingFor } from '../telemetry/telemetry-policy.js';
 
 const PEER_WORKLOAD_ONLY = withoutPeerWorkload(undefined);
 const PEER_AND_TRACE = withoutPeerWorkload(undefined, true);
@@ -198,7 +199,7 @@ function handleOutbound(
   // The destination's proxy names this workload in its telemetry; an app's own copy of the header is dropped.
   extra.push(PEER_WORKLOAD_HEADER, peerTableOf(cfg.raw).localKey);
   // This hop's span is the parent of the next: its context replaces the app's.
-  const trace = startHop(cfg.raw.telemetry?.tracing, req.headers, rt.random);
+  const trace = startHop(tracingFor(cfg.raw, 'client'), req.headers, rt.random);
   if (trace) {
     for (const h of trace.headers) extra.push(h);
     ex.logFields = { trace };

@@ -22,6 +22,7 @@ import { PEER_WORKLOAD_HEADER, peerTableOf } from '../telemetry/peer-table.js';
 import { withoutPeerWorkload } from '../telemetry/peer-header.js';
 import { startHop } from '../telemetry/trace-context.js';
 import { egressDeniedReason } from './egress-denied.js';
+import { tracingFor } from '../telemetry/telemetry-policy.js';
 
 export interface OutboundH2 {
   /** Serve one connection as HTTP/2; `dialled` is where a captured connection was going. */
@@ -56,7 +57,7 @@ function handleStream(rt: ProxyRuntime, dispatch: Dispatch, stream: ServerHttp2S
   // As for HTTP/1.1 (index.ts): the destination's proxy names this workload in its telemetry, and this hop's span
   // context replaces the app's.
   extra.push(PEER_WORKLOAD_HEADER, peerTableOf(cfg.raw).localKey);
-  const trace = startHop(cfg.raw.telemetry?.tracing, headers, rt.random);
+  const trace = startHop(tracingFor(cfg.raw, 'client'), headers, rt.random);
   if (trace) {
     for (const h of trace.headers) extra.push(h);
     ex.logFields = { trace };

@@ -10,6 +10,8 @@ import { sendProxyError } from '../http/proxy-error.js';
 import type { HeaderBag } from '../../route/header-operations.js';
 import type { AccessLogEntry, Telemetry } from '../telemetry/access-log.js';
 import { requestFacts } from '../telemetry/request-facts.js';
+import { countBodyBytes } from '../telemetry/body-bytes.js';
+import type { BodyBytes } from '../telemetry/body-bytes.js';
 import { Exchange } from './exchange.js';
 import type { ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from './exchange.js';
 
@@ -44,6 +46,8 @@ export class Http1Exchange extends Exchange {
   readonly body: Readable | null;
   private status = 0;
   private responseBytes = 0;
+  /** Body bytes received from the client (undefined: the request has no body). */
+  private readonly requestBody: BodyBytes | undefined;
   private readonly started = performance.now();
   /** Fields the listener adds to the access log entry (authz verdict, egress decision). */
   logFields: Partial<AccessLogEntry> | undefined;
@@ -63,6 +67,7 @@ export class Http1Exchange extends Exchange {
     this.port = r.port;
     const len = req.headers['content-length'];
     this.body = req.headers['transfer-encoding'] !== undefined || (len !== undefined && len !== '0') ? req : null;
+    this.requestBody = this.body === null ? undefined : countBodyBytes(req);
     (res as TrackedResponse)[EXCHANGE] = this;
     res.once('close', clientClosed);
   }
@@ -136,6 +141,7 @@ export class Http1Exchange extends Exchange {
       responseBytes: this.responseBytes,
       ...requestFacts(this.req.headers, generatedRequestId(this.extraHeaders)),
     };
+    entry.requestBytes = this.requestBody?.bytes ?? 0;
     const ep = this.upstream;
     if (ep !== undefined) {
       entry.mtls = ep.mtls;

@@ -13,6 +13,11 @@ import { ENVOY_DEFAULT_FORMAT, compileFormat, compileJsonFormat, formatJson, for
 import type { LogRecord } from '../../access-log/envoy-format.js';
 import type { AccessLogEntry } from './access-log.js';
 import { LineWriter } from './line-writer.js';
+import type { PolicyAccessLogProvider } from '../../proxyconfig/telemetry-policy-types.js';
+import { compileCel } from '../../telemetry-expr/cel-program.js';
+import { filterAttributes } from './cel-activation.js';
+import { modeOf } from './telemetry-policy.js';
+import type { PolicyMode } from './telemetry-policy.js';
 
 /** Entries waiting for the next flush; beyond this a burst is dropped (and counted). */
 const MAX_QUEUED = 20_000;
@@ -21,7 +26,7 @@ export type LineFormat = (entry: AccessLogEntry, endMs: number) => string;
 
 const jsonLine: LineFormat = (entry, endMs) => {
   // The trace id is logged; the hop's span ids and headers are the tracer's.
-  const { trace: _trace, ...fields } = entry;
+  const { trace: _trace, requestHeaders: _headers, connection: _connection, ...fields } = entry;
   return `{"time":"${new Date(endMs).toISOString()}","msg":"access",${JSON.stringify(fields).slice(1)}\n`;
 };
 
@@ -65,21 +70,55 @@ export function lineFormatOf(c: AccessLogConfig | undefined): LineFormat {
   };
 }
 
-const formats = new WeakMap<ProxyConfig, LineFormat>();
+function safeLineFormat(c: AccessLogConfig | undefined): LineFormat {
+  try {
+    return lineFormatOf(c);
+  } catch {
+    // Checked at apply; a format this proxy cannot compile still leaves a log, in JSON.
+    return jsonLine;
+  }
+}
 
-function formatFor(cfg: ProxyConfig | undefined): LineFormat {
+/**
+ * Telemetry's access-log providers for one workload mode as one line format: a line per provider whose filter (a
+ * CEL program compiled here, once per config) holds, evaluated when the queue is flushed, off the request path. A
+ * filter that fails to evaluate (an attribute the request lacks) writes nothing, as Envoy's does.
+ */
+function providersFormat(cfg: ProxyConfig, providers: readonly PolicyAccessLogProvider[]): LineFormat | null {
+  if (providers.length === 0) return null;
+  const compiled = providers.map((p) => ({ format: safeLineFormat({ encoding: p.encoding, format: p.format }), filter: p.filter === undefined ? undefined : compileCel(p.filter) }));
+  return (e, end) => {
+    let text = '';
+    for (const c of compiled) {
+      if (c.filter !== undefined && c.filter(filterAttributes(e, cfg)) !== true) continue;
+      text += c.format(e, end);
+    }
+    return text;
+  };
+}
+
+interface ConfigFormats {
+  client: LineFormat | null;
+  server: LineFormat | null;
+}
+
+const formats = new WeakMap<ProxyConfig, ConfigFormats>();
+
+/** The line format of an entry of this mode; null when Telemetry turned this side's access log off. */
+function formatFor(cfg: ProxyConfig | undefined, mode: PolicyMode): LineFormat | null {
   if (cfg === undefined) return jsonLine;
   let f = formats.get(cfg);
   if (f === undefined) {
-    try {
-      f = lineFormatOf(cfg.telemetry?.accessLog);
-    } catch {
-      // Checked at apply; a format this proxy cannot compile still leaves a log, in JSON.
-      f = jsonLine;
-    }
+    const mesh = safeLineFormat(cfg.telemetry?.accessLog);
+    const p = cfg.telemetryPolicy;
+    // A mode with no Telemetry access-log settings (null) keeps MeshConfig's access log.
+    f = {
+      client: p?.client.accessLog == null ? mesh : providersFormat(cfg, p.client.accessLog),
+      server: p?.server.accessLog == null ? mesh : providersFormat(cfg, p.server.accessLog),
+    };
     formats.set(cfg, f);
   }
-  return f;
+  return f[mode];
 }
 
 export class AccessLogWriter {
@@ -102,9 +141,11 @@ export class AccessLogWriter {
       this.#dropped++;
       return;
     }
+    const format = formatFor(this.config(), modeOf(entry.direction));
+    if (format === null) return;
     this.#entries.push(entry);
     this.#ends.push(Date.now());
-    this.#formats.push(formatFor(this.config()));
+    this.#formats.push(format);
     this.#out.wake(this.#entries.length);
   }
 

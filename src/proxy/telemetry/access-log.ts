@@ -2,6 +2,7 @@
  * Telemetry taps: every finished request or connection goes to the metrics and the access log (written off the
  * request path by access-log-writer.ts). A tap never changes the request.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { RateLimitScope } from '../ratelimit/rate-limit-buckets.js';
 import type { HopTrace } from './trace-context.js';
 
@@ -70,6 +71,13 @@ export interface AccessLogEntry {
   traceId?: string;
   /** The port the request was for: the service port outbound and at the gateway, the app port inbound. */
   port?: number;
+  /** The request's headers as they came, for access-log filters only (never logged whole, never a metric label). */
+  requestHeaders?: IncomingHttpHeaders;
+  /**
+   * An opaque TCP connection's client-side socket (not logged): its byte counts so far, which the metrics report
+   * every Telemetry `reportingInterval` while it stays open.
+   */
+  connection?: { readonly bytesRead: number; readonly bytesWritten: number };
   /** This hop's place in the trace (not logged: `traceId` is). */
   trace?: HopTrace;
 }

@@ -29,7 +29,7 @@ function operationName(e: AccessLogEntry, cfg: ProxyConfig): string {
   return `${host}:${port ?? 80}/*`;
 }
 
-export function hopSpan(e: AccessLogEntry, trace: HopTrace, endMs: number, resource: Resource, cfg: ProxyConfig, maxTagLength: number): ReadableSpan {
+export function hopSpan(e: AccessLogEntry, trace: HopTrace, endMs: number, resource: Resource, cfg: ProxyConfig, maxTagLength: number, customTags: readonly (readonly [string, string])[] = []): ReadableSpan {
   const peers = peerTableOf(cfg);
   const startMs = endMs - e.durationMs;
   const startTime = millisToHrTime(startMs);
@@ -55,6 +55,10 @@ export function hopSpan(e: AccessLogEntry, trace: HopTrace, endMs: number, resou
     upstream_cluster: e.upstreamCluster ?? (inbound ? `inbound|${e.port ?? ''}||` : '-'),
     'peer.address': e.upstreamHost ?? '-',
   };
+  // Telemetry's customTags: literal and environment values (read once per config), then request headers.
+  for (const [tag, value] of customTags) attributes[tag] = value;
+  const h = trace.headerTags;
+  if (h !== undefined) for (let i = 0; i + 1 < h.length; i += 2) attributes[h[i]!] = h[i + 1]!;
   const failed = e.status >= 500 || e.status === 0;
   if (failed) attributes['error'] = true;
   return {

@@ -2,6 +2,7 @@
  * The tracing sink of a proxy's telemetry: a finished request whose hop was sampled becomes a span for the collector
  * MeshConfig names. The span is built later, at export (span-export.ts); here it only queues.
  */
+import { modeOf, tracingFor } from './telemetry-policy.js';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { Resource } from '@opentelemetry/resources';
 import type { ProxyConfig } from '../../proxyconfig/types.js';
@@ -38,10 +39,13 @@ export class HopTracer {
     const trace = e.trace;
     if (trace === undefined || !trace.sampled) return;
     const cfg = this.config();
-    const tracing = cfg?.telemetry?.tracing;
-    if (!cfg || !tracing) return;
+    if (!cfg) return;
+    const tracing = tracingFor(cfg, modeOf(e.direction));
+    // Telemetry's disableSpanReporting: the trace was joined and propagated, no span is sent.
+    if (!tracing || tracing.reportSpans === false) return;
     const endMs = Date.now();
-    this.#queue.add(() => hopSpan(e, trace, endMs, resourceOf(cfg), cfg, tracing.maxTagLength), tracing.collector);
+    const tags = tracing.fixedTags;
+    this.#queue.add(() => hopSpan(e, trace, endMs, resourceOf(cfg), cfg, tracing.maxTagLength, tags), tracing.collector);
   }
 
   close(): Promise<void> {

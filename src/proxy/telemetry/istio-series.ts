@@ -32,21 +32,20 @@ class Distribution {
   }
 }
 
-export interface RequestSeries {
+/** One series of a counter. */
+export interface CounterSeries {
   readonly labels: Readonly<Record<string, string>>;
-  requests: number;
-  readonly duration: Distribution;
-  readonly requestBytes: Distribution;
-  readonly responseBytes: Distribution;
+  value: number;
 }
 
-export interface TcpSeries {
+/** One series of a histogram. */
+export interface DistributionSeries {
   readonly labels: Readonly<Record<string, string>>;
-  opened: number;
-  closed: number;
-  sent: number;
-  received: number;
+  readonly dist: Distribution;
 }
+
+export type CounterMetric = 'REQUEST_COUNT' | 'TCP_OPENED_CONNECTIONS' | 'TCP_CLOSED_CONNECTIONS' | 'TCP_SENT_BYTES' | 'TCP_RECEIVED_BYTES';
+export type DistributionMetric = 'REQUEST_DURATION' | 'REQUEST_SIZE' | 'RESPONSE_SIZE';
 
 /** A custom prom-client metric: name, help, type and values read at scrape time. */
 function register(registry: Registry, name: string, help: string, type: 'counter' | 'histogram', values: () => MetricValue[]): void {
@@ -54,10 +53,10 @@ function register(registry: Registry, name: string, help: string, type: 'counter
   registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
 }
 
-function distributionValues(name: string, series: Iterable<RequestSeries>, pick: (s: RequestSeries) => Distribution): MetricValue[] {
+function distributionValues(name: string, series: Iterable<DistributionSeries>): MetricValue[] {
   const out: MetricValue[] = [];
   for (const s of series) {
-    const d = pick(s);
+    const d = s.dist;
     let cumulative = 0;
     for (let i = 0; i < d.bounds.length; i++) {
       cumulative += d.counts[i]!;
@@ -70,38 +69,65 @@ function distributionValues(name: string, series: Iterable<RequestSeries>, pick:
   return out;
 }
 
+/** Istio's metric classes (Telemetry's names) and their Prometheus names. */
+const COUNTERS: Readonly<Record<CounterMetric, [name: string, help: string]>> = {
+  REQUEST_COUNT: ['istio_requests_total', 'Requests handled by this proxy'],
+  TCP_OPENED_CONNECTIONS: ['istio_tcp_connections_opened_total', 'Opaque TCP connections opened through this proxy'],
+  TCP_CLOSED_CONNECTIONS: ['istio_tcp_connections_closed_total', 'Opaque TCP connections closed through this proxy'],
+  TCP_SENT_BYTES: ['istio_tcp_sent_bytes_total', 'Bytes sent back to the connecting side of opaque TCP connections'],
+  TCP_RECEIVED_BYTES: ['istio_tcp_received_bytes_total', 'Bytes received from the connecting side of opaque TCP connections'],
+};
+const DISTRIBUTIONS: Readonly<Record<DistributionMetric, [name: string, help: string]>> = {
+  REQUEST_DURATION: ['istio_request_duration_milliseconds', 'Request duration as seen by this proxy'],
+  REQUEST_SIZE: ['istio_request_bytes', 'Request body sizes'],
+  RESPONSE_SIZE: ['istio_response_bytes', 'Response body sizes'],
+};
+
 export class IstioSeries {
-  readonly #requests = new Map<string, RequestSeries>();
-  readonly #tcp = new Map<string, TcpSeries>();
+  readonly #counters = new Map<CounterMetric, Map<string, CounterSeries>>();
+  readonly #distributions = new Map<DistributionMetric, Map<string, DistributionSeries>>();
 
   constructor(registry: Registry, private readonly durationBuckets: readonly number[], private readonly sizeBuckets: readonly number[]) {
-    const req = (): IterableIterator<RequestSeries> => this.#requests.values();
-    register(registry, 'istio_requests_total', 'Requests handled by this proxy', 'counter', () => [...req()].map((s) => ({ labels: s.labels, value: s.requests })));
-    register(registry, 'istio_request_duration_milliseconds', 'Request duration as seen by this proxy', 'histogram', () => distributionValues('istio_request_duration_milliseconds', req(), (s) => s.duration));
-    register(registry, 'istio_request_bytes', 'Request body sizes', 'histogram', () => distributionValues('istio_request_bytes', req(), (s) => s.requestBytes));
-    register(registry, 'istio_response_bytes', 'Response body sizes', 'histogram', () => distributionValues('istio_response_bytes', req(), (s) => s.responseBytes));
-    const tcp = (pick: (s: TcpSeries) => number) => (): MetricValue[] => [...this.#tcp.values()].map((s) => ({ labels: s.labels, value: pick(s) }));
-    register(registry, 'istio_tcp_connections_opened_total', 'Opaque TCP connections opened through this proxy', 'counter', tcp((s) => s.opened));
-    register(registry, 'istio_tcp_connections_closed_total', 'Opaque TCP connections closed through this proxy', 'counter', tcp((s) => s.closed));
-    register(registry, 'istio_tcp_sent_bytes_total', 'Bytes sent back to the connecting side of opaque TCP connections', 'counter', tcp((s) => s.sent));
-    register(registry, 'istio_tcp_received_bytes_total', 'Bytes received from the connecting side of opaque TCP connections', 'counter', tcp((s) => s.received));
+    // Istio's order: requests, duration, sizes, then TCP.
+    const counter = (m: CounterMetric): void => {
+      const series = new Map<string, CounterSeries>();
+      this.#counters.set(m, series);
+      const [name, help] = COUNTERS[m];
+      register(registry, name, help, 'counter', () => [...series.values()].map((s) => ({ labels: s.labels, value: s.value })));
+    };
+    const distribution = (m: DistributionMetric): void => {
+      const series = new Map<string, DistributionSeries>();
+      this.#distributions.set(m, series);
+      const [name, help] = DISTRIBUTIONS[m];
+      register(registry, name, help, 'histogram', () => distributionValues(name, series.values()));
+    };
+    counter('REQUEST_COUNT');
+    distribution('REQUEST_DURATION');
+    distribution('REQUEST_SIZE');
+    distribution('RESPONSE_SIZE');
+    counter('TCP_OPENED_CONNECTIONS');
+    counter('TCP_CLOSED_CONNECTIONS');
+    counter('TCP_SENT_BYTES');
+    counter('TCP_RECEIVED_BYTES');
   }
 
-  /** The series of these labels (values in label order), made on first use. Series are counters: never removed. */
-  request(key: string, labels: () => Record<string, string>): RequestSeries {
-    let s = this.#requests.get(key);
+  /** The series of these labels (`key`: the labels' names and values), made on first use. Series are never removed. */
+  counter(metric: CounterMetric, key: string, labels: Readonly<Record<string, string>>): CounterSeries {
+    const m = this.#counters.get(metric)!;
+    let s = m.get(key);
     if (s === undefined) {
-      s = { labels: labels(), requests: 0, duration: new Distribution(this.durationBuckets), requestBytes: new Distribution(this.sizeBuckets), responseBytes: new Distribution(this.sizeBuckets) };
-      this.#requests.set(key, s);
+      s = { labels, value: 0 };
+      m.set(key, s);
     }
     return s;
   }
 
-  tcp(key: string, labels: () => Record<string, string>): TcpSeries {
-    let s = this.#tcp.get(key);
+  distribution(metric: DistributionMetric, key: string, labels: Readonly<Record<string, string>>): DistributionSeries {
+    const m = this.#distributions.get(metric)!;
+    let s = m.get(key);
     if (s === undefined) {
-      s = { labels: labels(), opened: 0, closed: 0, sent: 0, received: 0 };
-      this.#tcp.set(key, s);
+      s = { labels, dist: new Distribution(metric === 'REQUEST_DURATION' ? this.durationBuckets : this.sizeBuckets) };
+      m.set(key, s);
     }
     return s;
   }

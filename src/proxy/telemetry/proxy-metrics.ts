@@ -11,7 +11,11 @@ import type { ProxyConfig } from '../../proxyconfig/types.js';
 import type { AccessLogEntry } from './access-log.js';
 import { BLACKHOLE, PASSTHROUGH, peerLabels, requestLabels } from './istio-labels.js';
 import { IstioSeries } from './istio-series.js';
-import type { RequestSeries } from './istio-series.js';
+import type { CounterMetric, CounterSeries, DistributionMetric, DistributionSeries } from './istio-series.js';
+import { modeOf, overriddenLabels, telemetryPolicyOf } from './telemetry-policy.js';
+import type { CompiledModeMetrics } from './telemetry-policy.js';
+import { boundedAttributes } from './cel-activation.js';
+import type { Clock } from '../../clock.js';
 import { peerTableOf } from './peer-table.js';
 import { meshTlsChannel, tlsLabelsOf } from './mesh-tls.js';
 import type { MeshTlsMessage } from './mesh-tls.js';
@@ -24,19 +28,47 @@ export const DURATION_BUCKETS_MS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 
 /** Istio's size buckets for request and response bodies (bytes). */
 export const SIZE_BUCKETS_BYTES = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000];
 
+/** Istio's stats plugin reports open TCP connections every 15 s unless Telemetry's reportingInterval says otherwise. */
+export const DEFAULT_TCP_REPORTING_MS = 15_000;
+
+/** An open TCP connection's series and the bytes already added to them. */
+interface OpenTcp {
+  series: TcpSeriesSet;
+  read: number;
+  written: number;
+}
+
 /** A safety bound on the input lookup: its keys are bounded by config, so only a bug reaches it. */
 const MAX_LOOKUP = 10_000;
 
-function seriesKey(labels: Record<string, string>): string {
+/** Names and values: a tag override may remove or add a label, so the names are part of a series' identity. */
+function seriesKey(labels: Readonly<Record<string, string>>): string {
   let key = '';
-  for (const k in labels) key += `${labels[k]}\u0001`;
+  for (const k in labels) key += `${k}\u0002${labels[k]}\u0001`;
   return key;
+}
+
+/** A request's four series (undefined: that metric is disabled by Telemetry). */
+interface RequestSeriesSet {
+  count: CounterSeries | undefined;
+  duration: DistributionSeries | undefined;
+  requestBytes: DistributionSeries | undefined;
+  responseBytes: DistributionSeries | undefined;
+}
+
+interface TcpSeriesSet {
+  opened: CounterSeries | undefined;
+  closed: CounterSeries | undefined;
+  sent: CounterSeries | undefined;
+  received: CounterSeries | undefined;
 }
 
 export class ProxyMetrics {
   readonly registry = new Registry();
   readonly #istio = new IstioSeries(this.registry, DURATION_BUCKETS_MS, SIZE_BUCKETS_BYTES);
-  readonly #lookup = new Map<string, RequestSeries>();
+  readonly #lookup = new Map<string, RequestSeriesSet>();
+  readonly #openTcp = new Map<object, OpenTcp>();
+  #tcpTimer: NodeJS.Timeout | undefined;
   #lookupConfig: ProxyConfig | undefined;
   readonly #authz = new Counter({
     name: 'weft_authz_decisions_total',
@@ -100,6 +132,8 @@ export class ProxyMetrics {
     private readonly workload: string,
     private readonly config: () => ProxyConfig | undefined,
     certificate?: () => CertificateLifetime | undefined,
+    /** Times the reports of open TCP connections; without one, their bytes are counted when they close. */
+    private readonly clock?: Clock,
   ) {
     meshTlsChannel.subscribe(this.#onMeshTls);
     if (certificate !== undefined) certificateGauges(this.registry, workload, certificate);
@@ -118,38 +152,104 @@ export class ProxyMetrics {
 
   /** Stop counting mesh connections (a proxy that stops inside a longer-lived process). */
   close(): void {
+    if (this.#tcpTimer !== undefined) clearTimeout(this.#tcpTimer);
+    this.#openTcp.clear();
     meshTlsChannel.unsubscribe(this.#onMeshTls);
+  }
+
+  /** The mode's metric policy; undefined without a telemetry-policy section (every metric, Istio's labels). */
+  #modeMetrics(e: AccessLogEntry, cfg: ProxyConfig): CompiledModeMetrics | undefined {
+    return telemetryPolicyOf(cfg)?.metrics[modeOf(e.direction)];
+  }
+
+  #counter(metric: CounterMetric, labels: Readonly<Record<string, string>>, policy: CompiledModeMetrics | undefined, act: () => Record<string, unknown>): CounterSeries | undefined {
+    const p = policy?.byMetric.get(metric);
+    if (p?.disabled === true) return undefined;
+    const l = overriddenLabels(labels, p, act);
+    return this.#istio.counter(metric, seriesKey(l), l);
+  }
+
+  #distribution(metric: DistributionMetric, labels: Readonly<Record<string, string>>, policy: CompiledModeMetrics | undefined, act: () => Record<string, unknown>): DistributionSeries | undefined {
+    const p = policy?.byMetric.get(metric);
+    if (p?.disabled === true) return undefined;
+    const l = overriddenLabels(labels, p, act);
+    return this.#istio.distribution(metric, seriesKey(l), l);
   }
 
   /**
    * The series of a request, found by the few inputs its labels derive from (the caller resolved to a workload
-   * first, so nothing a client wrote enters the key); the full label set is built only for a new input combination.
+   * first, so nothing a client wrote enters the key); the full label set, and any Telemetry tag override's value, is
+   * computed only for a new input combination: a tag reads only bounded attributes, all of them in the key.
    * Labels derive from config, so a new config starts a new lookup table.
    */
-  #requestSeries(e: AccessLogEntry, cfg: ProxyConfig): RequestSeries {
+  #requestSeries(e: AccessLogEntry, cfg: ProxyConfig, policy: CompiledModeMetrics | undefined): RequestSeriesSet {
     if (cfg !== this.#lookupConfig) {
       this.#lookupConfig = cfg;
       this.#lookup.clear();
     }
     const table = peerTableOf(cfg);
     const caller = e.direction === 'inbound' ? table.peer(e.peer, e.peerWorkload)?.name : undefined;
-    const key = `${e.direction}|${e.peer}|${caller}|${e.upstream}|${e.upstreamPrincipal}|${e.destinationService}|${e.mtls}|${e.egress?.decision}|${e.egress?.serviceEntry}|${e.responseFlags}|${e.status}|${e.protocol}|${e.grpcStatus}`;
+    const key = `${e.direction}|${e.peer}|${caller}|${e.upstream}|${e.upstreamPrincipal}|${e.destinationService}|${e.mtls}|${e.egress?.decision}|${e.egress?.serviceEntry}|${e.responseFlags}|${e.status}|${e.protocol}|${e.grpcStatus}|${e.httpVersion}|${e.upstreamCluster}|${e.port}`;
     let s = this.#lookup.get(key);
     if (s === undefined) {
       const labels = requestLabels(e, table);
-      s = this.#istio.request(seriesKey(labels), () => labels);
+      const act = (): Record<string, unknown> => boundedAttributes(e, cfg);
+      s = {
+        count: this.#counter('REQUEST_COUNT', labels, policy, act),
+        duration: this.#distribution('REQUEST_DURATION', labels, policy, act),
+        requestBytes: this.#distribution('REQUEST_SIZE', labels, policy, act),
+        responseBytes: this.#distribution('RESPONSE_SIZE', labels, policy, act),
+      };
       if (this.#lookup.size >= MAX_LOOKUP) this.#lookup.clear();
       this.#lookup.set(key, s);
     }
     return s;
   }
 
+  #tcpSeries(e: AccessLogEntry, cfg: ProxyConfig, policy: CompiledModeMetrics | undefined): TcpSeriesSet {
+    const labels = peerLabels(e, peerTableOf(cfg), 'tcp');
+    const act = (): Record<string, unknown> => boundedAttributes(e, cfg);
+    return {
+      opened: this.#counter('TCP_OPENED_CONNECTIONS', labels, policy, act),
+      closed: this.#counter('TCP_CLOSED_CONNECTIONS', labels, policy, act),
+      sent: this.#counter('TCP_SENT_BYTES', labels, policy, act),
+      received: this.#counter('TCP_RECEIVED_BYTES', labels, policy, act),
+    };
+  }
+
   /** An opaque TCP connection was established (counted open until its record comes). */
   opened(e: AccessLogEntry): void {
     const cfg = this.config();
     if (!cfg) return;
-    const labels = peerLabels(e, peerTableOf(cfg), 'tcp');
-    this.#istio.tcp(seriesKey(labels), () => labels).opened++;
+    const policy = this.#modeMetrics(e, cfg);
+    if (policy?.enabled === false) return;
+    const series = this.#tcpSeries(e, cfg, policy);
+    if (series.opened) series.opened.value++;
+    if (e.connection !== undefined && this.clock !== undefined) {
+      this.#openTcp.set(e.connection, { series, read: 0, written: 0 });
+      this.#armTcpReport(cfg.telemetryPolicy?.reportingIntervalMs ?? DEFAULT_TCP_REPORTING_MS);
+    }
+  }
+
+  #armTcpReport(ms: number): void {
+    if (this.#tcpTimer !== undefined || this.clock === undefined) return;
+    this.#tcpTimer = this.clock.setTimeout(() => {
+      this.#tcpTimer = undefined;
+      this.reportOpenConnections();
+      const cfg = this.config();
+      if (this.#openTcp.size > 0) this.#armTcpReport(cfg?.telemetryPolicy?.reportingIntervalMs ?? DEFAULT_TCP_REPORTING_MS);
+    }, ms);
+  }
+
+  /** Adds what open TCP connections carried since the last report (Istio's periodic TCP reporting). */
+  reportOpenConnections(): void {
+    for (const [conn, open] of this.#openTcp) {
+      const c = conn as { bytesRead: number; bytesWritten: number };
+      if (open.series.received) open.series.received.value += c.bytesRead - open.read;
+      if (open.series.sent) open.series.sent.value += c.bytesWritten - open.written;
+      open.read = c.bytesRead;
+      open.written = c.bytesWritten;
+    }
   }
 
   record(e: AccessLogEntry): void {
@@ -165,21 +265,25 @@ export class ProxyMetrics {
     }
     for (const d of e.dryRun ?? []) this.#authz.inc({ policy: d.policy, decision: d.wouldDeny ? 'DENY' : 'ALLOW', mode: 'dry_run', workload: this.workload });
     if (!cfg) return;
-    const table = peerTableOf(cfg);
+    const policy = this.#modeMetrics(e, cfg);
+    // Telemetry turned Istio's metrics off for this side (no Prometheus provider, or ALL_METRICS disabled).
+    if (policy?.enabled === false) return;
     if (e.method === 'TCP' || e.method === 'CONNECT') {
       // Only an established connection was opened; a refused one is in the access log and weft's counters.
       if (e.status !== 200) return;
-      const labels = peerLabels(e, table, 'tcp');
-      const s = this.#istio.tcp(seriesKey(labels), () => labels);
-      s.closed++;
-      s.received += e.requestBytes ?? 0;
-      s.sent += e.responseBytes ?? 0;
+      const open = e.connection === undefined ? undefined : this.#openTcp.get(e.connection);
+      if (open !== undefined) this.#openTcp.delete(e.connection!);
+      const s = open?.series ?? this.#tcpSeries(e, cfg, policy);
+      if (s.closed) s.closed.value++;
+      // What periodic reports already added is not added again.
+      if (s.received) s.received.value += (e.requestBytes ?? 0) - (open?.read ?? 0);
+      if (s.sent) s.sent.value += (e.responseBytes ?? 0) - (open?.written ?? 0);
       return;
     }
-    const s = this.#requestSeries(e, cfg);
-    s.requests++;
-    s.duration.observe(e.durationMs);
-    s.requestBytes.observe(e.requestBytes ?? 0);
-    s.responseBytes.observe(e.responseBytes ?? 0);
+    const s = this.#requestSeries(e, cfg, policy);
+    if (s.count) s.count.value++;
+    s.duration?.dist.observe(e.durationMs);
+    s.requestBytes?.dist.observe(e.requestBytes ?? 0);
+    s.responseBytes?.dist.observe(e.responseBytes ?? 0);
   }
 }

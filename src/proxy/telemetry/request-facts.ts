@@ -14,6 +14,8 @@ export interface RequestFacts {
   protocol?: 'grpc';
   forwardedFor?: string;
   httpVersion?: 'HTTP/2';
+  /** Kept by reference for access-log filters (read off the request path); never logged whole. */
+  requestHeaders: IncomingHttpHeaders;
 }
 
 function bounded(v: string | string[] | undefined): string | undefined {
@@ -22,7 +24,7 @@ function bounded(v: string | string[] | undefined): string | undefined {
 }
 
 export function requestFacts(headers: IncomingHttpHeaders, requestId?: string): RequestFacts {
-  const facts: RequestFacts = {};
+  const facts: RequestFacts = { requestHeaders: headers };
   const id = requestId ?? bounded(headers['x-request-id']);
   if (id !== undefined) facts.requestId = id;
   const ua = bounded(headers['user-agent']);

@@ -19,6 +19,25 @@ export interface HopTrace {
   tracestate: string | undefined;
   /** The headers that carry this hop's context on, flat [name, value, ...]. */
   headers: string[];
+  /** Telemetry `customTags` read from the request's headers at its start, flat [tag, value, ...]. */
+  headerTags?: string[];
+}
+
+/** What startHop reads of a Telemetry's tracing beyond the mesh's (telemetry-policy-types.ts). */
+export interface HopSampling {
+  useRequestIdForSampling?: boolean;
+  customTags?: readonly { tag: string; header?: { name: string; defaultValue: string } }[];
+}
+
+/**
+ * Envoy's request-id sampling: the request id's first 32 bits modulo 10000 against the percentage in hundredths,
+ * so every hop that sees the same x-request-id makes the same decision. Undefined for an id that is not hex.
+ */
+export function requestIdSampled(requestId: string | undefined, percent: number): boolean | undefined {
+  if (requestId === undefined || requestId.length < 8) return undefined;
+  const n = Number.parseInt(requestId.slice(0, 8), 16);
+  if (!Number.isFinite(n) || !/^[0-9a-fA-F]{8}$/.test(requestId.slice(0, 8))) return undefined;
+  return n % 10000 < Math.round(percent * 100);
 }
 
 /** Every header a caller's trace context may arrive in; the proxy replaces them with its own. */
@@ -101,16 +120,28 @@ function randomIds(): [traceId: string, spanId: string] {
 }
 
 /** This hop's trace, or undefined when tracing is off. `random` is uniform in [0, 1). */
-export function startHop(tracing: TracingConfig | undefined, h: IncomingHttpHeaders, random: () => number): HopTrace | undefined {
-  if (tracing === undefined) return undefined;
+export function startHop(tracing: (TracingConfig & HopSampling) | undefined | null, h: IncomingHttpHeaders, random: () => number): HopTrace | undefined {
+  if (tracing === undefined || tracing === null) return undefined;
   const incoming = incomingContext(h);
   const [newTrace, spanId] = randomIds();
   const traceId = incoming?.traceId ?? newTrace;
-  // Envoy: a caller's decision stands; x-client-trace-id forces a trace; otherwise the mesh's percentage.
-  const sampled = incoming?.sampled ?? (h['x-client-trace-id'] !== undefined || random() * 100 < tracing.samplingPercent);
+  // Envoy: a caller's decision stands; x-client-trace-id forces a trace; otherwise the percentage, decided by the
+  // request id when Telemetry's useRequestIdForTraceSampling holds (its default) and the request has one.
+  const byId = tracing.useRequestIdForSampling === true ? requestIdSampled(one(h['x-request-id']), tracing.samplingPercent) : undefined;
+  const sampled = incoming?.sampled ?? (h['x-client-trace-id'] !== undefined || (byId ?? random() * 100 < tracing.samplingPercent));
   const headers = ['traceparent', `00-${traceId}-${spanId}-${sampled ? '01' : '00'}`];
   if (incoming?.tracestate !== undefined) headers.push('tracestate', incoming.tracestate);
   if (incoming?.b3 === 'single') headers.push('b3', `${traceId}-${spanId}-${sampled ? '1' : '0'}-${incoming.spanId}`);
   if (incoming?.b3 === 'multi') headers.push('x-b3-traceid', traceId, 'x-b3-spanid', spanId, 'x-b3-parentspanid', incoming.spanId, 'x-b3-sampled', sampled ? '1' : '0');
-  return { traceId, spanId, parentSpanId: incoming?.spanId, sampled, tracestate: incoming?.tracestate, headers };
+  const hop: HopTrace = { traceId, spanId, parentSpanId: incoming?.spanId, sampled, tracestate: incoming?.tracestate, headers };
+  if (sampled && tracing.customTags !== undefined && tracing.customTags.length > 0) {
+    const tags: string[] = [];
+    for (const t of tracing.customTags) {
+      if (t.header === undefined) continue;
+      const v = one(h[t.header.name]) ?? t.header.defaultValue;
+      tags.push(t.tag, v.length > tracing.maxTagLength ? v.slice(0, tracing.maxTagLength) : v);
+    }
+    hop.headerTags = tags;
+  }
+  return hop;
 }
