@@ -3,7 +3,9 @@
  * a plaintext endpoint). A stream goes on the first session with room under the peer's SETTINGS_MAX_CONCURRENT_STREAMS
  * (100 until the peer's SETTINGS arrive, RFC 9113 §5.1.2's floor); when every session is full another is opened, up
  * to SESSIONS_PER_ENDPOINT, then streams wait their turn in order. A session that receives GOAWAY takes no new
- * streams, lets its streams finish, and closes; an idle one closes after a minute.
+ * streams, lets its streams finish, and closes. The cluster's DestinationRule settings apply per session as Envoy
+ * applies them to an HTTP/2 upstream connection: connect timeout, idle timeout, `maxRequestsPerConnection` (streams
+ * a session carries before it drains), `maxConnectionDuration` (a session that old drains) and `tcpKeepalive`.
  * Hand-written over node:http2 rather than undici: undici's HTTP/2 client does not pass RST_STREAM codes or request
  * trailers and treats GOAWAY as an error of the streams in flight.
  */
@@ -14,7 +16,10 @@ import { connectMtls } from '../upstream/mtls-connect.js';
 import { connectPlain } from '../upstream/plain-connect.js';
 import { connectOriginating } from '../upstream/tls-origination.js';
 import { policyKey } from '../upstream/endpoint-pools.js';
-import type { UpstreamTarget } from '../upstream/endpoint-pools.js';
+import { FIXED_POOL_SETTINGS } from '../upstream/endpoint-pools.js';
+import type { HttpPoolSettings, UpstreamTarget } from '../upstream/endpoint-pools.js';
+import type { Clock } from '../../clock.js';
+import { systemClock } from '../../clock.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import type { ClientTlsPolicy } from '../../proxyconfig/types.js';
 import { WeftError } from '../../errors.js';
@@ -30,8 +35,6 @@ export const SESSIONS_PER_ENDPOINT = 4;
 const STREAMS_BEFORE_SETTINGS = 100;
 /** A peer advertising more is still not sent more than this on one session. */
 const MAX_STREAMS_PER_SESSION = 1000;
-const IDLE_CLOSE_MS = 60_000;
-const CONNECT_TIMEOUT_MS = 5_000;
 /** What this proxy accepts from an upstream peer (responses, server pushes refused). */
 const CLIENT_OPTIONS: http2.SessionOptions = {
   settings: { enablePush: false, maxHeaderListSize: 64 * 1024 },
@@ -51,6 +54,8 @@ export class PooledSession {
   session: ClientHttp2Session | undefined;
   active = 0;
   draining = false;
+  /** Streams this session has carried (`maxRequestsPerConnection`). */
+  private carried = 0;
   private limit = STREAMS_BEFORE_SETTINGS;
 
   constructor(readonly pool: H2EndpointPool) {}
@@ -66,6 +71,17 @@ export class PooledSession {
   /** A stream starts on this session: an idle session does not keep the process alive, a busy one does. */
   take(): void {
     if (this.active++ === 0) this.session?.ref();
+    // Envoy's max_requests_per_connection on HTTP/2: the session takes no stream past the count and drains.
+    const max = this.pool.settings.maxRequestsPerConnection;
+    if (max > 0 && ++this.carried >= max) this.drain();
+  }
+
+  /** No new stream; the session closes once its streams end. */
+  drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.pool.forget(this);
+    if (this.active <= 0) this.session?.close();
   }
 
   /** One stream on this session ended. */
@@ -84,6 +100,8 @@ export class H2EndpointPool {
   constructor(
     private readonly target: UpstreamTarget,
     private readonly cert: WorkloadCertificate | undefined,
+    readonly settings: HttpPoolSettings = FIXED_POOL_SETTINGS,
+    private readonly clock: Clock = systemClock,
     private readonly origination?: H2Origination,
   ) {}
 
@@ -143,7 +161,7 @@ export class H2EndpointPool {
       connectOriginating(
         o.policy,
         { address: t.address, port: t.port, host: o.host },
-        CONNECT_TIMEOUT_MS,
+        this.settings.connectTimeoutMs,
         (err, socket) => {
           // A server that did not choose h2 cannot take this port's HTTP/2: refused rather than misread.
           if (socket !== null && (socket as { alpnProtocol?: string | false }).alpnProtocol !== 'h2') {
@@ -153,11 +171,15 @@ export class H2EndpointPool {
         },
         ['h2'],
       );
-    } else if (t.tls) connectMtls(this.cert!, { address: t.address, port: t.port, sni: t.tls.sni, spiffeId: t.tls.spiffeId }, CONNECT_TIMEOUT_MS, connected, []);
-    else connectPlain({ address: t.address, port: t.port }, (err, socket) => connected(err, socket), CONNECT_TIMEOUT_MS);
+    } else if (t.tls) connectMtls(this.cert!, { address: t.address, port: t.port, sni: t.tls.sni, spiffeId: t.tls.spiffeId }, this.settings.connectTimeoutMs, connected, []);
+    else connectPlain({ address: t.address, port: t.port }, (err, socket) => connected(err, socket), this.settings.connectTimeoutMs);
   }
 
   private attach(ps: PooledSession, socket: Duplex): void {
+    const { keepAliveDelayMs, maxConnectionDurationMs, idleTimeoutMs } = this.settings;
+    // Node has no TCP_KEEPCNT/TCP_KEEPINTVL; the idle time is what it can set (docs/traffic.md).
+    if (keepAliveDelayMs !== null && 'setKeepAlive' in socket) (socket as { setKeepAlive(on: boolean, ms: number): void }).setKeepAlive(true, keepAliveDelayMs);
+    if (maxConnectionDurationMs > 0) this.clock.setTimeout(() => ps.drain(), maxConnectionDurationMs);
     const session = http2.connect(`http://${this.target.address}:${this.target.port}`, { ...CLIENT_OPTIONS, createConnection: () => socket });
     ps.session = session;
     session.unref();
@@ -178,14 +200,15 @@ export class H2EndpointPool {
       this.drop(ps);
       this.grant();
     });
-    session.setTimeout(IDLE_CLOSE_MS, () => {
-      if (ps.active <= 0) {
-        ps.draining = true;
-        this.drop(ps);
-        session.close();
-      }
+    session.setTimeout(idleTimeoutMs, () => {
+      if (ps.active <= 0) ps.drain();
     });
     this.grant();
+  }
+
+  /** A draining session takes no new stream. */
+  forget(ps: PooledSession): void {
+    this.drop(ps);
   }
 
   private drop(ps: PooledSession): void {
@@ -198,13 +221,18 @@ export class H2EndpointPool {
 export class H2SessionPools {
   private readonly pools = new Map<string, H2EndpointPool>();
 
-  constructor(private readonly cert: WorkloadCertificate | undefined) {}
+  constructor(
+    private readonly cert: WorkloadCertificate | undefined,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
-  get(target: UpstreamTarget): H2EndpointPool {
-    const key = target.tls ? `${target.address}:${target.port}|${target.tls.sni}|${target.tls.spiffeId}` : `${target.address}:${target.port}`;
+  /** `settings`: the cluster's; clusters with other settings get other sessions to the same endpoint. */
+  get(target: UpstreamTarget, settings: HttpPoolSettings = FIXED_POOL_SETTINGS): H2EndpointPool {
+    const endpoint = target.tls ? `${target.address}:${target.port}|${target.tls.sni}|${target.tls.spiffeId}` : `${target.address}:${target.port}`;
+    const key = `${endpoint}|${settings.key}`;
     let pool = this.pools.get(key);
     if (pool === undefined) {
-      pool = new H2EndpointPool(target, this.cert);
+      pool = new H2EndpointPool(target, this.cert, settings, this.clock);
       this.pools.set(key, pool);
     }
     return pool;
@@ -215,7 +243,7 @@ export class H2SessionPools {
     const key = origination === undefined ? `${to.address}:${to.port}|external` : `${to.address}:${to.port}|external|${origination.host}|${policyKey(origination.policy)}`;
     let pool = this.pools.get(key);
     if (pool === undefined) {
-      pool = new H2EndpointPool({ address: to.address, port: to.port }, undefined, origination);
+      pool = new H2EndpointPool({ address: to.address, port: to.port }, undefined, FIXED_POOL_SETTINGS, this.clock, origination);
       this.pools.set(key, pool);
     }
     return pool;

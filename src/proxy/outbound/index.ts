@@ -63,7 +63,7 @@ export function requestPath(rt: ProxyRuntime): Dispatch {
   // One timer queue on the runtime's clock for every timeout, backoff and delay of this path.
   const timers = new RequestTimers(rt.clock);
   // HTTP/2 sessions upstream, to mesh endpoints and to hosts outside the mesh alike.
-  const h2Pools = new H2SessionPools(rt.cert);
+  const h2Pools = new H2SessionPools(rt.cert, rt.clock);
   // Endpoint choice and connect, shared by requests and their mirrored copies.
   // A ServiceEntry host as a route's destination leaves by the entry's own rules (HTTP/2 for its http2/grpc ports).
   const toEndpoint = externalDestinations(rt.pools, rt.resolver, h2Pools)(chooseEndpoint(rt.endpoints, rt.random)(connectByProtocol(rt, h2Pools)));

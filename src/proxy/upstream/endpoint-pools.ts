@@ -85,7 +85,7 @@ export function httpPoolSettings(p: PoolPolicy): HttpPoolSettings {
 }
 
 /** Pools not made for a cluster (the app behind an inbound listener, egress without a DestinationRule). */
-const FIXED: HttpPoolSettings = {
+export const FIXED_POOL_SETTINGS: HttpPoolSettings = {
   key: '',
   connectTimeoutMs: POOL_OPTIONS.connectTimeout,
   idleTimeoutMs: POOL_OPTIONS.keepAliveTimeout,
@@ -116,7 +116,7 @@ export class EndpointPools {
 
   constructor(private readonly cert: WorkloadCertificate | undefined) {}
 
-  get(target: UpstreamTarget, settings: HttpPoolSettings = FIXED): Pool {
+  get(target: UpstreamTarget, settings: HttpPoolSettings = FIXED_POOL_SETTINGS): Pool {
     const key = keyOf(target);
     let byTarget = this.#pools.get(key);
     if (byTarget === undefined) {

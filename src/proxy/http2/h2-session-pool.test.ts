@@ -1,0 +1,101 @@
+/**
+ * A cluster's DestinationRule connection settings reach its HTTP/2 upstream sessions, as Envoy applies them to an
+ * HTTP/2 cluster: `maxRequestsPerConnection` (streams a session carries before it drains), `maxConnectionDuration`
+ * (a session that old takes no new stream, on the injected clock) and `tcpKeepalive`; clusters with different
+ * settings never share a session. Real sessions to a node:http2 server on loopback.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import http2 from 'node:http2';
+import type net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { httpPoolSettings } from '../upstream/endpoint-pools.js';
+import type { UpstreamTarget } from '../upstream/endpoint-pools.js';
+import { ManualClock } from '../request/manual-clock.fixture.js';
+import { H2SessionPools } from './h2-session-pool.js';
+import type { H2EndpointPool, PooledSession } from './h2-session-pool.js';
+
+let server: http2.Http2Server;
+let target: UpstreamTarget;
+const sessions: http2.ServerHttp2Session[] = [];
+/** Streams each server session carried. */
+const served = new Map<http2.Http2Session, number>();
+
+before(async () => {
+  server = http2.createServer();
+  server.on('session', (s) => sessions.push(s));
+  server.on('stream', (stream) => {
+    served.set(stream.session!, (served.get(stream.session!) ?? 0) + 1);
+    stream.respond({ ':status': 200 });
+    stream.end('ok');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  target = { address: '127.0.0.1', port: (server.address() as AddressInfo).port };
+});
+
+after(async () => {
+  for (const s of sessions) s.destroy();
+  await new Promise((r) => server.close(r));
+});
+
+const policy = { connectTimeoutMs: 5_000, httpIdleTimeoutMs: 3_600_000, maxRequestsPerConnection: 0, maxConnectionDurationMs: 0, tcpKeepalive: null };
+
+/** One stream through the pool: granted a session, a GET, the answer read, the stream released. */
+function call(pool: H2EndpointPool): Promise<PooledSession> {
+  return new Promise((resolve, reject) => {
+    pool.acquire({
+      cancelled: false,
+      failed: reject,
+      granted(s) {
+        const req = s.session!.request({ ':path': '/' });
+        req.resume();
+        req.on('error', reject);
+        req.on('close', () => {
+          s.release();
+          resolve(s);
+        });
+        req.end();
+      },
+    });
+  });
+}
+
+test('maxRequestsPerConnection: a session carries that many streams, then drains and closes', async () => {
+  const pools = new H2SessionPools(undefined);
+  const pool = pools.get(target, httpPoolSettings({ ...policy, maxRequestsPerConnection: 2 }));
+  const start = sessions.length;
+  for (let i = 0; i < 6; i++) await call(pool);
+  assert.deepEqual(sessions.slice(start).map((s) => served.get(s)), [2, 2, 2]);
+  assert.equal(pool.sessionCount, 0, 'every full session left the pool');
+});
+
+test('maxConnectionDuration: a session that old takes no new stream; a younger one is reused', async () => {
+  const clock = new ManualClock();
+  const pools = new H2SessionPools(undefined, clock);
+  const pool = pools.get(target, httpPoolSettings({ ...policy, maxConnectionDurationMs: 1_000 }));
+  const start = sessions.length;
+  const first = await call(pool);
+  assert.equal(await call(pool), first, 'within the duration the session is reused');
+  clock.advance(1_500);
+  assert.notEqual(await call(pool), first, 'past it, a new session');
+  assert.deepEqual(sessions.slice(start).map((s) => served.get(s)), [2, 1]);
+});
+
+test('clusters with different settings get different sessions to one endpoint; equal settings share one', () => {
+  const pools = new H2SessionPools(undefined);
+  const a = httpPoolSettings(policy);
+  assert.equal(pools.get(target, a), pools.get(target, httpPoolSettings({ ...policy })));
+  assert.notEqual(pools.get(target, a), pools.get(target, httpPoolSettings({ ...policy, maxRequestsPerConnection: 7 })));
+});
+
+test("tcpKeepalive: SO_KEEPALIVE with the rule's time before the first probe", async () => {
+  const pools = new H2SessionPools(undefined);
+  const s = await call(pools.get(target, httpPoolSettings({ ...policy, tcpKeepalive: { timeMs: 7_000 } })));
+  const local = (s.session!.socket as net.Socket).localPort!;
+  const out = execFileSync('ss', ['-tno', 'state', 'established', `( sport = :${local} )`], { encoding: 'utf8' });
+  const m = /timer:\(keepalive,(\d+(?:\.\d+)?)(ms|sec)/.exec(out);
+  assert.ok(m !== null, out);
+  assert.ok(Number(m[1]) / (m[2] === 'ms' ? 1000 : 1) <= 7);
+  s.session!.close();
+});
