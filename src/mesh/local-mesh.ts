@@ -36,7 +36,7 @@ import { START_TIMEOUT_MS } from './mesh-context.js';
 import type { MeshContext, ProxyIdentity } from './mesh-context.js';
 import { createPod, podEntry, startPod, stopPod } from './workload-pod.js';
 import type { Pod } from './workload-pod.js';
-import { startEgressGateway, startIngressGateway } from './start-gateways.js';
+import { egressGatewayRegistration, startEgressGateway, startIngressGateway } from './start-gateways.js';
 import type { StartedGateway } from './start-gateways.js';
 
 export interface LocalMeshOptions {
@@ -143,7 +143,7 @@ export class LocalMesh implements MeshContext {
     });
     await this.#controlPlane.start();
     const resources = this.o.resources.map((r) => r.resource);
-    const applied = await this.client().apply(resources);
+    const applied = await this.client().apply([...resources, ...egressGatewayRegistration(this, this.o.resources)]);
     for (const a of applied) this.o.log(`${a.kind.toLowerCase()}/${a.name} ${a.result}`);
 
     const workloads = resources

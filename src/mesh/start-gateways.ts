@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LoadedResource } from '../config/load.js';
 import { GATEWAY_NAME, ingressGateway, unprivilegedPortStart } from './ingress-gateway.js';
-import { EGRESS_GATEWAY_NAME, egressGateway, egressServerPorts } from './egress-gateway.js';
+import { EGRESS_GATEWAY_NAME, egressGateway, egressServerPorts, wantsEgressGateway } from './egress-gateway.js';
+import { egressGatewayPorts, egressGatewayService } from './egress-gateway-service.js';
+import type { Resource } from '../config/resource.js';
 import { gatewayCommand } from './pod-commands.js';
 import { podHostsFile } from './netns/pod-resolver-files.js';
 import { freePort, waitForPort } from './wait-for-port.js';
@@ -63,6 +65,17 @@ export async function startIngressGateway(ctx: MeshContext, o: IngressOptions, a
 }
 
 /**
+ * What the registry needs of the egress gateway (its Service and Workload), applied in the same batch as the mesh's
+ * resources so that routes and rules naming `istio-egressgateway.<root>.svc.cluster.local` are admitted. None on
+ * loopback, where no egress gateway is started.
+ */
+export function egressGatewayRegistration(ctx: MeshContext, resources: LoadedResource[]): Resource[] {
+  if (!ctx.network || !ctx.drop || !wantsEgressGateway(resources.map((r) => r.resource))) return [];
+  const registered = egressGatewayService(ctx.mesh.rootNamespace, egressGatewayPorts(resources), PROXY_COMMAND);
+  return [registered.service, registered.workload];
+}
+
+/**
  * The egress gateway: a pod of its own at pod index `index`, after the Workloads'. Only netns pods have an address
  * of its own to serve from; on loopback it is not started. `adopt` as for the ingress gateway.
  */
@@ -78,6 +91,13 @@ export async function startEgressGateway(ctx: MeshContext, resources: LoadedReso
   // No DNS proxy in this pod (nothing is captured): names resolve with the machine's resolvers, as its proxy's do.
   const resolvConf = ctx.dnsUpstream.map((a) => `nameserver ${a}\n`).join('');
   network.writeResolverFiles(pod, { hosts: podHostsFile(EGRESS_GATEWAY_NAME, pod.podIP), resolvConf });
+  // Its Service and Workload were applied with the mesh's resources (egressGatewayRegistration); the pod's address
+  // makes the endpoint once the gateway serves.
+  const key = { kind: 'Workload', namespace, name: EGRESS_GATEWAY_NAME };
+  let restarts = 0;
+  const setPhase = (phase: 'Running' | 'Restarting'): void => {
+    ctx.client().setStatus(key, { phase, podIP: pod.podIP, restarts }).catch((err: unknown) => ctx.log(`cannot record status of ${namespace}/${EGRESS_GATEWAY_NAME}: ${(err as Error).message}`));
+  };
   const gw = egressGateway({
     namespace,
     trustDomain: ctx.mesh.trustDomain,
@@ -93,10 +113,17 @@ export async function startEgressGateway(ctx: MeshContext, resources: LoadedReso
       return { ...env, WEFT_CA_BUNDLE_PEM: fs.readFileSync(ctx.layout.trustBundleFile, 'utf8'), WEFT_DNS_UPSTREAM: ctx.dnsUpstream.join(',') };
     },
     onExit: (code, signal) => {
-      if (!ctx.stopping()) ctx.log(`egress gateway exited (${signal ?? code}); restarting`);
+      if (!ctx.stopping()) {
+        ctx.log(`egress gateway exited (${signal ?? code}); restarting`);
+        restarts += 1;
+        setPhase('Restarting');
+      }
       ctx.changed();
     },
-    onStart: () => ctx.changed(),
+    onStart: () => {
+      if (restarts > 0) setPhase('Running');
+      ctx.changed();
+    },
   });
   adopt({ process: gw.process, entry: gw.entry });
   await gw.process.start();
@@ -104,4 +131,6 @@ export async function startEgressGateway(ctx: MeshContext, resources: LoadedReso
     await network.waitListening(pod, port, START_TIMEOUT_MS, () => gw.process.child !== undefined);
     ctx.log(`egress gateway port ${port} served on ${pod.podIP}:${port}`);
   }
+  // Only now is the endpoint ready: sidecars send to it once it serves.
+  setPhase('Running');
 }
