@@ -21,7 +21,7 @@ const GATEWAY = 'istio-egressgateway.istio-system.svc.cluster.local';
 function httpThroughGateway(address: string): string {
   return `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
-metadata: { name: plain, namespace: default }
+metadata: { name: plain, namespace: external }
 spec:
   hosts: [${PLAIN}]
   location: MESH_EXTERNAL
@@ -63,7 +63,7 @@ spec:
 function httpsThroughGateway(address: string): string {
   return `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
-metadata: { name: secure, namespace: default }
+metadata: { name: secure, namespace: external }
 spec:
   hosts: [${SECURE}]
   location: MESH_EXTERNAL
@@ -149,6 +149,27 @@ spec:
     route: [{ destination: { host: ${PLAIN}, port: { number: 80 } }, weight: 100 }]
 `;
 
+/** Who may leave through the egress gateway: curl may reach the host, nobody else. */
+const CALLERS_POLICY = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: egress-callers, namespace: istio-system }
+spec:
+  selector: { matchLabels: { istio: egressgateway } }
+  action: ALLOW
+  rules:
+  - from: [{ source: { principals: [cluster.local/ns/default/sa/curl] } }]
+    to: [{ operation: { hosts: [${PLAIN}, "${PLAIN}:80"] } }]
+`;
+
+/** sleep's Sidecar imports the entries and the gateway, not the VirtualServices in default: no route to the gateway. */
+const HIDING_SIDECAR = `apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: sleep-without-routes, namespace: default }
+spec:
+  workloadSelector: { labels: { app: sleep } }
+  egress: [{ hosts: ["external/*", "istio-system/*"] }]
+`;
+
 const gatewayLog = (): string => path.join(w.mesh().stateDir, 'logs', 'istio-system.istio-egressgateway.log');
 
 type GatewayLine = AccessLine & { destinationService?: string; peer?: string; method?: string };
@@ -196,5 +217,41 @@ test('egress gateway hop: Istio\'s task through the registry\'s istio-egressgate
     assert.ok(out.reached, out.detail);
     const line = await eventually('the gateway\'s access line for the call', () => gatewayCalls().slice(before).find((l) => l.status === 200));
     assert.equal(line.peer, 'spiffe://cluster.local/ns/default/sa/curl', JSON.stringify(line));
+  });
+
+  await t.test('AuthorizationPolicy at the gateway decides by the caller\'s identity: curl leaves, sleep gets 403', async () => {
+    await w.applyAndSync({ yaml: CALLERS_POLICY }, ['istio-egressgateway']);
+    const allowed = await httpCall(w, 'curl', PLAIN);
+    assert.ok(allowed.reached, allowed.detail);
+    const before = gatewayCalls().length;
+    const denied = await httpCall(w, 'sleep', PLAIN);
+    assert.equal(denied.reached, false, denied.detail);
+    assert.equal(denied.status, 403, denied.detail);
+    const line = await eventually('the gateway\'s access line for the refusal', () => gatewayCalls().slice(before).find((l) => l.status === 403));
+    assert.equal(line.peer, 'spiffe://cluster.local/ns/default/sa/sleep', JSON.stringify(line));
+  });
+
+  await t.test('the direct path is refused: a sidecar that does not see the route to the gateway does not leave', async () => {
+    await w.applyAndSync({ yaml: HIDING_SIDECAR }, ['sleep']);
+    const sidecarLog = path.join(m.stateDir, 'logs', 'default.sleep.sidecar.log');
+    const before = accessLines(sidecarLog, 'outbound').length;
+    // HTTP to the host's address with its name, as an app unaware of the mesh: the sidecar's own 502.
+    const http = await httpCall(w, 'sleep', PLAIN);
+    assert.equal(http.reached, false, http.detail);
+    assert.equal(http.status, 502, http.detail);
+    // TLS by SNI on 443 to the address: closed by the sidecar, never passed to the host.
+    const tls = await httpsCall(w, 'sleep', SECURE);
+    assert.equal(tls.reached, false, tls.detail);
+    type Refusal = AccessLine & { responseFlags?: string; egress?: { decision: string; serviceEntry?: string } };
+    const refusals = await eventually('both refusals in the sidecar\'s access log', () => {
+      const lines = (accessLines(sidecarLog, 'outbound') as Refusal[]).slice(before).filter((l) => l.egress?.decision === 'denied');
+      return lines.length >= 2 ? lines : undefined;
+    });
+    assert.deepEqual(refusals.map((l) => [l.responseFlags, l.egress?.serviceEntry]).sort(), [['NR', 'external/plain'], ['NR', 'external/secure']]);
+    // Counted in weft's egress metric, denied, per entry.
+    const metrics = await (await fetch(`http://${m.workload('sleep').podIP}:15020/stats/prometheus`)).text();
+    for (const entry of ['external/plain', 'external/secure']) {
+      assert.match(metrics, new RegExp(`weft_egress_total\\{[^}]*decision="denied"[^}]*service_entry="${entry}"[^}]*\\} [1-9]`), metrics.split('\n').filter((l) => l.startsWith('weft_egress')).join('\n'));
+    }
   });
 });

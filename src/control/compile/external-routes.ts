@@ -13,6 +13,7 @@ import type { ExternalRoutes, ExternalService } from '../../proxyconfig/types.js
 import { hostMatches } from '../../route/http-route-match.js';
 import { workloadsOf } from '../registry/index.js';
 import type { ClientProxy } from './destination-rule.js';
+import type { EgressScope } from './sidecar-scope.js';
 import { resolveHost } from './gateway.js';
 import { allMeshVirtualServices, hostRoutes } from './sidecar-routes.js';
 import { perSnapshot } from './snapshot-memo.js';
@@ -24,13 +25,14 @@ const HTTP_PROTOCOLS = new Set(['http', 'http2', 'grpc']);
 const EGRESS_GATEWAY_LABEL = ['istio', 'egressgateway'] as const;
 
 /** The mesh-bound routes of each exact host and port of the externals this sidecar sees. */
-export function compileExternalRoutes(snap: MeshSnapshot, client: ClientProxy, externals: readonly ExternalService[]): ExternalRoutes {
+export function compileExternalRoutes(snap: MeshSnapshot, client: ClientProxy, externals: readonly ExternalService[], scope: EgressScope): ExternalRoutes {
   const out: ExternalRoutes = [];
   for (const e of externals) {
     for (const host of e.hosts) {
       if (host.startsWith('*')) continue;
       for (const p of e.ports) {
-        const routes = hostRoutes(snap, client, host, p.port);
+        // A Sidecar imports a VirtualService by its namespace and the host, as Istio's egress `hosts` select config.
+        const routes = hostRoutes(snap, client, host, p.port, (ns) => scope.visible(ns, host) !== undefined);
         if (routes === undefined) continue;
         if (HTTP_PROTOCOLS.has(p.protocol)) out.push({ host, port: p.port, protocol: p.protocol, http: routes.http });
         else if (routes.tls.length > 0 || routes.tcp.length > 0) {

@@ -142,7 +142,7 @@ export function outboundSection(snap: MeshSnapshot, client: OutboundClient, side
       return [{ host: svc.host, namespace: svc.namespace, aliases: serviceAliases(svc, fromNamespace), ports: routed, addresses: vip === undefined ? [] : [vip] }];
     });
     const externals = compileExternals(snap, client, scope);
-    const externalRoutes = meshRoutes ? compileExternalRoutes(snap, client, externals) : [];
+    const externalRoutes = meshRoutes ? compileExternalRoutes(snap, client, externals, scope) : [];
     // Gateways are exits themselves; every sidecar refuses the direct path to a host routed through one.
     const gatewayOnly = meshRoutes ? egressGatewayHosts(snap) : [];
     return sharedSection({

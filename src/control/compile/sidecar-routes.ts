@@ -83,8 +83,14 @@ function boundVirtualServices(snap: MeshSnapshot, client: ClientProxy, svc: { ho
  * The routes VirtualServices bound to the mesh give one host and port that is not a mesh service (a ServiceEntry
  * host: Istio's egress gateway task routes it to the gateway), by kind; undefined when none claims the host.
  */
-export function hostRoutes(snap: MeshSnapshot, client: ClientProxy, host: string, port: number): { http: HttpRoute[]; tls: L4Route[]; tcp: L4Route[] } | undefined {
-  const bound = boundVirtualServices(snap, client, { host });
+export function hostRoutes(
+  snap: MeshSnapshot,
+  client: ClientProxy,
+  host: string,
+  port: number,
+  imported: (namespace: string) => boolean,
+): { http: HttpRoute[]; tls: L4Route[]; tcp: L4Route[] } | undefined {
+  const bound = boundVirtualServices(snap, client, { host }).filter(({ vs }) => imported(vs.namespace));
   if (bound.length === 0) return undefined;
   const find = (ns: string, name: string): Named<VirtualServiceSpec> | undefined => snap.virtualServices.find((v) => v.namespace === ns && v.name === name);
   const ctx = routeContext(snap, client, port);
