@@ -124,7 +124,7 @@ export interface EgressFile extends EgressWorld {
    * Starts the outside network in `block` (a /24 no other file running at once uses), then the mesh: the egress
    * example with `sleep`, or, given `config` (YAML documents made for the outside address), `curl` and `sleep` with it.
    */
-  start(block: string, config?: (address: string) => string[]): Promise<void>;
+  start(block: string, config?: (address: string) => string[], paths?: readonly string[]): Promise<void>;
   /** `weft apply` (or delete) and wait until the named proxies acknowledged a new config. */
   applyAndSync(source: { file: string } | { yaml: string }, changed: readonly string[], verb?: 'apply' | 'delete'): Promise<void>;
 }
@@ -152,14 +152,14 @@ export async function egressFile(what: string): Promise<EgressFile> {
       assert.ok(outside, 'outside network is up');
       return outside;
     },
-    async start(block, config) {
+    async start(block, config, extraPaths = []) {
       // Before weft up, so the mesh's pod subnet is chosen around the outside network's addresses.
       outside = await startOutsideNetwork([SECURE, '*.wild.example.test'], block);
       let paths = ['examples/egress', 'examples/httpbin/sleep.yaml'];
       if (config !== undefined) {
         const dir = fs.mkdtempSync(path.join(stateDir, 'config-'));
         config(outside.address).forEach((yaml, i) => fs.writeFileSync(path.join(dir, `${i}.yaml`), yaml));
-        paths = ['examples/egress/curl.yaml', 'examples/httpbin/sleep.yaml', dir];
+        paths = [...extraPaths, 'examples/egress/curl.yaml', 'examples/httpbin/sleep.yaml', dir];
       }
       mesh = await startMesh(paths, { stateDir, isolation: 'netns' });
     },
