@@ -67,17 +67,25 @@ export interface EgressGatewayService {
   workload: Resource<WorkloadSpec>;
 }
 
-/** The Service and Workload for the egress gateway of `namespace`, serving `ports`, run by `command`. */
-export function egressGatewayService(namespace: string, ports: readonly GatewayPort[], command: { command: string; args: readonly string[] }): EgressGatewayService {
+/**
+ * The Service and Workload for the egress gateway of `namespace`, serving `ports`, run by `command`. `served`: on
+ * loopback, where each server port is really served (a free loopback port): the endpoint's target port.
+ */
+export function egressGatewayService(
+  namespace: string,
+  ports: readonly GatewayPort[],
+  command: { command: string; args: readonly string[] },
+  served: ReadonlyMap<number, number> = new Map(),
+): EgressGatewayService {
   const named = ports.map((p) => {
     const appProtocol = APP_PROTOCOL[p.protocol] ?? 'tcp';
-    return { name: `${p.protocol.toLowerCase()}-${p.number}`, port: p.number, appProtocol };
+    return { name: `${p.protocol.toLowerCase()}-${p.number}`, port: p.number, targetPort: served.get(p.number) ?? p.number, appProtocol };
   });
   const service: Resource<ServiceSpec> = {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: EGRESS_GATEWAY_NAME, namespace, labels: { ...EGRESS_GATEWAY_LABELS }, annotations: {} },
-    spec: { selector: { ...EGRESS_GATEWAY_LABELS }, ports: named.map((p) => ({ name: p.name, protocol: 'TCP', appProtocol: p.appProtocol, port: p.port, targetPort: p.port })) },
+    spec: { selector: { ...EGRESS_GATEWAY_LABELS }, ports: named.map((p) => ({ name: p.name, protocol: 'TCP', appProtocol: p.appProtocol, port: p.port, targetPort: p.targetPort })) },
   };
   const workload: Resource<WorkloadSpec> = {
     apiVersion: 'weft.dev/v1alpha1',
@@ -87,7 +95,7 @@ export function egressGatewayService(namespace: string, ports: readonly GatewayP
       serviceAccount: EGRESS_GATEWAY_SERVICE_ACCOUNT,
       command: [command.command, ...command.args],
       env: {},
-      ports: named.map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP', appProtocol: p.appProtocol })),
+      ports: named.map((p) => ({ name: p.name, containerPort: p.targetPort, protocol: 'TCP', appProtocol: p.appProtocol })),
       securityContext: { runAsUser: EGRESS_GATEWAY_UID, runAsGroup: EGRESS_GATEWAY_UID, runAsNonRoot: true },
     },
   };
