@@ -1,6 +1,7 @@
 /**
  * The gateways `weft up` starts: the ingress gateway (its Gateway server ports published on the host) and, when a
- * Gateway selects `istio: egressgateway`, the egress gateway as a pod of its own (netns mode).
+ * Gateway selects `istio: egressgateway`, the egress gateway (a pod of its own in netns mode, a process on free
+ * loopback ports otherwise) with its Service and Workload in the registry.
  */
 import fs from 'node:fs';
 import path from 'node:path';
