@@ -100,7 +100,7 @@ spec:
 /** Only plain.outside.test may leave through the egress gateway. */
 const HOSTS_POLICY = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
-metadata: { name: egress-hosts, namespace: weft-system }
+metadata: { name: egress-hosts, namespace: istio-system }
 spec:
   selector: { matchLabels: { istio: egressgateway } }
   action: ALLOW
@@ -110,7 +110,7 @@ spec:
 /** A second rule of the same policy: TLS to secure.outside.test may leave, chosen by the ClientHello's SNI. */
 const SNI_POLICY = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
-metadata: { name: egress-hosts, namespace: weft-system }
+metadata: { name: egress-hosts, namespace: istio-system }
 spec:
   selector: { matchLabels: { istio: egressgateway } }
   action: ALLOW
@@ -144,7 +144,7 @@ test('egress gateway: its own pod, unprivileged, routing to an external host', {
   await t.test('weft up starts the egress gateway as a pod of its own, with Istio\'s egress identity', () => {
     assert.ok(gw, 'mesh.json names the egress gateway');
     assert.equal(gw.name, 'istio-egressgateway');
-    assert.equal(gw.spiffeId, 'spiffe://cluster.local/ns/weft-system/sa/istio-egressgateway-service-account');
+    assert.equal(gw.spiffeId, 'spiffe://cluster.local/ns/istio-system/sa/istio-egressgateway-service-account');
     assert.ok(gw.netns, 'it runs in a network namespace');
     assert.notEqual(gw.podIP, m.workload('curl').podIP);
     assert.equal(m.mesh().gateway, null, 'a Gateway selecting only the egress gateway starts no ingress gateway');
@@ -175,7 +175,7 @@ test('egress gateway: its own pod, unprivileged, routing to an external host', {
   });
 
   await t.test('its access log names the external destination of the call', async () => {
-    const log = path.join(stateDir, 'logs', 'weft-system.istio-egressgateway.log');
+    const log = path.join(stateDir, 'logs', 'istio-system.istio-egressgateway.log');
     // Access lines are written as the response ends, after curl has its answer.
     const ok = await eventually('an access line for the call', () =>
       (accessLines(log, 'gateway') as (ReturnType<typeof accessLines>[number] & { destinationService?: string })[]).find((l) => l.status === 200 && l.path === '/egress'));

@@ -19,6 +19,9 @@ interface OutboundKeyed {
   services: KeyedJson[];
   externals: KeyedJson[];
   trafficPolicy: string;
+  /** Whole-field JSON of the optional members, `null` when absent (a delta then removes them). */
+  externalRoutes: string;
+  egressGatewayHosts: string;
 }
 
 const keyedOf = new WeakMap<SharedSection<Outbound>, OutboundKeyed>();
@@ -33,6 +36,8 @@ function keyed(section: SharedSection<Outbound>): OutboundKeyed {
       services: v.services.map((s) => ({ key: s.host, json: JSON.stringify(s) })),
       externals: v.externals.map((e) => ({ key: e.source, json: JSON.stringify(e) })),
       trafficPolicy: JSON.stringify(v.trafficPolicy),
+      externalRoutes: JSON.stringify(v.externalRoutes ?? null),
+      egressGatewayHosts: JSON.stringify(v.egressGatewayHosts ?? null),
     };
     keyedOf.set(section, k);
   }
@@ -53,6 +58,8 @@ export function outboundDiffJson(from: SharedSection<Outbound>, to: SharedSectio
     const b = keyed(to);
     const fields: string[] = [];
     if (a.trafficPolicy !== b.trafficPolicy) fields.push(`"trafficPolicy":${b.trafficPolicy}`);
+    if (a.externalRoutes !== b.externalRoutes) fields.push(`"externalRoutes":${b.externalRoutes}`);
+    if (a.egressGatewayHosts !== b.egressGatewayHosts) fields.push(`"egressGatewayHosts":${b.egressGatewayHosts}`);
     const services = keyedChangeJson(a.services, b.services);
     if (services !== undefined) fields.push(`"services":${services}`);
     const externals = keyedChangeJson(a.externals, b.externals);

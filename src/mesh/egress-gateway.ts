@@ -50,10 +50,14 @@ export interface EgressGatewayOptions {
   namespace: string;
   trustDomain: string;
   podIP: string;
-  netns: string;
+  /** Its pod's network namespace; undefined on loopback, where it runs on the host beside the sidecars. */
+  netns: string | undefined;
   /** How a command enters the gateway's network namespace. */
   inPod: (pod: { netns: string }, command: string, args: readonly string[]) => { command: string; args: string[] };
-  drop: PrivilegeDrop;
+  /** Undefined on loopback without root: it runs as the user running `weft up`. */
+  drop: PrivilegeDrop | undefined;
+  /** Loopback: Gateway server port → the free loopback port it is served on (WEFT_PUBLISH). */
+  publish?: ReadonlyMap<number, number>;
   proxy: { command: string; args: string[] };
   logFile: string;
   /** The proxy environment for an identity, with a fresh bootstrap token (tokens are single-use). */
@@ -69,8 +73,8 @@ export interface EgressGateway {
 
 /** The gateway's command: inside its pod, dropped to its own uid with no capability and no_new_privs. */
 export function egressGatewayCommand(o: Pick<EgressGatewayOptions, 'netns' | 'inPod' | 'drop' | 'proxy'>): { command: string; args: string[] } {
-  const dropped = asIdentity(o.drop, { uid: EGRESS_GATEWAY_UID, gid: EGRESS_GATEWAY_UID }, o.proxy.command, o.proxy.args);
-  return o.inPod({ netns: o.netns }, dropped.command, dropped.args);
+  const dropped = o.drop === undefined ? { command: o.proxy.command, args: [...o.proxy.args] } : asIdentity(o.drop, { uid: EGRESS_GATEWAY_UID, gid: EGRESS_GATEWAY_UID }, o.proxy.command, o.proxy.args);
+  return o.netns === undefined ? dropped : o.inPod({ netns: o.netns }, dropped.command, dropped.args);
 }
 
 export function egressGateway(o: EgressGatewayOptions): EgressGateway {
@@ -84,6 +88,7 @@ export function egressGateway(o: EgressGatewayOptions): EgressGateway {
           ...(await o.proxyEnv(identity)),
           WEFT_ROLE: 'gateway',
           WEFT_LABELS: Object.entries(EGRESS_GATEWAY_LABELS).map(([k, v]) => `${k}=${v}`).join(','),
+          ...(o.publish === undefined ? {} : { WEFT_PUBLISH: [...o.publish].map(([from, to]) => `${from}=${to}`).join(',') }),
         },
       }),
       onExit: o.onExit,
@@ -95,7 +100,7 @@ export function egressGateway(o: EgressGatewayOptions): EgressGateway {
     namespace: o.namespace,
     spiffeId: `spiffe://${o.trustDomain}/ns/${o.namespace}/sa/${EGRESS_GATEWAY_SERVICE_ACCOUNT}`,
     podIP: o.podIP,
-    netns: o.netns,
+    ...(o.netns === undefined ? {} : { netns: o.netns }),
     inbound: '',
     outbound: '',
     proxyPid: null,

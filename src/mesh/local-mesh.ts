@@ -36,7 +36,7 @@ import { START_TIMEOUT_MS } from './mesh-context.js';
 import type { MeshContext, ProxyIdentity } from './mesh-context.js';
 import { createPod, podEntry, startPod, stopPod } from './workload-pod.js';
 import type { Pod } from './workload-pod.js';
-import { startEgressGateway, startIngressGateway } from './start-gateways.js';
+import { egressGatewayRegistration, loopbackEgress, startEgressGateway, startIngressGateway } from './start-gateways.js';
 import type { StartedGateway } from './start-gateways.js';
 
 export interface LocalMeshOptions {
@@ -142,12 +142,14 @@ export class LocalMesh implements MeshContext {
     });
     await this.#controlPlane.start();
     const resources = this.o.resources.map((r) => r.resource);
-    const applied = await this.client().apply(resources);
-    for (const a of applied) this.o.log(`${a.kind.toLowerCase()}/${a.name} ${a.result}`);
-
     const workloads = resources
       .filter((r): r is Resource<WorkloadSpec> => r.kind === 'Workload')
       .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
+    // On loopback the egress gateway's address follows the Workloads' in the pod block.
+    const egressOnLoopback = await loopbackEgress(this, this.o.resources, podAddress(runtime.podBlock, workloads.length));
+    const applied = await this.client().apply([...resources, ...egressGatewayRegistration(this, this.o.resources, egressOnLoopback)]);
+    for (const a of applied) this.o.log(`${a.kind.toLowerCase()}/${a.name} ${a.result}`);
+
     if (this.#network) this.#dnsUpstream = hostUpstreamNameservers();
     for (const [i, w] of workloads.entries()) {
       const inNetns = await this.#network?.addPod(i, w.metadata.namespace, w.metadata.name);
@@ -160,7 +162,7 @@ export class LocalMesh implements MeshContext {
       const ingress = { resources: this.o.resources, ingressPort: this.o.ingressPort, scraped: this.o.prometheus !== undefined, ...(this.o.publish === undefined ? {} : { publish: this.o.publish }) };
       await startIngressGateway(this, ingress, (g) => (this.#gateway = g));
     }
-    if (wantsEgressGateway(resources)) await startEgressGateway(this, this.o.resources, workloads.length, (g) => (this.#egress = g));
+    if (wantsEgressGateway(resources)) await startEgressGateway(this, this.o.resources, workloads.length, egressOnLoopback, (g) => (this.#egress = g));
     await waitForConvergence(this.client(), this.#pods.length + (this.#gateway ? 1 : 0) + (this.#egress ? 1 : 0), START_TIMEOUT_MS);
     if (this.o.prometheus) {
       this.#observability = await startObservability({

@@ -158,11 +158,9 @@ function listen(server: net.Server, port: number, host: string): Promise<net.Ser
 function* liveTargets(cfg: CompiledProxyConfig): Iterable<UpstreamTarget> {
   for (const svc of cfg.byHost.values()) {
     for (const bp of svc.ports.values()) {
-      // A DestinationRule `tls.mode: DISABLE` on any cluster of the port keeps the endpoints' plaintext pools too.
-      const plaintext = [...bp.clusters.values()].some((c) => c.config.policy.tls?.mode === 'DISABLE');
-      for (const ep of bp.endpoints) {
-        yield targetOf(ep, bp.sni);
-        if (plaintext) yield targetOf(ep, bp.sni, true);
+      // Each cluster of the port keeps the pools its DestinationRule's tls mode and SNI dial.
+      for (const c of bp.clusters.values()) {
+        for (const ep of c.endpoints.values()) yield targetOf(ep, c.sni, c.config.policy.tls?.mode);
       }
     }
   }

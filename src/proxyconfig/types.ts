@@ -129,6 +129,16 @@ const outboundPort = z.strictObject({
   clusters: z.array(portCluster).optional(),
 });
 
+/** The mesh-bound routes of one ServiceEntry host and port, by the port's protocol: http, or tls (by SNI) and tcp. */
+const externalRoutesEntry = z.strictObject({
+  host: z.string(),
+  port,
+  protocol: portProtocol,
+  http: z.array(httpRoute).optional(),
+  tls: z.array(l4Route).optional(),
+  tcp: z.array(l4Route).optional(),
+});
+
 const outboundService = z.strictObject({
   /** reviews.default.svc.cluster.local */
   host: z.string(),
@@ -257,6 +267,16 @@ export const ProxyConfigSchema = z.strictObject({
      * connection; ALLOW_ANY passes it through to where the app dialled. The workload's Sidecar decides, else MeshConfig.
      */
     trafficPolicy: z.enum(['REGISTRY_ONLY', 'ALLOW_ANY']),
+    /**
+     * Sidecars: the routes VirtualServices bound to the mesh give a ServiceEntry host and port (Istio's egress
+     * gateway task: the host → the egress gateway's service). Absent or no entry: the entry's own destination.
+     */
+    externalRoutes: z.array(externalRoutesEntry).optional(),
+    /**
+     * Sidecars: ServiceEntry hosts some mesh-bound route sends to an egress gateway, mesh-wide. The sidecar never
+     * dials them itself (by Host, SNI or address): only a route to the gateway leaves. Absent: none.
+     */
+    egressGatewayHosts: z.array(z.string()).optional(),
   }),
   gateway: z
     .strictObject({
@@ -307,6 +327,7 @@ export type HashKeyPolicy = z.infer<typeof hashKey>;
 export type ConnectionPoolPolicy = z.infer<typeof connectionPoolPolicy>;
 export type OutlierDetectionPolicy = z.infer<typeof outlierDetectionPolicy>;
 export type ClientTlsPolicy = z.infer<typeof clientTlsPolicy>;
+export type ExternalRoutes = z.infer<typeof externalRoutesEntry>[];
 
 /** Ports every sidecar uses inside its pod, as Istio's 15001/15006. */
 export const SIDECAR_OUTBOUND_PORT = 15001;

@@ -39,6 +39,9 @@ const configDelta = z.strictObject({
   outbound: z
     .strictObject({
       trafficPolicy: z.unknown().optional(),
+      /** Replaced whole; null: the member is gone. */
+      externalRoutes: z.unknown().optional(),
+      egressGatewayHosts: z.unknown().optional(),
       services: keyedChange.optional(),
       externals: keyedChange.optional(),
     })
@@ -145,6 +148,11 @@ export function applyConfigDelta(base: unknown, delta: ConfigDelta): Record<stri
     if (out.services !== undefined) merged['services'] = applyKeyedChange(listOf(prev['services'], 'services'), out.services, 'host');
     if (out.externals !== undefined) merged['externals'] = applyKeyedChange(listOf(prev['externals'], 'externals'), out.externals, 'source');
     if (out.trafficPolicy !== undefined) merged['trafficPolicy'] = out.trafficPolicy;
+    for (const field of ['externalRoutes', 'egressGatewayHosts'] as const) {
+      const value = out[field];
+      if (value === null) delete merged[field];
+      else if (value !== undefined) merged[field] = value;
+    }
     next['outbound'] = merged;
   }
   return next;

@@ -120,8 +120,13 @@ export interface EgressFile extends EgressWorld {
   skip: string | undefined;
   /** The mesh's state directory's digest, which its kernel objects carry. */
   digest: string;
-  /** Starts the outside network in `block` (a /24 no other file running at once uses), then the mesh. */
-  start(block: string): Promise<void>;
+  /**
+   * Starts the outside network in `block` (a /24 no other file running at once uses), then the mesh: the egress
+   * example with `sleep`, or, given `config` (YAML documents made for the outside address), `curl` and `sleep` with it.
+   */
+  start(block: string, config?: (address: string) => string[], paths?: readonly string[]): Promise<void>;
+  /** `weft apply` (or delete) and wait until the named proxies acknowledged a new config. */
+  applyAndSync(source: { file: string } | { yaml: string }, changed: readonly string[], verb?: 'apply' | 'delete'): Promise<void>;
 }
 
 export async function egressFile(what: string): Promise<EgressFile> {
@@ -147,10 +152,20 @@ export async function egressFile(what: string): Promise<EgressFile> {
       assert.ok(outside, 'outside network is up');
       return outside;
     },
-    async start(block) {
+    async start(block, config, extraPaths = []) {
       // Before weft up, so the mesh's pod subnet is chosen around the outside network's addresses.
       outside = await startOutsideNetwork([SECURE, '*.wild.example.test'], block);
-      mesh = await startMesh(['examples/egress', 'examples/httpbin/sleep.yaml'], { stateDir, isolation: 'netns' });
+      let paths = ['examples/egress', 'examples/httpbin/sleep.yaml'];
+      if (config !== undefined) {
+        const dir = fs.mkdtempSync(path.join(stateDir, 'config-'));
+        config(outside.address).forEach((yaml, i) => fs.writeFileSync(path.join(dir, `${i}.yaml`), yaml));
+        paths = [...extraPaths, 'examples/egress/curl.yaml', 'examples/httpbin/sleep.yaml', dir];
+      }
+      mesh = await startMesh(paths, { stateDir, isolation: 'netns' });
+    },
+    applyAndSync(source, changed, verb = 'apply') {
+      assert.ok(mesh, 'mesh is up');
+      return applyConfig(mesh, verb, source, changed);
     },
   };
 }

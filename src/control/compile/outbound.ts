@@ -18,6 +18,7 @@ import type { MeshSnapshot } from './snapshot.js';
 import { egressScope, portsAllowed, trafficPolicyFor } from './sidecar-scope.js';
 import type { AppliedSidecar } from './sidecar-scope.js';
 import { compileExternals } from './external-services.js';
+import { compileExternalRoutes, egressGatewayHosts } from './external-routes.js';
 import { snapshotVips } from './service-vips.js';
 
 /** Who the outbound section is for: routes bound to the mesh apply to sidecars, never to gateways. */
@@ -80,10 +81,11 @@ function servicePorts(snap: MeshSnapshot): ReadonlyMap<RegistryService, Outbound
             return [
               {
                 address: w.podIP,
-                inboundPort: SIDECAR_INBOUND_PORT,
+                // A pod without a sidecar (an egress gateway) serves its ports itself; auto mTLS leaves it plaintext.
+                inboundPort: w.sidecar ? SIDECAR_INBOUND_PORT : targetPort,
                 targetPort,
                 spiffeId: `spiffe://${mesh.trustDomain}/ns/${w.namespace}/sa/${w.serviceAccount}`,
-                mtls: modeForPort(peerAuthnOf(snap, w), targetPort) !== 'DISABLE',
+                mtls: w.sidecar && modeForPort(peerAuthnOf(snap, w), targetPort) !== 'DISABLE',
                 workload: `${w.namespace}/${w.name}`,
                 ...placementOf(w.labels, priorityLabels),
               },
@@ -143,7 +145,17 @@ export function outboundSection(snap: MeshSnapshot, client: OutboundClient, side
       const routed = traffic.every((p, i) => p === kept[i]) ? kept : traffic;
       return [{ host: svc.host, namespace: svc.namespace, aliases: serviceAliases(svc, fromNamespace), ports: routed, addresses: vip === undefined ? [] : [vip] }];
     });
-    return sharedSection({ services, externals: compileExternals(snap, client, scope), trafficPolicy: trafficPolicyFor(snap, sidecar) });
+    const externals = compileExternals(snap, client, scope);
+    const externalRoutes = meshRoutes ? compileExternalRoutes(snap, client, externals, scope) : [];
+    // Gateways are exits themselves; every sidecar refuses the direct path to a host routed through one.
+    const gatewayOnly = meshRoutes ? egressGatewayHosts(snap) : [];
+    return sharedSection({
+      services,
+      externals,
+      trafficPolicy: trafficPolicyFor(snap, sidecar),
+      ...(externalRoutes.length > 0 && { externalRoutes }),
+      ...(gatewayOnly.length > 0 && { egressGatewayHosts: gatewayOnly }),
+    });
   });
 }
 

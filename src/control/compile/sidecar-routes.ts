@@ -75,8 +75,35 @@ export function sidecarL4Routes(snap: MeshSnapshot, client: ClientProxy, svc: Re
   return routes.length === 0 ? undefined : routes;
 }
 
-function boundVirtualServices(snap: MeshSnapshot, client: ClientProxy, svc: RegistryService): readonly MeshVirtualService[] {
+function boundVirtualServices(snap: MeshSnapshot, client: ClientProxy, svc: { host: string }): readonly MeshVirtualService[] {
   return meshVirtualServices(snap).filter(({ vs, hosts }) => exportedTo(vs, client.namespace) && hosts.some((h) => hostMatches(h, svc.host)));
+}
+
+/**
+ * The routes VirtualServices bound to the mesh give one host and port that is not a mesh service (a ServiceEntry
+ * host: Istio's egress gateway task routes it to the gateway), by kind; undefined when none claims the host.
+ */
+export function hostRoutes(
+  snap: MeshSnapshot,
+  client: ClientProxy,
+  host: string,
+  port: number,
+  imported: (namespace: string) => boolean,
+): { http: HttpRoute[]; tls: L4Route[]; tcp: L4Route[] } | undefined {
+  const bound = boundVirtualServices(snap, client, { host }).filter(({ vs }) => imported(vs.namespace));
+  if (bound.length === 0) return undefined;
+  const find = (ns: string, name: string): Named<VirtualServiceSpec> | undefined => snap.virtualServices.find((v) => v.namespace === ns && v.name === name);
+  const ctx = routeContext(snap, client, port);
+  return {
+    http: bound.flatMap(({ vs }) => translateHttpRoutes({ namespace: vs.namespace, name: vs.name, http: mergeDelegates(vs, find) }, ctx)),
+    tls: bound.flatMap(({ vs }) => translateL4Routes(vs, vs.spec.tls ?? [], ctx)),
+    tcp: bound.flatMap(({ vs }) => translateL4Routes(vs, vs.spec.tcp ?? [], ctx)),
+  };
+}
+
+/** Every VirtualService bound to the mesh whatever the client (for what must hold mesh-wide), with its FQDN hosts. */
+export function allMeshVirtualServices(snap: MeshSnapshot): readonly { vs: Named<VirtualServiceSpec>; hosts: string[] }[] {
+  return meshVirtualServices(snap);
 }
 
 function routeContext(snap: MeshSnapshot, client: ClientProxy, port: number): RouteContext {

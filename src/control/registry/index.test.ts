@@ -31,6 +31,7 @@ const W: RegistryWorkload = {
   ],
   podIP: '10.0.0.1',
   ready: true,
+  sidecar: true,
 };
 const sp = (targetPort: number | string | undefined): RegistryServicePort => ({ name: 'http', port: 9080, targetPort, protocol: 'http' });
 

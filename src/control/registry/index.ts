@@ -11,6 +11,7 @@ import { portProtocol } from './port-protocol.js';
 import { exportToAnnotation } from './export-to.js';
 import type { ExportTo } from './export-to.js';
 import { serviceEntryFrom } from './service-entries.js';
+import { hasSidecar } from './sidecar-presence.js';
 import type { RegistryServiceEntry } from './service-entries.js';
 
 export { selects, servicesOf, workloadNamed, workloadsOf } from './selection.js';
@@ -47,6 +48,8 @@ export interface RegistryWorkload {
   ports: { name: string; containerPort: number; protocol: PortProtocol }[];
   podIP: string | undefined;
   ready: boolean;
+  /** False for a pod without a sidecar (an egress gateway): reached on its own ports, not a sidecar's inbound. */
+  sidecar: boolean;
 }
 
 export interface Registry {
@@ -90,6 +93,7 @@ export function buildRegistry(resources: readonly Resource[]): Registry {
         ports: spec.ports.map((p) => ({ name: p.name ?? '', containerPort: p.containerPort, protocol: portProtocol(p.name, p.appProtocol) })),
         podIP: status?.podIP,
         ready: status?.phase === 'Running' && status.podIP !== undefined,
+        sidecar: hasSidecar(r.metadata.annotations),
       });
     } else if (r.kind === 'ServiceEntry') {
       serviceEntries.push(serviceEntryFrom(r));

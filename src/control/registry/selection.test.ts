@@ -20,6 +20,7 @@ const workload = (namespace: string, name: string, labels: Record<string, string
   ports: [],
   podIP: undefined,
   ready: false,
+  sidecar: true,
 });
 
 // Selectors of one, two and no pairs, the same labels in two namespaces, and a selector whose first pair is

@@ -18,6 +18,7 @@ import { PLAIN_CONNECT_TIMEOUT_MS, connectPlain } from '../upstream/plain-connec
 import { connectOriginating } from '../upstream/tls-origination.js';
 import type { Destination } from '../upstream/external-destination.js';
 import { egressDeniedReason } from '../outbound/egress-denied.js';
+import { GATEWAY_ONLY_FLAG, gatewayOnlyRefusal } from '../outbound/egress-gateway-only.js';
 import { readFirstBytes } from './first-bytes.js';
 import type { FirstBytes } from './first-bytes.js';
 
@@ -80,6 +81,12 @@ export function handleCapturedOpaque(
   const record = (status: number, egress: EgressDecision, upstream?: string, reason?: string, flag?: string): void => {
     rt.telemetry.record({ direction: 'outbound', method: 'TCP', authority, path: '', status, durationMs: performance.now() - started, upstream, reason, egress, ...(flag !== undefined && { responseFlags: flag }) });
   };
+  // TLS to a ServiceEntry host that VirtualServices bound to the mesh route by SNI (to an egress gateway).
+  const routed = sni === undefined ? undefined : cfg.routedExternal(sni, dialled.port);
+  if (routed?.tlsRoutes !== undefined || routed?.tcpRoutes !== undefined) {
+    tunnelWith(rt, cfg, socket, routed, dialled, head, sni);
+    return;
+  }
   const bySni = first.protocol === 'tls' ? cfg.externals.tls(sni, dialled.port) : undefined;
   // A TCP port of an entry carries whatever is sent to its address and port, TLS included, as Istio's TCP listener
   // for it does (a database driver that starts with TLS to a `protocol: TCP` entry).
@@ -87,6 +94,12 @@ export function handleCapturedOpaque(
   if (!route && cfg.trafficPolicy === 'REGISTRY_ONLY') {
     const what = first.protocol === 'tcp' ? address : sni === undefined ? `${address} (TLS without SNI)` : `SNI ${sni} on port ${dialled.port} (dialled ${address})`;
     record(0, { decision: 'denied', protocol: first.protocol, sni }, 'BlackHoleCluster', egressDeniedReason(cfg.trafficPolicy, what));
+    socket.destroy();
+    return;
+  }
+  const refusal = route === undefined ? undefined : gatewayOnlyRefusal(cfg, bySni ? sni : undefined, route);
+  if (route !== undefined && refusal !== undefined) {
+    record(0, { decision: 'denied', protocol: first.protocol, serviceEntry: route.source, sni }, 'BlackHoleCluster', refusal, GATEWAY_ONLY_FLAG);
     socket.destroy();
     return;
   }

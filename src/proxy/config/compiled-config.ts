@@ -28,7 +28,7 @@ import { GRPC_MAX_MESSAGE_BYTES_DEFAULT } from '../http2/grpc-message-limit.js';
 export interface ClusterBinding {
   readonly config: ClusterConfig;
   readonly endpoints: ReadonlyMap<string, Endpoint>;
-  /** Istio's SNI for mTLS to the port: outbound_.<port>_<subset>_.<fqdn> names the port, whatever the subset. */
+  /** Istio's SNI for mTLS to the port (outbound_.<port>_._.<fqdn> names the port, whatever the subset), or an ISTIO_MUTUAL rule's `sni`. */
   readonly sni: string;
   /** The cluster's HTTP/1.1 connection settings, made once per config rather than per request. */
   readonly httpPool: HttpPoolSettings;
@@ -85,9 +85,18 @@ function bindClusters(host: string, port: number, endpoints: readonly Endpoint[]
       const ep = byAddress.get(a);
       if (ep) members.set(a, ep);
     }
-    out.set(config.subset ?? '', { config, endpoints: members, sni, httpPool: httpPoolSettings(config.policy.connectionPool) });
+    out.set(config.subset ?? '', { config, endpoints: members, sni: meshSni(config, sni), httpPool: httpPoolSettings(config.policy.connectionPool) });
   }
   return out;
+}
+
+/**
+ * ISTIO_MUTUAL with `sni`: the rule names the SNI the mTLS connection presents (Istio's egress gateway task sets it
+ * to the external host, so the gateway's ISTIO_MUTUAL server for that host is chosen); else Istio's own.
+ */
+function meshSni(config: ClusterConfig, sni: string): string {
+  const tls = config.policy.tls;
+  return tls?.mode === 'ISTIO_MUTUAL' && tls.sni !== null ? tls.sni : sni;
 }
 
 export interface CompiledService {
@@ -144,6 +153,10 @@ export class CompiledProxyConfig {
   readonly trafficPolicy: OutboundTrafficPolicyMode;
   /** The largest gRPC message let through either way (grpc-message-limit.ts). */
   readonly grpcMaxMessageBytes: number;
+  /** `host:port` of a ServiceEntry host with mesh-bound routes → those routes, as a port without endpoints of its own. */
+  readonly routedExternals = new Map<string, BalancedPort>();
+  /** ServiceEntry hosts that leave only through an egress gateway: this sidecar never dials them itself. */
+  readonly egressGatewayHosts: ReadonlySet<string>;
 
   constructor(config: ProxyConfig) {
     this.version = config.version;
@@ -163,11 +176,18 @@ export class CompiledProxyConfig {
     }
     this.externals = new CompiledExternals(config.outbound.externals);
     this.trafficPolicy = config.outbound.trafficPolicy;
+    for (const r of config.outbound.externalRoutes ?? []) this.routedExternals.set(`${r.host}:${r.port}`, new BalancedPort(r.host, r.port, [], r.protocol, r));
+    this.egressGatewayHosts = new Set(config.outbound.egressGatewayHosts ?? []);
     this.inbound = config.inbound ? compileInbound(config.inbound) : null;
     this.security = compileSecurity(config);
     for (const server of config.gateway?.servers ?? []) {
       this.gatewayServers.set(server.port, server.virtualHosts.map(compileVirtualHost));
     }
+  }
+
+  /** The mesh-bound routes of a ServiceEntry host and port, if a VirtualService gives it any. */
+  routedExternal(host: string, port: number): BalancedPort | undefined {
+    return this.routedExternals.size === 0 ? undefined : this.routedExternals.get(`${host}:${port}`);
   }
 
   /** Resolve an authority's host part (lower case, no port) to a service. */

@@ -144,7 +144,7 @@ function handleGateway(rt: ProxyRuntime, dispatch: Dispatch, port: number, req: 
   const authority = req.headers.host ?? '';
   const url = req.url ?? '';
   const finish: GatewayFinish = (status, upstream, reason, decision, service) => {
-    rt.telemetry.record({ direction: 'gateway', method: req.method ?? '', authority, path: url, status, durationMs: performance.now() - started, upstream, destinationService: service, reason, ...authzLogFields(decision) });
+    rt.telemetry.record({ direction: 'gateway', method: req.method ?? '', authority, path: url, status, durationMs: performance.now() - started, upstream, destinationService: service, reason, ...callerOf(conn), ...authzLogFields(decision) });
   };
   const malformed = hostFieldProblem(req);
   if (malformed) {
@@ -210,7 +210,7 @@ function route(
   ex.cfg = cfg;
   // No virtual host for this Host: no routes and no default destination, so the chain answers 404.
   ex.routes = vh?.routes ?? [];
-  ex.logFields = authzLogFields(admitted.decision);
+  ex.logFields = { ...callerOf(conn), ...authzLogFields(admitted.decision) };
   // Envoy at the edge: XFF gets the peer appended (one header, not the client's beside ours), and
   // x-envoy-external-address is always the trusted client address, whatever the client sent.
   const extra: string[] = ['x-forwarded-proto', conn === undefined ? 'http' : 'https', 'x-forwarded-for', forwardedFor(req, conn), 'x-envoy-external-address', clientAddress, ...admitted.addHeaders];
@@ -226,6 +226,14 @@ function route(
   ex.extraHeaders = extra;
   ex.removeHeaders = new Set([...admitted.removeHeaders, 'x-forwarded-for', 'x-envoy-external-address', ...withoutPeerWorkload(undefined, trace !== undefined)]);
   dispatch(ex, ex);
+}
+
+/**
+ * The caller's verified identity (ISTIO_MUTUAL, or MUTUAL with a SPIFFE certificate): the access log's `peer`, and
+ * the source of the gateway's metrics, so an egress gateway names who left for every external call.
+ */
+function callerOf(conn: TlsConnectionInfo | undefined): { peer?: string } {
+  return conn?.peer === undefined ? {} : { peer: conn.peer.spiffeId };
 }
 
 /** Envoy's require_tls: 301 to the same host and path over https. */

@@ -280,6 +280,6 @@ export function connectUpstreamH2(pools: H2SessionPools): Dispatch {
   return (ex, handler) => {
     const ep = ex.upstream!;
     ex.upstreamWorkload = ep.workload;
-    pools.get(targetOf(ep, ex.binding!.sni), ex.binding!.httpPool).acquire(new H2UpstreamAttempt(ex, handler));
+    pools.get(targetOf(ep, ex.binding!.sni, ex.binding!.config.policy.tls?.mode), ex.binding!.httpPool).acquire(new H2UpstreamAttempt(ex, handler));
   };
 }

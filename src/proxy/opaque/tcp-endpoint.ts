@@ -18,6 +18,7 @@ import type { PickContext } from '../balance/balancer.js';
 import type { Endpoint } from '../../proxyconfig/types.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { connectMtls } from '../upstream/mtls-connect.js';
+import { endpointMtls } from '../upstream/endpoint-pools.js';
 import { connectPlain } from '../upstream/plain-connect.js';
 import type { L4Destination } from './l4-destination.js';
 import type { TunnelLimits } from '../upstream/mesh-tunnel.js';
@@ -157,9 +158,9 @@ function freeSlot(rt: TcpEndpointHandles, cluster: ClusterRuntime): void {
 }
 
 function dial(cert: WorkloadCertificate, binding: ClusterBinding, ep: Endpoint, timeoutMs: number, done: (err: Error | undefined, upstream?: net.Socket) => void): void {
-  if (!ep.mtls || binding.config.policy.tls?.mode === 'DISABLE') {
-    // PeerAuthentication DISABLE at the destination (auto mTLS), or DestinationRule `tls.mode: DISABLE`: plaintext
-    // to the app port, where its sidecar (capture) or the app itself (loopback) takes it.
+  if (!endpointMtls(ep, binding.config.policy.tls?.mode)) {
+    // PeerAuthentication DISABLE at the destination (auto mTLS), DestinationRule `tls.mode: DISABLE` or a pod without
+    // a sidecar: plaintext to the app port, where its sidecar (capture) or the app itself (loopback) takes it.
     connectPlain({ address: ep.address, port: ep.targetPort }, done, timeoutMs);
     return;
   }

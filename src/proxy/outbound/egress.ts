@@ -17,6 +17,7 @@ import type { Destination } from '../upstream/external-destination.js';
 import type { EgressDecision } from '../telemetry/access-log.js';
 import type { OutboundFinish } from './index.js';
 import { egressDeniedReason } from './egress-denied.js';
+import { GATEWAY_ONLY_FLAG, gatewayOnlyRefusal } from './egress-gateway-only.js';
 
 export interface EgressRequest {
   authority: string;
@@ -45,6 +46,12 @@ export function handleEgress(
   let egress: EgressDecision;
   // The entry's own host (a `*.suffix` pattern for a wildcard match) names it in telemetry, not the request's Host.
   const service = route?.hostFor(r.host);
+  const refusal = route === undefined ? undefined : gatewayOnlyRefusal(cfg, r.host, undefined);
+  if (route && refusal !== undefined) {
+    sendProxyError(res, 502, refusal);
+    finish(502, 'BlackHoleCluster', refusal, { decision: 'denied', protocol: 'http', serviceEntry: route.source }, service, GATEWAY_ONLY_FLAG);
+    return;
+  }
   if (route) {
     egress = { decision: 'external', protocol: 'http', serviceEntry: route.source };
     to = externalDestination(route, r.dialled ?? { address: r.host, port: r.port }, r.host, rt.resolver);

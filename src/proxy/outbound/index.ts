@@ -178,18 +178,20 @@ function handleOutbound(
   // entry for foo.com:80 would carry `Host: foo.com:80` to any address on any port the app dials.
   const port = dialled?.port ?? parsed.port ?? 80;
   const service = cfg.service(parsed.host);
-  if (!service) {
+  // A ServiceEntry host that VirtualServices bound to the mesh route (to an egress gateway) takes those routes.
+  const routed = service === undefined ? cfg.routedExternal(parsed.host, port) : undefined;
+  if (!service && routed === undefined) {
     // Outside the mesh the Host goes on as the app wrote it (a captured request's authority gained the dialled port);
     // a proxy request in absolute-form names its authority in the URL, which replaces Host (RFC 9112 §3.2.2).
     const upstreamAuthority = req.url?.startsWith('/') && req.headers.host ? req.headers.host : authority;
     handleEgress(rt, cfg, req, res, { authority, upstreamAuthority, path, host: parsed.host, port, dialled, extra }, finish);
     return;
   }
-  const balanced = service.ports.get(port);
+  const balanced = routed ?? service?.ports.get(port);
   if (!balanced) {
-    const reason = `service ${service.host} has no port ${port}`;
+    const reason = `service ${service?.host ?? parsed.host} has no port ${port}`;
     sendProxyError(res, 404, reason);
-    finish(404, undefined, reason, undefined, service.host);
+    finish(404, undefined, reason, undefined, service?.host);
     return;
   }
   const ex = new Http1Exchange(req, res, { authority, path: pathOnly(path), query: queryOf(path), port }, rt.telemetry, 'outbound');

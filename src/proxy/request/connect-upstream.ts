@@ -77,7 +77,7 @@ export function connectUpstream(pools: EndpointPools): Dispatch {
     const ep = ex.upstream!;
     ex.upstreamWorkload = ep.workload;
     const binding = ex.binding!;
-    const pool = pools.get(targetOf(ep, binding.sni, binding.config.policy.tls?.mode === 'DISABLE'), binding.httpPool);
+    const pool = pools.get(targetOf(ep, binding.sni, binding.config.policy.tls?.mode), binding.httpPool);
     pool.dispatch(
       {
         path: ex.upstreamPath,

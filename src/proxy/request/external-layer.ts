@@ -23,6 +23,7 @@ import { replyLocally } from './exchange.js';
 import type { Dispatch, Layer } from './exchange.js';
 import { headersForUpstream } from './upstream-headers.js';
 import { authorityHost } from '../../route/http-route-match.js';
+import { GATEWAY_ONLY_FLAG, gatewayOnlyRefusal } from '../outbound/egress-gateway-only.js';
 
 export function externalDestinations(pools: EndpointPools, resolver: HostResolver, h2Pools?: H2SessionPools): Layer {
   return (next: Dispatch): Dispatch => (ex, handler) => {
@@ -31,6 +32,13 @@ export function externalDestinations(pools: EndpointPools, resolver: HostResolve
     const route = ex.cfg.cluster(dest.host, dest.port, dest.subset) === undefined ? (externals.http(dest.host, dest.port) ?? externals.originatedHttp(dest.host, dest.port)) : undefined;
     if (route === undefined) {
       next(ex, handler);
+      return;
+    }
+    // A sidecar's route straight to a host that leaves only through the egress gateway (gateways have no such hosts).
+    const refusal = gatewayOnlyRefusal(ex.cfg, dest.host, undefined);
+    if (refusal !== undefined) {
+      ex.reason = refusal;
+      replyLocally(ex, handler, 502, refusal, undefined, GATEWAY_ONLY_FLAG);
       return;
     }
     const protocol = route.port.protocol;

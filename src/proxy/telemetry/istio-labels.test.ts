@@ -128,3 +128,20 @@ describe('both reporters of one request', () => {
     assert.deepEqual([l.response_flags, l.request_protocol, l.grpc_response_status], ['UF,URX', 'grpc', '14']);
   });
 });
+
+describe('an egress gateway names the caller it verified as the source', () => {
+  const GW_SA = `${TD}/ns/istio-system/sa/istio-egressgateway-service-account`;
+  const gateway = new PeerTable({
+    proxy: { role: 'gateway', namespace: 'istio-system', name: 'istio-egressgateway', spiffeId: GW_SA, labels: { istio: 'egressgateway', app: 'istio-egressgateway' } },
+    telemetry: { clusterId: 'Kubernetes', workloads },
+  } as unknown as ProxyConfig);
+  const call: AccessLogEntry = { direction: 'gateway', method: 'GET', authority: 'edition.cnn.com', path: '/', status: 200, durationMs: 1, destinationService: 'edition.cnn.com' };
+  test('a verified peer: the caller is the source workload and principal', () => {
+    const l = requestLabels({ ...call, peer: RATINGS_SA }, gateway);
+    assert.deepEqual([l.reporter, l.source_workload, l.source_workload_namespace, l.source_principal], ['source', 'ratings-v1', 'default', RATINGS_SA]);
+  });
+  test('no verified peer (a plaintext hop): the gateway itself, as Istio names it', () => {
+    const l = requestLabels(call, gateway);
+    assert.deepEqual([l.source_workload, l.source_principal], ['istio-egressgateway', 'unknown']);
+  });
+});

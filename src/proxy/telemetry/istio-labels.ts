@@ -86,9 +86,12 @@ export function peerLabels(e: AccessLogEntry, t: PeerTable, protocol: 'http' | '
     dstPrincipal = e.mtls === true ? t.local.spiffeId : UNKNOWN;
     policy = e.mtls === true ? 'mutual_tls' : 'none';
   } else {
-    src = t.local;
+    // A gateway that verified its caller (ISTIO_MUTUAL) names the caller as the source: at an egress gateway, which
+    // workload left. Istio's gateways name themselves there; the caller is what an audit of the exit needs.
+    const caller = e.direction === 'gateway' && e.peer !== undefined ? t.peer(e.peer, undefined) : undefined;
+    src = caller ?? t.local;
     dst = t.named(e.upstream);
-    srcPrincipal = e.mtls === true ? t.local.spiffeId : UNKNOWN;
+    srcPrincipal = caller !== undefined ? e.peer! : e.mtls === true ? t.local.spiffeId : UNKNOWN;
     dstPrincipal = e.mtls === true ? (e.upstreamPrincipal ?? UNKNOWN) : UNKNOWN;
     // Istio: the source cannot know the destination's policy, so it reports `unknown`.
     policy = UNKNOWN;

@@ -9,6 +9,9 @@ import { Pool } from 'undici';
 import type { buildConnector } from 'undici';
 import { WeftError } from '../../errors.js';
 import type { ClientTlsPolicy, Endpoint } from '../../proxyconfig/types.js';
+
+type ClientTlsMode = ClientTlsPolicy['mode'];
+
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { connectMtls } from './mtls-connect.js';
 import { connectOriginating } from './tls-origination.js';
@@ -24,12 +27,21 @@ export interface UpstreamTarget {
 /**
  * Where requests to an endpoint go: mTLS to its sidecar's inbound port, or plaintext there when the destination's
  * mode is DISABLE (auto mTLS) or the DestinationRule says `tls.mode: DISABLE` (the destination must then accept
- * plaintext: PERMISSIVE, or DISABLE; a STRICT one refuses the connection, as in Istio).
+ * plaintext: PERMISSIVE, or DISABLE; a STRICT one refuses the connection, as in Istio). A rule's ISTIO_MUTUAL asks
+ * for mTLS whatever auto mTLS would choose, as in Istio: the way to reach a pod without a sidecar (an egress
+ * gateway's ISTIO_MUTUAL server) with the mesh identities.
  */
-export function targetOf(ep: Endpoint, sni: string, plaintext = false): UpstreamTarget {
-  return ep.mtls && !plaintext
+export function targetOf(ep: Endpoint, sni: string, ruleMode?: ClientTlsMode | null): UpstreamTarget {
+  return endpointMtls(ep, ruleMode)
     ? { address: ep.address, port: ep.inboundPort, tls: { sni, spiffeId: ep.spiffeId } }
     : { address: ep.address, port: ep.inboundPort };
+}
+
+/** Whether a connection to the endpoint is mTLS: the cluster's DestinationRule mode first, else auto mTLS. */
+export function endpointMtls(ep: Endpoint, ruleMode: ClientTlsMode | null | undefined): boolean {
+  if (ruleMode === 'DISABLE') return false;
+  if (ruleMode === 'ISTIO_MUTUAL') return true;
+  return ep.mtls;
 }
 
 function keyOf(t: UpstreamTarget): string {
