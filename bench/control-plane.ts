@@ -101,6 +101,8 @@ export interface ScaleOptions {
    * (the one the change touches) and the next SIDECAR_NEIGHBOURS services: Istio's Sidecar scoping at its finest grain.
    */
   sidecarScope?: boolean;
+  /** Extra node flags for the control plane (e.g. --cpu-prof, --heap-prof), for profiling a run. */
+  controlNodeArgs?: string[];
   log: (line: string) => void;
 }
 
@@ -121,6 +123,8 @@ export interface ScaleResult {
   pollIntervalMs: number;
   controlRssIdleMiB: number;
   controlRssPeakMiB: number;
+  /** Peak RSS from the apply of the change to the last ACK (the rest of the peak is reached while proxies connect). */
+  controlRssChangePeakMiB: number;
   /** Where it broke, if it did. */
   failure: string | undefined;
   /** Top self time of the control plane while the proxies connected. */
@@ -192,7 +196,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
   const layout = stateDirLayout(o.stateDir);
   fs.mkdirSync(layout.root, { recursive: true });
   const port = await freeListenPort();
-  const control = spawn(process.execPath, [WEFT_BIN, '--state-dir', layout.root, 'control', '--listen', `127.0.0.1:${port}`], {
+  const control = spawn(process.execPath, [...(o.controlNodeArgs ?? []), WEFT_BIN, '--state-dir', layout.root, 'control', '--listen', `127.0.0.1:${port}`], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -216,6 +220,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     pollIntervalMs: 100,
     controlRssIdleMiB: NaN,
     controlRssPeakMiB: NaN,
+    controlRssChangePeakMiB: NaN,
     failure: undefined,
     profile: [],
   };
@@ -290,6 +295,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     o.log('scale: applying one changed Service and waiting for every ACK');
     const before = new Map(rows.map((p) => [`${p.namespace}/${p.name}`, p.ackedVersion]));
     const ackAt = new Map<string, number>();
+    const changePeak = new RssPeak([control.pid ?? 0], 100);
     const changeStart = performance.now();
     await client.apply(scaleResources(1, 0, true));
     const ackDeadline = Date.now() + o.timeoutMs;
@@ -302,6 +308,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
       }
       if (ackAt.size < expected) await new Promise((r) => setTimeout(r, result.pollIntervalMs));
     }
+    result.controlRssChangePeakMiB = changePeak.stop().get(control.pid ?? 0) ?? NaN;
     result.acked = ackAt.size;
     const sorted = [...ackAt.values()].sort((a, b) => a - b);
     if (sorted.length > 0) result.ackMs = { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };

@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/scale-main.js [--proxies N] [--sidecar-scope] [--out FILE]`: the control plane's scale scenario
+ * `node dist/bench/scale-main.js [--proxies N] [--sidecar-scope] [--control-node-args '--cpu-prof …'] [--out FILE]`: the control plane's scale scenario
  * alone (services and workloads applied, N simulated proxies, one change timed to each ACK), without the rest of
  * the bench. Prints the result as JSON, with the machine's load average before and after.
  */
@@ -27,6 +27,7 @@ try {
     timeoutMs: 180_000,
     profileMs: 0,
     sidecarScope: args.includes('--sidecar-scope'),
+    ...(flag('--control-node-args') === undefined ? {} : { controlNodeArgs: (flag('--control-node-args') ?? '').split(' ').filter((a) => a !== '') }),
     log,
   });
   const text = `${JSON.stringify({ when: new Date().toISOString(), loadAverage, loadAverageEnd: os.loadavg(), cpus: os.cpus().length, result }, null, 2)}\n`;
