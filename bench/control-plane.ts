@@ -22,6 +22,10 @@ import { rssMiB, RssPeak } from './proc-stats.js';
 import type { SimulatedProxiesInput } from './simulated-proxies-main.js';
 import { profileWhile, topSelfTime } from './cpu-profile.js';
 import type { SelfTimeRow } from './cpu-profile.js';
+import { onTeardown } from './teardown.js';
+import { startEtcdCluster } from '../src/control/store/etcd-process.js';
+import type { EtcdMember } from '../src/control/store/etcd-process.js';
+import { ensureSealingKey } from '../src/mesh/local-store.js';
 
 export interface CsrRate {
   csrs: number;
@@ -101,6 +105,11 @@ export interface ScaleOptions {
    * (the one the change touches) and the next SIDECAR_NEIGHBOURS services: Istio's Sidecar scoping at its finest grain.
    */
   sidecarScope?: boolean;
+  /**
+   * Control-plane replicas: 1 runs one on SQLite; more run them on a 3-member etcd on loopback, each proxy connected
+   * to one replica (spread evenly), the change applied through the first.
+   */
+  replicas?: number;
   /** Extra node flags for the control plane (e.g. --cpu-prof, --heap-prof), for profiling a run. */
   controlNodeArgs?: string[];
   log: (line: string) => void;
@@ -125,6 +134,9 @@ export interface ScaleResult {
   controlRssPeakMiB: number;
   /** Peak RSS from the apply of the change to the last ACK (the rest of the peak is reached while proxies connect). */
   controlRssChangePeakMiB: number;
+  replicas: number;
+  /** Peak RSS of each replica (one entry without replicas); controlRssPeakMiB is the largest. */
+  replicaRssPeakMiB: number[];
   /** Where it broke, if it did. */
   failure: string | undefined;
   /** Top self time of the control plane while the proxies connected. */
@@ -192,19 +204,49 @@ interface ProxyRow {
   ackedVersion: string | null;
 }
 
+/** Three etcd members on loopback for a replicated run, stopped however the run ends. */
+async function startBenchEtcd(dir: string): Promise<{ endpoints: string[]; stop: () => Promise<void> }> {
+  const members: EtcdMember[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(members.map((m) => m.stop()));
+  };
+  const unregister = onTeardown({ what: `etcd cluster in ${dir}`, stop, kill: () => members.forEach((m) => m.kill()) });
+  const ports: number[] = [];
+  while (ports.length < 6) {
+    const p = await freeListenPort();
+    if (!ports.includes(p)) ports.push(p);
+  }
+  members.push(...(await startEtcdCluster({ dir, ports })));
+  return {
+    endpoints: members.map((m) => m.clientUrl),
+    stop: async () => {
+      await stop();
+      unregister();
+    },
+  };
+}
+
 export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
   const layout = stateDirLayout(o.stateDir);
   fs.mkdirSync(layout.root, { recursive: true });
-  const port = await freeListenPort();
-  const control = spawn(process.execPath, [...(o.controlNodeArgs ?? []), WEFT_BIN, '--state-dir', layout.root, 'control', '--listen', `127.0.0.1:${port}`], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const replicas = Math.max(1, o.replicas ?? 1);
+  const etcd = replicas > 1 ? await startBenchEtcd(path.join(layout.root, 'etcd')) : undefined;
+  const storeArgs = etcd === undefined ? [] : ['--store', 'etcd', '--etcd-endpoints', etcd.endpoints.join(','), '--sealing-key', ensureSealingKey(layout)];
   let controlErr = '';
-  control.stderr?.on('data', (c: Buffer) => (controlErr = (controlErr + c.toString()).slice(-4000)));
+  const controls: { child: ChildProcess; port: number }[] = [];
+  const startControl = async (): Promise<void> => {
+    const port = await freeListenPort();
+    const child = spawn(process.execPath, [...(o.controlNodeArgs ?? []), WEFT_BIN, '--state-dir', layout.root, 'control', '--listen', `127.0.0.1:${port}`, ...storeArgs], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr?.on('data', (c: Buffer) => (controlErr = (controlErr + c.toString()).slice(-4000)));
+    controls.push({ child, port });
+    await waitForPort('127.0.0.1', port, 30_000, () => child.exitCode === null);
+  };
   const sims: ChildProcess[] = [];
   const inputs: string[] = [];
-  let client: ControlClient | undefined;
+  const clients: ControlClient[] = [];
   const result: ScaleResult = {
     services: o.services,
     workloads: o.workloads,
@@ -221,18 +263,29 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     controlRssIdleMiB: NaN,
     controlRssPeakMiB: NaN,
     controlRssChangePeakMiB: NaN,
+    replicas,
+    replicaRssPeakMiB: [],
     failure: undefined,
     profile: [],
   };
-  const peak = new RssPeak([control.pid ?? 0], 200);
+  let peak: RssPeak | undefined;
+  const pids = (): number[] => controls.map((c) => c.child.pid ?? 0);
   try {
-    await waitForPort('127.0.0.1', port, 30_000, () => control.exitCode === null);
-    client = new ControlClient({
-      address: `127.0.0.1:${port}`,
-      credential: fs.readFileSync(layout.adminCredentialFile, 'utf8').trim(),
-      caPem: fs.readFileSync(layout.trustBundleFile, 'utf8'),
-      timeoutMs: o.timeoutMs,
-    });
+    // The first replica alone makes the admin credential and the shared secrets; then the rest.
+    await startControl();
+    for (let r = 1; r < replicas; r++) await startControl();
+    peak = new RssPeak(pids(), 200);
+    for (const c of controls) {
+      clients.push(
+        new ControlClient({
+          address: `127.0.0.1:${c.port}`,
+          credential: fs.readFileSync(layout.adminCredentialFile, 'utf8').trim(),
+          caPem: fs.readFileSync(layout.trustBundleFile, 'utf8'),
+          timeoutMs: o.timeoutMs,
+        }),
+      );
+    }
+    const client = clients[0] as ControlClient;
     o.log(`scale: applying ${o.services} services and ${o.workloads} workloads`);
     const applyStart = performance.now();
     const resources = [...scaleResources(o.services, o.workloads, false), ...(o.sidecarScope === true ? scaleSidecars(o.services) : [])];
@@ -241,9 +294,9 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
       await client.setStatus({ kind: 'Workload', namespace: 'scale', name: `wl-${w}` }, { phase: 'Running', podIP: podIPOf(w), restarts: 0 });
     }
     result.applySeconds = (performance.now() - applyStart) / 1000;
-    result.controlRssIdleMiB = rssMiB(control.pid ?? 0);
+    result.controlRssIdleMiB = Math.max(...pids().map(rssMiB));
 
-    o.log(`scale: connecting ${o.proxies} simulated proxies`);
+    o.log(`scale: connecting ${o.proxies} simulated proxies to ${replicas} replica(s)`);
     const connectStart = performance.now();
     const specs = [];
     for (let i = 0; i < o.proxies; i++) {
@@ -251,34 +304,48 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
       const spec = { namespace: 'scale', name: `wl-${w}`, serviceAccount: `sa-${w % o.services}`, podIP: podIPOf(w) };
       specs.push({ ...spec, token: await client.issueToken({ namespace: spec.namespace, serviceAccount: spec.serviceAccount, workload: spec.name }) });
     }
-    for (let i = 0; i < specs.length; i += o.perProcess) {
-      const input: SimulatedProxiesInput = {
-        controlUrl: `https://127.0.0.1:${port}`,
-        caBundleFile: layout.trustBundleFile,
-        trustDomain: 'cluster.local',
-        controlNamespace: 'weft-system',
-        proxies: specs.slice(i, i + o.perProcess),
-        concurrency: 16,
-      };
-      const file = path.join(layout.root, `simulated-${i}.json`);
-      fs.writeFileSync(file, JSON.stringify(input), { mode: 0o600 });
-      inputs.push(file);
-      const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'simulated-proxies-main.js'), file], { stdio: ['ignore', 'ignore', 'inherit'] });
-      sims.push(child);
+    for (const [r, c] of controls.entries()) {
+      const mine = specs.filter((_, i) => i % replicas === r);
+      for (let i = 0; i < mine.length; i += o.perProcess) {
+        const input: SimulatedProxiesInput = {
+          controlUrl: `https://127.0.0.1:${c.port}`,
+          caBundleFile: layout.trustBundleFile,
+          trustDomain: 'cluster.local',
+          controlNamespace: 'weft-system',
+          proxies: mine.slice(i, i + o.perProcess),
+          concurrency: 16,
+        };
+        const file = path.join(layout.root, `simulated-${r}-${i}.json`);
+        fs.writeFileSync(file, JSON.stringify(input), { mode: 0o600 });
+        inputs.push(file);
+        sims.push(spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'simulated-proxies-main.js'), file], { stdio: ['ignore', 'ignore', 'inherit'] }));
+      }
     }
-    if (o.profileMs > 0 && control.pid !== undefined) {
-      const profile = await profileWhile(control.pid, () => new Promise((r) => setTimeout(r, o.profileMs)), 1000).catch((err: unknown) => {
+    const firstPid = controls[0]?.child.pid;
+    if (o.profileMs > 0 && firstPid !== undefined) {
+      const profile = await profileWhile(firstPid, () => new Promise((r) => setTimeout(r, o.profileMs)), 1000).catch((err: unknown) => {
         o.log(`no control plane profile: ${(err as Error).message}`);
         return undefined;
       });
       if (profile) result.profile = topSelfTime(profile, 15);
     }
+    // Each replica knows the proxies connected to it: the rows of all of them, a proxy's from where it is connected.
+    const allRows = async (): Promise<ProxyRow[]> => {
+      const byProxy = new Map<string, ProxyRow>();
+      for (const rows of await Promise.all(clients.map(async (c) => (await c.proxies()) as ProxyRow[]))) {
+        for (const p of rows) {
+          const key = `${p.namespace}/${p.name}`;
+          if (p.connected || !byProxy.has(key)) byProxy.set(key, p);
+        }
+      }
+      return [...byProxy.values()];
+    };
     const synced = (rows: ProxyRow[]): number => rows.filter((p) => p.connected && p.sentVersion !== null && p.sentVersion === p.ackedVersion).length;
     const deadline = Date.now() + o.timeoutMs;
-    let rows = (await client.proxies()) as ProxyRow[];
+    let rows = await allRows();
     while (synced(rows) < o.proxies && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 250));
-      rows = (await client.proxies()) as ProxyRow[];
+      rows = await allRows();
     }
     result.connected = synced(rows);
     result.connectSeconds = (performance.now() - connectStart) / 1000;
@@ -286,21 +353,25 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
       result.failure = `only ${result.connected} of ${o.proxies} proxies connected and in sync after ${o.timeoutMs / 1000} s; the change below is timed on those`;
     }
     const expected = result.connected;
-    const sample = await client.proxyConfig(`sidecar/scale/wl-${Math.min(1, o.workloads - 1)}`).catch(() => undefined);
-    if (sample) {
-      result.configBytes = Buffer.byteLength(JSON.stringify(sample.config));
-      result.servicesPerProxy = sample.config.outbound.services.length;
+    const sampleId = `sidecar/scale/wl-${Math.min(1, o.workloads - 1)}`;
+    for (const c of clients) {
+      const sample = await c.proxyConfig(sampleId).catch(() => undefined);
+      if (sample?.config !== undefined) {
+        result.configBytes = Buffer.byteLength(JSON.stringify(sample.config));
+        result.servicesPerProxy = sample.config.outbound.services.length;
+        break;
+      }
     }
 
     o.log('scale: applying one changed Service and waiting for every ACK');
     const before = new Map(rows.map((p) => [`${p.namespace}/${p.name}`, p.ackedVersion]));
     const ackAt = new Map<string, number>();
-    const changePeak = new RssPeak([control.pid ?? 0], 100);
+    const changePeak = new RssPeak(pids(), 100);
     const changeStart = performance.now();
     await client.apply(scaleResources(1, 0, true));
     const ackDeadline = Date.now() + o.timeoutMs;
     while (ackAt.size < expected && Date.now() < ackDeadline) {
-      rows = (await client.proxies()) as ProxyRow[];
+      rows = await allRows();
       const now = performance.now() - changeStart;
       for (const p of rows) {
         const key = `${p.namespace}/${p.name}`;
@@ -308,7 +379,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
       }
       if (ackAt.size < expected) await new Promise((r) => setTimeout(r, result.pollIntervalMs));
     }
-    result.controlRssChangePeakMiB = changePeak.stop().get(control.pid ?? 0) ?? NaN;
+    result.controlRssChangePeakMiB = Math.max(...changePeak.stop().values());
     result.acked = ackAt.size;
     const sorted = [...ackAt.values()].sort((a, b) => a - b);
     if (sorted.length > 0) result.ackMs = { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };
@@ -320,10 +391,15 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     result.failure = `${(err as Error).message}${controlErr === '' ? '' : `; control plane said: ${controlErr.trim().split('\n').slice(-3).join(' | ')}`}`;
     return result;
   } finally {
-    result.controlRssPeakMiB = peak.stop().get(control.pid ?? 0) ?? NaN;
+    if (peak) {
+      const peaks = peak.stop();
+      result.replicaRssPeakMiB = pids().map((pid) => peaks.get(pid) ?? NaN);
+      result.controlRssPeakMiB = Math.max(...result.replicaRssPeakMiB);
+    }
     await Promise.all(sims.map(stopChild));
-    await client?.close();
-    await stopChild(control);
+    await Promise.all(clients.map((c) => c.close()));
+    await Promise.all(controls.map((c) => stopChild(c.child)));
+    await etcd?.stop();
     for (const f of inputs) fs.rmSync(f, { force: true });
   }
 }

@@ -1,7 +1,7 @@
 /**
- * `node dist/bench/scale-main.js [--proxies N] [--sidecar-scope] [--control-node-args '--cpu-prof …'] [--out FILE]`: the control plane's scale scenario
+ * `node dist/bench/scale-main.js [--proxies N] [--sidecar-scope] [--replicas 3] [--control-node-args '--cpu-prof …'] [--out FILE]`: the control plane's scale scenario
  * alone (services and workloads applied, N simulated proxies, one change timed to each ACK), without the rest of
- * the bench. Prints the result as JSON, with the machine's load average before and after.
+ * the bench; with `--replicas 3`, three control-plane replicas on a 3-member etcd on loopback. Prints the result as JSON, with the machine's load average before and after.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -27,6 +27,7 @@ try {
     timeoutMs: 180_000,
     profileMs: 0,
     sidecarScope: args.includes('--sidecar-scope'),
+    replicas: Number(flag('--replicas') ?? 1),
     ...(flag('--control-node-args') === undefined ? {} : { controlNodeArgs: (flag('--control-node-args') ?? '').split(' ').filter((a) => a !== '') }),
     log,
   });
