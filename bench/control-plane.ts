@@ -129,6 +129,14 @@ export interface ScaleResult {
   /** Proxies whose ACK of the changed config was seen; ms from the apply call to the first poll that saw it. */
   acked: number;
   ackMs: { p50: number; p99: number; max: number } | undefined;
+  /**
+   * ms from the apply call to each proxy's ACK as the proxy itself timed it (its wall clock, the bench's machine):
+   * exact, where ackMs is rounded up to the poll that saw it and includes the poll's own wait on a busy API.
+   */
+  proxyAcked: number;
+  proxyAckMs: { p50: number; p99: number; max: number } | undefined;
+  /** How long the apply call of the change took (admission, the store write), within the ACK times. */
+  changeApplyMs: number;
   pollIntervalMs: number;
   controlRssIdleMiB: number;
   controlRssPeakMiB: number;
@@ -178,6 +186,15 @@ function scaleSidecars(services: number): Resource[] {
       egress: [{ hosts: [...new Set([host(s), host(0), ...Array.from({ length: SIDECAR_NEIGHBOURS }, (_, k) => host(s + k + 1))])] }],
     },
   }) as unknown as Resource);
+}
+
+function readLines(child: ChildProcess, onLine: (line: string) => void): void {
+  let rest = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    const lines = (rest + c.toString()).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
+  });
 }
 
 function podIPOf(i: number): string {
@@ -247,6 +264,8 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
   const sims: ChildProcess[] = [];
   const inputs: string[] = [];
   const clients: ControlClient[] = [];
+  /** Every config each simulated proxy applied (and ACKed), with the wall-clock time it did. */
+  const proxyAcks = new Map<string, { version: string; at: number }[]>();
   const result: ScaleResult = {
     services: o.services,
     workloads: o.workloads,
@@ -259,6 +278,9 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     connected: 0,
     acked: 0,
     ackMs: undefined,
+    proxyAcked: 0,
+    proxyAckMs: undefined,
+    changeApplyMs: NaN,
     pollIntervalMs: 100,
     controlRssIdleMiB: NaN,
     controlRssPeakMiB: NaN,
@@ -318,7 +340,15 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
         const file = path.join(layout.root, `simulated-${r}-${i}.json`);
         fs.writeFileSync(file, JSON.stringify(input), { mode: 0o600 });
         inputs.push(file);
-        sims.push(spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'simulated-proxies-main.js'), file], { stdio: ['ignore', 'ignore', 'inherit'] }));
+        const sim = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'simulated-proxies-main.js'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+        sims.push(sim);
+        readLines(sim, (line) => {
+          const [what, proxy, version, at] = line.split(' ');
+          if (what !== 'ack' || proxy === undefined || version === undefined) return;
+          let list = proxyAcks.get(proxy);
+          if (!list) proxyAcks.set(proxy, (list = []));
+          list.push({ version, at: Number(at) });
+        });
       }
     }
     const firstPid = controls[0]?.child.pid;
@@ -368,7 +398,9 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     const ackAt = new Map<string, number>();
     const changePeak = new RssPeak(pids(), 100);
     const changeStart = performance.now();
+    const changeWall = Date.now();
     await client.apply(scaleResources(1, 0, true));
+    result.changeApplyMs = performance.now() - changeStart;
     const ackDeadline = Date.now() + o.timeoutMs;
     while (ackAt.size < expected && Date.now() < ackDeadline) {
       rows = await allRows();
@@ -383,6 +415,16 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     result.acked = ackAt.size;
     const sorted = [...ackAt.values()].sort((a, b) => a - b);
     if (sorted.length > 0) result.ackMs = { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };
+    // The same ACKs timed where they were sent: the first config each proxy applied after the apply call began
+    // whose version differs from the one it ran before.
+    const proxySide: number[] = [];
+    for (const [proxy, acks] of proxyAcks) {
+      const first = acks.find((a) => a.at >= changeWall && a.version !== before.get(proxy));
+      if (first) proxySide.push(first.at - changeWall);
+    }
+    proxySide.sort((a, b) => a - b);
+    result.proxyAcked = proxySide.length;
+    if (proxySide.length > 0) result.proxyAckMs = { p50: percentile(proxySide, 50), p99: percentile(proxySide, 99), max: proxySide[proxySide.length - 1] ?? NaN };
     if (result.acked < expected) {
       result.failure = `${result.failure === undefined ? '' : `${result.failure}; `}only ${result.acked} of ${expected} proxies acknowledged the change within ${o.timeoutMs / 1000} s`;
     }
