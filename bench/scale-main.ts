@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/scale-main.js [--proxies N] [--sidecar-scope] [--replicas 3] [--control-node-args '--cpu-prof …'] [--out FILE]`: the control plane's scale scenario
+ * `node dist/bench/scale-main.js [--proxies N] [--sidecar-scope] [--replicas 3] [--timeout-s 180] [--control-node-args '--cpu-prof …'] [--out FILE]`: the control plane's scale scenario
  * alone (services and workloads applied, N simulated proxies, one change timed to each ACK), without the rest of
  * the bench; with `--replicas 3`, three control-plane replicas on a 3-member etcd on loopback. Prints the result as JSON, with the machine's load average before and after.
  */
@@ -24,7 +24,7 @@ try {
     workloads: 2000,
     proxies,
     perProcess: 500,
-    timeoutMs: 180_000,
+    timeoutMs: Number(flag('--timeout-s') ?? 180) * 1000,
     profileMs: 0,
     sidecarScope: args.includes('--sidecar-scope'),
     replicas: Number(flag('--replicas') ?? 1),
