@@ -18,7 +18,7 @@ import { waitForPort } from '../src/mesh/wait-for-port.js';
 import { freeListenPort } from './listen-port.js';
 import { REPO_ROOT, WEFT_BIN, weftUp } from './weft-mesh.js';
 import { percentile } from './open-loop.js';
-import { rssMiB, RssPeak } from './proc-stats.js';
+import { cpuSeconds, rssMiB, RssPeak } from './proc-stats.js';
 import type { SimulatedProxiesInput } from './simulated-proxies-main.js';
 import { profileWhile, topSelfTime } from './cpu-profile.js';
 import type { SelfTimeRow } from './cpu-profile.js';
@@ -137,6 +137,11 @@ export interface ScaleResult {
   proxyAckMs: { p50: number; p99: number; max: number } | undefined;
   /** How long the apply call of the change took (admission, the store write), within the ACK times. */
   changeApplyMs: number;
+  /**
+   * CPU seconds each replica used from the apply to the last ACK seen (API polls included): what a change costs the
+   * control plane, which a shared machine's load does not inflate as it does the wall-clock times.
+   */
+  changeCpuSeconds: number[];
   pollIntervalMs: number;
   controlRssIdleMiB: number;
   controlRssPeakMiB: number;
@@ -281,6 +286,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     proxyAcked: 0,
     proxyAckMs: undefined,
     changeApplyMs: NaN,
+    changeCpuSeconds: [],
     pollIntervalMs: 100,
     controlRssIdleMiB: NaN,
     controlRssPeakMiB: NaN,
@@ -399,6 +405,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     const changePeak = new RssPeak(pids(), 100);
     const changeStart = performance.now();
     const changeWall = Date.now();
+    const cpuBefore = pids().map(cpuSeconds);
     await client.apply(scaleResources(1, 0, true));
     result.changeApplyMs = performance.now() - changeStart;
     const ackDeadline = Date.now() + o.timeoutMs;
@@ -412,6 +419,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
       if (ackAt.size < expected) await new Promise((r) => setTimeout(r, result.pollIntervalMs));
     }
     result.controlRssChangePeakMiB = Math.max(...changePeak.stop().values());
+    result.changeCpuSeconds = pids().map((pid, i) => cpuSeconds(pid) - (cpuBefore[i] ?? 0));
     result.acked = ackAt.size;
     const sorted = [...ackAt.values()].sort((a, b) => a - b);
     if (sorted.length > 0) result.ackMs = { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };
