@@ -142,6 +142,8 @@ export interface ScaleResult {
    * control plane, which a shared machine's load does not inflate as it does the wall-clock times.
    */
   changeCpuSeconds: number[];
+  /** The pushes after the change, per replica: ms from the apply to when each ended, and its store read and compile. */
+  changePushes: { replica: number; endedMs: number; snapshotMs: number; pushMs: number }[];
   pollIntervalMs: number;
   controlRssIdleMiB: number;
   controlRssPeakMiB: number;
@@ -260,15 +262,23 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     const port = await freeListenPort();
     const child = spawn(process.execPath, [...(o.controlNodeArgs ?? []), WEFT_BIN, '--state-dir', layout.root, 'control', '--listen', `127.0.0.1:${port}`, ...storeArgs], {
       cwd: REPO_ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stderr?.on('data', (c: Buffer) => (controlErr = (controlErr + c.toString()).slice(-4000)));
+    const replica = controls.length;
+    readLines(child, (line) => {
+      if (!line.includes('"config pushed"')) return;
+      const e = JSON.parse(line) as { time: string; snapshotMs: number; pushMs: number };
+      pushLog.push({ replica, at: Date.parse(e.time), snapshotMs: e.snapshotMs, pushMs: e.pushMs });
+    });
     controls.push({ child, port });
     await waitForPort('127.0.0.1', port, 30_000, () => child.exitCode === null);
   };
   const sims: ChildProcess[] = [];
   const inputs: string[] = [];
   const clients: ControlClient[] = [];
+  /** Each replica's pushes as it logged them: when each ended, how long reading the store and compiling took. */
+  const pushLog: { replica: number; at: number; snapshotMs: number; pushMs: number }[] = [];
   /** Every config each simulated proxy applied (and ACKed), with the wall-clock time it did. */
   const proxyAcks = new Map<string, { version: string; at: number }[]>();
   const result: ScaleResult = {
@@ -287,6 +297,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     proxyAckMs: undefined,
     changeApplyMs: NaN,
     changeCpuSeconds: [],
+    changePushes: [],
     pollIntervalMs: 100,
     controlRssIdleMiB: NaN,
     controlRssPeakMiB: NaN,
@@ -420,6 +431,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     }
     result.controlRssChangePeakMiB = Math.max(...changePeak.stop().values());
     result.changeCpuSeconds = pids().map((pid, i) => cpuSeconds(pid) - (cpuBefore[i] ?? 0));
+    result.changePushes = pushLog.filter((p) => p.at >= changeWall).map((p) => ({ replica: p.replica, endedMs: p.at - changeWall, snapshotMs: p.snapshotMs, pushMs: p.pushMs }));
     result.acked = ackAt.size;
     const sorted = [...ackAt.values()].sort((a, b) => a - b);
     if (sorted.length > 0) result.ackMs = { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };
