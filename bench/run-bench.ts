@@ -5,7 +5,8 @@ import path from 'node:path';
 import { describeMachine } from './machine.js';
 import { runDataPlane } from './data-plane.js';
 import type { DataPlaneOptions } from './data-plane.js';
-import { bookinfoUp, csrSigningRate, scaleRun } from './control-plane.js';
+import { bookinfoUp, csrSigningRate } from './control-plane.js';
+import { scaleRun } from './scale-run.js';
 import type { BenchResults } from './report.js';
 
 export type BenchMode = 'full' | 'smoke';

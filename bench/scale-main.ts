@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { scaleRun } from './control-plane.js';
+import { scaleRun } from './scale-run.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
