@@ -146,7 +146,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     snapshot = buildSnapshot(await resourcesForCompile(), await store.revision(), o.bootstrap, jwks.documents(), network);
     const built = systemClock.now();
     jwks.track(jwksUris(snapshot));
-    await push.pushAll();
+    push.pushAll();
     // As istiod logs its pushes: how long reading the store and compiling for every proxy took.
     log.info('config pushed', { revision: snapshot.revision, snapshotMs: built - started, pushMs: systemClock.now() - built });
   };

@@ -54,9 +54,6 @@ export interface ConfigEvent {
   inputs?: PushInputs;
 }
 
-/** Proxies compiled and written between two turns of the event loop in a push to all. */
-const PUSH_SLICE = 128;
-
 export class PushServer {
   #connections = new Set<ProxyConnection>();
   readonly #sender: ConfigSender;
@@ -107,18 +104,10 @@ export class PushServer {
     return this.#runtime.ask(conn, id, (reqId) => sendMessage(conn.stream, { type: 'report-runtime', id: reqId }));
   }
 
-  /**
-   * Recompile for every connected proxy and send what changed, a slice of proxies at a time: between slices the
-   * event loop writes what was sent and reads ACKs, so the first proxies apply their config while the control plane
-   * still compiles for the rest, rather than every proxy waiting for the whole loop. Resolves once all were offered.
-   */
-  async pushAll(): Promise<void> {
+  /** Recompile for every connected proxy and send what changed. */
+  pushAll(): void {
     const snap = this.deps.snapshot();
-    const all = [...this.#connections];
-    for (let i = 0; i < all.length; i += PUSH_SLICE) {
-      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-      for (const c of all.slice(i, i + PUSH_SLICE)) if (this.#connections.has(c)) this.#push(c, snap);
-    }
+    for (const c of this.#connections) this.#push(c, snap);
   }
 
   closeAll(): void {
