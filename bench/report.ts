@@ -1,7 +1,8 @@
 /** RESULTS.md from one run's figures: machine, commands, raw figures, ratios against the baselines. */
 import type { MachineInfo } from './machine.js';
 import type { DataPlaneResults, PathFigures } from './data-plane.js';
-import type { BookinfoUp, CsrRate, ScaleResult } from './control-plane.js';
+import type { BookinfoUp, CsrRate } from './control-plane.js';
+import type { ScaleResult } from './scale-run.js';
 import type { H2GrpcResults } from './h2-grpc.js';
 import { renderH2Grpc } from './h2-grpc-report.js';
 

@@ -7,7 +7,8 @@ import { runDataPlane } from './data-plane.js';
 import type { DataPlaneOptions } from './data-plane.js';
 import { runH2Grpc } from './h2-grpc.js';
 import { H2GRPC_SETTINGS } from './h2-grpc-settings.js';
-import { bookinfoUp, csrSigningRate, scaleRun } from './control-plane.js';
+import { bookinfoUp, csrSigningRate } from './control-plane.js';
+import { scaleRun } from './scale-run.js';
 import type { BenchResults } from './report.js';
 
 export type BenchMode = 'full' | 'smoke';

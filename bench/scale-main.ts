@@ -1,12 +1,12 @@
 /**
- * `node dist/bench/scale-main.js [--proxies N] [--sidecar-scope] [--out FILE]`: the control plane's scale scenario
+ * `node dist/bench/scale-main.js [--proxies N] [--sidecar-scope] [--replicas 3] [--timeout-s 180] [--control-node-args '--cpu-prof …'] [--out FILE]`: the control plane's scale scenario
  * alone (services and workloads applied, N simulated proxies, one change timed to each ACK), without the rest of
- * the bench. Prints the result as JSON, with the machine's load average before and after.
+ * the bench; with `--replicas 3`, three control-plane replicas on a 3-member etcd on loopback. Prints the result as JSON, with the machine's load average before and after.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { scaleRun } from './control-plane.js';
+import { scaleRun } from './scale-run.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -24,9 +24,11 @@ try {
     workloads: 2000,
     proxies,
     perProcess: 500,
-    timeoutMs: 180_000,
+    timeoutMs: Number(flag('--timeout-s') ?? 180) * 1000,
     profileMs: 0,
     sidecarScope: args.includes('--sidecar-scope'),
+    replicas: Number(flag('--replicas') ?? 1),
+    ...(flag('--control-node-args') === undefined ? {} : { controlNodeArgs: (flag('--control-node-args') ?? '').split(' ').filter((a) => a !== '') }),
     log,
   });
   const text = `${JSON.stringify({ when: new Date().toISOString(), loadAverage, loadAverageEnd: os.loadavg(), cpus: os.cpus().length, result }, null, 2)}\n`;

@@ -2,7 +2,8 @@
  * Many simulated proxies in one process, each a real `ControlConnection` over its own mTLS HTTP/2 push stream with
  * its own SVID (signed through a bootstrap token, as a sidecar's first certificate is). A config is acknowledged
  * with its version without being compiled into matchers: this measures the control plane, not proxy start-up.
- * Prints `connected <n>` lines as streams come up, then waits to be killed.
+ * Prints `connected <n>` lines as streams come up and `ack <namespace/name> <version> <epoch ms>` for every config
+ * applied, then waits to be killed.
  */
 import fs from 'node:fs';
 import 'reflect-metadata';
@@ -47,7 +48,12 @@ async function startOne(p: SimulatedProxySpec): Promise<void> {
     node: { role: 'sidecar', namespace: p.namespace, name: p.name, podIP: p.podIP },
     clock: systemClock,
     log: quiet,
-    onConfig: (config: unknown) => Promise.resolve(String((config as { version?: unknown }).version ?? '')),
+    onConfig: (config: unknown) => {
+      const version = String((config as { version?: unknown }).version ?? '');
+      // When this proxy applied (and so ACKs) each version, by the wall clock the bench shares with this process.
+      process.stdout.write(`ack ${p.namespace}/${p.name} ${version} ${Date.now()}\n`);
+      return Promise.resolve(version);
+    },
     // A simulated proxy balances nothing; it reports only that.
     runtimeReport: () => ({ configVersion: null, time: new Date().toISOString(), certificates: [], clusters: [], truncated: false }),
   });

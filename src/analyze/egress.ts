@@ -67,17 +67,46 @@ export const checkServiceEntryWildcards: Check = (ctx) => {
   return out;
 };
 
+interface KnownHost {
+  host: string;
+  namespace: string;
+}
+
+/**
+ * Does some known host in `ns` (`*`: any) overlap `host`? Exact known hosts are looked up by name, so a mesh with
+ * a Sidecar per workload is checked in hosts × wildcards rather than hosts × every Service.
+ */
+function knownHostMatcher(known: readonly KnownHost[]): (ns: string, host: string) => boolean {
+  const exact = new Map<string, Set<string>>();
+  const wildcards: KnownHost[] = [];
+  for (const k of known) {
+    const host = k.host.toLowerCase();
+    if (host.startsWith('*')) wildcards.push({ host, namespace: k.namespace });
+    else {
+      const namespaces = exact.get(host);
+      if (namespaces) namespaces.add(k.namespace);
+      else exact.set(host, new Set([k.namespace]));
+    }
+  }
+  const inNamespace = (ns: string, k: KnownHost): boolean => ns === '*' || k.namespace === ns;
+  return (ns, host) => {
+    if (host === '*' || host.startsWith('*')) return known.some((k) => inNamespace(ns, k) && (host === '*' || hostsOverlap(k.host, host)));
+    const namespaces = exact.get(host);
+    if (namespaces !== undefined && (ns === '*' || namespaces.has(ns))) return true;
+    return wildcards.some((k) => inNamespace(ns, k) && hostSubsetOf(host, k.host));
+  };
+}
+
 export const checkSidecarEgressHosts: Check = (ctx) => {
   const out: Finding[] = [];
-  const known = ctx.knownHosts();
+  const knownIn = knownHostMatcher(ctx.knownHosts());
   for (const sc of ctx.of<SidecarSpec>('Sidecar')) {
     (sc.spec.egress ?? []).forEach((listener, i) => {
       listener.hosts.forEach((text, j) => {
         const { namespace, host } = splitNamespacedHost(text);
         if (namespace === '~' || (namespace === '*' && host === '*')) return;
         const ns = namespace === '.' ? sc.namespace : namespace;
-        const matched = known.some((k) => (ns === '*' || k.namespace === ns) && (host === '*' || hostsOverlap(k.host, host.toLowerCase())));
-        if (matched) return;
+        if (knownIn(ns, host.toLowerCase())) return;
         out.push(ctx.finding(sc.entry, {
           code: 'WEFT0106', severity: 'warning', path: ['spec', 'egress', i, 'hosts', j],
           message: `egress host ${text} matches no Service or ServiceEntry`,

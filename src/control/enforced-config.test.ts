@@ -9,7 +9,7 @@ import { isWeftError } from '../errors.js';
 import { compileProxyConfigParts } from './compile/index.js';
 import { buildSnapshot } from './compile/snapshot.js';
 import { enforcedConfig } from './enforced-config.js';
-import { configDigest } from './push-server.js';
+import { configDigest } from './config-digest.js';
 import type { PushInputs } from './store/audit-chain.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import type { ResourceStore } from './store/types.js';

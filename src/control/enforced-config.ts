@@ -11,7 +11,7 @@ import { WeftError } from '../errors.js';
 import type { ProxyConfig } from '../proxyconfig/types.js';
 import { compileProxyConfigParts } from './compile/index.js';
 import { buildSnapshot } from './compile/snapshot.js';
-import { configBytesDigest, configDigest } from './push-server.js';
+import { configBytesDigest, configDigest } from './config-digest.js';
 import type { AuditEntry, PushEvent, PushInputs } from './store/audit-chain.js';
 import { MAX_AUDIT_PAGE } from './store/types.js';
 import type { ResourceStore } from './store/types.js';

@@ -7,6 +7,7 @@
  */
 import type { CompiledProxyConfig } from './compile/index.js';
 import type { SharedSection } from './compile/snapshot-memo.js';
+import { jsonOf } from './compile/snapshot-memo.js';
 import type { ProxyConfig } from '../proxyconfig/types.js';
 import { keyedChangeJson } from '../push/config-delta.js';
 import type { KeyedJson } from '../push/config-delta.js';
@@ -33,7 +34,7 @@ function keyed(section: SharedSection<Outbound>): OutboundKeyed {
   if (!k) {
     const v = section.value;
     k = {
-      services: v.services.map((s) => ({ key: s.host, json: JSON.stringify(s) })),
+      services: v.services.map((s) => ({ key: s.host, json: jsonOf(s) })),
       externals: v.externals.map((e) => ({ key: e.source, json: JSON.stringify(e) })),
       trafficPolicy: JSON.stringify(v.trafficPolicy),
       externalRoutes: JSON.stringify(v.externalRoutes ?? null),

@@ -9,7 +9,7 @@ import { SIDECAR_INBOUND_PORT } from '../../proxyconfig/types.js';
 import type { RegistryService } from '../registry/index.js';
 import { isExportedTo, targetPortOn, workloadsOf } from '../registry/index.js';
 import { modeForPort, peerAuthnOf } from './peer-authentication.js';
-import { labelSetKey, perSnapshot, sharedSection } from './snapshot-memo.js';
+import { jsonOf, labelSetKey, perSnapshot, sharedSectionOfJson } from './snapshot-memo.js';
 import { localityOf } from '../../proxyconfig/locality.js';
 import type { TrafficPolicy } from '../../config/kinds/traffic-policy.js';
 import { clientLabelsMatter, hasMeshVirtualServices, withTraffic } from './sidecar-routes.js';
@@ -134,28 +134,41 @@ export function outboundSection(snap: MeshSnapshot, client: OutboundClient, side
     // A Sidecar that names its hosts exactly: only those can be imported, so the rest of the mesh is not scanned.
     const exact = scope.exactHosts;
     const candidates = exact === undefined ? snap.registry.services : servicesByHost(snap, exact);
+    // A service seen with all its ports is the same entry in every section of this namespace and client: with a
+    // Sidecar per workload, a thousand sections share each service's entry and its JSON instead of building them.
+    const entries = wholeEntries(snap, `${fromNamespace}\n${meshRoutes}\n${labels ?? ''}\n${gateway}`);
     const services = candidates.flatMap((svc) => {
       if (!isExportedTo(svc.exportTo, svc.namespace, fromNamespace)) return [];
       const filter = scope.visible(svc.namespace, svc.host);
+      if (filter === 'all') {
+        const known = entries.get(svc);
+        if (known !== undefined) return known;
+      }
       const kept = filter === undefined ? undefined : portsAllowed(ports.get(svc) ?? [], filter);
       if (kept === undefined) return [];
       const vip = vips.get(svc.host);
       const traffic = kept.map((p) => withTraffic(snap, client, svc, p, meshRoutes));
       // Untouched ports stay the shared objects every namespace sees.
       const routed = traffic.every((p, i) => p === kept[i]) ? kept : traffic;
-      return [{ host: svc.host, namespace: svc.namespace, aliases: serviceAliases(svc, fromNamespace), ports: routed, addresses: vip === undefined ? [] : [vip] }];
+      const entry: OutboundService = { host: svc.host, namespace: svc.namespace, aliases: serviceAliases(svc, fromNamespace), ports: routed, addresses: vip === undefined ? [] : [vip] };
+      if (filter === 'all') entries.set(svc, [entry]);
+      return [entry];
     });
     const externals = compileExternals(snap, client, scope);
     const externalRoutes = meshRoutes ? compileExternalRoutes(snap, client, externals, scope) : [];
     // Gateways are exits themselves; every sidecar refuses the direct path to a host routed through one.
     const gatewayOnly = meshRoutes ? egressGatewayHosts(snap) : [];
-    return sharedSection({
+    const value = {
       services,
       externals,
       trafficPolicy: trafficPolicyFor(snap, sidecar),
       ...(externalRoutes.length > 0 && { externalRoutes }),
       ...(gatewayOnly.length > 0 && { egressGatewayHosts: gatewayOnly }),
-    });
+    };
+    // Written as JSON.stringify(value) writes it, each service's text taken from the entry it shares.
+    const optional = `${externalRoutes.length > 0 ? `,"externalRoutes":${JSON.stringify(externalRoutes)}` : ''}${gatewayOnly.length > 0 ? `,"egressGatewayHosts":${JSON.stringify(gatewayOnly)}` : ''}`;
+    const json = `{"services":[${services.map(jsonOf).join(',')}],"externals":${JSON.stringify(externals)},"trafficPolicy":${JSON.stringify(value.trafficPolicy)}${optional}}`;
+    return sharedSectionOfJson(value, json);
   });
 }
 
@@ -167,6 +180,17 @@ function usesClientCredentials(snap: MeshSnapshot): boolean {
       return policies.some((p) => p?.tls?.credentialName !== undefined || (p?.portLevelSettings ?? []).some((l) => l.tls?.credentialName !== undefined));
     }),
   );
+}
+
+/** Entries of services seen with all their ports, per snapshot and client (namespace, mesh routes, labels). */
+function wholeEntries(snap: MeshSnapshot, client: string): Map<RegistryService, [OutboundService]> {
+  const byClient = perSnapshot(snap, 'outbound-whole-entries', () => new Map<string, Map<RegistryService, [OutboundService]>>());
+  let entries = byClient.get(client);
+  if (!entries) {
+    entries = new Map();
+    byClient.set(client, entries);
+  }
+  return entries;
 }
 
 /** The services a namespace sees without a Sidecar: what the control plane itself may call from the root namespace. */

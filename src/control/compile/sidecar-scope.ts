@@ -36,7 +36,9 @@ export function hostSubsetOf(host: string, pattern: string): boolean {
 }
 
 function byAge(a: AppliedSidecar, b: AppliedSidecar): number {
-  return a.creationTimestamp.localeCompare(b.creationTimestamp) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  // RFC 3339 timestamps of one format order as their text does: a plain comparison, far cheaper than localeCompare.
+  const t = a.creationTimestamp < b.creationTimestamp ? -1 : a.creationTimestamp > b.creationTimestamp ? 1 : 0;
+  return t || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
 function sidecarsByNamespace(snap: MeshSnapshot): ReadonlyMap<string, readonly AppliedSidecar[]> {

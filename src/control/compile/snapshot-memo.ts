@@ -29,8 +29,24 @@ export interface SharedSection<T> {
 }
 
 export function sharedSection<T>(value: T): SharedSection<T> {
-  const json = JSON.stringify(value);
+  return sharedSectionOfJson(value, JSON.stringify(value));
+}
+
+/** A shared section whose JSON the caller wrote; it must be exactly `JSON.stringify(value)`. */
+export function sharedSectionOfJson<T>(value: T, json: string): SharedSection<T> {
   return { value, json, hash: createHash('sha256').update(json).digest('hex') };
+}
+
+/** JSON text of compiled objects shared between sections, written once per object (they are never mutated). */
+const jsonTexts = new WeakMap<object, string>();
+
+export function jsonOf(value: object): string {
+  let json = jsonTexts.get(value);
+  if (json === undefined) {
+    json = JSON.stringify(value);
+    jsonTexts.set(value, json);
+  }
+  return json;
 }
 
 /** A stable key for a label set, whatever the order its keys were written in. */

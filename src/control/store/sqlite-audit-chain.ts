@@ -21,6 +21,8 @@ function parseRow(row: ChainRow): AuditEntry {
 
 export class SqliteAuditChain {
   readonly #db: Database.Database;
+  #lastStmt: Database.Statement | undefined;
+  #insertStmt: Database.Statement | undefined;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -28,13 +30,13 @@ export class SqliteAuditChain {
 
   /** Must run inside the caller's transaction. */
   append(content: AuditContent, time: string): AuditEntry {
-    const last = this.#db.prepare('SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1').get() as
-      | { seq: number; hash: string }
-      | undefined;
+    // Prepared once: preparing them again on every append was most of its cost with thousands of proxies' ACKs.
+    this.#lastStmt ??= this.#db.prepare('SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1');
+    this.#insertStmt ??= this.#db.prepare('INSERT INTO audit_chain (seq, time, type, revision, kind, entry, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const last = this.#lastStmt.get() as { seq: number; hash: string } | undefined;
     const sealed = sealEntry(content, (last?.seq ?? 0) + 1, time, last?.hash ?? GENESIS_HASH);
     const { hash, ...entry } = sealed;
-    this.#db
-      .prepare('INSERT INTO audit_chain (seq, time, type, revision, kind, entry, hash) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    this.#insertStmt
       .run(
         sealed.seq,
         time,

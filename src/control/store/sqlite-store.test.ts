@@ -64,6 +64,28 @@ test('a store used after close fails with STORE', async () => {
   }
 });
 
+test('audit appends made in one turn go in together, and an apply made after them is chained after them', async () => {
+  const dir = await tempDir();
+  try {
+    const file = path.join(dir, 'store.db');
+    const store = openSqliteStore(file);
+    const push = (i: number) => store.appendAudit({ type: 'push', proxy: `sidecar/default/p${i}`, outcome: 'ack', configVersion: String(i), configSha256: null });
+    const appended = [push(1), push(2), push(3)];
+    await store.apply([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'a', namespace: 'default', labels: {}, annotations: {} }, spec: { ports: [] } }], 'alice');
+    const entries = await Promise.all(appended);
+    assert.deepEqual(entries.map((e) => e.seq), [1, 2, 3]);
+    const chain = await store.auditLog();
+    assert.deepEqual(chain.map((e) => e.type), ['push', 'push', 'push', 'change']);
+    assert.equal(verifyChain(chain, { checkSignature: () => false }).ok, true);
+    // An append not followed by anything else is still written.
+    const later = await push(4);
+    assert.equal(later.seq, 5);
+    await store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a throwing watch listener is reported and does not stop the others or the store', async () => {
   const dir = await tempDir();
   try {

@@ -64,6 +64,8 @@ class SqliteResourceStore implements SqliteStore {
   readonly #clock: Clock;
   readonly #listeners = new Set<StoreListener>();
   readonly #onListenerError: (err: unknown) => void;
+  /** Appends not yet written: they go in together, as consecutive entries of one transaction (see appendAudit). */
+  readonly #auditQueue: { event: AuditEvent; resolve: (e: AuditEntry) => void; reject: (err: unknown) => void }[] = [];
 
   constructor(db: Database.Database, options: SqliteStoreOptions) {
     this.#db = db;
@@ -165,10 +167,28 @@ class SqliteResourceStore implements SqliteStore {
     return this.#run(() => this.#chain.changes(filter));
   }
 
-  async appendAudit(event: AuditEvent): Promise<AuditEntry> {
-    return this.#run(() =>
-      this.#db.transaction(() => this.#chain.append(event, new Date(this.#clock()).toISOString())).immediate(),
-    );
+  /**
+   * Appends made while the event loop is busy go in together, as consecutive entries of one transaction: a control
+   * plane with thousands of proxies records their pushes and ACKs without a transaction each. Any other operation
+   * writes the queued appends first, so the chain's order is still the order of the calls.
+   */
+  appendAudit(event: AuditEvent): Promise<AuditEntry> {
+    return new Promise((resolve, reject) => {
+      this.#auditQueue.push({ event, resolve, reject });
+      if (this.#auditQueue.length === 1) setImmediate(() => this.#flushAudit());
+    });
+  }
+
+  #flushAudit(): void {
+    const batch = this.#auditQueue.splice(0);
+    if (batch.length === 0) return;
+    try {
+      const time = new Date(this.#clock()).toISOString();
+      const entries = this.#run(() => this.#db.transaction(() => batch.map((b) => this.#chain.append(b.event, time))).immediate());
+      batch.forEach((b, i) => b.resolve(entries[i] as AuditEntry));
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+    }
   }
 
   async auditTail(): Promise<AuditEntry | undefined> {
@@ -211,6 +231,7 @@ class SqliteResourceStore implements SqliteStore {
   }
 
   async close(): Promise<void> {
+    this.#flushAudit();
     this.#listeners.clear();
     if (this.#db.open) this.#db.close();
   }
@@ -278,6 +299,7 @@ class SqliteResourceStore implements SqliteStore {
 
   /** Database failures become STORE errors; coded errors raised inside pass through as they are. */
   #run<T>(op: () => T): T {
+    if (this.#auditQueue.length > 0) this.#flushAudit();
     try {
       return op();
     } catch (err) {

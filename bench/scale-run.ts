@@ -1,0 +1,318 @@
+/**
+ * The control plane's scale scenario: services and workloads applied through the API, simulated proxies on real
+ * mTLS push streams (to one control plane on SQLite, or spread over replicas on a 3-member etcd), one change timed
+ * from the apply to each proxy's ACK, the control planes' RSS and CPU.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import 'reflect-metadata';
+import { ControlClient } from '../src/cli/client.js';
+import { stateDirLayout } from '../src/mesh/state-dir.js';
+import { waitForPort } from '../src/mesh/wait-for-port.js';
+import { ensureSealingKey } from '../src/mesh/local-store.js';
+import { freeListenPort } from './listen-port.js';
+import { REPO_ROOT, WEFT_BIN } from './weft-mesh.js';
+import { percentile } from './open-loop.js';
+import { cpuSeconds, rssMiB, RssPeak } from './proc-stats.js';
+import type { SimulatedProxiesInput } from './simulated-proxies-main.js';
+import { profileWhile, topSelfTime } from './cpu-profile.js';
+import type { SelfTimeRow } from './cpu-profile.js';
+import { podIPOf, scaleResources, scaleSidecars } from './scale-resources.js';
+import { readLines, startBenchEtcd, stopChild } from './scale-processes.js';
+
+export interface ScaleOptions {
+  stateDir: string;
+  services: number;
+  workloads: number;
+  proxies: number;
+  /** Simulated proxies per process. */
+  perProcess: number;
+  /** Give up waiting for connections or ACKs after this long. */
+  timeoutMs: number;
+  /** Profile the control plane for this long while the proxies connect; 0 skips. */
+  profileMs: number;
+  /**
+   * Each service's workloads get a Sidecar (workloadSelector) whose egress hosts import their own service, svc-0
+   * (the one the change touches) and the next SIDECAR_NEIGHBOURS services: Istio's Sidecar scoping at its finest grain.
+   */
+  sidecarScope?: boolean;
+  /**
+   * Control-plane replicas: 1 runs one on SQLite; more run them on a 3-member etcd on loopback, each proxy connected
+   * to one replica (spread evenly), the change applied through the first.
+   */
+  replicas?: number;
+  /** Extra node flags for the control plane (e.g. --cpu-prof, --heap-prof), for profiling a run. */
+  controlNodeArgs?: string[];
+  log: (line: string) => void;
+}
+
+export interface ScaleResult {
+  services: number;
+  workloads: number;
+  proxies: number;
+  sidecarScope: boolean;
+  /** One proxy's config (wl-1) as JSON, and how many services it lists, once all are in sync. */
+  configBytes: number;
+  servicesPerProxy: number;
+  applySeconds: number;
+  connectSeconds: number;
+  connected: number;
+  /** Proxies whose ACK of the changed config was seen; ms from the apply call to the first poll that saw it. */
+  acked: number;
+  ackMs: { p50: number; p99: number; max: number } | undefined;
+  /**
+   * ms from the apply call to each proxy's ACK as the proxy itself timed it (its wall clock, the bench's machine):
+   * exact, where ackMs is rounded up to the poll that saw it and includes the poll's own wait on a busy API.
+   */
+  proxyAcked: number;
+  proxyAckMs: { p50: number; p99: number; max: number } | undefined;
+  /** How long the apply call of the change took (admission, the store write), within the ACK times. */
+  changeApplyMs: number;
+  /**
+   * CPU seconds each replica used from the apply to the last ACK seen (API polls included): what a change costs the
+   * control plane, which a shared machine's load does not inflate as it does the wall-clock times.
+   */
+  changeCpuSeconds: number[];
+  /** The pushes after the change, per replica: ms from the apply to when each ended, and its store read and compile. */
+  changePushes: { replica: number; endedMs: number; snapshotMs: number; pushMs: number }[];
+  pollIntervalMs: number;
+  controlRssIdleMiB: number;
+  controlRssPeakMiB: number;
+  /** Peak RSS from the apply of the change to the last ACK (the rest of the peak is reached while proxies connect). */
+  controlRssChangePeakMiB: number;
+  replicas: number;
+  /** Peak RSS of each replica (one entry without replicas); controlRssPeakMiB is the largest. */
+  replicaRssPeakMiB: number[];
+  /** Where it broke, if it did. */
+  failure: string | undefined;
+  /** Top self time of the control plane while the proxies connected. */
+  profile: SelfTimeRow[];
+}
+
+interface ProxyRow {
+  namespace: string;
+  name: string;
+  connected: boolean;
+  sentVersion: string | null;
+  ackedVersion: string | null;
+}
+
+export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
+  const layout = stateDirLayout(o.stateDir);
+  fs.mkdirSync(layout.root, { recursive: true });
+  const replicas = Math.max(1, o.replicas ?? 1);
+  const etcd = replicas > 1 ? await startBenchEtcd(path.join(layout.root, 'etcd')) : undefined;
+  const storeArgs = etcd === undefined ? [] : ['--store', 'etcd', '--etcd-endpoints', etcd.endpoints.join(','), '--sealing-key', ensureSealingKey(layout)];
+  let controlErr = '';
+  const controls: { child: ChildProcess; port: number }[] = [];
+  const startControl = async (): Promise<void> => {
+    const port = await freeListenPort();
+    const child = spawn(process.execPath, [...(o.controlNodeArgs ?? []), WEFT_BIN, '--state-dir', layout.root, 'control', '--listen', `127.0.0.1:${port}`, ...storeArgs], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stderr?.on('data', (c: Buffer) => (controlErr = (controlErr + c.toString()).slice(-4000)));
+    const replica = controls.length;
+    readLines(child, (line) => {
+      if (!line.includes('"config pushed"')) return;
+      const e = JSON.parse(line) as { time: string; snapshotMs: number; pushMs: number };
+      pushLog.push({ replica, at: Date.parse(e.time), snapshotMs: e.snapshotMs, pushMs: e.pushMs });
+    });
+    controls.push({ child, port });
+    await waitForPort('127.0.0.1', port, 30_000, () => child.exitCode === null);
+  };
+  const sims: ChildProcess[] = [];
+  const inputs: string[] = [];
+  const clients: ControlClient[] = [];
+  /** Each replica's pushes as it logged them: when each ended, how long reading the store and compiling took. */
+  const pushLog: { replica: number; at: number; snapshotMs: number; pushMs: number }[] = [];
+  /** Every config each simulated proxy applied (and ACKed), with the wall-clock time it did. */
+  const proxyAcks = new Map<string, { version: string; at: number }[]>();
+  const result: ScaleResult = {
+    services: o.services,
+    workloads: o.workloads,
+    proxies: o.proxies,
+    sidecarScope: o.sidecarScope === true,
+    configBytes: NaN,
+    servicesPerProxy: NaN,
+    applySeconds: NaN,
+    connectSeconds: NaN,
+    connected: 0,
+    acked: 0,
+    ackMs: undefined,
+    proxyAcked: 0,
+    proxyAckMs: undefined,
+    changeApplyMs: NaN,
+    changeCpuSeconds: [],
+    changePushes: [],
+    // ACK times come from the proxies; the API is polled only to confirm them, since each poll of 2,000 rows costs
+    // the control plane CPU that a push to those proxies would otherwise have.
+    pollIntervalMs: 1000,
+    controlRssIdleMiB: NaN,
+    controlRssPeakMiB: NaN,
+    controlRssChangePeakMiB: NaN,
+    replicas,
+    replicaRssPeakMiB: [],
+    failure: undefined,
+    profile: [],
+  };
+  let peak: RssPeak | undefined;
+  const pids = (): number[] => controls.map((c) => c.child.pid ?? 0);
+  try {
+    // The first replica alone makes the admin credential and the shared secrets; then the rest.
+    await startControl();
+    for (let r = 1; r < replicas; r++) await startControl();
+    peak = new RssPeak(pids(), 200);
+    for (const c of controls) {
+      clients.push(
+        new ControlClient({
+          address: `127.0.0.1:${c.port}`,
+          credential: fs.readFileSync(layout.adminCredentialFile, 'utf8').trim(),
+          caPem: fs.readFileSync(layout.trustBundleFile, 'utf8'),
+          timeoutMs: o.timeoutMs,
+        }),
+      );
+    }
+    const client = clients[0] as ControlClient;
+    o.log(`scale: applying ${o.services} services and ${o.workloads} workloads`);
+    const applyStart = performance.now();
+    const resources = [...scaleResources(o.services, o.workloads, false), ...(o.sidecarScope === true ? scaleSidecars(o.services) : [])];
+    for (let i = 0; i < resources.length; i += 500) await client.apply(resources.slice(i, i + 500));
+    for (let w = 0; w < o.workloads; w++) {
+      await client.setStatus({ kind: 'Workload', namespace: 'scale', name: `wl-${w}` }, { phase: 'Running', podIP: podIPOf(w), restarts: 0 });
+    }
+    result.applySeconds = (performance.now() - applyStart) / 1000;
+    result.controlRssIdleMiB = Math.max(...pids().map(rssMiB));
+
+    o.log(`scale: connecting ${o.proxies} simulated proxies to ${replicas} replica(s)`);
+    const connectStart = performance.now();
+    const specs = [];
+    for (let i = 0; i < o.proxies; i++) {
+      const w = i % o.workloads;
+      const spec = { namespace: 'scale', name: `wl-${w}`, serviceAccount: `sa-${w % o.services}`, podIP: podIPOf(w) };
+      specs.push({ ...spec, token: await client.issueToken({ namespace: spec.namespace, serviceAccount: spec.serviceAccount, workload: spec.name }) });
+    }
+    for (const [r, c] of controls.entries()) {
+      const mine = specs.filter((_, i) => i % replicas === r);
+      for (let i = 0; i < mine.length; i += o.perProcess) {
+        const input: SimulatedProxiesInput = {
+          controlUrl: `https://127.0.0.1:${c.port}`,
+          caBundleFile: layout.trustBundleFile,
+          trustDomain: 'cluster.local',
+          controlNamespace: 'weft-system',
+          proxies: mine.slice(i, i + o.perProcess),
+          concurrency: 16,
+        };
+        const file = path.join(layout.root, `simulated-${r}-${i}.json`);
+        fs.writeFileSync(file, JSON.stringify(input), { mode: 0o600 });
+        inputs.push(file);
+        const sim = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'simulated-proxies-main.js'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+        sims.push(sim);
+        readLines(sim, (line) => {
+          const [what, proxy, version, at] = line.split(' ');
+          if (what !== 'ack' || proxy === undefined || version === undefined) return;
+          let list = proxyAcks.get(proxy);
+          if (!list) proxyAcks.set(proxy, (list = []));
+          list.push({ version, at: Number(at) });
+        });
+      }
+    }
+    const firstPid = controls[0]?.child.pid;
+    if (o.profileMs > 0 && firstPid !== undefined) {
+      const profile = await profileWhile(firstPid, () => new Promise((r) => setTimeout(r, o.profileMs)), 1000).catch((err: unknown) => {
+        o.log(`no control plane profile: ${(err as Error).message}`);
+        return undefined;
+      });
+      if (profile) result.profile = topSelfTime(profile, 15);
+    }
+    // Each replica knows the proxies connected to it: the rows of all of them, a proxy's from where it is connected.
+    const allRows = async (): Promise<ProxyRow[]> => {
+      const byProxy = new Map<string, ProxyRow>();
+      for (const rows of await Promise.all(clients.map(async (c) => (await c.proxies()) as ProxyRow[]))) {
+        for (const p of rows) {
+          const key = `${p.namespace}/${p.name}`;
+          if (p.connected || !byProxy.has(key)) byProxy.set(key, p);
+        }
+      }
+      return [...byProxy.values()];
+    };
+    const synced = (rows: ProxyRow[]): number => rows.filter((p) => p.connected && p.sentVersion !== null && p.sentVersion === p.ackedVersion).length;
+    const deadline = Date.now() + o.timeoutMs;
+    let rows = await allRows();
+    while (synced(rows) < o.proxies && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      rows = await allRows();
+    }
+    result.connected = synced(rows);
+    result.connectSeconds = (performance.now() - connectStart) / 1000;
+    if (result.connected < o.proxies) {
+      result.failure = `only ${result.connected} of ${o.proxies} proxies connected and in sync after ${o.timeoutMs / 1000} s; the change below is timed on those`;
+    }
+    const expected = result.connected;
+    const sampleId = `sidecar/scale/wl-${Math.min(1, o.workloads - 1)}`;
+    for (const c of clients) {
+      const sample = await c.proxyConfig(sampleId).catch(() => undefined);
+      if (sample?.config !== undefined) {
+        result.configBytes = Buffer.byteLength(JSON.stringify(sample.config));
+        result.servicesPerProxy = sample.config.outbound.services.length;
+        break;
+      }
+    }
+
+    o.log('scale: applying one changed Service and waiting for every ACK');
+    const before = new Map(rows.map((p) => [`${p.namespace}/${p.name}`, p.ackedVersion]));
+    const ackAt = new Map<string, number>();
+    const changePeak = new RssPeak(pids(), 100);
+    const changeStart = performance.now();
+    const changeWall = Date.now();
+    const cpuBefore = pids().map(cpuSeconds);
+    await client.apply(scaleResources(1, 0, true));
+    result.changeApplyMs = performance.now() - changeStart;
+    const ackDeadline = Date.now() + o.timeoutMs;
+    while (ackAt.size < expected && Date.now() < ackDeadline) {
+      rows = await allRows();
+      const now = performance.now() - changeStart;
+      for (const p of rows) {
+        const key = `${p.namespace}/${p.name}`;
+        if (!ackAt.has(key) && p.ackedVersion !== null && p.ackedVersion !== before.get(key) && p.ackedVersion === p.sentVersion) ackAt.set(key, now);
+      }
+      if (ackAt.size < expected) await new Promise((r) => setTimeout(r, result.pollIntervalMs));
+    }
+    result.controlRssChangePeakMiB = Math.max(...changePeak.stop().values());
+    result.changeCpuSeconds = pids().map((pid, i) => cpuSeconds(pid) - (cpuBefore[i] ?? 0));
+    result.changePushes = pushLog.filter((p) => p.at >= changeWall).map((p) => ({ replica: p.replica, endedMs: p.at - changeWall, snapshotMs: p.snapshotMs, pushMs: p.pushMs }));
+    result.acked = ackAt.size;
+    const sorted = [...ackAt.values()].sort((a, b) => a - b);
+    if (sorted.length > 0) result.ackMs = { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };
+    // The same ACKs timed where they were sent: the first config each proxy applied after the apply call began
+    // whose version differs from the one it ran before.
+    const proxySide: number[] = [];
+    for (const [proxy, acks] of proxyAcks) {
+      const first = acks.find((a) => a.at >= changeWall && a.version !== before.get(proxy));
+      if (first) proxySide.push(first.at - changeWall);
+    }
+    proxySide.sort((a, b) => a - b);
+    result.proxyAcked = proxySide.length;
+    if (proxySide.length > 0) result.proxyAckMs = { p50: percentile(proxySide, 50), p99: percentile(proxySide, 99), max: proxySide[proxySide.length - 1] ?? NaN };
+    if (result.acked < expected) {
+      result.failure = `${result.failure === undefined ? '' : `${result.failure}; `}only ${result.acked} of ${expected} proxies acknowledged the change within ${o.timeoutMs / 1000} s`;
+    }
+    return result;
+  } catch (err) {
+    result.failure = `${(err as Error).message}${controlErr === '' ? '' : `; control plane said: ${controlErr.trim().split('\n').slice(-3).join(' | ')}`}`;
+    return result;
+  } finally {
+    if (peak) {
+      const peaks = peak.stop();
+      result.replicaRssPeakMiB = pids().map((pid) => peaks.get(pid) ?? NaN);
+      result.controlRssPeakMiB = Math.max(...result.replicaRssPeakMiB);
+    }
+    await Promise.all(sims.map(stopChild));
+    await Promise.all(clients.map((c) => c.close()));
+    await Promise.all(controls.map((c) => stopChild(c.child)));
+    await etcd?.stop();
+    for (const f of inputs) fs.rmSync(f, { force: true });
+  }
+}

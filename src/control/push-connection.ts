@@ -1,0 +1,120 @@
+/**
+ * One proxy's push stream as the control plane holds it: the proxy's status as `weft status` shows it, and what
+ * incremental pushes need to know of it (the config it holds once it has applied everything written, the one it
+ * last ACKed, those written and not yet answered). Kept small: the configs are compiled objects whose big sections
+ * are shared between proxies, so a connection costs its own part and a few versions' bookkeeping.
+ */
+import type http2 from 'node:http2';
+import type { NodeInfo } from '../push/protocol.js';
+import type { CompiledProxyConfig } from './compile/index.js';
+import type { PushInputs } from './store/audit-chain.js';
+import { configDeltaParts } from './push-delta.js';
+import { writeConfigLine, writeDeltaLine } from './push-lines.js';
+
+export interface ProxyStatus {
+  id: string;
+  role: 'sidecar' | 'gateway';
+  namespace: string;
+  name: string;
+  spiffeId: string;
+  podIP: string;
+  connected: boolean;
+  connectedAt: string;
+  sentVersion: string | null;
+  ackedVersion: string | null;
+  lastNack: { version: string; reason: string; at: string } | null;
+  certNotAfter: string | null;
+  compileError: string | null;
+  /** The sidecar's default inbound mTLS mode, from its last compiled config. */
+  mtlsMode: string | null;
+  /** How the last config was written: whole, or as what changed since the one before. */
+  sentAs: 'config' | 'config-delta' | null;
+  /** Times this proxy asked for its whole config since it connected (a delta came against a version it lacked). */
+  resyncs: number;
+}
+
+export interface PendingConfig {
+  compiled: CompiledProxyConfig;
+  inputs: PushInputs;
+}
+
+/** Only the newest few versions can still be answered; older ones are superseded on the stream. */
+const ANSWERABLE_VERSIONS = 8;
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= ANSWERABLE_VERSIONS) map.delete(map.keys().next().value as string);
+  map.set(key, value);
+}
+
+export class ProxyConnection {
+  /** The stream's buffer is full: the next config waits for 'drain'. */
+  blocked = false;
+  /** The newest config not yet written (blocked, or waiting for a send slot); an older one is dropped, never sent. */
+  pending: PendingConfig | undefined;
+  /**
+   * The config the proxy holds once it has applied everything written: the base of the next delta. Undefined: the
+   * next config goes whole (first on a stream, after a NACK with nothing ACKed, on a resync request).
+   */
+  #base: CompiledProxyConfig | undefined;
+  /** The config last ACKed on this stream, the base again after a NACK. */
+  #acked: CompiledProxyConfig | undefined;
+  /** Configs written and not yet answered, by version. */
+  readonly #unanswered = new Map<string, CompiledProxyConfig>();
+  /** The audit digest of each config version written, for the record of its ACK or NACK. */
+  readonly #digests = new Map<string, string>();
+
+  constructor(
+    readonly status: ProxyStatus,
+    readonly serviceAccount: string,
+    readonly node: NodeInfo,
+    readonly stream: http2.ServerHttp2Stream,
+    /** The proxy's hello accepts `config-delta`. */
+    readonly deltas: boolean,
+  ) {}
+
+  get open(): boolean {
+    return !this.stream.closed && !this.stream.destroyed;
+  }
+
+  /**
+   * Writes `compiled`, as what changed since the config the proxy will hold when it gets here if it takes deltas,
+   * else whole; false when the stream's buffer is full.
+   */
+  write(compiled: CompiledProxyConfig, digest: string | undefined): boolean {
+    const { version } = compiled.config;
+    this.status.sentVersion = version;
+    if (digest !== undefined) remember(this.#digests, version, digest);
+    remember(this.#unanswered, version, compiled);
+    const base = this.deltas ? this.#base : undefined;
+    this.#base = compiled;
+    this.status.sentAs = base === undefined ? 'config' : 'config-delta';
+    return base === undefined ? writeConfigLine(this.stream, compiled.jsonParts) : writeDeltaLine(this.stream, configDeltaParts(base, compiled));
+  }
+
+  digestOf(version: string): string | null {
+    return this.#digests.get(version) ?? null;
+  }
+
+  acked(version: string): void {
+    this.status.ackedVersion = version;
+    this.#acked = this.#unanswered.get(version) ?? this.#acked;
+    this.#unanswered.delete(version);
+  }
+
+  /**
+   * The proxy still holds what it last ACKed: later deltas go against that (those already written against the
+   * rejected version will not merge, and the proxy asks for a resync).
+   */
+  nacked(version: string, reason: string, at: string): void {
+    this.status.lastNack = { version, reason, at };
+    this.#unanswered.delete(version);
+    this.#base = this.#acked;
+  }
+
+  /** The proxy asked for its whole config: the next one goes whole, even if it is the version last sent. */
+  resync(): void {
+    this.#base = undefined;
+    this.status.resyncs++;
+    this.status.sentVersion = null;
+  }
+}
