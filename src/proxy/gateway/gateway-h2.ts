@@ -10,7 +10,6 @@
 import http2 from 'node:http2';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { randomUUID } from 'node:crypto';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import { pickVirtualHost } from '../config/compiled-config.js';
 import { parseAuthority } from '../http/authority.js';
@@ -23,9 +22,7 @@ import { sendProxyError } from '../http/proxy-error.js';
 import { admitRequest } from '../security/admit-request.js';
 import type { AdmissionRequest } from '../security/admit-request.js';
 import { authzLogFields } from '../security/authz-log.js';
-import { PEER_WORKLOAD_HEADER, peerTableOf } from '../telemetry/peer-table.js';
-import { withoutPeerWorkload } from '../telemetry/peer-header.js';
-import { startHop } from '../telemetry/trace-context.js';
+import { prepareGatewayForward } from './gateway-forward.js';
 import { trustedClientAddress } from './client-address.js';
 import type { TlsConnectionInfo } from './tls-listener.js';
 
@@ -113,17 +110,8 @@ function handleStream(rt: ProxyRuntime, dispatch: Dispatch, conn: GatewayConnect
       ex.logFields = authzLogFields(admitted.decision);
       const prior = headers['x-forwarded-for'];
       const xff = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${remoteAddress}` : remoteAddress;
-      const extra: string[] = ['x-forwarded-proto', tls === undefined ? 'http' : 'https', 'x-forwarded-for', xff, 'x-envoy-external-address', clientAddress, ...admitted.addHeaders];
-      if (headers['x-request-id'] === undefined) extra.push('x-request-id', randomUUID());
-      // As for HTTP/1.1 (index.ts): the destination's proxy names the gateway, and the gateway's span is the parent.
-      extra.push(PEER_WORKLOAD_HEADER, peerTableOf(cfg.raw).localKey);
-      const trace = startHop(cfg.raw.telemetry?.tracing, headers, rt.random);
-      if (trace) {
-        for (const h of trace.headers) extra.push(h);
-        ex.logFields = { ...ex.logFields, trace };
-      }
-      ex.extraHeaders = extra;
-      ex.removeHeaders = new Set([...admitted.removeHeaders, 'x-forwarded-for', 'x-envoy-external-address', ...withoutPeerWorkload(undefined, trace !== undefined)]);
+      // As for HTTP/1.1 (index.ts): the same edge headers, request id, peer name and trace hop.
+      prepareGatewayForward(rt, cfg, ex, headers, { proto: tls === undefined ? 'http' : 'https', forwardedFor: xff, clientAddress }, admitted);
       dispatch(ex, ex);
     },
     (err: unknown) => {

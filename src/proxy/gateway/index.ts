@@ -10,7 +10,6 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { randomUUID } from 'node:crypto';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { CompiledProxyConfig } from '../config/compiled-config.js';
 import { pickVirtualHost } from '../config/compiled-config.js';
@@ -24,10 +23,7 @@ import { hardenServer } from '../http/harden-server.js';
 import { hostFieldProblem, refuseMalformed } from '../http/host-field.js';
 import type { Dispatch } from '../request/exchange.js';
 import { Http1Exchange } from '../request/http1-exchange.js';
-import { PEER_WORKLOAD_HEADER, peerTableOf } from '../telemetry/peer-table.js';
-import { withoutPeerWorkload } from '../telemetry/peer-header.js';
-import { startHop } from '../telemetry/trace-context.js';
-import { tracingFor } from '../telemetry/telemetry-policy.js';
+import { prepareGatewayForward } from './gateway-forward.js';
 import { requestPath } from '../outbound/index.js';
 import { trustedClientAddress } from './client-address.js';
 import { admitRequest } from '../security/admit-request.js';
@@ -211,20 +207,7 @@ function route(
   // No virtual host for this Host: no routes and no default destination, so the chain answers 404.
   ex.routes = vh?.routes ?? [];
   ex.logFields = { ...callerOf(conn), ...authzLogFields(admitted.decision) };
-  // Envoy at the edge: XFF gets the peer appended (one header, not the client's beside ours), and
-  // x-envoy-external-address is always the trusted client address, whatever the client sent.
-  const extra: string[] = ['x-forwarded-proto', conn === undefined ? 'http' : 'https', 'x-forwarded-for', forwardedFor(req, conn), 'x-envoy-external-address', clientAddress, ...admitted.addHeaders];
-  if (req.headers['x-request-id'] === undefined) extra.push('x-request-id', randomUUID());
-  // The destination's proxy names the gateway in its telemetry; a client's own copy of the header is dropped.
-  extra.push(PEER_WORKLOAD_HEADER, peerTableOf(cfg.raw).localKey);
-  // The gateway joins the client's trace or starts one; its span is the parent of the first sidecar's.
-  const trace = startHop(tracingFor(cfg.raw, 'client'), req.headers, rt.random);
-  if (trace) {
-    for (const h of trace.headers) extra.push(h);
-    ex.logFields = { ...ex.logFields, trace };
-  }
-  ex.extraHeaders = extra;
-  ex.removeHeaders = new Set([...admitted.removeHeaders, 'x-forwarded-for', 'x-envoy-external-address', ...withoutPeerWorkload(undefined, trace !== undefined)]);
+  prepareGatewayForward(rt, cfg, ex, req.headers, { proto: conn === undefined ? 'http' : 'https', forwardedFor: forwardedFor(req, conn), clientAddress }, admitted);
   dispatch(ex, ex);
 }
 
