@@ -145,11 +145,16 @@ export function forwardH2Stream(
       const refuse = (): void => {
         down.removeListener('data', measure);
         down.unpipe(up);
-        const status = grpcMessageTooLarge(requestMessages.oversize, requestMessages.limit, 'request');
         outcome.error = 'request payload too large';
-        outcome.grpcStatus = status['grpc-status'];
         if (!up.closed && !up.destroyed) up.close(NGHTTP2_CANCEL);
         if (down.destroyed || down.closed) return;
+        if (down.writableEnded) {
+          // The caller already has its whole answer and status: it is only asked to stop sending.
+          if (!down.readableEnded) down.close(NGHTTP2_NO_ERROR);
+          return;
+        }
+        const status = grpcMessageTooLarge(requestMessages.oversize, requestMessages.limit, 'request');
+        outcome.grpcStatus = status['grpc-status'];
         if (!down.headersSent) {
           outcome.status = 200;
           down.respond({ ':status': 200, 'content-type': 'application/grpc', ...status }, { endStream: true });
