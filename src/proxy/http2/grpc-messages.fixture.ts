@@ -1,8 +1,9 @@
 /**
  * For gRPC tests: a gRPC app with one method of each kind (unary, client streaming, server streaming, bidi), behind
- * its sidecar's inbound listener on a PERMISSIVE grpc port, and a client sidecar whose outbound listener reaches it
- * in plaintext h2c (a DISABLE endpoint). Each sidecar reports to its own ProxyMetrics and access-log list. Messages
- * are raw bytes (no protobuf), so a test says exactly what crosses.
+ * its sidecar's inbound listener on a PERMISSIVE grpc port, and a client sidecar's outbound listener and an ingress
+ * gateway (h2c on its HTTP port, every call routed to the app's service) that reach it in plaintext h2c (a DISABLE
+ * endpoint). Each proxy reports to its own ProxyMetrics and access-log list. Messages are raw bytes (no protobuf),
+ * so a test says exactly what crosses.
  */
 import type net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
@@ -16,11 +17,16 @@ import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { ProxyMetrics } from '../telemetry/proxy-metrics.js';
 import { createInboundListener } from '../inbound/index.js';
 import { createOutboundListener } from '../outbound/index.js';
+import { createGatewayListeners } from '../gateway/index.js';
+import type { GatewayListeners } from '../gateway/index.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
 
 export const MESSAGES_HOST = 'messages.default.svc.cluster.local';
 export const MESSAGES_PORT = 50051;
 export const MESSAGES_AUTHORITY = `${MESSAGES_HOST}:${MESSAGES_PORT}`;
+/** The name the gateway's virtual host answers for. */
+export const GATEWAY_AUTHORITY = 'messages.example.com';
+const GATEWAY_PORT = 8080;
 /** The gRPC client and server's own limits lifted, so a refusal can only come from a proxy. */
 export const UNLIMITED = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 };
 
@@ -49,9 +55,9 @@ export type MessagesClient = grpc.Client & {
   chat(): grpc.ClientDuplexStream<Buffer, Buffer>;
 };
 
-export function messagesClient(port: number): MessagesClient {
+export function messagesClient(port: number, authority = MESSAGES_AUTHORITY): MessagesClient {
   const Ctor = grpc.makeGenericClientConstructor(MESSAGES_SERVICE, 'Messages');
-  return new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { ...UNLIMITED, 'grpc.default_authority': MESSAGES_AUTHORITY }) as unknown as MessagesClient;
+  return new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { ...UNLIMITED, 'grpc.default_authority': authority }) as unknown as MessagesClient;
 }
 
 export interface SidecarUnderTest {
@@ -66,7 +72,9 @@ export interface MessagesMesh {
   appPort: number;
   inboundPort: number;
   outboundPort: number;
+  gatewayPort: number;
   client: SidecarUnderTest;
+  gateway: SidecarUnderTest;
   server: SidecarUnderTest;
   /** Sizes of every message the app received, in order. */
   received: number[];
@@ -75,20 +83,34 @@ export interface MessagesMesh {
 
 const security: ProxyConfig['security'] = { rootNamespace: 'istio-system', pathNormalization: 'BASE', authorizationPolicies: [], jwtRules: [], extensionProviders: [] };
 
-function clientConfig(inboundPort: number, appPort: number): ProxyConfig {
+function messagesService(inboundPort: number, appPort: number): ProxyConfig['outbound']['services'][number] {
   const endpoint = { address: '127.0.0.1', inboundPort, targetPort: appPort, spiffeId: 'spiffe://cluster.local/ns/default/sa/messages', mtls: false, workload: 'default/messages' };
+  return { host: MESSAGES_HOST, namespace: 'default', aliases: ['messages'], addresses: [], ports: [{ port: MESSAGES_PORT, name: 'grpc', protocol: 'grpc', endpoints: [endpoint] }] };
+}
+
+function clientConfig(inboundPort: number, appPort: number): ProxyConfig {
   return {
     schema: PROXY_CONFIG_SCHEMA,
     version: 'client',
     proxy: { role: 'sidecar', namespace: 'default', name: 'client', spiffeId: 'spiffe://cluster.local/ns/default/sa/client', labels: { app: 'client' } },
     trustDomain: 'cluster.local',
     inbound: null,
-    outbound: {
-      services: [{ host: MESSAGES_HOST, namespace: 'default', aliases: ['messages'], addresses: [], ports: [{ port: MESSAGES_PORT, name: 'grpc', protocol: 'grpc', endpoints: [endpoint] }] }],
-      externals: [],
-      trafficPolicy: 'REGISTRY_ONLY',
-    },
+    outbound: { services: [messagesService(inboundPort, appPort)], externals: [], trafficPolicy: 'REGISTRY_ONLY' },
     gateway: null,
+    security,
+  };
+}
+
+function gatewayConfig(inboundPort: number, appPort: number): ProxyConfig {
+  const route = { source: 'default/messages#0', name: '', match: [], destinations: [{ host: MESSAGES_HOST, port: MESSAGES_PORT, weight: 100 }], timeoutMs: 0 };
+  return {
+    schema: PROXY_CONFIG_SCHEMA,
+    version: 'ingress',
+    proxy: { role: 'gateway', namespace: 'istio-system', name: 'ingress', spiffeId: 'spiffe://cluster.local/ns/istio-system/sa/ingress', labels: { istio: 'ingressgateway' } },
+    trustDomain: 'cluster.local',
+    inbound: null,
+    outbound: { services: [messagesService(inboundPort, appPort)], externals: [], trafficPolicy: 'REGISTRY_ONLY' },
+    gateway: { servers: [{ port: GATEWAY_PORT, name: 'http', protocol: 'HTTP', virtualHosts: [{ gateway: 'istio-system/ingress', domains: [GATEWAY_AUTHORITY], routes: [route] }] }] },
     security,
   };
 }
@@ -169,12 +191,16 @@ export async function startMessagesMesh(): Promise<MessagesMesh> {
   let inboundPort = 0;
   const server = sidecar('default/messages', () => serverConfig(appPort));
   const client = sidecar('default/client', () => clientConfig(inboundPort, appPort));
+  const gateway = sidecar('istio-system/ingress', () => gatewayConfig(inboundPort, appPort));
+  let gatewayListeners: GatewayListeners | undefined;
   const close = async (): Promise<void> => {
+    await gatewayListeners?.close();
     for (const s of servers) s.close();
     for (const s of sockets) s.destroy();
     app.forceShutdown();
     await client.rt.pools.close();
     await server.rt.pools.close();
+    await gateway.rt.pools.close();
   };
   try {
     appPort = await new Promise<number>((resolve, reject) => app.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
@@ -189,7 +215,11 @@ export async function startMessagesMesh(): Promise<MessagesMesh> {
     const outboundPort = await listenOnLoopback(outbound);
     server.configure();
     client.configure();
-    return { appPort, inboundPort, outboundPort, client, server, received, close };
+    gateway.configure();
+    gatewayListeners = createGatewayListeners(gateway.rt, '127.0.0.1', new Map([[GATEWAY_PORT, 0]]));
+    await gatewayListeners.reconcile(gateway.rt.config!);
+    const gatewayPort = Number(gatewayListeners.addresses()[String(GATEWAY_PORT)]!.split(':')[1]);
+    return { appPort, inboundPort, outboundPort, gatewayPort, client, gateway, server, received, close };
   } catch (err) {
     await close();
     throw err;

@@ -1,7 +1,7 @@
 /**
  * Istio's gRPC message counts (istio_request_messages_total, istio_response_messages_total) at both reporters: a real
- * gRPC client calls a real gRPC server through the client sidecar's outbound listener and the server sidecar's
- * inbound listener. Each case says how many messages each side sent; both sidecars must report exactly that, with
+ * gRPC client calls a real gRPC server through the client sidecar's outbound listener (or the ingress gateway) and
+ * the server sidecar's inbound listener. Each case says how many messages each side sent; both sidecars must report exactly that, with
  * istio_requests_total's labels. A non-gRPC HTTP/2 request counts no message (Envoy's gRPC stats filter sees only
  * gRPC), however its body looks; a message split over DATA frames of one byte counts once; a Telemetry override
  * disables one metric and rewrites the other's tags.
@@ -14,18 +14,22 @@ import { parsePromText } from '../../../test/support/prom-text.js';
 import type { Sample } from '../../../test/support/prom-text.js';
 import type { TelemetryPolicy } from '../../proxyconfig/telemetry-policy-types.js';
 import type { ProxyMetrics } from '../telemetry/proxy-metrics.js';
-import { MESSAGES_AUTHORITY, messagesClient, startMessagesMesh } from './grpc-messages.fixture.js';
+import { GATEWAY_AUTHORITY, MESSAGES_AUTHORITY, messagesClient, startMessagesMesh } from './grpc-messages.fixture.js';
 import type { MessagesClient, MessagesMesh, SidecarUnderTest } from './grpc-messages.fixture.js';
 import { FLAG, FRAME, RawH2, frame, literal } from './raw-h2.fixture.js';
 
 let mesh: MessagesMesh;
 let client: MessagesClient;
+/** The same calls through the ingress gateway, which reports as the source. */
+let viaGateway: MessagesClient;
 before(async () => {
   mesh = await startMessagesMesh();
   client = messagesClient(mesh.outboundPort);
+  viaGateway = messagesClient(mesh.gatewayPort, GATEWAY_AUTHORITY);
 });
 after(async () => {
   client.close();
+  viaGateway.close();
   await mesh.close();
 });
 
@@ -123,7 +127,7 @@ interface Case {
   name: string;
   /** Makes the call; `via`: whether it crosses the client sidecar (else it is dialled at the server sidecar). */
   call: (m: MessagesMesh) => Promise<unknown>;
-  via: 'both' | 'destination';
+  via: 'both' | 'destination' | 'gateway';
   requestMessages: number;
   responseMessages: number;
 }
@@ -141,6 +145,25 @@ const CASES: Case[] = [
   { name: 'three messages in DATA frames of one byte each, through both sidecars', via: 'both', requestMessages: 3, responseMessages: 1, call: (m) => bytewise(m.outboundPort, '/weft.test.Messages/Upload', SPLIT) },
   { name: 'three messages in DATA frames of one byte each, straight at the destination', via: 'destination', requestMessages: 3, responseMessages: 1, call: (m) => bytewise(m.inboundPort, '/weft.test.Messages/Upload', SPLIT) },
   {
+    name: 'through the ingress gateway: client streaming, 3 messages',
+    via: 'gateway',
+    requestMessages: 3,
+    responseMessages: 1,
+    call: () =>
+      new Promise<void>((resolve, reject) => {
+        const call = viaGateway.upload((err, reply) => (err ? reject(err) : resolve(assert.deepEqual([...reply!], [3]))));
+        for (const n of [1, 2, 3]) call.write(bytes(n));
+        call.end();
+      }),
+  },
+  {
+    name: 'through the ingress gateway: server streaming, 5 replies',
+    via: 'gateway',
+    requestMessages: 1,
+    responseMessages: 5,
+    call: async () => assert.equal((await collect(viaGateway.download(Buffer.from([5])))).length, 5),
+  },
+  {
     name: 'a non-gRPC HTTP/2 request whose body looks like gRPC messages counts none',
     via: 'both',
     requestMessages: 0,
@@ -152,27 +175,31 @@ const CASES: Case[] = [
 describe('gRPC message counts at both reporters', () => {
   for (const c of CASES) {
     test(c.name, async () => {
-      const src = await counts(mesh.client, 'source');
+      const source = c.via === 'gateway' ? mesh.gateway : mesh.client;
+      const src = await counts(source, 'source');
       const dst = await counts(mesh.server, 'destination');
-      const [clientLogged, serverLogged] = [mesh.client.entries.length, mesh.server.entries.length];
+      const [sourceLogged, serverLogged] = [source.entries.length, mesh.server.entries.length];
       await c.call(mesh);
-      await waitFor(() => mesh.server.entries.length > serverLogged && (c.via === 'destination' || mesh.client.entries.length > clientLogged));
+      await waitFor(() => mesh.server.entries.length > serverLogged && (c.via === 'destination' || source.entries.length > sourceLogged));
       const want = { requests: 1, requestMessages: c.requestMessages, responseMessages: c.responseMessages };
       const at = (now: Counts, was: Counts): Counts => ({ requests: now.requests - was.requests, requestMessages: now.requestMessages - was.requestMessages, responseMessages: now.responseMessages - was.responseMessages });
       assert.deepEqual(at(await counts(mesh.server, 'destination'), dst), want, 'destination reporter');
-      assert.deepEqual(at(await counts(mesh.client, 'source'), src), c.via === 'both' ? want : { requests: 0, requestMessages: 0, responseMessages: 0 }, 'source reporter');
+      assert.deepEqual(at(await counts(source, 'source'), src), c.via === 'destination' ? { requests: 0, requestMessages: 0, responseMessages: 0 } : want, 'source reporter');
     });
   }
 
   test("the message series carry istio_requests_total's labels, request_protocol grpc; a non-gRPC request has none", async () => {
-    for (const [side, reporter] of [
-      [mesh.client, 'source'],
-      [mesh.server, 'destination'],
+    // The non-gRPC request went through the client sidecar, not the gateway.
+    for (const [side, reporter, sawHttp] of [
+      [mesh.client, 'source', true],
+      [mesh.gateway, 'source', false],
+      [mesh.server, 'destination', true],
     ] as const) {
       const requests = (await samples(side.metrics, 'istio_requests_total')).filter((s) => s.labels['reporter'] === reporter);
       const key = (s: Sample): string => JSON.stringify(Object.entries(s.labels).sort());
       const grpcSeries = new Set(requests.filter((s) => s.labels['request_protocol'] === 'grpc').map(key));
-      assert.ok(requests.some((s) => s.labels['request_protocol'] === 'http'), 'the non-gRPC request has its request series');
+      assert.equal(requests.some((s) => s.labels['request_protocol'] === 'http'), sawHttp, 'the non-gRPC request has its request series');
+      assert.ok(grpcSeries.size > 0);
       for (const name of ['istio_request_messages_total', 'istio_response_messages_total']) {
         const series = (await samples(side.metrics, name)).filter((s) => s.labels['reporter'] === reporter);
         assert.deepEqual(new Set(series.map(key)), grpcSeries, `${name} at ${reporter}`);
