@@ -137,6 +137,9 @@ const CASES: Case[] = [
     yaml: `apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: { name: t, namespace: default }\nspec:\n  accessLogging:\n  - providers:\n    - name: nope\n  tracing:\n  - providers: [{ name: prometheus }]\n` },
   { name: 'WEFT0121', want: ['WEFT0121 Telemetry default/t @7'],
     yaml: `apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: { name: t, namespace: default }\nspec:\n  metrics:\n  - overrides:\n    - match: { customMetric: my_metric }\n` },
+  // The gRPC message counts are emitted, so overriding them is no finding.
+  { name: 'no WEFT0121 for the gRPC message counts', want: [],
+    yaml: `apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: { name: t, namespace: default }\nspec:\n  metrics:\n  - overrides:\n    - match: { metric: GRPC_REQUEST_MESSAGES }\n      disabled: true\n    - match: { metric: GRPC_RESPONSE_MESSAGES }\n` },
   { name: 'WEFT0122', want: ['WEFT0122 Telemetry default/t @5'],
     yaml: `apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: { name: t, namespace: default }\nspec:\n  targetRef: { kind: Service, name: reviews }\n` },
 ];

@@ -24,12 +24,11 @@ export const checkTelemetryReferences: Check = (ctx) => {
       }));
     }
     (t.spec.metrics ?? []).forEach((m, i) => (m.overrides ?? []).forEach((o, j) => {
-      const metric = o.match?.metric;
-      if (o.match?.customMetric === undefined && metric !== 'GRPC_REQUEST_MESSAGES' && metric !== 'GRPC_RESPONSE_MESSAGES') return;
+      if (o.match?.customMetric === undefined) return;
       out.push(ctx.finding(t.entry, {
         code: 'WEFT0121', severity: 'warning', path: ['spec', 'metrics', i, 'overrides', j, 'match'],
-        message: o.match?.customMetric !== undefined ? `weft defines no custom metric "${o.match.customMetric}": this override changes nothing` : `weft does not emit ${metric} (Istio's gRPC stats filter): this override changes nothing`,
-        fix: 'match one of the standard metrics weft emits (REQUEST_COUNT … TCP_RECEIVED_BYTES) or ALL_METRICS',
+        message: `weft defines no custom metric "${o.match.customMetric}": this override changes nothing`,
+        fix: 'match one of the standard metrics weft emits (REQUEST_COUNT … GRPC_RESPONSE_MESSAGES) or ALL_METRICS',
       }));
     }));
     const refs = [...(t.spec.targetRef ? [t.spec.targetRef] : []), ...(t.spec.targetRefs ?? [])];

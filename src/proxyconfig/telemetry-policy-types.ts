@@ -8,7 +8,7 @@ import { z } from 'zod';
 /** One tag operation on a metric: removed, or set to a CEL expression's value (bounded attributes only). */
 const tagOverride = z.strictObject({ tag: z.string(), remove: z.boolean(), value: z.string().optional() });
 
-/** Istio's metric classes weft emits (REQUEST_COUNT … TCP_RECEIVED_BYTES). */
+/** Istio's metric classes weft emits (REQUEST_COUNT … GRPC_RESPONSE_MESSAGES). */
 export const POLICY_METRICS = [
   'REQUEST_COUNT',
   'REQUEST_DURATION',
@@ -18,6 +18,8 @@ export const POLICY_METRICS = [
   'TCP_CLOSED_CONNECTIONS',
   'TCP_SENT_BYTES',
   'TCP_RECEIVED_BYTES',
+  'GRPC_REQUEST_MESSAGES',
+  'GRPC_RESPONSE_MESSAGES',
 ] as const;
 export type PolicyMetric = (typeof POLICY_METRICS)[number];
 

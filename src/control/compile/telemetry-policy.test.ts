@@ -88,9 +88,33 @@ describe('tracing', () => {
 describe('metrics (the customizing-metrics task)', () => {
   test('remove a tag from every metric, both sides', () => {
     const p = policy([telemetry('istio-system', 'mesh', { metrics: [{ providers: [{ name: 'prometheus' }], overrides: [{ tagOverrides: { grpc_response_status: { operation: 'REMOVE' } } }] }] })], FOO);
-    assert.equal(p.server.metrics.overrides.length, 8);
+    // Istio's ten metric classes, the gRPC message counts included.
+    assert.equal(p.server.metrics.overrides.length, 10);
     for (const o of [...p.server.metrics.overrides, ...p.client.metrics.overrides]) assert.deepEqual(o.tags, [{ tag: 'grpc_response_status', remove: true }]);
   });
+  test('GRPC_REQUEST_MESSAGES and GRPC_RESPONSE_MESSAGES are overridden like the others', () => {
+    const p = policy(
+      [
+        telemetry('foo', 't', {
+          metrics: [
+            {
+              overrides: [
+                { match: { metric: 'GRPC_REQUEST_MESSAGES' }, disabled: true },
+                { match: { metric: 'GRPC_RESPONSE_MESSAGES', mode: 'SERVER' }, tagOverrides: { grpc_response_status: { operation: 'REMOVE' }, shape: { value: "'streamed'" } } },
+              ],
+            },
+          ],
+        }),
+      ],
+      FOO,
+    );
+    assert.deepEqual(p.client.metrics.overrides, [{ metric: 'GRPC_REQUEST_MESSAGES', disabled: true, tags: [] }]);
+    assert.deepEqual(p.server.metrics.overrides, [
+      { metric: 'GRPC_REQUEST_MESSAGES', disabled: true, tags: [] },
+      { metric: 'GRPC_RESPONSE_MESSAGES', disabled: false, tags: [{ tag: 'grpc_response_status', remove: true }, { tag: 'shape', remove: false, value: "'streamed'" }] },
+    ]);
+  });
+
   test('upsert a tag on REQUEST_COUNT, client side only', () => {
     const p = policy([telemetry('foo', 't', { metrics: [{ overrides: [{ match: { metric: 'REQUEST_COUNT', mode: 'CLIENT' }, tagOverrides: { outcome: { value: "response.code >= 500 ? 'error' : 'ok'" } } }] }] })], FOO);
     assert.deepEqual(p.client.metrics.overrides, [{ metric: 'REQUEST_COUNT', disabled: false, tags: [{ tag: 'outcome', remove: false, value: "response.code >= 500 ? 'error' : 'ok'" }] }]);

@@ -94,7 +94,6 @@ function matchedMetrics(o: NonNullable<TelemetryMetrics['overrides']>[number]): 
   const m = o.match?.metric;
   if (o.match?.customMetric !== undefined) return []; // weft defines no custom metrics (the analyzer says so)
   if (m === undefined || m === 'ALL_METRICS') return POLICY_METRICS;
-  // gRPC message counts are not emitted by weft: an override of them has nothing to change.
   return (POLICY_METRICS as readonly string[]).includes(m) ? [m as PolicyMetric] : [];
 }
 

@@ -7,6 +7,10 @@
  * nothing). Written by hand because it is twelve lines over a Buffer the proxy already has, and a gRPC codec library
  * would want whole messages.
  *
+ * The same pass counts the messages (Istio's istio_request_messages_total and istio_response_messages_total): a
+ * message counts once its prefix is read and its length is within the limit, so a refused message, which never
+ * reaches the receiver, is not counted. A zero-length message counts too.
+ *
  * The limit is gRPC's own default for a receiver, 4 MiB (grpc-go's and grpc-js's max receive message length),
  * unless the mesh sets `grpcMaxMessageBytes` (docs/traffic.md).
  */
@@ -25,6 +29,8 @@ export class GrpcMessageLimit {
   private length = 0;
   /** The declared length of the message that broke the limit; -1 while none has. */
   oversize = -1;
+  /** Messages whose prefix has passed within the limit. */
+  messages = 0;
 
   constructor(readonly limit: number) {}
 
@@ -55,6 +61,7 @@ export class GrpcMessageLimit {
         return Math.max(0, i - PREFIX_BYTES);
       }
       this.payloadLeft = this.length;
+      this.messages++;
     }
     return -1;
   }

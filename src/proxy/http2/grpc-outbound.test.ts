@@ -136,6 +136,8 @@ describe('gRPC through the outbound listener (h2c, one Exchange per stream)', ()
     const seen = servers.flatMap((s) => s.calls).filter((c) => c === 'Say unavailable-once:r1');
     assert.equal(seen.length, 2);
     assert.equal(log.at(-1)!.attempts, 2);
+    // The retry replayed the one request message: it is counted once, as the client sent it.
+    assert.deepEqual([log.at(-1)!.grpcRequestMessages, log.at(-1)!.grpcResponseMessages], [1, 1]);
   });
 
   test('retries run out: the last UNAVAILABLE stands, flagged URX', async () => {

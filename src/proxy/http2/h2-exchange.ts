@@ -73,8 +73,10 @@ export class H2Exchange extends Exchange {
   private finished = false;
   private readonly started = performance.now();
   private raw: string[] | undefined;
-  /** A gRPC answer's messages, measured as they pass (grpc-message-limit.ts). */
+  /** A gRPC answer's messages, measured and counted as they pass (grpc-message-limit.ts). */
   private limit: GrpcMessageLimit | undefined;
+  /** A gRPC call's request messages that went upstream, as the upstream attempt's parser counted them. */
+  grpcRequestMessages = 0;
   private responseBytes = 0;
   /** Body bytes received from the client (undefined: END_STREAM came with the headers). */
   private readonly requestBody: BodyBytes | undefined;
@@ -288,7 +290,11 @@ export class H2Exchange extends Exchange {
       entry.upstreamHost = `${ep.address}:${ep.mtls ? ep.inboundPort : ep.targetPort}`;
       entry.upstreamCluster = this.binding?.config.name;
     }
-    if (this.grpc) entry.protocol = 'grpc';
+    if (this.grpc) {
+      entry.protocol = 'grpc';
+      entry.grpcRequestMessages = this.grpcRequestMessages;
+      entry.grpcResponseMessages = this.limit?.messages ?? 0;
+    }
     if (this.grpcStatus !== undefined) entry.grpcStatus = Number(this.grpcStatus);
     if (this.responseFlags !== '') entry.responseFlags = this.responseFlags;
     if (this.attempts > 1) entry.attempts = this.attempts;

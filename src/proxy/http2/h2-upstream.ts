@@ -16,6 +16,7 @@ import type { Dispatch, Exchange, ResponseHandler, ResponseHeaders, UpstreamCont
 import type { H2SessionPools, PooledSession, SessionWaiter } from './h2-session-pool.js';
 import { GrpcMessageLimit } from './grpc-message-limit.js';
 import { grpcMessageTooLarge } from './grpc-status.js';
+import type { H2Exchange } from './h2-exchange.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
@@ -151,7 +152,10 @@ export class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
       body.pipe(stream);
     } else if (body !== null) {
       if (this.limit !== undefined && this.limit.feed(body) >= 0) this.requestTooLarge();
-      else stream.end(body);
+      else {
+        if (this.limit !== undefined) this.countRequestMessages(this.limit);
+        stream.end(body);
+      }
     }
   }
 
@@ -162,7 +166,18 @@ export class H2UpstreamAttempt implements UpstreamControl, SessionWaiter {
   }
 
   requestData(chunk: Buffer): void {
-    if (this.limit!.feed(chunk) >= 0) this.requestTooLarge();
+    const limit = this.limit!;
+    if (limit.feed(chunk) >= 0) this.requestTooLarge();
+    else this.countRequestMessages(limit);
+  }
+
+  /**
+   * What went upstream, for istio_request_messages_total. A retry replays the body from its start with a new parser:
+   * the most any attempt passed is what the client sent.
+   */
+  private countRequestMessages(limit: GrpcMessageLimit): void {
+    const ex = this.ex;
+    if (ex.h2 && limit.messages > (ex as H2Exchange).grpcRequestMessages) (ex as H2Exchange).grpcRequestMessages = limit.messages;
   }
 
   /**

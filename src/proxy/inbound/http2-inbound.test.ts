@@ -96,6 +96,14 @@ function call(session: http2.ClientHttp2Session, path: string, body: Buffer | st
   });
 }
 
+/** One gRPC message (5-byte prefix, payload): the inbound sidecar reads the prefixes of a gRPC call's body. */
+function grpcMessage(payload: Buffer | string): Buffer {
+  const p = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(p.length, 1);
+  return Buffer.concat([prefix, p]);
+}
+
 function connect(): http2.ClientHttp2Session {
   const s = http2.connect(`http://127.0.0.1:${listenerPort}`);
   s.on('error', () => undefined);
@@ -123,9 +131,9 @@ describe('inbound HTTP/2 on a grpc port (plaintext h2c, PERMISSIVE)', () => {
     rt.config = acceptProxyConfig(config('PERMISSIVE'));
     const s = connect();
     try {
-      const a = await call(s, '/echo.Echo/Say', 'hello', { 'x-forwarded-client-cert': 'By=forged', connection: undefined });
+      const a = await call(s, '/echo.Echo/Say', grpcMessage('hello'), { 'x-forwarded-client-cert': 'By=forged', connection: undefined });
       assert.equal(a.headers[':status'], 200);
-      assert.equal(a.body.toString(), 'hello');
+      assert.ok(a.body.equals(grpcMessage('hello')));
       assert.equal(a.trailers['grpc-status'], '0');
       assert.equal(a.trailers['x-app-trailer'], 'yes');
       const got = seen.at(-1)!;
@@ -145,7 +153,8 @@ describe('inbound HTTP/2 on a grpc port (plaintext h2c, PERMISSIVE)', () => {
     const before = appSessions;
     const s = connect();
     try {
-      const big = Buffer.alloc(4 * 1024 * 1024, 7);
+      // One message of gRPC's largest default size (4 MiB of payload).
+      const big = grpcMessage(Buffer.alloc(4 * 1024 * 1024, 7));
       const answers = await Promise.all([call(s, '/echo.Echo/Say', big), call(s, '/echo.Echo/Say', 'a'), call(s, '/echo.Echo/Say', 'b')]);
       assert.equal(answers[0]!.body.length, big.length);
       assert.ok(answers[0]!.body.equals(big));
@@ -265,8 +274,8 @@ describe('inbound HTTP/2 on a grpc port (plaintext h2c, PERMISSIVE)', () => {
     assert.equal(seen.length, before, 'the app never saw it');
     const s = connect();
     try {
-      const a = await call(s, '/echo.Echo/Say', 'still here');
-      assert.equal(a.body.toString(), 'still here');
+      const a = await call(s, '/echo.Echo/Say', grpcMessage('still here'));
+      assert.ok(a.body.equals(grpcMessage('still here')));
     } finally {
       s.close();
     }

@@ -102,7 +102,8 @@ function handleStream(rt: ProxyRuntime, rateLimits: LocalRateLimits, caller: Cal
   const method = headers[':method'] ?? '';
   const authority = headers[':authority'] ?? headers.host ?? '';
   const rawPath = headers[':path'] ?? '';
-  const reply = new H2LocalReply(stream, isGrpcRequest(headers['content-type']));
+  const grpc = isGrpcRequest(headers['content-type']);
+  const reply = new H2LocalReply(stream, grpc);
   const record: InboundRequestRecord = inboundRecord(method, authority, rawPath, caller?.peer?.spiffeId, headers, requestEnded ? undefined : stream);
   const finish = inboundFinish(rt, record);
   const cfg = rt.config;
@@ -158,7 +159,8 @@ function handleStream(rt: ProxyRuntime, rateLimits: LocalRateLimits, caller: Cal
       const extra = caller.peer ? ['x-forwarded-client-cert', xfccValue(rt.cert.spiffeId, caller.peer), ...admitted.addHeaders] : admitted.addHeaders;
       record.trace = startHop(tracingFor(cfg.raw, 'server'), headers, rt.random);
       const out = upstreamH2Headers(headers, admitted.path, record.trace ? [...extra, ...record.trace.headers] : extra, withoutPeerWorkload(admitted.removeHeaders, record.trace !== undefined));
-      forwardH2Stream(stream, requestEnded, appSession(rt, caller), out, reply, (d) => {
+      // The limit is measured here too: a caller without a sidecar of its own was measured by nobody.
+      forwardH2Stream(stream, requestEnded, appSession(rt, caller), out, reply, grpc ? cfg.grpcMaxMessageBytes : undefined, (d) => {
         const reason = d.error ?? (d.grpcStatus !== undefined && d.grpcStatus !== '0' ? `grpc-status ${d.grpcStatus}` : undefined);
         finish(d.status, reason, admitted.decision, d);
       });

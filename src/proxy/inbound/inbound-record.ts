@@ -16,6 +16,9 @@ import type { HopTrace } from '../telemetry/trace-context.js';
 export interface InboundAnswer {
   responseBytes?: number | undefined;
   grpcStatus?: string | undefined;
+  /** A gRPC call's messages each way (gRPC calls only). */
+  grpcRequestMessages?: number | undefined;
+  grpcResponseMessages?: number | undefined;
 }
 
 export type InboundFinish = (status: number, reason?: string, decision?: AuthzDecision, answer?: InboundAnswer) => void;
@@ -82,6 +85,8 @@ export function inboundFinish(rt: ProxyRuntime, r: InboundRequestRecord): Inboun
       peerWorkload: r.peerWorkload,
       responseBytes: answer?.responseBytes,
       grpcStatus: grpcStatusOf(answer?.grpcStatus),
+      grpcRequestMessages: answer?.grpcRequestMessages,
+      grpcResponseMessages: answer?.grpcResponseMessages,
       trace: r.trace,
       port: r.appPort,
     });

@@ -59,6 +59,9 @@ export interface AccessLogEntry {
   protocol?: 'grpc';
   /** The gRPC status of a gRPC answer (0..16: the upstream's trailers, or the one the proxy answered with), when one came. */
   grpcStatus?: number;
+  /** A gRPC call's messages: sent by the client and passed on, sent by the server and passed on (gRPC calls only). */
+  grpcRequestMessages?: number;
+  grpcResponseMessages?: number;
   /** Body bytes: the request's declared length, and the response bytes passed on. */
   requestBytes?: number;
   responseBytes?: number;

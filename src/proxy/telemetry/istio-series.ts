@@ -44,7 +44,14 @@ export interface DistributionSeries {
   readonly dist: Distribution;
 }
 
-export type CounterMetric = 'REQUEST_COUNT' | 'TCP_OPENED_CONNECTIONS' | 'TCP_CLOSED_CONNECTIONS' | 'TCP_SENT_BYTES' | 'TCP_RECEIVED_BYTES';
+export type CounterMetric =
+  | 'REQUEST_COUNT'
+  | 'TCP_OPENED_CONNECTIONS'
+  | 'TCP_CLOSED_CONNECTIONS'
+  | 'TCP_SENT_BYTES'
+  | 'TCP_RECEIVED_BYTES'
+  | 'GRPC_REQUEST_MESSAGES'
+  | 'GRPC_RESPONSE_MESSAGES';
 export type DistributionMetric = 'REQUEST_DURATION' | 'REQUEST_SIZE' | 'RESPONSE_SIZE';
 
 /** A custom prom-client metric: name, help, type and values read at scrape time. */
@@ -76,6 +83,8 @@ const COUNTERS: Readonly<Record<CounterMetric, [name: string, help: string]>> = 
   TCP_CLOSED_CONNECTIONS: ['istio_tcp_connections_closed_total', 'Opaque TCP connections closed through this proxy'],
   TCP_SENT_BYTES: ['istio_tcp_sent_bytes_total', 'Bytes sent back to the connecting side of opaque TCP connections'],
   TCP_RECEIVED_BYTES: ['istio_tcp_received_bytes_total', 'Bytes received from the connecting side of opaque TCP connections'],
+  GRPC_REQUEST_MESSAGES: ['istio_request_messages_total', 'gRPC messages sent by the client of a gRPC call'],
+  GRPC_RESPONSE_MESSAGES: ['istio_response_messages_total', 'gRPC messages sent by the server of a gRPC call'],
 };
 const DISTRIBUTIONS: Readonly<Record<DistributionMetric, [name: string, help: string]>> = {
   REQUEST_DURATION: ['istio_request_duration_milliseconds', 'Request duration as seen by this proxy'],
@@ -88,7 +97,7 @@ export class IstioSeries {
   readonly #distributions = new Map<DistributionMetric, Map<string, DistributionSeries>>();
 
   constructor(registry: Registry, private readonly durationBuckets: readonly number[], private readonly sizeBuckets: readonly number[]) {
-    // Istio's order: requests, duration, sizes, then TCP.
+    // Istio's order: requests, duration, sizes, then TCP, then gRPC messages.
     const counter = (m: CounterMetric): void => {
       const series = new Map<string, CounterSeries>();
       this.#counters.set(m, series);
@@ -109,6 +118,8 @@ export class IstioSeries {
     counter('TCP_CLOSED_CONNECTIONS');
     counter('TCP_SENT_BYTES');
     counter('TCP_RECEIVED_BYTES');
+    counter('GRPC_REQUEST_MESSAGES');
+    counter('GRPC_RESPONSE_MESSAGES');
   }
 
   /** The series of these labels (`key`: the labels' names and values), made on first use. Series are never removed. */

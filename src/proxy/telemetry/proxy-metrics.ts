@@ -48,12 +48,14 @@ function seriesKey(labels: Readonly<Record<string, string>>): string {
   return key;
 }
 
-/** A request's four series (undefined: that metric is disabled by Telemetry). */
+/** A request's series (undefined: that metric is disabled by Telemetry, or, for messages, not a gRPC call). */
 interface RequestSeriesSet {
   count: CounterSeries | undefined;
   duration: DistributionSeries | undefined;
   requestBytes: DistributionSeries | undefined;
   responseBytes: DistributionSeries | undefined;
+  requestMessages: CounterSeries | undefined;
+  responseMessages: CounterSeries | undefined;
 }
 
 interface TcpSeriesSet {
@@ -199,6 +201,9 @@ export class ProxyMetrics {
         duration: this.#distribution('REQUEST_DURATION', labels, policy, act),
         requestBytes: this.#distribution('REQUEST_SIZE', labels, policy, act),
         responseBytes: this.#distribution('RESPONSE_SIZE', labels, policy, act),
+        // Envoy's gRPC stats filter counts messages of gRPC calls only (`protocol` is in the key).
+        requestMessages: e.protocol === 'grpc' ? this.#counter('GRPC_REQUEST_MESSAGES', labels, policy, act) : undefined,
+        responseMessages: e.protocol === 'grpc' ? this.#counter('GRPC_RESPONSE_MESSAGES', labels, policy, act) : undefined,
       };
       if (this.#lookup.size >= MAX_LOOKUP) this.#lookup.clear();
       this.#lookup.set(key, s);
@@ -285,5 +290,7 @@ export class ProxyMetrics {
     s.duration?.dist.observe(e.durationMs);
     s.requestBytes?.dist.observe(e.requestBytes ?? 0);
     s.responseBytes?.dist.observe(e.responseBytes ?? 0);
+    if (s.requestMessages) s.requestMessages.value += e.grpcRequestMessages ?? 0;
+    if (s.responseMessages) s.responseMessages.value += e.grpcResponseMessages ?? 0;
   }
 }
