@@ -10,6 +10,8 @@ import type http from 'node:http';
 import type { CompiledProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import { forward, upstreamHeaders } from '../http/forward.js';
+import type { ForwardDone } from '../http/forward.js';
+import { FIXED_POOL_SETTINGS } from '../upstream/endpoint-pools.js';
 import { sendProxyError } from '../http/proxy-error.js';
 import { upstreamFailure } from '../http/upstream-error.js';
 import { externalDestination } from '../upstream/external-destination.js';
@@ -68,8 +70,11 @@ export function handleEgress(
   to.then(
     (dst) => {
       const upstream = `${dst.address}:${dst.port}`;
-      const pool = originate === undefined ? rt.pools.get(dst) : rt.pools.originating({ ...dst, host: r.host }, originate);
-      forward(req, res, pool, r.path, upstreamHeaders(req, r.upstreamAuthority, r.extra), (d) => finish(d.status, upstream, d.error, egress, service, d.connectFailed === true ? 'UF' : undefined));
+      // The host's DestinationRule connection pool, as at a mesh cluster; passthrough has none.
+      const settings = route?.poolSettingsFor(r.host) ?? FIXED_POOL_SETTINGS;
+      const pool = originate === undefined ? rt.pools.get(dst, settings) : rt.pools.originating({ ...dst, host: r.host }, originate, settings);
+      const done = (d: ForwardDone): void => finish(d.status, upstream, d.error, egress, service, d.connectFailed === true ? 'UF' : undefined);
+      forward(req, res, pool, r.path, upstreamHeaders(req, r.upstreamAuthority, r.extra), done, settings.maxRequestsPerConnection === 1);
     },
     (err: unknown) => {
       const f = upstreamFailure(err);

@@ -54,9 +54,12 @@ export function externalDestinations(pools: EndpointPools, resolver: HostResolve
           h2Pools!.external(to, origination).acquire(new H2UpstreamAttempt(ex, handler, originate === undefined ? 'http' : 'https'));
           return;
         }
-        const pool = originate === undefined ? pools.get(to) : pools.originating({ ...to, host }, originate);
+        // The host's DestinationRule connection pool, as at a mesh cluster (Istio's ServiceEntry clusters alike).
+        const settings = route.poolSettingsFor(dest.host);
+        const pool = originate === undefined ? pools.get(to, settings) : pools.originating({ ...to, host }, originate, settings);
         pool.dispatch(
-          { path: ex.upstreamPath, method: ex.method as Dispatcher.HttpMethod, headers: headersForUpstream(ex), body: ex.bodyForAttempt() },
+          // maxRequestsPerConnection: 1 turns keep-alive off, as at a mesh cluster (connect-upstream.ts).
+          { path: ex.upstreamPath, method: ex.method as Dispatcher.HttpMethod, headers: headersForUpstream(ex), body: ex.bodyForAttempt(), reset: settings.maxRequestsPerConnection === 1 },
           new UpstreamAttempt(ex, handler),
         );
       },
