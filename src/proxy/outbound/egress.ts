@@ -19,7 +19,7 @@ import type { Destination } from '../upstream/external-destination.js';
 import type { EgressDecision } from '../telemetry/access-log.js';
 import type { OutboundFinish } from './index.js';
 import { egressDeniedReason } from './egress-denied.js';
-import { GATEWAY_ONLY_FLAG, gatewayOnlyRefusal } from './egress-gateway-only.js';
+import { GATEWAY_ONLY_FLAG, gatewayOnlyAddressRefusal, gatewayOnlyRefusal } from './egress-gateway-only.js';
 
 export interface EgressRequest {
   authority: string;
@@ -58,6 +58,13 @@ export function handleEgress(
     egress = { decision: 'external', protocol: 'http', serviceEntry: route.source };
     to = externalDestination(route, r.dialled ?? { address: r.host, port: r.port }, r.host, rt.resolver);
   } else if (cfg.trafficPolicy === 'ALLOW_ANY') {
+    // A Host that is no entry's, sent to the address of a gateway-only host: refused by the address.
+    const byAddress = gatewayOnlyAddressRefusal(cfg, r.dialled?.address ?? r.host);
+    if (byAddress !== undefined) {
+      sendProxyError(res, 502, byAddress);
+      finish(502, 'BlackHoleCluster', byAddress, { decision: 'denied', protocol: 'http' }, undefined, GATEWAY_ONLY_FLAG);
+      return;
+    }
     egress = { decision: 'passthrough', protocol: 'http' };
     to = r.dialled ? Promise.resolve(r.dialled) : rt.resolver.resolve(r.host).then((address) => ({ address, port: r.port }));
   } else {
