@@ -74,14 +74,31 @@ export function handleEgress(
     return;
   }
   const originate = route?.originationFor(r.host);
+  // The host's DestinationRule connection pool, as at a mesh cluster: the pools' settings and a circuit breaker
+  // (external-breakers.ts); passthrough and entries without a rule have neither.
+  const connectionPool = route?.connectionPoolFor(r.host);
+  const cluster = connectionPool === undefined ? undefined : rt.pools.externalBreakers.cluster(service ?? r.host, r.port, connectionPool.policy);
   to.then(
     (dst) => {
       const upstream = `${dst.address}:${dst.port}`;
-      // The host's DestinationRule connection pool, as at a mesh cluster; passthrough has none.
-      const settings = route?.poolSettingsFor(r.host) ?? FIXED_POOL_SETTINGS;
+      const settings = connectionPool?.settings ?? FIXED_POOL_SETTINGS;
       const pool = originate === undefined ? rt.pools.get(dst, settings) : rt.pools.originating({ ...dst, host: r.host }, originate, settings);
-      const done = (d: ForwardDone): void => finish(d.status, upstream, d.error, egress, service, d.connectFailed === true ? 'UF' : undefined);
-      forward(req, res, pool, r.path, upstreamHeaders(req, r.upstreamAuthority, r.extra), done, settings.maxRequestsPerConnection === 1);
+      const done = (d: ForwardDone): void => {
+        cluster?.release(true);
+        finish(d.status, upstream, d.error, egress, service, d.connectFailed === true ? 'UF' : undefined);
+      };
+      const send = (): void => forward(req, res, pool, r.path, upstreamHeaders(req, r.upstreamAuthority, r.extra), done, settings.maxRequestsPerConnection === 1);
+      if (cluster === undefined) {
+        send();
+        return;
+      }
+      const admission = cluster.admit(true, { gone: () => res.destroyed, start: send });
+      if (!admission.admitted) {
+        // Envoy's overflow answer: 503 with x-envoy-overloaded, flag UO.
+        res.setHeader('x-envoy-overloaded', 'true');
+        sendProxyError(res, 503, admission.body);
+        finish(503, upstream, 'upstream overflow', egress, service, 'UO');
+      }
     },
     (err: unknown) => {
       const f = upstreamFailure(err);

@@ -1,6 +1,8 @@
 /**
  * A DestinationRule's connection pool at the pools to a ServiceEntry host, as at a mesh cluster: requests per
- * connection (1 turns keep-alive off), counted by the connections a real HTTP server on loopback accepts.
+ * connection (1 turns keep-alive off), counted by the connections a real HTTP server on loopback accepts, and the
+ * circuit breaker (maxConnections with http1MaxPendingRequests, http2MaxRequests): 503 `UO` with x-envoy-overloaded
+ * past the limits, a queued request sent when a connection is released.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,14 +35,16 @@ class Call extends Exchange {
   readonly sourceAddress = '127.0.0.1';
   readonly localAddress = '127.0.0.1';
   status = 0;
+  overloaded: unknown;
   readonly done: Promise<void>;
   #resolve!: () => void;
   constructor() {
     super();
     this.done = new Promise((r) => (this.#resolve = r));
   }
-  onHeaders(_ex: Exchange, status: number, _headers: ResponseHeaders): void {
+  onHeaders(_ex: Exchange, status: number, headers: ResponseHeaders): void {
     this.status = status;
+    this.overloaded = headers['x-envoy-overloaded'];
   }
   onData(): void {}
   onEnd(): void {
@@ -125,3 +129,53 @@ for (const c of cases) {
     assert.ok(c.want(counts), `requests per connection: ${counts.join(', ')}`);
   });
 }
+
+/** Starts `count` requests at once at a server that answers only when told to; what each got. */
+async function concurrent(count: number, connectionPool: Record<string, unknown>): Promise<{ statuses: number[]; overloaded: unknown[]; seenBeforeRelease: number }> {
+  const held: http.ServerResponse[] = [];
+  let seen = 0;
+  let onSeen: () => void = () => undefined;
+  const server = http.createServer((_req, res) => {
+    seen++;
+    held.push(res);
+    onSeen();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const pools = new EndpointPools(undefined);
+  try {
+    const policy = compileTrafficPolicy({ connectionPool } as never).connectionPool;
+    const cfg = acceptProxyConfig(config((server.address() as AddressInfo).port, policy));
+    const dispatch = stack([matchRoute(() => 0), externalDestinations(pools, { resolve: (h: string) => Promise.resolve(h) })], noMesh);
+    const calls = Array.from({ length: count }, () => {
+      const ex = new Call();
+      ex.cfg = cfg;
+      ex.routes = compileRoutes([route]);
+      dispatch(ex, ex);
+      return ex;
+    });
+    // The first request reaches the server; the others are queued or refused meanwhile.
+    await new Promise<void>((r) => (seen > 0 ? r() : (onSeen = r)));
+    const seenBeforeRelease = seen;
+    // Each answer releases the connection to the next queued request, which the server then holds in turn.
+    onSeen = () => held.shift()?.end('ok');
+    held.shift()?.end('ok');
+    await Promise.all(calls.map((c) => c.done));
+    return { statuses: calls.map((c) => c.status), overloaded: calls.map((c) => c.overloaded), seenBeforeRelease };
+  } finally {
+    await pools.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+}
+
+test('ServiceEntry host circuit breaker: maxConnections 1, one request may wait, the third is refused 503 UO', async () => {
+  const r = await concurrent(3, { tcp: { maxConnections: 1 }, http: { http1MaxPendingRequests: 1 } });
+  assert.equal(r.seenBeforeRelease, 1);
+  assert.deepEqual(r.statuses, [200, 200, 503]);
+  assert.deepEqual(r.overloaded, [undefined, undefined, 'true']);
+});
+
+test('ServiceEntry host circuit breaker: http2MaxRequests 1 refuses the second request in flight', async () => {
+  const r = await concurrent(2, { http: { http2MaxRequests: 1 } });
+  assert.deepEqual(r.statuses, [200, 503]);
+});

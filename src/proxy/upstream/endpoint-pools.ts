@@ -16,6 +16,7 @@ import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { connectMtls } from './mtls-connect.js';
 import { connectOriginating } from './tls-origination.js';
 import type { OriginationTarget } from './tls-origination.js';
+import { ExternalBreakers } from './external-breakers.js';
 
 export interface UpstreamTarget {
   address: string;
@@ -140,6 +141,8 @@ export function policyKey(policy: ClientTlsPolicy): string {
 export class EndpointPools {
   /** Target → cluster settings → pool. */
   #pools = new Map<string, Map<string, Pool>>();
+  /** The breakers of clusters outside the mesh, kept beside their pools across pushes as the pools are. */
+  readonly externalBreakers = new ExternalBreakers();
 
   constructor(private readonly cert: WorkloadCertificate | undefined) {}
 
