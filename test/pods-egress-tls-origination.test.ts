@@ -209,8 +209,10 @@ spec:
 
   await t.test("the gateway's enforced config hides the Secret's private key", async () => {
     const r = await m.weft(['audit', 'enforced', `gateway/${GATEWAY_NS}/istio-egressgateway`, '--at', new Date().toISOString(), '-o', 'json']);
-    // The answer is printed whether or not the config reproduced (the exit code says which); only what it shows counts here.
     assert.ok(r.stdout.startsWith('{'), r.stderr);
+    // Compiled again from the audited revision (the Secret, the gateway's Service and Workload are in the store), the
+    // gateway's config is the one it ACKed.
+    assert.deepEqual([(JSON.parse(r.stdout) as { reproduced: boolean }).reproduced, r.code], [true, 0]);
     assert.match(r.stdout, /"privateKey": \{\s*"secret": "weft-system\/client-credential",\s*"pem": "<redacted>"/);
     const keyBody = fs.readFileSync(client.key, 'utf8').split('\n')[1]!;
     assert.ok(!r.stdout.includes(keyBody), 'no line of the private key in the shown config');

@@ -13,6 +13,7 @@ import { checkDestinationRuleMtls, checkDestinationRuleReferences, checkServerCe
 import { checkServiceEntryWildcards, checkSidecarEgressHosts } from './egress.js';
 import { checkConflictingGateways, checkGatewayWorkloads } from './gateways.js';
 import { checkGatewayCredentials } from './gateway-credentials.js';
+import { checkEgressGatewayServicePorts } from './egress-gateway-ports.js';
 import { checkHostClaims } from './host-claims.js';
 import { checkPlaintextPorts } from './peer-authentication.js';
 import { checkServicePortNames } from './service-ports.js';
@@ -30,6 +31,7 @@ const CHECKS: readonly Check[] = [
   checkUnreachableRules,
   checkGatewayWorkloads,
   checkConflictingGateways,
+  checkEgressGatewayServicePorts,
   checkGatewayCredentials,
   checkAnnotations,
   checkServicePortNames,

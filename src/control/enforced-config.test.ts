@@ -83,3 +83,17 @@ test('audit enforced: the ACKed config compiled again from history, a mismatch, 
   await store.pruneHistory(await store.revision());
   await assert.rejects(enforcedConfig(store, PROXY, { revision: first.revision }), (err) => isWeftError(err, 'HISTORY_PRUNED'));
 });
+
+test("audit enforced: a gateway's config reproduces whatever order the gateway sent its labels in", async () => {
+  const GATEWAY = 'gateway/istio-system/istio-egressgateway';
+  const revision = await store.revision();
+  // Not sorted: the audit chain records the inputs in canonical (sorted) order.
+  const node = { role: 'gateway' as const, namespace: 'istio-system', name: 'istio-egressgateway', serviceAccount: 'istio-egressgateway-service-account', labels: { istio: 'egressgateway', app: 'istio-egressgateway' } };
+  const compiled = compileProxyConfigParts(buildSnapshot(await store.list(), revision, bootstrap), node);
+  const sha256 = configDigest(compiled.jsonParts);
+  const configVersion = compiled.config.version;
+  await store.appendAudit({ type: 'push', proxy: GATEWAY, outcome: 'sent', configVersion, configSha256: sha256, inputs: { revision, node, jwks: {}, bootstrap } });
+  await store.appendAudit({ type: 'push', proxy: GATEWAY, outcome: 'ack', configVersion, configSha256: sha256 });
+  const answer = await enforcedConfig(store, GATEWAY, { revision });
+  assert.deepEqual([answer.reproduced, answer.reproducedSha256], [true, sha256]);
+});

@@ -10,8 +10,8 @@ import { JwtRuleSchema } from '../config/kinds/request-authentication.js';
 import { port } from './scalars.js';
 import type { corsPolicy, faultPolicy, headerOperations, headerRules, httpMatch, redirect, retryPolicy, routeDestination, stringMatch } from './route-types.js';
 import { httpRoute, l4Route } from './route-types.js';
-import { clientTlsPolicy } from './cluster-types.js';
-import type { connectionPoolPolicy, hashKey, loadBalancerPolicy, outlierDetectionPolicy } from './cluster-types.js';
+import { clientTlsPolicy, connectionPoolPolicy } from './cluster-types.js';
+import type { hashKey, loadBalancerPolicy, outlierDetectionPolicy } from './cluster-types.js';
 import { ClusterConfigSchema, TrafficPolicyConfigSchema } from './cluster-types.js';
 import { serverTls } from './gateway-types.js';
 import { TelemetryConfigSchema } from './telemetry-types.js';
@@ -84,6 +84,12 @@ const externalService = z.strictObject({
    * sidecar originates TLS to the entry's destination for requests the app sends in plain HTTP. Absent: none.
    */
   origination: z.array(z.strictObject({ host: z.string(), port, tls: clientTlsPolicy })).optional(),
+  /**
+   * The DestinationRule's `connectionPool` for a host and port of this entry (Istio's lookup and port-level merge,
+   * defaults filled in, as for a mesh cluster): the external pools' connect timeout, idle timeout, requests per
+   * connection, connection age and TCP keepalive, and the circuit breaker's limits. Absent: no rule applies.
+   */
+  connectionPools: z.array(z.strictObject({ host: z.string(), port, connectionPool: connectionPoolPolicy })).optional(),
 });
 
 

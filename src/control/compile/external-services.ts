@@ -55,24 +55,29 @@ function visibleParts(entry: RegistryServiceEntry, scope: EgressScope): { hosts:
 }
 
 /**
- * The DestinationRule `tls` that makes this proxy originate TLS to an entry's host and port (SIMPLE or MUTUAL), by
+ * What a DestinationRule says about an entry's host and port: its connection pool, and the `tls` that makes this
+ * proxy originate TLS there (SIMPLE or MUTUAL), by
  * Istio's lookup from the client and Istio's port-level merge, with `credentialName` resolved where Istio applies it
  * (client-credential.ts). ISTIO_MUTUAL means nothing outside the mesh and
  * DISABLE is what a ServiceEntry port gets anyway, so neither is carried.
  */
-function originations(snap: MeshSnapshot, client: ExternalsClient, entry: RegistryServiceEntry, hosts: readonly string[], ports: readonly ExternalPort[]): NonNullable<ExternalService['origination']> {
-  const out: NonNullable<ExternalService['origination']> = [];
+function rulePolicies(snap: MeshSnapshot, client: ExternalsClient, entry: RegistryServiceEntry, hosts: readonly string[], ports: readonly ExternalPort[]): Pick<ExternalService, 'origination' | 'connectionPools'> {
+  const origination: NonNullable<ExternalService['origination']> = [];
+  const connectionPools: NonNullable<ExternalService['connectionPools']> = [];
   for (const host of hosts) {
     const rule = destinationRuleFor(snap, client, { host, namespace: entry.namespace });
     if (rule === undefined) continue;
     for (const p of ports) {
-      const tls = compileTrafficPolicy(policyForPort(rule.trafficPolicy, undefined, p.port)).tls;
+      const policy = compileTrafficPolicy(policyForPort(rule.trafficPolicy, undefined, p.port));
+      // Istio applies a rule's connection pool to a ServiceEntry's cluster as to a service's.
+      connectionPools.push({ host, port: p.port, connectionPool: policy.connectionPool });
+      const tls = policy.tls;
       if (tls === null || (tls.mode !== 'SIMPLE' && tls.mode !== 'MUTUAL')) continue;
       const user = { namespace: client.namespace, gateway: client.gateway === true, workloadSelected: rule.workloadSelected };
-      out.push({ host, port: p.port, tls: withClientCredential(tls, snap.secrets, user) });
+      origination.push({ host, port: p.port, tls: withClientCredential(tls, snap.secrets, user) });
     }
   }
-  return out;
+  return { ...(origination.length > 0 && { origination }), ...(connectionPools.length > 0 && { connectionPools }) };
 }
 
 export function compileExternals(snap: MeshSnapshot, client: ExternalsClient, scope: EgressScope): ExternalService[] {
@@ -85,7 +90,7 @@ export function compileExternals(snap: MeshSnapshot, client: ExternalsClient, sc
     visibleParts(entry, scope).flatMap(({ hosts, filter }) => {
       const ports = portsAllowed(entry.ports, filter);
       if (ports === undefined) return [];
-      const origination = originations(snap, client, entry, hosts, ports);
+      const policies = rulePolicies(snap, client, entry, hosts, ports);
       return [
         {
           source: `${entry.namespace}/${entry.name}`,
@@ -97,7 +102,7 @@ export function compileExternals(snap: MeshSnapshot, client: ExternalsClient, sc
           location: entry.location,
           resolution: entry.resolution,
           endpoints: entry.endpoints,
-          ...(origination.length > 0 && { origination }),
+          ...policies,
         },
       ];
     }),

@@ -80,7 +80,9 @@ export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): Co
     sections = { head: head(proxy, inbound), outbound, gateway: null, security, telemetry, telemetryPolicy };
     parts = [sections.head, outbound, ',"gateway":null,"security":', security, ',"telemetry":', telemetry, ',"telemetryPolicy":', telemetryPolicy];
   } else {
-    const labels = node.labels ?? {};
+    // The proxy sends its labels in whatever order; the audit chain records them in sorted order. Sorted here, the
+    // config compiled again from that record is the same bytes (enforced-config.ts).
+    const labels = Object.fromEntries(Object.entries(node.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     const proxy = { role: 'gateway' as const, namespace: node.namespace, name: node.name, spiffeId, labels };
     const gateway = gatewaySection(snap, labels, node.namespace);
     // A Sidecar never applies to a gateway; exportTo does, by the gateway's namespace.

@@ -18,7 +18,7 @@ import { PLAIN_CONNECT_TIMEOUT_MS, connectPlain } from '../upstream/plain-connec
 import { connectOriginating } from '../upstream/tls-origination.js';
 import type { Destination } from '../upstream/external-destination.js';
 import { egressDeniedReason } from '../outbound/egress-denied.js';
-import { GATEWAY_ONLY_FLAG, gatewayOnlyRefusal } from '../outbound/egress-gateway-only.js';
+import { GATEWAY_ONLY_FLAG, gatewayOnlyAddressRefusal, gatewayOnlyRefusal } from '../outbound/egress-gateway-only.js';
 import { readFirstBytes } from './first-bytes.js';
 import type { FirstBytes } from './first-bytes.js';
 
@@ -97,9 +97,10 @@ export function handleCapturedOpaque(
     socket.destroy();
     return;
   }
-  const refusal = route === undefined ? undefined : gatewayOnlyRefusal(cfg, bySni ? sni : undefined, route);
-  if (route !== undefined && refusal !== undefined) {
-    record(0, { decision: 'denied', protocol: first.protocol, serviceEntry: route.source, sni }, 'BlackHoleCluster', refusal, GATEWAY_ONLY_FLAG);
+  // No entry matched by name: the address alone may be a gateway-only host's (passthrough, or an entry's TCP port).
+  const refusal = (route === undefined ? undefined : gatewayOnlyRefusal(cfg, bySni ? sni : undefined, route)) ?? (bySni === undefined ? gatewayOnlyAddressRefusal(cfg, dialled.address) : undefined);
+  if (refusal !== undefined) {
+    record(0, { decision: 'denied', protocol: first.protocol, ...(route !== undefined && { serviceEntry: route.source }), sni }, 'BlackHoleCluster', refusal, GATEWAY_ONLY_FLAG);
     socket.destroy();
     return;
   }

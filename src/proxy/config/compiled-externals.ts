@@ -7,19 +7,44 @@
  * preferred to it.
  */
 import net from 'node:net';
-import type { ClientTlsPolicy, ExternalPort, ExternalService, PortProtocol } from '../../proxyconfig/types.js';
+import type { ClientTlsPolicy, ConnectionPoolPolicy, ExternalPort, ExternalService, PortProtocol } from '../../proxyconfig/types.js';
+import { FIXED_POOL_SETTINGS, httpPoolSettings } from '../upstream/endpoint-pools.js';
+import type { HttpPoolSettings } from '../upstream/endpoint-pools.js';
+
+/** A DestinationRule's connection pool for one host of an entry on one port, with the pool settings made from it once. */
+export interface ExternalConnectionPool {
+  readonly policy: ConnectionPoolPolicy;
+  readonly settings: HttpPoolSettings;
+}
 
 /** One port of one ServiceEntry: what a matched connection or request is sent through. */
 export class ExternalRoute {
   #next = 0;
   /** The entry's host → the TLS this proxy originates to it on this port (DestinationRule SIMPLE/MUTUAL). */
   readonly #origination = new Map<string, ClientTlsPolicy>();
+  /** The entry's host → its DestinationRule's connection pool on this port. */
+  readonly #connectionPools = new Map<string, ExternalConnectionPool>();
 
   constructor(
     readonly entry: ExternalService,
     readonly port: ExternalPort,
   ) {
     for (const o of entry.origination ?? []) if (o.port === port.port) this.#origination.set(o.host, o.tls);
+    for (const c of entry.connectionPools ?? []) {
+      if (c.port === port.port) this.#connectionPools.set(c.host, { policy: c.connectionPool, settings: httpPoolSettings(c.connectionPool) });
+    }
+  }
+
+  /** The connection pool of the rule for a request to `host`; undefined: no rule, the pools' fixed settings. */
+  connectionPoolFor(host: string): ExternalConnectionPool | undefined {
+    if (this.#connectionPools.size === 0) return undefined;
+    const listed = this.hostFor(host);
+    return listed === undefined ? undefined : this.#connectionPools.get(listed);
+  }
+
+  /** The HTTP/1.1 pool settings for a request to `host`. */
+  poolSettingsFor(host: string): HttpPoolSettings {
+    return this.connectionPoolFor(host)?.settings ?? FIXED_POOL_SETTINGS;
   }
 
   /** The TLS to originate for a request to `host` (as the entry lists it, or one its `*.suffix` covers); undefined: none. */

@@ -144,9 +144,11 @@ export function forward(
   path: string,
   headers: string[],
   onDone: (d: ForwardDone) => void,
+  /** Close the connection after this request (a DestinationRule's maxRequestsPerConnection: 1). */
+  reset = false,
 ): void {
   upstream.dispatch(
-    { path, method: req.method as Dispatcher.HttpMethod, headers, body: hasBody(req) ? req : null },
+    { path, method: req.method as Dispatcher.HttpMethod, headers, body: hasBody(req) ? req : null, reset },
     new ResponseForwarder(res, onDone),
   );
 }

@@ -21,6 +21,7 @@ import { connectPlain } from '../upstream/plain-connect.js';
 import { FIRST_BYTES_WAIT_MS, readFirstBytes } from '../capture/first-bytes.js';
 import type { L4Request } from '../../route/l4-route-match.js';
 import { egressDeniedReason } from './egress-denied.js';
+import { GATEWAY_ONLY_FLAG, gatewayOnlyAddressRefusal, gatewayOnlyRefusal } from './egress-gateway-only.js';
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 502: 'Bad Gateway', 503: 'Service Unavailable' };
 
@@ -101,6 +102,11 @@ export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, clien
   const route = cfg.externals.opaqueByHost(parsed.host, parsed.port);
   if (!route && cfg.trafficPolicy === 'REGISTRY_ONLY') {
     return refuse(502, egressDeniedReason(cfg.trafficPolicy, authority), { decision: 'denied', protocol: 'tcp' });
+  }
+  // A gateway-only host, by the name CONNECT gives or by an address of it (egress-gateway-only.ts).
+  const gatewayOnly = net.isIP(parsed.host) === 0 ? gatewayOnlyRefusal(cfg, parsed.host.toLowerCase(), undefined) : gatewayOnlyAddressRefusal(cfg, parsed.host);
+  if (gatewayOnly !== undefined) {
+    return refuse(502, gatewayOnly, { decision: 'denied', protocol: 'tcp', ...(route !== undefined && { serviceEntry: route.source }) }, GATEWAY_ONLY_FLAG);
   }
   const egress: EgressDecision = route ? { decision: 'external', protocol: 'tcp', serviceEntry: route.source } : { decision: 'passthrough', protocol: 'tcp' };
   const to = route ? externalDestination(route, { address: parsed.host, port: parsed.port }, parsed.host, rt.resolver) : rt.resolver.resolve(parsed.host).then((address) => ({ address, port: parsed.port! }));

@@ -10,6 +10,8 @@ import type http from 'node:http';
 import type { CompiledProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import { forward, upstreamHeaders } from '../http/forward.js';
+import type { ForwardDone } from '../http/forward.js';
+import { FIXED_POOL_SETTINGS } from '../upstream/endpoint-pools.js';
 import { sendProxyError } from '../http/proxy-error.js';
 import { upstreamFailure } from '../http/upstream-error.js';
 import { externalDestination } from '../upstream/external-destination.js';
@@ -17,7 +19,7 @@ import type { Destination } from '../upstream/external-destination.js';
 import type { EgressDecision } from '../telemetry/access-log.js';
 import type { OutboundFinish } from './index.js';
 import { egressDeniedReason } from './egress-denied.js';
-import { GATEWAY_ONLY_FLAG, gatewayOnlyRefusal } from './egress-gateway-only.js';
+import { GATEWAY_ONLY_FLAG, gatewayOnlyAddressRefusal, gatewayOnlyRefusal } from './egress-gateway-only.js';
 
 export interface EgressRequest {
   authority: string;
@@ -56,6 +58,13 @@ export function handleEgress(
     egress = { decision: 'external', protocol: 'http', serviceEntry: route.source };
     to = externalDestination(route, r.dialled ?? { address: r.host, port: r.port }, r.host, rt.resolver);
   } else if (cfg.trafficPolicy === 'ALLOW_ANY') {
+    // A Host that is no entry's, sent to the address of a gateway-only host: refused by the address.
+    const byAddress = gatewayOnlyAddressRefusal(cfg, r.dialled?.address ?? r.host);
+    if (byAddress !== undefined) {
+      sendProxyError(res, 502, byAddress);
+      finish(502, 'BlackHoleCluster', byAddress, { decision: 'denied', protocol: 'http' }, undefined, GATEWAY_ONLY_FLAG);
+      return;
+    }
     egress = { decision: 'passthrough', protocol: 'http' };
     to = r.dialled ? Promise.resolve(r.dialled) : rt.resolver.resolve(r.host).then((address) => ({ address, port: r.port }));
   } else {
@@ -65,11 +74,31 @@ export function handleEgress(
     return;
   }
   const originate = route?.originationFor(r.host);
+  // The host's DestinationRule connection pool, as at a mesh cluster: the pools' settings and a circuit breaker
+  // (external-breakers.ts); passthrough and entries without a rule have neither.
+  const connectionPool = route?.connectionPoolFor(r.host);
+  const cluster = connectionPool === undefined ? undefined : rt.pools.externalBreakers.cluster(service ?? r.host, r.port, connectionPool.policy);
   to.then(
     (dst) => {
       const upstream = `${dst.address}:${dst.port}`;
-      const pool = originate === undefined ? rt.pools.get(dst) : rt.pools.originating({ ...dst, host: r.host }, originate);
-      forward(req, res, pool, r.path, upstreamHeaders(req, r.upstreamAuthority, r.extra), (d) => finish(d.status, upstream, d.error, egress, service, d.connectFailed === true ? 'UF' : undefined));
+      const settings = connectionPool?.settings ?? FIXED_POOL_SETTINGS;
+      const pool = originate === undefined ? rt.pools.get(dst, settings) : rt.pools.originating({ ...dst, host: r.host }, originate, settings);
+      const done = (d: ForwardDone): void => {
+        cluster?.release(true);
+        finish(d.status, upstream, d.error, egress, service, d.connectFailed === true ? 'UF' : undefined);
+      };
+      const send = (): void => forward(req, res, pool, r.path, upstreamHeaders(req, r.upstreamAuthority, r.extra), done, settings.maxRequestsPerConnection === 1);
+      if (cluster === undefined) {
+        send();
+        return;
+      }
+      const admission = cluster.admit(true, { gone: () => res.destroyed, start: send });
+      if (!admission.admitted) {
+        // Envoy's overflow answer: 503 with x-envoy-overloaded, flag UO.
+        res.setHeader('x-envoy-overloaded', 'true');
+        sendProxyError(res, 503, admission.body);
+        finish(503, upstream, 'upstream overflow', egress, service, 'UO');
+      }
     },
     (err: unknown) => {
       const f = upstreamFailure(err);

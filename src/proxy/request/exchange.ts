@@ -121,7 +121,8 @@ export abstract class Exchange implements ResponseHandler {
   binding: ClusterBinding | undefined;
   /** The destination port speaks HTTP/2 (`http2`, `grpc`): the request goes upstream as a stream on a shared session. */
   upstreamH2 = false;
-  cluster: ClusterRuntime | undefined;
+  /** The cluster's breaker (a mesh cluster's, or one outside the mesh), which also bounds retries. */
+  cluster: Pick<ClusterRuntime, 'breaker'> | undefined;
   endpoint: EndpointState | undefined;
   /** The chosen endpoint as config describes it (address, identity, ports). */
   upstream: Endpoint | undefined;

@@ -16,6 +16,7 @@ import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { connectMtls } from './mtls-connect.js';
 import { connectOriginating } from './tls-origination.js';
 import type { OriginationTarget } from './tls-origination.js';
+import { ExternalBreakers } from './external-breakers.js';
 
 export interface UpstreamTarget {
   address: string;
@@ -96,6 +97,21 @@ export function httpPoolSettings(p: PoolPolicy): HttpPoolSettings {
   };
 }
 
+/** undici's Pool options for a cluster's settings (mesh endpoints and hosts outside the mesh alike). */
+function poolLimits(settings: HttpPoolSettings): { keepAliveTimeout: number; keepAliveMaxTimeout: number; maxRequestsPerClient?: number; clientTtl?: number } {
+  return {
+    // undici prefers the server's Keep-Alive hint to keepAliveTimeout; the cap makes the rule's idle timeout hold.
+    keepAliveTimeout: settings.idleTimeoutMs,
+    keepAliveMaxTimeout: settings.idleTimeoutMs,
+    // undici sends `connection: close` on the request after its count reaches maxRequestsPerClient, so N-1 gives
+    // Envoy's N requests a connection; 1 is a per-request reset (connect-upstream.ts).
+    ...(settings.maxRequestsPerConnection > 1 && { maxRequestsPerClient: settings.maxRequestsPerConnection - 1 }),
+    // undici's clientTtl is Envoy's upstream max_connection_duration: past it a connection is taken out of the
+    // pool when next picked and closed once its request in flight ends (undici reads the wall clock for it).
+    ...(settings.maxConnectionDurationMs > 0 && { clientTtl: settings.maxConnectionDurationMs }),
+  };
+}
+
 /** Pools not made for a cluster (the app behind an inbound listener, egress without a DestinationRule). */
 export const FIXED_POOL_SETTINGS: HttpPoolSettings = {
   key: '',
@@ -125,6 +141,8 @@ export function policyKey(policy: ClientTlsPolicy): string {
 export class EndpointPools {
   /** Target → cluster settings → pool. */
   #pools = new Map<string, Map<string, Pool>>();
+  /** The breakers of clusters outside the mesh, kept beside their pools across pushes as the pools are. */
+  readonly externalBreakers = new ExternalBreakers();
 
   constructor(private readonly cert: WorkloadCertificate | undefined) {}
 
@@ -139,15 +157,7 @@ export class EndpointPools {
     if (!pool) {
       pool = new Pool(`http://${net.isIPv6(target.address) ? `[${target.address}]` : target.address}:${target.port}`, {
         ...POOL_OPTIONS,
-        // undici prefers the server's Keep-Alive hint to keepAliveTimeout; the cap makes the rule's idle timeout hold.
-        keepAliveTimeout: settings.idleTimeoutMs,
-        keepAliveMaxTimeout: settings.idleTimeoutMs,
-        // undici sends `connection: close` on the request after its count reaches maxRequestsPerClient, so N-1 gives
-        // Envoy's N requests a connection; 1 is a per-request reset (connect-upstream.ts).
-        ...(settings.maxRequestsPerConnection > 1 && { maxRequestsPerClient: settings.maxRequestsPerConnection - 1 }),
-        // undici's clientTtl is Envoy's upstream max_connection_duration: past it a connection is taken out of the
-        // pool when next picked and closed once its request in flight ends (undici reads the wall clock for it).
-        ...(settings.maxConnectionDurationMs > 0 && { clientTtl: settings.maxConnectionDurationMs }),
+        ...poolLimits(settings),
         connect: target.tls
           ? this.#mtlsConnector(target, target.tls, settings)
           : { timeout: settings.connectTimeoutMs, ...(settings.keepAliveDelayMs !== null && { keepAlive: true, keepAliveInitialDelay: settings.keepAliveDelayMs }) },
@@ -161,24 +171,29 @@ export class EndpointPools {
    * A pool whose connections the sidecar opens with TLS it originates (DestinationRule SIMPLE/MUTUAL): one per
    * destination, host and policy, so two rules never share a connection.
    */
-  originating(target: OriginationTarget, policy: ClientTlsPolicy): Pool {
+  originating(target: OriginationTarget, policy: ClientTlsPolicy, settings: HttpPoolSettings = FIXED_POOL_SETTINGS): Pool {
     const key = `${target.address}:${target.port}|originate|${target.host}|${policyKey(policy)}`;
     let byTarget = this.#pools.get(key);
     if (byTarget === undefined) {
       byTarget = new Map();
       this.#pools.set(key, byTarget);
     }
-    let pool = byTarget.get('');
+    let pool = byTarget.get(settings.key);
     if (!pool) {
       pool = new Pool(`http://${net.isIPv6(target.address) ? `[${target.address}]` : target.address}:${target.port}`, {
         ...POOL_OPTIONS,
+        ...poolLimits(settings),
         connect: (_opts, callback) =>
-          connectOriginating(policy, target, POOL_OPTIONS.connectTimeout, (err, socket) => {
-            if (err || !socket) callback(err ?? new WeftError('TLS_ORIGINATION_FAILED', 'no socket'), null);
-            else callback(null, socket);
+          connectOriginating(policy, target, settings.connectTimeoutMs, (err, socket) => {
+            if (err || !socket) {
+              callback(err ?? new WeftError('TLS_ORIGINATION_FAILED', 'no socket'), null);
+              return;
+            }
+            if (settings.keepAliveDelayMs !== null) socket.setKeepAlive(true, settings.keepAliveDelayMs);
+            callback(null, socket);
           }, ['http/1.1']),
       });
-      byTarget.set('', pool);
+      byTarget.set(settings.key, pool);
     }
     return pool;
   }

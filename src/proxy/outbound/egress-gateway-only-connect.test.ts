@@ -1,0 +1,110 @@
+/**
+ * CONNECT in http_proxy mode to a gateway-only host: refused by its name and by an address of it (the entry's
+ * endpoint), 502 with the reason, `NR` and egress decision `denied`; CONNECT elsewhere still tunnels (ALLOW_ANY).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import type { ProxyConfig } from '../../proxyconfig/types.js';
+import { acceptProxyConfig } from '../config/compiled-config.js';
+import type { AccessLogEntry } from '../telemetry/access-log.js';
+import type { WorkloadCertificate } from '../tls/workload-certificate.js';
+import { createOutboundServer } from './index.js';
+import { listenOnLoopback } from '../loopback.fixture.js';
+import { testRuntime } from '../proxy-runtime.fixture.js';
+
+const HOST = 'secure.example.test';
+const ENDPOINT = '127.0.6.6';
+const echo = net.createServer((s) => {
+  s.on('error', () => undefined);
+  s.pipe(s);
+});
+let echoPort = 0;
+let proxyPort = 0;
+let proxy: http.Server;
+const entries: AccessLogEntry[] = [];
+
+function config(): ProxyConfig {
+  return {
+    schema: 3,
+    version: 'connect-gateway-only',
+    proxy: { role: 'sidecar', namespace: 'default', name: 'sleep', spiffeId: 'spiffe://example.org/ns/default/sa/sleep', labels: {} },
+    trustDomain: 'example.org',
+    inbound: null,
+    outbound: {
+      services: [],
+      externals: [
+        {
+          source: 'external/secure',
+          namespace: 'external',
+          hosts: [HOST],
+          addresses: [],
+          dns: [],
+          ports: [{ port: echoPort, name: 'tls', protocol: 'tls', targetPort: echoPort }],
+          location: 'MESH_EXTERNAL',
+          resolution: 'STATIC',
+          endpoints: [{ address: ENDPOINT, ports: {} }],
+        },
+      ],
+      trafficPolicy: 'ALLOW_ANY',
+      egressGatewayHosts: [HOST],
+    },
+    gateway: null,
+    security: { rootNamespace: 'weft-system', pathNormalization: 'BASE', authorizationPolicies: [], jwtRules: [], extensionProviders: [] },
+  };
+}
+
+function connectThrough(authority: string): Promise<{ status: number; echoed: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: proxyPort, method: 'CONNECT', path: authority, agent: false });
+    req.on('connect', (res, socket) => {
+      if (res.statusCode !== 200) {
+        socket.destroy();
+        resolve({ status: res.statusCode ?? 0, echoed: '' });
+        return;
+      }
+      socket.write('ping');
+      socket.once('data', (d: Buffer) => {
+        socket.destroy();
+        resolve({ status: 200, echoed: d.toString() });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+before(async () => {
+  echoPort = await listenOnLoopback(echo);
+  const rt = testRuntime({
+    config: acceptProxyConfig(config()),
+    cert: undefined as unknown as WorkloadCertificate,
+    telemetry: { record: (e) => void entries.push(e) },
+    resolver: { resolve: (host) => (net.isIP(host) ? Promise.resolve(host) : Promise.resolve('127.0.0.1')) },
+  });
+  proxy = createOutboundServer(rt);
+  proxyPort = await listenOnLoopback(proxy);
+});
+after(() => {
+  proxy.close();
+  echo.close();
+});
+
+const refused: Array<[string, () => string]> = [
+  ['by its name', () => `${HOST}:${echoPort}`],
+  ['by its name in another case', () => `SECURE.example.test:${echoPort}`],
+  ["by its endpoint's address", () => `${ENDPOINT}:${echoPort}`],
+];
+for (const [name, authority] of refused) {
+  test(`CONNECT to a gateway-only host ${name} is refused`, async () => {
+    const r = await connectThrough(authority());
+    assert.equal(r.status, 502);
+    const e = entries.at(-1);
+    assert.deepEqual([e?.egress?.decision, e?.responseFlags, e?.reason], ['denied', 'NR', `egress denied: ${HOST} leaves the mesh only through the egress gateway`]);
+  });
+}
+
+test('CONNECT to another address tunnels (ALLOW_ANY)', async () => {
+  assert.deepEqual(await connectThrough(`127.0.0.1:${echoPort}`), { status: 200, echoed: 'ping' });
+});
