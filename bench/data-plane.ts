@@ -8,20 +8,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { freeListenPort } from './listen-port.js';
-import { weftUp, REPO_ROOT } from './weft-mesh.js';
-import type { WeftUp } from './weft-mesh.js';
-import { startNginxPair } from './nginx-pair.js';
-import type { NginxPair } from './nginx-pair.js';
-import { childPids, cpuSeconds, pinToCpu, rssMiB, RssPeak } from './proc-stats.js';
+import { REPO_ROOT } from './weft-mesh.js';
+import { startDataPlanePaths } from './data-plane-paths.js';
+import type { PathName } from './data-plane-paths.js';
+import { cpuSeconds, rssMiB, RssPeak } from './proc-stats.js';
 import { h2load, wrk } from './load-tools.js';
 import type { ThroughputRun } from './load-tools.js';
 import type { OpenLoopOptions, OpenLoopResult } from './open-loop.js';
 import { profileWhile, topSelfTime } from './cpu-profile.js';
-import { cpuLayout } from './cpu-layout.js';
 import type { SelfTimeRow } from './cpu-profile.js';
 
-export type PathName = 'direct' | 'weft' | 'nginx';
 
 export interface DataPlaneOptions {
   workDir: string;
@@ -65,13 +61,6 @@ export interface DataPlaneResults {
   profileError?: string;
 }
 
-interface PathSetup {
-  name: PathName;
-  url: string;
-  host?: string;
-  h2: { url: string } | { unsupported: string };
-  sidecars: { role: 'client' | 'server'; pid: number }[];
-}
 
 function openLoopProcess(o: OpenLoopOptions, cpu: number | undefined): Promise<OpenLoopResult> {
   const main = path.join(REPO_ROOT, 'dist', 'bench', 'open-loop-main.js');
@@ -99,59 +88,9 @@ export async function cpuDuring<T>(pids: number[], work: () => Promise<T>): Prom
 }
 
 export async function runDataPlane(o: DataPlaneOptions): Promise<DataPlaneResults> {
-  const { loadCpu, clientCpu, serverCpu, pinning: layout } = cpuLayout();
-  const pinning = layout.replace(/upstream on/, 'upstream nginx on');
-
-  let mesh: WeftUp | undefined;
-  let pair: NginxPair | undefined;
+  const setup = await startDataPlanePaths(o.workDir, o.log);
+  const { paths, loadCpu, pinning } = setup;
   try {
-    o.log('starting weft up bench/bench-mesh.yaml');
-    mesh = await weftUp([path.join('bench', 'bench-mesh.yaml')], path.join(o.workDir, 'state'));
-    const m = mesh.mesh();
-    const upstream = m.workloads.find((w) => w.name === 'upstream');
-    const client = m.workloads.find((w) => w.name === 'client');
-    if (!upstream?.appPid || !upstream.proxyPid || !client?.proxyPid) throw new Error('bench mesh lacks the upstream or client pod');
-    const upstreamNginx = childPids(upstream.appPid)[0];
-    if (upstreamNginx === undefined) throw new Error('the upstream pod runs no nginx');
-    const appAddress = `${upstream.podIP}:8080`;
-    pair = await startNginxPair({
-      dir: path.join(o.workDir, 'nginx-pair'),
-      caDir: path.join(mesh.stateDir, 'ca'),
-      trustDomain: 'cluster.local',
-      app: appAddress,
-      ports: [await freeListenPort(), await freeListenPort(), await freeListenPort()],
-    });
-    if (loadCpu !== undefined) pinToCpu(upstreamNginx, loadCpu);
-    if (clientCpu !== undefined && serverCpu !== undefined) {
-      pinToCpu(client.proxyPid, clientCpu);
-      pinToCpu(upstream.proxyPid, serverCpu);
-      pinToCpu(pair.clientPid, clientCpu);
-      pinToCpu(pair.serverPid, serverCpu);
-    }
-    const paths: PathSetup[] = [
-      { name: 'direct', url: `http://${appAddress}/`, h2: { url: `http://${upstream.podIP}:8081/` }, sidecars: [] },
-      {
-        name: 'weft',
-        url: `http://${client.outbound}/`,
-        host: 'upstream:8000',
-        // h2c with prior knowledge to the same listener; :authority names the service, as Host does for wrk.
-        h2: { url: `http://${client.outbound}/` },
-        sidecars: [
-          { role: 'client', pid: client.proxyPid },
-          { role: 'server', pid: upstream.proxyPid },
-        ],
-      },
-      {
-        name: 'nginx',
-        url: pair.clientUrl,
-        h2: { url: pair.clientH2Url },
-        sidecars: [
-          { role: 'client', pid: pair.clientPid },
-          { role: 'server', pid: pair.serverPid },
-        ],
-      },
-    ];
-
     const figures: PathFigures[] = [];
     for (const p of paths) {
       const pids = p.sidecars.map((s) => s.pid);
@@ -226,7 +165,6 @@ export async function runDataPlane(o: DataPlaneOptions): Promise<DataPlaneResult
       ...(profileError === undefined ? {} : { profileError }),
     };
   } finally {
-    await pair?.stop();
-    await mesh?.stop();
+    await setup.stop();
   }
 }
