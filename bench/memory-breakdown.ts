@@ -23,6 +23,8 @@ export interface MemoryBreakdown {
   remainder: number;
   anon: number;
   file: number;
+  /** glibc's main-arena (brk) heap, resident. */
+  brk: number;
 }
 
 const mib = (b: number): number => Math.round((b / 1048576) * 10) / 10;
@@ -38,6 +40,7 @@ export function breakdownOf(s: MemorySample): MemoryBreakdown {
     remainder: mib(s.rss - s.heapTotal - s.external),
     anon: mib(s.anon),
     file: mib(s.file),
+    brk: mib(s.brk),
   };
 }
 

@@ -18,6 +18,8 @@ export interface MemorySample {
   /** Resident anonymous and file-backed bytes from smaps_rollup (NaN where it cannot be read). */
   anon: number;
   file: number;
+  /** Resident bytes of the brk heap (glibc's main arena), from smaps. */
+  brk: number;
 }
 
 const KB = /^(\w+):\s+(\d+) kB$/gm;
@@ -28,11 +30,21 @@ export function smapsRollup(text: string): Map<string, number> {
   return out;
 }
 
+/** Resident bytes of the [heap] mapping in /proc/self/smaps. */
+export function brkResident(text: string): number {
+  const at = text.indexOf(' [heap]\n');
+  if (at < 0) return 0;
+  const m = /\nRss:\s+(\d+) kB/.exec(text.slice(at, at + 400));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
 export function takeSample(): MemorySample {
   const m = process.memoryUsage();
   let rollup = new Map<string, number>();
+  let brk = NaN;
   try {
     rollup = smapsRollup(fs.readFileSync('/proc/self/smaps_rollup', 'utf8'));
+    brk = brkResident(fs.readFileSync('/proc/self/smaps', 'utf8'));
   } catch {
     // not Linux, or no smaps_rollup: the V8 figures stand alone
   }
@@ -45,6 +57,7 @@ export function takeSample(): MemorySample {
     arrayBuffers: m.arrayBuffers,
     anon: rollup.get('Anonymous') ?? NaN,
     file: (rollup.get('Rss') ?? NaN) - (rollup.get('Anonymous') ?? NaN),
+    brk,
   };
 }
 

@@ -62,6 +62,8 @@ export interface ScaleResult {
   servicesPerProxy: number;
   applySeconds: number;
   connectSeconds: number;
+  /** CPU seconds each replica used while the proxies connected and took their first configs. */
+  connectCpuSeconds: number[];
   connected: number;
   /** Proxies whose ACK of the changed config was seen; ms from the apply call to the first poll that saw it. */
   acked: number;
@@ -155,6 +157,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     servicesPerProxy: NaN,
     applySeconds: NaN,
     connectSeconds: NaN,
+    connectCpuSeconds: [],
     connected: 0,
     acked: 0,
     ackMs: undefined,
@@ -206,6 +209,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     o.log(`scale: connecting ${o.proxies} simulated proxies to ${replicas} replica(s)`);
     const connectStart = performance.now();
     connectWall = Date.now();
+    const connectCpu = pids().map(cpuSeconds);
     const specs = [];
     for (let i = 0; i < o.proxies; i++) {
       const w = i % o.workloads;
@@ -265,6 +269,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     }
     result.connected = synced(rows);
     result.connectSeconds = (performance.now() - connectStart) / 1000;
+    result.connectCpuSeconds = pids().map((pid, i) => cpuSeconds(pid) - (connectCpu[i] ?? 0));
     if (result.connected < o.proxies) {
       result.failure = `only ${result.connected} of ${o.proxies} proxies connected and in sync after ${o.timeoutMs / 1000} s; the change below is timed on those`;
     }
