@@ -22,6 +22,7 @@ import type { SelfTimeRow } from './cpu-profile.js';
 import { podIPOf, scaleResources, scaleSidecars } from './scale-resources.js';
 import { readLines, startBenchEtcd, stopChild } from './scale-processes.js';
 import { memoryPhases, MEMORY_SAMPLER } from './memory-breakdown.js';
+import { controlPlaneEnv } from '../src/control/allocator-settings.js';
 import type { MemoryBreakdown } from './memory-breakdown.js';
 
 export interface ScaleOptions {
@@ -49,6 +50,8 @@ export interface ScaleOptions {
   controlNodeArgs?: string[];
   /** Extra environment for the control plane (e.g. MALLOC_ARENA_MAX=2), for one-variable memory experiments. */
   controlEnv?: Record<string, string>;
+  /** false: start the control planes without the allocator settings `weft up` and the manifests give them. */
+  allocatorSettings?: boolean;
   log: (line: string) => void;
 }
 
@@ -129,7 +132,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     const child = spawn(process.execPath, ['--import', MEMORY_SAMPLER, ...(o.controlNodeArgs ?? []), WEFT_BIN, '--state-dir', layout.root, 'control', '--listen', `127.0.0.1:${port}`, ...storeArgs], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...o.controlEnv, WEFT_MEMORY_SAMPLES: samples, WEFT_MEMORY_SAMPLE_MS: '250' },
+      env: { ...(o.allocatorSettings === false ? process.env : controlPlaneEnv(process.env)), ...o.controlEnv, WEFT_MEMORY_SAMPLES: samples, WEFT_MEMORY_SAMPLE_MS: '250' },
     });
     child.stderr?.on('data', (c: Buffer) => (controlErr = (controlErr + c.toString()).slice(-4000)));
     const replica = controls.length;
