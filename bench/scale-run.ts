@@ -21,6 +21,9 @@ import { profileWhile, topSelfTime } from './cpu-profile.js';
 import type { SelfTimeRow } from './cpu-profile.js';
 import { podIPOf, scaleResources, scaleSidecars } from './scale-resources.js';
 import { readLines, startBenchEtcd, stopChild } from './scale-processes.js';
+import { memoryPhases, MEMORY_SAMPLER } from './memory-breakdown.js';
+import { controlPlaneEnv } from '../src/control/allocator-settings.js';
+import type { MemoryBreakdown } from './memory-breakdown.js';
 
 export interface ScaleOptions {
   stateDir: string;
@@ -45,6 +48,10 @@ export interface ScaleOptions {
   replicas?: number;
   /** Extra node flags for the control plane (e.g. --cpu-prof, --heap-prof), for profiling a run. */
   controlNodeArgs?: string[];
+  /** Extra environment for the control plane (e.g. MALLOC_ARENA_MAX=2), for one-variable memory experiments. */
+  controlEnv?: Record<string, string>;
+  /** false: start the control planes without the allocator settings `weft up` and the manifests give them. */
+  allocatorSettings?: boolean;
   log: (line: string) => void;
 }
 
@@ -58,6 +65,8 @@ export interface ScaleResult {
   servicesPerProxy: number;
   applySeconds: number;
   connectSeconds: number;
+  /** CPU seconds each replica used while the proxies connected and took their first configs. */
+  connectCpuSeconds: number[];
   connected: number;
   /** Proxies whose ACK of the changed config was seen; ms from the apply call to the first poll that saw it. */
   acked: number;
@@ -85,6 +94,11 @@ export interface ScaleResult {
   replicas: number;
   /** Peak RSS of each replica (one entry without replicas); controlRssPeakMiB is the largest. */
   replicaRssPeakMiB: number[];
+  /**
+   * Each replica's memory split (memory-sampler.ts), MiB: before the proxies connect, at its RSS peak, once all are
+   * connected (just before the change), and at the end.
+   */
+  controlMemory: { replica: number; phase: 'idle' | 'peak' | 'connected' | 'end'; sample: MemoryBreakdown }[];
   /** Where it broke, if it did. */
   failure: string | undefined;
   /** Top self time of the control plane while the proxies connected. */
@@ -107,11 +121,18 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
   const storeArgs = etcd === undefined ? [] : ['--store', 'etcd', '--etcd-endpoints', etcd.endpoints.join(','), '--sealing-key', ensureSealingKey(layout)];
   let controlErr = '';
   const controls: { child: ChildProcess; port: number }[] = [];
+  const memoryFiles: string[] = [];
+  let connectWall = NaN;
+  let changeWallAt = NaN;
   const startControl = async (): Promise<void> => {
     const port = await freeListenPort();
-    const child = spawn(process.execPath, [...(o.controlNodeArgs ?? []), WEFT_BIN, '--state-dir', layout.root, 'control', '--listen', `127.0.0.1:${port}`, ...storeArgs], {
+    const samples = path.join(layout.root, `memory-${controls.length}.jsonl`);
+    fs.rmSync(samples, { force: true });
+    memoryFiles.push(samples);
+    const child = spawn(process.execPath, ['--import', MEMORY_SAMPLER, ...(o.controlNodeArgs ?? []), WEFT_BIN, '--state-dir', layout.root, 'control', '--listen', `127.0.0.1:${port}`, ...storeArgs], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...(o.allocatorSettings === false ? process.env : controlPlaneEnv(process.env)), ...o.controlEnv, WEFT_MEMORY_SAMPLES: samples, WEFT_MEMORY_SAMPLE_MS: '250' },
     });
     child.stderr?.on('data', (c: Buffer) => (controlErr = (controlErr + c.toString()).slice(-4000)));
     const replica = controls.length;
@@ -139,6 +160,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     servicesPerProxy: NaN,
     applySeconds: NaN,
     connectSeconds: NaN,
+    connectCpuSeconds: [],
     connected: 0,
     acked: 0,
     ackMs: undefined,
@@ -155,6 +177,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     controlRssChangePeakMiB: NaN,
     replicas,
     replicaRssPeakMiB: [],
+    controlMemory: [],
     failure: undefined,
     profile: [],
   };
@@ -188,6 +211,8 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
 
     o.log(`scale: connecting ${o.proxies} simulated proxies to ${replicas} replica(s)`);
     const connectStart = performance.now();
+    connectWall = Date.now();
+    const connectCpu = pids().map(cpuSeconds);
     const specs = [];
     for (let i = 0; i < o.proxies; i++) {
       const w = i % o.workloads;
@@ -247,6 +272,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     }
     result.connected = synced(rows);
     result.connectSeconds = (performance.now() - connectStart) / 1000;
+    result.connectCpuSeconds = pids().map((pid, i) => cpuSeconds(pid) - (connectCpu[i] ?? 0));
     if (result.connected < o.proxies) {
       result.failure = `only ${result.connected} of ${o.proxies} proxies connected and in sync after ${o.timeoutMs / 1000} s; the change below is timed on those`;
     }
@@ -267,6 +293,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     const changePeak = new RssPeak(pids(), 100);
     const changeStart = performance.now();
     const changeWall = Date.now();
+    changeWallAt = changeWall;
     const cpuBefore = pids().map(cpuSeconds);
     await client.apply(scaleResources(1, 0, true));
     result.changeApplyMs = performance.now() - changeStart;
@@ -308,6 +335,9 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
       const peaks = peak.stop();
       result.replicaRssPeakMiB = pids().map((pid) => peaks.get(pid) ?? NaN);
       result.controlRssPeakMiB = Math.max(...result.replicaRssPeakMiB);
+    }
+    for (const [replica, f] of memoryFiles.entries()) {
+      for (const [phase, sample] of memoryPhases(f, connectWall, changeWallAt)) result.controlMemory.push({ replica, phase, sample });
     }
     await Promise.all(sims.map(stopChild));
     await Promise.all(clients.map((c) => c.close()));

@@ -1,5 +1,5 @@
 /**
- * Lifecycle of a mesh: a workload that dies is restarted with backoff and reported; the CA can run as an
+ * Lifecycle of a mesh: the control plane starts with its allocator settings; a workload that dies is restarted with backoff and reported; the CA can run as an
  * intermediate under an operator's root, whose root then is the whole trust bundle.
  */
 import { test } from 'node:test';
@@ -10,10 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { alive, callAs, eventually, startMesh } from './support/mesh-process.js';
+import { CONTROL_PLANE_MALLOC_ENV } from '../src/control/allocator-settings.js';
 
 test('a workload that exits is restarted with backoff, reported, and served again', async () => {
   const mesh = await startMesh(['examples/httpbin'], { isolation: 'none' });
   try {
+    // glibc reads its settings only at start: `weft up` gives them to the control plane it starts.
+    const controlEnv = fs.readFileSync(`/proc/${mesh.mesh().control.pid}/environ`, 'utf8').split('\0');
+    for (const [k, v] of Object.entries(CONTROL_PLANE_MALLOC_ENV)) assert.ok(controlEnv.includes(`${k}=${v}`), `control plane started without ${k}=${v}`);
     const before = mesh.workload('httpbin');
     assert.ok(alive(before.appPid));
     process.kill(before.appPid!, 'SIGKILL');
@@ -107,6 +111,9 @@ test('after weft up is killed outright, its proxies and control plane exit, and 
 test('a sidecar that is killed is restarted, and its new pid and the restart are reported', async () => {
   const mesh = await startMesh(['examples/httpbin'], { isolation: 'none' });
   try {
+    // glibc reads its settings only at start: `weft up` gives them to the control plane it starts.
+    const controlEnv = fs.readFileSync(`/proc/${mesh.mesh().control.pid}/environ`, 'utf8').split('\0');
+    for (const [k, v] of Object.entries(CONTROL_PLANE_MALLOC_ENV)) assert.ok(controlEnv.includes(`${k}=${v}`), `control plane started without ${k}=${v}`);
     const before = mesh.workload('httpbin');
     assert.ok(alive(before.proxyPid));
     process.kill(before.proxyPid!, 'SIGKILL');

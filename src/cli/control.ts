@@ -7,6 +7,8 @@ import { exitWhenOrphaned } from '../parent-watch.js';
 import { existingFile, ipv4Cidr, ipv4HostPort, namespaceName, positiveDuration, trustDomain } from './flag-values.js';
 import { caFilesOf } from './up.js';
 import { etcdEndpoints, etcdPrefix, storeChoiceOf, storeKind } from './store-flags.js';
+import { CONTROL_PLANE_MALLOC_ENV, missingAllocatorSettings } from '../control/allocator-settings.js';
+import { controlLog } from '../control/control-log.js';
 import type { StoreFlags } from './store-flags.js';
 
 interface ControlOptions extends StoreFlags {
@@ -59,6 +61,14 @@ export function registerControlCommand(program: Command): void {
           store: storeChoiceOf(opts),
           ...(opts.metricsListen === undefined ? {} : { metricsListen: opts.metricsListen }),
         });
+        // glibc reads these only at start: say so when whoever started this process did not set them.
+        const missing = missingAllocatorSettings(process.env);
+        if (missing.length > 0) {
+          controlLog().warn('started without the allocator settings; peak memory with thousands of proxies is higher', {
+            missing,
+            set: Object.entries(CONTROL_PLANE_MALLOC_ENV).map(([k, v]) => `${k}=${v}`).join(' '),
+          });
+        }
         const stop = (): void => void cp.stop().then(() => process.exit(0));
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);

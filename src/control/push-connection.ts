@@ -9,7 +9,8 @@ import type { NodeInfo } from '../push/protocol.js';
 import type { CompiledProxyConfig } from './compile/index.js';
 import type { PushInputs } from './store/audit-chain.js';
 import { configDeltaParts } from './push-delta.js';
-import { writeConfigLine, writeDeltaLine } from './push-lines.js';
+import { LineWriter, sendMessage, writeConfigLine, writeDeltaLine } from './push-lines.js';
+import type { ControlMessage } from '../push/protocol.js';
 
 export interface ProxyStatus {
   id: string;
@@ -47,7 +48,7 @@ function remember<V>(map: Map<string, V>, key: string, value: V): void {
 }
 
 export class ProxyConnection {
-  /** The stream's buffer is full: the next config waits for 'drain'. */
+  /** The last line is not all handed to the stream, or its buffer is full: the next config waits. */
   blocked = false;
   /** The newest config not yet written (blocked, or waiting for a send slot); an older one is dropped, never sent. */
   pending: PendingConfig | undefined;
@@ -62,6 +63,8 @@ export class ProxyConnection {
   readonly #unanswered = new Map<string, CompiledProxyConfig>();
   /** The audit digest of each config version written, for the record of its ACK or NACK. */
   readonly #digests = new Map<string, string>();
+  /** Every line to this proxy goes through it, a piece at a time. */
+  readonly #writer: LineWriter;
 
   constructor(
     readonly status: ProxyStatus,
@@ -70,7 +73,9 @@ export class ProxyConnection {
     readonly stream: http2.ServerHttp2Stream,
     /** The proxy's hello accepts `config-delta`. */
     readonly deltas: boolean,
-  ) {}
+  ) {
+    this.#writer = new LineWriter(stream);
+  }
 
   get open(): boolean {
     return !this.stream.closed && !this.stream.destroyed;
@@ -78,7 +83,7 @@ export class ProxyConnection {
 
   /**
    * Writes `compiled`, as what changed since the config the proxy will hold when it gets here if it takes deltas,
-   * else whole; false when the stream's buffer is full.
+   * else whole; false when it is not all handed to the stream yet (onceWritten says when).
    */
   write(compiled: CompiledProxyConfig, digest: string | undefined): boolean {
     const { version } = compiled.config;
@@ -88,7 +93,17 @@ export class ProxyConnection {
     const base = this.deltas ? this.#base : undefined;
     this.#base = compiled;
     this.status.sentAs = base === undefined ? 'config' : 'config-delta';
-    return base === undefined ? writeConfigLine(this.stream, compiled.jsonParts) : writeDeltaLine(this.stream, configDeltaParts(base, compiled));
+    return base === undefined ? writeConfigLine(this.#writer, compiled.jsonParts) : writeDeltaLine(this.#writer, configDeltaParts(base, compiled));
+  }
+
+  /** Calls `then` once everything written has been handed to the stream and it has room (never if it closes first). */
+  onceWritten(then: () => void): void {
+    this.#writer.onceWritten(then);
+  }
+
+  /** A control message, after any line still being written. */
+  send(msg: ControlMessage): void {
+    if (this.open) sendMessage(this.#writer, msg);
   }
 
   digestOf(version: string): string | null {

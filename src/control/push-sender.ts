@@ -1,6 +1,7 @@
 /**
- * Send slots for configs. A full buffer (the proxy reads slowly, or HTTP/2 flow control holds the stream) blocks
- * the connection until 'drain'; meanwhile only the newest config is kept, so a slow proxy costs one pending config,
+ * Send slots for configs. A config not yet handed to the stream in full (it goes a piece at a time, push-lines.ts),
+ * or a full buffer (the proxy reads slowly, or HTTP/2 flow control holds the stream), blocks the connection until
+ * it is; meanwhile only the newest config is kept, so a slow proxy costs one pending config,
  * not one per change. A blocked stream holds a slot: with thousands of proxies, the bytes buffered for them at once
  * stay bounded, and the rest wait their turn in arrival order.
  */
@@ -63,7 +64,7 @@ export class ConfigSender {
     if (this.write(c, next)) return;
     c.blocked = true;
     this.#inFlight++;
-    c.stream.once('drain', () => {
+    c.onceWritten(() => {
       if (!c.blocked) return;
       c.blocked = false;
       this.#inFlight--;

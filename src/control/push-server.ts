@@ -25,7 +25,7 @@ import { ProxyConnection } from './push-connection.js';
 import type { PendingConfig, ProxyStatus } from './push-connection.js';
 import { ConfigSender, DEFAULT_CONFIGS_IN_FLIGHT } from './push-sender.js';
 import { peerSpiffeId, sendJson, signCertificate } from './push-signing.js';
-import { sendMessage } from './push-lines.js';
+import { sendMessageNow } from './push-lines.js';
 
 export type { ProxyStatus } from './push-connection.js';
 
@@ -101,7 +101,7 @@ export class PushServer {
     if (conn === undefined) {
       return Promise.reject(new WeftError('UPSTREAM_UNREACHABLE', `proxy ${id} is not connected to the control plane`, { status: 503 }));
     }
-    return this.#runtime.ask(conn, id, (reqId) => sendMessage(conn.stream, { type: 'report-runtime', id: reqId }));
+    return this.#runtime.ask(conn, id, (reqId) => conn.send({ type: 'report-runtime', id: reqId }));
   }
 
   /** Recompile for every connected proxy and send what changed. */
@@ -157,12 +157,12 @@ export class PushServer {
     try {
       identity = parseWorkloadIdentity(peer);
     } catch {
-      sendMessage(stream, { type: 'error', message: `${peer} is not a workload identity` });
+      sendMessageNow(stream, { type: 'error', message: `${peer} is not a workload identity` });
       stream.close();
       return undefined;
     }
     if (identity.namespace !== node.namespace) {
-      sendMessage(stream, { type: 'error', message: `certificate is for namespace ${identity.namespace}, not ${node.namespace}` });
+      sendMessageNow(stream, { type: 'error', message: `certificate is for namespace ${identity.namespace}, not ${node.namespace}` });
       stream.close();
       return undefined;
     }

@@ -13,6 +13,7 @@ import type { LocalStore } from './local-store.js';
 import { START_TIMEOUT_MS, WEFT_BIN } from './mesh-context.js';
 import type { MeshContext } from './mesh-context.js';
 import type { MeshFile } from './mesh-file.js';
+import { controlPlaneEnv } from '../control/allocator-settings.js';
 
 export interface LocalControlPlaneOptions {
   /** Where the first replica listens (host:port). */
@@ -126,7 +127,7 @@ export class LocalControlPlane {
   async #startReplica(listen: string, name: string, metrics: string | undefined): Promise<SupervisedProcess> {
     const { layout, log } = this.ctx;
     const control = new SupervisedProcess(
-      { name, command: process.execPath, args: this.#args(listen, metrics), env: this.ctx.marked(process.env), logFile: path.join(layout.logDir, `${name}.log`) },
+      { name, command: process.execPath, args: this.#args(listen, metrics), env: this.ctx.marked(controlPlaneEnv(process.env)), logFile: path.join(layout.logDir, `${name}.log`) },
       {
         onExit: (code, signal) => {
           if (!this.ctx.stopping()) log(`${name === 'control' ? 'control plane' : name} exited (${signal ?? code}); restarting`);
