@@ -13,6 +13,7 @@ import type { MeshStarter } from './data-plane-paths.js';
 import { interleavedRatio, median } from './interleaved-ratio.js';
 import type { RatioRun } from './interleaved-ratio.js';
 import { REPO_ROOT } from './weft-mesh.js';
+import { execFileSync } from 'node:child_process';
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -25,6 +26,15 @@ const rounds = option('--rounds', 5);
 const seconds = option('--seconds', 10);
 const log = (line: string): void => console.error(`[${new Date().toISOString()}] ${line}`);
 const loadAvg = (): number => os.loadavg()[0]!;
+
+/** A checkout named by its commit, so a table says which code it measured. */
+function commitOf(tree: string): string {
+  try {
+    return execFileSync('git', ['-C', tree, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return path.basename(tree);
+  }
+}
 
 async function starterOf(tree: string): Promise<MeshStarter> {
   const mod = (await import(path.join(tree, 'dist', 'bench', 'weft-mesh.js'))) as { weftUp: MeshStarter };
@@ -41,7 +51,7 @@ for (let pass = 0; pass < passes; pass++) {
       try {
         const run = await interleavedRatio(setup, { rounds, seconds, warmupSeconds: 3, connections: 32, loadAvg, log });
         results.get(tree)!.push(run);
-        console.log(JSON.stringify({ tree, pass: pass + 1, ...run }));
+        console.log(JSON.stringify({ tree: commitOf(tree), pass: pass + 1, ...run }));
       } finally {
         await setup.stop();
       }
@@ -60,6 +70,6 @@ for (const [tree, runs] of results) {
   const ratios = all.map((r) => r.ratio);
   const m = (g: (r: (typeof all)[number]) => number): number => median(all.map(g));
   console.log(
-    `| ${path.basename(tree)} | ${all.length} | ${f(median(ratios))} (${f(Math.min(...ratios))}-${f(Math.max(...ratios))}) | ${f(m((r) => r.weftRps), 0)} | ${f(m((r) => r.nginxRps), 0)} | ${f(m((r) => r.weftCpu[0]), 4)} / ${f(m((r) => r.weftCpu[1]), 4)} (${f(m((r) => r.nginxCpu[0]), 4)} / ${f(m((r) => r.nginxCpu[1]), 4)}) | ${f(Math.min(...all.map((r) => r.loadAvg)), 1)}-${f(Math.max(...all.map((r) => r.loadAvg)), 1)} |`,
+    `| ${commitOf(tree)} | ${all.length} | ${f(median(ratios))} (${f(Math.min(...ratios))}-${f(Math.max(...ratios))}) | ${f(m((r) => r.weftRps), 0)} | ${f(m((r) => r.nginxRps), 0)} | ${f(m((r) => r.weftCpu[0]), 4)} / ${f(m((r) => r.weftCpu[1]), 4)} (${f(m((r) => r.nginxCpu[0]), 4)} / ${f(m((r) => r.nginxCpu[1]), 4)}) | ${f(Math.min(...all.map((r) => r.loadAvg)), 1)}-${f(Math.max(...all.map((r) => r.loadAvg)), 1)} |`,
   );
 }
