@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/scale-main.js [--proxies N] [--sidecar-scope] [--replicas 3] [--timeout-s 180] [--control-node-args '--cpu-prof …'] [--out FILE]`: the control plane's scale scenario
+ * `node dist/bench/scale-main.js [--proxies N] [--sidecar-scope] [--replicas 3] [--timeout-s 180] [--control-node-args '--cpu-prof …'] [--sim-node-args '--cpu-prof …'] [--out FILE]`: the control plane's scale scenario
  * alone (services and workloads applied, N simulated proxies, one change timed to each ACK), without the rest of
  * the bench; with `--replicas 3`, three control-plane replicas on a 3-member etcd on loopback. Prints the result as JSON, with the machine's load average before and after.
  */
@@ -29,6 +29,7 @@ try {
     sidecarScope: args.includes('--sidecar-scope'),
     replicas: Number(flag('--replicas') ?? 1),
     ...(flag('--control-node-args') === undefined ? {} : { controlNodeArgs: (flag('--control-node-args') ?? '').split(' ').filter((a) => a !== '') }),
+    ...(flag('--sim-node-args') === undefined ? {} : { simNodeArgs: (flag('--sim-node-args') ?? '').split(' ').filter((a) => a !== '') }),
     log,
   });
   const text = `${JSON.stringify({ when: new Date().toISOString(), loadAverage, loadAverageEnd: os.loadavg(), cpus: os.cpus().length, result }, null, 2)}\n`;

@@ -21,6 +21,7 @@ import { profileWhile, topSelfTime } from './cpu-profile.js';
 import type { SelfTimeRow } from './cpu-profile.js';
 import { podIPOf, scaleResources, scaleSidecars } from './scale-resources.js';
 import { readLines, startBenchEtcd, stopChild } from './scale-processes.js';
+import { CpuTimeline } from './cpu-timeline.js';
 
 export interface ScaleOptions {
   stateDir: string;
@@ -45,6 +46,8 @@ export interface ScaleOptions {
   replicas?: number;
   /** Extra node flags for the control plane (e.g. --cpu-prof, --heap-prof), for profiling a run. */
   controlNodeArgs?: string[];
+  /** Extra node flags for the simulated-proxy processes (e.g. --cpu-prof). */
+  simNodeArgs?: string[];
   log: (line: string) => void;
 }
 
@@ -76,7 +79,17 @@ export interface ScaleResult {
    */
   changeCpuSeconds: number[];
   /** The pushes after the change, per replica: ms from the apply to when each ended, and its store read and compile. */
-  changePushes: { replica: number; endedMs: number; snapshotMs: number; pushMs: number }[];
+  changePushes: { replica: number; endedMs: number; debounceMs: number; snapshotMs: number; pushMs: number }[];
+  /**
+   * The change's window on the monotonic clock (µs, as `--cpu-prof` profiles time their samples), from the apply
+   * call to the last ACK: bench/profile-window.ts reads a profile's top self time within it.
+   */
+  changeWindowUs: [number, number];
+  /** CPU ms each group of processes (replica-N, simulated proxies, etcd) used in each 250 ms after the apply. */
+  changeCpuTimeline: { atMs: number; cpuMs: Record<string, number> }[];
+  changeCpuTotalsMs: Record<string, number>;
+  /** Proxy-timed ACKs of the change per simulated-proxy process: which replica it talks to, how many, P50/last ms. */
+  simAcks: { replica: number; proxies: number; acked: number; p50: number; lastMs: number }[];
   pollIntervalMs: number;
   controlRssIdleMiB: number;
   controlRssPeakMiB: number;
@@ -117,8 +130,8 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     const replica = controls.length;
     readLines(child, (line) => {
       if (!line.includes('"config pushed"')) return;
-      const e = JSON.parse(line) as { time: string; snapshotMs: number; pushMs: number };
-      pushLog.push({ replica, at: Date.parse(e.time), snapshotMs: e.snapshotMs, pushMs: e.pushMs });
+      const e = JSON.parse(line) as { time: string; debounceMs: number; snapshotMs: number; pushMs: number };
+      pushLog.push({ replica, at: Date.parse(e.time), debounceMs: e.debounceMs, snapshotMs: e.snapshotMs, pushMs: e.pushMs });
     });
     controls.push({ child, port });
     await waitForPort('127.0.0.1', port, 30_000, () => child.exitCode === null);
@@ -127,9 +140,12 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
   const inputs: string[] = [];
   const clients: ControlClient[] = [];
   /** Each replica's pushes as it logged them: when each ended, how long reading the store and compiling took. */
-  const pushLog: { replica: number; at: number; snapshotMs: number; pushMs: number }[] = [];
+  const pushLog: { replica: number; at: number; debounceMs: number; snapshotMs: number; pushMs: number }[] = [];
   /** Every config each simulated proxy applied (and ACKed), with the wall-clock time it did. */
   const proxyAcks = new Map<string, { version: string; at: number }[]>();
+  /** Which simulated-proxy process runs each proxy, and which replica each process talks to. */
+  const simOf = new Map<string, number>();
+  const simReplica: { replica: number; proxies: number }[] = [];
   const result: ScaleResult = {
     services: o.services,
     workloads: o.workloads,
@@ -147,6 +163,10 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     changeApplyMs: NaN,
     changeCpuSeconds: [],
     changePushes: [],
+    changeWindowUs: [NaN, NaN],
+    changeCpuTimeline: [],
+    changeCpuTotalsMs: {},
+    simAcks: [],
     // ACK times come from the proxies; the API is polled only to confirm them, since each poll of 2,000 rows costs
     // the control plane CPU that a push to those proxies would otherwise have.
     pollIntervalMs: 1000,
@@ -196,19 +216,25 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     }
     for (const [r, c] of controls.entries()) {
       const mine = specs.filter((_, i) => i % replicas === r);
-      for (let i = 0; i < mine.length; i += o.perProcess) {
+      // Each replica's proxies spread evenly over its processes: one process with 500 beside one with 167 made the
+      // larger one's own work (reading and merging 500 deltas on one thread) the last ACKs' delay.
+      const processes = Math.ceil(mine.length / o.perProcess);
+      const share = Math.ceil(mine.length / processes);
+      for (let i = 0; i < mine.length; i += share) {
         const input: SimulatedProxiesInput = {
           controlUrl: `https://127.0.0.1:${c.port}`,
           caBundleFile: layout.trustBundleFile,
           trustDomain: 'cluster.local',
           controlNamespace: 'weft-system',
-          proxies: mine.slice(i, i + o.perProcess),
+          proxies: mine.slice(i, i + share),
           concurrency: 16,
         };
         const file = path.join(layout.root, `simulated-${r}-${i}.json`);
         fs.writeFileSync(file, JSON.stringify(input), { mode: 0o600 });
         inputs.push(file);
-        const sim = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'simulated-proxies-main.js'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const sim = spawn(process.execPath, [...(o.simNodeArgs ?? []), path.join(REPO_ROOT, 'dist', 'bench', 'simulated-proxies-main.js'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+        for (const p of input.proxies) simOf.set(`${p.namespace}/${p.name}`, sims.length);
+        simReplica.push({ replica: r, proxies: input.proxies.length });
         sims.push(sim);
         readLines(sim, (line) => {
           const [what, proxy, version, at] = line.split(' ');
@@ -265,6 +291,10 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     const before = new Map(rows.map((p) => [`${p.namespace}/${p.name}`, p.ackedVersion]));
     const ackAt = new Map<string, number>();
     const changePeak = new RssPeak(pids(), 100);
+    const groups: Record<string, number[]> = { sims: sims.map((c) => c.pid ?? 0), etcd: etcd?.pids ?? [] };
+    for (const [r, c] of controls.entries()) groups[`replica-${r}`] = [c.child.pid ?? 0];
+    const timeline = new CpuTimeline(groups, 250);
+    const changeStartUs = Number(process.hrtime.bigint() / 1000n);
     const changeStart = performance.now();
     const changeWall = Date.now();
     const cpuBefore = pids().map(cpuSeconds);
@@ -281,19 +311,31 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
       if (ackAt.size < expected) await new Promise((r) => setTimeout(r, result.pollIntervalMs));
     }
     result.controlRssChangePeakMiB = Math.max(...changePeak.stop().values());
+    result.changeCpuTotalsMs = timeline.stop();
+    result.changeCpuTimeline = timeline.rows;
     result.changeCpuSeconds = pids().map((pid, i) => cpuSeconds(pid) - (cpuBefore[i] ?? 0));
-    result.changePushes = pushLog.filter((p) => p.at >= changeWall).map((p) => ({ replica: p.replica, endedMs: p.at - changeWall, snapshotMs: p.snapshotMs, pushMs: p.pushMs }));
+    result.changePushes = pushLog.filter((p) => p.at >= changeWall).map((p) => ({ replica: p.replica, endedMs: p.at - changeWall, debounceMs: p.debounceMs, snapshotMs: p.snapshotMs, pushMs: p.pushMs }));
     result.acked = ackAt.size;
     const sorted = [...ackAt.values()].sort((a, b) => a - b);
     if (sorted.length > 0) result.ackMs = { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };
     // The same ACKs timed where they were sent: the first config each proxy applied after the apply call began
     // whose version differs from the one it ran before.
     const proxySide: number[] = [];
+    const perSim = simReplica.map(() => [] as number[]);
     for (const [proxy, acks] of proxyAcks) {
       const first = acks.find((a) => a.at >= changeWall && a.version !== before.get(proxy));
-      if (first) proxySide.push(first.at - changeWall);
+      if (first) {
+        proxySide.push(first.at - changeWall);
+        perSim[simOf.get(proxy) ?? 0]?.push(first.at - changeWall);
+      }
     }
     proxySide.sort((a, b) => a - b);
+    const lastAck = proxySide[proxySide.length - 1] ?? 0;
+    result.changeWindowUs = [changeStartUs, changeStartUs + Math.round(lastAck * 1000)];
+    result.simAcks = simReplica.map((s, i) => {
+      const times = (perSim[i] ?? []).sort((a, b) => a - b);
+      return { ...s, acked: times.length, p50: Math.round(percentile(times, 50)), lastMs: Math.round(times[times.length - 1] ?? NaN) };
+    });
     result.proxyAcked = proxySide.length;
     if (proxySide.length > 0) result.proxyAckMs = { p50: percentile(proxySide, 50), p99: percentile(proxySide, 99), max: proxySide[proxySide.length - 1] ?? NaN };
     if (result.acked < expected) {
