@@ -182,12 +182,14 @@ export class EtcdResourceStore implements ControlStore {
   /**
    * Appends queue up while a write is in flight and go in together, as consecutive entries of one transaction: a
    * replica with thousands of proxies records their pushes and ACKs without one etcd round trip each, and a change
-   * never waits behind a long line of single appends.
+   * never waits behind a long line of single appends. The first batch of a turn is built on the next turn of the
+   * event loop (as the SQLite store does): a push to thousands of proxies records each config sent, and sealing
+   * those entries must not hold back the configs themselves, which go out on that turn.
    */
   appendAudit(event: AuditEvent): Promise<AuditEntry> {
     return new Promise((resolve, reject) => {
       this.#auditQueue.push({ event, resolve, reject });
-      if (this.#auditQueue.length === 1) this.#flushAudit();
+      if (this.#auditQueue.length === 1) setImmediate(() => this.#flushAudit());
     });
   }
 
@@ -252,6 +254,7 @@ export class EtcdResourceStore implements ControlStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#listeners.clear();
+    if (this.#auditQueue.length > 0) this.#flushAudit();
     await this.#writes.catch(() => undefined);
     await this.#feed.close();
     this.#client.close();
