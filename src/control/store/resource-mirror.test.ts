@@ -25,7 +25,9 @@ test('the mirror lists what the store lists, in its order, after creates, update
     assert.deepEqual(names(await mirror.list()), names(await store.list()));
     await store.apply([service('c'), service('a', 81)], 'test');
     await store.delete([{ kind: 'Service', namespace: 'default', name: 'b' }], 'test');
+    await store.setStatus({ kind: 'Service', namespace: 'default', name: 'c' }, { phase: 'Ready' }, 'test');
     assert.deepEqual(names(await mirror.list()), names(await store.list()));
+    assert.deepEqual((await mirror.list()).map((r) => r.status), (await store.list()).map((r) => r.status));
     assert.equal(await mirror.revision(), await store.revision());
     // Changes came from the watch: the store was read whole once.
     assert.equal(mirror.reads, 1);
