@@ -28,7 +28,7 @@ export function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** Three etcd members on loopback for a replicated run, stopped however the run ends. */
-export async function startBenchEtcd(dir: string): Promise<{ endpoints: string[]; stop: () => Promise<void> }> {
+export async function startBenchEtcd(dir: string): Promise<{ endpoints: string[]; pids: number[]; stop: () => Promise<void> }> {
   const members: EtcdMember[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(members.map((m) => m.stop()));
@@ -42,6 +42,7 @@ export async function startBenchEtcd(dir: string): Promise<{ endpoints: string[]
   members.push(...(await startEtcdCluster({ dir, ports })));
   return {
     endpoints: members.map((m) => m.clientUrl),
+    pids: members.map((m) => m.pid ?? 0),
     stop: async () => {
       await stop();
       unregister();

@@ -18,12 +18,14 @@ import { percentile } from './open-loop.js';
 import { cpuSeconds, rssMiB, RssPeak } from './proc-stats.js';
 import type { SimulatedProxiesInput } from './simulated-proxies-main.js';
 import { profileWhile, topSelfTime } from './cpu-profile.js';
-import type { SelfTimeRow } from './cpu-profile.js';
 import { podIPOf, scaleResources, scaleSidecars } from './scale-resources.js';
 import { readLines, startBenchEtcd, stopChild } from './scale-processes.js';
 import { memoryPhases, MEMORY_SAMPLER } from './memory-breakdown.js';
 import { controlPlaneEnv } from '../src/control/allocator-settings.js';
-import type { MemoryBreakdown } from './memory-breakdown.js';
+import { CpuTimeline } from './cpu-timeline.js';
+import type { ScaleResult } from './scale-result.js';
+
+export type { ScaleResult };
 
 export interface ScaleOptions {
   stateDir: string;
@@ -52,57 +54,9 @@ export interface ScaleOptions {
   controlEnv?: Record<string, string>;
   /** false: start the control planes without the allocator settings `weft up` and the manifests give them. */
   allocatorSettings?: boolean;
+  /** Extra node flags for the simulated-proxy processes (e.g. --cpu-prof). */
+  simNodeArgs?: string[];
   log: (line: string) => void;
-}
-
-export interface ScaleResult {
-  services: number;
-  workloads: number;
-  proxies: number;
-  sidecarScope: boolean;
-  /** One proxy's config (wl-1) as JSON, and how many services it lists, once all are in sync. */
-  configBytes: number;
-  servicesPerProxy: number;
-  applySeconds: number;
-  connectSeconds: number;
-  /** CPU seconds each replica used while the proxies connected and took their first configs. */
-  connectCpuSeconds: number[];
-  connected: number;
-  /** Proxies whose ACK of the changed config was seen; ms from the apply call to the first poll that saw it. */
-  acked: number;
-  ackMs: { p50: number; p99: number; max: number } | undefined;
-  /**
-   * ms from the apply call to each proxy's ACK as the proxy itself timed it (its wall clock, the bench's machine):
-   * exact, where ackMs is rounded up to the poll that saw it and includes the poll's own wait on a busy API.
-   */
-  proxyAcked: number;
-  proxyAckMs: { p50: number; p99: number; max: number } | undefined;
-  /** How long the apply call of the change took (admission, the store write), within the ACK times. */
-  changeApplyMs: number;
-  /**
-   * CPU seconds each replica used from the apply to the last ACK seen (API polls included): what a change costs the
-   * control plane, which a shared machine's load does not inflate as it does the wall-clock times.
-   */
-  changeCpuSeconds: number[];
-  /** The pushes after the change, per replica: ms from the apply to when each ended, and its store read and compile. */
-  changePushes: { replica: number; endedMs: number; snapshotMs: number; pushMs: number }[];
-  pollIntervalMs: number;
-  controlRssIdleMiB: number;
-  controlRssPeakMiB: number;
-  /** Peak RSS from the apply of the change to the last ACK (the rest of the peak is reached while proxies connect). */
-  controlRssChangePeakMiB: number;
-  replicas: number;
-  /** Peak RSS of each replica (one entry without replicas); controlRssPeakMiB is the largest. */
-  replicaRssPeakMiB: number[];
-  /**
-   * Each replica's memory split (memory-sampler.ts), MiB: before the proxies connect, at its RSS peak, once all are
-   * connected (just before the change), and at the end.
-   */
-  controlMemory: { replica: number; phase: 'idle' | 'peak' | 'connected' | 'end'; sample: MemoryBreakdown }[];
-  /** Where it broke, if it did. */
-  failure: string | undefined;
-  /** Top self time of the control plane while the proxies connected. */
-  profile: SelfTimeRow[];
 }
 
 interface ProxyRow {
@@ -138,8 +92,8 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     const replica = controls.length;
     readLines(child, (line) => {
       if (!line.includes('"config pushed"')) return;
-      const e = JSON.parse(line) as { time: string; snapshotMs: number; pushMs: number };
-      pushLog.push({ replica, at: Date.parse(e.time), snapshotMs: e.snapshotMs, pushMs: e.pushMs });
+      const e = JSON.parse(line) as { time: string; debounceMs: number; snapshotMs: number; pushMs: number };
+      pushLog.push({ replica, at: Date.parse(e.time), debounceMs: e.debounceMs, snapshotMs: e.snapshotMs, pushMs: e.pushMs });
     });
     controls.push({ child, port });
     await waitForPort('127.0.0.1', port, 30_000, () => child.exitCode === null);
@@ -148,9 +102,12 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
   const inputs: string[] = [];
   const clients: ControlClient[] = [];
   /** Each replica's pushes as it logged them: when each ended, how long reading the store and compiling took. */
-  const pushLog: { replica: number; at: number; snapshotMs: number; pushMs: number }[] = [];
+  const pushLog: { replica: number; at: number; debounceMs: number; snapshotMs: number; pushMs: number }[] = [];
   /** Every config each simulated proxy applied (and ACKed), with the wall-clock time it did. */
   const proxyAcks = new Map<string, { version: string; at: number }[]>();
+  /** Which simulated-proxy process runs each proxy, and which replica each process talks to. */
+  const simOf = new Map<string, number>();
+  const simReplica: { replica: number; proxies: number }[] = [];
   const result: ScaleResult = {
     services: o.services,
     workloads: o.workloads,
@@ -169,6 +126,10 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     changeApplyMs: NaN,
     changeCpuSeconds: [],
     changePushes: [],
+    changeWindowUs: [NaN, NaN],
+    changeCpuTimeline: [],
+    changeCpuTotalsMs: {},
+    simAcks: [],
     // ACK times come from the proxies; the API is polled only to confirm them, since each poll of 2,000 rows costs
     // the control plane CPU that a push to those proxies would otherwise have.
     pollIntervalMs: 1000,
@@ -221,19 +182,25 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     }
     for (const [r, c] of controls.entries()) {
       const mine = specs.filter((_, i) => i % replicas === r);
-      for (let i = 0; i < mine.length; i += o.perProcess) {
+      // Each replica's proxies spread evenly over its processes: one process with 500 beside one with 167 made the
+      // larger one's own work (reading and merging 500 deltas on one thread) the last ACKs' delay.
+      const processes = Math.ceil(mine.length / o.perProcess);
+      const share = Math.ceil(mine.length / processes);
+      for (let i = 0; i < mine.length; i += share) {
         const input: SimulatedProxiesInput = {
           controlUrl: `https://127.0.0.1:${c.port}`,
           caBundleFile: layout.trustBundleFile,
           trustDomain: 'cluster.local',
           controlNamespace: 'weft-system',
-          proxies: mine.slice(i, i + o.perProcess),
+          proxies: mine.slice(i, i + share),
           concurrency: 16,
         };
         const file = path.join(layout.root, `simulated-${r}-${i}.json`);
         fs.writeFileSync(file, JSON.stringify(input), { mode: 0o600 });
         inputs.push(file);
-        const sim = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'simulated-proxies-main.js'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const sim = spawn(process.execPath, [...(o.simNodeArgs ?? []), path.join(REPO_ROOT, 'dist', 'bench', 'simulated-proxies-main.js'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+        for (const p of input.proxies) simOf.set(`${p.namespace}/${p.name}`, sims.length);
+        simReplica.push({ replica: r, proxies: input.proxies.length });
         sims.push(sim);
         readLines(sim, (line) => {
           const [what, proxy, version, at] = line.split(' ');
@@ -291,6 +258,10 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     const before = new Map(rows.map((p) => [`${p.namespace}/${p.name}`, p.ackedVersion]));
     const ackAt = new Map<string, number>();
     const changePeak = new RssPeak(pids(), 100);
+    const groups: Record<string, number[]> = { sims: sims.map((c) => c.pid ?? 0), etcd: etcd?.pids ?? [] };
+    for (const [r, c] of controls.entries()) groups[`replica-${r}`] = [c.child.pid ?? 0];
+    const timeline = new CpuTimeline(groups, 250);
+    const changeStartUs = Number(process.hrtime.bigint() / 1000n);
     const changeStart = performance.now();
     const changeWall = Date.now();
     changeWallAt = changeWall;
@@ -308,19 +279,31 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
       if (ackAt.size < expected) await new Promise((r) => setTimeout(r, result.pollIntervalMs));
     }
     result.controlRssChangePeakMiB = Math.max(...changePeak.stop().values());
+    result.changeCpuTotalsMs = timeline.stop();
+    result.changeCpuTimeline = timeline.rows;
     result.changeCpuSeconds = pids().map((pid, i) => cpuSeconds(pid) - (cpuBefore[i] ?? 0));
-    result.changePushes = pushLog.filter((p) => p.at >= changeWall).map((p) => ({ replica: p.replica, endedMs: p.at - changeWall, snapshotMs: p.snapshotMs, pushMs: p.pushMs }));
+    result.changePushes = pushLog.filter((p) => p.at >= changeWall).map((p) => ({ replica: p.replica, endedMs: p.at - changeWall, debounceMs: p.debounceMs, snapshotMs: p.snapshotMs, pushMs: p.pushMs }));
     result.acked = ackAt.size;
     const sorted = [...ackAt.values()].sort((a, b) => a - b);
     if (sorted.length > 0) result.ackMs = { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };
     // The same ACKs timed where they were sent: the first config each proxy applied after the apply call began
     // whose version differs from the one it ran before.
     const proxySide: number[] = [];
+    const perSim = simReplica.map(() => [] as number[]);
     for (const [proxy, acks] of proxyAcks) {
       const first = acks.find((a) => a.at >= changeWall && a.version !== before.get(proxy));
-      if (first) proxySide.push(first.at - changeWall);
+      if (first) {
+        proxySide.push(first.at - changeWall);
+        perSim[simOf.get(proxy) ?? 0]?.push(first.at - changeWall);
+      }
     }
     proxySide.sort((a, b) => a - b);
+    const lastAck = proxySide[proxySide.length - 1] ?? 0;
+    result.changeWindowUs = [changeStartUs, changeStartUs + Math.round(lastAck * 1000)];
+    result.simAcks = simReplica.map((s, i) => {
+      const times = (perSim[i] ?? []).sort((a, b) => a - b);
+      return { ...s, acked: times.length, p50: Math.round(percentile(times, 50)), lastMs: Math.round(times[times.length - 1] ?? NaN) };
+    });
     result.proxyAcked = proxySide.length;
     if (proxySide.length > 0) result.proxyAckMs = { p50: percentile(proxySide, 50), p99: percentile(proxySide, 99), max: proxySide[proxySide.length - 1] ?? NaN };
     if (result.acked < expected) {

@@ -37,6 +37,16 @@ const quiet: ProxyLog = { info: () => undefined, warn: () => undefined };
 const controlSpiffeId = `spiffe://${input.trustDomain}/ns/${input.controlNamespace}/sa/${CONTROL_PLANE_SERVICE_ACCOUNT}`;
 const connections: ControlConnection[] = [];
 let failures = 0;
+let acks: string[] = [];
+function ackLine(line: string): void {
+  if (acks.length === 0) {
+    setImmediate(() => {
+      process.stdout.write(acks.join(''));
+      acks = [];
+    });
+  }
+  acks.push(line);
+}
 
 async function startOne(p: SimulatedProxySpec): Promise<void> {
   const cert = new WorkloadCertificate(`spiffe://${input.trustDomain}/ns/${p.namespace}/sa/${p.serviceAccount}`, systemClock, () => undefined);
@@ -50,8 +60,9 @@ async function startOne(p: SimulatedProxySpec): Promise<void> {
     log: quiet,
     onConfig: (config: unknown) => {
       const version = String((config as { version?: unknown }).version ?? '');
-      // When this proxy applied (and so ACKs) each version, by the wall clock the bench shares with this process.
-      process.stdout.write(`ack ${p.namespace}/${p.name} ${version} ${Date.now()}\n`);
+      // When this proxy applied (and so ACKs) each version, by the wall clock the bench shares with this process;
+      // written once per turn of the event loop, not one pipe write per proxy.
+      ackLine(`ack ${p.namespace}/${p.name} ${version} ${Date.now()}\n`);
       return Promise.resolve(version);
     },
     // A simulated proxy balances nothing; it reports only that.

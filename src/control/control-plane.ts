@@ -17,6 +17,7 @@ import { newReplicaId, openControlBase } from './replica/control-base.js';
 import type { StoreChoice } from './replica/control-base.js';
 import { ApiCredentials } from './api/credentials.js';
 import { SecretSealer, unsealAll } from './secrets/secret-sealing.js';
+import { ResourceMirror } from './store/resource-mirror.js';
 import type { Resource } from '../config/resource.js';
 import { createApiHandler } from './api/handler.js';
 import type { ApiDeps } from './api/handler.js';
@@ -94,8 +95,10 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
   let serving = await servingCertificate(ca, o.bootstrap);
   const sealer = new SecretSealer(base.secretKey);
   // Secrets are unsealed here only, where gateway configs are compiled; everything else reads the sealed form.
-  const resourcesForCompile = async (): Promise<Resource[]> => unsealAll(await store.list(), sealer);
-  let snapshot: MeshSnapshot = buildSnapshot(await resourcesForCompile(), await store.revision(), o.bootstrap, new Map(), network);
+  // Every compile reads the resources from memory, kept current by the store's watch (resource-mirror.ts).
+  const mirror = new ResourceMirror(store);
+  const resourcesForCompile = async (): Promise<Resource[]> => unsealAll(await mirror.list(), sealer);
+  let snapshot: MeshSnapshot = buildSnapshot(await resourcesForCompile(), await mirror.revision(), o.bootstrap, new Map(), network);
   const jwks = await jwksSource(base, {
     fetch: jwksFetcher(
       () => snapshot,
@@ -140,19 +143,20 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
 
   const debounce = new PushDebounce({
     clock: systemClock,
-    push: () => refresh(),
+    push: (firstChangeAt) => refresh(firstChangeAt),
     onError: (err) => log.warn('cannot recompile after a change', { error: String(err) }),
   });
   const scheduleRefresh = (): void => debounce.changed();
   const unwatch = store.watch(scheduleRefresh);
-  const refresh = async (): Promise<void> => {
+  const refresh = async (firstChangeAt: number): Promise<void> => {
     const started = systemClock.now();
-    snapshot = buildSnapshot(await resourcesForCompile(), await store.revision(), o.bootstrap, jwks.documents(), network);
+    snapshot = buildSnapshot(await resourcesForCompile(), await mirror.revision(), o.bootstrap, jwks.documents(), network);
     const built = systemClock.now();
     jwks.track(jwksUris(snapshot));
     push.pushAll();
     // As istiod logs its pushes: how long reading the store and compiling for every proxy took.
-    log.info('config pushed', { revision: snapshot.revision, snapshotMs: built - started, pushMs: systemClock.now() - built });
+    // debounceMs: from the first change this push carries (as the store's watch told it) to the push's start.
+    log.info('config pushed', { revision: snapshot.revision, debounceMs: started - firstChangeAt, snapshotMs: built - started, pushMs: systemClock.now() - built });
   };
   jwks.track(jwksUris(snapshot));
   const server = http2.createSecureServer({
@@ -242,6 +246,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
       clearInterval(auditBeat);
       debounce.stop();
       unwatch();
+      mirror.close();
       await jwks.stop();
       push.closeAll();
       const closed = new Promise((r) => server.close(r));

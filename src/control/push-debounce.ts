@@ -12,7 +12,8 @@ export const PUSH_DEBOUNCE_MAX_MS = 10_000;
 
 export interface PushDebounceOptions {
   clock: Clock;
-  push: () => Promise<void>;
+  /** Runs the push; `firstChangeAt` is when the first change it carries came (the clock's time), for its log. */
+  push: (firstChangeAt: number) => Promise<void>;
   afterMs?: number;
   maxMs?: number;
   /** A push failed; the next change pushes again. */
@@ -62,10 +63,11 @@ export class PushDebounce {
       this.#arm(Math.min(this.#after - quiet, this.#max - waited));
       return;
     }
+    const first = this.#first;
     this.#first = undefined;
     this.#pushing = true;
     this.o
-      .push()
+      .push(first)
       .catch((err: unknown) => this.o.onError(err))
       .finally(() => {
         this.#pushing = false;

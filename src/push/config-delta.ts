@@ -108,6 +108,7 @@ function keyOf(item: unknown, field: string): string {
 /** `base` with `change` applied, as a new array (`base` is left as it was). */
 export function applyKeyedChange(base: readonly unknown[], change: KeyedChange, field: string): unknown[] {
   if (change.all !== undefined) return change.all;
+  if (change.order === undefined && (change.remove ?? []).length === 0) return replaceInPlace(base, change.set ?? [], field);
   const items = new Map<string, unknown>();
   for (const item of base) items.set(keyOf(item, field), item);
   for (const key of change.remove ?? []) if (!items.delete(key)) throw invalid(`removes ${key}, which the base does not hold`);
@@ -123,6 +124,26 @@ export function applyKeyedChange(base: readonly unknown[], change: KeyedChange, 
     if (!items.has(key)) throw invalid(`order names ${key}, which is neither in the base nor set`);
     return items.get(key);
   });
+}
+
+/**
+ * The common delta, a few items changed in place: one pass over the base, without a map of all its keys. The
+ * proxy's list is long (every service it can reach) and the change short; a proxy merges this on every push.
+ */
+function replaceInPlace(base: readonly unknown[], set: readonly unknown[], field: string): unknown[] {
+  const bySetKey = new Map<string, unknown>();
+  for (const item of set) bySetKey.set(keyOf(item, field), item);
+  let found = 0;
+  const merged = base.map((item) => {
+    if (bySetKey.size === found) return item;
+    const next = bySetKey.get(keyOf(item, field));
+    if (next === undefined) return item;
+    found++;
+    return next;
+  });
+  // A set key not in the base adds an item: that needs the order.
+  if (found !== bySetKey.size) throw invalid(`adds or removes ${field}s without their order`);
+  return merged;
 }
 
 function listOf(value: unknown, what: string): unknown[] {
