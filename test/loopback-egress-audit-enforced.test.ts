@@ -9,11 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
+import { mutualEgressRoute } from './support/egress-gateway-task.js';
 import type { EnforcedConfig } from '../src/control/enforced-config.js';
 import type { AuditEntry } from '../src/control/store/audit-chain.js';
 
 const HOST = 'plain.outside.test';
-const GW = 'istio-egressgateway.istio-system.svc.cluster.local';
 let mesh: MeshRun | undefined;
 let dir = '';
 
@@ -35,16 +35,6 @@ spec:
 ---
 apiVersion: networking.istio.io/v1
 kind: Gateway
-metadata: { name: istio-egressgateway, namespace: default }
-spec:
-  selector: { istio: egressgateway }
-  servers:
-  - port: { number: 443, name: https, protocol: HTTPS }
-    hosts: [${HOST}]
-    tls: { mode: ISTIO_MUTUAL }
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
 metadata: { name: ingress, namespace: default }
 spec:
   selector: { istio: ingressgateway }
@@ -52,30 +42,7 @@ spec:
   - port: { number: 8080, name: http, protocol: HTTP }
     hosts: ["*"]
 ---
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: egressgateway-for-plain, namespace: default }
-spec:
-  host: ${GW}
-  subsets:
-  - name: plain
-    trafficPolicy:
-      portLevelSettings:
-      - port: { number: 443 }
-        tls: { mode: ISTIO_MUTUAL, sni: ${HOST} }
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: direct-plain-through-egress-gateway, namespace: default }
-spec:
-  hosts: [${HOST}]
-  gateways: [istio-egressgateway, mesh]
-  http:
-  - match: [{ gateways: [mesh], port: 80 }]
-    route: [{ destination: { host: ${GW}, subset: plain, port: { number: 443 } } }]
-  - match: [{ gateways: [istio-egressgateway], port: 443 }]
-    route: [{ destination: { host: ${HOST}, port: { number: 80 } } }]
-`;
+${mutualEgressRoute(HOST)}`;
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-egress-audit-'));

@@ -13,12 +13,12 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
+import { mutualEgressRoute } from './support/egress-gateway-task.js';
 import { accessLines } from './support/access-log.js';
 import type { AccessLine } from './support/access-log.js';
 import { applyAndSync } from './support/config-sync.js';
 
 const HOST = 'plain.outside.test';
-const GW = 'istio-egressgateway.istio-system.svc.cluster.local';
 let mesh: MeshRun | undefined;
 let outside: http.Server;
 let dir = '';
@@ -41,40 +41,7 @@ spec:
   endpoints: [{ address: 127.0.0.1, ports: { http-port: ${port} } }]
   ports: [{ number: 80, name: http-port, protocol: HTTP }]
 ---
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: { name: istio-egressgateway, namespace: default }
-spec:
-  selector: { istio: egressgateway }
-  servers:
-  - port: { number: 443, name: https, protocol: HTTPS }
-    hosts: [${HOST}]
-    tls: { mode: ISTIO_MUTUAL }
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: egressgateway-for-plain, namespace: default }
-spec:
-  host: ${GW}
-  subsets:
-  - name: plain
-    trafficPolicy:
-      portLevelSettings:
-      - port: { number: 443 }
-        tls: { mode: ISTIO_MUTUAL, sni: ${HOST} }
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: direct-plain-through-egress-gateway, namespace: default }
-spec:
-  hosts: [${HOST}]
-  gateways: [istio-egressgateway, mesh]
-  http:
-  - match: [{ gateways: [mesh], port: 80 }]
-    route: [{ destination: { host: ${GW}, subset: plain, port: { number: 443 } } }]
-  - match: [{ gateways: [istio-egressgateway], port: 443 }]
-    route: [{ destination: { host: ${HOST}, port: { number: 80 } } }]
-`;
+${mutualEgressRoute(HOST)}`;
 }
 
 const HIDING_SIDECAR = `apiVersion: networking.istio.io/v1

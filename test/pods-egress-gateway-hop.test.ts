@@ -13,6 +13,7 @@ import { eventually } from './support/mesh-process.js';
 import { accessLines } from './support/access-log.js';
 import { egressFile, httpCall, httpsCall, PLAIN, SECURE } from './support/egress-calls.js';
 import type { AccessLine } from './support/access-log.js';
+import { mutualEgressRoute } from './support/egress-gateway-task.js';
 
 const w = await egressFile('egress-gateway-hop');
 const GATEWAY = 'istio-egressgateway.istio-system.svc.cluster.local';
@@ -114,40 +115,7 @@ spec:
  * Istio's task with mTLS on the hop: the Gateway's 443 server for the host says ISTIO_MUTUAL, the DestinationRule
  * to the gateway ISTIO_MUTUAL with the host as SNI; the sidecar's HTTP call on 80 goes to the gateway's 443.
  */
-const MUTUAL = `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: { name: istio-egressgateway-secure, namespace: default }
-spec:
-  selector: { istio: egressgateway }
-  servers:
-  - port: { number: 443, name: https, protocol: HTTPS }
-    hosts: [${PLAIN}]
-    tls: { mode: ISTIO_MUTUAL }
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: egressgateway-for-plain, namespace: default }
-spec:
-  host: ${GATEWAY}
-  subsets:
-  - name: plain
-    trafficPolicy:
-      portLevelSettings:
-      - port: { number: 443 }
-        tls: { mode: ISTIO_MUTUAL, sni: ${PLAIN} }
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: direct-plain-through-egress-gateway, namespace: default }
-spec:
-  hosts: [${PLAIN}]
-  gateways: [istio-egressgateway-secure, mesh]
-  http:
-  - match: [{ gateways: [mesh], port: 80 }]
-    route: [{ destination: { host: ${GATEWAY}, subset: plain, port: { number: 443 } } }]
-  - match: [{ gateways: [istio-egressgateway-secure], port: 443 }]
-    route: [{ destination: { host: ${PLAIN}, port: { number: 80 } }, weight: 100 }]
-`;
+const MUTUAL = mutualEgressRoute(PLAIN, 'istio-egressgateway-secure');
 
 /** Who may leave through the egress gateway: curl may reach the host, nobody else. */
 const CALLERS_POLICY = `apiVersion: security.istio.io/v1
