@@ -27,10 +27,10 @@ const seconds = option('--seconds', 10);
 const log = (line: string): void => console.error(`[${new Date().toISOString()}] ${line}`);
 const loadAvg = (): number => os.loadavg()[0]!;
 
-/** A checkout named by its commit, so a table says which code it measured. */
+/** A checkout named by its commit (`-dirty` with local changes), so a table says which code it measured. */
 function commitOf(tree: string): string {
   try {
-    return execFileSync('git', ['-C', tree, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    return execFileSync('git', ['-C', tree, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).trim();
   } catch {
     return path.basename(tree);
   }
