@@ -12,49 +12,15 @@ import type { ConnectionPoolPolicy, ExternalService, HttpRoute, ProxyConfig } fr
 import { PROXY_CONFIG_SCHEMA } from '../../proxyconfig/types.js';
 import { acceptProxyConfig } from '../config/compiled-config.js';
 import { EndpointPools } from '../upstream/endpoint-pools.js';
-import { Exchange, stack } from './exchange.js';
-import type { Dispatch, ResponseHeaders, UpstreamFailureEvent } from './exchange.js';
+import { stack } from './exchange.js';
+import type { Dispatch } from './exchange.js';
 import { matchRoute } from './route-layer.js';
+import { RecordedExchange } from './recorded-exchange.fixture.js';
 import { externalDestinations } from './external-layer.js';
 import { compileRoutes } from '../../route/http-route-match.js';
 import { compileTrafficPolicy } from '../../control/compile/cluster-policy.js';
 
 const HOST = 'plain.example.test';
-
-class Call extends Exchange {
-  readonly method = 'GET';
-  readonly authority = HOST;
-  readonly path = '/';
-  readonly query = '';
-  readonly scheme = 'http';
-  readonly port = 80;
-  readonly headers: Record<string, string> = { host: HOST };
-  readonly body = null;
-  readonly rawHeaders: string[] = ['host', HOST];
-  readonly headersSent = false;
-  readonly sourceAddress = '127.0.0.1';
-  readonly localAddress = '127.0.0.1';
-  status = 0;
-  overloaded: unknown;
-  readonly done: Promise<void>;
-  #resolve!: () => void;
-  constructor() {
-    super();
-    this.done = new Promise((r) => (this.#resolve = r));
-  }
-  onHeaders(_ex: Exchange, status: number, headers: ResponseHeaders): void {
-    this.status = status;
-    this.overloaded = headers['x-envoy-overloaded'];
-  }
-  onData(): void {}
-  onEnd(): void {
-    this.#resolve();
-  }
-  onError(_ex: Exchange, failure: UpstreamFailureEvent): void {
-    this.status = failure.status;
-    this.#resolve();
-  }
-}
 
 function config(port: number, connectionPool: ConnectionPoolPolicy | undefined): ProxyConfig {
   const entry: ExternalService = {
@@ -98,7 +64,7 @@ async function requestsPerConnection(requests: number, http1: Record<string, unk
     const cfg = acceptProxyConfig(config((server.address() as AddressInfo).port, policy));
     const dispatch = stack([matchRoute(() => 0), externalDestinations(pools, { resolve: (h: string) => Promise.resolve(h) })], noMesh);
     for (let i = 0; i < requests; i++) {
-      const ex = new Call();
+      const ex = new RecordedExchange(HOST);
       ex.cfg = cfg;
       ex.routes = compileRoutes([route]);
       dispatch(ex, ex);
@@ -147,7 +113,7 @@ async function concurrent(count: number, connectionPool: Record<string, unknown>
     const cfg = acceptProxyConfig(config((server.address() as AddressInfo).port, policy));
     const dispatch = stack([matchRoute(() => 0), externalDestinations(pools, { resolve: (h: string) => Promise.resolve(h) })], noMesh);
     const calls = Array.from({ length: count }, () => {
-      const ex = new Call();
+      const ex = new RecordedExchange(HOST);
       ex.cfg = cfg;
       ex.routes = compileRoutes([route]);
       dispatch(ex, ex);
@@ -160,7 +126,7 @@ async function concurrent(count: number, connectionPool: Record<string, unknown>
     onSeen = () => held.shift()?.end('ok');
     held.shift()?.end('ok');
     await Promise.all(calls.map((c) => c.done));
-    return { statuses: calls.map((c) => c.status), overloaded: calls.map((c) => c.overloaded), seenBeforeRelease };
+    return { statuses: calls.map((c) => c.status), overloaded: calls.map((c) => c.responseHeaders['x-envoy-overloaded']), seenBeforeRelease };
   } finally {
     await pools.close();
     server.closeAllConnections();

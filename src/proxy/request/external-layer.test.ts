@@ -11,51 +11,15 @@ import type { ExternalService, HttpRoute, ProxyConfig } from '../../proxyconfig/
 import { PROXY_CONFIG_SCHEMA } from '../../proxyconfig/types.js';
 import { acceptProxyConfig } from '../config/compiled-config.js';
 import { EndpointPools } from '../upstream/endpoint-pools.js';
-import { Exchange, stack } from './exchange.js';
-import type { Dispatch, ResponseHeaders, UpstreamFailureEvent } from './exchange.js';
+import { stack } from './exchange.js';
+import type { Dispatch } from './exchange.js';
 import { matchRoute } from './route-layer.js';
+import { RecordedExchange } from './recorded-exchange.fixture.js';
 import { externalDestinations } from './external-layer.js';
 import { compileRoutes } from '../../route/http-route-match.js';
 
 const EXTERNAL = 'plain.example.test';
 const MESH = 'reviews.default.svc.cluster.local';
-
-class RecordedExchange extends Exchange {
-  readonly method = 'GET';
-  readonly authority = EXTERNAL;
-  readonly path = '/egress';
-  readonly query = '';
-  readonly scheme = 'http';
-  readonly port = 80;
-  readonly headers: Record<string, string> = { host: EXTERNAL };
-  readonly body = null;
-  readonly rawHeaders: string[] = ['host', EXTERNAL];
-  readonly headersSent = false;
-  readonly sourceAddress = '127.0.0.1';
-  readonly localAddress = '127.0.0.1';
-  status = 0;
-  body_ = '';
-  done: Promise<void>;
-  #resolve!: () => void;
-
-  constructor() {
-    super();
-    this.done = new Promise((r) => (this.#resolve = r));
-  }
-  onHeaders(_ex: Exchange, status: number, _headers: ResponseHeaders): void {
-    this.status = status;
-  }
-  onData(_ex: Exchange, chunk: Buffer): void {
-    this.body_ += chunk.toString();
-  }
-  onEnd(): void {
-    this.#resolve();
-  }
-  onError(_ex: Exchange, failure: UpstreamFailureEvent): void {
-    this.status = failure.status;
-    this.#resolve();
-  }
-}
 
 function external(endpoints: ExternalService['endpoints']): ExternalService {
   return {
@@ -96,7 +60,7 @@ async function send(externals: ExternalService[], destination: string): Promise<
   };
   const resolver = { resolve: (h: string) => (h === '127.0.0.1' ? Promise.resolve(h) : Promise.reject(new Error(`no name ${h}`))) };
   const dispatch = stack([matchRoute(() => 0), externalDestinations(pools, resolver)], mesh);
-  const ex = new RecordedExchange();
+  const ex = new RecordedExchange(EXTERNAL, '/egress');
   const cfg = acceptProxyConfig(config(externals));
   ex.cfg = cfg;
   // What a gateway's virtual host holds: the route compiled by the proxy's own route compiler.
@@ -118,7 +82,7 @@ test('a ServiceEntry host as the destination: sent to the entry\'s endpoint, not
     const port = (server.address() as AddressInfo).port;
     const { ex, meshCalls } = await send([external([{ address: '127.0.0.1', ports: { http: port } }])], EXTERNAL);
     assert.equal(ex.status, 200);
-    assert.equal(ex.body_, 'outside');
+    assert.equal(ex.text, 'outside');
     assert.equal(meshCalls, 0);
     assert.deepEqual(seen, [`${EXTERNAL} /egress`]);
   } finally {

@@ -16,53 +16,14 @@ import { acceptProxyConfig } from '../config/compiled-config.js';
 import { EndpointPools } from '../upstream/endpoint-pools.js';
 import { TestPki } from '../upstream/test-pki.fixture.js';
 import type { TestCa, TestLeaf } from '../upstream/test-pki.fixture.js';
-import { Exchange, stack } from './exchange.js';
-import type { Dispatch, ResponseHeaders, UpstreamFailureEvent } from './exchange.js';
+import { stack } from './exchange.js';
+import type { Dispatch } from './exchange.js';
 import { matchRoute } from './route-layer.js';
+import { RecordedExchange } from './recorded-exchange.fixture.js';
 import { externalDestinations } from './external-layer.js';
 import { compileRoutes } from '../../route/http-route-match.js';
 
 const HOST = 'edition.cnn.test';
-
-class RecordedExchange extends Exchange {
-  readonly method = 'GET';
-  readonly authority = HOST;
-  readonly path = '/politics';
-  readonly query = '';
-  readonly scheme = 'http';
-  readonly port = 80;
-  readonly headers: Record<string, string> = { host: HOST };
-  readonly body = null;
-  readonly rawHeaders: string[] = ['host', HOST];
-  readonly headersSent = false;
-  readonly sourceAddress = '127.0.0.1';
-  readonly localAddress = '127.0.0.1';
-  status = 0;
-  text = '';
-  failure = '';
-  readonly done: Promise<void>;
-  #resolve!: () => void;
-
-  constructor() {
-    super();
-    this.done = new Promise((r) => (this.#resolve = r));
-  }
-  onHeaders(_ex: Exchange, status: number, _headers: ResponseHeaders): void {
-    this.status = status;
-  }
-  onData(_ex: Exchange, chunk: Buffer): void {
-    this.text += chunk.toString();
-  }
-  onEnd(): void {
-    this.#resolve();
-  }
-  onError(_ex: Exchange, failure: UpstreamFailureEvent): void {
-    this.status = failure.status;
-    this.failure = failure.reason;
-    this.addFlag(failure.flag);
-    this.#resolve();
-  }
-}
 
 const pki = new TestPki();
 let ca: TestCa;
@@ -160,7 +121,7 @@ async function send(tlsPolicy: ClientTlsPolicy | undefined): Promise<RecordedExc
   };
   const resolver = { resolve: (h: string) => Promise.reject(new Error(`no name ${h}`)) };
   const dispatch = stack([matchRoute(() => 0), externalDestinations(pools, resolver)], mesh);
-  const ex = new RecordedExchange();
+  const ex = new RecordedExchange(HOST, '/politics');
   ex.cfg = acceptProxyConfig(config(tlsPolicy));
   ex.routes = compileRoutes([TO_443]);
   dispatch(ex, ex);
