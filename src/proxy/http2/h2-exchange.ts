@@ -11,7 +11,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from
 import type { Readable } from 'node:stream';
 import type { HeaderBag } from '../../route/header-operations.js';
 import type { AccessLogEntry, Telemetry } from '../telemetry/access-log.js';
-import { requestFacts } from '../telemetry/request-facts.js';
+import { addRequestFacts } from '../telemetry/request-facts.js';
 import { countBodyBytes } from '../telemetry/body-bytes.js';
 import type { BodyBytes } from '../telemetry/body-bytes.js';
 import { Exchange, LOCAL_REPLY } from '../request/exchange.js';
@@ -279,10 +279,10 @@ export class H2Exchange extends Exchange {
       upstream: this.upstreamWorkload,
       destinationService: (this.destination ?? this.defaultDestination)?.host,
       reason: this.reason,
-      ...requestFacts(this.headers as IncomingHttpHeaders),
       requestBytes: this.requestBody?.bytes ?? 0,
       responseBytes: this.responseBytes,
     };
+    addRequestFacts(entry, this.headers as IncomingHttpHeaders, this.extraHeaders);
     const ep = this.upstream;
     if (ep !== undefined) {
       entry.mtls = ep.mtls;

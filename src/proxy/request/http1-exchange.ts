@@ -9,7 +9,7 @@ import { HOP_BY_HOP } from '../http/forward.js';
 import { sendProxyError } from '../http/proxy-error.js';
 import type { HeaderBag } from '../../route/header-operations.js';
 import type { AccessLogEntry, Telemetry } from '../telemetry/access-log.js';
-import { requestFacts } from '../telemetry/request-facts.js';
+import { addRequestFacts } from '../telemetry/request-facts.js';
 import { countBodyBytes } from '../telemetry/body-bytes.js';
 import type { BodyBytes } from '../telemetry/body-bytes.js';
 import { Exchange } from './exchange.js';
@@ -139,9 +139,9 @@ export class Http1Exchange extends Exchange {
       port: (this.destination ?? this.defaultDestination)?.port,
       reason: this.reason,
       responseBytes: this.responseBytes,
-      ...requestFacts(this.req.headers, generatedRequestId(this.extraHeaders)),
+      requestBytes: this.requestBody?.bytes ?? 0,
     };
-    entry.requestBytes = this.requestBody?.bytes ?? 0;
+    addRequestFacts(entry, this.req.headers, this.extraHeaders);
     const ep = this.upstream;
     if (ep !== undefined) {
       entry.mtls = ep.mtls;
@@ -153,10 +153,4 @@ export class Http1Exchange extends Exchange {
     if (this.attempts > 1) entry.attempts = this.attempts;
     this.telemetry.record(this.logFields === undefined ? entry : Object.assign(entry, this.logFields));
   }
-}
-
-/** The x-request-id the proxy generated for this request, when the client sent none. */
-function generatedRequestId(extra: readonly string[]): string | undefined {
-  for (let i = 0; i < extra.length; i += 2) if (extra[i] === 'x-request-id') return extra[i + 1];
-  return undefined;
 }

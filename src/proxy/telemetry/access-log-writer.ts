@@ -13,6 +13,7 @@ import { ENVOY_DEFAULT_FORMAT, compileFormat, compileJsonFormat, formatJson, for
 import type { LogRecord } from '../../access-log/envoy-format.js';
 import type { AccessLogEntry } from './access-log.js';
 import { LineWriter } from './line-writer.js';
+import { jsonAccessLine } from './json-access-line.js';
 import type { PolicyAccessLogProvider } from '../../proxyconfig/telemetry-policy-types.js';
 import { compileCel } from '../../telemetry-expr/cel-program.js';
 import { filterAttributes } from './cel-activation.js';
@@ -23,12 +24,6 @@ import type { PolicyMode } from './telemetry-policy.js';
 const MAX_QUEUED = 20_000;
 
 export type LineFormat = (entry: AccessLogEntry, endMs: number) => string;
-
-const jsonLine: LineFormat = (entry, endMs) => {
-  // The trace id is logged; the hop's span ids and headers are the tracer's.
-  const { trace: _trace, requestHeaders: _headers, connection: _connection, ...fields } = entry;
-  return `{"time":"${new Date(endMs).toISOString()}","msg":"access",${JSON.stringify(fields).slice(1)}\n`;
-};
 
 export function logRecordOf(e: AccessLogEntry, endMs: number): LogRecord {
   const tcp = e.method === 'TCP' || e.method === 'CONNECT';
@@ -57,7 +52,7 @@ export function logRecordOf(e: AccessLogEntry, endMs: number): LogRecord {
 
 /** The line format a MeshConfig asks for; throws a coded error for a format envoy-format.ts cannot compile. */
 export function lineFormatOf(c: AccessLogConfig | undefined): LineFormat {
-  if (c === undefined || (c.encoding === 'JSON' && c.format === '')) return jsonLine;
+  if (c === undefined || (c.encoding === 'JSON' && c.format === '')) return jsonAccessLine;
   if (c.encoding === 'JSON') {
     const f = compileJsonFormat(c.format);
     return (e, end) => `${formatJson(f, logRecordOf(e, end))}\n`;
@@ -75,7 +70,7 @@ function safeLineFormat(c: AccessLogConfig | undefined): LineFormat {
     return lineFormatOf(c);
   } catch {
     // Checked at apply; a format this proxy cannot compile still leaves a log, in JSON.
-    return jsonLine;
+    return jsonAccessLine;
   }
 }
 
@@ -106,7 +101,7 @@ const formats = new WeakMap<ProxyConfig, ConfigFormats>();
 
 /** The line format of an entry of this mode; null when Telemetry turned this side's access log off. */
 function formatFor(cfg: ProxyConfig | undefined, mode: PolicyMode): LineFormat | null {
-  if (cfg === undefined) return jsonLine;
+  if (cfg === undefined) return jsonAccessLine;
   let f = formats.get(cfg);
   if (f === undefined) {
     const mesh = safeLineFormat(cfg.telemetry?.accessLog);

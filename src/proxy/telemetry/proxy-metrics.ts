@@ -13,6 +13,7 @@ import { BLACKHOLE, PASSTHROUGH, peerLabels, requestLabels } from './istio-label
 import { IstioSeries } from './istio-series.js';
 import type { CounterMetric, CounterSeries, DistributionMetric, DistributionSeries } from './istio-series.js';
 import { modeOf, overriddenLabels, telemetryPolicyOf } from './telemetry-policy.js';
+import { InputLookup } from './input-lookup.js';
 import type { CompiledModeMetrics } from './telemetry-policy.js';
 import { boundedAttributes } from './cel-activation.js';
 import type { Clock } from '../../clock.js';
@@ -40,6 +41,8 @@ interface OpenTcp {
 
 /** A safety bound on the input lookup: its keys are bounded by config, so only a bug reaches it. */
 const MAX_LOOKUP = 10_000;
+/** The inputs a request's series derive from (#requestSeries lists them). */
+const SERIES_INPUTS = 16;
 
 /** Names and values: a tag override may remove or add a label, so the names are part of a series' identity. */
 function seriesKey(labels: Readonly<Record<string, string>>): string {
@@ -68,7 +71,9 @@ interface TcpSeriesSet {
 export class ProxyMetrics {
   readonly registry = new Registry();
   readonly #istio = new IstioSeries(this.registry, DURATION_BUCKETS_MS, SIZE_BUCKETS_BYTES);
-  readonly #lookup = new Map<string, RequestSeriesSet>();
+  readonly #lookup = new InputLookup<RequestSeriesSet>(MAX_LOOKUP);
+  /** The inputs of the request being recorded (reused: a lookup allocates nothing). */
+  readonly #inputs: unknown[] = new Array<unknown>(SERIES_INPUTS).fill(undefined);
   readonly #openTcp = new Map<object, OpenTcp>();
   #tcpTimer: NodeJS.Timeout | undefined;
   #lookupConfig: ProxyConfig | undefined;
@@ -191,8 +196,24 @@ export class ProxyMetrics {
     }
     const table = peerTableOf(cfg);
     const caller = e.direction === 'inbound' ? table.peer(e.peer, e.peerWorkload)?.name : undefined;
-    const key = `${e.direction}|${e.peer}|${caller}|${e.upstream}|${e.upstreamPrincipal}|${e.destinationService}|${e.mtls}|${e.egress?.decision}|${e.egress?.serviceEntry}|${e.responseFlags}|${e.status}|${e.protocol}|${e.grpcStatus}|${e.httpVersion}|${e.upstreamCluster}|${e.port}`;
-    let s = this.#lookup.get(key);
+    const inputs = this.#inputs;
+    inputs[0] = e.direction;
+    inputs[1] = e.peer;
+    inputs[2] = caller;
+    inputs[3] = e.upstream;
+    inputs[4] = e.upstreamPrincipal;
+    inputs[5] = e.destinationService;
+    inputs[6] = e.mtls;
+    inputs[7] = e.egress?.decision;
+    inputs[8] = e.egress?.serviceEntry;
+    inputs[9] = e.responseFlags;
+    inputs[10] = e.status;
+    inputs[11] = e.protocol;
+    inputs[12] = e.grpcStatus;
+    inputs[13] = e.httpVersion;
+    inputs[14] = e.upstreamCluster;
+    inputs[15] = e.port;
+    let s = this.#lookup.find(inputs);
     if (s === undefined) {
       const labels = requestLabels(e, table);
       const act = (): Record<string, unknown> => boundedAttributes(e, cfg);
@@ -201,12 +222,11 @@ export class ProxyMetrics {
         duration: this.#distribution('REQUEST_DURATION', labels, policy, act),
         requestBytes: this.#distribution('REQUEST_SIZE', labels, policy, act),
         responseBytes: this.#distribution('RESPONSE_SIZE', labels, policy, act),
-        // Envoy's gRPC stats filter counts messages of gRPC calls only (`protocol` is in the key).
+        // Envoy's gRPC stats filter counts messages of gRPC calls only (`protocol` is in the inputs).
         requestMessages: e.protocol === 'grpc' ? this.#counter('GRPC_REQUEST_MESSAGES', labels, policy, act) : undefined,
         responseMessages: e.protocol === 'grpc' ? this.#counter('GRPC_RESPONSE_MESSAGES', labels, policy, act) : undefined,
       };
-      if (this.#lookup.size >= MAX_LOOKUP) this.#lookup.clear();
-      this.#lookup.set(key, s);
+      this.#lookup.add(inputs, s);
     }
     return s;
   }
