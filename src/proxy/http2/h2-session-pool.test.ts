@@ -1,7 +1,8 @@
 /**
  * A cluster's DestinationRule connection settings reach its HTTP/2 upstream sessions, as Envoy applies them to an
  * HTTP/2 cluster: `maxRequestsPerConnection` (streams a session carries before it drains), `maxConnectionDuration`
- * (a session that old takes no new stream, on the injected clock) and `tcpKeepalive`; clusters with different
+ * (a session that old takes no new stream, on the injected clock), `maxConcurrentStreams` (streams open at once on
+ * one session, below the peer's SETTINGS) and `tcpKeepalive`; clusters and ServiceEntry hosts with different
  * settings never share a session. Real sessions to a node:http2 server on loopback.
  */
 import { after, before, test } from 'node:test';
@@ -39,7 +40,7 @@ after(async () => {
   await new Promise((r) => server.close(r));
 });
 
-const policy = { connectTimeoutMs: 5_000, httpIdleTimeoutMs: 3_600_000, maxRequestsPerConnection: 0, maxConnectionDurationMs: 0, tcpKeepalive: null };
+const policy = { connectTimeoutMs: 5_000, httpIdleTimeoutMs: 3_600_000, maxRequestsPerConnection: 0, maxConnectionDurationMs: 0, tcpKeepalive: null, maxConcurrentStreams: 0 };
 
 /** One stream through the pool: granted a session, a GET, the answer read, the stream released. */
 function call(pool: H2EndpointPool): Promise<PooledSession> {
@@ -80,6 +81,43 @@ test('maxConnectionDuration: a session that old takes no new stream; a younger o
   clock.advance(1_500);
   assert.notEqual(await call(pool), first, 'past it, a new session');
   assert.deepEqual(sessions.slice(start).map((s) => served.get(s)), [2, 1]);
+});
+
+/** Streams started together, each released only once all were granted: the sessions they were granted on. */
+async function together(pool: H2EndpointPool, count: number): Promise<PooledSession[]> {
+  const granted: PooledSession[] = [];
+  await new Promise<void>((resolve, reject) => {
+    for (let i = 0; i < count; i++) {
+      pool.acquire({
+        cancelled: false,
+        failed: reject,
+        granted(s) {
+          granted.push(s);
+          if (granted.length === count) resolve();
+        },
+      });
+    }
+  });
+  for (const s of granted) s.release();
+  return granted;
+}
+
+test('maxConcurrentStreams: streams past the limit on one session open another (Envoy: "may establish additional connections")', async () => {
+  const pools = new H2SessionPools(undefined);
+  const limited = await together(pools.get(target, httpPoolSettings({ ...policy, maxConcurrentStreams: 2 })), 4);
+  assert.equal(new Set(limited).size, 2, 'two sessions of two streams each');
+  const unlimited = await together(pools.get(target, httpPoolSettings(policy)), 4);
+  assert.equal(new Set(unlimited).size, 1, '0 (Istio: 2^31-1): the peer\'s SETTINGS decide');
+  for (const s of [...limited, ...unlimited]) s.session?.close();
+});
+
+test('a ServiceEntry host takes its DestinationRule settings too; hosts with other settings get other sessions', () => {
+  const pools = new H2SessionPools(undefined);
+  const a = httpPoolSettings({ ...policy, maxRequestsPerConnection: 3 });
+  const pool = pools.external(target, undefined, a);
+  assert.equal(pool.settings, a);
+  assert.equal(pools.external(target, undefined, httpPoolSettings({ ...policy, maxRequestsPerConnection: 3 })), pool);
+  assert.notEqual(pools.external(target, undefined), pool);
 });
 
 test('clusters with different settings get different sessions to one endpoint; equal settings share one', () => {

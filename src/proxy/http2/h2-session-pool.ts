@@ -58,14 +58,17 @@ export class PooledSession {
   private carried = 0;
   private limit = STREAMS_BEFORE_SETTINGS;
 
-  constructor(readonly pool: H2EndpointPool) {}
+  constructor(readonly pool: H2EndpointPool) {
+    this.settings(undefined);
+  }
 
   get ready(): boolean {
     return this.session !== undefined && !this.draining && this.active < this.limit;
   }
 
+  /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS arrived (undefined: none yet), under the rule's own limit. */
   settings(maxConcurrentStreams: number | undefined): void {
-    this.limit = Math.min(maxConcurrentStreams ?? STREAMS_BEFORE_SETTINGS, MAX_STREAMS_PER_SESSION);
+    this.limit = Math.min(maxConcurrentStreams ?? STREAMS_BEFORE_SETTINGS, this.pool.settings.maxConcurrentStreams, MAX_STREAMS_PER_SESSION);
   }
 
   /** A stream starts on this session: an idle session does not keep the process alive, a busy one does. */
@@ -238,12 +241,17 @@ export class H2SessionPools {
     return pool;
   }
 
-  /** A host outside the mesh (a ServiceEntry's http2 or grpc port): h2c, or h2 over TLS this proxy originates. */
-  external(to: { address: string; port: number }, origination: H2Origination | undefined): H2EndpointPool {
-    const key = origination === undefined ? `${to.address}:${to.port}|external` : `${to.address}:${to.port}|external|${origination.host}|${policyKey(origination.policy)}`;
+  /**
+   * A host outside the mesh (a ServiceEntry's http2 or grpc port): h2c, or h2 over TLS this proxy originates.
+   * `settings`: its DestinationRule's connection pool, as for a mesh cluster; hosts with other settings get other
+   * sessions to the same address.
+   */
+  external(to: { address: string; port: number }, origination: H2Origination | undefined, settings: HttpPoolSettings = FIXED_POOL_SETTINGS): H2EndpointPool {
+    const endpoint = origination === undefined ? `${to.address}:${to.port}|external` : `${to.address}:${to.port}|external|${origination.host}|${policyKey(origination.policy)}`;
+    const key = `${endpoint}|${settings.key}`;
     let pool = this.pools.get(key);
     if (pool === undefined) {
-      pool = new H2EndpointPool({ address: to.address, port: to.port }, undefined, FIXED_POOL_SETTINGS, this.clock, origination);
+      pool = new H2EndpointPool({ address: to.address, port: to.port }, undefined, settings, this.clock, origination);
       this.pools.set(key, pool);
     }
     return pool;

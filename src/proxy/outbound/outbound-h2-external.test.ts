@@ -23,6 +23,7 @@ import { testRuntime } from '../proxy-runtime.fixture.js';
 import { TestPki } from '../upstream/test-pki.fixture.js';
 import type { TestCa, TestLeaf } from '../upstream/test-pki.fixture.js';
 import { PEER_WORKLOAD_HEADER } from '../telemetry/peer-table.js';
+import { compileTrafficPolicy } from '../../control/compile/cluster-policy.js';
 import { echoService, startEchoServer } from '../../../examples/grpc-echo/echo-server.js';
 import type { EchoReply, EchoRequest, EchoServer } from '../../../examples/grpc-echo/echo-server.js';
 
@@ -31,6 +32,8 @@ const TLS_HOST = 'secure-h2.example';
 const H1_ONLY_HOST = 'h1-only.example';
 const GRPC_HOST = 'grpc.example';
 const WEB_HOST = 'web.example';
+/** The h2c stand-in again, under a DestinationRule with `maxRequestsPerConnection: 1`. */
+const ONCE_HOST = 'h2c-once.example';
 
 const pki = new TestPki();
 let ca: TestCa;
@@ -103,6 +106,7 @@ function config(): ProxyConfig {
         entry(H1_ONLY_HOST, 443, 'http2', h1OnlyPort, simple()),
         entry(GRPC_HOST, 50051, 'grpc', grpcServer.port),
         entry(WEB_HOST, 80, 'http', webPort),
+        { ...entry(ONCE_HOST, 80, 'http2', h2cPort), connectionPools: [{ host: ONCE_HOST, port: 80, connectionPool: compileTrafficPolicy({ connectionPool: { http: { maxRequestsPerConnection: 1 } } } as never).connectionPool! }] },
       ],
       trafficPolicy: 'REGISTRY_ONLY',
     },
@@ -188,6 +192,12 @@ describe('HTTP/2 and gRPC to hosts outside the mesh (ServiceEntry), per stream',
     const before = sockets.length;
     await Promise.all([call(`${H2C_HOST}:80`, '/a'), call(`${H2C_HOST}:80`, '/b'), call(`${H2C_HOST}:80`, '/c')]);
     assert.equal(sockets.length, before, 'no new connection to the host');
+  });
+
+  test("the host's DestinationRule connection pool: maxRequestsPerConnection 1 gives each stream its own session", async () => {
+    const before = sockets.length;
+    for (const path of ['/1', '/2', '/3']) assert.equal((await call(`${ONCE_HOST}:80`, path)).status, 200);
+    assert.equal(sockets.length, before + 3, 'a new connection to the host per stream');
   });
 
   test('DestinationRule SIMPLE: h2 over TLS the sidecar originates (ALPN h2, SNI the host, :scheme https)', async () => {

@@ -75,13 +75,13 @@ export function externalDestinations(pools: EndpointPools, resolver: HostResolve
         }
         // Istio's auto SNI: the Host sent upstream names the server when the rule sets no `sni`.
         const host = authorityHost(ex.upstreamAuthority);
-        if (ex.upstreamH2) {
-          const origination = originate === undefined ? undefined : { policy: originate, host };
-          h2Pools!.external(to, origination).acquire(new H2UpstreamAttempt(ex, handler, originate === undefined ? 'http' : 'https'));
-          return;
-        }
         // The host's DestinationRule connection pool, as at a mesh cluster (Istio's ServiceEntry clusters alike).
         const settings = route.poolSettingsFor(dest.host);
+        if (ex.upstreamH2) {
+          const origination = originate === undefined ? undefined : { policy: originate, host };
+          h2Pools!.external(to, origination, settings).acquire(new H2UpstreamAttempt(ex, handler, originate === undefined ? 'http' : 'https'));
+          return;
+        }
         const pool = originate === undefined ? pools.get(to, settings) : pools.originating({ ...to, host }, originate, settings);
         pool.dispatch(
           // maxRequestsPerConnection: 1 turns keep-alive off, as at a mesh cluster (connect-upstream.ts).

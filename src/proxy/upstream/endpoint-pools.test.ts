@@ -41,7 +41,7 @@ async function requests(settings: ReturnType<typeof httpPoolSettings>, n: number
   }
 }
 
-const policy = { connectTimeoutMs: 10_000, httpIdleTimeoutMs: 3_600_000, maxRequestsPerConnection: 0, maxConnectionDurationMs: 0, tcpKeepalive: null };
+const policy = { connectTimeoutMs: 10_000, httpIdleTimeoutMs: 3_600_000, maxRequestsPerConnection: 0, maxConnectionDurationMs: 0, tcpKeepalive: null, maxConcurrentStreams: 0 };
 
 test('maxRequestsPerConnection: 1 carries one request per connection; unset reuses connections', async () => {
   const before = sockets.length;
@@ -76,6 +76,8 @@ test('settings: Istio defaults kept within the destination keep-alive; 0 means t
   assert.equal(httpPoolSettings({ ...policy, httpIdleTimeoutMs: 2_000 }).idleTimeoutMs, 2_000);
   assert.equal(httpPoolSettings({ ...policy, connectTimeoutMs: 250 }).connectTimeoutMs, 250);
   assert.equal(httpPoolSettings({ ...policy, connectTimeoutMs: 0 }).connectTimeoutMs, 5_000);
+  assert.equal(httpPoolSettings(policy).maxConcurrentStreams, 2_147_483_647);
+  assert.equal(httpPoolSettings({ ...policy, maxConcurrentStreams: 8 }).maxConcurrentStreams, 8);
 });
 
 test('maxConnectionDuration: a connection past it takes no new request and closes; a younger one is reused', async (t) => {

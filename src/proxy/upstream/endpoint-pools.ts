@@ -74,6 +74,11 @@ export interface HttpPoolSettings {
   readonly maxConnectionDurationMs: number;
   /** SO_KEEPALIVE with this idle time before the first probe; null: undici's default (on, 60 s). */
   readonly keepAliveDelayMs: number | null;
+  /**
+   * HTTP/2 upstreams: streams this proxy opens at once on one session, below what the peer's SETTINGS allow
+   * (Istio's `http.maxConcurrentStreams`, Envoy's upstream `max_concurrent_streams`); past it another session opens.
+   */
+  readonly maxConcurrentStreams: number;
 }
 
 interface PoolPolicy {
@@ -82,18 +87,23 @@ interface PoolPolicy {
   maxRequestsPerConnection: number;
   maxConnectionDurationMs: number;
   tcpKeepalive: { timeMs: number | null } | null;
+  maxConcurrentStreams: number;
 }
+
+/** Istio's default for `maxConcurrentStreams` (2^31-1): the peer's SETTINGS decide. */
+const UNLIMITED_STREAMS = 2_147_483_647;
 
 export function httpPoolSettings(p: PoolPolicy): HttpPoolSettings {
   // Istio's tcpKeepalive without `time` takes the OS's idle time; Node's 0 means the same.
   const keepAliveDelayMs = p.tcpKeepalive === null ? null : (p.tcpKeepalive.timeMs ?? 0);
   return {
-    key: `${p.connectTimeoutMs}|${p.httpIdleTimeoutMs}|${p.maxRequestsPerConnection}|${p.maxConnectionDurationMs}|${keepAliveDelayMs}`,
+    key: `${p.connectTimeoutMs}|${p.httpIdleTimeoutMs}|${p.maxRequestsPerConnection}|${p.maxConnectionDurationMs}|${keepAliveDelayMs}|${p.maxConcurrentStreams}`,
     connectTimeoutMs: p.connectTimeoutMs > 0 ? p.connectTimeoutMs : POOL_OPTIONS.connectTimeout,
     idleTimeoutMs: p.httpIdleTimeoutMs > 0 ? Math.min(p.httpIdleTimeoutMs, POOL_OPTIONS.keepAliveTimeout) : POOL_OPTIONS.keepAliveTimeout,
     maxRequestsPerConnection: p.maxRequestsPerConnection,
     maxConnectionDurationMs: p.maxConnectionDurationMs,
     keepAliveDelayMs,
+    maxConcurrentStreams: p.maxConcurrentStreams > 0 ? p.maxConcurrentStreams : UNLIMITED_STREAMS,
   };
 }
 
@@ -120,6 +130,7 @@ export const FIXED_POOL_SETTINGS: HttpPoolSettings = {
   maxRequestsPerConnection: 0,
   maxConnectionDurationMs: 0,
   keepAliveDelayMs: null,
+  maxConcurrentStreams: UNLIMITED_STREAMS,
 };
 
 /**
