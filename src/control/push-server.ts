@@ -1,14 +1,17 @@
 /**
  * The control plane's side of the push protocol: routes certificate requests (push-signing.ts) and keeps one stream
- * per connected proxy, sending a new ProxyConfig whenever the compiled result for that proxy changes (whole, or as
+ * (a TLS connection negotiated with PUSH_ALPN) per connected proxy, closing those that are dead, and sending a new ProxyConfig whenever the compiled result for that proxy changes (whole, or as
  * a delta: push-connection.ts), through bounded send slots (push-sender.ts), and recording its ACK or NACK.
  */
 import type http2 from 'node:http2';
+import type { Duplex } from 'node:stream';
 import { WeftError } from '../errors.js';
+import { systemClock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { CertificateAuthority } from '../identity/ca.js';
 import type { BootstrapTokens } from '../identity/bootstrap-token.js';
 import { parseWorkloadIdentity } from '../identity/spiffe-id.js';
-import { LineDecoder, MAX_PROXY_MESSAGE_BYTES, PUSH_PATHS } from '../push/protocol.js';
+import { LineDecoder, MAX_PROXY_MESSAGE_BYTES, PUSH_PATHS, PUSH_PING_INTERVAL_MS } from '../push/protocol.js';
 import type { ProxyMessage } from '../push/protocol.js';
 import { CONFIG_DELTA_FEATURE } from '../push/config-delta.js';
 import type { ProxyRuntimeReport } from '../push/runtime-report.js';
@@ -24,7 +27,7 @@ import { configDigest } from './config-digest.js';
 import { ProxyConnection } from './push-connection.js';
 import type { PendingConfig, ProxyStatus } from './push-connection.js';
 import { ConfigSender, DEFAULT_CONFIGS_IN_FLIGHT } from './push-sender.js';
-import { peerSpiffeId, sendJson, signCertificate } from './push-signing.js';
+import { signCertificate } from './push-signing.js';
 import { sendMessageNow } from './push-lines.js';
 
 export type { ProxyStatus } from './push-connection.js';
@@ -41,7 +44,27 @@ export interface PushServerDeps {
   onConfigEvent?: (event: ConfigEvent) => void;
   /** Streams that may be sending a config at once (default 64): what is in flight is buffered per stream. */
   maxConfigsInFlight?: number;
+  /** Paces the sweep for dead streams (default: the system clock). */
+  clock?: Clock;
 }
+
+/** A push stream as the sweep sees it. */
+interface LineStream {
+  socket: Duplex;
+  /** Set once the hello is accepted. */
+  conn: ProxyConnection | undefined;
+  /** Bytes came since the last sweep. */
+  heard: boolean;
+  silentSweeps: number;
+  /** The writer's count of bytes handed over at the last sweep. */
+  written: number;
+  stalledSweeps: number;
+  /** Refused: said why and ended; nothing more is read. */
+  refused: boolean;
+}
+
+/** Sweeps in a row a stream may be silent, or its line stuck, before it is closed: three pings missed. */
+const SILENT_SWEEPS = 3;
 
 export interface ConfigEvent {
   proxy: string;
@@ -63,11 +86,21 @@ export class PushServer {
   #acked = new AckedConfigs();
   #runtime = new RuntimeRequests();
 
+  /** Every push stream accepted and not yet closed, before its hello too. */
+  readonly #streams = new Set<LineStream>();
+  #sweeper: NodeJS.Timeout | undefined;
+
   constructor(private readonly deps: PushServerDeps) {
     this.#sender = new ConfigSender(deps.maxConfigsInFlight ?? DEFAULT_CONFIGS_IN_FLIGHT, (c, next) => this.#write(c, next));
+    const clock = deps.clock ?? systemClock;
+    const beat = (): void => {
+      this.sweep();
+      this.#sweeper = clock.setTimeout(beat, PUSH_PING_INTERVAL_MS);
+    };
+    this.#sweeper = clock.setTimeout(beat, PUSH_PING_INTERVAL_MS);
   }
 
-  /** Handles a push-protocol request; false if the path is not ours. */
+  /** Handles a certificate request; false if the path is not one. */
   handle(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): boolean {
     switch (req.url) {
       case PUSH_PATHS.sign:
@@ -77,9 +110,6 @@ export class PushServer {
         void signCertificate({ ca, tokens, log, certificateTtlMs, trustDomain }, req, res, req.url === PUSH_PATHS.renew);
         return true;
       }
-      case PUSH_PATHS.stream:
-        this.#stream(req, res);
-        return true;
       default:
         return false;
     }
@@ -111,59 +141,97 @@ export class PushServer {
   }
 
   closeAll(): void {
-    for (const c of this.#connections) c.stream.close();
+    clearTimeout(this.#sweeper);
+    for (const s of this.#streams) s.socket.destroy();
+    this.#streams.clear();
     this.#connections.clear();
     this.#sender.clear();
   }
 
-  #stream(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
-    const peer = peerSpiffeId(req);
-    if (!peer) {
-      sendJson(res, 401, { error: { code: 'UNAUTHENTICATED', message: 'the push stream needs mTLS with a mesh certificate' } });
-      return;
-    }
-    const stream = res.stream;
-    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-    let conn: ProxyConnection | undefined;
-    const decoder = new LineDecoder((line) => {
-      const msg = JSON.parse(line) as ProxyMessage;
-      if (msg.type === 'hello') conn = this.#hello(peer, msg, stream);
-      else if (conn) this.#onProxyMessage(conn, msg);
-    }, MAX_PROXY_MESSAGE_BYTES);
-    req.on('data', (chunk: Buffer) => {
-      try {
-        decoder.push(chunk);
-      } catch (err) {
-        this.deps.log.warn('push stream message refused', { peer, reason: (err as Error).message });
-        stream.close();
-      }
-    });
+  /**
+   * Takes a push stream: a connection negotiated with PUSH_ALPN, from the peer whose verified SPIFFE ID is `peer`
+   * (undefined: no client certificate, or one the mesh CA did not sign, and the stream is refused).
+   */
+  accept(socket: Duplex, peer: string | undefined): void {
+    const s: LineStream = { socket, conn: undefined, heard: true, silentSweeps: 0, written: 0, stalledSweeps: 0, refused: false };
+    this.#streams.add(s);
     const gone = (): void => {
+      this.#streams.delete(s);
+      const { conn } = s;
       if (!conn) return;
+      s.conn = undefined;
       this.#connections.delete(conn);
       this.#sender.forget(conn);
       this.#runtime.drop(conn, conn.status.id);
       conn.status.connected = false;
       this.deps.log.info('proxy disconnected', { proxy: conn.status.id });
-      conn = undefined;
     };
-    stream.on('close', gone);
-    stream.on('error', gone);
+    socket.on('close', gone);
+    socket.on('error', gone);
+    if (!peer) {
+      this.#refuse(s, 'the push stream needs mTLS with a mesh certificate');
+      return;
+    }
+    const decoder = new LineDecoder((line) => {
+      const msg = JSON.parse(line) as ProxyMessage;
+      if (msg.type === 'hello') {
+        // One proxy per stream: a second hello would leave the first connection's state behind.
+        if (s.conn) throw new WeftError('PUSH_FRAME_INVALID', 'a second hello on one push stream');
+        s.conn = this.#hello(s, peer, msg);
+      } else if (s.conn) this.#onProxyMessage(s.conn, msg);
+    }, MAX_PROXY_MESSAGE_BYTES);
+    socket.on('data', (chunk: Buffer) => {
+      s.heard = true;
+      if (s.refused) return;
+      try {
+        decoder.push(chunk);
+      } catch (err) {
+        this.deps.log.warn('push stream message refused', { peer, reason: (err as Error).message });
+        socket.destroy();
+      }
+    });
   }
 
-  #hello(peer: string, hello: Extract<ProxyMessage, { type: 'hello' }>, stream: http2.ServerHttp2Stream): ProxyConnection | undefined {
+  /**
+   * Closes the streams that are dead or hostile: heard nothing for SILENT_SWEEPS sweeps (a proxy pings every
+   * PUSH_PING_INTERVAL_MS), or a line that made no progress in as many (a proxy that does not read holds a send
+   * slot), or refused at the sweep before. Runs every PUSH_PING_INTERVAL_MS.
+   */
+  sweep(): void {
+    for (const s of this.#streams) {
+      s.silentSweeps = s.heard ? 0 : s.silentSweeps + 1;
+      s.heard = false;
+      const writer = s.conn?.writer;
+      const stalled = writer !== undefined && !writer.idle && writer.written === s.written;
+      s.stalledSweeps = stalled ? s.stalledSweeps + 1 : 0;
+      s.written = writer?.written ?? 0;
+      if (s.refused || s.silentSweeps >= SILENT_SWEEPS || s.stalledSweeps >= SILENT_SWEEPS) {
+        const proxy = s.conn?.status.id ?? null;
+        if (!s.refused) this.deps.log.warn('push stream closed: the proxy stopped answering or reading', { proxy, silent: s.silentSweeps >= SILENT_SWEEPS });
+        s.socket.destroy();
+        this.#streams.delete(s);
+      }
+    }
+  }
+
+  /** Says why and ends the stream; the sweep after destroys it if the peer has not closed it by then. */
+  #refuse(s: LineStream, message: string): void {
+    s.refused = true;
+    sendMessageNow(s.socket, { type: 'error', message });
+    s.socket.end();
+  }
+
+  #hello(s: LineStream, peer: string, hello: Extract<ProxyMessage, { type: 'hello' }>): ProxyConnection | undefined {
     const { node, certNotAfter } = hello;
     let identity: ReturnType<typeof parseWorkloadIdentity>;
     try {
       identity = parseWorkloadIdentity(peer);
     } catch {
-      sendMessageNow(stream, { type: 'error', message: `${peer} is not a workload identity` });
-      stream.close();
+      this.#refuse(s, `${peer} is not a workload identity`);
       return undefined;
     }
     if (identity.namespace !== node.namespace) {
-      sendMessageNow(stream, { type: 'error', message: `certificate is for namespace ${identity.namespace}, not ${node.namespace}` });
-      stream.close();
+      this.#refuse(s, `certificate is for namespace ${identity.namespace}, not ${node.namespace}`);
       return undefined;
     }
     const id = `${node.role}/${node.namespace}/${node.name}`;
@@ -187,7 +255,7 @@ export class PushServer {
     };
     this.#seen.set(id, status);
     const deltas = Array.isArray(hello.accepts) && hello.accepts.includes(CONFIG_DELTA_FEATURE);
-    const conn = new ProxyConnection(status, identity.serviceAccount, node, stream, deltas);
+    const conn = new ProxyConnection(status, identity.serviceAccount, node, s.socket, deltas);
     this.#connections.add(conn);
     this.deps.log.info('proxy connected', { proxy: id, spiffeId: peer });
     this.#push(conn, this.deps.snapshot());
@@ -257,6 +325,9 @@ export class PushServer {
         break;
       case 'runtime':
         this.#runtime.answer(c, msg.id, 'report' in msg ? msg.report : undefined, 'error' in msg ? msg.error : undefined);
+        break;
+      case 'ping':
+        c.send({ type: 'pong' });
         break;
       case 'hello':
         break;
