@@ -11,7 +11,7 @@ import type { Clock } from '../clock.js';
 import type { CertificateAuthority } from '../identity/ca.js';
 import type { BootstrapTokens } from '../identity/bootstrap-token.js';
 import { parseWorkloadIdentity } from '../identity/spiffe-id.js';
-import { LineDecoder, MAX_PROXY_MESSAGE_BYTES, PUSH_PATHS, PUSH_PING_INTERVAL_MS } from '../push/protocol.js';
+import { PUSH_PATHS } from '../push/protocol.js';
 import type { ProxyMessage } from '../push/protocol.js';
 import { CONFIG_DELTA_FEATURE } from '../push/config-delta.js';
 import type { ProxyRuntimeReport } from '../push/runtime-report.js';
@@ -28,7 +28,8 @@ import { ProxyConnection } from './push-connection.js';
 import type { PendingConfig, ProxyStatus } from './push-connection.js';
 import { ConfigSender, DEFAULT_CONFIGS_IN_FLIGHT } from './push-sender.js';
 import { signCertificate } from './push-signing.js';
-import { sendMessageNow } from './push-lines.js';
+import { PushStreams } from './push-streams.js';
+import type { HelloMessage } from './push-streams.js';
 
 export type { ProxyStatus } from './push-connection.js';
 
@@ -47,24 +48,6 @@ export interface PushServerDeps {
   /** Paces the sweep for dead streams (default: the system clock). */
   clock?: Clock;
 }
-
-/** A push stream as the sweep sees it. */
-interface LineStream {
-  socket: Duplex;
-  /** Set once the hello is accepted. */
-  conn: ProxyConnection | undefined;
-  /** Bytes came since the last sweep. */
-  heard: boolean;
-  silentSweeps: number;
-  /** The writer's count of bytes handed over at the last sweep. */
-  written: number;
-  stalledSweeps: number;
-  /** Refused: said why and ended; nothing more is read. */
-  refused: boolean;
-}
-
-/** Sweeps in a row a stream may be silent, or its line stuck, before it is closed: three pings missed. */
-const SILENT_SWEEPS = 3;
 
 export interface ConfigEvent {
   proxy: string;
@@ -86,18 +69,19 @@ export class PushServer {
   #acked = new AckedConfigs();
   #runtime = new RuntimeRequests();
 
-  /** Every push stream accepted and not yet closed, before its hello too. */
-  readonly #streams = new Set<LineStream>();
-  #sweeper: NodeJS.Timeout | undefined;
+  readonly #streams: PushStreams;
 
   constructor(private readonly deps: PushServerDeps) {
     this.#sender = new ConfigSender(deps.maxConfigsInFlight ?? DEFAULT_CONFIGS_IN_FLIGHT, (c, next) => this.#write(c, next));
-    const clock = deps.clock ?? systemClock;
-    const beat = (): void => {
-      this.sweep();
-      this.#sweeper = clock.setTimeout(beat, PUSH_PING_INTERVAL_MS);
-    };
-    this.#sweeper = clock.setTimeout(beat, PUSH_PING_INTERVAL_MS);
+    this.#streams = new PushStreams(
+      {
+        hello: (socket, peer, msg) => this.#hello(socket, peer, msg),
+        message: (conn, msg) => this.#onProxyMessage(conn, msg),
+        gone: (conn) => this.#gone(conn),
+      },
+      deps.log,
+      deps.clock ?? systemClock,
+    );
   }
 
   /** Handles a certificate request; false if the path is not one. */
@@ -141,9 +125,7 @@ export class PushServer {
   }
 
   closeAll(): void {
-    clearTimeout(this.#sweeper);
-    for (const s of this.#streams) s.socket.destroy();
-    this.#streams.clear();
+    this.#streams.closeAll();
     this.#connections.clear();
     this.#sender.clear();
   }
@@ -153,87 +135,32 @@ export class PushServer {
    * (undefined: no client certificate, or one the mesh CA did not sign, and the stream is refused).
    */
   accept(socket: Duplex, peer: string | undefined): void {
-    const s: LineStream = { socket, conn: undefined, heard: true, silentSweeps: 0, written: 0, stalledSweeps: 0, refused: false };
-    this.#streams.add(s);
-    const gone = (): void => {
-      this.#streams.delete(s);
-      const { conn } = s;
-      if (!conn) return;
-      s.conn = undefined;
-      this.#connections.delete(conn);
-      this.#sender.forget(conn);
-      this.#runtime.drop(conn, conn.status.id);
-      conn.status.connected = false;
-      this.deps.log.info('proxy disconnected', { proxy: conn.status.id });
-    };
-    socket.on('close', gone);
-    socket.on('error', gone);
-    if (!peer) {
-      this.#refuse(s, 'the push stream needs mTLS with a mesh certificate');
-      return;
-    }
-    const decoder = new LineDecoder((line) => {
-      const msg = JSON.parse(line) as ProxyMessage;
-      if (msg.type === 'hello') {
-        // One proxy per stream: a second hello would leave the first connection's state behind.
-        if (s.conn) throw new WeftError('PUSH_FRAME_INVALID', 'a second hello on one push stream');
-        s.conn = this.#hello(s, peer, msg);
-      } else if (s.conn) this.#onProxyMessage(s.conn, msg);
-    }, MAX_PROXY_MESSAGE_BYTES);
-    socket.on('data', (chunk: Buffer) => {
-      s.heard = true;
-      if (s.refused) return;
-      try {
-        decoder.push(chunk);
-      } catch (err) {
-        this.deps.log.warn('push stream message refused', { peer, reason: (err as Error).message });
-        socket.destroy();
-      }
-    });
+    this.#streams.accept(socket, peer);
   }
 
-  /**
-   * Closes the streams that are dead or hostile: heard nothing for SILENT_SWEEPS sweeps (a proxy pings every
-   * PUSH_PING_INTERVAL_MS), or a line that made no progress in as many (a proxy that does not read holds a send
-   * slot), or refused at the sweep before. Runs every PUSH_PING_INTERVAL_MS.
-   */
+  /** Closes dead and hostile streams (push-streams.ts); runs every PUSH_PING_INTERVAL_MS. */
   sweep(): void {
-    for (const s of this.#streams) {
-      s.silentSweeps = s.heard ? 0 : s.silentSweeps + 1;
-      s.heard = false;
-      const writer = s.conn?.writer;
-      const stalled = writer !== undefined && !writer.idle && writer.written === s.written;
-      s.stalledSweeps = stalled ? s.stalledSweeps + 1 : 0;
-      s.written = writer?.written ?? 0;
-      if (s.refused || s.silentSweeps >= SILENT_SWEEPS || s.stalledSweeps >= SILENT_SWEEPS) {
-        const proxy = s.conn?.status.id ?? null;
-        if (!s.refused) this.deps.log.warn('push stream closed: the proxy stopped answering or reading', { proxy, silent: s.silentSweeps >= SILENT_SWEEPS });
-        s.socket.destroy();
-        this.#streams.delete(s);
-      }
-    }
+    this.#streams.sweep();
   }
 
-  /** Says why and ends the stream; the sweep after destroys it if the peer has not closed it by then. */
-  #refuse(s: LineStream, message: string): void {
-    s.refused = true;
-    sendMessageNow(s.socket, { type: 'error', message });
-    s.socket.end();
+  #gone(conn: ProxyConnection): void {
+    this.#connections.delete(conn);
+    this.#sender.forget(conn);
+    this.#runtime.drop(conn, conn.status.id);
+    conn.status.connected = false;
+    this.deps.log.info('proxy disconnected', { proxy: conn.status.id });
   }
 
-  #hello(s: LineStream, peer: string, hello: Extract<ProxyMessage, { type: 'hello' }>): ProxyConnection | undefined {
+  /** The proxy's connection, or why it is refused. */
+  #hello(socket: Duplex, peer: string, hello: HelloMessage): ProxyConnection | string {
     const { node, certNotAfter } = hello;
     let identity: ReturnType<typeof parseWorkloadIdentity>;
     try {
       identity = parseWorkloadIdentity(peer);
     } catch {
-      this.#refuse(s, `${peer} is not a workload identity`);
-      return undefined;
+      return `${peer} is not a workload identity`;
     }
-    if (identity.namespace !== node.namespace) {
-      this.#refuse(s, `certificate is for namespace ${identity.namespace}, not ${node.namespace}`);
-      return undefined;
-    }
+    if (identity.namespace !== node.namespace) return `certificate is for namespace ${identity.namespace}, not ${node.namespace}`;
     const id = `${node.role}/${node.namespace}/${node.name}`;
     const status: ProxyStatus = {
       id,
@@ -255,7 +182,7 @@ export class PushServer {
     };
     this.#seen.set(id, status);
     const deltas = Array.isArray(hello.accepts) && hello.accepts.includes(CONFIG_DELTA_FEATURE);
-    const conn = new ProxyConnection(status, identity.serviceAccount, node, s.socket, deltas);
+    const conn = new ProxyConnection(status, identity.serviceAccount, node, socket, deltas);
     this.#connections.add(conn);
     this.deps.log.info('proxy connected', { proxy: id, spiffeId: peer });
     this.#push(conn, this.deps.snapshot());

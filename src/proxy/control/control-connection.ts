@@ -36,6 +36,8 @@ export interface ControlConnectionOptions {
 }
 
 const MAX_BACKOFF_MS = 5_000;
+/** Pings in a row with nothing heard before the stream is dropped. */
+const MISSED_PINGS = 3;
 /** The pause before trying the next replica after one failed, while others are still untried this round. */
 const NEXT_REPLICA_MS = 100;
 
@@ -214,13 +216,17 @@ export class ControlConnection {
     const hello: ProxyMessage = { type: 'hello', node: this.o.node, certNotAfter: new Date(this.o.cert.current.notAfter).toISOString(), accepts: [CONFIG_DELTA_FEATURE] };
     this.#send(hello);
 
-    // Liveness: anything read (a config, a pong) since the last ping shows the control plane is there.
+    // Liveness: anything read (a config, a pong) shows the control plane is there. Silent for MISSED_PINGS pings in
+    // a row, as the control plane allows its proxies, the stream is taken for dead: a control plane busy for a
+    // moment must not send every proxy to another replica at once.
+    let missed = 0;
     const ping = (): void => {
-      if (!heard) {
+      missed = heard ? 0 : missed + 1;
+      heard = false;
+      if (missed >= MISSED_PINGS) {
         retry('keepalive: no answer from the control plane');
         return;
       }
-      heard = false;
       this.#send({ type: 'ping' });
       this.#pinger = this.o.clock.setTimeout(ping, PUSH_PING_INTERVAL_MS);
     };
