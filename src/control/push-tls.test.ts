@@ -105,6 +105,23 @@ function recordingClock(): Clock & { scheduled: number } {
   return clock;
 }
 
+/** Time that moves only when the test fires the next timer. */
+class FakeClock implements Clock {
+  timers: Array<() => void> = [];
+  now(): number {
+    return Date.now();
+  }
+  setTimeout(fn: () => void): NodeJS.Timeout {
+    this.timers.push(fn);
+    return setTimeout(() => undefined, 0);
+  }
+  fire(): void {
+    const next = this.timers.shift();
+    assert.ok(next, 'a timer is pending');
+    next();
+  }
+}
+
 async function proxy(urls: string[], namespace = 'default', clock: Clock = systemClock): Promise<{ control: ControlConnection; acked: string[]; warnings: string[] }> {
   const acked: string[] = [];
   const warnings: string[] = [];
@@ -222,6 +239,34 @@ describe('push stream over TLS', () => {
     await endless.closed;
     assert.ok(r.warnings.filter((w) => w === 'push stream message refused').length >= 2, r.warnings.join(', '));
     await r.stop();
+  });
+
+  test('a control plane that stops answering pings is left after three, and the proxy connects again', async () => {
+    const serving = await issued(ca, CONTROL_ID);
+    let connections = 0;
+    const pings: string[] = [];
+    const mute = tls.createServer({ ...serving, ca: ca.trustBundlePem(), requestCert: true, ALPNProtocols: [PUSH_ALPN] }, (socket) => {
+      connections++;
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => pings.push(...d.split('\n').filter((l) => l.includes('"ping"'))));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r));
+    stops.push(() => new Promise<void>((r) => mute.close(() => r())));
+    const clock = new FakeClock();
+    const p = await proxy([`https://127.0.0.1:${(mute.address() as AddressInfo).port}`], 'default', clock);
+    await until(() => p.control.connected);
+    for (let i = 1; i <= 3; i++) {
+      clock.fire();
+      await until(() => pings.length === i);
+    }
+    assert.equal(p.control.connected, true, 'two silent intervals are not yet enough');
+    clock.fire();
+    assert.equal(p.control.connected, false);
+    assert.ok(p.warnings.includes('control plane stream lost; serving on the last good config'), p.warnings.join(', '));
+    clock.fire();
+    await until(() => connections === 2 && p.control.connected);
+    p.control.stop();
   });
 
   test('when its replica goes, the proxy moves to the next and gets its config there', async () => {
