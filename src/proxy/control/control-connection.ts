@@ -188,6 +188,8 @@ export class ControlConnection {
       }
       this.o.clock.setTimeout(() => this.#connect(), delay);
     };
+    /** Something came from the control plane since the last liveness tick. */
+    let heard = false;
     socket.on('error', (err) => retry(err.message));
     socket.on('close', () => retry('closed'));
     socket.on('end', () => retry('ended by the control plane'));
@@ -198,11 +200,11 @@ export class ControlConnection {
         return;
       }
       this.#connected = true;
+      heard = true;
       this.#backoff = 200;
       this.#failuresInRow = 0;
       this.o.log.info('control plane stream connected', { url });
     });
-    let heard = false;
     const decoder = new LineDecoder((line) => this.#onMessage(JSON.parse(line) as ControlMessage), MAX_CONTROL_MESSAGE_BYTES);
     socket.on('data', (chunk: Buffer) => {
       heard = true;
@@ -216,29 +218,23 @@ export class ControlConnection {
     const hello: ProxyMessage = { type: 'hello', node: this.o.node, certNotAfter: new Date(this.o.cert.current.notAfter).toISOString(), accepts: [CONFIG_DELTA_FEATURE] };
     this.#send(hello);
 
-    // Liveness: anything read (a config, a pong) shows the control plane is there. Silent for MISSED_PINGS pings in
-    // a row, as the control plane allows its proxies, the stream is taken for dead: a control plane busy for a
-    // moment must not send every proxy to another replica at once.
+    // Liveness: a finished handshake, then anything read (a config, a pong), shows the control plane is there.
+    // Silent for MISSED_PINGS intervals in a row, as the control plane allows its proxies, the stream is taken for
+    // dead: a control plane busy for a moment (thousands of proxies connecting at once) must not have its
+    // handshakes and streams dropped and begun again.
     let missed = 0;
-    const ping = (): void => {
+    const tick = (): void => {
       missed = heard ? 0 : missed + 1;
       heard = false;
       if (missed >= MISSED_PINGS) {
-        retry('keepalive: no answer from the control plane');
+        retry(this.#connected ? 'keepalive: no answer from the control plane' : 'no TLS handshake with the control plane');
         return;
       }
-      this.#send({ type: 'ping' });
-      this.#pinger = this.o.clock.setTimeout(ping, PUSH_PING_INTERVAL_MS);
+      if (this.#connected) this.#send({ type: 'ping' });
+      this.#pinger = this.o.clock.setTimeout(tick, PUSH_PING_INTERVAL_MS);
     };
     clearTimeout(this.#pinger);
-    this.#pinger = this.o.clock.setTimeout(() => {
-      if (!this.#connected) {
-        retry('no TLS handshake with the control plane');
-        return;
-      }
-      heard = true;
-      ping();
-    }, PUSH_PING_INTERVAL_MS);
+    this.#pinger = this.o.clock.setTimeout(tick, PUSH_PING_INTERVAL_MS);
   }
 
   #onMessage(msg: ControlMessage): void {
