@@ -19,6 +19,7 @@ import { ControlConnection } from '../proxy/control/control-connection.js';
 import { WorkloadCertificate } from '../proxy/tls/workload-certificate.js';
 import { MAX_PROXY_MESSAGE_BYTES, PUSH_ALPN } from '../push/protocol.js';
 import { alpnListener } from './alpn-listener.js';
+import { LineWriter, WRITE_PIECE_BYTES } from './push-lines.js';
 import type { AlpnListener } from './alpn-listener.js';
 import { buildSnapshot } from './compile/snapshot.js';
 import { PushServer } from './push-server.js';
@@ -267,6 +268,45 @@ describe('push stream over TLS', () => {
     clock.fire();
     await until(() => connections === 2 && p.control.connected);
     p.control.stop();
+  });
+
+  test('a proxy that stops reading holds at most one piece in the stream; the line arrives whole once it reads again', async () => {
+    const serving = await issued(ca, CONTROL_ID);
+    let writer: LineWriter | undefined;
+    let serverSocket: tls.TLSSocket | undefined;
+    // Far more than loopback's socket buffers hold, so that the writer must wait for the reader.
+    const line = Buffer.alloc(32 * 1024 * 1024, 0x61);
+    const server = tls.createServer({ ...serving, ALPNProtocols: [PUSH_ALPN] }, (socket) => {
+      serverSocket = socket;
+      writer = new LineWriter(socket);
+      writer.line([line]);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    stops.push(() => new Promise<void>((r) => server.close(() => r())));
+    const client = tls.connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, ca: ca.trustBundlePem(), ALPNProtocols: [PUSH_ALPN], checkServerIdentity: () => undefined });
+    client.pause();
+    let received = 0;
+    let last = -1;
+    await until(() => writer !== undefined && writer.written > 0);
+    // Until the handed-over count stops moving: the socket buffers are full and the writer waits for 'drain'.
+    for (let same = 0; same < 5; ) {
+      await new Promise((r) => setTimeout(r, 20));
+      same = writer!.written === last ? same + 1 : 0;
+      last = writer!.written;
+      assert.ok(serverSocket!.writableLength <= WRITE_PIECE_BYTES, `buffered ${serverSocket!.writableLength}`);
+    }
+    assert.equal(writer!.idle, false);
+    assert.ok(writer!.written < line.length);
+    let tail = '';
+    client.on('data', (d: Buffer) => {
+      received += d.length;
+      tail = d.subarray(-1).toString();
+    });
+    client.resume();
+    await until(() => received === line.length + 1);
+    assert.equal(tail, '\n');
+    await until(() => writer!.idle);
+    client.destroy();
   });
 
   test('when its replica goes, the proxy moves to the next and gets its config there', async () => {
