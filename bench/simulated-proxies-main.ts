@@ -1,5 +1,5 @@
 /**
- * Many simulated proxies in one process, each a real `ControlConnection` over its own mTLS HTTP/2 push stream with
+ * Many simulated proxies in one process, each a real `ControlConnection` over its own mTLS push stream (ALPN weft-push/1) with
  * its own SVID (signed through a bootstrap token, as a sidecar's first certificate is). A config is acknowledged
  * with its version without being compiled into matchers: this measures the control plane, not proxy start-up.
  * Prints `connected <n>` lines as streams come up and `ack <namespace/name> <version> <epoch ms>` for every config

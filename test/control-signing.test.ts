@@ -6,6 +6,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http2 from 'node:http2';
+import https from 'node:https';
+import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
@@ -15,6 +17,7 @@ import { meshConfigWithDefaults } from '../src/config/kinds/mesh-config.js';
 import { ControlClient } from '../src/cli/client.js';
 import { createCsr, generateWorkloadKey } from '../src/identity/workload-key.js';
 import { spiffeIdFromCertificate } from '../src/identity/svid.js';
+import { PUSH_ALPN } from '../src/push/protocol.js';
 
 let dir: string;
 let cp: RunningControlPlane;
@@ -100,18 +103,33 @@ test('a malformed token and no token are refused', async () => {
   assert.equal((await sign('', { ...httpbin, csr: await csrFor(httpbinId) })).status, 401);
 });
 
-test('the push stream refuses a caller without a mesh certificate', async () => {
-  const session = http2.connect(`https://${cp.address}`, { ca: bundle, checkServerIdentity: () => undefined });
-  try {
+test('the push stream refuses a caller without a mesh certificate, on the same port as the API', async () => {
+  const [host, port] = [cp.address.slice(0, cp.address.lastIndexOf(':')), Number(cp.address.slice(cp.address.lastIndexOf(':') + 1))];
+  const socket = tls.connect({ host, port, ca: bundle, ALPNProtocols: [PUSH_ALPN], checkServerIdentity: () => undefined });
+  let text = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (d: string) => (text += d));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('close', () => resolve());
+    socket.once('error', reject);
+  });
+  assert.equal(socket.alpnProtocol, PUSH_ALPN);
+  const refusal = JSON.parse(text.trim()) as { type: string; message: string };
+  assert.equal(refusal.type, 'error');
+  assert.match(refusal.message, /needs mTLS/);
+});
+
+test('the API answers over HTTP/1.1 and over no ALPN at all on the push port', async () => {
+  for (const ALPNProtocols of [['http/1.1'], undefined]) {
     const status = await new Promise<number>((resolve, reject) => {
-      const req = session.request({ ':method': 'POST', ':path': '/v1/stream' });
-      req.on('response', (h) => resolve(Number(h[':status'])));
+      const req = https.request({ host: '127.0.0.1', port: Number(cp.address.split(':').pop()), path: '/api/v1/resources', ca: bundle, checkServerIdentity: () => undefined, agent: false, ...(ALPNProtocols ? { ALPNProtocols } : {}) }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
       req.on('error', reject);
       req.end();
     });
-    assert.equal(status, 401);
-  } finally {
-    session.close();
+    assert.equal(status, 401, 'no credential');
   }
 });
 

@@ -1,10 +1,11 @@
 /**
- * `weft control`: the control plane process. One HTTP/2 TLS listener serves both the push protocol (mTLS, proxies)
- * and the API (bearer credentials, CLI and dashboard); each route checks its own kind of credential. Store changes
+ * `weft control`: the control plane process. One TLS listener serves the push streams (mTLS, proxies, by ALPN) and,
+ * over HTTP/2 or HTTP/1.1, certificate signing and the API (bearer credentials, CLI and dashboard); each route
+ * checks its own kind of credential. Store changes
  * are debounced into one snapshot and pushed to every connected proxy.
  */
 import fs from 'node:fs';
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { WeftError } from '../errors.js';
 import type { CertificateAuthority } from '../identity/ca.js';
@@ -24,6 +25,9 @@ import type { ApiDeps } from './api/handler.js';
 import { flushUnauthenticated } from './api/refusal-audit.js';
 import { UnauthenticatedTally } from './api/unauthenticated-tally.js';
 import { PushServer } from './push-server.js';
+import { verifiedSpiffeId } from './push-signing.js';
+import { alpnListener } from './alpn-listener.js';
+import type { AlpnListenerOptions } from './alpn-listener.js';
 import { buildSnapshot } from './compile/snapshot.js';
 import { parseServiceCidr } from './compile/service-vips.js';
 import type { MeshSnapshot } from './compile/snapshot.js';
@@ -67,6 +71,9 @@ export interface RunningControlPlane {
   metricsAddress?: string;
   stop(): Promise<void>;
 }
+
+type ApiRequest = http2.Http2ServerRequest;
+type ApiResponse = http2.Http2ServerResponse;
 
 const SERVING_CERT_TTL_MS = 24 * 3600_000;
 export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningControlPlane> {
@@ -159,16 +166,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     log.info('config pushed', { revision: snapshot.revision, debounceMs: started - firstChangeAt, snapshotMs: built - started, pushMs: systemClock.now() - built });
   };
   jwks.track(jwksUris(snapshot));
-  const server = http2.createSecureServer({
-    key: serving.key,
-    cert: serving.cert,
-    ca: ca.trustBundlePem(),
-    requestCert: true,
-    rejectUnauthorized: false,
-    allowHTTP1: true,
-    minVersion: 'TLSv1.2',
-  });
-  server.on('request', (req, res) => {
+  const onRequest = (req: ApiRequest, res: ApiResponse): void => {
     if (push.handle(req, res)) return;
     api(req, res).then(
       (handled) => {
@@ -183,8 +181,16 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
         res.end();
       },
     );
+  };
+  const listener = alpnListener({
+    key: serving.key,
+    cert: serving.cert,
+    ca: ca.trustBundlePem(),
+    // The HTTP/1 request and response classes are what an HTTP/2 server with HTTP/1 fallback handed the routes too.
+    onRequest: onRequest as AlpnListenerOptions['onRequest'],
+    onPushStream: (socket) => push.accept(socket, verifiedSpiffeId(socket)),
   });
-  server.on('sessionError', () => undefined);
+  const server = listener.tls;
   // Proxies and CLI clients hold connections open; stopping must not wait for them to leave.
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
@@ -196,7 +202,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     servingCertificate(ca, o.bootstrap).then(
       (next) => {
         serving = next;
-        server.setSecureContext({ key: next.key, cert: next.cert, ca: ca.trustBundlePem() });
+        listener.setSecureContext({ key: next.key, cert: next.cert, ca: ca.trustBundlePem() });
       },
       (err: unknown) => log.warn('serving certificate renewal failed', { error: String(err) }),
     );
@@ -218,10 +224,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
   auditBeat.unref();
 
   const [host, portText] = splitHostPort(o.listen);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(Number(portText), host, () => resolve());
-  });
+  await listener.listen(Number(portText), host);
   const a = server.address() as AddressInfo;
   const address = `${a.address}:${a.port}`;
   const metricsServer = o.metricsListen === undefined ? undefined : metrics.server();
@@ -249,7 +252,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
       mirror.close();
       await jwks.stop();
       push.closeAll();
-      const closed = new Promise((r) => server.close(r));
+      const closed = listener.close();
       for (const socket of sockets) socket.destroy();
       await closed;
       await flushUnauthenticated(apiDeps, true).then(leadSignHead).catch((err: unknown) => log.warn('cannot sign the audit head at stop', { error: String(err) }));

@@ -4,7 +4,7 @@
  * last ACKed, those written and not yet answered). Kept small: the configs are compiled objects whose big sections
  * are shared between proxies, so a connection costs its own part and a few versions' bookkeeping.
  */
-import type http2 from 'node:http2';
+import type { Duplex } from 'node:stream';
 import type { NodeInfo } from '../push/protocol.js';
 import type { CompiledProxyConfig } from './compile/index.js';
 import type { PushInputs } from './store/audit-chain.js';
@@ -64,21 +64,22 @@ export class ProxyConnection {
   /** The audit digest of each config version written, for the record of its ACK or NACK. */
   readonly #digests = new Map<string, string>();
   /** Every line to this proxy goes through it, a piece at a time. */
-  readonly #writer: LineWriter;
+  readonly writer: LineWriter;
 
   constructor(
     readonly status: ProxyStatus,
     readonly serviceAccount: string,
     readonly node: NodeInfo,
-    readonly stream: http2.ServerHttp2Stream,
+    /** The proxy's TLS connection, negotiated for the push stream alone. */
+    readonly stream: Duplex,
     /** The proxy's hello accepts `config-delta`. */
     readonly deltas: boolean,
   ) {
-    this.#writer = new LineWriter(stream);
+    this.writer = new LineWriter(stream);
   }
 
   get open(): boolean {
-    return !this.stream.closed && !this.stream.destroyed;
+    return !this.stream.destroyed && !this.stream.writableEnded;
   }
 
   /**
@@ -93,17 +94,17 @@ export class ProxyConnection {
     const base = this.deltas ? this.#base : undefined;
     this.#base = compiled;
     this.status.sentAs = base === undefined ? 'config' : 'config-delta';
-    return base === undefined ? writeConfigLine(this.#writer, compiled.jsonParts) : writeDeltaLine(this.#writer, configDeltaParts(base, compiled));
+    return base === undefined ? writeConfigLine(this.writer, compiled.jsonParts) : writeDeltaLine(this.writer, configDeltaParts(base, compiled));
   }
 
   /** Calls `then` once everything written has been handed to the stream and it has room (never if it closes first). */
   onceWritten(then: () => void): void {
-    this.#writer.onceWritten(then);
+    this.writer.onceWritten(then);
   }
 
   /** A control message, after any line still being written. */
   send(msg: ControlMessage): void {
-    if (this.open) sendMessage(this.#writer, msg);
+    if (this.open) sendMessage(this.writer, msg);
   }
 
   digestOf(version: string): string | null {

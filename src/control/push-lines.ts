@@ -4,9 +4,9 @@
  * so a config is never materialised as one string per proxy.
  *
  * Every line goes through the connection's LineWriter, which hands the stream at most WRITE_PIECE_BYTES at a time
- * and the next piece only on 'drain'. Handing a whole first config (about 1 MB with a thousand services) to an
- * HTTP/2 stream at once left about 50 KB more native memory resident per connection than handing it over in
- * pieces, which with 2,000 proxies was about 100 MiB of the control plane's peak (docs/decisions.md, 2026-12-07).
+ * and the next piece only on 'drain'. Handing a whole first config (about 1 MB with a thousand services) to the
+ * stream at once left about 50 KB more native memory resident per connection than handing it over in pieces,
+ * which with 2,000 proxies was about 100 MiB of the control plane's peak (docs/decisions.md, 2026-12-07).
  */
 import type { Writable } from 'node:stream';
 import type { ConfigJsonPart } from './compile/index.js';
@@ -14,7 +14,7 @@ import type { SharedSection } from './compile/snapshot-memo.js';
 import type { DeltaPart } from './push-delta.js';
 import type { ControlMessage } from '../push/protocol.js';
 
-/** At most this much of a line is handed to the stream at once: one TLS record, one full HTTP/2 DATA frame. */
+/** At most this much of a line is handed to the stream at once: one full TLS record. */
 export const WRITE_PIECE_BYTES = 16 * 1024;
 
 /** Shared sections as bytes, encoded once per section (a section lives as long as the snapshot that made it). */
@@ -33,8 +33,8 @@ type LinePart = string | Buffer | SharedSection<unknown>;
 
 const bufferOf = (p: LinePart): Buffer => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.isBuffer(p) ? p : bytesOf(p));
 
-/** A stream that can take no more writes (an HTTP/2 stream also says `closed`). */
-const gone = (stream: Writable): boolean => stream.destroyed || stream.writableEnded || (stream as { closed?: boolean }).closed === true;
+/** A stream that can take no more writes. */
+const gone = (stream: Writable): boolean => stream.destroyed || stream.writableEnded;
 
 /**
  * One stream's outgoing lines, written in order a piece at a time. Lines never interleave: a message queued while
@@ -48,12 +48,18 @@ export class LineWriter {
   /** The stream's buffer is full: the rest waits for 'drain'. */
   #waiting = false;
   #whenWritten: Array<() => void> = [];
+  #written = 0;
 
   constructor(private readonly stream: Writable) {}
 
   /** Everything queued was handed to the stream, and the stream's buffer has room. */
   get idle(): boolean {
     return !this.#waiting && this.#queue.length === 0;
+  }
+
+  /** Bytes handed to the stream so far: a line that makes no progress for long means a peer that does not read. */
+  get written(): number {
+    return this.#written;
   }
 
   /** Queues one line made of `parts` (a newline ends it); true when it is all handed over and the stream has room. */
@@ -88,6 +94,7 @@ export class LineWriter {
         const take = Math.min(room, head.length - this.#offset);
         ok = stream.write(take === head.length ? head : head.subarray(this.#offset, this.#offset + take));
         room -= take;
+        this.#written += take;
         this.#offset += take;
         if (this.#offset === head.length) {
           this.#queue.shift();

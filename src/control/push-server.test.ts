@@ -1,15 +1,13 @@
 /**
  * The push loop against a proxy that reads slowly: a fake stream whose buffer fills after one write and drains only
  * when the test says so. A blocked stream holds at most the newest config; the line on the wire is the config's JSON.
+ * Then what the sweep closes (silent streams, lines that make no progress) and what a stream refuses.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
-import { Writable } from 'node:stream';
-import type http2 from 'node:http2';
+import { Duplex } from 'node:stream';
 import type { Resource } from '../config/resource.js';
 import { meshConfigWithDefaults } from '../config/kinds/mesh-config.js';
-import { PUSH_PATHS } from '../push/protocol.js';
 import { buildSnapshot } from './compile/snapshot.js';
 import type { MeshSnapshot } from './compile/snapshot.js';
 import { compileProxyConfig } from './compile/index.js';
@@ -33,13 +31,14 @@ const serviceWithPorts = (ports: number[]): Resource => ({
 });
 const snapshotWith = (ports: number[], revision: number): MeshSnapshot => buildSnapshot([workload, serviceWithPorts(ports)], revision, BOOT);
 
-/** A response stream whose buffer is full after one write, until `release()`. */
-class SlowStream extends Writable {
+/** A push stream whose buffer is full after one write, until `release()`; what the proxy says is emitted as data. */
+class SlowStream extends Duplex {
   lines = '';
   #held: Array<() => void> = [];
   constructor() {
-    super({ highWaterMark: 1, decodeStrings: true });
+    super({ writableHighWaterMark: 1, decodeStrings: true });
   }
+  override _read(): void {}
   override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
     this.lines += chunk.toString('utf8');
     this.#held.push(done);
@@ -54,9 +53,6 @@ class SlowStream extends Writable {
     this.#held = [];
     for (const done of held) done();
   }
-  close(): void {
-    this.destroy();
-  }
   configs(): Array<{ version: string; outbound: { services: Array<{ ports: unknown[] }> } }> {
     return this.lines
       .split('\n')
@@ -67,16 +63,12 @@ class SlowStream extends Writable {
   }
 }
 
+const HELLO = { type: 'hello', node: { role: 'sidecar', namespace: 'default', name: 'web', podIP: '10.0.0.1' }, certNotAfter: '2030-01-01T00:00:00Z' };
+
 function connect(server: PushServer, stream: SlowStream, accepts?: string[]): (msg: unknown) => void {
-  const req = Object.assign(new EventEmitter(), {
-    url: PUSH_PATHS.stream,
-    socket: { authorized: true, getPeerCertificate: () => ({ subjectaltname: 'URI:spiffe://example.org/ns/default/sa/web' }) },
-  });
-  const res = { stream, writeHead: () => undefined };
-  assert.equal(server.handle(req as unknown as http2.Http2ServerRequest, res as unknown as http2.Http2ServerResponse), true);
-  const hello = { type: 'hello', node: { role: 'sidecar', namespace: 'default', name: 'web', podIP: '10.0.0.1' }, certNotAfter: '2030-01-01T00:00:00Z', accepts };
-  const say = (msg: unknown): void => void req.emit('data', Buffer.from(`${JSON.stringify(msg)}\n`));
-  say(hello);
+  server.accept(stream, 'spiffe://example.org/ns/default/sa/web');
+  const say = (msg: unknown): void => void stream.emit('data', Buffer.from(`${JSON.stringify(msg)}\n`));
+  say({ ...HELLO, accepts });
   return say;
 }
 
@@ -214,5 +206,104 @@ describe('push stream deltas', () => {
     const fourth = messages(stream)[3];
     assert.equal(fourth?.type, 'config');
     assert.equal(fourth?.config?.version, third?.version, 'the same version, whole');
+  });
+});
+
+describe('push stream liveness and refusals', () => {
+  const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+  test('a ping is answered with a pong, after the line being written', async () => {
+    const snap = snapshotWith([80], 1);
+    const stream = new SlowStream();
+    const say = connect(pushServer(() => snap), stream);
+    say({ type: 'ping' });
+    stream.release();
+    await tick();
+    stream.release();
+    await tick();
+    assert.deepEqual(messages(stream).map((m) => m.type), ['config', 'pong']);
+  });
+
+  test('a stream silent for three whole sweep intervals is closed and its proxy shown disconnected; one that pings stays', async () => {
+    const snap = snapshotWith([80], 1);
+    const server = pushServer(() => snap);
+    const [silent, talking] = [new SlowStream(), new SlowStream()];
+    connect(server, silent);
+    silent.release();
+    const say = connect(server, talking);
+    talking.release();
+    for (let i = 0; i < 4; i++) {
+      say({ type: 'ping' });
+      talking.release();
+      server.sweep();
+    }
+    await tick();
+    assert.equal(silent.destroyed, true);
+    assert.equal(talking.destroyed, false);
+    server.closeAll();
+  });
+
+  test('a proxy that pings but never reads is closed once its line made no progress for three whole sweep intervals, and its send slot is freed', async () => {
+    const snap = snapshotWith([80], 1);
+    const server = pushServer(() => snap, 1);
+    const [stuck, next] = [new SlowStream(), new SlowStream()];
+    const say = connect(server, stuck);
+    const sayNext = connect(server, next);
+    assert.deepEqual([stuck, next].map((s) => s.configs().length), [1, 0]);
+    for (let i = 0; i < 4; i++) {
+      say({ type: 'ping' });
+      sayNext({ type: 'ping' });
+      next.release();
+      server.sweep();
+    }
+    await tick();
+    assert.equal(stuck.destroyed, true);
+    assert.equal(next.configs().length, 1, 'the next proxy got the slot');
+    assert.equal(next.destroyed, false);
+    server.closeAll();
+  });
+
+  const refusedWith = async (lines: Array<string | Buffer>, peer = 'spiffe://example.org/ns/default/sa/web'): Promise<SlowStream> => {
+    const server = pushServer(() => snapshotWith([80], 1));
+    const stream = new SlowStream();
+    server.accept(stream, peer);
+    for (const l of lines) stream.emit('data', typeof l === 'string' ? Buffer.from(l) : l);
+    await tick();
+    server.closeAll();
+    return stream;
+  };
+
+  test('garbage, a second hello and a line that is not UTF-8 close the stream', async () => {
+    assert.equal((await refusedWith(['not json\n'])).destroyed, true);
+    assert.equal((await refusedWith([`${JSON.stringify(HELLO)}\n${JSON.stringify(HELLO)}\n`])).destroyed, true);
+    assert.equal((await refusedWith([Buffer.from([0xff, 0xfe, 0x0a])])).destroyed, true);
+    assert.equal((await refusedWith(['null\n'])).destroyed, true);
+  });
+
+  test('a line longer than the bound is refused before its end arrives', async () => {
+    const server = pushServer(() => snapshotWith([80], 1));
+    const stream = new SlowStream();
+    server.accept(stream, 'spiffe://example.org/ns/default/sa/web');
+    const piece = Buffer.alloc(64 * 1024, 0x61);
+    for (let i = 0; i < 16 && !stream.destroyed; i++) stream.emit('data', piece);
+    assert.equal(stream.destroyed, false, 'exactly the bound is still a line');
+    stream.emit('data', Buffer.from('a'));
+    assert.equal(stream.destroyed, true);
+    server.closeAll();
+  });
+
+  test('no mesh certificate, or one for another namespace than the hello names: refused with why, no proxy recorded', async () => {
+    const server = pushServer(() => snapshotWith([80], 1));
+    const anonymous = new SlowStream();
+    server.accept(anonymous, undefined);
+    assert.match(messages(anonymous)[0]?.type ?? '', /^error$/);
+    assert.match(anonymous.lines, /needs mTLS/);
+    const other = new SlowStream();
+    server.accept(other, 'spiffe://example.org/ns/other/sa/web');
+    other.emit('data', Buffer.from(`${JSON.stringify(HELLO)}\n`));
+    assert.match(other.lines, /namespace other, not default/);
+    assert.deepEqual(server.proxies(), []);
+    server.sweep();
+    assert.equal(anonymous.destroyed && other.destroyed, true, 'the sweep destroys refused streams');
   });
 });

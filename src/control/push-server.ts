@@ -1,14 +1,17 @@
 /**
  * The control plane's side of the push protocol: routes certificate requests (push-signing.ts) and keeps one stream
- * per connected proxy, sending a new ProxyConfig whenever the compiled result for that proxy changes (whole, or as
+ * (a TLS connection negotiated with PUSH_ALPN) per connected proxy, closing those that are dead, and sending a new ProxyConfig whenever the compiled result for that proxy changes (whole, or as
  * a delta: push-connection.ts), through bounded send slots (push-sender.ts), and recording its ACK or NACK.
  */
 import type http2 from 'node:http2';
+import type { Duplex } from 'node:stream';
 import { WeftError } from '../errors.js';
+import { systemClock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { CertificateAuthority } from '../identity/ca.js';
 import type { BootstrapTokens } from '../identity/bootstrap-token.js';
 import { parseWorkloadIdentity } from '../identity/spiffe-id.js';
-import { LineDecoder, MAX_PROXY_MESSAGE_BYTES, PUSH_PATHS } from '../push/protocol.js';
+import { PUSH_PATHS } from '../push/protocol.js';
 import type { ProxyMessage } from '../push/protocol.js';
 import { CONFIG_DELTA_FEATURE } from '../push/config-delta.js';
 import type { ProxyRuntimeReport } from '../push/runtime-report.js';
@@ -24,8 +27,9 @@ import { configDigest } from './config-digest.js';
 import { ProxyConnection } from './push-connection.js';
 import type { PendingConfig, ProxyStatus } from './push-connection.js';
 import { ConfigSender, DEFAULT_CONFIGS_IN_FLIGHT } from './push-sender.js';
-import { peerSpiffeId, sendJson, signCertificate } from './push-signing.js';
-import { sendMessageNow } from './push-lines.js';
+import { signCertificate } from './push-signing.js';
+import { PushStreams } from './push-streams.js';
+import type { HelloMessage } from './push-streams.js';
 
 export type { ProxyStatus } from './push-connection.js';
 
@@ -41,6 +45,8 @@ export interface PushServerDeps {
   onConfigEvent?: (event: ConfigEvent) => void;
   /** Streams that may be sending a config at once (default 64): what is in flight is buffered per stream. */
   maxConfigsInFlight?: number;
+  /** Paces the sweep for dead streams (default: the system clock). */
+  clock?: Clock;
 }
 
 export interface ConfigEvent {
@@ -63,11 +69,22 @@ export class PushServer {
   #acked = new AckedConfigs();
   #runtime = new RuntimeRequests();
 
+  readonly #streams: PushStreams;
+
   constructor(private readonly deps: PushServerDeps) {
     this.#sender = new ConfigSender(deps.maxConfigsInFlight ?? DEFAULT_CONFIGS_IN_FLIGHT, (c, next) => this.#write(c, next));
+    this.#streams = new PushStreams(
+      {
+        hello: (socket, peer, msg) => this.#hello(socket, peer, msg),
+        message: (conn, msg) => this.#onProxyMessage(conn, msg),
+        gone: (conn) => this.#gone(conn),
+      },
+      deps.log,
+      deps.clock ?? systemClock,
+    );
   }
 
-  /** Handles a push-protocol request; false if the path is not ours. */
+  /** Handles a certificate request; false if the path is not one. */
   handle(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): boolean {
     switch (req.url) {
       case PUSH_PATHS.sign:
@@ -77,9 +94,6 @@ export class PushServer {
         void signCertificate({ ca, tokens, log, certificateTtlMs, trustDomain }, req, res, req.url === PUSH_PATHS.renew);
         return true;
       }
-      case PUSH_PATHS.stream:
-        this.#stream(req, res);
-        return true;
       default:
         return false;
     }
@@ -111,61 +125,42 @@ export class PushServer {
   }
 
   closeAll(): void {
-    for (const c of this.#connections) c.stream.close();
+    this.#streams.closeAll();
     this.#connections.clear();
     this.#sender.clear();
   }
 
-  #stream(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
-    const peer = peerSpiffeId(req);
-    if (!peer) {
-      sendJson(res, 401, { error: { code: 'UNAUTHENTICATED', message: 'the push stream needs mTLS with a mesh certificate' } });
-      return;
-    }
-    const stream = res.stream;
-    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-    let conn: ProxyConnection | undefined;
-    const decoder = new LineDecoder((line) => {
-      const msg = JSON.parse(line) as ProxyMessage;
-      if (msg.type === 'hello') conn = this.#hello(peer, msg, stream);
-      else if (conn) this.#onProxyMessage(conn, msg);
-    }, MAX_PROXY_MESSAGE_BYTES);
-    req.on('data', (chunk: Buffer) => {
-      try {
-        decoder.push(chunk);
-      } catch (err) {
-        this.deps.log.warn('push stream message refused', { peer, reason: (err as Error).message });
-        stream.close();
-      }
-    });
-    const gone = (): void => {
-      if (!conn) return;
-      this.#connections.delete(conn);
-      this.#sender.forget(conn);
-      this.#runtime.drop(conn, conn.status.id);
-      conn.status.connected = false;
-      this.deps.log.info('proxy disconnected', { proxy: conn.status.id });
-      conn = undefined;
-    };
-    stream.on('close', gone);
-    stream.on('error', gone);
+  /**
+   * Takes a push stream: a connection negotiated with PUSH_ALPN, from the peer whose verified SPIFFE ID is `peer`
+   * (undefined: no client certificate, or one the mesh CA did not sign, and the stream is refused).
+   */
+  accept(socket: Duplex, peer: string | undefined): void {
+    this.#streams.accept(socket, peer);
   }
 
-  #hello(peer: string, hello: Extract<ProxyMessage, { type: 'hello' }>, stream: http2.ServerHttp2Stream): ProxyConnection | undefined {
+  /** Closes dead and hostile streams (push-streams.ts); runs every PUSH_PING_INTERVAL_MS. */
+  sweep(): void {
+    this.#streams.sweep();
+  }
+
+  #gone(conn: ProxyConnection): void {
+    this.#connections.delete(conn);
+    this.#sender.forget(conn);
+    this.#runtime.drop(conn, conn.status.id);
+    conn.status.connected = false;
+    this.deps.log.info('proxy disconnected', { proxy: conn.status.id });
+  }
+
+  /** The proxy's connection, or why it is refused. */
+  #hello(socket: Duplex, peer: string, hello: HelloMessage): ProxyConnection | string {
     const { node, certNotAfter } = hello;
     let identity: ReturnType<typeof parseWorkloadIdentity>;
     try {
       identity = parseWorkloadIdentity(peer);
     } catch {
-      sendMessageNow(stream, { type: 'error', message: `${peer} is not a workload identity` });
-      stream.close();
-      return undefined;
+      return `${peer} is not a workload identity`;
     }
-    if (identity.namespace !== node.namespace) {
-      sendMessageNow(stream, { type: 'error', message: `certificate is for namespace ${identity.namespace}, not ${node.namespace}` });
-      stream.close();
-      return undefined;
-    }
+    if (identity.namespace !== node.namespace) return `certificate is for namespace ${identity.namespace}, not ${node.namespace}`;
     const id = `${node.role}/${node.namespace}/${node.name}`;
     const status: ProxyStatus = {
       id,
@@ -187,7 +182,7 @@ export class PushServer {
     };
     this.#seen.set(id, status);
     const deltas = Array.isArray(hello.accepts) && hello.accepts.includes(CONFIG_DELTA_FEATURE);
-    const conn = new ProxyConnection(status, identity.serviceAccount, node, stream, deltas);
+    const conn = new ProxyConnection(status, identity.serviceAccount, node, socket, deltas);
     this.#connections.add(conn);
     this.deps.log.info('proxy connected', { proxy: id, spiffeId: peer });
     this.#push(conn, this.deps.snapshot());
@@ -257,6 +252,9 @@ export class PushServer {
         break;
       case 'runtime':
         this.#runtime.answer(c, msg.id, 'report' in msg ? msg.report : undefined, 'error' in msg ? msg.error : undefined);
+        break;
+      case 'ping':
+        c.send({ type: 'pong' });
         break;
       case 'hello':
         break;

@@ -23,10 +23,13 @@ export interface SigningDeps {
 const MAX_SIGN_BODY = 64 * 1024;
 
 /** The SPIFFE ID of a verified client certificate, or undefined (none, or not signed by the mesh CA). */
-export function peerSpiffeId(req: http2.Http2ServerRequest): string | undefined {
-  const socket = req.socket as TLSSocket;
+export function verifiedSpiffeId(socket: TLSSocket): string | undefined {
   if (!socket.authorized) return undefined;
   return spiffeIdOfPeer(socket.getPeerCertificate());
+}
+
+function peerSpiffeId(req: http2.Http2ServerRequest): string | undefined {
+  return verifiedSpiffeId(req.socket as TLSSocket);
 }
 
 export async function signCertificate(deps: SigningDeps, req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, renew: boolean): Promise<void> {
@@ -61,7 +64,7 @@ export async function signCertificate(deps: SigningDeps, req: http2.Http2ServerR
   }
 }
 
-export function sendJson(res: http2.Http2ServerResponse, status: number, body: unknown): void {
+function sendJson(res: http2.Http2ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);

@@ -1,7 +1,8 @@
 /**
- * The push stream between the control plane and a proxy: an HTTP/2 request over mTLS whose request body carries
- * the proxy's messages and whose response body carries the control plane's, one JSON document a line.
- * Certificates are signed over plain HTTP/2 requests on the same connection.
+ * The push stream between the control plane and a proxy: a TLS connection with client certificates on both sides,
+ * negotiated with the ALPN id PUSH_ALPN on the control plane's one listener, each side writing one JSON document a
+ * line. Certificates are signed over HTTP/2 requests on the same listener (ALPN `h2`), in connections that last
+ * one request.
  */
 import { WeftError } from '../errors.js';
 import type { ProxyRuntimeReport } from './runtime-report.js';
@@ -12,8 +13,13 @@ export const PUSH_PATHS = {
   sign: '/v1/sign',
   /** Renewal: authorised by the proxy's current certificate (mTLS). */
   renew: '/v1/renew',
-  stream: '/v1/stream',
 } as const;
+
+/** The ALPN protocol id of the push stream; `h2` and `http/1.1` on the same listener go to the API and signing. */
+export const PUSH_ALPN = 'weft-push/1';
+
+/** How often a proxy pings on its stream; a stream that has heard nothing since the ping before is dead. */
+export const PUSH_PING_INTERVAL_MS = 10_000;
 
 /** The identity of the control plane's own serving certificate, which proxies verify instead of a host name. */
 export const CONTROL_PLANE_SERVICE_ACCOUNT = 'weft-control';
@@ -51,7 +57,9 @@ export type ProxyMessage =
   | { type: 'jwks-refresh'; uris: string[] }
   /** The answer to a `report-runtime` request with the same id. */
   | { type: 'runtime'; id: string; report: ProxyRuntimeReport }
-  | { type: 'runtime'; id: string; error: string };
+  | { type: 'runtime'; id: string; error: string }
+  /** Liveness: answered by a `pong`, after whatever the control plane is writing. */
+  | { type: 'ping' };
 
 export type ControlMessage =
   | { type: 'config'; config: unknown }
@@ -59,7 +67,9 @@ export type ControlMessage =
   | ConfigDelta
   | { type: 'error'; message: string }
   /** Asks the proxy for its runtime state (endpoint health, certificate metadata), answered by a `runtime` message. */
-  | { type: 'report-runtime'; id: string };
+  | { type: 'report-runtime'; id: string }
+  /** The answer to a `ping`. */
+  | { type: 'pong' };
 
 /** The longest line a proxy receives: a config for one proxy is far smaller, and memory is not for attackers. */
 export const MAX_CONTROL_MESSAGE_BYTES = 64 * 1024 * 1024;

@@ -1,13 +1,15 @@
 /**
- * The proxy's side of the push stream: obtain certificates, receive configs, answer ACK or NACK, and keep trying
+ * The proxy's side of the push stream: obtain certificates (HTTP/2 requests), receive configs on a TLS connection of
+ * its own (ALPN PUSH_ALPN, mTLS, the control plane's SPIFFE ID checked), answer ACK or NACK, ping, and keep trying
  * with backoff while the control plane is away (the data plane keeps serving on its last good config meanwhile).
  * With several control-plane replicas, a lost stream is retried on the next replica at once; the backoff grows
  * only once every replica has failed in a row.
  */
 import http2 from 'node:http2';
+import tls from 'node:tls';
 import type { Clock } from '../../clock.js';
 import { WeftError } from '../../errors.js';
-import { LineDecoder, MAX_CONTROL_MESSAGE_BYTES, PUSH_PATHS } from '../../push/protocol.js';
+import { LineDecoder, MAX_CONTROL_MESSAGE_BYTES, PUSH_ALPN, PUSH_PATHS, PUSH_PING_INTERVAL_MS } from '../../push/protocol.js';
 import type { ControlMessage, NodeInfo, ProxyMessage, SignRequest, SignResponse } from '../../push/protocol.js';
 import type { SignedSvid, WorkloadCertificate } from '../tls/workload-certificate.js';
 import type { ProxyLog } from '../proxy-runtime.js';
@@ -33,14 +35,15 @@ export interface ControlConnectionOptions {
   runtimeReport: () => ProxyRuntimeReport;
 }
 
-const PING_INTERVAL_MS = 10_000;
 const MAX_BACKOFF_MS = 5_000;
+/** Pings in a row with nothing heard before the stream is dropped. */
+const MISSED_PINGS = 3;
 /** The pause before trying the next replica after one failed, while others are still untried this round. */
 const NEXT_REPLICA_MS = 100;
 
 export class ControlConnection {
-  #session: http2.ClientHttp2Session | undefined;
-  #stream: http2.ClientHttp2Stream | undefined;
+  /** The push stream's TLS connection. */
+  #socket: tls.TLSSocket | undefined;
   #backoff = 200;
   #stopped = false;
   #pinger: NodeJS.Timeout | undefined;
@@ -101,8 +104,8 @@ export class ControlConnection {
 
   stop(): void {
     this.#stopped = true;
-    clearInterval(this.#pinger);
-    this.#session?.destroy();
+    clearTimeout(this.#pinger);
+    this.#socket?.destroy();
   }
 
   requestJwksRefresh(uris: string[]): void {
@@ -158,16 +161,22 @@ export class ControlConnection {
   #connect(): void {
     if (this.#stopped) return;
     const url = this.o.urls[this.#current] as string;
-    const session = this.#mtlsSession(url);
-    this.#session = session;
+    const { hostname, port } = new URL(url);
+    const socket = tls.connect({
+      host: hostname.replace(/^\[|\]$/g, ''),
+      port: Number(port || 443),
+      secureContext: this.o.cert.current.clientContext,
+      ALPNProtocols: [PUSH_ALPN],
+      checkServerIdentity: (_h, cert) => this.#checkControl(cert),
+    });
+    this.#socket = socket;
     const retry = (why: string): void => {
-      if (this.#session !== session) return;
-      this.#session = undefined;
-      this.#stream = undefined;
+      if (this.#socket !== socket) return;
+      this.#socket = undefined;
       if (this.#connected) this.o.log.warn('control plane stream lost; serving on the last good config', { reason: why });
       this.#connected = false;
-      clearInterval(this.#pinger);
-      session.destroy();
+      clearTimeout(this.#pinger);
+      socket.destroy();
       if (this.#stopped) return;
       // Next replica at once while some are untried this round; the backoff only when all failed in a row.
       this.#current = (this.#current + 1) % this.o.urls.length;
@@ -179,26 +188,26 @@ export class ControlConnection {
       }
       this.o.clock.setTimeout(() => this.#connect(), delay);
     };
-    session.on('error', (err) => retry(err.message));
-    session.on('close', () => retry('closed'));
-    session.on('goaway', () => retry('goaway'));
-
-    const stream = session.request({ ':method': 'POST', ':path': PUSH_PATHS.stream, 'content-type': 'application/x-ndjson' });
-    this.#stream = stream;
-    stream.on('error', (err) => retry(err.message));
-    stream.on('close', () => retry('stream closed'));
-    stream.on('response', (h) => {
-      if (Number(h[':status']) !== 200) {
-        retry(`status ${String(h[':status'])}`);
+    /** Something came from the control plane since the last liveness tick. */
+    let heard = false;
+    socket.on('error', (err) => retry(err.message));
+    socket.on('close', () => retry('closed'));
+    socket.on('end', () => retry('ended by the control plane'));
+    socket.on('secureConnect', () => {
+      // A server that does not speak the push protocol may still pick no ALPN id and finish the handshake.
+      if (socket.alpnProtocol !== PUSH_ALPN) {
+        retry(`the control plane did not negotiate ${PUSH_ALPN}`);
         return;
       }
       this.#connected = true;
+      heard = true;
       this.#backoff = 200;
       this.#failuresInRow = 0;
       this.o.log.info('control plane stream connected', { url });
     });
     const decoder = new LineDecoder((line) => this.#onMessage(JSON.parse(line) as ControlMessage), MAX_CONTROL_MESSAGE_BYTES);
-    stream.on('data', (chunk: Buffer) => {
+    socket.on('data', (chunk: Buffer) => {
+      heard = true;
       try {
         decoder.push(chunk);
       } catch (err) {
@@ -209,13 +218,23 @@ export class ControlConnection {
     const hello: ProxyMessage = { type: 'hello', node: this.o.node, certNotAfter: new Date(this.o.cert.current.notAfter).toISOString(), accepts: [CONFIG_DELTA_FEATURE] };
     this.#send(hello);
 
-    clearInterval(this.#pinger);
-    this.#pinger = setInterval(() => {
-      session.ping((err) => {
-        if (err) retry(`keepalive: ${err.message}`);
-      });
-    }, PING_INTERVAL_MS);
-    this.#pinger.unref();
+    // Liveness: a finished handshake, then anything read (a config, a pong), shows the control plane is there.
+    // Silent for MISSED_PINGS intervals in a row, as the control plane allows its proxies, the stream is taken for
+    // dead: a control plane busy for a moment (thousands of proxies connecting at once) must not have its
+    // handshakes and streams dropped and begun again.
+    let missed = 0;
+    const tick = (): void => {
+      missed = heard ? 0 : missed + 1;
+      heard = false;
+      if (missed >= MISSED_PINGS) {
+        retry(this.#connected ? 'keepalive: no answer from the control plane' : 'no TLS handshake with the control plane');
+        return;
+      }
+      if (this.#connected) this.#send({ type: 'ping' });
+      this.#pinger = this.o.clock.setTimeout(tick, PUSH_PING_INTERVAL_MS);
+    };
+    clearTimeout(this.#pinger);
+    this.#pinger = this.o.clock.setTimeout(tick, PUSH_PING_INTERVAL_MS);
   }
 
   #onMessage(msg: ControlMessage): void {
@@ -232,12 +251,14 @@ export class ControlConnection {
       }
       return;
     }
+    if (msg.type === 'pong') return;
     if (msg.type === 'config-delta') this.#configs.delta(msg);
-    else this.#configs.full(msg.config);
+    else if (msg.type === 'config') this.#configs.full(msg.config);
   }
 
   #send(msg: ProxyMessage): void {
-    this.#stream?.write(`${JSON.stringify(msg)}\n`);
+    const socket = this.#socket;
+    if (socket && !socket.destroyed) socket.write(`${JSON.stringify(msg)}\n`);
   }
 }
 
