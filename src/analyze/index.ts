@@ -18,6 +18,7 @@ import { checkHostClaims } from './host-claims.js';
 import { checkPlaintextPorts } from './peer-authentication.js';
 import { checkServicePortNames } from './service-ports.js';
 import { checkTelemetryReferences } from './telemetry-providers.js';
+import { checkUnappliedTrafficPolicy } from './unapplied-traffic-policy.js';
 import { checkMeshGatewayHostConflicts, checkUnreachableRules, checkVirtualServiceReferences } from './virtual-services.js';
 
 export type { AnalyzedResource } from './context.js';
@@ -38,6 +39,7 @@ const CHECKS: readonly Check[] = [
   checkDestinationRuleReferences,
   checkDestinationRuleMtls,
   checkServerCertificateVerification,
+  checkUnappliedTrafficPolicy,
   checkAuthorizationReferences,
   checkAuthorizationRules,
   checkL7FieldsOnTcp,

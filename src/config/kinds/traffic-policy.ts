@@ -108,7 +108,6 @@ export const ConnectionPoolSettingsSchema = z.strictObject({
       h2UpgradePolicy: z.enum(['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE']).optional(),
       useClientProtocol: z.boolean().optional(),
       maxConcurrentStreams: NonNegativeInt32Schema.optional(),
-      http2KeepAlive: z.strictObject({ interval: DurationSchema.optional(), timeout: DurationSchema.optional() }).optional(),
     })
     .optional(),
 });
