@@ -80,7 +80,7 @@ export const clientTlsPolicy = z.strictObject({
 export const TrafficPolicyConfigSchema = z.strictObject({
   loadBalancer: loadBalancerPolicy,
   warmup: z.strictObject({ durationMs: z.number().min(0), minimumPercent: z.number().min(0).max(100), aggression: z.number().min(1) }).nullable(),
-  /** Locality settings as written; weft's registry has no localities yet, so they are carried, not applied. */
+  /** Locality settings as written; each proxy places endpoints by them (src/proxy/balance/locality-placement.ts). */
   localityLbSetting: z.record(z.string(), z.unknown()).nullable(),
   connectionPool: connectionPoolPolicy,
   /** Null: no outlier detection (Istio enables it only when the rule says outlierDetection). */
