@@ -6,18 +6,42 @@
 import { createHash } from 'node:crypto';
 import type { MeshSnapshot } from './snapshot.js';
 
-const memos = new WeakMap<MeshSnapshot, Map<string, unknown>>();
+const memos = new WeakMap<object, Map<string, unknown>>();
 
-export function perSnapshot<T>(snap: MeshSnapshot, key: string, make: () => T): T {
-  let memo = memos.get(snap);
+function memoOf<T>(owner: object, key: string, make: () => T): T {
+  let memo = memos.get(owner);
   if (!memo) {
     memo = new Map();
-    memos.set(snap, memo);
+    memos.set(owner, memo);
   }
   if (memo.has(key)) return memo.get(key) as T;
   const value = make();
   memo.set(key, value);
   return value;
+}
+
+export function perSnapshot<T>(snap: MeshSnapshot, key: string, make: () => T): T {
+  return memoOf(snap, key, make);
+}
+
+/**
+ * Results that outlive a snapshot: the same for every snapshot of one policy epoch (policy-epoch.ts), i.e. while
+ * every input but the Services and Workloads is unchanged. A result kept here may depend on the policy inputs and
+ * on what its key (or the registry object it is filed under) names, never on the rest of the registry. A snapshot
+ * without an epoch (one not made by buildSnapshot) is its own.
+ */
+export function perEpoch<T>(snap: MeshSnapshot, key: string, make: () => T): T {
+  return memoOf(epochOf(snap), key, make);
+}
+
+const epochs = new WeakMap<MeshSnapshot, object>();
+
+export function epochOf(snap: MeshSnapshot): object {
+  return epochs.get(snap) ?? snap;
+}
+
+export function setEpoch(snap: MeshSnapshot, epoch: object): void {
+  epochs.set(snap, epoch);
 }
 
 /** A config section shared by many proxies, serialised and hashed once. */
