@@ -154,7 +154,7 @@ export function outboundSection(snap: MeshSnapshot, client: OutboundClient, side
     const candidates = exact === undefined ? snap.registry.services : servicesByHost(snap, exact);
     // A service seen with all its ports is the same entry in every section of this namespace and client: with a
     // Sidecar per workload, a thousand sections share each service's entry and its JSON instead of building them.
-    const entries = wholeEntries(snap, `${fromNamespace}\n${meshRoutes}\n${labels ?? ''}\n${gateway}`);
+    const entries = wholeEntries(snap, `${fromNamespace}\n${meshRoutes}\n${labels ?? ''}\n${gateway}`, meshRoutes);
     const services = candidates.flatMap((svc) => {
       if (!isExportedTo(svc.exportTo, svc.namespace, fromNamespace)) return [];
       const filter = scope.visible(svc.namespace, svc.host);
@@ -223,11 +223,14 @@ interface KnownEntry {
 }
 
 /**
- * Entries of services seen with all their ports, per policy epoch and client (namespace, mesh routes, labels): an
- * entry stays while its service's ports and VIP are the same objects, across snapshots as within one.
+ * Entries of services seen with all their ports, per client (namespace, mesh routes, labels): an entry stays while
+ * its service's ports and VIP are the same objects, across the snapshots of a policy epoch. Not with mesh routes:
+ * a route's destination port comes from another service's ports (sidecar-routes.ts routeContext), so an entry
+ * with routes is kept for its snapshot only.
  */
-function wholeEntries(snap: MeshSnapshot, client: string): WeakMap<RegistryService, KnownEntry> {
-  const byClient = perEpoch(snap, 'outbound-whole-entries', () => new Map<string, WeakMap<RegistryService, KnownEntry>>());
+function wholeEntries(snap: MeshSnapshot, client: string, meshRoutes: boolean): WeakMap<RegistryService, KnownEntry> {
+  const memo = meshRoutes ? perSnapshot : perEpoch;
+  const byClient = memo(snap, 'outbound-whole-entries', () => new Map<string, WeakMap<RegistryService, KnownEntry>>());
   let entries = byClient.get(client);
   if (!entries) {
     entries = new WeakMap();

@@ -64,8 +64,22 @@ const STEPS: { name: string; policy: boolean; change: (m: Mirror) => void }[] = 
     change: (m) => m.put({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { namespace: 'prod-us1', name: 'off', labels: {}, annotations: {} }, spec: { mtls: { mode: 'DISABLE' } } } as unknown as Resource),
   },
   { name: 'a Sidecar narrows what ratings sees', policy: true, change: (m) => m.put(sidecar('prod-us1', 'ratings', { workloadSelector: { labels: { app: 'ratings' } }, egress: [{ hosts: ['./reviews.prod-us1.svc.cluster.local'] }] })) },
-  { name: 'a Service is removed', policy: false, change: (m) => m.remove('Service/prod-us1/reviews') },
   { name: 'nothing changes', policy: false, change: () => undefined },
+  {
+    name: 'a VirtualService bound to the mesh routes reviews to ratings',
+    policy: true,
+    change: (m) =>
+      m.put({
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'VirtualService',
+        metadata: { namespace: 'prod-us1', name: 'reviews', labels: {}, annotations: {} },
+        spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'ratings' } }] }] },
+      } as unknown as Resource),
+  },
+  // The route's destination port comes from ratings' ports: reviews' entry must follow them.
+  { name: 'the route destination gains a port', policy: false, change: (m) => m.put(service('prod-us1', 'ratings', [9080, 9081])) },
+  { name: 'the route destination loses a port', policy: false, change: (m) => m.put(service('prod-us1', 'ratings', [9081])) },
+  { name: 'a Service is removed', policy: false, change: (m) => m.remove('Service/prod-us1/reviews') },
 ];
 
 test('compiles across snapshots of one policy epoch equal a compile from scratch, step after step', () => {
