@@ -3,7 +3,7 @@
  * commit together (objects, history records, chain entries); etcd-store.ts commits them with a compare-and-swap.
  */
 import type { ResourceKey } from '../../config/resource.js';
-import { sealEntry } from './audit-chain.js';
+import { PreparedContent, sealEntry } from './audit-chain.js';
 import type { AuditContent, AuditEntry } from './audit-chain.js';
 import type { HistoryRecord } from './etcd-feed.js';
 import { entryKey, historyKey } from './etcd-keys.js';
@@ -31,8 +31,9 @@ export class Attempt {
     this.revision = revision;
     this.head = head;
   }
-  chain(content: AuditContent, time: string): AuditEntry {
-    const sealed = sealEntry(content, this.head.seq + 1, time, this.head.hash);
+  chain(content: AuditContent | PreparedContent, time: string): AuditEntry {
+    const seq = this.head.seq + 1;
+    const sealed = content instanceof PreparedContent ? content.seal(seq, time, this.head.hash) : sealEntry(content, seq, time, this.head.hash);
     this.head = { seq: sealed.seq, hash: sealed.hash };
     // Stored as plain JSON: readers parse it and the hash is over the canonical form, which sealing already made
     // once; making it twice was half the cost of recording each push and ACK.
