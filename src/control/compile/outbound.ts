@@ -17,7 +17,7 @@ import { clientLabelsMatter, hasMeshVirtualServices, withTraffic } from './sidec
 import type { SharedSection } from './snapshot-memo.js';
 import type { MeshSnapshot } from './snapshot.js';
 import { egressScope, portsAllowed, trafficPolicyFor } from './sidecar-scope.js';
-import type { AppliedSidecar } from './sidecar-scope.js';
+import type { AppliedSidecar, EgressScope } from './sidecar-scope.js';
 import { compileExternals } from './external-services.js';
 import { compileExternalRoutes, egressGatewayHosts } from './external-routes.js';
 import { snapshotVips } from './service-vips.js';
@@ -148,7 +148,7 @@ export function outboundSection(snap: MeshSnapshot, client: OutboundClient, side
   return perSnapshot(snap, key, () => {
     const ports = servicePorts(snap);
     const vips = snapshotVips(snap);
-    const scope = egressScope(sidecar, fromNamespace);
+    const scope = sidecar === undefined ? egressScope(undefined, fromNamespace) : epochScope(snap, sidecar, fromNamespace);
     // A Sidecar that names its hosts exactly: only those can be imported, so the rest of the mesh is not scanned.
     const exact = scope.exactHosts;
     const candidates = exact === undefined ? snap.registry.services : servicesByHost(snap, exact);
@@ -203,6 +203,27 @@ interface KnownSection {
   /** The section's JSON after its services. */
   rest: string;
   section: SharedSection<ProxyConfig['outbound']>;
+}
+
+/**
+ * A Sidecar is policy: what it imports for a namespace is worked out once per epoch, and each host asked of it once
+ * (every snapshot asks again for each of its hosts).
+ */
+function epochScope(snap: MeshSnapshot, sidecar: AppliedSidecar, fromNamespace: string): EgressScope {
+  return perEpoch(snap, `egress-scope:${JSON.stringify([sidecar.namespace, sidecar.name, fromNamespace])}`, () => {
+    const scope = egressScope(sidecar, fromNamespace);
+    const seen = new Map<string, ReturnType<EgressScope['visible']>>();
+    return {
+      ...(scope.exactHosts === undefined ? {} : { exactHosts: scope.exactHosts }),
+      visible(namespace, host) {
+        const key = `${namespace}\n${host}`;
+        if (seen.has(key)) return seen.get(key);
+        const v = scope.visible(namespace, host);
+        seen.set(key, v);
+        return v;
+      },
+    };
+  });
 }
 
 /** True when some DestinationRule names a `credentialName` (top level, port level or in a subset). */
