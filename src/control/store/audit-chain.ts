@@ -138,57 +138,6 @@ export function sealEntry(content: AuditContent, seq: number, time: string, prev
   return { ...unsealed, hash: entryHash(unsealed) } as AuditEntry;
 }
 
-/** The members sealing adds; content never has them (a content member of that name would be replaced). */
-const PLACE_MEMBERS: ReadonlySet<string> = new Set(['seq', 'time', 'prev', 'hash']);
-const INTEGER_KEY = /^(0|[1-9]\d*)$/;
-
-/**
- * An event whose canonical form is written once, so that sealing it at a place in the chain costs a hash, not a
- * canonical form of the whole entry: an etcd append that loses its compare-and-swap to another replica seals its
- * batch again at the new head, and a push record's compile inputs are most of its bytes. `seal` gives exactly what
- * `sealEntry` gives.
- */
-export class PreparedContent {
-  /** Canonical JSON of each member, in canonical key order; undefined where the canonical form cannot be split. */
-  readonly #members: [string, string][] | undefined;
-
-  constructor(readonly content: AuditContent) {
-    const keys = Object.keys(content).filter((k) => !PLACE_MEMBERS.has(k));
-    // Integer-like keys come first in a JS object whatever their order: leave those to sealEntry.
-    if (keys.some((k) => INTEGER_KEY.test(k))) return;
-    const members: [string, string][] = [];
-    for (const k of keys.sort()) {
-      const v = (content as unknown as Record<string, unknown>)[k];
-      if (v === undefined) continue;
-      const json = canonicalJson(v) as string | undefined;
-      if (json !== undefined) members.push([k, json]);
-    }
-    this.#members = members;
-  }
-
-  seal(seq: number, time: string, prev: string): AuditEntry {
-    if (this.#members === undefined) return sealEntry(this.content, seq, time, prev);
-    const place: [string, string][] = [
-      ['prev', JSON.stringify(prev)],
-      ['seq', JSON.stringify(seq)],
-      ['time', JSON.stringify(time)],
-    ];
-    const parts: string[] = [];
-    let i = 0;
-    for (const [k, json] of this.#members) {
-      while (i < place.length && (place[i] as [string, string])[0] < k) parts.push(member(place[i++] as [string, string]));
-      parts.push(member([k, json]));
-    }
-    while (i < place.length) parts.push(member(place[i++] as [string, string]));
-    const hash = createHash('sha256').update(`{${parts.join(',')}}`, 'utf8').digest('hex');
-    return { ...this.content, seq, time, prev, hash } as AuditEntry;
-  }
-}
-
-function member([k, json]: [string, string]): string {
-  return `${JSON.stringify(k)}:${json}`;
-}
-
 /** The bytes a head signature covers. */
 export function headPayload(claim: HeadClaim): Buffer {
   const { seq, hash, signedAt, keyId } = claim;

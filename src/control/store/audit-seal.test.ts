@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { meshConfigWithDefaults } from '../../config/kinds/mesh-config.js';
-import { GENESIS_HASH, PreparedContent, entryHash, sealEntry } from './audit-chain.js';
+import { GENESIS_HASH, entryHash, sealEntry } from './audit-chain.js';
+import { PreparedContent } from './audit-prepared.js';
 import type { AuditContent } from './audit-chain.js';
 
 const bootstrap = { ...meshConfigWithDefaults({ trustDomain: 'example.org' }), rootNamespace: 'weft-system' };
@@ -9,6 +10,7 @@ const bootstrap = { ...meshConfigWithDefaults({ trustDomain: 'example.org' }), r
 // Every kind of entry the chain holds, with the shapes that make canonical forms differ: nested objects, keys that
 // sort around seq/time/prev, undefined members, arrays holding undefined, non-ASCII text.
 const CASES: { name: string; content: AuditContent }[] = [
+  { name: 'an object with integer-like keys', content: { type: 'push', proxy: 'p', outcome: 'sent', configVersion: 'v', configSha256: null, inputs: { revision: 1, node: { role: 'sidecar', namespace: 'n', name: 'p', serviceAccount: 's', labels: { '10': 'a', '9': 'b', x: 'c' } }, jwks: {} } } },
   {
     name: 'a config sent, with its compile inputs',
     content: { type: 'push', proxy: 'sidecar/default/a', outcome: 'sent', configVersion: 'v1', configSha256: 'e'.repeat(64), inputs: { revision: 7, node: { role: 'sidecar', namespace: 'default', name: 'a', serviceAccount: 'a', labels: { b: '2', a: '1' } }, jwks: { 'https://issuer/jwks': '{"keys":[]}' }, bootstrap } },
@@ -25,7 +27,11 @@ const CASES: { name: string; content: AuditContent }[] = [
 
 for (const { name, content } of CASES) {
   test(`a prepared entry seals as sealEntry does: ${name}`, () => {
-    const prepared = new PreparedContent(content);
+    // Prepared in a batch after another event that shares its objects, as a push's records share their settings.
+    const cache = new Map<object, string>();
+    void new PreparedContent({ type: 'push', proxy: 'sidecar/default/b', outcome: 'sent', configVersion: 'v0', configSha256: null, inputs: { revision: 6, node: { role: 'sidecar', namespace: 'default', name: 'b', serviceAccount: 'b' }, jwks: {}, bootstrap } }, cache);
+    void new PreparedContent(content, cache);
+    const prepared = new PreparedContent(content, cache);
     let prev = GENESIS_HASH;
     // Sealed again at other places, as a lost etcd attempt does.
     for (const seq of [1, 2, 10, 12345]) {

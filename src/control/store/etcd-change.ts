@@ -3,7 +3,8 @@
  * commit together (objects, history records, chain entries); etcd-store.ts commits them with a compare-and-swap.
  */
 import type { ResourceKey } from '../../config/resource.js';
-import { PreparedContent, sealEntry } from './audit-chain.js';
+import { sealEntry } from './audit-chain.js';
+import { PreparedContent } from './audit-prepared.js';
 import type { AuditContent, AuditEntry } from './audit-chain.js';
 import type { HistoryRecord } from './etcd-feed.js';
 import { entryKey, historyKey } from './etcd-keys.js';

@@ -13,7 +13,8 @@ import type { Etcd3, Namespace } from 'etcd3';
 import type { Resource, ResourceKey } from '../../config/resource.js';
 import { resourceKeyString } from '../../config/resource.js';
 import { WeftError, isWeftError } from '../../errors.js';
-import { GENESIS_HASH, PreparedContent } from './audit-chain.js';
+import { GENESIS_HASH } from './audit-chain.js';
+import { PreparedContent } from './audit-prepared.js';
 import type { AuditEntry, AuditEvent, AuditLogFilter } from './audit-chain.js';
 import { EtcdCredentialRecords, EtcdTokenStore } from './etcd-identity-records.js';
 import { Attempt, recordChange } from './etcd-change.js';
@@ -207,7 +208,8 @@ export class EtcdResourceStore implements ControlStore {
         if (batch.length === 0) return;
         try {
           // Written in canonical form once, however many attempts seal the batch (audit-chain.ts PreparedContent).
-          const prepared = batch.map((b) => new PreparedContent(b.event));
+          const cache = new Map<object, string>();
+          const prepared = batch.map((b) => new PreparedContent(b.event, cache));
           const entries = await this.#run(() => this.#attempts(false, async (tx) => prepared.map((p) => tx.chain(p, new Date(this.#clock()).toISOString()))));
           batch.forEach((b, i) => b.resolve(entries[i] as AuditEntry));
         } catch (err) {
