@@ -48,13 +48,20 @@ function canonicalCached(value: unknown, cache: CanonicalCache): string | undefi
 export class PreparedContent {
   /** Canonical JSON of each member, in canonical key order; undefined where the canonical form cannot be split. */
   readonly #members: [string, string][] | undefined;
+  /** `JSON.stringify(content)` without its closing brace: the stored form of a sealed entry starts with it. */
+  readonly #stored: string | undefined;
 
   constructor(
     readonly content: AuditContent,
     cache: CanonicalCache = new Map(),
   ) {
-    const keys = Object.keys(content).filter((k) => !PLACE_MEMBERS.has(k));
+    const all = Object.keys(content);
+    const keys = all.filter((k) => !PLACE_MEMBERS.has(k));
     if (keys.some((k) => INTEGER_KEY.test(k))) return;
+    const json = JSON.stringify(content);
+    // Sealing appends seq, time, prev and hash after the content's own members (sealEntry's spread does the same
+    // only when the content has none of them).
+    if (keys.length === all.length && json !== '{}') this.#stored = json.slice(0, -1);
     const members: [string, string][] = [];
     for (const k of keys.sort()) {
       const v = (content as unknown as Record<string, unknown>)[k];
@@ -63,6 +70,16 @@ export class PreparedContent {
       if (json !== undefined) members.push([k, `${JSON.stringify(k)}:${json}`]);
     }
     this.#members = members;
+  }
+
+  /** The entry sealed at `seq` after `prev`, and its stored form (exactly `JSON.stringify(entry)`). */
+  sealStored(seq: number, time: string, prev: string): { entry: AuditEntry; stored: string } {
+    const entry = this.seal(seq, time, prev);
+    const stored =
+      this.#stored === undefined
+        ? JSON.stringify(entry)
+        : `${this.#stored},"seq":${JSON.stringify(seq)},"time":${JSON.stringify(time)},"prev":${JSON.stringify(prev)},"hash":${JSON.stringify(entry.hash)}}`;
+    return { entry, stored };
   }
 
   seal(seq: number, time: string, prev: string): AuditEntry {

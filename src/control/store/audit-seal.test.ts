@@ -22,6 +22,7 @@ const CASES: { name: string; content: AuditContent }[] = [
     name: 'a change with a diff holding arrays',
     content: { type: 'change', actor: { name: 'admin' }, verb: 'update', key: { kind: 'Service', namespace: 'x', name: 'y' }, revision: 3, oldSha256: null, newSha256: 'a'.repeat(64), diff: [{ op: 'add', path: '', value: { spec: { ports: [1, undefined, { z: 1, a: 2 }] } } }] },
   },
+  { name: 'content naming a member sealing sets', content: { type: 'push', proxy: 'p', outcome: 'ack', configVersion: 'v', configSha256: null, seq: 99, hash: 'x' } as unknown as AuditContent },
   { name: 'a signed head', content: { type: 'head', signed: { seq: 9, hash: 'b'.repeat(64), signedAt: '2026-01-01T00:00:00.000Z', keyId: '0123456789abcdef', signature: 'sig' } } },
 ];
 
@@ -37,9 +38,10 @@ for (const { name, content } of CASES) {
     for (const seq of [1, 2, 10, 12345]) {
       const time = new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString();
       const expected = sealEntry(content, seq, time, prev);
-      const sealed = prepared.seal(seq, time, prev);
+      const { entry: sealed, stored } = prepared.sealStored(seq, time, prev);
       assert.deepEqual(sealed, expected);
-      assert.equal(JSON.stringify(sealed), JSON.stringify(expected), 'stored the same');
+      assert.equal(stored, JSON.stringify(expected), 'stored the same');
+      assert.deepEqual(prepared.seal(seq, time, prev), expected);
       assert.equal(entryHash(sealed), sealed.hash);
       prev = sealed.hash;
     }

@@ -34,13 +34,21 @@ export class Attempt {
   }
   chain(content: AuditContent | PreparedContent, time: string): AuditEntry {
     const seq = this.head.seq + 1;
-    const sealed = content instanceof PreparedContent ? content.seal(seq, time, this.head.hash) : sealEntry(content, seq, time, this.head.hash);
+    if (content instanceof PreparedContent) {
+      // Its stored form written from the prepared text: each attempt of a batch seals it again.
+      const { entry, stored } = content.sealStored(seq, time, this.head.hash);
+      this.head = { seq: entry.seq, hash: entry.hash };
+      this.puts.push([entryKey(entry.seq), stored]);
+      return entry;
+    }
+    const sealed = sealEntry(content, seq, time, this.head.hash);
     this.head = { seq: sealed.seq, hash: sealed.hash };
     // Stored as plain JSON: readers parse it and the hash is over the canonical form, which sealing already made
     // once; making it twice was half the cost of recording each push and ACK.
     this.puts.push([entryKey(sealed.seq), JSON.stringify(sealed)]);
     return sealed;
   }
+
 }
 
 
