@@ -189,11 +189,11 @@ export function outboundSection(snap: MeshSnapshot, client: OutboundClient, side
     const rest = `],"externals":${JSON.stringify(externals)},"trafficPolicy":${JSON.stringify(value.trafficPolicy)}${optional}}`;
     // The same entries and the same rest as this section had in an earlier snapshot of the epoch: the same section,
     // so nothing is joined or hashed again, and a proxy's delta finds it unchanged by identity.
-    const sections = perEpoch(snap, 'outbound-sections', () => new Map<string, KnownSection>());
-    const held = sections.get(key);
+    const last = perEpoch(snap, `outbound-section:${key}`, (): { held?: KnownSection } => ({}));
+    const held = last.held;
     if (held !== undefined && held.rest === rest && sameItems(held.services, services)) return held.section;
     const section = sharedSectionOfJson<ProxyConfig['outbound']>(value, `{"services":[${services.map(jsonOf).join(',')}${rest}`);
-    sections.set(key, { services, rest, section });
+    last.held = { services, rest, section };
     return section;
   });
 }
@@ -251,13 +251,7 @@ interface KnownEntry {
  */
 function wholeEntries(snap: MeshSnapshot, client: string, meshRoutes: boolean): WeakMap<RegistryService, KnownEntry> {
   const memo = meshRoutes ? perSnapshot : perEpoch;
-  const byClient = memo(snap, 'outbound-whole-entries', () => new Map<string, WeakMap<RegistryService, KnownEntry>>());
-  let entries = byClient.get(client);
-  if (!entries) {
-    entries = new WeakMap();
-    byClient.set(client, entries);
-  }
-  return entries;
+  return memo(snap, `outbound-whole-entries:${client}`, () => new WeakMap<RegistryService, KnownEntry>());
 }
 
 /** The services a namespace sees without a Sidecar: what the control plane itself may call from the root namespace. */

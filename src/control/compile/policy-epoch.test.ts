@@ -137,3 +137,17 @@ test('frozen resources keep their registry objects and the epoch; other JWKS doc
   const d = buildSnapshot(frozen, 4, { ...BOOT, trustDomain: 'other.example' }, new Map([['https://issuer.example/jwks', '{"keys":[]}']]));
   assert.notEqual(epochOf(d), epochOf(c));
 });
+
+test('an epoch keeps what the last snapshot used and drops the rest, so workloads that come and go do not pile up', () => {
+  const frozen = MESH.map((r) => deepFreeze(clone(r)));
+  const [productpage, ratings] = NODES as [ProxyNode, ProxyNode];
+  const snap = (revision: number): MeshSnapshot => buildSnapshot(frozen, revision, BOOT, new Map(), { serviceCidr: CIDR });
+  const first = compileProxyConfigParts(snap(1), productpage).sections.security;
+  const onlyRatings = compileProxyConfigParts(snap(2), ratings).sections.security;
+  // Snapshot 3 follows one that compiled ratings alone: productpage's section was dropped, ratings' kept.
+  const s3 = snap(3);
+  assert.equal(compileProxyConfigParts(s3, ratings).sections.security, onlyRatings);
+  const again = compileProxyConfigParts(s3, productpage).sections.security;
+  assert.notEqual(again, first);
+  assert.equal(again.json, first.json);
+});
