@@ -11,7 +11,7 @@ export const MEMORY_SAMPLER = pathToFileURL(path.join(REPO_ROOT, 'dist', 'bench'
 /**
  * RSS split, MiB: V8's heap (committed and in use), external memory V8 is told of (ArrayBuffers among it), and the
  * remainder (RSS less heapTotal and external: the allocator's native memory, code, stacks, the binary's pages);
- * anon and file from smaps_rollup.
+ * anon and file from /proc/self/status.
  */
 export interface MemoryBreakdown {
   at: string;

@@ -129,7 +129,21 @@ export function writeConfigLine(writer: LineWriter, parts: readonly ConfigJsonPa
 
 /** A line written from its parts (shared sections by their bytes); false when the stream must drain first. */
 export function writeDeltaLine(writer: LineWriter, parts: readonly DeltaPart[]): boolean {
-  return writer.line(parts);
+  // Adjacent text goes as one Buffer: a delta is mostly a few short strings, and every Buffer handed to the stream
+  // is a write of its own (with its own bookkeeping in the HTTP/2 and TLS layers) for a few dozen bytes.
+  const merged: LinePart[] = [];
+  let text = '';
+  for (const p of parts) {
+    if (typeof p === 'string') {
+      text += p;
+      continue;
+    }
+    if (text !== '') merged.push(text);
+    text = '';
+    merged.push(p);
+  }
+  if (text !== '') merged.push(text);
+  return writer.line(merged);
 }
 
 /** Any other control message, as one JSON line after whatever is queued; nothing on a stream already closed. */

@@ -6,17 +6,18 @@
  */
 import type { OutboundService, ProxyConfig } from '../../proxyconfig/types.js';
 import { SIDECAR_INBOUND_PORT } from '../../proxyconfig/types.js';
-import type { RegistryService } from '../registry/index.js';
+import type { RegistryService, RegistryWorkload } from '../registry/index.js';
 import { isExportedTo, targetPortOn, workloadsOf } from '../registry/index.js';
 import { modeForPort, peerAuthnOf } from './peer-authentication.js';
-import { jsonOf, labelSetKey, perSnapshot, sharedSectionOfJson } from './snapshot-memo.js';
+import { jsonOf, labelSetKey, perEpoch, perSnapshot, sharedSectionOfJson } from './snapshot-memo.js';
+import { sameItems } from './policy-epoch.js';
 import { localityOf } from '../../proxyconfig/locality.js';
 import type { TrafficPolicy } from '../../config/kinds/traffic-policy.js';
 import { clientLabelsMatter, hasMeshVirtualServices, withTraffic } from './sidecar-routes.js';
 import type { SharedSection } from './snapshot-memo.js';
 import type { MeshSnapshot } from './snapshot.js';
 import { egressScope, portsAllowed, trafficPolicyFor } from './sidecar-scope.js';
-import type { AppliedSidecar } from './sidecar-scope.js';
+import type { AppliedSidecar, EgressScope } from './sidecar-scope.js';
 import { compileExternals } from './external-services.js';
 import { compileExternalRoutes, egressGatewayHosts } from './external-routes.js';
 import { snapshotVips } from './service-vips.js';
@@ -61,38 +62,55 @@ function placementOf(labels: Readonly<Record<string, string>>, priorityLabels: r
   return { ...(locality !== undefined && { locality }), ...(Object.keys(named).length > 0 && { labels: named }) };
 }
 
-/** Every service's ports with their ready endpoints, in registry order. */
+interface KnownPorts {
+  /** The ready workloads the ports were built from. */
+  backends: readonly RegistryWorkload[];
+  ports: OutboundPort[];
+}
+
+/**
+ * Every service's ports with their ready endpoints, in registry order. A service whose own object and ready
+ * workloads are those of an earlier snapshot of the policy epoch keeps its ports from then: the same objects, so
+ * its outbound entries and their JSON carry over too.
+ */
 function servicePorts(snap: MeshSnapshot): ReadonlyMap<RegistryService, OutboundPort[]> {
   return perSnapshot(snap, 'outbound-ports', () => {
     const { registry, mesh } = snap;
+    const known = perEpoch(snap, 'outbound-ports', () => new WeakMap<RegistryService, KnownPorts>());
     const out = new Map<RegistryService, OutboundPort[]>();
-    const priorityLabels = failoverPriorityLabels(snap);
+    let priorityLabels: readonly string[] | undefined;
     for (const svc of registry.services) {
       const backends = workloadsOf(registry, svc).filter((w) => w.ready);
-      out.set(
-        svc,
-        svc.ports.map((p) => ({
-          port: p.port,
-          name: p.name,
-          protocol: p.protocol,
-          endpoints: backends.flatMap((w) => {
-            const targetPort = targetPortOn(w, p);
-            if (targetPort === undefined || w.podIP === undefined) return [];
-            return [
-              {
-                address: w.podIP,
-                // A pod without a sidecar (an egress gateway) serves its ports itself; auto mTLS leaves it plaintext.
-                inboundPort: w.sidecar ? SIDECAR_INBOUND_PORT : targetPort,
-                targetPort,
-                spiffeId: `spiffe://${mesh.trustDomain}/ns/${w.namespace}/sa/${w.serviceAccount}`,
-                mtls: w.sidecar && modeForPort(peerAuthnOf(snap, w), targetPort) !== 'DISABLE',
-                workload: `${w.namespace}/${w.name}`,
-                ...placementOf(w.labels, priorityLabels),
-              },
-            ];
-          }),
-        })),
-      );
+      const held = known.get(svc);
+      if (held !== undefined && sameItems(held.backends, backends)) {
+        out.set(svc, held.ports);
+        continue;
+      }
+      priorityLabels ??= failoverPriorityLabels(snap);
+      const labels = priorityLabels;
+      const ports = svc.ports.map((p) => ({
+        port: p.port,
+        name: p.name,
+        protocol: p.protocol,
+        endpoints: backends.flatMap((w) => {
+          const targetPort = targetPortOn(w, p);
+          if (targetPort === undefined || w.podIP === undefined) return [];
+          return [
+            {
+              address: w.podIP,
+              // A pod without a sidecar (an egress gateway) serves its ports itself; auto mTLS leaves it plaintext.
+              inboundPort: w.sidecar ? SIDECAR_INBOUND_PORT : targetPort,
+              targetPort,
+              spiffeId: `spiffe://${mesh.trustDomain}/ns/${w.namespace}/sa/${w.serviceAccount}`,
+              mtls: w.sidecar && modeForPort(peerAuthnOf(snap, w), targetPort) !== 'DISABLE',
+              workload: `${w.namespace}/${w.name}`,
+              ...placementOf(w.labels, labels),
+            },
+          ];
+        }),
+      }));
+      known.set(svc, { backends, ports });
+      out.set(svc, ports);
     }
     return out;
   });
@@ -130,28 +148,29 @@ export function outboundSection(snap: MeshSnapshot, client: OutboundClient, side
   return perSnapshot(snap, key, () => {
     const ports = servicePorts(snap);
     const vips = snapshotVips(snap);
-    const scope = egressScope(sidecar, fromNamespace);
+    const scope = sidecar === undefined ? egressScope(undefined, fromNamespace) : epochScope(snap, sidecar, fromNamespace);
     // A Sidecar that names its hosts exactly: only those can be imported, so the rest of the mesh is not scanned.
     const exact = scope.exactHosts;
     const candidates = exact === undefined ? snap.registry.services : servicesByHost(snap, exact);
     // A service seen with all its ports is the same entry in every section of this namespace and client: with a
     // Sidecar per workload, a thousand sections share each service's entry and its JSON instead of building them.
-    const entries = wholeEntries(snap, `${fromNamespace}\n${meshRoutes}\n${labels ?? ''}\n${gateway}`);
+    const entries = wholeEntries(snap, `${fromNamespace}\n${meshRoutes}\n${labels ?? ''}\n${gateway}`, meshRoutes);
     const services = candidates.flatMap((svc) => {
       if (!isExportedTo(svc.exportTo, svc.namespace, fromNamespace)) return [];
       const filter = scope.visible(svc.namespace, svc.host);
+      const all = ports.get(svc) ?? [];
+      const vip = vips.get(svc.host);
       if (filter === 'all') {
         const known = entries.get(svc);
-        if (known !== undefined) return known;
+        if (known !== undefined && known.ports === all && known.vip === vip) return known.entry;
       }
-      const kept = filter === undefined ? undefined : portsAllowed(ports.get(svc) ?? [], filter);
+      const kept = filter === undefined ? undefined : portsAllowed(all, filter);
       if (kept === undefined) return [];
-      const vip = vips.get(svc.host);
       const traffic = kept.map((p) => withTraffic(snap, client, svc, p, meshRoutes));
       // Untouched ports stay the shared objects every namespace sees.
       const routed = traffic.every((p, i) => p === kept[i]) ? kept : traffic;
       const entry: OutboundService = { host: svc.host, namespace: svc.namespace, aliases: serviceAliases(svc, fromNamespace), ports: routed, addresses: vip === undefined ? [] : [vip] };
-      if (filter === 'all') entries.set(svc, [entry]);
+      if (filter === 'all') entries.set(svc, { ports: all, vip, entry: [entry] });
       return [entry];
     });
     const externals = compileExternals(snap, client, scope);
@@ -167,8 +186,43 @@ export function outboundSection(snap: MeshSnapshot, client: OutboundClient, side
     };
     // Written as JSON.stringify(value) writes it, each service's text taken from the entry it shares.
     const optional = `${externalRoutes.length > 0 ? `,"externalRoutes":${JSON.stringify(externalRoutes)}` : ''}${gatewayOnly.length > 0 ? `,"egressGatewayHosts":${JSON.stringify(gatewayOnly)}` : ''}`;
-    const json = `{"services":[${services.map(jsonOf).join(',')}],"externals":${JSON.stringify(externals)},"trafficPolicy":${JSON.stringify(value.trafficPolicy)}${optional}}`;
-    return sharedSectionOfJson(value, json);
+    const rest = `],"externals":${JSON.stringify(externals)},"trafficPolicy":${JSON.stringify(value.trafficPolicy)}${optional}}`;
+    // The same entries and the same rest as this section had in an earlier snapshot of the epoch: the same section,
+    // so nothing is joined or hashed again, and a proxy's delta finds it unchanged by identity.
+    const last = perEpoch(snap, `outbound-section:${key}`, (): { held?: KnownSection } => ({}));
+    const held = last.held;
+    if (held !== undefined && held.rest === rest && sameItems(held.services, services)) return held.section;
+    const section = sharedSectionOfJson<ProxyConfig['outbound']>(value, `{"services":[${services.map(jsonOf).join(',')}${rest}`);
+    last.held = { services, rest, section };
+    return section;
+  });
+}
+
+interface KnownSection {
+  services: readonly OutboundService[];
+  /** The section's JSON after its services. */
+  rest: string;
+  section: SharedSection<ProxyConfig['outbound']>;
+}
+
+/**
+ * A Sidecar is policy: what it imports for a namespace is worked out once per epoch, and each host asked of it once
+ * (every snapshot asks again for each of its hosts).
+ */
+function epochScope(snap: MeshSnapshot, sidecar: AppliedSidecar, fromNamespace: string): EgressScope {
+  return perEpoch(snap, `egress-scope:${JSON.stringify([sidecar.namespace, sidecar.name, fromNamespace])}`, () => {
+    const scope = egressScope(sidecar, fromNamespace);
+    const seen = new Map<string, ReturnType<EgressScope['visible']>>();
+    return {
+      ...(scope.exactHosts === undefined ? {} : { exactHosts: scope.exactHosts }),
+      visible(namespace, host) {
+        const key = `${namespace}\n${host}`;
+        if (seen.has(key)) return seen.get(key);
+        const v = scope.visible(namespace, host);
+        seen.set(key, v);
+        return v;
+      },
+    };
   });
 }
 
@@ -182,15 +236,22 @@ function usesClientCredentials(snap: MeshSnapshot): boolean {
   );
 }
 
-/** Entries of services seen with all their ports, per snapshot and client (namespace, mesh routes, labels). */
-function wholeEntries(snap: MeshSnapshot, client: string): Map<RegistryService, [OutboundService]> {
-  const byClient = perSnapshot(snap, 'outbound-whole-entries', () => new Map<string, Map<RegistryService, [OutboundService]>>());
-  let entries = byClient.get(client);
-  if (!entries) {
-    entries = new Map();
-    byClient.set(client, entries);
-  }
-  return entries;
+interface KnownEntry {
+  /** The service's ports (servicePorts) and VIP the entry was built from. */
+  ports: OutboundPort[];
+  vip: string | undefined;
+  entry: [OutboundService];
+}
+
+/**
+ * Entries of services seen with all their ports, per client (namespace, mesh routes, labels): an entry stays while
+ * its service's ports and VIP are the same objects, across the snapshots of a policy epoch. Not with mesh routes:
+ * a route's destination port comes from another service's ports (sidecar-routes.ts routeContext), so an entry
+ * with routes is kept for its snapshot only.
+ */
+function wholeEntries(snap: MeshSnapshot, client: string, meshRoutes: boolean): WeakMap<RegistryService, KnownEntry> {
+  const memo = meshRoutes ? perSnapshot : perEpoch;
+  return memo(snap, `outbound-whole-entries:${client}`, () => new WeakMap<RegistryService, KnownEntry>());
 }
 
 /** The services a namespace sees without a Sidecar: what the control plane itself may call from the root namespace. */

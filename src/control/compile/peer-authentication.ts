@@ -8,7 +8,7 @@ import type { PeerAuthenticationSpec } from '../../config/kinds/peer-authenticat
 import type { PeerAuthnMode } from '../../proxyconfig/types.js';
 import { selects } from '../registry/index.js';
 import type { RegistryWorkload } from '../registry/index.js';
-import { perSnapshot } from './snapshot-memo.js';
+import { perEpoch } from './snapshot-memo.js';
 import type { MeshSnapshot } from './snapshot.js';
 
 export interface PeerAuthnPolicy {
@@ -68,7 +68,8 @@ export function modeForPort(e: EffectivePeerAuthn, port: number): PeerAuthnMode 
 
 /** A workload's effective PeerAuthentication, resolved once per snapshot: both sides of every config ask for it. */
 export function peerAuthnOf(snap: MeshSnapshot, w: RegistryWorkload): EffectivePeerAuthn {
-  const memo = perSnapshot(snap, 'peer-authn', () => new Map<RegistryWorkload, EffectivePeerAuthn>());
+  // PeerAuthentications are policy and a workload's object is the same while it is unchanged: kept for the epoch.
+  const memo = perEpoch(snap, 'peer-authn', () => new WeakMap<RegistryWorkload, EffectivePeerAuthn>());
   let e = memo.get(w);
   if (!e) {
     e = effectivePeerAuthn(snap.peerAuthentications, snap.mesh.rootNamespace, w);

@@ -7,7 +7,7 @@ import type { SecurityConfig } from '../../proxyconfig/types.js';
 import { policyReach } from '../../authz/policy-scope.js';
 import type { MeshSnapshot } from './snapshot.js';
 import { resolveHost } from './gateway.js';
-import { labelSetKey, perSnapshot, sharedSection } from './snapshot-memo.js';
+import { labelSetKey, perEpoch, sharedSection } from './snapshot-memo.js';
 import type { SharedSection } from './snapshot-memo.js';
 
 /** Istio's ext-authz default when a provider sets no timeout. */
@@ -56,9 +56,12 @@ export function compileSecurity(snap: MeshSnapshot, workload: { namespace: strin
   };
 }
 
-/** The security section depends only on a proxy's namespace and labels: one per distinct pair per snapshot. */
+/**
+ * The security section depends only on a proxy's namespace and labels and on policy: one per distinct pair per
+ * policy epoch, so a change to Services or Workloads compiles none of them again.
+ */
 export function securitySection(snap: MeshSnapshot, workload: { namespace: string; labels: Record<string, string> }): SharedSection<SecurityConfig> {
-  return perSnapshot(snap, `security:${JSON.stringify(workload.namespace)}:${labelSetKey(workload.labels)}`, () => sharedSection(compileSecurity(snap, workload)));
+  return perEpoch(snap, `security:${JSON.stringify(workload.namespace)}:${labelSetKey(workload.labels)}`, () => sharedSection(compileSecurity(snap, workload)));
 }
 
 /** Every jwksUri some RequestAuthentication names, for the control plane's JWKS cache to keep fresh. */

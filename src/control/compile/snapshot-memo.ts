@@ -6,18 +6,73 @@
 import { createHash } from 'node:crypto';
 import type { MeshSnapshot } from './snapshot.js';
 
-const memos = new WeakMap<MeshSnapshot, Map<string, unknown>>();
+const memos = new WeakMap<object, Map<string, unknown>>();
 
-export function perSnapshot<T>(snap: MeshSnapshot, key: string, make: () => T): T {
-  let memo = memos.get(snap);
+function memoOf<T>(owner: object, key: string, make: () => T): T {
+  let memo = memos.get(owner);
   if (!memo) {
     memo = new Map();
-    memos.set(snap, memo);
+    memos.set(owner, memo);
   }
   if (memo.has(key)) return memo.get(key) as T;
   const value = make();
   memo.set(key, value);
   return value;
+}
+
+export function perSnapshot<T>(snap: MeshSnapshot, key: string, make: () => T): T {
+  return memoOf(snap, key, make);
+}
+
+/** An epoch's results, each with the last snapshot that used it. */
+interface EpochMemo {
+  entries: Map<string, { value: unknown; usedBy: MeshSnapshot }>;
+  /** The snapshot that used the memo last. */
+  current: MeshSnapshot | undefined;
+}
+
+const epochMemos = new WeakMap<object, EpochMemo>();
+
+/**
+ * Results that outlive a snapshot: the same for every snapshot of one policy epoch (policy-epoch.ts), i.e. while
+ * every input but the Services and Workloads is unchanged. A result kept here may depend on the policy inputs and
+ * on what its key (or the registry object it is filed under) names, never on the rest of the registry. A snapshot
+ * without an epoch (one not made by buildSnapshot) is its own.
+ *
+ * An epoch can last as long as the policy does, while workloads come and go with label sets of their own: a result
+ * no proxy of the last snapshot used is dropped when the next snapshot starts using the memo, so what is kept is
+ * bounded by what two snapshots use.
+ */
+export function perEpoch<T>(snap: MeshSnapshot, key: string, make: () => T): T {
+  const epoch = epochOf(snap);
+  let memo = epochMemos.get(epoch);
+  if (!memo) {
+    memo = { entries: new Map(), current: snap };
+    epochMemos.set(epoch, memo);
+  }
+  if (memo.current !== snap) {
+    const last = memo.current;
+    for (const [k, e] of memo.entries) if (e.usedBy !== last) memo.entries.delete(k);
+    memo.current = snap;
+  }
+  const held = memo.entries.get(key);
+  if (held !== undefined) {
+    held.usedBy = snap;
+    return held.value as T;
+  }
+  const value = make();
+  memo.entries.set(key, { value, usedBy: snap });
+  return value;
+}
+
+const epochs = new WeakMap<MeshSnapshot, object>();
+
+export function epochOf(snap: MeshSnapshot): object {
+  return epochs.get(snap) ?? snap;
+}
+
+export function setEpoch(snap: MeshSnapshot, epoch: object): void {
+  epochs.set(snap, epoch);
 }
 
 /** A config section shared by many proxies, serialised and hashed once. */

@@ -19,6 +19,8 @@ import { buildRegistry } from '../registry/index.js';
 import type { Registry } from '../registry/index.js';
 import type { PeerAuthnPolicy } from './peer-authentication.js';
 import { translateGatewayApi } from '../gateway-api/translate.js';
+import { policyEpoch } from './policy-epoch.js';
+import { setEpoch } from './snapshot-memo.js';
 
 export interface Named<Spec> {
   namespace: string;
@@ -84,7 +86,7 @@ export function buildSnapshot(
     : bootstrap;
   // The Gateway API compiles as the Istio Gateways and VirtualServices Istio translates it into.
   const gatewayApi = translateGatewayApi(resources);
-  return {
+  const snap: MeshSnapshot = {
     revision,
     mesh,
     registry: buildRegistry(resources),
@@ -102,4 +104,6 @@ export function buildSnapshot(
     serviceCidr: network.serviceCidr,
     jwks,
   };
+  setEpoch(snap, policyEpoch(resources, jwks, JSON.stringify([bootstrap, network.serviceCidr ?? null])));
+  return snap;
 }

@@ -13,7 +13,7 @@ import type { PolicyCustomTag, PolicyMetric, PolicyMetricOverride, PolicyTracing
 import type { TelemetryProviderKind } from '../../config/kinds/mesh-telemetry.js';
 import type { MeshSnapshot, Named } from './snapshot.js';
 import { tryParseDuration } from '../../config/duration.js';
-import { perSnapshot, sharedSection } from './snapshot-memo.js';
+import { perEpoch, sharedSection } from './snapshot-memo.js';
 import type { SharedSection } from './snapshot-memo.js';
 import { applicableTelemetries } from './telemetry-scope.js';
 import type { TelemetryTarget } from './telemetry-scope.js';
@@ -23,7 +23,8 @@ type Mode = 'CLIENT' | 'SERVER';
 export function telemetryPolicySection(snap: MeshSnapshot, target: TelemetryTarget): SharedSection<TelemetryPolicy> {
   const applied = applicableTelemetries(snap, target);
   const key = `telemetry-policy|${applied.map((t) => `${t.namespace}/${t.name}`).join(',')}`;
-  return perSnapshot(snap, key, () => sharedSection(compileTelemetryPolicy(snap, applied)));
+  // Telemetry resources and mesh settings are policy: the section lasts the policy epoch.
+  return perEpoch(snap, key, () => sharedSection(compileTelemetryPolicy(snap, applied)));
 }
 
 export function compileTelemetryPolicy(snap: MeshSnapshot, applied: readonly Named<TelemetrySpec>[]): TelemetryPolicy {

@@ -5,11 +5,24 @@
 import { DEFAULT_CLUSTER_ID, workloadMetadataOf } from '../../proxyconfig/telemetry-types.js';
 import type { TelemetryConfig, TracingConfig } from '../../proxyconfig/telemetry-types.js';
 import type { MeshSnapshot } from './snapshot.js';
-import { perSnapshot, sharedSection } from './snapshot-memo.js';
+import { perEpoch, perSnapshot, sharedSection } from './snapshot-memo.js';
+import { sameItems } from './policy-epoch.js';
+import type { RegistryWorkload } from '../registry/index.js';
 import type { SharedSection } from './snapshot-memo.js';
 
+/**
+ * One per snapshot; a snapshot of the same policy epoch with the same workload objects as the last one compiled
+ * (a change to Services only) shares its section instead of writing and hashing every workload's metadata again.
+ */
 export function telemetrySection(snap: MeshSnapshot): SharedSection<TelemetryConfig> {
-  return perSnapshot(snap, 'telemetry', () => sharedSection(compileTelemetry(snap)));
+  return perSnapshot(snap, 'telemetry', () => {
+    const last = perEpoch(snap, 'telemetry', (): { workloads: readonly RegistryWorkload[]; section?: SharedSection<TelemetryConfig> } => ({ workloads: [] }));
+    if (last.section !== undefined && sameItems(last.workloads, snap.registry.workloads)) return last.section;
+    const section = sharedSection(compileTelemetry(snap));
+    last.workloads = snap.registry.workloads;
+    last.section = section;
+    return section;
+  });
 }
 
 export function compileTelemetry(snap: MeshSnapshot): TelemetryConfig {

@@ -61,45 +61,66 @@ export interface Registry {
 /** Kubernetes' cluster domain; Istio's FQDNs end in it regardless of the trust domain. */
 export const CLUSTER_DOMAIN = 'cluster.local';
 
+/**
+ * The registry object of each frozen resource (the control plane's resource mirror hands out deep-frozen objects,
+ * the same one while the resource is unchanged): it is then the same object in every registry, so compile results
+ * kept per registry object carry over from one snapshot to the next (compile/policy-epoch.ts).
+ */
+const ofFrozen = new WeakMap<Resource, RegistryService | RegistryWorkload>();
+
+function remembered<T extends RegistryService | RegistryWorkload>(r: Resource, make: (r: Resource) => T): T {
+  if (!Object.isFrozen(r)) return make(r);
+  let v = ofFrozen.get(r) as T | undefined;
+  if (v === undefined) {
+    v = make(r);
+    ofFrozen.set(r, v);
+  }
+  return v;
+}
+
 export function buildRegistry(resources: readonly Resource[]): Registry {
   const services: RegistryService[] = [];
   const workloads: RegistryWorkload[] = [];
   const serviceEntries: RegistryServiceEntry[] = [];
   for (const r of resources) {
-    if (r.kind === 'Service') {
-      const spec = r.spec as ServiceSpec;
-      services.push({
-        namespace: r.metadata.namespace,
-        name: r.metadata.name,
-        host: `${r.metadata.name}.${r.metadata.namespace}.svc.${CLUSTER_DOMAIN}`,
-        selector: spec.selector,
-        ports: (spec.ports ?? []).map((p) => ({
-          name: p.name ?? '',
-          port: p.port,
-          targetPort: p.targetPort,
-          protocol: portProtocol(p.name, p.appProtocol),
-        })),
-        exportTo: exportToAnnotation(r.metadata.annotations),
-        clusterIP: spec.clusterIP,
-      });
-    } else if (r.kind === 'Workload') {
-      const spec = r.spec as WorkloadSpec;
-      const status = r.status as WorkloadStatus | undefined;
-      workloads.push({
-        namespace: r.metadata.namespace,
-        name: r.metadata.name,
-        labels: r.metadata.labels,
-        serviceAccount: spec.serviceAccount,
-        ports: spec.ports.map((p) => ({ name: p.name ?? '', containerPort: p.containerPort, protocol: portProtocol(p.name, p.appProtocol) })),
-        podIP: status?.podIP,
-        ready: status?.phase === 'Running' && status.podIP !== undefined,
-        sidecar: hasSidecar(r.metadata.annotations),
-      });
-    } else if (r.kind === 'ServiceEntry') {
-      serviceEntries.push(serviceEntryFrom(r));
-    }
+    if (r.kind === 'Service') services.push(remembered(r, serviceOf));
+    else if (r.kind === 'Workload') workloads.push(remembered(r, workloadOf));
+    else if (r.kind === 'ServiceEntry') serviceEntries.push(serviceEntryFrom(r));
   }
   return { services, workloads, serviceEntries };
+}
+
+function serviceOf(r: Resource): RegistryService {
+  const spec = r.spec as ServiceSpec;
+  return {
+    namespace: r.metadata.namespace,
+    name: r.metadata.name,
+    host: `${r.metadata.name}.${r.metadata.namespace}.svc.${CLUSTER_DOMAIN}`,
+    selector: spec.selector,
+    ports: (spec.ports ?? []).map((p) => ({
+      name: p.name ?? '',
+      port: p.port,
+      targetPort: p.targetPort,
+      protocol: portProtocol(p.name, p.appProtocol),
+    })),
+    exportTo: exportToAnnotation(r.metadata.annotations),
+    clusterIP: spec.clusterIP,
+  };
+}
+
+function workloadOf(r: Resource): RegistryWorkload {
+  const spec = r.spec as WorkloadSpec;
+  const status = r.status as WorkloadStatus | undefined;
+  return {
+    namespace: r.metadata.namespace,
+    name: r.metadata.name,
+    labels: r.metadata.labels,
+    serviceAccount: spec.serviceAccount,
+    ports: spec.ports.map((p) => ({ name: p.name ?? '', containerPort: p.containerPort, protocol: portProtocol(p.name, p.appProtocol) })),
+    podIP: status?.podIP,
+    ready: status?.phase === 'Running' && status.podIP !== undefined,
+    sidecar: hasSidecar(r.metadata.annotations),
+  };
 }
 
 /** The app port behind a service port on one workload, or undefined when a named target port is missing. */

@@ -4,6 +4,7 @@
  */
 import type { ResourceKey } from '../../config/resource.js';
 import { sealEntry } from './audit-chain.js';
+import { PreparedContent } from './audit-prepared.js';
 import type { AuditContent, AuditEntry } from './audit-chain.js';
 import type { HistoryRecord } from './etcd-feed.js';
 import { entryKey, historyKey } from './etcd-keys.js';
@@ -31,14 +32,23 @@ export class Attempt {
     this.revision = revision;
     this.head = head;
   }
-  chain(content: AuditContent, time: string): AuditEntry {
-    const sealed = sealEntry(content, this.head.seq + 1, time, this.head.hash);
+  chain(content: AuditContent | PreparedContent, time: string): AuditEntry {
+    const seq = this.head.seq + 1;
+    if (content instanceof PreparedContent) {
+      // Its stored form written from the prepared text: each attempt of a batch seals it again.
+      const { entry, stored } = content.sealStored(seq, time, this.head.hash);
+      this.head = { seq: entry.seq, hash: entry.hash };
+      this.puts.push([entryKey(entry.seq), stored]);
+      return entry;
+    }
+    const sealed = sealEntry(content, seq, time, this.head.hash);
     this.head = { seq: sealed.seq, hash: sealed.hash };
     // Stored as plain JSON: readers parse it and the hash is over the canonical form, which sealing already made
     // once; making it twice was half the cost of recording each push and ACK.
     this.puts.push([entryKey(sealed.seq), JSON.stringify(sealed)]);
     return sealed;
   }
+
 }
 
 

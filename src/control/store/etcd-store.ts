@@ -14,6 +14,7 @@ import type { Resource, ResourceKey } from '../../config/resource.js';
 import { resourceKeyString } from '../../config/resource.js';
 import { WeftError, isWeftError } from '../../errors.js';
 import { GENESIS_HASH } from './audit-chain.js';
+import { PreparedContent } from './audit-prepared.js';
 import type { AuditEntry, AuditEvent, AuditLogFilter } from './audit-chain.js';
 import { EtcdCredentialRecords, EtcdTokenStore } from './etcd-identity-records.js';
 import { Attempt, recordChange } from './etcd-change.js';
@@ -206,7 +207,10 @@ export class EtcdResourceStore implements ControlStore {
         const batch = this.#auditQueue.splice(0, AUDIT_BATCH);
         if (batch.length === 0) return;
         try {
-          const entries = await this.#run(() => this.#attempts(false, async (tx) => batch.map((b) => tx.chain(b.event, new Date(this.#clock()).toISOString()))));
+          // Written in canonical form once, however many attempts seal the batch (audit-chain.ts PreparedContent).
+          const cache = new Map<object, string>();
+          const prepared = batch.map((b) => new PreparedContent(b.event, cache));
+          const entries = await this.#run(() => this.#attempts(false, async (tx) => prepared.map((p) => tx.chain(p, new Date(this.#clock()).toISOString()))));
           batch.forEach((b, i) => b.resolve(entries[i] as AuditEntry));
         } catch (err) {
           for (const b of batch) b.reject(err);

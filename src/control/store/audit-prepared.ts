@@ -1,0 +1,102 @@
+/**
+ * Audit events prepared for sealing: each event's canonical form written once, so that sealing it at a place in
+ * the chain costs a hash and not a canonical form of the whole entry. An etcd append that loses its
+ * compare-and-swap to another replica seals its batch again at the new head, and a push record's compile inputs
+ * (the bootstrap mesh settings, the same object in every record of a push) are most of its bytes. `seal` gives
+ * exactly what audit-chain.ts `sealEntry` gives: the test compares them on every kind of entry.
+ */
+import { hash } from 'node:crypto';
+import { sealEntry } from './audit-chain.js';
+import type { AuditContent, AuditEntry } from './audit-chain.js';
+import { canonicalJson } from './resource-content.js';
+
+/** The members sealing adds; content never has them (a content member of that name would be replaced). */
+const PLACE_MEMBERS: ReadonlySet<string> = new Set(['seq', 'time', 'prev', 'hash']);
+/** Integer-like keys come first in a JS object whatever order they were written in: left to canonicalJson. */
+const INTEGER_KEY = /^(0|[1-9]\d*)$/;
+
+/**
+ * Canonical JSON of objects met while preparing one batch. The batch is prepared in one synchronous pass, so no
+ * object can change between two events that share it; the cache is dropped with the batch.
+ */
+export type CanonicalCache = Map<object, string>;
+
+/** resource-content.ts `canonicalJson`, with each plain object's text taken from (and left in) `cache`. */
+function canonicalCached(value: unknown, cache: CanonicalCache): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    return canonicalJson(value) as string | undefined;
+  }
+  const known = cache.get(value);
+  if (known !== undefined) return known;
+  const keys = Object.keys(value);
+  let json: string;
+  if (keys.some((k) => INTEGER_KEY.test(k))) json = canonicalJson(value);
+  else {
+    const members: string[] = [];
+    for (const k of keys.sort()) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v === undefined) continue;
+      const text = canonicalCached(v, cache);
+      if (text !== undefined) members.push(`${JSON.stringify(k)}:${text}`);
+    }
+    json = `{${members.join(',')}}`;
+  }
+  cache.set(value, json);
+  return json;
+}
+
+export class PreparedContent {
+  /** Canonical JSON of each member, in canonical key order; undefined where the canonical form cannot be split. */
+  readonly #members: [string, string][] | undefined;
+  /** `JSON.stringify(content)` without its closing brace: the stored form of a sealed entry starts with it. */
+  readonly #stored: string | undefined;
+
+  constructor(
+    readonly content: AuditContent,
+    cache: CanonicalCache = new Map(),
+  ) {
+    const all = Object.keys(content);
+    const keys = all.filter((k) => !PLACE_MEMBERS.has(k));
+    if (keys.some((k) => INTEGER_KEY.test(k))) return;
+    const json = JSON.stringify(content);
+    // Sealing appends seq, time, prev and hash after the content's own members (sealEntry's spread does the same
+    // only when the content has none of them).
+    if (keys.length === all.length && json !== '{}') this.#stored = json.slice(0, -1);
+    const members: [string, string][] = [];
+    for (const k of keys.sort()) {
+      const v = (content as unknown as Record<string, unknown>)[k];
+      if (v === undefined) continue;
+      const json = canonicalCached(v, cache);
+      if (json !== undefined) members.push([k, `${JSON.stringify(k)}:${json}`]);
+    }
+    this.#members = members;
+  }
+
+  /** The entry sealed at `seq` after `prev`, and its stored form (exactly `JSON.stringify(entry)`). */
+  sealStored(seq: number, time: string, prev: string): { entry: AuditEntry; stored: string } {
+    const entry = this.seal(seq, time, prev);
+    const stored =
+      this.#stored === undefined
+        ? JSON.stringify(entry)
+        : `${this.#stored},"seq":${JSON.stringify(seq)},"time":${JSON.stringify(time)},"prev":${JSON.stringify(prev)},"hash":${JSON.stringify(entry.hash)}}`;
+    return { entry, stored };
+  }
+
+  seal(seq: number, time: string, prev: string): AuditEntry {
+    if (this.#members === undefined) return sealEntry(this.content, seq, time, prev);
+    // seq, time and prev among the members, in the canonical (sorted) key order.
+    const place: [string, string][] = [
+      ['prev', `"prev":${JSON.stringify(prev)}`],
+      ['seq', `"seq":${JSON.stringify(seq)}`],
+      ['time', `"time":${JSON.stringify(time)}`],
+    ];
+    const parts: string[] = [];
+    let i = 0;
+    for (const [k, text] of this.#members) {
+      while (i < place.length && (place[i] as [string, string])[0] < k) parts.push((place[i++] as [string, string])[1]);
+      parts.push(text);
+    }
+    while (i < place.length) parts.push((place[i++] as [string, string])[1]);
+    return { ...this.content, seq, time, prev, hash: hash('sha256', `{${parts.join(',')}}`, 'hex') } as AuditEntry;
+  }
+}
