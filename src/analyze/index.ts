@@ -19,6 +19,8 @@ import { checkPlaintextPorts } from './peer-authentication.js';
 import { checkServicePortNames } from './service-ports.js';
 import { checkTelemetryReferences } from './telemetry-providers.js';
 import { checkUnappliedTrafficPolicy } from './unapplied-traffic-policy.js';
+import { checkUnappliedRoutes } from './unapplied-routes.js';
+import { checkUnappliedGateway } from './unapplied-gateway.js';
 import { checkMeshGatewayHostConflicts, checkUnreachableRules, checkVirtualServiceReferences } from './virtual-services.js';
 
 export type { AnalyzedResource } from './context.js';
@@ -40,6 +42,8 @@ const CHECKS: readonly Check[] = [
   checkDestinationRuleMtls,
   checkServerCertificateVerification,
   checkUnappliedTrafficPolicy,
+  checkUnappliedRoutes,
+  checkUnappliedGateway,
   checkAuthorizationReferences,
   checkAuthorizationRules,
   checkL7FieldsOnTcp,
