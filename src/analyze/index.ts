@@ -21,6 +21,7 @@ import { checkTelemetryReferences } from './telemetry-providers.js';
 import { checkUnappliedTrafficPolicy } from './unapplied-traffic-policy.js';
 import { checkUnappliedRoutes } from './unapplied-routes.js';
 import { checkUnappliedGateway } from './unapplied-gateway.js';
+import { checkUnappliedSidecar } from './unapplied-sidecar.js';
 import { checkMeshGatewayHostConflicts, checkUnreachableRules, checkVirtualServiceReferences } from './virtual-services.js';
 
 export type { AnalyzedResource } from './context.js';
@@ -44,6 +45,7 @@ const CHECKS: readonly Check[] = [
   checkUnappliedTrafficPolicy,
   checkUnappliedRoutes,
   checkUnappliedGateway,
+  checkUnappliedSidecar,
   checkAuthorizationReferences,
   checkAuthorizationRules,
   checkL7FieldsOnTcp,
