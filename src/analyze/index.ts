@@ -22,6 +22,7 @@ import { checkUnappliedTrafficPolicy } from './unapplied-traffic-policy.js';
 import { checkUnappliedRoutes } from './unapplied-routes.js';
 import { checkUnappliedGateway } from './unapplied-gateway.js';
 import { checkUnappliedSidecar } from './unapplied-sidecar.js';
+import { checkUnappliedServiceEntry } from './unapplied-service-entry.js';
 import { checkMeshGatewayHostConflicts, checkUnreachableRules, checkVirtualServiceReferences } from './virtual-services.js';
 
 export type { AnalyzedResource } from './context.js';
@@ -46,6 +47,7 @@ const CHECKS: readonly Check[] = [
   checkUnappliedRoutes,
   checkUnappliedGateway,
   checkUnappliedSidecar,
+  checkUnappliedServiceEntry,
   checkAuthorizationReferences,
   checkAuthorizationRules,
   checkL7FieldsOnTcp,
