@@ -23,6 +23,7 @@ import { checkUnappliedRoutes } from './unapplied-routes.js';
 import { checkUnappliedGateway } from './unapplied-gateway.js';
 import { checkUnappliedSidecar } from './unapplied-sidecar.js';
 import { checkUnappliedServiceEntry } from './unapplied-service-entry.js';
+import { checkUnappliedMeshConfig } from './unapplied-mesh-config.js';
 import { checkMeshGatewayHostConflicts, checkUnreachableRules, checkVirtualServiceReferences } from './virtual-services.js';
 
 export type { AnalyzedResource } from './context.js';
@@ -48,6 +49,7 @@ const CHECKS: readonly Check[] = [
   checkUnappliedGateway,
   checkUnappliedSidecar,
   checkUnappliedServiceEntry,
+  checkUnappliedMeshConfig,
   checkAuthorizationReferences,
   checkAuthorizationRules,
   checkL7FieldsOnTcp,

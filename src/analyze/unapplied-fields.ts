@@ -12,6 +12,8 @@ export type Path = readonly (string | number)[];
 export interface Unapplied {
   path: Path;
   what: string;
+  /** Where the docs say why, when not the check's own page. */
+  doc?: string;
 }
 
 /** A check that warns once per unapplied setting of every resource of `kind`. */
@@ -20,7 +22,7 @@ export function unappliedCheck<S>(kind: string, code: string, doc: string, colle
     const out: Finding[] = [];
     for (const r of ctx.of<S>(kind)) {
       for (const u of collect(r.spec)) {
-        out.push(ctx.finding(r.entry, { code, severity: 'warning', path: ['spec', ...u.path], message: `weft does not apply ${u.what}`, fix: `remove the setting, or keep it knowing weft ignores it (${doc})` }));
+        out.push(ctx.finding(r.entry, { code, severity: 'warning', path: ['spec', ...u.path], message: `weft does not apply ${u.what}`, fix: `remove the setting, or keep it knowing weft ignores it (${u.doc ?? doc})` }));
       }
     }
     return out;
