@@ -24,6 +24,7 @@ import { checkUnappliedGateway } from './unapplied-gateway.js';
 import { checkUnappliedSidecar } from './unapplied-sidecar.js';
 import { checkUnappliedServiceEntry } from './unapplied-service-entry.js';
 import { checkUnappliedMeshConfig } from './unapplied-mesh-config.js';
+import { checkUnappliedGatewayApi } from './unapplied-gateway-api.js';
 import { checkMeshGatewayHostConflicts, checkUnreachableRules, checkVirtualServiceReferences } from './virtual-services.js';
 
 export type { AnalyzedResource } from './context.js';
@@ -50,6 +51,7 @@ const CHECKS: readonly Check[] = [
   checkUnappliedSidecar,
   checkUnappliedServiceEntry,
   checkUnappliedMeshConfig,
+  checkUnappliedGatewayApi,
   checkAuthorizationReferences,
   checkAuthorizationRules,
   checkL7FieldsOnTcp,
