@@ -25,6 +25,7 @@ import { checkUnappliedSidecar } from './unapplied-sidecar.js';
 import { checkUnappliedServiceEntry } from './unapplied-service-entry.js';
 import { checkUnappliedMeshConfig } from './unapplied-mesh-config.js';
 import { checkUnappliedGatewayApi } from './unapplied-gateway-api.js';
+import { checkUnappliedService } from './unapplied-service.js';
 import { checkMeshGatewayHostConflicts, checkUnreachableRules, checkVirtualServiceReferences } from './virtual-services.js';
 
 export type { AnalyzedResource } from './context.js';
@@ -52,6 +53,7 @@ const CHECKS: readonly Check[] = [
   checkUnappliedServiceEntry,
   checkUnappliedMeshConfig,
   checkUnappliedGatewayApi,
+  checkUnappliedService,
   checkAuthorizationReferences,
   checkAuthorizationRules,
   checkL7FieldsOnTcp,
