@@ -19,6 +19,13 @@ import { checkPlaintextPorts } from './peer-authentication.js';
 import { checkServicePortNames } from './service-ports.js';
 import { checkTelemetryReferences } from './telemetry-providers.js';
 import { checkUnappliedTrafficPolicy } from './unapplied-traffic-policy.js';
+import { checkUnappliedRoutes } from './unapplied-routes.js';
+import { checkUnappliedGateway } from './unapplied-gateway.js';
+import { checkUnappliedSidecar } from './unapplied-sidecar.js';
+import { checkUnappliedServiceEntry } from './unapplied-service-entry.js';
+import { checkUnappliedMeshConfig } from './unapplied-mesh-config.js';
+import { checkUnappliedGatewayApi } from './unapplied-gateway-api.js';
+import { checkUnappliedService } from './unapplied-service.js';
 import { checkMeshGatewayHostConflicts, checkUnreachableRules, checkVirtualServiceReferences } from './virtual-services.js';
 
 export type { AnalyzedResource } from './context.js';
@@ -40,6 +47,13 @@ const CHECKS: readonly Check[] = [
   checkDestinationRuleMtls,
   checkServerCertificateVerification,
   checkUnappliedTrafficPolicy,
+  checkUnappliedRoutes,
+  checkUnappliedGateway,
+  checkUnappliedSidecar,
+  checkUnappliedServiceEntry,
+  checkUnappliedMeshConfig,
+  checkUnappliedGatewayApi,
+  checkUnappliedService,
   checkAuthorizationReferences,
   checkAuthorizationRules,
   checkL7FieldsOnTcp,

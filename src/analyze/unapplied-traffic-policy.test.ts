@@ -16,6 +16,11 @@ const cases: { name: string; spec: Record<string, unknown>; want: string[] }[] =
     spec: { trafficPolicy: { portLevelSettings: [{ port: { number: 80 }, connectionPool: { http: { h2UpgradePolicy: 'UPGRADE', useClientProtocol: true } } }] } },
     want: ['spec.trafficPolicy.portLevelSettings[0].connectionPool.http.h2UpgradePolicy', 'spec.trafficPolicy.portLevelSettings[0].connectionPool.http.useClientProtocol'],
   },
+  {
+    name: 'http2KeepAlive in a subset',
+    spec: { subsets: [{ name: 'v1', labels: { version: 'v1' }, trafficPolicy: { connectionPool: { http: { http2KeepAlive: { interval: '30s', timeout: '5s' } } } } }] },
+    want: ['spec.subsets[0].trafficPolicy.connectionPool.http.http2KeepAlive'],
+  },
 ];
 
 test('WEFT0130: DestinationRule settings weft accepts but does not apply', () => {

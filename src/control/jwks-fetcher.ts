@@ -10,11 +10,10 @@ import { WeftError } from '../errors.js';
 import { spiffeIdOfPeer } from '../identity/tls-peer.js';
 import type { MeshSnapshot } from './compile/snapshot.js';
 import { compileOutbound } from './compile/outbound.js';
-
-const TIMEOUT_MS = 5_000;
+import { DEFAULT_JWKS_TIMEOUT_MS, jwksFetchTimeoutMs } from './compile/jwks-timeout.js';
 
 export function jwksFetcher(snapshot: () => MeshSnapshot, clientCredentials: () => { key: string; cert: string; ca: string }): (uri: string) => Promise<string> {
-  const direct = new Agent({ connect: { timeout: TIMEOUT_MS } });
+  const direct = new Agent({ connect: { timeout: DEFAULT_JWKS_TIMEOUT_MS } });
   return async (uri) => {
     const url = new URL(uri);
     const snap = snapshot();
@@ -44,7 +43,9 @@ export function jwksFetcher(snapshot: () => MeshSnapshot, clientCredentials: () 
       });
     }
     try {
-      const res = await request(uri, { dispatcher, headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS });
+      // The rules' timeout bounds the wait for the answer (Envoy's remote_jwks http_uri timeout does the same).
+      const timeoutMs = jwksFetchTimeoutMs(snap, uri);
+      const res = await request(uri, { dispatcher, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
       const body = await res.body.text();
       if (res.statusCode !== 200) throw new WeftError('UPSTREAM_UNREACHABLE', `GET ${uri}: ${res.statusCode}`);
       return body;
