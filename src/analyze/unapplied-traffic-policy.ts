@@ -19,7 +19,6 @@ function unapplied(policy: { connectionPool?: TrafficPolicy['connectionPool']; t
   if (policy.proxyProtocol !== undefined) out.push({ path: [...path, 'proxyProtocol'], what: 'proxyProtocol: no PROXY protocol header is sent upstream' });
   const http: HttpPool | undefined = policy.connectionPool?.http;
   if (http?.h2UpgradePolicy === 'UPGRADE') out.push({ path: [...path, 'connectionPool', 'http', 'h2UpgradePolicy'], what: 'h2UpgradePolicy UPGRADE: an http port stays HTTP/1.1 upstream' });
-  if (http?.http2KeepAlive !== undefined) out.push({ path: [...path, 'connectionPool', 'http', 'http2KeepAlive'], what: 'http2KeepAlive: no HTTP/2 PING frames are sent on upstream connections' });
   if (http?.useClientProtocol === true) out.push({ path: [...path, 'connectionPool', 'http', 'useClientProtocol'], what: "useClientProtocol: the upstream protocol follows the port's protocol, not the client's" });
   return out;
 }

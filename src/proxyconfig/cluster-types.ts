@@ -42,6 +42,8 @@ export const connectionPoolPolicy = z.strictObject({
   h2UpgradePolicy: z.enum(['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE']),
   useClientProtocol: z.boolean(),
   maxConcurrentStreams: z.number().int().min(0),
+  /** HTTP/2 PINGs on upstream sessions (Istio's `http.http2KeepAlive`); absent: none. */
+  http2KeepAlive: z.strictObject({ intervalMs: z.number().min(1), timeoutMs: z.number().min(1) }).optional(),
 });
 
 export const outlierDetectionPolicy = z.strictObject({

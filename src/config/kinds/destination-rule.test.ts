@@ -105,6 +105,7 @@ const INVALID: { name: string; body: string; expect: string[] }[] = [
       "dr.yaml:9:74: spec.trafficPolicy.connectionPool.tcp.idleTimeout: invalid duration: expected \"0s\" (no idle timeout) or at least 1ms",
       "dr.yaml:10:28: spec.trafficPolicy.connectionPool.http.idleTimeout: invalid duration: expected at least 1ms, e.g. \"10s\", \"1.5h\", \"1h30m\", \"100ms\"",
     ] },
+  { name: 'http2KeepAlive without its timeout', body: '  host: r\n  trafficPolicy:\n    connectionPool:\n      http: { http2KeepAlive: { interval: 30s } }\n', expect: ['dr.yaml:9:15: spec.trafficPolicy.connectionPool.http.http2KeepAlive.timeout: http2KeepAlive timeout is required'] },
   { name: 'UPGRADE with useClientProtocol', body: '  host: r\n  trafficPolicy:\n    connectionPool:\n      http: { h2UpgradePolicy: UPGRADE, useClientProtocol: true }\n', expect: ["dr.yaml:9:60: spec.trafficPolicy.connectionPool.http.useClientProtocol: useClientProtocol must not be true when h2UpgradePolicy is UPGRADE"] },
   // outlierDetection
   { name: 'outlier percents out of range', body: '  host: r\n  trafficPolicy:\n    outlierDetection: { maxEjectionPercent: 101, minHealthPercent: -1 }\n', expect: [

@@ -54,6 +54,11 @@ function checkConnectionPool(pool: ConnectionPoolSettings | undefined, path: Pat
   if (pool.http?.h2UpgradePolicy === 'UPGRADE' && pool.http.useClientProtocol === true) {
     issues.push({ path: [...path, 'http', 'useClientProtocol'], message: 'useClientProtocol must not be true when h2UpgradePolicy is UPGRADE' });
   }
+  const ka = pool.http?.http2KeepAlive;
+  // Istio's API: both are required when http2KeepAlive is set.
+  if (ka !== undefined) {
+    for (const k of ['interval', 'timeout'] as const) if (ka[k] === undefined) issues.push({ path: [...path, 'http', 'http2KeepAlive', k], message: `http2KeepAlive ${k} is required` });
+  }
 }
 
 function checkOutlierDetection(od: OutlierDetection | undefined, path: Path, issues: SpecIssue[]): void {

@@ -64,6 +64,8 @@ export function compileTrafficPolicy(p: TrafficPolicy | undefined): TrafficPolic
       h2UpgradePolicy: http?.h2UpgradePolicy ?? 'DEFAULT',
       useClientProtocol: http?.useClientProtocol ?? false,
       maxConcurrentStreams: http?.maxConcurrentStreams === undefined || http.maxConcurrentStreams === 0 ? DEFAULT_MAX_CONCURRENT_STREAMS : http.maxConcurrentStreams,
+      // Only when set: most clusters have none, and every byte is in every proxy's config.
+      ...(http?.http2KeepAlive?.interval !== undefined && http.http2KeepAlive.timeout !== undefined && { http2KeepAlive: { intervalMs: parseDuration(http.http2KeepAlive.interval), timeoutMs: parseDuration(http.http2KeepAlive.timeout) } }),
     },
     outlierDetection:
       od === undefined

@@ -171,6 +171,11 @@ describe('compiled cluster policy', () => {
     });
   });
 
+  test('http2KeepAlive: interval and timeout in ms, carried only where a rule sets it', () => {
+    assert.deepEqual(compileTrafficPolicy({ connectionPool: { http: { http2KeepAlive: { interval: '30s', timeout: '5s' } } } }).connectionPool.http2KeepAlive, { intervalMs: 30_000, timeoutMs: 5_000 });
+    assert.equal('http2KeepAlive' in compileTrafficPolicy({ connectionPool: { http: { maxRetries: 3 } } }).connectionPool, false);
+  });
+
   test('consistent hash: header names lower-cased, cookie TTL in ms, ring size and Maglev table defaults', () => {
     assert.deepEqual(compileTrafficPolicy({ loadBalancer: { consistentHash: { httpHeaderName: 'X-User' } } }).loadBalancer, { policy: 'RING_HASH', hashKey: { header: 'x-user' }, minimumRingSize: 1024 });
     assert.deepEqual(compileTrafficPolicy({ loadBalancer: { consistentHash: { httpCookie: { name: 'user', ttl: '0s' }, minimumRingSize: 2048 } } }).loadBalancer, {

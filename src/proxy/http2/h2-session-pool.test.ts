@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import http2 from 'node:http2';
-import type net from 'node:net';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { httpPoolSettings } from '../upstream/endpoint-pools.js';
 import type { UpstreamTarget } from '../upstream/endpoint-pools.js';
@@ -125,6 +125,60 @@ test('clusters with different settings get different sessions to one endpoint; e
   const a = httpPoolSettings(policy);
   assert.equal(pools.get(target, a), pools.get(target, httpPoolSettings({ ...policy })));
   assert.notEqual(pools.get(target, a), pools.get(target, httpPoolSettings({ ...policy, maxRequestsPerConnection: 7 })));
+});
+
+/** A TCP relay to the server that can stop passing bytes (a peer or path gone silent without closing). */
+async function freezableRelay(): Promise<{ target: UpstreamTarget; freeze(): void; close(): void }> {
+  let frozen = false;
+  const sockets: net.Socket[] = [];
+  const relay = net.createServer((down) => {
+    const up = net.connect(target.port, target.address);
+    sockets.push(down, up);
+    down.on('data', (b) => frozen || up.write(b));
+    up.on('data', (b) => frozen || down.write(b));
+    for (const s of [down, up]) s.on('error', () => undefined).on('close', () => (down.destroy(), up.destroy()));
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  return {
+    target: { address: '127.0.0.1', port: (relay.address() as AddressInfo).port },
+    freeze: () => (frozen = true),
+    close: () => {
+      for (const s of sockets) s.destroy();
+      relay.close();
+    },
+  };
+}
+
+test('http2KeepAlive: a PING every interval keeps an answering session; an unanswered one closes it', async () => {
+  const clock = new ManualClock();
+  const relay = await freezableRelay();
+  try {
+    const pools = new H2SessionPools(undefined, clock);
+    const pool = pools.get(relay.target, httpPoolSettings({ ...policy, http2KeepAlive: { intervalMs: 1_000, timeoutMs: 500 } }));
+    const s = await call(pool);
+    const pinged = new Promise((r) => sessions.at(-1)!.once('ping', r));
+    clock.advance(1_000);
+    await pinged;
+    // PINGs are answered in order: once a PING of the test's own is answered, the pool's was too.
+    await new Promise((r) => s.session!.ping(r));
+    clock.advance(500);
+    assert.equal(s.session!.destroyed, false, 'an answered PING keeps the session');
+    relay.freeze();
+    clock.advance(500);
+    assert.equal(s.session!.destroyed, false, 'within the timeout');
+    clock.advance(500);
+    assert.equal(s.session!.destroyed, true, 'an unanswered PING closes the session');
+  } finally {
+    relay.close();
+  }
+});
+
+test('without http2KeepAlive no PING is sent', async () => {
+  const clock = new ManualClock();
+  const pools = new H2SessionPools(undefined, clock);
+  const s = await call(pools.get(target, httpPoolSettings({ ...policy, maxRequestsPerConnection: 5 })));
+  assert.equal(clock.pending, 0, 'no timer armed');
+  s.session!.close();
 });
 
 test("tcpKeepalive: SO_KEEPALIVE with the rule's time before the first probe", async () => {

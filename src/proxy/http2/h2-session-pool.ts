@@ -5,7 +5,8 @@
  * to SESSIONS_PER_ENDPOINT, then streams wait their turn in order. A session that receives GOAWAY takes no new
  * streams, lets its streams finish, and closes. The cluster's DestinationRule settings apply per session as Envoy
  * applies them to an HTTP/2 upstream connection: connect timeout, idle timeout, `maxRequestsPerConnection` (streams
- * a session carries before it drains), `maxConnectionDuration` (a session that old drains) and `tcpKeepalive`.
+ * a session carries before it drains), `maxConnectionDuration` (a session that old drains), `tcpKeepalive`,
+ * `maxConcurrentStreams` and `http2KeepAlive` (PINGs; an unanswered one closes the session).
  * Hand-written over node:http2 rather than undici: undici's HTTP/2 client does not pass RST_STREAM codes or request
  * trailers and treats GOAWAY as an error of the streams in flight.
  */
@@ -206,7 +207,29 @@ export class H2EndpointPool {
     session.setTimeout(idleTimeoutMs, () => {
       if (ps.active <= 0) ps.drain();
     });
+    if (this.settings.pingIntervalMs > 0) this.keepAlive(session);
     this.grant();
+  }
+
+  /**
+   * DestinationRule `http2KeepAlive`, as Envoy's connection keepalive: a PING every interval, and the session
+   * closed when one is not answered within the timeout (a peer or a path that went silent without closing).
+   * Timers from the injected clock; the loop ends with the session.
+   */
+  private keepAlive(session: ClientHttp2Session): void {
+    const { pingIntervalMs, pingTimeoutMs } = this.settings;
+    const tick = (): void => {
+      if (session.closed || session.destroyed) return;
+      let answered = false;
+      session.ping((err) => {
+        if (err === null) answered = true;
+      });
+      this.clock.setTimeout(() => {
+        if (!answered && !session.destroyed) session.destroy(new WeftError('UPSTREAM_PING_TIMEOUT', `no answer to an HTTP/2 PING within ${pingTimeoutMs} ms`));
+      }, pingTimeoutMs);
+      this.clock.setTimeout(tick, pingIntervalMs);
+    };
+    this.clock.setTimeout(tick, pingIntervalMs);
   }
 
   /** A draining session takes no new stream. */

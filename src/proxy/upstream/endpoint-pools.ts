@@ -79,6 +79,9 @@ export interface HttpPoolSettings {
    * (Istio's `http.maxConcurrentStreams`, Envoy's upstream `max_concurrent_streams`); past it another session opens.
    */
   readonly maxConcurrentStreams: number;
+  /** HTTP/2 upstreams: a PING every this many ms, the session closed when one is not answered within `pingTimeoutMs`; 0: none. */
+  readonly pingIntervalMs: number;
+  readonly pingTimeoutMs: number;
 }
 
 interface PoolPolicy {
@@ -88,6 +91,7 @@ interface PoolPolicy {
   maxConnectionDurationMs: number;
   tcpKeepalive: { timeMs: number | null } | null;
   maxConcurrentStreams: number;
+  http2KeepAlive?: { intervalMs: number; timeoutMs: number } | undefined;
 }
 
 /** Istio's default for `maxConcurrentStreams` (2^31-1): the peer's SETTINGS decide. */
@@ -97,13 +101,15 @@ export function httpPoolSettings(p: PoolPolicy): HttpPoolSettings {
   // Istio's tcpKeepalive without `time` takes the OS's idle time; Node's 0 means the same.
   const keepAliveDelayMs = p.tcpKeepalive === null ? null : (p.tcpKeepalive.timeMs ?? 0);
   return {
-    key: `${p.connectTimeoutMs}|${p.httpIdleTimeoutMs}|${p.maxRequestsPerConnection}|${p.maxConnectionDurationMs}|${keepAliveDelayMs}|${p.maxConcurrentStreams}`,
+    key: `${p.connectTimeoutMs}|${p.httpIdleTimeoutMs}|${p.maxRequestsPerConnection}|${p.maxConnectionDurationMs}|${keepAliveDelayMs}|${p.maxConcurrentStreams}|${p.http2KeepAlive?.intervalMs}|${p.http2KeepAlive?.timeoutMs}`,
     connectTimeoutMs: p.connectTimeoutMs > 0 ? p.connectTimeoutMs : POOL_OPTIONS.connectTimeout,
     idleTimeoutMs: p.httpIdleTimeoutMs > 0 ? Math.min(p.httpIdleTimeoutMs, POOL_OPTIONS.keepAliveTimeout) : POOL_OPTIONS.keepAliveTimeout,
     maxRequestsPerConnection: p.maxRequestsPerConnection,
     maxConnectionDurationMs: p.maxConnectionDurationMs,
     keepAliveDelayMs,
     maxConcurrentStreams: p.maxConcurrentStreams > 0 ? p.maxConcurrentStreams : UNLIMITED_STREAMS,
+    pingIntervalMs: p.http2KeepAlive?.intervalMs ?? 0,
+    pingTimeoutMs: p.http2KeepAlive?.timeoutMs ?? 0,
   };
 }
 
@@ -131,6 +137,8 @@ export const FIXED_POOL_SETTINGS: HttpPoolSettings = {
   maxConnectionDurationMs: 0,
   keepAliveDelayMs: null,
   maxConcurrentStreams: UNLIMITED_STREAMS,
+  pingIntervalMs: 0,
+  pingTimeoutMs: 0,
 };
 
 /**
