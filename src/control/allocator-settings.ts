@@ -15,7 +15,7 @@ export const CONTROL_PLANE_MALLOC_ENV: Readonly<Record<string, string>> = {
 /**
  * V8's young generation capped at 2 MiB semispaces (Node 20's default grows them to 16 MiB each): the control plane's
  * young objects are short-lived compile and push garbage, and the committed semispaces stayed resident. With 2,000
- * connected proxies this cut the idle RSS by about 33 MiB and the peak by about 30 MiB, for about 15% more CPU in a
+ * connected proxies this cut the idle RSS by about 30 MiB and the peak by 15-30 MiB, for about 10% more CPU in a
  * push to every proxy (bench/RESULTS.md, docs/decisions.md 2026-12-07). Passed in NODE_OPTIONS, which V8 reads at
  * start like glibc its variables, so a manifest sets it the same way.
  */
