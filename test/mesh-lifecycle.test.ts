@@ -10,14 +10,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { alive, callAs, eventually, startMesh } from './support/mesh-process.js';
-import { CONTROL_PLANE_MALLOC_ENV } from '../src/control/allocator-settings.js';
+import { CONTROL_PLANE_MALLOC_ENV, missingAllocatorSettings } from '../src/control/allocator-settings.js';
+
+/** The control plane process was started with every allocator setting, each with the value `weft up` gives. */
+function assertAllocatorSettings(pid: number | null): void {
+  const env = Object.fromEntries(
+    fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter((e) => e.includes('=')).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+  );
+  for (const [k, v] of Object.entries(CONTROL_PLANE_MALLOC_ENV)) assert.equal(env[k], v, `control plane started without ${k}=${v}`);
+  assert.deepEqual(missingAllocatorSettings(env), []);
+}
 
 test('a workload that exits is restarted with backoff, reported, and served again', async () => {
   const mesh = await startMesh(['examples/httpbin'], { isolation: 'none' });
   try {
-    // glibc reads its settings only at start: `weft up` gives them to the control plane it starts.
-    const controlEnv = fs.readFileSync(`/proc/${mesh.mesh().control.pid}/environ`, 'utf8').split('\0');
-    for (const [k, v] of Object.entries(CONTROL_PLANE_MALLOC_ENV)) assert.ok(controlEnv.includes(`${k}=${v}`), `control plane started without ${k}=${v}`);
+    // glibc and V8 read their settings only at start: `weft up` gives them to the control plane it starts.
+    assertAllocatorSettings(mesh.mesh().control.pid);
     const before = mesh.workload('httpbin');
     assert.ok(alive(before.appPid));
     process.kill(before.appPid!, 'SIGKILL');
@@ -111,9 +119,8 @@ test('after weft up is killed outright, its proxies and control plane exit, and 
 test('a sidecar that is killed is restarted, and its new pid and the restart are reported', async () => {
   const mesh = await startMesh(['examples/httpbin'], { isolation: 'none' });
   try {
-    // glibc reads its settings only at start: `weft up` gives them to the control plane it starts.
-    const controlEnv = fs.readFileSync(`/proc/${mesh.mesh().control.pid}/environ`, 'utf8').split('\0');
-    for (const [k, v] of Object.entries(CONTROL_PLANE_MALLOC_ENV)) assert.ok(controlEnv.includes(`${k}=${v}`), `control plane started without ${k}=${v}`);
+    // glibc and V8 read their settings only at start: `weft up` gives them to the control plane it starts.
+    assertAllocatorSettings(mesh.mesh().control.pid);
     const before = mesh.workload('httpbin');
     assert.ok(alive(before.proxyPid));
     process.kill(before.proxyPid!, 'SIGKILL');

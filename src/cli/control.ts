@@ -7,7 +7,7 @@ import { exitWhenOrphaned } from '../parent-watch.js';
 import { existingFile, ipv4Cidr, ipv4HostPort, namespaceName, positiveDuration, trustDomain } from './flag-values.js';
 import { caFilesOf } from './up.js';
 import { etcdEndpoints, etcdPrefix, storeChoiceOf, storeKind } from './store-flags.js';
-import { CONTROL_PLANE_MALLOC_ENV, missingAllocatorSettings } from '../control/allocator-settings.js';
+import { CONTROL_PLANE_MALLOC_ENV, CONTROL_PLANE_V8_FLAGS, missingAllocatorSettings } from '../control/allocator-settings.js';
 import { controlLog } from '../control/control-log.js';
 import type { StoreFlags } from './store-flags.js';
 
@@ -62,11 +62,11 @@ export function registerControlCommand(program: Command): void {
           ...(opts.metricsListen === undefined ? {} : { metricsListen: opts.metricsListen }),
         });
         // glibc reads these only at start: say so when whoever started this process did not set them.
-        const missing = missingAllocatorSettings(process.env);
+        const missing = missingAllocatorSettings(process.env, process.execArgv);
         if (missing.length > 0) {
           controlLog().warn('started without the allocator settings; peak memory with thousands of proxies is higher', {
             missing,
-            set: Object.entries(CONTROL_PLANE_MALLOC_ENV).map(([k, v]) => `${k}=${v}`).join(' '),
+            set: [...Object.entries(CONTROL_PLANE_MALLOC_ENV).map(([k, v]) => `${k}=${v}`), `NODE_OPTIONS=${CONTROL_PLANE_V8_FLAGS.join(' ')}`].join(' '),
           });
         }
         const stop = (): void => void cp.stop().then(() => process.exit(0));

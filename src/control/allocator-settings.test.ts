@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONTROL_PLANE_MALLOC_ENV, controlPlaneEnv, missingAllocatorSettings } from './allocator-settings.js';
+import { CONTROL_PLANE_MALLOC_ENV, CONTROL_PLANE_V8_FLAGS, controlPlaneEnv, missingAllocatorSettings } from './allocator-settings.js';
 
 describe('control-plane allocator settings', () => {
   test('a control plane is started with the thresholds set, and the caller may override them', () => {
@@ -11,7 +11,14 @@ describe('control-plane allocator settings', () => {
   });
 
   test('a process started without them says which are missing', () => {
-    assert.deepEqual(missingAllocatorSettings({}), Object.keys(CONTROL_PLANE_MALLOC_ENV));
+    assert.deepEqual(missingAllocatorSettings({}), [...Object.keys(CONTROL_PLANE_MALLOC_ENV), ...CONTROL_PLANE_V8_FLAGS]);
     assert.deepEqual(missingAllocatorSettings(controlPlaneEnv({})), []);
+    assert.deepEqual(missingAllocatorSettings({ ...CONTROL_PLANE_MALLOC_ENV }, ['--max-semi-space-size=8']), [], 'a flag given on the command line, with any value');
+  });
+
+  test("the V8 flags join the caller's NODE_OPTIONS, and a value the caller gives wins", () => {
+    assert.equal(controlPlaneEnv({})['NODE_OPTIONS'], CONTROL_PLANE_V8_FLAGS.join(' '));
+    assert.equal(controlPlaneEnv({ NODE_OPTIONS: '--enable-source-maps' })['NODE_OPTIONS'], ['--enable-source-maps', ...CONTROL_PLANE_V8_FLAGS].join(' '));
+    assert.equal(controlPlaneEnv({ NODE_OPTIONS: ' --max-semi-space-size=16 ' })['NODE_OPTIONS'], '--max-semi-space-size=16');
   });
 });
