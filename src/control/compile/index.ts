@@ -73,10 +73,8 @@ export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): Co
     if (w.serviceAccount !== node.serviceAccount) {
       throw new WeftError('FORBIDDEN', `Workload ${node.namespace}/${node.name} runs as ${w.serviceAccount}, not ${node.serviceAccount}`);
     }
-    const { proxy, inbound, head, sidecar } = sidecarOwnParts(snap, w, spiffeId);
+    const { proxy, inbound, head, sidecar, security, telemetryPolicy } = sidecarOwnParts(snap, w, spiffeId);
     const outbound = outboundSection(snap, { namespace: node.namespace, labels: w.labels, meshRoutes: true }, sidecar);
-    const security = securitySection(snap, w);
-    const telemetryPolicy = telemetryPolicySection(snap, { role: 'sidecar', namespace: node.namespace, labels: w.labels });
     body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound, outbound: outbound.value, gateway: null, security: security.value, telemetry: telemetry.value, telemetryPolicy: telemetryPolicy.value };
     sections = { head, outbound, gateway: null, security, telemetry, telemetryPolicy };
     parts = [sections.head, outbound, ',"gateway":null,"security":', security, ',"telemetry":', telemetry, ',"telemetryPolicy":', telemetryPolicy];
@@ -112,13 +110,16 @@ interface SidecarOwnParts {
   inbound: NonNullable<ProxyConfig['inbound']>;
   head: string;
   sidecar: AppliedSidecar | undefined;
+  security: CompiledSections['security'];
+  telemetryPolicy: CompiledSections['telemetryPolicy'];
 }
 
 /**
  * Kept for the policy epoch while the workload and the Services selecting it are the same objects: the inbound side
- * reads only those and policy, and which Sidecar applies depends only on the workload's labels and policy. A change
- * to one Service then compiles the head of that Service's workloads alone, not of every proxy (with a Sidecar per
- * workload, the head, inbound side and Sidecar lookup were most of a proxy's own compile).
+ * reads only those and policy; which Sidecar applies, and the security and telemetry policy sections, depend only on
+ * the workload's namespace, labels and policy. A change to one Service then compiles the own part of that Service's
+ * workloads alone, not of every proxy (with a Sidecar per workload, it was most of a proxy's own compile). Kept per
+ * workload under perEpoch's rule: dropped once a snapshot compiles without it.
  */
 function sidecarOwnParts(snap: MeshSnapshot, w: RegistryWorkload, spiffeId: string): SidecarOwnParts {
   const services = servicesOf(snap.registry, w);
@@ -128,7 +129,16 @@ function sidecarOwnParts(snap: MeshSnapshot, w: RegistryWorkload, spiffeId: stri
   if (held !== undefined && held.workload === w && held.proxy.spiffeId === spiffeId && sameItems(held.services, services)) return held;
   const proxy = { role: 'sidecar' as const, namespace: w.namespace, name: w.name, spiffeId, labels: w.labels };
   const inbound = compileInbound(snap, w);
-  const parts = { workload: w, services, proxy, inbound, head: headOf(snap, proxy, inbound), sidecar: sidecarFor(snap, w) };
+  const parts: SidecarOwnParts = {
+    workload: w,
+    services,
+    proxy,
+    inbound,
+    head: headOf(snap, proxy, inbound),
+    sidecar: sidecarFor(snap, w),
+    security: securitySection(snap, w),
+    telemetryPolicy: telemetryPolicySection(snap, { role: 'sidecar', namespace: w.namespace, labels: w.labels }),
+  };
   memo.held = parts;
   return parts;
 }
