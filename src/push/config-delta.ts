@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { WeftError } from '../errors.js';
+import { isConfigDeltaShape } from './config-delta-shape.js';
 
 /** The hello capability a proxy names to receive deltas; a proxy that does not name it gets full configs. */
 export const CONFIG_DELTA_FEATURE = 'config-delta';
@@ -27,7 +28,8 @@ const keyedChange = z.strictObject({
   order: z.array(z.string()).optional(),
 });
 
-const configDelta = z.strictObject({
+/** The schema a delta is checked against (config-delta-shape.ts checks the common case without it). */
+export const configDeltaSchema = z.strictObject({
   type: z.literal('config-delta'),
   /** The version this delta applies to. */
   base: z.string().min(1),
@@ -49,11 +51,14 @@ const configDelta = z.strictObject({
 });
 
 export type KeyedChange = z.infer<typeof keyedChange>;
-export type ConfigDelta = z.infer<typeof configDelta>;
+export type ConfigDelta = z.infer<typeof configDeltaSchema>;
 
 /** A delta message read off the wire; anything else is PUSH_FRAME_INVALID. */
+const SECTION_KEYS: ReadonlySet<string> = new Set(DELTA_SECTIONS);
+
 export function parseConfigDelta(msg: unknown): ConfigDelta {
-  const parsed = configDelta.safeParse(msg);
+  if (isConfigDeltaShape(msg, SECTION_KEYS)) return msg;
+  const parsed = configDeltaSchema.safeParse(msg);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new WeftError('PUSH_FRAME_INVALID', `config delta is malformed at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);

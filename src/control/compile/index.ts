@@ -12,9 +12,13 @@ import { createHash } from 'node:crypto';
 import { PROXY_CONFIG_SCHEMA } from '../../proxyconfig/types.js';
 import type { ProxyConfig } from '../../proxyconfig/types.js';
 import { WeftError } from '../../errors.js';
-import { workloadNamed } from '../registry/index.js';
+import { servicesOf, workloadNamed } from '../registry/index.js';
+import type { RegistryService, RegistryWorkload } from '../registry/index.js';
 import type { MeshSnapshot } from './snapshot.js';
 import type { SharedSection } from './snapshot-memo.js';
+import { perEpoch } from './snapshot-memo.js';
+import { sameItems } from './policy-epoch.js';
+import type { AppliedSidecar } from './sidecar-scope.js';
 import { outboundSection } from './outbound.js';
 import { compileInbound } from './inbound.js';
 import { gatewaySection } from './gateway.js';
@@ -59,8 +63,6 @@ export function compileProxyConfig(snap: MeshSnapshot, node: ProxyNode): ProxyCo
 
 export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): CompiledProxyConfig {
   const spiffeId = `spiffe://${snap.mesh.trustDomain}/ns/${node.namespace}/sa/${node.serviceAccount}`;
-  const head = (proxy: ProxyConfig['proxy'], inbound: ProxyConfig['inbound']): string =>
-    `{"schema":${JSON.stringify(PROXY_CONFIG_SCHEMA)},"proxy":${JSON.stringify(proxy)},"trustDomain":${JSON.stringify(snap.mesh.trustDomain)},"inbound":${JSON.stringify(inbound)},"outbound":`;
   let body: Omit<ProxyConfig, 'version'>;
   let parts: ConfigJsonPart[];
   const telemetry = telemetrySection(snap);
@@ -71,13 +73,10 @@ export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): Co
     if (w.serviceAccount !== node.serviceAccount) {
       throw new WeftError('FORBIDDEN', `Workload ${node.namespace}/${node.name} runs as ${w.serviceAccount}, not ${node.serviceAccount}`);
     }
-    const proxy = { role: 'sidecar' as const, namespace: node.namespace, name: node.name, spiffeId, labels: w.labels };
-    const inbound = compileInbound(snap, w);
-    const outbound = outboundSection(snap, { namespace: node.namespace, labels: w.labels, meshRoutes: true }, sidecarFor(snap, w));
-    const security = securitySection(snap, w);
-    const telemetryPolicy = telemetryPolicySection(snap, { role: 'sidecar', namespace: node.namespace, labels: w.labels });
+    const { proxy, inbound, head, sidecar, security, telemetryPolicy } = sidecarOwnParts(snap, w, spiffeId);
+    const outbound = outboundSection(snap, { namespace: node.namespace, labels: w.labels, meshRoutes: true }, sidecar);
     body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound, outbound: outbound.value, gateway: null, security: security.value, telemetry: telemetry.value, telemetryPolicy: telemetryPolicy.value };
-    sections = { head: head(proxy, inbound), outbound, gateway: null, security, telemetry, telemetryPolicy };
+    sections = { head, outbound, gateway: null, security, telemetry, telemetryPolicy };
     parts = [sections.head, outbound, ',"gateway":null,"security":', security, ',"telemetry":', telemetry, ',"telemetryPolicy":', telemetryPolicy];
   } else {
     // The proxy sends its labels in whatever order; the audit chain records them in sorted order. Sorted here, the
@@ -90,12 +89,58 @@ export function compileProxyConfigParts(snap: MeshSnapshot, node: ProxyNode): Co
     const security = securitySection(snap, { namespace: node.namespace, labels });
     const telemetryPolicy = telemetryPolicySection(snap, { role: 'gateway', namespace: node.namespace, labels });
     body = { schema: PROXY_CONFIG_SCHEMA, proxy, trustDomain: snap.mesh.trustDomain, inbound: null, outbound: outbound.value, gateway: gateway.value, security: security.value, telemetry: telemetry.value, telemetryPolicy: telemetryPolicy.value };
-    sections = { head: head(proxy, null), outbound, gateway, security, telemetry, telemetryPolicy };
+    sections = { head: headOf(snap, proxy, null), outbound, gateway, security, telemetry, telemetryPolicy };
     parts = [sections.head, outbound, ',"gateway":', gateway, ',"security":', security, ',"telemetry":', telemetry, ',"telemetryPolicy":', telemetryPolicy];
   }
   const version = versionOf(parts);
   parts.push(`,"version":${JSON.stringify(version)}}`);
   return { config: { ...body, version } as ProxyConfig, jsonParts: parts, sections };
+}
+
+function headOf(snap: MeshSnapshot, proxy: ProxyConfig['proxy'], inbound: ProxyConfig['inbound']): string {
+  return `{"schema":${JSON.stringify(PROXY_CONFIG_SCHEMA)},"proxy":${JSON.stringify(proxy)},"trustDomain":${JSON.stringify(snap.mesh.trustDomain)},"inbound":${JSON.stringify(inbound)},"outbound":`;
+}
+
+/** A sidecar's own part of its config, with the Sidecar resource that scopes its outbound section. */
+interface SidecarOwnParts {
+  workload: RegistryWorkload;
+  /** The Services selecting the workload, which its inbound side was compiled from. */
+  services: readonly RegistryService[];
+  proxy: ProxyConfig['proxy'];
+  inbound: NonNullable<ProxyConfig['inbound']>;
+  head: string;
+  sidecar: AppliedSidecar | undefined;
+  security: CompiledSections['security'];
+  telemetryPolicy: CompiledSections['telemetryPolicy'];
+}
+
+/**
+ * Kept for the policy epoch while the workload and the Services selecting it are the same objects: the inbound side
+ * reads only those and policy; which Sidecar applies, and the security and telemetry policy sections, depend only on
+ * the workload's namespace, labels and policy. A change to one Service then compiles the own part of that Service's
+ * workloads alone, not of every proxy (with a Sidecar per workload, it was most of a proxy's own compile). Kept per
+ * workload under perEpoch's rule: dropped once a snapshot compiles without it.
+ */
+function sidecarOwnParts(snap: MeshSnapshot, w: RegistryWorkload, spiffeId: string): SidecarOwnParts {
+  const services = servicesOf(snap.registry, w);
+  // Workload names are DNS labels: no '/' inside either part.
+  const memo = perEpoch(snap, `sidecar-own:${w.namespace}/${w.name}`, (): { held?: SidecarOwnParts } => ({}));
+  const held = memo.held;
+  if (held !== undefined && held.workload === w && held.proxy.spiffeId === spiffeId && sameItems(held.services, services)) return held;
+  const proxy = { role: 'sidecar' as const, namespace: w.namespace, name: w.name, spiffeId, labels: w.labels };
+  const inbound = compileInbound(snap, w);
+  const parts: SidecarOwnParts = {
+    workload: w,
+    services,
+    proxy,
+    inbound,
+    head: headOf(snap, proxy, inbound),
+    sidecar: sidecarFor(snap, w),
+    security: securitySection(snap, w),
+    telemetryPolicy: telemetryPolicySection(snap, { role: 'sidecar', namespace: w.namespace, labels: w.labels }),
+  };
+  memo.held = parts;
+  return parts;
 }
 
 /**

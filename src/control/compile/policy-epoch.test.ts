@@ -41,6 +41,8 @@ const NODES: ProxyNode[] = [
   { role: 'sidecar', namespace: 'prod-us1', name: 'productpage', serviceAccount: 'productpage' },
   { role: 'sidecar', namespace: 'prod-us1', name: 'ratings', serviceAccount: 'ratings' },
   { role: 'sidecar', namespace: 'shop', name: 'cart', serviceAccount: 'cart' },
+  // Selected by the Service the steps change: its inbound side must follow the Service's ports.
+  { role: 'sidecar', namespace: 'prod-us1', name: 'reviews', serviceAccount: 'reviews' },
 ];
 
 const json = (c: CompiledProxyConfig): string => c.jsonParts.map((p) => (typeof p === 'string' ? p : p.json)).join('');
@@ -100,6 +102,8 @@ test('compiles across snapshots of one policy epoch equal a compile from scratch
     if (step.name === 'a Service gains a port') {
       assert.notEqual(compiled[0]?.config.version, previous[0]?.config.version, 'the change reaches productpage');
       assert.equal(compiled[2]?.sections.security, previous[2]?.sections.security, 'the security section is kept');
+      assert.equal(compiled[2]?.sections.head, previous[2]?.sections.head, 'the head of a proxy the Service does not select is kept');
+      assert.notEqual(compiled[3]?.sections.head, previous[3]?.sections.head, 'the head of the workload the Service selects lists its new port');
     }
     if (step.name === 'nothing changes') {
       for (const [k, c] of compiled.entries()) assert.equal(c.sections.outbound, previous[k]?.sections.outbound, 'an unchanged outbound section is the same object');
