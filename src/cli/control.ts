@@ -5,7 +5,7 @@ import { meshConfigWithDefaults } from '../config/kinds/mesh-config.js';
 import { processOutput, runVerb } from './client.js';
 import { exitWhenOrphaned } from '../parent-watch.js';
 import { existingFile, ipv4Cidr, ipv4HostPort, namespaceName, positiveDuration, trustDomain } from './flag-values.js';
-import { caFilesOf } from './up.js';
+import { caFilesOf } from './ca-files.js';
 import { etcdEndpoints, etcdPrefix, storeChoiceOf, storeKind } from './store-flags.js';
 import { CONTROL_PLANE_MALLOC_ENV, CONTROL_PLANE_V8_FLAGS, missingAllocatorSettings } from '../control/allocator-settings.js';
 import { controlLog } from '../control/control-log.js';

@@ -12,6 +12,7 @@ import { exitWhenOrphaned } from '../parent-watch.js';
 import { formatMeshTable } from './mesh-table.js';
 import { processOutput, runVerb } from './client.js';
 import { WeftError } from '../errors.js';
+import { caFilesOf } from './ca-files.js';
 import { existingFile, ipv4Cidr, portMapping, portNumber, positiveDuration } from './flag-values.js';
 import { etcdEndpoints, etcdTlsOf, storeKind } from './store-flags.js';
 import type { LocalStore } from '../mesh/local-store.js';
@@ -113,14 +114,6 @@ export function registerUpCommand(program: Command): void {
 }
 
 /** --ca-cert and --ca-key go together; --ca-chain only with them. */
-export function caFilesOf(opts: { caCert?: string; caKey?: string; caChain?: string }): { certFile: string; keyFile: string; chainFile?: string } | undefined {
-  if (opts.caCert !== undefined && opts.caKey === undefined) throw new WeftError('BAD_REQUEST', '--ca-key is required with --ca-cert');
-  if (opts.caKey !== undefined && opts.caCert === undefined) throw new WeftError('BAD_REQUEST', '--ca-cert is required with --ca-key');
-  if (opts.caChain !== undefined && opts.caCert === undefined) throw new WeftError('BAD_REQUEST', '--ca-chain needs --ca-cert and --ca-key');
-  if (opts.caCert === undefined || opts.caKey === undefined) return undefined;
-  return { certFile: opts.caCert, keyFile: opts.caKey, ...(opts.caChain === undefined ? {} : { chainFile: opts.caChain }) };
-}
-
 function memberCount(value: string): number {
   if (value !== '1' && value !== '3') throw new InvalidArgumentError('Expected 1 or 3 (an etcd cluster needs a majority).');
   return Number(value);

@@ -4,7 +4,6 @@
  * any other URI is fetched directly.
  */
 import tls from 'node:tls';
-import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { WeftError } from '../errors.js';
 import { spiffeIdOfPeer } from '../identity/tls-peer.js';
@@ -13,8 +12,11 @@ import { compileOutbound } from './compile/outbound.js';
 import { DEFAULT_JWKS_TIMEOUT_MS, jwksFetchTimeoutMs } from './compile/jwks-timeout.js';
 
 export function jwksFetcher(snapshot: () => MeshSnapshot, clientCredentials: () => { key: string; cert: string; ca: string }): (uri: string) => Promise<string> {
-  const direct = new Agent({ connect: { timeout: DEFAULT_JWKS_TIMEOUT_MS } });
+  // undici is loaded at the first fetch: a mesh without RequestAuthentication never pays for its HTTP stack.
+  let direct: Dispatcher | undefined;
   return async (uri) => {
+    const { Agent, request } = await import('undici');
+    direct ??= new Agent({ connect: { timeout: DEFAULT_JWKS_TIMEOUT_MS } });
     const url = new URL(uri);
     const snap = snapshot();
     const host = url.hostname.toLowerCase();

@@ -4,9 +4,19 @@
  * may only read attributes whose values config and identities bound (so the number of series stays bounded by the
  * mesh's size); an access-log filter may also read what the client sent, since it only chooses lines.
  */
-import { parse } from '@bufbuild/cel';
+import { createRequire } from 'node:module';
+import type * as Cel from '@bufbuild/cel';
 
-type Expr = ReturnType<typeof parse>['expr'];
+type Expr = ReturnType<typeof Cel.parse>['expr'];
+
+// The CEL parser is loaded at the first expression, synchronously because schema checks are: a control plane whose
+// Telemetry resources have no expressions (most) never pays the 10 MiB of its module graph.
+const require = createRequire(import.meta.url);
+let celParse: typeof Cel.parse | undefined;
+function parse(text: string): ReturnType<typeof Cel.parse> {
+  celParse ??= (require('@bufbuild/cel') as typeof Cel).parse;
+  return celParse(text);
+}
 
 /** Attributes whose values come from config or a verified identity: a tag may read them. */
 export const BOUNDED_ATTRIBUTES: readonly string[] = [

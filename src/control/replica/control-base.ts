@@ -16,7 +16,6 @@ import type { AuditSigner } from '../../identity/audit-key.js';
 import type { StateDirLayout } from '../../mesh/state-dir.js';
 import { CREDENTIAL_KEY_BYTES, newCredentialKey } from '../api/credentials.js';
 import type { ControlLog } from '../control-log.js';
-import { openEtcdStore } from '../store/etcd-connect.js';
 import type { SealedSecrets } from '../store/etcd-replication.js';
 import type { SharedJwksRecords } from '../store/etcd-jwks.js';
 import type { EtcdClientTls } from '../store/etcd-tls.js';
@@ -77,6 +76,8 @@ export async function openControlBase(o: ControlBaseOptions): Promise<ControlBas
     return { store, ca, auditKey: loadOrCreateAuditKey(layout.caDir), credentialKey: credentialKeyFile(layout.credentialKeyFile), secretKey: loadOrCreateSecretKey(layout.secretKeyFile), leading: () => true, onLeadershipChange: () => undefined, sharedJwks: undefined, close: () => store.close() };
   }
   const sealing = readSealingKey(o.store.sealingKeyFile);
+  // Loaded only here: the etcd client's gRPC stack costs a control plane on SQLite about 15 MiB it would never use.
+  const { openEtcdStore } = await import('../store/etcd-connect.js');
   const store = await openEtcdStore({ endpoints: o.store.endpoints, prefix: o.store.prefix, onListenerError, ...(o.store.tls === undefined ? {} : { tls: o.store.tls }) });
   try {
     const ca = await sharedCa(store.sealed, sealing, o);
