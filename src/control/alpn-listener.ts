@@ -13,6 +13,7 @@
  */
 import http from 'node:http';
 import http2 from 'node:http2';
+import { constants } from 'node:crypto';
 import tls from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import { PUSH_ALPN } from '../push/protocol.js';
@@ -37,6 +38,14 @@ export interface AlpnListener {
   close(): Promise<void>;
 }
 
+/**
+ * No session resumption: a resumed session skips the client certificate, so a caller's identity would be the one
+ * it proved on an earlier connection, from a certificate that may since have been rotated away or expired. Every
+ * connection to the control plane proves its current one. It also spares the server's ticket state, about 11 KB
+ * per connection: 22 MiB with 2,000 proxies connected (bench/RESULTS.md).
+ */
+const NO_RESUMPTION = constants.SSL_OP_NO_TICKET;
+
 export function alpnListener(o: AlpnListenerOptions): AlpnListener {
   const h2 = http2.createServer();
   const h1 = http.createServer();
@@ -51,6 +60,7 @@ export function alpnListener(o: AlpnListenerOptions): AlpnListener {
     rejectUnauthorized: false,
     ALPNProtocols: ['h2', 'http/1.1', PUSH_ALPN],
     minVersion: 'TLSv1.2',
+    secureOptions: NO_RESUMPTION,
   });
   server.on('secureConnection', (socket: TLSSocket) => {
     if (socket.alpnProtocol === PUSH_ALPN) o.onPushStream(socket);
@@ -59,7 +69,7 @@ export function alpnListener(o: AlpnListenerOptions): AlpnListener {
   });
   return {
     tls: server,
-    setSecureContext: (c) => server.setSecureContext({ key: c.key, cert: c.cert, ca: c.ca }),
+    setSecureContext: (c) => server.setSecureContext({ key: c.key, cert: c.cert, ca: c.ca, secureOptions: NO_RESUMPTION }),
     listen: (port, host) =>
       new Promise<void>((resolve, reject) => {
         server.once('error', reject);
