@@ -6,7 +6,6 @@
  * exactly what audit-chain.ts `sealEntry` gives: the test compares them on every kind of entry.
  */
 import { hash } from 'node:crypto';
-import { sealEntry } from './audit-chain.js';
 import type { AuditContent, AuditEntry } from './audit-chain.js';
 import { canonicalJson } from './resource-content.js';
 
@@ -48,8 +47,10 @@ function canonicalCached(value: unknown, cache: CanonicalCache): string | undefi
 export class PreparedContent {
   /** Canonical JSON of each member, in canonical key order; undefined where the canonical form cannot be split. */
   readonly #members: [string, string][] | undefined;
-  /** `JSON.stringify(content)` without its closing brace: the stored form of a sealed entry starts with it. */
-  readonly #stored: string | undefined;
+  /** Whether the stored form can be written from `JSON.stringify(content)` (no member sealing replaces). */
+  readonly #storedFromContent: boolean = false;
+  /** `JSON.stringify(content)` without its closing brace, made at the first `sealStored` (SQLite never asks). */
+  #stored: string | undefined;
 
   constructor(
     readonly content: AuditContent,
@@ -58,10 +59,9 @@ export class PreparedContent {
     const all = Object.keys(content);
     const keys = all.filter((k) => !PLACE_MEMBERS.has(k));
     if (keys.some((k) => INTEGER_KEY.test(k))) return;
-    const json = JSON.stringify(content);
     // Sealing appends seq, time, prev and hash after the content's own members (sealEntry's spread does the same
     // only when the content has none of them).
-    if (keys.length === all.length && json !== '{}') this.#stored = json.slice(0, -1);
+    this.#storedFromContent = keys.length === all.length && keys.length > 0;
     const members: [string, string][] = [];
     for (const k of keys.sort()) {
       const v = (content as unknown as Record<string, unknown>)[k];
@@ -75,6 +75,7 @@ export class PreparedContent {
   /** The entry sealed at `seq` after `prev`, and its stored form (exactly `JSON.stringify(entry)`). */
   sealStored(seq: number, time: string, prev: string): { entry: AuditEntry; stored: string } {
     const entry = this.seal(seq, time, prev);
+    if (this.#storedFromContent) this.#stored ??= JSON.stringify(this.content).slice(0, -1);
     const stored =
       this.#stored === undefined
         ? JSON.stringify(entry)
@@ -83,7 +84,16 @@ export class PreparedContent {
   }
 
   seal(seq: number, time: string, prev: string): AuditEntry {
-    if (this.#members === undefined) return sealEntry(this.content, seq, time, prev);
+    return this.sealCanonical(seq, time, prev).entry;
+  }
+
+  /** The entry sealed at `seq` after `prev`, and the canonical text its hash is over (what SQLite stores). */
+  sealCanonical(seq: number, time: string, prev: string): { entry: AuditEntry; canonical: string } {
+    if (this.#members === undefined) {
+      const unsealed = { ...this.content, seq, time, prev };
+      const canonical = canonicalJson(unsealed);
+      return { entry: { ...unsealed, hash: hash('sha256', canonical, 'hex') } as AuditEntry, canonical };
+    }
     // seq, time and prev among the members, in the canonical (sorted) key order.
     const place: [string, string][] = [
       ['prev', `"prev":${JSON.stringify(prev)}`],
@@ -97,6 +107,7 @@ export class PreparedContent {
       parts.push(text);
     }
     while (i < place.length) parts.push((place[i++] as [string, string])[1]);
-    return { ...this.content, seq, time, prev, hash: hash('sha256', `{${parts.join(',')}}`, 'hex') } as AuditEntry;
+    const canonical = `{${parts.join(',')}}`;
+    return { entry: { ...this.content, seq, time, prev, hash: hash('sha256', canonical, 'hex') } as AuditEntry, canonical };
   }
 }

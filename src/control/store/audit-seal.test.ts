@@ -4,6 +4,7 @@ import { meshConfigWithDefaults } from '../../config/kinds/mesh-config.js';
 import { GENESIS_HASH, entryHash, sealEntry } from './audit-chain.js';
 import { PreparedContent } from './audit-prepared.js';
 import type { AuditContent } from './audit-chain.js';
+import { canonicalJson } from './resource-content.js';
 
 const bootstrap = { ...meshConfigWithDefaults({ trustDomain: 'example.org' }), rootNamespace: 'weft-system' };
 
@@ -42,6 +43,11 @@ for (const { name, content } of CASES) {
       assert.deepEqual(sealed, expected);
       assert.equal(stored, JSON.stringify(expected), 'stored the same');
       assert.deepEqual(prepared.seal(seq, time, prev), expected);
+      // SQLite stores the text the hash is over: the canonical form of the entry without its hash.
+      const { hash: _hash, ...unhashed } = expected;
+      const { entry: again, canonical } = prepared.sealCanonical(seq, time, prev);
+      assert.deepEqual(again, expected);
+      assert.equal(canonical, canonicalJson(unhashed));
       assert.equal(entryHash(sealed), sealed.hash);
       prev = sealed.hash;
     }

@@ -4,9 +4,9 @@
  * transaction, so an entry and the change it records commit together or not at all.
  */
 import type Database from 'better-sqlite3';
-import { GENESIS_HASH, sealEntry } from './audit-chain.js';
+import { GENESIS_HASH } from './audit-chain.js';
 import type { AuditContent, AuditEntry, AuditLogFilter } from './audit-chain.js';
-import { canonicalJson } from './resource-content.js';
+import { PreparedContent } from './audit-prepared.js';
 import type { AuditFilter, AuditRecord } from './types.js';
 import { MAX_AUDIT_PAGE } from './types.js';
 
@@ -29,23 +29,15 @@ export class SqliteAuditChain {
   }
 
   /** Must run inside the caller's transaction. */
-  append(content: AuditContent, time: string): AuditEntry {
+  append(content: AuditContent | PreparedContent, time: string): AuditEntry {
     // Prepared once: preparing them again on every append was most of its cost with thousands of proxies' ACKs.
     this.#lastStmt ??= this.#db.prepare('SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1');
     this.#insertStmt ??= this.#db.prepare('INSERT INTO audit_chain (seq, time, type, revision, kind, entry, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
     const last = this.#lastStmt.get() as { seq: number; hash: string } | undefined;
-    const sealed = sealEntry(content, (last?.seq ?? 0) + 1, time, last?.hash ?? GENESIS_HASH);
-    const { hash, ...entry } = sealed;
-    this.#insertStmt
-      .run(
-        sealed.seq,
-        time,
-        sealed.type,
-        sealed.type === 'change' ? sealed.revision : null,
-        sealed.type === 'change' ? sealed.key.kind : null,
-        canonicalJson(entry),
-        hash,
-      );
+    const prepared = content instanceof PreparedContent ? content : new PreparedContent(content);
+    // The stored text is the one the hash is over: made once, not once to hash and again to store.
+    const { entry: sealed, canonical } = prepared.sealCanonical((last?.seq ?? 0) + 1, time, last?.hash ?? GENESIS_HASH);
+    this.#insertStmt.run(sealed.seq, time, sealed.type, sealed.type === 'change' ? sealed.revision : null, sealed.type === 'change' ? sealed.key.kind : null, canonical, sealed.hash);
     return sealed;
   }
 

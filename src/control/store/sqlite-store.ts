@@ -19,6 +19,8 @@ import {
   storedForm,
 } from './resource-content.js';
 import { SqliteAuditChain } from './sqlite-audit-chain.js';
+import { PreparedContent } from './audit-prepared.js';
+import type { CanonicalCache } from './audit-prepared.js';
 import { SqliteHistory } from './sqlite-history.js';
 import { migrate } from './sqlite-schema.js';
 import { SqliteTokenStore } from './sqlite-token-store.js';
@@ -184,7 +186,9 @@ class SqliteResourceStore implements SqliteStore {
     if (batch.length === 0) return;
     try {
       const time = new Date(this.#clock()).toISOString();
-      const entries = this.#run(() => this.#db.transaction(() => batch.map((b) => this.#chain.append(b.event, time))).immediate());
+      // One canonical text per object the batch's events share (a push's mesh settings are in every record of it).
+      const cache: CanonicalCache = new Map();
+      const entries = this.#run(() => this.#db.transaction(() => batch.map((b) => this.#chain.append(new PreparedContent(b.event, cache), time))).immediate());
       batch.forEach((b, i) => b.resolve(entries[i] as AuditEntry));
     } catch (err) {
       for (const b of batch) b.reject(err);
