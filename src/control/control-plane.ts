@@ -140,7 +140,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     validate: (doc, origin) => validateDocument(doc, origin),
     sealSecret: (secret, prior) => sealer.seal(secret, prior),
     unsealSecrets: (resources) => unsealAll(resources, sealer),
-    admit: (batch, force) => admitBatch(store, batch, { force, rootNamespace: o.bootstrap.rootNamespace }),
+    admit: (batch, force) => admitBatch(mirror, batch, { force, rootNamespace: o.bootstrap.rootNamespace }),
     proxyStatus: () => push.proxies(),
     proxies: push,
     unauthenticated: new UnauthenticatedTally({ clock: systemClock.now }),

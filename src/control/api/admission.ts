@@ -9,7 +9,7 @@ import type { Finding } from '../../analyze/index.js';
 import type { Resource } from '../../config/resource.js';
 import { resourceKeyString } from '../../config/resource.js';
 import { WeftError } from '../../errors.js';
-import type { AuditActor, ResourceStore } from '../store/types.js';
+import type { AuditActor } from '../store/types.js';
 
 export interface AdmissionReport {
   /** Findings below error on the batch's objects. */
@@ -20,13 +20,18 @@ export interface AdmissionReport {
 
 const keyOf = (r: Resource): string => resourceKeyString({ kind: r.kind, namespace: r.metadata.namespace, name: r.metadata.name });
 
+/** Where admission reads the mesh as it is: the control plane's resource mirror, current to the store's revision. */
+export interface AdmissionSource {
+  listLatest(): Promise<readonly Resource[]>;
+}
+
 export async function admitBatch(
-  store: ResourceStore,
+  source: AdmissionSource,
   batch: readonly Resource[],
   options: { force: boolean; rootNamespace?: string },
 ): Promise<AdmissionReport> {
   const incoming = new Set(batch.map(keyOf));
-  const current = (await store.list()).filter((r) => !incoming.has(keyOf(r)));
+  const current = (await source.listLatest()).filter((r) => !incoming.has(keyOf(r)));
   const analyzed = [...current, ...batch].map((resource) => ({ resource }));
   const findings = analyzeResources(analyzed, options.rootNamespace === undefined ? {} : { rootNamespace: options.rootNamespace })
     .filter((f) => f.object !== undefined && incoming.has(resourceKeyString(f.object)));

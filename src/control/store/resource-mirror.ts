@@ -47,6 +47,18 @@ export class ResourceMirror {
     return this.#sorted;
   }
 
+  /**
+   * Every object as of at least the store's revision when called: what admission needs, since it must see a write
+   * just made here or by another replica. The watch has usually delivered it already; if not, the store is read
+   * whole, as admission did on every apply before.
+   */
+  async listLatest(): Promise<readonly StoredResource[]> {
+    const revision = await this.#store.revision();
+    await this.#current();
+    if (this.#revision < revision) this.#stale = true;
+    return this.list();
+  }
+
   close(): void {
     this.#unwatch();
   }
