@@ -13,6 +13,7 @@ import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createOutboundServer } from './index.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
+import { externalService, sidecarConfig } from '../sidecar-config.fixture.js';
 
 const HOST = 'secure.example.test';
 const ENDPOINT = '127.0.6.6';
@@ -26,33 +27,17 @@ let proxy: http.Server;
 const entries: AccessLogEntry[] = [];
 
 function config(): ProxyConfig {
-  return {
-    schema: 3,
+  return sidecarConfig({
     version: 'connect-gateway-only',
-    proxy: { role: 'sidecar', namespace: 'default', name: 'sleep', spiffeId: 'spiffe://example.org/ns/default/sa/sleep', labels: {} },
-    trustDomain: 'example.org',
-    inbound: null,
-    outbound: {
-      services: [],
-      externals: [
-        {
-          source: 'external/secure',
-          namespace: 'external',
-          hosts: [HOST],
-          addresses: [],
-          dns: [],
-          ports: [{ port: echoPort, name: 'tls', protocol: 'tls', targetPort: echoPort }],
-          location: 'MESH_EXTERNAL',
-          resolution: 'STATIC',
-          endpoints: [{ address: ENDPOINT, ports: {} }],
-        },
-      ],
-      trafficPolicy: 'ALLOW_ANY',
-      egressGatewayHosts: [HOST],
-    },
-    gateway: null,
-    security: { rootNamespace: 'weft-system', pathNormalization: 'BASE', authorizationPolicies: [], jwtRules: [], extensionProviders: [] },
-  };
+    trafficPolicy: 'ALLOW_ANY',
+    externals: [
+      externalService('external/secure', [HOST], [{ port: echoPort, name: 'tls', protocol: 'tls', targetPort: echoPort }], {
+        resolution: 'STATIC',
+        endpoints: [{ address: ENDPOINT, ports: {} }],
+      }),
+    ],
+    egressGatewayHosts: [HOST],
+  });
 }
 
 function connectThrough(authority: string): Promise<{ status: number; echoed: string }> {
