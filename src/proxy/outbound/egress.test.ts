@@ -12,6 +12,7 @@ import { createOutboundServer } from './index.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
 import { externalService, sidecarConfig } from '../sidecar-config.fixture.js';
+import { connectThrough } from './connect-through.fixture.js';
 
 const echo = net.createServer((s) => {
   s.on('error', () => undefined);
@@ -61,26 +62,6 @@ function proxyGet(port: number, url: string): Promise<{ status: number; body: st
 }
 
 /** CONNECT through the proxy; on 200, send `data` and read the echo. */
-function connectThrough(port: number, authority: string, data: string): Promise<{ status: number; echoed: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'CONNECT', path: authority, agent: false });
-    req.on('connect', (res, socket) => {
-      if (res.statusCode !== 200) {
-        socket.destroy();
-        resolve({ status: res.statusCode ?? 0, echoed: '' });
-        return;
-      }
-      socket.write(data);
-      socket.once('data', (d: Buffer) => {
-        socket.destroy();
-        resolve({ status: 200, echoed: d.toString() });
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 before(async () => {
   echoPort = await listenOnLoopback(echo);
   webPort = await listenOnLoopback(web);
