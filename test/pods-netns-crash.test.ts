@@ -6,34 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { meshDigest } from '../src/mesh/netns/pod-names.js';
-import { alive, eventually, startMesh } from './support/mesh-process.js';
-import type { MeshRun } from './support/mesh-process.js';
-import { meshTraces, removeMeshObjects, podTestSkipReason } from './support/netns-traces.js';
-import { cleanup } from './support/cleanup.js';
-import { assertForwardingRestored, forwardingBeforeWeft } from './support/ip-forward.js';
+import { alive, eventually } from './support/mesh-process.js';
+import { meshTraces } from './support/netns-traces.js';
+import { assertForwardingRestored } from './support/ip-forward.js';
+import { netnsMeshFile } from './support/netns-mesh-file.js';
 
-const skip = await podTestSkipReason([]);
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-netns-crash-'));
-const digest = meshDigest(stateDir);
-const runs: MeshRun[] = [];
-const forwardingBefore = skip ? '' : forwardingBeforeWeft();
-
-async function up(): Promise<MeshRun> {
-  const r = await startMesh(['examples/httpbin'], { stateDir, extraArgs: ['--isolation=netns'] });
-  runs.push(r);
-  return r;
-}
-
-cleanup('pods-netns-crash', async () => {
-  for (const r of runs) await r.stop('SIGTERM');
-  if (skip) return;
-  await removeMeshObjects(digest);
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const { skip, digest, forwardingBefore, up } = await netnsMeshFile('pods-netns-crash');
 
 test('after SIGKILL of weft up, the next weft up removes the leftovers first', { skip, timeout: 170_000 }, async () => {
   let mesh = await up();

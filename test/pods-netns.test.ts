@@ -9,38 +9,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { meshDigest } from '../src/mesh/netns/pod-names.js';
 import { LEDGER_FILE } from '../src/mesh/netns/index.js';
-import { startMesh } from './support/mesh-process.js';
-import type { MeshRun } from './support/mesh-process.js';
-import { meshTraces, removeMeshObjects, run, podTestSkipReason } from './support/netns-traces.js';
+import { meshTraces, run } from './support/netns-traces.js';
 import { addTestNetns, TEST_NETNS_PREFIX } from './support/test-netns.js';
 import type { TestNetns } from './support/test-netns.js';
-import { cleanup } from './support/cleanup.js';
-import { assertForwardingRestored, forwardingBeforeWeft, IP_FORWARD } from './support/ip-forward.js';
+import { assertForwardingRestored, IP_FORWARD } from './support/ip-forward.js';
+import { netnsMeshFile } from './support/netns-mesh-file.js';
 
-
-const skip = await podTestSkipReason([]);
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-netns-'));
-const digest = meshDigest(stateDir);
-const runs: MeshRun[] = [];
-const forwardingBefore = skip ? '' : forwardingBeforeWeft();
-
-async function up(): Promise<MeshRun> {
-  const r = await startMesh(['examples/httpbin'], { stateDir, extraArgs: ['--isolation=netns'] });
-  runs.push(r);
-  return r;
-}
-
-
-cleanup('pods-netns', async () => {
-  for (const r of runs) await r.stop('SIGTERM');
-  if (skip) return;
-  await removeMeshObjects(digest);
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const { skip, stateDir, digest, forwardingBefore, up } = await netnsMeshFile('pods-netns');
 
 test('pods in network namespaces: isolation, traffic through sidecars, a clean stop', { skip, timeout: 170_000 }, async (t) => {
   const mesh = await up();
