@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { callAs, eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
-import { startOtlpReceiver } from './support/otlp-receiver.js';
+import { startOtlpReceiver, tracingMeshConfig } from './support/otlp-receiver.js';
 import type { OtlpReceiver } from './support/otlp-receiver.js';
 
 let mesh: MeshRun;
@@ -17,16 +17,7 @@ let receiver: OtlpReceiver;
 before(async () => {
   receiver = await startOtlpReceiver();
   mesh = await startMesh(['examples/httpbin'], { isolation: 'none' });
-  const r = await mesh.weft(['apply', '-f', '-'], `apiVersion: weft.dev/v1alpha1
-kind: MeshConfig
-metadata: { name: mesh, namespace: weft-system }
-spec:
-  extensionProviders:
-  - name: otel
-    opentelemetry: { service: 127.0.0.1, port: ${receiver.port} }
-  defaultProviders: { tracing: [otel] }
-  defaultConfig: { tracing: { sampling: 0 } }
-`);
+  const r = await mesh.weft(['apply', '-f', '-'], tracingMeshConfig(receiver.port));
   assert.equal(r.code, 0, r.stderr);
 });
 after(async () => {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { request } from 'undici';
 import { eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
-import { startOtlpReceiver } from './support/otlp-receiver.js';
+import { startOtlpReceiver, tracingMeshConfig } from './support/otlp-receiver.js';
 import type { OtlpReceiver, ReceivedSpan } from './support/otlp-receiver.js';
 
 let mesh: MeshRun;
@@ -24,19 +24,7 @@ const FQDN = (svc: string): string => `${svc}.default.svc.cluster.local:9080/*`;
 before(async () => {
   receiver = await startOtlpReceiver();
   mesh = await startMesh(['examples/bookinfo'], { isolation: 'none' });
-  // Istio's way: an opentelemetry extension provider, chosen by defaultProviders; sampling 0 so that only forced
-  // and client-sampled requests are traced.
-  const meshConfig = `apiVersion: weft.dev/v1alpha1
-kind: MeshConfig
-metadata: { name: mesh, namespace: weft-system }
-spec:
-  extensionProviders:
-  - name: otel
-    opentelemetry: { service: 127.0.0.1, port: ${receiver.port} }
-  defaultProviders: { tracing: [otel] }
-  defaultConfig: { tracing: { sampling: 0 } }
-`;
-  const r = await mesh.weft(['apply', '-f', '-'], meshConfig);
+  const r = await mesh.weft(['apply', '-f', '-'], tracingMeshConfig(receiver.port));
   assert.equal(r.code, 0, r.stderr);
 });
 after(async () => {

@@ -8,7 +8,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { proxyStatuses } from './support/config-sync.js';
-import { meshTraces, run } from './support/netns-traces.js';
 import * as egress from './support/egress-calls.js';
 
 const w = await egress.egressFile('pods-egress-entries');
@@ -68,13 +67,5 @@ test('egress from pods: ServiceEntry by Host, SNI and address, names in the pod,
     assert.match(r.stdout, /^\d+\.\d+\.\d+\.\d+\s+httpbin\.org/);
   });
 
-  await t.test('a stop leaves nothing of the mesh, and closing the outside network removes it', async () => {
-    await w.mesh().stop('SIGTERM');
-    assert.deepEqual(await meshTraces(w.digest), []);
-    await out.close();
-    const netns = (await run('ip', ['netns', 'list'])).stdout;
-    assert.ok(!netns.split('\n').some((l) => l.split(' ')[0] === out.netns), `${out.netns} is left`);
-    const links = (await run('ip', ['-o', 'link'])).stdout;
-    assert.ok(!links.includes(out.hostLink), `${out.hostLink} is left`);
-  });
+  await t.test('a stop leaves nothing of the mesh, and closing the outside network removes it', () => w.stopAndAssertNothingLeft());
 });

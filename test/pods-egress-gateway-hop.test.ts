@@ -13,37 +13,19 @@ import { eventually } from './support/mesh-process.js';
 import { accessLines } from './support/access-log.js';
 import { egressFile, httpCall, httpsCall, PLAIN, SECURE } from './support/egress-calls.js';
 import type { AccessLine } from './support/access-log.js';
-import { mutualEgressRoute } from './support/egress-gateway-task.js';
+import { EGRESS_GATEWAY_HOST, egressGateway, mutualEgressRoute, staticEntry } from './support/egress-gateway-task.js';
 
 const w = await egressFile('egress-gateway-hop');
-const GATEWAY = 'istio-egressgateway.istio-system.svc.cluster.local';
 
 /** Istio's task, HTTP part: mesh → the egress gateway (subset from a DestinationRule) → the external host. */
 function httpThroughGateway(address: string): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: plain, namespace: external }
-spec:
-  hosts: [${PLAIN}]
-  location: MESH_EXTERNAL
-  resolution: STATIC
-  endpoints: [{ address: "${address}" }]
-  ports: [{ number: 80, name: http-port, protocol: HTTP }]
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: { name: istio-egressgateway, namespace: default }
-spec:
-  selector: { istio: egressgateway }
-  servers:
-  - port: { number: 80, name: http, protocol: HTTP }
-    hosts: [${PLAIN}]
----
+  return `${staticEntry({ name: 'plain', namespace: 'external', host: PLAIN, address, port: { number: 80, name: 'http-port', protocol: 'HTTP' } })}---
+${egressGateway({ name: 'istio-egressgateway', host: PLAIN, port: { number: 80, name: 'http', protocol: 'HTTP' } })}---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: egressgateway-for-plain, namespace: default }
 spec:
-  host: ${GATEWAY}
+  host: ${EGRESS_GATEWAY_HOST}
   subsets: [{ name: plain }]
 ---
 apiVersion: networking.istio.io/v1
@@ -54,7 +36,7 @@ spec:
   gateways: [istio-egressgateway, mesh]
   http:
   - match: [{ gateways: [mesh], port: 80 }]
-    route: [{ destination: { host: ${GATEWAY}, subset: plain, port: { number: 80 } } }]
+    route: [{ destination: { host: ${EGRESS_GATEWAY_HOST}, subset: plain, port: { number: 80 } } }]
   - match: [{ gateways: [istio-egressgateway], port: 80 }]
     route: [{ destination: { host: ${PLAIN}, port: { number: 80 } }, weight: 100 }]
 `;
@@ -62,31 +44,13 @@ spec:
 
 /** Istio's task, HTTPS part: TLS routed by SNI, mesh → the gateway on 443 → the external host, passed through. */
 function httpsThroughGateway(address: string): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: secure, namespace: external }
-spec:
-  hosts: [${SECURE}]
-  location: MESH_EXTERNAL
-  resolution: STATIC
-  endpoints: [{ address: "${address}" }]
-  ports: [{ number: 443, name: tls, protocol: TLS }]
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: { name: istio-egressgateway-secure, namespace: default }
-spec:
-  selector: { istio: egressgateway }
-  servers:
-  - port: { number: 443, name: tls, protocol: TLS }
-    hosts: [${SECURE}]
-    tls: { mode: PASSTHROUGH }
----
+  return `${staticEntry({ name: 'secure', namespace: 'external', host: SECURE, address, port: { number: 443, name: 'tls', protocol: 'TLS' } })}---
+${egressGateway({ name: 'istio-egressgateway-secure', host: SECURE, port: { number: 443, name: 'tls', protocol: 'TLS' }, tlsMode: 'PASSTHROUGH' })}---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: egressgateway-for-secure, namespace: default }
 spec:
-  host: ${GATEWAY}
+  host: ${EGRESS_GATEWAY_HOST}
   subsets: [{ name: secure }]
 ---
 apiVersion: networking.istio.io/v1
@@ -97,7 +61,7 @@ spec:
   gateways: [mesh, istio-egressgateway-secure]
   tls:
   - match: [{ gateways: [mesh], port: 443, sniHosts: [${SECURE}] }]
-    route: [{ destination: { host: ${GATEWAY}, subset: secure, port: { number: 443 } } }]
+    route: [{ destination: { host: ${EGRESS_GATEWAY_HOST}, subset: secure, port: { number: 443 } } }]
   - match: [{ gateways: [istio-egressgateway-secure], port: 443, sniHosts: [${SECURE}] }]
     route: [{ destination: { host: ${SECURE}, port: { number: 443 } }, weight: 100 }]
 `;

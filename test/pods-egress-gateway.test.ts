@@ -21,6 +21,7 @@ import type { OutsideNetwork } from './support/outside-netns.js';
 import { accessLines } from './support/access-log.js';
 import { applyAndSync } from './support/config-sync.js';
 import { PLAIN, SECURE } from './support/egress-calls.js';
+import { egressGateway, staticEntry } from './support/egress-gateway-task.js';
 
 const skip = await podTestSkipReason(['iptables', 'setpriv', 'curl', 'getent', 'openssl']);
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-egress-gateway-'));
@@ -36,25 +37,8 @@ cleanup('pods-egress-gateway', async () => {
 
 /** Istio's task with the outside server standing in for edition.cnn.com: a STATIC entry pins where it goes. */
 function throughGateway(address: string): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: plain, namespace: default }
-spec:
-  hosts: [${PLAIN}]
-  location: MESH_EXTERNAL
-  resolution: STATIC
-  endpoints: [{ address: "${address}" }]
-  ports: [{ number: 80, name: http, protocol: HTTP }]
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: { name: plain-egress, namespace: default }
-spec:
-  selector: { istio: egressgateway }
-  servers:
-  - port: { number: 80, name: http, protocol: HTTP }
-    hosts: [${PLAIN}]
----
+  return `${staticEntry({ name: 'plain', namespace: 'default', host: PLAIN, address, port: { number: 80, name: 'http', protocol: 'HTTP' } })}---
+${egressGateway({ name: 'plain-egress', host: PLAIN, port: { number: 80, name: 'http', protocol: 'HTTP' } })}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: plain-through-egress-gateway, namespace: default }
@@ -65,26 +49,8 @@ spec:
   - match: [{ gateways: [plain-egress], port: 80 }]
     route: [{ destination: { host: ${PLAIN}, port: { number: 80 } } }]
 ---
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: secure, namespace: default }
-spec:
-  hosts: [${SECURE}]
-  location: MESH_EXTERNAL
-  resolution: STATIC
-  endpoints: [{ address: "${address}" }]
-  ports: [{ number: 443, name: tls, protocol: TLS }]
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: { name: secure-egress, namespace: default }
-spec:
-  selector: { istio: egressgateway }
-  servers:
-  - port: { number: 443, name: tls, protocol: TLS }
-    hosts: [${SECURE}]
-    tls: { mode: PASSTHROUGH }
----
+${staticEntry({ name: 'secure', namespace: 'default', host: SECURE, address, port: { number: 443, name: 'tls', protocol: 'TLS' } })}---
+${egressGateway({ name: 'secure-egress', host: SECURE, port: { number: 443, name: 'tls', protocol: 'TLS' }, tlsMode: 'PASSTHROUGH' })}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: secure-through-egress-gateway, namespace: default }

@@ -2,65 +2,25 @@
  * `weft up --isolation=netns`: every Workload and its sidecar in a network namespace of its own, traffic between
  * pods through their sidecars, apps unreachable on the host's loopback, the host's forwarding and masquerading in
  * the mesh's own chains (never into another mesh's bridge; nothing else forwarded where forwarding is weft's), and
- * nothing of the mesh left in the kernel (forwarding back as it was) after a clean stop,
- * or after a crash once the next `weft up` on the same state directory has started. As root, bookinfo runs in
- * network namespaces without being asked, names resolve through the sidecar's DNS, a Service applied later too.
- * Root and `ip netns` are required; without them the test is skipped.
+ * nothing of the mesh left in the kernel (forwarding back as it was) after a clean stop. (After a crash:
+ * pods-netns-crash.test.ts; bookinfo, netns by default: pods-netns-bookinfo.test.ts.) Root and `ip netns` are
+ * required; without them the test is skipped.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { request } from 'undici';
-import { meshDigest } from '../src/mesh/netns/pod-names.js';
 import { LEDGER_FILE } from '../src/mesh/netns/index.js';
-import { alive, eventually, startMesh } from './support/mesh-process.js';
-import type { MeshRun } from './support/mesh-process.js';
-import { meshTraces, removeMeshObjects, run, podTestSkipReason } from './support/netns-traces.js';
+import { meshTraces, run } from './support/netns-traces.js';
 import { addTestNetns, TEST_NETNS_PREFIX } from './support/test-netns.js';
 import type { TestNetns } from './support/test-netns.js';
-import { cleanup } from './support/cleanup.js';
+import { assertForwardingRestored, IP_FORWARD } from './support/ip-forward.js';
+import { netnsMeshFile } from './support/netns-mesh-file.js';
 
+const { skip, stateDir, digest, forwardingBefore, up } = await netnsMeshFile('pods-netns');
 
-const skip = await podTestSkipReason([]);
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-netns-'));
-const digest = meshDigest(stateDir);
-const bookinfoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-netns-bookinfo-'));
-const runs: MeshRun[] = [];
-const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
-/** Forwarding as it was before any mesh on this machine (another may be running: it keeps that value in /run/weft). */
-const FORWARDING_BEFORE_WEFT = '/run/weft/ip-forward-before-weft';
-const forwardingBefore = skip ? '' : fs.readFileSync(fs.existsSync(FORWARDING_BEFORE_WEFT) ? FORWARDING_BEFORE_WEFT : IP_FORWARD, 'utf8').trim();
-
-/** Without http_proxy: the app's own connection, as an app unaware of the mesh makes it. */
-const direct = ['env', '-u', 'http_proxy', '-u', 'HTTP_PROXY'];
-
-/** Forwarding is back as it was before any mesh, unless another mesh's bridge is up: that one restores it at its stop. */
-async function assertForwardingRestored(): Promise<void> {
-  const bridges = (await run('ip', ['-o', 'link', 'show', 'type', 'bridge'])).stdout;
-  if (/ weft0-[0-9a-f]{6}[:@]/.test(bridges)) return;
-  assert.equal(fs.readFileSync(IP_FORWARD, 'utf8').trim(), forwardingBefore, 'net.ipv4.ip_forward is back to its value before the mesh');
-}
-
-async function up(): Promise<MeshRun> {
-  const r = await startMesh(['examples/httpbin'], { stateDir, extraArgs: ['--isolation=netns'] });
-  runs.push(r);
-  return r;
-}
-
-
-cleanup('pods-netns', async () => {
-  for (const r of runs) await r.stop('SIGTERM');
-  if (skip) return;
-  await removeMeshObjects(digest);
-  await removeMeshObjects(meshDigest(bookinfoDir));
-  fs.rmSync(stateDir, { recursive: true, force: true });
-  fs.rmSync(bookinfoDir, { recursive: true, force: true });
-});
-
-test('pods in network namespaces: isolation, traffic through sidecars, clean stop, cleanup after a crash', { skip, timeout: 170_000 }, async (t) => {
-  let mesh = await up();
+test('pods in network namespaces: isolation, traffic through sidecars, a clean stop', { skip, timeout: 170_000 }, async (t) => {
+  const mesh = await up();
 
   await t.test('one namespace per workload, recorded in mesh.json and the ledger', async () => {
     const m = mesh.mesh();
@@ -185,72 +145,6 @@ test('pods in network namespaces: isolation, traffic through sidecars, clean sto
     await mesh.stop('SIGTERM');
     assert.deepEqual(await meshTraces(digest), []);
     assert.equal(fs.existsSync(path.join(stateDir, LEDGER_FILE)), false);
-    await assertForwardingRestored();
-  });
-
-  await t.test('after SIGKILL of weft up, the next weft up removes the leftovers first', async () => {
-    mesh = await up();
-    const crashed = mesh.mesh();
-    await mesh.stop('SIGKILL');
-    const left = await meshTraces(digest);
-    assert.ok(left.some((l) => l.startsWith('netns ')), 'a crash leaves namespaces behind');
-    assert.ok(left.some((l) => l.startsWith(`iptables-save :weft-${digest}-forward`)), `a crash leaves the host chains behind: ${left.join('\n')}`);
-    // The control plane runs in the root namespace, outside what the pod network cleans up.
-    if (crashed.control.pid) process.kill(crashed.control.pid, 'SIGKILL');
-    const podPids = crashed.workloads.flatMap((w) => [w.appPid, w.proxyPid]).filter((p): p is number => typeof p === 'number');
-    assert.ok(podPids.some((p) => alive(p)), 'pod processes outlive a crashed weft up');
-
-    mesh = await up();
-    await eventually('pod processes of the crashed run to be gone', () => podPids.every((p) => !alive(p)) || undefined, 5000);
-    const r = await mesh.weft(['exec', 'sleep', '--', 'curl', '-s', '-m', '10', '-o', '/dev/null', '-w', '%{http_code}', 'http://httpbin:8000/status/200']);
-    assert.equal(r.stdout, '200', r.stderr);
-    await mesh.stop('SIGTERM');
-    assert.deepEqual(await meshTraces(digest), []);
-    await assertForwardingRestored();
-  });
-});
-
-test('as root, bookinfo runs in network namespaces unasked; names resolve through the sidecar, later Services too', { skip, timeout: 170_000 }, async (t) => {
-  const mesh = await startMesh(['examples/bookinfo'], { stateDir: bookinfoDir, timeoutMs: 120_000 });
-  runs.push(mesh);
-
-  await t.test('netns is the default, and weft up says so', () => {
-    assert.equal(mesh.mesh().isolation, 'netns');
-    assert.match(mesh.output(), /isolation netns/);
-    assert.ok(mesh.mesh().workloads.every((w) => w.netns !== undefined));
-  });
-
-  await t.test('the product page answers through the ingress gateway', async () => {
-    const res = await request(`http://127.0.0.1:${mesh.ingressPort}/productpage`, { headersTimeout: 15_000 });
-    const body = await res.body.text();
-    assert.equal(res.statusCode, 200, body.slice(0, 300));
-    assert.match(body, /Reviews served by:<\/dt><dd>reviews-v\d</);
-  });
-
-  await t.test('a service name resolves in a pod with the standard resolver', async () => {
-    const r = await mesh.weft(['exec', 'productpage-v1', '--', 'getent', 'hosts', 'reviews']);
-    assert.equal(r.code, 0, `getent hosts reviews: ${r.stdout}${r.stderr}`);
-    const [address, ...names] = r.stdout.trim().split(/\s+/);
-    assert.match(address ?? '', /^\d+\.\d+\.\d+\.\d+$/);
-    assert.ok(names.includes('reviews.default.svc.cluster.local'), r.stdout);
-  });
-
-  await t.test('a Service applied after start resolves and answers through the captured connection', async () => {
-    const late = 'apiVersion: v1\nkind: Service\nmetadata: { name: ratings-late, namespace: default }\nspec:\n  selector: { app: ratings }\n  ports: [{ name: http, port: 9080 }]\n';
-    const applied = await mesh.weft(['apply', '-f', '-'], late);
-    assert.equal(applied.code, 0, applied.stderr);
-    await eventually('ratings-late to resolve in productpage’s pod', async () => {
-      const r = await mesh.weft(['exec', 'productpage-v1', '--', 'getent', 'hosts', 'ratings-late']);
-      return r.code === 0 || undefined;
-    }, 20_000);
-    const r = await mesh.weft(['exec', 'productpage-v1', '--', ...direct, 'curl', '-sS', '-m', '10', 'http://ratings-late:9080/ratings/0']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /"Reviewer1"/);
-  });
-
-  await t.test('Ctrl-C leaves nothing of the mesh in the kernel', async () => {
-    await mesh.stop('SIGINT');
-    assert.deepEqual(await meshTraces(meshDigest(bookinfoDir)), []);
-    await assertForwardingRestored();
+    await assertForwardingRestored(forwardingBefore);
   });
 });

@@ -8,8 +8,9 @@ import type { Command } from 'commander';
 import { loadResourcesLeniently } from '../config/load.js';
 import { analyzeResources, formatFinding, schemaFindings } from '../analyze/index.js';
 import type { AnalyzedResource, Finding } from '../analyze/index.js';
-import { ControlClient, processOutput, runVerb } from './client.js';
-import type { CliOutput } from './client.js';
+import { ControlClient } from './client.js';
+import { processOutput, runVerb } from './verb-failure.js';
+import type { CliOutput } from './verb-failure.js';
 import { collectExistingPaths, namespaceName } from './flag-values.js';
 
 interface AnalyzeFlags {

@@ -9,8 +9,9 @@ import { loadResources } from '../config/load.js';
 import type { AppliedItem } from '../control/api/handler.js';
 import { typeName } from '../control/api/resource-names.js';
 import { WeftError } from '../errors.js';
-import { ControlClient, processOutput, runVerb } from './client.js';
-import type { CliOutput } from './client.js';
+import { ControlClient } from './client.js';
+import { processOutput, runVerb } from './verb-failure.js';
+import type { CliOutput } from './verb-failure.js';
 import { collectExistingPaths } from './flag-values.js';
 
 /** `virtualservice.networking.istio.io/bookinfo created`, `service/details unchanged`. */

@@ -15,8 +15,10 @@ import type { EnforcedConfig } from '../control/enforced-config.js';
 import { MAX_AUDIT_PAGE } from '../control/store/types.js';
 import { stateDirLayout } from '../mesh/state-dir.js';
 import { WeftError } from '../errors.js';
-import { ControlClient, processOutput, runVerb } from './client.js';
-import type { AuditLogQuery, CliOutput } from './client.js';
+import { ControlClient } from './client.js';
+import { processOutput, runVerb } from './verb-failure.js';
+import type { AuditLogQuery } from './client.js';
+import type { CliOutput } from './verb-failure.js';
 import { existingFile } from './flag-values.js';
 import { formatTable } from './text-table.js';
 

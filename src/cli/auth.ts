@@ -10,8 +10,9 @@ import type { CredentialSummary } from '../control/api/credentials.js';
 import { ALL_NAMESPACES, API_OBJECT_KINDS, API_VERBS, ROLE_NAMES, describePermission } from '../control/api/rbac.js';
 import type { RoleBinding } from '../control/api/rbac.js';
 import { WeftError } from '../errors.js';
-import type { CliOutput } from './client.js';
-import { ControlClient, processOutput, runVerb } from './client.js';
+import type { CliOutput } from './verb-failure.js';
+import { ControlClient } from './client.js';
+import { processOutput, runVerb } from './verb-failure.js';
 import { namespaceName } from './flag-values.js';
 import { formatTable } from './text-table.js';
 

@@ -13,8 +13,9 @@ import type { MeshConfigSpec, MeshSettings } from '../config/kinds/mesh-config.j
 import { compileAuthorizationPolicies, formatDecision, listApplicablePolicies, parseRequestFile } from '../authz/index.js';
 import type { AuthzPolicyInput } from '../authz/index.js';
 import { WeftError } from '../errors.js';
-import { ControlClient, processOutput, runVerb } from './client.js';
-import type { CredentialSource } from './client.js';
+import { ControlClient } from './client.js';
+import { processOutput, runVerb } from './verb-failure.js';
+import type { CredentialSource } from './control-plane-locator.js';
 import { collectExistingPaths, existingFile, namespaceName } from './flag-values.js';
 import { formatTable } from './text-table.js';
 

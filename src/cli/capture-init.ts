@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { CAPTURE_OUTBOUND_PORT, SIDECAR_ADMIN_PORT, SIDECAR_UID, captureRules } from '../mesh/netns/capture-rules.js';
 import { SIDECAR_DNS_PORT } from '../proxyconfig/types.js';
 import { WeftError } from '../errors.js';
-import { processOutput, runVerb } from './client.js';
+import { processOutput, runVerb } from './verb-failure.js';
 import { portNumber } from './flag-values.js';
 
 const run = promisify(execFile);

@@ -8,11 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import { Command } from 'commander';
 import type { ApiFixture } from '../control/api/api-server.fixture.js';
 import { startApiFixture } from '../control/api/api-server.fixture.js';
-import { WeftError, isWeftError } from '../errors.js';
+import { isWeftError } from '../errors.js';
 import type { MeshFile } from '../mesh/mesh-file.js';
 import { stateDirLayout } from '../mesh/state-dir.js';
 import { registerApplyCommand } from './apply.js';
-import { ControlClient, describeCliFailure } from './client.js';
+import { ControlClient } from './client.js';
 import { registerDeleteCommand } from './delete.js';
 import { registerGetCommand } from './get.js';
 
@@ -83,12 +83,6 @@ describe('finding the mesh', () => {
         await impostor.close();
       }
     }
-  });
-
-  test('failures read as kubectl writes them', () => {
-    const local = new WeftError('CONFIG_INVALID', 'a.yaml:3:5: spec.hosts: required', { status: 400 });
-    assert.equal(describeCliFailure(local), 'error: a.yaml:3:5: spec.hosts: required');
-    assert.equal(describeCliFailure(new Error('boom')), 'error: boom');
   });
 });
 

@@ -1,13 +1,11 @@
 /**
- * How every CLI verb reaches the control plane: find the running mesh from the state directory (address,
- * admin credential, the CA to trust), then speak the JSON API over HTTPS. Also the one place that turns a
- * failure into the line a person reads on stderr, in kubectl's wording where kubectl has one.
+ * How every CLI verb reaches the control plane: the JSON API over HTTPS, at the address the state directory names
+ * (control-plane-locator.ts), checking the server is the control plane by its SPIFFE ID. The API's error answers
+ * come back as the WeftError the server raised (verb-failure.ts).
  */
-import { processAlive } from '../mesh/process-alive.js';
 import type { PeerCertificate } from 'node:tls';
 import { spiffeIdOfPeer } from '../identity/tls-peer.js';
 import { CONTROL_PLANE_SERVICE_ACCOUNT } from '../push/protocol.js';
-import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Resource, ResourceKey } from '../config/resource.js';
@@ -19,40 +17,13 @@ import type { AuditEntry } from '../control/store/audit-chain.js';
 import type { EnforcedConfig } from '../control/enforced-config.js';
 import type { RunningProxyConfig } from '../control/api/proxy-config-routes.js';
 import type { ProxyRuntimeReport } from '../push/runtime-report.js';
-import type { WeftErrorCode } from '../errors.js';
-import { WeftError, isWeftError } from '../errors.js';
-import type { MeshFile } from '../mesh/mesh-file.js';
-import { stateDirLayout } from '../mesh/state-dir.js';
+import { WeftError } from '../errors.js';
+import { locateControlPlane } from './control-plane-locator.js';
+import type { ControlPlaneLocation, CredentialSource } from './control-plane-locator.js';
+import { apiError } from './verb-failure.js';
 
-export interface ControlClientOptions {
-  /** host:port of the control plane's API. */
-  address: string;
-  credential: string;
-  /** PEM of the CA that issued the API's certificate. */
-  caPem: string;
+export interface ControlClientOptions extends ControlPlaneLocation {
   timeoutMs?: number;
-}
-
-/**
- * Where the CLI's credential comes from, first found wins: `--credential-file`, then WEFT_CREDENTIAL, then the
- * mesh-admin credential `weft up` wrote to the state directory.
- */
-export interface CredentialSource {
-  credentialFile?: string;
-  env?: Readonly<Record<string, string | undefined>>;
-}
-
-async function readCredential(stateDirFile: string, source: CredentialSource): Promise<string> {
-  if (source.credentialFile !== undefined) {
-    try {
-      return (await readFile(source.credentialFile, 'utf8')).trim();
-    } catch (err) {
-      throw new WeftError('BAD_REQUEST', `cannot read the credential file ${source.credentialFile}: ${(err as Error).message}`, { cause: err });
-    }
-  }
-  const fromEnv = (source.env ?? process.env)['WEFT_CREDENTIAL']?.trim();
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  return (await readFile(stateDirFile, 'utf8')).trim();
 }
 
 /** One kept revision as the history route lists it. */
@@ -80,13 +51,6 @@ export interface DeletedItem {
   namespace: string;
   name: string;
 }
-
-function notRunning(dir: string, why: string): WeftError {
-  return new WeftError('MESH_NOT_RUNNING', `no mesh is running in ${dir} (start one with: weft up PATH)`, {
-    detail: { reason: why },
-  });
-}
-
 
 function checkControlPlaneIdentity(_host: string, cert: PeerCertificate): Error | undefined {
   const id = spiffeIdOfPeer(cert);
@@ -118,44 +82,7 @@ export class ControlClient {
    * if there is none or it died.
    */
   static async fromStateDir(stateDir: string, source: CredentialSource = {}): Promise<ControlClient> {
-    const layout = stateDirLayout(stateDir);
-    // A control plane `weft up` did not start (a replica on another machine): WEFT_CONTROL_ADDRESS names it, and the
-    // state directory holds only the credential and the trust bundle.
-    const remote = (source.env ?? process.env)['WEFT_CONTROL_ADDRESS']?.trim();
-    if (remote !== undefined && remote !== '') {
-      const [credential, caPem] = await Promise.all([readCredential(layout.adminCredentialFile, source), readFile(layout.trustBundleFile, 'utf8')]).catch(
-        (err: unknown) => {
-          if (isWeftError(err)) throw err;
-          throw notRunning(layout.root, (err as Error).message);
-        },
-      );
-      return new ControlClient({ address: remote, credential, caPem });
-    }
-    let mesh: MeshFile;
-    try {
-      mesh = JSON.parse(await readFile(layout.meshFile, 'utf8')) as MeshFile;
-    } catch (err) {
-      throw notRunning(layout.root, `cannot read ${layout.meshFile}: ${(err as Error).message}`);
-    }
-    if (typeof mesh.control?.address !== 'string' || mesh.control.address === '') {
-      throw notRunning(layout.root, 'the mesh file names no control plane address');
-    }
-    // A mesh file left behind by a killed `weft up` must not send us to whatever now holds that port.
-    if (typeof mesh.pid === 'number' && !processAlive(mesh.pid)) {
-      throw notRunning(layout.root, `weft up (pid ${mesh.pid}) is no longer running`);
-    }
-    let credential: string;
-    let caPem: string;
-    try {
-      [credential, caPem] = await Promise.all([
-        readCredential(layout.adminCredentialFile, source),
-        readFile(layout.trustBundleFile, 'utf8'),
-      ]);
-    } catch (err) {
-      if (isWeftError(err)) throw err;
-      throw notRunning(layout.root, (err as Error).message);
-    }
-    return new ControlClient({ address: mesh.control.address, credential, caPem });
+    return new ControlClient(await locateControlPlane(stateDir, source));
   }
 
   /** `at`: a revision number or an RFC 3339 time; the list as it was then. */
@@ -299,62 +226,4 @@ function proxyPath(id: string): string {
 
 function keyPath(key: ResourceKey): string {
   return [key.kind, key.namespace, key.name].map(encodeURIComponent).join('/');
-}
-
-/** Errors the control plane answered with, as opposed to those found on this side (e.g. a bad local file). */
-const fromServer = new WeakSet<WeftError>();
-
-/** The API's `{ error: { code, message, detail } }` as the WeftError the server raised. */
-function apiError(status: number, body: unknown): WeftError {
-  const e = (body as { error?: { code?: unknown; message?: unknown; detail?: unknown } } | null)?.error;
-  const message = typeof e?.message === 'string' ? e.message : `the control plane answered ${status}`;
-  const known = typeof e?.code === 'string' && e.code !== 'INTERNAL';
-  const code = (known ? e.code : 'STORE') as WeftErrorCode;
-  const detail = typeof e?.detail === 'object' && e.detail !== null ? (e.detail as Record<string, unknown>) : undefined;
-  const err = new WeftError(code, message, detail === undefined ? { status } : { status, detail });
-  fromServer.add(err);
-  return err;
-}
-
-/** kubectl's reason words for the server's answers. */
-const SERVER_REASON: Partial<Record<WeftErrorCode, string>> = {
-  NOT_FOUND: 'NotFound',
-  FORBIDDEN: 'Forbidden',
-  UNAUTHENTICATED: 'Unauthorized',
-  CONFLICT: 'Conflict',
-  BAD_REQUEST: 'BadRequest',
-  CONFIG_INVALID: 'Invalid',
-  ADMISSION_REFUSED: 'Invalid',
-  CONFIG_UNKNOWN_KIND: 'Invalid',
-};
-
-/**
- * The stderr text for a failed verb: `Error from server (Reason): ...` for the API's refusals (they carry an
- * HTTP status), `error: ...` for everything found locally. Never a stack trace for a coded error.
- */
-export function describeCliFailure(err: unknown): string {
-  if (!isWeftError(err)) return `error: ${err instanceof Error ? err.message : String(err)}`;
-  const reason = fromServer.has(err) ? (SERVER_REASON[err.code] ?? 'InternalError') : undefined;
-  return reason === undefined ? `error: ${err.message}` : `Error from server (${reason}): ${err.message}`;
-}
-
-/** Where a verb prints: the process's streams, or a test's buffers. */
-export interface CliOutput {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-export const processOutput: CliOutput = {
-  out: (text) => void process.stdout.write(text),
-  err: (text) => void process.stderr.write(text),
-};
-
-/** Runs a verb's body: a failure goes to stderr as one message and sets exit code 1. */
-export async function runVerb(io: CliOutput, body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (err) {
-    io.err(`${describeCliFailure(err)}\n`);
-    process.exitCode = 1;
-  }
 }

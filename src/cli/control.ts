@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { runControlPlane } from '../control/control-plane.js';
 import { meshConfigWithDefaults } from '../config/kinds/mesh-config.js';
-import { processOutput, runVerb } from './client.js';
+import { processOutput, runVerb } from './verb-failure.js';
 import { exitWhenOrphaned } from '../parent-watch.js';
 import { existingFile, ipv4Cidr, ipv4HostPort, namespaceName, positiveDuration, trustDomain } from './flag-values.js';
 import { caFilesOf } from './ca-files.js';

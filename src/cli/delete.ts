@@ -8,8 +8,10 @@ import type { ResourceKey } from '../config/resource.js';
 import { typeName } from '../control/api/resource-names.js';
 import { WeftError } from '../errors.js';
 import { collectExistingPaths, namespaceName } from './flag-values.js';
-import type { CliOutput, DeletedItem } from './client.js';
-import { ControlClient, processOutput, runVerb } from './client.js';
+import type { DeletedItem } from './client.js';
+import type { CliOutput } from './verb-failure.js';
+import { ControlClient } from './client.js';
+import { processOutput, runVerb } from './verb-failure.js';
 import { resolveKind } from './get.js';
 
 /** `virtualservice.networking.istio.io "bookinfo" deleted` */

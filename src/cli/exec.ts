@@ -7,7 +7,7 @@ import type { MeshFile } from '../mesh/mesh-file.js';
 import { stateDirLayout } from '../mesh/state-dir.js';
 import { findIpCommand } from '../mesh/netns/ip-command.js';
 import { explicitProxyEnv } from '../mesh/explicit-proxy-env.js';
-import { processOutput, runVerb } from './client.js';
+import { processOutput, runVerb } from './verb-failure.js';
 import { namespaceName } from './flag-values.js';
 
 export function registerExecCommand(program: Command): void {

@@ -11,8 +11,9 @@ import { KINDS, kindByName } from '../config/kinds/index.js';
 import type { KindInfo } from '../config/kinds/index.js';
 import type { StoredResource } from '../control/store/types.js';
 import { WeftError } from '../errors.js';
-import { ControlClient, processOutput, runVerb } from './client.js';
-import type { CliOutput } from './client.js';
+import { ControlClient } from './client.js';
+import { processOutput, runVerb } from './verb-failure.js';
+import type { CliOutput } from './verb-failure.js';
 import { namespaceName } from './flag-values.js';
 
 export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml';

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { parseProxySettings } from '../proxy/settings.js';
 import { runProxy } from '../proxy/main.js';
-import { processOutput, runVerb } from './client.js';
+import { processOutput, runVerb } from './verb-failure.js';
 import { exitWhenOrphaned } from '../parent-watch.js';
 
 export function registerProxyCommand(program: Command): void {

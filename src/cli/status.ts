@@ -5,7 +5,8 @@ import { stateDirLayout } from '../mesh/state-dir.js';
 import type { MeshFile } from '../mesh/mesh-file.js';
 import { Option } from 'commander';
 import type { ProxyStatus } from '../control/push-server.js';
-import { ControlClient, processOutput, runVerb } from './client.js';
+import { ControlClient } from './client.js';
+import { processOutput, runVerb } from './verb-failure.js';
 import { formatTable } from './text-table.js';
 
 export function formatStatus(address: string, proxies: ProxyStatus[], now = Date.now()): string {

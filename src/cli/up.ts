@@ -10,7 +10,7 @@ import { chooseIsolation, DEFAULT_POD_RANGE } from '../mesh/netns/index.js';
 import type { Isolation } from '../mesh/netns/index.js';
 import { exitWhenOrphaned } from '../parent-watch.js';
 import { formatMeshTable } from './mesh-table.js';
-import { processOutput, runVerb } from './client.js';
+import { processOutput, runVerb } from './verb-failure.js';
 import { WeftError } from '../errors.js';
 import { caFilesOf } from './ca-files.js';
 import { existingFile, ipv4Cidr, portMapping, portNumber, positiveDuration } from './flag-values.js';

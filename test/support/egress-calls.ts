@@ -12,7 +12,7 @@ import { cleanup } from './cleanup.js';
 import { applyAndSync as applyConfig } from './config-sync.js';
 import { startMesh } from './mesh-process.js';
 import type { MeshRun } from './mesh-process.js';
-import { removeMeshObjects, podTestSkipReason } from './netns-traces.js';
+import { meshTraces, removeMeshObjects, podTestSkipReason, run } from './netns-traces.js';
 import { startOutsideNetwork } from './outside-netns.js';
 import type { OutsideNetwork } from './outside-netns.js';
 
@@ -127,6 +127,8 @@ export interface EgressFile extends EgressWorld {
   start(block: string, config?: (address: string) => string[], paths?: readonly string[]): Promise<void>;
   /** `weft apply` (or delete) and wait until the named proxies acknowledged a new config. */
   applyAndSync(source: { file: string } | { yaml: string }, changed: readonly string[], verb?: 'apply' | 'delete'): Promise<void>;
+  /** Stops the mesh and closes the outside network, and asserts that nothing of either is left in the kernel. */
+  stopAndAssertNothingLeft(): Promise<void>;
 }
 
 export async function egressFile(what: string): Promise<EgressFile> {
@@ -166,6 +168,17 @@ export async function egressFile(what: string): Promise<EgressFile> {
     applyAndSync(source, changed, verb = 'apply') {
       assert.ok(mesh, 'mesh is up');
       return applyConfig(mesh, verb, source, changed);
+    },
+    async stopAndAssertNothingLeft() {
+      assert.ok(mesh && outside, 'mesh and outside network are up');
+      await mesh.stop('SIGTERM');
+      assert.deepEqual(await meshTraces(digest), []);
+      const out = outside;
+      await out.close();
+      const netns = (await run('ip', ['netns', 'list'])).stdout;
+      assert.ok(!netns.split('\n').some((l) => l.split(' ')[0] === out.netns), `${out.netns} is left`);
+      const links = (await run('ip', ['-o', 'link'])).stdout;
+      assert.ok(!links.includes(out.hostLink), `${out.hostLink} is left`);
     },
   };
 }

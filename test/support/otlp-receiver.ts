@@ -69,6 +69,23 @@ export interface OtlpReceiver {
   close(): Promise<void>;
 }
 
+/**
+ * Istio's way to trace to the receiver: an opentelemetry extension provider, chosen by defaultProviders; sampling 0,
+ * so that only forced and client-sampled requests are traced.
+ */
+export function tracingMeshConfig(receiverPort: number): string {
+  return `apiVersion: weft.dev/v1alpha1
+kind: MeshConfig
+metadata: { name: mesh, namespace: weft-system }
+spec:
+  extensionProviders:
+  - name: otel
+    opentelemetry: { service: 127.0.0.1, port: ${receiverPort} }
+  defaultProviders: { tracing: [otel] }
+  defaultConfig: { tracing: { sampling: 0 } }
+`;
+}
+
 export async function startOtlpReceiver(host = '127.0.0.1'): Promise<OtlpReceiver> {
   const r: OtlpReceiver = { port: 0, spans: [], rejected: 0, close: () => Promise.resolve() };
   const server = http.createServer((req, res) => {

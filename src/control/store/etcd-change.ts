@@ -1,6 +1,6 @@
 /**
  * One attempt at a store change on etcd: what it read (the revision and the chain head), and the writes it will
- * commit together (objects, history records, chain entries); etcd-store.ts commits them with a compare-and-swap.
+ * commit together (objects, history records, chain entries); etcd-writes.ts commits them with a compare-and-swap.
  */
 import type { ResourceKey } from '../../config/resource.js';
 import { sealEntry } from './audit-chain.js';

@@ -9,28 +9,20 @@ import { resourceKeyString } from '../../config/resource.js';
 import { WeftError, isWeftError } from '../../errors.js';
 import type { AuditEntry, AuditEvent, AuditLogFilter } from './audit-chain.js';
 import { SqliteCredentialRecords } from './credential-records.js';
-import { jsonDiff } from './json-diff.js';
-import {
-  canonicalJson,
-  checkDistinctKeys,
-  checkStorable,
-  contentSha256,
-  sameDesiredState,
-  storedForm,
-} from './resource-content.js';
+import { canonicalJson, checkDistinctKeys, checkStorable, sameDesiredState, storedForm } from './resource-content.js';
 import { SqliteAuditChain } from './sqlite-audit-chain.js';
 import { PreparedContent } from './audit-prepared.js';
 import type { CanonicalCache } from './audit-prepared.js';
+import { recordChange } from './sqlite-change.js';
 import { SqliteHistory } from './sqlite-history.js';
+import { SqliteResources } from './sqlite-resources.js';
 import { migrate } from './sqlite-schema.js';
 import { SqliteTokenStore } from './sqlite-token-store.js';
 import type {
   Actor,
   ApplyOutcome,
-  AuditActor,
   AuditFilter,
   AuditRecord,
-  AuditVerb,
   Clock,
   ControlStore,
   ResourceFilter,
@@ -53,14 +45,11 @@ export interface SqliteStore extends ControlStore {
   readonly credentials: SqliteCredentialRecords;
 }
 
-function actorOf(actor: Actor): AuditActor {
-  return typeof actor === 'string' ? { name: actor } : actor;
-}
-
 class SqliteResourceStore implements SqliteStore {
   readonly tokens: SqliteTokenStore;
   readonly credentials: SqliteCredentialRecords;
   readonly #db: Database.Database;
+  readonly #resources: SqliteResources;
   readonly #chain: SqliteAuditChain;
   readonly #history: SqliteHistory;
   readonly #clock: Clock;
@@ -71,6 +60,7 @@ class SqliteResourceStore implements SqliteStore {
 
   constructor(db: Database.Database, options: SqliteStoreOptions) {
     this.#db = db;
+    this.#resources = new SqliteResources(db);
     this.#chain = new SqliteAuditChain(db);
     this.#history = new SqliteHistory(db);
     this.#clock = options.clock ?? Date.now;
@@ -81,24 +71,15 @@ class SqliteResourceStore implements SqliteStore {
   }
 
   async revision(): Promise<number> {
-    return this.#run(() => this.#currentRevision());
+    return this.#run(() => this.#resources.revision());
   }
 
   async list(filter: ResourceFilter = {}): Promise<StoredResource[]> {
-    return this.#run(() => {
-      const rows = this.#db
-        .prepare(
-          `SELECT body FROM resources
-           WHERE (@kind IS NULL OR kind = @kind) AND (@namespace IS NULL OR namespace = @namespace)
-           ORDER BY kind, namespace, name`,
-        )
-        .all({ kind: filter.kind ?? null, namespace: filter.namespace ?? null }) as { body: string }[];
-      return rows.map((r) => JSON.parse(r.body) as StoredResource);
-    });
+    return this.#run(() => this.#resources.list(filter));
   }
 
   async get(key: ResourceKey): Promise<StoredResource | undefined> {
-    return this.#run(() => this.#read(key));
+    return this.#run(() => this.#resources.read(key));
   }
 
   async apply(resources: Resource[], actor: Actor): Promise<ApplyOutcome[]> {
@@ -107,16 +88,16 @@ class SqliteResourceStore implements SqliteStore {
     return this.#commit((events) =>
       resources.map((incoming, i): ApplyOutcome => {
         const key = keys[i] as ResourceKey;
-        const previous = this.#read(key);
+        const previous = this.#resources.read(key);
         if (previous !== undefined && sameDesiredState(previous, incoming)) {
           return { key, result: 'unchanged', resource: previous };
         }
-        const revision = this.#bumpRevision();
+        const revision = this.#resources.nextRevision();
         const now = new Date(this.#clock()).toISOString();
         const created = previous?.metadata.creationTimestamp ?? now;
         const stored = storedForm(incoming, revision, created, previous);
-        this.#write(key, stored);
-        this.#audit(revision, now, actor, previous === undefined ? 'create' : 'update', key, previous, stored);
+        this.#resources.write(key, stored);
+        recordChange(this.#chain, this.#history, { revision, time: now, actor, verb: previous === undefined ? 'create' : 'update', key, before: previous, after: stored });
         events.push({ revision, type: 'put', resource: stored });
         return { key, result: previous === undefined ? 'created' : 'configured', resource: stored };
       }),
@@ -126,7 +107,7 @@ class SqliteResourceStore implements SqliteStore {
   async delete(keys: ResourceKey[], actor: Actor): Promise<StoredResource[]> {
     checkDistinctKeys(keys);
     return this.#commit((events) => {
-      const missing = keys.filter((k) => this.#read(k) === undefined);
+      const missing = keys.filter((k) => this.#resources.read(k) === undefined);
       if (missing.length > 0) {
         throw new WeftError('NOT_FOUND', `not found: ${missing.map(resourceKeyString).join(', ')}`, {
           status: 404,
@@ -134,13 +115,11 @@ class SqliteResourceStore implements SqliteStore {
         });
       }
       return keys.map((key) => {
-        const previous = this.#read(key) as StoredResource;
-        const revision = this.#bumpRevision();
+        const previous = this.#resources.read(key) as StoredResource;
+        const revision = this.#resources.nextRevision();
         const now = new Date(this.#clock()).toISOString();
-        this.#db
-          .prepare('DELETE FROM resources WHERE kind = ? AND namespace = ? AND name = ?')
-          .run(key.kind, key.namespace, key.name);
-        this.#audit(revision, now, actor, 'delete', key, previous, undefined);
+        this.#resources.remove(key);
+        recordChange(this.#chain, this.#history, { revision, time: now, actor, verb: 'delete', key, before: previous, after: undefined });
         events.push({ revision, type: 'delete', resource: previous });
         return previous;
       });
@@ -149,17 +128,17 @@ class SqliteResourceStore implements SqliteStore {
 
   async setStatus(key: ResourceKey, status: unknown, actor: Actor): Promise<StoredResource> {
     return this.#commit((events) => {
-      const previous = this.#read(key);
+      const previous = this.#resources.read(key);
       if (previous === undefined) {
         throw new WeftError('NOT_FOUND', `not found: ${resourceKeyString(key)}`, { status: 404, detail: { key } });
       }
-      const revision = this.#bumpRevision();
+      const revision = this.#resources.nextRevision();
       const now = new Date(this.#clock()).toISOString();
       const stored = JSON.parse(
         canonicalJson({ ...previous, metadata: { ...previous.metadata, resourceVersion: String(revision) }, status }),
       ) as StoredResource;
-      this.#write(key, stored);
-      this.#audit(revision, now, actor, 'status', key, previous, stored);
+      this.#resources.write(key, stored);
+      recordChange(this.#chain, this.#history, { revision, time: now, actor, verb: 'status', key, before: previous, after: stored });
       events.push({ revision, type: 'put', resource: stored });
       return stored;
     });
@@ -208,11 +187,11 @@ class SqliteResourceStore implements SqliteStore {
   }
 
   async getAt(key: ResourceKey, revision: number): Promise<StoredResource | undefined> {
-    return this.#run(() => this.#history.getAt(key, revision, this.#currentRevision()));
+    return this.#run(() => this.#history.getAt(key, revision, this.#resources.revision()));
   }
 
   async listAt(filter: ResourceFilter, revision: number): Promise<StoredResource[]> {
-    return this.#run(() => this.#history.listAt(filter, revision, this.#currentRevision()));
+    return this.#run(() => this.#history.listAt(filter, revision, this.#resources.revision()));
   }
 
   async revisionAt(time: string): Promise<number> {
@@ -221,7 +200,7 @@ class SqliteResourceStore implements SqliteStore {
 
   async pruneHistory(floor: number): Promise<number> {
     return this.#run(() =>
-      this.#db.transaction(() => this.#history.prune(Math.min(floor, this.#currentRevision()))).immediate(),
+      this.#db.transaction(() => this.#history.prune(Math.min(floor, this.#resources.revision()))).immediate(),
     );
   }
 
@@ -238,51 +217,6 @@ class SqliteResourceStore implements SqliteStore {
     this.#flushAudit();
     this.#listeners.clear();
     if (this.#db.open) this.#db.close();
-  }
-
-  #currentRevision(): number {
-    return (this.#db.prepare('SELECT revision FROM store_revision WHERE id = 1').get() as { revision: number })
-      .revision;
-  }
-
-  #bumpRevision(): number {
-    return (
-      this.#db.prepare('UPDATE store_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision').get() as {
-        revision: number;
-      }
-    ).revision;
-  }
-
-  #read(key: ResourceKey): StoredResource | undefined {
-    const row = this.#db
-      .prepare('SELECT body FROM resources WHERE kind = ? AND namespace = ? AND name = ?')
-      .get(key.kind, key.namespace, key.name) as { body: string } | undefined;
-    return row === undefined ? undefined : (JSON.parse(row.body) as StoredResource);
-  }
-
-  #write(key: ResourceKey, stored: StoredResource): void {
-    this.#db
-      .prepare('INSERT OR REPLACE INTO resources (kind, namespace, name, revision, body) VALUES (?, ?, ?, ?, ?)')
-      .run(key.kind, key.namespace, key.name, Number(stored.metadata.resourceVersion), canonicalJson(stored));
-  }
-
-  /** The change's chain entry and its history row, in the change's transaction. */
-  #audit(
-    revision: number,
-    time: string,
-    actor: Actor,
-    verb: AuditVerb,
-    key: ResourceKey,
-    before: StoredResource | undefined,
-    after: StoredResource | undefined,
-  ): void {
-    const who = actorOf(actor);
-    const oldSha256 = before === undefined ? null : contentSha256(before);
-    const newSha256 = after === undefined ? null : contentSha256(after);
-    const diff =
-      after === undefined ? [] : before === undefined ? [{ op: 'add' as const, path: '', value: after }] : jsonDiff(before, after);
-    this.#chain.append({ type: 'change', actor: who, verb, key, revision, oldSha256, newSha256, diff }, time);
-    this.#history.record({ revision, key, time, actor: who, verb, contentSha256: newSha256, body: after });
   }
 
   /** Runs `change` in one IMMEDIATE transaction, then tells the watchers what it committed. */

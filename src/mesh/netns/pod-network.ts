@@ -9,10 +9,11 @@ import path from 'node:path';
 import { WeftError } from '../../errors.js';
 import { installCaptureRules } from './capture-rules.js';
 import type { CaptureOptions } from './capture-rules.js';
-import { createHostChain, forwardingClaim, hostChains, hostEgressExists, IP_FORWARD_SYSCTL, isHostEgressKind, removeHostEgress, turnOnForwarding } from './host-egress.js';
+import { createHostChain, forwardingClaim, hostChains, turnOnForwarding } from './host-egress.js';
 import type { CommandRunner } from './ip-command.js';
 import { execCommand } from './ip-command.js';
-import { isMeshName, podNames } from './pod-names.js';
+import { objectExists, removeRecorded } from './ledger-removal.js';
+import { podNames } from './pod-names.js';
 import type { PodNames } from './pod-names.js';
 import { choosePodSubnet, DEFAULT_POD_RANGE, hostAddressesFromIpJson } from './pod-subnet.js';
 import type { HostAddress, PodSubnet } from './pod-subnet.js';
@@ -219,7 +220,7 @@ export class PodNetwork {
 
   /** Records `r` before it is created; an object with its name that the ledger does not list is someone else's. */
   async #claim(r: NetnsResource): Promise<void> {
-    if (!this.#ledger.has(r) && (await exists(r, this.#o))) {
+    if (!this.#ledger.has(r) && (await objectExists(r, this.#o))) {
       const what = r.kind === 'netns' ? 'network namespace' : r.kind === 'link' ? 'link' : 'iptables chain';
       throw new WeftError('NETNS_CONFLICT', `${what} ${r.name} exists but this mesh did not create it; remove it or use another state directory`);
     }
@@ -240,22 +241,6 @@ function chooseServiceSubnet(range: string, taken: HostAddress[], preferred: num
   }
 }
 
-interface Tools {
-  ip: string;
-  iptables: string;
-  run: CommandRunner;
-  kill: (pid: number) => void;
-  log: (line: string) => void;
-  etcNetnsDir: string;
-  procSys: string;
-  runDir: string;
-}
-
-/** Only this mesh's names, and the one host setting weft may change, are ever acted on from the ledger. */
-function owned(names: PodNames, r: NetnsResource): boolean {
-  return r.kind === 'ip-forward' ? r.name === IP_FORWARD_SYSCTL : isMeshName(names, r.name);
-}
-
 /** Local ports in `ss -H -l -t -n` output (State Recv-Q Send-Q Local:Port Peer:Port). */
 export function listeningPorts(ssOutput: string): Set<number> {
   const ports = new Set<number>();
@@ -265,70 +250,6 @@ export function listeningPorts(ssOutput: string): Set<number> {
     if (local && Number.isInteger(port) && port > 0) ports.add(port);
   }
   return ports;
-}
-
-/**
- * Newest first, so veths go before their namespaces, the host's chains before the forwarding they rely on, and
- * the bridge last. Returns how many existed.
- */
-async function removeRecorded(ledger: ResourceLedger, names: PodNames, t: Tools): Promise<number> {
-  let removed = 0;
-  for (const r of [...ledger.resources].reverse()) {
-    if (!owned(names, r)) {
-      t.log(`not removing ${r.kind} ${r.name}: the ledger lists it but it is not named as this mesh's`);
-      ledger.forget(r);
-      continue;
-    }
-    if (await exists(r, t)) {
-      if (isHostEgressKind(r.kind)) {
-        await removeHostEgress(r, t, names.bridge);
-      } else if (r.kind === 'hosts') {
-        fs.rmSync(path.join(t.etcNetnsDir, r.name), { recursive: true, force: true });
-      } else if (r.kind === 'capture') {
-        // Rules live in the pod's namespace, removed with it (it is older, so it comes next).
-      } else if (r.kind === 'netns') {
-        for (const pid of await netnsPids(r.name, t)) t.kill(pid);
-        await t.run(t.ip, ['netns', 'delete', r.name]);
-      } else {
-        await t.run(t.ip, ['link', 'delete', r.name]).catch(async (err: unknown) => {
-          // Deleting a namespace takes its veth peers with it, sometimes a moment later.
-          if (await exists(r, t)) throw err;
-        });
-      }
-      removed++;
-    }
-    ledger.forget(r);
-  }
-  return removed;
-}
-
-async function exists(r: NetnsResource, t: Pick<Tools, 'ip' | 'iptables' | 'run' | 'etcNetnsDir' | 'procSys' | 'runDir'>): Promise<boolean> {
-  if (isHostEgressKind(r.kind)) return hostEgressExists(r, t);
-  if (r.kind === 'hosts') return fs.existsSync(path.join(t.etcNetnsDir, r.name));
-  if (r.kind === 'netns' || r.kind === 'capture') return (await listNetns(t)).includes(r.name);
-  try {
-    await t.run(t.ip, ['link', 'show', 'dev', r.name]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `ip netns list` prints "name" or "name (id: N)" per line. */
-export async function listNetns(t: Pick<Tools, 'ip' | 'run'>): Promise<string[]> {
-  const { stdout } = await t.run(t.ip, ['netns', 'list']);
-  return stdout
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/)[0] ?? '')
-    .filter(Boolean);
-}
-
-async function netnsPids(netns: string, t: Pick<Tools, 'ip' | 'run'>): Promise<number[]> {
-  const { stdout } = await t.run(t.ip, ['netns', 'pids', netns]);
-  return stdout
-    .split('\n')
-    .map((s) => Number(s.trim()))
-    .filter((n) => Number.isInteger(n) && n > 1);
 }
 
 function killProcess(pid: number): void {

@@ -14,6 +14,7 @@ import { parseClientHello } from './client-hello.js';
 import type { OriginalDst } from './original-dst.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
+import { externalService, sidecarConfig } from '../sidecar-config.fixture.js';
 
 /** A listener on loopback that echoes; with a banner it speaks first, as SMTP or MySQL do. */
 const echo = net.createServer((s) => {
@@ -37,41 +38,33 @@ const web = http.createServer((req, res) => res.end(`web saw ${req.headers.host 
 let ports: { echo: number; banner: number; recorder: number; web: number };
 
 function external(source: string, hosts: string[], port: number, protocol: 'http' | 'tls' | 'tcp', over: Partial<ExternalService> = {}): ExternalService {
-  return { source, namespace: 'default', hosts, addresses: [], dns: [], ports: [{ port, name: protocol, protocol, targetPort: port }], location: 'MESH_EXTERNAL', resolution: 'NONE', endpoints: [], ...over };
+  return externalService(source, hosts, [{ port, name: protocol, protocol, targetPort: port }], over);
 }
 
 function config(trafficPolicy: 'REGISTRY_ONLY' | 'ALLOW_ANY'): ProxyConfig {
-  return {
-    schema: 3,
+  return sidecarConfig({
     version: trafficPolicy,
-    proxy: { role: 'sidecar', namespace: 'default', name: 'sleep', spiffeId: 'spiffe://example.org/ns/default/sa/sleep', labels: {} },
-    trustDomain: 'example.org',
-    inbound: null,
-    outbound: {
-      services: [
-        {
-          host: 'web.default.svc.cluster.local',
-          namespace: 'default',
-          aliases: ['web'],
-          // The endpoint accepts plaintext (DISABLE), so the test needs no certificates.
-          ports: [{ port: 8000, name: 'http', protocol: 'http', endpoints: [{ address: '127.0.0.1', inboundPort: ports.web, targetPort: ports.web, spiffeId: 'spiffe://example.org/ns/default/sa/web', mtls: false, workload: 'default/web' }] }],
-          addresses: ['198.19.0.10'],
-        },
-      ],
-      externals: [
-        external('default/outside-http', ['outside.example'], ports.web, 'http'),
-        external('default/api-tls', ['api.example.com'], ports.recorder, 'tls'),
-        external('default/db', ['db.example'], 5432, 'tcp', {
-          addresses: ['203.0.113.0/24'],
-          resolution: 'STATIC',
-          endpoints: [{ address: '127.0.0.1', ports: { tcp: ports.echo } }],
-        }),
-      ],
-      trafficPolicy,
-    },
-    gateway: null,
-    security: { rootNamespace: 'weft-system', pathNormalization: 'BASE', authorizationPolicies: [], jwtRules: [], extensionProviders: [] },
-  };
+    trafficPolicy,
+    services: [
+      {
+        host: 'web.default.svc.cluster.local',
+        namespace: 'default',
+        aliases: ['web'],
+        // The endpoint accepts plaintext (DISABLE), so the test needs no certificates.
+        ports: [{ port: 8000, name: 'http', protocol: 'http', endpoints: [{ address: '127.0.0.1', inboundPort: ports.web, targetPort: ports.web, spiffeId: 'spiffe://example.org/ns/default/sa/web', mtls: false, workload: 'default/web' }] }],
+        addresses: ['198.19.0.10'],
+      },
+    ],
+    externals: [
+      external('default/outside-http', ['outside.example'], ports.web, 'http'),
+      external('default/api-tls', ['api.example.com'], ports.recorder, 'tls'),
+      external('default/db', ['db.example'], 5432, 'tcp', {
+        addresses: ['203.0.113.0/24'],
+        resolution: 'STATIC',
+        endpoints: [{ address: '127.0.0.1', ports: { tcp: ports.echo } }],
+      }),
+    ],
+  });
 }
 
 interface Harness {

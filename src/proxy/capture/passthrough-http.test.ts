@@ -15,6 +15,7 @@ import { createCaptureListener } from './capture-listener.js';
 import type { OriginalDst } from './original-dst.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
+import { sidecarConfig } from '../sidecar-config.fixture.js';
 
 const HOST = 'web.default.svc.cluster.local';
 const VIP = '198.19.0.30';
@@ -26,36 +27,26 @@ let capture: net.Server;
 
 function config(): ProxyConfig {
   const endpoints = servers.map(({ address }) => ({ address, inboundPort: port, targetPort: port, spiffeId: 'spiffe://example.org/ns/default/sa/web', mtls: false, workload: `default/web-${address}` }));
-  return {
-    schema: 3,
+  return sidecarConfig({
     version: 'passthrough',
-    proxy: { role: 'sidecar', namespace: 'default', name: 'sleep', spiffeId: 'spiffe://example.org/ns/default/sa/sleep', labels: {} },
-    trustDomain: 'example.org',
-    inbound: null,
-    outbound: {
-      services: [
-        {
-          host: HOST,
-          namespace: 'default',
-          aliases: ['web'],
-          ports: [
-            {
-              port,
-              name: 'http',
-              protocol: 'http',
-              endpoints,
-              clusters: [{ name: `outbound|${port}||${HOST}`, host: HOST, port, subset: null, labels: {}, destinationRules: ['default/web'], policy: { ...DEFAULT_TRAFFIC_POLICY, loadBalancer: { policy: 'PASSTHROUGH' } }, endpoints: endpoints.map((e) => e.address) }],
-            },
-          ],
-          addresses: [VIP],
-        },
-      ],
-      externals: [],
-      trafficPolicy: 'REGISTRY_ONLY',
-    },
-    gateway: null,
-    security: { rootNamespace: 'weft-system', pathNormalization: 'BASE', authorizationPolicies: [], jwtRules: [], extensionProviders: [] },
-  };
+    services: [
+      {
+        host: HOST,
+        namespace: 'default',
+        aliases: ['web'],
+        ports: [
+          {
+            port,
+            name: 'http',
+            protocol: 'http',
+            endpoints,
+            clusters: [{ name: `outbound|${port}||${HOST}`, host: HOST, port, subset: null, labels: {}, destinationRules: ['default/web'], policy: { ...DEFAULT_TRAFFIC_POLICY, loadBalancer: { policy: 'PASSTHROUGH' } }, endpoints: endpoints.map((e) => e.address) }],
+          },
+        ],
+        addresses: [VIP],
+      },
+    ],
+  });
 }
 
 function get(): Promise<{ status: number; body: string }> {

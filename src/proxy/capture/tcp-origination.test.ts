@@ -17,6 +17,7 @@ import { listenOnLoopback } from '../loopback.fixture.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
 import { TestPki } from '../upstream/test-pki.fixture.js';
 import type { TestCa } from '../upstream/test-pki.fixture.js';
+import { externalService, sidecarConfig } from '../sidecar-config.fixture.js';
 
 const HOST = 'db.example';
 const ENTRY_ADDRESS = '203.0.113.7';
@@ -27,33 +28,18 @@ let server: tls.Server;
 let tlsPort = 0;
 
 function config(policy: ClientTlsPolicy): ProxyConfig {
-  return {
-    schema: 3,
+  return sidecarConfig({
     version: 'tcp-origination',
-    proxy: { role: 'sidecar', namespace: 'default', name: 'app', spiffeId: 'spiffe://example.org/ns/default/sa/app', labels: {} },
-    trustDomain: 'example.org',
-    inbound: null,
-    outbound: {
-      services: [],
-      externals: [
-        {
-          source: 'default/db',
-          namespace: 'default',
-          hosts: [HOST],
-          addresses: [ENTRY_ADDRESS],
-          dns: [],
-          ports: [{ port: 5432, name: 'tcp-db', protocol: 'tcp', targetPort: tlsPort }],
-          location: 'MESH_EXTERNAL',
-          resolution: 'STATIC',
-          endpoints: [{ address: '127.0.0.1', ports: {} }],
-          origination: [{ host: HOST, port: 5432, tls: policy }],
-        },
-      ],
-      trafficPolicy: 'REGISTRY_ONLY',
-    },
-    gateway: null,
-    security: { rootNamespace: 'weft-system', pathNormalization: 'BASE', authorizationPolicies: [], jwtRules: [], extensionProviders: [] },
-  };
+    workload: 'app',
+    externals: [
+      externalService('default/db', [HOST], [{ port: 5432, name: 'tcp-db', protocol: 'tcp', targetPort: tlsPort }], {
+        addresses: [ENTRY_ADDRESS],
+        resolution: 'STATIC',
+        endpoints: [{ address: '127.0.0.1', ports: {} }],
+        origination: [{ host: HOST, port: 5432, tls: policy }],
+      }),
+    ],
+  });
 }
 
 const simple = (caFile: string): ClientTlsPolicy => ({ mode: 'SIMPLE', sni: null, subjectAltNames: [], caCertificates: caFile, clientCertificate: null, privateKey: null, credentialName: null, insecureSkipVerify: false });

@@ -22,7 +22,8 @@ import { installConfig } from '../proxy-runtime.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
-import { FLAG, FRAME, RawH2, frame, requestBlock, rstStream } from '../http2/raw-h2.fixture.js';
+import { RawH2 } from '../http2/raw-h2.fixture.js';
+import { STREAMS_OVER_LIMIT, openTooManyStreams, rapidReset } from '../h2-attacks.fixture.js';
 import { serverTls } from './gateway-config.fixture.js';
 import { TestCa } from './test-certificates.fixture.js';
 import type { TestCertificate } from './test-certificates.fixture.js';
@@ -36,7 +37,6 @@ const WEB = 'web.default.svc.cluster.local';
 const GATEWAY_PORT = 8443;
 const PUBLIC = 'api.example.com';
 const MUTUAL = 'mtls.example.com';
-const { NGHTTP2_REFUSED_STREAM, NGHTTP2_CANCEL } = http2.constants;
 
 /** What the HTTP/2 web backend saw of each request. */
 const seen: http2.IncomingHttpHeaders[] = [];
@@ -243,29 +243,14 @@ describe('ingress gateway: HTTP/2 over TLS (ALPN h2)', async () => {
 
   test('rapid reset over TLS ends the session; the gateway serves others', async () => {
     const c = rawTls();
-    const block = requestBlock(PUBLIC);
-    for (let round = 0; round < 20 && !c.closed && c.goaway() === undefined; round++) {
-      const frames: Buffer[] = [];
-      for (let i = 0; i < 1000; i++) {
-        const id = 1 + 2 * (round * 1000 + i);
-        frames.push(frame(FRAME.HEADERS, FLAG.END_HEADERS, id, block), rstStream(id, NGHTTP2_CANCEL));
-      }
-      await c.write(Buffer.concat(frames));
-    }
-    while (c.goaway() === undefined && !c.closed) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(c.goaway() !== undefined || c.closed, 'the session was ended');
+    assert.ok(await rapidReset(c, PUBLIC), 'the session was ended');
     c.close();
     await stillServes();
   });
 
   test('more streams than advertised over TLS: the excess is refused with REFUSED_STREAM', async () => {
     const c = rawTls();
-    const block = requestBlock(PUBLIC);
-    const frames: Buffer[] = [];
-    for (let i = 0; i < 300; i++) frames.push(frame(FRAME.HEADERS, FLAG.END_HEADERS, 1 + 2 * i, block));
-    await c.write(Buffer.concat(frames));
-    while (c.count(FRAME.RST_STREAM, NGHTTP2_REFUSED_STREAM) < 44 && !c.closed) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(c.count(FRAME.RST_STREAM, NGHTTP2_REFUSED_STREAM) >= 44);
+    assert.ok((await openTooManyStreams(c, PUBLIC)) >= STREAMS_OVER_LIMIT);
     c.close();
     await stillServes();
   });

@@ -13,11 +13,11 @@ import { acceptProxyConfig } from '../config/compiled-config.js';
 import { createOutboundListener } from '../outbound/index.js';
 import { installConfig } from '../proxy-runtime.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
-import { FLAG, FRAME, RawH2, frame, literal, requestBlock, rstStream, settings } from './raw-h2.fixture.js';
+import { FLAG, FRAME, RawH2, frame, literal, requestBlock, settings } from './raw-h2.fixture.js';
+import { STREAMS_OVER_LIMIT, openTooManyStreams, rapidReset } from '../h2-attacks.fixture.js';
 
 const HOST = 'api.default.svc.cluster.local';
 const AUTHORITY = `${HOST}:8080`;
-const { NGHTTP2_REFUSED_STREAM, NGHTTP2_CANCEL } = http2.constants;
 
 function config(upstreamPort: number): ProxyConfig {
   return {
@@ -111,29 +111,14 @@ describe('HTTP/2 attacks at the outbound listener are bounded', () => {
 
   test('more streams than advertised (256): the excess is refused with RST_STREAM(REFUSED_STREAM)', async () => {
     const c = new RawH2(port);
-    const block = requestBlock(AUTHORITY);
-    const frames: Buffer[] = [];
-    for (let i = 0; i < 300; i++) frames.push(frame(FRAME.HEADERS, FLAG.END_HEADERS, 1 + 2 * i, block));
-    await c.write(Buffer.concat(frames));
-    while (c.count(FRAME.RST_STREAM, NGHTTP2_REFUSED_STREAM) < 44 && !c.closed) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(c.count(FRAME.RST_STREAM, NGHTTP2_REFUSED_STREAM) >= 44);
+    assert.ok((await openTooManyStreams(c, AUTHORITY)) >= STREAMS_OVER_LIMIT);
     c.close();
     await stillServes();
   });
 
   test('rapid reset (CVE-2023-44487): streams opened and cancelled at once end in GOAWAY', async () => {
     const c = new RawH2(port);
-    const block = requestBlock(AUTHORITY);
-    for (let round = 0; round < 20 && !c.closed && c.goaway() === undefined; round++) {
-      const frames: Buffer[] = [];
-      for (let i = 0; i < 1000; i++) {
-        const id = 1 + 2 * (round * 1000 + i);
-        frames.push(frame(FRAME.HEADERS, FLAG.END_HEADERS, id, block), rstStream(id, NGHTTP2_CANCEL));
-      }
-      await c.write(Buffer.concat(frames));
-    }
-    while (c.goaway() === undefined && !c.closed) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(c.goaway() !== undefined || c.closed, 'the session was ended');
+    assert.ok(await rapidReset(c, AUTHORITY), 'the session was ended');
     c.close();
     await stillServes();
   });

@@ -15,38 +15,22 @@ import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createOutboundServer } from './index.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
+import { externalService, sidecarConfig } from '../sidecar-config.fixture.js';
 
 const HOST = 'api.example.test';
 
 function config(port: number): ProxyConfig {
   const connectionPool = compileTrafficPolicy({ connectionPool: { tcp: { maxConnections: 1 }, http: { http1MaxPendingRequests: 1 } } } as never).connectionPool;
-  return {
-    schema: 3,
+  return sidecarConfig({
     version: 'egress-breaker',
-    proxy: { role: 'sidecar', namespace: 'default', name: 'sleep', spiffeId: 'spiffe://example.org/ns/default/sa/sleep', labels: {} },
-    trustDomain: 'example.org',
-    inbound: null,
-    outbound: {
-      services: [],
-      externals: [
-        {
-          source: 'default/api',
-          namespace: 'default',
-          hosts: [HOST],
-          addresses: [],
-          dns: [],
-          ports: [{ port: 80, name: 'http', protocol: 'http', targetPort: port }],
-          location: 'MESH_EXTERNAL',
-          resolution: 'STATIC',
-          endpoints: [{ address: '127.0.0.1', ports: {} }],
-          connectionPools: [{ host: HOST, port: 80, connectionPool }],
-        },
-      ],
-      trafficPolicy: 'REGISTRY_ONLY',
-    },
-    gateway: null,
-    security: { rootNamespace: 'weft-system', pathNormalization: 'BASE', authorizationPolicies: [], jwtRules: [], extensionProviders: [] },
-  };
+    externals: [
+      externalService('default/api', [HOST], [{ port: 80, name: 'http', protocol: 'http', targetPort: port }], {
+        resolution: 'STATIC',
+        endpoints: [{ address: '127.0.0.1', ports: {} }],
+        connectionPools: [{ host: HOST, port: 80, connectionPool }],
+      }),
+    ],
+  });
 }
 
 function get(proxyPort: number): Promise<{ status: number; overloaded: unknown }> {

@@ -16,6 +16,7 @@ import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { createCaptureListener } from '../capture/capture-listener.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
+import { externalService, sidecarConfig } from '../sidecar-config.fixture.js';
 
 const HOST = 'secure.example.test';
 const ENTRY_CIDR = '127.0.9.0/24';
@@ -25,33 +26,20 @@ let echo: net.Server;
 let echoPort = 0;
 
 function config(): ProxyConfig {
-  return {
-    schema: 3,
+  return sidecarConfig({
     version: 'gateway-only-address',
-    proxy: { role: 'sidecar', namespace: 'default', name: 'app', spiffeId: 'spiffe://example.org/ns/default/sa/app', labels: {} },
-    trustDomain: 'example.org',
-    inbound: null,
-    outbound: {
-      services: [],
-      externals: [
-        {
-          source: 'external/secure',
-          namespace: 'external',
-          hosts: [HOST],
-          addresses: [ENTRY_CIDR],
-          dns: [{ host: HOST, address: DNS_ANSWER }],
-          ports: [{ port: 443, name: 'tls', protocol: 'tls', targetPort: 443 }],
-          location: 'MESH_EXTERNAL',
-          resolution: 'STATIC',
-          endpoints: [{ address: ENDPOINT, ports: {} }],
-        },
-      ],
-      trafficPolicy: 'ALLOW_ANY',
-      egressGatewayHosts: [HOST],
-    },
-    gateway: null,
-    security: { rootNamespace: 'weft-system', pathNormalization: 'BASE', authorizationPolicies: [], jwtRules: [], extensionProviders: [] },
-  };
+    workload: 'app',
+    trafficPolicy: 'ALLOW_ANY',
+    externals: [
+      externalService('external/secure', [HOST], [{ port: 443, name: 'tls', protocol: 'tls', targetPort: 443 }], {
+        addresses: [ENTRY_CIDR],
+        dns: [{ host: HOST, address: DNS_ANSWER }],
+        resolution: 'STATIC',
+        endpoints: [{ address: ENDPOINT, ports: {} }],
+      }),
+    ],
+    egressGatewayHosts: [HOST],
+  });
 }
 
 type Speak = 'tcp' | 'tls-without-sni' | 'http-other-host';

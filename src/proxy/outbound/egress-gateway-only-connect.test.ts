@@ -4,7 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
+import type http from 'node:http';
 import net from 'node:net';
 import type { ProxyConfig } from '../../proxyconfig/types.js';
 import { acceptProxyConfig } from '../config/compiled-config.js';
@@ -13,6 +13,8 @@ import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createOutboundServer } from './index.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
+import { externalService, sidecarConfig } from '../sidecar-config.fixture.js';
+import { connectThrough } from './connect-through.fixture.js';
 
 const HOST = 'secure.example.test';
 const ENDPOINT = '127.0.6.6';
@@ -26,52 +28,16 @@ let proxy: http.Server;
 const entries: AccessLogEntry[] = [];
 
 function config(): ProxyConfig {
-  return {
-    schema: 3,
+  return sidecarConfig({
     version: 'connect-gateway-only',
-    proxy: { role: 'sidecar', namespace: 'default', name: 'sleep', spiffeId: 'spiffe://example.org/ns/default/sa/sleep', labels: {} },
-    trustDomain: 'example.org',
-    inbound: null,
-    outbound: {
-      services: [],
-      externals: [
-        {
-          source: 'external/secure',
-          namespace: 'external',
-          hosts: [HOST],
-          addresses: [],
-          dns: [],
-          ports: [{ port: echoPort, name: 'tls', protocol: 'tls', targetPort: echoPort }],
-          location: 'MESH_EXTERNAL',
-          resolution: 'STATIC',
-          endpoints: [{ address: ENDPOINT, ports: {} }],
-        },
-      ],
-      trafficPolicy: 'ALLOW_ANY',
-      egressGatewayHosts: [HOST],
-    },
-    gateway: null,
-    security: { rootNamespace: 'weft-system', pathNormalization: 'BASE', authorizationPolicies: [], jwtRules: [], extensionProviders: [] },
-  };
-}
-
-function connectThrough(authority: string): Promise<{ status: number; echoed: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: proxyPort, method: 'CONNECT', path: authority, agent: false });
-    req.on('connect', (res, socket) => {
-      if (res.statusCode !== 200) {
-        socket.destroy();
-        resolve({ status: res.statusCode ?? 0, echoed: '' });
-        return;
-      }
-      socket.write('ping');
-      socket.once('data', (d: Buffer) => {
-        socket.destroy();
-        resolve({ status: 200, echoed: d.toString() });
-      });
-    });
-    req.on('error', reject);
-    req.end();
+    trafficPolicy: 'ALLOW_ANY',
+    externals: [
+      externalService('external/secure', [HOST], [{ port: echoPort, name: 'tls', protocol: 'tls', targetPort: echoPort }], {
+        resolution: 'STATIC',
+        endpoints: [{ address: ENDPOINT, ports: {} }],
+      }),
+    ],
+    egressGatewayHosts: [HOST],
   });
 }
 
@@ -98,7 +64,7 @@ const refused: Array<[string, () => string]> = [
 ];
 for (const [name, authority] of refused) {
   test(`CONNECT to a gateway-only host ${name} is refused`, async () => {
-    const r = await connectThrough(authority());
+    const r = await connectThrough(proxyPort, authority(), 'ping');
     assert.equal(r.status, 502);
     const e = entries.at(-1);
     assert.deepEqual([e?.egress?.decision, e?.responseFlags, e?.reason], ['denied', 'NR', `egress denied: ${HOST} leaves the mesh only through the egress gateway`]);
@@ -106,5 +72,5 @@ for (const [name, authority] of refused) {
 }
 
 test('CONNECT to another address tunnels (ALLOW_ANY)', async () => {
-  assert.deepEqual(await connectThrough(`127.0.0.1:${echoPort}`), { status: 200, echoed: 'ping' });
+  assert.deepEqual(await connectThrough(proxyPort, `127.0.0.1:${echoPort}`, 'ping'), { status: 200, echoed: 'ping' });
 });

@@ -22,6 +22,7 @@ import { listenOnLoopback } from '../loopback.fixture.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
 import { TestPki } from '../upstream/test-pki.fixture.js';
 import type { TestCa, TestLeaf } from '../upstream/test-pki.fixture.js';
+import { externalService, sidecarConfig } from '../sidecar-config.fixture.js';
 
 const HOST = 'secure.example';
 const pki = new TestPki();
@@ -36,34 +37,17 @@ let server: https.Server;
 let httpsPort = 0;
 
 function config(tls: ClientTlsPolicy | undefined): ProxyConfig {
-  return {
-    schema: 3,
+  return sidecarConfig({
     version: 'origination',
-    proxy: { role: 'sidecar', namespace: 'default', name: 'sleep', spiffeId: 'spiffe://example.org/ns/default/sa/sleep', labels: {} },
-    trustDomain: 'example.org',
-    inbound: null,
-    outbound: {
-      services: [],
-      externals: [
-        {
-          source: 'default/secure',
-          namespace: 'default',
-          hosts: [HOST],
-          addresses: [],
-          dns: [],
-          // Istio's task: HTTP on 80, to the server's HTTPS port.
-          ports: [{ port: 80, name: 'http-port', protocol: 'http', targetPort: httpsPort }],
-          location: 'MESH_EXTERNAL',
-          resolution: 'STATIC',
-          endpoints: [{ address: '127.0.0.1', ports: {} }],
-          ...(tls && { origination: [{ host: HOST, port: 80, tls }] }),
-        },
-      ],
-      trafficPolicy: 'REGISTRY_ONLY',
-    },
-    gateway: null,
-    security: { rootNamespace: 'weft-system', pathNormalization: 'BASE', authorizationPolicies: [], jwtRules: [], extensionProviders: [] },
-  };
+    externals: [
+      // Istio's task: HTTP on 80, to the server's HTTPS port.
+      externalService('default/secure', [HOST], [{ port: 80, name: 'http-port', protocol: 'http', targetPort: httpsPort }], {
+        resolution: 'STATIC',
+        endpoints: [{ address: '127.0.0.1', ports: {} }],
+        ...(tls && { origination: [{ host: HOST, port: 80, tls }] }),
+      }),
+    ],
+  });
 }
 
 const simple = (over: Partial<ClientTlsPolicy> = {}): ClientTlsPolicy => ({

@@ -11,6 +11,8 @@ import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { createOutboundServer } from './index.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
+import { externalService, sidecarConfig } from '../sidecar-config.fixture.js';
+import { connectThrough } from './connect-through.fixture.js';
 
 const echo = net.createServer((s) => {
   s.on('error', () => undefined);
@@ -21,43 +23,17 @@ let echoPort = 0;
 let webPort = 0;
 
 function config(trafficPolicy: 'REGISTRY_ONLY' | 'ALLOW_ANY'): ProxyConfig {
-  return {
-    schema: 3,
+  return sidecarConfig({
     version: trafficPolicy,
-    proxy: { role: 'sidecar', namespace: 'default', name: 'sleep', spiffeId: 'spiffe://example.org/ns/default/sa/sleep', labels: {} },
-    trustDomain: 'example.org',
-    inbound: null,
-    outbound: {
-      services: [],
-      externals: [
-        {
-          source: 'default/api',
-          namespace: 'default',
-          hosts: ['api.example'],
-          addresses: [],
-          dns: [],
-          ports: [{ port: 80, name: 'http', protocol: 'http', targetPort: webPort }],
-          location: 'MESH_EXTERNAL',
-          resolution: 'DNS',
-          endpoints: [],
-        },
-        {
-          source: 'default/db',
-          namespace: 'default',
-          hosts: ['db.example'],
-          addresses: [],
-          dns: [],
-          ports: [{ port: 5432, name: 'pg', protocol: 'tcp', targetPort: 5432 }],
-          location: 'MESH_EXTERNAL',
-          resolution: 'STATIC',
-          endpoints: [{ address: '127.0.0.1', ports: { pg: echoPort } }],
-        },
-      ],
-      trafficPolicy,
-    },
-    gateway: null,
-    security: { rootNamespace: 'weft-system', pathNormalization: 'BASE', authorizationPolicies: [], jwtRules: [], extensionProviders: [] },
-  };
+    trafficPolicy,
+    externals: [
+      externalService('default/api', ['api.example'], [{ port: 80, name: 'http', protocol: 'http', targetPort: webPort }], { resolution: 'DNS' }),
+      externalService('default/db', ['db.example'], [{ port: 5432, name: 'pg', protocol: 'tcp', targetPort: 5432 }], {
+        resolution: 'STATIC',
+        endpoints: [{ address: '127.0.0.1', ports: { pg: echoPort } }],
+      }),
+    ],
+  });
 }
 
 async function outbound(trafficPolicy: 'REGISTRY_ONLY' | 'ALLOW_ANY'): Promise<{ rt: ProxyRuntime; entries: AccessLogEntry[]; server: http.Server; port: number }> {
@@ -86,26 +62,6 @@ function proxyGet(port: number, url: string): Promise<{ status: number; body: st
 }
 
 /** CONNECT through the proxy; on 200, send `data` and read the echo. */
-function connectThrough(port: number, authority: string, data: string): Promise<{ status: number; echoed: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'CONNECT', path: authority, agent: false });
-    req.on('connect', (res, socket) => {
-      if (res.statusCode !== 200) {
-        socket.destroy();
-        resolve({ status: res.statusCode ?? 0, echoed: '' });
-        return;
-      }
-      socket.write(data);
-      socket.once('data', (d: Buffer) => {
-        socket.destroy();
-        resolve({ status: 200, echoed: d.toString() });
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 before(async () => {
   echoPort = await listenOnLoopback(echo);
   webPort = await listenOnLoopback(web);

@@ -1,15 +1,14 @@
 /**
  * The proxy's Prometheus metrics. Istio's standard metrics with Istio's names, labels and buckets, so existing
  * dashboards, Kiali and alerts read them unchanged (istio-labels.ts says where each label value comes from); and
- * weft's own: authorization verdicts (enforced and dry-run) per deciding policy, requests a LocalRateLimitPolicy
- * refused, egress allowed and refused per destination, and the TLS of mesh connections (tls-metrics.ts).
+ * weft's own (weft-counters.ts): authorization verdicts, rate limiting, egress, the TLS of mesh connections.
  *
  * Istio's metrics are kept per series as plain numbers (istio-series.ts) and read by prom-client at scrape time.
  */
-import { Counter, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { ProxyConfig } from '../../proxyconfig/types.js';
 import type { AccessLogEntry } from './access-log.js';
-import { BLACKHOLE, PASSTHROUGH, peerLabels, requestLabels } from './istio-labels.js';
+import { peerLabels, requestLabels } from './istio-labels.js';
 import { IstioSeries } from './istio-series.js';
 import type { CounterMetric, CounterSeries, DistributionMetric, DistributionSeries } from './istio-series.js';
 import { modeOf, overriddenLabels, telemetryPolicyOf } from './telemetry-policy.js';
@@ -18,11 +17,10 @@ import type { CompiledModeMetrics } from './telemetry-policy.js';
 import { boundedAttributes } from './cel-activation.js';
 import type { Clock } from '../../clock.js';
 import { peerTableOf } from './peer-table.js';
-import { meshTlsChannel, tlsLabelsOf } from './mesh-tls.js';
-import type { MeshTlsMessage } from './mesh-tls.js';
 import { certificateGauges } from './certificate-gauges.js';
 import type { SpanExportCounts } from './span-export.js';
 import type { CertificateLifetime } from './certificate-gauges.js';
+import { WeftCounters } from './weft-counters.js';
 
 /** Envoy's default histogram buckets, which Istio's request duration uses (milliseconds). */
 export const DURATION_BUCKETS_MS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
@@ -77,60 +75,9 @@ export class ProxyMetrics {
   readonly #openTcp = new Map<object, OpenTcp>();
   #tcpTimer: NodeJS.Timeout | undefined;
   #lookupConfig: ProxyConfig | undefined;
-  readonly #authz = new Counter({
-    name: 'weft_authz_decisions_total',
-    help: 'Authorization verdicts: mode "enforced" decided the request, mode "dry_run" only records what a dry-run policy would have done',
-    labelNames: ['policy', 'decision', 'mode', 'workload'],
-    registers: [this.registry],
-  });
-  readonly #egress = new Counter({
-    name: 'weft_egress_total',
-    help: 'Outbound requests and connections to destinations outside the mesh registry: allowed (a ServiceEntry, or ALLOW_ANY passthrough) or denied (REGISTRY_ONLY), by ServiceEntry',
-    labelNames: ['decision', 'protocol', 'service_entry', 'workload'],
-    registers: [this.registry],
-  });
-  readonly #egressDenied = new Counter({
-    name: 'weft_egress_denied_total',
-    help: 'Outbound requests and connections refused by the REGISTRY_ONLY traffic policy: no mesh service or ServiceEntry matched',
-    labelNames: ['protocol', 'workload'],
-    registers: [this.registry],
-  });
-  readonly #rateLimited = new Counter({
-    name: 'weft_rate_limited_total',
-    help: 'Inbound requests refused by a LocalRateLimitPolicy, by policy (namespace/name) and the limit that refused them (total, identity or override)',
-    labelNames: ['policy', 'scope', 'workload'],
-    registers: [this.registry],
-  });
-
-  readonly #meshTls = new Counter({
-    name: 'weft_mesh_tls_connections_total',
-    help: 'Mesh mTLS connections by direction and what was negotiated: TLS version, cipher, key exchange group (known to the dialling side only)',
-    labelNames: ['direction', 'tls_version', 'cipher', 'key_exchange', 'workload'],
-    registers: [this.registry],
-  });
-
-  readonly #logDropped = new Counter({
-    name: 'weft_access_log_dropped_total',
-    help: 'Access-log entries dropped because the writer fell too far behind',
-    labelNames: ['workload'],
-    registers: [this.registry],
-  });
-
-  readonly #spansExported = new Counter({ name: 'weft_spans_exported_total', help: 'Spans the collector accepted', labelNames: ['workload'], registers: [this.registry] });
-  readonly #spansDropped = new Counter({
-    name: 'weft_spans_dropped_total',
-    help: 'Spans dropped: queue_full (the collector fell behind) or export_failed (it refused or could not be reached)',
-    labelNames: ['reason', 'workload'],
-    registers: [this.registry],
-  });
-
+  readonly #weft: WeftCounters;
   /** What the span exporter reports. */
-  readonly spanCounts: SpanExportCounts = {
-    exported: (n) => this.#spansExported.inc({ workload: this.workload }, n),
-    dropped: (n, reason) => this.#spansDropped.inc({ reason, workload: this.workload }, n),
-  };
-
-
+  readonly spanCounts: SpanExportCounts;
   /**
    * `workload` (`namespace/name`) labels weft's own metrics, as it always has; Istio's carry exactly Istio's labels.
    * `config`: the config in force, whose telemetry section and identity label both ends of a request.
@@ -142,26 +89,20 @@ export class ProxyMetrics {
     /** Times the reports of open TCP connections; without one, their bytes are counted when they close. */
     private readonly clock?: Clock,
   ) {
-    meshTlsChannel.subscribe(this.#onMeshTls);
+    this.#weft = new WeftCounters(this.registry, workload, config);
+    this.spanCounts = this.#weft.spanCounts;
     if (certificate !== undefined) certificateGauges(this.registry, workload, certificate);
   }
 
-  #onMeshTls = (message: unknown): void => {
-    const m = message as MeshTlsMessage;
-    const own = this.config()?.proxy.spiffeId;
-    if (own !== undefined && m.local !== own) return;
-    this.#meshTls.inc({ direction: m.direction, ...tlsLabelsOf(m.socket), workload: this.workload });
-  };
-
   accessLogDropped(n: number): void {
-    this.#logDropped.inc({ workload: this.workload }, n);
+    this.#weft.accessLogDropped(n);
   }
 
   /** Stop counting mesh connections (a proxy that stops inside a longer-lived process). */
   close(): void {
     if (this.#tcpTimer !== undefined) clearTimeout(this.#tcpTimer);
     this.#openTcp.clear();
-    meshTlsChannel.unsubscribe(this.#onMeshTls);
+    this.#weft.close();
   }
 
   /** The mode's metric policy; undefined without a telemetry-policy section (every metric, Istio's labels). */
@@ -279,16 +220,7 @@ export class ProxyMetrics {
 
   record(e: AccessLogEntry): void {
     const cfg = this.config();
-    if (e.egress !== undefined) {
-      this.#egress.inc({ decision: e.egress.decision === 'denied' ? 'denied' : 'allowed', protocol: e.egress.protocol, service_entry: e.egress.serviceEntry ?? (e.egress.decision === 'passthrough' ? PASSTHROUGH : BLACKHOLE), workload: this.workload });
-      if (e.egress.decision === 'denied') this.#egressDenied.inc({ protocol: e.egress.protocol, workload: this.workload });
-    }
-    // Both labels come from config (the policy's name) or a fixed set (the scope), never from the request.
-    if (e.rateLimit) this.#rateLimited.inc({ policy: e.rateLimit.policy, scope: e.rateLimit.scope, workload: this.workload });
-    if (e.authz && (e.authz.decision !== 'ALLOW' || e.authz.policy !== null)) {
-      this.#authz.inc({ policy: e.authz.policy ?? 'none', decision: e.authz.decision, mode: 'enforced', workload: this.workload });
-    }
-    for (const d of e.dryRun ?? []) this.#authz.inc({ policy: d.policy, decision: d.wouldDeny ? 'DENY' : 'ALLOW', mode: 'dry_run', workload: this.workload });
+    this.#weft.record(e);
     if (!cfg) return;
     const policy = this.#modeMetrics(e, cfg);
     // Telemetry turned Istio's metrics off for this side (no Prometheus provider, or ALL_METRICS disabled).
