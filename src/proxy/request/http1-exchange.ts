@@ -13,6 +13,8 @@ import { addRequestFacts } from '../telemetry/request-facts.js';
 import { countBodyBytes } from '../telemetry/body-bytes.js';
 import type { BodyBytes } from '../telemetry/body-bytes.js';
 import { Exchange } from './exchange.js';
+import { proxiedConnection } from '../upstream/proxy-protocol.js';
+import type { ProxiedConnection } from '../upstream/proxy-protocol.js';
 import type { ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from './exchange.js';
 
 const EXCHANGE = Symbol('exchange');
@@ -83,6 +85,10 @@ export class Http1Exchange extends Exchange {
   }
   get localAddress(): string {
     return this.req.socket.localAddress ?? '';
+  }
+  override proxiedClient(): ProxiedConnection {
+    const dialled = this.dialledAddress;
+    return proxiedConnection(this.req.socket, this.req.socket, dialled === undefined ? undefined : { address: dialled, port: this.port });
   }
   get headersSent(): boolean {
     return this.res.headersSent;
