@@ -5,6 +5,7 @@
  * unknown version or command) is an error. A connection that does not start with a signature has no header.
  */
 import net from 'node:net';
+import { Duplex } from 'node:stream';
 
 export type ParsedProxyHeader =
   | { readonly version: 1 | 2; readonly command: 'PROXY'; readonly family: 'TCP4' | 'TCP6'; readonly source: string; readonly sourcePort: number; readonly destination: string; readonly destinationPort: number }
@@ -76,7 +77,13 @@ function parseV2(buf: Buffer): { header: ParsedProxyHeader; length: number } | '
 /** One connection as the upstream saw it: the header it started with (null: none) and the bytes after it. */
 export interface ReceivedConnection {
   readonly header: ParsedProxyHeader | null;
+  /** The accepted socket, the bytes after the header put back: for a server that reads it as a stream. */
   readonly socket: net.Socket;
+  /**
+   * The bytes after the header as a stream of their own, for a server that would read the socket's handle directly
+   * and miss what was put back (TLS, HTTP/2). Call it while the connection is handed on, before any other reader.
+   */
+  stream(): Duplex;
 }
 
 /**
@@ -104,7 +111,7 @@ export function readProxyHeaders(onConnection: (c: ReceivedConnection) => void):
       socket.pause();
       const rest = parsed === null ? buf : buf.subarray(parsed.length);
       if (rest.length > 0) socket.unshift(rest);
-      const c = { header: parsed === null ? null : parsed.header, socket };
+      const c = { header: parsed === null ? null : parsed.header, socket, stream: () => streamOf(socket) };
       received.push(c);
       onConnection(c);
       socket.resume();
@@ -113,4 +120,26 @@ export function readProxyHeaders(onConnection: (c: ReceivedConnection) => void):
     socket.on('error', () => socket.destroy());
   });
   return { server, received, errors };
+}
+
+/** The socket's readable bytes and its writes, as a Duplex that is not the socket (so nothing reads its handle). */
+function streamOf(socket: net.Socket): Duplex {
+  const stream = new Duplex({
+    read: () => socket.resume(),
+    write: (chunk: Buffer, _enc, cb) => socket.write(chunk, cb),
+    final: (cb) => {
+      socket.end();
+      cb();
+    },
+    destroy: (err, cb) => {
+      socket.destroy();
+      cb(err);
+    },
+  });
+  socket.on('data', (d: Buffer) => {
+    if (!stream.push(d)) socket.pause();
+  });
+  socket.on('end', () => stream.push(null));
+  socket.on('close', () => stream.destroy());
+  return stream;
 }
