@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Resource } from '../../config/resource.js';
+import { ProxyConfigSchema } from '../../proxyconfig/types.js';
 import { serviceEntry, sidecarConfig, snapshot, workload } from './outbound.fixture.js';
 
 const DB = serviceEntry('default', 'db', {
@@ -44,4 +45,12 @@ test("neither without a rule that says it; a subset's setting does not reach the
   const subsetOnly = entry([rule({ host: 'db.example.com', subsets: [{ name: 'a', labels: { v: 'a' }, trafficPolicy: { proxyProtocol: { version: 'V2' } } }] })]);
   assert.equal(subsetOnly?.proxyProtocol, undefined);
   assert.equal(entry([])?.proxyProtocol, undefined);
+});
+
+test('the ProxyConfig schema refuses a version or tunnel protocol Istio does not have', () => {
+  const cfg = sidecarConfig(snapshot([DB, workload('default', 'sleep'), rule({ host: 'db.example.com', trafficPolicy: { proxyProtocol: { version: 'V2' } } })]), 'default', 'sleep');
+  const withEntry = (change: Record<string, unknown>) => ({ ...cfg, outbound: { ...cfg.outbound, externals: cfg.outbound.externals.map((e) => (e.source === 'default/db' ? { ...e, ...change } : e)) } });
+  assert.equal(ProxyConfigSchema.safeParse(withEntry({})).success, true);
+  assert.equal(ProxyConfigSchema.safeParse(withEntry({ proxyProtocol: [{ host: 'db.example.com', version: 'V3' }] })).success, false);
+  assert.equal(ProxyConfigSchema.safeParse(withEntry({ tunnels: [{ host: 'db.example.com', tunnel: { protocol: 'GET', targetHost: 'a', targetPort: 1 } }] })).success, false);
 });

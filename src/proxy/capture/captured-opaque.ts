@@ -42,7 +42,7 @@ function tunnelWith(rt: ProxyRuntime, cfg: CompiledProxyConfig, socket: net.Sock
     direction: 'outbound', method: 'TCP', authority, path: '', status, durationMs: performance.now() - started, upstream, reason,
     requestBytes: socket.bytesRead, responseBytes: socket.bytesWritten, connection: socket, ...(flag !== undefined && { responseFlags: flag }), ...mesh,
   });
-  const cancel = openMeshTunnel(rt, cfg, balanced, { sni, destinationAddress: dialled.address, destinationPort: dialled.port }, proxiedConnection(socket, socket, dialled), (r) => {
+  const cancel = openMeshTunnel(rt, cfg, balanced, { sni, destinationAddress: dialled.address, destinationPort: dialled.port }, proxiedConnection(socket, socket, dialled.address, dialled.port), (r) => {
     if ('status' in r) {
       rt.telemetry.record(entry(r.status, undefined, r.reason, r.flag, { destinationService: balanced.host }));
       socket.destroy();
@@ -118,7 +118,7 @@ export function handleCapturedOpaque(
   to.then(
     (dst) => {
       const upstreamName = `${dst.address}:${dst.port}`;
-      connectExternal(route, ruleHost, dst, proxiedConnection(socket, socket, dialled), originate, (err, upstream) => {
+      connectExternal(route, ruleHost, dst, proxiedConnection(socket, socket, dialled.address, dialled.port), originate, (err, upstream) => {
         if (err || !upstream) {
           record(503, egress, upstreamName, `upstream connect error: ${err?.message ?? 'unknown'}`, 'UF');
           socket.destroy();

@@ -132,8 +132,7 @@ export class H2Exchange extends Exchange {
   override proxiedClient(): ProxiedConnection | undefined {
     const session = this.stream.session;
     if (session === undefined) return undefined;
-    const dialled = this.dialledAddress;
-    return proxiedConnection(session, session.socket, dialled === undefined ? undefined : { address: dialled, port: this.port });
+    return proxiedConnection(session, session.socket, this.dialledAddress, this.port);
   }
 
   /** The app reset or closed its stream before the answer was whole: nothing more is started, the upstream is reset. */

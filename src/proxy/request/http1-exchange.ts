@@ -87,8 +87,7 @@ export class Http1Exchange extends Exchange {
     return this.req.socket.localAddress ?? '';
   }
   override proxiedClient(): ProxiedConnection {
-    const dialled = this.dialledAddress;
-    return proxiedConnection(this.req.socket, this.req.socket, dialled === undefined ? undefined : { address: dialled, port: this.port });
+    return proxiedConnection(this.req.socket, this.req.socket, this.dialledAddress, this.port);
   }
   get headersSent(): boolean {
     return this.res.headersSent;

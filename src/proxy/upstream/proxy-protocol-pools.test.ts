@@ -29,7 +29,7 @@ const settings = (version: ProxyProtocolVersion | null) => httpPoolSettings(poli
 /** A client connection as the proxy sees it: an emitter that closes, with the two ends a PROXY header names. */
 function client(sourcePort: number, destinationAddress = '198.19.0.9'): ProxiedConnection & { close(): void } {
   const connection = new EventEmitter();
-  const p = proxiedConnection(connection, { remoteAddress: '127.0.0.1', remotePort: sourcePort }, { address: destinationAddress, port: 8080 });
+  const p = proxiedConnection(connection, { remoteAddress: '127.0.0.1', remotePort: sourcePort }, destinationAddress, 8080);
   return Object.assign(Object.create(p) as ProxiedConnection, { connection: p.connection, addresses: p.addresses, header: p.header, close: () => connection.emit('close') });
 }
 

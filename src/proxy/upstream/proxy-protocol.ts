@@ -139,14 +139,20 @@ const proxied = new WeakMap<EventEmitter, ProxiedConnection>();
  * this proxy's end of it (a CONNECT or http_proxy client, a gateway listener). Made once per connection and kept
  * beside it, so a request on a kept-alive connection allocates nothing for it.
  */
-export function proxiedConnection(connection: EventEmitter, socket: AddressedSocket | undefined, dialled: { address: string; port: number } | undefined): ProxiedConnection {
+export function proxiedConnection(
+  connection: EventEmitter,
+  socket: AddressedSocket | undefined,
+  /** A captured connection's original destination; undefined: this proxy's end of the connection. */
+  dialledAddress: string | undefined,
+  dialledPort = 0,
+): ProxiedConnection {
   let p = proxied.get(connection);
   if (p === undefined) {
     const addresses: ProxiedAddresses = {
       sourceAddress: socket?.remoteAddress ?? '',
       sourcePort: socket?.remotePort ?? 0,
-      destinationAddress: dialled?.address ?? socket?.localAddress ?? '',
-      destinationPort: dialled?.port ?? socket?.localPort ?? 0,
+      destinationAddress: dialledAddress ?? socket?.localAddress ?? '',
+      destinationPort: dialledAddress === undefined ? (socket?.localPort ?? 0) : dialledPort,
     };
     const headers: Partial<Record<ProxyProtocolVersion, Buffer>> = {};
     p = { connection, addresses, header: (v) => (headers[v] ??= proxyProtocolHeader(v, addresses)) };
