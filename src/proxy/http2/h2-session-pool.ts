@@ -297,6 +297,8 @@ export class H2SessionPools {
     let pools = this.byClient.get(client.connection);
     if (pools === undefined) {
       const created = new Map<string, H2EndpointPool>();
+      // A stream sent after its client left (a retry): its pool is kept nowhere and its session closes when idle.
+      if (client.closed()) return created;
       this.byClient.set(client.connection, created);
       client.connection.once('close', () => {
         this.byClient.delete(client.connection);

@@ -248,6 +248,8 @@ export class EndpointPools {
     let pools = this.#byClient.get(client.connection);
     if (pools === undefined) {
       const created = new Map<string, Map<string, Pool>>();
+      // A request sent after its client left (a retry): its pool is kept nowhere and closes when idle.
+      if (client.closed()) return created;
       this.#byClient.set(client.connection, created);
       client.connection.once('close', () => {
         this.#byClient.delete(client.connection);

@@ -30,7 +30,7 @@ const settings = (version: ProxyProtocolVersion | null) => httpPoolSettings(poli
 function client(sourcePort: number, destinationAddress = '198.19.0.9'): ProxiedConnection & { close(): void } {
   const connection = new EventEmitter();
   const p = proxiedConnection(connection, { remoteAddress: '127.0.0.1', remotePort: sourcePort }, destinationAddress, 8080);
-  return Object.assign(Object.create(p) as ProxiedConnection, { connection: p.connection, addresses: p.addresses, header: p.header, close: () => connection.emit('close') });
+  return { ...p, close: () => connection.emit('close') };
 }
 
 /** A server behind a header reader: each connection's header, then the bytes after it handed to `serve`. */

@@ -121,6 +121,8 @@ export interface ProxiedConnection {
   readonly connection: EventEmitter;
   readonly addresses: ProxiedAddresses;
   header(version: ProxyProtocolVersion): Buffer;
+  /** The connection is gone already (it will not emit 'close' again): nothing may wait for its close. */
+  closed(): boolean;
 }
 
 interface AddressedSocket {
@@ -155,7 +157,7 @@ export function proxiedConnection(
       destinationPort: dialledAddress === undefined ? (socket?.localPort ?? 0) : dialledPort,
     };
     const headers: Partial<Record<ProxyProtocolVersion, Buffer>> = {};
-    p = { connection, addresses, header: (v) => (headers[v] ??= proxyProtocolHeader(v, addresses)) };
+    p = { connection, addresses, header: (v) => (headers[v] ??= proxyProtocolHeader(v, addresses)), closed: () => (connection as { destroyed?: boolean }).destroyed === true };
     proxied.set(connection, p);
   }
   return p;
