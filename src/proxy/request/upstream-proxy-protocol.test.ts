@@ -1,19 +1,20 @@
 /**
- * DestinationRule `proxyProtocol` and `tunnel` on an HTTP port, through the outbound listener to a real upstream: each
- * client connection's requests go on upstream connections of its own that start with its PROXY header (read
- * strictly) and close with it; `tunnel` does not apply to HTTP (Istio: "can't be applied to HTTP routes"), so the
+ * DestinationRule `proxyProtocol` and `tunnel` on HTTP ports, through the outbound listener to a real upstream: each
+ * client connection's requests (HTTP/1.1, or streams of an HTTP/2 session) go on upstream connections of its own that
+ * start with its PROXY header (read strictly) and close with it; `tunnel` does not apply to HTTP (Istio: "can't be applied to HTTP routes"), so the
  * requests arrive as they are, not inside a CONNECT.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';
+import http2 from 'node:http2';
 import type net from 'node:net';
 import type { PortCluster, ProxyConfig, TrafficPolicyConfig } from '../../proxyconfig/types.js';
 import { PROXY_CONFIG_SCHEMA } from '../../proxyconfig/types.js';
 import { DEFAULT_TRAFFIC_POLICY } from '../../proxyconfig/default-traffic-policy.js';
 import { acceptProxyConfig } from '../config/compiled-config.js';
-import { createOutboundServer } from '../outbound/index.js';
+import { createOutboundListener } from '../outbound/index.js';
 import { installConfig } from '../proxy-runtime.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
 import { listenOnLoopback } from '../loopback.fixture.js';
@@ -27,11 +28,18 @@ const app = http.createServer((req, res) => {
   res.end('ok');
 });
 const upstream = readProxyHeaders(({ socket }) => app.emit('connection', socket));
+const STREAMS = 'streams.default.svc.cluster.local';
+const h2App = http2.createServer();
+h2App.on('stream', (stream) => {
+  stream.respond({ ':status': 200 });
+  stream.end('ok');
+});
+const h2Upstream = readProxyHeaders((c) => h2App.emit('connection', c.stream()));
 const rt = testRuntime();
-const proxy = createOutboundServer(rt);
+const proxy = createOutboundListener(rt);
 let proxyPort = 0;
 
-function service(host: string, inboundPort: number, policy: Partial<TrafficPolicyConfig>): ProxyConfig['outbound']['services'][number] {
+function service(host: string, inboundPort: number, policy: Partial<TrafficPolicyConfig>, protocol: 'http' | 'http2' = 'http'): ProxyConfig['outbound']['services'][number] {
   const name = host.split('.')[0]!;
   const cluster: PortCluster = { name: `outbound|80||${host}`, host, port: 80, subset: null, labels: {}, destinationRules: [`default/${name}`], policy: { ...DEFAULT_TRAFFIC_POLICY, ...policy }, endpoints: ['127.0.0.1'] };
   return {
@@ -39,12 +47,13 @@ function service(host: string, inboundPort: number, policy: Partial<TrafficPolic
     namespace: 'default',
     aliases: [name],
     addresses: [],
-    ports: [{ port: 80, name: 'http', protocol: 'http', endpoints: [{ address: '127.0.0.1', inboundPort, targetPort: 80, spiffeId: `spiffe://cluster.local/ns/default/sa/${name}`, mtls: false, workload: `default/${name}-1` }], clusters: [cluster] }],
+    ports: [{ port: 80, name: protocol, protocol, endpoints: [{ address: '127.0.0.1', inboundPort, targetPort: 80, spiffeId: `spiffe://cluster.local/ns/default/sa/${name}`, mtls: false, workload: `default/${name}-1` }], clusters: [cluster] }],
   };
 }
 
 before(async () => {
   const port = await listenOnLoopback(upstream.server);
+  const h2Port = await listenOnLoopback(h2Upstream.server);
   const tunnel = { protocol: 'CONNECT' as const, targetHost: 'elsewhere.example.com', targetPort: 443 };
   const cfg: ProxyConfig = {
     schema: PROXY_CONFIG_SCHEMA,
@@ -53,7 +62,7 @@ before(async () => {
     trustDomain: 'cluster.local',
     inbound: null,
     // A merged subset may carry both (destination-rule.test.ts); here both on one cluster, to show which applies to HTTP.
-    outbound: { services: [service(WITH, port, { proxyProtocol: 'V1', tunnel }), service(WITHOUT, port, {})], externals: [], trafficPolicy: 'REGISTRY_ONLY' },
+    outbound: { services: [service(WITH, port, { proxyProtocol: 'V1', tunnel }), service(WITHOUT, port, {}), service(STREAMS, h2Port, { proxyProtocol: 'V2' }, 'http2')], externals: [], trafficPolicy: 'REGISTRY_ONLY' },
     gateway: null,
     security: { rootNamespace: 'istio-system', pathNormalization: 'BASE', authorizationPolicies: [], jwtRules: [], extensionProviders: [] },
   };
@@ -62,8 +71,9 @@ before(async () => {
 });
 after(async () => {
   proxy.close();
-  for (const c of upstream.received) c.socket.destroy();
+  for (const c of [...upstream.received, ...h2Upstream.received]) c.socket.destroy();
   upstream.server.close();
+  h2Upstream.server.close();
   await rt.pools.close();
 });
 
@@ -110,4 +120,23 @@ test('a service without the setting: no header', async () => {
   assert.equal((await c.get(WITHOUT)).status, 200);
   assert.deepEqual(upstream.received.slice(start).map((r) => r.header), [null]);
   c.agent.destroy();
+});
+
+test("HTTP/2: a client session's streams go on upstream sessions of its own, starting with its header, closed with it", async () => {
+  const session = http2.connect(`http://127.0.0.1:${proxyPort}`);
+  await once(session, 'connect');
+  const sourcePort = session.socket.localPort;
+  for (let i = 0; i < 2; i++) {
+    const req = session.request({ ':path': '/', ':authority': 'streams' });
+    req.resume();
+    const [headers] = (await once(req, 'response')) as [http2.IncomingHttpHeaders];
+    assert.equal(headers[':status'], 200);
+    await once(req, 'end');
+  }
+  assert.equal(h2Upstream.received.length, 1, 'one upstream session carried both streams');
+  assert.deepEqual(h2Upstream.received[0]!.header, { version: 2, command: 'PROXY', family: 'TCP4', source: '127.0.0.1', sourcePort, destination: '127.0.0.1', destinationPort: proxyPort });
+  const closed = once(h2Upstream.received[0]!.socket, 'close');
+  session.close();
+  await closed;
+  assert.deepEqual(h2Upstream.errors, []);
 });
