@@ -1,7 +1,7 @@
 /**
- * DestinationRule settings weft accepts, as Istio's API has them, but does not apply (WEFT0130): a rule that says
- * `tunnel` or `proxyProtocol`, or asks for an HTTP/1.1 upgrade to HTTP/2, for the client's protocol upstream or for
- * HTTP/2 PINGs upstream, would otherwise be silently ignored. docs/traffic.md ("Not applied, and why") says why each is not.
+ * DestinationRule settings weft accepts, as Istio's API has them, but does not apply (WEFT0130): a rule that asks
+ * for an HTTP/1.1 upgrade to HTTP/2 or for the client's protocol upstream would otherwise be silently ignored.
+ * docs/traffic.md ("Not applied, and why") says why each is not.
  */
 import type { DestinationRuleSpec } from '../config/kinds/destination-rule.js';
 import type { TrafficPolicy } from '../config/kinds/traffic-policy.js';
@@ -12,11 +12,9 @@ type Path = readonly (string | number)[];
 type HttpPool = NonNullable<NonNullable<TrafficPolicy['connectionPool']>['http']>;
 
 /** What a policy (top level, a subset's, a port's) sets that weft does not apply, with where it is written. */
-function unapplied(policy: { connectionPool?: TrafficPolicy['connectionPool']; tunnel?: unknown; proxyProtocol?: unknown } | undefined, path: Path): { path: Path; what: string }[] {
+function unapplied(policy: { connectionPool?: TrafficPolicy['connectionPool'] } | undefined, path: Path): { path: Path; what: string }[] {
   if (policy === undefined) return [];
   const out: { path: Path; what: string }[] = [];
-  if (policy.tunnel !== undefined) out.push({ path: [...path, 'tunnel'], what: 'tunnel (TCP over CONNECT or POST to a tunnel host): connections go to the destination directly' });
-  if (policy.proxyProtocol !== undefined) out.push({ path: [...path, 'proxyProtocol'], what: 'proxyProtocol: no PROXY protocol header is sent upstream' });
   const http: HttpPool | undefined = policy.connectionPool?.http;
   if (http?.h2UpgradePolicy === 'UPGRADE') out.push({ path: [...path, 'connectionPool', 'http', 'h2UpgradePolicy'], what: 'h2UpgradePolicy UPGRADE: an http port stays HTTP/1.1 upstream' });
   if (http?.useClientProtocol === true) out.push({ path: [...path, 'connectionPool', 'http', 'useClientProtocol'], what: "useClientProtocol: the upstream protocol follows the port's protocol, not the client's" });

@@ -79,6 +79,12 @@ export const clientTlsPolicy = z.strictObject({
   credential: clientCredential.optional(),
 });
 
+/** DestinationRule `tunnel`: opaque connections to the host go through an HTTP CONNECT (or POST) naming targetHost:targetPort. */
+export const tunnelPolicy = z.strictObject({ protocol: z.enum(['CONNECT', 'POST']), targetHost: z.string(), targetPort: port });
+
+/** DestinationRule `proxyProtocol`: every upstream connection starts with a PROXY header of this version. */
+export const proxyProtocolVersion = z.enum(['V1', 'V2']);
+
 export const TrafficPolicyConfigSchema = z.strictObject({
   loadBalancer: loadBalancerPolicy,
   warmup: z.strictObject({ durationMs: z.number().min(0), minimumPercent: z.number().min(0).max(100), aggression: z.number().min(1) }).nullable(),
@@ -89,8 +95,8 @@ export const TrafficPolicyConfigSchema = z.strictObject({
   outlierDetection: outlierDetectionPolicy.nullable(),
   /** Null: the rule says nothing, and auto mTLS decides. */
   tls: clientTlsPolicy.nullable(),
-  tunnel: z.strictObject({ protocol: z.enum(['CONNECT', 'POST']), targetHost: z.string(), targetPort: port }).nullable(),
-  proxyProtocol: z.enum(['V1', 'V2']).nullable(),
+  tunnel: tunnelPolicy.nullable(),
+  proxyProtocol: proxyProtocolVersion.nullable(),
 });
 
 export const ClusterConfigSchema = z.strictObject({

@@ -10,7 +10,7 @@ import { JwtRuleSchema } from '../config/kinds/request-authentication.js';
 import { port } from './scalars.js';
 import type { corsPolicy, faultPolicy, headerOperations, headerRules, httpMatch, redirect, retryPolicy, routeDestination, stringMatch } from './route-types.js';
 import { httpRoute, l4Route } from './route-types.js';
-import { clientTlsPolicy, connectionPoolPolicy } from './cluster-types.js';
+import { clientTlsPolicy, connectionPoolPolicy, proxyProtocolVersion, tunnelPolicy } from './cluster-types.js';
 import type { hashKey, loadBalancerPolicy, outlierDetectionPolicy } from './cluster-types.js';
 import { ClusterConfigSchema, TrafficPolicyConfigSchema } from './cluster-types.js';
 import { serverTls } from './gateway-types.js';
@@ -90,6 +90,10 @@ const externalService = z.strictObject({
    * connection, connection age and TCP keepalive, and the circuit breaker's limits. Absent: no rule applies.
    */
   connectionPools: z.array(z.strictObject({ host: z.string(), port, connectionPool: connectionPoolPolicy })).optional(),
+  /** The DestinationRule's `proxyProtocol` for a host of this entry: every connection to it starts with a PROXY header. Absent: none. */
+  proxyProtocol: z.array(z.strictObject({ host: z.string(), version: proxyProtocolVersion })).optional(),
+  /** The DestinationRule's `tunnel` for a host of this entry: its TCP and TLS connections go through an HTTP tunnel. Absent: none. */
+  tunnels: z.array(z.strictObject({ host: z.string(), tunnel: tunnelPolicy })).optional(),
 });
 
 
@@ -328,6 +332,7 @@ export type ExtAuthzProvider = z.infer<typeof extAuthzProvider>;
 export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
 export type PortCluster = z.infer<typeof portCluster>;
 export type TrafficPolicyConfig = z.infer<typeof TrafficPolicyConfigSchema>;
+export type TunnelSettings = z.infer<typeof tunnelPolicy>;
 export type LoadBalancerPolicy = z.infer<typeof loadBalancerPolicy>;
 export type HashKeyPolicy = z.infer<typeof hashKey>;
 export type ConnectionPoolPolicy = z.infer<typeof connectionPoolPolicy>;

@@ -108,7 +108,7 @@ export const ConnectionPoolSettingsSchema = z.strictObject({
       h2UpgradePolicy: z.enum(['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE']).optional(),
       useClientProtocol: z.boolean().optional(),
       maxConcurrentStreams: NonNegativeInt32Schema.optional(),
-      // HTTP/2 PING frames on upstream connections: accepted as Istio's API has them, not applied (WEFT0130).
+      // HTTP/2 PING frames on upstream sessions (Istio's API requires both fields: traffic-policy-check.ts).
       http2KeepAlive: z.strictObject({ interval: PositiveDurationSchema.optional(), timeout: PositiveDurationSchema.optional() }).optional(),
     })
     .optional(),

@@ -119,6 +119,14 @@ describe('policy for a port (Istio MergeTrafficPolicy)', () => {
     assert.deepEqual(policyForPort(top, subset, 9080), { loadBalancer: { simple: 'LEAST_REQUEST' } });
     assert.deepEqual(policyForPort(top, subset, 81), { loadBalancer: { simple: 'RANDOM' }, connectionPool: { tcp: { maxConnections: 1 } } });
   });
+  test("tunnel and proxyProtocol: a subset's replaces the top level's; a port-level setting (which has neither) keeps them", () => {
+    const withTransport = { ...top, proxyProtocol: { version: 'V2' as const } };
+    assert.deepEqual(policyForPort(withTransport, undefined, 80), { loadBalancer: { simple: 'ROUND_ROBIN' }, proxyProtocol: { version: 'V2' } });
+    assert.deepEqual(policyForPort(withTransport, { proxyProtocol: { version: 'V1' } }, 9080)?.proxyProtocol, { version: 'V1' });
+    const tunnel = { targetHost: 'proxy.example.com', targetPort: 3128 };
+    assert.deepEqual(compileTrafficPolicy(policyForPort(withTransport, { tunnel }, 9080)).tunnel, { protocol: 'CONNECT', ...tunnel });
+    assert.equal(compileTrafficPolicy(policyForPort(withTransport, { tunnel }, 9080)).proxyProtocol, 'V2', 'inherited from the top level: both apply, as in Envoy');
+  });
 });
 
 describe('compiled cluster policy', () => {

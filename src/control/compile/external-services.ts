@@ -55,18 +55,30 @@ function visibleParts(entry: RegistryServiceEntry, scope: EgressScope): { hosts:
 }
 
 /**
- * What a DestinationRule says about an entry's host and port: its connection pool, and the `tls` that makes this
- * proxy originate TLS there (SIMPLE or MUTUAL), by
+ * What a DestinationRule says about an entry's host and port: its connection pool, the `tls` that makes this
+ * proxy originate TLS there (SIMPLE or MUTUAL), and per host its `proxyProtocol` and `tunnel`, by
  * Istio's lookup from the client and Istio's port-level merge, with `credentialName` resolved where Istio applies it
  * (client-credential.ts). ISTIO_MUTUAL means nothing outside the mesh and
  * DISABLE is what a ServiceEntry port gets anyway, so neither is carried.
  */
-function rulePolicies(snap: MeshSnapshot, client: ExternalsClient, entry: RegistryServiceEntry, hosts: readonly string[], ports: readonly ExternalPort[]): Pick<ExternalService, 'origination' | 'connectionPools'> {
+function rulePolicies(
+  snap: MeshSnapshot,
+  client: ExternalsClient,
+  entry: RegistryServiceEntry,
+  hosts: readonly string[],
+  ports: readonly ExternalPort[],
+): Pick<ExternalService, 'origination' | 'connectionPools' | 'proxyProtocol' | 'tunnels'> {
   const origination: NonNullable<ExternalService['origination']> = [];
   const connectionPools: NonNullable<ExternalService['connectionPools']> = [];
+  const proxyProtocol: NonNullable<ExternalService['proxyProtocol']> = [];
+  const tunnels: NonNullable<ExternalService['tunnels']> = [];
   for (const host of hosts) {
     const rule = destinationRuleFor(snap, client, { host, namespace: entry.namespace });
     if (rule === undefined) continue;
+    // Neither has a port-level form in Istio's API: the rule's top level holds for every port.
+    const top = compileTrafficPolicy(policyForPort(rule.trafficPolicy, undefined, 0));
+    if (top.proxyProtocol !== null) proxyProtocol.push({ host, version: top.proxyProtocol });
+    if (top.tunnel !== null) tunnels.push({ host, tunnel: top.tunnel });
     for (const p of ports) {
       const policy = compileTrafficPolicy(policyForPort(rule.trafficPolicy, undefined, p.port));
       // Istio applies a rule's connection pool to a ServiceEntry's cluster as to a service's.
@@ -77,7 +89,12 @@ function rulePolicies(snap: MeshSnapshot, client: ExternalsClient, entry: Regist
       origination.push({ host, port: p.port, tls: withClientCredential(tls, snap.secrets, user) });
     }
   }
-  return { ...(origination.length > 0 && { origination }), ...(connectionPools.length > 0 && { connectionPools }) };
+  return {
+    ...(origination.length > 0 && { origination }),
+    ...(connectionPools.length > 0 && { connectionPools }),
+    ...(proxyProtocol.length > 0 && { proxyProtocol }),
+    ...(tunnels.length > 0 && { tunnels }),
+  };
 }
 
 export function compileExternals(snap: MeshSnapshot, client: ExternalsClient, scope: EgressScope): ExternalService[] {

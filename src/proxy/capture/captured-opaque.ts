@@ -13,9 +13,9 @@ import type { AccessLogEntry, EgressDecision } from '../telemetry/access-log.js'
 import { meshHop } from '../telemetry/mesh-hop.js';
 import type { MeshHop } from '../telemetry/mesh-hop.js';
 import { openMeshTunnel, splice } from '../upstream/mesh-tunnel.js';
+import { proxiedConnection } from '../upstream/proxy-protocol.js';
 import { externalDestination } from '../upstream/external-destination.js';
-import { PLAIN_CONNECT_TIMEOUT_MS, connectPlain } from '../upstream/plain-connect.js';
-import { connectOriginating } from '../upstream/tls-origination.js';
+import { connectExternal } from '../upstream/external-connect.js';
 import type { Destination } from '../upstream/external-destination.js';
 import { egressDeniedReason } from '../outbound/egress-denied.js';
 import { GATEWAY_ONLY_FLAG, gatewayOnlyAddressRefusal, gatewayOnlyRefusal } from '../outbound/egress-gateway-only.js';
@@ -42,7 +42,7 @@ function tunnelWith(rt: ProxyRuntime, cfg: CompiledProxyConfig, socket: net.Sock
     direction: 'outbound', method: 'TCP', authority, path: '', status, durationMs: performance.now() - started, upstream, reason,
     requestBytes: socket.bytesRead, responseBytes: socket.bytesWritten, connection: socket, ...(flag !== undefined && { responseFlags: flag }), ...mesh,
   });
-  const cancel = openMeshTunnel(rt, cfg, balanced, { sni, destinationAddress: dialled.address, destinationPort: dialled.port }, (r) => {
+  const cancel = openMeshTunnel(rt, cfg, balanced, { sni, destinationAddress: dialled.address, destinationPort: dialled.port }, proxiedConnection(socket, socket, dialled.address, dialled.port), (r) => {
     if ('status' in r) {
       rt.telemetry.record(entry(r.status, undefined, r.reason, r.flag, { destinationService: balanced.host }));
       socket.destroy();
@@ -113,14 +113,12 @@ export function handleCapturedOpaque(
   // (a client that already speaks TLS is passed through as it is).
   const entryHost = route === undefined || first.protocol !== 'tcp' ? undefined : route.entry.hosts.find((h) => !h.startsWith('*'));
   const originate = entryHost === undefined ? undefined : route?.originationFor(entryHost);
+  // The host whose rule says `proxyProtocol` and `tunnel`: the SNI that chose the entry, else the entry's own.
+  const ruleHost = bySni ? sni : route?.entry.hosts.find((h) => !h.startsWith('*'));
   to.then(
     (dst) => {
       const upstreamName = `${dst.address}:${dst.port}`;
-      const connect = (done: (err: Error | undefined, upstream?: net.Socket) => void): void => {
-        if (originate === undefined || entryHost === undefined) connectPlain(dst, done);
-        else connectOriginating(originate, { ...dst, host: entryHost }, PLAIN_CONNECT_TIMEOUT_MS, (err, upstream) => done(err ?? undefined, upstream ?? undefined));
-      };
-      connect((err, upstream) => {
+      connectExternal(route, ruleHost, dst, proxiedConnection(socket, socket, dialled.address, dialled.port), originate, (err, upstream) => {
         if (err || !upstream) {
           record(503, egress, upstreamName, `upstream connect error: ${err?.message ?? 'unknown'}`, 'UF');
           socket.destroy();

@@ -76,7 +76,7 @@ function bindClusters(host: string, port: number, endpoints: readonly Endpoint[]
   const out = new Map<string, ClusterBinding>();
   if (clusters === undefined) {
     const config: ClusterConfig = { name: `outbound|${port}||${host}`, host, port, subset: null, labels: {}, destinationRules: [], policy: DEFAULT_TRAFFIC_POLICY };
-    out.set('', { config, endpoints: byAddress, sni, httpPool: httpPoolSettings(config.policy.connectionPool) });
+    out.set('', { config, endpoints: byAddress, sni, httpPool: httpPoolSettings(config.policy.connectionPool, config.policy.proxyProtocol) });
     return out;
   }
   for (const { endpoints: addresses, ...config } of clusters) {
@@ -85,7 +85,7 @@ function bindClusters(host: string, port: number, endpoints: readonly Endpoint[]
       const ep = byAddress.get(a);
       if (ep) members.set(a, ep);
     }
-    out.set(config.subset ?? '', { config, endpoints: members, sni: meshSni(config, sni), httpPool: httpPoolSettings(config.policy.connectionPool) });
+    out.set(config.subset ?? '', { config, endpoints: members, sni: meshSni(config, sni), httpPool: httpPoolSettings(config.policy.connectionPool, config.policy.proxyProtocol) });
   }
   return out;
 }

@@ -7,7 +7,8 @@
  * preferred to it.
  */
 import net from 'node:net';
-import type { ClientTlsPolicy, ConnectionPoolPolicy, ExternalPort, ExternalService, PortProtocol } from '../../proxyconfig/types.js';
+import type { ClientTlsPolicy, ConnectionPoolPolicy, ExternalPort, ExternalService, PortProtocol, TunnelSettings } from '../../proxyconfig/types.js';
+import type { ProxyProtocolVersion } from '../upstream/proxy-protocol.js';
 import { FIXED_POOL_SETTINGS, httpPoolSettings } from '../upstream/endpoint-pools.js';
 import type { HttpPoolSettings } from '../upstream/endpoint-pools.js';
 
@@ -24,14 +25,20 @@ export class ExternalRoute {
   readonly #origination = new Map<string, ClientTlsPolicy>();
   /** The entry's host → its DestinationRule's connection pool on this port. */
   readonly #connectionPools = new Map<string, ExternalConnectionPool>();
+  /** The entry's host → the PROXY header version its connections start with (DestinationRule `proxyProtocol`). */
+  readonly #proxyProtocol = new Map<string, ProxyProtocolVersion>();
+  /** The entry's host → the HTTP tunnel its opaque connections go through (DestinationRule `tunnel`). */
+  readonly #tunnels = new Map<string, TunnelSettings>();
 
   constructor(
     readonly entry: ExternalService,
     readonly port: ExternalPort,
   ) {
     for (const o of entry.origination ?? []) if (o.port === port.port) this.#origination.set(o.host, o.tls);
+    for (const p of entry.proxyProtocol ?? []) this.#proxyProtocol.set(p.host, p.version);
+    for (const t of entry.tunnels ?? []) this.#tunnels.set(t.host, t.tunnel);
     for (const c of entry.connectionPools ?? []) {
-      if (c.port === port.port) this.#connectionPools.set(c.host, { policy: c.connectionPool, settings: httpPoolSettings(c.connectionPool) });
+      if (c.port === port.port) this.#connectionPools.set(c.host, { policy: c.connectionPool, settings: httpPoolSettings(c.connectionPool, this.#proxyProtocol.get(c.host) ?? null) });
     }
   }
 
@@ -52,6 +59,20 @@ export class ExternalRoute {
     if (this.#origination.size === 0) return undefined;
     const listed = this.hostFor(host);
     return listed === undefined ? undefined : this.#origination.get(listed);
+  }
+
+  /** The PROXY header version for a connection to `host`; undefined: none. */
+  proxyProtocolFor(host: string): ProxyProtocolVersion | undefined {
+    if (this.#proxyProtocol.size === 0) return undefined;
+    const listed = this.hostFor(host);
+    return listed === undefined ? undefined : this.#proxyProtocol.get(listed);
+  }
+
+  /** The HTTP tunnel an opaque connection to `host` goes through; undefined: none. */
+  tunnelFor(host: string): TunnelSettings | undefined {
+    if (this.#tunnels.size === 0) return undefined;
+    const listed = this.hostFor(host);
+    return listed === undefined ? undefined : this.#tunnels.get(listed);
   }
 
   /** `namespace/name` of the ServiceEntry, for logs. */

@@ -6,13 +6,13 @@
  * terminated TLS) leave over TLS the gateway originates when a DestinationRule says SIMPLE or MUTUAL for the host
  * and port (tls-origination.ts, as Istio's egress gateway originates TLS for a TCP service), never wrapped twice.
  */
-import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { CompiledProxyConfig } from '../config/compiled-config.js';
 import type { ExternalRoute } from '../config/compiled-externals.js';
 import { externalDestination } from '../upstream/external-destination.js';
-import { PLAIN_CONNECT_TIMEOUT_MS, connectPlain } from '../upstream/plain-connect.js';
-import { connectOriginating } from '../upstream/tls-origination.js';
+import { connectExternal } from '../upstream/external-connect.js';
+import type { ProxiedConnection } from '../upstream/proxy-protocol.js';
 import type { ClientTlsPolicy } from '../../proxyconfig/types.js';
 
 /** The ServiceEntry port a route destination names, if the destination is an external host rather than a mesh service. */
@@ -26,18 +26,18 @@ export function openExternal(
   route: ExternalRoute,
   host: string,
   port: number,
-  done: (r: { upstream: net.Socket; address: string } | { reason: string }) => void,
+  /** The client's connection, which a PROXY header names (the host's rule `proxyProtocol`). */
+  client: ProxiedConnection,
+  done: (r: { upstream: Duplex; address: string } | { reason: string }) => void,
   /** The TLS to originate (the route's rule for the host); undefined: the bytes go as they are. */
   originate?: ClientTlsPolicy,
 ): void {
   externalDestination(route, { address: host, port }, host, rt.resolver).then(
     (to) => {
-      const connected = (err: Error | null | undefined, upstream: net.Socket | null | undefined): void => {
+      connectExternal(route, host, to, client, originate, (err, upstream) => {
         if (err || !upstream) done({ reason: `${route.source}: ${err?.message ?? 'no connection'}` });
         else done({ upstream, address: `${to.address}:${to.port}` });
-      };
-      if (originate === undefined) connectPlain(to, connected);
-      else connectOriginating(originate, { ...to, host }, PLAIN_CONNECT_TIMEOUT_MS, connected);
+      });
     },
     (err: unknown) => done({ reason: `${route.source}: ${(err as Error).message}` }),
   );

@@ -13,6 +13,7 @@ import type { CompiledL4Route, L4Request } from '../../route/l4-route-match.js';
 import { pickWeighted } from '../../route/weighted.js';
 import { splice } from '../upstream/mesh-tunnel.js';
 import { connectTcpEndpoint } from '../opaque/tcp-endpoint.js';
+import { proxiedConnection } from '../upstream/proxy-protocol.js';
 import { authzLogFields } from '../security/authz-log.js';
 import { externalL4Route, openExternal } from './l4-external.js';
 import type { PeerIdentity } from '../tls/peer-identity.js';
@@ -69,7 +70,7 @@ export function forwardL4(rt: ProxyRuntime, cfg: CompiledProxyConfig, routes: re
     conn.client.on('error', () => conn.client.destroy());
     // A passed-through ClientHello (head) is TLS already: it is never wrapped again.
     const originate = conn.head.length === 0 ? external.originationFor(dest.host) : undefined;
-    openExternal(rt, external, dest.host, dest.port, (r) => {
+    openExternal(rt, external, dest.host, dest.port, proxiedConnection(conn.client, conn.client, undefined), (r) => {
       if ('reason' in r) return refuse(r.reason, dest.host);
       if (conn.head.length > 0) r.upstream.write(conn.head);
       splice(conn.client, r.upstream, () => record(200, r.address, undefined, dest.host));
@@ -77,7 +78,7 @@ export function forwardL4(rt: ProxyRuntime, cfg: CompiledProxyConfig, routes: re
     return;
   }
   conn.client.on('error', () => conn.client.destroy());
-  const cancel = connectTcpEndpoint(rt, cfg, { host: dest.host, port: dest.port, subset: dest.subset, route: route.route.source }, undefined, (r) => {
+  const cancel = connectTcpEndpoint(rt, cfg, { host: dest.host, port: dest.port, subset: dest.subset, route: route.route.source }, undefined, proxiedConnection(conn.client, conn.client, undefined), (r) => {
     if ('flag' in r) return refuse(`${r.flag} ${r.reason}`, dest.host);
     if (conn.head.length > 0) r.upstream.write(conn.head);
     splice(

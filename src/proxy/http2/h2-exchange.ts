@@ -15,6 +15,8 @@ import { addRequestFacts } from '../telemetry/request-facts.js';
 import { countBodyBytes } from '../telemetry/body-bytes.js';
 import type { BodyBytes } from '../telemetry/body-bytes.js';
 import { Exchange, LOCAL_REPLY } from '../request/exchange.js';
+import { proxiedConnection } from '../upstream/proxy-protocol.js';
+import type { ProxiedConnection } from '../upstream/proxy-protocol.js';
 import type { ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from '../request/exchange.js';
 import { encodeGrpcMessage, grpcMessageTooLarge, grpcStatusOfHttp, isGrpcRequest } from './grpc-status.js';
 import { GrpcMessageLimit } from './grpc-message-limit.js';
@@ -126,6 +128,11 @@ export class H2Exchange extends Exchange {
   }
   get localAddress(): string {
     return this.stream.session?.socket?.localAddress ?? '';
+  }
+  override proxiedClient(): ProxiedConnection | undefined {
+    const session = this.stream.session;
+    if (session === undefined) return undefined;
+    return proxiedConnection(session, session.socket, this.dialledAddress, this.port);
   }
 
   /** The app reset or closed its stream before the answer was whole: nothing more is started, the upstream is reset. */

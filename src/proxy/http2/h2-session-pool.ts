@@ -16,7 +16,9 @@ import type { Duplex } from 'node:stream';
 import { connectMtls } from '../upstream/mtls-connect.js';
 import { connectPlain } from '../upstream/plain-connect.js';
 import { connectOriginating } from '../upstream/tls-origination.js';
-import { policyKey } from '../upstream/endpoint-pools.js';
+import type { EventEmitter } from 'node:events';
+import { policyKey, prefaceFor } from '../upstream/endpoint-pools.js';
+import type { Preface, ProxiedConnection } from '../upstream/proxy-protocol.js';
 import { FIXED_POOL_SETTINGS } from '../upstream/endpoint-pools.js';
 import type { HttpPoolSettings, UpstreamTarget } from '../upstream/endpoint-pools.js';
 import type { Clock } from '../../clock.js';
@@ -107,7 +109,14 @@ export class H2EndpointPool {
     readonly settings: HttpPoolSettings = FIXED_POOL_SETTINGS,
     private readonly clock: Clock = systemClock,
     private readonly origination?: H2Origination,
+    /** The PROXY header each session's connection starts with (DestinationRule `proxyProtocol`); undefined: none. */
+    private readonly preface?: Preface,
   ) {}
+
+  /** No new stream on any session; each closes once its streams end (the client connection they were for closed). */
+  close(): void {
+    for (const s of [...this.sessions]) s.drain();
+  }
 
   acquire(w: SessionWaiter): void {
     for (const s of this.sessions) {
@@ -174,9 +183,10 @@ export class H2EndpointPool {
           } else connected(err, socket);
         },
         ['h2'],
+        this.preface,
       );
-    } else if (t.tls) connectMtls(this.cert!, { address: t.address, port: t.port, sni: t.tls.sni, spiffeId: t.tls.spiffeId }, this.settings.connectTimeoutMs, connected, []);
-    else connectPlain({ address: t.address, port: t.port }, (err, socket) => connected(err, socket), this.settings.connectTimeoutMs);
+    } else if (t.tls) connectMtls(this.cert!, { address: t.address, port: t.port, sni: t.tls.sni, spiffeId: t.tls.spiffeId }, this.settings.connectTimeoutMs, connected, [], this.preface);
+    else connectPlain({ address: t.address, port: t.port }, (err, socket) => connected(err, socket), this.settings.connectTimeoutMs, this.preface);
   }
 
   private attach(ps: PooledSession, socket: Duplex): void {
@@ -246,22 +256,21 @@ export class H2EndpointPool {
 /** The pools of one proxy, by endpoint and identity. */
 export class H2SessionPools {
   private readonly pools = new Map<string, H2EndpointPool>();
+  /** The same, per client connection, for clusters whose connections carry a PROXY header naming it. */
+  private readonly byClient = new Map<EventEmitter, Map<string, H2EndpointPool>>();
 
   constructor(
     private readonly cert: WorkloadCertificate | undefined,
     private readonly clock: Clock = systemClock,
   ) {}
 
-  /** `settings`: the cluster's; clusters with other settings get other sessions to the same endpoint. */
-  get(target: UpstreamTarget, settings: HttpPoolSettings = FIXED_POOL_SETTINGS): H2EndpointPool {
+  /**
+   * `settings`: the cluster's; clusters with other settings get other sessions to the same endpoint. `client`: read
+   * only when the settings say `proxyProtocol` (endpoint-pools.ts: the sessions are the client connection's own).
+   */
+  get(target: UpstreamTarget, settings: HttpPoolSettings = FIXED_POOL_SETTINGS, client?: ProxiedConnection): H2EndpointPool {
     const endpoint = target.tls ? `${target.address}:${target.port}|${target.tls.sni}|${target.tls.spiffeId}` : `${target.address}:${target.port}`;
-    const key = `${endpoint}|${settings.key}`;
-    let pool = this.pools.get(key);
-    if (pool === undefined) {
-      pool = new H2EndpointPool(target, this.cert, settings, this.clock);
-      this.pools.set(key, pool);
-    }
-    return pool;
+    return this.pool(`${endpoint}|${settings.key}`, settings, client, (preface) => new H2EndpointPool(target, this.cert, settings, this.clock, undefined, preface));
   }
 
   /**
@@ -269,14 +278,34 @@ export class H2SessionPools {
    * `settings`: its DestinationRule's connection pool, as for a mesh cluster; hosts with other settings get other
    * sessions to the same address.
    */
-  external(to: { address: string; port: number }, origination: H2Origination | undefined, settings: HttpPoolSettings = FIXED_POOL_SETTINGS): H2EndpointPool {
+  external(to: { address: string; port: number }, origination: H2Origination | undefined, settings: HttpPoolSettings = FIXED_POOL_SETTINGS, client?: ProxiedConnection): H2EndpointPool {
     const endpoint = origination === undefined ? `${to.address}:${to.port}|external` : `${to.address}:${to.port}|external|${origination.host}|${policyKey(origination.policy)}`;
-    const key = `${endpoint}|${settings.key}`;
-    let pool = this.pools.get(key);
+    return this.pool(`${endpoint}|${settings.key}`, settings, client, (preface) => new H2EndpointPool({ address: to.address, port: to.port }, undefined, settings, this.clock, origination, preface));
+  }
+
+  private pool(key: string, settings: HttpPoolSettings, client: ProxiedConnection | undefined, create: (preface: Preface | undefined) => H2EndpointPool): H2EndpointPool {
+    const pools = settings.proxyProtocol !== null && client !== undefined ? this.clientPools(client) : this.pools;
+    let pool = pools.get(key);
     if (pool === undefined) {
-      pool = new H2EndpointPool({ address: to.address, port: to.port }, undefined, settings, this.clock, origination);
-      this.pools.set(key, pool);
+      pool = create(prefaceFor(settings, client));
+      pools.set(key, pool);
     }
     return pool;
+  }
+
+  private clientPools(client: ProxiedConnection): Map<string, H2EndpointPool> {
+    let pools = this.byClient.get(client.connection);
+    if (pools === undefined) {
+      const created = new Map<string, H2EndpointPool>();
+      // A stream sent after its client left (a retry): its pool is kept nowhere and its session closes when idle.
+      if (client.closed()) return created;
+      this.byClient.set(client.connection, created);
+      client.connection.once('close', () => {
+        this.byClient.delete(client.connection);
+        for (const pool of created.values()) pool.close();
+      });
+      pools = created;
+    }
+    return pools;
   }
 }

@@ -295,6 +295,8 @@ export function connectUpstreamH2(pools: H2SessionPools): Dispatch {
   return (ex, handler) => {
     const ep = ex.upstream!;
     ex.upstreamWorkload = ep.workload;
-    pools.get(targetOf(ep, ex.binding!.sni, ex.binding!.config.policy.tls?.mode), ex.binding!.httpPool).acquire(new H2UpstreamAttempt(ex, handler));
+    const settings = ex.binding!.httpPool;
+    // Only a cluster with `proxyProtocol` keeps its sessions per client connection.
+    pools.get(targetOf(ep, ex.binding!.sni, ex.binding!.config.policy.tls?.mode), settings, settings.proxyProtocol === null ? undefined : ex.proxiedClient()).acquire(new H2UpstreamAttempt(ex, handler));
   };
 }

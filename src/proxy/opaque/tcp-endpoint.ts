@@ -11,6 +11,7 @@
  * its runtime (a WeakMap), so every listener of the proxy waits in one queue.
  */
 import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ClusterBinding, CompiledProxyConfig } from '../config/compiled-config.js';
 import type { ClusterRuntime, EndpointState } from '../balance/cluster-runtime.js';
 import type { EndpointRegistry } from '../balance/endpoint-registry.js';
@@ -18,7 +19,9 @@ import type { PickContext } from '../balance/balancer.js';
 import type { Endpoint } from '../../proxyconfig/types.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { connectMtls } from '../upstream/mtls-connect.js';
-import { endpointMtls } from '../upstream/endpoint-pools.js';
+import { endpointMtls, prefaceFor } from '../upstream/endpoint-pools.js';
+import { openHttpTunnel } from '../upstream/http-tunnel.js';
+import type { ProxiedConnection } from '../upstream/proxy-protocol.js';
 import { connectPlain } from '../upstream/plain-connect.js';
 import type { L4Destination } from './l4-destination.js';
 import type { TunnelLimits } from '../upstream/mesh-tunnel.js';
@@ -26,7 +29,8 @@ import type { TunnelLimits } from '../upstream/mesh-tunnel.js';
 export type TcpFailureFlag = 'NR' | 'UO' | 'UH' | 'UF';
 
 export interface TcpLease {
-  readonly upstream: net.Socket;
+  /** The connection to the endpoint, or the HTTP tunnel opened on it (DestinationRule `tunnel`). */
+  readonly upstream: Duplex;
   readonly endpoint: Endpoint;
   readonly cluster: string;
   /** The cluster's `connectionPool.tcp` limits for the tunnel (idle timeout, maximum duration). */
@@ -46,6 +50,7 @@ export interface TcpEndpointHandles {
 interface Waiter {
   readonly binding: ClusterBinding;
   readonly originalAddress: string | undefined;
+  readonly client: ProxiedConnection | undefined;
   readonly done: (r: TcpEndpointResult) => void;
 }
 
@@ -65,6 +70,8 @@ export function connectTcpEndpoint(
   dest: L4Destination,
   /** The address the app dialled (captured), where PASSTHROUGH goes. */
   originalAddress: string | undefined,
+  /** The client's connection, which a PROXY header names (DestinationRule `proxyProtocol`). */
+  client: ProxiedConnection | undefined,
   done: (r: TcpEndpointResult) => void,
 ): () => void {
   const binding = cfg.cluster(dest.host, dest.port, dest.subset);
@@ -85,10 +92,10 @@ export function connectTcpEndpoint(
     return NOTHING_TO_CANCEL;
   }
   if (need === 'connect') {
-    connectWithSlot(rt, cluster, binding, originalAddress, done);
+    connectWithSlot(rt, cluster, binding, originalAddress, client, done);
     return NOTHING_TO_CANCEL;
   }
-  const w: Waiter = { binding, originalAddress, done };
+  const w: Waiter = { binding, originalAddress, client, done };
   const queue = waiting.get(cluster);
   if (queue === undefined) waiting.set(cluster, [w]);
   else queue.push(w);
@@ -103,7 +110,14 @@ export function connectTcpEndpoint(
 }
 
 /** A connection slot is held: pick a host and dial it. */
-function connectWithSlot(rt: TcpEndpointHandles, cluster: ClusterRuntime, binding: ClusterBinding, originalAddress: string | undefined, done: (r: TcpEndpointResult) => void): void {
+function connectWithSlot(
+  rt: TcpEndpointHandles,
+  cluster: ClusterRuntime,
+  binding: ClusterBinding,
+  originalAddress: string | undefined,
+  client: ProxiedConnection | undefined,
+  done: (r: TcpEndpointResult) => void,
+): void {
   const ctx: PickContext = { random: rt.random, hashKey: undefined, originalAddress };
   const host = cluster.pick(ctx);
   const ep = host === undefined ? undefined : binding.endpoints.get(host.address);
@@ -113,7 +127,7 @@ function connectWithSlot(rt: TcpEndpointHandles, cluster: ClusterRuntime, bindin
   }
   host.activeRequests++;
   const timeoutMs = binding.config.policy.connectionPool.connectTimeoutMs;
-  dial(rt.cert, binding, ep, timeoutMs, (err, upstream) => {
+  dial(rt.cert, binding, ep, timeoutMs, client, (err, upstream) => {
     if (err !== undefined || upstream === undefined) {
       cluster.outlierDetector?.reportLocalOrigin(host, 'connect-failed');
       releaseHost(rt, cluster, host);
@@ -121,9 +135,6 @@ function connectWithSlot(rt: TcpEndpointHandles, cluster: ClusterRuntime, bindin
     }
     cluster.outlierDetector?.reportLocalOrigin(host, 'connect-success-final');
     const pool = binding.config.policy.connectionPool;
-    // tcpKeepalive: Node sets SO_KEEPALIVE and the idle time before the first probe; the probe count and interval
-    // stay the kernel's (Node has no API for TCP_KEEPCNT and TCP_KEEPINTVL).
-    if (pool.tcpKeepalive !== null) upstream.setKeepAlive(true, pool.tcpKeepalive.timeMs ?? 0);
     let released = false;
     done({
       upstream,
@@ -151,20 +162,41 @@ function freeSlot(rt: TcpEndpointHandles, cluster: ClusterRuntime): void {
   if (queue !== undefined && queue.length > 0) {
     const w = queue.shift()!;
     cluster.breaker.endPending();
-    connectWithSlot(rt, cluster, w.binding, w.originalAddress, w.done);
+    connectWithSlot(rt, cluster, w.binding, w.originalAddress, w.client, w.done);
     return;
   }
   cluster.breaker.connectionClosed();
 }
 
-function dial(cert: WorkloadCertificate, binding: ClusterBinding, ep: Endpoint, timeoutMs: number, done: (err: Error | undefined, upstream?: net.Socket) => void): void {
+/**
+ * Connect to the endpoint: the PROXY header first when the rule says `proxyProtocol` (before any TLS), then mTLS to
+ * its sidecar or plaintext to its app port, then the HTTP tunnel through it when the rule says `tunnel`.
+ */
+function dial(
+  cert: WorkloadCertificate,
+  binding: ClusterBinding,
+  ep: Endpoint,
+  timeoutMs: number,
+  client: ProxiedConnection | undefined,
+  done: (err: Error | undefined, upstream?: Duplex) => void,
+): void {
+  const preface = prefaceFor(binding.httpPool, client);
+  const { tunnel, connectionPool } = binding.config.policy;
+  const connected = (err: Error | undefined, upstream?: net.Socket): void => {
+    if (err !== undefined || upstream === undefined) return done(err);
+    // tcpKeepalive: Node sets SO_KEEPALIVE and the idle time before the first probe; the probe count and interval
+    // stay the kernel's (Node has no API for TCP_KEEPCNT and TCP_KEEPINTVL).
+    if (connectionPool.tcpKeepalive !== null) upstream.setKeepAlive(true, connectionPool.tcpKeepalive.timeMs ?? 0);
+    if (tunnel === null) return done(undefined, upstream);
+    openHttpTunnel(upstream, tunnel, timeoutMs, done);
+  };
   if (!endpointMtls(ep, binding.config.policy.tls?.mode)) {
     // PeerAuthentication DISABLE at the destination (auto mTLS), DestinationRule `tls.mode: DISABLE` or a pod without
     // a sidecar: plaintext to the app port, where its sidecar (capture) or the app itself (loopback) takes it.
-    connectPlain({ address: ep.address, port: ep.targetPort }, done, timeoutMs);
+    connectPlain({ address: ep.address, port: ep.targetPort }, connected, timeoutMs, preface);
     return;
   }
   // Istio's SNI names the destination's service port, so its sidecar pipes the connection to the right app port.
   const peer = { address: ep.address, port: ep.inboundPort, sni: binding.sni, spiffeId: ep.spiffeId };
-  connectMtls(cert, peer, timeoutMs, (err, upstream) => done(err ?? undefined, upstream ?? undefined), []);
+  connectMtls(cert, peer, timeoutMs, (err, upstream) => connected(err ?? undefined, upstream ?? undefined), [], preface);
 }

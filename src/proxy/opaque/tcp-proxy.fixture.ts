@@ -14,6 +14,8 @@ import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { createCaptureListener } from '../capture/capture-listener.js';
 import { createOutboundServer } from '../outbound/index.js';
 import { testRuntime } from '../proxy-runtime.fixture.js';
+import { readProxyHeaders } from '../../../test/support/proxy-protocol-server.js';
+import type { ParsedProxyHeader } from '../../../test/support/proxy-protocol-server.js';
 
 export const HOST = 'tcp-echo.default.svc.cluster.local';
 export const VIP = '198.19.0.20';
@@ -22,23 +24,31 @@ export const V2 = '127.0.0.3';
 /** Nothing listens on this one's port: connects are refused. */
 export const DEAD = '127.0.0.4';
 
-/** An echo server that prefixes each chunk with its name; remembers the first bytes of each connection. */
+/**
+ * An echo server that prefixes each chunk with its name; remembers the first bytes of each connection, and the PROXY
+ * protocol header it started with (null: none), read strictly and taken off before the echo.
+ */
 export class Echo {
   readonly server: net.Server;
   readonly firstBytes: Buffer[] = [];
+  readonly headers: Array<ParsedProxyHeader | null> = [];
+  readonly headerErrors: Error[];
   readonly open = new Set<net.Socket>();
   port = 0;
   constructor(
     readonly name: string,
     readonly address: string,
   ) {
-    this.server = net.createServer((s) => {
+    const reader = readProxyHeaders(({ header, socket: s }) => {
+      this.headers.push(header);
       this.open.add(s);
       s.on('close', () => this.open.delete(s));
       s.on('error', () => undefined);
       s.once('data', (d: Buffer) => this.firstBytes.push(d));
       s.on('data', (d: Buffer) => s.write(`${name} ${d.toString('latin1')}`));
     });
+    this.server = reader.server;
+    this.headerErrors = reader.errors;
   }
   async listen(): Promise<void> {
     await new Promise<void>((r) => this.server.listen(0, this.address, r));
@@ -62,14 +72,18 @@ export interface Traffic {
   tcp?: L4Route[];
   tls?: L4Route[];
   policy?: Partial<TrafficPolicyConfig>;
+  /** A subset's own policy over `policy` (the control plane's merge already made). */
+  subsets?: Record<string, Partial<TrafficPolicyConfig>>;
   /** Endpoints of the whole service (default: v1 and v2). */
   all?: string[];
   /** The destinations' PeerAuthentication asks for mTLS (auto mTLS). */
   mtls?: boolean;
+  /** The v1 endpoint's app port, when something other than the v1 echo listens there (a tunnel proxy). */
+  v1Port?: number;
 }
 
 function config(t: Traffic): ProxyConfig {
-  const eps = [endpoint(V1, v1.port, 'v1', t.mtls), endpoint(V2, v2.port, 'v2', t.mtls), endpoint(DEAD, deadPort, 'v3')];
+  const eps = [endpoint(V1, t.v1Port ?? v1.port, 'v1', t.mtls), endpoint(V2, v2.port, 'v2', t.mtls), endpoint(DEAD, deadPort, 'v3')];
   const port = (n: number, name: string, protocol: 'tcp' | 'tls'): OutboundPort => ({
     port: n,
     name,
@@ -77,7 +91,10 @@ function config(t: Traffic): ProxyConfig {
     endpoints: eps,
     ...(t.tcp && { tcp: t.tcp }),
     ...(t.tls && { tls: t.tls }),
-    clusters: [cluster(null, t.all ?? [V1, V2], t.policy, n), cluster('v1', [V1], t.policy, n), cluster('v2', [V2], t.policy, n), cluster('v3', [DEAD], t.policy, n)],
+    clusters: [
+      cluster(null, t.all ?? [V1, V2], t.policy, n),
+      ...(['v1', 'v2', 'v3'] as const).map((v, i) => cluster(v, [[V1, V2, DEAD][i]!], { ...t.policy, ...t.subsets?.[v] }, n)),
+    ],
   });
   return {
     schema: 3,

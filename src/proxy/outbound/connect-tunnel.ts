@@ -8,16 +8,18 @@
  */
 import type http from 'node:http';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import { parseAuthority } from '../http/authority.js';
 import { hostFieldProblem } from '../http/host-field.js';
 import { openMeshTunnel, splice } from '../upstream/mesh-tunnel.js';
+import { proxiedConnection } from '../upstream/proxy-protocol.js';
 import type { TunnelLimits } from '../upstream/mesh-tunnel.js';
 import { externalDestination } from '../upstream/external-destination.js';
 import type { AccessLogEntry, EgressDecision } from '../telemetry/access-log.js';
 import { meshHop } from '../telemetry/mesh-hop.js';
 import type { MeshHop } from '../telemetry/mesh-hop.js';
-import { connectPlain } from '../upstream/plain-connect.js';
+import { connectExternal } from '../upstream/external-connect.js';
 import { FIRST_BYTES_WAIT_MS, readFirstBytes } from '../capture/first-bytes.js';
 import type { L4Request } from '../../route/l4-route-match.js';
 import { egressDeniedReason } from './egress-denied.js';
@@ -37,7 +39,7 @@ export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, clien
     record(status, egress?.decision === 'denied' ? 'BlackHoleCluster' : undefined, reason, egress, undefined, flag);
     client.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-length: ${Buffer.byteLength(reason) + 1}\r\nconnection: close\r\n\r\n${reason}\n`);
   };
-  const established = (upstream: net.Socket, name: string, egress?: EgressDecision, mesh?: MeshHop, release?: () => void, limits?: TunnelLimits): void => {
+  const established = (upstream: Duplex, name: string, egress?: EgressDecision, mesh?: MeshHop, release?: () => void, limits?: TunnelLimits): void => {
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) upstream.write(head);
     rt.telemetry.opened?.(entry(200, name, undefined, egress, mesh));
@@ -65,7 +67,7 @@ export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, clien
     // A name was dialled, not an address: the service's virtual address stands for it in destinationSubnets.
     const conn: L4Request = { sni: undefined, destinationAddress: net.isIP(parsed.host) !== 0 ? parsed.host : (service.addresses[0] ?? ''), destinationPort: parsed.port };
     if (balanced.tlsRoutes === undefined) {
-      const cancel = openMeshTunnel(rt, cfg, balanced, conn, (r) => {
+      const cancel = openMeshTunnel(rt, cfg, balanced, conn, proxiedConnection(client, client, undefined), (r) => {
         if ('status' in r) return refuse(r.status, r.reason, undefined, r.flag);
         established(r.upstream, r.endpoint.workload, undefined, meshHop(r.destination.host, r.endpoint), r.release, r.limits);
       });
@@ -75,7 +77,7 @@ export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, clien
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) client.unshift(head);
     readFirstBytes(client, FIRST_BYTES_WAIT_MS, (first, kind) => {
-      const cancel = openMeshTunnel(rt, cfg, balanced, { ...conn, sni: kind.protocol === 'tls' ? kind.sni : undefined }, (r) => {
+      const cancel = openMeshTunnel(rt, cfg, balanced, { ...conn, sni: kind.protocol === 'tls' ? kind.sni : undefined }, proxiedConnection(client, client, undefined), (r) => {
         if ('status' in r) {
           record(r.status, undefined, r.reason, undefined, { destinationService: balanced.host }, r.flag);
           client.destroy();
@@ -112,7 +114,7 @@ export function handleConnect(rt: ProxyRuntime, req: http.IncomingMessage, clien
   const to = route ? externalDestination(route, { address: parsed.host, port: parsed.port }, parsed.host, rt.resolver) : rt.resolver.resolve(parsed.host).then((address) => ({ address, port: parsed.port! }));
   to.then(
     (dst) => {
-      connectPlain(dst, (err, upstream) =>
+      connectExternal(route, parsed.host, dst, proxiedConnection(client, client, undefined), undefined, (err, upstream) =>
         err || !upstream ? refuse(503, `upstream connect error: ${err?.message ?? 'unknown'}`, egress) : established(upstream, `${dst.address}:${dst.port}`, egress),
       );
     },

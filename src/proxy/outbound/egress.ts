@@ -20,6 +20,7 @@ import type { EgressDecision } from '../telemetry/access-log.js';
 import type { OutboundFinish } from './index.js';
 import { egressDeniedReason } from './egress-denied.js';
 import { GATEWAY_ONLY_FLAG, gatewayOnlyAddressRefusal, gatewayOnlyRefusal } from './egress-gateway-only.js';
+import { proxiedConnection } from '../upstream/proxy-protocol.js';
 
 export interface EgressRequest {
   authority: string;
@@ -82,7 +83,9 @@ export function handleEgress(
     (dst) => {
       const upstream = `${dst.address}:${dst.port}`;
       const settings = connectionPool?.settings ?? FIXED_POOL_SETTINGS;
-      const pool = originate === undefined ? rt.pools.get(dst, settings) : rt.pools.originating({ ...dst, host: r.host }, originate, settings);
+      // Only a host whose rule says `proxyProtocol` keeps its connections per client connection.
+      const client = settings.proxyProtocol === null ? undefined : proxiedConnection(req.socket, req.socket, undefined);
+      const pool = originate === undefined ? rt.pools.get(dst, settings, client) : rt.pools.originating({ ...dst, host: r.host }, originate, settings, client);
       const done = (d: ForwardDone): void => {
         cluster?.release(true);
         finish(d.status, upstream, d.error, egress, service, d.connectFailed === true ? 'UF' : undefined);

@@ -77,7 +77,9 @@ export function connectUpstream(pools: EndpointPools): Dispatch {
     const ep = ex.upstream!;
     ex.upstreamWorkload = ep.workload;
     const binding = ex.binding!;
-    const pool = pools.get(targetOf(ep, binding.sni, binding.config.policy.tls?.mode), binding.httpPool);
+    const settings = binding.httpPool;
+    // Only a cluster with `proxyProtocol` keeps its connections per client connection.
+    const pool = pools.get(targetOf(ep, binding.sni, binding.config.policy.tls?.mode), settings, settings.proxyProtocol === null ? undefined : ex.proxiedClient());
     pool.dispatch(
       {
         path: ex.upstreamPath,

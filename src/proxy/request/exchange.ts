@@ -14,6 +14,7 @@ import type { EndpointState } from '../balance/cluster-runtime.js';
 import type { ClusterRuntime } from '../balance/cluster-runtime.js';
 import type { Endpoint } from '../../proxyconfig/types.js';
 import type { RetryBuffer } from './retry-buffer.js';
+import type { ProxiedConnection } from '../upstream/proxy-protocol.js';
 
 /** Lower-case name → value, as undici hands response headers over. */
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
@@ -93,6 +94,13 @@ export abstract class Exchange implements ResponseHandler {
   /** The client's address and the address it reached, for source-IP hashing and generated hash cookies. */
   abstract readonly sourceAddress: string;
   abstract readonly localAddress: string;
+  /**
+   * The client's connection as a PROXY header names it (proxy-protocol.ts), read only for a cluster whose rule says
+   * `proxyProtocol`; undefined: no client connection behind the request (a mirrored copy).
+   */
+  proxiedClient(): ProxiedConnection | undefined {
+    return undefined;
+  }
   /** An HTTP/2 stream: it goes upstream as an HTTP/2 stream too. */
   readonly h2: boolean = false;
   /** A gRPC call (content-type application/grpc): local replies and timeouts answer in gRPC's terms. */

@@ -77,12 +77,14 @@ export function externalDestinations(pools: EndpointPools, resolver: HostResolve
         const host = authorityHost(ex.upstreamAuthority);
         // The host's DestinationRule connection pool, as at a mesh cluster (Istio's ServiceEntry clusters alike).
         const settings = route.poolSettingsFor(dest.host);
+        // Only a host whose rule says `proxyProtocol` keeps its connections per client connection.
+        const client = settings.proxyProtocol === null ? undefined : ex.proxiedClient();
         if (ex.upstreamH2) {
           const origination = originate === undefined ? undefined : { policy: originate, host };
-          h2Pools!.external(to, origination, settings).acquire(new H2UpstreamAttempt(ex, handler, originate === undefined ? 'http' : 'https'));
+          h2Pools!.external(to, origination, settings, client).acquire(new H2UpstreamAttempt(ex, handler, originate === undefined ? 'http' : 'https'));
           return;
         }
-        const pool = originate === undefined ? pools.get(to, settings) : pools.originating({ ...to, host }, originate, settings);
+        const pool = originate === undefined ? pools.get(to, settings, client) : pools.originating({ ...to, host }, originate, settings, client);
         pool.dispatch(
           // maxRequestsPerConnection: 1 turns keep-alive off, as at a mesh cluster (connect-upstream.ts).
           { path: ex.upstreamPath, method: ex.method as Dispatcher.HttpMethod, headers: headersForUpstream(ex), body: ex.bodyForAttempt(), reset: settings.maxRequestsPerConnection === 1 },

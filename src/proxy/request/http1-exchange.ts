@@ -13,6 +13,8 @@ import { addRequestFacts } from '../telemetry/request-facts.js';
 import { countBodyBytes } from '../telemetry/body-bytes.js';
 import type { BodyBytes } from '../telemetry/body-bytes.js';
 import { Exchange } from './exchange.js';
+import { proxiedConnection } from '../upstream/proxy-protocol.js';
+import type { ProxiedConnection } from '../upstream/proxy-protocol.js';
 import type { ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from './exchange.js';
 
 const EXCHANGE = Symbol('exchange');
@@ -83,6 +85,9 @@ export class Http1Exchange extends Exchange {
   }
   get localAddress(): string {
     return this.req.socket.localAddress ?? '';
+  }
+  override proxiedClient(): ProxiedConnection {
+    return proxiedConnection(this.req.socket, this.req.socket, this.dialledAddress, this.port);
   }
   get headersSent(): boolean {
     return this.res.headersSent;

@@ -4,6 +4,7 @@
  * (rotation needs no pool rebuild) and verifies the peer's SPIFFE ID, not a DNS name.
  */
 import { createHash } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { Pool } from 'undici';
 import type { buildConnector } from 'undici';
@@ -17,6 +18,9 @@ import { connectMtls } from './mtls-connect.js';
 import { connectOriginating } from './tls-origination.js';
 import type { OriginationTarget } from './tls-origination.js';
 import { ExternalBreakers } from './external-breakers.js';
+import { connectPlain } from './plain-connect.js';
+import { ownAddressesHeader } from './proxy-protocol.js';
+import type { Preface, ProxiedConnection, ProxyProtocolVersion } from './proxy-protocol.js';
 
 export interface UpstreamTarget {
   address: string;
@@ -82,6 +86,11 @@ export interface HttpPoolSettings {
   /** HTTP/2 upstreams: a PING every this many ms, the session closed when one is not answered within `pingTimeoutMs`; 0: none. */
   readonly pingIntervalMs: number;
   readonly pingTimeoutMs: number;
+  /**
+   * DestinationRule `proxyProtocol`: every connection starts with a PROXY header naming the client's connection, so
+   * its connections are kept per client connection (Envoy's pool hash key includes the header's addresses); null: none.
+   */
+  readonly proxyProtocol: ProxyProtocolVersion | null;
 }
 
 interface PoolPolicy {
@@ -97,11 +106,11 @@ interface PoolPolicy {
 /** Istio's default for `maxConcurrentStreams` (2^31-1): the peer's SETTINGS decide. */
 const UNLIMITED_STREAMS = 2_147_483_647;
 
-export function httpPoolSettings(p: PoolPolicy): HttpPoolSettings {
+export function httpPoolSettings(p: PoolPolicy, proxyProtocol: ProxyProtocolVersion | null = null): HttpPoolSettings {
   // Istio's tcpKeepalive without `time` takes the OS's idle time; Node's 0 means the same.
   const keepAliveDelayMs = p.tcpKeepalive === null ? null : (p.tcpKeepalive.timeMs ?? 0);
   return {
-    key: `${p.connectTimeoutMs}|${p.httpIdleTimeoutMs}|${p.maxRequestsPerConnection}|${p.maxConnectionDurationMs}|${keepAliveDelayMs}|${p.maxConcurrentStreams}|${p.http2KeepAlive?.intervalMs}|${p.http2KeepAlive?.timeoutMs}`,
+    key: `${p.connectTimeoutMs}|${p.httpIdleTimeoutMs}|${p.maxRequestsPerConnection}|${p.maxConnectionDurationMs}|${keepAliveDelayMs}|${p.maxConcurrentStreams}|${p.http2KeepAlive?.intervalMs}|${p.http2KeepAlive?.timeoutMs}|${proxyProtocol}`,
     connectTimeoutMs: p.connectTimeoutMs > 0 ? p.connectTimeoutMs : POOL_OPTIONS.connectTimeout,
     idleTimeoutMs: p.httpIdleTimeoutMs > 0 ? Math.min(p.httpIdleTimeoutMs, POOL_OPTIONS.keepAliveTimeout) : POOL_OPTIONS.keepAliveTimeout,
     maxRequestsPerConnection: p.maxRequestsPerConnection,
@@ -110,6 +119,7 @@ export function httpPoolSettings(p: PoolPolicy): HttpPoolSettings {
     maxConcurrentStreams: p.maxConcurrentStreams > 0 ? p.maxConcurrentStreams : UNLIMITED_STREAMS,
     pingIntervalMs: p.http2KeepAlive?.intervalMs ?? 0,
     pingTimeoutMs: p.http2KeepAlive?.timeoutMs ?? 0,
+    proxyProtocol,
   };
 }
 
@@ -139,6 +149,7 @@ export const FIXED_POOL_SETTINGS: HttpPoolSettings = {
   maxConcurrentStreams: UNLIMITED_STREAMS,
   pingIntervalMs: 0,
   pingTimeoutMs: 0,
+  proxyProtocol: null,
 };
 
 /**
@@ -160,61 +171,93 @@ export function policyKey(policy: ClientTlsPolicy): string {
 export class EndpointPools {
   /** Target → cluster settings → pool. */
   #pools = new Map<string, Map<string, Pool>>();
+  /** The same, per client connection, for clusters whose connections carry a PROXY header naming it. */
+  #byClient = new Map<EventEmitter, Map<string, Map<string, Pool>>>();
   /** The breakers of clusters outside the mesh, kept beside their pools across pushes as the pools are. */
   readonly externalBreakers = new ExternalBreakers();
 
   constructor(private readonly cert: WorkloadCertificate | undefined) {}
 
-  get(target: UpstreamTarget, settings: HttpPoolSettings = FIXED_POOL_SETTINGS): Pool {
-    const key = keyOf(target);
-    let byTarget = this.#pools.get(key);
-    if (byTarget === undefined) {
-      byTarget = new Map();
-      this.#pools.set(key, byTarget);
-    }
-    let pool = byTarget.get(settings.key);
-    if (!pool) {
-      pool = new Pool(`http://${net.isIPv6(target.address) ? `[${target.address}]` : target.address}:${target.port}`, {
+  /**
+   * The pool for a request to `target`. `client`: the connection the request came on, read only when the cluster's
+   * rule says `proxyProtocol` (the header names it, so its connections are its own and close with it); without
+   * one, the header names the upstream connection's own ends, as Envoy's does for a call with no client behind it.
+   */
+  get(target: UpstreamTarget, settings: HttpPoolSettings = FIXED_POOL_SETTINGS, client?: ProxiedConnection): Pool {
+    const preface = prefaceFor(settings, client);
+    return this.#pool(keyOf(target), settings, client, () =>
+      new Pool(`http://${net.isIPv6(target.address) ? `[${target.address}]` : target.address}:${target.port}`, {
         ...POOL_OPTIONS,
         ...poolLimits(settings),
         connect: target.tls
-          ? this.#mtlsConnector(target, target.tls, settings)
-          : { timeout: settings.connectTimeoutMs, ...(settings.keepAliveDelayMs !== null && { keepAlive: true, keepAliveInitialDelay: settings.keepAliveDelayMs }) },
-      });
-      byTarget.set(settings.key, pool);
-    }
-    return pool;
+          ? this.#mtlsConnector(target, target.tls, settings, preface)
+          : preface === undefined
+            ? { timeout: settings.connectTimeoutMs, ...(settings.keepAliveDelayMs !== null && { keepAlive: true, keepAliveInitialDelay: settings.keepAliveDelayMs }) }
+            : plainConnector(target, settings, preface),
+      }),
+    );
   }
 
   /**
    * A pool whose connections the sidecar opens with TLS it originates (DestinationRule SIMPLE/MUTUAL): one per
    * destination, host and policy, so two rules never share a connection.
    */
-  originating(target: OriginationTarget, policy: ClientTlsPolicy, settings: HttpPoolSettings = FIXED_POOL_SETTINGS): Pool {
-    const key = `${target.address}:${target.port}|originate|${target.host}|${policyKey(policy)}`;
-    let byTarget = this.#pools.get(key);
-    if (byTarget === undefined) {
-      byTarget = new Map();
-      this.#pools.set(key, byTarget);
-    }
-    let pool = byTarget.get(settings.key);
-    if (!pool) {
-      pool = new Pool(`http://${net.isIPv6(target.address) ? `[${target.address}]` : target.address}:${target.port}`, {
+  originating(target: OriginationTarget, policy: ClientTlsPolicy, settings: HttpPoolSettings = FIXED_POOL_SETTINGS, client?: ProxiedConnection): Pool {
+    const preface = prefaceFor(settings, client);
+    return this.#pool(`${target.address}:${target.port}|originate|${target.host}|${policyKey(policy)}`, settings, client, () =>
+      new Pool(`http://${net.isIPv6(target.address) ? `[${target.address}]` : target.address}:${target.port}`, {
         ...POOL_OPTIONS,
         ...poolLimits(settings),
         connect: (_opts, callback) =>
-          connectOriginating(policy, target, settings.connectTimeoutMs, (err, socket) => {
-            if (err || !socket) {
-              callback(err ?? new WeftError('TLS_ORIGINATION_FAILED', 'no socket'), null);
-              return;
-            }
-            if (settings.keepAliveDelayMs !== null) socket.setKeepAlive(true, settings.keepAliveDelayMs);
-            callback(null, socket);
-          }, ['http/1.1']),
-      });
+          connectOriginating(
+            policy,
+            target,
+            settings.connectTimeoutMs,
+            (err, socket) => {
+              if (err || !socket) {
+                callback(err ?? new WeftError('TLS_ORIGINATION_FAILED', 'no socket'), null);
+                return;
+              }
+              if (settings.keepAliveDelayMs !== null) socket.setKeepAlive(true, settings.keepAliveDelayMs);
+              callback(null, socket);
+            },
+            ['http/1.1'],
+            preface,
+          ),
+      }),
+    );
+  }
+
+  #pool(key: string, settings: HttpPoolSettings, client: ProxiedConnection | undefined, create: () => Pool): Pool {
+    const pools = settings.proxyProtocol !== null && client !== undefined ? this.#clientPools(client) : this.#pools;
+    let byTarget = pools.get(key);
+    if (byTarget === undefined) {
+      byTarget = new Map();
+      pools.set(key, byTarget);
+    }
+    let pool = byTarget.get(settings.key);
+    if (!pool) {
+      pool = create();
       byTarget.set(settings.key, pool);
     }
     return pool;
+  }
+
+  /** A client connection's own pools, closed (requests in flight finish first) when it closes. */
+  #clientPools(client: ProxiedConnection): Map<string, Map<string, Pool>> {
+    let pools = this.#byClient.get(client.connection);
+    if (pools === undefined) {
+      const created = new Map<string, Map<string, Pool>>();
+      // A request sent after its client left (a retry): its pool is kept nowhere and closes when idle.
+      if (client.closed()) return created;
+      this.#byClient.set(client.connection, created);
+      client.connection.once('close', () => {
+        this.#byClient.delete(client.connection);
+        for (const byTarget of created.values()) for (const pool of byTarget.values()) void pool.close().catch(() => undefined);
+      });
+      pools = created;
+    }
+    return pools;
   }
 
   /** Close pools whose endpoints left the config; requests in flight on them finish first. */
@@ -230,27 +273,59 @@ export class EndpointPools {
   }
 
   async close(): Promise<void> {
-    const pools = [...this.#pools.values()].flatMap((byTarget) => [...byTarget.values()]);
+    const pools = [...this.#pools.values(), ...[...this.#byClient.values()].flatMap((m) => [...m.values()])].flatMap((byTarget) => [...byTarget.values()]);
     this.#pools.clear();
+    this.#byClient.clear();
     await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
 
-  #mtlsConnector(target: UpstreamTarget, peer: { sni: string; spiffeId: string }, settings: HttpPoolSettings): buildConnector.connector {
+  #mtlsConnector(target: UpstreamTarget, peer: { sni: string; spiffeId: string }, settings: HttpPoolSettings, preface: Preface | undefined): buildConnector.connector {
     const cert = this.cert;
     return (_opts, callback) => {
       if (!cert) {
         callback(new WeftError('UPSTREAM_UNREACHABLE', 'no workload certificate'), null);
         return;
       }
-      connectMtls(cert, { address: target.address, port: target.port, ...peer }, settings.connectTimeoutMs, (err, socket) => {
-        if (err || !socket) {
+      connectMtls(
+        cert,
+        { address: target.address, port: target.port, ...peer },
+        settings.connectTimeoutMs,
+        (err, socket) => {
+          if (err || !socket) {
+            callback(err ?? new WeftError('UPSTREAM_UNREACHABLE', 'no socket'), null);
+            return;
+          }
+          // Node has no TCP_KEEPCNT/TCP_KEEPINTVL; the idle time is what it can set (docs/traffic.md).
+          if (settings.keepAliveDelayMs !== null) socket.setKeepAlive(true, settings.keepAliveDelayMs);
+          callback(null, socket);
+        },
+        undefined,
+        preface,
+      );
+    };
+  }
+}
+
+/** The PROXY header a cluster's connections start with: the client connection's, else the connection's own ends. */
+export function prefaceFor(settings: HttpPoolSettings, client: ProxiedConnection | undefined): Preface | undefined {
+  if (settings.proxyProtocol === null) return undefined;
+  return client === undefined ? ownAddressesHeader(settings.proxyProtocol) : client.header(settings.proxyProtocol);
+}
+
+/** Plaintext connections that start with a PROXY header, with the pool's connect timeout and keepalive. */
+function plainConnector(target: UpstreamTarget, settings: HttpPoolSettings, preface: Preface): buildConnector.connector {
+  return (_opts, callback) =>
+    connectPlain(
+      target,
+      (err, socket) => {
+        if (err !== undefined || socket === undefined) {
           callback(err ?? new WeftError('UPSTREAM_UNREACHABLE', 'no socket'), null);
           return;
         }
-        // Node has no TCP_KEEPCNT/TCP_KEEPINTVL; the idle time is what it can set (docs/traffic.md).
         if (settings.keepAliveDelayMs !== null) socket.setKeepAlive(true, settings.keepAliveDelayMs);
         callback(null, socket);
-      });
-    };
-  }
+      },
+      settings.connectTimeoutMs,
+      preface,
+    );
 }

@@ -7,6 +7,7 @@
  * connections to an opaque service port.
  */
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { BalancedPort, CompiledProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import type { L4Request } from '../../route/l4-route-match.js';
@@ -14,11 +15,20 @@ import { chooseL4Destination } from '../opaque/l4-destination.js';
 import type { L4Destination } from '../opaque/l4-destination.js';
 import { connectTcpEndpoint } from '../opaque/tcp-endpoint.js';
 import type { TcpFailureFlag, TcpLease } from '../opaque/tcp-endpoint.js';
+import type { ProxiedConnection } from './proxy-protocol.js';
 
 export type TunnelResult = (TcpLease & { readonly destination: L4Destination }) | { readonly status: 503; readonly reason: string; readonly flag: TcpFailureFlag };
 
 /** Route, balance and connect one connection; the returned function withdraws it while it waits for a slot. */
-export function openMeshTunnel(rt: ProxyRuntime, cfg: CompiledProxyConfig, balanced: BalancedPort, conn: L4Request, done: (r: TunnelResult) => void): () => void {
+export function openMeshTunnel(
+  rt: ProxyRuntime,
+  cfg: CompiledProxyConfig,
+  balanced: BalancedPort,
+  conn: L4Request,
+  /** The client's connection, which a PROXY header names (DestinationRule `proxyProtocol`). */
+  client: ProxiedConnection,
+  done: (r: TunnelResult) => void,
+): () => void {
   const destination = chooseL4Destination(balanced, conn, rt.random);
   if (destination === undefined) {
     done({ status: 503, reason: 'no healthy upstream', flag: 'NR' });
@@ -26,7 +36,7 @@ export function openMeshTunnel(rt: ProxyRuntime, cfg: CompiledProxyConfig, balan
   }
   // A name dialled through CONNECT has no original address; the address a captured connection dialled does.
   const original = net.isIP(conn.destinationAddress) !== 0 ? conn.destinationAddress : undefined;
-  return connectTcpEndpoint(rt, cfg, destination, original, (r) => done('flag' in r ? { status: 503, reason: r.reason, flag: r.flag } : { ...r, destination }));
+  return connectTcpEndpoint(rt, cfg, destination, original, client, (r) => done('flag' in r ? { status: 503, reason: r.reason, flag: r.flag } : { ...r, destination }));
 }
 
 /** DestinationRule `connectionPool.tcp` limits on one tunnelled connection; 0 or absent: none. */
@@ -41,7 +51,7 @@ export interface TunnelLimits {
  * Pipe two connections both ways until either closes; a half-close is passed on, an error tears both down.
  * `onClose` runs once, when the client side is gone.
  */
-export function splice(client: net.Socket, upstream: net.Socket, onClose: () => void, limits: TunnelLimits = {}): void {
+export function splice(client: net.Socket, upstream: Duplex, onClose: () => void, limits: TunnelLimits = {}): void {
   if (client.destroyed) {
     // The client left while the upstream was being dialled.
     upstream.destroy();
@@ -62,7 +72,8 @@ export function splice(client: net.Socket, upstream: net.Socket, onClose: () => 
   const idle = limits.idleTimeoutMs ?? 0;
   if (idle > 0) {
     client.setTimeout(idle, close);
-    upstream.setTimeout(idle, close);
+    // An HTTP tunnel's POST body and answer (http-tunnel.ts) have no timer of their own; the client's sees both ways.
+    if (upstream instanceof net.Socket) upstream.setTimeout(idle, close);
   }
   const maxDuration = limits.maxDurationMs ?? 0;
   const deadline = maxDuration > 0 ? setTimeout(close, maxDuration) : undefined;

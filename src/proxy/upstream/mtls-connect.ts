@@ -8,6 +8,8 @@ import { WeftError } from '../../errors.js';
 import { spiffeIdOfPeer } from '../../identity/tls-peer.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { publishMeshTls } from '../telemetry/mesh-tls.js';
+import { dialTcp } from './plain-connect.js';
+import type { Preface } from './proxy-protocol.js';
 
 export interface MtlsPeer {
   address: string;
@@ -22,6 +24,8 @@ export function connectMtls(
   timeoutMs: number,
   callback: (err: Error | null, socket: tls.TLSSocket | null) => void,
   alpn: string[] = ['http/1.1'],
+  /** Bytes sent before the handshake (a PROXY protocol header); undefined: none. */
+  preface?: Preface,
 ): void {
   if (!cert.ready) {
     callback(new WeftError('UPSTREAM_UNREACHABLE', 'no workload certificate yet'), null);
@@ -29,8 +33,7 @@ export function connectMtls(
   }
   let done = false;
   const socket = tls.connect({
-    host: peer.address,
-    port: peer.port,
+    ...(preface === undefined ? { host: peer.address, port: peer.port } : { socket: dialTcp(peer.address, peer.port, preface) }),
     servername: peer.sni,
     secureContext: cert.current.clientContext,
     ALPNProtocols: alpn,
@@ -57,5 +60,6 @@ export function connectMtls(
     publishMeshTls('outbound', cert.spiffeId, socket);
     callback(null, socket);
   });
-  socket.once('error', fail);
+  // `on`, not `once`: over a socket of its own dialling a refused connect is reported by both.
+  socket.on('error', fail);
 }

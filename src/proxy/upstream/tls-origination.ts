@@ -22,6 +22,8 @@ import tls from 'node:tls';
 import { WeftError } from '../../errors.js';
 import type { ClientTlsPolicy } from '../../proxyconfig/types.js';
 import type { ClientCredential } from '../../proxyconfig/client-credential-types.js';
+import { dialTcp } from './plain-connect.js';
+import type { Preface } from './proxy-protocol.js';
 
 export interface OriginationTarget {
   address: string;
@@ -113,6 +115,8 @@ export function connectOriginating(
   done: (err: Error | null, socket: net.Socket | null) => void,
   /** ALPN to offer: `http/1.1` for HTTP; none for opaque TCP. */
   alpn?: string[],
+  /** Bytes sent before the handshake (a PROXY protocol header); undefined: none. */
+  preface?: Preface,
 ): void {
   let options: tls.ConnectionOptions;
   try {
@@ -124,9 +128,11 @@ export function connectOriginating(
   const servername = policy.sni ?? target.host;
   let settled = false;
   let socket: tls.TLSSocket;
+  const raw = preface === undefined ? undefined : dialTcp(target.address, target.port, preface);
   try {
-    socket = tls.connect(options);
+    socket = tls.connect(raw === undefined ? options : { ...options, socket: raw });
   } catch (err) {
+    raw?.destroy();
     // A file that is not PEM of the kind its field wants (a CRL that does not parse) fails here, before any socket.
     done(failed(servername, `${(err as Error).message} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err), null);
     return;
@@ -141,7 +147,8 @@ export function connectOriginating(
     done(err instanceof WeftError ? err : failed(servername, code === undefined ? err.message : `${err.message} (${code})`, err), null);
   };
   const timer = setTimeout(() => fail(new Error(`connect timeout after ${timeoutMs} ms`)), timeoutMs);
-  socket.once('error', fail);
+  // `on`, not `once`: over a socket of its own dialling a refused connect is reported by both.
+  socket.on('error', fail);
   socket.once('secureConnect', () => {
     if (settled) return;
     settled = true;
