@@ -69,7 +69,7 @@ async function startProxy(name: string, bundle: string): Promise<Proxy> {
         await hold.until;
         if (hold.fail) throw new Error('refused by the test');
       }
-      p.applied.push({ version: checked.version, config });
+      p.applied.push({ version: checked.version, config: checked.raw });
       return checked.version;
     },
     runtimeReport: () => ({ configVersion: null, time: new Date().toISOString(), certificates: [], clusters: [], truncated: false }),

@@ -1,103 +1,31 @@
 /**
  * A received ProxyConfig turned into lookup structures once, so the per-request path is a few Map lookups.
  * Instances are immutable after construction and swapped in whole: a request sees one config from start to end.
+ * A config made from a delta (acceptMergedConfig) keeps the compiled parts of the config it replaces whose inputs
+ * it holds unchanged, the very objects: each part below is made from the sections named beside it and nothing else.
  */
 import { WeftError } from '../../errors.js';
 import { ProxyConfigSchema } from '../../proxyconfig/types.js';
-import type { ClusterConfig, Endpoint, OutboundPort, OutboundTrafficPolicyMode, PeerAuthnMode, PortProtocol, ProxyConfig, VirtualHost } from '../../proxyconfig/types.js';
-import { DEFAULT_TRAFFIC_POLICY } from '../../proxyconfig/default-traffic-policy.js';
+import type { OutboundService, OutboundTrafficPolicyMode, ProxyConfig } from '../../proxyconfig/types.js';
 import type { ClusterEndpoints } from '../balance/endpoint-registry.js';
 import { placeEndpoints } from '../balance/locality-placement.js';
-import { compileRoutes, hostMatches } from '../../route/http-route-match.js';
-import type { CompiledRoute } from '../../route/http-route-match.js';
-import { compileL4Routes } from '../../route/l4-route-match.js';
-import type { CompiledL4Route } from '../../route/l4-route-match.js';
 import { compileSecurity } from '../security/compiled-security.js';
 import type { CompiledSecurity } from '../security/compiled-security.js';
 import { CompiledExternals } from './compiled-externals.js';
-import { compileRateLimits } from '../ratelimit/compiled-rate-limit.js';
-import type { CompiledRateLimits } from '../ratelimit/compiled-rate-limit.js';
-import { httpPoolSettings } from '../upstream/endpoint-pools.js';
-import type { HttpPoolSettings } from '../upstream/endpoint-pools.js';
 import { GRPC_MAX_MESSAGE_BYTES_DEFAULT } from '../http2/grpc-message-limit.js';
+import { BalancedPort } from './balanced-port.js';
+import type { ClusterBinding } from './balanced-port.js';
+import { compileInbound } from './compiled-inbound.js';
+import type { CompiledInbound } from './compiled-inbound.js';
+import { compileVirtualHost, pickVirtualHost } from './virtual-hosts.js';
+import type { CompiledVirtualHost } from './virtual-hosts.js';
+import { parseAgainstPrevious } from './section-validation.js';
 
-/**
- * One cluster of a service port (the whole service, or a subset): its config, and its endpoints by address. The
- * balancing state lives in the proxy's EndpointRegistry under `config.name`, not here, so it survives pushes.
- */
-export interface ClusterBinding {
-  readonly config: ClusterConfig;
-  readonly endpoints: ReadonlyMap<string, Endpoint>;
-  /** Istio's SNI for mTLS to the port (outbound_.<port>_._.<fqdn> names the port, whatever the subset), or an ISTIO_MUTUAL rule's `sni`. */
-  readonly sni: string;
-  /** The cluster's HTTP/1.1 connection settings, made once per config rather than per request. */
-  readonly httpPool: HttpPoolSettings;
-}
-
-export class BalancedPort {
-  #next = 0;
-  /** Istio's SNI for mTLS to this port: outbound_.<port>_._.<fqdn> */
-  readonly sni: string;
-  /** The VirtualService rules for this port; undefined: the default route. */
-  readonly routes: readonly CompiledRoute[] | undefined;
-  /** Subset name ('' for the whole service) → cluster. */
-  readonly clusters: ReadonlyMap<string, ClusterBinding>;
-  /** Opaque ports: the VirtualService tls routes (by SNI) and tcp routes; undefined: none, the default route. */
-  readonly tlsRoutes: readonly CompiledL4Route[] | undefined;
-  readonly tcpRoutes: readonly CompiledL4Route[] | undefined;
-
-  constructor(
-    readonly host: string,
-    readonly port: number,
-    readonly endpoints: readonly Endpoint[],
-    /** Decides how a captured connection to the service's address is carried: parsed as HTTP, or piped opaque. */
-    readonly protocol: PortProtocol = 'http',
-    traffic?: Pick<OutboundPort, 'http' | 'clusters' | 'tcp' | 'tls'>,
-  ) {
-    this.sni = `outbound_.${port}_._.${host}`;
-    this.routes = traffic?.http === undefined ? undefined : compileRoutes(traffic.http);
-    this.tlsRoutes = traffic?.tls === undefined ? undefined : compileL4Routes(traffic.tls);
-    this.tcpRoutes = traffic?.tcp === undefined ? undefined : compileL4Routes(traffic.tcp);
-    this.clusters = bindClusters(host, port, endpoints, this.sni, traffic?.clusters);
-  }
-
-  /** Round robin; the counter is the only mutable state and only orders picks. */
-  pick(): Endpoint | undefined {
-    const n = this.endpoints.length;
-    if (n === 0) return undefined;
-    const ep = this.endpoints[this.#next % n];
-    this.#next = (this.#next + 1) % n;
-    return ep;
-  }
-}
-
-function bindClusters(host: string, port: number, endpoints: readonly Endpoint[], sni: string, clusters: OutboundPort['clusters']): Map<string, ClusterBinding> {
-  const byAddress = new Map(endpoints.map((e) => [e.address, e] as const));
-  const out = new Map<string, ClusterBinding>();
-  if (clusters === undefined) {
-    const config: ClusterConfig = { name: `outbound|${port}||${host}`, host, port, subset: null, labels: {}, destinationRules: [], policy: DEFAULT_TRAFFIC_POLICY };
-    out.set('', { config, endpoints: byAddress, sni, httpPool: httpPoolSettings(config.policy.connectionPool, config.policy.proxyProtocol) });
-    return out;
-  }
-  for (const { endpoints: addresses, ...config } of clusters) {
-    const members = new Map<string, Endpoint>();
-    for (const a of addresses) {
-      const ep = byAddress.get(a);
-      if (ep) members.set(a, ep);
-    }
-    out.set(config.subset ?? '', { config, endpoints: members, sni: meshSni(config, sni), httpPool: httpPoolSettings(config.policy.connectionPool, config.policy.proxyProtocol) });
-  }
-  return out;
-}
-
-/**
- * ISTIO_MUTUAL with `sni`: the rule names the SNI the mTLS connection presents (Istio's egress gateway task sets it
- * to the external host, so the gateway's ISTIO_MUTUAL server for that host is chosen); else Istio's own.
- */
-function meshSni(config: ClusterConfig, sni: string): string {
-  const tls = config.policy.tls;
-  return tls?.mode === 'ISTIO_MUTUAL' && tls.sni !== null ? tls.sni : sni;
-}
+export { BalancedPort } from './balanced-port.js';
+export type { ClusterBinding } from './balanced-port.js';
+export type { CompiledInbound } from './compiled-inbound.js';
+export { compileVirtualHost, pickVirtualHost } from './virtual-hosts.js';
+export type { CompiledVirtualHost } from './virtual-hosts.js';
 
 export interface CompiledService {
   host: string;
@@ -106,30 +34,16 @@ export interface CompiledService {
   addresses: readonly string[];
 }
 
-export interface CompiledVirtualHost {
-  gateway: string;
-  domains: string[];
-  routes: CompiledRoute[];
-  httpsRedirect: boolean;
+/** A service's ports compiled: a function of the one outbound service alone. */
+interface ServiceParts {
+  compiled: CompiledService;
+  /** One per entry of the service's `ports`, in order (the map keeps the last of a repeated port). */
+  ports: BalancedPort[];
 }
 
-export interface CompiledInbound {
-  defaultMode: PeerAuthnMode;
-  /** App port → mode. */
-  modes: Map<number, PeerAuthnMode>;
-  /** App port → protocol: opaque TCP ports are piped, not parsed. */
-  protocols: Map<number, PortProtocol>;
-  /** `host:port` of a service port → app port. */
-  targetPorts: Map<string, number>;
-  /** Service port alone → app port, when unambiguous (plaintext requests carry only a short Host). */
-  targetByServicePort: Map<number, number>;
-  /** App port → the FQDNs of the services whose ports target it: what telemetry may name as the destination. */
-  servicesByAppPort: Map<number, readonly string[]>;
-  appPorts: number[];
-  /** True when no port accepts plaintext: a non-TLS connection is refused on its first byte. */
-  strictEverywhere: boolean;
-  /** The LocalRateLimitPolicy of each app port. */
-  rateLimits: CompiledRateLimits;
+function compileService(svc: OutboundService): ServiceParts {
+  const ports = svc.ports.map((p) => new BalancedPort(svc.host, p.port, p.endpoints, p.protocol, p));
+  return { compiled: { host: svc.host, ports: new Map(ports.map((bp) => [bp.port, bp])), addresses: svc.addresses }, ports };
 }
 
 export class CompiledProxyConfig {
@@ -137,12 +51,15 @@ export class CompiledProxyConfig {
   readonly raw: ProxyConfig;
   readonly byAlias = new Map<string, CompiledService>();
   readonly byHost = new Map<string, CompiledService>();
+  /** From `inbound`. */
   readonly inbound: CompiledInbound | null;
-  /** Gateway listeners: server port → virtual hosts in config order. */
-  readonly gatewayServers = new Map<number, CompiledVirtualHost[]>();
+  /** Gateway listeners: server port → virtual hosts in config order. From `gateway`. */
+  readonly gatewayServers: ReadonlyMap<number, CompiledVirtualHost[]>;
+  /** From `security`, `proxy` (the workload's namespace and labels) and `trustDomain`. */
   readonly security: CompiledSecurity;
   /** Service virtual address → service: what a captured connection dialled. */
   readonly byAddress = new Map<string, CompiledService>();
+  /** From `outbound.externals`. */
   readonly externals: CompiledExternals;
   /**
    * `podIP:targetPort` → the service port whose cluster balances with PASSTHROUGH: a captured connection the app
@@ -153,20 +70,30 @@ export class CompiledProxyConfig {
   readonly trafficPolicy: OutboundTrafficPolicyMode;
   /** The largest gRPC message let through either way (grpc-message-limit.ts). */
   readonly grpcMaxMessageBytes: number;
-  /** `host:port` of a ServiceEntry host with mesh-bound routes → those routes, as a port without endpoints of its own. */
-  readonly routedExternals = new Map<string, BalancedPort>();
+  /**
+   * `host:port` of a ServiceEntry host with mesh-bound routes → those routes, as a port without endpoints of its own.
+   * From `outbound.externalRoutes`.
+   */
+  readonly routedExternals: ReadonlyMap<string, BalancedPort>;
   /** ServiceEntry hosts that leave only through an egress gateway: this sidecar never dials them itself. */
   readonly egressGatewayHosts: ReadonlySet<string>;
+  /** Each outbound service (the parsed object) → its compiled ports, for the next config to keep. */
+  readonly #services = new Map<OutboundService, ServiceParts>();
 
-  constructor(config: ProxyConfig) {
+  /** `previous`: the config this one replaces, whose parts are kept where their inputs are the same objects. */
+  constructor(config: ProxyConfig, previous?: CompiledProxyConfig) {
     this.version = config.version;
     this.raw = config;
+    const was = previous?.raw;
+    const kept = previous === undefined ? undefined : previous.#services;
     this.grpcMaxMessageBytes = config.security.grpcMaxMessageBytes ?? GRPC_MAX_MESSAGE_BYTES_DEFAULT;
     for (const svc of config.outbound.services) {
-      const compiled: CompiledService = { host: svc.host, ports: new Map(), addresses: svc.addresses };
-      for (const p of svc.ports) {
-        const bp = new BalancedPort(svc.host, p.port, p.endpoints, p.protocol, p);
-        compiled.ports.set(p.port, bp);
+      // A kept service keeps its ports' round-robin positions too, as a push of another service should.
+      const parts = kept?.get(svc) ?? compileService(svc);
+      this.#services.set(svc, parts);
+      const { compiled } = parts;
+      for (const [i, p] of svc.ports.entries()) {
+        const bp = parts.ports[i]!;
         if (bp.clusters.get('')?.config.policy.loadBalancer.policy !== 'PASSTHROUGH') continue;
         for (const ep of p.endpoints) if (!this.byPassthroughEndpoint.has(`${ep.address}:${ep.targetPort}`)) this.byPassthroughEndpoint.set(`${ep.address}:${ep.targetPort}`, bp);
       }
@@ -174,15 +101,15 @@ export class CompiledProxyConfig {
       for (const alias of svc.aliases) this.byAlias.set(alias, compiled);
       for (const address of svc.addresses) if (!this.byAddress.has(address)) this.byAddress.set(address, compiled);
     }
-    this.externals = new CompiledExternals(config.outbound.externals);
+    // Each part is kept when every section it is made from is the same object as in `previous`.
+    const same = (...pick: Array<(c: ProxyConfig) => unknown>): boolean => was !== undefined && pick.every((f) => f(was) === f(config));
+    this.externals = same((c) => c.outbound.externals) ? previous!.externals : new CompiledExternals(config.outbound.externals);
     this.trafficPolicy = config.outbound.trafficPolicy;
-    for (const r of config.outbound.externalRoutes ?? []) this.routedExternals.set(`${r.host}:${r.port}`, new BalancedPort(r.host, r.port, [], r.protocol, r));
-    this.egressGatewayHosts = new Set(config.outbound.egressGatewayHosts ?? []);
-    this.inbound = config.inbound ? compileInbound(config.inbound) : null;
-    this.security = compileSecurity(config);
-    for (const server of config.gateway?.servers ?? []) {
-      this.gatewayServers.set(server.port, server.virtualHosts.map(compileVirtualHost));
-    }
+    this.routedExternals = same((c) => c.outbound.externalRoutes) ? previous!.routedExternals : compileRoutedExternals(config.outbound.externalRoutes);
+    this.egressGatewayHosts = same((c) => c.outbound.egressGatewayHosts) ? previous!.egressGatewayHosts : new Set(config.outbound.egressGatewayHosts ?? []);
+    this.inbound = same((c) => c.inbound) ? previous!.inbound : config.inbound ? compileInbound(config.inbound) : null;
+    this.security = same((c) => c.security, (c) => c.proxy, (c) => c.trustDomain) ? previous!.security : compileSecurity(config);
+    this.gatewayServers = same((c) => c.gateway) ? previous!.gatewayServers : compileGatewayServers(config.gateway);
   }
 
   /** The mesh-bound routes of a ServiceEntry host and port, if a VirtualService gives it any. */
@@ -229,73 +156,46 @@ export class CompiledProxyConfig {
   }
 }
 
-/** Envoy's domain search: an exact name, then the longest matching `*.suffix`, then `*`; a tie goes to the earlier. */
-export function pickVirtualHost(hosts: readonly CompiledVirtualHost[], host: string): CompiledVirtualHost | undefined {
-  let wildcard: CompiledVirtualHost | undefined;
-  let wildcardLength = -1;
-  for (const vh of hosts) {
-    for (const d of vh.domains) {
-      if (d === host) return vh;
-      const length = d === '*' ? 0 : d.length;
-      if (length > wildcardLength && hostMatches(d, host)) {
-        wildcard = vh;
-        wildcardLength = length;
-      }
-    }
-  }
-  return wildcard;
-}
-
-function compileInbound(inbound: NonNullable<ProxyConfig['inbound']>): CompiledInbound {
-  const modes = new Map<number, PeerAuthnMode>();
-  const protocols = new Map<number, PortProtocol>();
-  for (const p of inbound.ports) {
-    modes.set(p.port, p.mode);
-    protocols.set(p.port, p.protocol);
-  }
-  const targetPorts = new Map<string, number>();
-  const byPort = new Map<number, Set<number>>();
-  const servicesByAppPort = new Map<number, string[]>();
-  for (const sp of inbound.servicePorts) {
-    targetPorts.set(`${sp.host}:${sp.port}`, sp.targetPort);
-    const services = servicesByAppPort.get(sp.targetPort) ?? [];
-    if (!services.includes(sp.host)) services.push(sp.host);
-    servicesByAppPort.set(sp.targetPort, services);
-    const set = byPort.get(sp.port) ?? new Set<number>();
-    set.add(sp.targetPort);
-    byPort.set(sp.port, set);
-  }
-  const targetByServicePort = new Map<number, number>();
-  for (const [port, targets] of byPort) if (targets.size === 1) targetByServicePort.set(port, [...targets][0]!);
-  const allModes = [...modes.values(), inbound.defaultMode];
-  return {
-    defaultMode: inbound.defaultMode,
-    modes,
-    protocols,
-    targetPorts,
-    targetByServicePort,
-    servicesByAppPort,
-    appPorts: inbound.ports.map((p) => p.port),
-    strictEverywhere: allModes.every((m) => m === 'STRICT'),
-    rateLimits: compileRateLimits(inbound.rateLimits),
-  };
-}
-
-export function compileVirtualHost(vh: VirtualHost): CompiledVirtualHost {
-  return { gateway: vh.gateway, domains: vh.domains, routes: compileRoutes(vh.routes), httpsRedirect: vh.httpsRedirect === true };
-}
-
 /** Check and compile a config received from the control plane; any failure becomes the NACK's reason. */
 export function acceptProxyConfig(input: unknown): CompiledProxyConfig {
+  // A config the push stream has checked and compiled already (config-receiver.ts) is taken as it is.
+  if (input instanceof CompiledProxyConfig) return input;
   const parsed = ProxyConfigSchema.safeParse(input);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     const where = first ? first.path.join('.') : '';
     throw new WeftError('PROXY_CONFIG_REJECTED', `invalid config at ${where || '(root)'}: ${first?.message ?? 'unknown'}`);
   }
+  return compiled(parsed.data);
+}
+
+/**
+ * Check and compile a config merged from a delta into `previous`'s config: only what the delta changed is parsed
+ * (section-validation.ts) and compiled. Accepts and refuses exactly what acceptProxyConfig does, with its reason.
+ */
+export function acceptMergedConfig(merged: unknown, previous: CompiledProxyConfig): CompiledProxyConfig {
+  const parsed = parseAgainstPrevious(merged, previous.raw);
+  // Not valid: the whole parse names the first issue as it would for a whole config.
+  if (parsed === undefined) return acceptProxyConfig(merged);
+  return compiled(parsed, previous);
+}
+
+function compiled(config: ProxyConfig, previous?: CompiledProxyConfig): CompiledProxyConfig {
   try {
-    return new CompiledProxyConfig(parsed.data);
+    return new CompiledProxyConfig(config, previous);
   } catch (err) {
     throw new WeftError('PROXY_CONFIG_REJECTED', `cannot compile config: ${(err as Error).message}`, { cause: err });
   }
+}
+
+function compileRoutedExternals(routes: ProxyConfig['outbound']['externalRoutes']): Map<string, BalancedPort> {
+  const out = new Map<string, BalancedPort>();
+  for (const r of routes ?? []) out.set(`${r.host}:${r.port}`, new BalancedPort(r.host, r.port, [], r.protocol, r));
+  return out;
+}
+
+function compileGatewayServers(gateway: ProxyConfig['gateway']): Map<number, CompiledVirtualHost[]> {
+  const out = new Map<number, CompiledVirtualHost[]>();
+  for (const server of gateway?.servers ?? []) out.set(server.port, server.virtualHosts.map(compileVirtualHost));
+  return out;
 }

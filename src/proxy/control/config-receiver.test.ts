@@ -6,14 +6,18 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ProxyMessage } from '../../push/protocol.js';
+import { acceptProxyConfig } from '../config/compiled-config.js';
+import type { CompiledProxyConfig } from '../config/compiled-config.js';
+import { outboundService, proxyConfig } from '../config/proxy-config.fixture.js';
 import { ConfigReceiver } from './config-receiver.js';
 
-const svc = (host: string, port: number) => ({ host, port });
-const config = (version: string, services: Array<{ host: string; port: number }>) => ({ version, outbound: { services, externals: [], trafficPolicy: 'ALLOW_ANY' } });
+/** Service `name` with one port: a delta changes the port. */
+const svc = (name: string, port: number) => outboundService(name, [port]);
+const config = proxyConfig;
 
-function receiver(reject: (config: unknown) => string | undefined = () => undefined) {
+function receiver(reject: (config: CompiledProxyConfig) => string | undefined = () => undefined) {
   const sent: ProxyMessage[] = [];
-  const applied: unknown[] = [];
+  const applied: CompiledProxyConfig[] = [];
   const r = new ConfigReceiver({
     // Applies asynchronously, as a proxy that reconciles listeners does.
     onConfig: async (c) => {
@@ -21,7 +25,7 @@ function receiver(reject: (config: unknown) => string | undefined = () => undefi
       const why = reject(c);
       if (why !== undefined) throw new Error(why);
       applied.push(c);
-      return (c as { version: string }).version;
+      return c.version;
     },
     send: (m) => sent.push(m),
     log: { info: () => undefined, warn: () => undefined },
@@ -32,17 +36,21 @@ function receiver(reject: (config: unknown) => string | undefined = () => undefi
   return { r, sent, applied, settled };
 }
 
-const delta = (base: string, version: string, services: unknown) => ({ type: 'config-delta', base, version, outbound: { services } });
+/** A delta as it comes off the wire: its own objects, never the test's. */
+const delta = (base: string, version: string, services: unknown) => JSON.parse(JSON.stringify({ type: 'config-delta', base, version, outbound: { services } })) as unknown;
+const host = (name: string) => `${name}.shop.svc.cluster.local`;
 
 describe('ConfigReceiver', () => {
   test('deltas arriving back to back apply in order, each on the one before', async () => {
     const { r, sent, applied, settled } = receiver();
     r.full(config('v1', [svc('a', 1), svc('b', 1)]));
     r.delta(delta('v1', 'v2', { set: [svc('b', 2)] }));
-    r.delta(delta('v2', 'v3', { set: [svc('c', 1)], remove: ['a'], order: ['c', 'b'] }));
+    r.delta(delta('v2', 'v3', { set: [svc('c', 1)], remove: [host('a')], order: [host('c'), host('b')] }));
     await settled();
     assert.deepEqual(sent, [{ type: 'ack', version: 'v1' }, { type: 'ack', version: 'v2' }, { type: 'ack', version: 'v3' }]);
-    assert.deepEqual(applied.at(-1), config('v3', [svc('c', 1), svc('b', 2)]));
+    assert.deepEqual(applied.at(-1)?.raw, config('v3', [svc('c', 1), svc('b', 2)]));
+    // Compiled as the same config whole would be.
+    assert.deepEqual([...applied.at(-1)!.byHost.keys()], [...acceptProxyConfig(config('v3', [svc('c', 1), svc('b', 2)])).byHost.keys()]);
     assert.equal(r.appliedVersion, 'v3');
   });
 
@@ -67,12 +75,48 @@ describe('ConfigReceiver', () => {
   });
 
   test('a rejected delta is NACKed and the next delta against the last good version applies', async () => {
-    const { r, sent, settled } = receiver((c) => ((c as { outbound: { services: Array<{ port: number }> } }).outbound.services.some((s) => s.port === 0) ? 'port 0' : undefined));
+    const { r, sent, settled } = receiver((c) => (c.raw.outbound.services.some((s) => s.ports.some((p) => p.port === 99)) ? 'port 99' : undefined));
     r.full(config('v1', [svc('a', 1)]));
-    r.delta(delta('v1', 'v2', { set: [svc('a', 0)] }));
+    r.delta(delta('v1', 'v2', { set: [svc('a', 99)] }));
     r.delta(delta('v1', 'v3', { set: [svc('a', 3)] }));
     await settled();
-    assert.deepEqual(sent, [{ type: 'ack', version: 'v1' }, { type: 'nack', version: 'v2', reason: 'port 0' }, { type: 'ack', version: 'v3' }]);
+    assert.deepEqual(sent, [{ type: 'ack', version: 'v1' }, { type: 'nack', version: 'v2', reason: 'port 99' }, { type: 'ack', version: 'v3' }]);
+  });
+
+  test('a delta whose merged config the schema refuses is NACKed with the reason a whole config gets', async () => {
+    const { r, sent, applied, settled } = receiver();
+    r.full(config('v1', [svc('a', 1), svc('b', 1)]));
+    const bad = { ...svc('b', 2), protocol: 'http' };
+    r.delta(delta('v1', 'v2', { set: [bad] }));
+    r.delta(JSON.parse(JSON.stringify({ type: 'config-delta', base: 'v1', version: 'v3', sections: { trustDomain: 7 } })));
+    r.delta(delta('v1', 'v4', { set: [svc('b', 4)] }));
+    await settled();
+    const whole = (c: unknown): string => {
+      try {
+        acceptProxyConfig(c);
+        return 'accepted';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    assert.deepEqual(sent, [
+      { type: 'ack', version: 'v1' },
+      { type: 'nack', version: 'v2', reason: whole(config('v2', [svc('a', 1), bad as never])) },
+      { type: 'nack', version: 'v3', reason: whole({ ...config('v3', [svc('a', 1), svc('b', 1)]), trustDomain: 7 }) },
+      { type: 'ack', version: 'v4' },
+    ]);
+    assert.match((sent[1] as { reason: string }).reason, /^invalid config at outbound\.services\.1: /);
+    assert.deepEqual(applied.map((c) => c.version), ['v1', 'v4']);
+  });
+
+  test('a whole config the schema refuses is NACKed and the last good one stays the base', async () => {
+    const { r, sent, settled } = receiver();
+    r.full(config('v1', [svc('a', 1)]));
+    r.full({ ...config('v2', [svc('a', 2)]), surprise: true });
+    r.delta(delta('v1', 'v3', { set: [svc('a', 3)] }));
+    await settled();
+    assert.deepEqual(sent.map((m) => m.type), ['ack', 'nack', 'ack']);
+    assert.match((sent[1] as { reason: string }).reason, /^invalid config at \(root\)/);
   });
 
   test('a delta that cannot be read or merged is NACKed with why', async () => {

@@ -1,26 +1,29 @@
 /**
  * The proxy's half of incremental pushes: full configs and deltas are applied one at a time, in the order they
- * arrived, each against the config last applied. A delta is merged into a new object (the applied config is never
- * modified) and handed to `onConfig` like a full config, which validates the merged whole against the ProxyConfig
- * schema and applies it atomically, or rejects it (NACK) and the last good config keeps serving. A delta against
- * a version this proxy does not hold is not merged: it asks for the whole config once, and drops deltas until one
- * arrives.
+ * arrived, each against the config last applied. A full config is checked against the ProxyConfig schema and
+ * compiled whole. A delta is merged into a new object (the applied config is never modified), and only what it
+ * changed is checked and compiled (acceptMergedConfig): it accepts and refuses exactly what a check of the merged
+ * whole does, at the cost of the change rather than of the whole config. Either is handed compiled to `onConfig`,
+ * which swaps it in atomically, or refused (NACK) with the last good config serving. A delta against a version this
+ * proxy does not hold is not merged: it asks for the whole config once, and drops deltas until one arrives.
  */
 import { isWeftError } from '../../errors.js';
 import { applyConfigDelta, parseConfigDelta } from '../../push/config-delta.js';
 import type { ProxyMessage } from '../../push/protocol.js';
 import type { ProxyLog } from '../proxy-runtime.js';
+import { acceptMergedConfig, acceptProxyConfig } from '../config/compiled-config.js';
+import type { CompiledProxyConfig } from '../config/compiled-config.js';
 
 export interface ConfigReceiverOptions {
-  /** Apply a config; reject with the reason to NACK it. Resolves to the version applied. */
-  onConfig: (config: unknown) => Promise<string>;
+  /** Apply a checked and compiled config; reject with the reason to NACK it. Resolves to the version applied. */
+  onConfig: (config: CompiledProxyConfig) => Promise<string>;
   send: (msg: ProxyMessage) => void;
   log: ProxyLog;
 }
 
 export class ConfigReceiver {
-  /** The config last applied, as received or merged: the base deltas apply to. */
-  #applied: { version: string; config: unknown } | undefined;
+  /** The config last applied: the base deltas apply to, and the compiled parts they keep. */
+  #applied: { version: string; config: CompiledProxyConfig } | undefined;
   #awaitingFull = false;
   #queue: Promise<void> = Promise.resolve();
 
@@ -39,7 +42,7 @@ export class ConfigReceiver {
     this.#enqueue(() => {
       this.#awaitingFull = false;
       const version = (config as { version?: unknown } | null)?.version;
-      return this.#apply(config, typeof version === 'string' ? version : '');
+      return this.#apply(() => acceptProxyConfig(config), typeof version === 'string' ? version : '');
     });
   }
 
@@ -47,6 +50,7 @@ export class ConfigReceiver {
     this.#enqueue(() => {
       if (this.#awaitingFull) return Promise.resolve();
       let merged: unknown;
+      let base: CompiledProxyConfig;
       let version = '';
       try {
         const delta = parseConfigDelta(msg);
@@ -58,7 +62,8 @@ export class ConfigReceiver {
           this.o.send({ type: 'resync', have, reason: `delta against ${delta.base}` });
           return Promise.resolve();
         }
-        merged = applyConfigDelta(this.#applied.config, delta);
+        base = this.#applied.config;
+        merged = applyConfigDelta(base.raw, delta);
       } catch (err) {
         // A delta that cannot be read or merged is NACKed like a config that cannot be applied.
         const reason = isWeftError(err) ? err.message : String(err);
@@ -66,7 +71,7 @@ export class ConfigReceiver {
         this.o.send({ type: 'nack', version, reason });
         return Promise.resolve();
       }
-      return this.#apply(merged, version);
+      return this.#apply(() => acceptMergedConfig(merged, base), version);
     });
   }
 
@@ -74,17 +79,27 @@ export class ConfigReceiver {
     this.#queue = this.#queue.then(step, step);
   }
 
-  #apply(config: unknown, version: string): Promise<void> {
+  /** `accept` checks and compiles the config; a config it refuses is NACKed like one `onConfig` refuses. */
+  #apply(accept: () => CompiledProxyConfig, version: string): Promise<void> {
+    let config: CompiledProxyConfig;
+    try {
+      config = accept();
+    } catch (err) {
+      this.#refused(err, version);
+      return Promise.resolve();
+    }
     return this.o.onConfig(config).then(
       (applied) => {
         this.#applied = { version: applied, config };
         this.o.send({ type: 'ack', version: applied });
       },
-      (err: unknown) => {
-        const reason = err instanceof Error ? err.message : String(err);
-        this.o.log.warn('config rejected; keeping the last good one', { version, reason });
-        this.o.send({ type: 'nack', version, reason });
-      },
+      (err: unknown) => this.#refused(err, version),
     );
+  }
+
+  #refused(err: unknown, version: string): void {
+    const reason = err instanceof Error ? err.message : String(err);
+    this.o.log.warn('config rejected; keeping the last good one', { version, reason });
+    this.o.send({ type: 'nack', version, reason });
   }
 }

@@ -17,6 +17,7 @@ import type { ProxyRuntimeReport } from '../../push/runtime-report.js';
 import { spiffeIdOfPeer } from '../../identity/tls-peer.js';
 import { CONFIG_DELTA_FEATURE } from '../../push/config-delta.js';
 import { ConfigReceiver } from './config-receiver.js';
+import type { CompiledProxyConfig } from '../config/compiled-config.js';
 
 export interface ControlConnectionOptions {
   /** https://host:port of every control-plane replica (one or more). */
@@ -29,8 +30,8 @@ export interface ControlConnectionOptions {
   node: NodeInfo;
   clock: Clock;
   log: ProxyLog;
-  /** Apply a config; reject with the reason to NACK it. */
-  onConfig: (config: unknown) => Promise<string>;
+  /** Apply a config, checked and compiled by the receiver; reject with the reason to NACK it. */
+  onConfig: (config: CompiledProxyConfig) => Promise<string>;
   /** The proxy's runtime state, when the control plane asks for it. */
   runtimeReport: () => ProxyRuntimeReport;
 }
