@@ -1,7 +1,6 @@
 /** The digests the audit chain records of a config sent to a proxy. */
 import { createHash } from 'node:crypto';
 import type { ConfigJsonPart } from './compile/index.js';
-import { bytesOf } from './push-lines.js';
 
 /**
  * The audit chain's digest of a config: SHA-256 over its parts in order, each framed by kind and length, a shared
@@ -20,6 +19,6 @@ export function configDigest(parts: readonly ConfigJsonPart[]): string {
 /** SHA-256 of the config's JSON exactly as written after `"config":`: the digest audit records held before the above. */
 export function configBytesDigest(parts: readonly ConfigJsonPart[]): string {
   const h = createHash('sha256');
-  for (const p of parts) h.update(typeof p === 'string' ? p : bytesOf(p));
+  for (const p of parts) h.update(typeof p === 'string' ? p : p.bytes);
   return h.digest('hex');
 }

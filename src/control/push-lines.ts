@@ -17,21 +17,9 @@ import type { ControlMessage } from '../push/protocol.js';
 /** At most this much of a line is handed to the stream at once: one full TLS record. */
 export const WRITE_PIECE_BYTES = 16 * 1024;
 
-/** Shared sections as bytes, encoded once per section (a section lives as long as the snapshot that made it). */
-const sectionBytes = new WeakMap<SharedSection<unknown>, Buffer>();
-
-export function bytesOf(section: SharedSection<unknown>): Buffer {
-  let b = sectionBytes.get(section);
-  if (!b) {
-    b = Buffer.from(section.json, 'utf8');
-    sectionBytes.set(section, b);
-  }
-  return b;
-}
-
 type LinePart = string | Buffer | SharedSection<unknown>;
 
-const bufferOf = (p: LinePart): Buffer => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.isBuffer(p) ? p : bytesOf(p));
+const bufferOf = (p: LinePart): Buffer => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.isBuffer(p) ? p : p.bytes);
 
 /** A stream that can take no more writes. */
 const gone = (stream: Writable): boolean => stream.destroyed || stream.writableEnded;

@@ -3,7 +3,7 @@
  * by it and by the inputs it depends on is the same for every proxy that asks. Results are shared objects: callers
  * must not mutate them.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { MeshSnapshot } from './snapshot.js';
 
 const memos = new WeakMap<object, Map<string, unknown>>();
@@ -75,21 +75,36 @@ export function setEpoch(snap: MeshSnapshot, epoch: object): void {
   epochs.set(snap, epoch);
 }
 
-/** A config section shared by many proxies, serialised and hashed once. */
-export interface SharedSection<T> {
-  readonly value: T;
-  readonly json: string;
-  /** sha256 of `json`, hex. */
+/**
+ * A config section shared by many proxies, serialised and hashed once. Only its bytes are kept, the form every
+ * stream writes: its text as a string beside them doubled what a thousand Sidecars' sections held (about 6 KB each).
+ */
+export class SharedSection<T> {
+  readonly bytes: Buffer;
+  /** sha256 of the bytes, hex. */
   readonly hash: string;
+
+  constructor(
+    readonly value: T,
+    json: string,
+  ) {
+    this.bytes = Buffer.from(json, 'utf8');
+    this.hash = hash('sha256', this.bytes, 'hex');
+  }
+
+  /** The section's JSON text, decoded again: for tests and tools; the push path writes `bytes`. */
+  get json(): string {
+    return this.bytes.toString('utf8');
+  }
 }
 
 export function sharedSection<T>(value: T): SharedSection<T> {
-  return sharedSectionOfJson(value, JSON.stringify(value));
+  return new SharedSection(value, JSON.stringify(value));
 }
 
 /** A shared section whose JSON the caller wrote; it must be exactly `JSON.stringify(value)`. */
 export function sharedSectionOfJson<T>(value: T, json: string): SharedSection<T> {
-  return { value, json, hash: createHash('sha256').update(json).digest('hex') };
+  return new SharedSection(value, json);
 }
 
 /** JSON text of compiled objects shared between sections, written once per object (they are never mutated). */
