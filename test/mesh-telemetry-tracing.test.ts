@@ -6,9 +6,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { tracingFor } from '../src/proxy/telemetry/telemetry-policy.js';
+import { untilRunning } from './support/config-sync.js';
 import { callAs, eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
-import { startOtlpReceiver, tracingMeshConfig } from './support/otlp-receiver.js';
+import { startOtlpReceiver, traceMeshTo } from './support/otlp-receiver.js';
 import type { OtlpReceiver } from './support/otlp-receiver.js';
 
 let mesh: MeshRun;
@@ -17,8 +19,7 @@ let receiver: OtlpReceiver;
 before(async () => {
   receiver = await startOtlpReceiver();
   mesh = await startMesh(['examples/httpbin'], { isolation: 'none' });
-  const r = await mesh.weft(['apply', '-f', '-'], tracingMeshConfig(receiver.port));
-  assert.equal(r.code, 0, r.stderr);
+  await traceMeshTo(mesh, receiver);
 });
 after(async () => {
   const dir = mesh?.stateDir;
@@ -56,11 +57,16 @@ test('per-workload sampling, custom tags and disabled span reporting, applied wi
 
   const applied = await mesh.weft(['apply', '-f', '-'], TELEMETRY);
   assert.equal(applied.code, 0, applied.stderr);
-  const span = await eventually('a span of sleep, sampled by its Telemetry', async () => {
-    const r = await callAs(sleep, 'http://httpbin:8000/headers', { headers: { 'x-tenant': 'acme' } });
-    assert.equal(r.status, 200);
-    return receiver.spans.find((s) => s.service === 'sleep.default');
-  }, 30_000);
+  // Both sidecars must run their Telemetry before the calls: httpbin's with reporting still on would send a span.
+  await untilRunning(
+    mesh,
+    'sleep and httpbin to run their Telemetry',
+    (c, id) => (id === 'sidecar/default/sleep' ? tracingFor(c, 'client')?.samplingPercent === 100 : tracingFor(c, 'server')?.reportSpans === false),
+    ['sidecar/default/sleep', 'sidecar/default/httpbin'],
+  );
+  const sampled = await callAs(sleep, 'http://httpbin:8000/headers', { headers: { 'x-tenant': 'acme' } });
+  assert.equal(sampled.status, 200);
+  const span = await eventually('a span of sleep, sampled by its Telemetry', () => receiver.spans.find((s) => s.service === 'sleep.default'), 30_000);
   assert.equal(span.kind, 'SPAN_KIND_CLIENT');
   assert.equal(span.attributes['team'], 'payments');
   assert.equal(span.attributes['tenant'], 'acme');

@@ -1,10 +1,13 @@
 /**
  * Test support: change the mesh's config with the CLI and wait, bounded, until the named proxies have acknowledged
- * a config other than the one they had, so what a test checks next is judged against the new config rather than
- * racing its push.
+ * a config other than the one they had, or until the proxies run a config that has what the test needs, so what a
+ * test checks next is judged against the new config rather than racing its push (`weft apply` returns once the
+ * store holds the change; the debounced push and each proxy's ACK come after, as with Istio).
  */
 import assert from 'node:assert/strict';
+import { ControlClient } from '../../src/cli/client.js';
 import type { ProxyStatus } from '../../src/control/push-server.js';
+import type { ProxyConfig } from '../../src/proxyconfig/types.js';
 import { eventually } from './mesh-process.js';
 import type { MeshRun } from './mesh-process.js';
 
@@ -36,4 +39,41 @@ export async function applyAndSync(
     },
     timeoutMs,
   );
+}
+
+/** The push-stream id of every proxy mesh.json lists: its gateways and its workloads' sidecars. */
+export function meshProxyIds(mesh: MeshRun): string[] {
+  const m = mesh.mesh();
+  const gateways = [m.gateway, m.egressGateway].filter((g) => g !== null && g !== undefined);
+  return [...gateways.map((g) => `gateway/${g.namespace}/${g.name}`), ...m.workloads.map((w) => `sidecar/${w.namespace}/${w.name}`)];
+}
+
+/**
+ * Waits, bounded, until each of `proxyIds` runs a config for which `holds` is true: the config it last ACKed, as the
+ * control plane records it. Unlike a changed version, this holds however many pushes the change took and for a
+ * proxy that connected while it was being applied.
+ */
+export async function untilRunning(
+  mesh: MeshRun,
+  what: string,
+  holds: (config: ProxyConfig, proxyId: string) => boolean,
+  proxyIds: readonly string[] = meshProxyIds(mesh),
+  timeoutMs = 30_000,
+): Promise<void> {
+  const client = await ControlClient.fromStateDir(mesh.stateDir);
+  try {
+    const pending = new Set(proxyIds);
+    await eventually(
+      what,
+      async () => {
+        // A proxy that has not ACKed since it connected is refused (404) and asked again on the next round.
+        for (const id of [...pending]) if (holds((await client.proxyConfig(id)).config, id)) pending.delete(id);
+        if (pending.size > 0) throw new Error(`${[...pending].join(', ')} not running it yet`);
+        return true;
+      },
+      timeoutMs,
+    );
+  } finally {
+    await client.close();
+  }
 }

@@ -5,8 +5,12 @@
  */
 import http from 'node:http';
 import path from 'node:path';
+import assert from 'node:assert/strict';
 import protoLoader from '@grpc/proto-loader';
+import { tracingFor } from '../../src/proxy/telemetry/telemetry-policy.js';
+import { untilRunning } from './config-sync.js';
 import { REPO_ROOT } from './mesh-process.js';
+import type { MeshRun } from './mesh-process.js';
 
 export interface ReceivedSpan {
   traceId: string;
@@ -84,6 +88,16 @@ spec:
   defaultProviders: { tracing: [otel] }
   defaultConfig: { tracing: { sampling: 0 } }
 `;
+}
+
+/**
+ * Applies tracingMeshConfig and waits until every proxy of the mesh runs it, on both its sides, as the proxy itself
+ * reads its config: a request sent before that would start its trace at whichever hop had the config first.
+ */
+export async function traceMeshTo(mesh: MeshRun, receiver: OtlpReceiver): Promise<void> {
+  const r = await mesh.weft(['apply', '-f', '-'], tracingMeshConfig(receiver.port));
+  assert.equal(r.code, 0, r.stderr);
+  await untilRunning(mesh, 'every proxy to trace to the receiver', (c) => tracingFor(c, 'client')?.collector.port === receiver.port && tracingFor(c, 'server')?.collector.port === receiver.port);
 }
 
 export async function startOtlpReceiver(host = '127.0.0.1'): Promise<OtlpReceiver> {
