@@ -1,7 +1,8 @@
 /**
  * Keep-alive connection pools to upstream endpoints (undici Pools, one per endpoint and TLS identity). mTLS
  * connections are made by our own connector so that every handshake uses the certificate current at that moment
- * (rotation needs no pool rebuild) and verifies the peer's SPIFFE ID, not a DNS name.
+ * (rotation needs no pool rebuild) and verifies the peer's SPIFFE ID, not a DNS name. A push hands over only the
+ * endpoints its clusters gained and lost (retain): the pools of endpoints still listed stay, whatever else changed.
  */
 import type { EventEmitter } from 'node:events';
 import net from 'node:net';
@@ -29,6 +30,10 @@ export class EndpointPools {
   #byClient = new Map<EventEmitter, Map<string, Map<string, Pool>>>();
   /** The breakers of clusters outside the mesh, kept beside their pools across pushes as the pools are. */
   readonly externalBreakers = new ExternalBreakers();
+  /** Target key → how many clusters of the config in force list the target (subsets share their endpoints). */
+  readonly #listed = new Map<string, number>();
+  /** Keys of the pools made since the last push for targets no cluster lists: the app, hosts outside the mesh. */
+  #unlisted = new Set<string>();
 
   constructor(private readonly cert: WorkloadCertificate | undefined) {}
 
@@ -88,6 +93,7 @@ export class EndpointPools {
     if (byTarget === undefined) {
       byTarget = new Map();
       pools.set(key, byTarget);
+      if (pools === this.#pools && !this.#listed.has(key)) this.#unlisted.add(key);
     }
     let pool = byTarget.get(settings.key);
     if (!pool) {
@@ -114,22 +120,43 @@ export class EndpointPools {
     return pools;
   }
 
-  /** Close pools whose endpoints left the config; requests in flight on them finish first. */
-  retain(targets: Iterable<UpstreamTarget>): void {
-    const live = new Set<string>();
-    for (const t of targets) live.add(targetKey(t));
-    for (const [key, byTarget] of this.#pools) {
-      if (!live.has(key)) {
-        this.#pools.delete(key);
-        for (const pool of byTarget.values()) void pool.close().catch(() => undefined);
-      }
+  /**
+   * A push: `joined` and `left` are the endpoints of the clusters it added and removed (a changed cluster is both).
+   * The pools of endpoints no cluster lists any more close, as do those made since the last push for targets no
+   * cluster lists; requests in flight on them finish first. The cost is that of the change, not of the config.
+   */
+  retain(joined: Iterable<UpstreamTarget>, left: Iterable<UpstreamTarget>): void {
+    // Counted up first, so that an endpoint a changed cluster keeps never drops to zero on the way.
+    for (const t of joined) {
+      const key = targetKey(t);
+      this.#listed.set(key, (this.#listed.get(key) ?? 0) + 1);
     }
+    for (const t of left) {
+      const key = targetKey(t);
+      const n = (this.#listed.get(key) ?? 0) - 1;
+      if (n > 0) {
+        this.#listed.set(key, n);
+        continue;
+      }
+      this.#listed.delete(key);
+      this.#closeTarget(key);
+    }
+    for (const key of this.#unlisted) if (!this.#listed.has(key)) this.#closeTarget(key);
+    this.#unlisted = new Set();
+  }
+
+  #closeTarget(key: string): void {
+    const byTarget = this.#pools.get(key);
+    if (byTarget === undefined) return;
+    this.#pools.delete(key);
+    for (const pool of byTarget.values()) void pool.close().catch(() => undefined);
   }
 
   async close(): Promise<void> {
     const pools = [...this.#pools.values(), ...[...this.#byClient.values()].flatMap((m) => [...m.values()])].flatMap((byTarget) => [...byTarget.values()]);
     this.#pools.clear();
     this.#byClient.clear();
+    this.#unlisted.clear();
     await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
 

@@ -3,6 +3,7 @@
  * SNI and the SPIFFE ID to verify) or in plaintext. Connection pools are kept per target.
  */
 import type { ClientTlsPolicy, Endpoint } from '../../proxyconfig/types.js';
+import type { ClusterBinding } from '../config/balanced-port.js';
 
 type ClientTlsMode = ClientTlsPolicy['mode'];
 
@@ -38,3 +39,9 @@ export function targetKey(t: UpstreamTarget): string {
   return t.tls ? `${t.address}:${t.port}|${t.tls.sni}|${t.tls.spiffeId}` : `${t.address}:${t.port}`;
 }
 
+/** Every endpoint of the clusters, each as its cluster's tls mode and SNI dial it: the pools a config keeps live. */
+export function* clusterTargets(clusters: Iterable<ClusterBinding>): Iterable<UpstreamTarget> {
+  for (const c of clusters) {
+    for (const ep of c.endpoints.values()) yield targetOf(ep, c.sni, c.config.policy.tls?.mode);
+  }
+}
