@@ -2,10 +2,10 @@
  * What a sidecar spends applying one pushed delta: the scale mesh (1,000 Services, 2,000 Workloads, every service
  * visible to every sidecar: a config of about 930 KB), compiled by the control plane's own compile, then the delta
  * the control plane writes when one Service gains a port (push-delta.ts), read off its line and applied through the
- * proxy's ConfigReceiver and the steps `weft proxy` takes on a config (main.ts: accept, endpoint registry, DNS
- * table, pool retention). Each step is the next Service gaining a port, all on one receiver in order. Wall time
- * from the delta handed to the receiver to its ACK, and the process's CPU time over the same span; median of the
- * runs. `--profile FILE` also takes a V8 CPU profile (the sampler behind `node --cpu-prof`) over the measured
+ * proxy's ConfigReceiver and the steps `weft proxy` takes on a config (main.ts: accept, then swapConfig: endpoint
+ * registry, DNS table, pool retention). Each step is the next Service gaining a port, all on one receiver in order.
+ * Wall time from the delta handed to the receiver to its ACK, and the process's CPU time over the same span; median
+ * of the runs. `--profile FILE` also takes a V8 CPU profile (the sampler behind `node --cpu-prof`) over the measured
  * deltas only, and prints its top functions by self time.
  *
  *   node dist/bench/proxy-delta-apply.js [--runs N] [--profile FILE]
@@ -21,11 +21,11 @@ import { configDeltaParts } from '../src/control/push-delta.js';
 import { systemClock } from '../src/clock.js';
 import { ConfigReceiver } from '../src/proxy/control/config-receiver.js';
 import { acceptProxyConfig } from '../src/proxy/config/compiled-config.js';
-import type { CompiledProxyConfig } from '../src/proxy/config/compiled-config.js';
 import { EndpointRegistry } from '../src/proxy/balance/endpoint-registry.js';
-import { EndpointPools, targetOf } from '../src/proxy/upstream/endpoint-pools.js';
-import type { UpstreamTarget } from '../src/proxy/upstream/endpoint-pools.js';
-import { DnsTable } from '../src/proxy/dns/dns-table.js';
+import { EndpointPools } from '../src/proxy/upstream/endpoint-pools.js';
+import type { ProxyRuntime } from '../src/proxy/proxy-runtime.js';
+import { swapConfig } from '../src/proxy/swap-config.js';
+import type { ServedNames } from '../src/proxy/swap-config.js';
 import type { ProxyMessage } from '../src/push/protocol.js';
 import { podIPOf, scaleResources } from './scale-resources.js';
 import { topSelfTime } from './cpu-profile.js';
@@ -63,26 +63,16 @@ function lineOf(parts: ReturnType<typeof configDeltaParts>): string {
   return parts.map((p) => (typeof p === 'string' ? p : p.json)).join('');
 }
 
-function* liveTargets(cfg: CompiledProxyConfig): Iterable<UpstreamTarget> {
-  for (const svc of cfg.byHost.values()) {
-    for (const bp of svc.ports.values()) for (const c of bp.clusters.values()) for (const ep of c.endpoints.values()) yield targetOf(ep, c.sni, c.config.policy.tls?.mode);
-  }
-}
-
 /** A receiver wired to what `weft proxy` does with a config, resolving each ACK or NACK as it is sent. */
 function proxyUnderTest(): { receiver: ConfigReceiver; answered: () => Promise<ProxyMessage> } {
-  const endpoints = new EndpointRegistry(systemClock);
-  const pools = new EndpointPools(undefined);
-  let current: CompiledProxyConfig | undefined;
+  const rt: Pick<ProxyRuntime, 'config' | 'endpoints' | 'pools'> = { config: undefined, endpoints: new EndpointRegistry(systemClock), pools: new EndpointPools(undefined) };
+  const names: ServedNames = { table: undefined };
   let waiter: ((m: ProxyMessage) => void) | undefined;
   const receiver = new ConfigReceiver({
     onConfig: (input) => {
       const next = acceptProxyConfig(input);
-      if (current?.version === next.version) return Promise.resolve(next.version);
-      endpoints.apply(next.clusterEndpoints());
-      current = next;
-      new DnsTable(next.raw.outbound);
-      pools.retain(liveTargets(next));
+      if (rt.config?.version === next.version) return Promise.resolve(next.version);
+      swapConfig(rt, next, names);
       return Promise.resolve(next.version);
     },
     send: (m) => waiter?.(m),

@@ -2,7 +2,7 @@
  * `weft proxy`: one process per pod (sidecar) or per gateway. Start-up order matters: a certificate first (the
  * listeners need it), then listeners, then the push stream that brings config; until config arrives requests get
  * a 503 with a reason. SIGTERM drains: listeners stop accepting, requests in flight finish.
- * A sidecar with WEFT_DNS_PORT also runs the pod's DNS proxy on 127.0.0.1, its names rebuilt on every config;
+ * A sidecar with WEFT_DNS_PORT also runs the pod's DNS proxy on 127.0.0.1, its names rebuilt when a config changes them;
  * WEFT_DNS_UPSTREAM names the servers it forwards to and that egress destinations are resolved with.
  */
 import fs from 'node:fs';
@@ -10,13 +10,13 @@ import type net from 'node:net';
 import { systemClock } from '../clock.js';
 import type { ProxySettings } from './settings.js';
 import { WorkloadCertificate } from './tls/workload-certificate.js';
-import { EndpointPools, targetOf } from './upstream/endpoint-pools.js';
-import type { UpstreamTarget } from './upstream/endpoint-pools.js';
+import { EndpointPools } from './upstream/endpoint-pools.js';
 import { ControlConnection } from './control/control-connection.js';
 import { acceptProxyConfig } from './config/compiled-config.js';
-import type { CompiledProxyConfig } from './config/compiled-config.js';
 import type { ProxyRuntime } from './proxy-runtime.js';
-import { installConfig, jsonLog } from './proxy-runtime.js';
+import { jsonLog } from './proxy-runtime.js';
+import { swapConfig } from './swap-config.js';
+import type { ServedNames } from './swap-config.js';
 import { proxyTelemetry } from './telemetry/access-log.js';
 import { ProxyMetrics } from './telemetry/proxy-metrics.js';
 import { AccessLogWriter } from './telemetry/access-log-writer.js';
@@ -30,7 +30,6 @@ import { createCaptureListener } from './capture/capture-listener.js';
 import { redirectedPort } from './capture/redirected-port.js';
 import { CONTROL_PLANE_SERVICE_ACCOUNT } from '../push/protocol.js';
 import { upstreamResolver } from './upstream/external-resolver.js';
-import { DnsTable } from './dns/dns-table.js';
 import { startDnsProxy } from './dns/dns-proxy.js';
 import type { DnsProxy } from './dns/dns-proxy.js';
 import { EndpointRegistry } from './balance/endpoint-registry.js';
@@ -76,16 +75,14 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
   };
   const gateway = s.role === 'gateway' ? createGatewayListeners(rt, s.podIP, s.publish, s.gatewayHandshakeTimeoutMs) : undefined;
   const servesDns = s.role === 'sidecar' && s.dnsPort !== undefined;
-  let dnsTable: DnsTable | undefined;
+  const dnsNames: ServedNames | undefined = servesDns ? { table: undefined } : undefined;
 
   const applyConfig = async (input: unknown): Promise<string> => {
     const next = acceptProxyConfig(input);
     if (rt.config?.version === next.version) return next.version;
     await gateway?.reconcile(next);
     const previous = rt.config;
-    installConfig(rt, next);
-    if (servesDns) dnsTable = new DnsTable(next.raw.outbound);
-    rt.pools.retain(liveTargets(next));
+    swapConfig(rt, next, dnsNames);
     log.info('config applied', { version: next.version, previous: previous?.version ?? null, listeners: gateway?.addresses() });
     return next.version;
   };
@@ -118,7 +115,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
     servers.push(await listen(inbound.server, s.inboundPort, s.podIP));
     servers.push(await listen(createOutboundListener(rt), s.outboundPort, s.podIP));
     if (capture !== undefined) servers.push(await listen(createCaptureListener(rt), capture, '127.0.0.1'));
-    if (servesDns) dns = await startDnsProxy({ port: s.dnsPort!, host: '127.0.0.1', upstream: s.dnsUpstream, table: () => dnsTable });
+    if (servesDns) dns = await startDnsProxy({ port: s.dnsPort!, host: '127.0.0.1', upstream: s.dnsUpstream, table: () => dnsNames?.table });
   } else {
     cert.onRotate(() => {
       gateway?.rotate();
@@ -153,15 +150,4 @@ function listen(server: net.Server, port: number, host: string): Promise<net.Ser
       resolve(server);
     });
   });
-}
-
-function* liveTargets(cfg: CompiledProxyConfig): Iterable<UpstreamTarget> {
-  for (const svc of cfg.byHost.values()) {
-    for (const bp of svc.ports.values()) {
-      // Each cluster of the port keeps the pools its DestinationRule's tls mode and SNI dial.
-      for (const c of bp.clusters.values()) {
-        for (const ep of c.endpoints.values()) yield targetOf(ep, c.sni, c.config.policy.tls?.mode);
-      }
-    }
-  }
 }

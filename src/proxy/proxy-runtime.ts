@@ -3,6 +3,8 @@
  * `config` is swapped whole by the control stream; listeners read it once per request.
  */
 import type { CompiledProxyConfig } from './config/compiled-config.js';
+import { clusterChanges } from './config/cluster-changes.js';
+import type { ClusterChanges } from './config/cluster-changes.js';
 import type { EndpointPools } from './upstream/endpoint-pools.js';
 import type { WorkloadCertificate } from './tls/workload-certificate.js';
 import type { Telemetry } from './telemetry/access-log.js';
@@ -42,8 +44,14 @@ export function jsonLog(component: string): ProxyLog {
   return { info: (m, f) => line('info', m, f), warn: (m, f) => line('warn', m, f) };
 }
 
-/** Swap a new config in: endpoint state first, so that every cluster the new config names is there when it serves. */
-export function installConfig(rt: ProxyRuntime, cfg: CompiledProxyConfig): void {
-  rt.endpoints.apply(cfg.clusterEndpoints());
+/**
+ * Swap a new config in: endpoint state first, so that every cluster the new config names is there when it serves.
+ * Only the clusters it changed against the config in force are applied, so the endpoint registry must hold what
+ * `rt.config` names: a config is swapped in through here. Returns the change, for the pools (main.ts).
+ */
+export function installConfig(rt: Pick<ProxyRuntime, 'config' | 'endpoints'>, cfg: CompiledProxyConfig): ClusterChanges {
+  const changes = clusterChanges(rt.config, cfg);
+  rt.endpoints.apply(cfg.clusterEndpoints(changes.joined), changes.left.map((c) => c.config.name));
   rt.config = cfg;
+  return changes;
 }

@@ -1,4 +1,8 @@
-/** Endpoint state survives config pushes: same key, same state; gone from config, gone from the registry. */
+/**
+ * Endpoint state survives config pushes: same key, same state; gone from config, gone from the registry. Each push
+ * hands over the clusters it changed (joined) and the names of those it replaced or removed (left), as
+ * config/cluster-changes.ts finds them.
+ */
 import { DEFAULT_TRAFFIC_POLICY } from '../../proxyconfig/default-traffic-policy.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,7 +48,7 @@ describe('endpoint registry across config pushes', () => {
     const before = registry.endpoint(REVIEWS, '198.18.0.2');
     assert.ok(before);
     before.activeRequests = 3;
-    registry.apply([cluster('reviews.default.svc.cluster.local', [...reviews].reverse()), cluster('ratings.default.svc.cluster.local', ['198.18.0.9', '198.18.0.10'])]);
+    registry.apply([cluster('reviews.default.svc.cluster.local', [...reviews].reverse()), cluster('ratings.default.svc.cluster.local', ['198.18.0.9', '198.18.0.10'])], [REVIEWS, RATINGS]);
     assert.equal(registry.endpoint(REVIEWS, '198.18.0.2'), before);
     assert.equal(before.activeRequests, 3);
   });
@@ -53,8 +57,11 @@ describe('endpoint registry across config pushes', () => {
     const { registry, reviews } = setup();
     const picks = (n: number): (string | undefined)[] => Array.from({ length: n }, () => registry.cluster(REVIEWS)?.pick(ctx)?.address);
     assert.deepEqual(picks(2), ['198.18.0.1', '198.18.0.2']);
-    registry.apply([cluster('reviews.default.svc.cluster.local', reviews), cluster('ratings.default.svc.cluster.local', ['198.18.0.11'])]);
+    registry.apply([cluster('reviews.default.svc.cluster.local', reviews), cluster('ratings.default.svc.cluster.local', ['198.18.0.11'])], [REVIEWS, RATINGS]);
     assert.deepEqual(picks(2), ['198.18.0.3', '198.18.0.1']);
+    // A push that changes only ratings does not hand reviews over at all.
+    registry.apply([cluster('ratings.default.svc.cluster.local', ['198.18.0.12'])], [RATINGS]);
+    assert.deepEqual(picks(2), ['198.18.0.2', '198.18.0.3']);
   });
 
   test('a push un-ejects nothing: an ejected host stays out until its time is up', () => {
@@ -65,7 +72,7 @@ describe('endpoint registry across config pushes', () => {
     c.outlierDetector?.reportStatus(bad, 503);
     assert.equal(bad.ejected, true);
     clock.advance(1000);
-    registry.apply([cluster('reviews.default.svc.cluster.local', reviews), cluster('ratings.default.svc.cluster.local', [])]);
+    registry.apply([cluster('reviews.default.svc.cluster.local', reviews), cluster('ratings.default.svc.cluster.local', [])], [REVIEWS, RATINGS]);
     const picked = new Set(Array.from({ length: 10 }, () => registry.cluster(REVIEWS)?.pick(ctx)?.address));
     assert.deepEqual([...picked].sort(), ['198.18.0.2', '198.18.0.3']);
     assert.equal(registry.endpoint(REVIEWS, '198.18.0.1')?.ejected, true);
@@ -80,7 +87,7 @@ describe('endpoint registry across config pushes', () => {
   test('in-flight counts of the breaker stay; new limits apply', () => {
     const { registry, reviews } = setup();
     assert.equal(registry.cluster(REVIEWS)?.breaker.startRequest().admitted, true);
-    registry.apply([cluster('reviews.default.svc.cluster.local', reviews, policy(undefined, OUTLIER, 1))]);
+    registry.apply([cluster('reviews.default.svc.cluster.local', reviews, policy(undefined, OUTLIER, 1))], [REVIEWS]);
     const b = registry.cluster(REVIEWS)?.breaker;
     assert.equal(b?.activeRequests, 1);
     assert.equal(b?.startRequest().admitted, false);
@@ -91,9 +98,9 @@ describe('endpoint registry across config pushes', () => {
     const gone = registry.endpoint(REVIEWS, '198.18.0.3');
     assert.ok(gone);
     gone.consecutive5xx = 4;
-    registry.apply([cluster('reviews.default.svc.cluster.local', ['198.18.0.1', '198.18.0.2'])]);
+    registry.apply([cluster('reviews.default.svc.cluster.local', ['198.18.0.1', '198.18.0.2'])], [REVIEWS]);
     assert.equal(registry.endpoint(REVIEWS, '198.18.0.3'), undefined);
-    registry.apply([cluster('reviews.default.svc.cluster.local', ['198.18.0.1', '198.18.0.2', '198.18.0.3'])]);
+    registry.apply([cluster('reviews.default.svc.cluster.local', ['198.18.0.1', '198.18.0.2', '198.18.0.3'])], [REVIEWS]);
     assert.notEqual(registry.endpoint(REVIEWS, '198.18.0.3'), gone);
     assert.equal(registry.endpoint(REVIEWS, '198.18.0.3')?.consecutive5xx, 0);
   });
@@ -101,8 +108,9 @@ describe('endpoint registry across config pushes', () => {
   test('a cluster gone from the config is dropped and its sweep timer stopped', () => {
     const { clock, registry, reviews } = setup();
     assert.equal(clock.pending, 2);
-    registry.apply([cluster('reviews.default.svc.cluster.local', reviews)]);
+    registry.apply([cluster('reviews.default.svc.cluster.local', reviews)], [REVIEWS, RATINGS]);
     assert.equal(registry.cluster(RATINGS), undefined);
+    assert.equal(registry.endpoint(RATINGS, '198.18.0.9'), undefined);
     // The dropped cluster's timer fires once more and does not come back; the live one reschedules.
     clock.advance(1000);
     assert.equal(clock.pending, 1);
@@ -115,7 +123,7 @@ describe('endpoint registry across config pushes', () => {
   test('a changed load-balancer policy takes a new balancer; hosts keep their state', () => {
     const { registry, reviews } = setup();
     const host = registry.endpoint(REVIEWS, '198.18.0.1');
-    registry.apply([cluster('reviews.default.svc.cluster.local', reviews, policy({ policy: 'RANDOM' }))]);
+    registry.apply([cluster('reviews.default.svc.cluster.local', reviews, policy({ policy: 'RANDOM' }))], [REVIEWS]);
     assert.equal(registry.endpoint(REVIEWS, '198.18.0.1'), host);
     assert.equal(registry.cluster(REVIEWS)?.pick({ random: () => 0.99, hashKey: undefined })?.address, '198.18.0.3');
   });
@@ -125,9 +133,24 @@ describe('endpoint registry across config pushes', () => {
     const bad = registry.endpoint(REVIEWS, '198.18.0.1');
     assert.ok(bad);
     registry.cluster(REVIEWS)?.outlierDetector?.reportStatus(bad, 503);
-    registry.apply([cluster('reviews.default.svc.cluster.local', reviews, policy(undefined, null))]);
+    registry.apply([cluster('reviews.default.svc.cluster.local', reviews, policy(undefined, null))], [REVIEWS]);
     assert.equal(bad.ejected, false);
     assert.equal(registry.cluster(REVIEWS)?.outlierDetector, undefined);
+  });
+
+  test('a name two clusters of a config carry is kept until neither does; changed, it keeps its state', () => {
+    const { clock, registry } = setup();
+    const twin = cluster('ratings.default.svc.cluster.local', ['198.18.0.9']);
+    registry.apply([twin]);
+    const state = registry.endpoint(RATINGS, '198.18.0.9');
+    registry.apply([], [RATINGS]);
+    assert.equal(registry.endpoint(RATINGS, '198.18.0.9'), state);
+    registry.apply([twin], [RATINGS]);
+    assert.equal(registry.endpoint(RATINGS, '198.18.0.9'), state);
+    registry.apply([], [RATINGS]);
+    assert.equal(registry.cluster(RATINGS), undefined);
+    clock.advance(1000);
+    assert.equal(clock.pending, 1, 'only reviews sweeps');
   });
 
   test('every host ejected and no panic threshold: no healthy upstream', () => {

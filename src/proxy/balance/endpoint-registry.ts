@@ -2,7 +2,9 @@
  * Runtime state of every endpoint a proxy balances over, keyed by (cluster, endpoint address), kept across config
  * pushes: a push swaps the compiled config, and the new config finds here the same balancer positions, in-flight
  * counts, breaker counters and outlier ejections (Envoy keeps host state across CDS updates for the same reason).
- * An endpoint no longer in the config is dropped, and a cluster no longer in it is closed.
+ * An endpoint no longer in the config is dropped, and a cluster no longer in it is closed. A push hands over only
+ * the clusters it changed (config/cluster-changes.ts): the others' state is not touched, so a push costs what it
+ * changed rather than a pass over every cluster and endpoint.
  */
 import type { Clock } from '../../clock.js';
 import type { ClusterConfig } from '../../proxyconfig/types.js';
@@ -20,25 +22,38 @@ export interface ClusterEndpoints {
 
 export class EndpointRegistry {
   private readonly clusters = new Map<string, ClusterRuntime>();
+  /** Cluster name → how many clusters of the config in force carry it (one, unless a config names two alike). */
+  private readonly holders = new Map<string, number>();
 
   constructor(private readonly clock: Clock) {}
 
-  /** Applies a new compiled config; returns nothing to wait for (state moves over synchronously). */
-  apply(clusters: readonly ClusterEndpoints[]): void {
-    const seen = new Set<string>();
-    for (const { config, addresses, placement } of clusters) {
-      seen.add(config.name);
+  /**
+   * Applies what a push changed: `joined`, the clusters it added or compiled anew, and `left`, the names of those it
+   * removed or replaced (a changed cluster is in both, and keeps its state). A cluster no longer carried is closed.
+   */
+  apply(joined: readonly ClusterEndpoints[], left: readonly string[] = []): void {
+    for (const { config, addresses, placement } of joined) {
+      this.holders.set(config.name, (this.holders.get(config.name) ?? 0) + 1);
       const existing = this.clusters.get(config.name);
-      const old = new Map((existing?.hosts ?? []).map((h) => [h.address, h] as const));
       // A cluster's first hosts are warm; a host that joins later starts its warmup window now.
-      const addedAt = existing === undefined ? -Infinity : this.clock.now();
-      const hosts = addresses.map((a) => old.get(a) ?? newEndpointState(config.name, a, addedAt));
-      if (existing === undefined) this.clusters.set(config.name, new ClusterRuntime(config.name, config, hosts, this.clock, placement));
-      else existing.update(config, hosts, placement);
+      if (existing === undefined) {
+        const hosts = addresses.map((a) => newEndpointState(config.name, a));
+        this.clusters.set(config.name, new ClusterRuntime(config.name, config, hosts, this.clock, placement));
+        continue;
+      }
+      const old = new Map(existing.hosts.map((h) => [h.address, h] as const));
+      const now = this.clock.now();
+      existing.update(config, addresses.map((a) => old.get(a) ?? newEndpointState(config.name, a, now)), placement);
     }
-    for (const [name, runtime] of this.clusters) {
-      if (seen.has(name)) continue;
-      runtime.close();
+    // Counted down after the joined are counted up, so that a changed cluster is never closed on the way.
+    for (const name of left) {
+      const n = (this.holders.get(name) ?? 0) - 1;
+      if (n > 0) {
+        this.holders.set(name, n);
+        continue;
+      }
+      this.holders.delete(name);
+      this.clusters.get(name)?.close();
       this.clusters.delete(name);
     }
   }
@@ -59,5 +74,6 @@ export class EndpointRegistry {
   close(): void {
     for (const c of this.clusters.values()) c.close();
     this.clusters.clear();
+    this.holders.clear();
   }
 }

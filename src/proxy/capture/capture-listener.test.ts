@@ -6,6 +6,7 @@ import tls from 'node:tls';
 import type { ExternalService, ProxyConfig } from '../../proxyconfig/types.js';
 import { acceptProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
+import { installConfig } from '../proxy-runtime.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { ProxyMetrics } from '../telemetry/proxy-metrics.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
@@ -82,12 +83,11 @@ async function harness(trafficPolicy: 'REGISTRY_ONLY' | 'ALLOW_ANY'): Promise<Ha
   const metrics = new ProxyMetrics('default/sleep', () => h.rt?.config?.raw);
   const h = { entries, metrics, dialled: { address: '127.0.0.1', port: 1 } } as Harness;
   h.rt = testRuntime({
-    config: acceptProxyConfig(config(trafficPolicy)),
     cert: undefined as unknown as WorkloadCertificate,
     telemetry: { record: (e) => (entries.push(e), metrics.record(e)) },
     resolver: { resolve: (host) => (net.isIP(host) ? Promise.resolve(host) : Promise.reject(new Error(`no DNS in this test: ${host}`))) },
   });
-  h.rt.endpoints.apply(h.rt.config!.clusterEndpoints());
+  installConfig(h.rt, acceptProxyConfig(config(trafficPolicy)));
   h.server = createCaptureListener(h.rt, { lookup: () => h.dialled, firstBytesWaitMs: 200 });
   h.port = await listenOnLoopback(h.server);
   return h;

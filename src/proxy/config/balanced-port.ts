@@ -9,8 +9,8 @@ import { compileRoutes } from '../../route/http-route-match.js';
 import type { CompiledRoute } from '../../route/http-route-match.js';
 import { compileL4Routes } from '../../route/l4-route-match.js';
 import type { CompiledL4Route } from '../../route/l4-route-match.js';
-import { httpPoolSettings } from '../upstream/endpoint-pools.js';
-import type { HttpPoolSettings } from '../upstream/endpoint-pools.js';
+import { httpPoolSettings } from '../upstream/pool-settings.js';
+import type { HttpPoolSettings } from '../upstream/pool-settings.js';
 
 /**
  * One cluster of a service port (the whole service, or a subset): its config, and its endpoints by address. The

@@ -11,6 +11,7 @@ import { applyConfigDelta } from '../../push/config-delta.js';
 import type { ConfigDelta } from '../../push/config-delta.js';
 import { acceptMergedConfig, acceptProxyConfig } from './compiled-config.js';
 import type { CompiledProxyConfig } from './compiled-config.js';
+import { clusterChanges } from './cluster-changes.js';
 import { outboundService, proxyConfig, routedTo } from './proxy-config.fixture.js';
 
 const host = (name: string) => `${name}.shop.svc.cluster.local`;
@@ -40,7 +41,7 @@ function view(c: CompiledProxyConfig): unknown {
     grpc: c.grpcMaxMessageBytes,
     inbound: c.inbound === null ? null : { ...c.inbound, rateLimits: undefined },
     gateways: [...c.gatewayServers].map(([p, vhs]) => [p, vhs.map((v) => v.domains)]),
-    clusters: c.clusterEndpoints(),
+    clusters: c.clusterEndpoints(clusterChanges(undefined, c).joined),
     externals: ['api.example.com', 'cdn.example.com', 'mail.example.com'].map((h) => c.externals.tls(h, 443) === undefined ? null : h),
     authz: PRINCIPALS.map((p) => decision(c, p)),
   };

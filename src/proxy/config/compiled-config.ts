@@ -127,18 +127,12 @@ export class CompiledProxyConfig {
     return this.byHost.get(host)?.ports.get(port)?.clusters.get(subset ?? '');
   }
 
-  /** Every cluster with its endpoint addresses, for the EndpointRegistry. */
-  clusterEndpoints(): ClusterEndpoints[] {
-    const out: ClusterEndpoints[] = [];
-    for (const svc of this.byHost.values()) {
-      for (const p of svc.ports.values()) {
-        for (const c of p.clusters.values()) {
-          const placement = placeEndpoints(c.config.policy, this.raw.proxy.labels, c.endpoints);
-          out.push({ config: c.config, addresses: [...c.endpoints.keys()], ...(placement !== undefined && { placement }) });
-        }
-      }
-    }
-    return out;
+  /** Clusters of this config (those a push changed: cluster-changes.ts) with their endpoint addresses, for the EndpointRegistry. */
+  clusterEndpoints(clusters: readonly ClusterBinding[]): ClusterEndpoints[] {
+    return clusters.map((c) => {
+      const placement = placeEndpoints(c.config.policy, this.raw.proxy.labels, c.endpoints);
+      return { config: c.config, addresses: [...c.endpoints.keys()], ...(placement !== undefined && { placement }) };
+    });
   }
 
   /** The mesh service whose virtual address a captured connection dialled. */

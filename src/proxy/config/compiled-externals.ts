@@ -9,8 +9,8 @@
 import net from 'node:net';
 import type { ClientTlsPolicy, ConnectionPoolPolicy, ExternalPort, ExternalService, PortProtocol, TunnelSettings } from '../../proxyconfig/types.js';
 import type { ProxyProtocolVersion } from '../upstream/proxy-protocol.js';
-import { FIXED_POOL_SETTINGS, httpPoolSettings } from '../upstream/endpoint-pools.js';
-import type { HttpPoolSettings } from '../upstream/endpoint-pools.js';
+import { FIXED_POOL_SETTINGS, httpPoolSettings } from '../upstream/pool-settings.js';
+import type { HttpPoolSettings } from '../upstream/pool-settings.js';
 
 /** A DestinationRule's connection pool for one host of an entry on one port, with the pool settings made from it once. */
 export interface ExternalConnectionPool {

@@ -77,7 +77,9 @@ describe('gRPC through the outbound listener (h2c, one Exchange per stream)', ()
   let client: EchoClient;
   let proxyPort = 0;
 
-  const apply = (version: string, routes?: HttpRoute[], policy?: Policy): void => installConfig(rt, acceptProxyConfig(config(version, servers, routes, policy)));
+  const apply = (version: string, routes?: HttpRoute[], policy?: Policy): void => {
+    installConfig(rt, acceptProxyConfig(config(version, servers, routes, policy)));
+  };
   const say = (message: string, md = new grpc.Metadata(), opts: grpc.CallOptions = {}): Promise<{ err: grpc.ServiceError | null; reply?: EchoReply }> =>
     new Promise((resolve) => client.say({ message }, md, opts, (err, reply) => resolve({ err, reply })));
 

@@ -10,7 +10,7 @@ import http2 from 'node:http2';
 import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { Readable } from 'node:stream';
 import { HOP_BY_HOP } from '../http/forward.js';
-import { targetOf } from '../upstream/endpoint-pools.js';
+import { targetOf } from '../upstream/upstream-target.js';
 import { LOCAL_REPLY } from '../request/exchange.js';
 import type { Dispatch, Exchange, ResponseHandler, ResponseHeaders, UpstreamControl, UpstreamFailureEvent } from '../request/exchange.js';
 import type { H2SessionPools, PooledSession, SessionWaiter } from './h2-session-pool.js';

@@ -11,7 +11,7 @@ import type { CompiledProxyConfig } from '../config/compiled-config.js';
 import type { ProxyRuntime } from '../proxy-runtime.js';
 import { forward, upstreamHeaders } from '../http/forward.js';
 import type { ForwardDone } from '../http/forward.js';
-import { FIXED_POOL_SETTINGS } from '../upstream/endpoint-pools.js';
+import { FIXED_POOL_SETTINGS } from '../upstream/pool-settings.js';
 import { sendProxyError } from '../http/proxy-error.js';
 import { upstreamFailure } from '../http/upstream-error.js';
 import { externalDestination } from '../upstream/external-destination.js';

@@ -6,7 +6,7 @@
 import type { Dispatcher } from 'undici';
 import { isWeftError } from '../../errors.js';
 import type { EndpointPools } from '../upstream/endpoint-pools.js';
-import { targetOf } from '../upstream/endpoint-pools.js';
+import { targetOf } from '../upstream/upstream-target.js';
 import { upstreamFailure } from '../http/upstream-error.js';
 import type { Dispatch, Exchange, ResponseHandler, UpstreamControl, UpstreamFailureEvent } from './exchange.js';
 import { headersForUpstream } from './upstream-headers.js';

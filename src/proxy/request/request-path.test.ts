@@ -8,6 +8,7 @@ import type { HttpRoute, ProxyConfig } from '../../proxyconfig/types.js';
 import { PROXY_CONFIG_SCHEMA } from '../../proxyconfig/types.js';
 import { acceptProxyConfig } from '../config/compiled-config.js';
 import { EndpointRegistry } from '../balance/endpoint-registry.js';
+import { installConfig } from '../proxy-runtime.js';
 import { systemClock } from '../../clock.js';
 import { compileRoutes } from '../../route/http-route-match.js';
 import { Exchange, stack } from './exchange.js';
@@ -143,7 +144,7 @@ function run(
 ): { ex: RecordedExchange; seen: string[]; clock: ManualClock } {
   const cfg = acceptProxyConfig(config(routes, clusterPolicy));
   const registry = new EndpointRegistry(systemClock);
-  registry.apply(cfg.clusterEndpoints());
+  installConfig({ config: undefined, endpoints: registry }, cfg);
   const seen: string[] = [];
   let draw = 0;
   const balancing = (): number => draws[draw++ % draws.length]!;
@@ -272,7 +273,7 @@ describe('timers on the injected clock', () => {
     // random 0.99 draws nearly the whole window: 25ms for the first retry, 75ms for the second.
     const cfg = acceptProxyConfig(config([route({ retries: RETRY })]));
     const registry = new EndpointRegistry(systemClock);
-    registry.apply(cfg.clusterEndpoints());
+    installConfig({ config: undefined, endpoints: registry }, cfg);
     const clock = new ManualClock();
     const timers = new RequestTimers(clock);
     const seen: string[] = [];

@@ -11,7 +11,7 @@ import type { AdmissionRequest } from './admit-request.js';
 import type { ExtAuthzProvider } from '../../proxyconfig/types.js';
 import type { CompiledProxyConfig } from '../config/compiled-config.js';
 import type { EndpointPools } from '../upstream/endpoint-pools.js';
-import { targetOf } from '../upstream/endpoint-pools.js';
+import { targetOf } from '../upstream/upstream-target.js';
 
 export type ExtAuthzResult =
   | { allow: true; upstreamHeaders: string[]; downstreamHeaders: string[] }

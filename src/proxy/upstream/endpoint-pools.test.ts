@@ -6,8 +6,9 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
-import { EndpointPools, httpPoolSettings } from './endpoint-pools.js';
-import type { UpstreamTarget } from './endpoint-pools.js';
+import { EndpointPools } from './endpoint-pools.js';
+import { httpPoolSettings } from './pool-settings.js';
+import type { UpstreamTarget } from './upstream-target.js';
 
 let server: http.Server;
 let target: UpstreamTarget;

@@ -1,18 +1,15 @@
 /**
  * Keep-alive connection pools to upstream endpoints (undici Pools, one per endpoint and TLS identity). mTLS
  * connections are made by our own connector so that every handshake uses the certificate current at that moment
- * (rotation needs no pool rebuild) and verifies the peer's SPIFFE ID, not a DNS name.
+ * (rotation needs no pool rebuild) and verifies the peer's SPIFFE ID, not a DNS name. A push hands over only the
+ * endpoints its clusters gained and lost (retain): the pools of endpoints still listed stay, whatever else changed.
  */
-import { createHash } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { Pool } from 'undici';
 import type { buildConnector } from 'undici';
 import { WeftError } from '../../errors.js';
-import type { ClientTlsPolicy, Endpoint } from '../../proxyconfig/types.js';
-
-type ClientTlsMode = ClientTlsPolicy['mode'];
-
+import type { ClientTlsPolicy } from '../../proxyconfig/types.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { connectMtls } from './mtls-connect.js';
 import { connectOriginating } from './tls-origination.js';
@@ -20,153 +17,11 @@ import type { OriginationTarget } from './tls-origination.js';
 import { ExternalBreakers } from './external-breakers.js';
 import { connectPlain } from './plain-connect.js';
 import { ownAddressesHeader } from './proxy-protocol.js';
-import type { Preface, ProxiedConnection, ProxyProtocolVersion } from './proxy-protocol.js';
-
-export interface UpstreamTarget {
-  address: string;
-  port: number;
-  /** Undefined for plaintext. */
-  tls?: { sni: string; spiffeId: string };
-}
-
-/**
- * Where requests to an endpoint go: mTLS to its sidecar's inbound port, or plaintext there when the destination's
- * mode is DISABLE (auto mTLS) or the DestinationRule says `tls.mode: DISABLE` (the destination must then accept
- * plaintext: PERMISSIVE, or DISABLE; a STRICT one refuses the connection, as in Istio). A rule's ISTIO_MUTUAL asks
- * for mTLS whatever auto mTLS would choose, as in Istio: the way to reach a pod without a sidecar (an egress
- * gateway's ISTIO_MUTUAL server) with the mesh identities.
- */
-export function targetOf(ep: Endpoint, sni: string, ruleMode?: ClientTlsMode | null): UpstreamTarget {
-  return endpointMtls(ep, ruleMode)
-    ? { address: ep.address, port: ep.inboundPort, tls: { sni, spiffeId: ep.spiffeId } }
-    : { address: ep.address, port: ep.inboundPort };
-}
-
-/** Whether a connection to the endpoint is mTLS: the cluster's DestinationRule mode first, else auto mTLS. */
-export function endpointMtls(ep: Endpoint, ruleMode: ClientTlsMode | null | undefined): boolean {
-  if (ruleMode === 'DISABLE') return false;
-  if (ruleMode === 'ISTIO_MUTUAL') return true;
-  return ep.mtls;
-}
-
-function keyOf(t: UpstreamTarget): string {
-  return t.tls ? `${t.address}:${t.port}|${t.tls.sni}|${t.tls.spiffeId}` : `${t.address}:${t.port}`;
-}
-
-const POOL_OPTIONS = {
-  keepAliveTimeout: 30_000,
-  keepAliveMaxTimeout: 300_000,
-  headersTimeout: 300_000,
-  bodyTimeout: 300_000,
-  connectTimeout: 5_000,
-};
-
-/**
- * What a cluster's DestinationRule says about its HTTP/1.1 connections (Envoy's cluster `connect_timeout`,
- * `common_http_protocol_options.idle_timeout`, `max_requests_per_connection` and `max_connection_duration`, and
- * `upstream_connection_options.tcp_keepalive`). `key` names the settings, so that clusters (subsets) with the same
- * settings share an endpoint's pool and two with different ones do not.
- */
-export interface HttpPoolSettings {
-  readonly key: string;
-  readonly connectTimeoutMs: number;
-  /** Idle connections close after this long, or sooner when the destination's own keep-alive (30 s) ends them. */
-  readonly idleTimeoutMs: number;
-  /** 0: unlimited. */
-  readonly maxRequestsPerConnection: number;
-  /** 0: unlimited. A connection this old takes no new request and closes once its request in flight ends. */
-  readonly maxConnectionDurationMs: number;
-  /** SO_KEEPALIVE with this idle time before the first probe; null: undici's default (on, 60 s). */
-  readonly keepAliveDelayMs: number | null;
-  /**
-   * HTTP/2 upstreams: streams this proxy opens at once on one session, below what the peer's SETTINGS allow
-   * (Istio's `http.maxConcurrentStreams`, Envoy's upstream `max_concurrent_streams`); past it another session opens.
-   */
-  readonly maxConcurrentStreams: number;
-  /** HTTP/2 upstreams: a PING every this many ms, the session closed when one is not answered within `pingTimeoutMs`; 0: none. */
-  readonly pingIntervalMs: number;
-  readonly pingTimeoutMs: number;
-  /**
-   * DestinationRule `proxyProtocol`: every connection starts with a PROXY header naming the client's connection, so
-   * its connections are kept per client connection (Envoy's pool hash key includes the header's addresses); null: none.
-   */
-  readonly proxyProtocol: ProxyProtocolVersion | null;
-}
-
-interface PoolPolicy {
-  connectTimeoutMs: number;
-  httpIdleTimeoutMs: number;
-  maxRequestsPerConnection: number;
-  maxConnectionDurationMs: number;
-  tcpKeepalive: { timeMs: number | null } | null;
-  maxConcurrentStreams: number;
-  http2KeepAlive?: { intervalMs: number; timeoutMs: number } | undefined;
-}
-
-/** Istio's default for `maxConcurrentStreams` (2^31-1): the peer's SETTINGS decide. */
-const UNLIMITED_STREAMS = 2_147_483_647;
-
-export function httpPoolSettings(p: PoolPolicy, proxyProtocol: ProxyProtocolVersion | null = null): HttpPoolSettings {
-  // Istio's tcpKeepalive without `time` takes the OS's idle time; Node's 0 means the same.
-  const keepAliveDelayMs = p.tcpKeepalive === null ? null : (p.tcpKeepalive.timeMs ?? 0);
-  return {
-    key: `${p.connectTimeoutMs}|${p.httpIdleTimeoutMs}|${p.maxRequestsPerConnection}|${p.maxConnectionDurationMs}|${keepAliveDelayMs}|${p.maxConcurrentStreams}|${p.http2KeepAlive?.intervalMs}|${p.http2KeepAlive?.timeoutMs}|${proxyProtocol}`,
-    connectTimeoutMs: p.connectTimeoutMs > 0 ? p.connectTimeoutMs : POOL_OPTIONS.connectTimeout,
-    idleTimeoutMs: p.httpIdleTimeoutMs > 0 ? Math.min(p.httpIdleTimeoutMs, POOL_OPTIONS.keepAliveTimeout) : POOL_OPTIONS.keepAliveTimeout,
-    maxRequestsPerConnection: p.maxRequestsPerConnection,
-    maxConnectionDurationMs: p.maxConnectionDurationMs,
-    keepAliveDelayMs,
-    maxConcurrentStreams: p.maxConcurrentStreams > 0 ? p.maxConcurrentStreams : UNLIMITED_STREAMS,
-    pingIntervalMs: p.http2KeepAlive?.intervalMs ?? 0,
-    pingTimeoutMs: p.http2KeepAlive?.timeoutMs ?? 0,
-    proxyProtocol,
-  };
-}
-
-/** undici's Pool options for a cluster's settings (mesh endpoints and hosts outside the mesh alike). */
-function poolLimits(settings: HttpPoolSettings): { keepAliveTimeout: number; keepAliveMaxTimeout: number; maxRequestsPerClient?: number; clientTtl?: number } {
-  return {
-    // undici prefers the server's Keep-Alive hint to keepAliveTimeout; the cap makes the rule's idle timeout hold.
-    keepAliveTimeout: settings.idleTimeoutMs,
-    keepAliveMaxTimeout: settings.idleTimeoutMs,
-    // undici sends `connection: close` on the request after its count reaches maxRequestsPerClient, so N-1 gives
-    // Envoy's N requests a connection; 1 is a per-request reset (connect-upstream.ts).
-    ...(settings.maxRequestsPerConnection > 1 && { maxRequestsPerClient: settings.maxRequestsPerConnection - 1 }),
-    // undici's clientTtl is Envoy's upstream max_connection_duration: past it a connection is taken out of the
-    // pool when next picked and closed once its request in flight ends (undici reads the wall clock for it).
-    ...(settings.maxConnectionDurationMs > 0 && { clientTtl: settings.maxConnectionDurationMs }),
-  };
-}
-
-/** Pools not made for a cluster (the app behind an inbound listener, egress without a DestinationRule). */
-export const FIXED_POOL_SETTINGS: HttpPoolSettings = {
-  key: '',
-  connectTimeoutMs: POOL_OPTIONS.connectTimeout,
-  idleTimeoutMs: POOL_OPTIONS.keepAliveTimeout,
-  maxRequestsPerConnection: 0,
-  maxConnectionDurationMs: 0,
-  keepAliveDelayMs: null,
-  maxConcurrentStreams: UNLIMITED_STREAMS,
-  pingIntervalMs: 0,
-  pingTimeoutMs: 0,
-  proxyProtocol: null,
-};
-
-/**
- * A policy's pool key, made once per policy object (one per config push): the policy may carry a Secret's PEM, too
- * long to serialize per request. Equal policies from two pushes give equal keys, so an unchanged rule keeps its pool;
- * a rotated Secret changes the key, and the next connection is made with the new credential.
- */
-const policyKeys = new WeakMap<ClientTlsPolicy, string>();
-
-export function policyKey(policy: ClientTlsPolicy): string {
-  let key = policyKeys.get(policy);
-  if (key === undefined) {
-    key = createHash('sha256').update(JSON.stringify(policy)).digest('base64url');
-    policyKeys.set(policy, key);
-  }
-  return key;
-}
+import type { Preface, ProxiedConnection } from './proxy-protocol.js';
+import { FIXED_POOL_SETTINGS, POOL_OPTIONS, policyKey, poolLimits } from './pool-settings.js';
+import type { HttpPoolSettings } from './pool-settings.js';
+import { targetKey } from './upstream-target.js';
+import type { UpstreamTarget } from './upstream-target.js';
 
 export class EndpointPools {
   /** Target → cluster settings → pool. */
@@ -175,6 +30,10 @@ export class EndpointPools {
   #byClient = new Map<EventEmitter, Map<string, Map<string, Pool>>>();
   /** The breakers of clusters outside the mesh, kept beside their pools across pushes as the pools are. */
   readonly externalBreakers = new ExternalBreakers();
+  /** Target key → how many clusters of the config in force list the target (subsets share their endpoints). */
+  readonly #listed = new Map<string, number>();
+  /** Keys of the pools made since the last push for targets no cluster lists: the app, hosts outside the mesh. */
+  #unlisted = new Set<string>();
 
   constructor(private readonly cert: WorkloadCertificate | undefined) {}
 
@@ -185,7 +44,7 @@ export class EndpointPools {
    */
   get(target: UpstreamTarget, settings: HttpPoolSettings = FIXED_POOL_SETTINGS, client?: ProxiedConnection): Pool {
     const preface = prefaceFor(settings, client);
-    return this.#pool(keyOf(target), settings, client, () =>
+    return this.#pool(targetKey(target), settings, client, () =>
       new Pool(`http://${net.isIPv6(target.address) ? `[${target.address}]` : target.address}:${target.port}`, {
         ...POOL_OPTIONS,
         ...poolLimits(settings),
@@ -234,6 +93,7 @@ export class EndpointPools {
     if (byTarget === undefined) {
       byTarget = new Map();
       pools.set(key, byTarget);
+      if (pools === this.#pools && !this.#listed.has(key)) this.#unlisted.add(key);
     }
     let pool = byTarget.get(settings.key);
     if (!pool) {
@@ -260,22 +120,43 @@ export class EndpointPools {
     return pools;
   }
 
-  /** Close pools whose endpoints left the config; requests in flight on them finish first. */
-  retain(targets: Iterable<UpstreamTarget>): void {
-    const live = new Set<string>();
-    for (const t of targets) live.add(keyOf(t));
-    for (const [key, byTarget] of this.#pools) {
-      if (!live.has(key)) {
-        this.#pools.delete(key);
-        for (const pool of byTarget.values()) void pool.close().catch(() => undefined);
-      }
+  /**
+   * A push: `joined` and `left` are the endpoints of the clusters it added and removed (a changed cluster is both).
+   * The pools of endpoints no cluster lists any more close, as do those made since the last push for targets no
+   * cluster lists; requests in flight on them finish first. The cost is that of the change, not of the config.
+   */
+  retain(joined: Iterable<UpstreamTarget>, left: Iterable<UpstreamTarget>): void {
+    // Counted up first, so that an endpoint a changed cluster keeps never drops to zero on the way.
+    for (const t of joined) {
+      const key = targetKey(t);
+      this.#listed.set(key, (this.#listed.get(key) ?? 0) + 1);
     }
+    for (const t of left) {
+      const key = targetKey(t);
+      const n = (this.#listed.get(key) ?? 0) - 1;
+      if (n > 0) {
+        this.#listed.set(key, n);
+        continue;
+      }
+      this.#listed.delete(key);
+      this.#closeTarget(key);
+    }
+    for (const key of this.#unlisted) if (!this.#listed.has(key)) this.#closeTarget(key);
+    this.#unlisted = new Set();
+  }
+
+  #closeTarget(key: string): void {
+    const byTarget = this.#pools.get(key);
+    if (byTarget === undefined) return;
+    this.#pools.delete(key);
+    for (const pool of byTarget.values()) void pool.close().catch(() => undefined);
   }
 
   async close(): Promise<void> {
     const pools = [...this.#pools.values(), ...[...this.#byClient.values()].flatMap((m) => [...m.values()])].flatMap((byTarget) => [...byTarget.values()]);
     this.#pools.clear();
     this.#byClient.clear();
+    this.#unlisted.clear();
     await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
 

@@ -16,8 +16,9 @@ import { readProxyHeaders } from '../../../test/support/proxy-protocol-server.js
 import type { ReceivedConnection } from '../../../test/support/proxy-protocol-server.js';
 import { H2SessionPools } from '../http2/h2-session-pool.js';
 import type { H2EndpointPool } from '../http2/h2-session-pool.js';
-import { EndpointPools, httpPoolSettings } from './endpoint-pools.js';
-import type { UpstreamTarget } from './endpoint-pools.js';
+import { EndpointPools } from './endpoint-pools.js';
+import { httpPoolSettings } from './pool-settings.js';
+import type { UpstreamTarget } from './upstream-target.js';
 import { proxiedConnection } from './proxy-protocol.js';
 import type { ProxiedConnection, ProxyProtocolVersion } from './proxy-protocol.js';
 import { connectOriginating } from './tls-origination.js';
