@@ -14,20 +14,43 @@ import type { ProxyLog } from '../proxy-runtime.js';
 import { acceptMergedConfig, acceptProxyConfig } from '../config/compiled-config.js';
 import type { CompiledProxyConfig } from '../config/compiled-config.js';
 
-export interface ConfigReceiverOptions {
-  /** Apply a checked and compiled config; reject with the reason to NACK it. Resolves to the version applied. */
-  onConfig: (config: CompiledProxyConfig) => Promise<string>;
-  send: (msg: ProxyMessage) => void;
-  log: ProxyLog;
+/** A config made ready to apply, holding the config as received (or merged), the base the next delta applies to. */
+export interface ReceivedConfig {
+  readonly raw: unknown;
 }
 
-export class ConfigReceiver {
+/**
+ * How a config is made ready to apply; throwing refuses it (NACK). The proxy checks and compiles (the default);
+ * the scale bench's simulated proxies only read what arrived, so that it measures the control plane.
+ */
+export interface ConfigAcceptor<C extends ReceivedConfig> {
+  whole(config: unknown): C;
+  merged(merged: unknown, base: C): C;
+}
+
+export const COMPILING_ACCEPTOR: ConfigAcceptor<CompiledProxyConfig> = { whole: acceptProxyConfig, merged: acceptMergedConfig };
+
+export interface ConfigReceiverOptions<C extends ReceivedConfig = CompiledProxyConfig> {
+  /** Apply a checked and compiled config; reject with the reason to NACK it. Resolves to the version applied. */
+  onConfig: (config: C) => Promise<string>;
+  send: (msg: ProxyMessage) => void;
+  log: ProxyLog;
+  /** The proxy's (checked and compiled) unless given. */
+  acceptor?: ConfigAcceptor<C>;
+}
+
+export class ConfigReceiver<C extends ReceivedConfig = CompiledProxyConfig> {
   /** The config last applied: the base deltas apply to, and the compiled parts they keep. */
-  #applied: { version: string; config: CompiledProxyConfig } | undefined;
+  #applied: { version: string; config: C } | undefined;
   #awaitingFull = false;
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(private readonly o: ConfigReceiverOptions) {}
+  readonly #accept: ConfigAcceptor<C>;
+
+  constructor(private readonly o: ConfigReceiverOptions<C>) {
+    // Without an acceptor C is CompiledProxyConfig, the default type argument.
+    this.#accept = o.acceptor ?? (COMPILING_ACCEPTOR as unknown as ConfigAcceptor<C>);
+  }
 
   get appliedVersion(): string | null {
     return this.#applied?.version ?? null;
@@ -42,7 +65,7 @@ export class ConfigReceiver {
     this.#enqueue(() => {
       this.#awaitingFull = false;
       const version = (config as { version?: unknown } | null)?.version;
-      return this.#apply(() => acceptProxyConfig(config), typeof version === 'string' ? version : '');
+      return this.#apply(() => this.#accept.whole(config), typeof version === 'string' ? version : '');
     });
   }
 
@@ -50,7 +73,7 @@ export class ConfigReceiver {
     this.#enqueue(() => {
       if (this.#awaitingFull) return Promise.resolve();
       let merged: unknown;
-      let base: CompiledProxyConfig;
+      let base: C;
       let version = '';
       try {
         const delta = parseConfigDelta(msg);
@@ -71,7 +94,7 @@ export class ConfigReceiver {
         this.o.send({ type: 'nack', version, reason });
         return Promise.resolve();
       }
-      return this.#apply(() => acceptMergedConfig(merged, base), version);
+      return this.#apply(() => this.#accept.merged(merged, base), version);
     });
   }
 
@@ -80,8 +103,8 @@ export class ConfigReceiver {
   }
 
   /** `accept` checks and compiles the config; a config it refuses is NACKed like one `onConfig` refuses. */
-  #apply(accept: () => CompiledProxyConfig, version: string): Promise<void> {
-    let config: CompiledProxyConfig;
+  #apply(accept: () => C, version: string): Promise<void> {
+    let config: C;
     try {
       config = accept();
     } catch (err) {

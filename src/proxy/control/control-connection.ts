@@ -17,9 +17,10 @@ import type { ProxyRuntimeReport } from '../../push/runtime-report.js';
 import { spiffeIdOfPeer } from '../../identity/tls-peer.js';
 import { CONFIG_DELTA_FEATURE } from '../../push/config-delta.js';
 import { ConfigReceiver } from './config-receiver.js';
+import type { ConfigAcceptor, ReceivedConfig } from './config-receiver.js';
 import type { CompiledProxyConfig } from '../config/compiled-config.js';
 
-export interface ControlConnectionOptions {
+export interface ControlConnectionOptions<C extends ReceivedConfig = CompiledProxyConfig> {
   /** https://host:port of every control-plane replica (one or more). */
   urls: readonly string[];
   /** Roots that the control plane's certificate must chain to (before this proxy has its own bundle). */
@@ -30,8 +31,10 @@ export interface ControlConnectionOptions {
   node: NodeInfo;
   clock: Clock;
   log: ProxyLog;
-  /** Apply a config, checked and compiled by the receiver; reject with the reason to NACK it. */
-  onConfig: (config: CompiledProxyConfig) => Promise<string>;
+  /** Apply a config, made ready by `acceptor`; reject with the reason to NACK it. */
+  onConfig: (config: C) => Promise<string>;
+  /** How a config is made ready; the proxy's (checked and compiled) unless given. */
+  acceptor?: ConfigAcceptor<C>;
   /** The proxy's runtime state, when the control plane asks for it. */
   runtimeReport: () => ProxyRuntimeReport;
 }
@@ -42,7 +45,7 @@ const MISSED_PINGS = 3;
 /** The pause before trying the next replica after one failed, while others are still untried this round. */
 const NEXT_REPLICA_MS = 100;
 
-export class ControlConnection {
+export class ControlConnection<C extends ReceivedConfig = CompiledProxyConfig> {
   /** The push stream's TLS connection. */
   #socket: tls.TLSSocket | undefined;
   #backoff = 200;
@@ -52,11 +55,11 @@ export class ControlConnection {
   /** The replica in use, and how many replicas failed in a row since the last good stream. */
   #current = 0;
   #failuresInRow = 0;
-  readonly #configs: ConfigReceiver;
+  readonly #configs: ConfigReceiver<C>;
 
-  constructor(private readonly o: ControlConnectionOptions) {
+  constructor(private readonly o: ControlConnectionOptions<C>) {
     if (o.urls.length === 0) throw new TypeError('a control connection needs at least one control-plane URL');
-    this.#configs = new ConfigReceiver({ onConfig: o.onConfig, send: (msg) => this.#send(msg), log: o.log });
+    this.#configs = new ConfigReceiver<C>({ onConfig: o.onConfig, send: (msg) => this.#send(msg), log: o.log, ...(o.acceptor === undefined ? {} : { acceptor: o.acceptor }) });
   }
 
   get connected(): boolean {
