@@ -20,7 +20,9 @@ export interface EtcdClientTls {
   keyFile?: string;
 }
 
-const PROBE_TIMEOUT_MS = 2_000;
+// The probe runs only after opening failed, so a long wait costs only a slower error; 2 s was too short for a
+// member on a busy machine to reject a ClientHello, and the mistake then went unnamed.
+const PROBE_TIMEOUT_MS = 5_000;
 /** HTTP/2's client preface and an empty SETTINGS frame: a gRPC server answers with its own SETTINGS. */
 const H2_PREFACE = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]);
 
