@@ -11,6 +11,7 @@ import { request } from 'undici';
 import { callAs, eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
 import { cleanup } from './support/cleanup.js';
+import { meshProxyIds, untilRunning } from './support/config-sync.js';
 
 let mesh: MeshRun;
 
@@ -84,10 +85,9 @@ test('ratings-test-abort: jason gets 500 from the fault, others the ratings', as
 test('ratings-test-delay: jason waits 7s for the ratings, others do not', async () => {
   await apply('virtual-service-ratings-test-delay.yaml');
   const reviews = mesh.workload('reviews-v2');
-  await eventually('the abort rule replaced', async () => {
-    const r = await callAs(reviews, 'http://ratings:9080/ratings/0', { headers: { 'end-user': 'someone' } });
-    return r.status === 200 ? true : undefined;
-  });
+  // What 'someone' gets is 200 under the abort rule too: wait until reviews-v2's sidecar runs the delay rule.
+  const reviewsProxy = meshProxyIds(mesh).filter((id) => id.endsWith('/reviews-v2'));
+  await untilRunning(mesh, 'the delay rule at reviews-v2', (config) => JSON.stringify(config.outbound).includes('"fixedDelayMs":7000'), reviewsProxy);
   const started = Date.now();
   const jason = await callAs(reviews, 'http://ratings:9080/ratings/0', { headers: { 'end-user': 'jason' } });
   const took = Date.now() - started;

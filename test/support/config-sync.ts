@@ -25,7 +25,7 @@ export async function applyAndSync(
   changed: readonly string[],
   timeoutMs = 15_000,
 ): Promise<void> {
-  const before = new Map((await proxyStatuses(mesh)).map((p) => [p.name, p.ackedVersion]));
+  const before = await settledVersions(mesh, changed, timeoutMs);
   const r = 'file' in source ? await mesh.weft([verb, '-f', source.file]) : await mesh.weft([verb, '-f', '-'], source.yaml);
   assert.equal(r.code, 0, `weft ${verb}: ${r.stderr}`);
   await eventually(
@@ -36,6 +36,35 @@ export async function applyAndSync(
         const p = now.find((x) => x.name === name);
         return p !== undefined && p.ackedVersion !== null && p.ackedVersion === p.sentVersion && p.ackedVersion !== before.get(name);
       });
+    },
+    timeoutMs,
+  );
+}
+
+/**
+ * The versions the named proxies run once no push to them is in flight: each has ACKed what it was sent, twice in a
+ * row across more than the control plane's push debounce. Taken earlier, a push still on its way from an earlier
+ * change would look like the new change arriving.
+ */
+async function settledVersions(mesh: MeshRun, names: readonly string[], timeoutMs: number): Promise<Map<string, string | null>> {
+  const settled = (all: ProxyStatus[]): Map<string, string | null> | undefined => {
+    const out = new Map<string, string | null>();
+    for (const name of names) {
+      const p = all.find((x) => x.name === name);
+      if (p === undefined || p.ackedVersion !== p.sentVersion) return undefined;
+      out.set(name, p.ackedVersion);
+    }
+    return out;
+  };
+  const same = (a: Map<string, string | null>, b: Map<string, string | null>): boolean => [...a].every(([k, v]) => b.get(k) === v);
+  return eventually(
+    `no push in flight to ${names.join(', ')}`,
+    async () => {
+      const first = settled(await proxyStatuses(mesh));
+      if (first === undefined) return undefined;
+      await new Promise((r) => setTimeout(r, 300));
+      const second = settled(await proxyStatuses(mesh));
+      return second !== undefined && same(first, second) ? second : undefined;
     },
     timeoutMs,
   );
