@@ -16,6 +16,7 @@ import type { UpstreamTarget } from '../upstream/upstream-target.js';
 import { ManualClock } from '../request/manual-clock.fixture.js';
 import { H2SessionPools } from './h2-session-pool.js';
 import type { H2EndpointPool, PooledSession } from './h2-session-pool.js';
+import { callThroughPool } from './h2-pool-call.fixture.js';
 
 let server: http2.Http2Server;
 let target: UpstreamTarget;
@@ -42,25 +43,7 @@ after(async () => {
 
 const policy = { connectTimeoutMs: 5_000, httpIdleTimeoutMs: 3_600_000, maxRequestsPerConnection: 0, maxConnectionDurationMs: 0, tcpKeepalive: null, maxConcurrentStreams: 0 };
 
-/** One stream through the pool: granted a session, a GET, the answer read, the stream released. */
-function call(pool: H2EndpointPool): Promise<PooledSession> {
-  return new Promise((resolve, reject) => {
-    pool.acquire({
-      cancelled: false,
-      failed: reject,
-      granted(s) {
-        const req = s.session!.request({ ':path': '/' });
-        req.resume();
-        req.on('error', reject);
-        req.on('close', () => {
-          s.release();
-          resolve(s);
-        });
-        req.end();
-      },
-    });
-  });
-}
+const call = callThroughPool;
 
 test('maxRequestsPerConnection: a session carries that many streams, then drains and closes', async () => {
   const pools = new H2SessionPools(undefined);

@@ -16,6 +16,7 @@ import { readProxyHeaders } from '../../../test/support/proxy-protocol-server.js
 import type { ReceivedConnection } from '../../../test/support/proxy-protocol-server.js';
 import { H2SessionPools } from '../http2/h2-session-pool.js';
 import type { H2EndpointPool } from '../http2/h2-session-pool.js';
+import { callThroughPool } from '../http2/h2-pool-call.fixture.js';
 import { EndpointPools } from './endpoint-pools.js';
 import { httpPoolSettings } from './pool-settings.js';
 import type { UpstreamTarget } from './upstream-target.js';
@@ -116,23 +117,7 @@ describe('HTTP/2 sessions', () => {
   });
   after(() => upstream.close());
 
-  const call = (pool: H2EndpointPool): Promise<void> =>
-    new Promise((resolve, reject) => {
-      pool.acquire({
-        cancelled: false,
-        failed: reject,
-        granted(s) {
-          const req = s.session!.request({ ':path': '/' });
-          req.resume();
-          req.on('error', reject);
-          req.on('close', () => {
-            s.release();
-            resolve();
-          });
-          req.end();
-        },
-      });
-    });
+  const call = async (pool: H2EndpointPool): Promise<void> => void (await callThroughPool(pool));
 
   test("a client connection's sessions start with its header and are its own; they close with it", async () => {
     const pools = new H2SessionPools(undefined);
