@@ -76,7 +76,7 @@ export async function openControlBase(o: ControlBaseOptions): Promise<ControlBas
     return { store, ca, auditKey: loadOrCreateAuditKey(layout.caDir), credentialKey: credentialKeyFile(layout.credentialKeyFile), secretKey: loadOrCreateSecretKey(layout.secretKeyFile), leading: () => true, onLeadershipChange: () => undefined, sharedJwks: undefined, close: () => store.close() };
   }
   const sealing = readSealingKey(o.store.sealingKeyFile);
-  // Loaded only here: the etcd client's gRPC stack costs a control plane on SQLite about 15 MiB it would never use.
+  // Loaded only here: the etcd client and its gRPC stack add 17 MiB to a bare Node process; SQLite never needs them.
   const { openEtcdStore } = await import('../store/etcd-connect.js');
   const store = await openEtcdStore({ endpoints: o.store.endpoints, prefix: o.store.prefix, onListenerError, ...(o.store.tls === undefined ? {} : { tls: o.store.tls }) });
   try {
