@@ -1,4 +1,4 @@
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,6 +8,17 @@ import type { CommandRunner } from './ip-command.js';
 import { podNames } from './pod-names.js';
 import { listeningPorts, PodNetwork } from './pod-network.js';
 import { LEDGER_FILE } from './resource-ledger.js';
+
+/** Every temporary directory the tests make, removed when the file's tests end (a failed test's too). */
+const tempDirs: string[] = [];
+after(() => {
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+function tempDir(prefix: string): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
 
 /** Just enough of the kernel, as `ip` and `iptables` show it, to check what PodNetwork creates and removes. */
 class FakeKernel {
@@ -29,7 +40,7 @@ class FakeKernel {
   ledgerAtCreate: string[] = [];
 
   constructor(private readonly stateDir: string) {
-    this.procSys = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-procsys-'));
+    this.procSys = tempDir('weft-procsys-');
     this.runDir = path.join(this.procSys, 'run-weft');
     fs.mkdirSync(path.join(this.procSys, 'net', 'ipv4'), { recursive: true });
     this.forwarding = '0';
@@ -139,7 +150,7 @@ class FakeKernel {
 }
 
 function setup(): { dir: string; kernel: FakeKernel; open: (range?: string, stateDir?: string) => Promise<PodNetwork> } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-podnet-'));
+  const dir = tempDir('weft-podnet-');
   const kernel = new FakeKernel(dir);
   const open = (podRange?: string, stateDir = dir): Promise<PodNetwork> =>
     PodNetwork.open({
@@ -239,7 +250,7 @@ describe('PodNetwork capture', () => {
 
   test('a ledger entry whose name climbs out of /etc/netns is not followed', async () => {
     const { dir, kernel } = setup();
-    const etc = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-etc-netns-'));
+    const etc = tempDir('weft-etc-netns-');
     const victim = path.join(path.dirname(etc), `victim-${path.basename(etc)}`);
     fs.mkdirSync(victim);
     const name = `weft-${podNames(dir).mesh}-/../../${path.basename(victim)}`;
@@ -252,8 +263,8 @@ describe('PodNetwork capture', () => {
   });
 
   test('a pod’s resolver files and capture rules are recorded, and teardown removes the hosts directory', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-podnet-'));
-    const etc = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-etc-netns-'));
+    const dir = tempDir('weft-podnet-');
+    const etc = tempDir('weft-etc-netns-');
     const kernel = new FakeKernel(dir);
     const inPod: string[] = [];
     const run: CommandRunner = async (file, args) => {
@@ -314,7 +325,7 @@ describe('PodNetwork host egress', () => {
 
   test('two meshes share forwarding: the first to stop leaves it on, the last restores the value from before both', async () => {
     const { kernel, open } = setup();
-    const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-podnet-'));
+    const otherDir = tempDir('weft-podnet-');
     const a = await open('10.70.0.0/24');
     const b = await open('10.71.0.0/24', otherDir);
     assert.equal(kernel.forwarding, '1');
@@ -374,7 +385,7 @@ describe('PodNetwork host egress', () => {
     await onNet.teardown();
     // Off before: this mesh turned it on, and a second mesh sharing it keeps the drop when the first one stops.
     const off = setup();
-    const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-podnet-'));
+    const otherDir = tempDir('weft-podnet-');
     const first = await off.open('10.70.0.0/24');
     const second = await off.open('10.71.0.0/24', otherDir);
     assert.equal(forwardRules(off.kernel, off.dir).at(-1), finalDrop);
