@@ -9,6 +9,7 @@ import net from 'node:net';
 import { Pool } from 'undici';
 import type { buildConnector } from 'undici';
 import { WeftError } from '../../errors.js';
+import type { WeftErrorCode } from '../../errors.js';
 import type { ClientTlsPolicy } from '../../proxyconfig/types.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import { connectMtls } from './mtls-connect.js';
@@ -72,14 +73,7 @@ export class EndpointPools {
             policy,
             target,
             settings.connectTimeoutMs,
-            (err, socket) => {
-              if (err || !socket) {
-                callback(err ?? new WeftError('TLS_ORIGINATION_FAILED', 'no socket'), null);
-                return;
-              }
-              if (settings.keepAliveDelayMs !== null) socket.setKeepAlive(true, settings.keepAliveDelayMs);
-              callback(null, socket);
-            },
+            connected(callback, settings, 'TLS_ORIGINATION_FAILED'),
             ['http/1.1'],
             preface,
           ),
@@ -171,15 +165,7 @@ export class EndpointPools {
         cert,
         { address: target.address, port: target.port, ...peer },
         settings.connectTimeoutMs,
-        (err, socket) => {
-          if (err || !socket) {
-            callback(err ?? new WeftError('UPSTREAM_UNREACHABLE', 'no socket'), null);
-            return;
-          }
-          // Node has no TCP_KEEPCNT/TCP_KEEPINTVL; the idle time is what it can set (docs/traffic.md).
-          if (settings.keepAliveDelayMs !== null) socket.setKeepAlive(true, settings.keepAliveDelayMs);
-          callback(null, socket);
-        },
+        connected(callback, settings, 'UPSTREAM_UNREACHABLE'),
         undefined,
         preface,
       );
@@ -193,19 +179,27 @@ export function prefaceFor(settings: HttpPoolSettings, client: ProxiedConnection
   return client === undefined ? ownAddressesHeader(settings.proxyProtocol) : client.header(settings.proxyProtocol);
 }
 
+/**
+ * undici's connect callback from a dialler's: the socket with the pool's keepalive (Node has no TCP_KEEPCNT or
+ * TCP_KEEPINTVL; the idle time is what it can set, docs/traffic.md), or the dialler's error.
+ */
+function connected(callback: Parameters<buildConnector.connector>[1], settings: HttpPoolSettings, code: WeftErrorCode): (err: Error | null | undefined, socket?: net.Socket | null) => void {
+  return (err, socket) => {
+    if (err || !socket) {
+      callback(err ?? new WeftError(code, 'no socket'), null);
+      return;
+    }
+    if (settings.keepAliveDelayMs !== null) socket.setKeepAlive(true, settings.keepAliveDelayMs);
+    callback(null, socket);
+  };
+}
+
 /** Plaintext connections that start with a PROXY header, with the pool's connect timeout and keepalive. */
 function plainConnector(target: UpstreamTarget, settings: HttpPoolSettings, preface: Preface): buildConnector.connector {
   return (_opts, callback) =>
     connectPlain(
       target,
-      (err, socket) => {
-        if (err !== undefined || socket === undefined) {
-          callback(err ?? new WeftError('UPSTREAM_UNREACHABLE', 'no socket'), null);
-          return;
-        }
-        if (settings.keepAliveDelayMs !== null) socket.setKeepAlive(true, settings.keepAliveDelayMs);
-        callback(null, socket);
-      },
+      connected(callback, settings, 'UPSTREAM_UNREACHABLE'),
       settings.connectTimeoutMs,
       preface,
     );
