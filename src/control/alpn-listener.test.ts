@@ -1,6 +1,8 @@
 /**
  * The control plane's listener never resumes a TLS session: a resumed session would skip the client certificate and
  * keep the identity an earlier connection proved. Real TLS on loopback; the client offers the session it was given.
+ * It picks the protocol in its own order of preference, serves HTTP/1.1 to a client that offers no ALPN, and refuses
+ * one that offers only protocols it does not speak.
  */
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +12,7 @@ import { CertificateAuthority } from '../identity/ca.js';
 import { createRootCa } from '../identity/root-ca.js';
 import { createCsr, generateWorkloadKey } from '../identity/workload-key.js';
 import { PUSH_ALPN } from '../push/protocol.js';
-import { alpnListener } from './alpn-listener.js';
+import { alpnListener, chooseAlpn } from './alpn-listener.js';
 import type { AlpnListener } from './alpn-listener.js';
 
 const TRUST_DOMAIN = 'cluster.local';
@@ -77,4 +79,39 @@ test('after a certificate rotation the listener still does not resume', async ()
   const offered = first.sessions.at(-1);
   assert.ok(offered);
   assert.equal((await connect(client, PUSH_ALPN, offered)).reused, false);
+});
+
+test('the listener chooses by its own preference: h2, then http/1.1, then the push stream', () => {
+  assert.equal(chooseAlpn({ protocols: ['http/1.1', 'h2'] }), 'h2');
+  assert.equal(chooseAlpn({ protocols: [PUSH_ALPN, 'http/1.1'] }), 'http/1.1');
+  assert.equal(chooseAlpn({ protocols: [PUSH_ALPN] }), PUSH_ALPN);
+  assert.equal(chooseAlpn({ protocols: ['spdy/3', 'h2c'] }), undefined);
+});
+
+/** A handshake offering `alpn` (none when undefined): the protocol chosen, or the handshake's error. */
+function handshake(alpn: string[] | undefined): Promise<{ protocol: string | false | null } | { error: NodeJS.ErrnoException }> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, ca: ca.trustBundlePem(), checkServerIdentity: () => undefined, ...(alpn === undefined ? {} : { ALPNProtocols: alpn }) });
+    socket.once('error', (error) => resolve({ error }));
+    socket.once('secureConnect', () => {
+      const protocol = socket.alpnProtocol;
+      if (protocol !== false) return void socket.end(() => resolve({ protocol }));
+      // No ALPN: the listener serves HTTP/1.1.
+      socket.write('GET /nothing HTTP/1.1\r\nHost: control\r\nConnection: close\r\n\r\n');
+      let answer = '';
+      socket.on('data', (d: Buffer) => (answer += d.toString()));
+      socket.once('end', () => resolve({ protocol: answer.startsWith('HTTP/1.1 404') ? false : null }));
+    });
+  });
+}
+
+test('a client offering both HTTP versions gets h2, one offering no ALPN is served HTTP/1.1', async () => {
+  assert.deepEqual(await handshake(['http/1.1', 'h2']), { protocol: 'h2' });
+  assert.deepEqual(await handshake(undefined), { protocol: false });
+});
+
+test('a client offering only protocols the listener does not speak is refused with no_application_protocol', async () => {
+  const r = await handshake(['spdy/3']);
+  assert.ok('error' in r, 'the handshake failed');
+  assert.match(String(r.error.code), /NO_APPLICATION_PROTOCOL/);
 });
