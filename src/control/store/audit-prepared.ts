@@ -15,10 +15,14 @@ const PLACE_MEMBERS: ReadonlySet<string> = new Set(['seq', 'time', 'prev', 'hash
 const INTEGER_KEY = /^(0|[1-9]\d*)$/;
 
 /**
- * Canonical JSON of objects met while preparing one batch. The batch is prepared in one synchronous pass, so no
- * object can change between two events that share it; the cache is dropped with the batch.
+ * Canonical JSON of objects met more than once while preparing one batch (null: met once so far). The batch is
+ * prepared in one synchronous pass, so no object can change between two events that share it; the cache is dropped
+ * with the batch. An object's text is kept only from its second meeting: most objects belong to one event (a push
+ * record's own inputs, whose text holds the mesh settings' text again), and keeping theirs kept them alive until the
+ * batch ended, long enough for V8 to move them to the old generation: recording a push to 2,000 proxies moved 5.3
+ * MiB there, now 3.2.
  */
-export type CanonicalCache = Map<object, string>;
+export type CanonicalCache = Map<object, string | null>;
 
 /** resource-content.ts `canonicalJson`, with each plain object's text taken from (and left in) `cache`. */
 function canonicalCached(value: unknown, cache: CanonicalCache): string | undefined {
@@ -26,7 +30,7 @@ function canonicalCached(value: unknown, cache: CanonicalCache): string | undefi
     return canonicalJson(value) as string | undefined;
   }
   const known = cache.get(value);
-  if (known !== undefined) return known;
+  if (typeof known === 'string') return known;
   const keys = Object.keys(value);
   let json: string;
   if (keys.some((k) => INTEGER_KEY.test(k))) json = canonicalJson(value);
@@ -40,7 +44,7 @@ function canonicalCached(value: unknown, cache: CanonicalCache): string | undefi
     }
     json = `{${members.join(',')}}`;
   }
-  cache.set(value, json);
+  cache.set(value, known === undefined ? null : json);
   return json;
 }
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { meshConfigWithDefaults } from '../../config/kinds/mesh-config.js';
 import { GENESIS_HASH, entryHash, sealEntry } from './audit-chain.js';
 import { PreparedContent } from './audit-prepared.js';
+import type { CanonicalCache } from './audit-prepared.js';
 import type { AuditContent } from './audit-chain.js';
 import { canonicalJson } from './resource-content.js';
 
@@ -30,7 +31,7 @@ const CASES: { name: string; content: AuditContent }[] = [
 for (const { name, content } of CASES) {
   test(`a prepared entry seals as sealEntry does: ${name}`, () => {
     // Prepared in a batch after another event that shares its objects, as a push's records share their settings.
-    const cache = new Map<object, string>();
+    const cache: CanonicalCache = new Map();
     void new PreparedContent({ type: 'push', proxy: 'sidecar/default/b', outcome: 'sent', configVersion: 'v0', configSha256: null, inputs: { revision: 6, node: { role: 'sidecar', namespace: 'default', name: 'b', serviceAccount: 'b' }, jwks: {}, bootstrap } }, cache);
     void new PreparedContent(content, cache);
     const prepared = new PreparedContent(content, cache);
@@ -53,3 +54,15 @@ for (const { name, content } of CASES) {
     }
   });
 }
+
+test("a batch keeps the text of objects its events share, not of each event's own", () => {
+  const cache: CanonicalCache = new Map();
+  const record = (name: string) => ({ revision: 6, node: { role: 'sidecar' as const, namespace: 'default', name, serviceAccount: name }, jwks: {}, bootstrap });
+  const a = record('a');
+  const b = record('b');
+  void new PreparedContent({ type: 'push', proxy: 'sidecar/default/a', outcome: 'sent', configVersion: 'v0', configSha256: null, inputs: a }, cache);
+  void new PreparedContent({ type: 'push', proxy: 'sidecar/default/b', outcome: 'sent', configVersion: 'v0', configSha256: null, inputs: b }, cache);
+  assert.equal(cache.get(bootstrap), canonicalJson(bootstrap), 'the settings every record holds, from the second on');
+  assert.equal(cache.get(a), null, "a record's own inputs: met once, text not kept");
+  assert.equal(cache.get(b.node), null);
+});
