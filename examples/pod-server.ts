@@ -70,8 +70,11 @@ export function servePod(handler: PodHandler, options: PodServerOptions): Promis
       .catch((err: unknown) => {
         if (res.headersSent) return void res.destroy();
         if (isWeftError(err) && err.status !== undefined) {
-          // The unread rest of a refused body would be parsed as the next request; close instead.
-          res.setHeader('connection', 'close');
+          // A body refused part-way cannot be framed any more (its unread rest would be parsed as the next request):
+          // close. One refused by its declared length before any of it was read is left to Node, which discards it by
+          // that length and keeps the connection; closing there reset the connection under a client still sending,
+          // which then lost the answer.
+          if (req.readableDidRead) res.setHeader('connection', 'close');
           return sendJson(res, err.status, { error: err.message });
         }
         console.error(`${options.app} handler failed:`, err);
