@@ -24,7 +24,7 @@ const INTEGER_KEY = /^(0|[1-9]\d*)$/;
  */
 export type CanonicalCache = Map<object, string | null>;
 
-/** resource-content.ts `canonicalJson`, with each plain object's text taken from (and left in) `cache`. */
+/** resource-content.ts `canonicalJson`, with each plain object's text taken from `cache`, and left there from its second meeting. */
 function canonicalCached(value: unknown, cache: CanonicalCache): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     return canonicalJson(value) as string | undefined;
