@@ -5,7 +5,7 @@
  * once the earlier phases' requests have all ended, so a fault done then touches only the new phase's requests.
  * The figures are final once `stop()` has let every request in flight finish.
  */
-import { setImmediate } from 'node:timers/promises';
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { percentile } from './open-loop.js';
 
 /** One request's end: a status and body, or a thrown error. */
@@ -42,12 +42,20 @@ interface PhaseTally {
   latencies: number[];
 }
 
+/** How often `untilSent` looks at the count. */
+const UNTIL_SENT_POLL_MS = 50;
+
 /** Distinct failure reasons kept per phase; the rest are counted under one "other" entry. */
 const REASONS_KEPT = 8;
 
 export interface PhasedLoad {
   /** End the current phase and start `name` (requests sent from now on count in it); resolves when none sent before is in flight. */
   phase(name: string): Promise<void>;
+  /**
+   * Resolves once the current phase has sent `count` requests, or after `timeoutMs` whatever it sent: a phase that
+   * must show enough requests waits for them, not for a time a busy machine may send too few in.
+   */
+  untilSent(count: number, timeoutMs: number): Promise<void>;
   /** Stop sending, wait for what is in flight, and return every phase in order. */
   stop(): Promise<PhaseFigures[]>;
 }
@@ -110,6 +118,11 @@ export function phasedLoad(send: SendRequest, firstPhase: string, workers = 4): 
       tallies.push(current);
       const next = current;
       await Promise.all([...inFlight].filter(([, t]) => t !== next).map(([p]) => p));
+    },
+    async untilSent(count, timeoutMs) {
+      const phase = current;
+      const deadline = performance.now() + timeoutMs;
+      while (running && phase.sent < count && performance.now() < deadline) await sleep(UNTIL_SENT_POLL_MS);
     },
     async stop() {
       running = false;

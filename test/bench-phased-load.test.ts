@@ -56,3 +56,22 @@ test('requests that fail without touching the event loop do not starve it: timer
   assert.ok(p !== undefined && p.sent > 0 && p.failed === p.sent);
   assert.deepEqual(p.reasons, { 'TypeError: refused at once': p.sent });
 });
+
+test('untilSent waits for the current phase to send so many requests, and no longer than its timeout', async () => {
+  let slow = false;
+  const load = phasedLoad(async () => {
+    await sleep(slow ? 200 : 2);
+    return { status: 200, body: 'fine' };
+  }, 'first', 2);
+  await load.untilSent(40, 10_000);
+  await load.phase('second');
+  slow = true;
+  const started = performance.now();
+  // Two workers at 200 ms a request cannot send 1,000 in 300 ms: the timeout ends the wait.
+  await load.untilSent(1000, 300);
+  const waited = performance.now() - started;
+  const [first, second] = await load.stop();
+  assert.ok((first?.sent ?? 0) >= 40, `first sent ${first?.sent}`);
+  assert.ok(waited >= 300 && waited < 5000, `waited ${waited} ms`);
+  assert.ok((second?.sent ?? 0) < 1000);
+});

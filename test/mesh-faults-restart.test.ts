@@ -32,6 +32,7 @@ test('the control plane killed and restarted under load loses no request; every 
   let logBefore = 0;
   try {
     await sleep(1000);
+    await load.untilSent(50, 20_000);
     await load.phase('control-plane-restart');
     logBefore = fs.statSync(controlLog).size;
     restart = await killControlPlane(mesh, 30_000);
@@ -59,10 +60,12 @@ test("httpbin's app killed under load: 503 until its endpoint is back, none afte
   let restart: Awaited<ReturnType<typeof killApp>> | undefined;
   try {
     await sleep(1000);
+    await load.untilSent(50, 20_000);
     await load.phase('app-restart');
     restart = await killApp(mesh, 'httpbin', 30_000);
     await load.phase('app-back');
     await sleep(2000);
+    await load.untilSent(100, 20_000);
   } finally {
     phases = await load.stop();
   }
