@@ -9,6 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http2 from 'node:http2';
+import os from 'node:os';
+import path from 'node:path';
 import { request } from 'undici';
 import { eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
@@ -18,13 +20,13 @@ import { cleanup } from './support/cleanup.js';
 import { applyAndSync } from './support/config-sync.js';
 import { grpcFrame, grpcMessages } from '../examples/grpc-echo/grpc-frame.js';
 
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-grpc-messages-'));
 let mesh: MeshRun | undefined;
 let session: http2.ClientHttp2Session | undefined;
 cleanup('mesh-grpc-messages', async () => {
   session?.destroy();
-  const dir = mesh?.stateDir;
   await mesh?.stop('SIGTERM');
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(stateDir, { recursive: true, force: true });
 });
 
 const REPLICAS = ['grpc-echo', 'grpc-echo-2', 'grpc-echo-3'];
@@ -46,7 +48,7 @@ async function series(m: MeshRun, name: string, reporter: 'source' | 'destinatio
 const total = (xs: Sample[]): number => xs.reduce((n, s) => n + s.value, 0);
 
 test('gRPC message counts through real sidecars over mTLS, and a Telemetry override of them', { timeout: 170_000 }, async () => {
-  mesh = await startMesh(['examples/httpbin', 'examples/grpc-echo'], { isolation: 'none' });
+  mesh = await startMesh(['examples/httpbin', 'examples/grpc-echo'], { stateDir, isolation: 'none' });
   const m = mesh;
   // sleep's app speaks h2c to its sidecar's outbound listener (its http_proxy), naming grpc-echo by :authority.
   const h2 = (session = http2.connect(`http://${m.workload('sleep').outbound}`));

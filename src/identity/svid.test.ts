@@ -1,6 +1,7 @@
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,8 +36,17 @@ async function selfSigned(sans: Array<{ type: 'url' | 'dns'; value: string }>): 
 describe('reading SVIDs', () => {
   let ca: CertificateAuthority;
   let svidPem: string;
+  const dirs: string[] = [];
+  const tempDir = async (prefix: string): Promise<string> => {
+    const dir = await mkdtemp(join(tmpdir(), prefix));
+    dirs.push(dir);
+    return dir;
+  };
+  after(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
   before(async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'weft-svid-test-'));
+    const dir = await tempDir('weft-svid-test-');
     ca = await CertificateAuthority.loadOrCreate(dir, { clock: () => T0 });
     svidPem = (await ca.signCsr(await createCsr(await generateWorkloadKey(), WEB), { spiffeId: WEB, ttlMs: HOUR })).certPem;
   });
@@ -95,7 +105,7 @@ describe('reading SVIDs', () => {
   });
 
   test('verifySvidChain refuses a foreign bundle, an empty bundle and a CA as leaf', async () => {
-    const other = await CertificateAuthority.loadOrCreate(await mkdtemp(join(tmpdir(), 'weft-svid-other-')), { clock: () => T0 });
+    const other = await CertificateAuthority.loadOrCreate(await tempDir('weft-svid-other-'), { clock: () => T0 });
     assert.throws(() => verifySvidChain(svidPem, [], [other.trustBundlePem()], T0), refused('CERT_INVALID', 'does not chain'));
     assert.throws(() => verifySvidChain(svidPem, [], [], T0), refused('CERT_INVALID', 'bundle is empty'));
     assert.throws(() => verifySvidChain(ca.caCertPem, [], [ca.trustBundlePem()], T0), refused('CERT_INVALID', 'is a CA'));
