@@ -19,6 +19,7 @@ import type { Sample } from './support/prom-text.js';
 import { cleanup } from './support/cleanup.js';
 import { applyAndSync } from './support/config-sync.js';
 import { grpcFrame, grpcMessages } from '../examples/grpc-echo/grpc-frame.js';
+import { ECHO_REPLICAS } from './support/grpc-echo-mesh.js';
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-grpc-messages-'));
 let mesh: MeshRun | undefined;
@@ -29,7 +30,6 @@ cleanup('mesh-grpc-messages', async () => {
   fs.rmSync(stateDir, { recursive: true, force: true });
 });
 
-const REPLICAS = ['grpc-echo', 'grpc-echo-2', 'grpc-echo-3'];
 const FQDN = 'grpc-echo.default.svc.cluster.local';
 
 async function scrape(m: MeshRun, workload: string): Promise<Sample[]> {
@@ -40,7 +40,7 @@ async function scrape(m: MeshRun, workload: string): Promise<Sample[]> {
 
 /** Every series of `name` at the reporter, from sleep's sidecar (source) or the replicas' (destination). */
 async function series(m: MeshRun, name: string, reporter: 'source' | 'destination'): Promise<Sample[]> {
-  const from = reporter === 'source' ? ['sleep'] : REPLICAS;
+  const from = reporter === 'source' ? ['sleep'] : ECHO_REPLICAS;
   const all = await Promise.all(from.map((w) => scrape(m, w)));
   return all.flat().filter((s) => s.name === name && s.labels['reporter'] === reporter && s.labels['destination_service'] === FQDN);
 }
@@ -105,7 +105,7 @@ spec:
       tagOverrides:
         call_kind: { value: "'echo'" }
 `;
-  await applyAndSync(m, 'apply', { yaml: telemetry }, REPLICAS);
+  await applyAndSync(m, 'apply', { yaml: telemetry }, ECHO_REPLICAS);
   const before = { dst: total(await series(m, 'istio_request_messages_total', 'destination')), src: total(await series(m, 'istio_request_messages_total', 'source')) };
   for (let i = 0; i < 3; i++) assert.equal((await say(`later${i}`)).status, '0');
   // The replicas record each call once its stream ends: three responses counted under the new tag.

@@ -17,7 +17,7 @@ export const SLEEP_ID = 'spiffe://cluster.local/ns/default/sa/sleep';
 export const ECHO_REPLICAS = ['grpc-echo', 'grpc-echo-2', 'grpc-echo-3'];
 
 export interface GrpcEchoMesh {
-  readonly stateDir: string;
+  /** The mesh's digest, by which its leftovers are found. */
   readonly digest: string;
   /** Starts the mesh (once per file). */
   start(): Promise<MeshRun>;
@@ -39,7 +39,6 @@ export function grpcEchoMesh(name: string, skip: string | undefined): GrpcEchoMe
   });
   const logs = ECHO_REPLICAS.map((n) => path.join(stateDir, 'logs', `default.${n}.sidecar.log`));
   return {
-    stateDir,
     digest,
     start: async () => (mesh = await startMesh(['examples/httpbin', 'examples/grpc-echo'], { stateDir, isolation: 'netns' })),
     echoLines: () => logs.flatMap((f) => inboundAccessLines(f)).sort((a, b) => ((a as { time?: string }).time ?? '').localeCompare((b as { time?: string }).time ?? '')),
