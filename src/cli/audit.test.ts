@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { meshConfigWithDefaults } from '../config/kinds/mesh-config.js';
 import { sealEntry, GENESIS_HASH } from '../control/store/audit-chain.js';
 import type { AuditEntry, ChainReport } from '../control/store/audit-chain.js';
 import type { EnforcedConfig } from '../control/enforced-config.js';
@@ -13,15 +14,17 @@ test('audit log table: one line per entry, who and what for each entry type', ()
     sealEntry({ type: 'refusal', actor: null, method: 'POST', path: '/api/v1/apply', code: 'UNAUTHENTICATED', status: 401, reason: 'no credential' }, 2, T, 'x'),
     sealEntry({ type: 'push', proxy: 'sidecar/shop/cart', outcome: 'nack', configVersion: 'v9', configSha256: null, reason: 'bad route' }, 3, T, 'y'),
     sealEntry({ type: 'head', signed: { seq: 3, hash: 'h', signedAt: T, keyId: 'k1', signature: 's' } }, 4, T, 'z'),
+    sealEntry({ type: 'settings', sha256: '0123456789abcdef'.repeat(4), bootstrap: meshConfigWithDefaults({ trustDomain: 'example.org' }), jwks: { 'https://a/jwks': '{}' } }, 5, T, 'w'),
   ];
   assert.equal(
     formatAuditLog(entries),
     [
-      'SEQ   TIME                       TYPE      WHO                 WHAT',
-      `1     ${T}   change    alice (ab12)        update VirtualService shop/cart revision 7`,
-      `2     ${T}   refusal   -                   POST /api/v1/apply refused 401 UNAUTHENTICATED: no credential`,
-      `3     ${T}   push      sidecar/shop/cart   nack config v9 sha256 unknown: bad route`,
-      `4     ${T}   head      -                   signed head of entry 3 with key k1`,
+      'SEQ   TIME                       TYPE       WHO                 WHAT',
+      `1     ${T}   change     alice (ab12)        update VirtualService shop/cart revision 7`,
+      `2     ${T}   refusal    -                   POST /api/v1/apply refused 401 UNAUTHENTICATED: no credential`,
+      `3     ${T}   push       sidecar/shop/cart   nack config v9 sha256 unknown: bad route`,
+      `4     ${T}   head       -                   signed head of entry 3 with key k1`,
+      `5     ${T}   settings   -                   compile settings 0123456789abcdef: trust domain example.org, 1 JWKS document(s)`,
       '',
     ].join('\n'),
   );

@@ -49,6 +49,8 @@ function describeEntry(e: AuditEntry): [string, string] {
         e.proxy,
         `${e.outcome} config ${e.configVersion} sha256 ${e.configSha256 ?? 'unknown'}${e.reason === undefined ? '' : `: ${e.reason}`}`,
       ];
+    case 'settings':
+      return ['-', `compile settings ${e.sha256.slice(0, 16)}: trust domain ${e.bootstrap.trustDomain}, ${Object.keys(e.jwks).length} JWKS document(s)`];
     case 'head':
       return ['-', `signed head of entry ${e.signed.seq} with key ${e.signed.keyId}`];
   }

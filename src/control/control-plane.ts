@@ -25,6 +25,8 @@ import type { ApiDeps } from './api/handler.js';
 import { flushUnauthenticated } from './api/refusal-audit.js';
 import { UnauthenticatedTally } from './api/unauthenticated-tally.js';
 import { PushServer } from './push-server.js';
+import { CompileSettingsRecord } from './compile-settings-record.js';
+import type { PushEvent } from './store/audit-chain.js';
 import { verifiedSpiffeId } from './push-signing.js';
 import { alpnListener } from './alpn-listener.js';
 import type { AlpnListenerOptions } from './alpn-listener.js';
@@ -115,6 +117,11 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     clock: systemClock,
     log,
   });
+  const settingsRecord = new CompileSettingsRecord(
+    o.bootstrap,
+    (event) => store.appendAudit(event),
+    (err) => log.warn('cannot audit the compile settings', { error: String(err) }),
+  );
   // eslint-disable-next-line prefer-const -- the push server is made below and the metrics read it
   let push: PushServer;
   const metrics = new ControlPlaneMetrics({ clock: systemClock, revision: () => snapshot.revision, proxies: () => push.proxies() });
@@ -125,11 +132,12 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<RunningCo
     snapshot: () => snapshot,
     certificateTtlMs: () => snapshot.mesh.certificateTtlMs,
     log,
-    onConfigEvent: (event) => {
+    onConfigEvent: ({ inputs, ...event }) => {
       metrics.configEvent(event);
-      // The bootstrap settings come from flags, not the store: a sent config records them to be compiled again.
-      const recorded = event.inputs ? { ...event, inputs: { ...event.inputs, bootstrap: o.bootstrap } } : event;
-      store.appendAudit({ type: 'push', ...recorded }).catch((err: unknown) => log.warn('cannot audit a config push', { error: String(err) }));
+      // A sent config records what it was compiled from, to be compiled again; the bootstrap settings (flags, not the
+      // store) and the JWKS documents by the digest of their settings entry.
+      const recorded: PushEvent = inputs === undefined ? { type: 'push', ...event } : { type: 'push', ...event, inputs: settingsRecord.inputsOf(inputs) };
+      store.appendAudit(recorded).catch((err: unknown) => log.warn('cannot audit a config push', { error: String(err) }));
     },
   });
   const apiDeps: ApiDeps = {

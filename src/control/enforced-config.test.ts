@@ -8,6 +8,7 @@ import type { Resource } from '../config/resource.js';
 import { isWeftError } from '../errors.js';
 import { compileProxyConfigParts } from './compile/index.js';
 import { buildSnapshot } from './compile/snapshot.js';
+import { CompileSettingsRecord } from './compile-settings-record.js';
 import { enforcedConfig } from './enforced-config.js';
 import { configDigest } from './config-digest.js';
 import type { PushInputs } from './store/audit-chain.js';
@@ -96,4 +97,35 @@ test("audit enforced: a gateway's config reproduces whatever order the gateway s
   await store.appendAudit({ type: 'push', proxy: GATEWAY, outcome: 'ack', configVersion, configSha256: sha256 });
   const answer = await enforcedConfig(store, GATEWAY, { revision });
   assert.deepEqual([answer.reproduced, answer.reproducedSha256], [true, sha256]);
+});
+
+test('audit enforced: shared inputs named by the digest of a settings entry; a missing or forged one is unrecorded', async () => {
+  // Not the defaults: a compile that ignored the recorded settings would give another SPIFFE ID, and another hash.
+  const settings = meshConfigWithDefaults({ trustDomain: 'example.org' });
+  const record = new CompileSettingsRecord(settings, (e) => store.appendAudit(e), (err) => assert.fail(String(err)));
+  const jwks = { 'https://issuer.example/jwks': '{"keys":[]}' };
+  const revision = await store.revision();
+  const node = { role: 'sidecar' as const, namespace: 'default', name: 'httpbin', serviceAccount: 'httpbin' };
+  const compiled = compileProxyConfigParts(buildSnapshot(await store.list(), revision, settings, new Map(Object.entries(jwks))), node);
+  const sha256 = configDigest(compiled.jsonParts);
+  const configVersion = compiled.config.version;
+  const inputs = record.inputsOf({ revision, node, jwks });
+  assert.deepEqual(Object.keys(inputs).sort(), ['node', 'revision', 'settings']);
+  await store.appendAudit({ type: 'push', proxy: PROXY, outcome: 'sent', configVersion, configSha256: sha256, inputs });
+  await store.appendAudit({ type: 'push', proxy: PROXY, outcome: 'ack', configVersion, configSha256: sha256 });
+  const answer = await enforcedConfig(store, PROXY, { time: new Date(Date.now() + 60_000).toISOString() });
+  assert.deepEqual([answer.reproduced, answer.config.proxy.spiffeId], [true, 'spiffe://example.org/ns/default/sa/httpbin']);
+
+  // A digest the chain holds no settings entry for.
+  const missing = { ...inputs, settings: 'b'.repeat(64) };
+  await store.appendAudit({ type: 'push', proxy: PROXY, outcome: 'sent', configVersion: 'v-missing', configSha256: sha256, inputs: missing });
+  await store.appendAudit({ type: 'push', proxy: PROXY, outcome: 'ack', configVersion: 'v-missing', configSha256: sha256 });
+  await assert.rejects(enforcedConfig(store, PROXY, { time: new Date(Date.now() + 60_000).toISOString() }), (err) => isWeftError(err, 'INPUTS_UNRECORDED'));
+
+  // A settings entry whose content is not what its digest names (other settings under a recorded name).
+  const forged = 'c'.repeat(64);
+  await store.appendAudit({ type: 'settings', sha256: forged, bootstrap, jwks: {} });
+  await store.appendAudit({ type: 'push', proxy: PROXY, outcome: 'sent', configVersion: 'v-forged', configSha256: sha256, inputs: { ...inputs, settings: forged } });
+  await store.appendAudit({ type: 'push', proxy: PROXY, outcome: 'ack', configVersion: 'v-forged', configSha256: sha256 });
+  await assert.rejects(enforcedConfig(store, PROXY, { time: new Date(Date.now() + 60_000).toISOString() }), (err) => isWeftError(err, 'INPUTS_UNRECORDED'));
 });

@@ -12,7 +12,9 @@ import type { ProxyConfig } from '../proxyconfig/types.js';
 import { compileProxyConfigParts } from './compile/index.js';
 import { buildSnapshot } from './compile/snapshot.js';
 import { configBytesDigest, configDigest } from './config-digest.js';
-import type { AuditEntry, PushEvent, PushInputs } from './store/audit-chain.js';
+import type { AuditEntry, PushEvent, SettingsEvent } from './store/audit-chain.js';
+import { compileSettingsDigest } from './store/audit-chain.js';
+import type { MeshSettings } from '../config/kinds/mesh-config.js';
 import { MAX_AUDIT_PAGE } from './store/types.js';
 import type { ResourceStore } from './store/types.js';
 
@@ -20,6 +22,7 @@ import type { ResourceStore } from './store/types.js';
 export type EnforcedAt = { time: string } | { revision: number };
 
 type PushEntry = AuditEntry & PushEvent;
+type SettingsEntry = AuditEntry & SettingsEvent;
 
 export interface EnforcedConfig {
   proxy: string;
@@ -41,19 +44,28 @@ function after(e: AuditEntry, at: EnforcedAt): boolean {
   return 'time' in at ? e.time > at.time : e.type === 'change' && e.revision > at.revision;
 }
 
-/** The last ACK by `proxy` at `at`, and the sent entry of that version and hash before it. */
-async function lastAck(store: ResourceStore, proxy: string, at: EnforcedAt): Promise<{ ack: PushEntry; sent: PushEntry | undefined } | undefined> {
+interface LastAck {
+  ack: PushEntry;
+  sent: PushEntry | undefined;
+  /** Settings entries before the ACK, by their digest; one whose content does not hash to its digest is left out. */
+  settings: ReadonlyMap<string, SettingsEntry>;
+}
+
+/** The last ACK by `proxy` at `at`, the sent entry of that version and hash before it, and the settings entries before it. */
+async function lastAck(store: ResourceStore, proxy: string, at: EnforcedAt): Promise<LastAck | undefined> {
   const sent = new Map<string, PushEntry>();
-  let found: { ack: PushEntry; sent: PushEntry | undefined } | undefined;
+  const settings = new Map<string, SettingsEntry>();
+  let found: LastAck | undefined;
   let afterSeq = 0;
   for (;;) {
     const page = await store.auditLog({ afterSeq, limit: MAX_AUDIT_PAGE });
     for (const e of page) {
       if (after(e, at)) return found;
+      if (e.type === 'settings' && compileSettingsDigest(e.bootstrap, e.jwks) === e.sha256) settings.set(e.sha256, e);
       if (!isPush(e) || e.proxy !== proxy || e.configSha256 === null) continue;
       const key = `${e.configVersion} ${e.configSha256}`;
       if (e.outcome === 'sent') sent.set(key, e);
-      else if (e.outcome === 'ack') found = { ack: e, sent: sent.get(key) };
+      else if (e.outcome === 'ack') found = { ack: e, sent: sent.get(key), settings };
     }
     const last = page.at(-1)?.seq;
     if (page.length < MAX_AUDIT_PAGE || last === undefined || last <= afterSeq) return found;
@@ -74,9 +86,13 @@ export async function enforcedConfig(
     throw new WeftError('NOT_FOUND', `the audit chain has no ACK by ${proxy} at or before ${asked}`, { status: 404, detail: { proxy } });
   }
   const { ack, sent } = found;
-  const inputs: PushInputs | undefined = sent?.inputs;
-  if (!sent || !inputs || !inputs.bootstrap) {
-    throw new WeftError('INPUTS_UNRECORDED', `the audit chain does not record what config ${ack.configVersion} (ACKed in entry ${ack.seq}) was compiled from`, {
+  const inputs = sent?.inputs;
+  // Inline in entries made before settings entries existed; named by digest since.
+  const shared: { bootstrap: MeshSettings; jwks: Record<string, string> } | undefined =
+    inputs?.settings !== undefined ? found.settings.get(inputs.settings) : inputs?.bootstrap !== undefined ? { bootstrap: inputs.bootstrap, jwks: inputs.jwks ?? {} } : undefined;
+  if (!sent || !inputs || !shared) {
+    const what = inputs?.settings === undefined ? 'what' : `the settings ${inputs.settings.slice(0, 16)}… that`;
+    throw new WeftError('INPUTS_UNRECORDED', `the audit chain does not record ${what} config ${ack.configVersion} (ACKed in entry ${ack.seq}) was compiled from`, {
       status: 409,
       detail: { proxy, seq: ack.seq },
     });
@@ -84,7 +100,7 @@ export async function enforcedConfig(
   // HISTORY_PRUNED when retention removed the revision.
   const resources = unseal(await store.listAt({}, inputs.revision));
   const network = inputs.serviceCidr === undefined ? {} : { serviceCidr: inputs.serviceCidr };
-  const snap = buildSnapshot(resources, inputs.revision, inputs.bootstrap, new Map(Object.entries(inputs.jwks)), network);
+  const snap = buildSnapshot(resources, inputs.revision, shared.bootstrap, new Map(Object.entries(shared.jwks)), network);
   const compiled = compileProxyConfigParts(snap, inputs.node);
   // Records made before configDigest hashed by parts hold the digest of the bytes: either reproduces.
   const byParts = configDigest(compiled.jsonParts);

@@ -34,9 +34,15 @@ export interface ProxyStatus {
   resyncs: number;
 }
 
+/**
+ * What a config was compiled from besides the store's resources at `revision`, as the push server hands it to the
+ * audit: the JWKS documents as one object per snapshot, which the control plane records once (compile-settings-record.ts).
+ */
+export type SentInputs = Omit<PushInputs, 'settings' | 'bootstrap' | 'jwks'> & { jwks: Record<string, string> };
+
 export interface PendingConfig {
   compiled: CompiledProxyConfig;
-  inputs: PushInputs;
+  inputs: SentInputs;
 }
 
 /** Only the newest few versions can still be answered; older ones are superseded on the stream. */

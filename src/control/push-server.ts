@@ -19,13 +19,12 @@ import { compileProxyConfigParts } from './compile/index.js';
 import type { CompiledProxyConfig, ProxyNode } from './compile/index.js';
 import type { MeshSnapshot } from './compile/snapshot.js';
 import type { ControlLog } from './control-log.js';
-import type { PushInputs } from './store/audit-chain.js';
 import { AckedConfigs } from './acked-configs.js';
 import type { RunningConfig } from './acked-configs.js';
 import { RuntimeRequests } from './runtime-requests.js';
 import { configDigest } from './config-digest.js';
 import { ProxyConnection } from './push-connection.js';
-import type { PendingConfig, ProxyStatus } from './push-connection.js';
+import type { PendingConfig, ProxyStatus, SentInputs } from './push-connection.js';
 import { ConfigSender, DEFAULT_CONFIGS_IN_FLIGHT } from './push-sender.js';
 import { signCertificate } from './push-signing.js';
 import { PushStreams } from './push-streams.js';
@@ -57,7 +56,7 @@ export interface ConfigEvent {
   configSha256: string | null;
   reason?: string;
   /** Sent configs only. */
-  inputs?: PushInputs;
+  inputs?: SentInputs;
 }
 
 export class PushServer {
@@ -67,6 +66,8 @@ export class PushServer {
   #seen = new Map<string, ProxyStatus>();
   /** The config each proxy ACKed, for `weft proxy-config` and `weft route check`. */
   #acked = new AckedConfigs();
+  /** The JWKS documents of each snapshot as one object, which every sent config of the snapshot shares. */
+  readonly #jwks = new WeakMap<MeshSnapshot, Record<string, string>>();
   #runtime = new RuntimeRequests();
 
   readonly #streams: PushStreams;
@@ -189,6 +190,15 @@ export class PushServer {
     return conn;
   }
 
+  #jwksOf(snap: MeshSnapshot): Record<string, string> {
+    let jwks = this.#jwks.get(snap);
+    if (jwks === undefined) {
+      jwks = Object.fromEntries(snap.jwks);
+      this.#jwks.set(snap, jwks);
+    }
+    return jwks;
+  }
+
   #push(c: ProxyConnection, snap: MeshSnapshot): void {
     let compiled: CompiledProxyConfig;
     const node: ProxyNode = { role: c.node.role, namespace: c.node.namespace, name: c.node.name, serviceAccount: c.serviceAccount };
@@ -203,7 +213,7 @@ export class PushServer {
     }
     c.status.mtlsMode = compiled.config.inbound?.defaultMode ?? null;
     // Recorded with the config sent, so that it can be compiled again from history (enforced-config.ts).
-    const inputs: PushInputs = { revision: snap.revision, node, jwks: Object.fromEntries(snap.jwks) };
+    const inputs: SentInputs = { revision: snap.revision, node, jwks: this.#jwksOf(snap) };
     if (snap.serviceCidr !== undefined) inputs.serviceCidr = snap.serviceCidr;
     this.#sender.offer(c, { compiled, inputs });
   }

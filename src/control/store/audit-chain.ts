@@ -15,8 +15,8 @@ import type { AuditActor, AuditVerb } from './types.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-export type AuditEntryType = 'change' | 'refusal' | 'push' | 'head';
-export const AUDIT_ENTRY_TYPES: readonly AuditEntryType[] = ['change', 'refusal', 'push', 'head'];
+export type AuditEntryType = 'change' | 'refusal' | 'push' | 'settings' | 'head';
+export const AUDIT_ENTRY_TYPES: readonly AuditEntryType[] = ['change', 'refusal', 'push', 'settings', 'head'];
 
 /** A change to a resource; the store writes it in the change's own transaction. */
 export interface ChangeEvent {
@@ -78,14 +78,39 @@ export interface PushEvent {
   inputs?: PushInputs;
 }
 
-/** The compile inputs of a sent config (push-server.ts fills them; enforced-config.ts compiles from them again). */
+/**
+ * The compile inputs of a sent config (push-server.ts fills them; enforced-config.ts compiles from them again).
+ * The settings every proxy's config shares (the bootstrap mesh settings, the JWKS documents) are recorded once, in a
+ * `settings` entry, and named here by its digest: recorded in every sent entry, they were most of its bytes, and a
+ * push to thousands of proxies wrote them thousands of times. Entries made before that hold them here, inline.
+ */
 export interface PushInputs {
   revision: number;
   node: { role: 'sidecar' | 'gateway'; namespace: string; name: string; serviceAccount: string; labels?: Record<string, string> };
   serviceCidr?: string;
-  jwks: Record<string, string>;
-  /** The mesh settings the control plane was started with (flags, not the store). */
+  /** `sha256` of the `settings` entry earlier in the chain that holds the bootstrap settings and JWKS documents. */
+  settings?: string;
+  /** Inline, in entries made before `settings`. */
+  jwks?: Record<string, string>;
+  /** Inline, in entries made before `settings`: the mesh settings the control plane was started with. */
   bootstrap?: MeshSettings;
+}
+
+/**
+ * Compile inputs shared by the configs of many proxies, that are not in the store: the mesh settings the control
+ * plane was started with (flags) and the JWKS documents it had fetched. Recorded by each control plane the first
+ * time it sends a config compiled with them; sent entries name it by `sha256` (compileSettingsDigest).
+ */
+export interface SettingsEvent {
+  type: 'settings';
+  sha256: string;
+  bootstrap: MeshSettings;
+  jwks: Record<string, string>;
+}
+
+/** SHA-256 (hex) of the canonical form of `{bootstrap, jwks}`: the name a settings entry goes by. */
+export function compileSettingsDigest(bootstrap: MeshSettings, jwks: Record<string, string>): string {
+  return createHash('sha256').update(canonicalJson({ bootstrap, jwks }), 'utf8').digest('hex');
 }
 
 /** What a head signature covers: the chain up to `seq`, whose entry hash is `hash`. */
@@ -108,7 +133,7 @@ export interface HeadEvent {
 }
 
 /** What callers other than the store append. */
-export type AuditEvent = RefusalEvent | PushEvent | HeadEvent;
+export type AuditEvent = RefusalEvent | PushEvent | SettingsEvent | HeadEvent;
 export type AuditContent = ChangeEvent | AuditEvent;
 
 export type UnsealedEntry = AuditContent & { seq: number; time: string; prev: string };

@@ -2,7 +2,7 @@
  * Audit events prepared for sealing: each event's canonical form written once, so that sealing it at a place in
  * the chain costs a hash and not a canonical form of the whole entry. An etcd append that loses its
  * compare-and-swap to another replica seals its batch again at the new head, and a push record's compile inputs
- * (the bootstrap mesh settings, the same object in every record of a push) are most of its bytes. `seal` gives
+ * (the proxy's identity, and in entries before settings entries the mesh settings) are most of its bytes. `seal` gives
  * exactly what audit-chain.ts `sealEntry` gives: the test compares them on every kind of entry.
  */
 import { hash } from 'node:crypto';

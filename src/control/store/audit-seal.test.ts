@@ -17,6 +17,11 @@ const CASES: { name: string; content: AuditContent }[] = [
     name: 'a config sent, with its compile inputs',
     content: { type: 'push', proxy: 'sidecar/default/a', outcome: 'sent', configVersion: 'v1', configSha256: 'e'.repeat(64), inputs: { revision: 7, node: { role: 'sidecar', namespace: 'default', name: 'a', serviceAccount: 'a', labels: { b: '2', a: '1' } }, jwks: { 'https://issuer/jwks': '{"keys":[]}' }, bootstrap } },
   },
+  {
+    name: 'a config sent, naming its shared inputs by their settings entry',
+    content: { type: 'push', proxy: 'sidecar/default/a', outcome: 'sent', configVersion: 'v1', configSha256: 'e'.repeat(64), inputs: { revision: 7, node: { role: 'sidecar', namespace: 'default', name: 'a', serviceAccount: 'a' }, settings: 'd'.repeat(64) } },
+  },
+  { name: 'a settings entry', content: { type: 'settings', sha256: 'd'.repeat(64), bootstrap, jwks: { 'https://issuer/jwks': '{"keys":[]}' } } },
   { name: 'an ACK', content: { type: 'push', proxy: 'sidecar/default/a', outcome: 'ack', configVersion: 'v1', configSha256: null } },
   { name: 'a NACK with a reason', content: { type: 'push', proxy: 'sidecar/default/ü', outcome: 'nack', configVersion: 'v1', configSha256: null, reason: 'bad \u2028 line "quoted"' } },
   { name: 'a refusal with undefined members', content: { type: 'refusal', actor: null, method: 'POST', path: '/api/v1/apply', code: 'FORBIDDEN', status: 403, reason: 'viewer', source: undefined, verb: 'apply', key: { kind: 'Service', namespace: 'x', name: 'y' } } },
