@@ -22,7 +22,8 @@ export class CpuTimeline {
     everyMs = 100,
   ) {
     this.#last = this.#read();
-    this.#timer = setInterval(() => this.#sample(), everyMs);
+    // Unref'd: a run that fails before stop() must still let the bench exit.
+    this.#timer = setInterval(() => this.#sample(), everyMs).unref();
   }
 
   /** Stops sampling; the totals per group. */

@@ -61,7 +61,8 @@ export class RssPeak {
       }
     };
     sample();
-    this.#timer = setInterval(sample, everyMs);
+    // Unref'd: a run that fails before stop() must still let the bench exit.
+    this.#timer = setInterval(sample, everyMs).unref();
   }
 
   stop(): Map<number, number> {

@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/scale-main.js [--proxies N] [--sidecar-scope] [--replicas 3] [--timeout-s 180] [--control-node-args '--cpu-prof …'] [--control-env 'MALLOC_ARENA_MAX=2 …'] [--no-allocator-settings] [--sim-node-args '--cpu-prof …'] [--out FILE]`: the control plane's scale scenario
+ * `node dist/bench/scale-main.js [--proxies N] [--sidecar-scope] [--replicas 3] [--changes N] [--timeout-s 180] [--control-node-args '--cpu-prof …'] [--control-env 'MALLOC_ARENA_MAX=2 …'] [--no-allocator-settings] [--sim-node-args '--cpu-prof …'] [--out FILE]`: the control plane's scale scenario
  * alone (services and workloads applied, N simulated proxies, one change timed to each ACK), without the rest of
  * the bench; with `--replicas 3`, three control-plane replicas on a 3-member etcd on loopback. Prints the result as JSON, with the machine's load average before and after.
  */
@@ -28,6 +28,7 @@ try {
     profileMs: 0,
     sidecarScope: args.includes('--sidecar-scope'),
     replicas: Number(flag('--replicas') ?? 1),
+    changes: Number(flag('--changes') ?? 1),
     ...(flag('--control-node-args') === undefined ? {} : { controlNodeArgs: (flag('--control-node-args') ?? '').split(' ').filter((a) => a !== '') }),
     ...(flag('--control-env') === undefined ? {} : { controlEnv: Object.fromEntries((flag('--control-env') ?? '').split(' ').filter((a) => a.includes('=')).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)])) }),
     allocatorSettings: !args.includes('--no-allocator-settings'),

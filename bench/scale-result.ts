@@ -1,5 +1,6 @@
 /** What a scale run measured (scale-run.ts). */
 import type { SelfTimeRow } from './cpu-profile.js';
+import type { LaterChange } from './scale-later-changes.js';
 import type { MemoryBreakdown } from './memory-breakdown.js';
 
 export interface ScaleResult {
@@ -60,4 +61,6 @@ export interface ScaleResult {
   failure: string | undefined;
   /** Top self time of the control plane while the proxies connected. */
   profile: SelfTimeRow[];
+  /** With `--changes N`: the changes after the first, timed the same way from the proxies' side. */
+  laterChanges?: LaterChange[];
 }

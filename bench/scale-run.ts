@@ -24,6 +24,7 @@ import { memoryPhases, MEMORY_SAMPLER } from './memory-breakdown.js';
 import { controlPlaneEnv } from '../src/control/allocator-settings.js';
 import { CpuTimeline } from './cpu-timeline.js';
 import type { ScaleResult } from './scale-result.js';
+import { laterChanges } from './scale-later-changes.js';
 
 export type { ScaleResult };
 
@@ -56,6 +57,8 @@ export interface ScaleOptions {
   allocatorSettings?: boolean;
   /** Extra node flags for the simulated-proxy processes (e.g. --cpu-prof). */
   simNodeArgs?: string[];
+  /** Changes to time (default 1); those after the first are reported in `laterChanges` (scale-later-changes.ts). */
+  changes?: number;
   log: (line: string) => void;
 }
 
@@ -308,6 +311,19 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     if (proxySide.length > 0) result.proxyAckMs = { p50: percentile(proxySide, 50), p99: percentile(proxySide, 99), max: proxySide[proxySide.length - 1] ?? NaN };
     if (result.acked < expected) {
       result.failure = `${result.failure === undefined ? '' : `${result.failure}; `}only ${result.acked} of ${expected} proxies acknowledged the change within ${o.timeoutMs / 1000} s`;
+    }
+    if ((o.changes ?? 1) > 1 && result.failure === undefined) {
+      result.laterChanges = await laterChanges({
+        count: (o.changes ?? 1) - 1,
+        proxyAcks,
+        expected,
+        apply: async (extraPort) => {
+          await client.apply(scaleResources(1, 0, extraPort));
+        },
+        cpuGroups: groups,
+        timeoutMs: o.timeoutMs,
+        log: o.log,
+      });
     }
     return result;
   } catch (err) {
