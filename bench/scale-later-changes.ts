@@ -7,6 +7,7 @@
  */
 import { percentile } from './open-loop.js';
 import { CpuTimeline } from './cpu-timeline.js';
+import { RssPeak } from './proc-stats.js';
 
 export interface LaterChange {
   /** Whether svc-0 has its extra port after this change. */
@@ -14,6 +15,8 @@ export interface LaterChange {
   proxyAcked: number;
   proxyAckMs: { p50: number; p99: number; max: number } | undefined;
   changeCpuTotalsMs: Record<string, number>;
+  /** Peak RSS of each replica from the quiet time before the change to its last ACK, MiB. */
+  replicaRssPeakMiB: number[];
   /** As ScaleResult's: the change's window on the monotonic clock, µs. */
   changeWindowUs: [number, number];
 }
@@ -26,6 +29,8 @@ export interface LaterChangeDeps {
   expected: number;
   apply: (extraPort: boolean) => Promise<void>;
   cpuGroups: Record<string, number[]>;
+  /** The replicas' pids, in replica order. */
+  replicaPids: number[];
   timeoutMs: number;
   log: (line: string) => void;
 }
@@ -38,6 +43,7 @@ export async function laterChanges(d: LaterChangeDeps): Promise<LaterChange[]> {
   for (let i = 0; i < d.count; i++) {
     // The first change added the port: the next takes it away, and so on.
     const extraPort = i % 2 === 1;
+    const rss = new RssPeak(d.replicaPids, 100);
     await new Promise((r) => setTimeout(r, QUIET_MS));
     const before = new Map([...d.proxyAcks].map(([proxy, acks]) => [proxy, acks.at(-1)?.version]));
     d.log(`scale: change ${i + 2}: svc-0 ${extraPort ? 'gains' : 'loses'} its extra port`);
@@ -60,6 +66,7 @@ export async function laterChanges(d: LaterChangeDeps): Promise<LaterChange[]> {
       times = acked();
     }
     const changeCpuTotalsMs = timeline.stop();
+    const peaks = rss.stop();
     times.sort((a, b) => a - b);
     const last = times[times.length - 1];
     out.push({
@@ -67,6 +74,7 @@ export async function laterChanges(d: LaterChangeDeps): Promise<LaterChange[]> {
       proxyAcked: times.length,
       proxyAckMs: last === undefined ? undefined : { p50: percentile(times, 50), p99: percentile(times, 99), max: last },
       changeCpuTotalsMs,
+      replicaRssPeakMiB: d.replicaPids.map((pid) => peaks.get(pid) ?? NaN),
       changeWindowUs: [startUs, startUs + Math.round((last ?? 0) * 1000)],
     });
   }

@@ -321,6 +321,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
           await client.apply(scaleResources(1, 0, extraPort));
         },
         cpuGroups: groups,
+        replicaPids: pids(),
         timeoutMs: o.timeoutMs,
         log: o.log,
       });

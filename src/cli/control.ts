@@ -7,7 +7,7 @@ import { exitWhenOrphaned } from '../parent-watch.js';
 import { existingFile, ipv4Cidr, ipv4HostPort, namespaceName, positiveDuration, trustDomain } from './flag-values.js';
 import { caFilesOf } from './ca-files.js';
 import { etcdEndpoints, etcdPrefix, storeChoiceOf, storeKind } from './store-flags.js';
-import { CONTROL_PLANE_MALLOC_ENV, CONTROL_PLANE_V8_FLAGS, missingAllocatorSettings } from '../control/allocator-settings.js';
+import { applyRuntimeV8Flags, CONTROL_PLANE_MALLOC_ENV, CONTROL_PLANE_V8_FLAGS, missingAllocatorSettings } from '../control/allocator-settings.js';
 import { controlLog } from '../control/control-log.js';
 import type { StoreFlags } from './store-flags.js';
 
@@ -50,6 +50,8 @@ export function registerControlCommand(program: Command): void {
         const { stateDir } = cmd.optsWithGlobals<{ stateDir: string }>();
         const bootstrap = meshConfigWithDefaults({ trustDomain: opts.trustDomain, rootNamespace: opts.rootNamespace });
         const caFiles = caFilesOf(opts);
+        // GC heuristics V8 reads as it goes (NODE_OPTIONS cannot carry them): set before the first snapshot is built.
+        applyRuntimeV8Flags();
         const cp = await runControlPlane({
           stateDir,
           listen: opts.listen,

@@ -1,3 +1,7 @@
+import v8 from 'node:v8';
+
+const flagName = (flag: string): string => flag.split('=')[0] as string;
+
 /**
  * glibc malloc settings the control plane runs with, as environment variables: glibc reads them once, when the
  * process starts, so whoever starts the control plane sets them (`weft up` does, the Kubernetes manifest does).
@@ -16,20 +20,30 @@ export const CONTROL_PLANE_MALLOC_ENV: Readonly<Record<string, string>> = {
  * V8's young generation capped at 2 MiB semispaces (Node 20's default grows them to 16 MiB each): the control plane's
  * young objects are short-lived compile and push garbage, and the committed semispaces stayed resident. With 2,000
  * connected proxies this cut the idle RSS by about 30 MiB and the peak by 15-30 MiB, for about 10% more CPU in a
- * push to every proxy (bench/RESULTS.md, docs/decisions.md 2026-12-07).
- *
- * The old generation grown by a fixed half of what survived the last full collection (`--heap-growing-percent=50`)
- * rather than by V8's own factor, which reaches 4 when collections look cheap against a heap limit of gigabytes:
- * every change leaves the configs and sections it replaced as garbage, and in eight changes to 2,000 proxies V8 let
- * the heap grow from 57 to 181 MiB used and the process to 448 MiB, collecting none of it; with the fixed factor the
- * heap stayed at 57-61 MiB and later changes took less CPU, not more. A bound proportional to what is live, so a
- * larger mesh is not capped the way `--max-old-space-size` would cap it.
- *
- * Passed in NODE_OPTIONS, which V8 reads at start like glibc its variables, so a manifest sets them the same way.
+ * push to every proxy (bench/RESULTS.md, docs/decisions.md 2026-12-07). Passed in NODE_OPTIONS, which V8 reads at
+ * start like glibc its variables, so a manifest sets it the same way.
  */
-export const CONTROL_PLANE_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--heap-growing-percent=50'];
+export const CONTROL_PLANE_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
 
-const flagName = (flag: string): string => flag.split('=')[0] as string;
+/**
+ * The old generation grown by a fixed half of what survived the last full collection, rather than by V8's own
+ * factor, which reaches 4 when collections look cheap against a heap limit of gigabytes: every change leaves the
+ * configs and sections it replaced as garbage, and over eight changes to 2,000 proxies V8 let the heap grow from 57
+ * to 181 MiB used and the process to 448 MiB, collecting none of it; with the fixed factor the heap stayed at 57-61
+ * MiB and later changes took less CPU, not more. A bound proportional to what is live, where `--max-old-space-size`
+ * would stop a larger mesh. Node refuses this flag in NODE_OPTIONS; V8 reads it at every full collection, so the
+ * control plane sets it itself when it starts (applyRuntimeV8Flags), unless its command line gives it.
+ */
+export const CONTROL_PLANE_RUNTIME_V8_FLAGS: readonly string[] = ['--heap-growing-percent=50'];
+
+/** Sets CONTROL_PLANE_RUNTIME_V8_FLAGS that `execArgv` does not give; the flags it set. */
+export function applyRuntimeV8Flags(execArgv: readonly string[] = process.execArgv): string[] {
+  const given = execArgv.map(flagName);
+  const missing = CONTROL_PLANE_RUNTIME_V8_FLAGS.filter((f) => !given.includes(flagName(f)));
+  for (const f of missing) v8.setFlagsFromString(f);
+  return missing;
+}
+
 
 /** NODE_OPTIONS with the V8 flags above added, those the caller already gives (any value) left as they are. */
 function withV8Flags(nodeOptions: string | undefined): string {
