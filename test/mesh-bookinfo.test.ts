@@ -1,15 +1,13 @@
 /**
- * bookinfo as a newcomer runs it: through the ingress gateway the product page shows all three reviews versions;
- * a config a proxy cannot apply is NACKed while the last good one keeps serving; Ctrl-C leaves no process; a
- * second `weft up` on the same state directory finds its CA and store again.
+ * bookinfo as a newcomer runs it: through the ingress gateway the product page shows all three reviews versions,
+ * and a config a proxy cannot apply is NACKed while the last good one keeps serving. Restarts: mesh-bookinfo-restart.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { request } from 'undici';
-import { alive, eventually, pidsOf, startMesh } from './support/mesh-process.js';
+import { eventually, startMesh } from './support/mesh-process.js';
 import type { MeshRun } from './support/mesh-process.js';
 import { freePort } from '../src/mesh/wait-for-port.js';
 
@@ -18,9 +16,9 @@ async function productPage(mesh: MeshRun): Promise<{ status: number; body: strin
   return { status: res.statusCode, body: await res.body.text() };
 }
 
-test('bookinfo through the ingress: all three reviews versions, NACK keeps the last good config, restart keeps CA and store, Ctrl-C leaves nothing', async () => {
-  let mesh = await startMesh(['examples/bookinfo'], { isolation: 'none' });
-  let stateDir = mesh.stateDir;
+test('bookinfo through the ingress: all three reviews versions; a NACK keeps the last good config', async () => {
+  const mesh = await startMesh(['examples/bookinfo'], { isolation: 'none' });
+  const stateDir = mesh.stateDir;
   try {
     const seen = new Map<string, string>();
     // Istio's default balancer is LEAST_REQUEST (random among idle hosts): 30 pages miss a version with p < 1e-4.
@@ -62,27 +60,6 @@ spec:
     } finally {
       blocker.close();
     }
-
-    // Something applied at run time is in the store, not in the files: it must survive a restart.
-    const marker = 'apiVersion: v1\nkind: Service\nmetadata: { name: survivor, namespace: default }\nspec: { selector: { app: none }, ports: [{ port: 80, name: http }] }\n';
-    assert.equal((await mesh.weft(['apply', '-f', '-'], marker)).code, 0);
-    const bundle = fs.readFileSync(path.join(stateDir, 'ca', 'trust-bundle.pem'), 'utf8');
-    const pids = pidsOf(mesh.mesh());
-    assert.ok(pids.length >= 13, `expected control plane, gateway, 6 sidecars and 6 apps, got ${pids.length} pids`);
-
-    await mesh.stop('SIGINT');
-    assert.equal(mesh.child.exitCode, 0);
-    await eventually('every process gone', () => (pids.every((p) => !alive(p)) ? true : undefined), 10_000);
-    assert.ok(!fs.existsSync(path.join(stateDir, 'mesh.json')), 'mesh.json removed on a clean stop');
-
-    mesh = await startMesh(['examples/bookinfo'], { stateDir, isolation: 'none' });
-    stateDir = mesh.stateDir;
-    assert.equal(fs.readFileSync(path.join(stateDir, 'ca', 'trust-bundle.pem'), 'utf8'), bundle, 'same CA root after restart');
-    const got = await mesh.weft(['get', 'service', 'survivor']);
-    assert.equal(got.code, 0, got.stderr);
-    assert.match(got.stdout, /survivor/);
-    assert.match(mesh.output(), /service\/details unchanged/);
-    assert.equal((await productPage(mesh)).status, 200);
   } finally {
     await mesh.stop();
     fs.rmSync(stateDir, { recursive: true, force: true });
