@@ -47,7 +47,7 @@ function after(e: AuditEntry, at: EnforcedAt): boolean {
 interface LastAck {
   ack: PushEntry;
   sent: PushEntry | undefined;
-  /** Settings entries before the ACK, by their digest; one whose content does not hash to its digest is left out. */
+  /** Settings entries the walk read, by their digest (the one a sent entry names comes before it); one whose content does not hash to its digest is left out. */
   settings: ReadonlyMap<string, SettingsEntry>;
 }
 
