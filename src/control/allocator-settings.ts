@@ -29,7 +29,7 @@ export const CONTROL_PLANE_V8_FLAGS: readonly string[] = ['--max-semi-space-size
  * The old generation grown by a fixed half of what survived the last full collection, rather than by V8's own
  * factor, which reaches 4 when collections look cheap against a heap limit of gigabytes: every change leaves the
  * configs and sections it replaced as garbage, and over eight changes to 2,000 proxies V8 let the heap grow from 57
- * to 181 MiB used and the process to 448 MiB, collecting none of it; with the fixed factor the heap stayed at 57-61
+ * to 181 MiB used and the process to 448 MiB, collecting none of it; with the fixed factor the heap stayed at 57-66
  * MiB and later changes took less CPU, not more. A bound proportional to what is live, where `--max-old-space-size`
  * would stop a larger mesh. Node refuses this flag in NODE_OPTIONS; V8 reads it at every full collection, so the
  * control plane sets it itself when it starts (applyRuntimeV8Flags), unless its command line gives it.
