@@ -46,7 +46,7 @@ export function presentPages(pagemap: Buffer): number {
 }
 
 /** Resident bytes of this process's brk heap. */
-function brkResident(): number {
+export function brkResident(): number {
   const range = heapRange(fs.readFileSync('/proc/self/maps', 'latin1'));
   if (range === undefined) return 0;
   const entries = Buffer.alloc(((range.end - range.start) / PAGE_BYTES) * 8);

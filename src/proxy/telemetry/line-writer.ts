@@ -9,6 +9,9 @@ import fs from 'node:fs';
 const FLUSH_COUNT = 512;
 const FLUSH_MS = 50;
 
+/** `fs.write` of a string; a test holds the callback back to stand in for a slow disk. */
+export type WriteText = (fd: number, text: string, done: (err: NodeJS.ErrnoException | null) => void) => void;
+
 export class LineWriter {
   #timer: NodeJS.Timeout | undefined;
   #writing = false;
@@ -17,6 +20,7 @@ export class LineWriter {
   constructor(
     private readonly fd: number,
     private readonly drain: () => string,
+    private readonly writeText: WriteText = (fd, text, done) => fs.write(fd, text, done),
   ) {
     // Whatever is still waiting when the process ends is written synchronously.
     process.once('exit', () => this.#flushSync());
@@ -26,8 +30,16 @@ export class LineWriter {
   wake(pending: number): void {
     this.#waiting = true;
     if (pending >= FLUSH_COUNT) this.#flush();
-    else this.#timer ??= setTimeout(() => this.#flush(), FLUSH_MS).unref();
+    else this.#timer ??= setTimeout(this.#onTimer, FLUSH_MS).unref();
   }
+
+  // A timer that fired is forgotten before anything else: one that fires while a write is under way finds nothing to
+  // do, and a handle still held then would keep the write's completion from arming the next flush, leaving the
+  // lines queued until FLUSH_COUNT more arrive.
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#flush();
+  };
 
   #take(): string {
     clearTimeout(this.#timer);
@@ -41,10 +53,10 @@ export class LineWriter {
     const text = this.#take();
     if (text === '') return;
     this.#writing = true;
-    fs.write(this.fd, text, (err) => {
+    this.writeText(this.fd, text, (err) => {
       this.#writing = false;
       // A closed or broken stdout must not take the proxy down; the lines are dropped.
-      if (!err && this.#waiting) this.#timer ??= setTimeout(() => this.#flush(), 0).unref();
+      if (!err && this.#waiting) this.#timer ??= setTimeout(this.#onTimer, 0).unref();
     });
   }
 
