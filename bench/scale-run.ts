@@ -25,6 +25,7 @@ import { controlPlaneEnv } from '../src/control/allocator-settings.js';
 import { CpuTimeline } from './cpu-timeline.js';
 import type { ScaleResult } from './scale-result.js';
 import { laterChanges } from './scale-later-changes.js';
+import { replicaKey, replicaOrder } from '../src/proxy/control/replica-order.js';
 
 export type { ScaleResult };
 
@@ -45,8 +46,9 @@ export interface ScaleOptions {
    */
   sidecarScope?: boolean;
   /**
-   * Control-plane replicas: 1 runs one on SQLite; more run them on a 3-member etcd on loopback, each proxy connected
-   * to one replica (spread evenly), the change applied through the first.
+   * Control-plane replicas: 1 runs one on SQLite; more run them on a 3-member etcd on loopback, each proxy given
+   * every replica and connected to the one its own order puts first (src/proxy/control/replica-order.ts, by
+   * namespace and service account, as a proxy chooses), the change applied through the first.
    */
   replicas?: number;
   /** Extra node flags for the control plane (e.g. --cpu-prof, --heap-prof), for profiling a run. */
@@ -183,15 +185,18 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
       const spec = { namespace: 'scale', name: `wl-${w}`, serviceAccount: `sa-${w % o.services}`, podIP: podIPOf(w) };
       specs.push({ ...spec, token: await client.issueToken({ namespace: spec.namespace, serviceAccount: spec.serviceAccount, workload: spec.name }) });
     }
-    for (const [r, c] of controls.entries()) {
-      const mine = specs.filter((_, i) => i % replicas === r);
+    const places = controls.map((_, r) => r);
+    const urls = controls.map((c) => `https://127.0.0.1:${c.port}`);
+    for (const r of places) {
+      // The proxies whose own order puts this replica first: those a proxy given every replica connects to.
+      const mine = specs.filter((p) => replicaOrder(places, replicaKey(p.namespace, p.serviceAccount))[0] === r);
       // Each replica's proxies spread evenly over its processes: one process with 500 beside one with 167 made the
       // larger one's own work (reading and merging 500 deltas on one thread) the last ACKs' delay.
       const processes = Math.ceil(mine.length / o.perProcess);
       const share = Math.ceil(mine.length / processes);
       for (let i = 0; i < mine.length; i += share) {
         const input: SimulatedProxiesInput = {
-          controlUrl: `https://127.0.0.1:${c.port}`,
+          controlUrls: urls,
           caBundleFile: layout.trustBundleFile,
           trustDomain: 'cluster.local',
           controlNamespace: 'weft-system',

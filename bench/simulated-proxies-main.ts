@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import 'reflect-metadata';
 import { ControlConnection } from '../src/proxy/control/control-connection.js';
+import { replicaKey, replicaOrder } from '../src/proxy/control/replica-order.js';
 import type { ConfigAcceptor, ReceivedConfig } from '../src/proxy/control/config-receiver.js';
 import { WorkloadCertificate } from '../src/proxy/tls/workload-certificate.js';
 import type { ProxyLog } from '../src/proxy/proxy-runtime.js';
@@ -23,7 +24,8 @@ export interface SimulatedProxySpec {
 }
 
 export interface SimulatedProxiesInput {
-  controlUrl: string;
+  /** Every replica; each proxy orders them as a proxy does (replica-order.ts). */
+  controlUrls: string[];
   caBundleFile: string;
   trustDomain: string;
   controlNamespace: string;
@@ -56,7 +58,7 @@ async function startOne(p: SimulatedProxySpec): Promise<void> {
   const cert = new WorkloadCertificate(`spiffe://${input.trustDomain}/ns/${p.namespace}/sa/${p.serviceAccount}`, systemClock, () => undefined);
   const control = new ControlConnection<ReceivedConfig>({
     acceptor: asReceived,
-    urls: [input.controlUrl],
+    urls: replicaOrder(input.controlUrls, replicaKey(p.namespace, p.serviceAccount)),
     bootstrapCaPem,
     controlSpiffeId,
     cert,

@@ -63,6 +63,8 @@ export class ControlClient {
   readonly #origin: string;
   readonly #credential: string;
   readonly #agent: Agent;
+  /** Clients of the other replicas (ControlPlaneLocation.peers), asked about proxies. */
+  readonly #peers: ControlClient[];
 
   constructor(options: ControlClientOptions) {
     this.address = options.address;
@@ -75,6 +77,8 @@ export class ControlClient {
       headersTimeout: timeout,
       bodyTimeout: timeout,
     });
+    const { peers = [], ...self } = options;
+    this.#peers = peers.map((address) => new ControlClient({ ...self, address }));
   }
 
   /**
@@ -147,18 +151,46 @@ export class ControlClient {
     return (await this.#call<{ token: string }>('POST', '/api/v1/tokens', subject)).token;
   }
 
+  /**
+   * Every proxy as the replica it is connected to reports it: each replica reports the proxies that connected to it,
+   * so with peers all are asked, a proxy's connected row taken over a replica's memory of one that left it. A peer
+   * that does not answer is left out; this replica not answering is an error.
+   */
   async proxies(): Promise<unknown[]> {
+    const own = this.#proxiesHere();
+    if (this.#peers.length === 0) return own;
+    const rows = await Promise.all([own, ...this.#peers.map((p) => p.#proxiesHere().catch(() => []))]);
+    const byId = new Map<string, { id?: unknown; connected?: unknown }>();
+    for (const row of rows.flat() as { id?: unknown; connected?: unknown }[]) {
+      const id = String(row.id);
+      if (row.connected === true || !byId.has(id)) byId.set(id, row);
+    }
+    return [...byId.values()];
+  }
+
+  async #proxiesHere(): Promise<unknown[]> {
     return (await this.#call<{ proxies: unknown[] }>('GET', '/api/v1/proxies')).proxies;
+  }
+
+  /** The replica a proxy is connected to: this one when it is here, or when no peer has it connected either. */
+  async #replicaOf(id: string): Promise<ControlClient> {
+    for (const c of [this, ...this.#peers]) {
+      const rows = (await c.#proxiesHere().catch(() => [])) as { id?: unknown; connected?: unknown }[];
+      if (rows.some((p) => p.id === id && p.connected === true)) return c;
+    }
+    return this;
   }
 
   /** The config a proxy runs (its last ACK); `id` is `sidecar/<namespace>/<name>` or `gateway/...`. */
   async proxyConfig(id: string): Promise<RunningProxyConfig> {
-    return this.#call<RunningProxyConfig>('GET', `/api/v1/proxies/${proxyPath(id)}/config`);
+    const c = this.#peers.length === 0 ? this : await this.#replicaOf(id);
+    return c.#call<RunningProxyConfig>('GET', `/api/v1/proxies/${proxyPath(id)}/config`);
   }
 
   /** The proxy's own report of its endpoints' health and its certificates. */
   async proxyRuntime(id: string): Promise<ProxyRuntimeReport> {
-    return this.#call<ProxyRuntimeReport>('GET', `/api/v1/proxies/${proxyPath(id)}/runtime`);
+    const c = this.#peers.length === 0 ? this : await this.#replicaOf(id);
+    return c.#call<ProxyRuntimeReport>('GET', `/api/v1/proxies/${proxyPath(id)}/runtime`);
   }
 
   async createCredential(request: { role: string; namespaces: string[]; expires?: string; name?: string }): Promise<{ secret: string; credential: CredentialSummary }> {
@@ -179,7 +211,7 @@ export class ControlClient {
   }
 
   async close(): Promise<void> {
-    await this.#agent.close();
+    await Promise.all([this.#agent.close(), ...this.#peers.map((p) => p.close())]);
   }
 
   async #call<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<T> {

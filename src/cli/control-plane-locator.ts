@@ -22,6 +22,11 @@ export interface CredentialSource {
 export interface ControlPlaneLocation {
   /** host:port of the control plane's API. */
   address: string;
+  /**
+   * The other replicas' API addresses. Each proxy is connected to one replica, which alone reports it: what is asked
+   * of proxies (their list, a proxy's config) is asked of every replica.
+   */
+  peers?: string[];
   credential: string;
   /** PEM of the CA that issued the API's certificate. */
   caPem: string;
@@ -49,8 +54,9 @@ function notRunning(dir: string, why: string): WeftError {
 /** The control plane of the mesh `weft up` runs from `stateDir`, with the credential `source` names. */
 export async function locateControlPlane(stateDir: string, source: CredentialSource = {}): Promise<ControlPlaneLocation> {
   const layout = stateDirLayout(stateDir);
-  // A control plane `weft up` did not start (a replica on another machine): WEFT_CONTROL_ADDRESS names it, and the
-  // state directory holds only the credential and the trust bundle.
+  // A control plane `weft up` did not start (a replica on another machine): WEFT_CONTROL_ADDRESS names it (or every
+  // replica, comma-separated, the one used for all else first), and the state directory holds only the credential
+  // and the trust bundle.
   const remote = (source.env ?? process.env)['WEFT_CONTROL_ADDRESS']?.trim();
   if (remote !== undefined && remote !== '') {
     const [credential, caPem] = await Promise.all([readCredential(layout.adminCredentialFile, source), readFile(layout.trustBundleFile, 'utf8')]).catch(
@@ -59,7 +65,8 @@ export async function locateControlPlane(stateDir: string, source: CredentialSou
         throw notRunning(layout.root, (err as Error).message);
       },
     );
-    return { address: remote, credential, caPem };
+    const [address, ...peers] = remote.split(',').map((a) => a.trim()).filter((a) => a !== '');
+    return { address: address ?? remote, ...(peers.length > 0 && { peers }), credential, caPem };
   }
   let mesh: MeshFile;
   try {
@@ -85,5 +92,6 @@ export async function locateControlPlane(stateDir: string, source: CredentialSou
     if (isWeftError(err)) throw err;
     throw notRunning(layout.root, (err as Error).message);
   }
-  return { address: mesh.control.address, credential, caPem };
+  const peers = (mesh.replicas ?? []).map((r) => r.address);
+  return { address: mesh.control.address, ...(peers.length > 0 && { peers }), credential, caPem };
 }

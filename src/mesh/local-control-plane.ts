@@ -72,6 +72,7 @@ export class LocalControlPlane {
     );
     this.#client = new ControlClient({
       address: this.o.address,
+      peers: this.#replicas.map((r) => r.address),
       credential: fs.readFileSync(this.ctx.layout.adminCredentialFile, 'utf8').trim(),
       caPem: fs.readFileSync(this.ctx.layout.trustBundleFile, 'utf8'),
     });

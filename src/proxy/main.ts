@@ -12,6 +12,7 @@ import type { ProxySettings } from './settings.js';
 import { WorkloadCertificate } from './tls/workload-certificate.js';
 import { EndpointPools } from './upstream/endpoint-pools.js';
 import { ControlConnection } from './control/control-connection.js';
+import { replicaKey, replicaOrder } from './control/replica-order.js';
 import { acceptProxyConfig } from './config/compiled-config.js';
 import type { ProxyRuntime } from './proxy-runtime.js';
 import { jsonLog } from './proxy-runtime.js';
@@ -88,7 +89,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
   };
 
   const control = new ControlConnection({
-    urls: s.controlUrls,
+    urls: replicaOrder(s.controlUrls, replicaKey(s.namespace, s.serviceAccount)),
     bootstrapCaPem: s.caBundlePem ?? fs.readFileSync(s.caBundleFile, 'utf8'),
     controlSpiffeId: `spiffe://${s.trustDomain}/ns/${s.controlNamespace}/sa/${CONTROL_PLANE_SERVICE_ACCOUNT}`,
     cert,
