@@ -204,6 +204,30 @@ spec:
     await assert.rejects(ControlClient.fromStateDir(path.join(dir, 'nothing'), { env: { WEFT_CONTROL_ADDRESS: api.address } }), (err) => isWeftError(err, 'MESH_NOT_RUNNING'));
   });
 
+  test('every replica named (WEFT_CONTROL_ADDRESS comma-separated): the first answers, a peer that is down is left out of the proxy list', async () => {
+    const opsDir = path.join(dir, 'ops-replicas');
+    const layout = stateDirLayout(opsDir);
+    await mkdir(layout.caDir, { recursive: true });
+    await writeFile(layout.adminCredentialFile, `${api.adminSecret}\n`, { mode: 0o600 });
+    await writeFile(layout.trustBundleFile, api.caPem);
+    const down = `127.0.0.1:${await freePort()}`;
+    const client = await ControlClient.fromStateDir(opsDir, { env: { WEFT_CONTROL_ADDRESS: `${api.address}, ${down}` } });
+    const direct = new ControlClient({ address: api.address, credential: api.adminSecret, caPem: api.caPem });
+    try {
+      assert.equal(client.address, api.address);
+      assert.deepEqual(await client.proxies(), await direct.proxies());
+    } finally {
+      await Promise.all([client.close(), direct.close()]);
+    }
+    // The replica named first is the one that must answer.
+    const reversed = await ControlClient.fromStateDir(opsDir, { env: { WEFT_CONTROL_ADDRESS: `${down},${api.address}` } });
+    try {
+      await assert.rejects(reversed.proxies(), (err) => isWeftError(err, 'MESH_NOT_RUNNING'));
+    } finally {
+      await reversed.close();
+    }
+  });
+
   test('errors go to stderr with exit 1 and kubectl wording', async () => {
     const cases: [args: string[], stderr: string][] = [
       [['get', 'vs', 'ghost'], 'Error from server (NotFound): virtualservices.networking.istio.io "ghost" not found\n'],
