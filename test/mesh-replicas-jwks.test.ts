@@ -156,8 +156,9 @@ spec:
   assert.ok(fetches.length >= 1, 'the leader fetched');
   assert.deepEqual([...new Set(fetches.map((f) => f.replica))], ['control'], `fetches: ${JSON.stringify(fetches)}`);
   // httpbin's sidecar uses the replica its own order puts first (src/proxy/control/replica-order.ts): for
-  // default/httpbin over three replicas that is control-2. So when the leader is killed, control-1, next in line,
-  // takes the lease, and the rotated key reaches httpbin through control-2, a follower.
+  // default/httpbin over three replicas that is control-2. weft up starts the replicas one after another, so when
+  // the leader is killed control-1, next in line, takes the lease, and the rotated key reaches httpbin through
+  // control-2, a follower.
   const home = replicaOrder(['control', 'control-1', 'control-2'], replicaKey('default', 'httpbin'))[0];
   assert.equal(home, 'control-2', 'the test is laid out for httpbin on the third replica');
   assert.equal(await httpbinReplica(m), home, 'httpbin starts on the replica its order puts first');

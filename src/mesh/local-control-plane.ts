@@ -63,13 +63,11 @@ export class LocalControlPlane {
     const [host] = this.o.address.split(':') as [string];
     await this.#startStore(host);
     if (this.o.metrics === true) this.#metrics = await metricsAddresses(this.addresses.length, freePort);
-    // The first replica alone, so that it alone makes the admin credential and the shared secrets; then the rest.
+    // The first replica alone, so that it alone makes the admin credential and the shared secrets; then the rest,
+    // one after another: each campaigns for the lease as it starts, so the lease passes in the order they were
+    // started, control, control-1, control-2, not in the order a race of starts left.
     this.#control = await this.#startReplica(this.o.address, 'control', this.#metrics[0]);
-    await Promise.all(
-      this.#replicas.map(async (r, i) => {
-        r.process = await this.#startReplica(r.address, `control-${i + 1}`, this.#metrics[i + 1]);
-      }),
-    );
+    for (const [i, r] of this.#replicas.entries()) r.process = await this.#startReplica(r.address, `control-${i + 1}`, this.#metrics[i + 1]);
     this.#client = new ControlClient({
       address: this.o.address,
       peers: this.#replicas.map((r) => r.address),
