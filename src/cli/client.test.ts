@@ -188,12 +188,18 @@ spec:
     });
   });
 
-  test('WEFT_CONTROL_ADDRESS reaches a control plane weft up did not start: no mesh file, only credential and bundle', async () => {
-    const opsDir = path.join(dir, 'ops');
+  /** An operator's state directory for a control plane weft up did not start: the credential and the bundle only. */
+  async function operatorDir(name: string): Promise<string> {
+    const opsDir = path.join(dir, name);
     const layout = stateDirLayout(opsDir);
     await mkdir(layout.caDir, { recursive: true });
     await writeFile(layout.adminCredentialFile, `${api.adminSecret}\n`, { mode: 0o600 });
     await writeFile(layout.trustBundleFile, api.caPem);
+    return opsDir;
+  }
+
+  test('WEFT_CONTROL_ADDRESS reaches a control plane weft up did not start: no mesh file, only credential and bundle', async () => {
+    const opsDir = await operatorDir('ops');
     await assert.rejects(ControlClient.fromStateDir(opsDir, { env: {} }), (err) => isWeftError(err, 'MESH_NOT_RUNNING'));
     const client = await ControlClient.fromStateDir(opsDir, { env: { WEFT_CONTROL_ADDRESS: ` ${api.address} ` } });
     try {
@@ -205,11 +211,7 @@ spec:
   });
 
   test('every replica named (WEFT_CONTROL_ADDRESS comma-separated): the first answers, a peer that is down is left out of the proxy list', async () => {
-    const opsDir = path.join(dir, 'ops-replicas');
-    const layout = stateDirLayout(opsDir);
-    await mkdir(layout.caDir, { recursive: true });
-    await writeFile(layout.adminCredentialFile, `${api.adminSecret}\n`, { mode: 0o600 });
-    await writeFile(layout.trustBundleFile, api.caPem);
+    const opsDir = await operatorDir('ops-replicas');
     const down = `127.0.0.1:${await freePort()}`;
     const client = await ControlClient.fromStateDir(opsDir, { env: { WEFT_CONTROL_ADDRESS: `${api.address}, ${down}` } });
     const direct = new ControlClient({ address: api.address, credential: api.adminSecret, caPem: api.caPem });
