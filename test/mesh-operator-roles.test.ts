@@ -8,39 +8,19 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { startMesh } from './support/mesh-process.js';
-import type { MeshRun } from './support/mesh-process.js';
-import { assertStoreHoldsNoSecret, refusalsReadByAuditor, weftOn } from './support/operator-cli.js';
+import { test } from 'node:test';
+import { HTTPBIN_ROUTE, assertStoreHoldsNoSecret, httpbinMeshForFile, refusalsReadByAuditor } from './support/operator-cli.js';
 
-let mesh: MeshRun | undefined;
-
-before(async () => {
-  mesh = await startMesh(['examples/httpbin'], { isolation: 'none' });
-});
-after(async () => {
-  if (mesh === undefined) return;
-  await mesh.stop();
-  fs.rmSync(mesh.stateDir, { recursive: true, force: true });
-});
-
-const weft = weftOn(() => mesh as MeshRun);
+const { mesh, weft } = httpbinMeshForFile();
 
 const policy = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: { name: deny-all, namespace: default }
 spec: {}
 `;
-const route = `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: httpbin, namespace: default }
-spec:
-  hosts: [httpbin]
-  http: [{ route: [{ destination: { host: httpbin } }] }]
-`;
 
 test('weft auth: issue, act within the role, can-i, list and revoke on a running mesh', { timeout: 120_000 }, async () => {
-  const m = mesh as MeshRun;
+  const m = mesh();
   assert.deepEqual(await weft(['auth', 'can-i', 'create', 'authorizationpolicy', '-n', 'weft-system']), { code: 0, stdout: 'yes\n', stderr: '' });
 
   const issued = await weft(['auth', 'create-credential', '--role', 'editor', '--namespace', 'default', '--expires', '1h', '--name', 'ci']);
@@ -51,7 +31,7 @@ test('weft auth: issue, act within the role, can-i, list and revoke on a running
   fs.writeFileSync(ciFile, issued.stdout, { mode: 0o600 });
   const asCi = (args: string[], input?: string) => weft(['--credential-file', ciFile, ...args], {}, input);
 
-  assert.deepEqual(await asCi(['apply', '-f', '-'], route), {
+  assert.deepEqual(await asCi(['apply', '-f', '-'], HTTPBIN_ROUTE), {
     code: 0,
     stdout: 'virtualservice.networking.istio.io/httpbin created\n',
     stderr: '',

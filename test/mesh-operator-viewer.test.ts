@@ -4,36 +4,15 @@
  * those refusals is an entry of that chain, which an auditor reads. The secret never reaches the store file.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { after, before, test } from 'node:test';
-import { startMesh } from './support/mesh-process.js';
-import type { MeshRun } from './support/mesh-process.js';
-import { assertStoreHoldsNoSecret, refusalsReadByAuditor, weftOn } from './support/operator-cli.js';
+import { test } from 'node:test';
+import { HTTPBIN_ROUTE, assertStoreHoldsNoSecret, httpbinMeshForFile, refusalsReadByAuditor } from './support/operator-cli.js';
 
-let mesh: MeshRun | undefined;
+const { mesh, weft } = httpbinMeshForFile();
 
-before(async () => {
-  mesh = await startMesh(['examples/httpbin'], { isolation: 'none' });
-});
-after(async () => {
-  if (mesh === undefined) return;
-  await mesh.stop();
-  fs.rmSync(mesh.stateDir, { recursive: true, force: true });
-});
-
-const weft = weftOn(() => mesh as MeshRun);
-
-const route = `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: httpbin, namespace: default }
-spec:
-  hosts: [httpbin]
-  http: [{ route: [{ destination: { host: httpbin } }] }]
-`;
 
 test('weft auth: a viewer reads and changes nothing; its refusals are audited, and it may not read them', { timeout: 120_000 }, async () => {
-  const m = mesh as MeshRun;
-  assert.equal((await weft(['apply', '-f', '-'], {}, route)).code, 0);
+  const m = mesh();
+  assert.equal((await weft(['apply', '-f', '-'], {}, HTTPBIN_ROUTE)).code, 0);
   const issued = await weft(['auth', 'create-credential', '--role', 'viewer', '--name', 'dash']);
   assert.equal(issued.code, 0, issued.stderr);
   const viewer = issued.stdout.trim();

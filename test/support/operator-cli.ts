@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { after, before } from 'node:test';
 import type { AuditEntry } from '../../src/control/store/audit-chain.js';
 import { stateDirLayout } from '../../src/mesh/state-dir.js';
-import { REPO_ROOT, WEFT_BIN } from './mesh-process.js';
+import { REPO_ROOT, WEFT_BIN, startMesh } from './mesh-process.js';
 import type { MeshRun } from './mesh-process.js';
 
 export type WeftRun = (args: string[], env?: Record<string, string>, input?: string) => Promise<{ code: number; stdout: string; stderr: string }>;
@@ -27,6 +28,30 @@ export function weftOn(mesh: () => MeshRun): WeftRun {
       child.once('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
       child.stdin.end(input);
     });
+}
+
+/** A VirtualService for httpbin that an editor of `default` may apply. */
+export const HTTPBIN_ROUTE = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: httpbin, namespace: default }
+spec:
+  hosts: [httpbin]
+  http: [{ route: [{ destination: { host: httpbin } }] }]
+`;
+
+/** httpbin and sleep on loopback for the whole file (started before its tests, stopped and removed after), and `weft` against it. */
+export function httpbinMeshForFile(): { mesh: () => MeshRun; weft: WeftRun } {
+  let mesh: MeshRun | undefined;
+  before(async () => {
+    mesh = await startMesh(['examples/httpbin'], { isolation: 'none' });
+  });
+  after(async () => {
+    if (mesh === undefined) return;
+    await mesh.stop();
+    fs.rmSync(mesh.stateDir, { recursive: true, force: true });
+  });
+  const current = (): MeshRun => mesh as MeshRun;
+  return { mesh: current, weft: weftOn(current) };
 }
 
 /** The refusals of the audit chain as an auditor credential reads them: [actor, status, verb, kind, namespace]. */
