@@ -187,9 +187,10 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     }
     const places = controls.map((_, r) => r);
     const urls = controls.map((c) => `https://127.0.0.1:${c.port}`);
+    // The replica each proxy's own order puts first: the one a proxy given every replica connects to.
+    const home = specs.map((p) => replicaOrder(places, replicaKey(p.namespace, p.serviceAccount))[0]);
     for (const r of places) {
-      // The proxies whose own order puts this replica first: those a proxy given every replica connects to.
-      const mine = specs.filter((p) => replicaOrder(places, replicaKey(p.namespace, p.serviceAccount))[0] === r);
+      const mine = specs.filter((_, i) => home[i] === r);
       // Each replica's proxies spread evenly over its processes: one process with 500 beside one with 167 made the
       // larger one's own work (reading and merging 500 deltas on one thread) the last ACKs' delay.
       const processes = Math.ceil(mine.length / o.perProcess);

@@ -58,6 +58,12 @@ function checkControlPlaneIdentity(_host: string, cert: PeerCertificate): Error 
   return new WeftError('PEER_IDENTITY_MISMATCH', `control plane presented ${id ?? 'no SPIFFE ID'}`);
 }
 
+/** What the client reads of a proxy row to merge replicas' lists. */
+interface ProxyRow {
+  id?: unknown;
+  connected?: unknown;
+}
+
 export class ControlClient {
   readonly address: string;
   readonly #origin: string;
@@ -157,40 +163,35 @@ export class ControlClient {
    * that does not answer is left out; this replica not answering is an error.
    */
   async proxies(): Promise<unknown[]> {
-    const own = this.#proxiesHere();
-    if (this.#peers.length === 0) return own;
-    const rows = await Promise.all([own, ...this.#peers.map((p) => p.#proxiesHere().catch(() => []))]);
-    const byId = new Map<string, { id?: unknown; connected?: unknown }>();
-    for (const row of rows.flat() as { id?: unknown; connected?: unknown }[]) {
-      const id = String(row.id);
-      if (row.connected === true || !byId.has(id)) byId.set(id, row);
+    const byId = new Map<string, ProxyRow>();
+    for (const { rows } of await this.#proxiesByReplica()) {
+      for (const row of rows) if (row.connected === true || !byId.has(String(row.id))) byId.set(String(row.id), row);
     }
     return [...byId.values()];
   }
 
-  async #proxiesHere(): Promise<unknown[]> {
-    return (await this.#call<{ proxies: unknown[] }>('GET', '/api/v1/proxies')).proxies;
+  /** Each replica's own proxy rows, asked at once; a peer that does not answer has none. */
+  async #proxiesByReplica(): Promise<{ replica: ControlClient; rows: ProxyRow[] }[]> {
+    const here = async (c: ControlClient): Promise<ProxyRow[]> => (await c.#call<{ proxies: ProxyRow[] }>('GET', '/api/v1/proxies')).proxies;
+    const rows = await Promise.all([here(this), ...this.#peers.map((p) => here(p).catch(() => []))]);
+    return [this, ...this.#peers].map((replica, i) => ({ replica, rows: rows[i] ?? [] }));
   }
 
-  /** The replica a proxy is connected to: this one when it is here, or when no peer has it connected either. */
+  /** The replica a proxy is connected to: this one when it is here, or when no replica has it connected. */
   async #replicaOf(id: string): Promise<ControlClient> {
-    for (const c of [this, ...this.#peers]) {
-      const rows = (await c.#proxiesHere().catch(() => [])) as { id?: unknown; connected?: unknown }[];
-      if (rows.some((p) => p.id === id && p.connected === true)) return c;
-    }
-    return this;
+    if (this.#peers.length === 0) return this;
+    const found = (await this.#proxiesByReplica()).find(({ rows }) => rows.some((p) => p.id === id && p.connected === true));
+    return found?.replica ?? this;
   }
 
   /** The config a proxy runs (its last ACK); `id` is `sidecar/<namespace>/<name>` or `gateway/...`. */
   async proxyConfig(id: string): Promise<RunningProxyConfig> {
-    const c = this.#peers.length === 0 ? this : await this.#replicaOf(id);
-    return c.#call<RunningProxyConfig>('GET', `/api/v1/proxies/${proxyPath(id)}/config`);
+    return (await this.#replicaOf(id)).#call<RunningProxyConfig>('GET', `/api/v1/proxies/${proxyPath(id)}/config`);
   }
 
   /** The proxy's own report of its endpoints' health and its certificates. */
   async proxyRuntime(id: string): Promise<ProxyRuntimeReport> {
-    const c = this.#peers.length === 0 ? this : await this.#replicaOf(id);
-    return c.#call<ProxyRuntimeReport>('GET', `/api/v1/proxies/${proxyPath(id)}/runtime`);
+    return (await this.#replicaOf(id)).#call<ProxyRuntimeReport>('GET', `/api/v1/proxies/${proxyPath(id)}/runtime`);
   }
 
   async createCredential(request: { role: string; namespaces: string[]; expires?: string; name?: string }): Promise<{ secret: string; credential: CredentialSummary }> {

@@ -44,7 +44,6 @@ export function applyRuntimeV8Flags(execArgv: readonly string[] = process.execAr
   return missing;
 }
 
-
 /** NODE_OPTIONS with the V8 flags above added, those the caller already gives (any value) left as they are. */
 function withV8Flags(nodeOptions: string | undefined): string {
   const given = (nodeOptions ?? '').split(/\s+/).filter((o) => o !== '');
