@@ -7,10 +7,11 @@ import { meshConfigWithDefaults } from '../config/kinds/mesh-config.js';
 import type { Resource } from '../config/resource.js';
 import { isWeftError } from '../errors.js';
 import { compileProxyConfigParts } from './compile/index.js';
+import type { CompiledProxyConfig } from './compile/index.js';
 import { buildSnapshot } from './compile/snapshot.js';
 import { CompileSettingsRecord } from './compile-settings-record.js';
 import { enforcedConfig } from './enforced-config.js';
-import { configDigest } from './config-digest.js';
+import { configBytesDigest, configDigest, configDigestV1 } from './config-digest.js';
 import type { PushInputs } from './store/audit-chain.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import type { ResourceStore } from './store/types.js';
@@ -43,11 +44,11 @@ after(async () => {
 });
 
 /** What the push records for a config compiled at the store's current revision: its inputs, version and hash. */
-async function sendAndAck(hashOf: (real: string) => string = (h) => h): Promise<{ sha256: string; revision: number }> {
+async function sendAndAck(digestOf: (parts: CompiledProxyConfig['jsonParts']) => string = configDigest): Promise<{ sha256: string; revision: number }> {
   const revision = await store.revision();
   const inputs: PushInputs = { revision, node: { role: 'sidecar', namespace: 'default', name: 'httpbin', serviceAccount: 'httpbin' }, jwks: {}, bootstrap };
   const compiled = compileProxyConfigParts(buildSnapshot(await store.list(), revision, bootstrap), inputs.node);
-  const sha256 = hashOf(configDigest(compiled.jsonParts));
+  const sha256 = digestOf(compiled.jsonParts);
   const configVersion = compiled.config.version;
   await store.appendAudit({ type: 'push', proxy: PROXY, outcome: 'sent', configVersion, configSha256: sha256, inputs });
   await store.appendAudit({ type: 'push', proxy: PROXY, outcome: 'ack', configVersion, configSha256: sha256 });
@@ -73,6 +74,15 @@ test('audit enforced: the ACKed config compiled again from history, a mismatch, 
   const mismatch = await enforcedConfig(store, PROXY, { revision: edited.revision });
   assert.deepEqual([mismatch.reproduced, mismatch.ack.configSha256], [false, 'f'.repeat(64)]);
   assert.match(mismatch.reproducedSha256, /^[0-9a-f]{64}$/);
+
+  // Records made by older digests: by parts with every section named by the hash of its bytes, and of the bytes.
+  for (const digestOf of [configDigestV1, configBytesDigest]) {
+    await store.apply([deny(`older-${digestOf.name}`)], 'alice');
+    const older = await sendAndAck(digestOf);
+    const again = await enforcedConfig(store, PROXY, { revision: older.revision });
+    assert.deepEqual([again.reproduced, again.reproducedSha256], [true, older.sha256], digestOf.name);
+    assert.notEqual(older.sha256, configDigest(compileProxyConfigParts(buildSnapshot(await store.list(), older.revision, bootstrap), { role: 'sidecar', namespace: 'default', name: 'httpbin', serviceAccount: 'httpbin' }).jsonParts));
+  }
 
   // An ACK whose sent entry predates recorded inputs.
   await store.apply([deny('fourth')], 'alice');

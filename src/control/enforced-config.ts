@@ -11,7 +11,7 @@ import { WeftError } from '../errors.js';
 import type { ProxyConfig } from '../proxyconfig/types.js';
 import { compileProxyConfigParts } from './compile/index.js';
 import { buildSnapshot } from './compile/snapshot.js';
-import { configBytesDigest, configDigest } from './config-digest.js';
+import { configBytesDigest, configDigest, configDigestV1 } from './config-digest.js';
 import type { AuditEntry, PushEvent, SettingsEvent } from './store/audit-chain.js';
 import { compileSettingsDigest } from './store/audit-chain.js';
 import type { MeshSettings } from '../config/kinds/mesh-config.js';
@@ -102,9 +102,11 @@ export async function enforcedConfig(
   const network = inputs.serviceCidr === undefined ? {} : { serviceCidr: inputs.serviceCidr };
   const snap = buildSnapshot(resources, inputs.revision, shared.bootstrap, new Map(Object.entries(shared.jwks)), network);
   const compiled = compileProxyConfigParts(snap, inputs.node);
-  // Records made before configDigest hashed by parts hold the digest of the bytes: either reproduces.
+  // Older records hold the digest by parts with every section hashed by its bytes, or before that the digest of the
+  // bytes: any of the three reproduces.
   const byParts = configDigest(compiled.jsonParts);
-  const reproducedSha256 = ack.configSha256 === byParts ? byParts : configBytesDigest(compiled.jsonParts) === ack.configSha256 ? (ack.configSha256 as string) : byParts;
+  const older = [configDigestV1, configBytesDigest];
+  const reproducedSha256 = ack.configSha256 === byParts || !older.some((d) => d(compiled.jsonParts) === ack.configSha256) ? byParts : (ack.configSha256 as string);
   return {
     proxy,
     ack: { seq: ack.seq, time: ack.time, configVersion: ack.configVersion, configSha256: ack.configSha256 as string },

@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import type { ProxyConfig } from '../../proxyconfig/types.js';
 import type { MeshSnapshot } from './snapshot.js';
 import { compileProxyConfig, compileProxyConfigParts } from './index.js';
@@ -163,5 +164,27 @@ describe('sharing of the outbound section', () => {
     const ratings = outboundOf(snap, 'prod-us1', 'ratings');
     assert.equal(outboundOf(snap, 'prod-us1', 'ratings-2'), ratings);
     assert.notEqual(outboundOf(snap, 'prod-us1', 'productpage'), ratings);
+  });
+
+  test('a section is hashed by its services and writes its bytes only when a stream needs them whole', () => {
+    const sectionOf = (snap: MeshSnapshot, ns = 'shop', name = 'cart') => compileProxyConfigParts(snap, { role: 'sidecar', namespace: ns, name, serviceAccount: name }).sections.outbound;
+    const a = sectionOf(snapshot(many));
+    assert.equal(a.unwritten, true);
+    // Compiled apart (snapshots of unfrozen resources share nothing), the same content has the same hash.
+    const again = sectionOf(snapshot(many));
+    assert.notEqual(again, a);
+    assert.equal(again.hash, a.hash);
+    assert.equal(a.json, JSON.stringify(a.value));
+    assert.equal(a.unwritten, false);
+    assert.equal(a.hash, again.hash, 'writing the bytes leaves the hash as it was');
+    assert.equal(again.bytesSha256, createHash('sha256').update(a.bytes).digest('hex'));
+    // A port more on one service, a service more, another outbound policy: each another hash.
+    const changed = [
+      sectionOf(snapshot(many.map((r) => (r.kind === 'Service' && r.metadata.name === 'catalog' ? service('prod-apis', 'catalog', [80, 81]) : r)))),
+      sectionOf(snapshot([...many, service('shop', 'extra', [80])])),
+      sectionOf(snapshot([...many, sidecar('shop', 'default', { outboundTrafficPolicy: { mode: 'ALLOW_ANY' } })])),
+    ];
+    assert.equal(new Set([a.hash, ...changed.map((c) => c.hash)]).size, 4);
+    for (const c of changed) assert.equal(c.json, JSON.stringify(c.value));
   });
 });

@@ -9,7 +9,8 @@ import { SIDECAR_INBOUND_PORT } from '../../proxyconfig/types.js';
 import type { RegistryService, RegistryWorkload } from '../registry/index.js';
 import { isExportedTo, targetPortOn, workloadsOf } from '../registry/index.js';
 import { modeForPort, peerAuthnOf } from './peer-authentication.js';
-import { jsonOf, labelSetKey, perEpoch, perSnapshot, sharedSectionOfJson } from './snapshot-memo.js';
+import { createHash, hash } from 'node:crypto';
+import { jsonOf, labelSetKey, lazySharedSection, perEpoch, perSnapshot } from './snapshot-memo.js';
 import { sameItems } from './policy-epoch.js';
 import { localityOf } from '../../proxyconfig/locality.js';
 import type { TrafficPolicy } from '../../config/kinds/traffic-policy.js';
@@ -197,10 +198,33 @@ export function outboundSection(snap: MeshSnapshot, client: OutboundClient, side
     const last = perEpoch(snap, `outbound-section:${key}`, (): { held?: KnownSection } => ({}));
     const held = last.held;
     if (held !== undefined && held.rest === rest && sameItems(held.services, services)) return held.section;
-    const section = sharedSectionOfJson<ProxyConfig['outbound']>(value, `{"services":[${services.map(jsonOf).join(',')}${rest}`);
+    const section = lazySharedSection<ProxyConfig['outbound']>(value, outboundHash(services, rest), () => `{"services":[${services.map(jsonOf).join(',')}${rest}`);
     last.held = { services, rest, section };
     return section;
   });
+}
+
+/** sha256 of each service entry's JSON, hex: entries are shared by every section that sees the service whole. */
+const entryHashes = new WeakMap<OutboundService, string>();
+
+function entryHash(entry: OutboundService): string {
+  let h = entryHashes.get(entry);
+  if (h === undefined) {
+    h = hash('sha256', jsonOf(entry), 'hex');
+    entryHashes.set(entry, h);
+  }
+  return h;
+}
+
+/**
+ * An outbound section's hash, from its services' hashes (64 hex digits each, so the list reads back one way) and
+ * the text after them: it binds the section's JSON as a hash of the JSON would, while a section whose services
+ * are shared costs a few hundred bytes to hash, not its whole text.
+ */
+function outboundHash(services: readonly OutboundService[], rest: string): string {
+  const h = createHash('sha256').update('weft-outbound-v1\n');
+  for (const s of services) h.update(entryHash(s));
+  return h.update('\n').update(rest).digest('hex');
 }
 
 interface KnownSection {

@@ -78,22 +78,50 @@ export function setEpoch(snap: MeshSnapshot, epoch: object): void {
 /**
  * A config section shared by many proxies, serialised and hashed once. Only its bytes are kept, the form every
  * stream writes: its text as a string beside them doubled what a thousand Sidecars' sections held (about 6 KB each).
+ *
+ * A section whose hash is made from its parts' hashes (outbound sections, from their services') writes its bytes
+ * only when a stream first needs them whole: a change reaches connected proxies as deltas, which never read a new
+ * section's bytes, so with a Sidecar per workload a change no longer joins, encodes and hashes a thousand sections.
  */
 export class SharedSection<T> {
-  readonly bytes: Buffer;
-  /** sha256 of the bytes, hex. */
+  #bytes: Buffer | undefined;
+  #json: (() => string) | undefined;
+  readonly #hashedByBytes: boolean;
+  /** sha256 of the bytes, hex; or, for a section made with `lazySharedSection`, of its parts (see there). */
   readonly hash: string;
 
   constructor(
     readonly value: T,
-    json: string,
+    json: string | (() => string),
+    hashOfParts?: string,
   ) {
-    // Off Node's Buffer pool: a section shorter than 4 KiB would otherwise be a slice of an 8 KiB pool slab, and a
-    // section lives for as long as its snapshot is used, holding the whole slab (with 2,000 proxies connected, 575
-    // slabs were held by sections).
-    this.bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(json, 'utf8'));
-    this.bytes.write(json, 'utf8');
-    this.hash = hash('sha256', this.bytes, 'hex');
+    if (typeof json === 'string') {
+      this.#bytes = bytesOf(json);
+      this.hash = hash('sha256', this.#bytes, 'hex');
+      this.#hashedByBytes = true;
+    } else {
+      this.#hashedByBytes = false;
+      this.#json = json;
+      this.hash = hashOfParts as string;
+    }
+  }
+
+  get bytes(): Buffer {
+    if (this.#bytes === undefined) {
+      this.#bytes = bytesOf((this.#json as () => string)());
+      this.#json = undefined;
+    }
+    return this.#bytes;
+  }
+
+  /** True while a section hashed by parts has not written its bytes: for tests. */
+  get unwritten(): boolean {
+    return this.#bytes === undefined;
+  }
+
+  /** sha256 of the bytes, hex: `hash` itself, unless the section is hashed by its parts (old audit digests name it so). */
+  get bytesSha256(): string {
+    return this.#hashedByBytes ? this.hash : hash('sha256', this.bytes, 'hex');
   }
 
   /** The section's JSON text, decoded again: for tests and tools; the push path writes `bytes`. */
@@ -102,13 +130,26 @@ export class SharedSection<T> {
   }
 }
 
+// Off Node's Buffer pool: a section shorter than 4 KiB would otherwise be a slice of an 8 KiB pool slab, and a
+// section lives for as long as its snapshot is used, holding the whole slab (with 2,000 proxies connected, 575
+// slabs were held by sections).
+function bytesOf(json: string): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(json, 'utf8'));
+  bytes.write(json, 'utf8');
+  return bytes;
+}
+
 export function sharedSection<T>(value: T): SharedSection<T> {
   return new SharedSection(value, JSON.stringify(value));
 }
 
-/** A shared section whose JSON the caller wrote; it must be exactly `JSON.stringify(value)`. */
-export function sharedSectionOfJson<T>(value: T, json: string): SharedSection<T> {
-  return new SharedSection(value, json);
+/**
+ * A shared section identified by `hashOfParts`, which must bind its exact JSON as a hash of the JSON would (a hash
+ * over the hashes of the pieces the JSON is made of, each of fixed length, and the rest of the text). `json` writes
+ * the JSON (exactly `JSON.stringify(value)`) when a stream first needs the bytes.
+ */
+export function lazySharedSection<T>(value: T, hashOfParts: string, json: () => string): SharedSection<T> {
+  return new SharedSection(value, json, hashOfParts);
 }
 
 /** JSON text of compiled objects shared between sections, written once per object (they are never mutated). */
