@@ -1,10 +1,19 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { setImmediate as setImmediateP } from 'node:timers/promises';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import type { ProxyConfig } from '../../proxyconfig/types.js';
 import type { MeshSnapshot } from './snapshot.js';
 import { compileProxyConfig, compileProxyConfigParts } from './index.js';
 import { MESH, external, gatewayConfig, hosts, service, serviceEntry, sidecar, sidecarConfig, snapshot, workload } from './outbound.fixture.js';
+
+/** A full collection, as `--expose-gc` would give it, without starting the test runner with that flag. */
+function collectGarbage(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+}
 
 describe('service VIPs', () => {
   test('with a service range every service has one VIP in it, the same for every proxy', () => {
@@ -186,5 +195,21 @@ describe('sharing of the outbound section', () => {
     ];
     assert.equal(new Set([a.hash, ...changed.map((c) => c.hash)]).size, 4);
     for (const c of changed) assert.equal(c.json, JSON.stringify(c.value));
+  });
+
+  test('bytes no stream holds are given back, and written again when a stream needs them', async () => {
+    const section = compileProxyConfigParts(snapshot(many), { role: 'sidecar', namespace: 'shop', name: 'cart', serviceAccount: 'cart' }).sections.outbound;
+    let held: Buffer | undefined = section.bytes;
+    const text = held.toString('utf8');
+    // A WeakRef's target stays until the job that made it ends; a stream's hold (here `held`) keeps it past that.
+    await setImmediateP();
+    collectGarbage();
+    assert.equal(section.unwritten, false);
+    assert.equal(section.bytes, held);
+    held = undefined;
+    await setImmediateP();
+    collectGarbage();
+    assert.equal(section.unwritten, true);
+    assert.equal(section.json, text);
   });
 });

@@ -80,13 +80,17 @@ export function setEpoch(snap: MeshSnapshot, epoch: object): void {
  * stream writes: its text as a string beside them doubled what a thousand Sidecars' sections held (about 6 KB each).
  *
  * A section whose hash is made from its parts' hashes (outbound sections, from their services') writes its bytes
- * only when a stream first needs them whole: a change reaches connected proxies as deltas, which never read a new
- * section's bytes, so with a Sidecar per workload a change no longer joins, encodes and hashes a thousand sections.
+ * only when a stream needs them whole, and holds them weakly: a change reaches connected proxies as deltas, which
+ * never read a section's bytes, so with a Sidecar per workload a change no longer joins, encodes and hashes a
+ * thousand sections, and the bytes written to proxies as they connected do not stay beside every connection for
+ * good. A stream writing them holds them until written; the next one to need them may write them again.
  */
 export class SharedSection<T> {
-  #bytes: Buffer | undefined;
-  #json: (() => string) | undefined;
-  readonly #hashedByBytes: boolean;
+  /** Sections hashed by their bytes: kept for as long as the section. */
+  readonly #bytes: Buffer | undefined;
+  /** Sections hashed by parts: the bytes last written, while some stream still holds them. */
+  #written: WeakRef<Buffer> | undefined;
+  readonly #json: (() => string) | undefined;
   /** sha256 of the bytes, hex; or, for a section made with `lazySharedSection`, of its parts (see there). */
   readonly hash: string;
 
@@ -98,30 +102,30 @@ export class SharedSection<T> {
     if (typeof json === 'string') {
       this.#bytes = bytesOf(json);
       this.hash = hash('sha256', this.#bytes, 'hex');
-      this.#hashedByBytes = true;
     } else {
-      this.#hashedByBytes = false;
       this.#json = json;
       this.hash = hashOfParts as string;
     }
   }
 
   get bytes(): Buffer {
-    if (this.#bytes === undefined) {
-      this.#bytes = bytesOf((this.#json as () => string)());
-      this.#json = undefined;
+    if (this.#bytes !== undefined) return this.#bytes;
+    let bytes = this.#written?.deref();
+    if (bytes === undefined) {
+      bytes = bytesOf((this.#json as () => string)());
+      this.#written = new WeakRef(bytes);
     }
-    return this.#bytes;
+    return bytes;
   }
 
-  /** True while a section hashed by parts has not written its bytes: for tests. */
+  /** True while a section hashed by parts holds no bytes (none written yet, or collected since): for tests. */
   get unwritten(): boolean {
-    return this.#bytes === undefined;
+    return this.#bytes === undefined && this.#written?.deref() === undefined;
   }
 
   /** sha256 of the bytes, hex: `hash` itself, unless the section is hashed by its parts (old audit digests name it so). */
   get bytesSha256(): string {
-    return this.#hashedByBytes ? this.hash : hash('sha256', this.bytes, 'hex');
+    return this.#bytes !== undefined ? this.hash : hash('sha256', this.bytes, 'hex');
   }
 
   /** The section's JSON text, decoded again: for tests and tools; the push path writes `bytes`. */
