@@ -11,8 +11,36 @@ import { canonicalJson } from './resource-content.js';
 
 /** The members sealing adds; content never has them (a content member of that name would be replaced). */
 const PLACE_MEMBERS: ReadonlySet<string> = new Set(['seq', 'time', 'prev', 'hash']);
+/** The members sealing puts among the content's in the canonical text, in key order. */
+const PLACE_ORDER = ['prev', 'seq', 'time'] as const;
 /** Integer-like keys come first in a JS object whatever order they were written in: left to canonicalJson. */
 const INTEGER_KEY = /^(0|[1-9]\d*)$/;
+
+/**
+ * An object's own keys in canonical (sorted) order, undefined when one is integer-like. A few keys are sorted in
+ * place: Array.prototype.sort allocates work arrays of its own, which with 4,000 records a change (each config sent,
+ * each ACK) was a fifth of what recording them allocated.
+ */
+function sortedKeys(value: object): string[] | undefined {
+  const keys = Object.keys(value);
+  let sorted = true;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    const c = k.charCodeAt(0);
+    if (c >= 48 && c <= 57 && INTEGER_KEY.test(k)) return undefined;
+    if (i > 0 && (keys[i - 1] as string) > k) sorted = false;
+  }
+  if (sorted) return keys;
+  if (keys.length > 32) return keys.sort();
+  // In place, allocating nothing; `<` orders strings by UTF-16 code units, as sort() does.
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] as string;
+    let j = i - 1;
+    for (; j >= 0 && (keys[j] as string) > k; j--) keys[j + 1] = keys[j] as string;
+    keys[j + 1] = k;
+  }
+  return keys;
+}
 
 /**
  * Canonical JSON of objects met more than once while preparing one batch (null: met once so far). The batch is
@@ -26,31 +54,36 @@ export type CanonicalCache = Map<object, string | null>;
 
 /** resource-content.ts `canonicalJson`, with each plain object's text taken from `cache`, and left there from its second meeting. */
 function canonicalCached(value: unknown, cache: CanonicalCache): string | undefined {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return JSON.stringify(value);
   if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     return canonicalJson(value) as string | undefined;
   }
   const known = cache.get(value);
   if (typeof known === 'string') return known;
-  const keys = Object.keys(value);
+  const keys = sortedKeys(value);
   let json: string;
-  if (keys.some((k) => INTEGER_KEY.test(k))) json = canonicalJson(value);
+  if (keys === undefined) json = canonicalJson(value);
   else {
-    const members: string[] = [];
-    for (const k of keys.sort()) {
+    json = '{';
+    for (const k of keys) {
       const v = (value as Record<string, unknown>)[k];
       if (v === undefined) continue;
       const text = canonicalCached(v, cache);
-      if (text !== undefined) members.push(`${JSON.stringify(k)}:${text}`);
+      if (text !== undefined) json += `${json.length > 1 ? ',' : ''}${JSON.stringify(k)}:${text}`;
     }
-    json = `{${members.join(',')}}`;
+    json += '}';
   }
   cache.set(value, known === undefined ? null : json);
   return json;
 }
 
 export class PreparedContent {
-  /** Canonical JSON of each member, in canonical key order; undefined where the canonical form cannot be split. */
-  readonly #members: [string, string][] | undefined;
+  /**
+   * The canonical text of the content's members around where sealing puts prev, seq and time: the members sorting
+   * before `prev`, between `prev` and `seq`, between `seq` and `time` (each followed by a comma), and after `time`
+   * (each led by one). Undefined where the canonical form cannot be split.
+   */
+  readonly #segments: [string, string, string, string] | undefined;
   /** Whether the stored form can be written from `JSON.stringify(content)` (no member sealing replaces). */
   readonly #storedFromContent: boolean = false;
   /** `JSON.stringify(content)` without its closing brace, made at the first `sealStored` (SQLite never asks). */
@@ -60,20 +93,24 @@ export class PreparedContent {
     readonly content: AuditContent,
     cache: CanonicalCache = new Map(),
   ) {
-    const all = Object.keys(content);
-    const keys = all.filter((k) => !PLACE_MEMBERS.has(k));
-    if (keys.some((k) => INTEGER_KEY.test(k))) return;
-    // Sealing appends seq, time, prev and hash after the content's own members (sealEntry's spread does the same
-    // only when the content has none of them).
-    this.#storedFromContent = keys.length === all.length && keys.length > 0;
-    const members: [string, string][] = [];
-    for (const k of keys.sort()) {
+    const keys = sortedKeys(content);
+    if (keys === undefined) return;
+    // Sealing appends seq, time and prev after the content's own members (sealEntry's spread does the same only when
+    // the content has none of them).
+    this.#storedFromContent = keys.length > 0 && !keys.some((k) => PLACE_MEMBERS.has(k));
+    const segments: [string, string, string, string] = ['', '', '', ''];
+    let slot = 0;
+    for (const k of keys) {
+      if (PLACE_MEMBERS.has(k)) continue;
+      while (slot < PLACE_ORDER.length && (PLACE_ORDER[slot] as string) < k) slot++;
       const v = (content as unknown as Record<string, unknown>)[k];
       if (v === undefined) continue;
       const json = canonicalCached(v, cache);
-      if (json !== undefined) members.push([k, `${JSON.stringify(k)}:${json}`]);
+      if (json === undefined) continue;
+      const member = `${JSON.stringify(k)}:${json}`;
+      segments[slot] += slot === PLACE_ORDER.length ? `,${member}` : `${member},`;
     }
-    this.#members = members;
+    this.#segments = segments;
   }
 
   /** The entry sealed at `seq` after `prev`, and its stored form (exactly `JSON.stringify(entry)`). */
@@ -93,25 +130,13 @@ export class PreparedContent {
 
   /** The entry sealed at `seq` after `prev`, and the canonical text its hash is over (what SQLite stores). */
   sealCanonical(seq: number, time: string, prev: string): { entry: AuditEntry; canonical: string } {
-    if (this.#members === undefined) {
+    const s = this.#segments;
+    if (s === undefined) {
       const unsealed = { ...this.content, seq, time, prev };
       const canonical = canonicalJson(unsealed);
       return { entry: { ...unsealed, hash: hash('sha256', canonical, 'hex') } as AuditEntry, canonical };
     }
-    // seq, time and prev among the members, in the canonical (sorted) key order.
-    const place: [string, string][] = [
-      ['prev', `"prev":${JSON.stringify(prev)}`],
-      ['seq', `"seq":${JSON.stringify(seq)}`],
-      ['time', `"time":${JSON.stringify(time)}`],
-    ];
-    const parts: string[] = [];
-    let i = 0;
-    for (const [k, text] of this.#members) {
-      while (i < place.length && (place[i] as [string, string])[0] < k) parts.push((place[i++] as [string, string])[1]);
-      parts.push(text);
-    }
-    while (i < place.length) parts.push((place[i++] as [string, string])[1]);
-    const canonical = `{${parts.join(',')}}`;
+    const canonical = `{${s[0]}"prev":${JSON.stringify(prev)},${s[1]}"seq":${JSON.stringify(seq)},${s[2]}"time":${JSON.stringify(time)}${s[3]}}`;
     return { entry: { ...this.content, seq, time, prev, hash: hash('sha256', canonical, 'hex') } as AuditEntry, canonical };
   }
 }

@@ -30,6 +30,7 @@ const CASES: { name: string; content: AuditContent }[] = [
     content: { type: 'change', actor: { name: 'admin' }, verb: 'update', key: { kind: 'Service', namespace: 'x', name: 'y' }, revision: 3, oldSha256: null, newSha256: 'a'.repeat(64), diff: [{ op: 'add', path: '', value: { spec: { ports: [1, undefined, { z: 1, a: 2 }] } } }] },
   },
   { name: 'content naming a member sealing sets', content: { type: 'push', proxy: 'p', outcome: 'ack', configVersion: 'v', configSha256: null, seq: 99, hash: 'x' } as unknown as AuditContent },
+  { name: 'content with no member sorting after time', content: { actor: { name: 'a' }, proxy: 'p', reason: 'r', status: 1 } as unknown as AuditContent },
   { name: 'a signed head', content: { type: 'head', signed: { seq: 9, hash: 'b'.repeat(64), signedAt: '2026-01-01T00:00:00.000Z', keyId: '0123456789abcdef', signature: 'sig' } } },
 ];
 

@@ -30,15 +30,27 @@ export class SqliteAuditChain {
 
   /** Must run inside the caller's transaction. */
   append(content: AuditContent | PreparedContent, time: string): AuditEntry {
+    return this.appendAll([content instanceof PreparedContent ? content : new PreparedContent(content)], time)[0] as AuditEntry;
+  }
+
+  /**
+   * Consecutive entries, each after the one before: the chain's last entry is read once, not once an entry (a
+   * query and its row for each of a push's thousands of records). Must run inside the caller's transaction.
+   */
+  appendAll(contents: readonly PreparedContent[], time: string): AuditEntry[] {
     // Prepared once: preparing them again on every append was most of its cost with thousands of proxies' ACKs.
     this.#lastStmt ??= this.#db.prepare('SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1');
-    this.#insertStmt ??= this.#db.prepare('INSERT INTO audit_chain (seq, time, type, revision, kind, entry, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const insert = (this.#insertStmt ??= this.#db.prepare('INSERT INTO audit_chain (seq, time, type, revision, kind, entry, hash) VALUES (?, ?, ?, ?, ?, ?, ?)'));
     const last = this.#lastStmt.get() as { seq: number; hash: string } | undefined;
-    const prepared = content instanceof PreparedContent ? content : new PreparedContent(content);
-    // The stored text is the one the hash is over: made once, not once to hash and again to store.
-    const { entry: sealed, canonical } = prepared.sealCanonical((last?.seq ?? 0) + 1, time, last?.hash ?? GENESIS_HASH);
-    this.#insertStmt.run(sealed.seq, time, sealed.type, sealed.type === 'change' ? sealed.revision : null, sealed.type === 'change' ? sealed.key.kind : null, canonical, sealed.hash);
-    return sealed;
+    let seq = last?.seq ?? 0;
+    let prev = last?.hash ?? GENESIS_HASH;
+    return contents.map((prepared) => {
+      // The stored text is the one the hash is over: made once, not once to hash and again to store.
+      const { entry: sealed, canonical } = prepared.sealCanonical(++seq, time, prev);
+      insert.run(sealed.seq, time, sealed.type, sealed.type === 'change' ? sealed.revision : null, sealed.type === 'change' ? sealed.key.kind : null, canonical, sealed.hash);
+      prev = sealed.hash;
+      return sealed;
+    });
   }
 
   tail(): AuditEntry | undefined {

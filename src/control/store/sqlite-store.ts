@@ -167,7 +167,7 @@ class SqliteResourceStore implements SqliteStore {
       const time = new Date(this.#clock()).toISOString();
       // One canonical text per object the batch's events share (a push's mesh settings are in every record of it).
       const cache: CanonicalCache = new Map();
-      const entries = this.#run(() => this.#db.transaction(() => batch.map((b) => this.#chain.append(new PreparedContent(b.event, cache), time))).immediate());
+      const entries = this.#run(() => this.#db.transaction(() => this.#chain.appendAll(batch.map((b) => new PreparedContent(b.event, cache)), time)).immediate());
       batch.forEach((b, i) => b.resolve(entries[i] as AuditEntry));
     } catch (err) {
       for (const b of batch) b.reject(err);
