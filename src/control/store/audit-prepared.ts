@@ -137,6 +137,8 @@ export class PreparedContent {
       return { entry: { ...unsealed, hash: hash('sha256', canonical, 'hex') } as AuditEntry, canonical };
     }
     const canonical = `{${s[0]}"prev":${JSON.stringify(prev)},${s[1]}"seq":${JSON.stringify(seq)},${s[2]}"time":${JSON.stringify(time)}${s[3]}}`;
-    return { entry: { ...this.content, seq, time, prev, hash: hash('sha256', canonical, 'hex') } as AuditEntry, canonical };
+    // Object.assign, not a spread with the four members after it: V8 gives that spread's result a dictionary of its
+    // own, 1.6 KB an entry against 0.2 (the same members, in the same order).
+    return { entry: Object.assign({}, this.content, { seq, time, prev, hash: hash('sha256', canonical, 'hex') }) as AuditEntry, canonical };
   }
 }
