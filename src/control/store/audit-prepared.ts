@@ -23,16 +23,13 @@ const INTEGER_KEY = /^(0|[1-9]\d*)$/;
  */
 function sortedKeys(value: object): string[] | undefined {
   const keys = Object.keys(value);
-  let sorted = true;
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i] as string;
+  for (const k of keys) {
     const c = k.charCodeAt(0);
     if (c >= 48 && c <= 57 && INTEGER_KEY.test(k)) return undefined;
-    if (i > 0 && (keys[i - 1] as string) > k) sorted = false;
   }
-  if (sorted) return keys;
   if (keys.length > 32) return keys.sort();
-  // In place, allocating nothing; `<` orders strings by UTF-16 code units, as sort() does.
+  // In place, allocating nothing (keys already in order move none); `<` orders strings by UTF-16 code units, as
+  // sort() does.
   for (let i = 1; i < keys.length; i++) {
     const k = keys[i] as string;
     let j = i - 1;
