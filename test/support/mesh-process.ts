@@ -73,6 +73,11 @@ export function pidsOf(m: MeshFile): number[] {
   return pids.filter((p): p is number => typeof p === 'number');
 }
 
+/** Every process a mesh file names: pidsOf's, and the control plane's replicas and etcd members when it has them. */
+export function everyPidOf(m: MeshFile): number[] {
+  return [...pidsOf(m), ...(m.replicas ?? []).map((r) => r.pid), ...(m.etcd ?? []).map((e) => e.pid)].filter((p): p is number => typeof p === 'number');
+}
+
 export async function eventually<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
