@@ -174,3 +174,53 @@ test("tcpKeepalive: SO_KEEPALIVE with the rule's time before the first probe", a
   assert.ok(Number(m[1]) / (m[2] === 'ms' ? 1000 : 1) <= 7);
   s.session!.close();
 });
+
+test("before the peer's SETTINGS a new session carries one stream; the rest wait for its limit or go to another session", async () => {
+  // A peer that reads the client's frames and sends its SETTINGS (at most 2 streams) only when told.
+  const headersSeen: number[] = [];
+  const peers: net.Socket[] = [];
+  const slow = net.createServer((socket) => {
+    const at = headersSeen.push(0) - 1;
+    peers.push(socket);
+    let buf = Buffer.alloc(0);
+    let prefaceRead = false;
+    socket.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (!prefaceRead && buf.length >= 24) {
+        buf = buf.subarray(24);
+        prefaceRead = true;
+      }
+      while (prefaceRead && buf.length >= 9) {
+        const length = buf.readUIntBE(0, 3);
+        if (buf.length < 9 + length) break;
+        if (buf[3] === 1) headersSeen[at] = (headersSeen[at] ?? 0) + 1;
+        buf = buf.subarray(9 + length);
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+  const pools = new H2SessionPools(undefined);
+  const pool = pools.get({ address: '127.0.0.1', port: (slow.address() as AddressInfo).port }, httpPoolSettings(policy));
+  try {
+    const granted: PooledSession[] = [];
+    for (let i = 0; i < 3; i++) {
+      pool.acquire({
+        cancelled: false,
+        failed: () => undefined,
+        granted(s) {
+          granted.push(s);
+          s.session!.request({ ':path': '/', ':method': 'POST' }).on('error', () => undefined);
+        },
+      });
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(headersSeen.length > 0 && headersSeen.every((n) => n <= 1), `streams per connection before SETTINGS: ${JSON.stringify(headersSeen)}`);
+    assert.equal(granted.length, headersSeen.length, 'one stream granted on each session so far');
+  } finally {
+    pool.close();
+    for (const s of peers) s.destroy();
+    await new Promise((r) => slow.close(r));
+  }
+});
+

@@ -36,7 +36,12 @@ export interface H2Origination {
 }
 
 export const SESSIONS_PER_ENDPOINT = 4;
-const STREAMS_BEFORE_SETTINGS = 100;
+/**
+ * Streams a new session carries before the peer's SETTINGS arrive. HTTP/2 leaves the peer's limit unbounded until
+ * then, but a peer that allows fewer refuses what was sent past it (REFUSED_STREAM): one stream goes at once, and the
+ * rest wait the round trip for the peer's limit or go to another session.
+ */
+const STREAMS_BEFORE_SETTINGS = 1;
 /** A peer advertising more is still not sent more than this on one session. */
 const MAX_STREAMS_PER_SESSION = 1000;
 /** What this proxy accepts from an upstream peer (responses, server pushes refused). */
