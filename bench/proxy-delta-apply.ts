@@ -23,6 +23,7 @@ import { ConfigReceiver } from '../src/proxy/control/config-receiver.js';
 import { acceptProxyConfig } from '../src/proxy/config/compiled-config.js';
 import { EndpointRegistry } from '../src/proxy/balance/endpoint-registry.js';
 import { EndpointPools } from '../src/proxy/upstream/endpoint-pools.js';
+import { H2SessionPools } from '../src/proxy/http2/h2-session-pool.js';
 import type { ProxyRuntime } from '../src/proxy/proxy-runtime.js';
 import { swapConfig } from '../src/proxy/swap-config.js';
 import type { ServedNames } from '../src/proxy/swap-config.js';
@@ -65,7 +66,7 @@ function lineOf(parts: ReturnType<typeof configDeltaParts>): string {
 
 /** A receiver wired to what `weft proxy` does with a config, resolving each ACK or NACK as it is sent. */
 function proxyUnderTest(): { receiver: ConfigReceiver; answered: () => Promise<ProxyMessage> } {
-  const rt: Pick<ProxyRuntime, 'config' | 'endpoints' | 'pools'> = { config: undefined, endpoints: new EndpointRegistry(systemClock), pools: new EndpointPools(undefined) };
+  const rt: Pick<ProxyRuntime, 'config' | 'endpoints' | 'pools' | 'h2Pools'> = { config: undefined, endpoints: new EndpointRegistry(systemClock), pools: new EndpointPools(undefined), h2Pools: new H2SessionPools(undefined) };
   const names: ServedNames = { table: undefined };
   let waiter: ((m: ProxyMessage) => void) | undefined;
   const receiver = new ConfigReceiver({

@@ -11,6 +11,7 @@ import { systemClock } from '../clock.js';
 import type { ProxySettings } from './settings.js';
 import { WorkloadCertificate } from './tls/workload-certificate.js';
 import { EndpointPools } from './upstream/endpoint-pools.js';
+import { H2SessionPools } from './http2/h2-session-pool.js';
 import { ControlConnection } from './control/control-connection.js';
 import { replicaKey, replicaOrder } from './control/replica-order.js';
 import { acceptProxyConfig } from './config/compiled-config.js';
@@ -59,6 +60,7 @@ export async function runProxy(s: ProxySettings, onFatal: (reason: string) => vo
     config: undefined,
     cert,
     pools: new EndpointPools(cert),
+    h2Pools: new H2SessionPools(cert, systemClock),
     endpoints: new EndpointRegistry(systemClock),
     random: Math.random,
     clock: systemClock,

@@ -7,12 +7,13 @@ import { EndpointRegistry } from './balance/endpoint-registry.js';
 import type { ProxyRuntime } from './proxy-runtime.js';
 import type { WorkloadCertificate } from './tls/workload-certificate.js';
 import { EndpointPools } from './upstream/endpoint-pools.js';
+import { H2SessionPools } from './http2/h2-session-pool.js';
 
 /** No key and no chain: for tests whose every hop is plaintext. */
 export const NO_CERTIFICATE = { current: { keyPem: undefined, certChainPem: [], trustBundlePem: [] } } as unknown as WorkloadCertificate;
 
 export function testRuntime(handles: Partial<ProxyRuntime> = {}): ProxyRuntime {
-  return {
+  const rt: Omit<ProxyRuntime, 'h2Pools'> & Partial<Pick<ProxyRuntime, 'h2Pools'>> = {
     config: undefined,
     cert: NO_CERTIFICATE,
     pools: new EndpointPools(undefined),
@@ -26,4 +27,6 @@ export function testRuntime(handles: Partial<ProxyRuntime> = {}): ProxyRuntime {
     requestJwksRefresh: () => undefined,
     ...handles,
   };
+  // Sessions with the certificate the test gave, as the proxy's own are made with its own.
+  return { ...rt, h2Pools: rt.h2Pools ?? new H2SessionPools(rt.cert, rt.clock) };
 }

@@ -6,6 +6,7 @@ import type { CompiledProxyConfig } from './config/compiled-config.js';
 import { clusterChanges } from './config/cluster-changes.js';
 import type { ClusterChanges } from './config/cluster-changes.js';
 import type { EndpointPools } from './upstream/endpoint-pools.js';
+import type { H2SessionPools } from './http2/h2-session-pool.js';
 import type { WorkloadCertificate } from './tls/workload-certificate.js';
 import type { Telemetry } from './telemetry/access-log.js';
 import type { HostResolver } from './upstream/external-resolver.js';
@@ -21,6 +22,8 @@ export interface ProxyRuntime {
   config: CompiledProxyConfig | undefined;
   readonly cert: WorkloadCertificate;
   readonly pools: EndpointPools;
+  /** HTTP/2 sessions upstream, to mesh endpoints and to hosts outside the mesh alike. */
+  readonly h2Pools: H2SessionPools;
   /** Balancer, breaker and outlier state per (cluster, endpoint), kept across config pushes. */
   readonly endpoints: EndpointRegistry;
   /** Uniform in [0, 1): weighted splits, fault and mirror percentages, balancing, retry jitter. */

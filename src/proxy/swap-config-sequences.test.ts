@@ -26,6 +26,7 @@ import type { ProxyRuntime } from './proxy-runtime.js';
 import { swapConfig } from './swap-config.js';
 import type { ServedNames } from './swap-config.js';
 import { EndpointPools } from './upstream/endpoint-pools.js';
+import { H2SessionPools } from './http2/h2-session-pool.js';
 import { clusterTargets, targetKey } from './upstream/upstream-target.js';
 import type { UpstreamTarget } from './upstream/upstream-target.js';
 import { fuzzRuns } from '../../test/support/fuzz.js';
@@ -172,7 +173,7 @@ describe('swapConfig over sequences of pushes', () => {
       fc.asyncProperty(fc.array(push, { minLength: 2, maxLength: 6 }), async (pushes) => {
         const clock = new FakeClock();
         const registry = new RecordingRegistry(clock);
-        const rt: Pick<ProxyRuntime, 'config' | 'endpoints' | 'pools'> = { config: undefined, endpoints: registry, pools: new EndpointPools(undefined) };
+        const rt: Pick<ProxyRuntime, 'config' | 'endpoints' | 'pools' | 'h2Pools'> = { config: undefined, endpoints: registry, pools: new EndpointPools(undefined), h2Pools: new H2SessionPools(undefined) };
         const names: ServedNames = { table: undefined };
         const app: UpstreamTarget = { address: '127.0.0.1', port: 8080 };
         try {
@@ -191,8 +192,9 @@ describe('swapConfig over sequences of pushes', () => {
             untouched += same.length;
             if (same.length > 0 && previous?.raw.proxy.labels[REGION_LABEL] !== next.raw.proxy.labels[REGION_LABEL]) relabelled++;
             // Before the push: a pool for every listed endpoint and one for the app, and the state of every host.
-            const poolsBefore = [...(previous === undefined ? [] : targetsOf(previous))].map(([key, t]) => ({ key, t, pool: rt.pools.get(t) }));
+            const poolsBefore = [...(previous === undefined ? [] : targetsOf(previous))].map(([key, t]) => ({ key, t, pool: rt.pools.get(t), h2: rt.h2Pools.get(t) }));
             const appPool = rt.pools.get(app);
+            const appH2 = rt.h2Pools.get(app);
             const hostsBefore = new Map([...rt.endpoints.all()].flatMap((c) => c.hosts.map((h) => [`${c.name} ${h.address}`, h] as const)));
             const clustersBefore = new Map([...rt.endpoints.all()].map((c) => [c.name, c] as const));
             const tableBefore = names.table;
@@ -215,12 +217,14 @@ describe('swapConfig over sequences of pushes', () => {
               }
             }
             const live = targetsOf(next);
-            for (const { key, t, pool } of poolsBefore) {
+            for (const { key, t, pool, h2 } of poolsBefore) {
               assert.equal(rt.pools.get(t) === pool, live.has(key), `pool of ${key}`);
+              assert.equal(rt.h2Pools.get(t) === h2, live.has(key), `HTTP/2 sessions of ${key}`);
               if (live.has(key)) kept++;
             }
             // Not listed by any cluster: closed at the push, as before.
             assert.notEqual(rt.pools.get(app), appPool);
+            assert.notEqual(rt.h2Pools.get(app), appH2);
             const table = new DnsTable(next.raw.outbound);
             assert.deepEqual(DNS_NAMES.map((n) => names.table?.address(n)), DNS_NAMES.map((n) => table.address(n)));
             if (previous !== undefined && namesOf(previous.raw) === namesOf(next.raw)) assert.equal(names.table, tableBefore, 'no name changed: the same table');

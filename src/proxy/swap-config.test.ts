@@ -24,6 +24,7 @@ import type { ProxyRuntime } from './proxy-runtime.js';
 import { swapConfig } from './swap-config.js';
 import type { ServedNames } from './swap-config.js';
 import { EndpointPools } from './upstream/endpoint-pools.js';
+import { H2SessionPools } from './http2/h2-session-pool.js';
 import type { UpstreamTarget } from './upstream/upstream-target.js';
 
 const hostOf = (name: string): string => `${name}.shop.svc.cluster.local`;
@@ -66,9 +67,9 @@ async function upstream(t: TestContext, address: string): Promise<{ target: Upst
   return { target: { address, port: (server.address() as AddressInfo).port }, sockets };
 }
 
-function runtime(t: TestContext): { rt: Pick<ProxyRuntime, 'config' | 'endpoints' | 'pools'>; clock: FakeClock; names: ServedNames } {
+function runtime(t: TestContext): { rt: Pick<ProxyRuntime, 'config' | 'endpoints' | 'pools' | 'h2Pools'>; clock: FakeClock; names: ServedNames } {
   const clock = new FakeClock();
-  const rt = { config: undefined as CompiledProxyConfig | undefined, endpoints: new EndpointRegistry(clock), pools: new EndpointPools(undefined) };
+  const rt = { config: undefined as CompiledProxyConfig | undefined, endpoints: new EndpointRegistry(clock), pools: new EndpointPools(undefined), h2Pools: new H2SessionPools(undefined) };
   t.after(async () => {
     rt.endpoints.close();
     await rt.pools.close();

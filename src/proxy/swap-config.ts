@@ -1,7 +1,7 @@
 /**
  * What `weft proxy` does with each config it accepts, every step at the cost of what the config changed against the
- * one in force: endpoint state for the clusters it added and removed (installConfig), the pools of endpoints no
- * cluster lists any more closed, and the DNS proxy's names made again only when the names or addresses changed.
+ * one in force: endpoint state for the clusters it added and removed (installConfig), the pools and HTTP/2 sessions
+ * of endpoints no cluster lists any more closed, and the DNS proxy's names made again only when the names or addresses changed.
  * One function, so that the benchmark of a pushed delta (bench/proxy-delta-apply.ts) measures what the proxy runs.
  */
 import type { CompiledProxyConfig } from './config/compiled-config.js';
@@ -15,11 +15,14 @@ export interface ServedNames {
   table: DnsTable | undefined;
 }
 
-export function swapConfig(rt: Pick<ProxyRuntime, 'config' | 'endpoints' | 'pools'>, next: CompiledProxyConfig, names?: ServedNames): void {
+export function swapConfig(rt: Pick<ProxyRuntime, 'config' | 'endpoints' | 'pools' | 'h2Pools'>, next: CompiledProxyConfig, names?: ServedNames): void {
   const previous = rt.config;
   const changes = installConfig(rt, next);
   if (names !== undefined && (names.table === undefined || previous === undefined || !servesSameNames(previous.raw.outbound, next.raw.outbound))) {
     names.table = new DnsTable(next.raw.outbound);
   }
-  rt.pools.retain(clusterTargets(changes.joined), clusterTargets(changes.left));
+  const joined = [...clusterTargets(changes.joined)];
+  const left = [...clusterTargets(changes.left)];
+  rt.pools.retain(joined, left);
+  rt.h2Pools.retain(joined, left);
 }

@@ -224,3 +224,31 @@ test("before the peer's SETTINGS a new session carries one stream; the rest wait
   }
 });
 
+
+test('a push closes the sessions of endpoints no cluster lists any more; an endpoint another cluster lists keeps its own', async () => {
+  const pools = new H2SessionPools(undefined);
+  const settings = httpPoolSettings(policy);
+  // Two clusters list the endpoint (a subset shares it); one is removed, then the other.
+  pools.retain([target, target], []);
+  const pool = pools.get(target, settings);
+  const start = sessions.length;
+  await call(pool);
+  const session = sessions[start]!;
+  pools.retain([], [target]);
+  assert.equal(pools.get(target, settings), pool, 'still listed by one cluster: the same sessions');
+  pools.retain([], [target]);
+  assert.equal(pools.endpointCount, 0, 'listed by none: the endpoint is gone from the pools');
+  await new Promise<void>((resolve) => (session.closed ? resolve() : session.once('close', () => resolve())));
+  assert.notEqual(pools.get(target, settings), pool, 'a request after it opens a new pool');
+});
+
+test('a push closes the sessions made since the last one for a target no cluster lists (a host outside the mesh)', async () => {
+  const pools = new H2SessionPools(undefined);
+  const pool = pools.external(target, undefined);
+  const start = sessions.length;
+  await call(pool);
+  pools.retain([], []);
+  assert.equal(pools.endpointCount, 0);
+  const session = sessions[start]!;
+  await new Promise<void>((resolve) => (session.closed ? resolve() : session.once('close', () => resolve())));
+});

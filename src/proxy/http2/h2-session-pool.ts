@@ -21,6 +21,8 @@ import { prefaceFor } from '../upstream/endpoint-pools.js';
 import type { Preface, ProxiedConnection } from '../upstream/proxy-protocol.js';
 import { FIXED_POOL_SETTINGS, policyKey } from '../upstream/pool-settings.js';
 import type { HttpPoolSettings } from '../upstream/pool-settings.js';
+import { ListedTargets } from '../upstream/listed-targets.js';
+import { targetKey } from '../upstream/upstream-target.js';
 import type { UpstreamTarget } from '../upstream/upstream-target.js';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
@@ -119,7 +121,7 @@ export class H2EndpointPool {
     private readonly preface?: Preface,
   ) {}
 
-  /** No new stream on any session; each closes once its streams end (the client connection they were for closed). */
+  /** No new stream on any session; each closes once its streams end (the endpoint left, or its client connection closed). */
   close(): void {
     for (const s of [...this.sessions]) s.drain();
   }
@@ -259,11 +261,16 @@ export class H2EndpointPool {
   }
 }
 
-/** The pools of one proxy, by endpoint and identity. */
+/**
+ * The pools of one proxy, by endpoint and identity, then by cluster settings. A push closes the pools of endpoints no
+ * cluster lists any more, as the HTTP/1.1 pools do (endpoint-pools.ts): their sessions drain and close, and the
+ * streams on them finish first.
+ */
 export class H2SessionPools {
-  private readonly pools = new Map<string, H2EndpointPool>();
+  private readonly pools = new Map<string, Map<string, H2EndpointPool>>();
   /** The same, per client connection, for clusters whose connections carry a PROXY header naming it. */
-  private readonly byClient = new Map<EventEmitter, Map<string, H2EndpointPool>>();
+  private readonly byClient = new Map<EventEmitter, Map<string, Map<string, H2EndpointPool>>>();
+  private readonly listed = new ListedTargets();
 
   constructor(
     private readonly cert: WorkloadCertificate | undefined,
@@ -275,8 +282,7 @@ export class H2SessionPools {
    * only when the settings say `proxyProtocol` (endpoint-pools.ts: the sessions are the client connection's own).
    */
   get(target: UpstreamTarget, settings: HttpPoolSettings = FIXED_POOL_SETTINGS, client?: ProxiedConnection): H2EndpointPool {
-    const endpoint = target.tls ? `${target.address}:${target.port}|${target.tls.sni}|${target.tls.spiffeId}` : `${target.address}:${target.port}`;
-    return this.pool(`${endpoint}|${settings.key}`, settings, client, (preface) => new H2EndpointPool(target, this.cert, settings, this.clock, undefined, preface));
+    return this.pool(targetKey(target), settings, client, (preface) => new H2EndpointPool(target, this.cert, settings, this.clock, undefined, preface));
   }
 
   /**
@@ -286,29 +292,50 @@ export class H2SessionPools {
    */
   external(to: { address: string; port: number }, origination: H2Origination | undefined, settings: HttpPoolSettings = FIXED_POOL_SETTINGS, client?: ProxiedConnection): H2EndpointPool {
     const endpoint = origination === undefined ? `${to.address}:${to.port}|external` : `${to.address}:${to.port}|external|${origination.host}|${policyKey(origination.policy)}`;
-    return this.pool(`${endpoint}|${settings.key}`, settings, client, (preface) => new H2EndpointPool({ address: to.address, port: to.port }, undefined, settings, this.clock, origination, preface));
+    return this.pool(endpoint, settings, client, (preface) => new H2EndpointPool({ address: to.address, port: to.port }, undefined, settings, this.clock, origination, preface));
+  }
+
+  /** A push: `joined` and `left` are the endpoints of the clusters it added and removed (listed-targets.ts). */
+  retain(joined: Iterable<UpstreamTarget>, left: Iterable<UpstreamTarget>): void {
+    for (const key of this.listed.retain(joined, left)) {
+      const byTarget = this.pools.get(key);
+      if (byTarget === undefined) continue;
+      this.pools.delete(key);
+      for (const pool of byTarget.values()) pool.close();
+    }
+  }
+
+  /** Endpoints with sessions (open or opening), for tests. */
+  get endpointCount(): number {
+    return this.pools.size;
   }
 
   private pool(key: string, settings: HttpPoolSettings, client: ProxiedConnection | undefined, create: (preface: Preface | undefined) => H2EndpointPool): H2EndpointPool {
     const pools = settings.proxyProtocol !== null && client !== undefined ? this.clientPools(client) : this.pools;
-    let pool = pools.get(key);
+    let byTarget = pools.get(key);
+    if (byTarget === undefined) {
+      byTarget = new Map();
+      pools.set(key, byTarget);
+      if (pools === this.pools) this.listed.made(key);
+    }
+    let pool = byTarget.get(settings.key);
     if (pool === undefined) {
       pool = create(prefaceFor(settings, client));
-      pools.set(key, pool);
+      byTarget.set(settings.key, pool);
     }
     return pool;
   }
 
-  private clientPools(client: ProxiedConnection): Map<string, H2EndpointPool> {
+  private clientPools(client: ProxiedConnection): Map<string, Map<string, H2EndpointPool>> {
     let pools = this.byClient.get(client.connection);
     if (pools === undefined) {
-      const created = new Map<string, H2EndpointPool>();
+      const created = new Map<string, Map<string, H2EndpointPool>>();
       // A stream sent after its client left (a retry): its pool is kept nowhere and its session closes when idle.
       if (client.closed()) return created;
       this.byClient.set(client.connection, created);
       client.connection.once('close', () => {
         this.byClient.delete(client.connection);
-        for (const pool of created.values()) pool.close();
+        for (const byTarget of created.values()) for (const pool of byTarget.values()) pool.close();
       });
       pools = created;
     }

@@ -37,7 +37,6 @@ import { handleEgress } from './egress.js';
 import { createOutboundH2 } from './outbound-h2.js';
 import type { OutboundH2 } from './outbound-h2.js';
 import { checkConnectionsUnbound, dispatchByPreface, drainOnClose } from './h2c-preface.js';
-import { H2SessionPools } from '../http2/h2-session-pool.js';
 import { connectUpstreamH2 } from '../http2/h2-upstream.js';
 import { PEER_WORKLOAD_HEADER, peerTableOf } from '../telemetry/peer-table.js';
 import { withoutPeerWorkload } from '../telemetry/peer-header.js';
@@ -53,20 +52,18 @@ import { externalDestinations } from '../request/external-layer.js';
  * The innermost step: an HTTP/1.1 keep-alive pool (undici), or a stream on a pooled HTTP/2 session when the
  * destination port speaks HTTP/2 (Istio's http2 and grpc protocols; the endpoint layer says which).
  */
-export function connectByProtocol(rt: ProxyRuntime, h2Pools: H2SessionPools): Dispatch {
+export function connectByProtocol(rt: Pick<ProxyRuntime, 'pools' | 'h2Pools'>): Dispatch {
   const h1 = connectUpstream(rt.pools);
-  const h2 = connectUpstreamH2(h2Pools);
+  const h2 = connectUpstreamH2(rt.h2Pools);
   return (ex, handler) => (ex.upstreamH2 ? h2 : h1)(ex, handler);
 }
 
 export function requestPath(rt: ProxyRuntime): Dispatch {
   // One timer queue on the runtime's clock for every timeout, backoff and delay of this path.
   const timers = new RequestTimers(rt.clock);
-  // HTTP/2 sessions upstream, to mesh endpoints and to hosts outside the mesh alike.
-  const h2Pools = new H2SessionPools(rt.cert, rt.clock);
   // Endpoint choice and connect, shared by requests and their mirrored copies.
   // A ServiceEntry host as a route's destination leaves by the entry's own rules (HTTP/2 for its http2/grpc ports).
-  const toEndpoint = externalDestinations(rt.pools, rt.resolver, h2Pools)(chooseEndpoint(rt.endpoints, rt.random)(connectByProtocol(rt, h2Pools)));
+  const toEndpoint = externalDestinations(rt.pools, rt.resolver, rt.h2Pools)(chooseEndpoint(rt.endpoints, rt.random)(connectByProtocol(rt)));
   return stack(
     [
       // VirtualService rules: first match wins; 404, redirects, direct responses and CORS preflights answered here.

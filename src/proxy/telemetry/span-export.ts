@@ -29,8 +29,10 @@ export class SpanExportQueue {
   #queue: PendingSpan[] = [];
   #exporter: OTLPTraceExporter | undefined;
   #url = '';
-  #exporting = false;
+  /** The export in flight, settled with whether it succeeded. */
+  #exporting: Promise<boolean> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #closing = false;
 
   constructor(private readonly counts: SpanExportCounts) {}
 
@@ -43,6 +45,7 @@ export class SpanExportQueue {
       return;
     }
     this.#queue.push(span);
+    if (this.#closing) return;
     if (this.#queue.length >= MAX_BATCH) this.#flush();
     else this.#timer ??= setTimeout(() => this.#flush(), FLUSH_MS).unref();
   }
@@ -56,20 +59,38 @@ export class SpanExportQueue {
   #flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#exporting || this.#queue.length === 0 || !this.#exporter) return;
+    if (this.#exporting !== undefined || this.#queue.length === 0 || !this.#exporter) return;
     const batch = this.#queue.splice(0, MAX_BATCH).map((build) => build());
-    this.#exporting = true;
-    this.#exporter.export(batch, (result) => {
-      this.#exporting = false;
-      if (result.code === ExportResultCode.SUCCESS) this.counts.exported(batch.length);
-      else this.counts.dropped(batch.length, 'export_failed');
-      if (this.#queue.length > 0) this.#timer ??= setTimeout(() => this.#flush(), this.#queue.length >= MAX_BATCH ? 0 : FLUSH_MS).unref();
-    });
+    this.#exporting = new Promise<boolean>((resolve) =>
+      this.#exporter!.export(batch, (result) => {
+        this.#exporting = undefined;
+        const ok = result.code === ExportResultCode.SUCCESS;
+        if (ok) this.counts.exported(batch.length);
+        else this.counts.dropped(batch.length, 'export_failed');
+        if (this.#queue.length > 0 && !this.#closing) this.#timer ??= setTimeout(() => this.#flush(), this.#queue.length >= MAX_BATCH ? 0 : FLUSH_MS).unref();
+        resolve(ok);
+      }),
+    );
   }
 
-  /** Export what is queued and stop (a proxy shutting down). */
+  /**
+   * A proxy shutting down: the export in flight finishes, then what is queued goes, a batch at a time. Once a batch
+   * fails (the collector is gone) the rest is dropped and counted, so a shutdown waits one export timeout at most
+   * past the one in flight, not one per batch.
+   */
   async close(): Promise<void> {
-    this.#flush();
+    this.#closing = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    let ok = (await this.#exporting) ?? true;
+    while (ok && this.#queue.length > 0 && this.#exporter) {
+      this.#flush();
+      ok = (await this.#exporting) ?? true;
+    }
+    if (this.#queue.length > 0) {
+      this.counts.dropped(this.#queue.length, 'export_failed');
+      this.#queue = [];
+    }
     await this.#exporter?.shutdown();
   }
 }

@@ -16,6 +16,7 @@ import { connectMtls } from './mtls-connect.js';
 import { connectOriginating } from './tls-origination.js';
 import type { OriginationTarget } from './tls-origination.js';
 import { ExternalBreakers } from './external-breakers.js';
+import { ListedTargets } from './listed-targets.js';
 import { connectPlain } from './plain-connect.js';
 import { ownAddressesHeader } from './proxy-protocol.js';
 import type { Preface, ProxiedConnection } from './proxy-protocol.js';
@@ -31,10 +32,7 @@ export class EndpointPools {
   #byClient = new Map<EventEmitter, Map<string, Map<string, Pool>>>();
   /** The breakers of clusters outside the mesh, kept beside their pools across pushes as the pools are. */
   readonly externalBreakers = new ExternalBreakers();
-  /** Target key → how many clusters of the config in force list the target (subsets share their endpoints). */
-  readonly #listed = new Map<string, number>();
-  /** Keys of the pools made since the last push for targets no cluster lists: the app, hosts outside the mesh. */
-  #unlisted = new Set<string>();
+  readonly #listed = new ListedTargets();
 
   constructor(private readonly cert: WorkloadCertificate | undefined) {}
 
@@ -87,7 +85,7 @@ export class EndpointPools {
     if (byTarget === undefined) {
       byTarget = new Map();
       pools.set(key, byTarget);
-      if (pools === this.#pools && !this.#listed.has(key)) this.#unlisted.add(key);
+      if (pools === this.#pools) this.#listed.made(key);
     }
     let pool = byTarget.get(settings.key);
     if (!pool) {
@@ -114,29 +112,9 @@ export class EndpointPools {
     return pools;
   }
 
-  /**
-   * A push: `joined` and `left` are the endpoints of the clusters it added and removed (a changed cluster is both).
-   * The pools of endpoints no cluster lists any more close, as do those made since the last push for targets no
-   * cluster lists; requests in flight on them finish first. The cost is that of the change, not of the config.
-   */
+  /** A push: the pools of endpoints it no longer lists close; requests in flight on them finish first (listed-targets.ts). */
   retain(joined: Iterable<UpstreamTarget>, left: Iterable<UpstreamTarget>): void {
-    // Counted up first, so that an endpoint a changed cluster keeps never drops to zero on the way.
-    for (const t of joined) {
-      const key = targetKey(t);
-      this.#listed.set(key, (this.#listed.get(key) ?? 0) + 1);
-    }
-    for (const t of left) {
-      const key = targetKey(t);
-      const n = (this.#listed.get(key) ?? 0) - 1;
-      if (n > 0) {
-        this.#listed.set(key, n);
-        continue;
-      }
-      this.#listed.delete(key);
-      this.#closeTarget(key);
-    }
-    for (const key of this.#unlisted) if (!this.#listed.has(key)) this.#closeTarget(key);
-    this.#unlisted = new Set();
+    for (const key of this.#listed.retain(joined, left)) this.#closeTarget(key);
   }
 
   #closeTarget(key: string): void {
@@ -150,7 +128,7 @@ export class EndpointPools {
     const pools = [...this.#pools.values(), ...[...this.#byClient.values()].flatMap((m) => [...m.values()])].flatMap((byTarget) => [...byTarget.values()]);
     this.#pools.clear();
     this.#byClient.clear();
-    this.#unlisted.clear();
+    this.#listed.clear();
     await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
 
