@@ -5,6 +5,7 @@
  */
 import { meshConfigWithDefaults } from '../config/kinds/mesh-config.js';
 import type { MeshConfigSpec } from '../config/kinds/mesh-config.js';
+import { resourceKeyString } from '../config/resource.js';
 import type { Resource, SourcePosition } from '../config/resource.js';
 import { formatFieldPath } from '../config/issues.js';
 import { buildSnapshot } from '../control/compile/snapshot.js';
@@ -36,9 +37,15 @@ export class AnalysisContext {
   readonly namespaces: ReadonlySet<string>;
   // Asked for by several checks, for every host they meet.
   #knownHosts: readonly { host: string; namespace: string }[] | undefined;
+  /** The objects of each kind, listed once: most checks ask for a kind or two, and admission analyses the whole mesh. */
+  readonly #byKind = new Map<string, readonly Item<unknown>[]>();
 
-  constructor(items: readonly AnalyzedResource[], defaults: { rootNamespace?: string } = {}) {
+  /** Admission: the keys of the batch's objects, the only ones whose findings are asked for (undefined: every object). */
+  readonly #subjects: ReadonlySet<string> | undefined;
+
+  constructor(items: readonly AnalyzedResource[], defaults: { rootNamespace?: string; subjects?: ReadonlySet<string> } = {}) {
     this.items = items;
+    this.#subjects = defaults.subjects;
     const meshConfig = items.find((i) => i.resource.kind === 'MeshConfig')?.resource.spec as MeshConfigSpec | undefined;
     const settings = meshConfigWithDefaults(meshConfig ?? (defaults.rootNamespace === undefined ? {} : { rootNamespace: defaults.rootNamespace }));
     this.snapshot = buildSnapshot(items.map((i) => i.resource), 0, settings);
@@ -46,10 +53,29 @@ export class AnalysisContext {
     this.namespaces = new Set([settings.rootNamespace, ...items.map((i) => i.resource.metadata.namespace).filter((n) => n !== '')]);
   }
 
-  of<Spec>(kind: string): Item<Spec>[] {
-    return this.items
-      .filter((i) => i.resource.kind === kind)
-      .map((entry) => ({ entry, namespace: entry.resource.metadata.namespace, name: entry.resource.metadata.name, spec: entry.resource.spec as Spec }));
+  of<Spec>(kind: string): readonly Item<Spec>[] {
+    if (this.#byKind.size === 0) {
+      const lists = new Map<string, Item<unknown>[]>();
+      for (const entry of this.items) {
+        const r = entry.resource;
+        let list = lists.get(r.kind);
+        if (list === undefined) lists.set(r.kind, (list = []));
+        list.push({ entry, namespace: r.metadata.namespace, name: r.metadata.name, spec: r.spec });
+      }
+      for (const [k, list] of lists) this.#byKind.set(k, list);
+      if (this.#byKind.size === 0) this.#byKind.set('', []);
+    }
+    return (this.#byKind.get(kind) ?? []) as readonly Item<Spec>[];
+  }
+
+  /**
+   * The objects of `kind` a check reports on: every one, or in admission the batch's only. For checks whose findings
+   * fall on the object they loop over; the rest of the mesh is still read through `of`.
+   */
+  subjectsOf<Spec>(kind: string): readonly Item<Spec>[] {
+    const all = this.of<Spec>(kind);
+    const subjects = this.#subjects;
+    return subjects === undefined ? all : all.filter((i) => subjects.has(resourceKeyString({ kind, namespace: i.namespace, name: i.name })));
   }
 
   /** Places a draft on an object: its key, the field as text, and file:line:column when the object has a file. */

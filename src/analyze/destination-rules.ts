@@ -17,7 +17,7 @@ import type { Finding } from './finding.js';
 
 type Rule = Item<DestinationRuleSpec>;
 
-const rulesOf = (ctx: AnalysisContext): Rule[] => ctx.of<DestinationRuleSpec>('DestinationRule');
+const rulesOf = (ctx: AnalysisContext): readonly Rule[] => ctx.of<DestinationRuleSpec>('DestinationRule');
 const hostOf = (dr: Rule): string => ruleHost(dr.spec.host, dr.namespace);
 const isWildcard = (host: string): boolean => host.startsWith('*');
 const meshWide = (ctx: AnalysisContext, dr: Rule): boolean => dr.namespace === ctx.rootNamespace && (hostOf(dr) === '*' || hostOf(dr) === '*.local' || hostOf(dr) === '*.cluster.local' || hostOf(dr) === '*.svc.cluster.local');

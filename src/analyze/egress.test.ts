@@ -40,3 +40,17 @@ test('Sidecar egress hosts are matched against Services and ServiceEntries by na
     assert.equal(findings.length > 0, c.flagged, c.host);
   }
 });
+
+test('admission asks for the findings of its batch alone: the same as analysing everything and keeping the batch\'s', () => {
+  // Every case above as its own Sidecar, and a wildcard entry wider than its use (WEFT0105) beside a narrow one.
+  const sidecars = cases.map((c, i) => ({ ...sidecar([c.host]), metadata: meta(`s${i}`, 'shop') }) as Resource);
+  const items = [...mesh, entry('wide', 'front', ['*.io']), ...sidecars].map((resource) => ({ resource }));
+  const key = (r: Resource): string => `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`;
+  const all = analyzeResources(items);
+  assert.ok(all.some((f) => f.code === 'WEFT0105') && all.some((f) => f.code === 'WEFT0106'), 'the corpus has findings of both checks');
+  for (const { resource } of items) {
+    const wanted = all.filter((f) => f.object !== undefined && key(resource) === `${f.object.kind}/${f.object.namespace}/${f.object.name}`);
+    assert.deepEqual(analyzeResources(items, { subjects: new Set([key(resource)]) }), wanted, key(resource));
+  }
+  assert.deepEqual(analyzeResources(items, { subjects: new Set() }), []);
+});

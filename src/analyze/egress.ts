@@ -46,11 +46,13 @@ function narrowerPattern(under: readonly string[]): string | undefined {
 
 export const checkServiceEntryWildcards: Check = (ctx) => {
   const out: Finding[] = [];
-  const used = [...usedHosts(ctx)];
-  for (const se of ctx.of<ServiceEntrySpec>('ServiceEntry')) {
+  // Every host the config names, gathered only when some ServiceEntry has a wildcard to weigh them against.
+  let used: string[] | undefined;
+  for (const se of ctx.subjectsOf<ServiceEntrySpec>('ServiceEntry')) {
     se.spec.hosts.forEach((host, i) => {
       const wildcard = host.toLowerCase();
       if (!wildcard.startsWith('*')) return;
+      used ??= [...usedHosts(ctx)];
       const under = used.filter((h) => hostSubsetOf(h, wildcard));
       const narrower = narrowerPattern(under);
       // The wildcard is as narrow as what is used under it (e.g. *.example.com for a.example.com and b.example.com).
@@ -99,8 +101,10 @@ function knownHostMatcher(known: readonly KnownHost[]): (ns: string, host: strin
 
 export const checkSidecarEgressHosts: Check = (ctx) => {
   const out: Finding[] = [];
+  const sidecars = ctx.subjectsOf<SidecarSpec>('Sidecar');
+  if (sidecars.length === 0) return out;
   const knownIn = knownHostMatcher(ctx.knownHosts());
-  for (const sc of ctx.of<SidecarSpec>('Sidecar')) {
+  for (const sc of sidecars) {
     (sc.spec.egress ?? []).forEach((listener, i) => {
       listener.hosts.forEach((text, j) => {
         const { namespace, host } = splitNamespacedHost(text);

@@ -2,6 +2,7 @@
  * `weft analyze` and admission: every check family run over one set of resources, findings sorted errors first.
  * Each family lives in its own module and is a pure function of the analysis context.
  */
+import { resourceKeyString } from '../config/resource.js';
 import { AnalysisContext } from './context.js';
 import type { AnalyzedResource, Check } from './context.js';
 import { compareFindings } from './finding.js';
@@ -67,9 +68,15 @@ const CHECKS: readonly Check[] = [
 export interface AnalyzeOptions {
   /** The mesh's root namespace when no MeshConfig among the resources names one. */
   rootNamespace?: string;
+  /** Keys (`kind/namespace/name`) of the only objects whose findings are wanted: admission's batch. */
+  subjects?: ReadonlySet<string>;
 }
 
 export function analyzeResources(items: readonly AnalyzedResource[], options: AnalyzeOptions = {}): Finding[] {
   const ctx = new AnalysisContext(items, options);
+  // Checks that loop over the objects they report on skip the others (AnalysisContext.subjectsOf); the rest report
+  // on every object, so the findings are narrowed here too.
+  const { subjects } = options;
+  if (subjects !== undefined) return CHECKS.flatMap((check) => check(ctx)).filter((f) => f.object !== undefined && subjects.has(resourceKeyString(f.object))).sort(compareFindings);
   return CHECKS.flatMap((check) => check(ctx)).sort(compareFindings);
 }

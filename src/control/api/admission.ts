@@ -33,8 +33,7 @@ export async function admitBatch(
   const incoming = new Set(batch.map(keyOf));
   const current = (await source.listLatest()).filter((r) => !incoming.has(keyOf(r)));
   const analyzed = [...current, ...batch].map((resource) => ({ resource }));
-  const findings = analyzeResources(analyzed, options.rootNamespace === undefined ? {} : { rootNamespace: options.rootNamespace })
-    .filter((f) => f.object !== undefined && incoming.has(resourceKeyString(f.object)));
+  const findings = analyzeResources(analyzed, { subjects: incoming, ...(options.rootNamespace === undefined ? {} : { rootNamespace: options.rootNamespace }) });
   const errors = findings.filter((f) => f.severity === 'error');
   const warnings = findings.filter((f) => f.severity !== 'error');
   if (errors.length > 0 && !options.force) {
