@@ -36,6 +36,11 @@ export interface LaterChangeDeps {
 }
 
 const QUIET_MS = 2000;
+
+/** A proxy's ACK of a change: the first config it applied at or after `wall` whose version is not the one it ran before. */
+export function firstAckAfter(acks: readonly { version: string; at: number }[], wall: number, before: string | undefined): { version: string; at: number } | undefined {
+  return acks.find((a) => a.at >= wall && a.version !== before);
+}
 const POLL_MS = 50;
 
 export async function laterChanges(d: LaterChangeDeps): Promise<LaterChange[]> {
@@ -54,7 +59,7 @@ export async function laterChanges(d: LaterChangeDeps): Promise<LaterChange[]> {
     const acked = (): number[] => {
       const times: number[] = [];
       for (const [proxy, acks] of d.proxyAcks) {
-        const first = acks.find((a) => a.at >= wall && a.version !== before.get(proxy));
+        const first = firstAckAfter(acks, wall, before.get(proxy));
         if (first) times.push(first.at - wall);
       }
       return times;

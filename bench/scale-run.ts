@@ -24,7 +24,7 @@ import { memoryPhases, MEMORY_SAMPLER } from './memory-breakdown.js';
 import { controlPlaneEnv } from '../src/control/allocator-settings.js';
 import { CpuTimeline } from './cpu-timeline.js';
 import type { ScaleResult } from './scale-result.js';
-import { laterChanges } from './scale-later-changes.js';
+import { firstAckAfter, laterChanges } from './scale-later-changes.js';
 import { replicaKey, replicaOrder } from '../src/proxy/control/replica-order.js';
 
 export type { ScaleResult };
@@ -300,7 +300,7 @@ export async function scaleRun(o: ScaleOptions): Promise<ScaleResult> {
     const proxySide: number[] = [];
     const perSim = simReplica.map(() => [] as number[]);
     for (const [proxy, acks] of proxyAcks) {
-      const first = acks.find((a) => a.at >= changeWall && a.version !== before.get(proxy));
+      const first = firstAckAfter(acks, changeWall, before.get(proxy) ?? undefined);
       if (first) {
         proxySide.push(first.at - changeWall);
         perSim[simOf.get(proxy) ?? 0]?.push(first.at - changeWall);
