@@ -13,13 +13,14 @@ import type { Clock } from './types.js';
 /** Audit appends written in one transaction at most (each is two etcd operations). */
 const AUDIT_BATCH = 256;
 /**
- * Records of configs sent and ACKed wait for their push to settle: until none has come for PUSH_QUIET_MS, and at
- * most PUSH_LINGER_MS after the first waiting. A push to thousands of proxies makes one record per config and per
- * ACK; sealing them, and etcd committing them on every member, took a third of the CPU of a change's push on a
- * 2-core machine with three replicas, while the push itself was what the proxies waited for.
+ * Records of configs sent and ACKed wait for their push to settle: until a PUSH_QUIET_MS tick passes with none
+ * coming, and at most PUSH_LINGER_TICKS ticks. A push to thousands of proxies makes one record per config and per
+ * ACK; sealing them, and etcd committing them on every member, took CPU from the push itself, which is what the
+ * proxies wait for (docs/decisions.md, 2026-12-08). Ticks, not the store's clock: that clock stamps the records
+ * (and stands still in tests), while this is only when to write them.
  */
 export const PUSH_QUIET_MS = 200;
-export const PUSH_LINGER_MS = 2_000;
+const PUSH_LINGER_TICKS = 10;
 /** Records waiting at most: a push larger than this is written as it goes, a batch at a time. */
 const PUSH_WAITING_MAX = 16 * AUDIT_BATCH;
 
@@ -35,10 +36,10 @@ export class EtcdAuditAppends {
   #queue: Queued[] = [];
   /** A flush is queued behind the writes, or due on the next turn. */
   #flushing = false;
-  /** Push records wait: when the first of those queued came and the latest, and whether a timer is set. */
-  #firstPushAt = 0;
-  #lastPushAt = 0;
+  /** Push records wait: the tick's timer, whether one came since the last tick, and how many ticks have passed. */
   #lingering: NodeJS.Timeout | undefined;
+  #heard = false;
+  #ticks = 0;
 
   constructor(writes: EtcdWrites, clock: Clock) {
     this.#writes = writes;
@@ -57,10 +58,12 @@ export class EtcdAuditAppends {
         this.#flushSoon();
         return;
       }
-      const now = this.#clock();
-      if (this.#queue.length === 1) this.#firstPushAt = now;
-      this.#lastPushAt = now;
-      if (this.#lingering === undefined && !this.#flushing) this.#linger(PUSH_QUIET_MS);
+      this.#heard = true;
+      if (this.#lingering === undefined && !this.#flushing) {
+        this.#heard = false;
+        this.#ticks = 0;
+        this.#linger();
+      }
     });
   }
 
@@ -69,16 +72,15 @@ export class EtcdAuditAppends {
     if (this.#queue.length > 0) this.#flushNow();
   }
 
-  #linger(ms: number): void {
+  #linger(): void {
     this.#lingering = setTimeout(() => {
       this.#lingering = undefined;
       if (this.#queue.length === 0 || this.#flushing) return;
-      const now = this.#clock();
-      const quiet = now - this.#lastPushAt;
-      const waited = now - this.#firstPushAt;
-      if (quiet < PUSH_QUIET_MS && waited < PUSH_LINGER_MS) this.#linger(Math.min(PUSH_QUIET_MS - quiet, PUSH_LINGER_MS - waited));
-      else this.#flushNow();
-    }, ms);
+      if (this.#heard && ++this.#ticks < PUSH_LINGER_TICKS) {
+        this.#heard = false;
+        this.#linger();
+      } else this.#flushNow();
+    }, PUSH_QUIET_MS);
   }
 
   #flushSoon(): void {

@@ -102,3 +102,31 @@ test('concurrent audit appends from one replica go in together: call order kept,
     await backend.cleanup();
   }
 });
+
+test('push records wait while a push goes on and are written once it settles; other records go at once, after them', async () => {
+  const backend = await etcdBackend();
+  // A clock that stands still: when records are written must not depend on the clock that stamps them.
+  const store = await backend.open({ clock: () => Date.parse('2026-01-01T00:00:00Z') });
+  const push = (i: number) => store.appendAudit({ type: 'push', proxy: `sidecar/default/p${i}`, outcome: 'sent', configVersion: String(i), configSha256: null });
+  const pushes = (from: number): number[] => Array.from({ length: 8 }, (_, i) => from + i);
+  try {
+    await store.apply([svc('a')], 'alice');
+    // A push that goes on for about a second, a record every 50 ms: none is written while it lasts.
+    const sent: Promise<unknown>[] = [];
+    for (const i of pushes(0).concat(pushes(8), pushes(16))) {
+      sent.push(push(i));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal((await store.auditLog({ type: 'push' })).length, 0, 'nothing written while the push goes on');
+    await Promise.all(sent);
+    assert.deepEqual((await store.auditLog({ type: 'push' })).map((e) => (e.type === 'push' ? Number(e.configVersion) : -1)), pushes(0).concat(pushes(8), pushes(16)));
+    // A refusal is not held back, and the push records queued before it go with it, in order.
+    const waiting = pushes(24).map(push);
+    await store.appendAudit({ type: 'refusal', actor: null, method: 'GET', path: '/api/v1/resources', status: 401, code: 'UNAUTHENTICATED', reason: 'no credential' });
+    await Promise.all(waiting);
+    const tail = (await store.auditLog({ limit: 1000 })).slice(-9);
+    assert.deepEqual(tail.map((e) => e.type), [...Array(8).fill('push'), 'refusal']);
+  } finally {
+    await backend.cleanup();
+  }
+});
