@@ -17,13 +17,14 @@ export const CONTROL_PLANE_MALLOC_ENV: Readonly<Record<string, string>> = {
 };
 
 /**
- * V8's young generation capped at 2 MiB semispaces (Node 20's default grows them to 16 MiB each): the control plane's
- * young objects are short-lived compile and push garbage, and the committed semispaces stayed resident. With 2,000
- * connected proxies this cut the idle RSS by about 30 MiB and the peak by 15-30 MiB, for about 10% more CPU in a
- * push to every proxy (bench/RESULTS.md, docs/decisions.md 2026-12-07). Passed in NODE_OPTIONS, which V8 reads at
- * start like glibc its variables, so a manifest sets it the same way.
+ * V8's young generation capped at 1 MiB semispaces, V8's least (Node 20's default grows them to 16 MiB each): the
+ * control plane's young objects are short-lived compile and push garbage, and the committed semispaces stayed
+ * resident. With 2,000 connected proxies 2 MiB cut the idle RSS by about 30 MiB and the peak by 15-30 MiB
+ * (docs/decisions.md 2026-12-07); 1 MiB took the peak with a Sidecar per workload from 273-291 to 270-279 MiB with
+ * no more CPU in a change (2026-12-08). Passed in NODE_OPTIONS, which V8 reads at start like glibc its variables, so
+ * a manifest sets it the same way.
  */
-export const CONTROL_PLANE_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+export const CONTROL_PLANE_V8_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 
 /**
  * The old generation grown by a fixed half of what survived the last full collection, rather than by V8's own
