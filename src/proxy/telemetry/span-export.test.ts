@@ -69,33 +69,28 @@ function counting(): { exported: number; dropped: number; counts: ConstructorPar
   return c;
 }
 
-test('close exports the batch in flight and every span queued behind it', async () => {
-  const otlp = await collector(200, 200);
+/** 1,212 spans queued (a full batch of 512 goes at once, 700 wait behind it), then `close`: the counts and the posts. */
+async function closeWith(delayMs: number, status: number): Promise<{ exported: number; dropped: number; posts: number }> {
+  const otlp = await collector(delayMs, status);
   try {
     const c = counting();
     const queue = new SpanExportQueue(c.counts);
     const to = { host: '127.0.0.1', port: otlp.port, path: '/v1/traces' };
-    // A full batch (512) goes at once and is still in flight at close; 700 wait behind it, over two batches.
     for (let i = 0; i < 1212; i++) queue.add(() => span(i), to);
     await queue.close();
-    assert.deepEqual({ exported: c.exported, dropped: c.dropped }, { exported: 1212, dropped: 0 });
-    assert.equal(otlp.posts(), 3);
+    return { exported: c.exported, dropped: c.dropped, posts: otlp.posts() };
   } finally {
     await otlp.close();
   }
+}
+
+test('close exports the batch in flight and every span queued behind it', async () => {
+  // The collector answers after 200 ms: the first batch is still in flight at close.
+  assert.deepEqual(await closeWith(200, 200), { exported: 1212, dropped: 0, posts: 3 });
 });
 
 test('close with a collector that refuses: one failed export, and every span left is counted as dropped', async () => {
-  const otlp = await collector(0, 400);
-  try {
-    const c = counting();
-    const queue = new SpanExportQueue(c.counts);
-    const to = { host: '127.0.0.1', port: otlp.port, path: '/v1/traces' };
-    for (let i = 0; i < 1212; i++) queue.add(() => span(i), to);
-    await queue.close();
-    assert.deepEqual({ exported: c.exported, dropped: c.dropped }, { exported: 0, dropped: 1212 });
-    assert.ok(otlp.posts() <= 2, `the rest is not tried once the collector refused: ${otlp.posts()} posts`);
-  } finally {
-    await otlp.close();
-  }
+  const got = await closeWith(0, 400);
+  assert.deepEqual({ exported: got.exported, dropped: got.dropped }, { exported: 0, dropped: 1212 });
+  assert.ok(got.posts <= 2, `the rest is not tried once the collector refused: ${got.posts} posts`);
 });
