@@ -1,7 +1,8 @@
 /**
  * What `weft proxy` does with each config it accepts, every step at the cost of what the config changed against the
  * one in force: endpoint state for the clusters it added and removed (installConfig), the pools and HTTP/2 sessions
- * of endpoints no cluster lists any more closed, and the DNS proxy's names made again only when the names or addresses changed.
+ * of endpoints no cluster lists any more closed, and the DNS proxy's names made again only when the names or
+ * addresses changed.
  * One function, so that the benchmark of a pushed delta (bench/proxy-delta-apply.ts) measures what the proxy runs.
  */
 import type { CompiledProxyConfig } from './config/compiled-config.js';

@@ -19,7 +19,7 @@ const AUDIT_BATCH = 256;
  * proxies wait for (docs/decisions.md, 2026-12-08). Ticks, not the store's clock: that clock stamps the records
  * (and stands still in tests), while this is only when to write them.
  */
-export const PUSH_QUIET_MS = 200;
+const PUSH_QUIET_MS = 200;
 const PUSH_LINGER_TICKS = 10;
 /** Records waiting at most: a push larger than this is written as it goes, a batch at a time. */
 const PUSH_WAITING_MAX = 16 * AUDIT_BATCH;
