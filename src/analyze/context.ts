@@ -38,7 +38,7 @@ export class AnalysisContext {
   // Asked for by several checks, for every host they meet.
   #knownHosts: readonly { host: string; namespace: string }[] | undefined;
   /** The objects of each kind, listed once: most checks ask for a kind or two, and admission analyses the whole mesh. */
-  readonly #byKind = new Map<string, readonly Item<unknown>[]>();
+  readonly #byKind = new Map<string, Item<unknown>[]>();
 
   /** Admission: the keys of the batch's objects, the only ones whose findings are asked for (undefined: every object). */
   readonly #subjects: ReadonlySet<string> | undefined;
@@ -51,20 +51,15 @@ export class AnalysisContext {
     this.snapshot = buildSnapshot(items.map((i) => i.resource), 0, settings);
     this.rootNamespace = settings.rootNamespace;
     this.namespaces = new Set([settings.rootNamespace, ...items.map((i) => i.resource.metadata.namespace).filter((n) => n !== '')]);
+    for (const entry of items) {
+      const r = entry.resource;
+      let list = this.#byKind.get(r.kind);
+      if (list === undefined) this.#byKind.set(r.kind, (list = []));
+      list.push({ entry, namespace: r.metadata.namespace, name: r.metadata.name, spec: r.spec });
+    }
   }
 
   of<Spec>(kind: string): readonly Item<Spec>[] {
-    if (this.#byKind.size === 0) {
-      const lists = new Map<string, Item<unknown>[]>();
-      for (const entry of this.items) {
-        const r = entry.resource;
-        let list = lists.get(r.kind);
-        if (list === undefined) lists.set(r.kind, (list = []));
-        list.push({ entry, namespace: r.metadata.namespace, name: r.metadata.name, spec: r.spec });
-      }
-      for (const [k, list] of lists) this.#byKind.set(k, list);
-      if (this.#byKind.size === 0) this.#byKind.set('', []);
-    }
     return (this.#byKind.get(kind) ?? []) as readonly Item<Spec>[];
   }
 

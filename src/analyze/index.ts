@@ -77,6 +77,6 @@ export function analyzeResources(items: readonly AnalyzedResource[], options: An
   // Checks that loop over the objects they report on skip the others (AnalysisContext.subjectsOf); the rest report
   // on every object, so the findings are narrowed here too.
   const { subjects } = options;
-  if (subjects !== undefined) return CHECKS.flatMap((check) => check(ctx)).filter((f) => f.object !== undefined && subjects.has(resourceKeyString(f.object))).sort(compareFindings);
-  return CHECKS.flatMap((check) => check(ctx)).sort(compareFindings);
+  const findings = CHECKS.flatMap((check) => check(ctx));
+  return (subjects === undefined ? findings : findings.filter((f) => f.object !== undefined && subjects.has(resourceKeyString(f.object)))).sort(compareFindings);
 }

@@ -128,7 +128,7 @@ export class EndpointPools {
     const pools = [...this.#pools.values(), ...[...this.#byClient.values()].flatMap((m) => [...m.values()])].flatMap((byTarget) => [...byTarget.values()]);
     this.#pools.clear();
     this.#byClient.clear();
-    this.#listed.clear();
+    this.#listed.forgetUnlisted();
     await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
 

@@ -42,7 +42,8 @@ export class ListedTargets {
     return closing;
   }
 
-  clear(): void {
+  /** The pools made since the last push are gone (closed with the rest). */
+  forgetUnlisted(): void {
     this.#unlisted.clear();
   }
 }
